@@ -22,7 +22,7 @@ export function veilConfig({ tsconfigRootDir }) {
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
-      languageOptions: { parserOptions: { projectService: true, tsconfigRootDir } },
+      languageOptions: { parserOptions: { projectService: { allowDefaultProject: ["*.config.ts"] }, tsconfigRootDir } },
       rules: {
         "@typescript-eslint/no-non-null-assertion": "error",
         "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],

@@ -1,0 +1,56 @@
+import { z } from "zod";
+
+/** Largest base64url string accepted in any field (128 KiB of encoded data). */
+export const MAX_B64_LENGTH = 131_072;
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Unpadded base64url text (RFC 4648 §5) with a length cap. `bytes` pins the exact decoded
+ * length for fixed-size keys, hashes and nonces.
+ */
+export function zB64u(options: { bytes?: number; maxBytes?: number } = {}): z.ZodString {
+  let schema = z.string().regex(BASE64URL, "must be unpadded base64url");
+  if (options.bytes !== undefined) {
+    const len = Math.ceil((options.bytes * 4) / 3);
+    schema = schema.length(len, `must encode exactly ${options.bytes} bytes`);
+  } else {
+    const max = options.maxBytes === undefined ? MAX_B64_LENGTH : Math.ceil((options.maxBytes * 4) / 3);
+    schema = schema.max(max, "is too long");
+  }
+  return schema;
+}
+
+/** A 32-byte public key (Ed25519 or X25519) as base64url. */
+export const ZPublicKeySchema = zB64u({ bytes: 32 });
+/** A 64-byte Ed25519 signature as base64url. */
+export const ZSignatureSchema = zB64u({ bytes: 64 });
+/** A 256-bit secret (session token, auth key) as base64url. */
+export const ZSecret256Schema = zB64u({ bytes: 32 });
+/** Server-assigned identifiers are UUIDs. */
+export const ZIdSchema = z.uuid();
+/** E-mail addresses: trimmed, lower-cased, RFC 5321 length limit. */
+export const ZEmailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email())
+  .transform((s) => s.toLowerCase());
+
+/** Account roles, least to most privileged in what they may change. */
+export const ZRoleSchema = z.enum(["viewer", "auditor", "operator", "admin"]);
+export type TRole = z.infer<typeof ZRoleSchema>;
+
+/**
+ * Argon2id parameters as stored per account and served at pre-login. The schema bounds
+ * shape only; the browser additionally enforces the floor and ceiling of @veil/crypto
+ * before deriving anything.
+ */
+export const ZKdfParamsSchema = z.object({
+  alg: z.literal("argon2id"),
+  memoryKiB: z.number().int().positive().max(4_194_304),
+  iterations: z.number().int().positive().max(100),
+  parallelism: z.number().int().positive().max(16),
+  salt: zB64u({ bytes: 16 }),
+});
+export type TKdfParams = z.infer<typeof ZKdfParamsSchema>;

@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./version";
+import type { TErrorBody } from "./errors";
+
+/** Largest socket.io message the console accepts (socket.io `maxHttpBufferSize`). */
+export const MAX_SOCKET_MESSAGE_BYTES = 256 * 1024;
+
+/** Largest end-to-end frame the console relays: a Noise transport message plus header. */
+export const MAX_E2E_FRAME_BYTES = 65_535 + 9;
+
+const ZProtocolVersionSchema = z.number().int().min(MIN_PROTOCOL_VERSION).max(PROTOCOL_VERSION);
+
+/**
+ * `auth` of a browser's socket.io handshake. The session token travels here, never in the
+ * query string (which ends up in logs) and never in a cookie (which a cross-site page could
+ * make the browser send).
+ */
+export const ZBrowserSocketAuthSchema = z.object({
+  token: ZSecret256Schema,
+  protocolVersion: ZProtocolVersionSchema,
+});
+export type TBrowserSocketAuth = z.infer<typeof ZBrowserSocketAuthSchema>;
+
+/** `auth` of a companion's socket.io handshake: the instance id and its token's auth key. */
+export const ZCompanionSocketAuthSchema = z.object({
+  instanceId: ZIdSchema,
+  authKey: ZSecret256Schema,
+  protocolVersion: ZProtocolVersionSchema,
+  companionVersion: z.string().max(64),
+});
+export type TCompanionSocketAuth = z.infer<typeof ZCompanionSocketAuthSchema>;
+
+/**
+ * An end-to-end frame as the console sees it: opaque bytes plus the routing it needs. `kind`
+ * says whether the bytes are a Noise handshake message or a transport frame; the console
+ * checks neither, it only relays.
+ */
+export const ZRelayFrameSchema = z.object({
+  instanceId: ZIdSchema,
+  /** Chosen by the browser per end-to-end session; routes the companion's replies. */
+  sessionId: zB64u({ bytes: 16 }),
+  kind: z.enum(["handshake", "transport", "close"]),
+  frame: zB64u({ maxBytes: MAX_E2E_FRAME_BYTES }),
+});
+export type TRelayFrame = z.infer<typeof ZRelayFrameSchema>;
+
+/** Acknowledgement of every client-to-server socket event: ok, or a stable error. */
+export type TSocketAck = { ok: true } | ({ ok: false } & TErrorBody);
+
+/** Why the console ended a socket: sent just before it disconnects. */
+export const ZSessionEndedSchema = z.object({
+  reason: z.enum(["logout", "revoked", "expired", "password_changed", "instance_revoked"]),
+});
+export type TSessionEnded = z.infer<typeof ZSessionEndedSchema>;
+
+/** Events a browser may emit to the console. Payloads are parsed with the schemas above. */
+export interface BrowserToConsoleEvents {
+  "e2e:frame": (frame: TRelayFrame, ack: (result: TSocketAck) => void) => void;
+}
+
+/** Events the console emits to a browser. */
+export interface ConsoleToBrowserEvents {
+  "e2e:frame": (frame: TRelayFrame) => void;
+  "session:ended": (body: TSessionEnded) => void;
+}
