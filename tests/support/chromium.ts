@@ -25,6 +25,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
 export interface LaunchedChromium {
   /** The one browser context; its first page is already open. */
   readonly context: BrowserContext;
+  /** The profile folder made for this launch; removed by close(). */
+  readonly userDataDir: string;
   /** Closes the browser, kills it if it does not close in time, removes its profile. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -74,7 +76,7 @@ export async function launchChromium(options: Pick<LaunchOptions, "timeout"> = {
     return closed;
   };
 
-  return { context, close, [Symbol.asyncDispose]: close };
+  return { context, userDataDir, close, [Symbol.asyncDispose]: close };
 }
 
 /** Sends SIGKILL to the Chromium processes started with this (unique) profile folder. */
