@@ -20,7 +20,7 @@ export const users = pgTable(
     /** Lower-cased, trimmed. */
     email: text("email").notNull().unique(),
     role: text("role").$type<Role>().notNull(),
-    /** Argon2id parameters chosen by the browser: { algorithm, memoryKiB, iterations, parallelism }. */
+    /** Argon2id parameters chosen by the browser (the wire form of @veil/protocol ZKdfParamsSchema minus the salt). */
     kdfParams: jsonb("kdf_params").$type<KdfParamsRecord>().notNull(),
     kdfSalt: bytea("kdf_salt").notNull(),
     /** Domain-separated SHA-256 of the auth key (see console src/server/auth/auth-key.ts). */
@@ -51,7 +51,7 @@ export const users = pgTable(
 );
 
 export interface KdfParamsRecord {
-  algorithm: "argon2id";
+  alg: "argon2id";
   memoryKiB: number;
   iterations: number;
   parallelism: number;

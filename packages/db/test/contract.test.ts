@@ -22,7 +22,7 @@ function newUser(email = `${randomUUID()}@example.test`) {
     id: randomUUID(),
     email,
     role: "viewer" as const,
-    kdfParams: { algorithm: "argon2id" as const, memoryKiB: 65536, iterations: 3, parallelism: 1 },
+    kdfParams: { alg: "argon2id" as const, memoryKiB: 65536, iterations: 3, parallelism: 1 },
     kdfSalt: new Uint8Array(randomBytes(16)),
     authKeyHash: new Uint8Array(randomBytes(32)),
     identityPublicKey: new Uint8Array(randomBytes(32)),
