@@ -1,0 +1,218 @@
+/**
+ * Byte encodings: hex, base64url, UTF-8, concatenation, big-endian integers and
+ * length-prefixed fields. Pure functions; every decoder validates its input strictly (no
+ * silently ignored characters), so one byte string has exactly one text form.
+ */
+import { assertBytes, assertInteger, describe, isBytes } from "./errors";
+
+const HEX = "0123456789abcdef";
+
+/** Lowercase hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  assertBytes(bytes, "bytes");
+  let out = "";
+  for (const b of bytes) out += (HEX[b >> 4] ?? "") + (HEX[b & 15] ?? "");
+  return out;
+}
+
+/** Parses hex (either case, even length, no prefix or separators). */
+export function fromHex(hex: string): Uint8Array {
+  if (typeof hex !== "string") throw new TypeError(`hex must be a string, got ${describe(hex)}`);
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError("hex must be an even-length string of hex digits");
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64URL_INDEX: Record<string, number> = Object.fromEntries([...B64URL].map((c, i) => [c, i]));
+
+/** Unpadded base64url (RFC 4648 §5) of `bytes`. */
+export function toBase64Url(bytes: Uint8Array): string {
+  assertBytes(bytes, "bytes");
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "") + (B64URL[(n >> 6) & 63] ?? "") + (B64URL[n & 63] ?? "");
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = (bytes[i] ?? 0) << 16;
+    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "");
+  } else if (rest === 2) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "") + (B64URL[(n >> 6) & 63] ?? "");
+  }
+  return out;
+}
+
+/**
+ * Parses unpadded base64url. Rejects padding, other alphabets, whitespace and non-canonical
+ * trailing bits (RFC 4648 §3.5), so each byte string has exactly one encoding.
+ */
+export function fromBase64Url(text: string): Uint8Array {
+  if (typeof text !== "string") throw new TypeError(`base64url must be a string, got ${describe(text)}`);
+  if (text.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(text)) throw new RangeError("base64url is malformed");
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let o = 0;
+  let acc = 0;
+  let bits = 0;
+  for (const c of text) {
+    acc = (acc << 6) | (B64URL_INDEX[c] ?? 0);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  if ((acc & ((1 << bits) - 1)) !== 0) throw new RangeError("base64url has non-zero trailing bits");
+  return out;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** UTF-8 encoding of `text`. Lone surrogates are rejected (they have no UTF-8 form). */
+export function utf8(text: string): Uint8Array {
+  if (typeof text !== "string") throw new TypeError(`text must be a string, got ${describe(text)}`);
+  if (!isWellFormed(text)) throw new RangeError("text contains a lone surrogate");
+  return encoder.encode(text);
+}
+
+/** Strict UTF-8 decoding: invalid sequences throw a RangeError. */
+export function fromUtf8(bytes: Uint8Array): string {
+  assertBytes(bytes, "bytes");
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new RangeError("bytes are not valid UTF-8");
+  }
+}
+
+/** True unless `text` contains a lone UTF-16 surrogate. */
+export function isWellFormed(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
+/** Concatenation of byte arrays into a fresh array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const [i, p] of parts.entries()) {
+    assertBytes(p, `parts[${i}]`);
+    length += p.length;
+  }
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** One byte. */
+export function u8(value: number): Uint8Array {
+  assertInteger(value, "value", 0, 0xff);
+  return Uint8Array.of(value);
+}
+
+/** Big-endian 16-bit integer (I2OSP(value, 2), RFC 8017 §4.1). */
+export function u16be(value: number): Uint8Array {
+  assertInteger(value, "value", 0, 0xffff);
+  return Uint8Array.of(value >>> 8, value & 0xff);
+}
+
+/** Big-endian 32-bit integer. */
+export function u32be(value: number): Uint8Array {
+  assertInteger(value, "value", 0, 0xffffffff);
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value, false);
+  return out;
+}
+
+/** Big-endian 64-bit integer from a safe integer or a bigint in [0, 2^64). */
+export function u64be(value: number | bigint): Uint8Array {
+  const v = typeof value === "bigint" ? value : BigInt(value);
+  if (typeof value === "number") assertInteger(value, "value", 0, Number.MAX_SAFE_INTEGER);
+  else if (typeof value !== "bigint") throw new TypeError(`value must be a number or bigint, got ${describe(value)}`);
+  if (v < 0n || v >= 1n << 64n) throw new RangeError("value must be in [0, 2^64)");
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, false);
+  return out;
+}
+
+/** Reads a big-endian 32-bit integer at `offset`. */
+export function readU32be(bytes: Uint8Array, offset = 0): number {
+  assertBytes(bytes, "bytes");
+  assertInteger(offset, "offset", 0, Math.max(0, bytes.length - 4));
+  if (bytes.length < offset + 4) throw new RangeError("bytes too short for a u32");
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(offset, false);
+}
+
+/** Reads a big-endian 64-bit integer at `offset` as a bigint. */
+export function readU64be(bytes: Uint8Array, offset = 0): bigint {
+  assertBytes(bytes, "bytes");
+  assertInteger(offset, "offset", 0, Math.max(0, bytes.length - 8));
+  if (bytes.length < offset + 8) throw new RangeError("bytes too short for a u64");
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getBigUint64(offset, false);
+}
+
+/**
+ * Length-prefixed field: u32 big-endian length ‖ bytes (strings are UTF-8 encoded first).
+ * Used to build unambiguous AAD and signed transcripts: no two different field lists encode to
+ * the same bytes.
+ */
+export function lengthPrefixed(field: Uint8Array | string): Uint8Array {
+  const bytes = typeof field === "string" ? utf8(field) : field;
+  if (!isBytes(bytes)) throw new TypeError(`field must be a Uint8Array or string, got ${describe(field)}`);
+  return concat(u32be(bytes.length), bytes);
+}
+
+/**
+ * A cursor over a byte string for the package's binary parsers. Every read is bounds-checked
+ * and returns a copy; a read past the end throws `RangeError("truncated")`, which parsers turn
+ * into their own opaque error.
+ */
+export class ByteReader {
+  private offset = 0;
+  constructor(private readonly bytes: Uint8Array) {
+    assertBytes(bytes, "bytes");
+  }
+  /** Bytes not yet read. */
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+  /** Reads `length` bytes. */
+  take(length: number): Uint8Array {
+    if (!Number.isSafeInteger(length) || length < 0 || length > this.remaining) throw new RangeError("truncated");
+    const out = this.bytes.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+  /** Reads one byte. */
+  u8(): number {
+    return this.take(1)[0] ?? 0;
+  }
+  /** Reads a big-endian u16. */
+  u16(): number {
+    const b = this.take(2);
+    return ((b[0] ?? 0) << 8) | (b[1] ?? 0);
+  }
+  /** Reads a big-endian u32. */
+  u32(): number {
+    return readU32be(this.take(4));
+  }
+  /** Reads everything left. */
+  rest(): Uint8Array {
+    return this.take(this.remaining);
+  }
+}
