@@ -1,0 +1,138 @@
+/**
+ * Noise CipherState (noiseprotocol.org/noise.html rev 34, §5.1) over ChaChaPoly (§12.3):
+ * a 32-byte key k and a 64-bit nonce n; the 96-bit AEAD nonce is 4 zero bytes followed by n as
+ * a 64-bit little-endian integer. Nonce 2^64-1 is reserved for Rekey() (§4.2, §11.3).
+ */
+import type { Primitives } from "../primitives/types";
+import { assertBytes, assertBytesLength, wipe } from "./validate";
+
+/** The AEAD operations a CipherState needs. */
+export type NoiseAead = Pick<Primitives, "chacha20poly1305Seal" | "chacha20poly1305Open">;
+
+/** Cipher key length in bytes (§5.1). */
+export const NOISE_KEY_LEN = 32;
+/** AEAD tag length in bytes (§4.2). */
+export const NOISE_TAG_LEN = 16;
+/** Maximum Noise message length in bytes (§3). */
+export const NOISE_MAX_MESSAGE = 65535;
+/** The reserved nonce 2^64-1: never used for a message (§5.1), only by Rekey() (§11.3). */
+export const NOISE_MAX_NONCE: bigint = (1n << 64n) - 1n;
+
+/** Failure classes of the Noise layer. */
+export type NoiseErrorCode = "decrypt" | "invalid_dh" | "nonce_exhausted" | "message_too_long" | "message_too_short" | "state";
+
+/** A Noise-layer failure; the session layer maps it to a {@link SessionError}. */
+export class NoiseError extends Error {
+  /** Failure class. */
+  readonly code: NoiseErrorCode;
+  constructor(code: NoiseErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NoiseError";
+    this.code = code;
+  }
+}
+
+/** The ChaChaPoly nonce of §12.3: 32 zero bits then n little-endian. */
+export function chachaPolyNonce(n: bigint): Uint8Array {
+  const nonce = new Uint8Array(12);
+  new DataView(nonce.buffer).setBigUint64(4, n, true);
+  return nonce;
+}
+
+/** CipherState (§5.1). Holds its own copy of the key; `wipe()` zeroes it. */
+export class CipherState {
+  readonly #aead: NoiseAead;
+  #k: Uint8Array | null = null;
+  #n = 0n;
+  #wiped = false;
+
+  constructor(aead: NoiseAead) {
+    this.#aead = aead;
+  }
+
+  /** InitializeKey(key): sets k (copied) and n = 0; `null` means "empty". */
+  initializeKey(key: Uint8Array | null): void {
+    this.#checkNotWiped();
+    wipe(this.#k);
+    this.#k = key === null ? null : assertBytesLength(key, NOISE_KEY_LEN, "key").slice();
+    this.#n = 0n;
+  }
+
+  /** HasKey(). */
+  hasKey(): boolean {
+    return this.#k !== null;
+  }
+
+  /** The nonce the next EncryptWithAd()/DecryptWithAd() will use. */
+  get nonce(): bigint {
+    return this.#n;
+  }
+
+  /** SetNonce(nonce) (§5.1): for out-of-band nonce management; 0 ≤ n ≤ 2^64-1. */
+  setNonce(n: bigint): void {
+    if (typeof n !== "bigint") throw new TypeError("nonce must be a bigint");
+    if (n < 0n || n > NOISE_MAX_NONCE) throw new RangeError("nonce must be between 0 and 2^64-1");
+    this.#n = n;
+  }
+
+  /** EncryptWithAd(ad, plaintext): identity without a key; errors once n reaches 2^64-1. */
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    this.#checkNotWiped();
+    assertBytes(ad, "ad");
+    assertBytes(plaintext, "plaintext");
+    if (this.#k === null) return plaintext.slice();
+    if (this.#n === NOISE_MAX_NONCE) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    const out = this.#aead.chacha20poly1305Seal(this.#k, chachaPolyNonce(this.#n), plaintext, ad);
+    this.#n += 1n;
+    return out;
+  }
+
+  /** DecryptWithAd(ad, ciphertext): on a bad tag n is not incremented (§5.1). */
+  decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+    this.#checkNotWiped();
+    assertBytes(ad, "ad");
+    assertBytes(ciphertext, "ciphertext");
+    if (this.#k === null) return ciphertext.slice();
+    if (this.#n === NOISE_MAX_NONCE) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    if (ciphertext.length < NOISE_TAG_LEN) throw new NoiseError("decrypt", "ciphertext shorter than the tag");
+    let out: Uint8Array;
+    try {
+      out = this.#aead.chacha20poly1305Open(this.#k, chachaPolyNonce(this.#n), ciphertext, ad);
+    } catch (cause) {
+      throw new NoiseError("decrypt", "authentication failed", { cause });
+    }
+    this.#n += 1n;
+    return out;
+  }
+
+  /** Rekey() (§4.2, §11.3): k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros(32)); n unchanged. */
+  rekey(): void {
+    this.#checkNotWiped();
+    if (this.#k === null) throw new NoiseError("state", "cannot rekey an empty CipherState");
+    const zeros = new Uint8Array(NOISE_KEY_LEN);
+    const sealed = this.#aead.chacha20poly1305Seal(this.#k, chachaPolyNonce(NOISE_MAX_NONCE), zeros, new Uint8Array(0));
+    wipe(this.#k);
+    this.#k = sealed.slice(0, NOISE_KEY_LEN);
+    wipe(sealed);
+  }
+
+  /** An independent copy (key and nonce), so a caller can try a step and commit only on success. */
+  clone(): CipherState {
+    this.#checkNotWiped();
+    const copy = new CipherState(this.#aead);
+    copy.initializeKey(this.#k);
+    copy.#n = this.#n;
+    return copy;
+  }
+
+  /** Zeroes the key; every later call throws (a wiped state must never act as "no key"). */
+  wipe(): void {
+    wipe(this.#k);
+    this.#k = null;
+    this.#wiped = true;
+  }
+
+  #checkNotWiped(): void {
+    if (this.#wiped) throw new NoiseError("state", "CipherState was wiped");
+  }
+}
