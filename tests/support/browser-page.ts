@@ -40,7 +40,7 @@ export async function openBundledPage(entry: string, readyGlobal: string): Promi
     } else if (req.url === "/") {
       res
         .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-        .end('<!doctype html><meta charset="utf-8"><title>veil e2e</title><script type="module" src="/entry.js"></script>');
+        .end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>veil e2e</title><script type="module" src="/entry.js"></script>');
     } else {
       res.writeHead(404).end();
     }
