@@ -1,0 +1,32 @@
+/** zlib and snappy (raw block format, as Go's snappy.Decode) for inform payloads, with output caps. */
+import { deflateSync, inflateSync } from "node:zlib";
+import SnappyJS from "snappyjs";
+import { u8 } from "./bytes";
+import { DeviceCodecError } from "./errors";
+import type { InformCompression } from "./inform-header";
+
+/** Largest decompressed inform payload: 4 MiB (a 48-port switch's inform is well under 1 MiB). */
+export const INFORM_MAX_PLAINTEXT = 4 * 1024 * 1024;
+
+/** Compresses `data` as the flag says. */
+export function compressInform(data: Uint8Array, compression: InformCompression): Uint8Array {
+  if (compression === "zlib") return u8(deflateSync(data));
+  if (compression === "snappy") return SnappyJS.compress(new Uint8Array(data));
+  return data;
+}
+
+/**
+ * Decompresses with a hard cap on the output size; any failure becomes a typed error
+ * (`too_large` above the cap, `malformed` otherwise) and never anything else.
+ */
+export function decompressInform(data: Uint8Array, compression: InformCompression, maxOutput = INFORM_MAX_PLAINTEXT): Uint8Array {
+  if (compression === "none") return data;
+  try {
+    if (compression === "zlib") return u8(inflateSync(data, { maxOutputLength: maxOutput }));
+    return SnappyJS.uncompress(new Uint8Array(data), maxOutput);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : "";
+    const big = (err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" || /exceed|too large/i.test(msg);
+    throw new DeviceCodecError(big ? "too_large" : "malformed", `${compression} payload does not decompress`);
+  }
+}
