@@ -1,0 +1,7 @@
+// Known-answer and Wycheproof vectors against the pure-JS primitives (runs in Node and in Chromium).
+import { noblePrimitives } from "../src/primitives/noble";
+import { knownAnswerSuite } from "./suites/known-answers";
+import { wycheproofSuite } from "./suites/wycheproof";
+
+knownAnswerSuite(noblePrimitives);
+wycheproofSuite(noblePrimitives);
