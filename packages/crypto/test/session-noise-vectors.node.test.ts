@@ -6,6 +6,8 @@ import { resolve } from "node:path";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { describe, expect, it } from "vitest";
+import { noblePrimitives } from "../src/primitives/index";
+import { nodePrimitives } from "../src/primitives/node";
 import { HandshakeState, type CipherState, type NoiseHash, type NoisePatternName } from "../src/session/noise";
 
 const VECTORS = resolve(import.meta.dirname, "../../../../shared/vectors/noise/cacophony-25519-chachapoly.json");
@@ -56,14 +58,15 @@ describe.skipIf(!present)("Noise cacophony vectors", () => {
     }
     const pattern = m[1] as NoisePatternName;
     const hash = m[2] === "BLAKE2s" ? BLAKE2S : undefined;
-    it(v.protocol_name, () => {
+    for (const primitives of [noblePrimitives, nodePrimitives])
+    it(`${v.protocol_name} (${primitives.name})`, () => {
       const initiator = new HandshakeState({
         pattern, initiator: true, prologue: hex(v.init_prologue), staticSecretKey: opt(v.init_static),
-        remoteStaticKey: opt(v.init_remote_static), ephemeralSecretKey: hex(v.init_ephemeral), hash,
+        remoteStaticKey: opt(v.init_remote_static), ephemeralSecretKey: hex(v.init_ephemeral), hash, primitives,
       });
       const responder = new HandshakeState({
         pattern, initiator: false, prologue: hex(v.resp_prologue), staticSecretKey: opt(v.resp_static),
-        remoteStaticKey: opt(v.resp_remote_static), ephemeralSecretKey: hex(v.resp_ephemeral), hash,
+        remoteStaticKey: opt(v.resp_remote_static), ephemeralSecretKey: hex(v.resp_ephemeral), hash, primitives,
       });
       expect(initiator.protocolName).toBe(v.protocol_name);
       let i = 0;
