@@ -122,6 +122,8 @@ describe("HandshakeState (Noise §5.3)", () => {
     expect(() => new HandshakeState({ pattern: "IK", initiator: false, staticSecretKey: b.secretKey, remoteStaticKey: a.publicKey })).toThrow(/remoteStaticKey/);
     expect(() => new HandshakeState({ pattern: "KK", initiator: true, remoteStaticKey: b.publicKey })).toThrow(/staticSecretKey/);
     expect(() => new HandshakeState({ pattern: "XX" as "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(/pattern/);
+    expect(() => new HandshakeState({ pattern: "__proto__" as "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(/pattern/);
+    expect(() => new HandshakeState({ pattern: "KK", initiator: 1 as unknown as boolean, staticSecretKey: a.secretKey })).toThrow(/initiator/);
   });
 
   it("rejects oversized messages and payloads (65535 bytes, §3)", () => {

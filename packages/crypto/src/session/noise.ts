@@ -88,8 +88,9 @@ export class HandshakeState {
   #split = false;
 
   constructor(options: HandshakeOptions) {
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    if (typeof options.pattern !== "string" || !Object.hasOwn(PATTERNS, options.pattern)) throw new RangeError(`pattern must be "KK" or "IK"`);
     const pattern = PATTERNS[options.pattern];
-    if (pattern === undefined) throw new RangeError(`pattern must be "KK" or "IK"`);
     if (typeof options.initiator !== "boolean") throw new TypeError("initiator must be a boolean");
     this.#prims = options.primitives ?? getPrimitives();
     const hash = options.hash ?? sha256NoiseHash(this.#prims);
