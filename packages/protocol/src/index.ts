@@ -8,3 +8,6 @@ export * from "./version";
 export * from "./errors";
 export * from "./fields";
 export * from "./socket";
+export * from "./http/index";
+export * from "./device/index";
+export * from "./companion/index";
