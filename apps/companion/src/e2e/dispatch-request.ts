@@ -1,0 +1,110 @@
+import {
+  MAX_REQUEST_TTL_MS,
+  REQUEST_CATALOGUE,
+  roleAllows,
+  ZE2ERequestSchema,
+  type TE2EError,
+  type TE2EResponse,
+  type TRequestType,
+} from "../protocol";
+import type { VerifiedGrant } from "../grants/verify-grant";
+import type { Logger } from "../log";
+import type { ReplayCache } from "./replay-cache";
+import type { RequestContext, RequestHandler } from "./request-context";
+
+const MESSAGES: Record<TE2EError["code"], string> = {
+  bad_request: "The request is malformed.",
+  unknown_type: "The companion does not know this request type.",
+  forbidden: "Your role on this instance does not allow this request.",
+  expired: "The request expired before it arrived.",
+  duplicate: "A request with this id is already running.",
+  too_many_subscriptions: "Too many live subscriptions on this session.",
+  rate_limited: "Too many requests. Slow down and try again.",
+  unavailable: "The companion cannot do this right now.",
+  internal: "The companion failed to run the request.",
+};
+const RETRYABLE = new Set<TE2EError["code"]>(["rate_limited", "unavailable", "internal"]);
+
+/** A typed error response. */
+export function errorResponse(id: string | null, code: TE2EError["code"]): TE2EResponse {
+  return { kind: "error", id, error: { code, message: MESSAGES[code], retryable: RETRYABLE.has(code) } };
+}
+
+/** Everything one request needs from its session. */
+export interface DispatchContext {
+  grant: VerifiedGrant;
+  instanceId: string;
+  now: () => number;
+  cache: ReplayCache;
+  handlers: Record<TRequestType, RequestHandler>;
+  logger: Logger;
+  sessionId: string;
+  makeContext(requestId: string): RequestContext;
+}
+
+function isRequestType(type: string): type is TRequestType {
+  return Object.hasOwn(REQUEST_CATALOGUE, type);
+}
+
+/**
+ * Runs one decrypted message: parse, expiry (refuse expired and too-far-future), at-most-once
+ * claim, catalogue lookup, role check against the verified grant (the companion enforces roles
+ * whatever the console allowed), body parse, handler, result check. Always returns exactly one
+ * typed response; the handler runs at most once per (account, id).
+ */
+export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promise<TE2EResponse> {
+  const parsed = ZE2ERequestSchema.safeParse(raw);
+  if (!parsed.success) return errorResponse(null, "bad_request");
+  const req = parsed.data;
+  const now = ctx.now();
+  const log = { sessionId: ctx.sessionId, requestId: req.id, type: req.type, role: ctx.grant.role };
+  if (req.expiresAt <= now) {
+    ctx.logger.warn("request refused", { ...log, code: "expired" });
+    return errorResponse(req.id, "expired");
+  }
+  if (req.expiresAt > now + MAX_REQUEST_TTL_MS) return errorResponse(req.id, "bad_request");
+  const claim = ctx.cache.claim(ctx.grant.accountId, req.id, req.expiresAt, now);
+  if (claim === "running") return errorResponse(req.id, "duplicate");
+  if (claim === "full") return errorResponse(req.id, "rate_limited");
+  if (claim !== "new") {
+    ctx.logger.info("request repeated: answering from the record", log);
+    return claim;
+  }
+  const response = await run(req.id, req.type, req.body, ctx, log);
+  ctx.cache.complete(ctx.grant.accountId, req.id, response);
+  return response;
+}
+
+async function run(id: string, type: string, body: unknown, ctx: DispatchContext, log: Record<string, string>): Promise<TE2EResponse> {
+  if (!isRequestType(type)) return errorResponse(id, "unknown_type");
+  const spec = REQUEST_CATALOGUE[type];
+  if (!roleAllows(ctx.grant.role, spec)) {
+    ctx.logger.warn("request refused", { ...log, code: "forbidden" });
+    return errorResponse(id, "forbidden");
+  }
+  const input = spec.body.safeParse(body);
+  if (!input.success) return errorResponse(id, "bad_request");
+  let result: unknown;
+  try {
+    result = await ctx.handlers[type](input.data, ctx.makeContext(id));
+  } catch (error) {
+    const code = error instanceof SubscriptionLimitError ? "too_many_subscriptions" : "internal";
+    ctx.logger.error("request failed", { ...log, code, error: error instanceof Error ? error.name : "unknown" });
+    return errorResponse(id, code);
+  }
+  const checked = spec.result.safeParse(result);
+  if (!checked.success) {
+    ctx.logger.error("request produced an invalid result", log);
+    return errorResponse(id, "internal");
+  }
+  ctx.logger.info("request executed", log);
+  return { kind: "result", id, type, body: checked.data };
+}
+
+/** Thrown by `subscribe` when a session already has its maximum of live subscriptions. */
+export class SubscriptionLimitError extends Error {
+  constructor() {
+    super("too many subscriptions");
+    this.name = "SubscriptionLimitError";
+  }
+}

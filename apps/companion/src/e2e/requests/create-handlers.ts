@@ -1,0 +1,31 @@
+import { ZSubscriptionCancelBodySchema, ZSystemWatchBodySchema, type TRequestType } from "../../protocol";
+import type { RequestHandler } from "../request-context";
+import { readSystemInfo, readSystemSnapshot } from "./system-info";
+
+/** Dependencies of the built-in handlers that reach outside the process. */
+export interface HandlerDeps {
+  /** Rotates the instance token (companion half + console call); returns the new enrollment string. */
+  rotateToken(): Promise<string>;
+  /** System information source (os module by default). */
+  systemInfo?: typeof readSystemInfo;
+  systemSnapshot?: typeof readSystemSnapshot;
+}
+
+/**
+ * The handler of every catalogue request type. Bodies arrive already parsed with the
+ * catalogue's body schema; results are checked against the result schema by the dispatcher.
+ */
+export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, RequestHandler> {
+  const info = deps.systemInfo ?? readSystemInfo;
+  const snapshot = deps.systemSnapshot ?? readSystemSnapshot;
+  return {
+    ping: (_body, ctx) => ({ receivedAt: ctx.now() }),
+    "system.info": () => info(),
+    "system.watch": (body, ctx) => {
+      const { intervalMs } = ZSystemWatchBodySchema.parse(body);
+      return { subscriptionId: ctx.subscribe({ intervalMs, type: "system.snapshot", produce: () => snapshot(ctx.now()) }) };
+    },
+    "subscription.cancel": (body, ctx) => ({ cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId) }),
+    "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
+  };
+}

@@ -1,0 +1,232 @@
+import {
+  acceptSession,
+  boxPrivateKey,
+  fromBase64Url,
+  fromUtf8,
+  SessionError,
+  toBase64Url,
+  utf8,
+  type IdentityPublicKey,
+  type Session,
+} from "../crypto";
+import { decodeSessionOpen, MAX_E2E_MESSAGE_BYTES, PROTOCOL_VERSION, type TCompanionHello, type TE2EResponse, type TRelayFrame, type TRequestType } from "../protocol";
+import type { Clock } from "../clock";
+import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
+import type { Logger } from "../log";
+import { COMPANION_VERSION } from "../version";
+import { dispatchRequest, errorResponse, SubscriptionLimitError } from "./dispatch-request";
+import { ReplayCache } from "./replay-cache";
+import type { RequestContext, RequestHandler } from "./request-context";
+
+/** Options of the {@link Responder}: keys, signer, clock, logger and the send function come in from outside. */
+export interface ResponderOptions {
+  instanceId: string;
+  /** The instance's X25519 static private key. */
+  boxPrivateKey: Uint8Array;
+  /** The pinned grant signer. */
+  signer: IdentityPublicKey;
+  handlers: Record<TRequestType, RequestHandler>;
+  /** Sends a frame to the console for relaying. */
+  send(frame: TRelayFrame): void;
+  clock: Clock;
+  logger: Logger;
+  maxSessions?: number;
+  maxSubscriptionsPerSession?: number;
+  cache?: ReplayCache;
+}
+
+interface LiveSession {
+  readonly sessionId: string;
+  readonly session: Session;
+  readonly grant: VerifiedGrant;
+  readonly openedAt: number;
+  readonly subscriptions: Map<string, unknown>;
+  queue: Promise<void>;
+}
+
+/** A summary of one open session, for `status`. */
+export interface SessionSummary {
+  sessionId: string;
+  accountId: string;
+  role: string;
+  openedAt: number;
+}
+
+/**
+ * The companion end of every relayed E2E session: verifies the grant in the session-open
+ * frame, runs the Noise_KK responder with the instance's static key and the grant's certified
+ * box key (prologue: protocol version, instance id, account id), then opens each transport
+ * frame strictly in order and answers requests. Any frame that fails (replay, reorder, gap,
+ * forgery, malformed) closes that session; nothing in it is executed.
+ */
+export class Responder {
+  readonly #o: ResponderOptions;
+  readonly #sessions = new Map<string, LiveSession>();
+  readonly #cache: ReplayCache;
+
+  constructor(options: ResponderOptions) {
+    this.#o = options;
+    this.#cache = options.cache ?? new ReplayCache();
+  }
+
+  /** Open sessions, for `status`. */
+  sessions(): SessionSummary[] {
+    return [...this.#sessions.values()].map((s) => ({ sessionId: s.sessionId, accountId: s.grant.accountId, role: s.grant.role, openedAt: s.openedAt }));
+  }
+
+  /** Handles one frame relayed by the console. Never throws. */
+  handleFrame(frame: TRelayFrame): void {
+    if (frame.instanceId !== this.#o.instanceId) {
+      this.#o.logger.warn("frame for another instance dropped", { sessionId: frame.sessionId });
+      return;
+    }
+    try {
+      if (frame.kind === "handshake") this.#open(frame.sessionId, fromBase64Url(frame.frame));
+      else if (frame.kind === "transport") this.#receive(frame.sessionId, fromBase64Url(frame.frame));
+      else this.close(frame.sessionId, "peer_closed", false);
+    } catch (error) {
+      this.#o.logger.error("frame handling failed", { sessionId: frame.sessionId, error: error instanceof Error ? error.name : "unknown" });
+      this.close(frame.sessionId, "internal", true);
+    }
+  }
+
+  #open(sessionId: string, bytes: Uint8Array): void {
+    const log = this.#o.logger;
+    if (this.#sessions.has(sessionId)) {
+      log.warn("session refused", { sessionId, code: "session_exists" });
+      return;
+    }
+    if (this.#sessions.size >= (this.#o.maxSessions ?? 256)) {
+      this.#sendClose(sessionId, "too_many_sessions");
+      return;
+    }
+    let grant: VerifiedGrant;
+    let pending;
+    try {
+      const open = decodeSessionOpen(bytes);
+      grant = verifyGrantBundle(open.bundleJson, { instanceId: this.#o.instanceId, signer: this.#o.signer, now: this.#o.clock.now() });
+      pending = acceptSession({
+        protocolVersion: PROTOCOL_VERSION,
+        instanceId: this.#o.instanceId,
+        accountId: grant.accountId,
+        instanceSecretKey: boxPrivateKey(this.#o.boxPrivateKey),
+        accountPublicKey: fromBase64Url(grant.boxPublicKey),
+        message: open.noiseMessage,
+      });
+    } catch (error) {
+      const code = error instanceof GrantError ? error.code : error instanceof SessionError ? error.code : "malformed";
+      log.warn("session refused", { sessionId, code });
+      this.#sendClose(sessionId, error instanceof GrantError ? "grant_refused" : "handshake_failed");
+      return;
+    }
+    const hello: TCompanionHello = {
+      kind: "hello",
+      instanceId: this.#o.instanceId,
+      protocolVersion: PROTOCOL_VERSION,
+      companionVersion: COMPANION_VERSION,
+      role: grant.role,
+      grantExpiresAt: grant.expiresAt,
+    };
+    const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
+    this.#sessions.set(sessionId, { sessionId, session, grant, openedAt: this.#o.clock.now(), subscriptions: new Map(), queue: Promise.resolve() });
+    log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
+    this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
+  }
+
+  #receive(sessionId: string, bytes: Uint8Array): void {
+    const live = this.#sessions.get(sessionId);
+    if (live === undefined) {
+      this.#o.logger.warn("frame for unknown session dropped", { sessionId });
+      return;
+    }
+    let message: unknown;
+    try {
+      const plaintext = live.session.open(bytes);
+      if (plaintext.length > MAX_E2E_MESSAGE_BYTES) throw new RangeError("message too large");
+      message = JSON.parse(fromUtf8(plaintext));
+    } catch (error) {
+      const code = error instanceof SessionError ? error.code : "malformed";
+      this.#o.logger.warn("session frame rejected: closing the session", { sessionId, code });
+      this.close(sessionId, code, true);
+      return;
+    }
+    if (live.grant.expiresAt <= this.#o.clock.now()) {
+      this.#o.logger.warn("grant expired: closing the session", { sessionId });
+      this.close(sessionId, "grant_expired", true);
+      return;
+    }
+    // Requests of one session are answered in arrival order.
+    live.queue = live.queue.then(async () => {
+      const response = await dispatchRequest(message, {
+        grant: live.grant,
+        instanceId: this.#o.instanceId,
+        now: () => this.#o.clock.now(),
+        cache: this.#cache,
+        handlers: this.#o.handlers,
+        logger: this.#o.logger,
+        sessionId,
+        makeContext: (requestId) => this.#context(live, requestId),
+      });
+      this.#sendMessage(live, response);
+    });
+  }
+
+  #context(live: LiveSession, requestId: string): RequestContext {
+    const clock = this.#o.clock;
+    return {
+      instanceId: this.#o.instanceId,
+      grant: live.grant,
+      requestId,
+      now: () => clock.now(),
+      subscribe: ({ intervalMs, type, produce }) => {
+        if (live.subscriptions.size >= (this.#o.maxSubscriptionsPerSession ?? 8)) throw new SubscriptionLimitError();
+        let seq = 0;
+        const handle = clock.setInterval(() => {
+          if (live.grant.expiresAt <= clock.now()) {
+            this.close(live.sessionId, "grant_expired", true);
+            return;
+          }
+          this.#sendMessage(live, { kind: "event", subscriptionId: requestId, seq: seq++, type, body: produce() });
+        }, intervalMs);
+        live.subscriptions.set(requestId, handle);
+        return requestId;
+      },
+      cancelSubscription: (id) => {
+        const handle = live.subscriptions.get(id);
+        if (handle === undefined) return false;
+        clock.clearInterval(handle);
+        live.subscriptions.delete(id);
+        this.#sendMessage(live, { kind: "end", subscriptionId: id, reason: "cancelled" });
+        return true;
+      },
+    };
+  }
+
+  #sendMessage(live: LiveSession, message: TE2EResponse): void {
+    if (this.#sessions.get(live.sessionId) !== live || live.session.closed) return;
+    const frame = live.session.seal(utf8(JSON.stringify(message)));
+    this.#o.send({ instanceId: this.#o.instanceId, sessionId: live.sessionId, kind: "transport", frame: toBase64Url(frame) });
+  }
+
+  #sendClose(sessionId: string, reason: string): void {
+    this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "close", frame: toBase64Url(utf8(reason)) });
+  }
+
+  /** Closes one session: stops its subscriptions, wipes its keys, optionally tells the peer. */
+  close(sessionId: string, reason: string, notify: boolean): void {
+    const live = this.#sessions.get(sessionId);
+    if (live === undefined) return;
+    this.#sessions.delete(sessionId);
+    for (const handle of live.subscriptions.values()) this.#o.clock.clearInterval(handle);
+    live.session.close();
+    this.#o.logger.info("session closed", { sessionId, reason });
+    if (notify) this.#sendClose(sessionId, reason);
+  }
+
+  /** Closes every session (disconnect, revocation, shutdown). Sessions do not survive a reconnect. */
+  closeAll(reason: string): void {
+    for (const id of [...this.#sessions.keys()]) this.close(id, reason, false);
+  }
+}
+
+export { errorResponse };

@@ -1,0 +1,82 @@
+import { constantTimeEqual, fromBase64Url, identityPublicKey, verifyStatement, type IdentityPublicKey, type SignedStatement } from "../crypto";
+import {
+  ADMIN_DELEGATION_DOMAIN,
+  GRANT_DOMAIN,
+  MAX_GRANT_BUNDLE_BYTES,
+  ZAdminDelegationBodySchema,
+  ZGrantBodySchema,
+  ZGrantBundleSchema,
+  type TGrantBody,
+} from "../protocol";
+
+/** Why a grant was refused. The code is logged; nothing about the grant's content is. */
+export class GrantError extends Error {
+  constructor(readonly code: "malformed" | "bad_signature" | "unknown_signer" | "wrong_instance" | "expired" | "not_yet_valid" | "delegation_invalid") {
+    super(`grant refused: ${code}`);
+    this.name = "GrantError";
+  }
+}
+
+/** A verified grant: who may do what here, until when, and who vouched for it. */
+export interface VerifiedGrant extends TGrantBody {
+  /** "signer" when the pinned signer signed it, "delegated" for a delegated admin. */
+  via: "signer" | "delegated";
+}
+
+/** Allowed clock skew between the browser that signed and this host. */
+export const GRANT_CLOCK_SKEW_MS = 5 * 60_000;
+
+function publicKey(b64: string): IdentityPublicKey {
+  try {
+    return identityPublicKey(fromBase64Url(b64));
+  } catch {
+    throw new GrantError("malformed");
+  }
+}
+
+function verified(statement: unknown, domain: string, key: IdentityPublicKey, code: GrantError["code"]): unknown {
+  try {
+    return verifyStatement(statement as SignedStatement, domain, key);
+  } catch {
+    throw new GrantError(code);
+  }
+}
+
+/**
+ * Verifies a grant bundle (JSON text from a session-open frame) for this instance at `now`:
+ * the grant is signed by the pinned signer, or by an admin key that the pinned signer
+ * delegated for this instance (one level: a delegation signed by anyone else is refused); it
+ * names this instance; it is within its validity window. Only then is its content trusted.
+ */
+export function verifyGrantBundle(bundleJson: string, context: { instanceId: string; signer: IdentityPublicKey; now: number }): VerifiedGrant {
+  if (bundleJson.length > MAX_GRANT_BUNDLE_BYTES) throw new GrantError("malformed");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bundleJson);
+  } catch {
+    throw new GrantError("malformed");
+  }
+  const bundle = ZGrantBundleSchema.safeParse(raw);
+  if (!bundle.success) throw new GrantError("malformed");
+  const signerKey = publicKey(bundle.data.signerPublicKey);
+  let via: VerifiedGrant["via"] = "signer";
+  if (!constantTimeEqual(signerKey, context.signer)) {
+    // Not the pinned signer: only acceptable with a delegation the pinned signer made for this key.
+    if (bundle.data.delegation === undefined) throw new GrantError("unknown_signer");
+    const delegation = ZAdminDelegationBodySchema.safeParse(verified(bundle.data.delegation, ADMIN_DELEGATION_DOMAIN, context.signer, "delegation_invalid"));
+    if (!delegation.success) throw new GrantError("delegation_invalid");
+    const d = delegation.data;
+    if (d.instanceId !== context.instanceId || !constantTimeEqual(publicKey(d.adminIdentityPublicKey), signerKey)) throw new GrantError("delegation_invalid");
+    if (d.expiresAt <= context.now || d.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("delegation_invalid");
+    via = "delegated";
+  } else if (bundle.data.delegation !== undefined) {
+    throw new GrantError("malformed");
+  }
+  const body = ZGrantBodySchema.safeParse(verified(bundle.data.grant, GRANT_DOMAIN, signerKey, "bad_signature"));
+  if (!body.success) throw new GrantError("malformed");
+  const g = body.data;
+  if (g.instanceId !== context.instanceId) throw new GrantError("wrong_instance");
+  if (g.expiresAt <= context.now) throw new GrantError("expired");
+  if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
+  return { ...g, via };
+}

@@ -1,0 +1,132 @@
+import { fromBase64Url, identityPublicKey, type DerivedKeys, type KdfParams } from "../crypto";
+import { systemClock, type Clock, type Random } from "../clock";
+import { Responder } from "../e2e/responder";
+import { createRequestHandlers, type HandlerDeps } from "../e2e/requests/create-handlers";
+import type { Logger } from "../log";
+import { rotateToken } from "../rotate/rotate-token";
+import type { StateStore } from "../state/state-store";
+import { Supervisor, type AuthProvider, type ConnectionState } from "../supervisor/supervisor";
+import type { BackoffPolicy } from "../supervisor/backoff";
+import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
+
+/** Options of {@link startCompanion}: everything with a side effect can be replaced. */
+export interface StartOptions {
+  store: StateStore;
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** Defaults to the pinned HTTPS/socket.io transport for the enrolled console. */
+  transport?: ConsoleTransport;
+  backoff?: BackoffPolicy;
+  deriveTokenKeys?: (token: string, params: KdfParams) => Promise<DerivedKeys>;
+  systemInfo?: HandlerDeps["systemInfo"];
+}
+
+/** A running companion. */
+export interface RunningCompanion {
+  supervisor: Supervisor;
+  responder: Responder;
+  /** Resolves with "revoked" or "stopped". */
+  finished: Promise<ConnectionState>;
+  stop(): void;
+}
+
+function authProvider(store: StateStore, logger: Logger): AuthProvider {
+  return {
+    current() {
+      const secrets = store.loadSecrets();
+      if (secrets === undefined) throw new Error("secrets.json is missing: re-enroll");
+      return secrets.authKey;
+    },
+    onRejected() {
+      // The console may have taken a rotation whose reply was lost: promote the pending key once.
+      const pending = store.loadPendingRotation();
+      const secrets = store.loadSecrets();
+      if (pending === undefined || secrets === undefined) return false;
+      store.saveSecrets({ ...secrets, authKey: pending.authKey });
+      store.clearPendingRotation();
+      logger.warn("auth key refused: switching to the key of an unconfirmed rotation");
+      return true;
+    },
+  };
+}
+
+/**
+ * Loads the enrolled state (permission-checked), builds the responder and the supervisor, and
+ * starts connecting. The status file is refreshed on every state change and session change.
+ */
+export function startCompanion(options: StartOptions): RunningCompanion {
+  const { store, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const config = store.loadConfig();
+  const secrets = store.loadSecrets();
+  if (config === undefined || secrets === undefined) throw new Error(`not enrolled: no state in ${store.dir}. Run: veil-companion enroll`);
+  const transport = options.transport ?? createPinnedTransport(config.consoleUrl, config.consolePin);
+  const signer = identityPublicKey(fromBase64Url(config.signerPublicKey));
+
+  let supervisor: Supervisor | undefined = undefined;
+  const handlers = createRequestHandlers({
+    rotateToken: () => rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
+    systemInfo: options.systemInfo,
+  });
+  const responder = new Responder({
+    instanceId: config.instanceId,
+    boxPrivateKey: fromBase64Url(secrets.boxPrivateKey),
+    signer,
+    handlers,
+    clock,
+    logger,
+    send: (frame) => {
+      supervisor?.send(frame);
+      writeStatus();
+    },
+  });
+  let last: { state: ConnectionState; attempt: number; lastError: string | null; connectedSince: number | null } = {
+    state: "starting",
+    attempt: 0,
+    lastError: null,
+    connectedSince: null,
+  };
+  const writeStatus = (): void => {
+    try {
+      store.saveStatus({
+        pid: process.pid,
+        updatedAt: clock.now(),
+        connection: last.state,
+        connectedSince: last.connectedSince,
+        reconnectAttempt: last.attempt,
+        lastError: last.lastError,
+        sessions: responder.sessions(),
+      });
+    } catch (error) {
+      logger.warn("could not write status.json", { error: error instanceof Error ? error.name : "unknown" });
+    }
+  };
+  supervisor = new Supervisor({
+    instanceId: config.instanceId,
+    transport,
+    auth: authProvider(store, logger),
+    clock,
+    random: options.random ?? Math.random,
+    logger,
+    backoff: options.backoff,
+    onFrame: (frame) => responder.handleFrame(frame),
+    onDisconnected: () => responder.closeAll("disconnected"),
+    onState: (state, detail) => {
+      last = { state, ...detail };
+      writeStatus();
+    },
+  });
+  const s = supervisor;
+  s.start();
+  return {
+    supervisor: s,
+    responder,
+    finished: s.finished.then((state) => {
+      responder.closeAll(state);
+      writeStatus();
+      return state;
+    }),
+    stop: () => s.stop(),
+  };
+}

@@ -1,0 +1,194 @@
+import { COMPANION_CONNECT_ERRORS, PROTOCOL_VERSION, ZRelayFrameSchema, ZSessionEndedSchema, type TCompanionSocketAuth, type TRelayFrame } from "../protocol";
+import type { Clock, Random } from "../clock";
+import type { Logger } from "../log";
+import type { CompanionSocket, ConsoleTransport } from "../transport/console-transport";
+import { COMPANION_VERSION } from "../version";
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
+
+/** Connection states reported to `status`. */
+export type ConnectionState = "starting" | "connecting" | "connected" | "disconnected" | "revoked" | "stopped";
+
+/** Supplies the auth key for each connection attempt; may switch to a pending rotation's key when refused. */
+export interface AuthProvider {
+  current(): string;
+  /** The console refused the key: return true if another key is worth trying right away. */
+  onRejected(): boolean;
+}
+
+/** Options of the {@link Supervisor}: clock, RNG, logger and transport come in here. */
+export interface SupervisorOptions {
+  instanceId: string;
+  transport: ConsoleTransport;
+  auth: AuthProvider;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  backoff?: BackoffPolicy;
+  /** A frame the console relayed. */
+  onFrame(frame: TRelayFrame): void;
+  /** The connection went away: end-to-end sessions end with it. */
+  onDisconnected(): void;
+  /** State changed (for status.json). */
+  onState?(state: ConnectionState, detail: { attempt: number; lastError: string | null; connectedSince: number | null }): void;
+}
+
+/**
+ * Owns the connection to the console: connects, and after any loss reconnects with jittered
+ * exponential backoff (reset once connected). Stops for good when the console says the instance
+ * was revoked (`session:ended` or a `instance_revoked` connect error). socket.io's own
+ * reconnection and connection-state recovery are off: every connection is a fresh,
+ * authenticated one.
+ */
+export class Supervisor {
+  readonly #o: SupervisorOptions;
+  #socket: CompanionSocket | undefined;
+  #timer: unknown;
+  #attempt = 0;
+  #state: ConnectionState = "starting";
+  #lastError: string | null = null;
+  #connectedSince: number | null = null;
+  #finished: Promise<ConnectionState>;
+  #resolveFinished!: (state: ConnectionState) => void;
+
+  constructor(options: SupervisorOptions) {
+    this.#o = options;
+    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+  }
+
+  /** Current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Resolves with "revoked" or "stopped" when the supervisor ends. */
+  get finished(): Promise<ConnectionState> {
+    return this.#finished;
+  }
+
+  /** Starts connecting. */
+  start(): void {
+    this.#connect();
+  }
+
+  /** Sends a frame to the console; false when not connected (the frame is dropped, the session will fail loudly). */
+  send(frame: TRelayFrame): boolean {
+    const socket = this.#socket;
+    if (socket === undefined || !socket.connected) return false;
+    socket.emit("e2e:frame", frame, (ack) => {
+      if (!ack.ok) this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
+    });
+    return true;
+  }
+
+  /** Stops for good: closes the connection, cancels any pending reconnect. */
+  stop(): void {
+    this.#end("stopped");
+  }
+
+  #setState(state: ConnectionState): void {
+    this.#state = state;
+    this.#o.onState?.(state, { attempt: this.#attempt, lastError: this.#lastError, connectedSince: this.#connectedSince });
+  }
+
+  #end(state: "stopped" | "revoked"): void {
+    if (this.#state === "stopped" || this.#state === "revoked") return;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#teardown();
+    this.#setState(state);
+    this.#resolveFinished(state);
+  }
+
+  #teardown(): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) {
+      socket.removeAllListeners();
+      socket.disconnect();
+    }
+    if (this.#connectedSince !== null) {
+      this.#connectedSince = null;
+      this.#o.onDisconnected();
+    }
+  }
+
+  #connect(): void {
+    if (this.#state === "stopped" || this.#state === "revoked") return;
+    this.#setState("connecting");
+    const auth: TCompanionSocketAuth = {
+      instanceId: this.#o.instanceId,
+      authKey: this.#o.auth.current(),
+      protocolVersion: PROTOCOL_VERSION,
+      companionVersion: COMPANION_VERSION,
+    };
+    const socket = this.#o.transport.openSocket(auth);
+    this.#socket = socket;
+    const log = this.#o.logger;
+    socket.on("connect", () => {
+      this.#attempt = 0;
+      this.#lastError = null;
+      this.#connectedSince = this.#o.clock.now();
+      log.info("connected to the console", { instanceId: this.#o.instanceId });
+      this.#setState("connected");
+    });
+    socket.on("connect_error", (error: Error) => {
+      const code = describeConnectError(error);
+      this.#lastError = code;
+      log.warn("connection refused or failed", { code, attempt: this.#attempt });
+      if (code === COMPANION_CONNECT_ERRORS.revoked) {
+        log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
+        this.#end("revoked");
+        return;
+      }
+      if (code === COMPANION_CONNECT_ERRORS.unauthenticated && this.#o.auth.onRejected()) {
+        this.#teardown();
+        this.#connect();
+        return;
+      }
+      this.#retry();
+    });
+    socket.on("disconnect", (reason) => {
+      log.warn("disconnected from the console", { reason });
+      this.#retry();
+    });
+    socket.on("session:ended", (body) => {
+      const parsed = ZSessionEndedSchema.safeParse(body);
+      if (parsed.success && (parsed.data.reason === "instance_revoked" || parsed.data.reason === "revoked")) {
+        log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
+        this.#end("revoked");
+      }
+    });
+    socket.on("e2e:frame", (frame) => {
+      const parsed = ZRelayFrameSchema.safeParse(frame);
+      if (!parsed.success) {
+        log.warn("malformed relay frame dropped");
+        return;
+      }
+      this.#o.onFrame(parsed.data);
+    });
+    socket.connect();
+  }
+
+  #retry(): void {
+    if (this.#state === "stopped" || this.#state === "revoked") return;
+    this.#teardown();
+    const delay = backoffDelay(this.#attempt, this.#o.random, this.#o.backoff ?? DEFAULT_BACKOFF);
+    this.#attempt += 1;
+    this.#setState("disconnected");
+    this.#o.logger.info("reconnecting", { inMs: delay, attempt: this.#attempt });
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = this.#o.clock.setTimeout(() => this.#connect(), delay);
+  }
+}
+
+/** A stable code for a connect error: the console's refusal code, a pin mismatch, or "network". */
+export function describeConnectError(error: Error): string {
+  const known = Object.values(COMPANION_CONNECT_ERRORS) as string[];
+  if (known.includes(error.message)) return error.message;
+  const chain: unknown[] = [error, (error as { description?: unknown }).description, error.cause];
+  for (const e of chain) {
+    if (typeof e === "object" && e !== null && (e as { code?: unknown }).code === "pin_mismatch") return "pin_mismatch";
+    const inner = (e as { error?: unknown } | null)?.error;
+    if (typeof inner === "object" && inner !== null && (inner as { code?: unknown }).code === "pin_mismatch") return "pin_mismatch";
+  }
+  return "network";
+}

@@ -1,0 +1,143 @@
+import { z } from "zod";
+import { ZIdSchema, ZRoleSchema, type TRole } from "../fields";
+import { ZEpochMsSchema } from "./statements";
+
+/**
+ * End-to-end messages: the JSON (UTF-8) plaintexts of Noise transport frames between a browser
+ * and a companion. The console never sees them. Every message is parsed with these schemas
+ * after decryption (docs/PROTOCOL-COMPANION.md, "Messages").
+ */
+
+/** Longest a request may live: `expiresAt` more than this far ahead is refused (bounds the replay cache). */
+export const MAX_REQUEST_TTL_MS = 5 * 60_000;
+/** Largest plaintext of one E2E message. */
+export const MAX_E2E_MESSAGE_BYTES = 60_000;
+
+/** Request type names: lowercase dotted words. */
+export const ZRequestTypeSchema = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/).max(64);
+
+/** Browser → companion: one request, executed at most once per (account, id). */
+export const ZE2ERequestSchema = z.strictObject({
+  kind: z.literal("request"),
+  id: ZIdSchema,
+  expiresAt: ZEpochMsSchema,
+  type: ZRequestTypeSchema,
+  body: z.unknown(),
+});
+export type TE2ERequest = z.infer<typeof ZE2ERequestSchema>;
+
+/** Stable error codes of E2E responses. */
+export const ZE2EErrorCodeSchema = z.enum([
+  "bad_request",
+  "unknown_type",
+  "forbidden",
+  "expired",
+  "duplicate",
+  "too_many_subscriptions",
+  "rate_limited",
+  "unavailable",
+  "internal",
+]);
+export type TE2EErrorCode = z.infer<typeof ZE2EErrorCodeSchema>;
+
+/** The typed error of a request: a stable code, a retryable flag and a user-safe message. */
+export const ZE2EErrorSchema = z.strictObject({
+  code: ZE2EErrorCodeSchema,
+  message: z.string().max(300),
+  retryable: z.boolean(),
+});
+export type TE2EError = z.infer<typeof ZE2EErrorSchema>;
+
+/** Companion → browser messages. */
+export const ZE2EResponseSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("result"), id: ZIdSchema, type: ZRequestTypeSchema, body: z.unknown() }),
+  z.strictObject({ kind: z.literal("error"), id: ZIdSchema.nullable(), error: ZE2EErrorSchema }),
+  z.strictObject({ kind: z.literal("event"), subscriptionId: ZIdSchema, seq: z.number().int().min(0), type: ZRequestTypeSchema, body: z.unknown() }),
+  z.strictObject({ kind: z.literal("end"), subscriptionId: ZIdSchema, reason: z.enum(["cancelled", "session_closed", "error"]) }),
+]);
+export type TE2EResponse = z.infer<typeof ZE2EResponseSchema>;
+
+/** The companion's handshake payload (Noise message 2), authenticated by the handshake. */
+export const ZCompanionHelloSchema = z.strictObject({
+  kind: z.literal("hello"),
+  instanceId: ZIdSchema,
+  protocolVersion: z.number().int().min(1),
+  companionVersion: z.string().max(64),
+  role: ZRoleSchema,
+  grantExpiresAt: ZEpochMsSchema,
+});
+export type TCompanionHello = z.infer<typeof ZCompanionHelloSchema>;
+
+const ZEmpty = z.strictObject({});
+
+/** `ping`: round-trip check. */
+export const ZPingResultSchema = z.strictObject({ receivedAt: ZEpochMsSchema });
+
+const ZLoadSchema = z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]);
+const ZMemorySchema = z.strictObject({
+  totalBytes: z.number().int().min(0),
+  freeBytes: z.number().int().min(0),
+  rssBytes: z.number().int().min(0),
+});
+
+/** `system.info`: what the site host is. */
+export const ZSystemInfoResultSchema = z.strictObject({
+  hostname: z.string().max(255),
+  platform: z.string().max(32),
+  release: z.string().max(128),
+  arch: z.string().max(32),
+  nodeVersion: z.string().max(32),
+  uptimeSeconds: z.number().int().min(0),
+  loadAverage: ZLoadSchema,
+  memory: ZMemorySchema,
+  companionVersion: z.string().max(64),
+});
+export type TSystemInfoResult = z.infer<typeof ZSystemInfoResultSchema>;
+
+/** `system.watch`: a live stream of `system.snapshot` events every `intervalMs`. */
+export const ZSystemWatchBodySchema = z.strictObject({ intervalMs: z.number().int().min(1000).max(60_000) });
+export const ZSubscriptionResultSchema = z.strictObject({ subscriptionId: ZIdSchema });
+/** Body of each `system.snapshot` event. */
+export const ZSystemSnapshotSchema = z.strictObject({
+  at: ZEpochMsSchema,
+  uptimeSeconds: z.number().int().min(0),
+  loadAverage: ZLoadSchema,
+  memory: ZMemorySchema,
+});
+export type TSystemSnapshot = z.infer<typeof ZSystemSnapshotSchema>;
+
+/** `subscription.cancel`: ends a subscription of this session. */
+export const ZSubscriptionCancelBodySchema = z.strictObject({ subscriptionId: ZIdSchema });
+export const ZSubscriptionCancelResultSchema = z.strictObject({ cancelled: z.boolean() });
+
+/** `token.rotate`: new token, keys re-wrapped, console copy replaced; returns the new enrollment line. */
+export const ZTokenRotateResultSchema = z.strictObject({ enrollment: z.string().max(1024) });
+
+/** One entry of the request catalogue. */
+export interface RequestSpec {
+  /** Least role allowed to send it (viewer < auditor < operator < admin). */
+  readonly minRole: TRole;
+  /** Whether it changes anything on the site (viewers and auditors never may). */
+  readonly write: boolean;
+  readonly body: z.ZodType;
+  readonly result: z.ZodType;
+}
+
+/** Every request type the companion understands, with its body and result schema and role. */
+export const REQUEST_CATALOGUE = {
+  ping: { minRole: "viewer", write: false, body: ZEmpty, result: ZPingResultSchema },
+  "system.info": { minRole: "viewer", write: false, body: ZEmpty, result: ZSystemInfoResultSchema },
+  "system.watch": { minRole: "viewer", write: false, body: ZSystemWatchBodySchema, result: ZSubscriptionResultSchema },
+  "subscription.cancel": { minRole: "viewer", write: false, body: ZSubscriptionCancelBodySchema, result: ZSubscriptionCancelResultSchema },
+  "token.rotate": { minRole: "admin", write: true, body: ZEmpty, result: ZTokenRotateResultSchema },
+} as const satisfies Record<string, RequestSpec>;
+export type TRequestType = keyof typeof REQUEST_CATALOGUE;
+
+/** Rank of each role; a request is allowed when rank(role) ≥ rank(minRole), and writes need operator or above. */
+export const ROLE_RANK: Readonly<Record<TRole, number>> = { viewer: 0, auditor: 1, operator: 2, admin: 3 };
+
+/** The one role rule, used by the companion (and by the UI to grey out buttons). */
+export function roleAllows(role: TRole, spec: Pick<RequestSpec, "minRole" | "write">): boolean {
+  if (spec.write && ROLE_RANK[role] < ROLE_RANK.operator) return false;
+  return ROLE_RANK[role] >= ROLE_RANK[spec.minRole];
+}
