@@ -47,9 +47,8 @@ export async function launchChromium(options: Pick<LaunchOptions, "timeout"> = {
       headless: true,
       args: [...CHROMIUM_ARGS],
       timeout: options.timeout ?? 30_000,
-      // Tests fail by assertion; don't let Chromium's own handlers swallow signals.
-      handleSIGINT: false,
-      handleSIGTERM: false,
+      // Playwright's defaults kill the browser on SIGINT/SIGTERM/SIGHUP of this process, so an
+      // interrupted run leaves no Chromium behind.
     });
   } catch (error) {
     await rm(userDataDir, { recursive: true, force: true });
