@@ -19,7 +19,9 @@ async function readText(relative: string): Promise<string> {
     const { commands } = mod as { commands: { readFile(path: string): Promise<string> } };
     let dir = "../../../shared/vectors";
     try {
-      dir = inject("vectorsDir") ?? dir;
+      // Provided by vitest.browser.config.ts (typed there through ProvidedContext).
+      const provided: unknown = (inject as (key: string) => unknown)("vectorsDir");
+      if (typeof provided === "string") dir = provided;
     } catch {
       // not provided: fall back to the path relative to the package root
     }

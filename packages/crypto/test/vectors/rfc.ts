@@ -12,7 +12,16 @@ const repeat = (byte: string, n: number): string => byte.repeat(n);
 const ascii = (text: string): string => [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** RFC 9106 §5.3: Argon2id, version 0x13. */
-export const ARGON2ID_RFC9106 = {
+export const ARGON2ID_RFC9106: {
+  password: string;
+  salt: string;
+  secret: string;
+  associatedData: string;
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  tag: string;
+} = {
   password: repeat("01", 32),
   salt: repeat("02", 16),
   secret: repeat("03", 8),
@@ -24,7 +33,7 @@ export const ARGON2ID_RFC9106 = {
 };
 
 /** RFC 7748 §5.2: X25519 single multiplications. */
-export const X25519_RFC7748_5_2 = [
+export const X25519_RFC7748_5_2: { scalar: string; u: string; out: string }[] = [
   {
     scalar: "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
     u: "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
@@ -38,14 +47,14 @@ export const X25519_RFC7748_5_2 = [
 ];
 
 /** RFC 7748 §5.2: iterated X25519 starting from k = u = 9. */
-export const X25519_RFC7748_ITERATED = {
+export const X25519_RFC7748_ITERATED: { start: string; after1: string; after1000: string } = {
   start: "0900000000000000000000000000000000000000000000000000000000000000",
   after1: "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079",
   after1000: "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51",
 };
 
 /** RFC 7748 §6.1: Diffie-Hellman example. */
-export const X25519_RFC7748_6_1 = {
+export const X25519_RFC7748_6_1: Record<"alicePrivate" | "alicePublic" | "bobPrivate" | "bobPublic" | "shared", string> = {
   alicePrivate: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
   alicePublic: "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
   bobPrivate: "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
@@ -54,7 +63,7 @@ export const X25519_RFC7748_6_1 = {
 };
 
 /** RFC 8032 §7.1: Ed25519 TEST 1–3. */
-export const ED25519_RFC8032 = [
+export const ED25519_RFC8032: { name: string; secretKey: string; publicKey: string; message: string; signature: string }[] = [
   {
     name: "TEST 1",
     secretKey: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
@@ -82,7 +91,7 @@ export const ED25519_RFC8032 = [
 ];
 
 /** RFC 5869 Appendix A.1–A.3: HKDF-SHA256. */
-export const HKDF_RFC5869 = [
+export const HKDF_RFC5869: { name: string; ikm: string; salt: string; info: string; length: number; prk: string; okm: string }[] = [
   {
     name: "A.1",
     ikm: repeat("0b", 22),
@@ -112,12 +121,22 @@ export const HKDF_RFC5869 = [
   },
 ];
 
+/** An AEAD example: hex fields. */
+export interface AeadVector {
+  key: string;
+  nonce: string;
+  aad: string;
+  plaintext: string;
+  ciphertext: string;
+  tag: string;
+}
+
 const SUNSCREEN = ascii(
   "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
 );
 
 /** RFC 8439 §2.8.2: ChaCha20-Poly1305 AEAD example. */
-export const CHACHA20POLY1305_RFC8439 = {
+export const CHACHA20POLY1305_RFC8439: AeadVector = {
   key: range(0x80, 0x9f),
   nonce: "070000004041424344454647",
   aad: "50515253c0c1c2c3c4c5c6c7",
@@ -128,7 +147,7 @@ export const CHACHA20POLY1305_RFC8439 = {
 };
 
 /** draft-irtf-cfrg-xchacha-03 Appendix A.3.1: XChaCha20-Poly1305 AEAD example. */
-export const XCHACHA20POLY1305_DRAFT03 = {
+export const XCHACHA20POLY1305_DRAFT03: AeadVector = {
   key: range(0x80, 0x9f),
   nonce: range(0x40, 0x57),
   aad: "50515253c0c1c2c3c4c5c6c7",

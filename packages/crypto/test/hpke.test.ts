@@ -1,0 +1,47 @@
+// HPKE against RFC 9180 A.2 on the pure-JS primitives, plus behaviour tests.
+import { describe, expect, it } from "vitest";
+import { DecryptError } from "../src/errors";
+import { hpkeOpen, hpkeReceiveExport, hpkeSeal, hpkeSendExport } from "../src/hpke";
+import { generateBoxKeyPair, type BoxPublicKey } from "../src/keys";
+import { noblePrimitives } from "../src/primitives/noble";
+import { hpkeSuite } from "./suites/hpke";
+
+hpkeSuite(noblePrimitives);
+
+describe("HPKE single-shot API", () => {
+  const r = generateBoxKeyPair();
+  const s = generateBoxKeyPair();
+  const info = new TextEncoder().encode("veil test");
+  const msg = new TextEncoder().encode("hello");
+
+  it("base mode round trip; wrong info or aad fails opaquely", () => {
+    const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r.publicKey, info }, msg, info);
+    expect(hpkeOpen({ enc, recipientPrivateKey: r.privateKey, info }, ciphertext, info)).toEqual(msg);
+    expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey }, ciphertext, info)).toThrow(DecryptError);
+    expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey, info }, ciphertext)).toThrow(DecryptError);
+  });
+
+  it("auth mode authenticates the sender: another sender key, or base mode, fails", () => {
+    const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r.publicKey, sender: s }, msg);
+    expect(hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: s.publicKey }, ciphertext)).toEqual(msg);
+    expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: generateBoxKeyPair().publicKey }, ciphertext)).toThrow(DecryptError);
+    expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey }, ciphertext)).toThrow(DecryptError);
+  });
+
+  it("exporter agrees on both sides", () => {
+    const ctx = new Uint8Array([1, 2, 3]);
+    const { enc, secret } = hpkeSendExport({ recipientPublicKey: r.publicKey }, ctx, 48);
+    expect(hpkeReceiveExport({ enc, recipientPrivateKey: r.privateKey }, ctx, 48)).toEqual(secret);
+  });
+
+  it("low-order keys: refused when sealing (RangeError), opaque when opening", () => {
+    const zero = new Uint8Array(32) as BoxPublicKey;
+    expect(() => hpkeSeal({ recipientPublicKey: zero }, msg)).toThrow(RangeError);
+    expect(() => hpkeOpen({ enc: zero, recipientPrivateKey: r.privateKey }, new Uint8Array(32))).toThrow(DecryptError);
+  });
+
+  it("psk inputs must come together and be long enough (RFC 9180 §5.1.1, §9.5)", () => {
+    expect(() => hpkeSeal({ recipientPublicKey: r.publicKey, psk: new Uint8Array(32) }, msg)).toThrow(TypeError);
+    expect(() => hpkeSeal({ recipientPublicKey: r.publicKey, psk: new Uint8Array(16), pskId: new Uint8Array(1) }, msg)).toThrow(RangeError);
+  });
+});
