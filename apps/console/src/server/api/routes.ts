@@ -1,0 +1,44 @@
+import type { AnyRoute } from "./route";
+import { createInvite, changeRole, listUsers } from "./routes/admin-routes";
+import { readAudit, verifyAudit } from "./routes/audit-routes";
+import { changePassword } from "./routes/change-password";
+import { getMe } from "./routes/get-me";
+import { health } from "./routes/health";
+import { listSessions } from "./routes/list-sessions";
+import { login } from "./routes/login";
+import { login2fa } from "./routes/login-2fa";
+import { logout } from "./routes/logout";
+import { prelogin } from "./routes/prelogin";
+import { revokeSession } from "./routes/revoke-session";
+import { setIdleTimeout } from "./routes/set-idle-timeout";
+import { getSettings, updateSettings } from "./routes/settings-routes";
+import { signup } from "./routes/signup";
+import { stepUp } from "./routes/step-up";
+import { confirmTotp, disableTotp, regenerateBackupCodes, setupTotp } from "./routes/totp-routes";
+
+/** Every API route. The authorization matrix test walks this table. */
+export const ROUTES: readonly AnyRoute[] = [
+  health,
+  prelogin,
+  signup,
+  login,
+  login2fa,
+  logout,
+  getMe,
+  listSessions,
+  revokeSession,
+  setIdleTimeout,
+  stepUp,
+  changePassword,
+  setupTotp,
+  confirmTotp,
+  disableTotp,
+  regenerateBackupCodes,
+  listUsers,
+  createInvite,
+  changeRole,
+  readAudit,
+  verifyAudit,
+  getSettings,
+  updateSettings,
+];

@@ -1,0 +1,53 @@
+import { eq } from "drizzle-orm";
+import { loginChallenges, users } from "@veil/db";
+import { VeilError, ZLoginRequestSchema, type TLoginResponse } from "@veil/protocol";
+import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../../auth/auth-key";
+import { b64u, CHALLENGE_LABEL, fromB64u, labelledHash, random256 } from "../../auth/bytes";
+import { clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
+import { audit } from "../../services";
+import { issueSession } from "../issue-session";
+import { defineRoute } from "../route";
+
+/** How long a second-factor challenge stays valid. */
+export const CHALLENGE_SECONDS = 300;
+
+/**
+ * POST /api/auth/login — constant-time check of the auth key's hash (unknown e-mails compare
+ * against a dummy so both paths do the same work). With TOTP on, answers a short-lived
+ * challenge for POST /api/auth/login/2fa instead of a session. Failures count towards the
+ * per-account lock-out; locked accounts answer 423 whatever the key.
+ */
+export const login = defineRoute({
+  method: "POST",
+  path: "/api/auth/login",
+  rate: "login",
+  auth: "public",
+  body: ZLoginRequestSchema,
+  rateAccount: (b) => b.email,
+  handler: async ({ body, services, ip, userAgent }) => {
+    const lockKey = `email:${body.email}`;
+    const locked = await lockedUntil(services.db, lockKey);
+    if (locked) {
+      await audit(services, { action: "login.locked", outcome: "denied", actorEmail: body.email, ip, details: { until: locked.toISOString() } });
+      const retry = Math.max(1, Math.ceil((locked.getTime() - Date.now()) / 1000));
+      throw Object.assign(new VeilError("account_locked"), { retryAfter: retry });
+    }
+    const [user] = await services.db.select().from(users).where(eq(users.email, body.email));
+    const ok = verifyAuthKey(fromB64u(body.authKey), user?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && user !== undefined;
+    if (!ok || !user) {
+      const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
+      await audit(services, { action: "login.failure", outcome: "failure", actorUserId: user?.id ?? null, actorEmail: body.email, ip, details: { reason: "invalid_credentials", locked: nowLocked !== null } });
+      throw new VeilError("invalid_credentials");
+    }
+    await clearFailures(services.db, lockKey);
+    if (user.totpEnabledAt) {
+      const challenge = random256();
+      const expiresAt = new Date(Date.now() + CHALLENGE_SECONDS * 1000);
+      await services.db.insert(loginChallenges).values({ challengeHash: labelledHash(CHALLENGE_LABEL, challenge), userId: user.id, expiresAt, ip, userAgent });
+      await audit(services, { action: "login.password_ok", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip, details: { next: "two_factor" } });
+      return { body: { status: "two_factor_required", challenge: b64u(challenge), expiresAt: expiresAt.toISOString() } satisfies TLoginResponse };
+    }
+    const session = await issueSession(services, user, { ip, userAgent, action: "login.success", details: { twoFactor: false } });
+    return { body: { status: "ok", session } satisfies TLoginResponse };
+  },
+});

@@ -1,0 +1,22 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { sessions, users } from "@veil/db";
+import { ZIdleTimeoutRequestSchema } from "@veil/protocol";
+import { audit } from "../../services";
+import { defineRoute, requireAuth } from "../route";
+
+/** PUT /api/account/idle-timeout — 30 min to 30 days; applies to this account's live sessions too. */
+export const setIdleTimeout = defineRoute({
+  method: "PUT",
+  path: "/api/account/idle-timeout",
+  rate: "apiWrite",
+  auth: "session",
+  body: ZIdleTimeoutRequestSchema,
+  handler: async (ctx) => {
+    const { user } = requireAuth(ctx);
+    const seconds = ctx.body.seconds;
+    await ctx.services.db.update(users).set({ idleTimeoutSeconds: seconds, updatedAt: new Date() }).where(eq(users.id, user.id));
+    await ctx.services.db.update(sessions).set({ idleTimeoutSeconds: seconds }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)));
+    await audit(ctx.services, { action: "settings.idle_timeout", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "user", targetId: user.id, ip: ctx.ip, details: { from: user.idleTimeoutSeconds, to: seconds } });
+    return { body: { idleTimeoutSeconds: seconds } };
+  },
+});

@@ -1,0 +1,119 @@
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import { Server, type Socket } from "socket.io";
+import {
+  MAX_SOCKET_MESSAGE_BYTES,
+  VeilError,
+  ZBrowserSocketAuthSchema,
+  ZCompanionSocketAuthSchema,
+  ZRelayFrameSchema,
+  type BrowserToConsoleEvents,
+  type ConsoleToBrowserEvents,
+  type TSessionEnded,
+  type TSocketAck,
+} from "@veil/protocol";
+import { authenticateToken } from "../auth/sessions";
+import { clientIp } from "../http/client-ip";
+import { expectedOrigin, isCrossSite } from "../http/origin";
+import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
+import type { ConsoleServices } from "../services";
+
+interface BrowserSocketData {
+  userId: string;
+  sessionId: string;
+  role: string;
+  ip: string;
+}
+
+type BrowserServer = Server<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>;
+
+function socketError(code: VeilError["code"]): Error & { data: unknown } {
+  const e = new VeilError(code);
+  return Object.assign(new Error(e.message), { data: e.toBody() });
+}
+
+function addSecurityHeaders(headers: OutgoingHttpHeaders): void {
+  for (const [k, v] of Object.entries(STATIC_SECURITY_HEADERS)) headers[k] = v;
+  headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'";
+  headers["Cache-Control"] = "no-store";
+}
+
+/**
+ * socket.io for browsers on the main HTTPS port. Cross-site socket hijacking is stopped in
+ * `allowRequest` (Origin/Sec-Fetch-Site must be ours — CORS alone does not stop WebSocket),
+ * the session token comes only from the handshake `auth` (a token in the query string is
+ * refused), messages are capped at MAX_SOCKET_MESSAGE_BYTES, and every event is parsed.
+ */
+export function attachBrowserSockets(server: HttpsServer, services: ConsoleServices): BrowserServer {
+  const io: BrowserServer = new Server(server, {
+    serveClient: false,
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    destroyUpgrade: false,
+    allowEIO3: false,
+    allowRequest: (req: IncomingMessage, fn) => {
+      fn(null, !isCrossSite(req, expectedOrigin(req, services.config)));
+    },
+  });
+  io.engine.on("initial_headers", addSecurityHeaders);
+  io.engine.on("headers", addSecurityHeaders);
+
+  io.use((socket, next) => {
+    void (async () => {
+      if (socket.handshake.query.token !== undefined || socket.handshake.query.authToken !== undefined) return next(socketError("bad_request"));
+      const parsed = ZBrowserSocketAuthSchema.safeParse(socket.handshake.auth);
+      if (!parsed.success) return next(socketError(parsed.error.issues.some((i) => i.path[0] === "protocolVersion") ? "protocol_version_unsupported" : "unauthenticated"));
+      const result = await authenticateToken(services.db, parsed.data.token);
+      if (!result.ok) return next(socketError(result.reason === "expired" ? "session_expired" : "unauthenticated"));
+      socket.data = { userId: result.user.id, sessionId: result.session.id, role: result.user.role, ip: clientIp(socket.request, services.trustedProxies) };
+      await socket.join([`session:${result.session.id}`, `user:${result.user.id}`]);
+      next();
+    })().catch((error: unknown) => {
+      services.log(`socket auth error: ${error instanceof Error ? error.message : String(error)}`);
+      next(socketError("internal"));
+    });
+  });
+
+  io.on("connection", (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
+    socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
+      const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
+      const parsed = ZRelayFrameSchema.safeParse(frame);
+      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
+      // Relaying to companions arrives with instances (a later issue): nothing to route to yet.
+      reply({ ok: false, ...new VeilError("not_found").toBody() });
+    });
+  });
+
+  return io;
+}
+
+/** Tells and then disconnects every socket of these sessions, on every node (via the adapter). */
+export function endSessionSockets(io: BrowserServer, sessionIds: readonly string[], reason: TSessionEnded["reason"]): void {
+  for (const id of sessionIds) {
+    io.to(`session:${id}`).emit("session:ended", { reason });
+    io.in(`session:${id}`).disconnectSockets(true);
+  }
+}
+
+/**
+ * socket.io on the optional inform port: only the /companion namespace, no UI, no browsers
+ * (any request carrying an Origin header is refused). Companion authentication arrives with
+ * instances; until then every handshake is parsed and refused.
+ */
+export function attachCompanionSockets(server: HttpsServer, services: ConsoleServices): Server {
+  const io = new Server(server, {
+    serveClient: false,
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    allowEIO3: false,
+    allowRequest: (req, fn) => fn(null, req.headers.origin === undefined),
+  });
+  io.engine.on("initial_headers", addSecurityHeaders);
+  io.engine.on("headers", addSecurityHeaders);
+  io.use((_socket, next) => next(socketError("not_found")));
+  io.of("/companion").use((socket, next) => {
+    const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
+    if (!parsed.success) return next(socketError("unauthenticated"));
+    services.log(`companion handshake for instance ${parsed.data.instanceId} refused: instances are not implemented yet`);
+    next(socketError("unauthenticated"));
+  });
+  return io;
+}

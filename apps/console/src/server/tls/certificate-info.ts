@@ -1,0 +1,24 @@
+import { createHash, X509Certificate } from "node:crypto";
+
+export interface CertificateInfo {
+  /** SHA-256 of the DER certificate, colon-separated upper-case hex (what browsers show). */
+  readonly fingerprint256: string;
+  /** HPKP-style pin of the public key: `sha256//<base64 SHA-256 of the SPKI>`; survives re-issue with the same key. */
+  readonly spkiPin: string;
+  readonly notAfter: Date;
+  readonly subject: string;
+  readonly selfSigned: boolean;
+}
+
+/** Fingerprint and SPKI pin of the first certificate in a PEM chain. */
+export function describeCertificate(certPem: string): CertificateInfo {
+  const cert = new X509Certificate(certPem);
+  const spki = cert.publicKey.export({ type: "spki", format: "der" });
+  return {
+    fingerprint256: cert.fingerprint256,
+    spkiPin: `sha256//${createHash("sha256").update(spki).digest("base64")}`,
+    notAfter: new Date(cert.validTo),
+    subject: cert.subject,
+    selfSigned: cert.checkIssued(cert),
+  };
+}
