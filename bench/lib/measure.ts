@@ -88,7 +88,8 @@ export const fmt = {
   },
   /** Slowdown of `sample` against `baseline` (higher is slower). */
   ratio(sample: Sample, baseline: Sample): string {
-    return `${(baseline.opsPerSec / sample.opsPerSec).toFixed(1)}×`;
+    const r = baseline.opsPerSec / sample.opsPerSec;
+    return `${r.toFixed(r < 1 ? 2 : 1)}×`;
   },
 };
 
