@@ -9,3 +9,4 @@ export * from "./unifi-inform";
 export * from "./unifi-reply";
 export * from "./device-state";
 export * from "./channel-messages";
+export * from "./device-admin";

@@ -1,0 +1,148 @@
+/**
+ * Veil's device channel for one device: WSS to the companion URL of the site key, the pinned
+ * certificate fingerprint checked before any frame is sent, then the DeviceChannelClient
+ * state machine of @veil/devices. Site key → key issue → reconnect with the device key →
+ * welcome → informs every interval; obeys reboot, locate, rename, set-interval and terminal.
+ */
+import { createHash } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import { CHANNEL_MAX_FRAME, DeviceChannelClient, type SiteKey } from "@veil/devices";
+import WebSocket from "ws";
+import type { SimContext } from "./context";
+import type { SimDevice } from "./device";
+import { handleCommand } from "./veil-commands";
+import { toDeviceState } from "./reports";
+import type { TDeviceUpMessage } from "./device-schemas";
+import type { TerminalSession } from "./terminal";
+
+/** Drives one device's channel until the context stops. */
+export class VeilConnector {
+  private ws: WebSocket | undefined;
+  private client: DeviceChannelClient | undefined;
+  private seq = 0;
+  private failures = 0;
+  private informing = false;
+  /** Open terminal sessions by id. */
+  readonly terminals = new Map<string, TerminalSession>();
+
+  constructor(
+    private readonly ctx: SimContext,
+    readonly device: SimDevice,
+    private readonly siteKey: SiteKey,
+  ) {}
+
+  /** Connects after `delayMs` (already scaled). */
+  start(delayMs: number): void {
+    this.ctx.schedule(() => this.connect(), delayMs);
+  }
+
+  /** Closes the socket now (on stop or before a simulated reboot). */
+  close(): void {
+    this.ws?.terminate();
+  }
+
+  /** Seals and sends one message in the open session. */
+  send(message: TDeviceUpMessage): void {
+    if (!this.client || this.client.state !== "open" || this.ws?.readyState !== WebSocket.OPEN) return;
+    this.ws.send(this.client.send(message));
+    this.ctx.stats.channelFramesSent++;
+  }
+
+  private connect(): void {
+    const { ctx, device, siteKey } = this;
+    const now = ctx.now();
+    if (!device.isOnline(now)) return this.start(device.offlineUntil - now + 1);
+    const credential = device.veil.deviceKey ?? { type: "site" as const, keyId: siteKey.keyId, key: siteKey.key };
+    const client = new DeviceChannelClient({ mac: device.mac, credential, clock: ctx.now });
+    const pin = siteKey.certFingerprint;
+    const ws = new WebSocket(siteKey.url, { rejectUnauthorized: pin === undefined, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    this.ws = ws;
+    this.client = client;
+    this.seq = 0;
+    this.informing = false;
+    ws.on("upgrade", (res) => {
+      if (pin === undefined) return;
+      const raw = (res.socket as TLSSocket).getPeerCertificate().raw;
+      if (!raw || !createHash("sha256").update(raw).digest().equals(Buffer.from(pin))) {
+        ctx.stats.pinFailures++;
+        ws.terminate();
+      }
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return ws.terminate();
+      this.onFrame(new Uint8Array(data));
+    });
+    ws.on("error", () => undefined);
+    ws.on("close", () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.terminals.clear();
+      if (ctx.stopped) return;
+      const base = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
+      this.failures++;
+      this.start((base + device.prng.int(0, 500)) * ctx.scale);
+    });
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const { ctx, device, client, ws } = this;
+    if (!client || !ws) return;
+    try {
+      if (client.state === "awaiting_challenge") {
+        ws.send(client.hello(frame, { kind: device.spec.kind, model: device.spec.model, firmware: device.firmware, hostname: device.hostname }));
+        ctx.stats.channelSessions++;
+        return;
+      }
+      const msg = client.receive(frame);
+      switch (msg.type) {
+        case "key_issue": {
+          const issued = client.issuedKey;
+          if (issued) device.veil.deviceKey = issued;
+          this.send({ type: "key_ack", keyId: msg.keyId });
+          this.failures = 0;
+          ws.close(); // reconnect under the new device key
+          return;
+        }
+        case "welcome":
+          this.failures = 0;
+          device.veil.intervalSec = msg.interval;
+          if (!this.informing) {
+            this.informing = true;
+            this.inform(ws);
+          }
+          return;
+        case "command":
+          handleCommand(ctx, this, msg);
+          return;
+        case "terminal_data": {
+          const t = this.terminals.get(msg.sessionId);
+          if (!t) return;
+          const r = t.feed(Buffer.from(msg.data, "base64url").toString("utf8"), ctx.now());
+          this.send({ type: "terminal_data", sessionId: msg.sessionId, data: Buffer.from(r.output).toString("base64url") });
+          if (r.exit) this.terminals.delete(msg.sessionId);
+          if (r.reboot) this.reboot();
+          return;
+        }
+      }
+    } catch {
+      ctx.stats.channelErrors++;
+    }
+  }
+
+  private inform(ws: WebSocket): void {
+    const { ctx, device } = this;
+    if (this.ws !== ws || ctx.stopped) return;
+    if (this.client?.needsRekey) return void ws.close();
+    const now = ctx.now();
+    device.tick(now);
+    this.send({ type: "inform", seq: this.seq++, state: toDeviceState(device, now) });
+    ctx.schedule(() => this.inform(ws), device.veil.intervalSec * 1000 * ctx.scale);
+  }
+
+  /** Simulated reboot: drop the session, go offline, reconnect when back. */
+  reboot(): void {
+    this.ctx.stats.reboots++;
+    this.device.reboot(this.ctx.now(), this.ctx.rebootMs * this.ctx.scale);
+    this.close();
+  }
+}
