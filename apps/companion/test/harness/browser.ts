@@ -1,0 +1,144 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../../src/crypto";
+import {
+  encodeSessionOpen,
+  PROTOCOL_VERSION,
+  ZCompanionHelloSchema,
+  ZE2EResponseSchema,
+  type TCompanionHello,
+  type TE2EResponse,
+  type TGrantBundle,
+  type TRelayFrame,
+} from "../../src/protocol";
+import type { TestAccount } from "./fixtures";
+import type { TestConsole } from "./test-console";
+
+/**
+ * The browser side of an E2E session, in-process: the real Noise_KK initiator from
+ * packages/crypto, talking through the test console's relay. Responses are decrypted and
+ * parsed exactly as the real browser would.
+ */
+export class BrowserSession {
+  readonly sessionId = toBase64Url(randomBytes(16));
+  session: Session | undefined;
+  hello: TCompanionHello | undefined;
+  closedReason: string | undefined;
+  readonly events: Extract<TE2EResponse, { kind: "event" | "end" }>[] = [];
+  readonly responses: TE2EResponse[] = [];
+  /** Frames the browser sent, as sent (for replay attacks). */
+  readonly sent: TRelayFrame[] = [];
+  /** Errors the browser's crypto raised on companion frames (forged replies etc.). */
+  readonly failures: string[] = [];
+  #waiters = new Map<string, (r: TE2EResponse) => void>();
+  #handshake: ((frame: TRelayFrame) => void) | undefined;
+  #unsubscribe: () => void;
+
+  constructor(
+    readonly console: TestConsole,
+    readonly options: { instanceId: string; instanceBoxPublicKey: Uint8Array; account: TestAccount; bundle: TGrantBundle },
+  ) {
+    this.#unsubscribe = console.onBrowserFrame((f) => this.#onFrame(f));
+  }
+
+  #onFrame(frame: TRelayFrame): void {
+    if (frame.sessionId !== this.sessionId) return;
+    if (frame.kind === "close") {
+      this.closedReason = fromUtf8(fromBase64Url(frame.frame));
+      this.#handshake?.(frame);
+      return;
+    }
+    if (frame.kind === "handshake") {
+      this.#handshake?.(frame);
+      return;
+    }
+    if (this.session === undefined) return;
+    let msg: TE2EResponse;
+    try {
+      msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(this.session.open(fromBase64Url(frame.frame)))));
+    } catch (error) {
+      this.failures.push(error instanceof Error ? ((error as { code?: string }).code ?? error.name) : "unknown");
+      return;
+    }
+    if (msg.kind === "event" || msg.kind === "end") this.events.push(msg);
+    else {
+      this.responses.push(msg);
+      if (msg.id !== null) this.#waiters.get(msg.id)?.(msg);
+    }
+  }
+
+  /** Runs the handshake; resolves with the companion's hello, rejects on close or timeout. */
+  async open(timeoutMs = 5000): Promise<TCompanionHello> {
+    const { instanceId, account, bundle, instanceBoxPublicKey } = this.options;
+    const pending = initiateSession({
+      protocolVersion: PROTOCOL_VERSION,
+      instanceId,
+      accountId: account.accountId,
+      accountSecretKey: account.box.privateKey,
+      instancePublicKey: instanceBoxPublicKey,
+    });
+    const reply = new Promise<TRelayFrame>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("handshake timed out")), timeoutMs);
+      this.#handshake = (f) => {
+        clearTimeout(t);
+        if (f.kind === "close") reject(new Error(`session refused: ${this.closedReason ?? ""}`));
+        else resolve(f);
+      };
+    });
+    this.sendRaw({ instanceId, sessionId: this.sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    const f = await reply;
+    const { session, payload } = pending.finish(fromBase64Url(f.frame));
+    this.session = session;
+    this.hello = ZCompanionHelloSchema.parse(JSON.parse(fromUtf8(payload)));
+    return this.hello;
+  }
+
+  /** Seals one request into a relay frame without sending it. */
+  seal(type: string, body: unknown = {}, options: { id?: string; expiresAt?: number } = {}): { id: string; frame: TRelayFrame } {
+    if (this.session === undefined) throw new Error("not open");
+    const id = options.id ?? randomUUID();
+    const message = { kind: "request", id, expiresAt: options.expiresAt ?? Date.now() + 60_000, type, body };
+    const frame = this.session.seal(utf8(JSON.stringify(message)));
+    return { id, frame: { instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "transport", frame: toBase64Url(frame) } };
+  }
+
+  /** Sends a frame through the console. */
+  sendRaw(frame: TRelayFrame): void {
+    this.sent.push(frame);
+    this.console.sendToCompanion(frame);
+  }
+
+  /** Waits for the response to `id`. */
+  waitFor(id: string, timeoutMs = 5000): Promise<TE2EResponse> {
+    const done = this.responses.find((r) => (r.kind === "result" || r.kind === "error") && r.id === id);
+    if (done !== undefined) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no response to ${id}`)), timeoutMs);
+      this.#waiters.set(id, (r) => {
+        clearTimeout(t);
+        resolve(r);
+      });
+    });
+  }
+
+  /** Sends a request and waits for its response. */
+  async request(type: string, body: unknown = {}, options: { id?: string; expiresAt?: number } = {}): Promise<TE2EResponse> {
+    const { id, frame } = this.seal(type, body, options);
+    this.sendRaw(frame);
+    return this.waitFor(id);
+  }
+
+  /** Stops listening. */
+  dispose(): void {
+    this.#unsubscribe();
+    this.session?.close();
+  }
+}
+
+/** Polls `check` until true (or fails after `timeoutMs`). */
+export async function waitUntil(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,202 @@
+import { createServer, type Server as HttpsServer } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { Server, type Socket } from "socket.io";
+import { authKey as brandAuthKey, fromBase64Url, verifyAuthKey } from "../../src/crypto";
+import {
+  COMPANION_API_PREFIX,
+  COMPANION_NAMESPACE,
+  MAX_SOCKET_MESSAGE_BYTES,
+  ZCompanionSocketAuthSchema,
+  ZEnrollRequestSchema,
+  ZRelayFrameSchema,
+  ZRotateRequestSchema,
+  type TRelayFrame,
+} from "../../src/protocol";
+import type { TestCert } from "./certs";
+import type { ConsoleInstanceRecord } from "./fixtures";
+
+/** One HTTP request the console received (for "nothing was sent" assertions). */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  bodyKeys: string[];
+}
+
+/** Hooks a malicious-console test sets to rewrite what the console serves or relays. */
+export interface Tamper {
+  kdf?: (body: { kdf: ConsoleInstanceRecord["kdf"] }) => unknown;
+  enroll?: (body: Record<string, unknown>, instanceId: string) => unknown;
+  /** Browser → companion; return null to drop, an array to inject several. */
+  toCompanion?: (frame: TRelayFrame) => TRelayFrame | TRelayFrame[] | null;
+  /** Companion → browser; return null to drop. */
+  toBrowser?: (frame: TRelayFrame) => TRelayFrame | null;
+}
+
+/**
+ * A stand-in console: a real HTTPS + socket.io server on 127.0.0.1 with a self-signed
+ * certificate, storing only what a console stores (KDF params, auth-key hash, wrapped keys,
+ * certificate), authenticating companions by auth-key hash and relaying opaque frames. The
+ * browser side talks to it in-process (`sendToCompanion` / `onBrowserFrame`).
+ */
+export class TestConsole {
+  readonly instances = new Map<string, ConsoleInstanceRecord>();
+  readonly requests: SeenRequest[] = [];
+  readonly relayed: TRelayFrame[] = [];
+  readonly files = new Map<string, string | Buffer>();
+  tamper: Tamper = {};
+  connections = 0;
+  #server: HttpsServer | undefined;
+  #io: Server | undefined;
+  #sockets = new Map<string, Socket>();
+  #browserListeners = new Set<(frame: TRelayFrame) => void>();
+  port = 0;
+
+  constructor(readonly cert: TestCert) {}
+
+  /** https://127.0.0.1:port */
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts listening (on `port`, or a random one the first time). */
+  async start(port = this.port): Promise<this> {
+    const server = createServer({ key: this.cert.key, cert: this.cert.cert, minVersion: "TLSv1.2" }, (req, res) => void this.#http(req, res));
+    const io = new Server(server, { serveClient: false, maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, transports: ["websocket"] });
+    io.of(COMPANION_NAMESPACE).use((socket, next) => {
+      const auth = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
+      if (!auth.success) return next(new Error("bad_request"));
+      const record = this.instances.get(auth.data.instanceId);
+      if (record === undefined || !verifyAuthKey(brandAuthKey(fromBase64Url(auth.data.authKey)), record.authKeyHash)) return next(new Error("unauthenticated"));
+      if (record.revoked) return next(new Error("instance_revoked"));
+      (socket.data as { instanceId?: string }).instanceId = record.instanceId;
+      next();
+    });
+    io.of(COMPANION_NAMESPACE).on("connection", (socket) => {
+      const instanceId = (socket.data as { instanceId: string }).instanceId;
+      this.connections += 1;
+      this.#sockets.set(instanceId, socket);
+      socket.on("disconnect", () => {
+        if (this.#sockets.get(instanceId) === socket) this.#sockets.delete(instanceId);
+      });
+      socket.on("e2e:frame", (raw: unknown, ack: unknown) => {
+        const parsed = ZRelayFrameSchema.safeParse(raw);
+        const reply = typeof ack === "function" ? (ack as (r: unknown) => void) : () => {};
+        if (!parsed.success || parsed.data.instanceId !== instanceId) {
+          reply({ ok: false, error: { code: "validation_failed", message: "bad frame", retryable: false } });
+          return;
+        }
+        reply({ ok: true });
+        this.relayed.push(parsed.data);
+        const out = this.tamper.toBrowser === undefined ? parsed.data : this.tamper.toBrowser(parsed.data);
+        if (out !== null) for (const l of this.#browserListeners) l(out);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.#server = server;
+    this.#io = io;
+    return this;
+  }
+
+  /** Kills the server: every connection dropped at once (as a crash would). */
+  async stop(): Promise<void> {
+    const io = this.#io;
+    const server = this.#server;
+    this.#io = undefined;
+    this.#server = undefined;
+    this.#sockets.clear();
+    if (io !== undefined) {
+      for (const s of (await io.of(COMPANION_NAMESPACE).fetchSockets())) s.disconnect(true);
+      io.disconnectSockets(true);
+    }
+    if (server !== undefined) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  /** Whether the companion of `instanceId` is connected. */
+  isOnline(instanceId: string): boolean {
+    return this.#sockets.get(instanceId)?.connected === true;
+  }
+
+  /** Marks the instance revoked and disconnects its companion (session:ended first). */
+  revoke(instanceId: string): void {
+    const record = this.instances.get(instanceId);
+    if (record !== undefined) record.revoked = true;
+    const socket = this.#sockets.get(instanceId);
+    socket?.emit("session:ended", { reason: "instance_revoked" });
+    socket?.disconnect(true);
+  }
+
+  /** Relays a browser frame to the companion (through the tamper hook). */
+  sendToCompanion(frame: TRelayFrame): void {
+    const out = this.tamper.toCompanion === undefined ? frame : this.tamper.toCompanion(frame);
+    if (out === null) return;
+    for (const f of Array.isArray(out) ? out : [out]) this.#sockets.get(f.instanceId)?.emit("e2e:frame", f);
+  }
+
+  /** Subscribes to frames the companion sends; returns an unsubscribe function. */
+  onBrowserFrame(listener: (frame: TRelayFrame) => void): () => void {
+    this.#browserListeners.add(listener);
+    return () => this.#browserListeners.delete(listener);
+  }
+
+  async #http(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let body: unknown;
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const path = req.url ?? "/";
+    this.requests.push({ method: req.method ?? "", path, bodyKeys: typeof body === "object" && body !== null ? Object.keys(body) : [] });
+    const json = (status: number, value: unknown): void => {
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+    };
+    const file = this.files.get(path);
+    if (req.method === "GET" && file !== undefined) {
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(typeof file === "string" ? readFileSync(file) : file);
+      return;
+    }
+    const m = new RegExp(`^${COMPANION_API_PREFIX}/instances/([0-9a-f-]{36})/(kdf|enroll|rotate)$`).exec(path);
+    const record = m === null ? undefined : this.instances.get(m[1] ?? "");
+    if (m === null || record === undefined) return json(404, { error: { code: "not_found", message: "Not found.", retryable: false } });
+    const unauth = (): void => json(401, { error: { code: "unauthenticated", message: "Sign in to continue.", retryable: false } });
+    if (m[2] === "kdf" && req.method === "GET") {
+      const out = { kdf: record.kdf };
+      return json(200, this.tamper.kdf === undefined ? out : this.tamper.kdf(out));
+    }
+    if (m[2] === "enroll" && req.method === "POST") {
+      const parsed = ZEnrollRequestSchema.safeParse(body);
+      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash)) return unauth();
+      const out: Record<string, unknown> = {
+        wrappedIdentityPrivateKey: record.wrappedIdentityPrivateKey,
+        wrappedBoxPrivateKey: record.wrappedBoxPrivateKey,
+        certificate: record.certificate,
+      };
+      return json(200, this.tamper.enroll === undefined ? out : this.tamper.enroll(out, record.instanceId));
+    }
+    if (m[2] === "rotate" && req.method === "POST") {
+      const parsed = ZRotateRequestSchema.safeParse(body);
+      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash)) return unauth();
+      const n = parsed.data.next;
+      Object.assign(record, {
+        kdf: n.kdf,
+        authKeyHash: fromBase64Url(n.authKeyHash),
+        wrappedIdentityPrivateKey: n.wrappedIdentityPrivateKey,
+        wrappedBoxPrivateKey: n.wrappedBoxPrivateKey,
+      });
+      return json(200, { ok: true });
+    }
+    json(405, { error: { code: "method_not_allowed", message: "Method not allowed.", retryable: false } });
+  }
+}
