@@ -2,8 +2,8 @@
  * `nodePrimitives`: the same operations on node:crypto (OpenSSL), 2×–60× faster than pure JS
  * (docs/CRYPTO.md). Used by the console and the companion via `@veil/crypto/node`.
  *
- * Raw keys become KeyObjects through fixed DER prefixes (PKCS#8 for private keys, SPKI for
- * public keys, RFC 8410 §7 / §10). XChaCha20-Poly1305 is built exactly as
+ * Raw keys become KeyObjects through JWK (RFC 8037 OKP keys), with fixed DER prefixes
+ * (PKCS#8 / SPKI, RFC 8410 §7 / §10) as the fallback. XChaCha20-Poly1305 is built exactly as
  * draft-irtf-cfrg-xchacha-03 §2.3 prescribes: an HChaCha20 subkey (from @noble/ciphers, which
  * OpenSSL lacks) and the native ChaCha20-Poly1305 with nonce 0x00000000 ‖ nonce[16..24].
  */
@@ -28,21 +28,40 @@ const X25519_SPKI = Buffer.from("302a300506032b656e032100", "hex");
 const ED25519_PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex");
 
+type Curve = "X25519" | "Ed25519";
+
 function need(bytes: Uint8Array, length: number, field: string): void {
   if (bytes.length !== length) throw new RangeError(`${field} must be ${length} bytes, got ${bytes.length}`);
 }
 
-function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  const der = Buffer.concat([prefix, raw]);
+const b64url = (raw: Uint8Array): string => Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("base64url");
+
+/**
+ * Raw private key to KeyObject. JWK import is ~10× cheaper than PKCS#8 DER in Node 20
+ * (docs/PERFORMANCE.md). Node derives the public half from `d` and ignores `x`, which it
+ * nonetheless requires to be a string; if a future Node refuses the empty `x`, fall back to
+ * DER. The known-answer suites catch any divergence.
+ */
+function privateKey(curve: Curve, raw: Uint8Array): KeyObject {
   try {
-    return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  } finally {
-    der.fill(0);
+    return createPrivateKey({ key: { kty: "OKP", crv: curve, d: b64url(raw), x: "" }, format: "jwk" });
+  } catch {
+    const der = Buffer.concat([curve === "X25519" ? X25519_PKCS8 : ED25519_PKCS8, raw]);
+    try {
+      return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+    } finally {
+      der.fill(0);
+    }
   }
 }
 
-function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: "der", type: "spki" });
+/** Raw public key to KeyObject (JWK, falling back to SPKI DER). */
+function publicKey(curve: Curve, raw: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: { kty: "OKP", crv: curve, x: b64url(raw) }, format: "jwk" });
+  } catch {
+    return createPublicKey({ key: Buffer.concat([curve === "X25519" ? X25519_SPKI : ED25519_SPKI, raw]), format: "der", type: "spki" });
+  }
 }
 
 function rawPublic(key: KeyObject): Uint8Array {
@@ -117,13 +136,13 @@ export const nodePrimitives: Primitives = Object.freeze({
   },
   x25519PublicKey: (secretKey: Uint8Array): Uint8Array => {
     need(secretKey, 32, "secretKey");
-    return rawPublic(createPublicKey(privateKey(X25519_PKCS8, secretKey)));
+    return rawPublic(createPublicKey(privateKey("X25519", secretKey)));
   },
   x25519: (secretKey: Uint8Array, peer: Uint8Array): Uint8Array => {
     need(secretKey, 32, "secretKey");
     need(peer, 32, "publicKey");
-    const priv = privateKey(X25519_PKCS8, secretKey);
-    const pub = publicKey(X25519_SPKI, peer);
+    const priv = privateKey("X25519", secretKey);
+    const pub = publicKey("X25519", peer);
     try {
       return toU8(diffieHellman({ privateKey: priv, publicKey: pub }));
     } catch {
@@ -134,16 +153,16 @@ export const nodePrimitives: Primitives = Object.freeze({
   },
   ed25519PublicKey: (seed: Uint8Array): Uint8Array => {
     need(seed, 32, "seed");
-    return rawPublic(createPublicKey(privateKey(ED25519_PKCS8, seed)));
+    return rawPublic(createPublicKey(privateKey("Ed25519", seed)));
   },
   ed25519Sign: (seed: Uint8Array, message: Uint8Array): Uint8Array => {
     need(seed, 32, "seed");
-    return toU8(nodeSign(null, message, privateKey(ED25519_PKCS8, seed)));
+    return toU8(nodeSign(null, message, privateKey("Ed25519", seed)));
   },
   ed25519Verify: (signature: Uint8Array, message: Uint8Array, pub: Uint8Array): boolean => {
     try {
       if (signature.length !== 64 || pub.length !== 32) return false;
-      return nodeVerify(null, message, publicKey(ED25519_SPKI, pub), signature);
+      return nodeVerify(null, message, publicKey("Ed25519", pub), signature);
     } catch {
       return false;
     }

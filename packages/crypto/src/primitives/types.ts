@@ -23,8 +23,9 @@ export interface Primitives {
   /** X25519 base-point multiplication (RFC 7748 §6.1): secret key (32 bytes) to public key. */
   readonly x25519PublicKey: (secretKey: Uint8Array) => Uint8Array;
   /**
-   * X25519 shared secret (RFC 7748 §5). Returns the raw 32-byte output, which may be all zero
-   * for small-order peer keys: callers must reject that (RFC 7748 §6.1).
+   * X25519 shared secret (RFC 7748 §5). Returns the raw 32-byte output, which is all zero for
+   * low-order peer keys (both implementations return the zeros rather than throwing): callers
+   * must reject that (RFC 7748 §6.1), e.g. via `x25519SharedSecret` in keys.ts.
    */
   readonly x25519: (secretKey: Uint8Array, publicKey: Uint8Array) => Uint8Array;
   /** Ed25519 public key from a 32-byte seed (RFC 8032 §5.1.5). */
