@@ -32,7 +32,7 @@ export async function startAdminServer(ctx: SimContext, devices: readonly SimDev
   const identity = (d: SimDevice): Promise<TlsIdentity> => {
     let p = identities.get(d.mac);
     if (!p) {
-      p = makeCertificate(d.hostname, [d.ip], d.index);
+      p = makeCertificate(d.hostname, [d.ip]);
       identities.set(d.mac, p);
     }
     return p;
