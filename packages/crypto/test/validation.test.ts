@@ -20,6 +20,7 @@ import {
 import { DecryptError, VerifyError, assertBytes } from "../src/errors";
 import { getPrimitives, noblePrimitives, setPrimitives } from "../src/primitives/index";
 import { constantTimeEqual, generateToken, randomBytes, wipe } from "../src/random";
+import { loadSharedText } from "./vectors/load";
 
 describe("encoding", () => {
   it("hex: round trip, strict parsing", () => {
@@ -121,5 +122,11 @@ describe("primitive selection", () => {
     expect(() => setPrimitives(null as never)).toThrow(TypeError);
     setPrimitives(noblePrimitives);
     expect(getPrimitives().name).toBe("noble");
+  });
+});
+
+describe("vector loader", () => {
+  it("returns null (suites then skip) for a file that is absent", async () => {
+    expect(await loadSharedText("wycheproof/no_such_file.json")).toBeNull();
   });
 });
