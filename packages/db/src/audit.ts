@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, gt, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { VeilDatabase } from "./open-database";
 import { auditHead, auditLog } from "./schema";
 
@@ -156,7 +156,7 @@ export async function queryAudit(db: VeilDatabase, q: AuditQuery): Promise<Audit
   if (q.action) where.push(eq(auditLog.action, q.action));
   if (q.actorUserId) where.push(eq(auditLog.actorUserId, q.actorUserId));
   if (q.outcome) where.push(eq(auditLog.outcome, q.outcome));
-  if (q.from) where.push(sql`${auditLog.at} >= ${q.from}`);
+  if (q.from) where.push(gte(auditLog.at, q.from));
   if (q.to) where.push(lt(auditLog.at, q.to));
   if (q.beforeSeq !== undefined) where.push(lt(auditLog.seq, q.beforeSeq));
   return db

@@ -135,6 +135,9 @@ for (const driver of drivers()) {
       const rows = await queryAudit(db, { action: "test.concurrent", limit: 5 });
       expect(rows).toHaveLength(5);
       expect(rows[0]?.seq).toBe(before + 25);
+      const windowed = await queryAudit(db, { from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000), outcome: "success", limit: 3 });
+      expect(windowed).toHaveLength(3);
+      expect(await queryAudit(db, { to: new Date(0), limit: 3 })).toHaveLength(0);
     });
 
     it("refuses UPDATE of audit rows (append-only trigger)", async () => {

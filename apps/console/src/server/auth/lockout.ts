@@ -19,7 +19,9 @@ export async function lockedUntil(db: VeilDatabase, accountKey: string, now = ne
  * policy's maximum. Returns the lock's end when this failure locked the account.
  */
 export async function recordFailure(db: VeilDatabase, accountKey: string, policy: LockoutPolicy, now = new Date()): Promise<Date | null> {
-  const windowStart = new Date(now.getTime() - policy.windowSeconds * 1000);
+  // postgres.js (through drizzle) does not serialise Date inside raw sql: pass ISO text + cast.
+  const windowStart = sql`${new Date(now.getTime() - policy.windowSeconds * 1000).toISOString()}::timestamptz`;
+  const nowSql = sql`${now.toISOString()}::timestamptz`;
   const [row] = await db
     .insert(accountLockouts)
     .values({ accountKey, failures: 1, windowStart: now })
@@ -27,7 +29,7 @@ export async function recordFailure(db: VeilDatabase, accountKey: string, policy
       target: accountLockouts.accountKey,
       set: {
         failures: sql`case when ${accountLockouts.windowStart} < ${windowStart} then 1 else ${accountLockouts.failures} + 1 end`,
-        windowStart: sql`case when ${accountLockouts.windowStart} < ${windowStart} then ${now} else ${accountLockouts.windowStart} end`,
+        windowStart: sql`case when ${accountLockouts.windowStart} < ${windowStart} then ${nowSql} else ${accountLockouts.windowStart} end`,
       },
     })
     .returning({ failures: accountLockouts.failures });

@@ -1,0 +1,190 @@
+/**
+ * The tab's session: the token (sessionStorage, so it dies with the tab and is never a cookie),
+ * the account as GET /api/me describes it, and the unwrapped private keys (memory only; at most
+ * re-sealed for this tab by tab-vault.ts so a reload resumes). React reads it through
+ * useSyncExternalStore (hooks/use-session.ts).
+ */
+import { DecryptError, safetyCode, wipe, type WrapKey } from "@veil/crypto";
+import { ZMeResponseSchema, type TMeResponse } from "@veil/protocol";
+import { z } from "zod";
+import { KeyIntegrityError, checkKeyPairs, unwrapAccountKeys, wipeAccountKeys, type AccountKeyPairs } from "./account-keys";
+import { configureApi } from "./api";
+import { deriveInWorker } from "./derive-keys";
+import * as api from "./endpoints";
+import { checkServedParams } from "./kdf-params";
+import { forgetTab, openForTab, sealForTab, type SealedTabKeys } from "./tab-vault";
+
+export type SessionState =
+  | { readonly status: "loading" }
+  | { readonly status: "anonymous"; readonly notice: string | null }
+  /** A valid token but no keys in memory (reload without a tab vault): ask for the password. */
+  | { readonly status: "locked"; readonly me: TMeResponse }
+  | { readonly status: "ready"; readonly me: TMeResponse; readonly keys: AccountKeyPairs; readonly safetyCode: string };
+
+const STORAGE_KEY = "veil.session.v1";
+const ZStoredSchema = z.object({
+  token: z.string(),
+  userId: z.string(),
+  sessionId: z.string(),
+  vault: z.object({ vaultId: z.string(), iv: z.string(), ciphertext: z.string() }).nullable(),
+});
+type Stored = z.infer<typeof ZStoredSchema>;
+
+let state: SessionState = { status: "loading" };
+let stored: Stored | null = null;
+const listeners = new Set<() => void>();
+
+function set(next: SessionState): void {
+  if (state.status === "ready" && (next.status !== "ready" || next.keys !== state.keys)) wipeAccountKeys(state.keys);
+  state = next;
+  for (const l of listeners) l();
+}
+
+function readStored(): Stored | null {
+  try {
+    const raw = sessionStorage.getItem(STORAGE_KEY);
+    if (raw === null) return null;
+    const parsed = ZStoredSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeStored(next: Stored | null): void {
+  stored = next;
+  if (next === null) sessionStorage.removeItem(STORAGE_KEY);
+  else sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+}
+
+/** Drops everything this tab holds for the session (token, keys, tab vault). */
+function endLocally(notice: string | null): void {
+  const vaultId = stored?.vault?.vaultId ?? null;
+  writeStored(null);
+  set({ status: "anonymous", notice });
+  void forgetTab(vaultId);
+}
+
+configureApi({
+  getToken: () => stored?.token ?? null,
+  onSessionEnded: (code) => {
+    if (state.status === "ready" || state.status === "locked") endLocally(code === "session_expired" ? "Your session has ended. Sign in again." : "You were signed out.");
+  },
+});
+
+export function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+export function getState(): SessionState {
+  return state;
+}
+const SERVER_STATE: SessionState = { status: "loading" };
+export function getServerState(): SessionState {
+  return SERVER_STATE;
+}
+
+async function becomeReady(me: TMeResponse, keys: AccountKeyPairs): Promise<void> {
+  const code = safetyCode(keys.identity.publicKey);
+  if (stored) {
+    try {
+      const vault = await sealForTab(keys.identity.privateKey, keys.box.privateKey, me.user.id, me.session.id);
+      if (stored.vault) void forgetTab(stored.vault.vaultId);
+      writeStored({ ...stored, vault });
+    } catch {
+      // No IndexedDB or WebCrypto AES-GCM: a reload will ask for the password instead.
+    }
+  }
+  set({ status: "ready", me, keys, safetyCode: code });
+}
+
+let booting: Promise<void> | null = null;
+/** Restores the tab's session on page load: token → GET /api/me → tab vault, else "locked". */
+export function bootstrap(): Promise<void> {
+  booting ??= (async () => {
+    const saved = readStored();
+    if (saved === null) return set({ status: "anonymous", notice: null });
+    stored = saved;
+    let me: TMeResponse;
+    try {
+      me = await api.getMe();
+    } catch {
+      if (state.status === "loading") endLocally(null);
+      return;
+    }
+    if (me.user.id !== saved.userId || me.session.id !== saved.sessionId) return endLocally(null);
+    const opened = saved.vault ? await openForTab(saved.vault as SealedTabKeys, me.user.id, me.session.id) : null;
+    if (opened) {
+      try {
+        const keys = checkKeyPairs(me.keys, opened.identityPrivate, opened.boxPrivate, me.user.id);
+        return await becomeReady(me, keys);
+      } catch {
+        // fall through to locked
+      } finally {
+        wipe(opened.identityPrivate, opened.boxPrivate);
+      }
+    }
+    set({ status: "locked", me });
+  })();
+  return booting;
+}
+
+/**
+ * After log-in or sign-up: keep the token, fetch the account, unwrap the keys with the WrapKey
+ * just derived. If the keys do not open or do not match, the session is ended and the error
+ * thrown. Does not wipe `wrapKey` (the caller does).
+ */
+export async function completeSignIn(token: string, userId: string, sessionId: string, wrapKey: WrapKey, known?: AccountKeyPairs): Promise<void> {
+  writeStored({ token, userId, sessionId, vault: null });
+  try {
+    const me = ZMeResponseSchema.parse(await api.getMe());
+    if (me.user.id !== userId) throw new Error("The console answered for another account.");
+    let keys: AccountKeyPairs;
+    try {
+      keys = known ?? unwrapAccountKeys(me.keys, me.keys, me.user.id, wrapKey);
+    } catch (error) {
+      // The console accepted the password but served keys it does not open: tampering or corruption.
+      throw error instanceof DecryptError ? new KeyIntegrityError("wrapped keys do not open with your password") : error;
+    }
+    if (known) checkKeyPairs(me.keys, known.identity.privateKey, known.box.privateKey, me.user.id);
+    await becomeReady(me, keys);
+  } catch (error) {
+    await api.logout().catch(() => undefined);
+    endLocally(null);
+    throw error;
+  }
+}
+
+/** Unlocks a "locked" session with the password (no second factor: the session already passed it). */
+export async function unlock(password: string, onDeriving?: (cost: string) => void): Promise<void> {
+  if (state.status !== "locked") return;
+  const me = state.me;
+  const params = checkServedParams(me.kdf);
+  onDeriving?.(`${Math.round(params.memoryKiB / 1024)} MiB, ${params.iterations} passes`);
+  const { authKey, wrapKey } = await deriveInWorker(password, params, "password");
+  try {
+    let keys: AccountKeyPairs;
+    try {
+      keys = unwrapAccountKeys(me.keys, me.keys, me.user.id, wrapKey);
+    } catch (error) {
+      throw error instanceof DecryptError ? new Error("That password does not unlock your keys.") : error;
+    }
+    await becomeReady(me, keys);
+  } finally {
+    wipe(authKey, wrapKey);
+  }
+}
+
+/** Re-reads GET /api/me (after settings changes), keeping the keys. */
+export async function refreshMe(): Promise<TMeResponse | null> {
+  const me = await api.getMe();
+  if (state.status === "ready") set({ ...state, me });
+  else if (state.status === "locked") set({ status: "locked", me });
+  return me;
+}
+
+/** Log-out: tells the console (best effort), then forgets everything in this tab. */
+export async function signOut(): Promise<void> {
+  if (stored) await api.logout().catch(() => undefined);
+  endLocally("You have signed out.");
+}

@@ -1,0 +1,147 @@
+"use client";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useCallback, useEffect, useState } from "react";
+import { Alert } from "../components/alert";
+import { Field } from "../components/field";
+import { NewPasswordField } from "../components/new-password-field";
+import { Progress } from "../components/progress";
+import { PublicShell } from "../components/shell";
+import { signUp } from "../flows/sign-up";
+import { useSession } from "../hooks/use-session";
+import { useTask } from "../hooks/use-task";
+import { RecoveryKitPanel } from "./recovery-kit-panel";
+
+const INVITE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Invitation links carry the token in the fragment (#invite=…), which is never sent to a server. */
+function inviteFromLocation(): string {
+  const m = /(?:^|[#&])invite=([A-Za-z0-9_-]{43})(?:&|$)/.exec(window.location.hash);
+  return m?.[1] ?? "";
+}
+
+export function SignupView() {
+  const router = useRouter();
+  const session = useSession();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [strongEnough, setStrongEnough] = useState(false);
+  const [invite, setInvite] = useState("");
+  const [showInvite, setShowInvite] = useState(false);
+  const [withKit, setWithKit] = useState(true);
+  const [kit, setKit] = useState<string | null>(null);
+  const [finished, setFinished] = useState(false);
+  const task = useTask();
+  const onVerdict = useCallback((ok: boolean) => setStrongEnough(ok), []);
+
+  useEffect(() => {
+    const token = inviteFromLocation();
+    if (token) {
+      setInvite(token);
+      setShowInvite(true);
+      // Drop the token from the address bar and history.
+      window.history.replaceState(null, "", window.location.pathname);
+    }
+  }, []);
+  useEffect(() => {
+    if (!finished && kit === null && !task.running && (session.status === "ready" || session.status === "locked")) router.replace("/account");
+  }, [session.status, router, finished, kit, task.running]);
+
+  if (kit !== null && session.status === "ready") {
+    return (
+      <PublicShell>
+        <RecoveryKitPanel
+          code={kit}
+          email={session.me.user.email}
+          onDone={() => {
+            setKit(null);
+            router.replace("/account");
+          }}
+        />
+      </PublicShell>
+    );
+  }
+
+  const mismatch = confirm !== "" && confirm !== password;
+  return (
+    <PublicShell>
+      <section className="card narrow">
+        <form
+          aria-labelledby="signup-title"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!strongEnough) return task.setError("Choose a stronger password (see the notes under the field).");
+            if (password !== confirm) return task.setError("The two passwords differ.");
+            const token = invite.trim();
+            if (token !== "" && !INVITE_PATTERN.test(token)) return task.setError("The invitation code is not valid: it is 43 letters, digits, - or _.");
+            void task
+              .run((phase) => signUp({ email, password, inviteToken: token === "" ? null : token, withRecoveryKit: withKit }, phase))
+              .then((r) => {
+                if (!r) return;
+                setFinished(true);
+                if (r.recoveryCode) setKit(r.recoveryCode);
+                else router.replace("/account");
+              });
+          }}
+        >
+          <h1 id="signup-title">Create your account</h1>
+          <p className="hint">
+            Your password never leaves this browser. It is stretched with Argon2id here, and the keys made for you are locked with it before anything is
+            sent to the console.
+          </p>
+          <Field label="E-mail" type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <NewPasswordField label="Password" value={password} onChange={setPassword} onVerdict={onVerdict} userInputs={[email]} />
+          <Field
+            label="Repeat the password"
+            type="password"
+            name="confirm-password"
+            autoComplete="new-password"
+            required
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+            aria-invalid={mismatch}
+            hint={mismatch ? "The two passwords differ." : undefined}
+          />
+          {showInvite || task.errorCode === "invite_required" ? (
+            <Field
+              label="Invitation code"
+              name="invite"
+              autoComplete="off"
+              spellCheck={false}
+              value={invite}
+              onChange={(e) => setInvite(e.target.value)}
+              hint="Needed unless this is the console's first account. An admin gives it to you."
+            />
+          ) : (
+            <p>
+              <button type="button" className="link" onClick={() => setShowInvite(true)}>
+                I have an invitation code
+              </button>
+            </p>
+          )}
+          <fieldset>
+            <legend>Recovery kit</legend>
+            <label>
+              <input type="checkbox" checked={withKit} onChange={(e) => setWithKit(e.target.checked)} name="recovery-kit" /> Make a printable recovery kit
+            </label>
+            <p className="hint">
+              Veil cannot reset your password. Your keys are locked with your password and, if you make one, a recovery code. Without either of them, your
+              keys are gone for good: nobody can recover them.
+            </p>
+          </fieldset>
+          <Progress phase={task.phase} startedAt={task.startedAt} />
+          <Alert>{task.error}</Alert>
+          <div className="actions">
+            <button className="primary" type="submit" disabled={task.running}>
+              Create account
+            </button>
+          </div>
+          <p>
+            Already have an account? <Link href="/login">Sign in</Link>
+          </p>
+        </form>
+      </section>
+    </PublicShell>
+  );
+}
