@@ -53,6 +53,7 @@ export function isSmallOrderEncoding(encoded: Uint8Array): boolean {
 
 /** True if the point encoding passes rule 1 and rule 2 above. */
 export function isAcceptablePoint(encoded: Uint8Array): boolean {
+  assertBytes(encoded, "encoded");
   return encoded.length === 32 && isCanonicalY(encoded) && !isSmallOrderEncoding(encoded);
 }
 

@@ -227,6 +227,7 @@ export function setupSenderWithEphemeral(options: HpkeSenderOptions, ephemeralPr
   let kemContext = concat(enc, pkR);
   if (options.sender !== undefined) {
     // AuthEncap (RFC 9180 §4.1).
+    if (typeof options.sender !== "object" || options.sender === null) throw new TypeError("sender must be a BoxKeyPair");
     assertBytes(options.sender.privateKey, "sender.privateKey", 32);
     const dh2 = dh(options.sender.privateKey, pkR);
     if (dh2 === null) throw new RangeError("recipientPublicKey is a low-order X25519 point");

@@ -64,6 +64,8 @@ const KINDS: readonly SecretKind[] = ["password", "instance-token", "recovery-co
 
 /** HKDF `info` label for a kind and role, e.g. `veil/v1/password/auth`. */
 export function kdfLabel(kind: SecretKind, role: "auth" | "wrap"): string {
+  if (!KINDS.includes(kind)) throw new RangeError(`kind must be one of ${KINDS.join(", ")}`);
+  if (role !== "auth" && role !== "wrap") throw new RangeError('role must be "auth" or "wrap"');
   return `veil/v1/${kind}/${role}`;
 }
 

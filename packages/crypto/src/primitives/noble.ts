@@ -47,8 +47,11 @@ export const noblePrimitives: Primitives = Object.freeze({
   name: "noble",
   sha256: (data: Uint8Array): Uint8Array => sha256(data),
   hmacSha256: (key: Uint8Array, data: Uint8Array): Uint8Array => hmac(sha256, key, data),
-  hkdfSha256: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array =>
-    hkdf(sha256, ikm, salt, info, length),
+  hkdfSha256: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array => {
+    // Same bounds as the node path (RFC 5869 §2.3: L ≤ 255·HashLen; L = 0 is refused on both).
+    if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("HKDF length out of range");
+    return hkdf(sha256, ikm, salt, info, length);
+  },
   x25519PublicKey: (secretKey: Uint8Array): Uint8Array => x25519.getPublicKey(secretKey),
   x25519: (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array => {
     if (secretKey.length !== 32 || publicKey.length !== 32) throw new RangeError("x25519 keys must be 32 bytes");
