@@ -79,7 +79,7 @@ describe("input validation of every public entry", () => {
   it("async entries reject the same way", async () => {
     const params = api.generateKdfParams();
     await expect(api.deriveMasterKey(b(0), params)).rejects.toThrow(/secret/);
-    await expect(api.derivePasswordKeys("pw", { ...params, memoryKiB: 1024 } as api.KdfParams)).rejects.toThrow(/memoryKiB/);
+    await expect(api.derivePasswordKeys("pw", { ...params, memoryKiB: 1024 })).rejects.toThrow(/memoryKiB/);
     await expect(api.deriveKeys("pw", params, "pin" as never)).rejects.toThrow(/kind/);
   });
 });
