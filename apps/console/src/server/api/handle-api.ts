@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseOrThrow, VeilError } from "@veil/protocol";
+import { AccountLockedError } from "../auth/lockout";
 import { authenticateToken } from "../auth/sessions";
 import { clientIp } from "../http/client-ip";
 import { readJsonBody, DEFAULT_BODY_LIMIT } from "../http/read-body";
@@ -130,6 +131,7 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         return;
       }
       if (error instanceof VeilError) {
+        if (error instanceof AccountLockedError) res.setHeader("Retry-After", String(error.retryAfterSeconds));
         if (error.detail && error.code === "internal") services.log(`api: ${error.detail}`);
         sendError(res, error);
         return;

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { accountLockouts, type VeilDatabase } from "@veil/db";
+import { VeilError } from "@veil/protocol";
 
 export interface LockoutPolicy {
   readonly maxFailures: number;
@@ -44,4 +45,13 @@ export async function recordFailure(db: VeilDatabase, accountKey: string, policy
 /** A successful proof clears the failure count (an active lock stays until it ends). */
 export async function clearFailures(db: VeilDatabase, accountKey: string): Promise<void> {
   await db.update(accountLockouts).set({ failures: 0 }).where(eq(accountLockouts.accountKey, accountKey));
+}
+
+/** 423 account_locked that carries its Retry-After. */
+export class AccountLockedError extends VeilError {
+  readonly retryAfterSeconds: number;
+  constructor(until: Date) {
+    super("account_locked", { detail: `locked until ${until.toISOString()}` });
+    this.retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+  }
 }

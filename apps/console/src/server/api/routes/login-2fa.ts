@@ -3,7 +3,7 @@ import { backupCodes, loginChallenges, users } from "@veil/db";
 import { VeilError, ZLogin2faRequestSchema } from "@veil/protocol";
 import { verifyBackupCode } from "../../auth/backup-codes";
 import { CHALLENGE_LABEL, fromB64u, labelledHash } from "../../auth/bytes";
-import { clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
+import { AccountLockedError, clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
 import type { UserRow } from "../../auth/sessions";
 import { checkTotp } from "../../auth/totp";
 import { audit, type ConsoleServices } from "../../services";
@@ -55,7 +55,8 @@ export const login2fa = defineRoute({
     if (!row) throw new VeilError("invalid_two_factor", { detail: "unknown, used, expired or exhausted challenge" });
     const { challenge, user } = row;
     const lockKey = `email:${user.email}`;
-    if (await lockedUntil(services.db, lockKey)) throw new VeilError("account_locked");
+    const locked = await lockedUntil(services.db, lockKey);
+    if (locked) throw new AccountLockedError(locked);
 
     let method: "totp" | "backup_code";
     let ok: boolean;
@@ -69,8 +70,8 @@ export const login2fa = defineRoute({
     }
     if (!ok) {
       await services.db.update(loginChallenges).set({ attempts: sql`${loginChallenges.attempts} + 1` }).where(eq(loginChallenges.id, challenge.id));
-      const locked = await recordFailure(services.db, lockKey, services.config.lockout);
-      await audit(services, { action: "login.2fa_failure", outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { method, locked: locked !== null } });
+      const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
+      await audit(services, { action: "login.2fa_failure", outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { method, locked: nowLocked !== null } });
       throw new VeilError("invalid_two_factor");
     }
     const used = await services.db.update(loginChallenges).set({ usedAt: now }).where(and(eq(loginChallenges.id, challenge.id), isNull(loginChallenges.usedAt))).returning({ id: loginChallenges.id });

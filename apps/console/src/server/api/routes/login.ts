@@ -3,7 +3,7 @@ import { loginChallenges, users } from "@veil/db";
 import { VeilError, ZLoginRequestSchema, type TLoginResponse } from "@veil/protocol";
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../../auth/auth-key";
 import { b64u, CHALLENGE_LABEL, fromB64u, labelledHash, random256 } from "../../auth/bytes";
-import { clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
+import { AccountLockedError, clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
 import { audit } from "../../services";
 import { issueSession } from "../issue-session";
 import { defineRoute } from "../route";
@@ -29,8 +29,7 @@ export const login = defineRoute({
     const locked = await lockedUntil(services.db, lockKey);
     if (locked) {
       await audit(services, { action: "login.locked", outcome: "denied", actorEmail: body.email, ip, details: { until: locked.toISOString() } });
-      const retry = Math.max(1, Math.ceil((locked.getTime() - Date.now()) / 1000));
-      throw Object.assign(new VeilError("account_locked"), { retryAfter: retry });
+      throw new AccountLockedError(locked);
     }
     const [user] = await services.db.select().from(users).where(eq(users.email, body.email));
     const ok = verifyAuthKey(fromB64u(body.authKey), user?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && user !== undefined;

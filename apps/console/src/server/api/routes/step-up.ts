@@ -3,7 +3,7 @@ import { sessions } from "@veil/db";
 import { VeilError, ZStepUpRequestSchema } from "@veil/protocol";
 import { verifyAuthKey } from "../../auth/auth-key";
 import { fromB64u } from "../../auth/bytes";
-import { clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
+import { AccountLockedError, clearFailures, lockedUntil, recordFailure } from "../../auth/lockout";
 import type { UserRow } from "../../auth/sessions";
 import { audit, type ConsoleServices } from "../../services";
 import { defineRoute, requireAuth } from "../route";
@@ -14,10 +14,11 @@ import { defineRoute, requireAuth } from "../route";
  */
 export async function proveAuthKey(services: ConsoleServices, user: UserRow, authKeyB64u: string, ip: string, action: string): Promise<void> {
   const lockKey = `email:${user.email}`;
-  if (await lockedUntil(services.db, lockKey)) throw new VeilError("account_locked");
+  const locked = await lockedUntil(services.db, lockKey);
+  if (locked) throw new AccountLockedError(locked);
   if (!verifyAuthKey(fromB64u(authKeyB64u), user.authKeyHash)) {
-    const locked = await recordFailure(services.db, lockKey, services.config.lockout);
-    await audit(services, { action, outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { locked: locked !== null } });
+    const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
+    await audit(services, { action, outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { locked: nowLocked !== null } });
     throw new VeilError("invalid_credentials");
   }
   await clearFailures(services.db, lockKey);
