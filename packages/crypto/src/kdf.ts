@@ -7,7 +7,7 @@
  *
  * The console stores the params, so a malicious console could serve weak ones to make a
  * captured AuthKey cheap to brute-force: `assertKdfParams` refuses anything below the FLOOR
- * (m = 64 MiB, t = 3, p = 1, the RFC 9106 §4 second recommended option's memory with t = 3)
+ * (m = 64 MiB and t = 3 as in RFC 9106 §4's second recommended option, with p = 1)
  * or above the CEILING (a denial-of-service guard) BEFORE any derivation.
  */
 import { argon2id } from "hash-wasm";
