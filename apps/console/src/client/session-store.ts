@@ -12,7 +12,7 @@ import { configureApi } from "./api";
 import { deriveInWorker } from "./derive-keys";
 import * as api from "./endpoints";
 import { checkServedParams } from "./kdf-params";
-import { forgetTab, openForTab, sealForTab, type SealedTabKeys } from "./tab-vault";
+import { forgetTab, openForTab, sealForTab } from "./tab-vault";
 
 export type SessionState =
   | { readonly status: "loading" }
@@ -113,7 +113,7 @@ export function bootstrap(): Promise<void> {
       return;
     }
     if (me.user.id !== saved.userId || me.session.id !== saved.sessionId) return endLocally(null);
-    const opened = saved.vault ? await openForTab(saved.vault as SealedTabKeys, me.user.id, me.session.id) : null;
+    const opened = saved.vault ? await openForTab(saved.vault, me.user.id, me.session.id) : null;
     if (opened) {
       try {
         const keys = checkKeyPairs(me.keys, opened.identityPrivate, opened.boxPrivate, me.user.id);

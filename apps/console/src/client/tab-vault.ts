@@ -54,16 +54,23 @@ async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStor
   }
 }
 
-function aad(userId: string, sessionId: string): Uint8Array {
-  return utf8(`veil/v1/tab-vault\u0000${userId}\u0000${sessionId}`);
+/** WebCrypto wants ArrayBuffer-backed views; copy into one. */
+function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
+}
+
+function aad(userId: string, sessionId: string): Uint8Array<ArrayBuffer> {
+  return buf(utf8(`veil/v1/tab-vault\u0000${userId}\u0000${sessionId}`));
 }
 
 /** Encrypts the two 32-byte private keys for this tab; returns the sessionStorage half. */
 export async function sealForTab(identityPrivate: Uint8Array, boxPrivate: Uint8Array, userId: string, sessionId: string): Promise<SealedTabKeys> {
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
   const vaultId = toBase64Url(randomBytes(16));
-  const iv = randomBytes(12);
-  const plain = concat(identityPrivate, boxPrivate);
+  const iv = buf(randomBytes(12));
+  const plain = buf(concat(identityPrivate, boxPrivate));
   try {
     const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(userId, sessionId) }, key, plain));
     await withStore("readwrite", (s) => s.put({ id: vaultId, key, createdAt: Date.now() } satisfies VaultRecord));
@@ -79,7 +86,7 @@ export async function openForTab(sealed: SealedTabKeys, userId: string, sessionI
     const record = (await withStore<VaultRecord | undefined>("readonly", (s) => s.get(sealed.vaultId) as IDBRequest<VaultRecord | undefined>)) ?? undefined;
     if (!record) return null;
     const plain = new Uint8Array(
-      await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(sealed.iv), additionalData: aad(userId, sessionId) }, record.key, fromBase64Url(sealed.ciphertext)),
+      await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf(fromBase64Url(sealed.iv)), additionalData: aad(userId, sessionId) }, record.key, buf(fromBase64Url(sealed.ciphertext))),
     );
     if (plain.length !== 64) return null;
     const out = { identityPrivate: plain.slice(0, 32), boxPrivate: plain.slice(32) };
