@@ -33,6 +33,8 @@ function expectSecurityHeaders(headers: Record<string, string | string[] | undef
 describe("HTTPS server with the Next.js UI (PGlite)", () => {
   let c: TestConsole;
   beforeAll(async () => {
+    const { existsSync } = await import("node:fs");
+    if (!existsSync(new URL("../.next/BUILD_ID", import.meta.url))) throw new Error("No Next.js build in apps/console/.next: run `pnpm --filter @veil/console build` (the test global setup tried and failed)");
     c = await startTestConsole({ ui: true });
   });
   afterAll(async () => {

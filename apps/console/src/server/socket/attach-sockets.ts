@@ -61,7 +61,10 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     void (async () => {
       if (socket.handshake.query.token !== undefined || socket.handshake.query.authToken !== undefined) return next(socketError("bad_request"));
       const parsed = ZBrowserSocketAuthSchema.safeParse(socket.handshake.auth);
-      if (!parsed.success) return next(socketError(parsed.error.issues.some((i) => i.path[0] === "protocolVersion") ? "protocol_version_unsupported" : "unauthenticated"));
+      if (!parsed.success) {
+        const tokenBad = parsed.error.issues.some((i) => i.path[0] !== "protocolVersion");
+        return next(socketError(tokenBad ? "unauthenticated" : "protocol_version_unsupported"));
+      }
       const result = await authenticateToken(services.db, parsed.data.token);
       if (!result.ok) return next(socketError(result.reason === "expired" ? "session_expired" : "unauthenticated"));
       socket.data = { userId: result.user.id, sessionId: result.session.id, role: result.user.role, ip: clientIp(socket.request, services.trustedProxies) };

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { io as connect, type Socket } from "socket.io-client";
+import { MAX_SOCKET_MESSAGE_BYTES, PROTOCOL_VERSION } from "@veil/protocol";
+import type { TLoginResponse } from "@veil/protocol";
+import { logIn, signUp, type TestAccount } from "./helpers/accounts";
+import { startTestConsole, type TestConsole } from "./helpers/console";
+
+interface Outcome {
+  connected: boolean;
+  error?: string;
+  data?: unknown;
+}
+
+describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
+  let c: TestConsole;
+  let admin: TestAccount;
+  const open: Socket[] = [];
+
+  function socket(options: { port?: number; namespace?: string; auth?: Record<string, unknown>; origin?: string; query?: Record<string, string>; transport?: "websocket" | "polling" }): Socket {
+    const port = options.port ?? c.running.httpsPort;
+    const s = connect(`https://localhost:${port}${options.namespace ?? "/"}`, {
+      transports: [options.transport ?? "websocket"],
+      ca: c.running.certificate.certPem,
+      auth: options.auth ?? {},
+      query: options.query ?? {},
+      extraHeaders: options.origin ? { origin: options.origin } : {},
+      reconnection: false,
+      forceNew: true,
+      timeout: 5000,
+    });
+    open.push(s);
+    return s;
+  }
+
+  function outcome(s: Socket): Promise<Outcome> {
+    return new Promise((resolve) => {
+      s.once("connect", () => resolve({ connected: true }));
+      s.once("connect_error", (e: Error & { data?: unknown }) => resolve({ connected: false, error: e.message, data: e.data }));
+    });
+  }
+
+  const auth = (token: string) => ({ token, protocolVersion: PROTOCOL_VERSION });
+
+  beforeAll(async () => {
+    c = await startTestConsole({ informPort: 0 });
+    admin = await signUp(c.api, "admin@example.test");
+  });
+  afterAll(async () => {
+    for (const s of open) s.disconnect();
+    await c?.stop();
+  });
+
+  it("connects with the session token in the handshake auth and our own Origin", async () => {
+    const s = socket({ auth: auth(admin.token), origin: `https://localhost:${c.running.httpsPort}` });
+    expect(await outcome(s)).toEqual({ connected: true });
+    s.disconnect();
+  });
+
+  it("refuses a cross-site Origin (cross-site socket hijacking), over WebSocket and polling", async () => {
+    for (const transport of ["websocket", "polling"] as const) {
+      const s = socket({ auth: auth(admin.token), origin: "https://evil.example", transport });
+      const o = await outcome(s);
+      expect(o.connected, transport).toBe(false);
+    }
+  });
+
+  it("refuses a token in the query string and a missing or wrong token", async () => {
+    const q = await outcome(socket({ auth: { protocolVersion: PROTOCOL_VERSION }, query: { token: admin.token } }));
+    expect(q.connected).toBe(false);
+    const withBoth = await outcome(socket({ auth: auth(admin.token), query: { token: admin.token } }));
+    expect(withBoth.connected).toBe(false);
+    const none = await outcome(socket({}));
+    expect(none).toMatchObject({ connected: false, data: { error: { code: "unauthenticated" } } });
+    const wrong = await outcome(socket({ auth: auth("A".repeat(43)) }));
+    expect(wrong).toMatchObject({ connected: false, data: { error: { code: "unauthenticated" } } });
+    const oldProtocol = await outcome(socket({ auth: { token: admin.token, protocolVersion: 0 } }));
+    expect(oldProtocol).toMatchObject({ connected: false, data: { error: { code: "protocol_version_unsupported" } } });
+  });
+
+  it("validates event payloads and acknowledges with a stable error", async () => {
+    const s = socket({ auth: auth(admin.token) });
+    await outcome(s);
+    const bad = (await s.timeout(3000).emitWithAck("e2e:frame", { nonsense: true })) as { ok: boolean; error?: { code: string } };
+    expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    s.disconnect();
+  });
+
+  it("caps message size: an oversized message closes the socket", async () => {
+    const s = socket({ auth: auth(admin.token) });
+    await outcome(s);
+    const closed = new Promise<string>((resolve) => s.once("disconnect", (reason) => resolve(reason)));
+    s.emit("e2e:frame", { frame: "A".repeat(MAX_SOCKET_MESSAGE_BYTES + 10) });
+    expect(await closed).toMatch(/transport close|transport error/);
+  });
+
+  it("revoking a session and logging out disconnect that session's sockets (and only those)", async () => {
+    const other = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
+    const victim = socket({ auth: auth(other.session.token) });
+    const bystander = socket({ auth: auth(admin.token) });
+    await Promise.all([outcome(victim), outcome(bystander)]);
+    const ended = new Promise<unknown>((resolve) => victim.once("session:ended", resolve));
+    const gone = new Promise<string>((resolve) => victim.once("disconnect", resolve));
+    expect((await c.api(`/api/sessions/${other.session.sessionId}`, { method: "DELETE", token: admin.token })).status).toBe(200);
+    expect(await ended).toEqual({ reason: "revoked" });
+    expect(await gone).toBe("io server disconnect");
+    expect(bystander.connected).toBe(true);
+    // The revoked token cannot reconnect.
+    expect((await outcome(socket({ auth: auth(other.session.token) }))).connected).toBe(false);
+
+    const third = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
+    const s3 = socket({ auth: auth(third.session.token) });
+    await outcome(s3);
+    const gone3 = new Promise<string>((resolve) => s3.once("disconnect", resolve));
+    await c.api("/api/auth/logout", { body: {}, token: third.session.token });
+    expect(await gone3).toBe("io server disconnect");
+    expect(bystander.connected).toBe(true);
+  });
+
+  it("the inform port serves only the companion namespace and refuses browsers", async () => {
+    const port = c.running.informPort ?? 0;
+    expect(port).toBeGreaterThan(0);
+    const ui = await outcome(socket({ port, auth: auth(admin.token) }));
+    expect(ui.connected).toBe(false);
+    const browser = await outcome(socket({ port, namespace: "/companion", origin: `https://localhost:${port}` }));
+    expect(browser.connected).toBe(false);
+    const unknown = await outcome(socket({ port, namespace: "/companion", auth: { instanceId: "7d8f1f8e-2c1a-4b7e-9a51-0d3c1f7a9b10", authKey: "A".repeat(43), protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" } }));
+    expect(unknown).toMatchObject({ connected: false, data: { error: { code: "unauthenticated" } } });
+    const { call } = await import("./helpers/http");
+    const page = await call(port, "/", { ca: c.running.certificate.certPem });
+    expect(page.status).toBe(404);
+    const api = await call(port, "/api/health", { ca: c.running.certificate.certPem });
+    expect(api.status).toBe(404);
+  });
+});
