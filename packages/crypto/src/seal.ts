@@ -6,23 +6,28 @@
  * thing may also carry the sender's Ed25519 signature. Format v1, parsed only by `parseSealed`:
  *
  *   prefix   = version u8 (1) ‖ suite u8 (1) ‖ flags u8 ‖ count u16 ‖ commitment (32) ‖ nonce (24)
+ *   ct       = XChaCha20-Poly1305(payloadKey, nonce, plaintext, payloadAad) (ciphertext ‖ tag)
  *   entry    = keyId (16) ‖ enc (32) ‖ HPKE ciphertext of K (48)          × count
- *   header   = prefix ‖ entries
- *   body     = header ‖ u32 length ‖ XChaCha20-Poly1305 payload ciphertext ‖ tag
+ *   body     = prefix ‖ entries ‖ u32 len(ct) ‖ ct
  *   sealed   = body [‖ Ed25519 signature (64) if flags bit 1]
  *
  * flags: bit 0 = HPKE auth mode (sender's static box key), bit 1 = signed; other bits zero.
  * payloadKey = HKDF-SHA256(K, "", "veil/v1/sealed/payload-key", 32)
  * commitment = HKDF-SHA256(K, "", "veil/v1/sealed/commitment", 32)
- * HPKE info  = lp("veil/v1/sealed") ‖ lp(aad); HPKE aad = prefix
- * payload AAD = lp("veil/v1/sealed/payload") ‖ header ‖ lp(aad)
+ * payloadAad = lp("veil/v1/sealed/payload") ‖ prefix ‖ lp(aad)
+ * HPKE info  = lp("veil/v1/sealed") ‖ lp(aad)
+ * HPKE aad   = lp("veil/v1/sealed/entry") ‖ prefix ‖ SHA-256(ct)
  * signature over lp("veil/v1/sealed/signature") ‖ body ‖ lp(aad)
  * keyId = SHA-256(lp("veil/v1/sealed/key-id") ‖ recipient public key)[0..16]
  *
- * Key commitment: the header commits to K (HKDF output, collision-resistant), and is
- * authenticated as payload AAD, so every recipient that opens the box recovers the same K and
- * so the same plaintext: one ciphertext cannot open to two plaintexts ("invisible
- * salamanders"), which Poly1305 alone does not guarantee.
+ * Key commitment: the prefix commits to K (HKDF output, collision-resistant) and is
+ * authenticated by the payload and by every entry, so every recipient that opens the box
+ * recovers the same K and so the same plaintext: one ciphertext cannot open to two plaintexts
+ * ("invisible salamanders"), which Poly1305 alone does not guarantee.
+ *
+ * Each entry binds the hash of the payload ciphertext, so in auth mode a recipient (who learns
+ * K) cannot re-encrypt other content under the same header and pass it to another recipient
+ * as coming from the sender: the other recipients' entries would no longer open.
  */
 import { ByteReader, concat, lengthPrefixed, u16be, u32be, u8, utf8 } from "./encoding";
 import { signEd25519, verifyEd25519 } from "./ed25519";
@@ -83,7 +88,6 @@ interface Parsed {
   commitment: Uint8Array;
   nonce: Uint8Array;
   prefix: Uint8Array;
-  header: Uint8Array;
   body: Uint8Array;
   entries: Entry[];
   ciphertext: Uint8Array;
@@ -103,7 +107,8 @@ function deriveFromContentKey(k: Uint8Array): { payloadKey: Uint8Array; commitme
 }
 
 const hpkeInfo = (aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(aad));
-const payloadAad = (header: Uint8Array, aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/payload"), header, lengthPrefixed(aad));
+const hpkeAad = (prefix: Uint8Array, ct: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, getPrimitives().sha256(ct));
+const payloadAad = (prefix: Uint8Array, aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(aad));
 const signedBytes = (body: Uint8Array, aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/signature"), body, lengthPrefixed(aad));
 
 /** The single parser of sealed boxes. Anything malformed throws DecryptError. */
@@ -132,7 +137,6 @@ function parseSealed(bytes: Uint8Array): Parsed {
       commitment,
       nonce,
       prefix: bytes.slice(0, PREFIX_LENGTH),
-      header: bytes.slice(0, headerLength),
       body: bytes.slice(0, bodyLength),
       entries,
       ciphertext,
@@ -173,14 +177,14 @@ export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
   try {
     const nonce = randomBytes(24);
     const prefix = concat(u8(SEALED_VERSION), u8(SUITE), u8(flags), u16be(recipients.length), commitment, nonce);
+    const ct = p.xchacha20poly1305Seal(payloadKey, nonce, plaintext, payloadAad(prefix, aad));
     const info = hpkeInfo(aad);
+    const entryAad = hpkeAad(prefix, ct);
     const entries = recipients.map((r) => {
-      const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info, ...(sender !== undefined ? { sender } : {}) }, contentKey, prefix);
+      const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info, ...(sender !== undefined ? { sender } : {}) }, contentKey, entryAad);
       return concat(keyId(r), enc, ciphertext);
     });
-    const header = concat(prefix, ...entries);
-    const ct = p.xchacha20poly1305Seal(payloadKey, nonce, plaintext, payloadAad(header, aad));
-    const body = concat(header, u32be(ct.length), ct);
+    const body = concat(prefix, ...entries, u32be(ct.length), ct);
     if (signer === undefined) return body as SealedBox;
     return concat(body, signEd25519(signer, signedBytes(body, aad))) as SealedBox;
   } finally {
@@ -214,6 +218,7 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   }
   const id = keyId(recipient.publicKey);
   const info = hpkeInfo(aad);
+  const entryAad = hpkeAad(box.prefix, box.ciphertext);
   let contentKey: Uint8Array | null = null;
   for (const e of box.entries) {
     if (contentKey !== null || !constantTimeEqual(e.keyId, id)) continue;
@@ -224,7 +229,7 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
         info,
         ...(sender !== undefined ? { senderPublicKey: sender } : {}),
       });
-      contentKey = ctx.open(e.sealedKey, box.prefix);
+      contentKey = ctx.open(e.sealedKey, entryAad);
       ctx.destroy();
     } catch {
       // try the next entry with the same key id (a collision), else fail below
@@ -235,7 +240,7 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   wipe(contentKey);
   try {
     if (!constantTimeEqual(commitment, box.commitment)) throw new DecryptError();
-    return getPrimitives().xchacha20poly1305Open(payloadKey, box.nonce, box.ciphertext, payloadAad(box.header, aad));
+    return getPrimitives().xchacha20poly1305Open(payloadKey, box.nonce, box.ciphertext, payloadAad(box.prefix, aad));
   } catch {
     throw new DecryptError();
   } finally {

@@ -4,7 +4,7 @@ import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concat, lengthPrefixed, u32be, utf8 } from "../src/encoding";
-import { hpkeSeal } from "../src/hpke";
+import { hpkeOpen, hpkeSeal } from "../src/hpke";
 import { randomBytes } from "../src/random";
 import { DecryptError } from "../src/errors";
 import { generateBoxKeyPair, generateIdentityKeyPair, type BoxPublicKey } from "../src/keys";
@@ -19,6 +19,10 @@ const signer = generateIdentityKeyPair();
 
 const PREFIX = 1 + 1 + 1 + 2 + 32 + 24;
 const ENTRY = 16 + 32 + 48;
+
+const INFO = concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(new Uint8Array(0)));
+const derive = (k: Uint8Array, label: string): Uint8Array => hkdf(sha256, k, new Uint8Array(0), utf8(label), 32);
+const payloadAad = (prefix: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(new Uint8Array(0)));
 
 function opaque(f: () => unknown): void {
   expect(f).toThrow(DecryptError);
@@ -80,31 +84,50 @@ describe("seal / unseal", () => {
     opaque(() => unseal(concat(box, Uint8Array.of(0)), { recipient: alice }));
   });
 
-  it("entries are bound to the header: splicing an entry from another box fails for everyone", () => {
+  it("entries are bound to the prefix and payload: an entry spliced from another box opens for no one", () => {
     const box1 = seal(msg, { recipients: [alice.publicKey, bob.publicKey] });
     const box2 = seal(msg, { recipients: [alice.publicKey, bob.publicKey] });
     const spliced = Uint8Array.from(box1);
     spliced.set(box2.slice(PREFIX + ENTRY, PREFIX + 2 * ENTRY), PREFIX + ENTRY);
-    opaque(() => unseal(spliced, { recipient: alice }));
+    expect(unseal(spliced, { recipient: alice })).toEqual(msg); // Alice's own entry is untouched
     opaque(() => unseal(spliced, { recipient: bob }));
+  });
+
+  it("auth mode, insider: a recipient who re-encrypts other content under the same header cannot pass it to another recipient", () => {
+    const box = seal(msg, { recipients: [alice.publicKey, bob.publicKey], sender });
+    // Alice learns K (she is a recipient); here we recover it the way she would.
+    const prefix = box.slice(0, PREFIX);
+    const entryA = box.slice(PREFIX, PREFIX + ENTRY);
+    const ctLength = new DataView(box.buffer, box.byteOffset + PREFIX + 2 * ENTRY, 4).getUint32(0);
+    const ct = box.slice(PREFIX + 2 * ENTRY + 4, PREFIX + 2 * ENTRY + 4 + ctLength);
+    const entryAad = concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, sha256(ct));
+    const k = hpkeOpen(
+      { enc: entryA.slice(16, 48), recipientPrivateKey: alice.privateKey, senderPublicKey: sender.publicKey, info: INFO },
+      entryA.slice(48),
+      entryAad,
+    );
+    const forged = xchacha20poly1305(derive(k, "veil/v1/sealed/payload-key"), prefix.slice(37, 61), payloadAad(prefix)).encrypt(utf8("transfer everything to mallory"));
+    const forgedBox = concat(box.slice(0, PREFIX + 2 * ENTRY), u32be(forged.length), forged);
+    // control: the same reassembly with the genuine ciphertext opens for Bob
+    expect(unseal(concat(box.slice(0, PREFIX + 2 * ENTRY), u32be(ct.length), ct), { recipient: bob, sender: sender.publicKey })).toEqual(msg);
+    // and the forged payload itself is a valid encryption under K (it is only the binding that stops it)
+    expect(xchacha20poly1305(derive(k, "veil/v1/sealed/payload-key"), prefix.slice(37, 61), payloadAad(prefix)).decrypt(forged)).toEqual(utf8("transfer everything to mallory"));
+    opaque(() => unseal(forgedBox, { recipient: bob, sender: sender.publicKey }));
   });
 
   it("key commitment: an insider box giving recipients different content keys opens only for the committed one", () => {
     // Built by hand from the documented format (seal.ts module doc), so this also checks it.
     const k1 = randomBytes(32);
     const k2 = randomBytes(32);
-    const derive = (k: Uint8Array, label: string): Uint8Array => hkdf(sha256, k, new Uint8Array(0), utf8(label), 32);
     const nonce = randomBytes(24);
     const prefix = concat(Uint8Array.of(1, 1, 0, 0, 2), derive(k1, "veil/v1/sealed/commitment"), nonce);
-    const info = concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(new Uint8Array(0)));
+    const ct = xchacha20poly1305(derive(k1, "veil/v1/sealed/payload-key"), nonce, payloadAad(prefix)).encrypt(msg);
+    const entryAad = concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, sha256(ct));
     const entry = (r: BoxPublicKey, k: Uint8Array): Uint8Array => {
-      const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info }, k, prefix);
+      const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info: INFO }, k, entryAad);
       return concat(sha256(concat(lengthPrefixed("veil/v1/sealed/key-id"), r)).slice(0, 16), enc, ciphertext);
     };
-    const header = concat(prefix, entry(alice.publicKey, k1), entry(bob.publicKey, k2));
-    const aad = concat(lengthPrefixed("veil/v1/sealed/payload"), header, lengthPrefixed(new Uint8Array(0)));
-    const ct = xchacha20poly1305(derive(k1, "veil/v1/sealed/payload-key"), nonce, aad).encrypt(msg);
-    const box = concat(header, u32be(ct.length), ct);
+    const box = concat(prefix, entry(alice.publicKey, k1), entry(bob.publicKey, k2), u32be(ct.length), ct);
     expect(unseal(box, { recipient: alice })).toEqual(msg);
     opaque(() => unseal(box, { recipient: bob }));
   });
