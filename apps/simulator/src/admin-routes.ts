@@ -125,6 +125,8 @@ export class AdminRoutes {
       return send(401, { error: "invalid_credentials" });
     }
     this.failures.delete(device.mac);
+    if (this.tokens.size >= 10_000) for (const [t, s] of this.tokens) if (s.expires < now) this.tokens.delete(t);
+    if (this.tokens.size >= 10_000) return send(503, { error: "unavailable" });
     const token = randomBytes(32).toString("base64url");
     this.tokens.set(token, { mac: device.mac, expires: now + TOKEN_TTL_MS });
     send(200, { token, expiresInSec: TOKEN_TTL_MS / 1000 });

@@ -20,6 +20,9 @@ export interface InformFormat {
 
 /** Drives one device's inform cycle until the context stops. */
 export class UnifiInformer {
+  /** Last error logged, so a dead controller does not log once per device per interval. */
+  private lastError: string | undefined;
+
   constructor(
     private readonly ctx: SimContext,
     private readonly device: SimDevice,
@@ -59,8 +62,13 @@ export class UnifiInformer {
       }
     } catch (err) {
       ctx.stats.informErrors++;
-      if (!(err instanceof DeviceCodecError)) ctx.log(`inform ${device.mac}: ${err instanceof Error ? err.message : "error"}`);
+      const text = err instanceof DeviceCodecError ? `reply ${err.reason}` : err instanceof Error ? err.message : "error";
+      if (text !== this.lastError) ctx.log(`inform ${device.mac}: ${text}`);
+      this.lastError = text;
+      if (ctx.stopped) return;
+      return this.next(device.unifi.intervalSec * 1000 * ctx.scale);
     }
+    this.lastError = undefined;
     if (ctx.stopped) return;
     const after = ctx.now();
     const wait = device.isOnline(after) ? device.unifi.intervalSec * 1000 * ctx.scale : device.offlineUntil - after + 1;

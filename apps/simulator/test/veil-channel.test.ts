@@ -1,8 +1,22 @@
+import https from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type SimulatorHandle } from "../src/index";
 import type { TDeviceUpMessage } from "../src/device-schemas";
 import { startCompanion, type Companion } from "./helpers/channel-companion";
 import { waitFor } from "./helpers/inform-receiver";
+
+/** JSON POST over HTTPS to a self-signed simulated device (the test does not pin). */
+function fetchInsecure(url: string, body: unknown, token?: string): Promise<{ status: number; json: { token?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: "POST", rejectUnauthorized: false, agent: false, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || "{}") as { token?: string } }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 const of = <T extends TDeviceUpMessage["type"]>(list: TDeviceUpMessage[] | undefined, type: T): Extract<TDeviceUpMessage, { type: T }>[] =>
   (list ?? []).filter((m): m is Extract<TDeviceUpMessage, { type: T }> => m.type === type);
@@ -65,6 +79,25 @@ describe("Veil channel: site key, per-device keys, commands, terminal", () => {
     const text = (): string => of(companion.received.get(d.mac), "terminal_data").map((m) => Buffer.from(m.data, "base64url").toString()).join("");
     await waitFor(() => text().includes(d.spec.model), 5000, "uname output");
     expect(text()).toContain(`${d.hostname}# `);
+  });
+});
+
+describe("Veil channel: adoption over HTTPS with the site key", () => {
+  it("a device told the site key over the management API enrols and informs", async () => {
+    const companion = await startCompanion({ interval: 4 });
+    const sim = await startSimulator({ devices: 1, seed: 11, adminPort: 0, discovery: "off", firstAddress: "127.0.3.10", timeScale: 0.05, faultRate: 0 });
+    try {
+      const d = sim.devices[0];
+      if (!d) throw new Error("no device");
+      const post = (path: string, body: unknown, token?: string) => fetchInsecure(`https://${d.ip}:${sim.adminPort}${path}`, body, token);
+      const login = await post("/api/v1/login", { username: "ubnt", password: "ubnt" });
+      expect((await post("/api/v1/adopt", { siteKey: companion.siteKey }, login.json.token)).status).toBe(200);
+      await waitFor(() => of(companion.received.get(d.mac), "inform").length >= 1, 10_000, "inform over the channel");
+      expect(companion.sessions).toEqual({ site: 1, device: 1 });
+    } finally {
+      await sim.stop();
+      await companion.close();
+    }
   });
 });
 
