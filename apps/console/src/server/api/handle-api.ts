@@ -29,9 +29,9 @@ function compile(route: AnyRoute): Compiled {
 }
 
 /**
- * The API pipeline, in order: same-origin check, route match, session, body (size-capped,
- * JSON, zod), rate limit (per IP and per account, headers on every answer), role, step-up,
- * handler. Every failure is a VeilError answered as {error:{code,message,retryable}}.
+ * The API pipeline, in order: same-origin check, route match, session, role, body
+ * (size-capped, JSON, zod), rate limit (per IP and per account, headers on every answer;
+ * counted for every request, even refused ones), step-up, handler. Every failure is a VeilError answered as {error:{code,message,retryable}}.
  */
 export function createApiHandler(services: ConsoleServices, routes: readonly AnyRoute[]) {
   const table = routes.map(compile);
@@ -64,9 +64,12 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         }
       }
 
+      // Role before input: a caller without the role learns nothing about the body's rules.
+      const roleDenied = auth !== null && route.roles !== undefined && !route.roles.includes(auth.user.role);
+
       let body: unknown = undefined;
       let bodyError: VeilError | null = null;
-      if (!authError && route.body) {
+      if (!authError && !roleDenied && route.body) {
         try {
           body = parseOrThrow(route.body, await readJsonBody(req, route.bodyLimit ?? DEFAULT_BODY_LIMIT));
         } catch (error) {
@@ -76,7 +79,7 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         req.resume();
       }
       let query: unknown = undefined;
-      if (!authError && !bodyError && route.query) {
+      if (!authError && !roleDenied && !bodyError && route.query) {
         try {
           query = parseOrThrow(route.query, Object.fromEntries(url.searchParams));
         } catch (error) {
@@ -104,9 +107,7 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         throw new VeilError("rate_limited");
       }
       if (authError) throw authError;
-      if (bodyError) throw bodyError;
-
-      if (auth && route.roles && !route.roles.includes(auth.user.role)) {
+      if (auth && roleDenied) {
         await audit(services, {
           action: "permission.denied",
           outcome: "denied",
@@ -117,6 +118,7 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         });
         throw new VeilError("forbidden");
       }
+      if (bodyError) throw bodyError;
       if (auth && route.stepUp) {
         const fresh = auth.session.stepUpAt && Date.now() - auth.session.stepUpAt.getTime() <= services.config.session.stepUpSeconds * 1000;
         if (!fresh) throw new VeilError("step_up_required");
