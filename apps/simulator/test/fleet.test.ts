@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { unifiInformToDeviceState } from "@veil/devices";
 import { buildFleet } from "../src/fleet";
 import { ZSimulatorOptionsSchema } from "../src/options";
 import { Prng } from "../src/prng";
@@ -41,6 +42,17 @@ describe("seeded fleet", () => {
       expect(ZUnifiInformSchema.safeParse(toUnifiInform(d, 1_700_000_060_000)).success).toBe(true);
       expect(ZDeviceStateSchema.safeParse(toDeviceState(d, 1_700_000_060_000)).success).toBe(true);
       expect(toUbdpInfo(d, 1_700_000_060_000, 1).mac).toBe(d.mac);
+    }
+  });
+
+  it("the UniFi inform of a device normalises to the state it reports over Veil's channel", () => {
+    for (const d of fleet(12, 30)) {
+      const now = 1_700_000_090_000;
+      d.tick(now);
+      const viaUnifi = unifiInformToDeviceState(ZUnifiInformSchema.parse(toUnifiInform(d, now)));
+      const direct = toDeviceState(d, now);
+      expect(viaUnifi).toEqual({ ...direct, cpu: viaUnifi?.cpu });
+      expect(viaUnifi?.cpu).toBe(d.cpu);
     }
   });
 

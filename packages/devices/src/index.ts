@@ -18,3 +18,4 @@ export * from "./channel-keys";
 export * from "./channel-session";
 export * from "./channel-client";
 export * from "./channel-server";
+export * from "./unifi-normalize";
