@@ -21,7 +21,8 @@ export interface ConsoleConfig {
   readonly informPort: number | null;
   readonly databaseUrl: string | null;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
-  readonly acme: { readonly domain: string; readonly email: string; readonly directory: string; readonly caPem?: string } | null;
+  /** caPem and skipChallengeVerification exist for tests against a local ACME server (pebble). */
+  readonly acme: { readonly domain: string; readonly email: string; readonly directory: string; readonly caPem?: string; readonly skipChallengeVerification?: boolean } | null;
   readonly trustedProxies: readonly string[];
   readonly publicOrigin: string | null;
   readonly session: { readonly idleDefaultSeconds: number; readonly maxSeconds: number; readonly stepUpSeconds: number };

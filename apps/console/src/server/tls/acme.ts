@@ -12,6 +12,8 @@ export interface AcmeOptions {
   readonly dataDir: string;
   /** Extra CA to trust for the ACME directory itself (a test CA such as pebble's). */
   readonly caPem?: string;
+  /** acme-client's own pre-check fetches http://<domain>/ on port 80; tests on other ports skip it. */
+  readonly skipChallengeVerification?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -66,6 +68,7 @@ export class AcmeManager {
       email: this.options.email,
       termsOfServiceAgreed: true,
       challengePriority: ["http-01"],
+      skipChallengeVerification: this.options.skipChallengeVerification ?? false,
       challengeCreateFn: (_authz, challenge, keyAuthorization) => {
         this.challenges.set(challenge.token, keyAuthorization);
         return Promise.resolve();

@@ -2,6 +2,9 @@ import { webcrypto } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
+// @peculiar/x509 2.x resolves its ASN.1 services through tsyringe, which needs a Reflect
+// metadata polyfill loaded first.
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
 export interface PemPair {
