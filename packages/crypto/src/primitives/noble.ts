@@ -33,7 +33,7 @@ function ed25519VerifyCofactorless(signature: Uint8Array, message: Uint8Array, p
     if (s >= L) return false;
     const A = Point.fromBytes(publicKey, false);
     const R = Point.fromBytes(rBytes, false);
-    const k = bytesToNumberLE(sha512(new Uint8Array([...rBytes, ...publicKey, ...message]))) % L;
+    const k = bytesToNumberLE(sha512.create().update(rBytes).update(publicKey).update(message).digest()) % L;
     const sB = Point.BASE.multiplyUnsafe(s);
     const rkA = R.add(A.multiplyUnsafe(k));
     return sB.equals(rkA);
