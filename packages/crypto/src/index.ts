@@ -117,3 +117,6 @@ export {
 
 // Multi-recipient, key-committing sealed boxes.
 export { seal, unseal, SEALED_VERSION, MAX_RECIPIENTS, MAX_SEALED_PAYLOAD, type SealedBox, type SealOptions, type UnsealOptions } from "./seal";
+
+/** The end-to-end session between a browser and a companion (Noise_KK). */
+export * from "./session/index";
