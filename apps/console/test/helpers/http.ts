@@ -44,11 +44,11 @@ export function call(port: number, path: string, options: RequestOptions = {}): 
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown = undefined;
+        let json: unknown;
         try {
           json = text ? JSON.parse(text) : undefined;
         } catch {
-          json = undefined;
+          // not JSON (pages, redirects)
         }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
