@@ -1,4 +1,5 @@
 import { fromBase64Url, identityPublicKey, safetyCode, toHex } from "../crypto";
+import { existsSync } from "node:fs";
 import { StateStore } from "../state/state-store";
 
 /** What `status --json` prints (a stable interface for scripts). */
@@ -16,7 +17,7 @@ export interface StatusReport {
 /** Builds the status report from the state folder (permission-checked). */
 export function readStatus(stateDir: string, now: number = Date.now()): StatusReport {
   const store = new StateStore(stateDir);
-  const config = store.loadConfig();
+  const config = existsSync(stateDir) ? store.loadConfig() : undefined;
   if (config === undefined) {
     return { enrolled: false, stateDir, consoleUrl: null, instanceId: null, instanceName: null, fingerprints: null, connection: null, sessions: [] };
   }

@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useNativePrimitives } from "@veil/crypto/node";
+import type { RunningCompanion } from "../src/run/start-companion";
+import { makeSelfSignedCert } from "./harness/certs";
+import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
+import { makeAccount, makeInstance, signGrant, type TestInstance } from "./harness/fixtures";
+import { BrowserSession, waitUntil } from "./harness/browser";
+import { TestConsole } from "./harness/test-console";
+
+useNativePrimitives();
+
+describe("faults: the console killed and restarted five times during a stream of numbered requests", () => {
+  const cert = makeSelfSignedCert();
+  const consoleServer = new TestConsole(cert);
+  const state = tempStateDir();
+  const { logger, lines } = captureLogger();
+  let instance: TestInstance;
+  let companion: RunningCompanion;
+
+  beforeAll(async () => {
+    await consoleServer.start();
+    instance = await makeInstance(makeAccount());
+    consoleServer.instances.set(instance.instanceId, instance.record);
+    await enrollInto(state.dir, instance.enrollment(consoleServer.url, cert.pin), logger);
+    companion = runCompanion(state.dir, logger);
+  });
+  afterAll(async () => {
+    companion.stop();
+    await consoleServer.stop();
+    state.cleanup();
+  });
+
+  it("no request runs twice and none is lost silently", async () => {
+    const account = makeAccount();
+    const bundle = signGrant({ signer: instance.admin, account, instanceId: instance.instanceId, role: "operator" });
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const expiresAt = Date.now() + 4 * 60_000;
+    const answered = new Map<string, string>();
+    let restarts = 0;
+    while (answered.size < ids.length) {
+      await waitUntil(() => consoleServer.isOnline(instance.instanceId), 10_000, "companion back online");
+      const b = new BrowserSession(consoleServer, { instanceId: instance.instanceId, instanceBoxPublicKey: instance.box.publicKey, account, bundle });
+      try {
+        await b.open();
+        const pending = ids.filter((id) => !answered.has(id));
+        const waits = pending.map((id, n) => {
+          b.sendRaw(b.seal("ping", {}, { id, expiresAt }).frame);
+          if (restarts < 5 && n === 3) {
+            // Kill the console mid-stream: some requests ran, some were in flight, some never left.
+            restarts += 1;
+            void consoleServer.stop().then(() => consoleServer.start());
+          }
+          return b.waitFor(id, 1500).then(
+            (r) => answered.set(id, JSON.stringify(r)),
+            () => undefined,
+          );
+        });
+        await Promise.all(waits);
+      } catch {
+        // handshake lost to a restart: open a new session
+      } finally {
+        b.dispose();
+      }
+    }
+    expect(restarts).toBe(5);
+    for (const id of ids) {
+      expect(lines.filter((l) => l.includes('"request executed"') && l.includes(id)).length, id).toBe(1);
+      expect(JSON.parse(answered.get(id) ?? "{}")).toMatchObject({ kind: "result", id, type: "ping" });
+    }
+    expect(consoleServer.connections).toBeGreaterThanOrEqual(6);
+  });
+});
