@@ -29,156 +29,159 @@ import {
 } from "@veil/crypto";
 import { nodePrimitives } from "@veil/crypto/node";
 import { openBundledPage, type BundledPage } from "../support/browser-page.js";
+import { chromiumAvailable } from "../support/chromium.js";
 import type { VeilInterop } from "./interop-entry.js";
 
-let browser: BundledPage;
+describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", () => {
+  let browser: BundledPage;
 
-/** Calls `veilInterop[name](...args)` inside the page; arguments and result cross as JSON. */
-function inBrowser<K extends keyof VeilInterop>(name: K, ...args: Parameters<VeilInterop[K]>): Promise<Awaited<ReturnType<VeilInterop[K]>>> {
-  return browser.page.evaluate(
-    ({ name, args }) => {
-      const api = (globalThis as unknown as { veilInterop: Record<string, (...a: unknown[]) => unknown> }).veilInterop;
-      return api[name]?.(...args);
-    },
-    { name, args: args as unknown[] },
-  ) as Promise<Awaited<ReturnType<VeilInterop[K]>>>;
-}
+  /** Calls `veilInterop[name](...args)` inside the page; arguments and result cross as JSON. */
+  function inBrowser<K extends keyof VeilInterop>(name: K, ...args: Parameters<VeilInterop[K]>): Promise<Awaited<ReturnType<VeilInterop[K]>>> {
+    return browser.page.evaluate(
+      ({ name, args }) => {
+        const api = (globalThis as unknown as { veilInterop: Record<string, (...a: unknown[]) => unknown> }).veilInterop;
+        return api[name]?.(...args);
+      },
+      { name, args: args as unknown[] },
+    ) as Promise<Awaited<ReturnType<VeilInterop[K]>>>;
+  }
 
-function flipByte(hex: string, index: number): string {
-  const bytes = fromHex(hex);
-  if (!Number.isInteger(index)) throw new RangeError("index must be an integer");
-  const at = ((index % bytes.length) + bytes.length) % bytes.length;
-  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-  return toHex(bytes);
-}
+  function flipByte(hex: string, index: number): string {
+    const bytes = fromHex(hex);
+    if (!Number.isInteger(index)) throw new RangeError("index must be an integer");
+    const at = ((index % bytes.length) + bytes.length) % bytes.length;
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    return toHex(bytes);
+  }
 
-beforeAll(async () => {
-  browser = await openBundledPage(fileURLToPath(new URL("./interop-entry.ts", import.meta.url)), "veilInterop");
-});
-
-afterAll(async () => {
-  setPrimitives(noblePrimitives);
-  await browser?.close();
-});
-
-test("the page runs the bundled package in a secure context, with no errors", async () => {
-  expect(browser.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-  expect(await browser.page.evaluate(() => window.isSecureContext)).toBe(true);
-  expect(await inBrowser("defaults")).toEqual({ ...DEFAULT_KDF });
-  expect(browser.errors).toEqual([]);
-});
-
-const implementations: [string, Primitives][] = [
-  ["@noble", noblePrimitives],
-  ["node:crypto", nodePrimitives],
-];
-
-describe.each(implementations)("Node with %s primitives", (_label, primitives) => {
-  beforeAll(() => setPrimitives(primitives));
-  afterAll(() => setPrimitives(noblePrimitives));
-
-  const nodeBox = generateBoxKeyPair();
-  const nodeIdentity = generateIdentityKeyPair();
-  const bystander = generateBoxKeyPair();
-
-  describe("sealed boxes", () => {
-    const aad = "veil/v1/vault-item:7f3c";
-
-    test("a box sealed in the browser opens in Node, and any flipped byte is refused", async () => {
-      const keys = await inBrowser("publicKeys");
-      const plaintext = randomBytes(100 * 1024);
-      const sealedHex = await inBrowser("seal", toHex(plaintext), [toHex(bystander.publicKey), toHex(nodeBox.publicKey)], aad);
-
-      const opened = unseal(fromHex(sealedHex), {
-        recipient: nodeBox,
-        sender: boxPublicKey(fromHex(keys.box)),
-        signer: identityPublicKey(fromHex(keys.identity)),
-        aad: utf8(aad),
-      });
-      expect(toHex(opened)).toBe(toHex(plaintext));
-
-      const expectRefused = (hex: string, aadText = aad): void => {
-        expect(() =>
-          unseal(fromHex(hex), {
-            recipient: nodeBox,
-            sender: boxPublicKey(fromHex(keys.box)),
-            signer: identityPublicKey(fromHex(keys.identity)),
-            aad: utf8(aadText),
-          }),
-        ).toThrow(DecryptError);
-      };
-      // Version, flags, commitment, an entry, the payload, the signature.
-      for (const index of [0, 2, 10, 200, Math.floor(sealedHex.length / 4), -70, -1]) expectRefused(flipByte(sealedHex, index));
-      expectRefused(sealedHex, "veil/v1/vault-item:other");
-    });
-
-    test("a box sealed in Node opens in the browser, and only with the right context", async () => {
-      const keys = await inBrowser("publicKeys");
-      const plaintext = utf8("Ünïcödé payload ✓ — and some bytes: \u0000\u00ff");
-      const sealed = seal(plaintext, {
-        recipients: [boxPublicKey(fromHex(keys.box)), bystander.publicKey],
-        sender: nodeBox,
-        signer: nodeIdentity.privateKey,
-        aad: utf8(aad),
-      });
-      const sealedHex = toHex(sealed);
-      const nodeBoxHex = toHex(nodeBox.publicKey);
-      const nodeIdHex = toHex(nodeIdentity.publicKey);
-
-      expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, aad)).toEqual({ ok: true, value: toHex(plaintext) });
-      // What an attacker in the middle would try: tamper, relabel, or claim another sender.
-      const refused = { ok: false, error: "DecryptError" };
-      expect(await inBrowser("unseal", flipByte(sealedHex, -5), nodeBoxHex, nodeIdHex, aad)).toEqual(refused);
-      expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, "veil/v1/vault-item:other")).toEqual(refused);
-      expect(await inBrowser("unseal", sealedHex, toHex(bystander.publicKey), nodeIdHex, aad)).toEqual(refused);
-      expect(await inBrowser("unseal", sealedHex, nodeBoxHex, toHex(generateIdentityKeyPair().publicKey), aad)).toEqual(refused);
-    });
+  beforeAll(async () => {
+    browser = await openBundledPage(fileURLToPath(new URL("./interop-entry.ts", import.meta.url)), "veilInterop");
   });
 
-  describe("signed statements", () => {
-    const domain = "veil/v1/grant";
-    const body = { instance: "inst_01", scopes: ["read", "exec"], expires: 1_800_000_000, note: "naïve — ✓", nested: { b: 1, a: null } };
-
-    test("a statement signed in the browser verifies in Node, and a changed one does not", async () => {
-      const keys = await inBrowser("publicKeys");
-      const statement = await inBrowser("sign", domain, body);
-      const signer = identityPublicKey(fromHex(keys.identity));
-      expect(verifyStatement(statement, domain, signer)).toEqual(body);
-
-      expect(() => verifyStatement({ ...statement, body: { ...body, scopes: ["read", "exec", "admin"] } }, domain, signer)).toThrow(VerifyError);
-      expect(() => verifyStatement(statement, "veil/v1/box-key-certificate", signer)).toThrow(VerifyError);
-      expect(() => verifyStatement(statement, domain, nodeIdentity.publicKey)).toThrow(VerifyError);
-    });
-
-    test("a statement signed in Node verifies in the browser, and a changed one does not", async () => {
-      const statement: SignedStatement = signStatement(domain, body, nodeIdentity.privateKey);
-      const signerHex = toHex(nodeIdentity.publicKey);
-      // JSON round trip, as it would travel through the console.
-      const wire = JSON.parse(JSON.stringify(statement)) as SignedStatement;
-      expect(await inBrowser("verify", wire, domain, signerHex)).toEqual({ ok: true, value: body });
-
-      const refused = { ok: false, error: "VerifyError" };
-      expect(await inBrowser("verify", { ...wire, body: { ...body, expires: 1_900_000_000 } }, domain, signerHex)).toEqual(refused);
-      expect(await inBrowser("verify", wire, "veil/v1/box-key-certificate", signerHex)).toEqual(refused);
-      const otherSig = signStatement(domain, body, generateIdentityKeyPair().privateKey).signature;
-      expect(await inBrowser("verify", { ...wire, signature: otherSig }, domain, signerHex)).toEqual(refused);
-    });
+  afterAll(async () => {
+    setPrimitives(noblePrimitives);
+    await browser?.close();
   });
 
-  test("Argon2id password keys at the default cost match between browser and Node", async () => {
-    const salt = randomBytes(16);
-    // The browser is given the decomposed spelling, Node the composed one: both normalise to NFC.
-    const composed = "correct hörse battery stäple";
-    const decomposed = composed.normalize("NFD");
-    expect(decomposed).not.toBe(composed);
+  test("the page runs the bundled package in a secure context, with no errors", async () => {
+    expect(browser.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await browser.page.evaluate(() => window.isSecureContext)).toBe(true);
+    expect(await inBrowser("defaults")).toEqual({ ...DEFAULT_KDF });
+    expect(browser.errors).toEqual([]);
+  });
 
-    const fromBrowser = await inBrowser("derive", decomposed, toHex(salt));
-    const keys = await derivePasswordKeys(composed, kdfParams({ ...DEFAULT_KDF, salt }));
-    expect(fromBrowser.authKey).toBe(toHex(keys.authKey));
-    expect(fromBrowser.wrapKey).toBe(toHex(keys.wrapKey));
-    expect(fromBrowser.authKey).not.toBe(fromBrowser.wrapKey);
+  const implementations: [string, Primitives][] = [
+    ["@noble", noblePrimitives],
+    ["node:crypto", nodePrimitives],
+  ];
 
-    const otherSalt = await inBrowser("derive", composed, toHex(randomBytes(16)));
-    expect(otherSalt.authKey).not.toBe(fromBrowser.authKey);
+  describe.each(implementations)("Node with %s primitives", (_label, primitives) => {
+    beforeAll(() => setPrimitives(primitives));
+    afterAll(() => setPrimitives(noblePrimitives));
+
+    const nodeBox = generateBoxKeyPair();
+    const nodeIdentity = generateIdentityKeyPair();
+    const bystander = generateBoxKeyPair();
+
+    describe("sealed boxes", () => {
+      const aad = "veil/v1/vault-item:7f3c";
+
+      test("a box sealed in the browser opens in Node, and any flipped byte is refused", async () => {
+        const keys = await inBrowser("publicKeys");
+        const plaintext = randomBytes(100 * 1024);
+        const sealedHex = await inBrowser("seal", toHex(plaintext), [toHex(bystander.publicKey), toHex(nodeBox.publicKey)], aad);
+
+        const opened = unseal(fromHex(sealedHex), {
+          recipient: nodeBox,
+          sender: boxPublicKey(fromHex(keys.box)),
+          signer: identityPublicKey(fromHex(keys.identity)),
+          aad: utf8(aad),
+        });
+        expect(toHex(opened)).toBe(toHex(plaintext));
+
+        const expectRefused = (hex: string, aadText = aad): void => {
+          expect(() =>
+            unseal(fromHex(hex), {
+              recipient: nodeBox,
+              sender: boxPublicKey(fromHex(keys.box)),
+              signer: identityPublicKey(fromHex(keys.identity)),
+              aad: utf8(aadText),
+            }),
+          ).toThrow(DecryptError);
+        };
+        // Version, flags, commitment, an entry, the payload, the signature.
+        for (const index of [0, 2, 10, 200, Math.floor(sealedHex.length / 4), -70, -1]) expectRefused(flipByte(sealedHex, index));
+        expectRefused(sealedHex, "veil/v1/vault-item:other");
+      });
+
+      test("a box sealed in Node opens in the browser, and only with the right context", async () => {
+        const keys = await inBrowser("publicKeys");
+        const plaintext = utf8("Ünïcödé payload ✓ — and some bytes: \u0000\u00ff");
+        const sealed = seal(plaintext, {
+          recipients: [boxPublicKey(fromHex(keys.box)), bystander.publicKey],
+          sender: nodeBox,
+          signer: nodeIdentity.privateKey,
+          aad: utf8(aad),
+        });
+        const sealedHex = toHex(sealed);
+        const nodeBoxHex = toHex(nodeBox.publicKey);
+        const nodeIdHex = toHex(nodeIdentity.publicKey);
+
+        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, aad)).toEqual({ ok: true, value: toHex(plaintext) });
+        // What an attacker in the middle would try: tamper, relabel, or claim another sender.
+        const refused = { ok: false, error: "DecryptError" };
+        expect(await inBrowser("unseal", flipByte(sealedHex, -5), nodeBoxHex, nodeIdHex, aad)).toEqual(refused);
+        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, "veil/v1/vault-item:other")).toEqual(refused);
+        expect(await inBrowser("unseal", sealedHex, toHex(bystander.publicKey), nodeIdHex, aad)).toEqual(refused);
+        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, toHex(generateIdentityKeyPair().publicKey), aad)).toEqual(refused);
+      });
+    });
+
+    describe("signed statements", () => {
+      const domain = "veil/v1/grant";
+      const body = { instance: "inst_01", scopes: ["read", "exec"], expires: 1_800_000_000, note: "naïve — ✓", nested: { b: 1, a: null } };
+
+      test("a statement signed in the browser verifies in Node, and a changed one does not", async () => {
+        const keys = await inBrowser("publicKeys");
+        const statement = await inBrowser("sign", domain, body);
+        const signer = identityPublicKey(fromHex(keys.identity));
+        expect(verifyStatement(statement, domain, signer)).toEqual(body);
+
+        expect(() => verifyStatement({ ...statement, body: { ...body, scopes: ["read", "exec", "admin"] } }, domain, signer)).toThrow(VerifyError);
+        expect(() => verifyStatement(statement, "veil/v1/box-key-certificate", signer)).toThrow(VerifyError);
+        expect(() => verifyStatement(statement, domain, nodeIdentity.publicKey)).toThrow(VerifyError);
+      });
+
+      test("a statement signed in Node verifies in the browser, and a changed one does not", async () => {
+        const statement: SignedStatement = signStatement(domain, body, nodeIdentity.privateKey);
+        const signerHex = toHex(nodeIdentity.publicKey);
+        // JSON round trip, as it would travel through the console.
+        const wire = JSON.parse(JSON.stringify(statement)) as SignedStatement;
+        expect(await inBrowser("verify", wire, domain, signerHex)).toEqual({ ok: true, value: body });
+
+        const refused = { ok: false, error: "VerifyError" };
+        expect(await inBrowser("verify", { ...wire, body: { ...body, expires: 1_900_000_000 } }, domain, signerHex)).toEqual(refused);
+        expect(await inBrowser("verify", wire, "veil/v1/box-key-certificate", signerHex)).toEqual(refused);
+        const otherSig = signStatement(domain, body, generateIdentityKeyPair().privateKey).signature;
+        expect(await inBrowser("verify", { ...wire, signature: otherSig }, domain, signerHex)).toEqual(refused);
+      });
+    });
+
+    test("Argon2id password keys at the default cost match between browser and Node", async () => {
+      const salt = randomBytes(16);
+      // The browser is given the decomposed spelling, Node the composed one: both normalise to NFC.
+      const composed = "correct hörse battery stäple";
+      const decomposed = composed.normalize("NFD");
+      expect(decomposed).not.toBe(composed);
+
+      const fromBrowser = await inBrowser("derive", decomposed, toHex(salt));
+      const keys = await derivePasswordKeys(composed, kdfParams({ ...DEFAULT_KDF, salt }));
+      expect(fromBrowser.authKey).toBe(toHex(keys.authKey));
+      expect(fromBrowser.wrapKey).toBe(toHex(keys.wrapKey));
+      expect(fromBrowser.authKey).not.toBe(fromBrowser.wrapKey);
+
+      const otherSalt = await inBrowser("derive", composed, toHex(randomBytes(16)));
+      expect(otherSalt.authKey).not.toBe(fromBrowser.authKey);
+    });
   });
 });

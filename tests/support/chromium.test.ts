@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { launchChromium } from "./chromium.js";
+import { chromiumAvailable, launchChromium } from "./chromium.js";
 
 /** PIDs of live (not zombie) processes whose command line mentions `needle`. */
 function processesMentioning(needle: string): number[] {
@@ -17,7 +17,7 @@ function processesMentioning(needle: string): number[] {
   return pids;
 }
 
-describe("launchChromium", () => {
+describe.skipIf(!chromiumAvailable)("launchChromium", () => {
   test("each launch gets its own new, empty profile folder on Debian's Chromium", async () => {
     const first = await launchChromium();
     const second = await launchChromium();

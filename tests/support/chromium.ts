@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,12 @@ import { chromium, type BrowserContext, type LaunchOptions } from "playwright-co
 
 /** Debian's Chromium; Playwright's own browser downloads cannot reach this machine. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
+
+/**
+ * False where Chromium is missing (`scripts/veil.mjs test` could not install it and sets
+ * VEIL_BROWSER_TESTS=0): browser suites `describe.skipIf(!chromiumAvailable)` rather than fail.
+ */
+export const chromiumAvailable: boolean = process.env["VEIL_BROWSER_TESTS"] !== "0" && existsSync(CHROMIUM_PATH);
 
 /**
  * Flags for a container with no GPU, no user namespaces and no network beyond loopback: no
