@@ -1,4 +1,4 @@
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 
 /**
  * Tiny benchmark harness: time-bounded, median of rounds, each figure printed beside the
@@ -103,5 +103,7 @@ export function printTable(title: string, rows: readonly Row[]): void {
 
 export function header(name: string): void {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`# ${name}\n${new Date().toISOString()} · node ${process.version} · ${availableParallelism()} cores · ${cpu}`);
+  // The load average shows how much else was running: above ~2 on two cores, distrust the figures.
+  const load = loadavg()[0]?.toFixed(1) ?? "?";
+  console.log(`# ${name}\n${new Date().toISOString()} · node ${process.version} · ${availableParallelism()} cores · ${cpu} · load ${load}`);
 }
