@@ -184,7 +184,8 @@ for (const driver of drivers) {
       expect(Buffer.from(row?.totpPendingEnc ?? []).includes(Buffer.from(secretBytes))).toBe(false);
 
       expect((await c.api("/api/account/totp/confirm", { body: { code: "000000" === totpCode(secretBytes) ? "111111" : "000000" }, token: user.token })).status).toBe(401);
-      const confirm = await c.api("/api/account/totp/confirm", { body: { code: totpCode(secretBytes) }, token: user.token });
+      const confirmedAt = Date.now();
+      const confirm = await c.api("/api/account/totp/confirm", { body: { code: totpCode(secretBytes, confirmedAt) }, token: user.token });
       expect(confirm.status).toBe(200);
       const { backupCodes } = confirm.json as { backupCodes: string[] };
       expect(backupCodes).toHaveLength(10);
@@ -193,9 +194,9 @@ for (const driver of drivers) {
       const first = (await logIn(c.api, user.email, user.authKey)).json as Extract<TLoginResponse, { status: "two_factor_required" }>;
       expect(first.status).toBe("two_factor_required");
       // The code used to confirm was already accepted once: replay in the same step fails.
-      const replay = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes) } });
+      const replay = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt) } });
       expect(replay.status).toBe(401);
-      const next = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes, Date.now() + 30_000) } });
+      const next = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt + 30_000) } });
       expect(next.status).toBe(200);
 
       // The same backup code redeemed by 5 concurrent log-ins: exactly one session.

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { inject } from "vitest";
 import { startConsole, type RunningConsole, type StartConsoleOptions } from "../../src/server/start-console";
 import { client, type Client } from "./http";
 
@@ -37,6 +38,8 @@ export async function startTestConsole(options: StartConsoleOptions & { driver?:
   const { driver = "pglite", ...rest } = options;
   const dataDir = mkdtempSync(path.join(tmpdir(), "veil-console-test-"));
   const pg = driver === "postgres" ? await freshPostgres() : null;
+  const template = inject("pgliteTemplate");
+  if (!pg && template && existsSync(path.join(template, "pglite"))) cpSync(path.join(template, "pglite"), path.join(dataDir, "pglite"), { recursive: true });
   const running = await startConsole({
     port: 0,
     httpPort: 0,
