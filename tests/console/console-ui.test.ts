@@ -1,0 +1,222 @@
+// The console's browser half, end to end: a real console (custom HTTPS server, Next.js UI,
+// API, PGlite) and Debian's Chromium. Sign-up, log-in, wrong password, 2FA set-up and log-in
+// with TOTP and a backup code, password change, reload resume, session revoke, log-out, the
+// users and audit pages — and a screenshot of each main page under tests/console/artifacts/.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, watchedPage, type TestConsole, type WatchedPage } from "./harness";
+
+const EMAIL = "ada@example.test";
+const PASSWORD = "correct horse battery staple orbit";
+const NEW_PASSWORD = "violet tugboat lantern quietly 1912";
+
+let consoleServer: TestConsole;
+let browser: Browser;
+let context: BrowserContext;
+let main: WatchedPage;
+let totpSecret = "";
+let backupCodes: string[] = [];
+
+async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${consoleServer.url}/login`);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function expectAccountPage(page: Page): Promise<void> {
+  await page.waitForURL("**/account", { timeout: 30_000 });
+  await expect.poll(() => page.getByTestId("safety-code").textContent(), { timeout: 15_000 }).toMatch(/^(\d{5} ){7}\d{5}$/);
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL("**/login");
+}
+
+beforeAll(async () => {
+  [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
+  context = await newContext(browser);
+  main = await watchedPage(context);
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await consoleServer?.close();
+});
+
+describe("console UI in Chromium", () => {
+  let safety = "";
+
+  test("sign-up enforces the password policy, makes the first admin and shows the recovery kit once", async () => {
+    const { page } = main;
+    await page.goto(`${consoleServer.url}/signup`);
+    await page.getByLabel("E-mail").fill(EMAIL);
+    // A common password is refused in the browser, before anything is derived or sent.
+    await page.getByLabel("Password", { exact: true }).fill("password1234");
+    await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/common|guess|weak|Add/i);
+    await page.getByLabel("Repeat the password").fill("password1234");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => page.getByRole("alert").first().textContent()).toContain("stronger password");
+    expect(main.apiCalls.filter((c) => c.includes("/api/auth/signup"))).toEqual([]);
+
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Repeat the password").fill(PASSWORD);
+    await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await screenshot(page, "01-signup");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => page.getByTestId("progress").count(), { timeout: 5_000 }).toBe(1);
+    const code = page.getByTestId("recovery-code");
+    await code.waitFor({ timeout: 30_000 });
+    expect(await code.textContent()).toMatch(/^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$/);
+    await screenshot(page, "02-recovery-kit");
+    await page.getByLabel("I have saved my recovery code").check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expectAccountPage(page);
+    safety = (await page.getByTestId("safety-code").textContent()) ?? "";
+    expect(await page.getByTestId("who").textContent()).toBe(EMAIL);
+    expect(await page.getByTestId("recovery-status").textContent()).toContain("you have a recovery kit");
+    await screenshot(page, "03-account");
+  });
+
+  test("a reload within the tab resumes without the password; the token is not a cookie", async () => {
+    const { page } = main;
+    await page.reload();
+    await expectAccountPage(page);
+    expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
+    expect(await context.cookies()).toEqual([]);
+    const stored = await page.evaluate(() => sessionStorage.getItem("veil.session.v1"));
+    expect(stored).toMatch(/"token":"[A-Za-z0-9_-]{43}"/);
+    // No private key material in web storage: only the AES-GCM ciphertext of the tab vault.
+    expect(stored).not.toContain("privateKey");
+  });
+
+  test("log-out, then a wrong password shows the error, then the right one signs in", async () => {
+    const { page } = main;
+    await signOut(page);
+    expect(await page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
+    await signIn(page, EMAIL, "not the right password at all");
+    await expect.poll(() => page.getByRole("alert").first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+    await screenshot(page, "04-login-wrong-password");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectAccountPage(page);
+    expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
+  });
+
+  test("2FA set-up asks for the password (step-up), shows the QR code and ten backup codes once", async () => {
+    const { page } = main;
+    await page.getByRole("button", { name: "Set up two-factor" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+    await dialog.waitFor();
+    await dialog.getByLabel("Password").fill(PASSWORD);
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    const secret = page.getByTestId("totp-secret");
+    await secret.waitFor({ timeout: 30_000 });
+    totpSecret = (await secret.textContent()) ?? "";
+    expect(totpSecret).toMatch(/^[A-Z2-7]+=*$/);
+    expect(await page.getByRole("img", { name: "QR code for your authenticator app" }).getAttribute("src")).toMatch(/^data:image\/png;base64,/);
+    await screenshot(page, "05-2fa-setup");
+    await page.getByLabel("Code from the app").fill(totpCode(totpSecret));
+    await page.getByRole("button", { name: "Turn on two-factor" }).click();
+    const list = page.getByTestId("backup-codes");
+    await list.waitFor({ timeout: 15_000 });
+    backupCodes = await list.locator("li code").allTextContents();
+    expect(backupCodes).toHaveLength(10);
+    await screenshot(page, "06-2fa-backup-codes");
+    await page.getByRole("button", { name: "I have saved them" }).click();
+    expect(await page.getByTestId("totp-status").textContent()).toBe("on");
+  });
+
+  test("log-in with 2FA: password, then a TOTP code", async () => {
+    const { page } = main;
+    await signOut(page);
+    await signIn(page, EMAIL, PASSWORD);
+    await page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
+    await screenshot(page, "07-login-2fa");
+    // The set-up consumed this time step; the next one is within the accepted window.
+    await page.getByLabel(/6-digit code/).fill(totpCode(totpSecret, 1));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expectAccountPage(page);
+  });
+
+  test("password change re-wraps the keys; the new password (with a backup code) signs in, the old one does not", async () => {
+    const { page } = main;
+    const section = page.getByRole("region", { name: "Password" });
+    await section.getByLabel("Current password", { exact: true }).fill(PASSWORD);
+    await section.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+    await section.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
+    await expect.poll(() => section.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await section.getByRole("button", { name: "Change password" }).click();
+    await expect.poll(() => page.getByText(/Password changed\./).count(), { timeout: 30_000 }).toBe(1);
+    await signOut(page);
+
+    await signIn(page, EMAIL, PASSWORD);
+    await expect.poll(() => page.getByRole("alert").first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+
+    await page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
+    await page.getByLabel("Backup code").check();
+    await page.getByLabel(/Backup code \(like/).fill(backupCodes[0] ?? "");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expectAccountPage(page);
+    // Same keys after the change: the safety code did not move.
+    expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
+  });
+
+  test("a second tab's session shows in the list and is revoked from the first", async () => {
+    const other = await watchedPage(context); // a new tab: its own sessionStorage, so its own session
+    await signIn(other.page, EMAIL, NEW_PASSWORD);
+    await other.page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
+    await other.page.getByLabel("Backup code").check();
+    await other.page.getByLabel(/Backup code \(like/).fill(backupCodes[1] ?? "");
+    await other.page.getByRole("button", { name: "Verify" }).click();
+    await expectAccountPage(other.page);
+
+    const { page } = main;
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const rows = page.getByTestId("sessions").locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    await screenshot(page, "08-sessions");
+    await page.getByRole("button", { name: /^Revoke session/ }).click();
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
+
+    // The revoked tab finds out on its next request and lands on the sign-in page.
+    await other.page.reload();
+    await other.page.waitForURL("**/login", { timeout: 15_000 });
+    await other.page.close();
+  });
+
+  test("users and roles: list, invite (step-up), change role", async () => {
+    const { page } = main;
+    await page.getByRole("link", { name: "Users and roles" }).click();
+    await page.waitForURL("**/users");
+    await expect.poll(() => page.getByTestId("users").locator("tbody tr").count(), { timeout: 10_000 }).toBe(1);
+    await page.getByLabel("E-mail (optional)").fill("grace@example.test");
+    await page.getByLabel("Role", { exact: true }).selectOption("auditor");
+    await page.getByRole("button", { name: "Create invitation" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+    await dialog.getByLabel("Password").fill(NEW_PASSWORD);
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => page.getByTestId("invite-link").textContent(), { timeout: 30_000 }).toMatch(/\/signup#invite=[A-Za-z0-9_-]{43}$/);
+    await screenshot(page, "09-users");
+  });
+
+  test("audit log: entries, filter by type, pages", async () => {
+    const { page } = main;
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.waitForURL("**/audit");
+    const rows = page.getByTestId("audit").locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await screenshot(page, "10-audit");
+    await page.getByLabel("Event type").fill("login.failure");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(async () => (await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents()).join(","), { timeout: 10_000 }).toMatch(/^login\.failure(,login\.failure)*$/);
+  });
+
+  test("no page error and no CSP violation along the way", () => {
+    expect(main.errors.filter((e) => !/status of 401|status of 40[0-9]/.test(e))).toEqual([]);
+  });
+});
