@@ -58,7 +58,7 @@ describe("console UI in Chromium", () => {
     await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/common|guess|weak|Add/i);
     await page.getByLabel("Repeat the password").fill("password1234");
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect.poll(() => page.getByRole("alert").first().textContent()).toContain("stronger password");
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent()).toContain("stronger password");
     expect(main.apiCalls.filter((c) => c.includes("/api/auth/signup"))).toEqual([]);
 
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -97,7 +97,7 @@ describe("console UI in Chromium", () => {
     await signOut(page);
     expect(await page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
     await signIn(page, EMAIL, "not the right password at all");
-    await expect.poll(() => page.getByRole("alert").first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
     await screenshot(page, "04-login-wrong-password");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -153,7 +153,7 @@ describe("console UI in Chromium", () => {
     await signOut(page);
 
     await signIn(page, EMAIL, PASSWORD);
-    await expect.poll(() => page.getByRole("alert").first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
 
     await page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
