@@ -96,6 +96,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
   let httpsPortBound = config.httpsPort;
   const timers: NodeJS.Timeout[] = [];
   let nextApp: { close(): Promise<void> } | null = null;
+  const redisClients: { quit(): Promise<unknown> }[] = [];
 
   try {
     // Plain HTTP first: ACME needs it to answer challenges before HTTPS has a certificate.
@@ -165,6 +166,19 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
       });
     });
     io = attachBrowserSockets(httpsServer, services);
+    if (config.redisUrl) {
+      // Several nodes behind a load balancer: socket.io rooms (session revoke, relays) span
+      // every node through Redis pub/sub.
+      const { createClient } = await import("redis");
+      const { createAdapter } = await import("@socket.io/redis-adapter");
+      const pub = createClient({ url: config.redisUrl });
+      const sub = pub.duplicate();
+      pub.on("error", (e: unknown) => log(`redis: ${e instanceof Error ? e.message : String(e)}`));
+      sub.on("error", (e: unknown) => log(`redis: ${e instanceof Error ? e.message : String(e)}`));
+      await Promise.all([pub.connect(), sub.connect()]);
+      io.adapter(createAdapter(pub, sub));
+      redisClients.push(pub, sub);
+    }
     httpsPortBound = await listen(httpsServer, config.httpsPort, config.host);
 
     let informPort: number | null = null;
@@ -235,11 +249,13 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         limiter.close();
         await new Promise<void>((resolve) => (io ? void io.close(() => resolve()) : resolve()));
         await Promise.all([closeServer(httpsServer), closeServer(httpServer), closeServer(informServer)]);
+        await Promise.all(redisClients.map((r) => r.quit().catch(() => undefined)));
         await nextApp?.close().catch(() => undefined);
         await database.close();
       },
     };
   } catch (error) {
+    await Promise.all(redisClients.map((r) => r.quit().catch(() => undefined)));
     for (const t of timers) clearTimeout(t);
     acme?.stop();
     limiter.close();
