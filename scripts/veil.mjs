@@ -14,8 +14,12 @@ const pnpmVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
 const pnpmBin = join(tools, "node_modules", ".bin", "pnpm");
 const CHROMIUM = "/usr/bin/chromium";
 
+// No telemetry from our tools: the machine has no network beyond the package registries.
+const quietEnv = { TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
+
 function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...options });
+  const env = { ...process.env, ...quietEnv, ...options.env };
+  const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...options, env });
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
