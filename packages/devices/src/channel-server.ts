@@ -40,6 +40,7 @@ export class DeviceChannelServer {
   private session: ChannelSession | undefined;
   private accepted: AcceptedHello | undefined;
   private keyIssued = false;
+  private helloFailed = false;
   private readonly random: (bytes: number) => Uint8Array;
   private readonly clock: () => number;
   private readonly limits: ChannelLimits;
@@ -72,7 +73,17 @@ export class DeviceChannelServer {
    * that the MAC inside equals the MAC in the authenticated header.
    */
   receiveHello(frame: Uint8Array): AcceptedHello {
-    check(this.serverRandom !== undefined && this.session === undefined, "hello out of order", "state");
+    check(this.serverRandom !== undefined && this.session === undefined && !this.helloFailed, "hello out of order", "state");
+    // One attempt per connection: a failed hello ends it, so a connection cannot be used to
+    // try keys repeatedly against one challenge.
+    this.helloFailed = true;
+    const accepted = this.acceptHello(frame);
+    this.helloFailed = false;
+    return accepted;
+  }
+
+  private acceptHello(frame: Uint8Array): AcceptedHello {
+    if (this.serverRandom === undefined) throw new DeviceCodecError("state", "challenge not sent");
     const { header, body } = parseFrame(frame);
     if (header.direction !== Direction.UP || header.kind !== FrameKind.HELLO || header.counter !== 0 || !header.clientRandom) throw DeviceCodecError.authFailed();
     const key = header.keyType === KeyType.SITE ? this.options.keys.siteKey(header.keyId) : this.options.keys.deviceKey(header.mac, header.keyId);

@@ -120,6 +120,15 @@ describe("device channel: replay, reorder, reflection, tampering", () => {
     expect(reason(() => s2.receiveHello(hello))).toBe("auth_failed");
   });
 
+  it("a connection allows one hello attempt: after a failure even the right hello is refused", () => {
+    const server = new DeviceChannelServer({ keys: store() });
+    const challenge = server.challenge();
+    const bad = new DeviceChannelClient({ mac: MAC, credential: { ...SITE, key: new Uint8Array(32).fill(6) } }).hello(challenge, HELLO);
+    expect(reason(() => server.receiveHello(bad))).toBe("auth_failed");
+    const good = new DeviceChannelClient({ mac: MAC, credential: SITE }).hello(challenge, HELLO);
+    expect(reason(() => server.receiveHello(good))).toBe("state");
+  });
+
   it("a frame from another session (other keys) is refused", () => {
     const a = connect(SITE, store(), 1);
     const b = connect(SITE, store(), 2);
