@@ -68,6 +68,7 @@ export const ZDeviceCommandBodySchema = z.discriminatedUnion("name", [
   z.object({ name: z.literal("terminal-open"), sessionId: ZTerminalSessionSchema, cols: z.number().int().min(1).max(500), rows: z.number().int().min(1).max(200) }),
   z.object({ name: z.literal("terminal-close"), sessionId: ZTerminalSessionSchema }),
 ]);
+/** The parsed value of `ZDeviceCommandBodySchema`. */
 export type TDeviceCommandBody = z.infer<typeof ZDeviceCommandBodySchema>;
 
 /** Companion → device: run a command; answered by `command_result` with the same id. */
@@ -81,8 +82,10 @@ export const ZDeviceUpMessageSchema = z.discriminatedUnion("type", [
   ZDeviceCommandResultSchema,
   ZTerminalDataSchema,
 ]);
+/** The parsed value of `ZDeviceUpMessageSchema`. */
 export type TDeviceUpMessage = z.infer<typeof ZDeviceUpMessageSchema>;
 
 /** Every message the companion may send to a device. */
 export const ZDeviceDownMessageSchema = z.discriminatedUnion("type", [ZDeviceWelcomeSchema, ZDeviceKeyIssueSchema, ZDeviceCommandSchema, ZTerminalDataSchema]);
+/** The parsed value of `ZDeviceDownMessageSchema`. */
 export type TDeviceDownMessage = z.infer<typeof ZDeviceDownMessageSchema>;

@@ -10,6 +10,7 @@ const ZPasswordSchema = z.string().min(1).max(128);
 
 /** POST /api/v1/login. */
 export const ZDeviceLoginRequestSchema = z.object({ username: ZUsernameSchema, password: ZPasswordSchema });
+/** The parsed value of `ZDeviceLoginRequestSchema`. */
 export type TDeviceLoginRequest = z.infer<typeof ZDeviceLoginRequestSchema>;
 
 /** Answer to a successful login: an opaque bearer token valid for a few minutes. */
@@ -23,6 +24,7 @@ export const ZDeviceAdoptRequestSchema = z.union([
   z.object({ informUrl: z.url({ protocol: /^https?$/ }).max(256), authkey: z.string().regex(/^[0-9a-f]{32}$/).optional() }).strict(),
   z.object({ siteKey: z.string().min(10).max(1024).startsWith("veilsite1_") }).strict(),
 ]);
+/** The parsed value of `ZDeviceAdoptRequestSchema`. */
 export type TDeviceAdoptRequest = z.infer<typeof ZDeviceAdoptRequestSchema>;
 
 /** POST /api/v1/credentials: replace the login credential (bulk credential generation). */
@@ -30,6 +32,7 @@ export const ZDeviceCredentialRequestSchema = z.object({ username: ZUsernameSche
 
 /** POST /api/v1/shell: run one line in the device's shell. */
 export const ZDeviceShellRequestSchema = z.object({ command: z.string().min(1).max(1024) });
+/** Answer of POST /api/v1/shell: whether the command succeeded and what it printed. */
 export const ZDeviceShellResponseSchema = z.object({ ok: z.boolean(), output: z.string().max(65_536) });
 
 /** GET /api/v1/info (no login): what the device shows anyone who asks, like its discovery reply. */
@@ -41,4 +44,5 @@ export const ZDeviceInfoSchema = z.object({
   hostname: z.string().max(64),
   adopted: z.boolean(),
 });
+/** The parsed value of `ZDeviceInfoSchema`. */
 export type TDeviceInfo = z.infer<typeof ZDeviceInfoSchema>;

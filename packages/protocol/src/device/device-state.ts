@@ -3,6 +3,7 @@ import { ZCountSchema, ZIpv4Schema, ZMacSchema, zDeviceText } from "./numbers";
 
 /** What kind of device: access point, switch or router/gateway. */
 export const ZDeviceKindSchema = z.enum(["ap", "switch", "router"]);
+/** The parsed value of `ZDeviceKindSchema`. */
 export type TDeviceKind = z.infer<typeof ZDeviceKindSchema>;
 
 /** Caps on the lists of one device state report. */
@@ -19,6 +20,7 @@ export const ZDeviceInterfaceSchema = z.object({
   rxPackets: ZCountSchema,
   txPackets: ZCountSchema,
 });
+/** The parsed value of `ZDeviceInterfaceSchema`. */
 export type TDeviceInterface = z.infer<typeof ZDeviceInterfaceSchema>;
 
 /** A client connected to the device (wireless station or wired host). */
@@ -31,6 +33,7 @@ export const ZDeviceClientSchema = z.object({
   txBytes: ZCountSchema,
   uptime: ZCountSchema,
 });
+/** The parsed value of `ZDeviceClientSchema`. */
 export type TDeviceClient = z.infer<typeof ZDeviceClientSchema>;
 
 /**
@@ -53,4 +56,5 @@ export const ZDeviceStateSchema = z.object({
   interfaces: z.array(ZDeviceInterfaceSchema).max(DEVICE_STATE_LIMITS.interfaces),
   clients: z.array(ZDeviceClientSchema).max(DEVICE_STATE_LIMITS.clients),
 });
+/** The parsed value of `ZDeviceStateSchema`. */
 export type TDeviceState = z.infer<typeof ZDeviceStateSchema>;

@@ -90,4 +90,5 @@ export const ZUnifiInformSchema = z.object({
     .max(16)
     .optional(),
 });
+/** The parsed value of `ZUnifiInformSchema`. */
 export type TUnifiInform = z.infer<typeof ZUnifiInformSchema>;

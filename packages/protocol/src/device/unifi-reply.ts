@@ -53,6 +53,7 @@ export const ZUnifiReplySchema = z.discriminatedUnion("_type", [
   ZUnifiUpgradeSchema,
   ZUnifiSetdefaultSchema,
 ]);
+/** The parsed value of `ZUnifiReplySchema`. */
 export type TUnifiReply = z.infer<typeof ZUnifiReplySchema>;
 
 /** Parsed `mgmt_cfg` lines Veil reads from a setparam: the new authkey and inform URL. */
@@ -61,4 +62,5 @@ export const ZUnifiMgmtCfgSchema = z.object({
   "mgmt.url": z.url().max(256).optional(),
   "mgmt.interval": z.string().regex(/^\d{1,5}$/).optional(),
 });
+/** The parsed value of `ZUnifiMgmtCfgSchema`. */
 export type TUnifiMgmtCfg = z.infer<typeof ZUnifiMgmtCfgSchema>;
