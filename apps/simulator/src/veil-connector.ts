@@ -10,6 +10,7 @@ import { CHANNEL_MAX_FRAME, DeviceChannelClient, type SiteKey } from "@veil/devi
 import WebSocket from "ws";
 import type { SimContext } from "./context";
 import type { SimDevice } from "./device";
+import { injectFault } from "./faults";
 import { handleCommand } from "./veil-commands";
 import { toDeviceState } from "./reports";
 import type { TDeviceUpMessage } from "./device-schemas";
@@ -134,9 +135,12 @@ export class VeilConnector {
     if (this.ws !== ws || ctx.stopped) return;
     if (this.client?.needsRekey) return void ws.close();
     const now = ctx.now();
+    const intervalMs = device.veil.intervalSec * 1000 * ctx.scale;
+    // A simulated outage or reboot drops the session; connect() waits until the device is back.
+    if (injectFault(ctx, device, now, intervalMs)) return this.close();
     device.tick(now);
     this.send({ type: "inform", seq: this.seq++, state: toDeviceState(device, now) });
-    ctx.schedule(() => this.inform(ws), device.veil.intervalSec * 1000 * ctx.scale);
+    ctx.schedule(() => this.inform(ws), intervalMs);
   }
 
   /** Simulated reboot: drop the session, go offline, reconnect when back. */
