@@ -9,6 +9,8 @@ import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, watc
 const EMAIL = "ada@example.test";
 const PASSWORD = "correct horse battery staple orbit";
 const NEW_PASSWORD = "violet tugboat lantern quietly 1912";
+const INVITEE = "grace@example.test";
+const INVITEE_PASSWORD = "compiler moth harbour seventeen";
 
 let consoleServer: TestConsole;
 let browser: Browser;
@@ -189,18 +191,48 @@ describe("console UI in Chromium", () => {
     await other.page.close();
   });
 
-  test("users and roles: list, invite (step-up), change role", async () => {
+  test("users and roles: invite (step-up), the invitee signs up from the link, the admin changes their role", async () => {
     const { page } = main;
     await page.getByRole("link", { name: "Users and roles" }).click();
     await page.waitForURL("**/users");
-    await expect.poll(() => page.getByTestId("users").locator("tbody tr").count(), { timeout: 10_000 }).toBe(1);
-    await page.getByLabel("E-mail (optional)").fill("grace@example.test");
+    const rows = page.getByTestId("users").locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
+    await page.getByLabel("E-mail (optional)").fill(INVITEE);
     await page.getByLabel("Role", { exact: true }).selectOption("auditor");
     await page.getByRole("button", { name: "Create invitation" }).click();
     const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
     await dialog.getByLabel("Password").fill(NEW_PASSWORD);
     await dialog.getByRole("button", { name: "Confirm" }).click();
-    await expect.poll(() => page.getByTestId("invite-link").textContent(), { timeout: 30_000 }).toMatch(/\/signup#invite=[A-Za-z0-9_-]{43}$/);
+    const link = page.getByTestId("invite-link");
+    await expect.poll(() => link.textContent(), { timeout: 30_000 }).toMatch(/\/signup#invite=[A-Za-z0-9_-]{43}$/);
+    const inviteUrl = (await link.textContent()) ?? "";
+
+    // The invitee, in another tab: the token arrives in the fragment, never in a request line.
+    const invitee = await watchedPage(context);
+    await invitee.page.goto(inviteUrl);
+    await expect.poll(() => invitee.page.url(), { timeout: 10_000 }).not.toContain("invite=");
+    expect(await invitee.page.getByLabel("Invitation code").inputValue()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await invitee.page.getByLabel("E-mail").fill(INVITEE);
+    await invitee.page.getByLabel("Password", { exact: true }).fill(INVITEE_PASSWORD);
+    await invitee.page.getByLabel("Repeat the password").fill(INVITEE_PASSWORD);
+    await invitee.page.getByLabel("Make a printable recovery kit").uncheck();
+    await expect.poll(() => invitee.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await invitee.page.getByRole("button", { name: "Create account" }).click();
+    await expectAccountPage(invitee.page);
+    expect(await invitee.page.getByTestId("recovery-status").textContent()).toContain("no recovery kit");
+    // An auditor sees the audit log but not users and roles.
+    await expect.poll(() => invitee.page.getByRole("link", { name: "Audit log" }).count()).toBe(1);
+    expect(await invitee.page.getByRole("link", { name: "Users and roles" }).count()).toBe(0);
+    await invitee.page.goto(`${consoleServer.url}/users`);
+    await expect.poll(() => invitee.page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("do not have permission");
+    await invitee.page.close();
+
+    await page.reload();
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    await page.getByLabel(`Role of ${INVITEE}`).selectOption("viewer");
+    await page.getByRole("row", { name: new RegExp(INVITEE) }).getByRole("button", { name: "Change" }).click();
+    await expect.poll(() => page.getByLabel(`Role of ${INVITEE}`).inputValue(), { timeout: 30_000 }).toBe("viewer");
+    await expect.poll(() => page.getByRole("row", { name: new RegExp(INVITEE) }).getByRole("button", { name: "Change" }).isDisabled(), { timeout: 30_000 }).toBe(true);
     await screenshot(page, "09-users");
   });
 

@@ -34,6 +34,9 @@ export function SignupView() {
   const [finished, setFinished] = useState(false);
   const task = useTask();
   const onVerdict = useCallback((ok: boolean) => setStrongEnough(ok), []);
+  const { setError } = task;
+  // A stale "choose a stronger password" or "passwords differ" goes away as soon as the user edits.
+  useEffect(() => setError(null), [password, confirm, setError]);
 
   useEffect(() => {
     const token = inviteFromLocation();
