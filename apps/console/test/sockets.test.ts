@@ -42,7 +42,7 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   const auth = (token: string) => ({ token, protocolVersion: PROTOCOL_VERSION });
 
   beforeAll(async () => {
-    c = await startTestConsole({ informPort: 0 });
+    c = await startTestConsole({ informPort: 0, socketSweepMs: 250 });
     admin = await signUp(c.api, "admin@example.test");
   });
   afterAll(async () => {
@@ -114,6 +114,17 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     await c.api("/api/auth/logout", { body: {}, token: third.session.token });
     expect(await gone3).toBe("io server disconnect");
     expect(bystander.connected).toBe(true);
+  });
+
+  it("disconnects sockets whose session expired while they were connected", async () => {
+    const s = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
+    const sock = socket({ auth: auth(s.session.token) });
+    await outcome(sock);
+    const ended = new Promise<unknown>((resolve) => sock.once("session:ended", resolve));
+    const { sessions } = await import("@veil/db");
+    const { eq } = await import("drizzle-orm");
+    await c.running.database.db.update(sessions).set({ lastSeenAt: new Date(Date.now() - 2 * 86_400_000) }).where(eq(sessions.id, s.session.sessionId));
+    expect(await ended).toEqual({ reason: "expired" });
   });
 
   it("the inform port serves only the companion namespace and refuses browsers", async () => {

@@ -34,6 +34,8 @@ export interface ConsoleConfig {
   readonly ui: boolean;
   /** Print the start banner. */
   readonly banner: boolean;
+  /** How often sockets' sessions are re-checked for expiry (tests shorten it). */
+  readonly socketSweepMs: number;
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<Record<RateClass, RateRule>> = {
@@ -66,5 +68,6 @@ export function configFromEnv(env: Env): ConsoleConfig {
     lockout: DEFAULT_LOCKOUT,
     ui: true,
     banner: true,
+    socketSweepMs: 60_000,
   };
 }

@@ -16,7 +16,7 @@ import { RateLimiter } from "./http/rate-limit";
 import { sendError } from "./http/respond";
 import { applySecurityHeaders, buildCsp, guardResponseHeaders, newNonce } from "./http/security-headers";
 import { audit, type ConsoleServices } from "./services";
-import { attachBrowserSockets, attachCompanionSockets, endSessionSockets } from "./socket/attach-sockets";
+import { attachBrowserSockets, attachCompanionSockets, endSessionSockets, startSocketSessionSweep } from "./socket/attach-sockets";
 import { AcmeManager } from "./tls/acme";
 import { describeCertificate, type CertificateInfo } from "./tls/certificate-info";
 import { loadOrCreateSelfSigned, type PemPair } from "./tls/self-signed";
@@ -179,6 +179,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
       io.adapter(createAdapter(pub, sub));
       redisClients.push(pub, sub);
     }
+    timers.push(startSocketSessionSweep(io, services, config.socketSweepMs));
     httpsPortBound = await listen(httpsServer, config.httpsPort, config.host);
 
     let informPort: number | null = null;

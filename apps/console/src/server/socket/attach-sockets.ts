@@ -12,7 +12,9 @@ import {
   type TSessionEnded,
   type TSocketAck,
 } from "@veil/protocol";
-import { authenticateToken } from "../auth/sessions";
+import { inArray } from "drizzle-orm";
+import { sessions } from "@veil/db";
+import { authenticateToken, idleDeadline } from "../auth/sessions";
 import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
@@ -119,4 +121,23 @@ export function attachCompanionSockets(server: HttpsServer, services: ConsoleSer
     next(socketError("unauthenticated"));
   });
   return io;
+}
+
+/**
+ * Sockets outlive requests, so once a minute the sessions behind this node's sockets are
+ * re-checked: revoked, idle-expired or absolutely-expired sessions lose their sockets.
+ */
+export function startSocketSessionSweep(io: BrowserServer, services: ConsoleServices, everyMs = 60_000): NodeJS.Timeout {
+  const sweep = async () => {
+    const ids = [...new Set([...io.of("/").sockets.values()].map((s) => s.data.sessionId).filter(Boolean))];
+    if (ids.length === 0) return;
+    const rows = await services.db.select().from(sessions).where(inArray(sessions.id, ids));
+    const now = new Date();
+    const live = new Set(rows.filter((s) => !s.revokedAt && idleDeadline(s) > now).map((s) => s.id));
+    const dead = ids.filter((id) => !live.has(id));
+    if (dead.length) endSessionSockets(io, dead, "expired");
+  };
+  const timer = setInterval(() => void sweep().catch((e: unknown) => services.log(`socket sweep: ${e instanceof Error ? e.message : String(e)}`)), everyMs);
+  timer.unref();
+  return timer;
 }
