@@ -9,7 +9,7 @@ import {
   type IdentityPublicKey,
   type Session,
 } from "../crypto";
-import { decodeSessionOpen, MAX_E2E_MESSAGE_BYTES, PROTOCOL_VERSION, type TCompanionHello, type TE2EResponse, type TRelayFrame, type TRequestType } from "../protocol";
+import { decodeSessionOpen, MAX_E2E_MESSAGE_BYTES, ZIdSchema, PROTOCOL_VERSION, type TCompanionHello, type TE2EResponse, type TRelayFrame, type TRequestType } from "../protocol";
 import type { Clock } from "../clock";
 import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
@@ -32,6 +32,8 @@ export interface ResponderOptions {
   logger: Logger;
   maxSessions?: number;
   maxSubscriptionsPerSession?: number;
+  /** Requests waiting in one session before new ones get `rate_limited`. */
+  maxQueuedPerSession?: number;
   cache?: ReplayCache;
 }
 
@@ -42,6 +44,7 @@ interface LiveSession {
   readonly openedAt: number;
   readonly subscriptions: Map<string, unknown>;
   queue: Promise<void>;
+  queued: number;
 }
 
 /** A summary of one open session, for `status`. */
@@ -128,7 +131,7 @@ export class Responder {
       grantExpiresAt: grant.expiresAt,
     };
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
-    this.#sessions.set(sessionId, { sessionId, session, grant, openedAt: this.#o.clock.now(), subscriptions: new Map(), queue: Promise.resolve() });
+    this.#sessions.set(sessionId, { sessionId, session, grant, openedAt: this.#o.clock.now(), subscriptions: new Map(), queue: Promise.resolve(), queued: 0 });
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
   }
@@ -155,19 +158,33 @@ export class Responder {
       this.close(sessionId, "grant_expired", true);
       return;
     }
-    // Requests of one session are answered in arrival order.
+    // Requests of one session are answered in arrival order; a flood beyond the cap is refused.
+    if (live.queued >= (this.#o.maxQueuedPerSession ?? 64)) {
+      const id = (message as { id?: unknown } | null)?.id;
+      this.#sendMessage(live, errorResponse(typeof id === "string" && ZIdSchema.safeParse(id).success ? id : null, "rate_limited"));
+      return;
+    }
+    live.queued += 1;
     live.queue = live.queue.then(async () => {
-      const response = await dispatchRequest(message, {
-        grant: live.grant,
-        instanceId: this.#o.instanceId,
-        now: () => this.#o.clock.now(),
-        cache: this.#cache,
-        handlers: this.#o.handlers,
-        logger: this.#o.logger,
-        sessionId,
-        makeContext: (requestId) => this.#context(live, requestId),
-      });
+      let response: TE2EResponse;
+      try {
+        response = await dispatchRequest(message, {
+          grant: live.grant,
+          instanceId: this.#o.instanceId,
+          now: () => this.#o.clock.now(),
+          cache: this.#cache,
+          handlers: this.#o.handlers,
+          logger: this.#o.logger,
+          sessionId,
+          makeContext: (requestId) => this.#context(live, requestId),
+        });
+      } finally {
+        live.queued -= 1;
+      }
       this.#sendMessage(live, response);
+    }).catch((error: unknown) => {
+      this.#o.logger.error("answering a request failed", { sessionId, error: error instanceof Error ? error.name : "unknown" });
+      this.close(sessionId, "internal", true);
     });
   }
 

@@ -65,6 +65,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   const signer = identityPublicKey(fromBase64Url(config.signerPublicKey));
 
   let supervisor: Supervisor | undefined = undefined;
+  let lastSessionCount = 0;
   const handlers = createRequestHandlers({
     rotateToken: () => rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
     systemInfo: options.systemInfo,
@@ -78,7 +79,12 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     logger,
     send: (frame) => {
       supervisor?.send(frame);
-      writeStatus();
+      // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.
+      const count = responder.sessions().length;
+      if (count !== lastSessionCount) {
+        lastSessionCount = count;
+        writeStatus();
+      }
     },
   });
   let last: { state: ConnectionState; attempt: number; lastError: string | null; connectedSince: number | null } = {

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../src/crypto";
+import { encodeSessionOpen, PROTOCOL_VERSION, ZE2EResponseSchema, type TE2EResponse, type TRelayFrame, type TRequestType } from "../src/protocol";
+import type { Clock } from "../src/clock";
+import { Responder } from "../src/e2e/responder";
+import { createRequestHandlers } from "../src/e2e/requests/create-handlers";
+import type { RequestHandler } from "../src/e2e/request-context";
+import { silentLogger } from "../src/log";
+import { makeAccount, signGrant } from "./harness/fixtures";
+
+/** A clock the test moves by hand; intervals fire on `tick`. */
+function testClock(): Clock & { set(ms: number): void; tick(): void } {
+  let now = Date.now();
+  const intervals = new Map<number, () => void>();
+  let n = 0;
+  return {
+    now: () => now,
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    setInterval: (fn) => (intervals.set(++n, fn), n),
+    clearInterval: (h) => void intervals.delete(h as number),
+    set: (ms) => void (now = ms),
+    tick: () => [...intervals.values()].forEach((f) => f()),
+  };
+}
+
+function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
+  const instanceId = randomUUID();
+  const admin = makeAccount();
+  const instanceBox = makeAccount().box;
+  const account = makeAccount();
+  const clock = testClock();
+  const out: TRelayFrame[] = [];
+  const responder = new Responder({
+    instanceId,
+    boxPrivateKey: instanceBox.privateKey,
+    signer: admin.identity.publicKey,
+    handlers: { ...createRequestHandlers({ rotateToken: () => Promise.resolve("x") }), ...handlers },
+    send: (f) => out.push(f),
+    clock,
+    logger: silentLogger,
+  });
+  const sessionId = toBase64Url(new Uint8Array(16).fill(1));
+  const open = (expiresAt = clock.now() + 60_000): Session => {
+    const pending = initiateSession({ protocolVersion: PROTOCOL_VERSION, instanceId, accountId: account.accountId, accountSecretKey: account.box.privateKey, instancePublicKey: instanceBox.publicKey });
+    const bundle = signGrant({ signer: admin, account, instanceId, role: "operator", expiresAt });
+    responder.handleFrame({ instanceId, sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    const reply = out.shift();
+    if (reply?.kind !== "handshake") throw new Error("no handshake reply");
+    return pending.finish(fromBase64Url(reply.frame)).session;
+  };
+  const send = (s: Session, type: string, body: unknown = {}): string => {
+    const id = randomUUID();
+    const frame = s.seal(utf8(JSON.stringify({ kind: "request", id, expiresAt: clock.now() + 60_000, type, body })));
+    responder.handleFrame({ instanceId, sessionId, kind: "transport", frame: toBase64Url(frame) });
+    return id;
+  };
+  const read = (s: Session): TE2EResponse[] =>
+    out.splice(0).filter((f) => f.kind === "transport").map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
+  return { responder, clock, out, open, send, read };
+}
+
+const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+describe("responder limits", () => {
+  it("refuses requests beyond the per-session queue with rate_limited", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const t = setup({ ping: async (_b, ctx) => (await gate, { receivedAt: ctx.now() }) });
+    const s = t.open();
+    for (let i = 0; i < 70; i++) t.send(s, "ping");
+    await flush();
+    const early = t.read(s);
+    expect(early.length).toBe(6);
+    expect(early.every((r) => r.kind === "error" && r.error.code === "rate_limited")).toBe(true);
+    release();
+    await flush();
+    expect(t.read(s).filter((r) => r.kind === "result").length).toBe(64);
+  });
+
+  it("caps live subscriptions per session and streams events on the clock", async () => {
+    const t = setup();
+    const s = t.open();
+    for (let i = 0; i < 9; i++) t.send(s, "system.watch", { intervalMs: 1000 });
+    await flush();
+    const res = t.read(s);
+    expect(res.filter((r) => r.kind === "result").length).toBe(8);
+    expect(res.at(-1)).toMatchObject({ kind: "error", error: { code: "too_many_subscriptions" } });
+    t.clock.tick();
+    expect(t.read(s).filter((r) => r.kind === "event").length).toBe(8);
+  });
+
+  it("ends the session (and its streams) when the grant expires", async () => {
+    const t = setup();
+    const s = t.open(t.clock.now() + 10_000);
+    t.send(s, "system.watch", { intervalMs: 1000 });
+    await flush();
+    t.read(s);
+    t.clock.set(t.clock.now() + 20_000);
+    t.clock.tick();
+    expect(t.out.at(-1)).toMatchObject({ kind: "close" });
+    expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
+    expect(t.responder.sessions()).toEqual([]);
+  });
+
+  it("answers malformed and unknown requests with typed errors", async () => {
+    const t = setup();
+    const s = t.open();
+    t.responder.handleFrame({ instanceId: "x", sessionId: "y", kind: "transport", frame: "" });
+    t.send(s, "no.such.type");
+    t.send(s, "system.watch", { intervalMs: 5 });
+    await flush();
+    expect(t.read(s).map((r) => (r.kind === "error" ? r.error.code : r.kind))).toEqual(["unknown_type", "bad_request"]);
+  });
+});
