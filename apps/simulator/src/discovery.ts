@@ -63,24 +63,30 @@ export async function startDiscovery(ctx: SimContext, devices: readonly SimDevic
       sent++;
     }
   };
-  let bound = port;
-  try {
-    if (mode === "shared") {
-      const s = dgram.createSocket("udp4");
-      sockets.push(s);
-      bound = await bind(s, host, port);
-      s.on("message", answer(s, devices, limiter(20)));
-    } else if (mode === "per-device") {
-      for (const d of devices) {
+  let bound: number;
+  // With port 0 the first device picks a free port and the others reuse it on their own
+  // addresses; if another program holds that port elsewhere, start over (a few times).
+  for (let attempt = 0; ; attempt++) {
+    bound = port;
+    try {
+      if (mode === "shared") {
         const s = dgram.createSocket("udp4");
         sockets.push(s);
-        bound = await bind(s, d.ip, bound);
-        s.on("message", answer(s, [d], limiter(20)));
+        bound = await bind(s, host, port);
+        s.on("message", answer(s, devices, limiter(20)));
+      } else if (mode === "per-device") {
+        for (const d of devices) {
+          const s = dgram.createSocket("udp4");
+          sockets.push(s);
+          bound = await bind(s, d.ip, bound);
+          s.on("message", answer(s, [d], limiter(20)));
+        }
       }
+      break;
+    } catch (err) {
+      for (const s of sockets.splice(0)) s.close();
+      if (port !== 0 || attempt >= 4 || (err as { code?: string }).code !== "EADDRINUSE") throw err;
     }
-  } catch (err) {
-    for (const s of sockets) s.close();
-    throw err;
   }
   for (const s of sockets) s.on("error", () => undefined);
   return {
