@@ -97,9 +97,10 @@ enrollment_target() {
 
 # Prints "<console URL> <pin>" of an existing enrollment (re-runs without VEIL_ENROLL).
 enrolled_target() {
-  VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" status --json 2>/dev/null | "$NODE" -e '
+  as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" status --json 2>/dev/null | "$NODE" -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const r = JSON.parse(s); if (!r.enrolled) process.exit(1);
+      let r; try { r = JSON.parse(s); } catch { process.exit(1); }
+      if (!r.enrolled) process.exit(1);
       process.stdout.write(r.consoleUrl + " " + r.fingerprints.consolePin + "\n");
     });'
 }

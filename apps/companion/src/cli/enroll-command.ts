@@ -1,6 +1,6 @@
+import type { DeriveTokenKeys } from "../enroll/derive-token-keys";
 import { enrollInstance } from "../enroll/enroll-instance";
 import { EnrollmentError } from "../enroll/verify-certificate";
-import type { DerivedKeys, KdfParams } from "../crypto";
 import type { Logger } from "../log";
 import type { TEnrollment } from "../protocol";
 import { StateStore } from "../state/state-store";
@@ -12,7 +12,7 @@ export interface EnrollCommandOptions {
   enrollment: TEnrollment;
   logger: Logger;
   transport?: ConsoleTransport;
-  deriveTokenKeys?: (token: string, params: KdfParams) => Promise<DerivedKeys>;
+  deriveTokenKeys?: DeriveTokenKeys;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { DeriveTokenKeys } from "./derive-token-keys";
 import { PROTOCOL_VERSION, ZEnrollResponseSchema, ZInstanceKdfResponseSchema, COMPANION_API_PREFIX, type TEnrollment } from "../protocol";
 import {
   DecryptError,
@@ -8,7 +9,6 @@ import {
   unwrapKey,
   wipe,
   WRAP_PURPOSES,
-  type DerivedKeys,
   type KdfParams,
 } from "../crypto";
 import type { Logger } from "../log";
@@ -24,7 +24,7 @@ export interface EnrollOptions {
   logger: Logger;
   now?: () => number;
   /** The token KDF; @veil/crypto's (floor enforced) by default. Tests pass a memoised wrapper around it. */
-  deriveTokenKeys?: (token: string, params: KdfParams) => Promise<DerivedKeys>;
+  deriveTokenKeys?: DeriveTokenKeys;
 }
 
 /** The state an enrollment produced, ready to be written. */
@@ -68,7 +68,7 @@ export async function enrollInstance(options: EnrollOptions): Promise<EnrollResu
     throw new EnrollmentError("kdf_rejected", `the console served key-derivation parameters outside the allowed range (${(error as Error).message}); refusing to derive or send anything`);
   }
   logger.info("deriving token keys", { instanceId, memoryKiB: params.memoryKiB, iterations: params.iterations });
-  const keys = await derive(enrollment.token, params);
+  const keys = await derive(enrollment.token, params, instanceId);
   let identitySeed: Uint8Array | undefined;
   let boxSecret: Uint8Array | undefined;
   try {

@@ -1,3 +1,4 @@
+import type { DeriveTokenKeys } from "../enroll/derive-token-keys";
 import {
   deriveInstanceTokenKeys,
   fromBase64Url,
@@ -8,8 +9,6 @@ import {
   wipe,
   wrapKey,
   WRAP_PURPOSES,
-  type DerivedKeys,
-  type KdfParams,
 } from "../crypto";
 import { COMPANION_API_PREFIX, encodeEnrollment, ZRotateResponseSchema, type TRotateRequest } from "../protocol";
 import type { Logger } from "../log";
@@ -33,7 +32,7 @@ export interface RotateOptions {
   transport: ConsoleTransport;
   logger: Logger;
   now?: () => number;
-  deriveTokenKeys?: (token: string, params: KdfParams) => Promise<DerivedKeys>;
+  deriveTokenKeys?: DeriveTokenKeys;
 }
 
 /**
@@ -54,7 +53,7 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
   if (config === undefined || secrets === undefined) throw new RotationError("not enrolled", "refused");
   const token = generateToken();
   const params = generateKdfParams();
-  const keys = await derive(token, params);
+  const keys = await derive(token, params, config.instanceId);
   const identity = fromBase64Url(secrets.identityPrivateKey);
   const box = fromBase64Url(secrets.boxPrivateKey);
   try {

@@ -1,4 +1,5 @@
-import { fromBase64Url, identityPublicKey, type DerivedKeys, type KdfParams } from "../crypto";
+import type { DeriveTokenKeys } from "../enroll/derive-token-keys";
+import { fromBase64Url, identityPublicKey } from "../crypto";
 import { systemClock, type Clock, type Random } from "../clock";
 import { Responder } from "../e2e/responder";
 import { createRequestHandlers, type HandlerDeps } from "../e2e/requests/create-handlers";
@@ -18,7 +19,7 @@ export interface StartOptions {
   /** Defaults to the pinned HTTPS/socket.io transport for the enrolled console. */
   transport?: ConsoleTransport;
   backoff?: BackoffPolicy;
-  deriveTokenKeys?: (token: string, params: KdfParams) => Promise<DerivedKeys>;
+  deriveTokenKeys?: DeriveTokenKeys;
   systemInfo?: HandlerDeps["systemInfo"];
 }
 

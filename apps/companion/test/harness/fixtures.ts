@@ -33,11 +33,11 @@ import {
  * runs once per token per test file; every caller gets fresh copies (enrollment wipes its keys).
  */
 const memo = new Map<string, Promise<DerivedKeys>>();
-export function memoDeriveTokenKeys(token: string, params: KdfParams): Promise<DerivedKeys> {
-  const key = `${token}|${toBase64Url(params.salt)}|${params.memoryKiB}|${params.iterations}|${params.parallelism}`;
+export function memoDeriveTokenKeys(token: string, params: KdfParams, instanceId: string): Promise<DerivedKeys> {
+  const key = `${token}|${instanceId}|${toBase64Url(params.salt)}|${params.memoryKiB}|${params.iterations}|${params.parallelism}`;
   let p = memo.get(key);
   if (p === undefined) {
-    p = deriveInstanceTokenKeys(token, params);
+    p = deriveInstanceTokenKeys(token, params, instanceId);
     memo.set(key, p);
   }
   return p.then((k) => ({ authKey: Uint8Array.from(k.authKey) as AuthKey, wrapKey: Uint8Array.from(k.wrapKey) as WrapKey }));
@@ -84,7 +84,7 @@ export async function makeInstance(admin: TestAccount, name = "site"): Promise<T
   const box = generateBoxKeyPair();
   const token = generateToken();
   const params = generateKdfParams();
-  const keys = await memoDeriveTokenKeys(token, params);
+  const keys = await memoDeriveTokenKeys(token, params, instanceId);
   const statement = signStatement(
     INSTANCE_CERTIFICATE_DOMAIN,
     { instanceId, name, identityPublicKey: toBase64Url(identity.publicKey), boxPublicKey: toBase64Url(box.publicKey), issuedAt: Date.now() },
