@@ -1,6 +1,7 @@
 /**
  * Password / token / recovery-code stretching and key separation.
  *
+ *   salt      = SHA-256(lp("veil/v1/kdf-salt") ‖ lp(kind) ‖ lp(context) ‖ served salt)
  *   secret ──Argon2id(salt, per-account params)──► MasterKey (32 bytes)
  *   MasterKey ──HKDF-SHA256(info = veil/v1/<kind>/auth)──► AuthKey (sent to the console)
  *   MasterKey ──HKDF-SHA256(info = veil/v1/<kind>/wrap)──► WrapKey (never leaves the client)
@@ -9,9 +10,18 @@
  * captured AuthKey cheap to brute-force: `assertKdfParams` refuses anything below the FLOOR
  * (m = 64 MiB and t = 3 as in RFC 9106 §4's second recommended option, with p = 1)
  * or above the CEILING (a denial-of-service guard) BEFORE any derivation.
+ *
+ * The console also serves the salt. A malicious console that served one fixed salt to every
+ * account would let one precomputed table crack every captured AuthKey at once; so the salt
+ * Argon2id actually uses also hashes in the `context` the USER supplied (the normalised e-mail
+ * for passwords and recovery codes, the instance id from the enrollment string for instance
+ * tokens) and the kind of secret. Guessing then costs one Argon2id per guess per account
+ * whatever the console serves (DESIGN.md threat model, "stolen database"; review finding 1).
+ * The long-term answer is an aPAKE (OPAQUE, RFC 9807), where the console never sees a value
+ * it can test guesses against; see docs/CRYPTO.md.
  */
 import { argon2id } from "hash-wasm";
-import { concat, lengthPrefixed, utf8 } from "./encoding";
+import { concat, isWellFormed, lengthPrefixed, utf8 } from "./encoding";
 import { assertBytes, assertBytesRange, assertInteger, describe, isBytes } from "./errors";
 import { getPrimitives } from "./primitives/index";
 import { constantTimeEqual, randomBytes, wipe } from "./random";
@@ -59,6 +69,9 @@ export const KDF_CEILING: Readonly<KdfCost> = Object.freeze({ memoryKiB: 1048576
 
 const MAX_SECRET_BYTES = 4096;
 const AUTH_HASH_LABEL = "veil/v1/auth-key-hash";
+const KDF_SALT_LABEL = "veil/v1/kdf-salt";
+/** Longest KDF context accepted, in UTF-8 bytes (an e-mail address is at most 320 characters). */
+export const KDF_CONTEXT_MAX_BYTES = 320;
 
 const KINDS: readonly SecretKind[] = ["password", "instance-token", "recovery-code"];
 
@@ -122,6 +135,39 @@ function secretBytes(secret: string | Uint8Array): Uint8Array {
   return Uint8Array.from(secret);
 }
 
+function assertKind(kind: unknown): asserts kind is SecretKind {
+  if (!KINDS.includes(kind as SecretKind)) throw new RangeError(`kind must be one of ${KINDS.join(", ")}`);
+}
+
+/**
+ * Checks a KDF context and returns its UTF-8 bytes: a string of 1–320 UTF-8 bytes, well-formed
+ * and already in Unicode NFC (normalise before calling, so the same identifier typed on two
+ * systems gives the same salt; a non-NFC string is refused rather than silently changed).
+ */
+function contextBytes(context: unknown): Uint8Array {
+  if (typeof context !== "string") throw new TypeError(`context must be a string, got ${describe(context)}`);
+  if (context.length === 0) throw new RangeError("context must not be empty");
+  if (!isWellFormed(context)) throw new RangeError("context contains a lone surrogate");
+  if (context.normalize("NFC") !== context) throw new RangeError("context must be in Unicode NFC (normalise it first)");
+  const bytes = utf8(context);
+  if (bytes.length > KDF_CONTEXT_MAX_BYTES) throw new RangeError(`context must be at most ${KDF_CONTEXT_MAX_BYTES} UTF-8 bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+/**
+ * The salt Argon2id actually uses: SHA-256(lp("veil/v1/kdf-salt") ‖ lp(kind) ‖ lp(context) ‖
+ * served salt), 32 bytes. `context` is the identifier the user supplied (normalised e-mail for
+ * passwords and recovery codes, instance id for instance tokens), so a console that serves the
+ * same salt to everyone still gets per-account salts (review finding 1: no shared table).
+ * Throws a labelled TypeError/RangeError for a bad kind, context or salt.
+ */
+export function kdfSalt(kind: SecretKind, context: string, servedSalt: Uint8Array): Uint8Array {
+  assertKind(kind);
+  const ctx = contextBytes(context);
+  assertBytes(servedSalt, "servedSalt", SALT_LENGTH);
+  return getPrimitives().sha256(concat(lengthPrefixed(KDF_SALT_LABEL), lengthPrefixed(kind), lengthPrefixed(ctx), servedSalt));
+}
+
 /**
  * Raw Argon2id (RFC 9106) with no floor check, for known-answer tests only. hash-wasm has no
  * associated-data input (RFC 9106 `X`); Veil does not use it.
@@ -151,14 +197,18 @@ export async function argon2idRaw(options: {
 /**
  * Stretches a password, instance token or recovery code with Argon2id into a 32-byte MasterKey.
  * Params are checked against the floor and ceiling first (a malicious console cannot downgrade).
+ * The Argon2id salt is `kdfSalt(kind, context, params.salt)`: `kind` and `context` (the
+ * identifier the user supplied; see `kdfSalt`) are REQUIRED so a console serving one salt to
+ * everyone cannot make one precomputed table fit every account (review finding 1).
  */
-export async function deriveMasterKey(secret: string | Uint8Array, params: KdfParams): Promise<MasterKey> {
+export async function deriveMasterKey(secret: string | Uint8Array, params: KdfParams, kind: SecretKind, context: string): Promise<MasterKey> {
   assertKdfParams(params);
+  const salt = kdfSalt(kind, context, params.salt);
   const password = secretBytes(secret);
   try {
     const out = await argon2idRaw({
       password,
-      salt: params.salt,
+      salt,
       memoryKiB: params.memoryKiB,
       iterations: params.iterations,
       parallelism: params.parallelism,
@@ -183,7 +233,7 @@ export interface DerivedKeys {
  */
 export function splitMasterKey(master: MasterKey, kind: SecretKind): DerivedKeys {
   assertBytes(master, "master", 32);
-  if (!KINDS.includes(kind)) throw new RangeError(`kind must be one of ${KINDS.join(", ")}`);
+  assertKind(kind);
   const p = getPrimitives();
   const empty = new Uint8Array(0);
   return {
@@ -192,10 +242,13 @@ export function splitMasterKey(master: MasterKey, kind: SecretKind): DerivedKeys
   };
 }
 
-/** `deriveMasterKey` then `splitMasterKey`, wiping the MasterKey. */
-export async function deriveKeys(secret: string | Uint8Array, params: KdfParams, kind: SecretKind): Promise<DerivedKeys> {
-  if (!KINDS.includes(kind)) throw new RangeError(`kind must be one of ${KINDS.join(", ")}`);
-  const master = await deriveMasterKey(secret, params);
+/**
+ * `deriveMasterKey` then `splitMasterKey`, wiping the MasterKey. `context` is required: the
+ * identifier the user supplied, bound into the Argon2id salt (review finding 1; see `kdfSalt`).
+ */
+export async function deriveKeys(secret: string | Uint8Array, params: KdfParams, kind: SecretKind, context: string): Promise<DerivedKeys> {
+  assertKind(kind);
+  const master = await deriveMasterKey(secret, params, kind, context);
   try {
     return splitMasterKey(master, kind);
   } finally {
@@ -203,19 +256,30 @@ export async function deriveKeys(secret: string | Uint8Array, params: KdfParams,
   }
 }
 
-/** Keys for an account password. */
-export function derivePasswordKeys(password: string, params: KdfParams): Promise<DerivedKeys> {
-  return deriveKeys(password, params, "password");
+/**
+ * Keys for an account password. `email` is the e-mail address the user typed, normalised by
+ * the caller (NFC, trimmed, lower-cased: one canonical form per account), bound into the salt
+ * (review finding 1).
+ */
+export function derivePasswordKeys(password: string, params: KdfParams, email: string): Promise<DerivedKeys> {
+  return deriveKeys(password, params, "password", email);
 }
 
-/** Keys for an instance token (the companion's enrollment secret). */
-export function deriveInstanceTokenKeys(token: string, params: KdfParams): Promise<DerivedKeys> {
-  return deriveKeys(token, params, "instance-token");
+/**
+ * Keys for an instance token (the companion's enrollment secret). `instanceId` is the instance
+ * id from the enrollment string (never the console's answer), bound into the salt (review
+ * finding 1).
+ */
+export function deriveInstanceTokenKeys(token: string, params: KdfParams, instanceId: string): Promise<DerivedKeys> {
+  return deriveKeys(token, params, "instance-token", instanceId);
 }
 
-/** Keys for a recovery code. */
-export function deriveRecoveryCodeKeys(code: string, params: KdfParams): Promise<DerivedKeys> {
-  return deriveKeys(code, params, "recovery-code");
+/**
+ * Keys for a recovery code. `email` is the account's normalised e-mail address as the user
+ * typed it, bound into the salt (review finding 1).
+ */
+export function deriveRecoveryCodeKeys(code: string, params: KdfParams, email: string): Promise<DerivedKeys> {
+  return deriveKeys(code, params, "recovery-code", email);
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { concat, fromBase64Url, lengthPrefixed, toBase64Url, u8 } from "./encoding";
 import { isAcceptablePoint } from "./ed25519";
-import { VerifyError, assertBytes, assertString } from "./errors";
+import { VerifyError, assertBytes, assertString, describe as describeValue } from "./errors";
 import { getPrimitives } from "./primitives/index";
 import { randomBytes, wipe } from "./random";
 import { signStatement, verifyStatement, type SignedStatement } from "./sign";
@@ -148,29 +148,111 @@ export function safetyCode(publicKey: IdentityPublicKey, peer?: IdentityPublicKe
 export const BOX_KEY_CERTIFICATE_DOMAIN = "veil/v1/box-key-certificate";
 const OWNER_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
+/** Who owns a certified box key. */
+export type BoxKeyOwnerKind = "account" | "instance";
 /**
- * Certifies a static X25519 box key with the owner's identity key (DESIGN.md: static X25519 keys
- * are certified by Ed25519 identity keys). The statement binds the owner id and the box key.
+ * What a certified box key is for: "session" (the Noise static key of E2E sessions), "vault"
+ * (an instance's vault key, sealed to by anyone), "box" (general sealing: grants' secrets,
+ * snapshots, per-recipient content keys).
  */
-export function certifyBoxKey(identity: IdentityPrivateKey, boxKey: BoxPublicKey, ownerId: string): SignedStatement {
-  assertBytes(identity, "identity", 32);
-  assertBytes(boxKey, "boxKey", 32);
-  assertString(ownerId, "ownerId", 1, 128, OWNER_PATTERN);
-  return signStatement(BOX_KEY_CERTIFICATE_DOMAIN, { ownerId, boxPublicKey: toBase64Url(boxKey) }, identity);
+export type BoxKeyPurpose = "session" | "vault" | "box";
+/** Accepted owner kinds. */
+export const BOX_KEY_OWNER_KINDS: readonly BoxKeyOwnerKind[] = Object.freeze(["account", "instance"] as const);
+/** Accepted purposes. */
+export const BOX_KEY_PURPOSES: readonly BoxKeyPurpose[] = Object.freeze(["session", "vault", "box"] as const);
+
+/** What a box-key certificate binds besides the key (review finding 2). */
+export interface BoxKeyCertificateSubject {
+  /** Account or instance: an account's key never passes for an instance's with the same id. */
+  readonly ownerKind: BoxKeyOwnerKind;
+  /** Account or instance id (1–128 chars of [A-Za-z0-9._:-]). */
+  readonly ownerId: string;
+  /** What the key is for: a vault key never passes as a session key, and so on. */
+  readonly purpose: BoxKeyPurpose;
+}
+
+/** Inputs of `certifyBoxKey`. */
+export interface CertifyBoxKeyOptions extends BoxKeyCertificateSubject {
+  /** Key generation: 0 for the first key, +1 at each rotation (non-negative safe integer). */
+  readonly epoch: number;
+}
+
+/** Expectations of `verifyBoxKeyCertificate`. */
+export interface VerifyBoxKeyCertificateOptions extends BoxKeyCertificateSubject {
+  /**
+   * Lowest epoch accepted: the highest epoch the verifier has already seen for this owner and
+   * purpose (pinned), so a console cannot roll back to a key certified before a rotation.
+   */
+  readonly minEpoch: number;
+}
+
+/** What a verified certificate yields. */
+export interface CertifiedBoxKey {
+  readonly boxPublicKey: BoxPublicKey;
+  readonly epoch: number;
+}
+
+function checkSubject(o: unknown, name: string): BoxKeyCertificateSubject {
+  if (typeof o !== "object" || o === null) throw new TypeError(`${name} must be an object, got ${describeValue(o)}`);
+  const v = o as Record<string, unknown>;
+  if (!BOX_KEY_OWNER_KINDS.includes(v.ownerKind as BoxKeyOwnerKind)) throw new RangeError(`${name}.ownerKind must be one of ${BOX_KEY_OWNER_KINDS.join(", ")}`);
+  assertString(v.ownerId, `${name}.ownerId`, 1, 128, OWNER_PATTERN);
+  if (!BOX_KEY_PURPOSES.includes(v.purpose as BoxKeyPurpose)) throw new RangeError(`${name}.purpose must be one of ${BOX_KEY_PURPOSES.join(", ")}`);
+  return { ownerKind: v.ownerKind as BoxKeyOwnerKind, ownerId: v.ownerId, purpose: v.purpose as BoxKeyPurpose };
+}
+
+function checkEpoch(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new RangeError(`${field} must be a non-negative safe integer`);
+  return value;
 }
 
 /**
- * Checks a box-key certificate against the owner's pinned identity key and expected owner id;
- * returns the certified box key. Throws the opaque VerifyError on any mismatch.
+ * Certifies a static X25519 box key with the owner's identity key (DESIGN.md: static X25519 keys
+ * are certified by Ed25519 identity keys). The signed body is
+ * `{v: 1, ownerKind, ownerId, purpose, boxPublicKey, epoch}`: binding the owner kind, the
+ * purpose and a rotation epoch (review finding 2) stops a console from serving an account key
+ * as an instance key, a vault key as a session key, or an old key certified before a rotation
+ * (the verifier refuses epochs below the one it has pinned).
  */
-export function verifyBoxKeyCertificate(certificate: SignedStatement, identity: IdentityPublicKey, ownerId: string): BoxPublicKey {
-  assertString(ownerId, "ownerId", 1, 128, OWNER_PATTERN);
+export function certifyBoxKey(identity: IdentityPrivateKey, boxKey: BoxPublicKey, options: CertifyBoxKeyOptions): SignedStatement {
+  assertBytes(identity, "identity", 32);
+  assertBytes(boxKey, "boxKey", 32);
+  const subject = checkSubject(options, "options");
+  const epoch = checkEpoch(options.epoch, "options.epoch");
+  return signStatement(
+    BOX_KEY_CERTIFICATE_DOMAIN,
+    { v: 1, ownerKind: subject.ownerKind, ownerId: subject.ownerId, purpose: subject.purpose, boxPublicKey: toBase64Url(boxKey), epoch },
+    identity,
+  );
+}
+
+/**
+ * Checks a box-key certificate against the owner's pinned identity key and the expected owner
+ * kind, owner id and purpose, and refuses an epoch below `minEpoch` (rollback, review finding
+ * 2). Returns the certified key and its epoch (pin the epoch). Throws the opaque VerifyError on
+ * any mismatch of the certificate; a TypeError/RangeError for bad expectations (a caller bug).
+ */
+export function verifyBoxKeyCertificate(certificate: SignedStatement, identity: IdentityPublicKey, options: VerifyBoxKeyCertificateOptions): CertifiedBoxKey {
+  const subject = checkSubject(options, "options");
+  const minEpoch = checkEpoch(options.minEpoch, "options.minEpoch");
   const body = verifyStatement(certificate, BOX_KEY_CERTIFICATE_DOMAIN, identity);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new VerifyError();
   const b = body as { readonly [k: string]: unknown };
-  if (b.ownerId !== ownerId || typeof b.boxPublicKey !== "string" || Object.keys(b).length !== 2) throw new VerifyError();
+  if (
+    Object.keys(b).length !== 6 ||
+    b.v !== 1 ||
+    b.ownerKind !== subject.ownerKind ||
+    b.ownerId !== subject.ownerId ||
+    b.purpose !== subject.purpose ||
+    typeof b.boxPublicKey !== "string" ||
+    typeof b.epoch !== "number" ||
+    !Number.isSafeInteger(b.epoch) ||
+    b.epoch < minEpoch
+  ) {
+    throw new VerifyError();
+  }
   try {
-    return boxPublicKey(fromBase64Url(b.boxPublicKey));
+    return { boxPublicKey: boxPublicKey(fromBase64Url(b.boxPublicKey)), epoch: b.epoch };
   } catch {
     throw new VerifyError();
   }

@@ -4,6 +4,14 @@
  * envelope.ts.
  *
  * AAD = lp("veil/v1/wrapped-key") ‖ u8 version ‖ u8 alg ‖ lp(ownerId) ‖ lp(purpose)
+ *       [‖ lp("public-key") ‖ SHA-256(lp("veil/v1/wrapped-key/public-key") ‖ publicKey)]
+ *
+ * The bracketed part is present only when the context names the wrapped key's `publicKey`
+ * (review finding 2): the console stores the public key next to the wrapped private key, and
+ * with the binding it cannot pair a wrapped private key with another public key (the unwrap
+ * fails). Without it the AAD is exactly the earlier one, so existing wrapped keys still open.
+ * Both ends must agree: wrapping with the binding and unwrapping without it (or the reverse)
+ * fails like a wrong key.
  *
  * so a wrapped key the console serves for another account or instance, or for another purpose
  * (say, the box key in place of the identity key), fails to open with the one DecryptError.
@@ -24,6 +32,12 @@ export interface WrapContext {
   readonly ownerId: string;
   /** What the key is, e.g. "identity-private-key" (1–64 chars of [a-z0-9-]). */
   readonly purpose: string;
+  /**
+   * Optional: the wrapped private key's 32-byte public key (Ed25519 or X25519), bound into the
+   * AAD through its fingerprint so the pairing of public and wrapped private key cannot be
+   * swapped (review finding 2). Pass the same value to `wrapKey` and `unwrapKey`.
+   */
+  readonly publicKey?: Uint8Array;
 }
 
 /** Purposes used by Veil itself. Others are allowed if they match the pattern. */
@@ -34,6 +48,7 @@ export const WRAP_PURPOSES: Readonly<{ identityPrivateKey: "identity-private-key
 });
 
 const WRAP_LABEL = "veil/v1/wrapped-key";
+const PUBLIC_KEY_LABEL = "veil/v1/wrapped-key/public-key";
 const OWNER_PATTERN = /^[A-Za-z0-9._:-]+$/;
 const PURPOSE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const MAX_KEY_LENGTH = 1024;
@@ -42,13 +57,20 @@ function checkContext(context: WrapContext): void {
   if (typeof context !== "object" || context === null) throw new TypeError(`context must be an object, got ${describe(context)}`);
   assertString(context.ownerId, "context.ownerId", 1, 128, OWNER_PATTERN);
   assertString(context.purpose, "context.purpose", 1, 64, PURPOSE_PATTERN);
+  if (context.publicKey !== undefined) assertBytes(context.publicKey, "context.publicKey", 32);
 }
 
 function wrapAad(version: number, alg: number, context: WrapContext): Uint8Array {
-  return concat(lengthPrefixed(WRAP_LABEL), u8(version), u8(alg), lengthPrefixed(context.ownerId), lengthPrefixed(context.purpose));
+  const base = concat(lengthPrefixed(WRAP_LABEL), u8(version), u8(alg), lengthPrefixed(context.ownerId), lengthPrefixed(context.purpose));
+  if (context.publicKey === undefined) return base;
+  const fp = getPrimitives().sha256(concat(lengthPrefixed(PUBLIC_KEY_LABEL), context.publicKey));
+  return concat(base, lengthPrefixed("public-key"), fp);
 }
 
-/** Seals `key` (1–1024 bytes) under `wrapKey`, bound to `context`. */
+/**
+ * Seals `key` (1–1024 bytes) under `wrapKey`, bound to `context` (owner, purpose and, if given,
+ * the key's public key: review finding 2).
+ */
 export function wrapKey(wrapKey: WrapKey, key: Uint8Array, context: WrapContext): WrappedKey {
   assertBytes(wrapKey, "wrapKey", 32);
   assertBytesRange(key, "key", 1, MAX_KEY_LENGTH);
@@ -59,7 +81,7 @@ export function wrapKey(wrapKey: WrapKey, key: Uint8Array, context: WrapContext)
 }
 
 /**
- * Opens a wrapped key. Any failure (wrong WrapKey, other owner or purpose, tampered or
+ * Opens a wrapped key. Any failure (wrong WrapKey, other owner, purpose or bound public key, tampered or
  * truncated bytes, unknown version) throws the one DecryptError. Wipe the result after use.
  */
 export function unwrapKey(wrapKey: WrapKey, wrapped: Uint8Array, context: WrapContext): Uint8Array {

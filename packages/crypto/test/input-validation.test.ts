@@ -33,8 +33,14 @@ const cases: Case[] = [
   ["x25519SharedSecret(short)", () => api.x25519SharedSecret(box.privateKey, b(31) as api.BoxPublicKey), RangeError, /publicKey/],
   ["fingerprint(short)", () => api.fingerprint(b(31) as api.IdentityPublicKey), RangeError, /publicKey/],
   ["safetyCode(peer short)", () => api.safetyCode(id.publicKey, b(1) as api.IdentityPublicKey), RangeError, /publicKey/],
-  ["certifyBoxKey(bad owner)", () => api.certifyBoxKey(id.privateKey, box.publicKey, "a b"), RangeError, /ownerId/],
-  ["verifyBoxKeyCertificate(bad owner)", () => api.verifyBoxKeyCertificate({ domain: "x", body: null, signature: "" }, id.publicKey, ""), RangeError, /ownerId/],
+  ["certifyBoxKey(bad owner)", () => api.certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "account", ownerId: "a b", purpose: "session", epoch: 0 }), RangeError, /ownerId/],
+  ["certifyBoxKey(bad kind)", () => api.certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "user" as never, ownerId: "a", purpose: "session", epoch: 0 }), RangeError, /ownerKind/],
+  ["certifyBoxKey(bad purpose)", () => api.certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "account", ownerId: "a", purpose: "sign" as never, epoch: 0 }), RangeError, /purpose/],
+  ["certifyBoxKey(negative epoch)", () => api.certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "account", ownerId: "a", purpose: "box", epoch: -1 }), RangeError, /epoch/],
+  ["certifyBoxKey(fractional epoch)", () => api.certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "account", ownerId: "a", purpose: "box", epoch: 1.5 }), RangeError, /epoch/],
+  ["certifyBoxKey(no options)", () => api.certifyBoxKey(id.privateKey, box.publicKey, "acct" as never), TypeError, /options/],
+  ["verifyBoxKeyCertificate(bad owner)", () => api.verifyBoxKeyCertificate({ domain: "x", body: null, signature: "" }, id.publicKey, { ownerKind: "account", ownerId: "", purpose: "session", minEpoch: 0 }), RangeError, /ownerId/],
+  ["verifyBoxKeyCertificate(bad minEpoch)", () => api.verifyBoxKeyCertificate({ domain: "x", body: null, signature: "" }, id.publicKey, { ownerKind: "account", ownerId: "a", purpose: "session", minEpoch: Number.MAX_SAFE_INTEGER + 1 }), RangeError, /minEpoch/],
   ["signEd25519(short seed)", () => api.signEd25519(b(31), b(0)), RangeError, /seed/],
   ["verifyEd25519(message string)", () => api.verifyEd25519(id.publicKey, "m" as never, b(64)), TypeError, /message/],
   ["isAcceptablePoint(string)", () => api.isAcceptablePoint("x" as never), TypeError, /encoded/],
@@ -78,8 +84,10 @@ describe("input validation of every public entry", () => {
 
   it("async entries reject the same way", async () => {
     const params = api.generateKdfParams();
-    await expect(api.deriveMasterKey(b(0), params)).rejects.toThrow(/secret/);
-    await expect(api.derivePasswordKeys("pw", { ...params, memoryKiB: 1024 })).rejects.toThrow(/memoryKiB/);
-    await expect(api.deriveKeys("pw", params, "pin" as never)).rejects.toThrow(/kind/);
+    await expect(api.deriveMasterKey(b(0), params, "password", "a@example.com")).rejects.toThrow(/secret/);
+    await expect(api.derivePasswordKeys("pw", { ...params, memoryKiB: 1024 }, "a@example.com")).rejects.toThrow(/memoryKiB/);
+    await expect(api.deriveKeys("pw", params, "pin" as never, "a@example.com")).rejects.toThrow(/kind/);
+    await expect(api.derivePasswordKeys("pw", params, "")).rejects.toThrow(/context/);
+    await expect(api.derivePasswordKeys("pw", params, undefined as never)).rejects.toThrow(/context/);
   });
 });

@@ -11,13 +11,19 @@ import {
   deriveKeys,
   deriveMasterKey,
   generateKdfParams,
+  KDF_CONTEXT_MAX_BYTES,
+  derivePasswordKeys,
   hashAuthKey,
   kdfParams,
+  kdfSalt,
   splitMasterKey,
   verifyAuthKey,
   type MasterKey,
 } from "../src/kdf";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { ARGON2ID_RFC9106 as V } from "./vectors/rfc";
+
+const EMAIL = "alice@example.com";
 
 describe("Argon2id known answers (RFC 9106 §5.3)", () => {
   it("the typed vector, with secret and associated data, via @noble/hashes (hash-wasm cannot take associated data)", () => {
@@ -47,11 +53,11 @@ describe("deriveMasterKey with the real default parameters", () => {
   it("is deterministic, salt-dependent, and splits into distinct auth and wrap keys", async () => {
     const salt = fromHex("000102030405060708090a0b0c0d0e0f");
     const params = kdfParams({ ...DEFAULT_KDF, salt });
-    const a = await deriveMasterKey("correct horse battery staple", params);
-    const b = await deriveMasterKey("correct horse battery staple", params);
+    const a = await deriveMasterKey("correct horse battery staple", params, "password", EMAIL);
+    const b = await deriveMasterKey("correct horse battery staple", params, "password", EMAIL);
     expect(a.length).toBe(32);
     expect(toHex(a)).toBe(toHex(b));
-    const other = await deriveMasterKey("correct horse battery staple", kdfParams({ ...DEFAULT_KDF, salt: new Uint8Array(16) }));
+    const other = await deriveMasterKey("correct horse battery staple", kdfParams({ ...DEFAULT_KDF, salt: new Uint8Array(16) }), "password", EMAIL);
     expect(toHex(other)).not.toBe(toHex(a));
     const keys = splitMasterKey(a, "password");
     expect(toHex(keys.authKey)).not.toBe(toHex(keys.wrapKey));
@@ -59,9 +65,51 @@ describe("deriveMasterKey with the real default parameters", () => {
     expect(toHex(tokenKeys.authKey)).not.toBe(toHex(keys.authKey));
     expect(toHex(tokenKeys.wrapKey)).not.toBe(toHex(keys.wrapKey));
     // NFC normalisation: "é" precomposed and decomposed derive the same key.
-    const c = await deriveKeys("caf\u00e9", params, "password");
-    const d = await deriveKeys("cafe\u0301", params, "password");
+    const c = await deriveKeys("caf\u00e9", params, "password", EMAIL);
+    const d = await deriveKeys("cafe\u0301", params, "password", EMAIL);
     expect(toHex(c.wrapKey)).toBe(toHex(d.wrapKey));
+  });
+});
+
+describe("the Argon2id salt is bound to the user-supplied context (review finding 1)", () => {
+  // A malicious console serves the SAME salt to everyone: one precomputed table must not fit all.
+  const served = fromHex("000102030405060708090a0b0c0d0e0f");
+  const params = kdfParams({ ...DEFAULT_KDF, salt: served });
+
+  it("same password, same served salt, different e-mails: different AuthKeys and WrapKeys", async () => {
+    const alice = await derivePasswordKeys("hunter2hunter2", params, "alice@example.com");
+    const bob = await derivePasswordKeys("hunter2hunter2", params, "bob@example.com");
+    expect(toHex(alice.authKey)).not.toBe(toHex(bob.authKey));
+    expect(toHex(alice.wrapKey)).not.toBe(toHex(bob.wrapKey));
+  });
+
+  it("the salt is SHA-256(lp(label) ‖ lp(kind) ‖ lp(context) ‖ served salt), and Argon2id runs on it", async () => {
+    const lp = (s: string): Uint8Array => {
+      const bytes = new TextEncoder().encode(s);
+      const out = new Uint8Array(4 + bytes.length);
+      new DataView(out.buffer).setUint32(0, bytes.length, false);
+      out.set(bytes, 4);
+      return out;
+    };
+    const expected = sha256(new Uint8Array([...lp("veil/v1/kdf-salt"), ...lp("password"), ...lp(EMAIL), ...served]));
+    expect(toHex(kdfSalt("password", EMAIL, served))).toBe(toHex(expected));
+    // kind is bound too: the same context and served salt give another salt for another kind
+    expect(toHex(kdfSalt("recovery-code", EMAIL, served))).not.toBe(toHex(expected));
+    const master = await deriveMasterKey("pw", params, "password", EMAIL);
+    const raw = await argon2idRaw({ password: new TextEncoder().encode("pw"), salt: expected, ...DEFAULT_KDF, hashLength: 32 });
+    expect(toHex(master)).toBe(toHex(raw));
+  });
+
+  it("contexts are validated: non-empty, ≤ 320 UTF-8 bytes, well-formed, NFC", () => {
+    expect(() => kdfSalt("password", "", served)).toThrow(/context must not be empty/);
+    expect(() => kdfSalt("password", "a".repeat(KDF_CONTEXT_MAX_BYTES + 1), served)).toThrow(/320/);
+    expect(() => kdfSalt("password", "\u00e9".repeat(161), served)).toThrow(/320/); // 322 bytes
+    expect(() => kdfSalt("password", "a".repeat(KDF_CONTEXT_MAX_BYTES), served)).not.toThrow();
+    expect(() => kdfSalt("password", "cafe\u0301@example.com", served)).toThrow(/NFC/);
+    expect(() => kdfSalt("password", "\ud800@example.com", served)).toThrow(/surrogate/);
+    expect(() => kdfSalt("password", 42 as never, served)).toThrow(TypeError);
+    expect(() => kdfSalt("pin" as never, EMAIL, served)).toThrow(/kind/);
+    expect(() => kdfSalt("password", EMAIL, new Uint8Array(15))).toThrow(/servedSalt/);
   });
 });
 
@@ -105,7 +153,7 @@ describe("floor and ceiling are checked before any derivation", () => {
     it(`refuses ${name}`, async () => {
       expect(() => assertKdfParams(params)).toThrow(message);
       const started = Date.now();
-      await expect(deriveMasterKey("pw", params as never)).rejects.toThrow(message);
+      await expect(deriveMasterKey("pw", params as never, "password", EMAIL)).rejects.toThrow(message);
       expect(Date.now() - started).toBeLessThan(100); // refused before Argon2id ran
     });
   }
@@ -119,8 +167,8 @@ describe("floor and ceiling are checked before any derivation", () => {
   });
   it("refuses empty and oversized secrets", async () => {
     const params = kdfParams({ ...DEFAULT_KDF, salt });
-    await expect(deriveMasterKey("", params)).rejects.toThrow(RangeError);
-    await expect(deriveMasterKey(new Uint8Array(4097), params)).rejects.toThrow(RangeError);
-    await expect(deriveMasterKey(42 as never, params)).rejects.toThrow(TypeError);
+    await expect(deriveMasterKey("", params, "password", EMAIL)).rejects.toThrow(RangeError);
+    await expect(deriveMasterKey(new Uint8Array(4097), params, "password", EMAIL)).rejects.toThrow(RangeError);
+    await expect(deriveMasterKey(42 as never, params, "password", EMAIL)).rejects.toThrow(TypeError);
   });
 });

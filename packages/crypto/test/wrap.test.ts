@@ -1,4 +1,6 @@
 // Key wrapping: round trips, binding to owner and purpose, every tampering fails opaquely.
+import * as noble from "@noble/ciphers/chacha.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { ENVELOPE_MIN_LENGTH, parseEnvelope } from "../src/envelope";
 import { DecryptError } from "../src/errors";
@@ -41,6 +43,32 @@ describe("wrapKey / unwrapKey", () => {
     opaque(() => unwrapKey(key, w, { ...ctx, ownerId: "acct_124" }));
     opaque(() => unwrapKey(key, w, { ...ctx, purpose: WRAP_PURPOSES.boxPrivateKey }));
     opaque(() => unwrapKey(randomBytes(32) as WrapKey, w, ctx));
+  });
+
+  it("optional public-key binding (review finding 2): the wrapped private key cannot be paired with another public key", () => {
+    const pub = randomBytes(32);
+    const bound = { ...ctx, publicKey: pub };
+    const w = wrapKey(key, secret, bound);
+    expect(unwrapKey(key, w, bound)).toEqual(secret);
+    opaque(() => unwrapKey(key, w, { ...ctx, publicKey: randomBytes(32) }));
+    opaque(() => unwrapKey(key, w, ctx)); // binding dropped by the opener
+    opaque(() => unwrapKey(key, wrapKey(key, secret, ctx), bound)); // binding added by the opener
+    // the AAD without the binding is exactly the earlier one: keys wrapped before still open
+    const { xchacha20poly1305 } = noble;
+    const lp = (b: Uint8Array | string): Uint8Array => {
+      const bytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
+      const out = new Uint8Array(4 + bytes.length);
+      new DataView(out.buffer).setUint32(0, bytes.length, false);
+      out.set(bytes, 4);
+      return out;
+    };
+    const legacyAad = new Uint8Array([...lp("veil/v1/wrapped-key"), 1, 1, ...lp(ctx.ownerId), ...lp(ctx.purpose)]);
+    const nonce = randomBytes(24);
+    const legacy = new Uint8Array([1, 1, ...nonce, ...xchacha20poly1305(key, nonce, legacyAad).encrypt(secret)]);
+    expect(unwrapKey(key, legacy, ctx)).toEqual(secret);
+    const boundAad = new Uint8Array([...legacyAad, ...lp("public-key"), ...sha256(new Uint8Array([...lp("veil/v1/wrapped-key/public-key"), ...pub]))]);
+    expect(xchacha20poly1305(key, w.slice(2, 26), boundAad).decrypt(w.slice(26))).toEqual(secret);
+    expect(() => wrapKey(key, secret, { ...ctx, publicKey: randomBytes(31) })).toThrow(/context.publicKey/);
   });
 
   it("every flipped bit of every byte fails with the same opaque error", () => {
