@@ -185,9 +185,10 @@ describe("console UI in Chromium", () => {
     await page.getByRole("button", { name: /^Revoke session/ }).click();
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
 
-    // The revoked tab finds out on its next request and lands on the sign-in page.
-    await other.page.reload();
+    // The revoked tab is told over its socket at once (no reload), drops its keys and shows why.
     await other.page.waitForURL("**/login", { timeout: 15_000 });
+    await expect.poll(() => other.page.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("ended from another device");
+    expect(await other.page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
     await other.page.close();
   });
 

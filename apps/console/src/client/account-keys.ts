@@ -45,8 +45,15 @@ export class KeyIntegrityError extends Error {
   }
 }
 
-const identityContext = (userId: string) => ({ ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey });
-const boxContext = (userId: string) => ({ ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey });
+/**
+ * Wrap contexts: the AAD binds the user id, the purpose and the key's own public key, so the
+ * console can neither serve one account's wrapped key for another, nor swap the identity and
+ * box keys, nor pair a wrapped private key with a different public key.
+ */
+const identityContext = (userId: string, publicKey: Uint8Array) => ({ ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey });
+const boxContext = (userId: string, publicKey: Uint8Array) => ({ ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey });
+/** The account's box key certificate subject (epoch 0: account box keys are not rotated yet). */
+const BOX_SUBJECT = { ownerKind: "account", purpose: "box" } as const;
 
 /** The certificate's bytes on the wire: UTF-8 of the canonical JSON of the SignedStatement. */
 export function encodeCertificate(statement: SignedStatement): string {
@@ -64,15 +71,15 @@ function decodeCertificate(b64u: string): SignedStatement {
 /** Wraps both private keys under `wrap` for `userId`. */
 export function wrapAccountKeys(keys: AccountKeyPairs, userId: string, wrap: WrapKey): { wrappedIdentityKey: string; wrappedBoxKey: string } {
   return {
-    wrappedIdentityKey: toBase64Url(wrapKey(wrap, keys.identity.privateKey, identityContext(userId))),
-    wrappedBoxKey: toBase64Url(wrapKey(wrap, keys.box.privateKey, boxContext(userId))),
+    wrappedIdentityKey: toBase64Url(wrapKey(wrap, keys.identity.privateKey, identityContext(userId, keys.identity.publicKey))),
+    wrappedBoxKey: toBase64Url(wrapKey(wrap, keys.box.privateKey, boxContext(userId, keys.box.publicKey))),
   };
 }
 
 /** Sign-up: fresh Ed25519 identity and X25519 box keys, the box key certified, both wrapped. */
 export function createAccountKeys(userId: string, wrap: WrapKey): { keys: AccountKeyPairs; wire: TAccountKeys } {
   const keys: AccountKeyPairs = { identity: generateIdentityKeyPair(), box: generateBoxKeyPair() };
-  const certificate = certifyBoxKey(keys.identity.privateKey, keys.box.publicKey, userId);
+  const certificate = certifyBoxKey(keys.identity.privateKey, keys.box.publicKey, { ...BOX_SUBJECT, ownerId: userId, epoch: 0 });
   return {
     keys,
     wire: {
@@ -90,8 +97,8 @@ export function createAccountKeys(userId: string, wrap: WrapKey): { keys: Accoun
  * key) or KeyIntegrityError (keys that do not belong together).
  */
 export function unwrapAccountKeys(wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">, wrapped: { wrappedIdentityKey: string; wrappedBoxKey: string }, userId: string, wrap: WrapKey): AccountKeyPairs {
-  const idSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedIdentityKey), identityContext(userId));
-  const boxSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedBoxKey), boxContext(userId));
+  const idSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedIdentityKey), identityContext(userId, fromBase64Url(wire.identityPublicKey)));
+  const boxSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedBoxKey), boxContext(userId, fromBase64Url(wire.boxPublicKey)));
   try {
     return checkKeyPairs(wire, identityPrivateKey(idSeed), boxPrivateKey(boxSeed), userId);
   } finally {
@@ -106,8 +113,8 @@ export function checkKeyPairs(wire: Pick<TAccountKeys, "identityPublicKey" | "bo
   if (!constantTimeEqual(identity.publicKey, fromBase64Url(wire.identityPublicKey))) throw new KeyIntegrityError("identity key mismatch");
   if (!constantTimeEqual(box.publicKey, fromBase64Url(wire.boxPublicKey))) throw new KeyIntegrityError("box key mismatch");
   try {
-    const certified = verifyBoxKeyCertificate(decodeCertificate(wire.boxKeyCertificate), identityPublicKey(identity.publicKey), userId);
-    if (!constantTimeEqual(certified, box.publicKey)) throw new KeyIntegrityError("box key certificate names another key");
+    const certified = verifyBoxKeyCertificate(decodeCertificate(wire.boxKeyCertificate), identityPublicKey(identity.publicKey), { ...BOX_SUBJECT, ownerId: userId, minEpoch: 0 });
+    if (!constantTimeEqual(certified.boxPublicKey, box.publicKey)) throw new KeyIntegrityError("box key certificate names another key");
   } catch (error) {
     if (error instanceof KeyIntegrityError) throw error;
     throw new KeyIntegrityError("box key certificate does not verify");

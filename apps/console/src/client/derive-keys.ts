@@ -16,8 +16,13 @@ function isKey(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array && v.length === 32;
 }
 
-/** Argon2id(secret, params) → HKDF → { authKey, wrapKey } in a worker. Wipe both after use. */
-export function deriveInWorker(secret: string, params: KdfParams, kind: SecretKind): Promise<DerivedSecretKeys> {
+/**
+ * Argon2id(secret, params) → HKDF → { authKey, wrapKey } in a worker. `context` is the
+ * identifier the USER typed (the normalised e-mail; never the console's answer): @veil/crypto
+ * binds it into the Argon2id salt, so a console serving one salt to everyone still cannot use
+ * one precomputed table for every account. Wipe both keys after use.
+ */
+export function deriveInWorker(secret: string, params: KdfParams, kind: SecretKind, context: string): Promise<DerivedSecretKeys> {
   assertKdfParams(params);
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./kdf.worker.ts", import.meta.url), { type: "module", name: "veil-kdf" });
@@ -40,6 +45,6 @@ export function deriveInWorker(secret: string, params: KdfParams, kind: SecretKi
       event.preventDefault();
       reject(new Error("The key-derivation worker could not run."));
     };
-    worker.postMessage({ secret, kind, memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: Uint8Array.from(params.salt) });
+    worker.postMessage({ secret, kind, context, memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: Uint8Array.from(params.salt) });
   });
 }

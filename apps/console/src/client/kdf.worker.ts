@@ -9,6 +9,8 @@ import { kdfParams, splitMasterKey, deriveMasterKey, wipe, type SecretKind } fro
 interface DeriveRequest {
   readonly secret: string;
   readonly kind: SecretKind;
+  /** The identifier the user typed (normalised e-mail), bound into the Argon2id salt. */
+  readonly context: string;
   readonly memoryKiB: number;
   readonly iterations: number;
   readonly parallelism: number;
@@ -27,7 +29,7 @@ scope.onmessage = (event: MessageEvent<DeriveRequest>) => {
     const req = event.data;
     try {
       const params = kdfParams({ memoryKiB: req.memoryKiB, iterations: req.iterations, parallelism: req.parallelism, salt: req.salt });
-      const master = await deriveMasterKey(req.secret, params);
+      const master = await deriveMasterKey(req.secret, params, req.kind, req.context);
       try {
         const { authKey, wrapKey } = splitMasterKey(master, req.kind);
         scope.postMessage({ ok: true, authKey, wrapKey }, [authKey.buffer, wrapKey.buffer]);

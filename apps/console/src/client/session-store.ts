@@ -12,6 +12,7 @@ import { configureApi } from "./api";
 import { deriveInWorker } from "./derive-keys";
 import * as api from "./endpoints";
 import { checkServedParams } from "./kdf-params";
+import { connectLiveSocket, disconnectLiveSocket } from "./live-socket";
 import { forgetTab, openForTab, sealForTab } from "./tab-vault";
 
 export type SessionState =
@@ -26,6 +27,8 @@ const ZStoredSchema = z.object({
   token: z.string(),
   userId: z.string(),
   sessionId: z.string(),
+  /** The e-mail as the user typed it at sign-in (normalised): the KDF context for re-derivations. */
+  email: z.string(),
   vault: z.object({ vaultId: z.string(), iv: z.string(), ciphertext: z.string() }).nullable(),
 });
 type Stored = z.infer<typeof ZStoredSchema>;
@@ -37,6 +40,11 @@ const listeners = new Set<() => void>();
 function set(next: SessionState): void {
   if (state.status === "ready" && (next.status !== "ready" || next.keys !== state.keys)) wipeAccountKeys(state.keys);
   state = next;
+  if ((next.status === "ready" || next.status === "locked") && stored) {
+    void connectLiveSocket(stored.token, (message) => endLocally(message)).catch(() => undefined);
+  } else if (next.status === "anonymous") {
+    disconnectLiveSocket();
+  }
   for (const l of listeners) l();
 }
 
@@ -134,8 +142,13 @@ export function bootstrap(): Promise<void> {
  * just derived. If the keys do not open or do not match, the session is ended and the error
  * thrown. Does not wipe `wrapKey` (the caller does).
  */
-export async function completeSignIn(token: string, userId: string, sessionId: string, wrapKey: WrapKey, known?: AccountKeyPairs): Promise<void> {
-  writeStored({ token, userId, sessionId, vault: null });
+export async function completeSignIn(
+  session: { token: string; userId: string; sessionId: string; email: string },
+  wrapKey: WrapKey,
+  known?: AccountKeyPairs,
+): Promise<void> {
+  const { userId } = session;
+  writeStored({ ...session, vault: null });
   try {
     const me = ZMeResponseSchema.parse(await api.getMe());
     if (me.user.id !== userId) throw new Error("The console answered for another account.");
@@ -161,7 +174,7 @@ export async function unlock(password: string, onDeriving?: (cost: string) => vo
   const me = state.me;
   const params = checkServedParams(me.kdf);
   onDeriving?.(`${Math.round(params.memoryKiB / 1024)} MiB, ${params.iterations} passes`);
-  const { authKey, wrapKey } = await deriveInWorker(password, params, "password");
+  const { authKey, wrapKey } = await deriveInWorker(password, params, "password", accountEmail());
   try {
     let keys: AccountKeyPairs;
     try {
@@ -173,6 +186,15 @@ export async function unlock(password: string, onDeriving?: (cost: string) => vo
   } finally {
     wipe(authKey, wrapKey);
   }
+}
+
+/**
+ * The e-mail the user typed when signing in to this tab (normalised). Re-derivations (unlock,
+ * step-up, password change, recovery kit) use it as the KDF context, never the console's copy.
+ */
+export function accountEmail(): string {
+  if (!stored) throw new Error("Not signed in.");
+  return stored.email;
 }
 
 /** Re-reads GET /api/me (after settings changes), keeping the keys. */

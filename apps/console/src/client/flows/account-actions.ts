@@ -10,7 +10,7 @@ import { deriveInWorker } from "../derive-keys";
 import * as api from "../endpoints";
 import { checkServedParams, describeCost, freshParams, paramsToWire } from "../kdf-params";
 import { makeRecoveryKit } from "../recovery-kit";
-import { getState, refreshMe } from "../session-store";
+import { accountEmail, getState, refreshMe } from "../session-store";
 import type { Phase } from "./sign-in";
 
 function ready() {
@@ -23,7 +23,7 @@ function ready() {
 async function currentAuthKey(password: string, phase: Phase): Promise<string> {
   const params = checkServedParams(ready().me.kdf);
   phase(`Checking your password with Argon2id (${describeCost(params)})`);
-  const { authKey, wrapKey } = await deriveInWorker(password, params, "password");
+  const { authKey, wrapKey } = await deriveInWorker(password, params, "password", accountEmail());
   try {
     return toBase64Url(authKey);
   } finally {
@@ -49,13 +49,13 @@ export async function changePassword(current: string, next: string, recovery: Re
   const currentKey = await currentAuthKey(current, phase);
   const params = freshParams();
   phase(`Stretching the new password with Argon2id (${describeCost(params)})`);
-  const { authKey, wrapKey } = await deriveInWorker(next, params, "password");
+  const { authKey, wrapKey } = await deriveInWorker(next, params, "password", accountEmail());
   try {
     let recoveryCode: string | null = null;
     let kit: TPasswordChangeRequest["recovery"];
     if (recovery === "new") {
       phase("Wrapping your keys under a new recovery code");
-      const made = await makeRecoveryKit(keys, me.user.id);
+      const made = await makeRecoveryKit(keys, me.user.id, accountEmail());
       recoveryCode = made.code;
       kit = made.kit;
     } else if (recovery === "remove") kit = null;

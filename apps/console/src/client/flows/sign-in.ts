@@ -7,6 +7,7 @@
 import { toBase64Url, wipe, type WrapKey } from "@veil/crypto";
 import * as api from "../endpoints";
 import { deriveInWorker } from "../derive-keys";
+import { normalizeEmail } from "../email";
 import { checkServedParams, describeCost } from "../kdf-params";
 import { completeSignIn } from "../session-store";
 
@@ -22,12 +23,12 @@ export interface TwoFactorStep {
 export type SignInResult = { readonly kind: "done" } | { readonly kind: "two_factor"; readonly step: TwoFactorStep };
 
 export async function signIn(emailInput: string, password: string, phase: Phase): Promise<SignInResult> {
-  const email = emailInput.trim().toLowerCase();
+  const email = normalizeEmail(emailInput);
   phase("Fetching key-derivation settings");
   const { kdf } = await api.prelogin({ email });
   const params = checkServedParams(kdf); // throws KdfPolicyError: nothing derived, nothing sent
   phase(`Stretching your password with Argon2id (${describeCost(params)})`);
-  const { authKey, wrapKey } = await deriveInWorker(password, params, "password");
+  const { authKey, wrapKey } = await deriveInWorker(password, params, "password", email);
   let keep: WrapKey | null = wrapKey;
   try {
     phase("Signing in");
@@ -35,7 +36,7 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
     wipe(authKey);
     if (result.status === "ok") {
       phase("Unlocking your keys");
-      await completeSignIn(result.session.token, result.session.user.id, result.session.sessionId, wrapKey);
+      await completeSignIn({ token: result.session.token, userId: result.session.user.id, sessionId: result.session.sessionId, email }, wrapKey);
       return { kind: "done" };
     }
     const challenge = result.challenge;
@@ -52,7 +53,7 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
           used = true;
           try {
             phase("Unlocking your keys");
-            await completeSignIn(r.session.token, r.session.user.id, r.session.sessionId, held);
+            await completeSignIn({ token: r.session.token, userId: r.session.user.id, sessionId: r.session.sessionId, email }, held);
           } finally {
             wipe(held);
           }

@@ -8,6 +8,7 @@ import { toBase64Url, wipe } from "@veil/crypto";
 import type { TSignupRequest } from "@veil/protocol";
 import { createAccountKeys } from "../account-keys";
 import { deriveInWorker } from "../derive-keys";
+import { normalizeEmail } from "../email";
 import * as api from "../endpoints";
 import { describeCost, freshParams, paramsToWire } from "../kdf-params";
 import { makeRecoveryKit } from "../recovery-kit";
@@ -24,9 +25,10 @@ export interface SignUpInput {
 /** Creates the account and signs in; returns the recovery code to show once (or null). */
 export async function signUp(input: SignUpInput, phase: Phase): Promise<{ recoveryCode: string | null }> {
   const userId = crypto.randomUUID();
+  const email = normalizeEmail(input.email);
   const params = freshParams();
   phase(`Stretching your password with Argon2id (${describeCost(params)})`);
-  const { authKey, wrapKey } = await deriveInWorker(input.password, params, "password");
+  const { authKey, wrapKey } = await deriveInWorker(input.password, params, "password", email);
   try {
     phase("Making your keys");
     const { keys, wire } = createAccountKeys(userId, wrapKey);
@@ -34,14 +36,14 @@ export async function signUp(input: SignUpInput, phase: Phase): Promise<{ recove
     let recovery: TSignupRequest["recovery"];
     if (input.withRecoveryKit) {
       phase("Wrapping your keys under a recovery code (Argon2id again)");
-      const kit = await makeRecoveryKit(keys, userId);
+      const kit = await makeRecoveryKit(keys, userId, email);
       recoveryCode = kit.code;
       recovery = kit.kit;
     }
     phase("Creating your account");
     const body: TSignupRequest = {
       userId,
-      email: input.email.trim().toLowerCase(),
+      email,
       kdf: paramsToWire(params),
       authKey: toBase64Url(authKey),
       keys: wire,
@@ -50,7 +52,7 @@ export async function signUp(input: SignUpInput, phase: Phase): Promise<{ recove
     };
     const session = await api.signup(body);
     phase("Unlocking your keys");
-    await completeSignIn(session.token, session.user.id, session.sessionId, wrapKey, keys);
+    await completeSignIn({ token: session.token, userId: session.user.id, sessionId: session.sessionId, email }, wrapKey, keys);
     return { recoveryCode };
   } finally {
     wipe(authKey, wrapKey);

@@ -7,6 +7,7 @@ import { Progress } from "../../components/progress";
 import { changePassword } from "../../flows/account-actions";
 import { useTask } from "../../hooks/use-task";
 import { checkRecoveryCode } from "../../recovery-kit";
+import { accountEmail } from "../../session-store";
 import { RecoveryKitPanel } from "../recovery-kit-panel";
 
 /**
@@ -77,7 +78,7 @@ export function RecoverySection({ me }: { me: TMeResponse }) {
             void task
               .run(async (phase) => {
                 phase("Checking the code with Argon2id");
-                return { ok: await checkRecoveryCode(stored, check, me.keys, me.user.id) };
+                return { ok: await checkRecoveryCode(stored, check, me.keys, me.user.id, accountEmail()) };
               })
               .then((r) => r && (r.ok ? setNotice("That recovery code opens your keys.") : task.setError("That code does not open your keys.")));
           }}
