@@ -67,10 +67,10 @@ for (const driver of drivers) {
       const email = "zk@example.test";
       const password = "correct horse battery staple 42!";
       const params = generateKdfParams();
-      const keys = await derivePasswordKeys(password, params);
+      const keys = await derivePasswordKeys(password, params, email);
       const identity = generateIdentityKeyPair();
       const box = generateBoxKeyPair();
-      const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, userId)));
+      const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "session", epoch: 0 })));
       const signup = await c.api("/api/auth/signup", {
         body: {
           userId,
