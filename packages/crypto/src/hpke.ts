@@ -151,7 +151,12 @@ function modeOf(auth: boolean, psk: boolean): HpkeMode {
 
 class Context {
   private seq = 0;
+  private destroyed = false;
   constructor(private readonly ks: KeySchedule) {}
+  /** Throws once `destroy()` has run: a wiped context would seal under an all-zero key (review finding 5). */
+  protected assertLive(): void {
+    if (this.destroyed) throw new Error("HPKE context was destroyed");
+  }
   protected nextNonce(): Uint8Array {
     if (this.seq >= Number.MAX_SAFE_INTEGER) throw new RangeError("HPKE message limit reached"); // RFC 9180 §5.2
     const nonce = Uint8Array.from(this.ks.baseNonce);
@@ -168,22 +173,28 @@ class Context {
   protected get key(): Uint8Array {
     return this.ks.key;
   }
-  /** Secret export (RFC 9180 §5.3): `length` bytes bound to `exporterContext`. */
+  /** Secret export (RFC 9180 §5.3): `length` bytes bound to `exporterContext`. Throws after `destroy()`. */
   export(exporterContext: Uint8Array, length: number): Uint8Array {
+    this.assertLive();
     assertBytesRange(exporterContext, "exporterContext", 0, MAX_INFO);
     if (!Number.isSafeInteger(length) || length < 1 || length > MAX_EXPORT) throw new RangeError(`length must be between 1 and ${MAX_EXPORT}`);
     return labeledExpand(HPKE_SUITE, this.ks.exporterSecret, "sec", exporterContext, length);
   }
-  /** Wipes the context's keys; the context is unusable afterwards. */
+  /**
+   * Wipes the context's keys; every later seal / open / export throws (review finding 5: before,
+   * a destroyed context went on sealing under the all-zero key). Idempotent.
+   */
   destroy(): void {
+    this.destroyed = true;
     wipe(this.ks.key, this.ks.baseNonce, this.ks.exporterSecret);
   }
 }
 
 /** Sender context (RFC 9180 §5.2): seals messages in order and exports secrets. */
 export class HpkeSenderContext extends Context {
-  /** Encrypts the next message (ContextS.Seal). */
+  /** Encrypts the next message (ContextS.Seal). Throws after `destroy()`. */
   seal(plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+    this.assertLive();
     assertBytes(plaintext, "plaintext");
     assertBytes(aad, "aad");
     const ct = getPrimitives().chacha20poly1305Seal(this.key, this.nextNonce(), plaintext, aad);
@@ -194,8 +205,9 @@ export class HpkeSenderContext extends Context {
 
 /** Receiver context (RFC 9180 §5.2): opens messages in order and exports secrets. */
 export class HpkeReceiverContext extends Context {
-  /** Decrypts the next message (ContextR.Open); any failure throws the opaque DecryptError. */
+  /** Decrypts the next message (ContextR.Open); any failure throws the opaque DecryptError. Throws a plain Error after `destroy()`. */
   open(ciphertext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+    this.assertLive();
     assertBytes(ciphertext, "ciphertext");
     assertBytes(aad, "aad");
     let pt: Uint8Array;

@@ -3,9 +3,9 @@
  *
  * A fresh random 32-byte content key K encrypts the payload; K is HPKE-sealed (RFC 9180,
  * hpke.ts) to each recipient, in auth mode when the sender must be authenticated; the whole
- * thing may also carry the sender's Ed25519 signature. Format v1, parsed only by `parseSealed`:
+ * thing may also carry the sender's Ed25519 signature. Format v2, parsed only by `parseSealed`:
  *
- *   prefix   = version u8 (1) ‖ suite u8 (1) ‖ flags u8 ‖ count u16 ‖ commitment (32) ‖ nonce (24)
+ *   prefix   = version u8 (2) ‖ suite u8 (1) ‖ flags u8 ‖ count u16 ‖ commitment (32) ‖ nonce (24)
  *   ct       = XChaCha20-Poly1305(payloadKey, nonce, plaintext, payloadAad) (ciphertext ‖ tag)
  *   entry    = keyId (16) ‖ enc (32) ‖ HPKE ciphertext of K (48)          × count
  *   body     = prefix ‖ entries ‖ u32 len(ct) ‖ ct
@@ -14,11 +14,22 @@
  * flags: bit 0 = HPKE auth mode (sender's static box key), bit 1 = signed; other bits zero.
  * payloadKey = HKDF-SHA256(K, "", "veil/v1/sealed/payload-key", 32)
  * commitment = HKDF-SHA256(K, "", "veil/v1/sealed/commitment", 32)
- * payloadAad = lp("veil/v1/sealed/payload") ‖ prefix ‖ lp(aad)
- * HPKE info  = lp("veil/v1/sealed") ‖ lp(aad)
- * HPKE aad   = lp("veil/v1/sealed/entry") ‖ prefix ‖ SHA-256(ct)
- * signature over lp("veil/v1/sealed/signature") ‖ body ‖ lp(aad)
+ * parties    = lp(sender's X25519 public key, or empty) ‖ lp(signer's Ed25519 public key, or empty)
+ * payloadAad = lp("veil/v1/sealed/payload") ‖ prefix ‖ lp(aad) ‖ parties
+ * HPKE info  = lp("veil/v1/sealed") ‖ lp(aad) ‖ parties
+ * HPKE aad   = lp("veil/v1/sealed/entry") ‖ prefix ‖ SHA-256(ct) ‖ parties
+ * signature over lp("veil/v1/sealed/signature") ‖ body ‖ lp(aad) ‖ parties
  * keyId = SHA-256(lp("veil/v1/sealed/key-id") ‖ recipient public key)[0..16]
+ *
+ * Key ids are distinct within a box (the parser refuses duplicates): a console cannot make a
+ * recipient try 1,024 HPKE openings by filling every entry with its key id (review finding 6).
+ *
+ * Who signed and who sent are bound inside (`parties`, review finding 4; v1 lacked it): with
+ * encrypt-then-sign alone, anyone could strip the signature and sign the same body with their
+ * own key, and a recipient expecting them as signer would accept content they never saw. Now
+ * the payload and every entry name the signer's public key, so a re-signed box opens for
+ * no one. The auth-mode sender's key is already in HPKE's key schedule (RFC 9180 §5.1.3) and is
+ * bound again here for the payload.
  *
  * Key commitment: the prefix commits to K (HKDF output, collision-resistant) and is
  * authenticated by the payload and by every entry, so every recipient that opens the box
@@ -38,7 +49,7 @@ import { getPrimitives } from "./primitives/index";
 import { constantTimeEqual, randomBytes, wipe } from "./random";
 
 /** Sealed-box format version. */
-export const SEALED_VERSION = 1;
+export const SEALED_VERSION = 2;
 const SUITE = 1;
 const FLAG_AUTH = 1;
 const FLAG_SIGNED = 2;
@@ -106,12 +117,21 @@ function deriveFromContentKey(k: Uint8Array): { payloadKey: Uint8Array; commitme
   };
 }
 
-const hpkeInfo = (aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(aad));
-const hpkeAad = (prefix: Uint8Array, ct: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, getPrimitives().sha256(ct));
-const payloadAad = (prefix: Uint8Array, aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(aad));
-const signedBytes = (body: Uint8Array, aad: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/signature"), body, lengthPrefixed(aad));
+/** lp(sender box public key or empty) ‖ lp(signer identity public key or empty). */
+const partiesOf = (sender: Uint8Array | undefined, signer: Uint8Array | undefined): Uint8Array =>
+  concat(lengthPrefixed(sender ?? EMPTY), lengthPrefixed(signer ?? EMPTY));
+const hpkeInfo = (aad: Uint8Array, parties: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(aad), parties);
+const hpkeAad = (prefix: Uint8Array, ct: Uint8Array, parties: Uint8Array): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, getPrimitives().sha256(ct), parties);
+const payloadAad = (prefix: Uint8Array, aad: Uint8Array, parties: Uint8Array): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(aad), parties);
+const signedBytes = (body: Uint8Array, aad: Uint8Array, parties: Uint8Array): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed/signature"), body, lengthPrefixed(aad), parties);
 
-/** The single parser of sealed boxes. Anything malformed throws DecryptError. */
+/**
+ * The single parser of sealed boxes. Anything malformed, including two entries with the same
+ * key id (a CPU-exhaustion attempt, review finding 6), throws DecryptError.
+ */
 function parseSealed(bytes: Uint8Array): Parsed {
   try {
     const r = new ByteReader(bytes);
@@ -124,7 +144,15 @@ function parseSealed(bytes: Uint8Array): Parsed {
     const commitment = r.take(32);
     const nonce = r.take(24);
     const entries: Entry[] = [];
-    for (let i = 0; i < count; i++) entries.push({ keyId: r.take(KEY_ID_LENGTH), enc: r.take(32), sealedKey: r.take(48) });
+    const ids = new Set<string>();
+    for (let i = 0; i < count; i++) {
+      const entry = { keyId: r.take(KEY_ID_LENGTH), enc: r.take(32), sealedKey: r.take(48) };
+      // Distinct key ids only: at most one HPKE opening per unseal (review finding 6).
+      const id = entry.keyId.join(",");
+      if (ids.has(id)) throw new DecryptError();
+      ids.add(id);
+      entries.push(entry);
+    }
     const headerLength = PREFIX_LENGTH + count * ENTRY_LENGTH;
     const length = r.u32();
     if (length < 16 || length > MAX_SEALED_PAYLOAD + 16) throw new DecryptError();
@@ -147,7 +175,11 @@ function parseSealed(bytes: Uint8Array): Parsed {
   }
 }
 
-/** Seals `plaintext` (≤ 64 MiB) to every recipient. See the module doc for the format. */
+/**
+ * Seals `plaintext` (≤ 64 MiB) to every recipient. See the module doc for the format (v2: the
+ * signer's and sender's public keys are bound into the payload and every entry, review
+ * finding 4).
+ */
 export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
   assertBytesRange(plaintext, "plaintext", 0, MAX_SEALED_PAYLOAD);
   if (typeof options !== "object" || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -172,21 +204,26 @@ export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
 
   const p = getPrimitives();
   const flags = (sender !== undefined ? FLAG_AUTH : 0) | (signer !== undefined ? FLAG_SIGNED : 0);
+  // The public keys are recomputed from the private ones, so what is bound is what signs / sends.
+  const parties = partiesOf(
+    sender !== undefined ? p.x25519PublicKey(sender.privateKey) : undefined,
+    signer !== undefined ? p.ed25519PublicKey(signer) : undefined,
+  );
   const contentKey = randomBytes(32);
   const { payloadKey, commitment } = deriveFromContentKey(contentKey);
   try {
     const nonce = randomBytes(24);
     const prefix = concat(u8(SEALED_VERSION), u8(SUITE), u8(flags), u16be(recipients.length), commitment, nonce);
-    const ct = p.xchacha20poly1305Seal(payloadKey, nonce, plaintext, payloadAad(prefix, aad));
-    const info = hpkeInfo(aad);
-    const entryAad = hpkeAad(prefix, ct);
+    const ct = p.xchacha20poly1305Seal(payloadKey, nonce, plaintext, payloadAad(prefix, aad, parties));
+    const info = hpkeInfo(aad, parties);
+    const entryAad = hpkeAad(prefix, ct, parties);
     const entries = recipients.map((r) => {
       const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info, ...(sender !== undefined ? { sender } : {}) }, contentKey, entryAad);
       return concat(keyId(r), enc, ciphertext);
     });
     const body = concat(prefix, ...entries, u32be(ct.length), ct);
     if (signer === undefined) return body as SealedBox;
-    return concat(body, signEd25519(signer, signedBytes(body, aad))) as SealedBox;
+    return concat(body, signEd25519(signer, signedBytes(body, aad, parties))) as SealedBox;
   } finally {
     wipe(contentKey, payloadKey);
   }
@@ -194,8 +231,9 @@ export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
 
 /**
  * Opens a sealed box as one of its recipients. Every failure (not a recipient, tampered bytes,
- * wrong sender or signer, missing or unexpected authentication, commitment mismatch) throws
- * the one opaque DecryptError.
+ * wrong sender or signer, a signature stripped and replaced by another signer's (review
+ * finding 4), duplicate key ids (finding 6), missing or unexpected authentication, commitment
+ * mismatch) throws the one opaque DecryptError.
  */
 export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   assertBytes(sealed, "sealed");
@@ -213,26 +251,31 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   // The opener's expectations must match the box exactly: no stripping of auth or signature.
   const expectedFlags = (sender !== undefined ? FLAG_AUTH : 0) | (signer !== undefined ? FLAG_SIGNED : 0);
   if (box.flags !== expectedFlags) throw new DecryptError();
+  const parties = partiesOf(sender, signer);
   if (signer !== undefined) {
-    if (box.signature === null || !verifyEd25519(signer, signedBytes(box.body, aad), box.signature)) throw new DecryptError();
+    if (box.signature === null || !verifyEd25519(signer, signedBytes(box.body, aad, parties), box.signature)) throw new DecryptError();
   }
   const id = keyId(recipient.publicKey);
-  const info = hpkeInfo(aad);
-  const entryAad = hpkeAad(box.prefix, box.ciphertext);
+  const info = hpkeInfo(aad, parties);
+  const entryAad = hpkeAad(box.prefix, box.ciphertext, parties);
   let contentKey: Uint8Array | null = null;
+  // Key ids are distinct (parseSealed), so at most one entry is tried.
   for (const e of box.entries) {
     if (contentKey !== null || !constantTimeEqual(e.keyId, id)) continue;
+    let ctx: ReturnType<typeof setupHpkeReceiver> | null = null;
     try {
-      const ctx = setupHpkeReceiver({
+      ctx = setupHpkeReceiver({
         enc: e.enc,
         recipientPrivateKey: recipient.privateKey,
         info,
         ...(sender !== undefined ? { senderPublicKey: sender } : {}),
       });
       contentKey = ctx.open(e.sealedKey, entryAad);
-      ctx.destroy();
     } catch {
-      // try the next entry with the same key id (a collision), else fail below
+      // not openable: fail below
+    } finally {
+      // Wiped whether the entry opened or not (review finding 9).
+      ctx?.destroy();
     }
   }
   if (contentKey === null) throw new DecryptError();
@@ -240,7 +283,7 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   wipe(contentKey);
   try {
     if (!constantTimeEqual(commitment, box.commitment)) throw new DecryptError();
-    return getPrimitives().xchacha20poly1305Open(payloadKey, box.nonce, box.ciphertext, payloadAad(box.prefix, aad));
+    return getPrimitives().xchacha20poly1305Open(payloadKey, box.nonce, box.ciphertext, payloadAad(box.prefix, aad, parties));
   } catch {
     throw new DecryptError();
   } finally {

@@ -1,7 +1,7 @@
 // HPKE against RFC 9180 A.2 on the pure-JS primitives, plus behaviour tests.
 import { describe, expect, it } from "vitest";
 import { DecryptError } from "../src/errors";
-import { hpkeOpen, hpkeReceiveExport, hpkeSeal, hpkeSendExport } from "../src/hpke";
+import { hpkeOpen, hpkeReceiveExport, hpkeSeal, hpkeSendExport, setupHpkeReceiver, setupHpkeSender } from "../src/hpke";
 import { generateBoxKeyPair, type BoxPublicKey } from "../src/keys";
 import { noblePrimitives } from "../src/primitives/noble";
 import { hpkeSuite } from "./suites/hpke";
@@ -26,6 +26,19 @@ describe("HPKE single-shot API", () => {
     expect(hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: s.publicKey }, ciphertext)).toEqual(msg);
     expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: generateBoxKeyPair().publicKey }, ciphertext)).toThrow(DecryptError);
     expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey }, ciphertext)).toThrow(DecryptError);
+  });
+
+  it("a destroyed context refuses every use instead of sealing under an all-zero key (review finding 5)", () => {
+    const { enc, context } = setupHpkeSender({ recipientPublicKey: r.publicKey, info });
+    const receiver = setupHpkeReceiver({ enc, recipientPrivateKey: r.privateKey, info });
+    expect(receiver.open(context.seal(msg))).toEqual(msg);
+    context.destroy();
+    receiver.destroy();
+    expect(() => context.seal(msg)).toThrow(/destroyed/);
+    expect(() => context.export(new Uint8Array(0), 32)).toThrow(/destroyed/);
+    expect(() => receiver.open(new Uint8Array(32))).toThrow(/destroyed/);
+    expect(() => receiver.export(new Uint8Array(0), 32)).toThrow(/destroyed/);
+    expect(() => context.destroy()).not.toThrow(); // idempotent
   });
 
   it("exporter agrees on both sides", () => {
