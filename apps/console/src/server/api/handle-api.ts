@@ -45,7 +45,18 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
 
       const matches = table.map((c) => ({ c, m: c.pattern.exec(url.pathname) })).filter((x) => x.m);
       const hit = matches.find((x) => x.c.route.method === req.method || (req.method === "HEAD" && x.c.route.method === "GET"));
-      if (!hit?.m) throw new VeilError(matches.length ? "method_not_allowed" : "not_found");
+      if (!hit?.m) {
+        // Probing unknown routes costs from the same per-IP budget as reads.
+        const d = services.limiter.consume("apiRead", ip);
+        res.setHeader("X-RateLimit-Limit", String(d.limit));
+        res.setHeader("X-RateLimit-Remaining", String(d.remaining));
+        res.setHeader("X-RateLimit-Reset", String(d.resetSeconds));
+        if (!d.allowed) {
+          res.setHeader("Retry-After", String(d.resetSeconds));
+          throw new VeilError("rate_limited");
+        }
+        throw new VeilError(matches.length ? "method_not_allowed" : "not_found");
+      }
       const route = hit.c.route;
       const params: Record<string, string> = {};
       hit.c.names.forEach((n, i) => (params[n] = hit.m?.[i + 1] ?? ""));
