@@ -62,10 +62,10 @@ const api = {
     return attempt(() => verifyStatement(statement, domain, identityPublicKey(fromHex(signerHex))));
   },
   /** Password keys at the default Argon2id cost, with the time the derivation took. */
-  async derive(password: string, saltHex: string): Promise<{ authKey: string; wrapKey: string; ms: number }> {
+  async derive(password: string, saltHex: string, email: string): Promise<{ authKey: string; wrapKey: string; ms: number }> {
     const params = kdfParams({ ...DEFAULT_KDF, salt: fromHex(saltHex) });
     const start = performance.now();
-    const keys = await derivePasswordKeys(password, params);
+    const keys = await derivePasswordKeys(password, params, email);
     const ms = performance.now() - start;
     return { authKey: toHex(keys.authKey), wrapKey: toHex(keys.wrapKey), ms };
   },

@@ -169,19 +169,23 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
 
     test("Argon2id password keys at the default cost match between browser and Node", async () => {
       const salt = randomBytes(16);
+      const email = "zoë@example.org".normalize("NFC");
       // The browser is given the decomposed spelling, Node the composed one: both normalise to NFC.
       const composed = "correct hörse battery stäple";
       const decomposed = composed.normalize("NFD");
       expect(decomposed).not.toBe(composed);
 
-      const fromBrowser = await inBrowser("derive", decomposed, toHex(salt));
-      const keys = await derivePasswordKeys(composed, kdfParams({ ...DEFAULT_KDF, salt }));
+      const fromBrowser = await inBrowser("derive", decomposed, toHex(salt), email);
+      const keys = await derivePasswordKeys(composed, kdfParams({ ...DEFAULT_KDF, salt }), email);
       expect(fromBrowser.authKey).toBe(toHex(keys.authKey));
       expect(fromBrowser.wrapKey).toBe(toHex(keys.wrapKey));
       expect(fromBrowser.authKey).not.toBe(fromBrowser.wrapKey);
 
-      const otherSalt = await inBrowser("derive", composed, toHex(randomBytes(16)));
+      // The served salt and the e-mail the user typed both bind the keys.
+      const otherSalt = await inBrowser("derive", composed, toHex(randomBytes(16)), email);
       expect(otherSalt.authKey).not.toBe(fromBrowser.authKey);
+      const otherEmail = await derivePasswordKeys(composed, kdfParams({ ...DEFAULT_KDF, salt }), "zoe@example.org");
+      expect(toHex(otherEmail.authKey)).not.toBe(fromBrowser.authKey);
     });
   });
 });
