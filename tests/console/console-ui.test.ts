@@ -3,6 +3,7 @@
 // with TOTP and a backup code, password change, reload resume, session revoke, log-out, the
 // users and audit pages — and a screenshot of each main page under tests/console/artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ZSignupRequestSchema } from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, watchedPage, type TestConsole, type WatchedPage } from "./harness";
 
@@ -18,6 +19,7 @@ let context: BrowserContext;
 let main: WatchedPage;
 let totpSecret = "";
 let backupCodes: string[] = [];
+let recoveryCode = "";
 
 async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.goto(`${consoleServer.url}/login`);
@@ -71,7 +73,8 @@ describe("console UI in Chromium", () => {
     await expect.poll(() => page.getByTestId("progress").count(), { timeout: 5_000 }).toBe(1);
     const code = page.getByTestId("recovery-code");
     await code.waitFor({ timeout: 30_000 });
-    expect(await code.textContent()).toMatch(/^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$/);
+    recoveryCode = (await code.textContent()) ?? "";
+    expect(recoveryCode).toMatch(/^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$/);
     await screenshot(page, "02-recovery-kit");
     await page.getByLabel("I have saved my recovery code").check();
     await page.getByRole("button", { name: "Continue" }).click();
@@ -80,6 +83,13 @@ describe("console UI in Chromium", () => {
     expect(await page.getByTestId("who").textContent()).toBe(EMAIL);
     expect(await page.getByTestId("recovery-status").textContent()).toContain("you have a recovery kit");
     await screenshot(page, "03-account");
+
+    // The sign-up body is exactly what the protocol allows (strict schema), and carries keys, not secrets.
+    const signupBody = main.apiBodies.find((b) => b.path === "/api/auth/signup")?.body ?? "";
+    const parsed = ZSignupRequestSchema.parse(JSON.parse(signupBody));
+    expect(parsed.email).toBe(EMAIL);
+    expect(parsed.kdf).toMatchObject({ alg: "argon2id", memoryKiB: 65536, iterations: 3, parallelism: 1 });
+    expect(parsed.recovery).toBeDefined();
   });
 
   test("a reload within the tab resumes without the password; the token is not a cookie", async () => {
@@ -92,6 +102,25 @@ describe("console UI in Chromium", () => {
     expect(stored).toMatch(/"token":"[A-Za-z0-9_-]{43}"/);
     // No private key material in web storage: only the AES-GCM ciphertext of the tab vault.
     expect(stored).not.toContain("privateKey");
+  });
+
+  test("without the tab's vault key a reload asks for the password and unlocks locally", async () => {
+    const { page } = main;
+    await page.evaluate(() => new Promise((resolve) => (indexedDB.deleteDatabase("veil-tab-vault").onsuccess = resolve)));
+    const before = main.apiCalls.length;
+    await page.reload();
+    const unlock = page.getByRole("heading", { name: "Unlock your keys" });
+    await unlock.waitFor({ timeout: 15_000 });
+    await page.getByLabel("Password", { exact: true }).fill("not my password at all");
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("does not unlock your keys");
+    await screenshot(page, "03b-unlock");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await expectAccountPage(page);
+    expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
+    // Unlocking sent nothing but the usual reads: no log-in, no auth key.
+    expect(main.apiCalls.slice(before).filter((c) => !c.startsWith("GET "))).toEqual([]);
   });
 
   test("log-out, then a wrong password shows the error, then the right one signs in", async () => {
@@ -247,6 +276,12 @@ describe("console UI in Chromium", () => {
     await page.getByLabel("Event type").fill("login.failure");
     await page.getByRole("button", { name: "Apply" }).click();
     await expect.poll(async () => (await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents()).join(","), { timeout: 10_000 }).toMatch(/^login\.failure(,login\.failure)*$/);
+  });
+
+  test("no request body ever carried a password or the recovery code", () => {
+    const secrets = [PASSWORD, NEW_PASSWORD, INVITEE_PASSWORD, recoveryCode, recoveryCode.replaceAll("-", "")];
+    expect(main.apiBodies.length).toBeGreaterThan(10);
+    for (const { path, body } of main.apiBodies) for (const secret of secrets) expect(body.includes(secret), `${path} carried a secret`).toBe(false);
   });
 
   test("no page error and no CSP violation along the way", () => {

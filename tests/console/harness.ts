@@ -84,21 +84,27 @@ export interface WatchedPage {
   readonly page: Page;
   readonly errors: string[];
   readonly apiCalls: string[];
+  /** Every request body the page sent to /api/ (path and raw text). */
+  readonly apiBodies: { path: string; body: string }[];
 }
 
 export async function watchedPage(context: BrowserContext): Promise<WatchedPage> {
   const page = await context.newPage();
   const errors: string[] = [];
   const apiCalls: string[] = [];
+  const apiBodies: { path: string; body: string }[] = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`console: ${m.text()}`);
   });
   page.on("request", (r) => {
     const u = new URL(r.url());
-    if (u.pathname.startsWith("/api/")) apiCalls.push(`${r.method()} ${u.pathname}`);
+    if (!u.pathname.startsWith("/api/")) return;
+    apiCalls.push(`${r.method()} ${u.pathname}`);
+    const body = r.postData();
+    if (body !== null) apiBodies.push({ path: u.pathname, body });
   });
-  return { page, errors, apiCalls };
+  return { page, errors, apiCalls, apiBodies };
 }
 
 /** Saves a full-page screenshot under tests/console/artifacts/<name>.png. */
