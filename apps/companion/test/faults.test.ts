@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import type { RunningCompanion } from "../src/run/start-companion";
@@ -69,5 +70,60 @@ describe("faults: the console killed and restarted five times during a stream of
       expect(JSON.parse(answered.get(id) ?? "{}")).toMatchObject({ kind: "result", id, type: "ping" });
     }
     expect(consoleServer.connections).toBeGreaterThanOrEqual(6);
+  });
+
+  it("the companion's network cut and restored: it reconnects and serves again", async () => {
+    // A TCP relay stands in for the network between companion and console; TLS passes through it.
+    const links = new Set<Socket>();
+    let proxy: Server | undefined;
+    let port = 0;
+    const listen = (): Promise<void> =>
+      new Promise((resolve) => {
+        proxy = createServer((inbound) => {
+          const outbound = connect(consoleServer.port, "127.0.0.1");
+          links.add(inbound).add(outbound);
+          inbound.pipe(outbound).pipe(inbound);
+          const drop = (): void => {
+            inbound.destroy();
+            outbound.destroy();
+          };
+          inbound.on("error", drop).on("close", drop);
+          outbound.on("error", drop).on("close", drop);
+        });
+        proxy.listen(port, "127.0.0.1", () => {
+          port = (proxy?.address() as { port: number }).port;
+          resolve();
+        });
+      });
+    await listen();
+    const other = await makeInstance(makeAccount());
+    consoleServer.instances.set(other.instanceId, other.record);
+    const dir = tempStateDir();
+    await enrollInto(dir.dir, other.enrollment(`https://127.0.0.1:${port}`, cert.pin), logger);
+    const c = runCompanion(dir.dir, logger);
+    await waitUntil(() => consoleServer.isOnline(other.instanceId), 5000, "online through the link");
+    const before = consoleServer.connections;
+    // Cut: every connection dies and nothing answers for a while.
+    const closed = new Promise<void>((resolve) => proxy?.close(() => resolve()));
+    for (const l of links) l.destroy();
+    await closed;
+    await waitUntil(() => !consoleServer.isOnline(other.instanceId), 5000, "offline");
+    await new Promise((r) => setTimeout(r, 500));
+    await listen();
+    await waitUntil(() => consoleServer.isOnline(other.instanceId) && consoleServer.connections > before, 10_000, "back online");
+    const account = makeAccount();
+    const b = new BrowserSession(consoleServer, {
+      instanceId: other.instanceId,
+      instanceBoxPublicKey: other.box.publicKey,
+      account,
+      bundle: signGrant({ signer: other.admin, account, instanceId: other.instanceId, role: "viewer" }),
+    });
+    await b.open();
+    expect(await b.request("ping")).toMatchObject({ kind: "result" });
+    b.dispose();
+    c.stop();
+    proxy?.close();
+    for (const l of links) l.destroy();
+    dir.cleanup();
   });
 });

@@ -138,6 +138,14 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(existsSync(join(parent, "bad-sum", "lib", "veil-companion.mjs"))).toBe(false);
   });
 
+  it("the companion itself refuses an enrollment string in argv, and reports 'not enrolled' as JSON", () => {
+    const r = spawnSync(process.execPath, [BUNDLE, "enroll", "veil1_AAAA"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/refusing an enrollment string on the command line/);
+    const s = spawnSync(process.execPath, [BUNDLE, "status", "--json"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") } });
+    expect(JSON.parse(s.stdout)).toMatchObject({ enrolled: false });
+  });
+
   it("uninstall removes everything", async () => {
     const r = await run(["uninstall", "--prefix", prefix], {});
     expect(r.status, r.stderr).toBe(0);
