@@ -52,7 +52,15 @@ function encode(value: unknown, path: string, depth: number, seen: Set<object>):
       seen.add(value);
       try {
         if (Array.isArray(value)) {
-          return "[" + value.map((v, i) => encode(v as unknown, `${path}[${i}]`, depth + 1, seen)).join(",") + "]";
+          // Plain, dense arrays only (review finding 9): a hole would encode as null, and a
+          // subclass or extra own properties would not survive JSON, so the signed text would
+          // not describe the value the caller holds.
+          if (Object.getPrototypeOf(value) !== Array.prototype) throw new TypeError(`${path} must be a plain array, got ${describe(value)}`);
+          if (Object.getOwnPropertySymbols(value).length > 0) throw new TypeError(`${path} has symbol keys`);
+          const items: unknown[] = value;
+          for (let i = 0; i < items.length; i++) if (!Object.hasOwn(items, i)) throw new TypeError(`${path} is a sparse array (hole at ${i})`);
+          if (Object.keys(items).length !== items.length) throw new TypeError(`${path} has non-index properties`);
+          return "[" + items.map((v, i) => encode(v, `${path}[${i}]`, depth + 1, seen)).join(",") + "]";
         }
         const proto = Object.getPrototypeOf(value) as unknown;
         if (proto !== Object.prototype && proto !== null) throw new TypeError(`${path} must be a plain object, got ${describe(value)}`);
@@ -100,8 +108,10 @@ export function signStatement(domain: string, body: JsonValue, privateKey: Ident
 
 /**
  * Verifies a statement under Veil's single Ed25519 rule (ed25519.ts) and that its domain is
- * `expectedDomain`. Returns the body; throws the opaque VerifyError on any failure of the
- * statement (wrong domain, bad signature, malformed signature, unencodable body).
+ * `expectedDomain`. Returns a fresh copy of the body parsed from the canonical text that was
+ * verified (review finding 9), never the caller's object, which could hold getters, a proxy or
+ * a prototype that reads differently from what was signed. Throws the opaque VerifyError on any
+ * failure of the statement (wrong domain, bad signature, malformed signature, unencodable body).
  */
 export function verifyStatement(statement: SignedStatement, expectedDomain: string, publicKey: IdentityPublicKey): JsonValue {
   assertString(expectedDomain, "expectedDomain", 1, 128, DOMAIN_PATTERN);
@@ -109,14 +119,15 @@ export function verifyStatement(statement: SignedStatement, expectedDomain: stri
   if (typeof statement !== "object" || statement === null) throw new VerifyError();
   const { domain, body, signature } = statement;
   if (domain !== expectedDomain || typeof signature !== "string") throw new VerifyError();
-  let bytes: Uint8Array;
+  let text: string;
   let sig: Uint8Array;
   try {
-    bytes = statementBytes(domain, body);
+    text = canonicalJson(body);
     sig = fromBase64Url(signature);
   } catch {
     throw new VerifyError();
   }
+  const bytes = concat(lengthPrefixed(STATEMENT_LABEL), lengthPrefixed(domain), lengthPrefixed(utf8(text)));
   if (!verifyEd25519(publicKey, bytes, sig)) throw new VerifyError();
-  return body;
+  return JSON.parse(text) as JsonValue;
 }

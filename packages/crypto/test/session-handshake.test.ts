@@ -212,6 +212,14 @@ describe("session prologue", () => {
     expect(toHex(p)).toBe(toHex(expected));
   });
 
+  it("accepts an id that starts with U+FEFF (well-formed) and keeps it distinct; the lone-surrogate message is precise (review finding 9)", () => {
+    const bom = encodeSessionPrologue({ protocolVersion: 1, instanceId: "\ufeffinst_1", accountId: "a" });
+    const plain = encodeSessionPrologue({ protocolVersion: 1, instanceId: "inst_1", accountId: "a" });
+    expect(toHex(bom)).not.toBe(toHex(plain));
+    expect(toHex(bom)).toContain("efbbbf");
+    expect(() => encodeSessionPrologue({ protocolVersion: 1, instanceId: "\ud800x", accountId: "a" })).toThrow(/instanceId must be well-formed Unicode \(no lone surrogates\)/);
+  });
+
   it("is unambiguous: moving bytes between fields changes the encoding", () => {
     const a = encodeSessionPrologue({ protocolVersion: 1, instanceId: "ab", accountId: "c" });
     const b = encodeSessionPrologue({ protocolVersion: 1, instanceId: "a", accountId: "bc" });

@@ -75,7 +75,12 @@ describe("session transport: frames", () => {
     expect(replay).toMatchObject({ code: "replay", expected: 1n, received: 0n, retryable: false });
     const forged = f1.slice();
     forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
-    expect(thrown(() => companion.open(forged))).toBeInstanceOf(SessionForgeryError);
+    const forgery = thrown(() => companion.open(forged));
+    expect(forgery).toBeInstanceOf(SessionForgeryError);
+    // no cause and a fixed message: nothing of the primitive's error leaks (review finding 9)
+    expect((forgery as Error).cause).toBeUndefined();
+    expect("cause" in (forgery as Error)).toBe(false);
+    expect((forgery as Error).message).toBe("session frame failed authentication");
     const v2 = f1.slice();
     v2[0] = 2;
     expect(thrown(() => companion.open(v2))).toMatchObject({ code: "unsupported_version", version: 2 });
@@ -86,12 +91,25 @@ describe("session transport: frames", () => {
     expect(SessionVersionError.name).toBe("SessionVersionError");
   });
 
-  it("a frame reflected to its sender fails authentication: directions have different keys", () => {
+  it("a frame reflected to its sender fails authentication when its counter is the expected one: directions have different keys", () => {
     const { browser, companion } = handshake();
     const frame = browser.seal(utf8("to the companion"));
     expect(thrown(() => browser.open(frame))).toBeInstanceOf(SessionForgeryError);
     expect(browser.receiveCounter).toBe(0n);
     expect(toHex(companion.open(frame))).toBe(toHex(utf8("to the companion")));
+  });
+
+  it("a reflected frame whose counter is not the expected one fails earlier, as replay or gap", () => {
+    const { browser, companion } = handshake();
+    const out = [browser.seal(utf8("0")), browser.seal(utf8("1")), browser.seal(utf8("2"))];
+    for (const f of out) companion.open(f);
+    const back = companion.seal(utf8("reply 0"));
+    browser.open(back);
+    // the browser now expects counter 1 from the companion: its own frames 0 and 2 come back
+    expect(thrown(() => browser.open(out[0] ?? new Uint8Array(0)))).toBeInstanceOf(SessionReplayError);
+    expect(thrown(() => browser.open(out[2] ?? new Uint8Array(0)))).toBeInstanceOf(SessionGapError);
+    expect(thrown(() => browser.open(out[1] ?? new Uint8Array(0)))).toBeInstanceOf(SessionForgeryError);
+    expect(browser.receiveCounter).toBe(1n);
   });
 
   it("caps plaintext at 65535 − 16 bytes (Noise §3)", () => {

@@ -5,6 +5,7 @@ import { concat, fromBase64Url, fromHex, toBase64Url, toHex } from "../src/encod
 import { isAcceptablePoint, signEd25519, verifyEd25519 } from "../src/ed25519";
 import { VerifyError } from "../src/errors";
 import { generateIdentityKeyPair, identityPublicKey } from "../src/keys";
+import { noblePrimitives } from "../src/primitives/noble";
 import { canonicalJson, signStatement, statementBytes, verifyStatement } from "../src/sign";
 
 describe("canonicalJson", () => {
@@ -28,6 +29,18 @@ describe("canonicalJson", () => {
     for (let i = 0; i < 40; i++) deep = [deep];
     expect(() => canonicalJson(deep)).toThrow(/deeper/);
   });
+  it("refuses sparse and non-plain arrays, which JSON would not round-trip (review finding 9)", () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => canonicalJson({ a: [1, , 3] })).toThrow(/body\.a is a sparse array/);
+    expect(() => canonicalJson(new Array(2))).toThrow(/sparse/);
+    class Tagged extends Array<number> {}
+    expect(() => canonicalJson(Tagged.from([1]))).toThrow(/plain array/);
+    const extra = Object.assign([1, 2], { note: "x" });
+    expect(() => canonicalJson(extra)).toThrow(/non-index/);
+    const sym = Object.assign([1], { [Symbol("s")]: 1 });
+    expect(() => canonicalJson(sym)).toThrow(/symbol/);
+    expect(canonicalJson([1, [2, []]])).toBe("[1,[2,[]]]");
+  });
 });
 
 describe("signStatement / verifyStatement", () => {
@@ -38,6 +51,20 @@ describe("signStatement / verifyStatement", () => {
     const s = signStatement("veil/v1/grant", body, privateKey);
     expect(verifyStatement(s, "veil/v1/grant", publicKey)).toEqual(body);
     expect(fromBase64Url(s.signature).length).toBe(64);
+  });
+
+  it("returns a fresh copy parsed from the verified canonical text, never the caller's object (review finding 9)", () => {
+    const s = signStatement("veil/v1/grant", body, privateKey);
+    const held = { ...body, grants: [...body.grants] };
+    const out = verifyStatement({ ...s, body: held }, "veil/v1/grant", publicKey);
+    expect(out).toEqual(body);
+    expect(out).not.toBe(held);
+    expect((out as { grants: unknown }).grants).not.toBe(held.grants);
+    // a getter that answers differently on a second read cannot smuggle another value past the check
+    let reads = 0;
+    const tricky = { ...body };
+    Object.defineProperty(tricky, "role", { enumerable: true, get: () => (reads++ === 0 ? "admin" : "owner") });
+    expect((verifyStatement({ ...s, body: tricky }, "veil/v1/grant", publicKey) as { role: string }).role).toBe("admin");
   });
 
   it("key order does not matter, content does", () => {
@@ -90,9 +117,23 @@ describe("the single Ed25519 rule", () => {
 
   it("accepts a good signature", () => expect(verifyEd25519(publicKey, msg, sig)).toBe(true));
 
-  it("rejects S + L (malleability, RFC 8032 §5.1.7)", () => {
+  it("rejects S + L (malleability, RFC 8032 §5.1.7) by the S < L rule itself, before the primitive is asked (review finding 9)", () => {
     const s = leToBig(sig.slice(32));
+    expect(s + L < 1n << 253n).toBe(true); // S < L < 2^253: S + L always fits in the 32-byte field
     const mauled = concat(sig.slice(0, 32), le(s + L));
+    // A primitive that would accept anything: only rule 3 can refuse the mauled signature.
+    let asked = 0;
+    const permissive = { ...noblePrimitives, ed25519Verify: (): boolean => (asked++, true) };
+    expect(verifyEd25519(publicKey, msg, mauled, permissive)).toBe(false);
+    expect(asked).toBe(0);
+    expect(verifyEd25519(publicKey, msg, sig, permissive)).toBe(true);
+    expect(asked).toBe(1);
+    // S = L exactly (the boundary) is refused as well; S = L − 1 reaches the primitive
+    expect(verifyEd25519(publicKey, msg, concat(sig.slice(0, 32), le(L)), permissive)).toBe(false);
+    expect(asked).toBe(1);
+    expect(verifyEd25519(publicKey, msg, concat(sig.slice(0, 32), le(L - 1n)), permissive)).toBe(true);
+    expect(asked).toBe(2);
+    // and with the real primitive too
     expect(verifyEd25519(publicKey, msg, mauled)).toBe(false);
   });
 

@@ -97,12 +97,16 @@ export class SessionGapError extends SessionError {
 }
 
 /**
- * The frame's counter was the expected one but its tag did not verify: the frame was modified,
- * forged, or reflected back to its sender (each direction has its own key, Noise §5.2 Split()).
+ * The frame's counter was the expected one but its tag did not verify: the frame was modified
+ * or forged, or it is a frame reflected back to its sender whose counter happens to equal the
+ * sender's next expected receive counter (each direction has its own key, Noise §5.2 Split(),
+ * so it fails here; other reflected frames fail earlier as replay or gap).
+ * Carries no `cause` and a fixed message (review finding 9): the primitive's error says nothing
+ * the caller may use, and must not leak into logs.
  */
 export class SessionForgeryError extends SessionError {
-  constructor(options?: { cause?: unknown }) {
-    super("forgery", "session frame failed authentication", options);
+  constructor() {
+    super("forgery", "session frame failed authentication");
   }
 }
 

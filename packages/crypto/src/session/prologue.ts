@@ -11,6 +11,13 @@
  *   u16 len ‖ accountId (UTF-8)
  *
  * Every variable-length field is length-prefixed, so no two distinct inputs encode alike.
+ *
+ * The rekey interval is deliberately NOT bound here (review finding 9): it is each end's local
+ * configuration, which the relay cannot see or change, and both ends use
+ * SESSION_DEFAULT_REKEY_INTERVAL; binding it would change every prologue (and the independently
+ * computed regression vector) to catch only a misconfiguration between two honest ends, which
+ * already fails closed: the first frame at a rekey boundary is a SessionForgeryError and the
+ * session state does not move. See docs/PROTOCOL-SESSION.md, "Rekey".
  */
 import { assertInteger } from "./validate";
 
@@ -36,7 +43,9 @@ function encodeId(value: unknown, field: string): Uint8Array {
   if (value.length === 0) throw new RangeError(`${field} must not be empty`);
   const bytes = new TextEncoder().encode(value);
   // A lone surrogate encodes as U+FFFD, so two different strings could share one encoding.
-  if (new TextDecoder().decode(bytes) !== value) throw new RangeError(`${field} must be well-formed Unicode`);
+  // ignoreBOM: the default decoder drops a leading U+FEFF, which made a well-formed id that
+  // starts with one fail with a wrong "not well-formed" message (review finding 9).
+  if (new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) !== value) throw new RangeError(`${field} must be well-formed Unicode (no lone surrogates)`);
   if (bytes.length > SESSION_MAX_ID_BYTES) {
     throw new RangeError(`${field} must be at most ${SESSION_MAX_ID_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }

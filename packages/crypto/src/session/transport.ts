@@ -7,8 +7,10 @@
  * receiver can classify a frame before touching the AEAD; the 9-byte header is the AEAD's
  * associated data, so version and counter are authenticated. The receiver accepts only
  * counter == next expected: a lower counter is a replay or reorder, a higher one a gap, an
- * expected counter with a bad tag a forgery or a reflection (each direction has its own key,
- * §5.2 Split()). A rejected frame changes no state.
+ * expected counter with a bad tag a forgery. A frame reflected back to its sender is refused
+ * by the same checks: as a replay or gap by its counter, or, when its counter happens to be
+ * the expected one, as a forgery, because each direction has its own key (§5.2 Split()).
+ * A rejected frame changes no state.
  *
  * Rekey (§11.3): both ends call Rekey() on a direction's CipherState right before the frame
  * whose counter is a positive multiple of `rekeyInterval`. The schedule is a function of the
@@ -150,7 +152,7 @@ export class Session {
       plaintext = cipher.decryptWithAd(frame.subarray(0, SESSION_FRAME_HEADER_LEN), frame.subarray(SESSION_FRAME_HEADER_LEN));
     } catch (error) {
       if (cipher !== this.#receive) cipher.wipe();
-      if (error instanceof NoiseError && error.code === "decrypt") throw new SessionForgeryError({ cause: error });
+      if (error instanceof NoiseError && error.code === "decrypt") throw new SessionForgeryError();
       throw error;
     }
     if (cipher !== this.#receive) {
