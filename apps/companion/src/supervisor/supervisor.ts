@@ -1,9 +1,12 @@
-import { COMPANION_CONNECT_ERRORS, PROTOCOL_VERSION, ZRelayFrameSchema, ZSessionEndedSchema, type TCompanionSocketAuth, type TRelayFrame } from "../protocol";
+import { COMPANION_CONNECT_ERRORS, PROTOCOL_VERSION, ZRelayFrameSchema, ZSessionEndedSchema, type TCompanionSocketAuth, type TRelayFrame, type TSocketAck } from "../protocol";
 import type { Clock, Random } from "../clock";
 import type { Logger } from "../log";
 import type { CompanionSocket, ConsoleTransport } from "../transport/console-transport";
 import { COMPANION_VERSION } from "../version";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
+
+/** How long the console has to acknowledge a relayed frame. */
+export const ACK_TIMEOUT_MS = 10_000;
 
 /** Connection states reported to `status`. */
 export type ConnectionState = "starting" | "connecting" | "connected" | "disconnected" | "revoked" | "stopped";
@@ -74,8 +77,10 @@ export class Supervisor {
   send(frame: TRelayFrame): boolean {
     const socket = this.#socket;
     if (socket === undefined || !socket.connected) return false;
-    socket.emit("e2e:frame", frame, (ack) => {
-      if (!ack.ok) this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
+    // A bounded wait: a console that never acknowledges must not make pending callbacks pile up.
+    socket.timeout(ACK_TIMEOUT_MS).emit("e2e:frame", frame, (error: Error | null, ack: TSocketAck) => {
+      if (error !== null) this.#o.logger.warn("console did not acknowledge a frame", { sessionId: frame.sessionId });
+      else if (!ack.ok) this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
     });
     return true;
   }
