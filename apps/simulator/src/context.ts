@@ -6,6 +6,8 @@ export interface SimStats {
   informErrors: number;
   repliesApplied: number;
   channelSessions: number;
+  /** Channel connections that closed before the hello was sent (refused, timed out, pin mismatch). */
+  channelConnectFailures: number;
   channelFramesSent: number;
   channelErrors: number;
   pinFailures: number;
@@ -20,7 +22,7 @@ export interface SimStats {
 /** Run-time shared by every part of one simulator. */
 export class SimContext {
   readonly stats: SimStats = {
-    informsSent: 0, informErrors: 0, repliesApplied: 0, channelSessions: 0, channelFramesSent: 0, channelErrors: 0,
+    informsSent: 0, informErrors: 0, repliesApplied: 0, channelSessions: 0, channelConnectFailures: 0, channelFramesSent: 0, channelErrors: 0,
     pinFailures: 0, commands: 0, reboots: 0, faults: 0, ubdpReplies: 0, adminRequests: 0, adminLoginFailures: 0,
   };
   stopped = false;

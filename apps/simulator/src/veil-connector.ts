@@ -76,6 +76,7 @@ export class VeilConnector {
     ws.on("error", () => undefined);
     ws.on("close", () => {
       if (this.ws !== ws) return;
+      if (client.state === "awaiting_challenge") ctx.stats.channelConnectFailures++;
       this.ws = undefined;
       this.terminals.clear();
       if (ctx.stopped) return;
