@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Clock } from "../src/clock";
 import { silentLogger, createJsonLogger, redactFields } from "../src/log";
 import { backoffDelay, DEFAULT_BACKOFF } from "../src/supervisor/backoff";
-import { Supervisor } from "../src/supervisor/supervisor";
+import { describeConnectError, Supervisor } from "../src/supervisor/supervisor";
 import type { CompanionSocket, ConsoleTransport } from "../src/transport/console-transport";
 
 /** A manual clock: timers run only when the test advances time. */
@@ -143,6 +143,15 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     s.emit("disconnect", "io server disconnect");
     expect(await sup.finished).toBe("revoked");
     expect(clock.pending()).toEqual([]);
+  });
+});
+
+describe("connect errors", () => {
+  it("reads the console's code from the message or from an error body in `data`", () => {
+    expect(describeConnectError(new Error("instance_revoked"))).toBe("instance_revoked");
+    const withBody = Object.assign(new Error("Sign in to continue."), { data: { error: { code: "unauthenticated", message: "x", retryable: false } } });
+    expect(describeConnectError(withBody)).toBe("unauthenticated");
+    expect(describeConnectError(new Error("websocket error"))).toBe("network");
   });
 });
 

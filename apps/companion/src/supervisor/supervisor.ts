@@ -188,6 +188,10 @@ export class Supervisor {
 /** A stable code for a connect error: the console's refusal code, a pin mismatch, or "network". */
 export function describeConnectError(error: Error): string {
   const known = Object.values(COMPANION_CONNECT_ERRORS) as string[];
+  // The console may put the code in the message, or send a ZErrorBodySchema body as `data`.
+  const data = (error as { data?: { error?: { code?: unknown } } }).data;
+  const code = data?.error?.code;
+  if (typeof code === "string" && known.includes(code)) return code;
   if (known.includes(error.message)) return error.message;
   const chain: unknown[] = [error, (error as { description?: unknown }).description, error.cause];
   for (const e of chain) {
