@@ -140,12 +140,23 @@ install_bundle() {
   cp "$tmp/veil-companion.mjs" "$LIBDIR/.veil-companion.mjs.new"
   chmod 644 "$LIBDIR/.veil-companion.mjs.new"
   mv -f "$LIBDIR/.veil-companion.mjs.new" "$BUNDLE"
-  cat > "$BINDIR/.veil-companion.new" <<WRAPPER
+  if [ "$MODE" = system ]; then
+    # root runs the CLI as the service user, so files in the state folder keep their owner.
+    cat > "$BINDIR/.veil-companion.new" <<WRAPPER
+#!/bin/sh
+: "\${VEIL_STATE_DIR:=$STATE}"
+export VEIL_STATE_DIR
+if [ "\$(id -u)" -eq 0 ]; then exec runuser -u $SVC_USER -- env VEIL_STATE_DIR="\$VEIL_STATE_DIR" "$NODE" "$BUNDLE" "\$@"; fi
+exec "$NODE" "$BUNDLE" "\$@"
+WRAPPER
+  else
+    cat > "$BINDIR/.veil-companion.new" <<WRAPPER
 #!/bin/sh
 : "\${VEIL_STATE_DIR:=$STATE}"
 export VEIL_STATE_DIR
 exec "$NODE" "$BUNDLE" "\$@"
 WRAPPER
+  fi
   chmod 755 "$BINDIR/.veil-companion.new"
   mv -f "$BINDIR/.veil-companion.new" "$BINDIR/veil-companion"
   say "installed $BUNDLE ($actual)"

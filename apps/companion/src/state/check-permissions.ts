@@ -20,7 +20,9 @@ function ownUid(): number | undefined {
 function checkOwner(stats: Stats, path: string): void {
   const uid = ownUid();
   if (uid !== undefined && stats.uid !== uid) {
-    throw new StatePermissionError(`${path} is owned by uid ${stats.uid}, not by this user (uid ${uid}). Fix it with: chown ${uid} ${shellQuote(path)}`);
+    throw new StatePermissionError(
+      `${path} is owned by uid ${stats.uid}, not by this user (uid ${uid}). Run veil-companion as the user that owns it (sudo -u '#${stats.uid}' …), or if that user is wrong, fix it with: chown ${uid} ${shellQuote(path)}`,
+    );
   }
 }
 
