@@ -5,7 +5,7 @@ import { useState } from "react";
 export function RecoveryKitPanel({ code, email, onDone }: { code: string; email: string; onDone: () => void }) {
   const [saved, setSaved] = useState(false);
   return (
-    <section className="card recovery-kit" aria-labelledby="kit-title" data-testid="recovery-kit">
+    <section className="card recovery-kit printable" aria-labelledby="kit-title" data-testid="recovery-kit">
       <h2 id="kit-title">Your recovery kit</h2>
       <p>
         Print this page or write the code down and keep it somewhere safe, away from this computer. It is shown <strong>only now</strong>.

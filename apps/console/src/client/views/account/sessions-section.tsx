@@ -7,6 +7,35 @@ import { useTask } from "../../hooks/use-task";
 
 type SessionInfo = TSessionListResponse["sessions"][number];
 
+const BROWSERS: readonly [RegExp, string][] = [
+  [/Edg\/(\d+)/, "Edge"],
+  [/Firefox\/(\d+)/, "Firefox"],
+  [/Chrome\/(\d+)/, "Chrome"],
+  [/Version\/(\d+).*Safari/, "Safari"],
+];
+const SYSTEMS: readonly [RegExp, string][] = [
+  [/Android/, "Android"],
+  [/iPhone|iPad/, "iOS"],
+  [/Windows/, "Windows"],
+  [/Mac OS X/, "macOS"],
+  [/Linux/, "Linux"],
+];
+
+/** "Chrome 156 on Linux" from a User-Agent string (best effort; the raw string is the cell's title). */
+function describeUserAgent(ua: string | null): string {
+  if (!ua) return "Unknown device";
+  let browser = "Browser";
+  for (const [re, name] of BROWSERS) {
+    const m = re.exec(ua);
+    if (m) {
+      browser = `${name} ${m[1] ?? ""}`.trim();
+      break;
+    }
+  }
+  const os = SYSTEMS.find(([re]) => re.test(ua))?.[1];
+  return os ? `${browser} on ${os}` : browser;
+}
+
 function when(iso: string): string {
   return new Date(iso).toLocaleString();
 }
@@ -42,8 +71,8 @@ export function SessionsSection() {
           <tbody>
             {sessions.map((s) => (
               <tr key={s.id} data-session-id={s.id}>
-                <td>
-                  {s.userAgent ? s.userAgent.slice(0, 60) : "Unknown"} {s.current ? <span className="badge">this tab</span> : null}
+                <td title={s.userAgent ?? undefined}>
+                  {describeUserAgent(s.userAgent)} {s.current ? <span className="badge">this tab</span> : null}
                 </td>
                 <td>{s.ip ?? "—"}</td>
                 <td>{when(s.createdAt)}</td>

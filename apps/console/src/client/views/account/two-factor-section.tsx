@@ -11,7 +11,7 @@ import { refreshMe } from "../../session-store";
 
 function BackupCodes({ codes, onDone }: { codes: readonly string[]; onDone: () => void }) {
   return (
-    <div data-testid="backup-codes">
+    <div data-testid="backup-codes" className="printable">
       <h3>Backup codes</h3>
       <p>
         Each code signs you in once if you lose your authenticator. They are shown <strong>only now</strong>: print them or keep them in a password manager.
@@ -23,7 +23,7 @@ function BackupCodes({ codes, onDone }: { codes: readonly string[]; onDone: () =
           </li>
         ))}
       </ol>
-      <div className="actions">
+      <div className="actions no-print">
         <button type="button" onClick={() => window.print()}>
           Print
         </button>
