@@ -5,7 +5,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY, noopReply } from "@veil/devices";
-import { ZUnifiInformSchema } from "../src/device-schemas";
+import { ZUnifiInformSchema } from "@veil/protocol";
 
 let ok = 0;
 let bad = 0;

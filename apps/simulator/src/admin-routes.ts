@@ -9,7 +9,7 @@ import { decodeSiteKey, type SiteKey } from "@veil/devices";
 import type { z } from "zod";
 import type { SimContext } from "./context";
 import type { SimDevice } from "./device";
-import { ZDeviceAdoptRequestSchema, ZDeviceCredentialRequestSchema, ZDeviceLoginRequestSchema, ZDeviceShellRequestSchema } from "./device-schemas";
+import { ZDeviceAdoptRequestSchema, ZDeviceCredentialRequestSchema, ZDeviceLoginRequestSchema, ZDeviceShellRequestSchema } from "@veil/protocol";
 import { runShell } from "./shell";
 
 /** Called when a device is told where to report: starts its inform loop or channel. */

@@ -2,7 +2,7 @@
  * Plausible Ubiquiti-like models the simulator draws from. Model codes are the short platform
  * codes UniFi firmware reports (several appear in Wireshark's packet-ubdp.c table).
  */
-import type { TDeviceKind } from "./device-schemas";
+import type { TDeviceKind } from "@veil/protocol";
 
 /** One simulated hardware model. */
 export interface ModelSpec {

@@ -1,7 +1,7 @@
 /** What a simulated device says about itself in each dialect: UniFi inform JSON, Veil state, UBDP. */
 import type { UbdpInfo } from "@veil/devices";
 import type { SimDevice } from "./device";
-import type { TDeviceState, TUnifiInform } from "./device-schemas";
+import type { TDeviceState, TUnifiInform } from "@veil/protocol";
 
 /** The UniFi inform payload (firmware field names). */
 export function toUnifiInform(d: SimDevice, now: number): TUnifiInform {

@@ -6,7 +6,7 @@
 import { authkeyToKey, DeviceCodecError, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY, INFORM_HEADER_LENGTH, INFORM_MAX_PAYLOAD, parseMgmtCfg, type InformCipher, type InformCompression } from "@veil/devices";
 import type { SimContext } from "./context";
 import type { SimDevice } from "./device";
-import { ZUnifiReplySchema, type TUnifiReply } from "./device-schemas";
+import { ZUnifiReplySchema, type TUnifiReply } from "@veil/protocol";
 import { injectFault } from "./faults";
 import { postBinary } from "./http-post";
 import { toUnifiInform } from "./reports";

@@ -1,6 +1,6 @@
 /** Commands a device obeys on Veil's channel, each answered by a command_result. */
 import type { SimContext } from "./context";
-import type { TDeviceDownMessage } from "./device-schemas";
+import type { TDeviceDownMessage } from "@veil/protocol";
 import { TerminalSession } from "./terminal";
 import type { VeilConnector } from "./veil-connector";
 

@@ -13,7 +13,7 @@ import type { SimDevice } from "./device";
 import { injectFault } from "./faults";
 import { handleCommand } from "./veil-commands";
 import { toDeviceState } from "./reports";
-import type { TDeviceUpMessage } from "./device-schemas";
+import type { TDeviceUpMessage } from "@veil/protocol";
 import type { TerminalSession } from "./terminal";
 
 /** Drives one device's channel until the context stops. */

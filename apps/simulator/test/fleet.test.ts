@@ -5,7 +5,7 @@ import { ZSimulatorOptionsSchema } from "../src/options";
 import { Prng } from "../src/prng";
 import { toDeviceState, toUbdpInfo, toUnifiInform } from "../src/reports";
 import { runShell } from "../src/shell";
-import { ZDeviceStateSchema, ZUnifiInformSchema } from "../src/device-schemas";
+import { ZDeviceStateSchema, ZUnifiInformSchema } from "@veil/protocol";
 
 const fleet = (seed: number, devices = 200) => buildFleet(ZSimulatorOptionsSchema.parse({ devices, seed }), 1_700_000_000_000);
 const summary = (seed: number) => fleet(seed).map((d) => [d.mac, d.ip, d.spec.model, d.firmware, d.hostname, d.bootedAt, d.clients.length].join("|"));

@@ -1,7 +1,7 @@
 import https from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type SimulatorHandle } from "../src/index";
-import type { TDeviceUpMessage } from "../src/device-schemas";
+import type { TDeviceUpMessage } from "@veil/protocol";
 import { startCompanion, type Companion } from "./helpers/channel-companion";
 import { waitFor } from "./helpers/inform-receiver";
 

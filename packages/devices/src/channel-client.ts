@@ -13,7 +13,7 @@ import { check } from "./errors";
 import { buildHeader, Direction, FrameKind, KeyType, parseChallenge, sealFrame } from "./channel-frame";
 import { deriveSessionKeys } from "./channel-keys";
 import { ChannelSession, DEFAULT_CHANNEL_LIMITS, encodeMessage, type ChannelLimits } from "./channel-session";
-import { ZDeviceDownMessageSchema, type TDeviceDownMessage, type TDeviceUpMessage } from "./device-schemas";
+import { ZDeviceDownMessageSchema, type TDeviceDownMessage, type TDeviceUpMessage } from "@veil/protocol";
 
 /** The key a device connects with: the shared site key, or its own key after key issue. */
 export interface ChannelCredential {

@@ -9,7 +9,7 @@ import { check, DeviceCodecError } from "./errors";
 import { buildChallenge, Direction, FrameKind, KeyType, openFrame, parseFrame } from "./channel-frame";
 import { deriveSessionKeys } from "./channel-keys";
 import { ChannelSession, decodeMessage, DEFAULT_CHANNEL_LIMITS, type ChannelLimits } from "./channel-session";
-import { ZDeviceHelloSchema, ZDeviceUpMessageSchema, type TDeviceDownMessage, type TDeviceUpMessage } from "./device-schemas";
+import { ZDeviceHelloSchema, ZDeviceUpMessageSchema, type TDeviceDownMessage, type TDeviceUpMessage } from "@veil/protocol";
 
 /** Key lookups the companion provides (site keys by id, device keys by MAC and id). */
 export interface ChannelKeyStore {

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { fromHex, toHex } from "./bytes";
 import { DeviceCodecError } from "./errors";
-import { ZUnifiMgmtCfgSchema, type TUnifiMgmtCfg, type TUnifiReply } from "./device-schemas";
+import { ZUnifiMgmtCfgSchema, type TUnifiMgmtCfg, type TUnifiReply } from "@veil/protocol";
 
 const now = (clock: () => number): string => String(Math.floor(clock()));
 

@@ -3,7 +3,7 @@
  * stores one shape whichever dialect a device speaks. Pure; the input must already have been
  * parsed with ZUnifiInformSchema (and, under the default key, be trusted for nothing).
  */
-import { ZDeviceStateSchema, type TDeviceState, type TUnifiInform } from "./device-schemas";
+import { ZDeviceStateSchema, type TDeviceState, type TUnifiInform } from "@veil/protocol";
 
 const KIND = { uap: "ap", usw: "switch", ugw: "router", udm: "router" } as const;
 const clampInt = (n: number | undefined): number => (n === undefined || !Number.isFinite(n) || n < 0 ? 0 : Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER));

@@ -8,7 +8,7 @@ import {
   type ChannelCredential,
   type ChannelKeyStore,
 } from "../src/index";
-import type { TDeviceState } from "../src/device-schemas";
+import type { TDeviceState } from "@veil/protocol";
 
 const MAC = "02:00:00:00:00:2a";
 const SITE: ChannelCredential = { type: "site", keyId: new Uint8Array(8).fill(9), key: new Uint8Array(32).fill(5) };

@@ -15,7 +15,7 @@ import {
   unifiInformToDeviceState,
   upgradeReply,
 } from "../src/index";
-import { ZUnifiInformSchema, ZUnifiReplySchema } from "../src/device-schemas";
+import { ZUnifiInformSchema, ZUnifiReplySchema } from "@veil/protocol";
 
 const clock = (): number => 1_700_000_000_123;
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { DeviceChannelServer, encodeSiteKey, type ChannelKeyStore } from "@veil/devices";
 import { WebSocketServer, type WebSocket } from "ws";
 import { makeCertificate } from "../../src/certificates";
-import type { TDeviceDownMessage, TDeviceUpMessage } from "../../src/device-schemas";
+import type { TDeviceDownMessage, TDeviceUpMessage } from "@veil/protocol";
 
 export interface Companion {
   siteKey: string;
