@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { decodeEnrollment } from "../src/protocol";
@@ -123,6 +124,20 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     await consoleServer.start();
     await waitUntil(() => consoleServer.connections > before && consoleServer.isOnline(instance.instanceId), 5000, "reconnect");
     b.dispose();
+  });
+
+  it("the console sees no content: no relayed frame carries a plaintext, and it stores no secret", () => {
+    expect(consoleServer.relayed.length).toBeGreaterThan(10);
+    const needles = [hostname(), "nodeVersion", process.version, '"kind"', "receivedAt", "system.snapshot"].map((n) => Buffer.from(n));
+    for (const f of consoleServer.relayed) {
+      const bytes = Buffer.from(f.frame, "base64url");
+      for (const n of needles) expect(bytes.includes(n)).toBe(false);
+    }
+    const secrets = new StateStore(state.dir).loadSecrets();
+    const stored = JSON.stringify([...consoleServer.instances.values()].map((r) => ({ ...r, authKeyHash: Buffer.from(r.authKeyHash).toString("base64url") })));
+    for (const secret of [decodeEnrollment(enrollment).token, secrets?.authKey, secrets?.identityPrivateKey, secrets?.boxPrivateKey]) {
+      expect(stored).not.toContain(secret ?? "x");
+    }
   });
 
   it("never logs a secret", () => {
