@@ -45,8 +45,9 @@ export default defineConfig({
     // Argon2id at 64 MiB and Wycheproof sweeps are slow in pure JS on two cores.
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    // Absolute path of the vectors for loaders that prefer it: `inject("vectorsDir")`.
-    provide: { vectorsDir },
+    // Absolute path of the vectors, and whether the folder exists: the loader skips only when
+    // it does not, and fails on any other read error (test/vectors/load.ts).
+    provide: { vectorsDir, vectorsPresent: existsSync(vectorsDir) },
     browser: {
       enabled: true,
       headless: true,
@@ -62,5 +63,6 @@ export default defineConfig({
 declare module "vitest" {
   export interface ProvidedContext {
     vectorsDir: string;
+    vectorsPresent: boolean;
   }
 }

@@ -1,5 +1,5 @@
 // Input validation: encodings, randomness helpers, primitive selection, labelled errors.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   ByteReader,
   concat,
@@ -20,7 +20,7 @@ import {
 import { DecryptError, VerifyError, assertBytes } from "../src/errors";
 import { getPrimitives, noblePrimitives, setPrimitives } from "../src/primitives/index";
 import { constantTimeEqual, generateToken, randomBytes, wipe } from "../src/random";
-import { loadSharedText } from "./vectors/load";
+import { assertCaseCount, loadSharedText, loadSharedTextFrom, vectorsPresent, type VectorsSource } from "./vectors/load";
 
 describe("encoding", () => {
   it("hex: round trip, strict parsing", () => {
@@ -125,8 +125,41 @@ describe("primitive selection", () => {
   });
 });
 
-describe("vector loader", () => {
-  it("returns null (suites then skip) for a file that is absent", async () => {
-    expect(await loadSharedText("wycheproof/no_such_file.json")).toBeNull();
+describe("vector loader (review finding 7)", () => {
+  const source = (present: boolean | Error, read: (r: string) => Promise<string>): VectorsSource => ({
+    present: () => (present instanceof Error ? Promise.reject(present) : Promise.resolve(present)),
+    read,
+  });
+
+  it("skips (null) only when the vectors folder itself is absent, and says so in one clear line", async () => {
+    let reads = 0;
+    const absent = source(false, () => (reads++, Promise.resolve("x")));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      expect(await loadSharedTextFrom(absent, "wycheproof/x25519_test.json")).toBeNull();
+      expect(await loadSharedTextFrom(absent, "hpke/rfc9180-appendix-A1-A2.md")).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/\.\.\/shared\/vectors is absent .*SKIPPED/);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(reads).toBe(0);
+  });
+
+  it("with the folder present, a file that cannot be read fails instead of skipping", async () => {
+    const typo = source(true, (r) => Promise.reject(new Error(`ENOENT: ${r}`)));
+    await expect(loadSharedTextFrom(typo, "wycheproof/x25519_tset.json")).rejects.toThrow(/present but wycheproof\/x25519_tset\.json cannot be read/);
+    // an error finding out whether the folder exists is not "absent" either
+    await expect(loadSharedTextFrom(source(new Error("EACCES"), () => Promise.resolve("")), "a")).rejects.toThrow(/EACCES/);
+  });
+
+  it("in this environment: a misspelt file fails when the folder is present", async () => {
+    if (await vectorsPresent()) await expect(loadSharedText("wycheproof/no_such_file.json")).rejects.toThrow(/cannot be read/);
+    else expect(await loadSharedText("wycheproof/no_such_file.json")).toBeNull();
+  });
+
+  it("an empty or truncated Wycheproof file fails its case count", () => {
+    const file = { algorithm: "XDH", numberOfTests: 518, testGroups: [{ tests: [] }] };
+    expect(() => assertCaseCount(file, "x25519_test.json", 518)).toThrow(/expected 518 cases, found 0/);
   });
 });
