@@ -18,7 +18,9 @@ for (const driver of drivers) {
     let admin: TestAccount;
 
     beforeAll(async () => {
-      c = await startTestConsole({ driver });
+      // Functional tests from one IP: generous limits here; abuse.test.ts covers the real ones.
+      const generous = { perIp: 10_000, perAccount: 10_000, windowSeconds: 60 };
+      c = await startTestConsole({ driver, rateLimits: { login: generous, signup: generous, twoFactor: generous, apiRead: generous, apiWrite: generous } });
     });
     afterAll(async () => {
       await c?.stop();
@@ -168,6 +170,49 @@ for (const driver of drivers) {
       expect((await logIn(c.api, user.email, next.authKey)).status).toBe(200);
     });
 
+    it("recovers a lost password with the recovery kit: keys come back wrapped, every session ends", async () => {
+      await stepUp(c.api, admin);
+      const inv = (await c.api("/api/invites", { body: { email: "rec@example.test", role: "viewer" }, token: admin.token })).json as { token: string };
+      const recoveryAuthKey = b64u(randomBytes(32));
+      const kit = { salt: b64u(randomBytes(16)), wrappedIdentityKey: b64u(randomBytes(81)), wrappedBoxKey: b64u(randomBytes(81)), authKey: recoveryAuthKey };
+      const { body } = signupBody("rec@example.test", { inviteToken: inv.token, recovery: kit });
+      const signed = await c.api("/api/auth/signup", { body });
+      expect(signed.status).toBe(201);
+      const oldToken = (signed.json as { token: string }).token;
+      // The kit's auth key is never served back.
+      expect(JSON.stringify((await c.api("/api/me", { token: oldToken })).json)).not.toContain(recoveryAuthKey);
+
+      const salt = (await c.api("/api/auth/recover/prelogin", { body: { email: "rec@example.test" } })).json as { salt: string };
+      expect(salt.salt).toBe(kit.salt);
+      const fakeA = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as { salt: string };
+      const fakeB = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as { salt: string };
+      expect(fakeA).toEqual(fakeB);
+      expect(fakeA.salt).toHaveLength(kit.salt.length);
+
+      expect((await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: b64u(randomBytes(32)) } })).status).toBe(401);
+      expect((await c.api("/api/auth/recover/start", { body: { email: admin.email, authKey: b64u(randomBytes(32)) } })).status).toBe(401);
+      const start = await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: recoveryAuthKey } });
+      expect(start.status).toBe(200);
+      const started = start.json as { challenge: string; recovery: { wrappedBoxKey: string; salt: string } };
+      expect(started.recovery).toMatchObject({ wrappedBoxKey: kit.wrappedBoxKey, salt: kit.salt });
+
+      const next = signupBody("rec@example.test");
+      // A recovery challenge is not a login challenge.
+      expect((await c.api("/api/auth/login/2fa", { body: { challenge: started.challenge, code: "123456" } })).status).toBe(401);
+      const done = await c.api("/api/auth/recover/complete", {
+        body: { challenge: started.challenge, kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey, recovery: null },
+      });
+      expect(done.status).toBe(200);
+      const again = await c.api("/api/auth/recover/complete", {
+        body: { challenge: started.challenge, kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey, recovery: null },
+      });
+      expect(again.status).toBe(401);
+      expect((await c.api("/api/me", { token: oldToken })).status).toBe(401);
+      expect((await logIn(c.api, "rec@example.test", next.authKey)).status).toBe(200);
+      // The used kit was removed: it no longer opens anything.
+      expect((await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: recoveryAuthKey } })).status).toBe(401);
+    });
+
     it("TOTP: set-up, confirm, log-in with a code (once), backup codes single-use under concurrency", async () => {
       const user = await invite(c.api, admin, "totp@example.test", "operator");
       expect((await c.api("/api/account/totp/setup", { body: {}, token: user.token })).status).toBe(401);
@@ -228,7 +273,7 @@ for (const driver of drivers) {
       const r = await c.api("/api/audit?limit=500", { token: admin.token });
       expect(r.status).toBe(200);
       const actions = new Set((r.json as { entries: { action: string }[] }).entries.map((e) => e.action));
-      for (const a of ["account.signup", "login.success", "login.failure", "logout", "session.revoke", "2fa.setup_started", "2fa.enable", "2fa.backup_code_used", "login.2fa_failure", "role.change", "settings.idle_timeout", "permission.denied", "step_up", "password.change", "invite.create"]) {
+      for (const a of ["account.signup", "login.success", "login.failure", "logout", "session.revoke", "2fa.setup_started", "2fa.enable", "2fa.backup_code_used", "login.2fa_failure", "role.change", "settings.idle_timeout", "permission.denied", "step_up", "password.change", "invite.create", "recovery.start", "recovery.complete", "recovery.failure"]) {
         expect(actions, a).toContain(a);
       }
       const v = await c.api("/api/audit/verify", { token: admin.token });

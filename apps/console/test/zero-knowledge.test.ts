@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   certifyBoxKey,
   derivePasswordKeys,
+  deriveRecoveryCodeKeys,
   generateBoxKeyPair,
   generateIdentityKeyPair,
   generateKdfParams,
@@ -62,7 +63,7 @@ for (const driver of drivers) {
       await c?.stop();
     });
 
-    it("contains no password, auth key, wrap key, private key, session token, TOTP secret or backup code", async () => {
+    it("contains no password, recovery code, auth or wrap key, private key, session token, TOTP secret or backup code", async () => {
       const userId = crypto.randomUUID();
       const email = "zk@example.test";
       const password = "correct horse battery staple 42!";
@@ -70,6 +71,9 @@ for (const driver of drivers) {
       const keys = await derivePasswordKeys(password, params, email);
       const identity = generateIdentityKeyPair();
       const box = generateBoxKeyPair();
+      const recoveryCode = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+      const recoveryParams = generateKdfParams();
+      const recoveryKeys = await deriveRecoveryCodeKeys(recoveryCode, recoveryParams, email);
       const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "session", epoch: 0 })));
       const signup = await c.api("/api/auth/signup", {
         body: {
@@ -83,6 +87,12 @@ for (const driver of drivers) {
             boxKeyCertificate: b64u(cert),
             wrappedIdentityKey: b64u(wrapKey(keys.wrapKey, identity.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey })),
             wrappedBoxKey: b64u(wrapKey(keys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+          },
+          recovery: {
+            salt: b64u(recoveryParams.salt),
+            wrappedIdentityKey: b64u(wrapKey(recoveryKeys.wrapKey, identity.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey })),
+            wrappedBoxKey: b64u(wrapKey(recoveryKeys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+            authKey: b64u(recoveryKeys.authKey),
           },
         },
       });
@@ -107,6 +117,9 @@ for (const driver of drivers) {
         password,
         authKey: keys.authKey,
         wrapKey: keys.wrapKey,
+        recoveryCode,
+        recoveryAuthKey: recoveryKeys.authKey,
+        recoveryWrapKey: recoveryKeys.wrapKey,
         identityPrivateKey: identity.privateKey,
         boxPrivateKey: box.privateKey,
         sessionToken1: Buffer.from(first.token, "base64url"),

@@ -34,6 +34,8 @@ export const users = pgTable(
     recoverySalt: bytea("recovery_salt"),
     recoveryWrappedIdentityKey: bytea("recovery_wrapped_identity_key"),
     recoveryWrappedBoxKey: bytea("recovery_wrapped_box_key"),
+    /** Hash of the recovery code's auth key (same construction as authKeyHash); lets a lost-password recovery prove the kit. */
+    recoveryAuthKeyHash: bytea("recovery_auth_key_hash"),
     /** AES-256-GCM under the server key, AAD = user id; null when 2FA is off. */
     totpSecretEnc: bytea("totp_secret_enc"),
     /** Secret being set up but not yet confirmed. */
@@ -83,6 +85,8 @@ export const sessions = pgTable(
 /** Short-lived second-factor challenges issued after a correct auth key. */
 export const loginChallenges = pgTable("login_challenges", {
   id: uuid("id").primaryKey().defaultRandom(),
+  /** "login": waits for a second factor; "recovery": a proven recovery kit waits for the new password. */
+  purpose: text("purpose").$type<"login" | "recovery">().notNull().default("login"),
   challengeHash: bytea("challenge_hash").notNull().unique(),
   userId: uuid("user_id")
     .notNull()

@@ -18,9 +18,14 @@ export const ZAccountKeysSchema = z
   .strict();
 export type TAccountKeys = z.infer<typeof ZAccountKeysSchema>;
 
-/** Keys wrapped a second time under a recovery code (optional recovery kit). */
+/**
+ * Keys wrapped a second time under a recovery code (optional recovery kit). `authKey` is the
+ * recovery code's auth key: the console stores only its hash, so a user who lost the password
+ * can later prove the kit (POST /api/auth/recover/start). Without it the kit still unwraps
+ * keys for a signed-in user but cannot be used to regain access. Never returned by the console.
+ */
 export const ZRecoveryKitSchema = z
-  .object({ salt: zB64u({ bytes: 16 }), wrappedIdentityKey: ZWrappedKeySchema, wrappedBoxKey: ZWrappedKeySchema })
+  .object({ salt: zB64u({ bytes: 16 }), wrappedIdentityKey: ZWrappedKeySchema, wrappedBoxKey: ZWrappedKeySchema, authKey: ZSecret256Schema.optional() })
   .strict();
 export type TRecoveryKit = z.infer<typeof ZRecoveryKitSchema>;
 
@@ -154,3 +159,45 @@ export type TTotpConfirmRequest = z.infer<typeof ZTotpConfirmRequestSchema>;
 /** Ten single-use backup codes, shown once. */
 export const ZBackupCodesResponseSchema = z.object({ backupCodes: z.array(z.string()).length(10) });
 export type TBackupCodesResponse = z.infer<typeof ZBackupCodesResponseSchema>;
+
+/** POST /api/auth/recover/prelogin — the recovery kit's salt (a deterministic fake when there is none). */
+export const ZRecoverPreloginRequestSchema = z.object({ email: ZEmailSchema }).strict();
+export type TRecoverPreloginRequest = z.infer<typeof ZRecoverPreloginRequestSchema>;
+export const ZRecoverPreloginResponseSchema = z.object({ salt: zB64u({ bytes: 16 }) });
+export type TRecoverPreloginResponse = z.infer<typeof ZRecoverPreloginResponseSchema>;
+
+/**
+ * POST /api/auth/recover/start — proves the recovery code (its auth key) and, when 2FA is on,
+ * a TOTP or backup code. Answers the recovery-wrapped keys (to unwrap locally) and a
+ * short-lived challenge for /complete.
+ */
+export const ZRecoverStartRequestSchema = z
+  .object({ email: ZEmailSchema, authKey: ZSecret256Schema, code: ZTotpCodeSchema.optional(), backupCode: ZBackupCodeSchema.optional() })
+  .strict()
+  .refine((b) => b.code === undefined || b.backupCode === undefined, { message: "send at most one of code and backupCode" });
+export type TRecoverStartRequest = z.infer<typeof ZRecoverStartRequestSchema>;
+export const ZRecoverStartResponseSchema = z.object({
+  challenge: ZSecret256Schema,
+  expiresAt: ZTimestampSchema,
+  userId: ZIdSchema,
+  publicKeys: z.object({ identityPublicKey: ZPublicKeySchema, boxPublicKey: ZPublicKeySchema, boxKeyCertificate: zB64u({ maxBytes: 512 }) }),
+  recovery: z.object({ salt: zB64u({ bytes: 16 }), wrappedIdentityKey: ZWrappedKeySchema, wrappedBoxKey: ZWrappedKeySchema }),
+});
+export type TRecoverStartResponse = z.infer<typeof ZRecoverStartResponseSchema>;
+
+/**
+ * POST /api/auth/recover/complete — a new password (params, auth key, keys re-wrapped) and a
+ * new recovery kit or null (the used code should be replaced). Ends every session of the
+ * account and signs in.
+ */
+export const ZRecoverCompleteRequestSchema = z
+  .object({
+    challenge: ZSecret256Schema,
+    kdf: ZKdfParamsSchema,
+    authKey: ZSecret256Schema,
+    wrappedIdentityKey: ZWrappedKeySchema,
+    wrappedBoxKey: ZWrappedKeySchema,
+    recovery: ZRecoveryKitSchema.nullable(),
+  })
+  .strict();
+export type TRecoverCompleteRequest = z.infer<typeof ZRecoverCompleteRequestSchema>;

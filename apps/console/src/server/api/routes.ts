@@ -9,6 +9,7 @@ import { login } from "./routes/login";
 import { login2fa } from "./routes/login-2fa";
 import { logout } from "./routes/logout";
 import { prelogin } from "./routes/prelogin";
+import { recoverComplete, recoverPrelogin, recoverStart } from "./routes/recover";
 import { revokeSession } from "./routes/revoke-session";
 import { setIdleTimeout } from "./routes/set-idle-timeout";
 import { getSettings, updateSettings } from "./routes/settings-routes";
@@ -23,6 +24,9 @@ export const ROUTES: readonly AnyRoute[] = [
   signup,
   login,
   login2fa,
+  recoverPrelogin,
+  recoverStart,
+  recoverComplete,
   logout,
   getMe,
   listSessions,

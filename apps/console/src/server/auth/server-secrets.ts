@@ -31,8 +31,8 @@ export class ServerSecrets {
   }
 
   /** Deterministic per-e-mail bytes for fake pre-login answers: HMAC(key, label ‖ e-mail). */
-  fakeSalt(email: string): Uint8Array {
-    return new Uint8Array(createHmac("sha256", this.preloginKey).update("salt\0").update(email, "utf8").digest().subarray(0, 16));
+  fakeSalt(email: string, purpose: "password" | "recovery" = "password"): Uint8Array {
+    return new Uint8Array(createHmac("sha256", this.preloginKey).update(purpose === "password" ? "salt\0" : "recovery-salt\0").update(email, "utf8").digest().subarray(0, 16));
   }
 
   /** AES-256-GCM, AAD = "totp\0" ‖ user id; output = nonce(12) ‖ ciphertext ‖ tag(16). */

@@ -38,8 +38,13 @@ export const changePassword = defineRoute({
           ...(b.recovery === undefined
             ? {}
             : b.recovery === null
-              ? { recoverySalt: null, recoveryWrappedIdentityKey: null, recoveryWrappedBoxKey: null }
-              : { recoverySalt: fromB64u(b.recovery.salt), recoveryWrappedIdentityKey: fromB64u(b.recovery.wrappedIdentityKey), recoveryWrappedBoxKey: fromB64u(b.recovery.wrappedBoxKey) }),
+              ? { recoverySalt: null, recoveryWrappedIdentityKey: null, recoveryWrappedBoxKey: null, recoveryAuthKeyHash: null }
+              : {
+                  recoverySalt: fromB64u(b.recovery.salt),
+                  recoveryWrappedIdentityKey: fromB64u(b.recovery.wrappedIdentityKey),
+                  recoveryWrappedBoxKey: fromB64u(b.recovery.wrappedBoxKey),
+                  recoveryAuthKeyHash: b.recovery.authKey ? hashAuthKey(fromB64u(b.recovery.authKey)) : null,
+                }),
           keysVersion: sql`${users.keysVersion} + 1`,
           updatedAt: now,
         })

@@ -13,7 +13,7 @@ import { defineRoute } from "../route";
 const MAX_CHALLENGE_ATTEMPTS = 5;
 
 /** Accepts a TOTP code once: the step must be newer than the last accepted one (atomic). */
-async function redeemTotp(services: ConsoleServices, user: UserRow, code: string): Promise<boolean> {
+export async function redeemTotp(services: ConsoleServices, user: UserRow, code: string): Promise<boolean> {
   if (!user.totpSecretEnc) return false;
   const step = checkTotp(services.secrets.openTotp(user.id, user.totpSecretEnc), code);
   if (step === null) return false;
@@ -51,7 +51,7 @@ export const login2fa = defineRoute({
       .select({ challenge: loginChallenges, user: users })
       .from(loginChallenges)
       .innerJoin(users, eq(users.id, loginChallenges.userId))
-      .where(and(eq(loginChallenges.challengeHash, hash), isNull(loginChallenges.usedAt), gt(loginChallenges.expiresAt, now), lt(loginChallenges.attempts, MAX_CHALLENGE_ATTEMPTS)));
+      .where(and(eq(loginChallenges.challengeHash, hash), eq(loginChallenges.purpose, "login"), isNull(loginChallenges.usedAt), gt(loginChallenges.expiresAt, now), lt(loginChallenges.attempts, MAX_CHALLENGE_ATTEMPTS)));
     if (!row) throw new VeilError("invalid_two_factor", { detail: "unknown, used, expired or exhausted challenge" });
     const { challenge, user } = row;
     const lockKey = `email:${user.email}`;

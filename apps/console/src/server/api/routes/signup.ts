@@ -68,6 +68,7 @@ export const signup = defineRoute({
             recoverySalt: body.recovery ? fromB64u(body.recovery.salt) : null,
             recoveryWrappedIdentityKey: body.recovery ? fromB64u(body.recovery.wrappedIdentityKey) : null,
             recoveryWrappedBoxKey: body.recovery ? fromB64u(body.recovery.wrappedBoxKey) : null,
+            recoveryAuthKeyHash: body.recovery?.authKey ? hashAuthKey(fromB64u(body.recovery.authKey)) : null,
             idleTimeoutSeconds: services.config.session.idleDefaultSeconds,
             createdAt: now,
             updatedAt: now,
