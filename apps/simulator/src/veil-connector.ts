@@ -128,6 +128,8 @@ export class VeilConnector {
       }
     } catch {
       ctx.stats.channelErrors++;
+      // A bad challenge leaves nothing to talk about: drop the connection and retry later.
+      if (client.state === "awaiting_challenge") ws.terminate();
     }
   }
 
