@@ -165,6 +165,9 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         if (!res.headersSent) sendError(res, new VeilError("internal"));
       });
     });
+    // Slow-client limits: headers within 15 s, whole request within 60 s (sockets upgrade first).
+    httpsServer.headersTimeout = 15_000;
+    httpsServer.requestTimeout = 60_000;
     io = attachBrowserSockets(httpsServer, services);
     if (config.redisUrl) {
       // Several nodes behind a load balancer: socket.io rooms (session revoke, relays) span
