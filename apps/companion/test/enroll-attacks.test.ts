@@ -101,7 +101,8 @@ describe("enrollment against a malicious console", () => {
       admin.identity.privateKey,
     );
     evil.tamper.enroll = (body) => ({ ...body, certificate: { statement, signerPublicKey: toBase64Url(admin.identity.publicKey) } });
-    await expectRefused("keys_mismatch");
+    // The wrapped keys' AAD binds the certified public key, so the unwrap itself fails.
+    await expectRefused("wrapped_keys_invalid");
   });
 
   it("refuses a wrong token (the console says unauthenticated)", async () => {

@@ -82,8 +82,17 @@ export async function enrollInstance(options: EnrollOptions): Promise<EnrollResu
     if (!body.success) throw new EnrollmentError("bad_response", "the console's enrollment answer is malformed");
     const cert = verifyInstanceCertificate(body.data.certificate, { instanceId, signerFingerprint: enrollment.signerFingerprint });
     try {
-      identitySeed = unwrapKey(keys.wrapKey, fromBase64Url(body.data.wrappedIdentityPrivateKey), { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey });
-      boxSecret = unwrapKey(keys.wrapKey, fromBase64Url(body.data.wrappedBoxPrivateKey), { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey });
+      // AAD binds instance id, purpose and the certified public key: a pairing swapped by the console fails here.
+      identitySeed = unwrapKey(keys.wrapKey, fromBase64Url(body.data.wrappedIdentityPrivateKey), {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.identityPrivateKey,
+        publicKey: fromBase64Url(cert.body.identityPublicKey),
+      });
+      boxSecret = unwrapKey(keys.wrapKey, fromBase64Url(body.data.wrappedBoxPrivateKey), {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.boxPrivateKey,
+        publicKey: fromBase64Url(cert.body.boxPublicKey),
+      });
     } catch (error) {
       if (error instanceof DecryptError || error instanceof RangeError) {
         throw new EnrollmentError("wrapped_keys_invalid", "the wrapped instance keys do not open with this token for this instance");

@@ -63,8 +63,10 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
       next: {
         kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: toBase64Url(params.salt) },
         authKeyHash: toBase64Url(hashAuthKey(keys.authKey)),
-        wrappedIdentityPrivateKey: toBase64Url(wrapKey(keys.wrapKey, identity, { ownerId, purpose: WRAP_PURPOSES.identityPrivateKey })),
-        wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box, { ownerId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+        wrappedIdentityPrivateKey: toBase64Url(
+          wrapKey(keys.wrapKey, identity, { ownerId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: fromBase64Url(config.identityPublicKey) }),
+        ),
+        wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box, { ownerId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: fromBase64Url(config.boxPublicKey) })),
       },
     };
     const newAuthKey = toBase64Url(keys.authKey);

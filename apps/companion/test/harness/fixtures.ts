@@ -94,8 +94,10 @@ export async function makeInstance(admin: TestAccount, name = "site"): Promise<T
     instanceId,
     kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: toBase64Url(params.salt) },
     authKeyHash: hashAuthKey(keys.authKey),
-    wrappedIdentityPrivateKey: toBase64Url(wrapKey(keys.wrapKey, identity.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey })),
-    wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+    wrappedIdentityPrivateKey: toBase64Url(
+      wrapKey(keys.wrapKey, identity.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: identity.publicKey }),
+    ),
+    wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: box.publicKey })),
     certificate: { statement: { ...statement, body: statement.body }, signerPublicKey: toBase64Url(admin.identity.publicKey) },
     revoked: false,
   };
