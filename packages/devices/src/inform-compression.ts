@@ -8,6 +8,20 @@ import type { InformCompression } from "./inform-header";
 /** Largest decompressed inform payload: 4 MiB (a 48-port switch's inform is well under 1 MiB). */
 export const INFORM_MAX_PLAINTEXT = 4 * 1024 * 1024;
 
+/**
+ * The uncompressed length a snappy block declares (its leading varint, at most 5 bytes), read
+ * here so the cap never depends on a library's error text; -1 when the varint is malformed.
+ */
+export function snappyLength(data: Uint8Array): number {
+  let value = 0;
+  for (let i = 0; i < 5 && i < data.length; i++) {
+    const b = data[i] ?? 0;
+    value += (b & 0x7f) * 2 ** (7 * i);
+    if ((b & 0x80) === 0) return value;
+  }
+  return -1;
+}
+
 /** Compresses `data` as the flag says. */
 export function compressInform(data: Uint8Array, compression: InformCompression): Uint8Array {
   if (compression === "zlib") return u8(deflateSync(data));
@@ -21,12 +35,13 @@ export function compressInform(data: Uint8Array, compression: InformCompression)
  */
 export function decompressInform(data: Uint8Array, compression: InformCompression, maxOutput = INFORM_MAX_PLAINTEXT): Uint8Array {
   if (compression === "none") return data;
+  if (compression === "snappy" && snappyLength(data) > maxOutput) throw new DeviceCodecError("too_large", "snappy payload too large");
   try {
     if (compression === "zlib") return u8(inflateSync(data, { maxOutputLength: maxOutput }));
     return SnappyJS.uncompress(new Uint8Array(data), maxOutput);
   } catch (err) {
     const msg = err instanceof Error ? err.message : "";
-    const big = (err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" || /exceed|too large/i.test(msg);
+    const big = (err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" || /exceed|too (large|big)/i.test(msg);
     throw new DeviceCodecError(big ? "too_large" : "malformed", `${compression} payload does not decompress`);
   }
 }

@@ -130,4 +130,15 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
     const packet = Buffer.concat([h, c.update(z), c.final(), c.getAuthTag()]);
     expect(outcome(() => decodeInformPacket(packet, KEY))).toBe("too_large");
   });
+
+  it("caps snappy output too: a block declaring 5 MiB is too_large before anything is allocated", () => {
+    // varint(5 MiB) = 80 80 c0 02, then a 1-byte literal.
+    const block = Buffer.from("8080c002" + "0041", "hex");
+    const iv = Buffer.alloc(16, 2);
+    const h = Buffer.from(`544e4255 00000000 020000000001 000c ${iv.toString("hex")} 00000001 ${(block.length + 16).toString(16).padStart(8, "0")}`.replaceAll(" ", ""), "hex");
+    const c = createCipheriv("aes-128-gcm", KEY, iv, { authTagLength: 16 });
+    c.setAAD(h);
+    const packet = Buffer.concat([h, c.update(block), c.final(), c.getAuthTag()]);
+    expect(outcome(() => decodeInformPacket(packet, KEY))).toBe("too_large");
+  });
 });
