@@ -54,6 +54,12 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
   });
 }
 
+/** Slow-client limits: headers within 15 s, a whole request within 60 s (WebSockets upgrade first). */
+function limitSlowClients(server: HttpServer | HttpsServer): void {
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 60_000;
+}
+
 function closeServer(server: HttpServer | HttpsServer | null): Promise<void> {
   if (!server) return Promise.resolve();
   return new Promise((resolve) => {
@@ -105,6 +111,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         createPlainHttpHandler({ httpsPort: () => httpsPortBound, publicOrigin: config.publicOrigin, acmeChallenges: () => acme?.challenges ?? new Map() }),
       );
       httpServer.on("upgrade", refusePlainUpgrade);
+      limitSlowClients(httpServer);
     }
     const httpPort = httpServer ? await listen(httpServer, config.httpPort ?? 0, config.host) : null;
 
@@ -165,9 +172,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         if (!res.headersSent) sendError(res, new VeilError("internal"));
       });
     });
-    // Slow-client limits: headers within 15 s, whole request within 60 s (sockets upgrade first).
-    httpsServer.headersTimeout = 15_000;
-    httpsServer.requestTimeout = 60_000;
+    limitSlowClients(httpsServer);
     io = attachBrowserSockets(httpsServer, services);
     if (config.redisUrl) {
       // Several nodes behind a load balancer: socket.io rooms (session revoke, relays) span
@@ -192,6 +197,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         req.resume();
         sendError(res, new VeilError("not_found"));
       });
+      limitSlowClients(informServer);
       attachCompanionSockets(informServer, services);
       informPort = await listen(informServer, config.informPort, config.host);
     }
