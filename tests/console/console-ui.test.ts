@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZSignupRequestSchema } from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { chromiumAvailable } from "../support/chromium.js";
 import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, watchedPage, type TestConsole, type WatchedPage } from "./harness";
 
 const EMAIL = "ada@example.test";
@@ -38,19 +39,19 @@ async function signOut(page: Page): Promise<void> {
   await page.waitForURL("**/login");
 }
 
-beforeAll(async () => {
-  [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
-  context = await newContext(browser);
-  main = await watchedPage(context);
-});
+describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
+  beforeAll(async () => {
+    [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
+    context = await newContext(browser);
+    main = await watchedPage(context);
+  });
 
-afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  await consoleServer?.close();
-});
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await consoleServer?.close();
+  });
 
-describe("console UI in Chromium", () => {
   let safety = "";
 
   test("sign-up enforces the password policy, makes the first admin and shows the recovery kit once", async () => {

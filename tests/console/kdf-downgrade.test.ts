@@ -5,6 +5,7 @@
 // rewriting the pre-login answer. Also: a 429 with Retry-After reaches the user as a wait time.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, BrowserContext, Route } from "playwright-core";
+import { chromiumAvailable } from "../support/chromium.js";
 import { launchBrowser, newContext, screenshot, startTestConsole, watchedPage, type TestConsole } from "./harness";
 
 let consoleServer: TestConsole;
@@ -12,17 +13,6 @@ let browser: Browser;
 let context: BrowserContext;
 
 const SALT = "AAAAAAAAAAAAAAAAAAAAAA"; // 16 zero bytes, base64url
-
-beforeAll(async () => {
-  [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
-  context = await newContext(browser);
-});
-
-afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  await consoleServer?.close();
-});
 
 /** Opens /login with pre-login answered by `fulfil`, submits, and reports what the page did. */
 async function attemptLogin(fulfil: (route: Route) => Promise<void>, shot?: string) {
@@ -49,11 +39,22 @@ async function attemptLogin(fulfil: (route: Route) => Promise<void>, shot?: stri
 const weak = (kdf: Record<string, unknown>) => (route: Route) =>
   route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ kdf: { alg: "argon2id", salt: SALT, ...kdf } }) });
 
-describe("browser refuses out-of-range KDF params from the console", () => {
+describe.skipIf(!chromiumAvailable)("browser refuses out-of-range KDF params from the console", () => {
+  beforeAll(async () => {
+    [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
+    context = await newContext(browser);
+  });
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await consoleServer?.close();
+  });
+
   test.each([
-    { name: "memory below the floor (8 MiB)", kdf: { memoryKiB: 8192, iterations: 3, parallelism: 1 }, says: /memory 8192 KiB is below the minimum 65536 KiB/ },
-    { name: "one pass", kdf: { memoryKiB: 65536, iterations: 1, parallelism: 1 }, says: /1 passes is below the minimum 3/ },
-    { name: "memory above the ceiling (4 GiB)", kdf: { memoryKiB: 4_194_304, iterations: 3, parallelism: 1 }, says: /above the maximum/ },
+    { name: "memory below the floor (8 MiB)", kdf: { memoryKiB: 8192, iterations: 3, parallelism: 1 }, says: /memory 8192 KiB, below the minimum of 65536 KiB/ },
+    { name: "one pass", kdf: { memoryKiB: 65536, iterations: 1, parallelism: 1 }, says: /passes 1, below the minimum of 3/ },
+    { name: "memory above the ceiling (4 GiB)", kdf: { memoryKiB: 4_194_304, iterations: 3, parallelism: 1 }, says: /memory 4194304 KiB, above the maximum of 1048576 KiB/ },
   ])("$name: refused before deriving, nothing sent", async ({ name, kdf, says }) => {
     const r = await attemptLogin(weak(kdf), name.startsWith("memory below") ? "11-login-weak-kdf-refused" : undefined);
     expect(r.message).toMatch(says);

@@ -19,12 +19,15 @@ export class KdfPolicyError extends Error {
 }
 
 function describeRange(p: TKdfParams): string {
-  if (p.memoryKiB < KDF_FLOOR.memoryKiB) return `memory ${p.memoryKiB} KiB is below the minimum ${KDF_FLOOR.memoryKiB} KiB`;
-  if (p.iterations < KDF_FLOOR.iterations) return `${p.iterations} passes is below the minimum ${KDF_FLOOR.iterations}`;
-  if (p.parallelism < KDF_FLOOR.parallelism) return `parallelism ${p.parallelism} is below the minimum ${KDF_FLOOR.parallelism}`;
-  if (p.memoryKiB > KDF_CEILING.memoryKiB) return `memory ${p.memoryKiB} KiB is above the maximum ${KDF_CEILING.memoryKiB} KiB`;
-  if (p.iterations > KDF_CEILING.iterations) return `${p.iterations} passes is above the maximum ${KDF_CEILING.iterations}`;
-  if (p.parallelism > KDF_CEILING.parallelism) return `parallelism ${p.parallelism} is above the maximum ${KDF_CEILING.parallelism}`;
+  const checks: readonly [string, number, number, number, string][] = [
+    ["memory", p.memoryKiB, KDF_FLOOR.memoryKiB, KDF_CEILING.memoryKiB, " KiB"],
+    ["passes", p.iterations, KDF_FLOOR.iterations, KDF_CEILING.iterations, ""],
+    ["parallelism", p.parallelism, KDF_FLOOR.parallelism, KDF_CEILING.parallelism, ""],
+  ];
+  for (const [name, value, min, max, unit] of checks) {
+    if (value < min) return `${name} ${value}${unit}, below the minimum of ${min}${unit}`;
+    if (value > max) return `${name} ${value}${unit}, above the maximum of ${max}${unit}`;
+  }
   return "malformed parameters";
 }
 
