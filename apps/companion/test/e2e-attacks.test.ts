@@ -5,7 +5,7 @@ import type { TGrantBundle, TRelayFrame } from "../src/protocol";
 import type { RunningCompanion } from "../src/run/start-companion";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
-import { makeAccount, makeInstance, signDelegation, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
+import { certifyAccountBoxKey, makeAccount, makeInstance, signDelegation, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
 import { BrowserSession, waitUntil } from "./harness/browser";
 import { TestConsole } from "./harness/test-console";
 
@@ -130,6 +130,27 @@ describe("end-to-end sessions through a malicious console", () => {
     await expect(b.open()).rejects.toThrow(/handshake_failed/);
   });
 
+  it("an admin-signed grant naming a box key the account never certified (supplied by the console) is refused", async () => {
+    const victim = makeAccount();
+    const consoleKeys = makeAccount();
+    // The console gave the admin's browser its own box key for the victim; the admin signed it.
+    const forged = { ...victim, box: consoleKeys.box };
+    const bundle = signGrant({ signer: admin, account: forged, instanceId: instance.instanceId, role: "admin" });
+    const b = session(forged, { ...bundle, boxKeyCertificate: certifyAccountBoxKey(victim) });
+    await expect(b.open()).rejects.toThrow(/grant_refused/);
+    expect(lines.some((l) => l.includes('"code":"box_key_uncertified"'))).toBe(true);
+  });
+
+  it("refuses a box-key certificate older than one already seen for the account (rollback)", async () => {
+    const account = makeAccount();
+    const fresh = signGrant({ signer: admin, account, instanceId: instance.instanceId, role: "viewer" });
+    const b1 = session(account, { ...fresh, boxKeyCertificate: certifyAccountBoxKey(account, 2) });
+    await b1.open();
+    const b2 = session(account, { ...fresh, boxKeyCertificate: certifyAccountBoxKey(account, 1) });
+    await expect(b2.open()).rejects.toThrow(/grant_refused/);
+    b1.dispose();
+  });
+
   it("a viewer's write is refused by the companion even though the console relays it", async () => {
     const b = member("viewer");
     await b.open();
@@ -227,7 +248,11 @@ describe("end-to-end sessions through a malicious console", () => {
     const account = makeAccount();
     const body = signGrant({ signer: admin, account, instanceId: instance.instanceId, role: "admin" }).grant.body;
     const wrongDomain = signStatement("veil/v1/instance-certificate", body as never, admin.identity.privateKey);
-    const b = session(account, { grant: { ...wrongDomain, domain: "veil/v1/grant" }, signerPublicKey: toBase64Url(admin.identity.publicKey) });
+    const b = session(account, {
+      grant: { ...wrongDomain, domain: "veil/v1/grant" },
+      signerPublicKey: toBase64Url(admin.identity.publicKey),
+      boxKeyCertificate: certifyAccountBoxKey(account),
+    });
     await expect(b.open()).rejects.toThrow(/grant_refused/);
   });
 });

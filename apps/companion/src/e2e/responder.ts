@@ -66,6 +66,8 @@ export class Responder {
   readonly #o: ResponderOptions;
   readonly #sessions = new Map<string, LiveSession>();
   readonly #cache: ReplayCache;
+  /** Highest box-key certificate epoch seen per account (in memory): refuses rollbacks. */
+  readonly #boxKeyEpochs = new Map<string, number>();
 
   constructor(options: ResponderOptions) {
     this.#o = options;
@@ -107,7 +109,13 @@ export class Responder {
     let pending;
     try {
       const open = decodeSessionOpen(bytes);
-      grant = verifyGrantBundle(open.bundleJson, { instanceId: this.#o.instanceId, signer: this.#o.signer, now: this.#o.clock.now() });
+      grant = verifyGrantBundle(open.bundleJson, {
+        instanceId: this.#o.instanceId,
+        signer: this.#o.signer,
+        now: this.#o.clock.now(),
+        minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.get(accountId) ?? 0,
+      });
+      this.#boxKeyEpochs.set(grant.accountId, Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0));
       pending = acceptSession({
         protocolVersion: PROTOCOL_VERSION,
         instanceId: this.#o.instanceId,

@@ -1,4 +1,13 @@
-import { constantTimeEqual, fromBase64Url, identityPublicKey, verifyStatement, type IdentityPublicKey, type SignedStatement } from "../crypto";
+import {
+  constantTimeEqual,
+  fromBase64Url,
+  identityPublicKey,
+  verifyBoxKeyCertificate,
+  verifyStatement,
+  type CertifiedBoxKey,
+  type IdentityPublicKey,
+  type SignedStatement,
+} from "../crypto";
 import {
   ADMIN_DELEGATION_DOMAIN,
   GRANT_DOMAIN,
@@ -11,7 +20,9 @@ import {
 
 /** Why a grant was refused. The code is logged; nothing about the grant's content is. */
 export class GrantError extends Error {
-  constructor(readonly code: "malformed" | "bad_signature" | "unknown_signer" | "wrong_instance" | "expired" | "not_yet_valid" | "delegation_invalid") {
+  constructor(
+    readonly code: "malformed" | "bad_signature" | "unknown_signer" | "wrong_instance" | "expired" | "not_yet_valid" | "delegation_invalid" | "box_key_uncertified",
+  ) {
     super(`grant refused: ${code}`);
     this.name = "GrantError";
   }
@@ -21,6 +32,23 @@ export class GrantError extends Error {
 export interface VerifiedGrant extends TGrantBody {
   /** "signer" when the pinned signer signed it, "delegated" for a delegated admin. */
   via: "signer" | "delegated";
+  /** Epoch of the account's box-key certificate (pin it: a lower one later is a rollback). */
+  boxKeyEpoch: number;
+}
+
+/** Box-key purposes accepted for the Noise initiator key: the account's one box key, or a dedicated session key. */
+const ACCOUNT_BOX_PURPOSES = ["box", "session"] as const;
+
+function certifiedBoxKey(bundle: { boxKeyCertificate: unknown }, g: TGrantBody, minEpoch: number): CertifiedBoxKey {
+  const identity = publicKey(g.identityPublicKey);
+  for (const purpose of ACCOUNT_BOX_PURPOSES) {
+    try {
+      return verifyBoxKeyCertificate(bundle.boxKeyCertificate as SignedStatement, identity, { ownerKind: "account", ownerId: g.accountId, purpose, minEpoch });
+    } catch {
+      // try the next purpose
+    }
+  }
+  throw new GrantError("box_key_uncertified");
 }
 
 /** Allowed clock skew between the browser that signed and this host. */
@@ -46,9 +74,14 @@ function verified(statement: unknown, domain: string, key: IdentityPublicKey, co
  * Verifies a grant bundle (JSON text from a session-open frame) for this instance at `now`:
  * the grant is signed by the pinned signer, or by an admin key that the pinned signer
  * delegated for this instance (one level: a delegation signed by anyone else is refused); it
- * names this instance; it is within its validity window. Only then is its content trusted.
+ * names this instance; it is within its validity window; and its box key is the one the
+ * account's identity key certified (epoch not below the pinned one). Only then is its content
+ * trusted.
  */
-export function verifyGrantBundle(bundleJson: string, context: { instanceId: string; signer: IdentityPublicKey; now: number }): VerifiedGrant {
+export function verifyGrantBundle(
+  bundleJson: string,
+  context: { instanceId: string; signer: IdentityPublicKey; now: number; minBoxKeyEpoch?: (accountId: string) => number },
+): VerifiedGrant {
   if (bundleJson.length > MAX_GRANT_BUNDLE_BYTES) throw new GrantError("malformed");
   let raw: unknown;
   try {
@@ -78,5 +111,8 @@ export function verifyGrantBundle(bundleJson: string, context: { instanceId: str
   if (g.instanceId !== context.instanceId) throw new GrantError("wrong_instance");
   if (g.expiresAt <= context.now) throw new GrantError("expired");
   if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
-  return { ...g, via };
+  // The box key must be the one the account itself certified, not just the one the grant names.
+  const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
+  if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey))) throw new GrantError("box_key_uncertified");
+  return { ...g, via, boxKeyEpoch: certified.epoch };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  certifyBoxKey,
   deriveInstanceTokenKeys,
   fingerprint,
   generateBoxKeyPair,
@@ -141,7 +142,13 @@ export function signGrant(options: {
     grant,
     signerPublicKey: toBase64Url(options.signer.identity.publicKey),
     ...(options.delegation === undefined ? {} : { delegation: options.delegation }),
+    boxKeyCertificate: certifyAccountBoxKey(options.account),
   };
+}
+
+/** The account's own certificate of its box key, as the console's sign-up makes it (purpose "box"). */
+export function certifyAccountBoxKey(account: TestAccount, epoch = 0): TGrantBundle["grant"] {
+  return certifyBoxKey(account.identity.privateKey, account.box.publicKey, { ownerKind: "account", ownerId: account.accountId, purpose: "box", epoch });
 }
 
 /** A delegation by `signer` letting `admin` sign grants for the instance. */

@@ -80,13 +80,19 @@ export type TAdminDelegationBody = z.infer<typeof ZAdminDelegationBodySchema>;
 
 /**
  * What a browser presents (in clear, inside the session-open frame) to open a session: its
- * grant, the public key that signed it, and the delegation when that key is not the pinned
- * signer.
+ * grant, the public key that signed it, the delegation when that key is not the pinned signer,
+ * and the account's certificate of its box key.
  */
 export const ZGrantBundleSchema = z.strictObject({
   grant: ZSignedStatementSchema,
   signerPublicKey: ZPublicKeySchema,
   delegation: ZSignedStatementSchema.optional(),
+  /**
+   * The account's own certificate of its box key (@veil/crypto `certifyBoxKey`, ownerKind
+   * "account", ownerId = accountId, purpose "box" or "session"), signed by the identity key the
+   * grant names: a console that slipped its own box key into a grant an admin signed is caught.
+   */
+  boxKeyCertificate: ZSignedStatementSchema,
 });
 export type TGrantBundle = z.infer<typeof ZGrantBundleSchema>;
 
