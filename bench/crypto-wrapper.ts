@@ -17,7 +17,7 @@ const cases: VeilCase[] = veilCases();
 function timed(primitives: Primitives, c: VeilCase): Sample {
   setPrimitives(primitives);
   try {
-    return measure(c.run, { budgetMs: 1_000 });
+    return measure(c.prepare(), { budgetMs: 1_000 });
   } finally {
     setPrimitives(noblePrimitives);
   }

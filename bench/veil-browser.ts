@@ -11,7 +11,7 @@ import { veilCases } from "./lib/veil-cases";
 
 const BUDGET_MS = 800;
 header("@veil/crypto in Chromium vs Node (@noble primitives on both)");
-const node = veilCases().map((c) => ({ c, sample: measure(c.run, { budgetMs: BUDGET_MS }) }));
+const node = veilCases().map((c) => ({ c, sample: measure(c.prepare(), { budgetMs: BUDGET_MS }) }));
 
 const bench = await openBenchPage(fileURLToPath(new URL("./browser/veil-entry.ts", import.meta.url)));
 let inBrowser: { operation: string; bytes: number; opsPerSec: number }[];
