@@ -134,8 +134,14 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     expect(ui.connected).toBe(false);
     const browser = await outcome(socket({ port, namespace: "/companion", origin: `https://localhost:${port}` }));
     expect(browser.connected).toBe(false);
-    const unknown = await outcome(socket({ port, namespace: "/companion", auth: { instanceId: "7d8f1f8e-2c1a-4b7e-9a51-0d3c1f7a9b10", authKey: "A".repeat(43), protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" } }));
-    expect(unknown).toMatchObject({ connected: false, data: { error: { code: "unauthenticated" } } });
+    const companionAuth = { instanceId: "7d8f1f8e-2c1a-4b7e-9a51-0d3c1f7a9b10", authKey: "A".repeat(43), protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" };
+    const unknown = await outcome(socket({ port, namespace: "/companion", auth: companionAuth }));
+    expect(unknown).toMatchObject({ connected: false, error: "unauthenticated", data: { error: { code: "unauthenticated" } } });
+    const malformed = await outcome(socket({ port, namespace: "/companion", auth: { instanceId: "x" } }));
+    expect(malformed).toMatchObject({ connected: false, error: "bad_request" });
+    // Without an inform port, companions use the main port's /companion namespace.
+    const onMain = await outcome(socket({ namespace: "/companion", auth: companionAuth }));
+    expect(onMain).toMatchObject({ connected: false, error: "unauthenticated" });
     const { call } = await import("./helpers/http");
     const page = await call(port, "/", { ca: c.running.certificate.certPem });
     expect(page.status).toBe(404);

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { Server, type Socket } from "socket.io";
 import {
+  COMPANION_NAMESPACE,
   MAX_SOCKET_MESSAGE_BYTES,
   VeilError,
   ZBrowserSocketAuthSchema,
@@ -29,9 +30,26 @@ interface BrowserSocketData {
 
 type BrowserServer = Server<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>;
 
-function socketError(code: VeilError["code"]): Error & { data: unknown } {
-  const e = new VeilError(code);
-  return Object.assign(new Error(e.message), { data: e.toBody() });
+/**
+ * A connect error: `message` is the stable code (what companions switch on, see
+ * COMPANION_CONNECT_ERRORS), `data` the usual error body with the user-safe message.
+ */
+function socketError(code: VeilError["code"] | "instance_revoked"): Error & { data: unknown } {
+  const e = new VeilError(code === "instance_revoked" ? "unauthenticated" : code);
+  return Object.assign(new Error(code), { data: e.toBody() });
+}
+
+/**
+ * The companion namespace (on the main port, and alone on the inform port). Companion
+ * authentication arrives with instances: until then every handshake is parsed and refused.
+ */
+function attachCompanionNamespace(io: Server, services: ConsoleServices): void {
+  io.of(COMPANION_NAMESPACE).use((socket, next) => {
+    const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
+    if (!parsed.success) return next(socketError("bad_request"));
+    services.log(`companion handshake for instance ${parsed.data.instanceId} refused: instances are not implemented yet`);
+    next(socketError("unauthenticated"));
+  });
 }
 
 function addSecurityHeaders(headers: OutgoingHttpHeaders): void {
@@ -78,6 +96,8 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     });
   });
 
+  attachCompanionNamespace(io as unknown as Server, services);
+
   io.on("connection", (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
@@ -101,8 +121,7 @@ export function endSessionSockets(io: BrowserServer, sessionIds: readonly string
 
 /**
  * socket.io on the optional inform port: only the /companion namespace, no UI, no browsers
- * (any request carrying an Origin header is refused). Companion authentication arrives with
- * instances; until then every handshake is parsed and refused.
+ * (any request carrying an Origin header is refused).
  */
 export function attachCompanionSockets(server: HttpsServer, services: ConsoleServices): Server {
   const io = new Server(server, {
@@ -114,12 +133,7 @@ export function attachCompanionSockets(server: HttpsServer, services: ConsoleSer
   io.engine.on("initial_headers", addSecurityHeaders);
   io.engine.on("headers", addSecurityHeaders);
   io.use((_socket, next) => next(socketError("not_found")));
-  io.of("/companion").use((socket, next) => {
-    const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
-    if (!parsed.success) return next(socketError("unauthenticated"));
-    services.log(`companion handshake for instance ${parsed.data.instanceId} refused: instances are not implemented yet`);
-    next(socketError("unauthenticated"));
-  });
+  attachCompanionNamespace(io, services);
   return io;
 }
 
