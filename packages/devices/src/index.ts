@@ -11,6 +11,7 @@ export * from "./inform-cipher";
 export * from "./inform-compression";
 export * from "./inform-packet";
 export * from "./inform-reply";
+export * from "./inform-replay";
 export * from "./ubdp";
 export * from "./site-key";
 export * from "./channel-frame";
