@@ -20,6 +20,7 @@ export const ERROR_TABLE = {
   forbidden: { status: 403, retryable: false, message: "You do not have permission to do that." },
   origin_mismatch: { status: 403, retryable: false, message: "Cross-site requests are not allowed." },
   account_locked: { status: 423, retryable: true, message: "Too many failed attempts. Try again later." },
+  instance_revoked: { status: 403, retryable: false, message: "This instance has been revoked." },
   not_found: { status: 404, retryable: false, message: "Not found." },
   method_not_allowed: { status: 405, retryable: false, message: "Method not allowed." },
   conflict: { status: 409, retryable: false, message: "That conflicts with the current state." },
