@@ -96,7 +96,7 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     });
   });
 
-  attachCompanionNamespace(io as unknown as Server, services);
+  attachCompanionNamespace(io, services);
 
   io.on("connection", (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
