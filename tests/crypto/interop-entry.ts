@@ -15,20 +15,26 @@ import {
   unseal,
   utf8,
   verifyStatement,
+  initiateSession,
   type JsonValue,
+  type PendingInitiatorSession,
+  type Session,
   type SignedStatement,
 } from "@veil/crypto";
 
 const box = generateBoxKeyPair();
 const identity = generateIdentityKeyPair();
+let pending: PendingInitiatorSession | undefined;
+let session: Session | undefined;
 
-/** A failure as the other side observes it: the error's class name only. */
+/** A failure as the other side observes it: its stable `code` if it has one, else its name. */
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 function attempt<T>(fn: () => T): Outcome<T> {
   try {
     return { ok: true, value: fn() };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.name : String(error) };
+    const code = (error as { code?: unknown }).code;
+    return { ok: false, error: typeof code === "string" ? code : error instanceof Error ? error.name : String(error) };
   }
 }
 
@@ -68,6 +74,35 @@ const api = {
     const keys = await derivePasswordKeys(password, params, email);
     const ms = performance.now() - start;
     return { authKey: toHex(keys.authKey), wrapKey: toHex(keys.wrapKey), ms };
+  },
+  /** Starts a Noise KK session as the browser (account = this page's box key); returns the first message. */
+  initiate(binding: { protocolVersion: number; instanceId: string; accountId: string }, instancePublicKeyHex: string, helloHex: string): string {
+    pending = initiateSession({ ...binding, accountSecretKey: box.privateKey, instancePublicKey: fromHex(instancePublicKeyHex), payload: fromHex(helloHex) });
+    return toHex(pending.message);
+  },
+  /** Completes the handshake with the companion's reply; returns the reply's payload. */
+  finish(replyHex: string): Outcome<string> {
+    return attempt(() => {
+      if (pending === undefined) throw new Error("no pending session");
+      const established = pending.finish(fromHex(replyHex));
+      session = established.session;
+      return toHex(established.payload);
+    });
+  },
+  sealFrame(plaintextHex: string): string {
+    if (session === undefined) throw new Error("no session");
+    return toHex(session.seal(fromHex(plaintextHex)));
+  },
+  openFrame(frameHex: string): Outcome<string> {
+    return attempt(() => {
+      if (session === undefined) throw new Error("no session");
+      return toHex(session.open(fromHex(frameHex)));
+    });
+  },
+  /** Both handshake hashes must match for channel binding (Noise §11.2). */
+  handshakeHash(): string {
+    if (session === undefined) throw new Error("no session");
+    return toHex(session.handshakeHash);
   },
   /** The defaults as the bundle sees them (to prove both sides use the same cost). */
   defaults(): { memoryKiB: number; iterations: number; parallelism: number } {

@@ -14,6 +14,9 @@ import {
   generateBoxKeyPair,
   generateIdentityKeyPair,
   identityPublicKey,
+  acceptSession,
+  SessionHandshakeError,
+  SessionReplayError,
   kdfParams,
   noblePrimitives,
   randomBytes,
@@ -165,6 +168,51 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
         const otherSig = signStatement(domain, body, generateIdentityKeyPair().privateKey).signature;
         expect(await inBrowser("verify", { ...wire, signature: otherSig }, domain, signerHex)).toEqual(refused);
       });
+    });
+
+    test("a Noise KK session started in the browser is accepted in Node; frames flow both ways", async () => {
+      const keys = await inBrowser("publicKeys");
+      const instance = generateBoxKeyPair();
+      const binding = { protocolVersion: 1, instanceId: "inst_01HZX3K9Q7", accountId: "acct_01HZX3KA2M" };
+      const hello = utf8("hello from the browser");
+
+      const first = await inBrowser("initiate", binding, toHex(instance.publicKey), toHex(hello));
+      const incoming = acceptSession({ ...binding, instanceSecretKey: instance.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) });
+      expect(toHex(incoming.payload)).toBe(toHex(hello));
+      const { message, session } = incoming.respond(utf8("hello from the companion"));
+      expect(await inBrowser("finish", toHex(message))).toEqual({ ok: true, value: toHex(utf8("hello from the companion")) });
+      expect(await inBrowser("handshakeHash")).toBe(toHex(session.handshakeHash));
+
+      // Browser → companion, in order; a replayed frame is refused and the session goes on.
+      const frames = [randomBytes(1), randomBytes(1024), randomBytes(60_000)];
+      const sealed: string[] = [];
+      for (const f of frames) sealed.push(await inBrowser("sealFrame", toHex(f)));
+      expect(toHex(session.open(fromHex(sealed[0] ?? "")))).toBe(toHex(frames[0] ?? new Uint8Array()));
+      expect(toHex(session.open(fromHex(sealed[1] ?? "")))).toBe(toHex(frames[1] ?? new Uint8Array()));
+      expect(() => session.open(fromHex(sealed[0] ?? ""))).toThrow(SessionReplayError);
+      expect(toHex(session.open(fromHex(sealed[2] ?? "")))).toBe(toHex(frames[2] ?? new Uint8Array()));
+
+      // Companion → browser; a frame the relay modified is refused, the genuine one still opens.
+      const reply = randomBytes(2048);
+      const frame = toHex(session.seal(reply));
+      expect(await inBrowser("openFrame", flipByte(frame, -1))).toEqual({ ok: false, error: "forgery" });
+      expect(await inBrowser("openFrame", frame)).toEqual({ ok: true, value: toHex(reply) });
+      expect(await inBrowser("openFrame", frame)).toEqual({ ok: false, error: "replay" });
+    });
+
+    test("a companion with another instance key cannot complete the browser's handshake", async () => {
+      const keys = await inBrowser("publicKeys");
+      const instance = generateBoxKeyPair();
+      const impostor = generateBoxKeyPair();
+      const binding = { protocolVersion: 1, instanceId: "inst_01HZX3K9Q7", accountId: "acct_01HZX3KA2M" };
+      const first = await inBrowser("initiate", binding, toHex(instance.publicKey), "");
+      expect(() =>
+        acceptSession({ ...binding, instanceSecretKey: impostor.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) }),
+      ).toThrow(SessionHandshakeError);
+      // A console that rebinds the session to another instance id is noticed too.
+      expect(() =>
+        acceptSession({ ...binding, instanceId: "inst_other", instanceSecretKey: instance.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) }),
+      ).toThrow(SessionHandshakeError);
     });
 
     test("Argon2id password keys at the default cost match between browser and Node", async () => {
