@@ -57,7 +57,7 @@ export const STATIC_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const FORBIDDEN = (name: string) => {
   const n = name.toLowerCase();
-  return n === "x-powered-by" || n.startsWith("x-nextjs-") || n === "x-nextjs";
+  return n === "x-powered-by" || n.startsWith("x-nextjs") || n.startsWith("x-middleware-");
 };
 
 function filterHeaders(headers: OutgoingHttpHeaders | readonly unknown[] | undefined): OutgoingHttpHeaders | readonly unknown[] | undefined {
@@ -76,7 +76,7 @@ function filterHeaders(headers: OutgoingHttpHeaders | readonly unknown[] | undef
 }
 
 /**
- * Makes `res` drop X-Powered-By and every X-Nextjs-* header whoever sets them (Next.js sets
+ * Makes `res` drop X-Powered-By, every X-Nextjs-* and X-Middleware-* header whoever sets them (Next.js sets
  * some internally, e.g. x-nextjs-cache, x-nextjs-prerender), via setHeader, appendHeader or
  * writeHead.
  */
