@@ -19,6 +19,7 @@ export function describeCertificate(certPem: string): CertificateInfo {
     spkiPin: `sha256//${createHash("sha256").update(spki).digest("base64")}`,
     notAfter: new Date(cert.validTo),
     subject: cert.subject,
-    selfSigned: cert.checkIssued(cert),
+    // checkIssued() would also demand keyCertSign, which a leaf certificate must not have.
+    selfSigned: cert.issuer === cert.subject && cert.verify(cert.publicKey),
   };
 }
