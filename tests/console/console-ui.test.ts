@@ -124,6 +124,17 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     expect(main.apiCalls.slice(before).filter((c) => !c.startsWith("GET "))).toEqual([]);
   });
 
+  test("idle timeout: 30 minutes to 30 days, saved for the account", async () => {
+    const { page } = main;
+    const section = page.getByRole("region", { name: "Idle timeout" });
+    await section.getByLabel("Sign me out after this long without activity").selectOption({ label: "8 hours" });
+    await section.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => section.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("8 hours");
+    const options = await section.locator("option").allTextContents();
+    expect(options[0]).toBe("30 minutes");
+    expect(options.at(-1)).toBe("30 days");
+  });
+
   test("log-out, then a wrong password shows the error, then the right one signs in", async () => {
     const { page } = main;
     await signOut(page);

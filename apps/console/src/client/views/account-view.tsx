@@ -28,7 +28,7 @@ export function AccountView() {
           <PasswordSection email={me.user.email} />
           <TwoFactorSection enabled={me.user.totpEnabled} />
           <SessionsSection />
-          <IdleTimeoutSection key={me.user.idleTimeoutSeconds} current={me.user.idleTimeoutSeconds} />
+          <IdleTimeoutSection current={me.user.idleTimeoutSeconds} />
           <RecoverySection me={me} />
         </>
       )}

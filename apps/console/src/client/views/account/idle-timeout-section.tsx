@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { IDLE_TIMEOUT_MAX_SECONDS, IDLE_TIMEOUT_MIN_SECONDS } from "@veil/protocol";
 import { Alert } from "../../components/alert";
 import * as api from "../../endpoints";
@@ -23,6 +23,7 @@ function label(seconds: number): string {
 /** Per-account idle timeout, 30 minutes to 30 days; activity extends a session up to the 30-day cap. */
 export function IdleTimeoutSection({ current }: { current: number }) {
   const [value, setValue] = useState(current);
+  useEffect(() => setValue(current), [current]);
   const [notice, setNotice] = useState<string | null>(null);
   const task = useTask();
   const options = CHOICES.some((c) => c.seconds === current) ? CHOICES : [...CHOICES, { seconds: current, label: label(current) }].sort((a, b) => a.seconds - b.seconds);
@@ -39,7 +40,7 @@ export function IdleTimeoutSection({ current }: { current: number }) {
               await refreshMe();
               return r;
             })
-            .then((r) => r && setNotice(`Sessions now end after ${label(r.idleTimeoutSeconds)} without activity (new sessions; at most 30 days in all).`));
+            .then((r) => r && setNotice(`Your sessions, this one included, now end after ${label(r.idleTimeoutSeconds)} without activity (and after 30 days in any case).`));
         }}
       >
         <div className="field">
