@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZSignupRequestSchema } from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, watchedPage, type TestConsole, type WatchedPage } from "./harness";
+import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, unnamedControls, watchedPage, type TestConsole, type WatchedPage } from "./harness";
 
 const EMAIL = "ada@example.test";
 const PASSWORD = "correct horse battery staple orbit";
@@ -70,6 +70,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await page.getByLabel("Repeat the password").fill(PASSWORD);
     await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
     await screenshot(page, "01-signup");
+    expect(await unnamedControls(page)).toEqual([]);
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => page.getByTestId("progress").count(), { timeout: 5_000 }).toBe(1);
     const code = page.getByTestId("recovery-code");
@@ -84,6 +85,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     expect(await page.getByTestId("who").textContent()).toBe(EMAIL);
     expect(await page.getByTestId("recovery-status").textContent()).toContain("you have a recovery kit");
     await screenshot(page, "03-account");
+    expect(await unnamedControls(page)).toEqual([]);
 
     // The sign-up body is exactly what the protocol allows (strict schema), and carries keys, not secrets.
     const signupBody = main.apiBodies.find((b) => b.path === "/api/auth/signup")?.body ?? "";
@@ -142,8 +144,11 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await signIn(page, EMAIL, "not the right password at all");
     await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
     await screenshot(page, "04-login-wrong-password");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // Keyboard only: focus the password field, type, submit with Enter.
+    await page.getByLabel("Password", { exact: true }).focus();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
     await expectAccountPage(page);
     expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
   });
@@ -276,6 +281,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await expect.poll(() => page.getByLabel(`Role of ${INVITEE}`).inputValue(), { timeout: 30_000 }).toBe("viewer");
     await expect.poll(() => page.getByRole("row", { name: new RegExp(INVITEE) }).getByRole("button", { name: "Change" }).isDisabled(), { timeout: 30_000 }).toBe(true);
     await screenshot(page, "09-users");
+    expect(await unnamedControls(page)).toEqual([]);
   });
 
   test("audit log: entries, filter by type, pages", async () => {
@@ -285,9 +291,28 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     const rows = page.getByTestId("audit").locator("tbody tr");
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThan(5);
     await screenshot(page, "10-audit");
+    expect(await unnamedControls(page)).toEqual([]);
     await page.getByLabel("Event type").fill("login.failure");
     await page.getByRole("button", { name: "Apply" }).click();
     await expect.poll(async () => (await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents()).join(","), { timeout: 10_000 }).toMatch(/^login\.failure(,login\.failure)*$/);
+  });
+
+  test("two-factor can be turned off (behind step-up); sign-in then needs only the password", async () => {
+    const { page } = main;
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.waitForURL("**/account");
+    await page.getByRole("button", { name: "Turn off two-factor" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+    // The step-up from the invitation may still be fresh; confirm only if asked.
+    await Promise.race([dialog.waitFor({ timeout: 10_000 }), page.getByTestId("totp-status").filter({ hasText: "off" }).waitFor({ timeout: 10_000 })]);
+    if (await dialog.isVisible()) {
+      await dialog.getByLabel("Password").fill(NEW_PASSWORD);
+      await dialog.getByRole("button", { name: "Confirm" }).click();
+    }
+    await expect.poll(() => page.getByTestId("totp-status").textContent(), { timeout: 30_000 }).toBe("off");
+    await signOut(page);
+    await signIn(page, EMAIL, NEW_PASSWORD);
+    await expectAccountPage(page);
   });
 
   test("no request body ever carried a password or the recovery code", () => {

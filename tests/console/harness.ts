@@ -112,3 +112,17 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/** Form controls on the page that have no accessible name (no label, aria-label(ledby) or text). */
+export function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>("input, select, textarea, button"))) {
+      if (el instanceof HTMLInputElement && el.type === "hidden") continue;
+      const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+      const text = el.tagName === "BUTTON" ? (el.textContent ?? "").trim() : "";
+      if (!labelled && !text) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+}
