@@ -2,10 +2,10 @@
 // data folder, Debian's Chromium with the project's flags, TOTP codes, screenshots.
 import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Secret, TOTP } from "otpauth";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium.js";
 import { DEFAULT_RATE_LIMITS } from "../../apps/console/src/server/config";
@@ -14,19 +14,9 @@ import { startConsole, type RunningConsole } from "../../apps/console/src/server
 const here = dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = join(here, "artifacts");
 
-/** otpauth is a dependency of apps/console (tests/package.json does not list it yet). */
-interface TotpLike {
-  generate(options?: { timestamp?: number }): string;
-}
-const consoleRequire = createRequire(join(here, "..", "..", "apps", "console", "package.json"));
-const otpauth = consoleRequire("otpauth") as {
-  TOTP: new (options: { secret: unknown; algorithm: string; digits: number; period: number }) => TotpLike;
-  Secret: { fromBase32(s: string): unknown };
-};
-
 /** The RFC 6238 code for a base32 secret at `now + offsetSteps × 30 s` (SHA-1, 6 digits, 30 s). */
 export function totpCode(base32: string, offsetSteps = 0): string {
-  const totp = new otpauth.TOTP({ secret: otpauth.Secret.fromBase32(base32), algorithm: "SHA1", digits: 6, period: 30 });
+  const totp = new TOTP({ secret: Secret.fromBase32(base32), algorithm: "SHA1", digits: 6, period: 30 });
   return totp.generate({ timestamp: Date.now() + offsetSteps * 30_000 });
 }
 
