@@ -74,7 +74,7 @@ for (const driver of drivers) {
       const recoveryCode = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
       const recoveryParams = generateKdfParams();
       const recoveryKeys = await deriveRecoveryCodeKeys(recoveryCode, recoveryParams, email);
-      const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "session", epoch: 0 })));
+      const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "box", epoch: 0 })));
       const signup = await c.api("/api/auth/signup", {
         body: {
           userId,

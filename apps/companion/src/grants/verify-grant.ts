@@ -36,19 +36,25 @@ export interface VerifiedGrant extends TGrantBody {
   boxKeyEpoch: number;
 }
 
-/** Box-key purposes accepted for the Noise initiator key: the account's one box key, or a dedicated session key. */
-const ACCOUNT_BOX_PURPOSES = ["box", "session"] as const;
+/**
+ * The account's one X25519 key is certified with purpose "box" at sign-up, and that same key is
+ * the Noise initiator's static key. Exactly one purpose is accepted, so a key certified for
+ * another use (a vault key, say) can never stand in for it.
+ */
+const ACCOUNT_BOX_PURPOSE = "box";
 
 function certifiedBoxKey(bundle: { boxKeyCertificate: unknown }, g: TGrantBody, minEpoch: number): CertifiedBoxKey {
   const identity = publicKey(g.identityPublicKey);
-  for (const purpose of ACCOUNT_BOX_PURPOSES) {
-    try {
-      return verifyBoxKeyCertificate(bundle.boxKeyCertificate as SignedStatement, identity, { ownerKind: "account", ownerId: g.accountId, purpose, minEpoch });
-    } catch {
-      // try the next purpose
-    }
+  try {
+    return verifyBoxKeyCertificate(bundle.boxKeyCertificate as SignedStatement, identity, {
+      ownerKind: "account",
+      ownerId: g.accountId,
+      purpose: ACCOUNT_BOX_PURPOSE,
+      minEpoch,
+    });
+  } catch {
+    throw new GrantError("box_key_uncertified");
   }
-  throw new GrantError("box_key_uncertified");
 }
 
 /** Allowed clock skew between the browser that signed and this host. */
