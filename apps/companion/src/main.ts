@@ -23,7 +23,9 @@ const USAGE = `usage: veil-companion <command>
   rotate            new instance token: re-wrap the keys and replace the console's copy
   uninstall --yes   erase this host's enrollment
   version
-environment: VEIL_STATE_DIR (default /var/lib/veil-companion), VEIL_ENROLL, VEIL_LOG_LEVEL
+environment: VEIL_STATE_DIR (default /var/lib/veil-companion), VEIL_ENROLL, VEIL_LOG_LEVEL,
+  VEIL_DEVICES (on|off), VEIL_DEVICE_BIND, VEIL_INFORM_PORT (8080), VEIL_DEVICE_CHANNEL_PORT (8444),
+  VEIL_DEVICE_PUBLIC_HOST, VEIL_INFORM_INTERVAL (10), VEIL_DEVICE_AUTO_ADOPT (false)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -43,7 +45,22 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "run": {
-      const running = startCompanion({ store: new StateStore(env.VEIL_STATE_DIR), logger });
+      const running = startCompanion({
+        store: new StateStore(env.VEIL_STATE_DIR),
+        logger,
+        ...(env.VEIL_DEVICES === "on"
+          ? {
+              devices: {
+                bindHost: env.VEIL_DEVICE_BIND,
+                informPort: env.VEIL_INFORM_PORT,
+                channelPort: env.VEIL_DEVICE_CHANNEL_PORT,
+                intervalSec: env.VEIL_INFORM_INTERVAL,
+                autoAdopt: env.VEIL_DEVICE_AUTO_ADOPT === "true",
+                ...(env.VEIL_DEVICE_PUBLIC_HOST !== undefined ? { publicHost: env.VEIL_DEVICE_PUBLIC_HOST } : {}),
+              },
+            }
+          : {}),
+      });
       const stop = (): void => running.stop();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);

@@ -1,5 +1,6 @@
 import { fromBase64Url, identityPublicKey, safetyCode, toHex } from "../crypto";
 import { existsSync } from "node:fs";
+import { readDevicesStatus, type DevicesStatus } from "../devices/read-devices-status";
 import { StateStore } from "../state/state-store";
 
 /** What `status --json` prints (a stable interface for scripts). */
@@ -12,6 +13,8 @@ export interface StatusReport {
   fingerprints: { signer: string; signerSafetyCode: string; consolePin: string; instanceIdentityKey: string; instanceBoxKey: string } | null;
   connection: { state: string; since: number | null; lastError: string | null; reconnectAttempt: number; updatedAt: number; pid: number; stale: boolean } | null;
   sessions: { sessionId: string; accountId: string; role: string; openedAt: number }[];
+  /** Inform ports and drop counters of the device side (devices-status.json), if it ran. */
+  devices?: DevicesStatus;
 }
 
 /** Builds the status report from the state folder (permission-checked). */
@@ -57,7 +60,13 @@ export function readStatus(stateDir: string, now: number = Date.now()): StatusRe
             stale: !alive || now - status.updatedAt > 24 * 3600_000,
           },
     sessions: alive && status !== undefined ? status.sessions : [],
+    ...devicesField(stateDir),
   };
+}
+
+function devicesField(stateDir: string): { devices?: DevicesStatus } {
+  const devices = readDevicesStatus(stateDir);
+  return devices === undefined ? {} : { devices };
 }
 
 /** Human-readable rendering of the report. */
@@ -71,6 +80,9 @@ export function formatStatus(r: StatusReport): string {
     `connection   ${r.connection === null ? "never run" : r.connection.state}${r.connection?.lastError ? ` (last error: ${r.connection.lastError})` : ""}`,
     `sessions     ${r.sessions.length}`,
     ...r.sessions.map((s) => `  ${s.sessionId}  ${s.role}  account ${s.accountId}`),
+    ...(r.devices
+      ? [`devices      inform :${r.devices.informPort}, channel :${r.devices.channelPort}`, ...Object.entries(r.devices.counters).map(([k, v]) => `  ${k} ${v}`)]
+      : []),
   ];
   return lines.join("\n") + "\n";
 }

@@ -88,7 +88,7 @@ async function run(id: string, type: string, body: unknown, ctx: DispatchContext
   try {
     result = await ctx.handlers[type](input.data, ctx.makeContext(id));
   } catch (error) {
-    const code = error instanceof SubscriptionLimitError ? "too_many_subscriptions" : "internal";
+    const code = error instanceof SubscriptionLimitError ? "too_many_subscriptions" : error instanceof RequestRefusedError ? error.code : "internal";
     ctx.logger.error("request failed", { ...log, code, error: error instanceof Error ? error.name : "unknown" });
     return errorResponse(id, code);
   }
@@ -106,5 +106,13 @@ export class SubscriptionLimitError extends Error {
   constructor() {
     super("too many subscriptions");
     this.name = "SubscriptionLimitError";
+  }
+}
+
+/** Thrown by a handler to answer with a typed error code (e.g. `unavailable`, `bad_request`). */
+export class RequestRefusedError extends Error {
+  constructor(readonly code: TE2EError["code"]) {
+    super(code);
+    this.name = "RequestRefusedError";
   }
 }

@@ -6,7 +6,10 @@ export interface RequestContext {
   readonly grant: VerifiedGrant;
   readonly requestId: string;
   now(): number;
-  /** Starts a stream of `type` events every `intervalMs`, named by the request id; returns that id. */
+  /**
+   * Starts a stream of `type` events every `intervalMs`, named by the request id; returns that
+   * id. A tick whose `produce` returns undefined sends nothing.
+   */
   subscribe(options: { intervalMs: number; type: string; produce: () => unknown }): string;
   /** Ends one of this session's subscriptions; false when there was none. */
   cancelSubscription(subscriptionId: string): boolean;

@@ -211,7 +211,9 @@ export class Responder {
             this.close(live.sessionId, "grant_expired", true);
             return;
           }
-          this.#sendMessage(live, { kind: "event", subscriptionId: requestId, seq: seq++, type, body: produce() });
+          const body = produce();
+          if (body === undefined) return; // nothing new since the last tick (coalescing producers)
+          this.#sendMessage(live, { kind: "event", subscriptionId: requestId, seq: seq++, type, body });
         }, intervalMs);
         live.subscriptions.set(requestId, handle);
         return requestId;

@@ -9,6 +9,7 @@ import type { StateStore } from "../state/state-store";
 import { Supervisor, type AuthProvider, type ConnectionState } from "../supervisor/supervisor";
 import type { BackoffPolicy } from "../supervisor/backoff";
 import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
+import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../devices/device-service";
 
 /** Options of {@link startCompanion}: everything with a side effect can be replaced. */
 export interface StartOptions {
@@ -21,12 +22,16 @@ export interface StartOptions {
   backoff?: BackoffPolicy;
   deriveTokenKeys?: DeriveTokenKeys;
   systemInfo?: HandlerDeps["systemInfo"];
+  /** Starts the inform servers and the device store (ports etc.); off when omitted. */
+  devices?: Omit<DeviceServiceOptions, "stateDir" | "logger">;
 }
 
 /** A running companion. */
 export interface RunningCompanion {
   supervisor: Supervisor;
   responder: Responder;
+  /** The device side, once its servers listen (undefined when not configured). */
+  devices?: Promise<DeviceService>;
   /** Resolves with "revoked" or "stopped". */
   finished: Promise<ConnectionState>;
   stop(): void;
@@ -67,7 +72,16 @@ export function startCompanion(options: StartOptions): RunningCompanion {
 
   let supervisor: Supervisor | undefined = undefined;
   let lastSessionCount = 0;
+  let deviceService: DeviceService | undefined = undefined;
+  const devices = options.devices === undefined ? undefined : startDeviceService({ ...options.devices, stateDir: store.dir, logger });
+  devices?.then(
+    (d) => {
+      deviceService = d;
+    },
+    (error: unknown) => logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
+  );
   const handlers = createRequestHandlers({
+    devices: () => deviceService,
     rotateToken: () => rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
     systemInfo: options.systemInfo,
   });
@@ -129,9 +143,11 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   return {
     supervisor: s,
     responder,
-    finished: s.finished.then((state) => {
+    ...(devices !== undefined ? { devices } : {}),
+    finished: s.finished.then(async (state) => {
       responder.closeAll(state);
       writeStatus();
+      await devices?.then((d) => d.close()).catch(() => undefined);
       return state;
     }),
     stop: () => s.stop(),

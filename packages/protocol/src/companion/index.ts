@@ -10,3 +10,4 @@ export * from "./api";
 export * from "./messages";
 export * from "./session-open";
 export * from "./socket";
+export * from "./devices";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZIdSchema, ZRoleSchema, type TRole } from "../fields";
 import { ZEpochMsSchema } from "./statements";
+import { DEVICE_REQUEST_CATALOGUE } from "./devices";
 
 /**
  * End-to-end messages: the JSON (UTF-8) plaintexts of Noise transport frames between a browser
@@ -13,8 +14,8 @@ export const MAX_REQUEST_TTL_MS = 5 * 60_000;
 /** Largest plaintext of one E2E message. */
 export const MAX_E2E_MESSAGE_BYTES = 60_000;
 
-/** Request type names: lowercase dotted words. */
-export const ZRequestTypeSchema = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/).max(64);
+/** Request type names: dotted words, each starting lower-case (`devices.setInterval`, `siteKey.get`). */
+export const ZRequestTypeSchema = z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/).max(64);
 
 /** Browser → companion: one request, executed at most once per (account, id). */
 export const ZE2ERequestSchema = z.strictObject({
@@ -130,6 +131,7 @@ export const REQUEST_CATALOGUE = {
   "system.watch": { minRole: "viewer", write: false, body: ZSystemWatchBodySchema, result: ZSubscriptionResultSchema },
   "subscription.cancel": { minRole: "viewer", write: false, body: ZSubscriptionCancelBodySchema, result: ZSubscriptionCancelResultSchema },
   "token.rotate": { minRole: "admin", write: true, body: ZEmpty, result: ZTokenRotateResultSchema },
+  ...DEVICE_REQUEST_CATALOGUE,
 } as const satisfies Record<string, RequestSpec>;
 export type TRequestType = keyof typeof REQUEST_CATALOGUE;
 

@@ -1,5 +1,7 @@
 import { ZSubscriptionCancelBodySchema, ZSystemWatchBodySchema, type TRequestType } from "../../protocol";
 import type { RequestHandler } from "../request-context";
+import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
+import type { DeviceService } from "../../devices/device-service";
 import { readSystemInfo, readSystemSnapshot } from "./system-info";
 
 /** Dependencies of the built-in handlers that reach outside the process. */
@@ -9,6 +11,8 @@ export interface HandlerDeps {
   /** System information source (os module by default). */
   systemInfo?: typeof readSystemInfo;
   systemSnapshot?: typeof readSystemSnapshot;
+  /** The running device service, if any (device requests answer `unavailable` without one). */
+  devices?: () => DeviceService | undefined;
 }
 
 /**
@@ -27,5 +31,6 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     },
     "subscription.cancel": (body, ctx) => ({ cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId) }),
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
+    ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
   };
 }

@@ -1,0 +1,120 @@
+/**
+ * E2E request handlers of the device catalogue (packages/protocol/src/companion/devices.ts).
+ * The dispatcher has already checked the role from the signed grant and parsed the body with
+ * the catalogue schema; handlers re-parse (cheap) to get typed values. Without a running
+ * device service every handler fails with `unavailable`; an unknown MAC in `devices.get` is
+ * `bad_request`.
+ */
+import {
+  ZDevicesAdoptBodySchema,
+  ZDevicesGetBodySchema,
+  ZDevicesListBodySchema,
+  ZDevicesLocateBodySchema,
+  ZDevicesRebootBodySchema,
+  ZDevicesRenameBodySchema,
+  ZDevicesSetIntervalBodySchema,
+  ZDevicesWatchBodySchema,
+  ZOutagesListBodySchema,
+  ZSiteKeyRollBodySchema,
+  type DEVICE_REQUEST_CATALOGUE,
+  type TDeviceCommandRecord,
+  type TDevicesChanged,
+} from "../protocol";
+import { RequestRefusedError } from "../e2e/dispatch-request";
+import type { RequestContext, RequestHandler } from "../e2e/request-context";
+import type { DeviceService } from "./device-service";
+import { getDevice, listDevices, listOutages } from "./query-devices";
+import { runDeviceCommand, type DeviceCommand } from "./run-device-command";
+
+type DeviceRequestType = keyof typeof DEVICE_REQUEST_CATALOGUE;
+
+/** The handlers; `service()` returns the running service or undefined. */
+export function createDeviceRequestHandlers(service: () => DeviceService | undefined): Record<DeviceRequestType, RequestHandler> {
+  const need = (): DeviceService => {
+    const s = service();
+    if (s === undefined) throw new RequestRefusedError("unavailable");
+    return s;
+  };
+  const command = (mac: string, cmd: DeviceCommand, ctx: RequestContext): Promise<TDeviceCommandRecord> => {
+    const s = need();
+    return runDeviceCommand(s.ctx, mac, cmd, ctx.grant.accountId, s.commandTimeoutMs);
+  };
+  const siteKeyResult = (s: DeviceService, k: ReturnType<DeviceService["siteKey"]>): unknown => ({
+    siteKey: k.text,
+    keyId: k.entry.id,
+    createdAt: k.entry.at,
+    certFingerprint: s.tls.fingerprint,
+  });
+  return {
+    "devices.list": (body) => listDevices(need().ctx.inventory, ZDevicesListBodySchema.parse(body)),
+    "devices.get": (body, ctx) => {
+      const b = ZDevicesGetBodySchema.parse(body);
+      const detail = getDevice(need().ctx.inventory, b.mac, b.historyMinutes, ctx.now());
+      if (detail === undefined) throw new RequestRefusedError("bad_request");
+      return detail;
+    },
+    "devices.watch": (body, ctx) => {
+      const { intervalMs } = ZDevicesWatchBodySchema.parse(body);
+      const inv = need().ctx.inventory;
+      let seq = inv.changeSeq;
+      const produce = (): TDevicesChanged | undefined => {
+        const changed = inv.changedSince(seq);
+        seq = inv.changeSeq;
+        if (changed !== undefined && changed.length === 0) return undefined;
+        const at = ctx.now();
+        if (changed === undefined || changed.length > 100) return { at, devices: [], removed: [], resync: true };
+        const devices = changed.flatMap((mac) => {
+          const d = inv.devices.get(mac);
+          return d ? [inv.summary(d)] : [];
+        });
+        return { at, devices, removed: changed.filter((mac) => !inv.devices.has(mac)), resync: false };
+      };
+      return { subscriptionId: ctx.subscribe({ intervalMs, type: "devices.changed", produce }) };
+    },
+    "devices.stats": () => {
+      const s = need();
+      const devices = { online: 0, offline: 0, pending: 0 };
+      for (const d of s.ctx.inventory.devices.values()) devices[d.status] += 1;
+      return { devices, counters: s.ctx.counters.toJSON(), store: { logBytes: s.store.logBytes, records: s.store.records, lastCompactionAt: s.store.lastCompactionAt } };
+    },
+    "outages.list": (body) => listOutages(need().ctx.inventory, ZOutagesListBodySchema.parse(body)),
+    "devices.adopt": (body, ctx) => {
+      const { mac } = ZDevicesAdoptBodySchema.parse(body);
+      const s = need();
+      const d = s.ctx.inventory.devices.get(mac);
+      const base = { commandId: crypto.randomUUID(), mac, command: "adopt" as const, accountId: ctx.grant.accountId, at: ctx.now() };
+      let record: TDeviceCommandRecord;
+      if (d === undefined) record = { ...base, status: "failed", error: { code: "not_found", message: "No device with this MAC on this site." } };
+      else if (d.adopted) record = { ...base, status: "done" };
+      else if (d.dialect !== "unifi") record = { ...base, status: "failed", error: { code: "unsupported", message: "Veil devices are adopted with the site key." } };
+      else {
+        if (d.pendingAuthkey === undefined) s.ingest.beginAdoption(d);
+        record = { ...base, status: "queued" };
+      }
+      s.ctx.inventory.saveCommand(record);
+      return record;
+    },
+    "devices.reboot": (body, ctx) => command(ZDevicesRebootBodySchema.parse(body).mac, { command: "reboot" }, ctx),
+    "devices.locate": (body, ctx) => {
+      const b = ZDevicesLocateBodySchema.parse(body);
+      return command(b.mac, { command: "locate", enabled: b.enabled }, ctx);
+    },
+    "devices.rename": (body, ctx) => {
+      const b = ZDevicesRenameBodySchema.parse(body);
+      return command(b.mac, { command: "rename", name: b.name }, ctx);
+    },
+    "devices.setInterval": (body, ctx) => {
+      const b = ZDevicesSetIntervalBodySchema.parse(body);
+      return command(b.mac, { command: "setInterval", seconds: b.seconds }, ctx);
+    },
+    "siteKey.get": () => {
+      const s = need();
+      return siteKeyResult(s, s.siteKey());
+    },
+    "siteKey.roll": (body) => {
+      const s = need();
+      const { graceMinutes } = ZSiteKeyRollBodySchema.parse(body);
+      return siteKeyResult(s, s.rollSiteKey(graceMinutes * 60_000));
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Read-side queries of the inventory for the E2E handlers: paged, filtered and sorted device
+ * lists, one device's details with its history series, outages. Pure over the inventory.
+ */
+import type { TDeviceDetail, TDeviceSummary, TDevicesListBody, TDevicesListResult, TOutage } from "../protocol";
+import type { Inventory } from "./inventory";
+
+const STATUS_ORDER = { online: 0, pending: 1, offline: 2 } as const;
+/** Most history points in one `devices.get` answer (keeps it far below 60 KB). */
+export const MAX_HISTORY_POINTS = 240;
+
+function compare(sort: TDevicesListBody["sort"]): (a: TDeviceSummary, b: TDeviceSummary) => number {
+  switch (sort) {
+    case "lastSeen":
+    case "cpu":
+    case "clients":
+      return (a, b) => a[sort] - b[sort] || a.mac.localeCompare(b.mac);
+    case "status":
+      return (a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac);
+    case "ip": {
+      const key = (ip: string): number => ip.split(".").reduce((n, p) => n * 256 + Number(p || 0), 0);
+      return (a, b) => key(a.ip) - key(b.ip) || a.mac.localeCompare(b.mac);
+    }
+    default:
+      return (a, b) => a[sort].localeCompare(b[sort]) || a.mac.localeCompare(b.mac);
+  }
+}
+
+/** `devices.list`. */
+export function listDevices(inv: Inventory, body: TDevicesListBody): TDevicesListResult {
+  const counts = { online: 0, offline: 0, pending: 0 };
+  const q = body.search?.trim().toLowerCase();
+  const rows: TDeviceSummary[] = [];
+  for (const d of inv.devices.values()) {
+    counts[d.status] += 1;
+    if (body.status !== undefined && d.status !== body.status) continue;
+    const s = inv.summary(d);
+    if (body.model !== undefined && s.model !== body.model) continue;
+    if (q && ![s.name, s.hostname, s.mac, s.ip, s.model, s.modelDisplay].some((f) => f.toLowerCase().includes(q))) continue;
+    rows.push(s);
+  }
+  const cmp = compare(body.sort);
+  rows.sort(body.order === "asc" ? cmp : (a, b) => cmp(b, a));
+  return { total: rows.length, offset: body.offset, devices: rows.slice(body.offset, body.offset + body.limit), counts };
+}
+
+/** `devices.get`; undefined when unknown. */
+export function getDevice(inv: Inventory, mac: string, historyMinutes: number, now: number): TDeviceDetail | undefined {
+  const d = inv.devices.get(mac);
+  if (d === undefined) return undefined;
+  const s = d.state;
+  const history = d.history?.series(now, historyMinutes, MAX_HISTORY_POINTS);
+  const stepMin = Math.max(1, Math.ceil(historyMinutes / MAX_HISTORY_POINTS));
+  const empty = { start: (Math.floor(now / 60_000) - Math.ceil(historyMinutes / stepMin) * stepMin + 1) * 60_000, stepMs: stepMin * 60_000, cpu: [], memoryPct: [], rxBps: [], txBps: [] };
+  return {
+    summary: inv.summary(d),
+    interfaces: (s?.interfaces ?? []).map((i) => ({ name: i.name, mac: i.mac, up: i.up, speedMbps: i.speedMbps, rxBytes: i.rxBytes, txBytes: i.txBytes })),
+    clients: (s?.clients ?? []).slice(0, 100),
+    clientsTotal: s?.clients.length ?? 0,
+    history: history ?? empty,
+    commands: inv.commands
+      .filter((c) => c.mac === mac)
+      .slice(-20)
+      .reverse(),
+  };
+}
+
+/** `outages.list`: newest first. */
+export function listOutages(inv: Inventory, body: { mac?: string; ongoing?: boolean; offset: number; limit: number }): { total: number; outages: TOutage[] } {
+  const rows = inv.outages.filter((o) => (body.mac === undefined || o.mac === body.mac) && (body.ongoing === undefined || (o.end === null) === body.ongoing));
+  rows.sort((a, b) => b.start - a.start || a.mac.localeCompare(b.mac));
+  return { total: rows.length, outages: rows.slice(body.offset, body.offset + body.limit).map((o) => ({ ...o })) };
+}

@@ -1,0 +1,244 @@
+/**
+ * Veil's device channel on the companion: HTTPS with the companion's own self-signed
+ * certificate (pinned by devices through the site key), WebSocket upgrade on `/devices`, and
+ * one DeviceChannelServer state machine (@veil/devices) per connection.
+ *
+ *   site-key hello  → device is new: issue its own key (`key_issue`), store it, pending;
+ *                     the device acknowledges, closes and reconnects with that key.
+ *   device-key hello → adopted: `welcome {interval}`, then informs and command results.
+ *
+ * A MAC that already holds a device key cannot enrol again with the site key (a site-key
+ * holder could otherwise take over another device's identity): re-adoption is explicit.
+ * Bad frames are dropped and counted under `veil.<reason>`; the session survives a few, a
+ * connection that keeps sending them is closed. Per-IP connection and per-device frame
+ * budgets are token buckets.
+ */
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { CHANNEL_MAX_FRAME, DeviceChannelServer, DeviceCodecError, type AcceptedHello, type ChannelKeyStore } from "@veil/devices";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { TDeviceState, TDeviceUpMessage } from "../protocol";
+import type { DeviceContext, LiveChannel } from "./device-context";
+import type { DeviceEntry } from "./inventory";
+import type { TlsIdentity } from "./tls-identity";
+
+/** A listening channel server. */
+export interface VeilChannelServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Bad frames tolerated per connection before it is closed. */
+const MAX_BAD_FRAMES = 20;
+const HELLO_TIMEOUT_MS = 10_000;
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+const toBytes = (data: RawData): Uint8Array => {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+};
+const ipv4Of = (addr: string | undefined): string => {
+  const a = (addr ?? "").replace(/^::ffff:/, "");
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(a) ? a : "0.0.0.0";
+};
+
+/** Key lookups from the inventory: current (and grace-period) site keys, issued device keys. */
+export function channelKeys(ctx: DeviceContext): ChannelKeyStore {
+  return {
+    siteKey: (keyId) => {
+      const id = hex(keyId);
+      const s = ctx.inventory.siteKeys.find((k) => k.id === id && (k.graceUntil === undefined || k.graceUntil > ctx.now()));
+      return s ? new Uint8Array(Buffer.from(s.k, "base64url")) : undefined;
+    },
+    deviceKey: (mac, keyId) => {
+      const d = ctx.inventory.devices.get(mac);
+      return d?.veilKey && d.veilKey.id === hex(keyId) ? new Uint8Array(Buffer.from(d.veilKey.k, "base64url")) : undefined;
+    },
+  };
+}
+
+function helloState(hello: AcceptedHello, ip: string): TDeviceState {
+  const h = hello.hello;
+  return {
+    mac: h.mac,
+    kind: h.kind,
+    model: h.model,
+    modelDisplay: h.model,
+    firmware: h.firmware,
+    hostname: h.hostname,
+    ip,
+    uptime: 0,
+    cpu: 0,
+    memory: { totalBytes: 0, usedBytes: 0 },
+    locating: false,
+    interfaces: [],
+    clients: [],
+  };
+}
+
+/** Starts the WSS server on `host:port` (0 = any free port). */
+export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentity, options: { host: string; port: number }): Promise<VeilChannelServer> {
+  const keys = channelKeys(ctx);
+  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem, requestTimeout: 15_000, headersTimeout: 10_000 }, (_req, res) => {
+    res.writeHead(404, { "content-length": 0 });
+    res.end();
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false });
+  server.on("upgrade", (req, socket: Duplex, head) => {
+    const ip = req.socket.remoteAddress ?? "unknown";
+    if ((req.url ?? "").split("?")[0] !== "/devices") {
+      ctx.counters.add("veil.bad_path");
+      socket.destroy();
+      return;
+    }
+    if (!ctx.connectionsPerIp.take(`veil/${ip}`)) {
+      ctx.counters.add("veil.rate_limited_ip");
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip)));
+  });
+  server.on("tlsClientError", () => ctx.counters.add("veil.tls_error"));
+
+  function onConnection(ws: WebSocket, ip: string): void {
+    const chan = new DeviceChannelServer({ keys, clock: () => ctx.now() });
+    let bad = 0;
+    let device: DeviceEntry | undefined;
+    let live: LiveChannel | undefined;
+    const drop = (reason: string): void => {
+      ctx.counters.add(`veil.${reason}`);
+      if (++bad >= MAX_BAD_FRAMES) ws.terminate();
+    };
+    const helloTimer = setTimeout(() => {
+      ctx.counters.add("veil.hello_timeout");
+      ws.terminate();
+    }, HELLO_TIMEOUT_MS);
+    ws.on("error", () => ctx.counters.add("veil.socket_error"));
+    ws.on("close", () => {
+      clearTimeout(helloTimer);
+      if (device && live && ctx.channels.get(device.mac) === live) ctx.channels.delete(device.mac);
+    });
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (!isBinary) return drop("malformed");
+      const frame = toBytes(data);
+      if (chan.identity === undefined) {
+        let hello: AcceptedHello;
+        try {
+          hello = chan.receiveHello(frame);
+        } catch (error) {
+          ctx.counters.add(`veil.hello_${error instanceof DeviceCodecError ? error.reason : "malformed"}`);
+          ws.close();
+          return;
+        }
+        clearTimeout(helloTimer);
+        const accepted = onHello(hello, ip, ws, chan);
+        device = accepted?.device;
+        live = accepted?.live;
+        return;
+      }
+      if (device === undefined) return drop("after_refusal");
+      if (!ctx.perDevice.take(`veil/${device.mac}`)) return drop("rate_limited_device");
+      let msg: TDeviceUpMessage;
+      try {
+        msg = chan.receive(frame);
+      } catch (error) {
+        return drop(error instanceof DeviceCodecError ? error.reason : "malformed");
+      }
+      onMessage(device, chan.identity.keyType, msg, drop);
+    });
+  }
+
+  function onHello(hello: AcceptedHello, ip: string, ws: WebSocket, chan: DeviceChannelServer): { device: DeviceEntry; live?: LiveChannel } | undefined {
+    const now = ctx.now();
+    const known = ctx.inventory.devices.get(hello.mac);
+    if (hello.keyType === "site") {
+      if (known !== undefined && (known.dialect !== "veil" || known.adopted)) {
+        ctx.counters.add("veil.reenrol_refused");
+        ws.close();
+        return undefined;
+      }
+      if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices) {
+        ctx.counters.add("veil.inventory_full");
+        ws.close();
+        return undefined;
+      }
+      const d = ctx.inventory.ensure(hello.mac, "veil", now);
+      const issued = chan.issueDeviceKey();
+      d.veilKey = { id: hex(issued.keyId), k: Buffer.from(issued.key).toString("base64url") };
+      ctx.inventory.saveKeys(d, { vk: d.veilKey });
+      ctx.inventory.report(d, helloState(hello, ip), now, () => undefined);
+      ctx.counters.add("veil.key_issued");
+      ws.send(issued.frame);
+      ctx.reported(d);
+      return { device: d };
+    }
+    const d = known;
+    if (d === undefined) {
+      ws.close();
+      return undefined;
+    }
+    if (!d.adopted) {
+      d.adopted = true;
+      ctx.inventory.saveDevice(d);
+      ctx.counters.add("veil.adopted");
+    }
+    const live: LiveChannel = {
+      send: (message) => {
+        if (ws.readyState !== ws.OPEN) return false;
+        ws.send(chan.send(message));
+        if (chan.needsRekey) ws.close();
+        return true;
+      },
+      close: () => ws.close(),
+    };
+    ctx.channels.get(d.mac)?.close();
+    ctx.channels.set(d.mac, live);
+    ctx.counters.add("veil.sessions");
+    live.send({ type: "welcome", interval: d.intervalSec, serverTime: now, adopted: true });
+    return { device: d, live };
+  }
+
+  function onMessage(d: DeviceEntry, keyType: "site" | "device", msg: TDeviceUpMessage, drop: (reason: string) => void): void {
+    if (keyType === "site") {
+      // A site-key session carries the key acknowledgement and nothing else.
+      if (msg.type !== "key_ack") drop("site_session_message");
+      return;
+    }
+    switch (msg.type) {
+      case "inform":
+        if (msg.state.mac !== d.mac) return drop("mac_mismatch");
+        ctx.inventory.report(d, msg.state, ctx.now(), () => undefined);
+        ctx.counters.add("veil.accepted");
+        ctx.reported(d);
+        return;
+      case "command_result": {
+        const waiter = ctx.commandWaiters.get(msg.id);
+        if (waiter) waiter(msg.ok ? { ok: true } : { ok: false, code: "device_error", message: msg.error?.message ?? "the device reported a failure" });
+        return;
+      }
+      case "key_ack":
+      case "terminal_data":
+      case "hello":
+        return;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
