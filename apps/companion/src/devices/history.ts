@@ -56,7 +56,7 @@ export class DeviceHistory {
    * A series over the last `minutes` before `nowMs` in at most `maxPoints` points: each point
    * averages the samples in its step; `null` where there were none.
    */
-  series(nowMs: number, minutes: number, maxPoints: number): { start: number; stepMs: number; cpu: (number | null)[]; memoryPct: (number | null)[]; rxBps: (number | null)[]; txBps: (number | null)[] } {
+  series(nowMs: number, minutes: number, maxPoints: number, open?: MinuteSample): { start: number; stepMs: number; cpu: (number | null)[]; memoryPct: (number | null)[]; rxBps: (number | null)[]; txBps: (number | null)[] } {
     const stepMin = Math.max(1, Math.ceil(minutes / maxPoints));
     const points = Math.ceil(minutes / stepMin);
     const endMin = Math.floor(nowMs / MINUTE);
@@ -69,7 +69,8 @@ export class DeviceHistory {
       let rx = 0;
       let tx = 0;
       for (let k = 0; k < stepMin; k++) {
-        const s = this.get(firstMin + p * stepMin + k);
+        const m = firstMin + p * stepMin + k;
+        const s = open?.m === m ? open : this.get(m);
         if (!s) continue;
         n++;
         cpu += s.cpu;

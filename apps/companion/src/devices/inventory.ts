@@ -311,18 +311,24 @@ export class Inventory {
     this.#changed(d.mac);
   }
 
-  /** Closes the device's current minute: one sample into history and the log. */
-  closeBucket(d: DeviceEntry): void {
+  /** The current, still open minute as a sample (for live charts); undefined when none. */
+  openSample(d: DeviceEntry): MinuteSample | undefined {
     const b = d.bucket;
-    if (!b || b.n === 0) return;
-    delete d.bucket;
-    const sample: MinuteSample = {
+    if (!b || b.n === 0) return undefined;
+    return {
       m: b.m,
       cpu: Math.round((b.cpu / b.n) * 10) / 10,
       mem: Math.round((b.mem / b.n) * 10) / 10,
       rx: b.ms > 0 ? Math.round((b.rx * 1000) / b.ms) : 0,
       tx: b.ms > 0 ? Math.round((b.tx * 1000) / b.ms) : 0,
     };
+  }
+
+  /** Closes the device's current minute: one sample into history and the log. */
+  closeBucket(d: DeviceEntry): void {
+    const sample = this.openSample(d);
+    delete d.bucket;
+    if (sample === undefined) return;
     (d.history ??= new DeviceHistory()).put(sample);
     this.#append({ t: "smp", mac: d.mac, m: sample.m, c: sample.cpu, mem: sample.mem, rx: sample.rx, tx: sample.tx, ls: d.lastSeen });
   }

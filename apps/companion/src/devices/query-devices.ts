@@ -3,6 +3,7 @@
  * lists, one device's details with its history series, outages. Pure over the inventory.
  */
 import type { TDeviceDetail, TDeviceSummary, TDevicesListBody, TDevicesListResult, TOutage } from "../protocol";
+import { DeviceHistory } from "./history";
 import type { Inventory } from "./inventory";
 
 const STATUS_ORDER = { online: 0, pending: 1, offline: 2 } as const;
@@ -49,7 +50,8 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
   const d = inv.devices.get(mac);
   if (d === undefined) return undefined;
   const s = d.state;
-  const history = d.history?.series(now, historyMinutes, MAX_HISTORY_POINTS);
+  const open = inv.openSample(d);
+  const history = (d.history ?? (open ? new DeviceHistory() : undefined))?.series(now, historyMinutes, MAX_HISTORY_POINTS, open);
   const stepMin = Math.max(1, Math.ceil(historyMinutes / MAX_HISTORY_POINTS));
   const empty = { start: (Math.floor(now / 60_000) - Math.ceil(historyMinutes / stepMin) * stepMin + 1) * 60_000, stepMs: stepMin * 60_000, cpu: [], memoryPct: [], rxBps: [], txBps: [] };
   return {

@@ -119,6 +119,7 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
       clearTimeout(helloTimer);
       if (device && live && ctx.channels.get(device.mac) === live) ctx.channels.delete(device.mac);
     });
+    ws.send(chan.challenge());
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (!isBinary) return drop("malformed");
       const frame = toBytes(data);
