@@ -184,3 +184,5 @@ export const accountLockouts = pgTable("account_lockouts", {
   windowStart: tz("window_start").notNull(),
   lockedUntil: tz("locked_until"),
 });
+
+export * from "./schema-instances";

@@ -12,6 +12,7 @@ import { loadSettings } from "./api/routes/settings-routes";
 import { ServerSecrets } from "./auth/server-secrets";
 import { configFromEnv, type ConsoleConfig } from "./config";
 import { createPlainHttpHandler, refusePlainUpgrade } from "./http/plain-http";
+import { serveCompanionAsset } from "./instances/companion-assets";
 import { RateLimiter } from "./http/rate-limit";
 import { sendError } from "./http/respond";
 import { applySecurityHeaders, buildCsp, guardResponseHeaders, newNonce } from "./http/security-headers";
@@ -160,6 +161,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         const setHeader = res.setHeader.bind(res);
         res.setHeader = (name: string, value: number | string | readonly string[]) => setHeader(name, name.toLowerCase() === "cache-control" ? "no-store" : value);
       }
+      if (serveCompanionAsset(req, res, pathname, log)) return;
       if (pathname === "/api" || pathname.startsWith("/api/")) {
         void handleApi(req, res);
         return;

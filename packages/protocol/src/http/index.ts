@@ -5,3 +5,4 @@
 export * from "./common";
 export * from "./accounts";
 export * from "./admin";
+export * from "./instances";

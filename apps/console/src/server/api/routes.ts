@@ -3,6 +3,12 @@ import { createInvite, changeRole, listUsers } from "./routes/admin-routes";
 import { readAudit, verifyAudit } from "./routes/audit-routes";
 import { changePassword } from "./routes/change-password";
 import { getMe } from "./routes/get-me";
+import { companionEnroll, companionKdf, companionRotate } from "./routes/instance-companion";
+import { getCompanionInfo } from "./routes/instance-companion-info";
+import { createInstance } from "./routes/instance-create";
+import { createGrant, listGrants } from "./routes/instance-grants";
+import { getInstance, listInstances } from "./routes/instance-list";
+import { revokeInstance } from "./routes/instance-revoke";
 import { health } from "./routes/health";
 import { listSessions } from "./routes/list-sessions";
 import { login } from "./routes/login";
@@ -45,4 +51,14 @@ export const ROUTES: readonly AnyRoute[] = [
   verifyAudit,
   getSettings,
   updateSettings,
+  listInstances,
+  createInstance,
+  getInstance,
+  revokeInstance,
+  createGrant,
+  listGrants,
+  getCompanionInfo,
+  companionKdf,
+  companionEnroll,
+  companionRotate,
 ];

@@ -6,7 +6,6 @@ import {
   MAX_SOCKET_MESSAGE_BYTES,
   VeilError,
   ZBrowserSocketAuthSchema,
-  ZCompanionSocketAuthSchema,
   ZRelayFrameSchema,
   type BrowserToConsoleEvents,
   type ConsoleToBrowserEvents,
@@ -20,6 +19,8 @@ import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
+import { companionHub, type CompanionNamespace } from "../instances/companion-hub";
+import { attachCompanionRelay } from "./companion-namespace";
 
 interface BrowserSocketData {
   userId: string;
@@ -40,16 +41,11 @@ function socketError(code: VeilError["code"] | "instance_revoked"): Error & { da
 }
 
 /**
- * The companion namespace (on the main port, and alone on the inform port). Companion
- * authentication arrives with instances: until then every handshake is parsed and refused.
+ * The companion namespace (on the main port, and alone on the inform port): authentication,
+ * presence and the relay live in ./companion-namespace.ts and ../instances/companion-hub.ts.
  */
 function attachCompanionNamespace(io: Server, services: ConsoleServices): void {
-  io.of(COMPANION_NAMESPACE).use((socket, next) => {
-    const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
-    if (!parsed.success) return next(socketError("bad_request"));
-    services.log(`companion handshake for instance ${parsed.data.instanceId} refused: instances are not implemented yet`);
-    next(socketError("unauthenticated"));
-  });
+  attachCompanionRelay(io.of(COMPANION_NAMESPACE) as CompanionNamespace, services);
 }
 
 function addSecurityHeaders(headers: OutgoingHttpHeaders): void {
@@ -103,8 +99,10 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
       const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
       const parsed = ZRelayFrameSchema.safeParse(frame);
       if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-      // Relaying to companions arrives with instances (a later issue): nothing to route to yet.
-      reply({ ok: false, ...new VeilError("not_found").toBody() });
+      companionHub(services).fromBrowser(socket, parsed.data, reply).catch((e: unknown) => {
+        services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
+        reply({ ok: false, ...new VeilError("internal").toBody() });
+      });
     });
   });
 

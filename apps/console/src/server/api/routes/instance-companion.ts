@@ -1,0 +1,126 @@
+import { eq } from "drizzle-orm";
+import { instances } from "@veil/db";
+import {
+  COMPANION_API_PREFIX,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  VeilError,
+  ZEnrollRequestSchema,
+  ZRotateRequestSchema,
+  type TEnrollResponse,
+  type TInstanceKdfResponse,
+  type TRotateResponse,
+} from "@veil/protocol";
+import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../../auth/auth-key";
+import { b64u, fromB64u } from "../../auth/bytes";
+import { certificateWire, findInstance, instanceKdfWire, type InstanceRow } from "../../instances/instance-store";
+import { audit, type ConsoleServices } from "../../services";
+import { assertKdfAcceptable, DEFAULT_KDF } from "../kdf-policy";
+import { defineRoute, type ApiContext } from "../route";
+import { instanceIdParam } from "./instance-params";
+
+/**
+ * The companion-facing endpoints (docs/PROTOCOL-COMPANION.md §2). Unauthenticated guessing
+ * targets, so beside the per-IP "login" budget of the pipeline each instance has its own budget
+ * of the same size, and every failure is audited. A 256-bit token makes guessing hopeless; the
+ * limits stop the noise.
+ */
+function consumeInstanceBudget<B, Q>(ctx: ApiContext<B, Q>, instanceId: string): void {
+  // The pipeline already counted this request against the IP; this counts it against the
+  // instance, with the per-account limit of the "login" class.
+  const key = `instance:${instanceId}`;
+  const d = ctx.services.limiter.consume("login", key, key);
+  if (!d.allowed) {
+    ctx.res.setHeader("Retry-After", String(d.resetSeconds));
+    throw new VeilError("rate_limited");
+  }
+}
+
+/** The row when `authKey` is this instance's current auth key (constant-time, a dummy for unknown ids), else null. */
+function authenticated(row: InstanceRow | undefined, authKey: string): InstanceRow | null {
+  const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH);
+  return ok && row ? row : null;
+}
+
+async function refuse(services: ConsoleServices, action: string, instanceId: string, ip: string, reason: string): Promise<never> {
+  await audit(services, { action, outcome: "failure", targetType: "instance", targetId: instanceId, ip, details: { reason } });
+  throw new VeilError("unauthenticated");
+}
+
+/** GET …/instances/:id/kdf — unknown instances get believable deterministic fake params (no existence oracle). */
+export const companionKdf = defineRoute({
+  method: "GET",
+  path: `${COMPANION_API_PREFIX}/instances/:id/kdf`,
+  rate: "login",
+  auth: "public",
+  handler: async (ctx) => {
+    const instanceId = instanceIdParam(ctx.params);
+    consumeInstanceBudget(ctx, instanceId);
+    const row = await findInstance(ctx.services.db, instanceId);
+    const kdf = row ? instanceKdfWire(row) : { alg: "argon2id" as const, ...DEFAULT_KDF, salt: b64u(ctx.services.secrets.fakeSalt(`instance:${instanceId}`)) };
+    return { body: { kdf } satisfies TInstanceKdfResponse };
+  },
+});
+
+/** POST …/instances/:id/enroll — the token's auth key buys the wrapped keys and the certificate. */
+export const companionEnroll = defineRoute({
+  method: "POST",
+  path: `${COMPANION_API_PREFIX}/instances/:id/enroll`,
+  rate: "login",
+  auth: "public",
+  body: ZEnrollRequestSchema,
+  handler: async (ctx) => {
+    const instanceId = instanceIdParam(ctx.params);
+    consumeInstanceBudget(ctx, instanceId);
+    if (ctx.body.protocolVersion < MIN_PROTOCOL_VERSION || ctx.body.protocolVersion > PROTOCOL_VERSION) throw new VeilError("protocol_version_unsupported");
+    const row = authenticated(await findInstance(ctx.services.db, instanceId), ctx.body.authKey);
+    if (!row) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "wrong_auth_key");
+    if (row.revokedAt) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "revoked");
+    await ctx.services.db.update(instances).set({ enrolledAt: new Date(), companionVersion: ctx.body.companionVersion }).where(eq(instances.id, instanceId));
+    await audit(ctx.services, { action: "companion.enroll", outcome: "success", targetType: "instance", targetId: instanceId, ip: ctx.ip, details: { companionVersion: ctx.body.companionVersion } });
+    return {
+      body: { wrappedIdentityPrivateKey: b64u(row.wrappedIdentityKey), wrappedBoxPrivateKey: b64u(row.wrappedBoxKey), certificate: certificateWire(row) } satisfies TEnrollResponse,
+    };
+  },
+});
+
+/**
+ * POST …/instances/:id/rotate — replaces KDF params, auth-key hash and both wrapped keys in one
+ * transaction (row locked, current key checked inside it, so two racing rotations cannot both
+ * win). The live companion socket is left alone: the rotation's answer travels back over it.
+ */
+export const companionRotate = defineRoute({
+  method: "POST",
+  path: `${COMPANION_API_PREFIX}/instances/:id/rotate`,
+  rate: "login",
+  auth: "public",
+  body: ZRotateRequestSchema,
+  handler: async (ctx) => {
+    const instanceId = instanceIdParam(ctx.params);
+    consumeInstanceBudget(ctx, instanceId);
+    const { next } = ctx.body;
+    const outcome = await ctx.services.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
+      const row = authenticated(locked, ctx.body.authKey);
+      if (!row) return "wrong_auth_key" as const;
+      if (row.revokedAt) return "revoked" as const;
+      assertKdfAcceptable(next.kdf);
+      await tx
+        .update(instances)
+        .set({
+          kdfParams: { alg: "argon2id", memoryKiB: next.kdf.memoryKiB, iterations: next.kdf.iterations, parallelism: next.kdf.parallelism },
+          kdfSalt: fromB64u(next.kdf.salt),
+          authKeyHash: fromB64u(next.authKeyHash),
+          wrappedIdentityKey: fromB64u(next.wrappedIdentityPrivateKey),
+          wrappedBoxKey: fromB64u(next.wrappedBoxPrivateKey),
+          rotatedAt: new Date(),
+          tokenVersion: row.tokenVersion + 1,
+        })
+        .where(eq(instances.id, instanceId));
+      return "ok" as const;
+    });
+    if (outcome !== "ok") return refuse(ctx.services, "companion.rotate", instanceId, ctx.ip, outcome);
+    await audit(ctx.services, { action: "companion.rotate", outcome: "success", targetType: "instance", targetId: instanceId, ip: ctx.ip });
+    return { body: { ok: true } satisfies TRotateResponse };
+  },
+});

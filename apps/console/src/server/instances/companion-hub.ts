@@ -1,0 +1,273 @@
+import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import type { Namespace, Socket } from "socket.io";
+import { instances } from "@veil/db";
+import { VeilError, type CompanionToConsoleEvents, type ConsoleToCompanionEvents, type ErrorCode, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import type { ConsoleServices } from "../services";
+import { BROWSER_FRAMES_PER_SECOND, FrameBudget, MAX_SESSIONS_PER_BROWSER_SOCKET } from "./frame-budget";
+import { mayAddressInstance } from "./instance-store";
+
+/** What the companion namespace's middleware leaves on an authenticated companion socket. */
+export interface CompanionSocketData {
+  instanceId: string;
+  ip: string;
+  companionVersion: string;
+  budget: FrameBudget;
+}
+
+export type CompanionSocket = Socket<CompanionToConsoleEvents, ConsoleToCompanionEvents, Record<string, never>, CompanionSocketData>;
+export type CompanionNamespace = Namespace<CompanionToConsoleEvents, ConsoleToCompanionEvents, Record<string, never>, CompanionSocketData>;
+
+/** The part of a browser socket the relay uses (kept structural: the browser server is typed elsewhere). */
+export interface BrowserRelaySocket {
+  readonly id: string;
+  readonly connected: boolean;
+  readonly data: { userId: string };
+  emit(event: "e2e:frame", frame: TRelayFrame): boolean;
+  once(event: "disconnect", listener: () => void): unknown;
+}
+
+interface E2ESession {
+  readonly sessionId: string;
+  readonly instanceId: string;
+  readonly browser: BrowserRelaySocket;
+}
+
+/** How often revocations made on another node are noticed here (the promise is: within 5 s). */
+const REVOCATION_SWEEP_MS = 2000;
+/** Every this many sweeps, live companions' last_seen_at is refreshed (see PRESENCE_STALE_MS). */
+const HEARTBEAT_EVERY_SWEEPS = 15;
+
+const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
+const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
+const closeFrame = (instanceId: string, sessionId: string, reason: string): TRelayFrame => ({
+  instanceId,
+  sessionId,
+  kind: "close",
+  frame: Buffer.from(reason, "ascii").toString("base64url"),
+});
+
+/**
+ * The relay between browsers and companions on this node. It knows which companion socket
+ * serves which instance (one live socket per instance: a new one replaces the old) and which
+ * browser socket opened which E2E session; it checks that a browser may address an instance,
+ * caps and rate-limits frames, and never looks inside one. Revocation goes through socket.io
+ * rooms, so an adapter (Redis) carries it to companions connected to other nodes.
+ */
+export class CompanionHub {
+  readonly #namespaces = new Set<CompanionNamespace>();
+  readonly #companions = new Map<string, CompanionSocket>();
+  readonly #sessions = new Map<string, E2ESession>();
+  readonly #browserSessions = new Map<string, Set<string>>();
+  readonly #browserBudgets = new WeakMap<BrowserRelaySocket, FrameBudget>();
+  #sweep: NodeJS.Timeout | null = null;
+
+  constructor(private readonly services: ConsoleServices) {}
+
+  /** A /companion namespace (the main port's, the inform port's) this hub serves. */
+  register(nsp: CompanionNamespace): void {
+    this.#namespaces.add(nsp);
+  }
+
+  /** Live companion sockets on this node, by instance (tests and status). */
+  connectedInstanceIds(): string[] {
+    return [...this.#companions.keys()];
+  }
+
+  /** An authenticated companion connected: replace any older connection, record presence. */
+  async companionConnected(socket: CompanionSocket): Promise<void> {
+    const { instanceId, ip, companionVersion } = socket.data;
+    const room = instanceRoom(instanceId);
+    const previous = this.#companions.get(instanceId);
+    if (previous && previous !== socket) previous.disconnect(true);
+    // Other nodes (and the other port): the previous socket may live there.
+    for (const nsp of this.#namespaces) nsp.in(room).disconnectSockets(true);
+    await socket.join(room);
+    this.#companions.set(instanceId, socket);
+    this.#startSweep();
+    const now = new Date();
+    const [row] = await this.services.db
+      .update(instances)
+      .set({ online: true, lastSeenAt: now, companionVersion, remoteAddress: ip, connectionId: socket.id, enrolledAt: sql`coalesce(${instances.enrolledAt}, now())` })
+      .where(eq(instances.id, instanceId))
+      .returning({ revokedAt: instances.revokedAt });
+    // Revoked between the middleware's check and now: end it like a revocation.
+    if (!row || row.revokedAt) this.#endCompanion(socket);
+  }
+
+  /** A companion socket went away: forget it, tell its browsers, mark offline (only its own connection). */
+  async companionGone(socket: CompanionSocket): Promise<void> {
+    const { instanceId } = socket.data;
+    if (this.#companions.get(instanceId) === socket) {
+      this.#companions.delete(instanceId);
+      this.#closeInstanceSessions(instanceId, "unavailable");
+    }
+    if (this.#companions.size === 0) this.#stopSweep();
+    await this.services.db
+      .update(instances)
+      .set({ online: false, lastSeenAt: new Date(), connectionId: null })
+      .where(and(eq(instances.id, instanceId), eq(instances.connectionId, socket.id)));
+  }
+
+  /**
+   * Revocation (after the row is marked revoked): tell the instance's companion, disconnect it on
+   * every node, and close the browser sessions opened with it here.
+   */
+  revoke(instanceId: string): void {
+    const room = instanceRoom(instanceId);
+    // Browsers first, so they learn why (the disconnect below would say "unavailable").
+    this.#closeInstanceSessions(instanceId, "instance_revoked");
+    for (const nsp of this.#namespaces) {
+      nsp.to(room).emit("session:ended", { reason: "instance_revoked" });
+      nsp.in(room).disconnectSockets(true);
+    }
+    const local = this.#companions.get(instanceId);
+    if (local) this.#endCompanion(local);
+  }
+
+  /** A frame from a browser socket (already parsed with ZRelayFrameSchema). */
+  async fromBrowser(browser: BrowserRelaySocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): Promise<void> {
+    let budget = this.#browserBudgets.get(browser);
+    if (!budget) {
+      budget = new FrameBudget(BROWSER_FRAMES_PER_SECOND);
+      this.#browserBudgets.set(browser, budget);
+    }
+    if (!budget.take()) return reply(fail("rate_limited"));
+    const existing = this.#sessions.get(frame.sessionId);
+
+    if (frame.kind === "handshake") {
+      if (existing) return reply(fail("conflict"));
+      const mine = this.#browserSessions.get(browser.id);
+      if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return reply(fail("rate_limited"));
+      if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return reply(fail("forbidden"));
+      if (!browser.connected) return reply(fail("unavailable"));
+      if (this.#sessions.has(frame.sessionId)) return reply(fail("conflict"));
+      // Registered before sending, so the companion's reply always finds its way back.
+      const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
+      this.#addSession(session);
+      if (await this.#sendToCompanion(frame)) return reply({ ok: true });
+      this.#removeSession(session);
+      return reply(fail("unavailable"));
+    }
+
+    if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId) return reply(fail("not_found"));
+    if (frame.kind === "close") this.#removeSession(existing);
+    if (!(await this.#sendToCompanion(frame))) return reply(fail("unavailable"));
+    reply({ ok: true });
+  }
+
+  /** A frame from a companion socket (already parsed): only to a session a browser opened with this instance. */
+  fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): void {
+    if (!socket.data.budget.take()) return reply(fail("rate_limited"));
+    if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
+    const session = this.#sessions.get(frame.sessionId);
+    if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
+    if (frame.kind === "close") this.#removeSession(session);
+    if (!session.browser.connected) return reply(fail("not_found"));
+    session.browser.emit("e2e:frame", frame);
+    reply({ ok: true });
+  }
+
+  /** The local live socket, or (another node) the instance's room when the database says it is online. */
+  async #sendToCompanion(frame: TRelayFrame): Promise<boolean> {
+    const local = this.#companions.get(frame.instanceId);
+    if (local?.connected) {
+      local.emit("e2e:frame", frame);
+      return true;
+    }
+    const [row] = await this.services.db
+      .select({ online: instances.online })
+      .from(instances)
+      .where(and(eq(instances.id, frame.instanceId), eq(instances.online, true)));
+    if (!row) return false;
+    for (const nsp of this.#namespaces) nsp.to(instanceRoom(frame.instanceId)).emit("e2e:frame", frame);
+    return true;
+  }
+
+  #addSession(session: E2ESession): void {
+    this.#sessions.set(session.sessionId, session);
+    let mine = this.#browserSessions.get(session.browser.id);
+    if (!mine) {
+      mine = new Set();
+      this.#browserSessions.set(session.browser.id, mine);
+      session.browser.once("disconnect", () => this.#browserGone(session.browser));
+    }
+    mine.add(session.sessionId);
+  }
+
+  #removeSession(session: E2ESession): void {
+    this.#sessions.delete(session.sessionId);
+    this.#browserSessions.get(session.browser.id)?.delete(session.sessionId);
+  }
+
+  /** A browser socket went away: free its sessions at the companion (advisory close frames). */
+  #browserGone(browser: BrowserRelaySocket): void {
+    const ids = this.#browserSessions.get(browser.id) ?? new Set<string>();
+    this.#browserSessions.delete(browser.id);
+    for (const id of ids) {
+      const session = this.#sessions.get(id);
+      if (!session) continue;
+      this.#sessions.delete(id);
+      this.#companions.get(session.instanceId)?.emit("e2e:frame", { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+    }
+  }
+
+  #closeInstanceSessions(instanceId: string, reason: string): void {
+    for (const session of [...this.#sessions.values()]) {
+      if (session.instanceId !== instanceId) continue;
+      this.#removeSession(session);
+      if (session.browser.connected) session.browser.emit("e2e:frame", closeFrame(instanceId, session.sessionId, reason));
+    }
+  }
+
+  #endCompanion(socket: CompanionSocket): void {
+    socket.emit("session:ended", { reason: "instance_revoked" });
+    socket.disconnect(true);
+  }
+
+  /** Catches revocations made through another node within REVOCATION_SWEEP_MS. */
+  #startSweep(): void {
+    if (this.#sweep) return;
+    let ticks = 0;
+    this.#sweep = setInterval(() => {
+      const ids = [...this.#companions.keys()];
+      if (ids.length === 0) return this.#stopSweep();
+      ticks += 1;
+      if (ticks % HEARTBEAT_EVERY_SWEEPS === 0) {
+        // A node that dies cannot mark its companions offline: listings treat a presence not
+        // refreshed for PRESENCE_STALE_MS as offline.
+        void this.services.db
+          .update(instances)
+          .set({ lastSeenAt: new Date() })
+          .where(and(inArray(instances.id, ids), eq(instances.online, true)))
+          .catch((error: unknown) => this.services.log(`companion heartbeat: ${error instanceof Error ? error.message : String(error)}`));
+      }
+      void this.services.db
+        .select({ id: instances.id })
+        .from(instances)
+        .where(and(inArray(instances.id, ids), isNotNull(instances.revokedAt)))
+        .then((rows) => rows.forEach((r) => this.revoke(r.id)))
+        .catch((error: unknown) => this.services.log(`companion revocation sweep: ${error instanceof Error ? error.message : String(error)}`));
+    }, REVOCATION_SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = null;
+  }
+}
+
+const hubs = new WeakMap<ConsoleServices, CompanionHub>();
+
+/**
+ * The hub of one running console. Keyed by its services object (so two consoles in one process,
+ * as in tests, never share one) until ConsoleServices carries it as a field.
+ */
+export function companionHub(services: ConsoleServices): CompanionHub {
+  let hub = hubs.get(services);
+  if (!hub) {
+    hub = new CompanionHub(services);
+    hubs.set(services, hub);
+  }
+  return hub;
+}

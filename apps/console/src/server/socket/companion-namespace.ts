@@ -1,0 +1,69 @@
+import {
+  type COMPANION_CONNECT_ERRORS,
+  VeilError,
+  ZCompanionSocketAuthSchema,
+  ZRelayFrameSchema,
+  type ErrorCode,
+  type TSocketAck,
+} from "@veil/protocol";
+import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
+import { fromB64u } from "../auth/bytes";
+import { clientIp } from "../http/client-ip";
+import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
+import { COMPANION_FRAMES_PER_SECOND, FrameBudget } from "../instances/frame-budget";
+import { findInstance } from "../instances/instance-store";
+import type { ConsoleServices } from "../services";
+
+type ConnectCode = (typeof COMPANION_CONNECT_ERRORS)[keyof typeof COMPANION_CONNECT_ERRORS] | "internal";
+
+/** A connect error whose message is the stable code companions switch on; `data` is the usual error body. */
+function connectError(code: ConnectCode): Error & { data: unknown } {
+  return Object.assign(new Error(code), { data: new VeilError(code as ErrorCode).toBody() });
+}
+
+/**
+ * The /companion namespace (docs/PROTOCOL-COMPANION.md §3): WebSocket only; `auth` parsed with
+ * ZCompanionSocketAuthSchema; attempts rate-limited per IP and per instance like log-in; the
+ * token's auth key checked against its stored hash in constant time (unknown instances against
+ * a dummy); revoked instances refused with `instance_revoked`, which stops a companion for good.
+ * No connection-state recovery here: every connection runs these checks.
+ */
+export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleServices): void {
+  const hub = companionHub(services);
+  hub.register(nsp);
+
+  nsp.use((socket, next) => {
+    void (async () => {
+      if (socket.conn.transport.name !== "websocket") return next(connectError("bad_request"));
+      const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
+      if (!parsed.success) {
+        const versionOnly = parsed.error.issues.every((i) => i.path[0] === "protocolVersion");
+        return next(connectError(versionOnly ? "protocol_version_unsupported" : "bad_request"));
+      }
+      const { instanceId, authKey, companionVersion } = parsed.data;
+      const ip = clientIp(socket.request, services.trustedProxies);
+      if (!services.limiter.consume("login", ip, `instance:${instanceId}`).allowed) return next(connectError("rate_limited"));
+      const row = await findInstance(services.db, instanceId);
+      const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && row !== undefined;
+      if (!ok || !row) return next(connectError("unauthenticated"));
+      if (row.revokedAt) return next(connectError("instance_revoked"));
+      socket.data = { instanceId, ip, companionVersion, budget: new FrameBudget(COMPANION_FRAMES_PER_SECOND) };
+      next();
+    })().catch((error: unknown) => {
+      services.log(`companion socket auth error: ${error instanceof Error ? error.message : String(error)}`);
+      next(connectError("internal"));
+    });
+  });
+
+  nsp.on("connection", (socket: CompanionSocket) => {
+    const log = (what: string) => (error: unknown) => services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    void hub.companionConnected(socket).catch(log("presence"));
+    socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
+      const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
+      const parsed = ZRelayFrameSchema.safeParse(frame);
+      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
+      hub.fromCompanion(socket, parsed.data, reply);
+    });
+    socket.on("disconnect", () => void hub.companionGone(socket).catch(log("presence")));
+  });
+}
