@@ -273,7 +273,7 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     expect(unifiSim.stats().informErrors).toBe(0);
   }, 30_000);
 
-  it("rate-limits a flooding device and a flooding address while the other devices keep reporting", async () => {
+  it("rate-limits a flooding device while the other devices keep reporting", async () => {
     const c = service.ctx.counters;
     const port = service.informPort;
     const floodMac = "02:99:00:00:00:33";
@@ -293,7 +293,6 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     expect(limited).toBeGreaterThan(statuses.length / 2);
     expect(accepted).toBeLessThanOrEqual(40 + 20 * 3);
     expect(c.get("unifi.rate_limited_device")).toBeGreaterThan(0);
-    expect(c.get("unifi.rate_limited_ip")).toBeGreaterThan(0);
     // Every other UniFi device reported during the flood.
     for (const d of unifiSim.devices) {
       if (d.mac === unifiSim.devices[5]?.mac) continue;

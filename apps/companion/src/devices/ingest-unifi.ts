@@ -71,7 +71,7 @@ export class UnifiIngest {
     }
     // Which keys this MAC may use: authkey when adopted (and the pending one during adoption);
     // the default key only while not adopted.
-    if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices) {
+    if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices && !ctx.inventory.evictStalePending(ctx.now(), 10 * 60_000)) {
       ctx.counters.add("unifi.inventory_full");
       return { kind: "drop", status: 429 };
     }

@@ -215,6 +215,9 @@ export class Inventory {
         this.siteKeys = [...this.siteKeys.filter((s) => s.id !== id), entry];
         return;
       }
+      case "del":
+        if (mac !== undefined) this.devices.delete(mac);
+        return;
       case "site-rm":
         this.siteKeys = this.siteKeys.filter((s) => s.id !== str(value.id));
         return;
@@ -263,6 +266,23 @@ export class Inventory {
       this.#changed(mac);
     }
     return d;
+  }
+
+  /**
+   * Makes room for a new device when the inventory is full: forgets the pending (never
+   * adopted) device heard from least recently, if it has been silent for `silentMs`. Returns
+   * false when nothing could go (every entry adopted or recently heard).
+   */
+  evictStalePending(now: number, silentMs: number): boolean {
+    let victim: DeviceEntry | undefined;
+    for (const d of this.devices.values()) {
+      if (!d.adopted && now - d.lastSeen >= silentMs && (victim === undefined || d.lastSeen < victim.lastSeen)) victim = d;
+    }
+    if (victim === undefined) return false;
+    this.devices.delete(victim.mac);
+    this.#append({ t: "del", mac: victim.mac });
+    this.#changed(victim.mac);
+    return true;
   }
 
   /** Saves identity changes (dialect, adoption, alias, interval). */

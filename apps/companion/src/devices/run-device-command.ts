@@ -111,16 +111,12 @@ async function runUnifi(ctx: DeviceContext, d: DeviceEntry, cmd: DeviceCommand, 
   }
   if (d.status === "offline") return record("failed", "offline");
   const reply: TUnifiReply = cmd.command === "reboot" ? rebootReply(ctx.now) : cmdReply(id, cmd.enabled ? "set-locate" : "unset-locate", ctx.now);
+  if ((ctx.unifiQueue.get(d.mac)?.length ?? 0) >= 8) return record("failed", "timeout");
   let settled = false;
   let queuedRecord: TDeviceCommandRecord | undefined;
   const delivered = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), timeoutMs);
     const queue = ctx.unifiQueue.get(d.mac) ?? [];
-    if (queue.length >= 8) {
-      clearTimeout(t);
-      resolve(false);
-      return;
-    }
     queue.push({
       reply,
       delivered: () => {

@@ -159,7 +159,7 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
         ws.close();
         return undefined;
       }
-      if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices) {
+      if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices && !ctx.inventory.evictStalePending(now, 10 * 60_000)) {
         ctx.counters.add("veil.inventory_full");
         ws.close();
         return undefined;

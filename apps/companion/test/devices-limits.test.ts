@@ -1,0 +1,79 @@
+import http from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { KeyedTokenBuckets } from "../src/devices/token-bucket";
+import { silentLogger } from "../src/log";
+
+function post(port: number, payload: Uint8Array, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: "/inform", method: "POST", localAddress, agent: false, headers: { "content-length": payload.length } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+const packet = (i: number): Uint8Array => {
+  const mac = `02:98:00:00:00:${i.toString(16).padStart(2, "0")}`;
+  return encodeInformJson({ mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: `d${i}`, uptime: 5, if_table: [] }, { mac, key: INFORM_DEFAULT_KEY });
+};
+
+describe("token buckets", () => {
+  it("refill at their rate, cap at their burst, and keep keys apart", () => {
+    let now = 0;
+    const b = new KeyedTokenBuckets({ ratePerSec: 2, burst: 3 }, () => now, 2);
+    expect([b.take("a"), b.take("a"), b.take("a"), b.take("a")]).toEqual([true, true, true, false]);
+    expect(b.take("b")).toBe(true);
+    now = 500;
+    expect([b.take("a"), b.take("a")]).toEqual([true, false]);
+    now = 100_000;
+    expect([b.take("a"), b.take("a"), b.take("a"), b.take("a")]).toEqual([true, true, true, false]);
+    b.take("c"); // evicts the least recently used key
+    expect(b.size).toBe(2);
+  });
+});
+
+describe("per-IP flood limit on the inform server", () => {
+  let dir: string;
+  let service: DeviceService;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "veil-devlimits-"));
+    service = await startDeviceService({
+      stateDir: dir,
+      logger: silentLogger,
+      bindHost: "127.0.0.1",
+      informPort: 0,
+      channelPort: 0,
+      limits: { perIp: { ratePerSec: 1, burst: 20 } },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses one address beyond its budget (429, counted) while another address is served", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push(await post(service.informPort, packet(i), "127.0.0.88"));
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(22);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(18);
+    expect(service.ctx.counters.get("unifi.rate_limited_ip")).toBeGreaterThanOrEqual(18);
+    expect(await post(service.informPort, packet(200), "127.0.0.89")).toBe(200);
+    expect(service.ctx.inventory.devices.get("02:98:00:00:00:c8")?.status).toBe("pending");
+  });
+
+  it("caps the inventory: default-key floods of new MACs cannot grow it without bound", async () => {
+    const full = service.ctx.inventory.devices.size;
+    expect(full).toBeGreaterThan(0);
+    Object.assign(service.ctx, { maxDevices: full });
+    expect(await post(service.informPort, packet(250), "127.0.0.90")).toBe(429);
+    expect(service.ctx.counters.get("unifi.inventory_full")).toBe(1);
+    expect(service.ctx.inventory.devices.size).toBe(full);
+  });
+});
