@@ -28,6 +28,8 @@ const ZEnvSchema = z.object({
   VEIL_INFORM_INTERVAL: z.coerce.number().int().min(1).max(3600).default(10),
   /** Adopt UniFi devices on the default key without an operator (off: `devices.adopt`). */
   VEIL_DEVICE_AUTO_ADOPT: z.enum(["true", "false"]).default("false"),
+  /** IPv4 CIDRs discovery/adoption may reach (comma-separated); empty: this host's interface subnets. */
+  VEIL_SCAN_RANGES: z.string().max(4096).regex(/^[0-9./,\s]*$/).optional(),
 });
 
 /** Validated environment. */
@@ -46,6 +48,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): CompanionEnv {
     VEIL_DEVICE_PUBLIC_HOST: source.VEIL_DEVICE_PUBLIC_HOST || undefined,
     VEIL_INFORM_INTERVAL: source.VEIL_INFORM_INTERVAL || undefined,
     VEIL_DEVICE_AUTO_ADOPT: source.VEIL_DEVICE_AUTO_ADOPT || undefined,
+    VEIL_SCAN_RANGES: source.VEIL_SCAN_RANGES || undefined,
   });
   if (source === process.env) delete process.env.VEIL_ENROLL;
   if (!result.success) {

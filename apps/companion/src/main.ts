@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       const running = startCompanion({
         store: new StateStore(env.VEIL_STATE_DIR),
         logger,
+        scanRanges: env.VEIL_SCAN_RANGES,
         ...(env.VEIL_DEVICES === "on"
           ? {
               devices: {

@@ -10,6 +10,7 @@ import { Supervisor, type AuthProvider, type ConnectionState } from "../supervis
 import type { BackoffPolicy } from "../supervisor/backoff";
 import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
 import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../devices/device-service";
+import { openSiteServices } from "../discovery/site-requests";
 
 /** Options of {@link startCompanion}: everything with a side effect can be replaced. */
 export interface StartOptions {
@@ -24,6 +25,8 @@ export interface StartOptions {
   systemInfo?: HandlerDeps["systemInfo"];
   /** Starts the inform servers and the device store (ports etc.); off when omitted. */
   devices?: Omit<DeviceServiceOptions, "stateDir" | "logger">;
+  /** VEIL_SCAN_RANGES: where discovery and adoption may reach (default: interface subnets). */
+  scanRanges?: string | undefined;
 }
 
 /** A running companion. */
@@ -80,8 +83,10 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     },
     (error: unknown) => logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
   );
+  const site = openSiteServices({ stateDir: store.dir, instanceId: config.instanceId, clock, logger, scanRanges: options.scanRanges, defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }) });
   const handlers = createRequestHandlers({
     devices: () => deviceService,
+    site: () => site,
     rotateToken: () => rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
     systemInfo: options.systemInfo,
   });

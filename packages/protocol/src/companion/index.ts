@@ -11,3 +11,5 @@ export * from "./messages";
 export * from "./session-open";
 export * from "./socket";
 export * from "./devices";
+export * from "./discovery";
+export * from "./vault";

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { ZIdSchema, ZRoleSchema, type TRole } from "../fields";
 import { ZEpochMsSchema } from "./statements";
 import { DEVICE_REQUEST_CATALOGUE } from "./devices";
+import { DISCOVERY_REQUEST_CATALOGUE } from "./discovery";
+import { VAULT_REQUEST_CATALOGUE } from "./vault";
 
 /**
  * End-to-end messages: the JSON (UTF-8) plaintexts of Noise transport frames between a browser
@@ -132,6 +134,8 @@ export const REQUEST_CATALOGUE = {
   "subscription.cancel": { minRole: "viewer", write: false, body: ZSubscriptionCancelBodySchema, result: ZSubscriptionCancelResultSchema },
   "token.rotate": { minRole: "admin", write: true, body: ZEmpty, result: ZTokenRotateResultSchema },
   ...DEVICE_REQUEST_CATALOGUE,
+  ...DISCOVERY_REQUEST_CATALOGUE,
+  ...VAULT_REQUEST_CATALOGUE,
 } as const satisfies Record<string, RequestSpec>;
 export type TRequestType = keyof typeof REQUEST_CATALOGUE;
 

@@ -3,6 +3,7 @@ import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
 import { readSystemInfo, readSystemSnapshot } from "./system-info";
+import { createSiteRequestHandlers, type SiteServices } from "../../discovery/site-requests";
 
 /** Dependencies of the built-in handlers that reach outside the process. */
 export interface HandlerDeps {
@@ -13,6 +14,8 @@ export interface HandlerDeps {
   systemSnapshot?: typeof readSystemSnapshot;
   /** The running device service, if any (device requests answer `unavailable` without one). */
   devices?: () => DeviceService | undefined;
+  /** Discovery, adoption and vault (answer `unavailable` without). */
+  site?: () => SiteServices | undefined;
 }
 
 /**
@@ -32,5 +35,6 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "subscription.cancel": (body, ctx) => ({ cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId) }),
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
+    ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
   };
 }

@@ -1,0 +1,106 @@
+import type { TDeviceJobProgress, TDiscoveryAdoptBody, TVaultSecret } from "../protocol";
+import type { Clock } from "../clock";
+import type { Logger } from "../log";
+import { checkAddress, type ScopeConfig } from "../discovery/scope";
+import type { VaultService } from "../vault/vault-service";
+import { DeviceJobError, fetchInfo, login, post } from "./device-admin-client";
+import type { PinStore } from "./pin-store";
+
+/** What adoption and credential generation share. */
+export interface DeviceJobDeps {
+  scope: ScopeConfig;
+  pins: PinStore;
+  vault: VaultService;
+  clock: Clock;
+  logger: Logger;
+  /** Per HTTPS request. */
+  timeoutMs?: number;
+  /** Devices handled at once. */
+  concurrency?: number;
+  /** The install target when the request names none (this companion's site key). */
+  defaultInstall?: () => TDiscoveryAdoptBody["install"];
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/**
+ * Checks that a stored credential may be sent to the device whose certificate is `fingerprint`:
+ * a device entry only to the exact certificate it was saved with; a group entry only to a device
+ * pinned before the entry was saved and unchanged since. Never to a changed certificate.
+ */
+export function storedCredentialAllowed(entry: { target: { mac: string } | { group: string }; certSha256?: string | undefined; createdAt: number }, mac: string, fingerprint: string, pins: PinStore): boolean {
+  const pin = pins.get(mac);
+  if (pin === undefined || pin.sha256 !== fingerprint) return false;
+  if ("mac" in entry.target) return entry.target.mac === mac && entry.certSha256 === fingerprint;
+  return pin.pinnedAt <= entry.createdAt;
+}
+
+/**
+ * Adopts devices over HTTPS with credentials used once: per device, scope check → GET info
+ * (pinned if a pin exists; the device must be the MAC asked for) → login → install the site
+ * key or inform URL → pin. Typed credentials are never written anywhere unless `saveToVault`
+ * (then only sealed to the vault's public key). Progress is reported per device.
+ */
+export async function adoptDevices(body: TDiscoveryAdoptBody, deps: DeviceJobDeps, onProgress: (p: TDeviceJobProgress) => void, signal?: AbortSignal): Promise<void> {
+  const timeoutMs = deps.timeoutMs ?? 5000;
+  const install = body.install ?? deps.defaultInstall?.();
+  let pinsDirty = false;
+  await runLimited(body.devices, deps.concurrency ?? 16, async (d) => {
+    if (signal?.aborted === true) return onProgress({ mac: d.mac, ip: d.ip, status: "skipped" });
+    const ep = { ip: d.ip, port: d.port };
+    const base = { mac: d.mac, ip: d.ip };
+    try {
+      if (checkAddress(deps.scope, d.ip) !== undefined) throw new DeviceJobError("out_of_scope");
+      if (install === undefined) throw new DeviceJobError("no_target");
+      const pin = deps.pins.get(d.mac);
+      const fromVault = "vaultEntryId" in body.credentials;
+      let seen;
+      try {
+        seen = await fetchInfo(ep, pin?.sha256, timeoutMs);
+      } catch (error) {
+        // A changed certificate is accepted only for typed credentials and only when asked.
+        if (!(error instanceof DeviceJobError && error.code === "certificate_changed" && body.trustNewCertificate && !fromVault)) throw error;
+        deps.logger.warn("device certificate changed: re-pinning as asked", { mac: d.mac });
+        seen = await fetchInfo(ep, undefined, timeoutMs);
+      }
+      const fp = seen.fingerprint;
+      if (seen.info.mac !== d.mac) throw new DeviceJobError("mac_mismatch");
+      let secret: TVaultSecret;
+      if ("vaultEntryId" in body.credentials) {
+        const opened = deps.vault.open(body.credentials.vaultEntryId);
+        if (opened.status === "locked") throw new DeviceJobError("vault_locked");
+        if (opened.status !== "ok" || opened.secret.kind !== "password") throw new DeviceJobError("vault_entry_unusable");
+        if (!storedCredentialAllowed(opened.meta, d.mac, fp, deps.pins)) throw new DeviceJobError("certificate_changed");
+        secret = opened.secret;
+      } else {
+        secret = { kind: "password", ...body.credentials.login };
+      }
+      const newPin = pin === undefined || pin.sha256 !== fp;
+      const token = await login(ep, fp, secret.username, secret.kind === "password" ? secret.password : "", timeoutMs);
+      await post(ep, fp, "/api/v1/adopt", install, token, timeoutMs);
+      const now = deps.clock.now();
+      deps.pins.set(d.mac, { sha256: fp, pinnedAt: newPin ? now : (pin?.pinnedAt ?? now), adoptedAt: now });
+      pinsDirty = true;
+      let vaultEntryId: string | undefined;
+      if (body.saveToVault && "login" in body.credentials) {
+        vaultEntryId = deps.vault.putMany([{ target: { mac: d.mac }, label: `${seen.info.hostname} (adoption)`.slice(0, 128), secret, certSha256: fp, origin: "adoption" }])?.[0]?.id;
+      }
+      onProgress({ ...base, status: "done", certSha256: fp, pinned: newPin, ...(vaultEntryId !== undefined ? { vaultEntryId } : {}) });
+    } catch (error) {
+      const code = error instanceof DeviceJobError ? error.code : "device_error";
+      deps.logger.warn("adoption failed", { mac: d.mac, code });
+      onProgress({ ...base, status: "failed", error: code });
+    }
+  });
+  if (pinsDirty) deps.pins.flush();
+}

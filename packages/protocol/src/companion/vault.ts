@@ -1,0 +1,133 @@
+import { z } from "zod";
+import { ZIdSchema, type TRole } from "../fields";
+import { ZMacSchema } from "../device/numbers";
+import { ZDeviceJobStartResultSchema, ZDeviceLoginSchema, ZDeviceTargetSchema } from "./discovery";
+
+/**
+ * End-to-end requests of the credentials vault (issue 6). One vault per instance: an X25519
+ * key pair made in the browser; the companion keeps the public key at rest and the private key
+ * in memory only while unlocked. docs/COMPANION-VAULT.md.
+ */
+
+const ZEpochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ZCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ZKey32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url without padding");
+const ZFingerprint = z.string().regex(/^[0-9a-f]{64}$/);
+const ZUsername = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+
+/** Who an entry is for: one device (by MAC) or a named group. */
+export const ZVaultTargetSchema = z.union([
+  z.strictObject({ mac: ZMacSchema }),
+  z.strictObject({ group: z.string().min(1).max(64).regex(/^[A-Za-z0-9 ._-]+$/) }),
+]);
+export type TVaultTarget = z.infer<typeof ZVaultTargetSchema>;
+
+/** The secret of an entry (only ever inside a sealed blob, or in a `vault.reveal` answer). */
+export const ZVaultSecretSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("password"), username: ZUsername, password: z.string().min(1).max(128) }),
+  z.strictObject({ kind: z.literal("sshKey"), username: ZUsername, privateKey: z.string().min(1).max(16_384), passphrase: z.string().max(256).optional() }),
+]);
+export type TVaultSecret = z.infer<typeof ZVaultSecretSchema>;
+
+/** What is stored in clear beside the sealed blob (and bound into it as associated data). */
+export const ZVaultEntryMetaSchema = z.strictObject({
+  id: ZIdSchema,
+  target: ZVaultTargetSchema,
+  kind: z.enum(["password", "sshKey"]),
+  label: z.string().max(128),
+  createdAt: ZEpochMs,
+  /** The device certificate (SHA-256) this credential may be sent to; absent for group entries. */
+  certSha256: ZFingerprint.optional(),
+  /** `pending`: written before being applied to the device (generation), not yet confirmed. */
+  state: z.enum(["active", "pending", "superseded"]),
+  origin: z.enum(["manual", "adoption", "generated"]),
+});
+export type TVaultEntryMeta = z.infer<typeof ZVaultEntryMetaSchema>;
+
+/** `vault.status`. */
+export const ZVaultStatusResultSchema = z.strictObject({
+  initialized: z.boolean(),
+  unlocked: z.boolean(),
+  entries: ZCount,
+  /** SHA-256 (hex) of the vault public key, to compare with the key file. */
+  publicKeySha256: ZFingerprint.nullable(),
+  /** When the vault locks itself if unused (null when locked). */
+  autoLockAt: ZEpochMs.nullable(),
+});
+
+/** `vault.init` (admin): stores the vault's public key (made in the browser). Refused if one exists unless `replace`. */
+export const ZVaultInitBodySchema = z.strictObject({ publicKey: ZKey32, replace: z.boolean().default(false) });
+export const ZVaultInitResultSchema = z.strictObject({ status: z.enum(["initialized", "exists"]), publicKeySha256: ZFingerprint });
+
+/** `vault.unlock` (admin): the private key, unwrapped in the browser, end to end. Memory only. */
+export const ZVaultUnlockBodySchema = z.strictObject({ privateKey: ZKey32, idleMinutes: z.number().int().min(1).max(240).default(15) });
+export const ZVaultUnlockResultSchema = z.strictObject({ status: z.enum(["unlocked", "wrong_key", "not_initialized"]), autoLockAt: ZEpochMs.nullable() });
+
+export const ZVaultLockResultSchema = z.strictObject({ locked: z.literal(true) });
+
+/** `vault.put` (operator+): seal a new entry (works while locked). */
+export const ZVaultPutBodySchema = z.strictObject({
+  target: ZVaultTargetSchema,
+  label: z.string().max(128).default(""),
+  secret: ZVaultSecretSchema,
+  notes: z.string().max(4096).optional(),
+});
+export const ZVaultPutResultSchema = z.discriminatedUnion("status", [
+  z.strictObject({ status: z.literal("stored"), entry: ZVaultEntryMetaSchema }),
+  z.strictObject({ status: z.literal("not_initialized") }),
+]);
+
+/** `vault.list` (operator+): metadata only. */
+export const ZVaultListBodySchema = z.strictObject({
+  mac: ZMacSchema.optional(),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+  limit: z.number().int().min(1).max(200).default(100),
+});
+export const ZVaultListResultSchema = z.strictObject({ total: ZCount, entries: z.array(ZVaultEntryMetaSchema).max(200) });
+
+/** `vault.reveal` (operator+, after the browser's step-up): needs the unlocked vault. */
+export const ZVaultRevealBodySchema = z.strictObject({ entryId: ZIdSchema });
+export const ZVaultRevealResultSchema = z.discriminatedUnion("status", [
+  z.strictObject({ status: z.literal("ok"), entry: ZVaultEntryMetaSchema, secret: ZVaultSecretSchema, notes: z.string().max(4096).optional() }),
+  z.strictObject({ status: z.enum(["locked", "not_found", "corrupt"]) }),
+]);
+
+/** `vault.delete` (admin). */
+export const ZVaultDeleteBodySchema = z.strictObject({ entryId: ZIdSchema });
+export const ZVaultDeleteResultSchema = z.strictObject({ deleted: z.boolean() });
+
+/**
+ * `vault.generate` (admin): a unique strong password per device, applied over pinned HTTPS and
+ * sealed into the vault (works while locked). `login`: the current credentials (same for all
+ * devices, used once); omitted: each device's active vault entry (needs the unlocked vault).
+ */
+export const ZVaultGenerateBodySchema = z.strictObject({
+  devices: z.array(ZDeviceTargetSchema).min(1).max(1024),
+  login: ZDeviceLoginSchema.optional(),
+  /** New user name; default: the one logged in with. */
+  username: ZUsername.optional(),
+  length: z.number().int().min(16).max(64).default(24),
+});
+export const ZVaultGenerateResultSchema = ZDeviceJobStartResultSchema;
+
+interface Spec {
+  readonly minRole: TRole;
+  readonly write: boolean;
+  readonly body: z.ZodType;
+  readonly result: z.ZodType;
+}
+
+const ZEmpty = z.strictObject({});
+
+/** Vault requests, merged into REQUEST_CATALOGUE. */
+export const VAULT_REQUEST_CATALOGUE = {
+  "vault.status": { minRole: "operator", write: false, body: ZEmpty, result: ZVaultStatusResultSchema },
+  "vault.init": { minRole: "admin", write: true, body: ZVaultInitBodySchema, result: ZVaultInitResultSchema },
+  "vault.unlock": { minRole: "admin", write: true, body: ZVaultUnlockBodySchema, result: ZVaultUnlockResultSchema },
+  "vault.lock": { minRole: "operator", write: true, body: ZEmpty, result: ZVaultLockResultSchema },
+  "vault.put": { minRole: "operator", write: true, body: ZVaultPutBodySchema, result: ZVaultPutResultSchema },
+  "vault.list": { minRole: "operator", write: false, body: ZVaultListBodySchema, result: ZVaultListResultSchema },
+  "vault.reveal": { minRole: "operator", write: false, body: ZVaultRevealBodySchema, result: ZVaultRevealResultSchema },
+  "vault.delete": { minRole: "admin", write: true, body: ZVaultDeleteBodySchema, result: ZVaultDeleteResultSchema },
+  "vault.generate": { minRole: "admin", write: true, body: ZVaultGenerateBodySchema, result: ZVaultGenerateResultSchema },
+} as const satisfies Record<string, Spec>;
