@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { decodeSiteKey, DeviceChannelClient, encodeInformJson, INFORM_DEFAULT_KEY, authkeyToKey } from "@veil/devices";
 import { startSimulator, type SimulatorHandle } from "../../simulator/src/index";
+import { readStatus } from "../src/cli/status-command";
 import type { DeviceService } from "../src/devices/device-service";
 import type { RunningCompanion, StartOptions } from "../src/run/start-companion";
 import type { TDeviceCommandRecord, TDeviceDetail, TDevicesChanged, TDevicesListResult, TE2EResponse, TOutage } from "../src/protocol";
@@ -302,6 +303,36 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     for (const d of [...unifiSim.devices, ...veilSim.devices]) expect(offline.has(d.mac)).toBe(false);
   }, 30_000);
 
+  it("rolls the site key (admin only): the old key stops enrolling, the new one works, adopted devices are unaffected", async () => {
+    expect(await operatorB.request("siteKey.roll", { graceMinutes: 0 })).toMatchObject({ kind: "error", error: { code: "forbidden" } });
+    const rolled = body<{ siteKey: string; keyId: string }>(await adminB.request("siteKey.roll", { graceMinutes: 0 }));
+    expect(rolled.siteKey).not.toBe(siteKeyText);
+    expect(body<{ siteKey: string }>(await adminB.request("siteKey.get")).siteKey).toBe(rolled.siteKey);
+    const hello = async (text: string, mac: string): Promise<string> => {
+      const site = decodeSiteKey(text);
+      const ws = new WebSocket(site.url, { rejectUnauthorized: false });
+      const challenge = await new Promise<Uint8Array>((r) => ws.once("message", (d: Buffer) => r(new Uint8Array(d))));
+      const client = new DeviceChannelClient({ mac, credential: { type: "site", keyId: site.keyId, key: site.key } });
+      ws.send(client.hello(challenge, { kind: "switch", model: "US24", firmware: "6", hostname: "n" }));
+      return new Promise((r) => {
+        ws.once("message", (d: Buffer) => {
+          r(client.receive(new Uint8Array(d)).type);
+          ws.close();
+        });
+        ws.once("close", () => r("closed"));
+      });
+    };
+    const refusedBefore = service.ctx.counters.get("veil.hello_auth_failed");
+    expect(await hello(siteKeyText, "02:99:00:00:00:41")).toBe("closed");
+    expect(service.ctx.counters.get("veil.hello_auth_failed")).toBe(refusedBefore + 1);
+    expect(await hello(rolled.siteKey, "02:99:00:00:00:42")).toBe("key_issue");
+    const since = Date.now();
+    await waitUntil(() => veilSim.devices.every((d) => (service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0) > since), 5000, "Veil devices still reporting");
+    // Counters reach `veil-companion status` through devices-status.json.
+    service.sweep();
+    await waitUntil(() => (readStatus(state.dir).devices?.counters["veil.hello_auth_failed"] ?? 0) >= 1, 12_000, "status shows counters");
+  }, 30_000);
+
   it("restarts on the same store: inventory, keys and history are back, and devices keep reporting under their own keys", async () => {
     const ports = { informPort: service.informPort, channelPort: service.channelPort };
     const macs = [...unifiSim.devices, ...veilSim.devices].map((d) => d.mac);
@@ -309,7 +340,13 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     await companion.finished;
     companion = runCompanion(state.dir, logger, { devices: deviceOptions(ports) });
     service = await (companion.devices ?? Promise.reject(new Error("no device service")));
-    for (const mac of macs) expect(service.ctx.inventory.devices.get(mac)?.adopted).toBe(true);
+    for (const mac of macs) {
+      const d = service.ctx.inventory.devices.get(mac);
+      expect(d?.adopted).toBe(true);
+      expect(d?.state?.model).toBeTruthy();
+      expect(d?.history?.samples(Date.now()).length).toBeGreaterThanOrEqual(1);
+    }
+    expect(service.ctx.inventory.outages.some((o) => o.mac === veilSim.devices[5]?.mac && o.end !== null)).toBe(true);
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online again");
     const since = Date.now();
     await waitUntil(() => macs.every((m) => (service.ctx.inventory.devices.get(m)?.lastSeen ?? 0) > since && status(m) === "online"), 15_000, "all 50 report after restart");

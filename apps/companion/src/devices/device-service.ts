@@ -231,6 +231,8 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       clearInterval(timer);
       for (const w of ctx.commandWaiters.values()) w({ ok: false, code: "timeout" });
       await Promise.all([u.close(), v.close()]);
+      // Keep the partial minute: its sample goes into the final snapshot.
+      for (const d of inventory.devices.values()) inventory.closeBucket(d);
       compact();
       store.close();
     },
