@@ -15,6 +15,7 @@ type Ready = Extract<SessionState, { status: "ready" }>;
 
 const NAV: readonly { href: string; label: string; roles?: readonly TRole[] }[] = [
   { href: "/account", label: "Account" },
+  { href: "/instances", label: "Instances" },
   { href: "/users", label: "Users and roles", roles: ["admin"] },
   { href: "/audit", label: "Audit log", roles: ["admin", "auditor"] },
 ];

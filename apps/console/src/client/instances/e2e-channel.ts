@@ -1,0 +1,258 @@
+/**
+ * The browser end of an end-to-end session with one instance's companion, relayed by the
+ * console (docs/PROTOCOL-COMPANION.md §4, docs/PROTOCOL-SESSION.md). Same logic as the
+ * companion's in-process test browser (apps/companion/test/harness/browser.ts), over the tab's
+ * own socket.io connection:
+ *
+ *   handshake frame = session-open(grant bundle JSON, Noise_KK message 1)  → companion
+ *   handshake frame = Noise message 2 (payload: the companion's hello)     ← companion
+ *   transport frames = Session.seal/open of ZE2ERequest / ZE2EResponse JSON
+ *
+ * The console sees only the grant bundle (public), sizes and timing. Every frame that does not
+ * open (replay, reorder, gap, forgery) ends the session; nothing from it is used. Responses are
+ * parsed with the request catalogue's result schema before the page sees them.
+ */
+import { fromBase64Url, fromUtf8, initiateSession, randomBytes, SessionError, toBase64Url, utf8, type BoxPrivateKey, type Session } from "@veil/crypto";
+import {
+  encodeSessionOpen,
+  PROTOCOL_VERSION,
+  REQUEST_CATALOGUE,
+  ZCompanionHelloSchema,
+  ZE2EResponseSchema,
+  ZRelayFrameSchema,
+  type TCompanionHello,
+  type TE2EError,
+  type TE2EResponse,
+  type TGrantBundle,
+  type TRelayFrame,
+  type TRequestType,
+  type TSocketAck,
+} from "@veil/protocol";
+import type { Socket } from "socket.io-client";
+import type { z } from "zod";
+import { sessionToken } from "./session-token";
+
+/** Why a channel ended, in words for the page. */
+const CLOSE_REASONS: Record<string, string> = {
+  grant_refused: "The companion refused your grant.",
+  grant_expired: "Your grant on this instance has expired.",
+  handshake_failed: "Could not establish a secure channel (the keys did not match).",
+  too_many_sessions: "The companion has too many open sessions.",
+  replay: "A frame was replayed; the session was closed.",
+  gap: "Frames were lost; the session was closed.",
+  forgery: "A frame failed authentication; the session was closed.",
+  malformed_frame: "A malformed frame was relayed; the session was closed.",
+  unsupported_version: "The companion speaks another protocol version.",
+  unavailable: "The companion went offline.",
+  instance_revoked: "The instance was revoked.",
+  internal: "The companion had an internal error.",
+};
+
+export class ChannelError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ChannelError";
+  }
+}
+
+/** A typed E2E error from the companion. */
+export class RequestError extends Error {
+  constructor(readonly error: TE2EError) {
+    super(`${error.message} (${error.code})`);
+    this.name = "RequestError";
+  }
+}
+
+export interface ChannelOptions {
+  readonly instanceId: string;
+  readonly accountId: string;
+  readonly accountBoxPrivateKey: BoxPrivateKey;
+  /** From the VERIFIED instance certificate. */
+  readonly instanceBoxPublicKey: Uint8Array;
+  readonly bundle: TGrantBundle;
+  readonly onClose: (reason: string) => void;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+const REQUEST_TTL_MS = 60_000;
+
+type Waiter = { resolve: (r: TE2EResponse) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+
+export class InstanceChannel {
+  readonly sessionId = toBase64Url(randomBytes(16));
+  hello: TCompanionHello | null = null;
+  #socket: Socket | null = null;
+  #session: Session | null = null;
+  #closed = false;
+  #onHandshake: ((f: TRelayFrame) => void) | null = null;
+  readonly #waiters = new Map<string, Waiter>();
+
+  constructor(private readonly options: ChannelOptions) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Connects the socket, runs the Noise_KK handshake; resolves with the companion's authenticated hello. */
+  async open(): Promise<TCompanionHello> {
+    const { instanceId, accountId, accountBoxPrivateKey, instanceBoxPublicKey, bundle } = this.options;
+    const { io } = await import("socket.io-client");
+    const socket = io(window.location.origin, {
+      auth: { token: sessionToken(), protocolVersion: PROTOCOL_VERSION },
+      withCredentials: false,
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      timeout: 10_000,
+    });
+    this.#socket = socket;
+    socket.on("e2e:frame", (raw: unknown) => this.#onFrame(raw));
+    socket.on("disconnect", () => this.close("unavailable"));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", () => reject(new ChannelError("unavailable", "Could not connect to the console's relay.")));
+    });
+
+    const pending = initiateSession({ protocolVersion: PROTOCOL_VERSION, instanceId, accountId, accountSecretKey: accountBoxPrivateKey, instancePublicKey: instanceBoxPublicKey });
+    const reply = new Promise<TRelayFrame>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ChannelError("timeout", "The companion did not answer the handshake.")), HANDSHAKE_TIMEOUT_MS);
+      this.#onHandshake = (f) => {
+        clearTimeout(timer);
+        this.#onHandshake = null;
+        if (f.kind === "close") reject(new ChannelError(closeCode(f), describeClose(closeCode(f))));
+        else resolve(f);
+      };
+    });
+    reply.catch(() => undefined);
+    const ack = await this.#send({ instanceId, sessionId: this.sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    if (!ack.ok) {
+      this.close(ack.error.code);
+      throw new ChannelError(ack.error.code, ack.error.code === "unavailable" ? "The companion is offline." : ack.error.message);
+    }
+    let f: TRelayFrame;
+    try {
+      f = await reply;
+    } catch (error) {
+      this.close(error instanceof ChannelError ? error.code : "timeout");
+      throw error;
+    }
+    try {
+      const { session, payload } = pending.finish(fromBase64Url(f.frame));
+      const hello = ZCompanionHelloSchema.parse(JSON.parse(fromUtf8(payload)));
+      if (hello.instanceId.toLowerCase() !== instanceId.toLowerCase()) throw new Error("hello for another instance");
+      this.#session = session;
+      this.hello = hello;
+      return hello;
+    } catch {
+      this.close("handshake_failed");
+      throw new ChannelError("handshake_failed", describeClose("handshake_failed"));
+    }
+  }
+
+  /** Sends one request and resolves with its result, parsed with the catalogue's result schema. */
+  async request<T extends TRequestType>(type: T, body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>, timeoutMs = 15_000): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
+    const session = this.#session;
+    if (!session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
+    const id = crypto.randomUUID();
+    const message = { kind: "request", id, expiresAt: Date.now() + REQUEST_TTL_MS, type, body };
+    const response = new Promise<TE2EResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(id);
+        reject(new ChannelError("timeout", `The companion did not answer (${type}).`));
+      }, timeoutMs);
+      this.#waiters.set(id, { resolve, reject, timer });
+    });
+    response.catch(() => undefined);
+    const ack = await this.#send({ instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "transport", frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))) });
+    if (!ack.ok) {
+      const w = this.#waiters.get(id);
+      if (w) clearTimeout(w.timer);
+      this.#waiters.delete(id);
+      throw new ChannelError(ack.error.code, ack.error.message);
+    }
+    const r = await response;
+    if (r.kind === "error") throw new RequestError(r.error);
+    if (r.kind !== "result" || r.type !== type) throw new ChannelError("bad_response", "The companion answered another request.");
+    const spec = REQUEST_CATALOGUE[type];
+    const parsed = spec.result.safeParse(r.body);
+    if (!parsed.success) throw new ChannelError("bad_response", "The companion's answer has an unexpected shape.");
+    return parsed.data as z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>;
+  }
+
+  /** Ends the session: wipes its keys, frees the relay, fails pending requests. */
+  close(reason = "closed"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const socket = this.#socket;
+    if (socket?.connected && this.#session) {
+      socket.emit("e2e:frame", { instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "close", frame: "" });
+    }
+    this.#session?.close();
+    this.#session = null;
+    for (const [, w] of this.#waiters) {
+      clearTimeout(w.timer);
+      w.reject(new ChannelError(reason, describeClose(reason)));
+    }
+    this.#waiters.clear();
+    socket?.removeAllListeners();
+    socket?.disconnect();
+    this.#socket = null;
+    this.options.onClose(reason);
+  }
+
+  #send(frame: TRelayFrame): Promise<TSocketAck> {
+    const socket = this.#socket;
+    if (!socket) return Promise.resolve({ ok: false, error: { code: "unavailable", message: "Not connected.", retryable: true } });
+    return (socket.timeout(10_000).emitWithAck("e2e:frame", frame) as Promise<TSocketAck>).catch(
+      (): TSocketAck => ({ ok: false, error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true } }),
+    );
+  }
+
+  #onFrame(raw: unknown): void {
+    const parsed = ZRelayFrameSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const f = parsed.data;
+    if (f.sessionId !== this.sessionId || f.instanceId.toLowerCase() !== this.options.instanceId.toLowerCase()) return;
+    if (f.kind === "close") {
+      if (this.#onHandshake) return this.#onHandshake(f);
+      return this.close(closeCode(f));
+    }
+    if (f.kind === "handshake") {
+      this.#onHandshake?.(f);
+      return;
+    }
+    const session = this.#session;
+    if (!session) return;
+    let msg: TE2EResponse;
+    try {
+      msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(session.open(fromBase64Url(f.frame)))));
+    } catch (error) {
+      // Replay, reorder, gap, forgery or garbage: this session cannot be trusted any more.
+      return this.close(error instanceof SessionError ? error.code : "malformed_frame");
+    }
+    if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) {
+      const w = this.#waiters.get(msg.id);
+      if (!w) return;
+      clearTimeout(w.timer);
+      this.#waiters.delete(msg.id);
+      w.resolve(msg);
+    }
+  }
+}
+
+function closeCode(f: TRelayFrame): string {
+  try {
+    const text = fromUtf8(fromBase64Url(f.frame));
+    return /^[a-z_]{1,40}$/.test(text) ? text : "closed";
+  } catch {
+    return "closed";
+  }
+}
+
+/** A sentence for a close reason (advisory: close frames are not authenticated). */
+export function describeClose(code: string): string {
+  return CLOSE_REASONS[code] ?? "The secure session ended.";
+}

@@ -1,0 +1,290 @@
+// Instances end to end in a real browser: a real console (HTTPS, Next.js UI, API, socket.io
+// relay, PGlite) and Debian's Chromium for the admin; the real companion CLI (from source,
+// through tsx) in a temporary state folder for the site host. The admin adds an instance in the
+// browser, the test takes VEIL_ENROLL from the line the page shows, enrolls and runs the
+// companion, and then watches it come online, reads its system info end to end, rotates its
+// token end to end and revokes it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { decodeEnrollment, ZGrantCreateRequestSchema, ZInstanceCreateRequestSchema, type TEnrollment } from "@veil/protocol";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { chromiumAvailable } from "../support/chromium.js";
+import { launchBrowser, newContext, screenshot, startTestConsole, unnamedControls, watchedPage, type TestConsole, type WatchedPage } from "./harness";
+
+const EMAIL = "ops@example.test";
+const PASSWORD = "correct horse battery staple orbit";
+const VIEWER = "lin@example.test";
+const VIEWER_PASSWORD = "compiler moth harbour seventeen";
+const REPO = resolve(import.meta.dirname, "..", "..");
+const TSX = join(REPO, "apps", "companion", "node_modules", ".bin", "tsx");
+const COMPANION_MAIN = join(REPO, "apps", "companion", "src", "main.ts");
+
+interface Companion {
+  readonly child: ChildProcess;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+/** The real `veil-companion` CLI. The enrollment string goes in VEIL_ENROLL, never argv. */
+function companion(command: string, stateDir: string, env: Record<string, string> = {}): Companion {
+  const child = spawn(TSX, [COMPANION_MAIN, command], {
+    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  child.stderr?.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { child, exit, output: () => out };
+}
+
+/** The VEIL_ENROLL value of a shown install line (single-quoted in the line). */
+function enrollFrom(line: string): string {
+  const m = /VEIL_ENROLL='(veil1_[A-Za-z0-9_-]+)'/.exec(line);
+  if (!m?.[1]) throw new Error(`no VEIL_ENROLL in: ${line.slice(0, 80)}…`);
+  return m[1];
+}
+
+let consoleServer: TestConsole;
+let browser: Browser;
+let context: BrowserContext;
+let main: WatchedPage;
+const stateDirs: string[] = [];
+const companions: Companion[] = [];
+let running: Companion | undefined;
+let instanceId = "";
+let firstLine = "";
+let firstEnrollment: TEnrollment;
+
+const stateDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "veil-ui-companion-"));
+  stateDirs.push(d);
+  return d;
+};
+
+/** Waits for `done`, answering the step-up prompt if the console asks for one on the way. */
+async function withStepUpPrompt(page: Page, done: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+  const start = Date.now();
+  let answered = false;
+  while (!(await done())) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out (step-up)");
+    if (!answered && (await dialog.isVisible().catch(() => false))) {
+      answered = true;
+      await dialog.getByLabel("Password").fill(PASSWORD);
+      await dialog.getByRole("button", { name: "Confirm" }).click();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion", () => {
+  beforeAll(async () => {
+    [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
+    context = await newContext(browser);
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: consoleServer.url });
+    main = await watchedPage(context);
+  });
+
+  afterAll(async () => {
+    for (const c of companions) if (c.child.exitCode === null) c.child.kill("SIGTERM");
+    await Promise.all(companions.map((c) => Promise.race([c.exit, new Promise((r) => setTimeout(r, 5000))])));
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await consoleServer?.close();
+    for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test("the admin signs up and adds an instance; the page shows the one-line install command once", async () => {
+    const { page } = main;
+    await page.goto(`${consoleServer.url}/signup`);
+    await page.getByLabel("E-mail").fill(EMAIL);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Repeat the password").fill(PASSWORD);
+    await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await page.getByLabel("Make a printable recovery kit").uncheck();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL("**/account", { timeout: 60_000 }).catch(async (e: unknown) => {
+      await screenshot(page, "instances-00-signup-failed");
+      throw e;
+    });
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Instances" }).click();
+    await page.waitForURL("**/instances");
+    await page.getByLabel("Instance name").fill("Harbour site");
+    expect(await unnamedControls(page)).toEqual([]);
+    await page.getByRole("button", { name: "Add instance" }).click();
+    const line = page.getByTestId("install-line");
+    await line.waitFor({ timeout: 60_000 });
+    firstLine = (await line.textContent()) ?? "";
+    expect(firstLine).toMatch(/^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| sudo VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh$/);
+    expect(await page.getByTestId("install-line-prefix").textContent()).toContain(`sh -s -- --prefix "$HOME/veil-companion"`);
+    await expect.poll(() => page.getByTestId("install-panel").textContent()).toContain("shown only now");
+    await screenshot(page, "instances-01-install-line");
+
+    // The line is exactly what the console will be asked for: this console, its real key pin.
+    firstEnrollment = decodeEnrollment(enrollFrom(firstLine));
+    instanceId = firstEnrollment.instanceId;
+    expect(firstEnrollment.consoleUrl).toBe(consoleServer.url);
+
+    // What the browser sent: exactly the strict create schema, and never the token.
+    const create = main.apiBodies.find((b) => b.path === "/api/instances");
+    expect(create).toBeDefined();
+    const body = ZInstanceCreateRequestSchema.parse(JSON.parse(create?.body ?? "{}"));
+    expect(body.instanceId).toBe(instanceId);
+    expect(body.kdf).toMatchObject({ alg: "argon2id", memoryKiB: 65536, iterations: 3, parallelism: 1 });
+    // The admin also signed a grant for itself (the companion accepts only signed grants).
+    const grant = main.apiBodies.find((b) => b.path === `/api/instances/${instanceId}/grants`);
+    expect(ZGrantCreateRequestSchema.parse(JSON.parse(grant?.body ?? "{}")).role).toBe("admin");
+    for (const b of main.apiBodies) {
+      expect(b.body).not.toContain(firstEnrollment.token);
+      expect(b.body).not.toContain("veil1_");
+    }
+    expect(main.apiCalls.join("\n")).not.toContain(firstEnrollment.token);
+    expect(page.url()).not.toContain(firstEnrollment.token);
+
+    // Copy button puts the same line on the clipboard.
+    await page.getByRole("button", { name: "Copy command", exact: true }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(firstLine);
+
+    // "Done" drops the line: it is not shown again, not even after a reload.
+    await page.getByRole("button", { name: "Done, I have copied it" }).click();
+    expect(await page.getByTestId("install-line").count()).toBe(0);
+    await page.reload();
+    await page.getByTestId("instances").waitFor();
+    expect(await page.content()).not.toContain(firstEnrollment.token);
+    await expect.poll(() => page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`).textContent()).toBe("waiting for enrollment");
+  });
+
+  test("the shown VEIL_ENROLL enrolls a real companion, which comes online in the list", async () => {
+    const dir = stateDir();
+    const enroll = companion("enroll", dir, { VEIL_ENROLL: enrollFrom(firstLine) });
+    companions.push(enroll);
+    expect(await enroll.exit, enroll.output()).toBe(0);
+    expect(enroll.output()).toContain(`enrolled as ${instanceId}`);
+    expect(enroll.output()).not.toContain(firstEnrollment.token);
+
+    running = companion("run", dir);
+    companions.push(running);
+    const { page } = main;
+    const status = page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`);
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe("online");
+    await screenshot(page, "instances-02-online");
+  });
+
+  test("the instance page opens an E2E session: round-trip time and system info decrypted in the browser", async () => {
+    const { page } = main;
+    await page.getByRole("link", { name: "Harbour site" }).first().click();
+    await page.waitForURL(`**/instances/${instanceId}`);
+    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    await expect.poll(() => page.getByTestId("rtt").textContent(), { timeout: 15_000 }).toMatch(/^\d+ ms$/);
+    await expect.poll(() => page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 }).toBe(hostname());
+    expect(await page.getByTestId("sys-companion-version").textContent()).toMatch(/\S/);
+    // The signer's safety code is the admin's own (the certificate verified in the browser).
+    const signer = await page.getByTestId("signer-safety-code").textContent();
+    expect(signer).toMatch(/^(\d{5} ){7}\d{5}$/);
+    await expect.poll(() => page.getByTestId("grant-signer").first().textContent()).toBe(signer);
+    expect(await unnamedControls(page)).toEqual([]);
+    await screenshot(page, "instances-03-instance");
+  });
+
+  test("rotating the token end to end returns a new line; the old one no longer enrolls; the companion stays online", async () => {
+    const { page } = main;
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    const line = page.getByTestId("install-line");
+    await line.waitFor({ timeout: 90_000 });
+    const next = enrollFrom((await line.textContent()) ?? "");
+    const rotated = decodeEnrollment(next);
+    expect(rotated.instanceId).toBe(instanceId);
+    expect(rotated.token).not.toBe(firstEnrollment.token);
+    expect(rotated.signerFingerprint).toBe(firstEnrollment.signerFingerprint);
+    expect(rotated.consolePin).toBe(firstEnrollment.consolePin);
+    for (const b of main.apiBodies) expect(b.body).not.toContain(rotated.token);
+    await screenshot(page, "instances-04-rotated");
+    await page.getByRole("button", { name: "Done, I have copied it" }).click();
+
+    // The session survives the rotation (the console keeps the companion's socket).
+    const before = await page.getByTestId("rtt").textContent();
+    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 }).toContain("connected end to end");
+    expect(before).toMatch(/^\d+ ms$/);
+
+    // The old line is refused by the console now.
+    const stale = companion("enroll", stateDir(), { VEIL_ENROLL: enrollFrom(firstLine) });
+    companions.push(stale);
+    expect(await stale.exit).not.toBe(0);
+    expect(stale.output()).toMatch(/unauthenticated|refused the token/);
+  });
+
+  test("the admin grants a viewer role from a key card; the viewer's own browser opens a session, reads system info, cannot rotate", async () => {
+    const { page } = main;
+    // Invite a colleague (console role viewer) and let them sign up in another tab.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users and roles" }).click();
+    await page.waitForURL("**/users");
+    await page.getByLabel("E-mail (optional)").fill(VIEWER);
+    await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+    await page.getByRole("button", { name: "Create invitation" }).click();
+    const link = page.getByTestId("invite-link");
+    await withStepUpPrompt(page, async () => (await link.count()) > 0);
+    const inviteUrl = (await link.textContent()) ?? "";
+
+    const viewer = await watchedPage(context);
+    await viewer.page.goto(inviteUrl);
+    await viewer.page.getByLabel("E-mail").fill(VIEWER);
+    await viewer.page.getByLabel("Password", { exact: true }).fill(VIEWER_PASSWORD);
+    await viewer.page.getByLabel("Repeat the password").fill(VIEWER_PASSWORD);
+    await viewer.page.getByLabel("Make a printable recovery kit").uncheck();
+    await expect.poll(() => viewer.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await viewer.page.getByRole("button", { name: "Create account" }).click();
+    await viewer.page.waitForURL("**/account", { timeout: 60_000 });
+    await viewer.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Instances" }).click();
+    await viewer.page.waitForURL("**/instances");
+    await expect.poll(() => viewer.page.getByText("No instance has been shared with you yet").count()).toBe(1);
+    const card = (await viewer.page.getByTestId("key-card").textContent()) ?? "";
+    const viewerCode = (await viewer.page.getByTestId("my-safety-code").textContent()) ?? "";
+    expect(card).toMatch(/^veilkey1_[A-Za-z0-9_-]+$/);
+
+    // The admin pastes the card on the instance page; the browser shows the card's safety code and signs.
+    await page.goto(`${consoleServer.url}/instances/${instanceId}`);
+    await page.getByLabel("Their key card").fill(card);
+    await expect.poll(() => page.getByTestId("grant-card-safety").textContent()).toBe(viewerCode);
+    await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+    await page.getByRole("button", { name: "Sign and grant" }).click();
+    await withStepUpPrompt(page, async () => (await page.getByTestId("grants").locator("tbody tr").count()) === 2);
+    await expect.poll(() => page.getByTestId("grants").textContent()).toContain(VIEWER);
+
+    // The viewer's browser: the instance is listed, the session opens with the stored grant.
+    await viewer.page.reload();
+    await viewer.page.getByRole("link", { name: "Harbour site" }).first().click();
+    await viewer.page.waitForURL(`**/instances/${instanceId}`);
+    await expect.poll(() => viewer.page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    await expect.poll(() => viewer.page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 }).toBe(hostname());
+    await expect.poll(() => viewer.page.getByTestId("rtt").textContent(), { timeout: 15_000 }).toMatch(/^\d+ ms$/);
+    expect(await viewer.page.getByRole("button", { name: "Rotate token" }).count()).toBe(0);
+    expect(await viewer.page.getByRole("button", { name: "Revoke instance" }).count()).toBe(0);
+    expect(await viewer.page.getByTestId("signer-safety-code").textContent()).toBe(await page.getByTestId("signer-safety-code").textContent());
+    await screenshot(viewer.page, "instances-05-viewer");
+    expect(viewer.errors).toEqual([]);
+    await viewer.page.close();
+  });
+
+  test("revoking disconnects the companion for good and the page shows it offline", async () => {
+    const { page } = main;
+    page.once("dialog", (d) => void d.accept());
+    await page.getByRole("button", { name: "Revoke instance" }).click();
+    const badge = page.getByTestId("instance-status").first();
+    await withStepUpPrompt(page, async () => (await page.getByTestId("revoked-at").count()) > 0, 60_000);
+    expect(await badge.textContent()).toBe("revoked");
+    const exit = await Promise.race([running?.exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000))]);
+    expect(exit, running?.output()).toBe(3);
+    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 }).toContain("Revoked");
+    await screenshot(page, "instances-06-revoked");
+
+    await page.getByRole("link", { name: "← Instances" }).click();
+    const status = page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`);
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toBe("revoked");
+    expect(main.errors.filter((e) => !e.includes("status of 4"))).toEqual([]);
+  });
+});
