@@ -115,7 +115,7 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
   beforeAll(async () => {
     sim = await startSimulator({ devices: 12, seed: 7, firstAddress: "127.0.3.2", discovery: "per-device", discoveryPort: 0, adminPort: 0, faultRate: 0, startSpreadMs: 0 });
     dir = mkdtempSync(join(tmpdir(), "veil-discovery-"));
-    site = openSiteServices({ stateDir: dir, instanceId: randomUUID(), clock: systemClock, logger: silentLogger, scanRanges: "127.0.3.0/24", ubdpPort: sim.discoveryPort, httpsPort: sim.adminPort });
+    site = openSiteServices({ stateDir: dir, instanceId: randomUUID(), clock: systemClock, logger: silentLogger, scanRanges: "127.0.3.0/24", ubdpPort: sim.discoveryPort, httpsPort: sim.adminPort, isAdopted: (mac) => mac === sim.devices[0]?.mac });
   });
   afterAll(async () => {
     await sim.stop();
@@ -137,7 +137,7 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
       const seen = byMac.get(d.mac) ?? [];
       const ubdp = seen.find((r) => r.source === "ubdp");
       const https = seen.find((r) => r.source === "https");
-      expect(ubdp).toMatchObject({ ip: d.ip, model: d.spec.model, firmware: d.firmware, hostname: d.hostname, adopted: false });
+      expect(ubdp).toMatchObject({ ip: d.ip, model: d.spec.model, firmware: d.firmware, hostname: d.hostname, adopted: d === sim.devices[0] });
       expect(https?.certSha256).toBe(await sim.certificateFingerprint(d.mac));
     }
     expect(parsed.at(-1)?.stats.probesSent).toBe(28);

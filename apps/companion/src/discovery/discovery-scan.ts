@@ -20,6 +20,8 @@ export interface ScanOptions {
   https: "responders" | "all" | "off";
   maxResults: number;
   now: () => number;
+  /** Whether the device side already knows the MAC as adopted (inform or device channel). */
+  isAdopted?: (mac: string) => boolean;
   ubdpPort?: number;
   httpsPort?: number;
   /** Unicast probes per second (pacing), default 2,000. */
@@ -66,7 +68,7 @@ export async function runScan(o: ScanOptions): Promise<{ stats: ScanStats; reaso
   let wake: (() => void) | undefined;
   let inFlight = 0;
 
-  const adoptedFor = (mac: string): boolean => o.pins.get(mac)?.adoptedAt !== undefined;
+  const adoptedFor = (mac: string): boolean => o.pins.get(mac)?.adoptedAt !== undefined || o.isAdopted?.(mac) === true;
   const emit = (d: TDiscoveredDevice): void => {
     if (!seen.has(d.mac) && seen.size >= o.maxResults) return stop("limit");
     seen.set(d.mac, d);

@@ -39,6 +39,7 @@ export interface SiteServices extends DeviceJobDeps {
   /** UBDP port to probe (10001) and device HTTPS port for discovery probes (443); tests override. */
   readonly ubdpPort?: number;
   readonly httpsPort?: number;
+  readonly isAdopted?: (mac: string) => boolean;
   readonly scans: Map<string, { controller: AbortController; accountId: string }>;
   /** Most scans running at once. */
   readonly maxScans: number;
@@ -59,6 +60,8 @@ export interface SiteServicesOptions {
   timeoutMs?: number;
   concurrency?: number;
   defaultInstall?: () => TDiscoveryAdoptBody["install"];
+  /** The device inventory's view: adopted through inform or the device channel. */
+  isAdopted?: (mac: string) => boolean;
 }
 
 /** Loads the pins and the vault (always locked at start) and the scan scope. */
@@ -77,6 +80,7 @@ export function openSiteServices(o: SiteServicesOptions): SiteServices {
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.defaultInstall !== undefined ? { defaultInstall: o.defaultInstall } : {}),
+    ...(o.isAdopted !== undefined ? { isAdopted: o.isAdopted } : {}),
   };
 }
 
@@ -126,6 +130,7 @@ export function createSiteRequestHandlers(get: () => SiteServices | undefined): 
         https: body.https,
         maxResults: body.maxResults,
         now: () => s.clock.now(),
+        ...(s.isAdopted !== undefined ? { isAdopted: s.isAdopted } : {}),
         ...(s.ubdpPort !== undefined ? { ubdpPort: s.ubdpPort } : {}),
         ...(s.httpsPort !== undefined ? { httpsPort: s.httpsPort } : {}),
         onResult: (d) => stream.push(d),

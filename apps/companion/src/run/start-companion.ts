@@ -83,7 +83,15 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     },
     (error: unknown) => logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
   );
-  const site = openSiteServices({ stateDir: store.dir, instanceId: config.instanceId, clock, logger, scanRanges: options.scanRanges, defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }) });
+  const site = openSiteServices({
+    stateDir: store.dir,
+    instanceId: config.instanceId,
+    clock,
+    logger,
+    scanRanges: options.scanRanges,
+    defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }),
+    isAdopted: (mac) => deviceService?.ctx.inventory.devices.get(mac)?.adopted === true,
+  });
   const handlers = createRequestHandlers({
     devices: () => deviceService,
     site: () => site,
