@@ -18,18 +18,20 @@ export interface MinuteSample {
 
 /** The ring of one device (allocated on first sample). */
 export class DeviceHistory {
+  // 16 bytes per slot, ~23 KiB per device for a full day: percentages in tenths (u16),
+  // rates as float32 (7 significant digits is plenty for a chart).
   readonly #minute = new Int32Array(HISTORY_MINUTES);
-  readonly #cpu = new Float32Array(HISTORY_MINUTES);
-  readonly #mem = new Float32Array(HISTORY_MINUTES);
-  readonly #rx = new Float64Array(HISTORY_MINUTES);
-  readonly #tx = new Float64Array(HISTORY_MINUTES);
+  readonly #cpu = new Uint16Array(HISTORY_MINUTES);
+  readonly #mem = new Uint16Array(HISTORY_MINUTES);
+  readonly #rx = new Float32Array(HISTORY_MINUTES);
+  readonly #tx = new Float32Array(HISTORY_MINUTES);
 
   /** Stores a sample (replacing whatever the slot held 24 h ago). */
   put(s: MinuteSample): void {
     const i = s.m % HISTORY_MINUTES;
     this.#minute[i] = s.m;
-    this.#cpu[i] = s.cpu;
-    this.#mem[i] = s.mem;
+    this.#cpu[i] = Math.round(Math.min(100, Math.max(0, s.cpu)) * 10);
+    this.#mem[i] = Math.round(Math.min(100, Math.max(0, s.mem)) * 10);
     this.#rx[i] = s.rx;
     this.#tx[i] = s.tx;
   }
@@ -38,7 +40,7 @@ export class DeviceHistory {
   get(m: number): MinuteSample | undefined {
     const i = m % HISTORY_MINUTES;
     if (m <= 0 || this.#minute[i] !== m) return undefined;
-    return { m, cpu: this.#cpu[i] ?? 0, mem: this.#mem[i] ?? 0, rx: this.#rx[i] ?? 0, tx: this.#tx[i] ?? 0 };
+    return { m, cpu: (this.#cpu[i] ?? 0) / 10, mem: (this.#mem[i] ?? 0) / 10, rx: this.#rx[i] ?? 0, tx: this.#tx[i] ?? 0 };
   }
 
   /** Every sample within the 24 h before `nowMs`, oldest first. */

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { silentLogger } from "../src/log";
+
+describe("UniFi ingest never throws and never accepts what it should not", () => {
+  let dir: string;
+  let service: DeviceService;
+  const mac = "02:97:00:00:00:01";
+  const good = (): Uint8Array =>
+    encodeInformJson({ mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: "fz", uptime: 5, if_table: [] }, { mac, key: INFORM_DEFAULT_KEY });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "veil-devingest-"));
+    service = await startDeviceService({
+      stateDir: dir,
+      logger: silentLogger,
+      bindHost: "127.0.0.1",
+      informPort: 0,
+      channelPort: 0,
+      limits: { perDevice: { ratePerSec: 1e6, burst: 1e6 } },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("random bytes are dropped and counted", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        const out = service.ingest.handle(bytes);
+        expect(out.kind).toBe("drop");
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("any single-byte change of a GCM packet is refused; the intact packet is accepted once", () => {
+    const packet = good();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: packet.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const copy = packet.slice();
+        copy[i] = (copy[i] ?? 0) ^ x;
+        expect(service.ingest.handle(copy).kind).toBe("drop");
+      }),
+      { numRuns: 300 },
+    );
+    expect(service.ingest.handle(packet).kind).toBe("reply");
+    expect(service.ingest.handle(packet).kind).toBe("drop");
+    expect(service.ctx.counters.get("unifi.replayed")).toBe(1);
+  });
+
+  it("truncations and extensions are refused", () => {
+    const packet = good();
+    for (let n = 0; n < packet.length; n += 7) expect(service.ingest.handle(packet.subarray(0, n)).kind).toBe("drop");
+    const longer = new Uint8Array(packet.length + 5);
+    longer.set(packet);
+    expect(service.ingest.handle(longer).kind).toBe("drop");
+  });
+});
