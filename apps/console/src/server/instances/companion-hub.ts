@@ -24,6 +24,8 @@ export interface BrowserRelaySocket {
   readonly data: { userId: string };
   emit(event: "e2e:frame", frame: TRelayFrame): boolean;
   once(event: "disconnect", listener: () => void): unknown;
+  join(room: string): Promise<void> | void;
+  leave(room: string): Promise<void> | void;
 }
 
 interface E2ESession {
@@ -38,6 +40,8 @@ const REVOCATION_SWEEP_MS = 2000;
 const HEARTBEAT_EVERY_SWEEPS = 15;
 
 const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
+/** The browser socket that opened an E2E session joins this room: other nodes route replies through it. */
+const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
 const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
 const closeFrame = (instanceId: string, sessionId: string, reason: string): TRelayFrame => ({
   instanceId,
@@ -79,9 +83,10 @@ export class CompanionHub {
     const room = instanceRoom(instanceId);
     const previous = this.#companions.get(instanceId);
     if (previous && previous !== socket) previous.disconnect(true);
-    // Other nodes (and the other port): the previous socket may live there.
-    for (const nsp of this.#namespaces) nsp.in(room).disconnectSockets(true);
     await socket.join(room);
+    // Other nodes (and the other port): the previous socket may live there. Every socket is in
+    // the room named by its id, so `except` spares this one whenever the adapter applies it.
+    for (const nsp of this.#namespaces) nsp.in(room).except(socket.id).disconnectSockets(true);
     this.#companions.set(instanceId, socket);
     this.#startSweep();
     const now = new Date();
@@ -160,6 +165,12 @@ export class CompanionHub {
     if (!socket.data.budget.take()) return reply(fail("rate_limited"));
     if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
     const session = this.#sessions.get(frame.sessionId);
+    if (!session && this.services.config.redisUrl !== null) {
+      // Several nodes: the browser may be on another one. Only a browser that opened this
+      // session for this very instance is in the room, so nothing reaches anyone else.
+      for (const nsp of this.#namespaces) nsp.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
+      return reply({ ok: true });
+    }
     if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(session);
     if (!session.browser.connected) return reply(fail("not_found"));
@@ -192,11 +203,13 @@ export class CompanionHub {
       session.browser.once("disconnect", () => this.#browserGone(session.browser));
     }
     mine.add(session.sessionId);
+    if (this.services.config.redisUrl !== null) void session.browser.join(sessionRoom(session.instanceId, session.sessionId));
   }
 
   #removeSession(session: E2ESession): void {
     this.#sessions.delete(session.sessionId);
     this.#browserSessions.get(session.browser.id)?.delete(session.sessionId);
+    if (this.services.config.redisUrl !== null) void session.browser.leave(sessionRoom(session.instanceId, session.sessionId));
   }
 
   /** A browser socket went away: free its sessions at the companion (advisory close frames). */
