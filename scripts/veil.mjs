@@ -5,7 +5,7 @@
 // from the lockfile, builds, and runs the task.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -17,8 +17,11 @@ const CHROMIUM = "/usr/bin/chromium";
 // No telemetry from our tools: the machine has no network beyond the package registries.
 const quietEnv = { TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
 
+// turbo and package scripts look pnpm up on PATH: put the pinned one first.
+const PATH = [join(tools, "node_modules", ".bin"), process.env.PATH].filter(Boolean).join(delimiter);
+
 function run(cmd, args, options = {}) {
-  const env = { ...process.env, ...quietEnv, ...options.env };
+  const env = { ...process.env, ...quietEnv, ...options.env, PATH };
   const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...options, env });
   if (result.error) throw result.error;
   return result.status ?? 1;
