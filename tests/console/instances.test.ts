@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { decodeEnrollment, ZGrantCreateRequestSchema, ZInstanceCreateRequestSchema, type TEnrollment } from "@veil/protocol";
+import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
+import { decodeEnrollment, INSTANCE_CERTIFICATE_DOMAIN, ZGrantCreateRequestSchema, ZInstanceCreateRequestSchema, ZInstanceResponseSchema, type TEnrollment, type TInstanceSummary } from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
 import { launchBrowser, newContext, screenshot, startTestConsole, unnamedControls, watchedPage, type TestConsole, type WatchedPage } from "./harness";
@@ -270,6 +271,44 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await viewer.page.close();
   });
 
+  test("a console that swaps the instance's keys or forges its certificate is caught by the browser: no handshake is sent", async () => {
+    const { page } = main;
+    await page.goto(`${consoleServer.url}/instances/${instanceId}`);
+    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    const attackerIdentity = generateIdentityKeyPair();
+    const attackerBox = toBase64Url(generateBoxKeyPair().publicKey);
+    const attacks: Record<string, (i: TInstanceSummary) => TInstanceSummary> = {
+      // The console's own box key in the listing: the certificate no longer matches it.
+      "swapped box key": (i) => ({ ...i, boxPublicKey: attackerBox }),
+      // A whole new certificate, validly signed — by a key the console holds, not the admin's.
+      "forged certificate": (i) => {
+        const body = { instanceId: i.id, name: i.name, identityPublicKey: i.identityPublicKey, boxPublicKey: attackerBox, issuedAt: Date.now() };
+        const statement = signStatement(INSTANCE_CERTIFICATE_DOMAIN, body, attackerIdentity.privateKey);
+        return { ...i, boxPublicKey: attackerBox, certificate: { statement: statement as TInstanceSummary["certificate"]["statement"], signerPublicKey: toBase64Url(attackerIdentity.publicKey) } };
+      },
+    };
+    for (const [name, rewrite] of Object.entries(attacks)) {
+      const pattern = `**/api/instances/${instanceId}`;
+      await page.route(pattern, async (route) => {
+        const res = await route.fetch();
+        const json = ZInstanceResponseSchema.parse(await res.json());
+        await route.fulfill({ response: res, json: { instance: rewrite(json.instance) } });
+      });
+      const framesSent: string[] = [];
+      page.on("websocket", (ws) => ws.on("framesent", (f) => framesSent.push(String(f.payload))));
+      await page.reload();
+      await expect.poll(() => page.getByRole("alert").filter({ hasText: /could not be verified/ }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(framesSent.filter((f) => f.includes("e2e:frame")), name).toEqual([]);
+      expect(await page.getByTestId("session-state").count(), name).toBe(0);
+      await screenshot(page, `instances-06-${name.replace(/ /g, "-")}`);
+      await page.unroute(pattern);
+    }
+    // Control: the genuine answer opens the session again.
+    await page.reload();
+    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+  });
+
   test("revoking disconnects the companion for good and the page shows it offline", async () => {
     const { page } = main;
     page.once("dialog", (d) => void d.accept());
@@ -280,7 +319,7 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const exit = await Promise.race([running?.exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000))]);
     expect(exit, running?.output()).toBe(3);
     await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 }).toContain("Revoked");
-    await screenshot(page, "instances-06-revoked");
+    await screenshot(page, "instances-07-revoked");
 
     await page.getByRole("link", { name: "← Instances" }).click();
     const status = page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`);

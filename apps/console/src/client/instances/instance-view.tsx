@@ -14,7 +14,7 @@ import type { InstanceChannel } from "./e2e-channel";
 import * as api from "./endpoints";
 import { InstallPanel } from "./install-panel";
 import { Ago, StatusBadge } from "./presence";
-import { decodeBoxKeyCertificate, decodeKeyCard, grantBody, isSigner, SELF_SESSION_GRANT_MS, signGrant, verifyInstance, type AccountPublicKeys, type VerifiedInstance } from "./trust";
+import { checkSignerPin, decodeBoxKeyCertificate, decodeKeyCard, grantBody, grantMatchesSigner, InstanceTrustError, isSigner, SELF_SESSION_GRANT_MS, signGrant, verifyInstance, type AccountPublicKeys, type VerifiedInstance } from "./trust";
 import { NoGrantError, PING_EVERY_MS, useChannel, type ChannelState } from "./use-channel";
 
 type Ready = Extract<SessionState, { status: "ready" }>;
@@ -63,6 +63,8 @@ function bundleSource(session: Ready, instance: TInstanceSummary, verified: Veri
     if (b.instanceId.toLowerCase() !== instance.id.toLowerCase() || b.accountId.toLowerCase() !== me.user.id.toLowerCase() || b.boxPublicKey !== me.keys.boxPublicKey)
       throw new NoGrantError("The grant the console served is not for your keys; the console may have been tampered with.");
     if (b.expiresAt <= Date.now()) throw new NoGrantError("Your grant on this instance has expired. Ask an administrator to renew it.");
+    if (!grantMatchesSigner(mine.bundle, verified, instance.id))
+      throw new NoGrantError("Your grant was not signed by the key that signed this instance; the console may have been tampered with. No session was opened.");
     return mine.bundle;
   };
 }
@@ -372,7 +374,12 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
   const verification = useMemo((): { ok: VerifiedInstance } | { error: string } | null => {
     if (!instance) return null;
     try {
-      return { ok: verifyInstance(instance) };
+      const v = verifyInstance(instance);
+      // The console says we added it: then our own key must have signed it.
+      if (instance.adminUserId?.toLowerCase() === session.me.user.id.toLowerCase() && !isSigner(v, session.keys))
+        throw new InstanceTrustError("the console says you added this instance, but your key did not sign its certificate");
+      checkSignerPin(instance.id, v);
+      return { ok: v };
     } catch (error) {
       return { error: errorMessage(error) };
     }

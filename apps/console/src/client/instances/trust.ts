@@ -13,6 +13,7 @@
  */
 import {
   constantTimeEqual,
+  fingerprint,
   fromBase64Url,
   fromUtf8,
   identityPublicKey,
@@ -27,8 +28,10 @@ import {
   type SignedStatement,
 } from "@veil/crypto";
 import {
+  ADMIN_DELEGATION_DOMAIN,
   GRANT_DOMAIN,
   INSTANCE_CERTIFICATE_DOMAIN,
+  ZAdminDelegationBodySchema,
   ZGrantBodySchema,
   ZInstanceCertificateBodySchema,
   ZSignedStatementSchema,
@@ -182,4 +185,50 @@ export function decodeKeyCard(text: string): { keys: AccountPublicKeys; safetyCo
   const keys: AccountPublicKeys = { ...parsed, accountId: parsed.accountId.toLowerCase(), boxKeyCertificate: parsed.boxKeyCertificate as SignedStatement };
   checkAccountKeys(keys);
   return { keys, safetyCode: safetyCode(identityPublicKey(fromBase64Url(keys.identityPublicKey))) };
+}
+
+/**
+ * Checks that a grant bundle hangs off the instance's certificate signer: signed by that key
+ * itself, or by a key that signer delegated to for this instance. A console that forges a
+ * certificate under its own key (to point our handshake at a box key it holds) cannot also
+ * produce such a grant for us, so the forgery is refused before any handshake.
+ */
+export function grantMatchesSigner(bundle: TGrantBundle, verified: VerifiedInstance, instanceId: string): boolean {
+  if (bundle.signerPublicKey === toBase64Url(verified.signerPublicKey)) return bundle.delegation === undefined;
+  if (!bundle.delegation) return false;
+  try {
+    const d = ZAdminDelegationBodySchema.safeParse(verifyStatement(bundle.delegation as SignedStatement, ADMIN_DELEGATION_DOMAIN, identityPublicKey(verified.signerPublicKey)));
+    return d.success && d.data.instanceId.toLowerCase() === instanceId.toLowerCase() && d.data.adminIdentityPublicKey === bundle.signerPublicKey && d.data.expiresAt > Date.now();
+  } catch {
+    return false;
+  }
+}
+
+const PINS_KEY = "veil.instance-signers.v1";
+
+/**
+ * Trust on first use of the certificate signer, per browser profile: the first verified signer
+ * of an instance is remembered (a public fingerprint, in localStorage); a later certificate for
+ * the same instance under another key is refused. The safety code shown on the page is what
+ * people compare out of band; this makes a silent swap between visits loud.
+ */
+export function checkSignerPin(instanceId: string, verified: VerifiedInstance): void {
+  const fp = toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey)));
+  let pins: Record<string, string> = {};
+  try {
+    const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(localStorage.getItem(PINS_KEY) ?? "{}"));
+    if (parsed.success) pins = parsed.data;
+  } catch {
+    pins = {};
+  }
+  const id = instanceId.toLowerCase();
+  const known = pins[id];
+  if (known !== undefined && known !== fp) throw new InstanceTrustError("the key that signs this instance changed since this browser last opened it");
+  if (known === undefined) {
+    try {
+      localStorage.setItem(PINS_KEY, JSON.stringify({ ...pins, [id]: fp }));
+    } catch {
+      // No storage: the safety code on the page is still there to compare.
+    }
+  }
 }
