@@ -163,8 +163,19 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     const changed = ev.body as TDevicesChanged;
     expect(ev.type).toBe("devices.changed");
     expect(changed.resync || changed.devices.length > 0).toBe(true);
+    expect(changed.counts).toEqual({ online: 50, offline: 0, pending: 0 });
     const id = body<{ subscriptionId: string }>(sub).subscriptionId;
     expect(await viewerB.request("subscription.cancel", { subscriptionId: id })).toMatchObject({ kind: "result", body: { cancelled: true } });
+    // Watching only the rows on screen: events name only those devices.
+    const rows = [veilSim.devices[0]?.mac ?? "", unifiSim.devices[1]?.mac ?? ""];
+    const sub2 = await viewerB.request("devices.watch", { intervalMs: 200, macs: rows });
+    const mark = viewerB.events.length;
+    await waitUntil(() => viewerB.events.length >= mark + 3, 5000, "filtered events");
+    for (const e of viewerB.events.slice(mark)) {
+      if (e.kind !== "event") continue;
+      for (const d of (e.body as TDevicesChanged).devices) expect(rows).toContain(d.mac);
+    }
+    await viewerB.request("subscription.cancel", { subscriptionId: body<{ subscriptionId: string }>(sub2).subscriptionId });
   });
 
   it("reboot (operator, both dialects): typed result, the device goes offline, an outage opens and closes when it is back", async () => {

@@ -23,10 +23,17 @@ import {
 import { RequestRefusedError } from "../e2e/dispatch-request";
 import type { RequestContext, RequestHandler } from "../e2e/request-context";
 import type { DeviceService } from "./device-service";
+import type { Inventory } from "./inventory";
 import { getDevice, listDevices, listOutages } from "./query-devices";
 import { runDeviceCommand, type DeviceCommand } from "./run-device-command";
 
 type DeviceRequestType = keyof typeof DEVICE_REQUEST_CATALOGUE;
+
+function statusCounts(inv: Inventory): { online: number; offline: number; pending: number } {
+  const counts = { online: 0, offline: 0, pending: 0 };
+  for (const d of inv.devices.values()) counts[d.status] += 1;
+  return counts;
+}
 
 /** The handlers; `service()` returns the running service or undefined. */
 export function createDeviceRequestHandlers(service: () => DeviceService | undefined): Record<DeviceRequestType, RequestHandler> {
@@ -54,28 +61,37 @@ export function createDeviceRequestHandlers(service: () => DeviceService | undef
       return detail;
     },
     "devices.watch": (body, ctx) => {
-      const { intervalMs } = ZDevicesWatchBodySchema.parse(body);
+      const { intervalMs, macs } = ZDevicesWatchBodySchema.parse(body);
       const inv = need().ctx.inventory;
+      const only = macs === undefined ? undefined : new Set(macs);
       let seq = inv.changeSeq;
+      let lastCounts = "";
       const produce = (): TDevicesChanged | undefined => {
-        const changed = inv.changedSince(seq);
+        const all = inv.changedSince(seq);
         seq = inv.changeSeq;
-        if (changed !== undefined && changed.length === 0) return undefined;
+        if (all !== undefined && all.length === 0) return undefined;
+        const counts = statusCounts(inv);
+        const countsKey = JSON.stringify(counts);
+        const changed = all === undefined || only === undefined ? all : all.filter((mac) => only.has(mac));
+        // Nothing on screen changed and the totals are the same: stay quiet.
+        if (changed !== undefined && changed.length === 0 && countsKey === lastCounts) return undefined;
+        lastCounts = countsKey;
         const at = ctx.now();
-        if (changed === undefined || changed.length > 100) return { at, devices: [], removed: [], resync: true };
-        const devices = changed.flatMap((mac) => {
-          const d = inv.devices.get(mac);
-          return d ? [inv.summary(d)] : [];
-        });
-        return { at, devices, removed: changed.filter((mac) => !inv.devices.has(mac)), resync: false };
+        if (changed === undefined || changed.length > 100) {
+          return only ? { at, devices: inv.summaries(only), removed: [], resync: false, counts } : { at, devices: [], removed: [], resync: true, counts };
+        }
+        const devices = inv.summaries(changed);
+        return { at, devices, removed: changed.filter((mac) => !inv.devices.has(mac)), resync: false, counts };
       };
       return { subscriptionId: ctx.subscribe({ intervalMs, type: "devices.changed", produce }) };
     },
     "devices.stats": () => {
       const s = need();
-      const devices = { online: 0, offline: 0, pending: 0 };
-      for (const d of s.ctx.inventory.devices.values()) devices[d.status] += 1;
-      return { devices, counters: s.ctx.counters.toJSON(), store: { logBytes: s.store.logBytes, records: s.store.records, lastCompactionAt: s.store.lastCompactionAt } };
+      return {
+        devices: statusCounts(s.ctx.inventory),
+        counters: s.ctx.counters.toJSON(),
+        store: { logBytes: s.store.logBytes, records: s.store.records, lastCompactionAt: s.store.lastCompactionAt },
+      };
     },
     "outages.list": (body) => listOutages(need().ctx.inventory, ZOutagesListBodySchema.parse(body)),
     "devices.adopt": (body, ctx) => {

@@ -411,6 +411,16 @@ export class Inventory {
 
   // ---- views --------------------------------------------------------------------------
 
+  /** Rows of the given MACs that exist. */
+  summaries(macs: Iterable<string>): TDeviceSummary[] {
+    const out: TDeviceSummary[] = [];
+    for (const mac of macs) {
+      const d = this.devices.get(mac);
+      if (d) out.push(this.summary(d));
+    }
+    return out;
+  }
+
   /** The row of the devices page for `d`. */
   summary(d: DeviceEntry): TDeviceSummary {
     const s = d.state;

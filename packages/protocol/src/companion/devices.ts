@@ -140,13 +140,19 @@ export const ZDeviceDetailSchema = z.strictObject({
 export type TDeviceDetail = z.infer<typeof ZDeviceDetailSchema>;
 
 /** `devices.watch`: coalesced live updates every `intervalMs` (only when something changed). */
-export const ZDevicesWatchBodySchema = z.strictObject({ intervalMs: z.number().int().min(100).max(60_000).default(1000) });
+export const ZDevicesWatchBodySchema = z.strictObject({
+  intervalMs: z.number().int().min(100).max(60_000).default(1000),
+  /** Only these devices (the rows on screen); without it every change is sent (or `resync`). */
+  macs: z.array(ZMacSchema).max(100).optional(),
+});
 /** Body of each `devices.changed` event. `resync` means too much changed: list again. */
 export const ZDevicesChangedSchema = z.strictObject({
   at: ZEpochMs,
   devices: z.array(ZDeviceSummarySchema).max(100),
   removed: z.array(ZMacSchema).max(100),
   resync: z.boolean(),
+  /** Status counts over the whole inventory, so list headers stay right without a resync. */
+  counts: z.strictObject({ online: ZCount, offline: ZCount, pending: ZCount }),
 });
 export type TDevicesChanged = z.infer<typeof ZDevicesChangedSchema>;
 
