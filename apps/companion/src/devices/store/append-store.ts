@@ -117,7 +117,8 @@ export class AppendStore {
     if (existsSync(logPath)) {
       const bytes = readFileSync(logPath);
       const scan = scanRecords(bytes);
-      records.push(...scan.records);
+      // A loop, not push(...records): a long log would exceed the engine's argument limit.
+      for (const record of scan.records) records.push(record);
       logRecords = scan.records.length;
       logBytes = scan.validBytes;
       if (scan.validBytes < bytes.length) {
