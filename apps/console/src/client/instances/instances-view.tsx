@@ -143,6 +143,11 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
                     <Link href={`/instances/${i.id}`} aria-label={`Open ${i.name} (system info, grants, rotate token)`}>
                       Open
                     </Link>
+                    {i.myRole === "admin" && !i.revokedAt && i.presence.online ? (
+                      <Link href={`/instances/${i.id}#token-title`} aria-label={`Rotate the token of ${i.name} (end to end, on its page)`}>
+                        Rotate
+                      </Link>
+                    ) : null}
                     {admin && !i.revokedAt ? <RevokeButton instance={i} onDone={load} /> : null}
                   </div>
                 </td>

@@ -48,8 +48,9 @@ export function useChannel(
     let cancelled = false;
     let channel: InstanceChannel | null = null;
     let retry: ReturnType<typeof setTimeout> | null = null;
+    // One retry per attempt, however many paths (close callback, thrown error) report the end.
     const again = () => {
-      if (!cancelled) retry = setTimeout(() => setAttempt((a) => a + 1), RETRY_MS);
+      if (!cancelled && retry === null) retry = setTimeout(() => setAttempt((a) => a + 1), RETRY_MS);
     };
     setState({ status: "connecting" });
     void (async () => {
