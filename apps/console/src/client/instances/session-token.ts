@@ -14,7 +14,13 @@ export function sessionToken(): string {
   } catch {
     raw = null;
   }
-  const parsed = raw === null ? null : ZStoredTokenSchema.safeParse(JSON.parse(raw));
-  if (!parsed?.success) throw new Error("Sign in to continue.");
+  let value: unknown = null;
+  try {
+    value = raw === null ? null : JSON.parse(raw);
+  } catch {
+    value = null;
+  }
+  const parsed = ZStoredTokenSchema.safeParse(value);
+  if (!parsed.success) throw new Error("Sign in to continue.");
   return parsed.data.token;
 }
