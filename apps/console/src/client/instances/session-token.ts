@@ -14,7 +14,7 @@ export function sessionToken(): string {
   } catch {
     raw = null;
   }
-  let value: unknown = null;
+  let value: unknown;
   try {
     value = raw === null ? null : JSON.parse(raw);
   } catch {
