@@ -16,7 +16,6 @@ import {
   SessionFrameError,
   SessionGapError,
   SessionReplayError,
-  SessionVersionError,
   type SessionErrorCode,
 } from "../src/session/index";
 import { handshake, toHex, utf8 } from "./session-fixtures";
@@ -88,7 +87,8 @@ describe("session transport: frames", () => {
     expect(companion.receiveCounter).toBe(1n);
     expect(toHex(companion.open(f1))).toBe(toHex(utf8("b")));
     expect(thrown(() => companion.open(new Uint8Array(SESSION_MAX_FRAME + 1)))).toBeInstanceOf(SessionFrameError);
-    expect(SessionVersionError.name).toBe("SessionVersionError");
+    // Names come from a table keyed by code, so a minified bundle logs the same names.
+    expect(thrown(() => companion.open(v2))).toMatchObject({ name: "SessionVersionError" });
   });
 
   it("a frame reflected to its sender fails authentication when its counter is the expected one: directions have different keys", () => {

@@ -18,6 +18,21 @@ export type SessionErrorCode =
   | "closed";
 
 /**
+ * Error names by code, fixed here rather than read from the class (`new.target.name`), which a
+ * minifier renames: the companion ships as a minified bundle, and logs must stay readable.
+ */
+const ERROR_NAMES: Readonly<Record<SessionErrorCode, string>> = {
+  handshake_failed: "SessionHandshakeError",
+  malformed_frame: "SessionFrameError",
+  unsupported_version: "SessionVersionError",
+  replay: "SessionReplayError",
+  gap: "SessionGapError",
+  forgery: "SessionForgeryError",
+  nonce_exhausted: "SessionExhaustedError",
+  closed: "SessionClosedError",
+};
+
+/**
  * Base class of every session failure. Catch this to handle them all; switch on `code` to tell
  * them apart. `retryable` is false for all of them: a failed frame or handshake is never retried
  * on the same session, the caller closes it and runs a new handshake.
@@ -30,7 +45,7 @@ export class SessionError extends Error {
 
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = ERROR_NAMES[code];
     this.code = code;
   }
 }
