@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config";
 // browser project runs the crypto suite inside Debian's Chromium.
 export default defineConfig({
   test: {
-    projects: ["packages/*/vitest.config.ts", "packages/*/vitest.browser.config.ts", "apps/*/vitest.config.ts", "tests/vitest.config.ts"],
+    projects: [
+      "packages/*/vitest.config.ts",
+      "packages/*/vitest.browser.config.ts",
+      "apps/*/vitest.config.ts",
+      "tests/vitest.config.ts",
+    ],
     reporters: ["default", "./scripts/summary-reporter.ts"],
     // Two cores: keep heavy suites (Argon2id, servers, Chromium) from starving each other.
     maxWorkers: 2,

@@ -24,7 +24,10 @@ const bench = await openBenchPage(fileURLToPath(new URL("./browser/argon2-entry.
 let result: { hex: string; times: number[] };
 try {
   result = await bench.page.evaluate(
-    (runs) => (globalThis as unknown as { benchArgon2(n: number): Promise<{ hex: string; times: number[] }> }).benchArgon2(runs),
+    (runs) =>
+      (globalThis as unknown as { benchArgon2(n: number): Promise<{ hex: string; times: number[] }> }).benchArgon2(
+        runs,
+      ),
     RUNS,
   );
 } finally {
@@ -34,7 +37,17 @@ if (result.hex !== nodeHex) throw new Error("Chromium and Node derived different
 const ms = median(result.times);
 const browser: Sample = { msPerOp: ms, opsPerSec: 1000 / ms, iterations: RUNS };
 printTable(`Argon2id, hash-wasm (ms per derivation, median of ${RUNS}, lower is better); Chromium ${bench.version}`, [
-  { operation: "Argon2id 64 MiB t=3 p=1", implementation: "hash-wasm in Node (baseline)", figure: fmt.ms(node), ratio: "1.0×" },
-  { operation: "Argon2id 64 MiB t=3 p=1", implementation: "hash-wasm in headless Chromium", figure: fmt.ms(browser), ratio: fmt.ratio(browser, node) },
+  {
+    operation: "Argon2id 64 MiB t=3 p=1",
+    implementation: "hash-wasm in Node (baseline)",
+    figure: fmt.ms(node),
+    ratio: "1.0×",
+  },
+  {
+    operation: "Argon2id 64 MiB t=3 p=1",
+    implementation: "hash-wasm in headless Chromium",
+    figure: fmt.ms(browser),
+    ratio: fmt.ratio(browser, node),
+  },
 ]);
 console.log(`Chromium runs: ${result.times.map((t) => t.toFixed(0)).join(", ")} ms`);

@@ -13,7 +13,12 @@ import { fmt, header, measure, printTable, type Row } from "./lib/measure";
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-function nativeSeal(algorithm: "chacha20-poly1305" | "aes-256-gcm", key: Uint8Array, nonce: Uint8Array, data: Uint8Array): Uint8Array {
+function nativeSeal(
+  algorithm: "chacha20-poly1305" | "aes-256-gcm",
+  key: Uint8Array,
+  nonce: Uint8Array,
+  data: Uint8Array,
+): Uint8Array {
   // Both AEADs expose getAuthTag(); @types/node types the chacha overload loosely.
   const cipher = createCipheriv(algorithm as "aes-256-gcm", key, nonce, { authTagLength: 16 }) as CipherGCM;
   const head = cipher.update(data);
@@ -41,16 +46,41 @@ for (const size of [KiB, MiB]) {
   const nobleX = measure(() => xchacha20poly1305(key, nonce24).encrypt(data));
   const nobleC = measure(() => chacha20poly1305(key, nonce12).encrypt(data));
   rows.push(
-    { operation: `ChaCha20-Poly1305 ${label}`, implementation: "node:crypto chacha20-poly1305 (baseline)", figure: fmt.mbps(nativeChacha, size), ratio: "1.0×" },
-    { operation: `ChaCha20-Poly1305 ${label}`, implementation: "@noble xchacha20poly1305", figure: fmt.mbps(nobleX, size), ratio: fmt.ratio(nobleX, nativeChacha) },
-    { operation: `ChaCha20-Poly1305 ${label}`, implementation: "@noble chacha20poly1305", figure: fmt.mbps(nobleC, size), ratio: fmt.ratio(nobleC, nativeChacha) },
+    {
+      operation: `ChaCha20-Poly1305 ${label}`,
+      implementation: "node:crypto chacha20-poly1305 (baseline)",
+      figure: fmt.mbps(nativeChacha, size),
+      ratio: "1.0×",
+    },
+    {
+      operation: `ChaCha20-Poly1305 ${label}`,
+      implementation: "@noble xchacha20poly1305",
+      figure: fmt.mbps(nobleX, size),
+      ratio: fmt.ratio(nobleX, nativeChacha),
+    },
+    {
+      operation: `ChaCha20-Poly1305 ${label}`,
+      implementation: "@noble chacha20poly1305",
+      figure: fmt.mbps(nobleC, size),
+      ratio: fmt.ratio(nobleC, nativeChacha),
+    },
   );
 
   const nativeGcm = measure(() => nativeSeal("aes-256-gcm", key, nonce12, data));
   const nobleGcm = measure(() => gcm(key, nonce12).encrypt(data));
   rows.push(
-    { operation: `AES-256-GCM ${label}`, implementation: "node:crypto aes-256-gcm (baseline)", figure: fmt.mbps(nativeGcm, size), ratio: "1.0×" },
-    { operation: `AES-256-GCM ${label}`, implementation: "@noble gcm", figure: fmt.mbps(nobleGcm, size), ratio: fmt.ratio(nobleGcm, nativeGcm) },
+    {
+      operation: `AES-256-GCM ${label}`,
+      implementation: "node:crypto aes-256-gcm (baseline)",
+      figure: fmt.mbps(nativeGcm, size),
+      ratio: "1.0×",
+    },
+    {
+      operation: `AES-256-GCM ${label}`,
+      implementation: "@noble gcm",
+      figure: fmt.mbps(nobleGcm, size),
+      ratio: fmt.ratio(nobleGcm, nativeGcm),
+    },
   );
 }
 

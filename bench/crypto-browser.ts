@@ -13,7 +13,9 @@ header("@noble vs WebCrypto in Chromium");
 const bench = await openBenchPage(fileURLToPath(new URL("./browser/crypto-entry.ts", import.meta.url)));
 let results: BrowserRow[];
 try {
-  results = await bench.page.evaluate(() => (globalThis as unknown as { benchCrypto(): Promise<BrowserRow[]> }).benchCrypto());
+  results = await bench.page.evaluate(() =>
+    (globalThis as unknown as { benchCrypto(): Promise<BrowserRow[]> }).benchCrypto(),
+  );
 } finally {
   await bench.close();
 }

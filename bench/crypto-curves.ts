@@ -5,7 +5,15 @@
  *
  *   pnpm --filter @veil/bench exec tsx crypto-curves.ts
  */
-import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { fmt, header, measure, printTable, type Row } from "./lib/measure";
 
@@ -43,14 +51,38 @@ if (Buffer.compare(nobleShared, diffieHellman({ privateKey: aliceKey, publicKey:
 }
 const xNative = measure(() => diffieHellman({ privateKey: aliceKey, publicKey: bobKey }));
 const alicePk = x25519.getPublicKey(aliceSk);
-const xNativeRaw = measure(() => diffieHellman({ privateKey: privateKey("x25519", aliceSk), publicKey: publicKey("x25519", bobPk) }));
-const xNativeJwk = measure(() => diffieHellman({ privateKey: privateKeyJwk("x25519", aliceSk, alicePk), publicKey: publicKeyJwk("x25519", bobPk) }));
+const xNativeRaw = measure(() =>
+  diffieHellman({ privateKey: privateKey("x25519", aliceSk), publicKey: publicKey("x25519", bobPk) }),
+);
+const xNativeJwk = measure(() =>
+  diffieHellman({ privateKey: privateKeyJwk("x25519", aliceSk, alicePk), publicKey: publicKeyJwk("x25519", bobPk) }),
+);
 const xNoble = measure(() => x25519.getSharedSecret(aliceSk, bobPk));
 rows.push(
-  { operation: "X25519 shared secret", implementation: "node:crypto, KeyObjects ready (baseline)", figure: fmt.ops(xNative), ratio: "1.0×" },
-  { operation: "X25519 shared secret", implementation: "node:crypto, importing raw keys each call (DER)", figure: fmt.ops(xNativeRaw), ratio: fmt.ratio(xNativeRaw, xNative) },
-  { operation: "X25519 shared secret", implementation: "node:crypto, importing raw keys each call (JWK)", figure: fmt.ops(xNativeJwk), ratio: fmt.ratio(xNativeJwk, xNative) },
-  { operation: "X25519 shared secret", implementation: "@noble/curves", figure: fmt.ops(xNoble), ratio: fmt.ratio(xNoble, xNative) },
+  {
+    operation: "X25519 shared secret",
+    implementation: "node:crypto, KeyObjects ready (baseline)",
+    figure: fmt.ops(xNative),
+    ratio: "1.0×",
+  },
+  {
+    operation: "X25519 shared secret",
+    implementation: "node:crypto, importing raw keys each call (DER)",
+    figure: fmt.ops(xNativeRaw),
+    ratio: fmt.ratio(xNativeRaw, xNative),
+  },
+  {
+    operation: "X25519 shared secret",
+    implementation: "node:crypto, importing raw keys each call (JWK)",
+    figure: fmt.ops(xNativeJwk),
+    ratio: fmt.ratio(xNativeJwk, xNative),
+  },
+  {
+    operation: "X25519 shared secret",
+    implementation: "@noble/curves",
+    figure: fmt.ops(xNoble),
+    ratio: fmt.ratio(xNoble, xNative),
+  },
 );
 
 // Ed25519 over a 256-byte statement.
@@ -72,14 +104,54 @@ const vNativeRaw = measure(() => verify(null, message, publicKey("ed25519", edPk
 const vNativeJwk = measure(() => verify(null, message, publicKeyJwk("ed25519", edPk), sig));
 const vNoble = measure(() => ed25519.verify(sig, message, edPk));
 rows.push(
-  { operation: "Ed25519 sign, 256 B", implementation: "node:crypto (baseline)", figure: fmt.ops(sNative), ratio: "1.0×" },
-  { operation: "Ed25519 sign, 256 B", implementation: "node:crypto, importing the raw seed each call (DER)", figure: fmt.ops(sNativeRaw), ratio: fmt.ratio(sNativeRaw, sNative) },
-  { operation: "Ed25519 sign, 256 B", implementation: "node:crypto, importing the raw seed each call (JWK)", figure: fmt.ops(sNativeJwk), ratio: fmt.ratio(sNativeJwk, sNative) },
-  { operation: "Ed25519 sign, 256 B", implementation: "@noble/curves", figure: fmt.ops(sNoble), ratio: fmt.ratio(sNoble, sNative) },
-  { operation: "Ed25519 verify, 256 B", implementation: "node:crypto (baseline)", figure: fmt.ops(vNative), ratio: "1.0×" },
-  { operation: "Ed25519 verify, 256 B", implementation: "node:crypto, importing the raw key each call (DER)", figure: fmt.ops(vNativeRaw), ratio: fmt.ratio(vNativeRaw, vNative) },
-  { operation: "Ed25519 verify, 256 B", implementation: "node:crypto, importing the raw key each call (JWK)", figure: fmt.ops(vNativeJwk), ratio: fmt.ratio(vNativeJwk, vNative) },
-  { operation: "Ed25519 verify, 256 B", implementation: "@noble/curves", figure: fmt.ops(vNoble), ratio: fmt.ratio(vNoble, vNative) },
+  {
+    operation: "Ed25519 sign, 256 B",
+    implementation: "node:crypto (baseline)",
+    figure: fmt.ops(sNative),
+    ratio: "1.0×",
+  },
+  {
+    operation: "Ed25519 sign, 256 B",
+    implementation: "node:crypto, importing the raw seed each call (DER)",
+    figure: fmt.ops(sNativeRaw),
+    ratio: fmt.ratio(sNativeRaw, sNative),
+  },
+  {
+    operation: "Ed25519 sign, 256 B",
+    implementation: "node:crypto, importing the raw seed each call (JWK)",
+    figure: fmt.ops(sNativeJwk),
+    ratio: fmt.ratio(sNativeJwk, sNative),
+  },
+  {
+    operation: "Ed25519 sign, 256 B",
+    implementation: "@noble/curves",
+    figure: fmt.ops(sNoble),
+    ratio: fmt.ratio(sNoble, sNative),
+  },
+  {
+    operation: "Ed25519 verify, 256 B",
+    implementation: "node:crypto (baseline)",
+    figure: fmt.ops(vNative),
+    ratio: "1.0×",
+  },
+  {
+    operation: "Ed25519 verify, 256 B",
+    implementation: "node:crypto, importing the raw key each call (DER)",
+    figure: fmt.ops(vNativeRaw),
+    ratio: fmt.ratio(vNativeRaw, vNative),
+  },
+  {
+    operation: "Ed25519 verify, 256 B",
+    implementation: "node:crypto, importing the raw key each call (JWK)",
+    figure: fmt.ops(vNativeJwk),
+    ratio: fmt.ratio(vNativeJwk, vNative),
+  },
+  {
+    operation: "Ed25519 verify, 256 B",
+    implementation: "@noble/curves",
+    figure: fmt.ops(vNoble),
+    ratio: fmt.ratio(vNoble, vNative),
+  },
 );
 
 printTable("Curves (ops/s, higher is better)", rows);

@@ -30,7 +30,12 @@ for (const c of cases) {
   const figure = (s: Sample): string => (c.bytes > 0 ? fmt.mbps(s, c.bytes) : fmt.ops(s));
   rows.push(
     { operation: c.operation, implementation: "nodePrimitives (baseline)", figure: figure(native), ratio: "1.0×" },
-    { operation: c.operation, implementation: "noblePrimitives", figure: figure(noble), ratio: fmt.ratio(noble, native) },
+    {
+      operation: c.operation,
+      implementation: "noblePrimitives",
+      figure: figure(noble),
+      ratio: fmt.ratio(noble, native),
+    },
   );
 }
 printTable("Our wrapper paths (higher is better)", rows);

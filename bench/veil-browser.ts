@@ -17,7 +17,12 @@ const bench = await openBenchPage(fileURLToPath(new URL("./browser/veil-entry.ts
 let inBrowser: { operation: string; bytes: number; opsPerSec: number }[];
 try {
   inBrowser = await bench.page.evaluate(
-    (budget) => (globalThis as unknown as { benchVeil(b: number): Promise<{ operation: string; bytes: number; opsPerSec: number }[]> }).benchVeil(budget),
+    (budget) =>
+      (
+        globalThis as unknown as {
+          benchVeil(b: number): Promise<{ operation: string; bytes: number; opsPerSec: number }[]>;
+        }
+      ).benchVeil(budget),
     BUDGET_MS,
   );
 } finally {
@@ -29,10 +34,21 @@ for (const [i, { c, sample }] of node.entries()) {
   const b = inBrowser[i];
   if (b?.operation !== c.operation) throw new Error("browser and Node ran different cases");
   const browser: Sample = { opsPerSec: b.opsPerSec, msPerOp: 1000 / b.opsPerSec, iterations: 0 };
-  const figure = (s: Sample): string => (c.bytes > 0 ? fmt.mbps(s, c.bytes) : `${fmt.ops(s)} (${s.msPerOp.toFixed(2)} ms)`);
+  const figure = (s: Sample): string =>
+    c.bytes > 0 ? fmt.mbps(s, c.bytes) : `${fmt.ops(s)} (${s.msPerOp.toFixed(2)} ms)`;
   rows.push(
-    { operation: c.operation, implementation: "Node, noblePrimitives (baseline)", figure: figure(sample), ratio: "1.0×" },
-    { operation: c.operation, implementation: `Chromium ${bench.version}`, figure: figure(browser), ratio: fmt.ratio(browser, sample) },
+    {
+      operation: c.operation,
+      implementation: "Node, noblePrimitives (baseline)",
+      figure: figure(sample),
+      ratio: "1.0×",
+    },
+    {
+      operation: c.operation,
+      implementation: `Chromium ${bench.version}`,
+      figure: figure(browser),
+      ratio: fmt.ratio(browser, sample),
+    },
   );
 }
 printTable("@veil/crypto calls (higher is better)", rows);

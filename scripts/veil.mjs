@@ -36,7 +36,16 @@ function ensurePnpm() {
   const installed = join(tools, "node_modules", "pnpm", "package.json");
   if (existsSync(installed) && JSON.parse(readFileSync(installed, "utf8")).version === pnpmVersion) return;
   console.log(`veil: installing pnpm ${pnpmVersion} into .tools/`);
-  must("npm", ["install", "--prefix", tools, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${pnpmVersion}`]);
+  must("npm", [
+    "install",
+    "--prefix",
+    tools,
+    "--no-save",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    `pnpm@${pnpmVersion}`,
+  ]);
 }
 
 function pnpm(args, options) {
@@ -59,7 +68,9 @@ function ensureChromium() {
     }
   }
   if (existsSync(CHROMIUM)) return true;
-  console.warn("veil: /usr/bin/chromium is missing; browser tests will be skipped. Install it with: sudo apt-get install -y chromium");
+  console.warn(
+    "veil: /usr/bin/chromium is missing; browser tests will be skipped. Install it with: sudo apt-get install -y chromium",
+  );
   return false;
 }
 
@@ -87,6 +98,7 @@ switch (task) {
   case "lint":
     install();
     pnpm(["turbo", "run", "lint"]);
+    pnpm(["exec", "prettier", "--check", "--log-level=warn", "**/*.{ts,tsx,js,mjs,json,css}"]);
     break;
   case "typecheck":
     install();

@@ -15,7 +15,9 @@ await build({
   legalComments: "inline",
   // ws probes for these optional native add-ons inside try/catch.
   external: ["bufferutil", "utf-8-validate"],
-  banner: { js: 'import { createRequire as __veilCreateRequire } from "node:module"; const require = __veilCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __veilCreateRequire } from "node:module"; const require = __veilCreateRequire(import.meta.url);',
+  },
   logLevel: "warning",
 });
 const sha = createHash("sha256").update(readFileSync(outfile)).digest("hex");

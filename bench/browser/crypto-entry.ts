@@ -71,9 +71,21 @@ async function benchCrypto(): Promise<BrowserRow[]> {
     const n = await rate(() => gcm(key, iv).encrypt(data));
     const x = await rate(() => xchacha20poly1305(key, rand(24)).encrypt(data));
     rows.push(
-      { operation: `AES-256-GCM ${label}`, implementation: "WebCrypto (baseline)", opsPerSec: w, bytes: size, baseline: true },
+      {
+        operation: `AES-256-GCM ${label}`,
+        implementation: "WebCrypto (baseline)",
+        opsPerSec: w,
+        bytes: size,
+        baseline: true,
+      },
       { operation: `AES-256-GCM ${label}`, implementation: "@noble gcm", opsPerSec: n, bytes: size, baseline: false },
-      { operation: `AES-256-GCM ${label}`, implementation: "@noble xchacha20poly1305 (other AEAD, same size)", opsPerSec: x, bytes: size, baseline: false },
+      {
+        operation: `AES-256-GCM ${label}`,
+        implementation: "@noble xchacha20poly1305 (other AEAD, same size)",
+        opsPerSec: x,
+        bytes: size,
+        baseline: false,
+      },
     );
   }
 
@@ -84,19 +96,33 @@ async function benchCrypto(): Promise<BrowserRow[]> {
   const shared = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: xPub }, xPriv, 256));
   if (!same(shared, x25519.getSharedSecret(xSk, xPk))) throw new Error("X25519: WebCrypto and noble disagree");
   rows.push(
-    { operation: "X25519 shared secret", implementation: "WebCrypto, keys imported (baseline)", opsPerSec: await rate(() => subtle.deriveBits({ name: "X25519", public: xPub }, xPriv, 256)), bytes: 0, baseline: true },
+    {
+      operation: "X25519 shared secret",
+      implementation: "WebCrypto, keys imported (baseline)",
+      opsPerSec: await rate(() => subtle.deriveBits({ name: "X25519", public: xPub }, xPriv, 256)),
+      bytes: 0,
+      baseline: true,
+    },
     {
       operation: "X25519 shared secret",
       implementation: "WebCrypto, importing raw keys each call",
       opsPerSec: await rate(async () => {
-        const priv = await subtle.importKey("pkcs8", cat(hex(PKCS8_X25519), xSk), { name: "X25519" }, false, ["deriveBits"]);
+        const priv = await subtle.importKey("pkcs8", cat(hex(PKCS8_X25519), xSk), { name: "X25519" }, false, [
+          "deriveBits",
+        ]);
         const pub = await subtle.importKey("raw", xPk, { name: "X25519" }, false, []);
         return subtle.deriveBits({ name: "X25519", public: pub }, priv, 256);
       }),
       bytes: 0,
       baseline: false,
     },
-    { operation: "X25519 shared secret", implementation: "@noble/curves", opsPerSec: await rate(() => x25519.getSharedSecret(xSk, xPk)), bytes: 0, baseline: false },
+    {
+      operation: "X25519 shared secret",
+      implementation: "@noble/curves",
+      opsPerSec: await rate(() => x25519.getSharedSecret(xSk, xPk)),
+      bytes: 0,
+      baseline: false,
+    },
   );
 
   const msg = rand(256);
@@ -105,12 +131,37 @@ async function benchCrypto(): Promise<BrowserRow[]> {
   const ePriv = await subtle.importKey("pkcs8", cat(hex(PKCS8_ED25519), eSk), { name: "Ed25519" }, false, ["sign"]);
   const ePub = await subtle.importKey("raw", ePk, { name: "Ed25519" }, false, ["verify"]);
   const sig = new Uint8Array(await subtle.sign("Ed25519", ePriv, msg));
-  if (!same(sig, ed25519.sign(msg, eSk)) || !(await subtle.verify("Ed25519", ePub, sig, msg))) throw new Error("Ed25519: WebCrypto and noble disagree");
+  if (!same(sig, ed25519.sign(msg, eSk)) || !(await subtle.verify("Ed25519", ePub, sig, msg)))
+    throw new Error("Ed25519: WebCrypto and noble disagree");
   rows.push(
-    { operation: "Ed25519 sign, 256 B", implementation: "WebCrypto (baseline)", opsPerSec: await rate(() => subtle.sign("Ed25519", ePriv, msg)), bytes: 0, baseline: true },
-    { operation: "Ed25519 sign, 256 B", implementation: "@noble/curves", opsPerSec: await rate(() => ed25519.sign(msg, eSk)), bytes: 0, baseline: false },
-    { operation: "Ed25519 verify, 256 B", implementation: "WebCrypto (baseline)", opsPerSec: await rate(() => subtle.verify("Ed25519", ePub, sig, msg)), bytes: 0, baseline: true },
-    { operation: "Ed25519 verify, 256 B", implementation: "@noble/curves", opsPerSec: await rate(() => ed25519.verify(sig, msg, ePk)), bytes: 0, baseline: false },
+    {
+      operation: "Ed25519 sign, 256 B",
+      implementation: "WebCrypto (baseline)",
+      opsPerSec: await rate(() => subtle.sign("Ed25519", ePriv, msg)),
+      bytes: 0,
+      baseline: true,
+    },
+    {
+      operation: "Ed25519 sign, 256 B",
+      implementation: "@noble/curves",
+      opsPerSec: await rate(() => ed25519.sign(msg, eSk)),
+      bytes: 0,
+      baseline: false,
+    },
+    {
+      operation: "Ed25519 verify, 256 B",
+      implementation: "WebCrypto (baseline)",
+      opsPerSec: await rate(() => subtle.verify("Ed25519", ePub, sig, msg)),
+      bytes: 0,
+      baseline: true,
+    },
+    {
+      operation: "Ed25519 verify, 256 B",
+      implementation: "@noble/curves",
+      opsPerSec: await rate(() => ed25519.verify(sig, msg, ePk)),
+      bytes: 0,
+      baseline: false,
+    },
   );
   return rows;
 }

@@ -105,5 +105,7 @@ export function header(name: string): void {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   // The load average shows how much else was running: above ~2 on two cores, distrust the figures.
   const load = loadavg()[0]?.toFixed(1) ?? "?";
-  console.log(`# ${name}\n${new Date().toISOString()} · node ${process.version} · ${availableParallelism()} cores · ${cpu} · load ${load}`);
+  console.log(
+    `# ${name}\n${new Date().toISOString()} · node ${process.version} · ${availableParallelism()} cores · ${cpu} · load ${load}`,
+  );
 }

@@ -42,8 +42,17 @@ export function veilCases(): VeilCase[] {
   const binding = { protocolVersion: 1, instanceId: "inst_01HZX3K9Q7", accountId: "acct_01HZX3KA2M" };
   /** A full handshake as it runs across the relay: first message, reply, both sessions. */
   const handshake = (): { browser: Session; companion: Session } => {
-    const pending = initiateSession({ ...binding, accountSecretKey: account.privateKey, instancePublicKey: instance.publicKey });
-    const incoming = acceptSession({ ...binding, instanceSecretKey: instance.privateKey, accountPublicKey: account.publicKey, message: pending.message });
+    const pending = initiateSession({
+      ...binding,
+      accountSecretKey: account.privateKey,
+      instancePublicKey: instance.publicKey,
+    });
+    const incoming = acceptSession({
+      ...binding,
+      instanceSecretKey: instance.privateKey,
+      accountPublicKey: account.publicKey,
+      message: pending.message,
+    });
     const reply = incoming.respond();
     return { browser: pending.finish(reply.message).session, companion: reply.session };
   };
@@ -59,10 +68,22 @@ export function veilCases(): VeilCase[] {
       bytes: 0,
       prepare: () => () => unseal(sealSmall, { recipient, sender: sender.publicKey, signer: signer.publicKey, aad }),
     },
-    { operation: "seal 1 MiB, 1 recipient", bytes: large.length, prepare: () => () => seal(large, { recipients: [recipient.publicKey], aad }) },
+    {
+      operation: "seal 1 MiB, 1 recipient",
+      bytes: large.length,
+      prepare: () => () => seal(large, { recipients: [recipient.publicKey], aad }),
+    },
     { operation: "unseal 1 MiB", bytes: large.length, prepare: () => () => unseal(sealLarge, { recipient, aad }) },
-    { operation: "signStatement (grant)", bytes: 0, prepare: () => () => signStatement("veil/v1/grant", body, signer.privateKey) },
-    { operation: "verifyStatement (grant)", bytes: 0, prepare: () => () => verifyStatement(statement, "veil/v1/grant", signer.publicKey) },
+    {
+      operation: "signStatement (grant)",
+      bytes: 0,
+      prepare: () => () => signStatement("veil/v1/grant", body, signer.privateKey),
+    },
+    {
+      operation: "verifyStatement (grant)",
+      bytes: 0,
+      prepare: () => () => verifyStatement(statement, "veil/v1/grant", signer.publicKey),
+    },
     {
       operation: "Noise KK handshake, both sides",
       bytes: 0,

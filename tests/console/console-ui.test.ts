@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZSignupRequestSchema } from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import { launchBrowser, newContext, screenshot, startTestConsole, totpCode, unnamedControls, watchedPage, type TestConsole, type WatchedPage } from "./harness";
+import {
+  launchBrowser,
+  newContext,
+  screenshot,
+  startTestConsole,
+  totpCode,
+  unnamedControls,
+  watchedPage,
+  type TestConsole,
+  type WatchedPage,
+} from "./harness";
 
 const EMAIL = "ada@example.test";
 const PASSWORD = "correct horse battery staple orbit";
@@ -31,7 +41,9 @@ async function signIn(page: Page, email: string, password: string): Promise<void
 
 async function expectAccountPage(page: Page): Promise<void> {
   await page.waitForURL("**/account", { timeout: 30_000 });
-  await expect.poll(() => page.getByTestId("safety-code").textContent(), { timeout: 15_000 }).toMatch(/^(\d{5} ){7}\d{5}$/);
+  await expect
+    .poll(() => page.getByTestId("safety-code").textContent(), { timeout: 15_000 })
+    .toMatch(/^(\d{5} ){7}\d{5}$/);
 }
 
 async function signOut(page: Page): Promise<void> {
@@ -60,10 +72,14 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await page.getByLabel("E-mail").fill(EMAIL);
     // A common password is refused in the browser, before anything is derived or sent.
     await page.getByLabel("Password", { exact: true }).fill("password1234");
-    await expect.poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/common|guess|weak|Add/i);
+    await expect
+      .poll(() => page.getByTestId("password-verdict").textContent(), { timeout: 15_000 })
+      .toMatch(/common|guess|weak|Add/i);
     await page.getByLabel("Repeat the password").fill("password1234");
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent()).toContain("stronger password");
+    await expect
+      .poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent())
+      .toContain("stronger password");
     expect(main.apiCalls.filter((c) => c.includes("/api/auth/signup"))).toEqual([]);
 
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -109,14 +125,18 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
 
   test("without the tab's vault key a reload asks for the password and unlocks locally", async () => {
     const { page } = main;
-    await page.evaluate(() => new Promise((resolve) => (indexedDB.deleteDatabase("veil-tab-vault").onsuccess = resolve)));
+    await page.evaluate(
+      () => new Promise((resolve) => (indexedDB.deleteDatabase("veil-tab-vault").onsuccess = resolve)),
+    );
     const before = main.apiCalls.length;
     await page.reload();
     const unlock = page.getByRole("heading", { name: "Unlock your keys" });
     await unlock.waitFor({ timeout: 15_000 });
     await page.getByLabel("Password", { exact: true }).fill("not my password at all");
     await page.getByRole("button", { name: "Unlock" }).click();
-    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("does not unlock your keys");
+    await expect
+      .poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 })
+      .toContain("does not unlock your keys");
     await screenshot(page, "03b-unlock");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Unlock" }).click();
@@ -131,7 +151,9 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     const section = page.getByRole("region", { name: "Idle timeout" });
     await section.getByLabel("Sign me out after this long without activity").selectOption({ label: "8 hours" });
     await section.getByRole("button", { name: "Save" }).click();
-    await expect.poll(() => section.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("8 hours");
+    await expect
+      .poll(() => section.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 })
+      .toContain("8 hours");
     const options = await section.locator("option").allTextContents();
     expect(options[0]).toBe("30 minutes");
     expect(options.at(-1)).toBe("30 days");
@@ -142,7 +164,9 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await signOut(page);
     expect(await page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
     await signIn(page, EMAIL, "not the right password at all");
-    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+    await expect
+      .poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 })
+      .toContain("The e-mail or password is wrong.");
     await screenshot(page, "04-login-wrong-password");
     // Keyboard only: focus the password field, type, submit with Enter.
     await page.getByLabel("Password", { exact: true }).focus();
@@ -164,7 +188,9 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await secret.waitFor({ timeout: 30_000 });
     totpSecret = (await secret.textContent()) ?? "";
     expect(totpSecret).toMatch(/^[A-Z2-7]+=*$/);
-    expect(await page.getByRole("img", { name: "QR code for your authenticator app" }).getAttribute("src")).toMatch(/^data:image\/png;base64,/);
+    expect(await page.getByRole("img", { name: "QR code for your authenticator app" }).getAttribute("src")).toMatch(
+      /^data:image\/png;base64,/,
+    );
     await screenshot(page, "05-2fa-setup");
     await page.getByLabel("Code from the app").fill(totpCode(totpSecret));
     await page.getByRole("button", { name: "Turn on two-factor" }).click();
@@ -195,13 +221,17 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await section.getByLabel("Current password", { exact: true }).fill(PASSWORD);
     await section.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
     await section.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
-    await expect.poll(() => section.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await expect
+      .poll(() => section.getByTestId("password-verdict").textContent(), { timeout: 15_000 })
+      .toMatch(/strong/i);
     await section.getByRole("button", { name: "Change password" }).click();
     await expect.poll(() => page.getByText(/Password changed\./).count(), { timeout: 30_000 }).toBe(1);
     await signOut(page);
 
     await signIn(page, EMAIL, PASSWORD);
-    await expect.poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 }).toContain("The e-mail or password is wrong.");
+    await expect
+      .poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 30_000 })
+      .toContain("The e-mail or password is wrong.");
 
     await page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -233,7 +263,9 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
 
     // The revoked tab is told over its socket at once (no reload), drops its keys and shows why.
     await other.page.waitForURL("**/login", { timeout: 15_000 });
-    await expect.poll(() => other.page.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("ended from another device");
+    await expect
+      .poll(() => other.page.getByRole("status").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 })
+      .toContain("ended from another device");
     expect(await other.page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
     await other.page.close();
   });
@@ -263,7 +295,9 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await invitee.page.getByLabel("Password", { exact: true }).fill(INVITEE_PASSWORD);
     await invitee.page.getByLabel("Repeat the password").fill(INVITEE_PASSWORD);
     await invitee.page.getByLabel("Make a printable recovery kit").uncheck();
-    await expect.poll(() => invitee.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await expect
+      .poll(() => invitee.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 })
+      .toMatch(/strong/i);
     await invitee.page.getByRole("button", { name: "Create account" }).click();
     await expectAccountPage(invitee.page);
     expect(await invitee.page.getByTestId("recovery-status").textContent()).toContain("no recovery kit");
@@ -271,15 +305,29 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await expect.poll(() => invitee.page.getByRole("link", { name: "Audit log" }).count()).toBe(1);
     expect(await invitee.page.getByRole("link", { name: "Users and roles" }).count()).toBe(0);
     await invitee.page.goto(`${consoleServer.url}/users`);
-    await expect.poll(() => invitee.page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 }).toContain("do not have permission");
+    await expect
+      .poll(() => invitee.page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 })
+      .toContain("do not have permission");
     await invitee.page.close();
 
     await page.reload();
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
     await page.getByLabel(`Role of ${INVITEE}`).selectOption("viewer");
-    await page.getByRole("row", { name: new RegExp(INVITEE) }).getByRole("button", { name: "Change" }).click();
+    await page
+      .getByRole("row", { name: new RegExp(INVITEE) })
+      .getByRole("button", { name: "Change" })
+      .click();
     await expect.poll(() => page.getByLabel(`Role of ${INVITEE}`).inputValue(), { timeout: 30_000 }).toBe("viewer");
-    await expect.poll(() => page.getByRole("row", { name: new RegExp(INVITEE) }).getByRole("button", { name: "Change" }).isDisabled(), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole("row", { name: new RegExp(INVITEE) })
+            .getByRole("button", { name: "Change" })
+            .isDisabled(),
+        { timeout: 30_000 },
+      )
+      .toBe(true);
     await screenshot(page, "09-users");
     expect(await unnamedControls(page)).toEqual([]);
   });
@@ -294,7 +342,12 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     expect(await unnamedControls(page)).toEqual([]);
     await page.getByLabel("Event type").fill("login.failure");
     await page.getByRole("button", { name: "Apply" }).click();
-    await expect.poll(async () => (await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents()).join(","), { timeout: 10_000 }).toMatch(/^login\.failure(,login\.failure)*$/);
+    await expect
+      .poll(
+        async () => (await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents()).join(","),
+        { timeout: 10_000 },
+      )
+      .toMatch(/^login\.failure(,login\.failure)*$/);
   });
 
   test("two-factor can be turned off (behind step-up); sign-in then needs only the password", async () => {
@@ -304,7 +357,10 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await page.getByRole("button", { name: "Turn off two-factor" }).click();
     const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
     // The step-up from the invitation may still be fresh; confirm only if asked.
-    await Promise.race([dialog.waitFor({ timeout: 10_000 }), page.getByTestId("totp-status").filter({ hasText: "off" }).waitFor({ timeout: 10_000 })]);
+    await Promise.race([
+      dialog.waitFor({ timeout: 10_000 }),
+      page.getByTestId("totp-status").filter({ hasText: "off" }).waitFor({ timeout: 10_000 }),
+    ]);
     if (await dialog.isVisible()) {
       await dialog.getByLabel("Password").fill(NEW_PASSWORD);
       await dialog.getByRole("button", { name: "Confirm" }).click();
@@ -318,7 +374,8 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   test("no request body ever carried a password or the recovery code", () => {
     const secrets = [PASSWORD, NEW_PASSWORD, INVITEE_PASSWORD, recoveryCode, recoveryCode.replaceAll("-", "")];
     expect(main.apiBodies.length).toBeGreaterThan(10);
-    for (const { path, body } of main.apiBodies) for (const secret of secrets) expect(body.includes(secret), `${path} carried a secret`).toBe(false);
+    for (const { path, body } of main.apiBodies)
+      for (const secret of secrets) expect(body.includes(secret), `${path} carried a secret`).toBe(false);
   });
 
   test("no page error and no CSP violation along the way", () => {

@@ -44,7 +44,11 @@ export async function startTestConsole(): Promise<TestConsole> {
       dataDir,
       banner: false,
       log: (l) => lines.push(l),
-      rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 200, perAccount: 100, windowSeconds: 60 }, twoFactor: { perIp: 100, perAccount: 50, windowSeconds: 300 } },
+      rateLimits: {
+        ...DEFAULT_RATE_LIMITS,
+        login: { perIp: 200, perAccount: 100, windowSeconds: 60 },
+        twoFactor: { perIp: 100, perAccount: 50, windowSeconds: 300 },
+      },
     });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
@@ -62,7 +66,14 @@ export async function startTestConsole(): Promise<TestConsole> {
 
 /** Chromium launched with the project's flags; contexts accept the console's self-signed certificate. */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS], timeout: 30_000, handleSIGINT: false, handleSIGTERM: false });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    timeout: 30_000,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+  });
 }
 
 export async function newContext(browser: Browser): Promise<BrowserContext> {
@@ -109,7 +120,8 @@ export function unnamedControls(page: Page): Promise<string[]> {
     const out: string[] = [];
     for (const el of Array.from(document.querySelectorAll<HTMLElement>("input, select, textarea, button"))) {
       if (el instanceof HTMLInputElement && el.type === "hidden") continue;
-      const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+      const labelled =
+        (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
       const text = el.tagName === "BUTTON" ? (el.textContent ?? "").trim() : "";
       if (!labelled && !text) out.push(el.outerHTML.slice(0, 120));
     }

@@ -10,10 +10,27 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
-import { decodeEnrollment, INSTANCE_CERTIFICATE_DOMAIN, ZGrantCreateRequestSchema, ZInstanceCreateRequestSchema, ZInstanceResponseSchema, type TEnrollment, type TInstanceSummary } from "@veil/protocol";
+import {
+  decodeEnrollment,
+  INSTANCE_CERTIFICATE_DOMAIN,
+  ZGrantCreateRequestSchema,
+  ZInstanceCreateRequestSchema,
+  ZInstanceResponseSchema,
+  type TEnrollment,
+  type TInstanceSummary,
+} from "@veil/protocol";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import { launchBrowser, newContext, screenshot, startTestConsole, unnamedControls, watchedPage, type TestConsole, type WatchedPage } from "./harness";
+import {
+  launchBrowser,
+  newContext,
+  screenshot,
+  startTestConsole,
+  unnamedControls,
+  watchedPage,
+  type TestConsole,
+  type WatchedPage,
+} from "./harness";
 
 const EMAIL = "ops@example.test";
 const PASSWORD = "correct horse battery staple orbit";
@@ -121,8 +138,12 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const line = page.getByTestId("install-line");
     await line.waitFor({ timeout: 60_000 });
     firstLine = (await line.textContent()) ?? "";
-    expect(firstLine).toMatch(/^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| sudo VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh$/);
-    expect(await page.getByTestId("install-line-prefix").textContent()).toContain(`sh -s -- --prefix "$HOME/veil-companion"`);
+    expect(firstLine).toMatch(
+      /^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| sudo VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh$/,
+    );
+    expect(await page.getByTestId("install-line-prefix").textContent()).toContain(
+      `sh -s -- --prefix "$HOME/veil-companion"`,
+    );
     await expect.poll(() => page.getByTestId("install-panel").textContent()).toContain("shown only now");
     await screenshot(page, "instances-01-install-line");
 
@@ -157,7 +178,9 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await page.reload();
     await page.getByTestId("instances").waitFor();
     expect(await page.content()).not.toContain(firstEnrollment.token);
-    await expect.poll(() => page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`).textContent()).toBe("waiting for enrollment");
+    await expect
+      .poll(() => page.locator(`tr[data-instance-id="${instanceId}"] [data-testid="instance-status"]`).textContent())
+      .toBe("waiting for enrollment");
   });
 
   test("the shown VEIL_ENROLL enrolls a real companion, which comes online in the list", async () => {
@@ -180,7 +203,9 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const { page } = main;
     await page.getByRole("link", { name: "Harbour site" }).first().click();
     await page.waitForURL(`**/instances/${instanceId}`);
-    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    await expect
+      .poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 })
+      .toContain("connected end to end");
     await expect.poll(() => page.getByTestId("rtt").textContent(), { timeout: 15_000 }).toMatch(/^\d+ ms$/);
     await expect.poll(() => page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 }).toBe(hostname());
     expect(await page.getByTestId("sys-companion-version").textContent()).toMatch(/\S/);
@@ -209,7 +234,9 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
 
     // The session survives the rotation (the console keeps the companion's socket).
     const before = await page.getByTestId("rtt").textContent();
-    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 }).toContain("connected end to end");
+    await expect
+      .poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 })
+      .toContain("connected end to end");
     expect(before).toMatch(/^\d+ ms$/);
 
     // The old line is refused by the console now.
@@ -237,7 +264,9 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await viewer.page.getByLabel("Password", { exact: true }).fill(VIEWER_PASSWORD);
     await viewer.page.getByLabel("Repeat the password").fill(VIEWER_PASSWORD);
     await viewer.page.getByLabel("Make a printable recovery kit").uncheck();
-    await expect.poll(() => viewer.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 }).toMatch(/strong/i);
+    await expect
+      .poll(() => viewer.page.getByTestId("password-verdict").textContent(), { timeout: 15_000 })
+      .toMatch(/strong/i);
     await viewer.page.getByRole("button", { name: "Create account" }).click();
     await viewer.page.waitForURL("**/account", { timeout: 60_000 });
     await viewer.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Instances" }).click();
@@ -260,12 +289,18 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await viewer.page.reload();
     await viewer.page.getByRole("link", { name: "Harbour site" }).first().click();
     await viewer.page.waitForURL(`**/instances/${instanceId}`);
-    await expect.poll(() => viewer.page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
-    await expect.poll(() => viewer.page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 }).toBe(hostname());
+    await expect
+      .poll(() => viewer.page.getByTestId("session-state").textContent(), { timeout: 30_000 })
+      .toContain("connected end to end");
+    await expect
+      .poll(() => viewer.page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 })
+      .toBe(hostname());
     await expect.poll(() => viewer.page.getByTestId("rtt").textContent(), { timeout: 15_000 }).toMatch(/^\d+ ms$/);
     expect(await viewer.page.getByRole("button", { name: "Rotate token" }).count()).toBe(0);
     expect(await viewer.page.getByRole("button", { name: "Revoke instance" }).count()).toBe(0);
-    expect(await viewer.page.getByTestId("signer-safety-code").textContent()).toBe(await page.getByTestId("signer-safety-code").textContent());
+    expect(await viewer.page.getByTestId("signer-safety-code").textContent()).toBe(
+      await page.getByTestId("signer-safety-code").textContent(),
+    );
     await screenshot(viewer.page, "instances-05-viewer");
     expect(viewer.errors).toEqual([]);
     await viewer.page.close();
@@ -274,7 +309,9 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
   test("a console that swaps the instance's keys or forges its certificate is caught by the browser: no handshake is sent", async () => {
     const { page } = main;
     await page.goto(`${consoleServer.url}/instances/${instanceId}`);
-    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    await expect
+      .poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 })
+      .toContain("connected end to end");
     const attackerIdentity = generateIdentityKeyPair();
     const attackerBox = toBase64Url(generateBoxKeyPair().publicKey);
     const attacks: Record<string, (i: TInstanceSummary) => TInstanceSummary> = {
@@ -282,9 +319,22 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
       "swapped box key": (i) => ({ ...i, boxPublicKey: attackerBox }),
       // A whole new certificate, validly signed — by a key the console holds, not the admin's.
       "forged certificate": (i) => {
-        const body = { instanceId: i.id, name: i.name, identityPublicKey: i.identityPublicKey, boxPublicKey: attackerBox, issuedAt: Date.now() };
+        const body = {
+          instanceId: i.id,
+          name: i.name,
+          identityPublicKey: i.identityPublicKey,
+          boxPublicKey: attackerBox,
+          issuedAt: Date.now(),
+        };
         const statement = signStatement(INSTANCE_CERTIFICATE_DOMAIN, body, attackerIdentity.privateKey);
-        return { ...i, boxPublicKey: attackerBox, certificate: { statement: statement as TInstanceSummary["certificate"]["statement"], signerPublicKey: toBase64Url(attackerIdentity.publicKey) } };
+        return {
+          ...i,
+          boxPublicKey: attackerBox,
+          certificate: {
+            statement: statement as TInstanceSummary["certificate"]["statement"],
+            signerPublicKey: toBase64Url(attackerIdentity.publicKey),
+          },
+        };
       },
     };
     for (const [name, rewrite] of Object.entries(attacks)) {
@@ -297,16 +347,30 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
       const framesSent: string[] = [];
       page.on("websocket", (ws) => ws.on("framesent", (f) => framesSent.push(String(f.payload))));
       await page.reload();
-      await expect.poll(() => page.getByRole("alert").filter({ hasText: /could not be verified/ }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(
+          () =>
+            page
+              .getByRole("alert")
+              .filter({ hasText: /could not be verified/ })
+              .count(),
+          { timeout: 15_000 },
+        )
+        .toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 2000));
-      expect(framesSent.filter((f) => f.includes("e2e:frame")), name).toEqual([]);
+      expect(
+        framesSent.filter((f) => f.includes("e2e:frame")),
+        name,
+      ).toEqual([]);
       expect(await page.getByTestId("session-state").count(), name).toBe(0);
       await screenshot(page, `instances-06-${name.replace(/ /g, "-")}`);
       await page.unroute(pattern);
     }
     // Control: the genuine answer opens the session again.
     await page.reload();
-    await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 }).toContain("connected end to end");
+    await expect
+      .poll(() => page.getByTestId("session-state").textContent(), { timeout: 30_000 })
+      .toContain("connected end to end");
   });
 
   test("revoking disconnects the companion for good and the page shows it offline", async () => {
@@ -316,7 +380,10 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const badge = page.getByTestId("instance-status").first();
     await withStepUpPrompt(page, async () => (await page.getByTestId("revoked-at").count()) > 0, 60_000);
     expect(await badge.textContent()).toBe("revoked");
-    const exit = await Promise.race([running?.exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000))]);
+    const exit = await Promise.race([
+      running?.exit,
+      new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000)),
+    ]);
     expect(exit, running?.output()).toBe(3);
     await expect.poll(() => page.getByTestId("session-state").textContent(), { timeout: 15_000 }).toContain("Revoked");
     await screenshot(page, "instances-07-revoked");

@@ -31,13 +31,23 @@ async function attemptLogin(fulfil: (route: Route) => Promise<void>, shot?: stri
   if (shot) await screenshot(page, shot);
   // Give a (wrongly) started derivation and log-in time to show up before counting.
   await page.waitForTimeout(750);
-  const result = { message, workers, apiCalls: [...watched.apiCalls], url: page.url(), storage: await page.evaluate(() => sessionStorage.length) };
+  const result = {
+    message,
+    workers,
+    apiCalls: [...watched.apiCalls],
+    url: page.url(),
+    storage: await page.evaluate(() => sessionStorage.length),
+  };
   await page.close();
   return result;
 }
 
 const weak = (kdf: Record<string, unknown>) => (route: Route) =>
-  route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ kdf: { alg: "argon2id", salt: SALT, ...kdf } }) });
+  route.fulfill({
+    status: 200,
+    contentType: "application/json",
+    body: JSON.stringify({ kdf: { alg: "argon2id", salt: SALT, ...kdf } }),
+  });
 
 describe.skipIf(!chromiumAvailable)("browser refuses out-of-range KDF params from the console", () => {
   beforeAll(async () => {
@@ -52,9 +62,21 @@ describe.skipIf(!chromiumAvailable)("browser refuses out-of-range KDF params fro
   });
 
   test.each([
-    { name: "memory below the floor (8 MiB)", kdf: { memoryKiB: 8192, iterations: 3, parallelism: 1 }, says: /memory 8192 KiB, below the minimum of 65536 KiB/ },
-    { name: "one pass", kdf: { memoryKiB: 65536, iterations: 1, parallelism: 1 }, says: /passes 1, below the minimum of 3/ },
-    { name: "memory above the ceiling (4 GiB)", kdf: { memoryKiB: 4_194_304, iterations: 3, parallelism: 1 }, says: /memory 4194304 KiB, above the maximum of 1048576 KiB/ },
+    {
+      name: "memory below the floor (8 MiB)",
+      kdf: { memoryKiB: 8192, iterations: 3, parallelism: 1 },
+      says: /memory 8192 KiB, below the minimum of 65536 KiB/,
+    },
+    {
+      name: "one pass",
+      kdf: { memoryKiB: 65536, iterations: 1, parallelism: 1 },
+      says: /passes 1, below the minimum of 3/,
+    },
+    {
+      name: "memory above the ceiling (4 GiB)",
+      kdf: { memoryKiB: 4_194_304, iterations: 3, parallelism: 1 },
+      says: /memory 4194304 KiB, above the maximum of 1048576 KiB/,
+    },
   ])("$name: refused before deriving, nothing sent", async ({ name, kdf, says }) => {
     const r = await attemptLogin(weak(kdf), name.startsWith("memory below") ? "11-login-weak-kdf-refused" : undefined);
     expect(r.message).toMatch(says);
@@ -66,7 +88,13 @@ describe.skipIf(!chromiumAvailable)("browser refuses out-of-range KDF params fro
   });
 
   test("a malformed pre-login answer is refused by the protocol schema", async () => {
-    const r = await attemptLogin((route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ kdf: { alg: "scrypt", N: 2 } }) }));
+    const r = await attemptLogin((route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify({ kdf: { alg: "scrypt", N: 2 } }),
+      }),
+    );
     expect(r.message).toContain("does not understand");
     expect(r.apiCalls).toEqual(["POST /api/auth/prelogin"]);
     expect(r.workers).toBe(0);
@@ -78,7 +106,9 @@ describe.skipIf(!chromiumAvailable)("browser refuses out-of-range KDF params fro
         status: 429,
         contentType: "application/json",
         headers: { "retry-after": "42" },
-        body: JSON.stringify({ error: { code: "rate_limited", message: "Too many requests. Slow down and try again.", retryable: true } }),
+        body: JSON.stringify({
+          error: { code: "rate_limited", message: "Too many requests. Slow down and try again.", retryable: true },
+        }),
       }),
     );
     expect(r.message).toBe("Too many requests. Slow down and try again. Try again in 42 s.");

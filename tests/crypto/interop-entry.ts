@@ -68,7 +68,11 @@ const api = {
     return attempt(() => verifyStatement(statement, domain, identityPublicKey(fromHex(signerHex))));
   },
   /** Password keys at the default Argon2id cost, with the time the derivation took. */
-  async derive(password: string, saltHex: string, email: string): Promise<{ authKey: string; wrapKey: string; ms: number }> {
+  async derive(
+    password: string,
+    saltHex: string,
+    email: string,
+  ): Promise<{ authKey: string; wrapKey: string; ms: number }> {
     const params = kdfParams({ ...DEFAULT_KDF, salt: fromHex(saltHex) });
     const start = performance.now();
     const keys = await derivePasswordKeys(password, params, email);
@@ -76,8 +80,17 @@ const api = {
     return { authKey: toHex(keys.authKey), wrapKey: toHex(keys.wrapKey), ms };
   },
   /** Starts a Noise KK session as the browser (account = this page's box key); returns the first message. */
-  initiate(binding: { protocolVersion: number; instanceId: string; accountId: string }, instancePublicKeyHex: string, helloHex: string): string {
-    pending = initiateSession({ ...binding, accountSecretKey: box.privateKey, instancePublicKey: fromHex(instancePublicKeyHex), payload: fromHex(helloHex) });
+  initiate(
+    binding: { protocolVersion: number; instanceId: string; accountId: string },
+    instancePublicKeyHex: string,
+    helloHex: string,
+  ): string {
+    pending = initiateSession({
+      ...binding,
+      accountSecretKey: box.privateKey,
+      instancePublicKey: fromHex(instancePublicKeyHex),
+      payload: fromHex(helloHex),
+    });
     return toHex(pending.message);
   },
   /** Completes the handshake with the companion's reply; returns the reply's payload. */

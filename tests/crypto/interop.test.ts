@@ -39,10 +39,14 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
   let browser: BundledPage;
 
   /** Calls `veilInterop[name](...args)` inside the page; arguments and result cross as JSON. */
-  function inBrowser<K extends keyof VeilInterop>(name: K, ...args: Parameters<VeilInterop[K]>): Promise<Awaited<ReturnType<VeilInterop[K]>>> {
+  function inBrowser<K extends keyof VeilInterop>(
+    name: K,
+    ...args: Parameters<VeilInterop[K]>
+  ): Promise<Awaited<ReturnType<VeilInterop[K]>>> {
     return browser.page.evaluate(
       ({ name, args }) => {
-        const api = (globalThis as unknown as { veilInterop: Record<string, (...a: unknown[]) => unknown> }).veilInterop;
+        const api = (globalThis as unknown as { veilInterop: Record<string, (...a: unknown[]) => unknown> })
+          .veilInterop;
         return api[name]?.(...args);
       },
       { name, args: args as unknown[] },
@@ -92,7 +96,12 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
       test("a box sealed in the browser opens in Node, and any flipped byte is refused", async () => {
         const keys = await inBrowser("publicKeys");
         const plaintext = randomBytes(100 * 1024);
-        const sealedHex = await inBrowser("seal", toHex(plaintext), [toHex(bystander.publicKey), toHex(nodeBox.publicKey)], aad);
+        const sealedHex = await inBrowser(
+          "seal",
+          toHex(plaintext),
+          [toHex(bystander.publicKey), toHex(nodeBox.publicKey)],
+          aad,
+        );
 
         const opened = unseal(fromHex(sealedHex), {
           recipient: nodeBox,
@@ -113,7 +122,8 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
           ).toThrow(DecryptError);
         };
         // Version, flags, commitment, an entry, the payload, the signature.
-        for (const index of [0, 2, 10, 200, Math.floor(sealedHex.length / 4), -70, -1]) expectRefused(flipByte(sealedHex, index));
+        for (const index of [0, 2, 10, 200, Math.floor(sealedHex.length / 4), -70, -1])
+          expectRefused(flipByte(sealedHex, index));
         expectRefused(sealedHex, "veil/v1/vault-item:other");
       });
 
@@ -130,19 +140,32 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
         const nodeBoxHex = toHex(nodeBox.publicKey);
         const nodeIdHex = toHex(nodeIdentity.publicKey);
 
-        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, aad)).toEqual({ ok: true, value: toHex(plaintext) });
+        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, aad)).toEqual({
+          ok: true,
+          value: toHex(plaintext),
+        });
         // What an attacker in the middle would try: tamper, relabel, or claim another sender.
         const refused = { ok: false, error: "DecryptError" };
         expect(await inBrowser("unseal", flipByte(sealedHex, -5), nodeBoxHex, nodeIdHex, aad)).toEqual(refused);
-        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, "veil/v1/vault-item:other")).toEqual(refused);
+        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, nodeIdHex, "veil/v1/vault-item:other")).toEqual(
+          refused,
+        );
         expect(await inBrowser("unseal", sealedHex, toHex(bystander.publicKey), nodeIdHex, aad)).toEqual(refused);
-        expect(await inBrowser("unseal", sealedHex, nodeBoxHex, toHex(generateIdentityKeyPair().publicKey), aad)).toEqual(refused);
+        expect(
+          await inBrowser("unseal", sealedHex, nodeBoxHex, toHex(generateIdentityKeyPair().publicKey), aad),
+        ).toEqual(refused);
       });
     });
 
     describe("signed statements", () => {
       const domain = "veil/v1/grant";
-      const body = { instance: "inst_01", scopes: ["read", "exec"], expires: 1_800_000_000, note: "naïve — ✓", nested: { b: 1, a: null } };
+      const body = {
+        instance: "inst_01",
+        scopes: ["read", "exec"],
+        expires: 1_800_000_000,
+        note: "naïve — ✓",
+        nested: { b: 1, a: null },
+      };
 
       test("a statement signed in the browser verifies in Node, and a changed one does not", async () => {
         const keys = await inBrowser("publicKeys");
@@ -150,7 +173,9 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
         const signer = identityPublicKey(fromHex(keys.identity));
         expect(verifyStatement(statement, domain, signer)).toEqual(body);
 
-        expect(() => verifyStatement({ ...statement, body: { ...body, scopes: ["read", "exec", "admin"] } }, domain, signer)).toThrow(VerifyError);
+        expect(() =>
+          verifyStatement({ ...statement, body: { ...body, scopes: ["read", "exec", "admin"] } }, domain, signer),
+        ).toThrow(VerifyError);
         expect(() => verifyStatement(statement, "veil/v1/box-key-certificate", signer)).toThrow(VerifyError);
         expect(() => verifyStatement(statement, domain, nodeIdentity.publicKey)).toThrow(VerifyError);
       });
@@ -163,7 +188,9 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
         expect(await inBrowser("verify", wire, domain, signerHex)).toEqual({ ok: true, value: body });
 
         const refused = { ok: false, error: "VerifyError" };
-        expect(await inBrowser("verify", { ...wire, body: { ...body, expires: 1_900_000_000 } }, domain, signerHex)).toEqual(refused);
+        expect(
+          await inBrowser("verify", { ...wire, body: { ...body, expires: 1_900_000_000 } }, domain, signerHex),
+        ).toEqual(refused);
         expect(await inBrowser("verify", wire, "veil/v1/box-key-certificate", signerHex)).toEqual(refused);
         const otherSig = signStatement(domain, body, generateIdentityKeyPair().privateKey).signature;
         expect(await inBrowser("verify", { ...wire, signature: otherSig }, domain, signerHex)).toEqual(refused);
@@ -177,10 +204,18 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
       const hello = utf8("hello from the browser");
 
       const first = await inBrowser("initiate", binding, toHex(instance.publicKey), toHex(hello));
-      const incoming = acceptSession({ ...binding, instanceSecretKey: instance.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) });
+      const incoming = acceptSession({
+        ...binding,
+        instanceSecretKey: instance.privateKey,
+        accountPublicKey: fromHex(keys.box),
+        message: fromHex(first),
+      });
       expect(toHex(incoming.payload)).toBe(toHex(hello));
       const { message, session } = incoming.respond(utf8("hello from the companion"));
-      expect(await inBrowser("finish", toHex(message))).toEqual({ ok: true, value: toHex(utf8("hello from the companion")) });
+      expect(await inBrowser("finish", toHex(message))).toEqual({
+        ok: true,
+        value: toHex(utf8("hello from the companion")),
+      });
       expect(await inBrowser("handshakeHash")).toBe(toHex(session.handshakeHash));
 
       // Browser → companion, in order; a replayed frame is refused and the session goes on.
@@ -207,11 +242,22 @@ describe.skipIf(!chromiumAvailable)("@veil/crypto between Chromium and Node", ()
       const binding = { protocolVersion: 1, instanceId: "inst_01HZX3K9Q7", accountId: "acct_01HZX3KA2M" };
       const first = await inBrowser("initiate", binding, toHex(instance.publicKey), "");
       expect(() =>
-        acceptSession({ ...binding, instanceSecretKey: impostor.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) }),
+        acceptSession({
+          ...binding,
+          instanceSecretKey: impostor.privateKey,
+          accountPublicKey: fromHex(keys.box),
+          message: fromHex(first),
+        }),
       ).toThrow(SessionHandshakeError);
       // A console that rebinds the session to another instance id is noticed too.
       expect(() =>
-        acceptSession({ ...binding, instanceId: "inst_other", instanceSecretKey: instance.privateKey, accountPublicKey: fromHex(keys.box), message: fromHex(first) }),
+        acceptSession({
+          ...binding,
+          instanceId: "inst_other",
+          instanceSecretKey: instance.privateKey,
+          accountPublicKey: fromHex(keys.box),
+          message: fromHex(first),
+        }),
       ).toThrow(SessionHandshakeError);
     });
 

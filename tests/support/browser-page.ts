@@ -40,7 +40,9 @@ export async function openBundledPage(entry: string, readyGlobal: string): Promi
     } else if (req.url === "/") {
       res
         .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-        .end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>veil e2e</title><script type="module" src="/entry.js"></script>');
+        .end(
+          '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>veil e2e</title><script type="module" src="/entry.js"></script>',
+        );
     } else {
       res.writeHead(404).end();
     }
@@ -67,13 +69,16 @@ export async function openBundledPage(entry: string, readyGlobal: string): Promi
     });
     await page.goto(url);
     await page
-      .waitForFunction((name) => (globalThis as Record<string, unknown>)[name] !== undefined, readyGlobal, { timeout: 15_000 })
+      .waitForFunction((name) => (globalThis as Record<string, unknown>)[name] !== undefined, readyGlobal, {
+        timeout: 15_000,
+      })
       .catch((error: unknown) => {
         throw new Error(`page never defined ${readyGlobal}: ${errors.join("; ") || String(error)}`);
       });
     const launched = browser;
     let closing: Promise<void> | undefined;
-    const close = (): Promise<void> => (closing ??= Promise.all([launched.close(), closeServer()]).then(() => undefined));
+    const close = (): Promise<void> =>
+      (closing ??= Promise.all([launched.close(), closeServer()]).then(() => undefined));
     return { page, url, errors, close, [Symbol.asyncDispose]: close };
   } catch (error) {
     await Promise.all([browser?.close(), closeServer()]);

@@ -11,14 +11,33 @@ const NO_IO = [
   { name: "@veil/db", message: "crypto and protocol never import the database layer." },
 ];
 const NO_APPS = {
-  group: ["@veil/console", "@veil/console/*", "@veil/companion", "@veil/companion/*", "@veil/simulator", "@veil/simulator/*", "**/apps/**"],
+  group: [
+    "@veil/console",
+    "@veil/console/*",
+    "@veil/companion",
+    "@veil/companion/*",
+    "@veil/simulator",
+    "@veil/simulator/*",
+    "**/apps/**",
+  ],
   message: "Packages never import apps: dependencies point from apps to packages only.",
 };
 
 /** @param {{ tsconfigRootDir: string }} opts */
 export function veilConfig({ tsconfigRootDir }) {
   return tseslint.config(
-    { ignores: ["**/node_modules/**", "**/.next/**", "**/dist/**", "**/.turbo/**", "**/next-env.d.ts", "**/*.js", "**/*.mjs", "**/*.cjs"] },
+    {
+      ignores: [
+        "**/node_modules/**",
+        "**/.next/**",
+        "**/dist/**",
+        "**/.turbo/**",
+        "**/next-env.d.ts",
+        "**/*.js",
+        "**/*.mjs",
+        "**/*.cjs",
+      ],
+    },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
@@ -38,7 +57,16 @@ export function veilConfig({ tsconfigRootDir }) {
       },
     },
     {
-      files: ["**/env.ts", "**/test/**", "**/tests/**", "**/*.test.ts", "**/*.test.tsx", "**/bench/**", "**/scripts/**", "**/*.config.ts"],
+      files: [
+        "**/env.ts",
+        "**/test/**",
+        "**/tests/**",
+        "**/*.test.ts",
+        "**/*.test.tsx",
+        "**/bench/**",
+        "**/scripts/**",
+        "**/*.config.ts",
+      ],
       rules: { "no-restricted-syntax": "off" },
     },
     {
@@ -53,5 +81,19 @@ export function veilConfig({ tsconfigRootDir }) {
 export const pureRules = {
   files: ["src/**/*.ts"],
   ignores: ["src/node.ts", "src/primitives/node.ts"],
-  rules: { "no-restricted-imports": ["error", { paths: NO_IO, patterns: [NO_APPS, { group: ["node:*"], message: "Universal code: only src/node.ts and src/primitives/node.ts may use node: modules." }] }] },
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        paths: NO_IO,
+        patterns: [
+          NO_APPS,
+          {
+            group: ["node:*"],
+            message: "Universal code: only src/node.ts and src/primitives/node.ts may use node: modules.",
+          },
+        ],
+      },
+    ],
+  },
 };

@@ -23,13 +23,20 @@ const ZEnvSchema = z.object({
   /** Veil device channel port (WSS /devices); 0 = any free port. */
   VEIL_DEVICE_CHANNEL_PORT: z.coerce.number().int().min(0).max(65535).default(8444),
   /** Host or address devices dial (goes into the site key); default: the first LAN IPv4. */
-  VEIL_DEVICE_PUBLIC_HOST: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
+  VEIL_DEVICE_PUBLIC_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .optional(),
   /** Inform interval told to devices, seconds. */
   VEIL_INFORM_INTERVAL: z.coerce.number().int().min(1).max(3600).default(10),
   /** Adopt UniFi devices on the default key without an operator (off: `devices.adopt`). */
   VEIL_DEVICE_AUTO_ADOPT: z.enum(["true", "false"]).default("false"),
   /** IPv4 CIDRs discovery/adoption may reach (comma-separated); empty: this host's interface subnets. */
-  VEIL_SCAN_RANGES: z.string().max(4096).regex(/^[0-9./,\s]*$/).optional(),
+  VEIL_SCAN_RANGES: z
+    .string()
+    .max(4096)
+    .regex(/^[0-9./,\s]*$/)
+    .optional(),
 });
 
 /** Validated environment. */

@@ -32,7 +32,9 @@ export function redactFields(fields: LogFields): LogFields {
 }
 
 /** A JSON-lines logger writing to `write` (stderr by default) at or above `level`. */
-export function createJsonLogger(options: { level?: LogLevel; write?: (line: string) => void; now?: () => number } = {}): Logger {
+export function createJsonLogger(
+  options: { level?: LogLevel; write?: (line: string) => void; now?: () => number } = {},
+): Logger {
   const min = RANK[options.level ?? "info"];
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;

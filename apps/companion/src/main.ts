@@ -31,7 +31,9 @@ environment: VEIL_STATE_DIR (default /var/lib/veil-companion), VEIL_ENROLL, VEIL
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (args.some((a) => a.includes("veil1_"))) {
-    process.stderr.write("refusing an enrollment string on the command line (other users can read argv): use VEIL_ENROLL or stdin\n");
+    process.stderr.write(
+      "refusing an enrollment string on the command line (other users can read argv): use VEIL_ENROLL or stdin\n",
+    );
     return 2;
   }
   const env = readEnv();
@@ -41,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
     case "enroll": {
       const enrollment = await readEnrollment(env.VEIL_ENROLL);
       const result = await enrollCommand({ stateDir: env.VEIL_STATE_DIR, enrollment, logger });
-      process.stdout.write(result.alreadyEnrolled ? `already enrolled as ${result.instanceId}\n` : `enrolled as ${result.instanceId}\n`);
+      process.stdout.write(
+        result.alreadyEnrolled ? `already enrolled as ${result.instanceId}\n` : `enrolled as ${result.instanceId}\n`,
+      );
       return 0;
     }
     case "run": {
@@ -79,12 +83,16 @@ async function main(argv: string[]): Promise<number> {
       if (config === undefined) throw new Error("not enrolled");
       await rotateToken({ store, transport: createPinnedTransport(config.consoleUrl, config.consolePin), logger });
       // The new token is not printed: this host no longer needs it, and nobody else should have it.
-      process.stdout.write("token rotated: the previous token no longer works; to re-enroll a host, create a new enrollment from the console\n");
+      process.stdout.write(
+        "token rotated: the previous token no longer works; to re-enroll a host, create a new enrollment from the console\n",
+      );
       return 0;
     }
     case "uninstall": {
       if (!args.includes("--yes")) {
-        process.stderr.write("this erases the enrollment and the instance keys on this host: run 'veil-companion uninstall --yes'\n");
+        process.stderr.write(
+          "this erases the enrollment and the instance keys on this host: run 'veil-companion uninstall --yes'\n",
+        );
         return 2;
       }
       const { removed } = uninstallCommand(env.VEIL_STATE_DIR);

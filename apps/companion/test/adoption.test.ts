@@ -40,7 +40,16 @@ describe("adoption over pinned HTTPS", () => {
   };
 
   beforeAll(async () => {
-    sim = await startSimulator({ devices: 6, seed: 11, firstAddress: "127.0.5.2", discovery: "off", adminPort: 0, username: USERNAME, password: PASSWORD, faultRate: 0 });
+    sim = await startSimulator({
+      devices: 6,
+      seed: 11,
+      firstAddress: "127.0.5.2",
+      discovery: "off",
+      adminPort: 0,
+      username: USERNAME,
+      password: PASSWORD,
+      faultRate: 0,
+    });
     dir = mkdtempSync(join(tmpdir(), "veil-adopt-"));
     site = openSiteServices({
       stateDir: dir,
@@ -57,7 +66,11 @@ describe("adoption over pinned HTTPS", () => {
   });
 
   it("adopts with credentials used once: pinned, installed, and absent from every file and log line", async () => {
-    const progress = await adopt({ devices: targets(3), credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const progress = await adopt({
+      devices: targets(3),
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(progress.map((p) => p.status)).toEqual(["done", "done", "done"]);
     for (const d of sim.devices.slice(0, 3)) {
       expect(d.unifi.informUrl).toBe("http://127.0.0.1:9/inform");
@@ -83,7 +96,11 @@ describe("adoption over pinned HTTPS", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.5.200", r));
     const port = (server.address() as AddressInfo).port;
-    const progress = await adopt({ devices: [{ mac: "02:00:00:00:00:01", ip: "127.0.5.200", port }], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const progress = await adopt({
+      devices: [{ mac: "02:00:00:00:00:01", ip: "127.0.5.200", port }],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     await new Promise<void>((r) => server.close(() => r()));
     expect(progress).toEqual([{ mac: "02:00:00:00:00:01", ip: "127.0.5.200", status: "failed", error: "unreachable" }]);
     expect(received.join("")).not.toContain(PASSWORD);
@@ -91,14 +108,23 @@ describe("adoption over pinned HTTPS", () => {
   });
 
   it("refuses targets outside the scan scope", async () => {
-    const progress = await adopt({ devices: [{ mac: sim.devices[0]?.mac, ip: "10.9.9.9", port: 443 }], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const progress = await adopt({
+      devices: [{ mac: sim.devices[0]?.mac, ip: "10.9.9.9", port: 443 }],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(progress[0]).toMatchObject({ status: "failed", error: "out_of_scope" });
   });
 
   it("a changed device certificate stops the vault from sending credentials", async () => {
     const [t] = targets(5).slice(4);
     if (t === undefined) throw new Error("no device");
-    const first = await adopt({ devices: [t], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" }, saveToVault: true });
+    const first = await adopt({
+      devices: [t],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+      saveToVault: true,
+    });
     expect(first[0]).toMatchObject({ status: "done" });
     const entryId = first[0]?.vaultEntryId;
     expect(entryId).toBeDefined();
@@ -107,23 +133,49 @@ describe("adoption over pinned HTTPS", () => {
 
     // Unlocked, the stored credential works while the certificate is the one it was saved with.
     expect(site.vault.unlock(toBase64Url(vaultKey.privateKey), 5).status).toBe("unlocked");
-    const reused = await adopt({ devices: [t], credentials: { vaultEntryId: entryId }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const reused = await adopt({
+      devices: [t],
+      credentials: { vaultEntryId: entryId },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(reused[0]).toMatchObject({ status: "done", pinned: false });
 
     await sim.rotateCertificate(t.mac);
     const requestsBefore = sim.stats().adminRequests;
-    const locked = await adopt({ devices: [t], credentials: { vaultEntryId: entryId }, install: { informUrl: "http://127.0.0.1:9/inform" }, trustNewCertificate: true });
+    const locked = await adopt({
+      devices: [t],
+      credentials: { vaultEntryId: entryId },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+      trustNewCertificate: true,
+    });
     // Pin checked right after the TLS handshake, before a request byte: the device saw nothing.
     expect(locked[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
     expect(sim.stats().adminRequests).toBe(requestsBefore);
 
     // Typed credentials: refused too, unless the operator explicitly trusts the new certificate.
-    const typed = await adopt({ devices: [t], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const typed = await adopt({
+      devices: [t],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(typed[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
-    const trusted = await adopt({ devices: [t], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" }, trustNewCertificate: true });
-    expect(trusted[0]).toMatchObject({ status: "done", pinned: true, certSha256: await sim.certificateFingerprint(t.mac) });
+    const trusted = await adopt({
+      devices: [t],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+      trustNewCertificate: true,
+    });
+    expect(trusted[0]).toMatchObject({
+      status: "done",
+      pinned: true,
+      certSha256: await sim.certificateFingerprint(t.mac),
+    });
     // The vault entry was saved for the old certificate: still never sent to the new one.
-    const again = await adopt({ devices: [t], credentials: { vaultEntryId: entryId }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const again = await adopt({
+      devices: [t],
+      credentials: { vaultEntryId: entryId },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(again[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
     site.vault.lock();
   });
@@ -132,7 +184,11 @@ describe("adoption over pinned HTTPS", () => {
     const a = targets(6)[5];
     if (a === undefined) throw new Error("no device");
     const before = sim.stats().adminLoginFailures;
-    const progress = await adopt({ devices: [{ ...a, mac: "02:00:00:00:00:99" }], credentials: { login: { username: USERNAME, password: PASSWORD } }, install: { informUrl: "http://127.0.0.1:9/inform" } });
+    const progress = await adopt({
+      devices: [{ ...a, mac: "02:00:00:00:00:99" }],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+    });
     expect(progress[0]).toMatchObject({ status: "failed", error: "mac_mismatch" });
     expect(site.pins.get("02:00:00:00:00:99")).toBeUndefined();
     expect(sim.stats().adminLoginFailures).toBe(before);

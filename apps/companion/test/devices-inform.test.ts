@@ -7,7 +7,14 @@ import { startSimulator, type SimulatorHandle } from "../../simulator/src/index"
 import { readStatus } from "../src/cli/status-command";
 import type { DeviceService } from "../src/devices/device-service";
 import type { RunningCompanion, StartOptions } from "../src/run/start-companion";
-import type { TDeviceCommandRecord, TDeviceDetail, TDevicesChanged, TDevicesListResult, TE2EResponse, TOutage } from "../src/protocol";
+import type {
+  TDeviceCommandRecord,
+  TDeviceDetail,
+  TDevicesChanged,
+  TDevicesListResult,
+  TE2EResponse,
+  TOutage,
+} from "../src/protocol";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
 import { makeAccount, makeInstance, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
@@ -25,20 +32,40 @@ const deviceOptions = (ports: { informPort: number; channelPort: number }): NonN
   intervalSec: 4,
   timeScale: SCALE,
   offlineGraceMs: 400,
-  limits: { perIp: { ratePerSec: 400, burst: 400 }, perDevice: { ratePerSec: 20, burst: 40 }, connectionsPerIp: { ratePerSec: 200, burst: 400 } },
+  limits: {
+    perIp: { ratePerSec: 400, burst: 400 },
+    perDevice: { ratePerSec: 20, burst: 40 },
+    connectionsPerIp: { ratePerSec: 200, burst: 400 },
+  },
 });
 
-const body = <T,>(r: TE2EResponse): T => {
+const body = <T>(r: TE2EResponse): T => {
   if (r.kind !== "result") throw new Error(`expected a result, got ${JSON.stringify(r)}`);
   return r.body as T;
 };
 
-function post(port: number, payload: Uint8Array, localAddress = "127.0.0.1", agent: http.Agent | false = false): Promise<number> {
+function post(
+  port: number,
+  payload: Uint8Array,
+  localAddress = "127.0.0.1",
+  agent: http.Agent | false = false,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/inform", method: "POST", localAddress, agent, headers: { "content-length": payload.length } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/inform",
+        method: "POST",
+        localAddress,
+        agent,
+        headers: { "content-length": payload.length },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -69,7 +96,8 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     });
   const list = async (b: BrowserSession, extra: Record<string, unknown> = {}): Promise<TDevicesListResult> =>
     body<TDevicesListResult>(await b.request("devices.list", { limit: 100, ...extra }));
-  const get = async (mac: string): Promise<TDeviceDetail> => body<TDeviceDetail>(await viewerB.request("devices.get", { mac, historyMinutes: 60 }));
+  const get = async (mac: string): Promise<TDeviceDetail> =>
+    body<TDeviceDetail>(await viewerB.request("devices.get", { mac, historyMinutes: 60 }));
   const status = (mac: string): string | undefined => service.ctx.inventory.devices.get(mac)?.status;
 
   beforeAll(async () => {
@@ -110,9 +138,23 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
   });
 
   it("50 devices appear: Veil devices get their own keys and come online, UniFi devices wait on the default key as pending", async () => {
-    const common = { devices: 25, admin: false, discovery: "off", timeScale: SCALE, startSpreadMs: 1000, rebootMs: 60_000, faultRate: 0 } as const;
+    const common = {
+      devices: 25,
+      admin: false,
+      discovery: "off",
+      timeScale: SCALE,
+      startSpreadMs: 1000,
+      rebootMs: 60_000,
+      faultRate: 0,
+    } as const;
     [unifiSim, veilSim] = await Promise.all([
-      startSimulator({ ...common, seed: 11, informUrl: `http://127.0.0.1:${service.informPort}/inform`, cipher: "mixed", compression: "mixed" }),
+      startSimulator({
+        ...common,
+        seed: 11,
+        informUrl: `http://127.0.0.1:${service.informPort}/inform`,
+        cipher: "mixed",
+        compression: "mixed",
+      }),
       startSimulator({ ...common, seed: 12, siteKey: siteKeyText }),
     ]);
     await waitUntil(() => service.ctx.inventory.devices.size === 50, 15_000, "50 devices in the inventory");
@@ -137,9 +179,19 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
 
   it("UniFi adoption (operator) moves devices off the default key; a viewer cannot adopt", async () => {
     const first = unifiSim.devices[0]?.mac ?? "";
-    expect(await viewerB.request("devices.adopt", { mac: first })).toMatchObject({ kind: "error", error: { code: "forbidden" } });
-    for (const d of unifiSim.devices) expect(body<TDeviceCommandRecord>(await operatorB.request("devices.adopt", { mac: d.mac })).status).toBe("queued");
-    await waitUntil(() => unifiSim.devices.every((d) => d.unifi.authkey !== undefined && status(d.mac) === "online"), 15_000, "UniFi devices adopted");
+    expect(await viewerB.request("devices.adopt", { mac: first })).toMatchObject({
+      kind: "error",
+      error: { code: "forbidden" },
+    });
+    for (const d of unifiSim.devices)
+      expect(body<TDeviceCommandRecord>(await operatorB.request("devices.adopt", { mac: d.mac })).status).toBe(
+        "queued",
+      );
+    await waitUntil(
+      () => unifiSim.devices.every((d) => d.unifi.authkey !== undefined && status(d.mac) === "online"),
+      15_000,
+      "UniFi devices adopted",
+    );
     for (const d of unifiSim.devices) expect(service.ctx.inventory.devices.get(d.mac)?.authkey).toBe(d.unifi.authkey);
     expect((await list(viewerB)).counts).toEqual({ online: 50, offline: 0, pending: 0 });
     expect(service.ctx.counters.get("unifi.adopted")).toBe(25);
@@ -165,7 +217,10 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     expect(changed.resync || changed.devices.length > 0).toBe(true);
     expect(changed.counts).toEqual({ online: 50, offline: 0, pending: 0 });
     const id = body<{ subscriptionId: string }>(sub).subscriptionId;
-    expect(await viewerB.request("subscription.cancel", { subscriptionId: id })).toMatchObject({ kind: "result", body: { cancelled: true } });
+    expect(await viewerB.request("subscription.cancel", { subscriptionId: id })).toMatchObject({
+      kind: "result",
+      body: { cancelled: true },
+    });
     // Watching only the rows on screen: events name only those devices.
     const rows = [veilSim.devices[0]?.mac ?? "", unifiSim.devices[1]?.mac ?? ""];
     const sub2 = await viewerB.request("devices.watch", { intervalMs: 200, macs: rows });
@@ -175,18 +230,29 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
       if (e.kind !== "event") continue;
       for (const d of (e.body as TDevicesChanged).devices) expect(rows).toContain(d.mac);
     }
-    await viewerB.request("subscription.cancel", { subscriptionId: body<{ subscriptionId: string }>(sub2).subscriptionId });
+    await viewerB.request("subscription.cancel", {
+      subscriptionId: body<{ subscriptionId: string }>(sub2).subscriptionId,
+    });
   });
 
   it("reboot (operator, both dialects): typed result, the device goes offline, an outage opens and closes when it is back", async () => {
     const targets = [veilSim.devices[5], unifiSim.devices[5]];
     for (const sim of targets) {
       if (!sim) throw new Error("no device");
-      expect(await viewerB.request("devices.reboot", { mac: sim.mac })).toMatchObject({ kind: "error", error: { code: "forbidden" } });
+      expect(await viewerB.request("devices.reboot", { mac: sim.mac })).toMatchObject({
+        kind: "error",
+        error: { code: "forbidden" },
+      });
       const r = body<TDeviceCommandRecord>(await operatorB.request("devices.reboot", { mac: sim.mac }));
-      expect(r).toMatchObject({ mac: sim.mac, command: "reboot", status: "done", accountId: operatorB.options.account.accountId });
+      expect(r).toMatchObject({
+        mac: sim.mac,
+        command: "reboot",
+        status: "done",
+        accountId: operatorB.options.account.accountId,
+      });
     }
-    for (const sim of targets) await waitUntil(() => status(sim?.mac ?? "") === "offline", 5000, "device offline after reboot");
+    for (const sim of targets)
+      await waitUntil(() => status(sim?.mac ?? "") === "offline", 5000, "device offline after reboot");
     for (const sim of targets) await waitUntil(() => status(sim?.mac ?? "") === "online", 10_000, "device back online");
     for (const sim of targets) {
       const out = body<{ outages: TOutage[] }>(await viewerB.request("outages.list", { mac: sim?.mac }));
@@ -199,17 +265,29 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
   it("rename, locate and setInterval: typed results, recorded; unknown MAC and pending devices get typed errors", async () => {
     const v = veilSim.devices[7];
     if (!v) throw new Error("no device");
-    expect(body<TDeviceCommandRecord>(await operatorB.request("devices.rename", { mac: v.mac, name: "lobby-ap" })).status).toBe("done");
+    expect(
+      body<TDeviceCommandRecord>(await operatorB.request("devices.rename", { mac: v.mac, name: "lobby-ap" })).status,
+    ).toBe("done");
     expect(v.hostname).toBe("lobby-ap");
     expect((await get(v.mac)).summary.name).toBe("lobby-ap");
-    expect(body<TDeviceCommandRecord>(await operatorB.request("devices.locate", { mac: v.mac, enabled: true })).status).toBe("done");
+    expect(
+      body<TDeviceCommandRecord>(await operatorB.request("devices.locate", { mac: v.mac, enabled: true })).status,
+    ).toBe("done");
     expect(v.locating).toBe(true);
-    expect(body<TDeviceCommandRecord>(await adminB.request("devices.setInterval", { mac: v.mac, seconds: 5 })).status).toBe("done");
+    expect(
+      body<TDeviceCommandRecord>(await adminB.request("devices.setInterval", { mac: v.mac, seconds: 5 })).status,
+    ).toBe("done");
     expect(v.veil.intervalSec).toBe(5);
     const missing = body<TDeviceCommandRecord>(await operatorB.request("devices.reboot", { mac: "02:00:00:00:00:99" }));
     expect(missing).toMatchObject({ status: "failed", error: { code: "not_found" } });
-    expect(await viewerB.request("devices.get", { mac: "02:00:00:00:00:99" })).toMatchObject({ kind: "error", error: { code: "bad_request" } });
-    expect(await operatorB.request("devices.rename", { mac: v.mac, name: "bad name!" })).toMatchObject({ kind: "error", error: { code: "bad_request" } });
+    expect(await viewerB.request("devices.get", { mac: "02:00:00:00:00:99" })).toMatchObject({
+      kind: "error",
+      error: { code: "bad_request" },
+    });
+    expect(await operatorB.request("devices.rename", { mac: v.mac, name: "bad name!" })).toMatchObject({
+      kind: "error",
+      error: { code: "bad_request" },
+    });
   });
 
   it("drops and counts malformed, oversized, replayed and wrongly keyed frames without disturbing anyone", async () => {
@@ -217,10 +295,23 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     const port = service.informPort;
     const sim = unifiSim.devices[9];
     if (!sim?.unifi.authkey) throw new Error("no adopted device");
-    const before = { malformed: c.get("unifi.malformed"), auth: c.get("unifi.auth_failed"), big: c.get("unifi.too_large"), replay: c.get("unifi.replayed") };
+    const before = {
+      malformed: c.get("unifi.malformed"),
+      auth: c.get("unifi.auth_failed"),
+      big: c.get("unifi.too_large"),
+      replay: c.get("unifi.replayed"),
+    };
     expect(await post(port, new Uint8Array(100).fill(7))).toBe(400);
     expect(await post(port, new Uint8Array(300 * 1024))).toBe(413);
-    const inform = { mac: sim.mac, ip: "10.0.0.9", model: "U7PG2", version: "6.6.55", hostname: "x", uptime: 5, if_table: [] };
+    const inform = {
+      mac: sim.mac,
+      ip: "10.0.0.9",
+      model: "U7PG2",
+      version: "6.6.55",
+      hostname: "x",
+      uptime: 5,
+      if_table: [],
+    };
     // Default key for an adopted MAC (anyone can make one), then a wrong authkey.
     expect(await post(port, encodeInformJson(inform, { mac: sim.mac, key: INFORM_DEFAULT_KEY }))).toBe(400);
     expect(await post(port, encodeInformJson(inform, { mac: sim.mac, key: authkeyToKey("ff".repeat(16)) }))).toBe(400);
@@ -241,12 +332,16 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
         ws.once("message", (d: Buffer) => resolve({ ws, challenge: new Uint8Array(d) }));
         ws.once("error", reject);
       });
-    const closed = (ws: WebSocket): Promise<void> => new Promise((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once("close", () => r())));
+    const closed = (ws: WebSocket): Promise<void> =>
+      new Promise((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once("close", () => r())));
     let conn = await connect();
     conn.ws.send(new Uint8Array(64).fill(1));
     await closed(conn.ws);
     conn = await connect();
-    const wrong = new DeviceChannelClient({ mac: "02:99:00:00:00:01", credential: { type: "site", keyId: site.keyId, key: new Uint8Array(32).fill(9) } });
+    const wrong = new DeviceChannelClient({
+      mac: "02:99:00:00:00:01",
+      credential: { type: "site", keyId: site.keyId, key: new Uint8Array(32).fill(9) },
+    });
     conn.ws.send(wrong.hello(conn.challenge, { kind: "ap", model: "X", firmware: "1", hostname: "evil" }));
     await closed(conn.ws);
     expect(c.get("veil.hello_malformed")).toBeGreaterThanOrEqual(1);
@@ -289,8 +384,22 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     const c = service.ctx.counters;
     const port = service.informPort;
     const floodMac = "02:99:00:00:00:33";
-    const packet = (): Uint8Array => encodeInformJson({ mac: floodMac, ip: "10.0.0.33", model: "U7PG2", version: "6.6.55", hostname: "flood", uptime: 5, if_table: [] }, { mac: floodMac, key: INFORM_DEFAULT_KEY });
-    const seenBefore = new Map(unifiSim.devices.map((d) => [d.mac, service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0]));
+    const packet = (): Uint8Array =>
+      encodeInformJson(
+        {
+          mac: floodMac,
+          ip: "10.0.0.33",
+          model: "U7PG2",
+          version: "6.6.55",
+          hostname: "flood",
+          uptime: 5,
+          if_table: [],
+        },
+        { mac: floodMac, key: INFORM_DEFAULT_KEY },
+      );
+    const seenBefore = new Map(
+      unifiSim.devices.map((d) => [d.mac, service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0]),
+    );
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: "127.0.0.77" });
     const statuses: number[] = [];
     const start = Date.now();
@@ -304,7 +413,9 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     agent.destroy();
     const accepted = statuses.filter((s) => s === 200).length;
     const limited = statuses.filter((s) => s === 429).length;
-    console.log(`flood: ${statuses.length} informs in ${seconds.toFixed(1)} s from one device, ${accepted} accepted, ${limited} refused (429)`);
+    console.log(
+      `flood: ${statuses.length} informs in ${seconds.toFixed(1)} s from one device, ${accepted} accepted, ${limited} refused (429)`,
+    );
     // Its bucket: burst 40, then 20/s.
     expect(accepted).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 2);
     expect(accepted + limited).toBe(400);
@@ -319,7 +430,10 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
   }, 30_000);
 
   it("rolls the site key (admin only): the old key stops enrolling, the new one works, adopted devices are unaffected", async () => {
-    expect(await operatorB.request("siteKey.roll", { graceMinutes: 0 })).toMatchObject({ kind: "error", error: { code: "forbidden" } });
+    expect(await operatorB.request("siteKey.roll", { graceMinutes: 0 })).toMatchObject({
+      kind: "error",
+      error: { code: "forbidden" },
+    });
     const rolled = body<{ siteKey: string; keyId: string }>(await adminB.request("siteKey.roll", { graceMinutes: 0 }));
     expect(rolled.siteKey).not.toBe(siteKeyText);
     expect(body<{ siteKey: string }>(await adminB.request("siteKey.get")).siteKey).toBe(rolled.siteKey);
@@ -342,10 +456,18 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     expect(service.ctx.counters.get("veil.hello_auth_failed")).toBe(refusedBefore + 1);
     expect(await hello(rolled.siteKey, "02:99:00:00:00:42")).toBe("key_issue");
     const since = Date.now();
-    await waitUntil(() => veilSim.devices.every((d) => (service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0) > since), 5000, "Veil devices still reporting");
+    await waitUntil(
+      () => veilSim.devices.every((d) => (service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0) > since),
+      5000,
+      "Veil devices still reporting",
+    );
     // Counters reach `veil-companion status` through devices-status.json.
     service.sweep();
-    await waitUntil(() => (readStatus(state.dir).devices?.counters["veil.hello_auth_failed"] ?? 0) >= 1, 12_000, "status shows counters");
+    await waitUntil(
+      () => (readStatus(state.dir).devices?.counters["veil.hello_auth_failed"] ?? 0) >= 1,
+      12_000,
+      "status shows counters",
+    );
   }, 30_000);
 
   it("restarts on the same store: inventory, keys and history are back, and devices keep reporting under their own keys", async () => {
@@ -364,7 +486,11 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     expect(service.ctx.inventory.outages.some((o) => o.mac === veilSim.devices[5]?.mac && o.end !== null)).toBe(true);
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online again");
     const since = Date.now();
-    await waitUntil(() => macs.every((m) => (service.ctx.inventory.devices.get(m)?.lastSeen ?? 0) > since && status(m) === "online"), 15_000, "all 50 report after restart");
+    await waitUntil(
+      () => macs.every((m) => (service.ctx.inventory.devices.get(m)?.lastSeen ?? 0) > since && status(m) === "online"),
+      15_000,
+      "all 50 report after restart",
+    );
     expect(service.ctx.counters.get("unifi.auth_failed")).toBe(0);
     expect(service.ctx.counters.get("unifi.accepted_default_key")).toBe(0);
     const b = browser(makeAccount(), "viewer");

@@ -12,7 +12,10 @@ describe("UniFi ingest never throws and never accepts what it should not", () =>
   let service: DeviceService;
   const mac = "02:97:00:00:00:01";
   const good = (): Uint8Array =>
-    encodeInformJson({ mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: "fz", uptime: 5, if_table: [] }, { mac, key: INFORM_DEFAULT_KEY });
+    encodeInformJson(
+      { mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: "fz", uptime: 5, if_table: [] },
+      { mac, key: INFORM_DEFAULT_KEY },
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "veil-devingest-"));

@@ -10,10 +10,21 @@ import { silentLogger } from "../src/log";
 
 function post(port: number, payload: Uint8Array, localAddress: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/inform", method: "POST", localAddress, agent: false, headers: { "content-length": payload.length } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/inform",
+        method: "POST",
+        localAddress,
+        agent: false,
+        headers: { "content-length": payload.length },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -21,7 +32,10 @@ function post(port: number, payload: Uint8Array, localAddress: string): Promise<
 
 const packet = (i: number): Uint8Array => {
   const mac = `02:98:00:00:00:${i.toString(16).padStart(2, "0")}`;
-  return encodeInformJson({ mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: `d${i}`, uptime: 5, if_table: [] }, { mac, key: INFORM_DEFAULT_KEY });
+  return encodeInformJson(
+    { mac, ip: "10.0.0.5", model: "U7PG2", version: "6.6.55", hostname: `d${i}`, uptime: 5, if_table: [] },
+    { mac, key: INFORM_DEFAULT_KEY },
+  );
 };
 
 describe("token buckets", () => {

@@ -30,7 +30,9 @@ const state = (mac: string, cpu: number, rx: number): TDeviceState => ({
   cpu,
   memory: { totalBytes: 1000, usedBytes: 500 },
   locating: false,
-  interfaces: [{ name: "eth0", mac, up: true, speedMbps: 1000, rxBytes: rx, txBytes: rx / 2, rxPackets: 1, txPackets: 1 }],
+  interfaces: [
+    { name: "eth0", mac, up: true, speedMbps: 1000, rxBytes: rx, txBytes: rx / 2, rxPackets: 1, txPackets: 1 },
+  ],
   clients: [],
 });
 
@@ -82,7 +84,10 @@ describe("device store: framing, torn tails, compaction", () => {
     writeFileSync(join(dir, "devices.7.log"), "stale", { mode: 0o600 });
     writeFileSync(join(dir, ".devices.snap.abc.tmp"), "half", { mode: 0o600 });
     const again = AppendStore.open({ dir, name: "devices" });
-    expect(again.records).toEqual([{ t: "base", n: 50 }, { t: "seq", n: 50 }]);
+    expect(again.records).toEqual([
+      { t: "base", n: 50 },
+      { t: "seq", n: 50 },
+    ]);
     again.store.close();
     expect(readdirSync(dir).sort()).toEqual(["devices.1.log", "devices.snap"]);
   });
@@ -111,7 +116,9 @@ describe("device store: framing, torn tails, compaction", () => {
       expect(e?.authkey).toBe(d.authkey);
       expect(e?.adopted).toBe(true);
       expect(e?.state?.model).toBe("U7PG2");
-      expect(e?.history?.samples(t0 + 400_000).map((s) => s.m)).toEqual(d.history?.samples(t0 + 400_000).map((s) => s.m));
+      expect(e?.history?.samples(t0 + 400_000).map((s) => s.m)).toEqual(
+        d.history?.samples(t0 + 400_000).map((s) => s.m),
+      );
       expect(back.outages).toEqual([{ mac, start: t0 + 300_000, end: t0 + 400_000 }]);
     };
     check(AppendStore.open({ dir, name: "devices" }).records);
@@ -129,8 +136,14 @@ describe("device store: framing, torn tails, compaction", () => {
 describe("device store: kill -9 during heavy writes", () => {
   const writer = join(import.meta.dirname, "devices-store-writer.ts");
 
-  async function runAndKill(dir: string, killAfterMs: number): Promise<{ timeline: { n: number; at: number }[]; killedAt: number }> {
-    const child = spawn(process.execPath, ["--import", "tsx", writer, dir, "250"], { cwd: join(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
+  async function runAndKill(
+    dir: string,
+    killAfterMs: number,
+  ): Promise<{ timeline: { n: number; at: number }[]; killedAt: number }> {
+    const child = spawn(process.execPath, ["--import", "tsx", writer, dir, "250"], {
+      cwd: join(import.meta.dirname, ".."),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const timeline: { n: number; at: number }[] = [];
     let ready = false;
     let buf = "";

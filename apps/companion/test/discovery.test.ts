@@ -10,7 +10,14 @@ import type { VerifiedGrant } from "../src/grants/verify-grant";
 import type { RequestContext } from "../src/e2e/request-context";
 import { createSiteRequestHandlers, openSiteServices, type SiteServices } from "../src/discovery/site-requests";
 import { checkAddress, planScan, scopeFromConfig } from "../src/discovery/scope";
-import { REQUEST_CATALOGUE, roleAllows, ZDiscoveryResultsEventSchema, ZDiscoveryStartResultSchema, type TDiscoveredDevice, type TDiscoveryResultsEvent } from "../src/protocol";
+import {
+  REQUEST_CATALOGUE,
+  roleAllows,
+  ZDiscoveryResultsEventSchema,
+  ZDiscoveryStartResultSchema,
+  type TDiscoveredDevice,
+  type TDiscoveryResultsEvent,
+} from "../src/protocol";
 
 /** A request context whose subscription events are collected; `ended` resolves at the end. */
 function fakeContext(accountId = randomUUID()): { ctx: RequestContext; events: unknown[]; ended: Promise<void> } {
@@ -72,7 +79,12 @@ describe("discovery scope (SSRF guard)", () => {
 
   it("resolves names first, checks every address, and dials only the checked addresses", async () => {
     const scope = scopeFromConfig("10.0.0.0/24");
-    const r = resolver({ "ok.lan": ["10.0.0.7"], "mixed.lan": ["10.0.0.8", "127.0.0.1"], "meta.lan": ["169.254.169.254"], "far.lan": ["192.0.2.1"] });
+    const r = resolver({
+      "ok.lan": ["10.0.0.7"],
+      "mixed.lan": ["10.0.0.8", "127.0.0.1"],
+      "meta.lan": ["169.254.169.254"],
+      "far.lan": ["192.0.2.1"],
+    });
     const ok = await planScan(scope, ["ok.lan"], { resolver: r });
     expect(ok).toEqual({ hosts: ["10.0.0.7"], refused: [] });
     const bad = await planScan(scope, ["mixed.lan", "meta.lan", "far.lan", "nothing.lan"], { resolver: r });
@@ -90,12 +102,19 @@ describe("discovery scope (SSRF guard)", () => {
 
   it("refuses more than 1,024 hosts per scan", async () => {
     const scope = scopeFromConfig("10.0.0.0/8");
-    expect((await planScan(scope, ["10.0.0.0/21"])).refused).toEqual([{ target: "10.0.0.0/21", reason: "too_many_hosts" }]);
+    expect((await planScan(scope, ["10.0.0.0/21"])).refused).toEqual([
+      { target: "10.0.0.0/21", reason: "too_many_hosts" },
+    ]);
     expect((await planScan(scope, ["10.0.0.0/22", "10.0.4.0/31"])).hosts).toHaveLength(1024);
-    expect((await planScan(scope, ["10.0.0.0/22", "10.0.4.0/29"])).refused).toEqual([{ target: "(total)", reason: "too_many_hosts" }]);
+    expect((await planScan(scope, ["10.0.0.0/22", "10.0.4.0/29"])).refused).toEqual([
+      { target: "(total)", reason: "too_many_hosts" },
+    ]);
     // No targets: the configured ranges, still capped.
     expect((await planScan(scope, undefined)).refused[0]?.reason).toBe("too_many_hosts");
-    expect((await planScan(scope, ["not a host!", "10.0.0.1/33"])).refused.map((x) => x.reason)).toEqual(["malformed", "malformed"]);
+    expect((await planScan(scope, ["not a host!", "10.0.0.1/33"])).refused.map((x) => x.reason)).toEqual([
+      "malformed",
+      "malformed",
+    ]);
   });
 
   it("discovery and adoption need operator or above", () => {
@@ -113,9 +132,27 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
   let site: SiteServices;
 
   beforeAll(async () => {
-    sim = await startSimulator({ devices: 12, seed: 7, firstAddress: "127.0.3.2", discovery: "per-device", discoveryPort: 0, adminPort: 0, faultRate: 0, startSpreadMs: 0 });
+    sim = await startSimulator({
+      devices: 12,
+      seed: 7,
+      firstAddress: "127.0.3.2",
+      discovery: "per-device",
+      discoveryPort: 0,
+      adminPort: 0,
+      faultRate: 0,
+      startSpreadMs: 0,
+    });
     dir = mkdtempSync(join(tmpdir(), "veil-discovery-"));
-    site = openSiteServices({ stateDir: dir, instanceId: randomUUID(), clock: systemClock, logger: silentLogger, scanRanges: "127.0.3.0/24", ubdpPort: sim.discoveryPort, httpsPort: sim.adminPort, isAdopted: (mac) => mac === sim.devices[0]?.mac });
+    site = openSiteServices({
+      stateDir: dir,
+      instanceId: randomUUID(),
+      clock: systemClock,
+      logger: silentLogger,
+      scanRanges: "127.0.3.0/24",
+      ubdpPort: sim.discoveryPort,
+      httpsPort: sim.adminPort,
+      isAdopted: (mac) => mac === sim.devices[0]?.mac,
+    });
   });
   afterAll(async () => {
     await sim.stop();
@@ -125,19 +162,31 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
   it("streams every device with MAC, IP, model, firmware, hostname and certificate", async () => {
     const handlers = createSiteRequestHandlers(() => site);
     const { ctx, events, ended } = fakeContext();
-    const started = ZDiscoveryStartResultSchema.parse(await handlers["discovery.start"]({ targets: ["127.0.3.0/28"], broadcast: false, durationMs: 3000, https: "responders", maxResults: 1024 }, ctx));
+    const started = ZDiscoveryStartResultSchema.parse(
+      await handlers["discovery.start"](
+        { targets: ["127.0.3.0/28"], broadcast: false, durationMs: 3000, https: "responders", maxResults: 1024 },
+        ctx,
+      ),
+    );
     expect(started).toMatchObject({ status: "started", hosts: 14 });
     await ended;
     const parsed = events.map((e) => ZDiscoveryResultsEventSchema.parse(e));
     expect(parsed.at(-1)?.done).toBe(true);
     const byMac = new Map<string, TDiscoveredDevice[]>();
-    for (const r of parsed.flatMap((e: TDiscoveryResultsEvent) => e.results)) byMac.set(r.mac, [...(byMac.get(r.mac) ?? []), r]);
+    for (const r of parsed.flatMap((e: TDiscoveryResultsEvent) => e.results))
+      byMac.set(r.mac, [...(byMac.get(r.mac) ?? []), r]);
     expect(byMac.size).toBe(12);
     for (const d of sim.devices) {
       const seen = byMac.get(d.mac) ?? [];
       const ubdp = seen.find((r) => r.source === "ubdp");
       const https = seen.find((r) => r.source === "https");
-      expect(ubdp).toMatchObject({ ip: d.ip, model: d.spec.model, firmware: d.firmware, hostname: d.hostname, adopted: d === sim.devices[0] });
+      expect(ubdp).toMatchObject({
+        ip: d.ip,
+        model: d.spec.model,
+        firmware: d.firmware,
+        hostname: d.hostname,
+        adopted: d === sim.devices[0],
+      });
       expect(https?.certSha256).toBe(await sim.certificateFingerprint(d.mac));
     }
     expect(parsed.at(-1)?.stats.probesSent).toBe(28);
@@ -147,7 +196,12 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
     const handlers = createSiteRequestHandlers(() => site);
     const before = sim.stats().ubdpReplies;
     for (const target of ["127.0.4.1", "169.254.169.254", "169.254.0.9", "127.0.0.0/21"]) {
-      const r = ZDiscoveryStartResultSchema.parse(await handlers["discovery.start"]({ targets: [target], broadcast: false, durationMs: 1000, https: "off", maxResults: 10 }, fakeContext().ctx));
+      const r = ZDiscoveryStartResultSchema.parse(
+        await handlers["discovery.start"](
+          { targets: [target], broadcast: false, durationMs: 1000, https: "off", maxResults: 10 },
+          fakeContext().ctx,
+        ),
+      );
       expect(r.status).toBe("refused");
     }
     expect(sim.stats().ubdpReplies).toBe(before);
@@ -156,11 +210,20 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
   it("is cancellable, and only by the account that started it", async () => {
     const handlers = createSiteRequestHandlers(() => site);
     const { ctx, events, ended } = fakeContext();
-    const started = ZDiscoveryStartResultSchema.parse(await handlers["discovery.start"]({ targets: ["127.0.3.0/24"], broadcast: false, durationMs: 30_000, https: "all", maxResults: 1024 }, ctx));
+    const started = ZDiscoveryStartResultSchema.parse(
+      await handlers["discovery.start"](
+        { targets: ["127.0.3.0/24"], broadcast: false, durationMs: 30_000, https: "all", maxResults: 1024 },
+        ctx,
+      ),
+    );
     if (started.status !== "started") throw new Error("not started");
-    expect(await handlers["discovery.cancel"]({ subscriptionId: started.subscriptionId }, fakeContext().ctx)).toEqual({ cancelled: false });
+    expect(await handlers["discovery.cancel"]({ subscriptionId: started.subscriptionId }, fakeContext().ctx)).toEqual({
+      cancelled: false,
+    });
     const t0 = Date.now();
-    expect(await handlers["discovery.cancel"]({ subscriptionId: started.subscriptionId }, ctx)).toEqual({ cancelled: true });
+    expect(await handlers["discovery.cancel"]({ subscriptionId: started.subscriptionId }, ctx)).toEqual({
+      cancelled: true,
+    });
     await ended;
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(ZDiscoveryResultsEventSchema.parse(events.at(-1)).reason).toBe("cancelled");

@@ -5,7 +5,15 @@ import type { TGrantBundle, TRelayFrame } from "../src/protocol";
 import type { RunningCompanion } from "../src/run/start-companion";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
-import { certifyAccountBoxKey, makeAccount, makeInstance, signDelegation, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
+import {
+  certifyAccountBoxKey,
+  makeAccount,
+  makeInstance,
+  signDelegation,
+  signGrant,
+  type TestAccount,
+  type TestInstance,
+} from "./harness/fixtures";
 import { BrowserSession, waitUntil } from "./harness/browser";
 import { TestConsole } from "./harness/test-console";
 
@@ -38,9 +46,14 @@ describe("end-to-end sessions through a malicious console", () => {
     evil.tamper = {};
   });
 
-  const executed = (id: string): number => lines.filter((l) => l.includes('"request executed"') && l.includes(id)).length;
+  const executed = (id: string): number =>
+    lines.filter((l) => l.includes('"request executed"') && l.includes(id)).length;
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
-  const session = (account: TestAccount, bundle: TGrantBundle, instanceBoxPublicKey = instance.box.publicKey): BrowserSession =>
+  const session = (
+    account: TestAccount,
+    bundle: TGrantBundle,
+    instanceBoxPublicKey = instance.box.publicKey,
+  ): BrowserSession =>
     new BrowserSession(evil, { instanceId: instance.instanceId, instanceBoxPublicKey, account, bundle });
   const member = (role: "viewer" | "operator" | "admin" = "operator"): BrowserSession => {
     const account = makeAccount();
@@ -111,7 +124,10 @@ describe("end-to-end sessions through a malicious console", () => {
 
   it("injects a session for a non-member (grant signed by an unknown key)", async () => {
     const account = makeAccount();
-    const b = session(account, signGrant({ signer: makeAccount(), account, instanceId: instance.instanceId, role: "admin" }));
+    const b = session(
+      account,
+      signGrant({ signer: makeAccount(), account, instanceId: instance.instanceId, role: "admin" }),
+    );
     await expect(b.open()).rejects.toThrow(/grant_refused/);
   });
 
@@ -126,7 +142,10 @@ describe("end-to-end sessions through a malicious console", () => {
   it("swaps in another member's valid grant: Noise_KK fails (the browser does not hold that box key)", async () => {
     const victim = makeAccount();
     const attacker = makeAccount();
-    const b = session(attacker, signGrant({ signer: admin, account: victim, instanceId: instance.instanceId, role: "admin" }));
+    const b = session(
+      attacker,
+      signGrant({ signer: admin, account: victim, instanceId: instance.instanceId, role: "admin" }),
+    );
     await expect(b.open()).rejects.toThrow(/handshake_failed/);
   });
 
@@ -163,20 +182,49 @@ describe("end-to-end sessions through a malicious console", () => {
     const delegate = makeAccount();
     const delegation = signDelegation(admin, delegate, instance.instanceId);
     const account = makeAccount();
-    const ok = session(account, signGrant({ signer: delegate, account, instanceId: instance.instanceId, role: "operator", delegation }));
+    const ok = session(
+      account,
+      signGrant({ signer: delegate, account, instanceId: instance.instanceId, role: "operator", delegation }),
+    );
     expect(await ok.open()).toMatchObject({ role: "operator" });
     const second = makeAccount();
     const chained = signDelegation(delegate, second, instance.instanceId);
     const a2 = makeAccount();
-    await expect(session(a2, signGrant({ signer: second, account: a2, instanceId: instance.instanceId, role: "admin", delegation: chained })).open()).rejects.toThrow(/grant_refused/);
+    await expect(
+      session(
+        a2,
+        signGrant({ signer: second, account: a2, instanceId: instance.instanceId, role: "admin", delegation: chained }),
+      ).open(),
+    ).rejects.toThrow(/grant_refused/);
     const elsewhere = signDelegation(admin, delegate, "00000000-0000-4000-8000-000000000000");
     const a3 = makeAccount();
-    await expect(session(a3, signGrant({ signer: delegate, account: a3, instanceId: instance.instanceId, role: "admin", delegation: elsewhere })).open()).rejects.toThrow(/grant_refused/);
+    await expect(
+      session(
+        a3,
+        signGrant({
+          signer: delegate,
+          account: a3,
+          instanceId: instance.instanceId,
+          role: "admin",
+          delegation: elsewhere,
+        }),
+      ).open(),
+    ).rejects.toThrow(/grant_refused/);
   });
 
   it("refuses an expired grant", async () => {
     const account = makeAccount();
-    const b = session(account, signGrant({ signer: admin, account, instanceId: instance.instanceId, role: "admin", expiresAt: Date.now() - 1000, issuedAt: Date.now() - 5000 }));
+    const b = session(
+      account,
+      signGrant({
+        signer: admin,
+        account,
+        instanceId: instance.instanceId,
+        role: "admin",
+        expiresAt: Date.now() - 1000,
+        issuedAt: Date.now() - 5000,
+      }),
+    );
     await expect(b.open()).rejects.toThrow(/grant_refused/);
   });
 
@@ -239,7 +287,12 @@ describe("end-to-end sessions through a malicious console", () => {
     const fake = new Uint8Array(9 + 64);
     fake[0] = 1;
     crypto.getRandomValues(fake.subarray(9));
-    evil.sendToCompanion({ instanceId: instance.instanceId, sessionId: b.sessionId, kind: "transport", frame: toBase64Url(fake) });
+    evil.sendToCompanion({
+      instanceId: instance.instanceId,
+      sessionId: b.sessionId,
+      kind: "transport",
+      frame: toBase64Url(fake),
+    });
     await waitUntil(() => b.closedReason !== undefined, 2000, "close");
     expect(b.closedReason).toBe("forgery");
   });

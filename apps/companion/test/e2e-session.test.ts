@@ -56,7 +56,8 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     expect(pong).toMatchObject({ kind: "result", type: "ping" });
     const info = await b.request("system.info");
     expect(info.kind).toBe("result");
-    if (info.kind === "result") expect(info.body).toMatchObject({ nodeVersion: process.version, companionVersion: "0.1.0" });
+    if (info.kind === "result")
+      expect(info.body).toMatchObject({ nodeVersion: process.version, companionVersion: "0.1.0" });
     expect(readStatus(state.dir).sessions.length).toBeGreaterThan(0);
     b.dispose();
   });
@@ -68,7 +69,10 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     expect(sub.kind).toBe("result");
     await waitUntil(() => b.events.length >= 2, 4000, "two snapshots");
     const id = sub.kind === "result" ? (sub.body as { subscriptionId: string }).subscriptionId : "";
-    expect(await b.request("subscription.cancel", { subscriptionId: id })).toMatchObject({ kind: "result", body: { cancelled: true } });
+    expect(await b.request("subscription.cancel", { subscriptionId: id })).toMatchObject({
+      kind: "result",
+      body: { cancelled: true },
+    });
     const n = b.events.length;
     await new Promise((r) => setTimeout(r, 1300));
     expect(b.events.length).toBe(n);
@@ -102,7 +106,10 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
   it("refuses an expired request", async () => {
     const b = browser(makeAccount(), "operator");
     await b.open();
-    expect(await b.request("ping", {}, { expiresAt: Date.now() - 1 })).toMatchObject({ kind: "error", error: { code: "expired" } });
+    expect(await b.request("ping", {}, { expiresAt: Date.now() - 1 })).toMatchObject({
+      kind: "error",
+      error: { code: "expired" },
+    });
     b.dispose();
   });
 
@@ -116,26 +123,44 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     const next = decodeEnrollment(line);
     expect(next.instanceId).toBe(instance.instanceId);
     expect(next.token).not.toBe(decodeEnrollment(enrollment).token);
-    expect(Buffer.from(consoleServer.instances.get(instance.instanceId)?.authKeyHash ?? []).toString("hex")).not.toBe(oldHash);
+    expect(Buffer.from(consoleServer.instances.get(instance.instanceId)?.authKeyHash ?? []).toString("hex")).not.toBe(
+      oldHash,
+    );
     expect(new StateStore(state.dir).loadPendingRotation()).toBeUndefined();
     // The companion reconnects with the new auth key after a console restart.
     const before = consoleServer.connections;
     await consoleServer.stop();
     await consoleServer.start();
-    await waitUntil(() => consoleServer.connections > before && consoleServer.isOnline(instance.instanceId), 5000, "reconnect");
+    await waitUntil(
+      () => consoleServer.connections > before && consoleServer.isOnline(instance.instanceId),
+      5000,
+      "reconnect",
+    );
     b.dispose();
   });
 
   it("the console sees no content: no relayed frame carries a plaintext, and it stores no secret", () => {
     expect(consoleServer.relayed.length).toBeGreaterThan(10);
-    const needles = [hostname(), "nodeVersion", process.version, '"kind"', "receivedAt", "system.snapshot"].map((n) => Buffer.from(n));
+    const needles = [hostname(), "nodeVersion", process.version, '"kind"', "receivedAt", "system.snapshot"].map((n) =>
+      Buffer.from(n),
+    );
     for (const f of consoleServer.relayed) {
       const bytes = Buffer.from(f.frame, "base64url");
       for (const n of needles) expect(bytes.includes(n)).toBe(false);
     }
     const secrets = new StateStore(state.dir).loadSecrets();
-    const stored = JSON.stringify([...consoleServer.instances.values()].map((r) => ({ ...r, authKeyHash: Buffer.from(r.authKeyHash).toString("base64url") })));
-    for (const secret of [decodeEnrollment(enrollment).token, secrets?.authKey, secrets?.identityPrivateKey, secrets?.boxPrivateKey]) {
+    const stored = JSON.stringify(
+      [...consoleServer.instances.values()].map((r) => ({
+        ...r,
+        authKeyHash: Buffer.from(r.authKeyHash).toString("base64url"),
+      })),
+    );
+    for (const secret of [
+      decodeEnrollment(enrollment).token,
+      secrets?.authKey,
+      secrets?.identityPrivateKey,
+      secrets?.boxPrivateKey,
+    ]) {
       expect(stored).not.toContain(secret ?? "x");
     }
   });

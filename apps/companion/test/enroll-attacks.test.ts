@@ -1,7 +1,13 @@
 import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
-import { signStatement, toBase64Url, generateIdentityKeyPair, generateBoxKeyPair, type SignedStatement } from "../src/crypto";
+import {
+  signStatement,
+  toBase64Url,
+  generateIdentityKeyPair,
+  generateBoxKeyPair,
+  type SignedStatement,
+} from "../src/crypto";
 import { INSTANCE_CERTIFICATE_DOMAIN } from "../src/protocol";
 import { EnrollmentError } from "../src/enroll/verify-certificate";
 import { makeSelfSignedCert } from "./harness/certs";
@@ -60,7 +66,11 @@ describe("enrollment against a malicious console", () => {
   });
 
   it("serves another instance's wrapped keys", async () => {
-    evil.tamper.enroll = (body) => ({ ...body, wrappedIdentityPrivateKey: b.record.wrappedIdentityPrivateKey, wrappedBoxPrivateKey: b.record.wrappedBoxPrivateKey });
+    evil.tamper.enroll = (body) => ({
+      ...body,
+      wrappedIdentityPrivateKey: b.record.wrappedIdentityPrivateKey,
+      wrappedBoxPrivateKey: b.record.wrappedBoxPrivateKey,
+    });
     await expectRefused("wrapped_keys_invalid");
   });
 
@@ -69,7 +79,13 @@ describe("enrollment against a malicious console", () => {
     evil.tamper.enroll = (body) => {
       const c = a.record.certificate;
       const st = c.statement as SignedStatement;
-      return { ...body, certificate: { ...c, statement: { ...st, body: { ...(st.body as object), boxPublicKey: toBase64Url(other.publicKey) } } } };
+      return {
+        ...body,
+        certificate: {
+          ...c,
+          statement: { ...st, body: { ...(st.body as object), boxPublicKey: toBase64Url(other.publicKey) } },
+        },
+      };
     };
     await expectRefused("certificate_invalid");
   });
@@ -85,10 +101,19 @@ describe("enrollment against a malicious console", () => {
     const box = generateBoxKeyPair();
     const statement = signStatement(
       INSTANCE_CERTIFICATE_DOMAIN,
-      { instanceId: a.instanceId, name: "a", identityPublicKey: toBase64Url(identity.publicKey), boxPublicKey: toBase64Url(box.publicKey), issuedAt: Date.now() },
+      {
+        instanceId: a.instanceId,
+        name: "a",
+        identityPublicKey: toBase64Url(identity.publicKey),
+        boxPublicKey: toBase64Url(box.publicKey),
+        issuedAt: Date.now(),
+      },
       consoleKey.privateKey,
     );
-    evil.tamper.enroll = (body) => ({ ...body, certificate: { statement, signerPublicKey: toBase64Url(consoleKey.publicKey) } });
+    evil.tamper.enroll = (body) => ({
+      ...body,
+      certificate: { statement, signerPublicKey: toBase64Url(consoleKey.publicKey) },
+    });
     await expectRefused("signer_mismatch");
   });
 
@@ -97,10 +122,19 @@ describe("enrollment against a malicious console", () => {
     const identity = generateIdentityKeyPair();
     const statement = signStatement(
       INSTANCE_CERTIFICATE_DOMAIN,
-      { instanceId: a.instanceId, name: "a", identityPublicKey: toBase64Url(identity.publicKey), boxPublicKey: toBase64Url(a.box.publicKey), issuedAt: Date.now() },
+      {
+        instanceId: a.instanceId,
+        name: "a",
+        identityPublicKey: toBase64Url(identity.publicKey),
+        boxPublicKey: toBase64Url(a.box.publicKey),
+        issuedAt: Date.now(),
+      },
       admin.identity.privateKey,
     );
-    evil.tamper.enroll = (body) => ({ ...body, certificate: { statement, signerPublicKey: toBase64Url(admin.identity.publicKey) } });
+    evil.tamper.enroll = (body) => ({
+      ...body,
+      certificate: { statement, signerPublicKey: toBase64Url(admin.identity.publicKey) },
+    });
     // The wrapped keys' AAD binds the certified public key, so the unwrap itself fails.
     await expectRefused("wrapped_keys_invalid");
   });

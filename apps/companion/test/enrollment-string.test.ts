@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeEnrollment, encodeBase64Url, encodeEnrollment, EnrollmentStringError, MAX_ENROLLMENT_LENGTH, type TEnrollment } from "../src/protocol";
+import {
+  decodeEnrollment,
+  encodeBase64Url,
+  encodeEnrollment,
+  EnrollmentStringError,
+  MAX_ENROLLMENT_LENGTH,
+  type TEnrollment,
+} from "../src/protocol";
 
 const sample: TEnrollment = {
   consoleUrl: "https://console.example:8443",
@@ -22,12 +29,25 @@ describe("enrollment string codec", () => {
 
   it("round-trips arbitrary valid contents (property)", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uuid({ version: 4 }), fc.integer({ min: 1, max: 65535 }), (t, f, p, id, port) => {
-        const e: TEnrollment = { consoleUrl: `https://h.example:${port}`, instanceId: id, token: encodeBase64Url(t), signerFingerprint: encodeBase64Url(f), consolePin: "sha256//" + Buffer.from(p).toString("base64") };
-        const url = new URL(e.consoleUrl).origin;
-        const expected = { ...e, consoleUrl: url };
-        expect(decodeEnrollment(encodeEnrollment(expected))).toEqual(expected);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uuid({ version: 4 }),
+        fc.integer({ min: 1, max: 65535 }),
+        (t, f, p, id, port) => {
+          const e: TEnrollment = {
+            consoleUrl: `https://h.example:${port}`,
+            instanceId: id,
+            token: encodeBase64Url(t),
+            signerFingerprint: encodeBase64Url(f),
+            consolePin: "sha256//" + Buffer.from(p).toString("base64"),
+          };
+          const url = new URL(e.consoleUrl).origin;
+          const expected = { ...e, consoleUrl: url };
+          expect(decodeEnrollment(encodeEnrollment(expected))).toEqual(expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -68,7 +88,12 @@ describe("enrollment string codec", () => {
       expect(err, s).toBeInstanceOf(EnrollmentStringError);
       expect((err as Error).message).not.toContain(sample.token);
     }
-    for (const consoleUrl of ["http://console.example", "https://console.example/path", "https://u:p@console.example", "https://console.example?x=1"]) {
+    for (const consoleUrl of [
+      "http://console.example",
+      "https://console.example/path",
+      "https://u:p@console.example",
+      "https://console.example?x=1",
+    ]) {
       expect(() => encodeEnrollment({ ...sample, consoleUrl })).toThrow();
     }
   });

@@ -41,7 +41,12 @@ describe("faults: the console killed and restarted five times during a stream of
     let restarts = 0;
     while (answered.size < ids.length) {
       await waitUntil(() => consoleServer.isOnline(instance.instanceId), 10_000, "companion back online");
-      const b = new BrowserSession(consoleServer, { instanceId: instance.instanceId, instanceBoxPublicKey: instance.box.publicKey, account, bundle });
+      const b = new BrowserSession(consoleServer, {
+        instanceId: instance.instanceId,
+        instanceBoxPublicKey: instance.box.publicKey,
+        account,
+        bundle,
+      });
       try {
         await b.open();
         const pending = ids.filter((id) => !answered.has(id));
@@ -110,7 +115,11 @@ describe("faults: the console killed and restarted five times during a stream of
     await waitUntil(() => !consoleServer.isOnline(other.instanceId), 5000, "offline");
     await new Promise((r) => setTimeout(r, 500));
     await listen();
-    await waitUntil(() => consoleServer.isOnline(other.instanceId) && consoleServer.connections > before, 10_000, "back online");
+    await waitUntil(
+      () => consoleServer.isOnline(other.instanceId) && consoleServer.connections > before,
+      10_000,
+      "back online",
+    );
     const account = makeAccount();
     const b = new BrowserSession(consoleServer, {
       instanceId: other.instanceId,

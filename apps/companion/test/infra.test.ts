@@ -21,18 +21,25 @@ function hasSystemdAnalyze(): boolean {
 }
 
 describe("systemd unit", () => {
-  it.skipIf(!hasSystemdAnalyze())("has a systemd-analyze security exposure of 3.5 or less (without MemoryDenyWriteExecute)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "veil-unit-"));
-    const unit = join(dir, "veil-companion.service");
-    const text = readFileSync(join(INFRA, "veil-companion.service"), "utf8").replace(/@NODE@/g, "/usr/bin/node").replace(/@LIBDIR@/g, "/opt/veil-companion");
-    expect(text).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
-    execFileSync("sh", ["-c", 'cat > "$1"', "sh", unit], { input: text });
-    const out = spawnSync("systemd-analyze", ["security", "--offline=true", "--no-pager", unit], { encoding: "utf8" });
-    rmSync(dir, { recursive: true, force: true });
-    const m = /Overall exposure level for veil-companion\.service: ([0-9.]+)/.exec(out.stdout + out.stderr);
-    expect(m, out.stdout + out.stderr).not.toBeNull();
-    expect(Number(m?.[1])).toBeLessThanOrEqual(3.5);
-  });
+  it.skipIf(!hasSystemdAnalyze())(
+    "has a systemd-analyze security exposure of 3.5 or less (without MemoryDenyWriteExecute)",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "veil-unit-"));
+      const unit = join(dir, "veil-companion.service");
+      const text = readFileSync(join(INFRA, "veil-companion.service"), "utf8")
+        .replace(/@NODE@/g, "/usr/bin/node")
+        .replace(/@LIBDIR@/g, "/opt/veil-companion");
+      expect(text).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
+      execFileSync("sh", ["-c", 'cat > "$1"', "sh", unit], { input: text });
+      const out = spawnSync("systemd-analyze", ["security", "--offline=true", "--no-pager", unit], {
+        encoding: "utf8",
+      });
+      rmSync(dir, { recursive: true, force: true });
+      const m = /Overall exposure level for veil-companion\.service: ([0-9.]+)/.exec(out.stdout + out.stderr);
+      expect(m, out.stdout + out.stderr).not.toBeNull();
+      expect(Number(m?.[1])).toBeLessThanOrEqual(3.5);
+    },
+  );
 });
 
 describe("install.sh in prefix mode against a console on a random port", () => {
@@ -58,9 +65,15 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   // Asynchronous on purpose: the console answering the script lives in this same process.
-  const run = (args: string[], env: Record<string, string>): Promise<{ status: number | null; stderr: string; stdout: string }> =>
+  const run = (
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ status: number | null; stderr: string; stdout: string }> =>
     new Promise((resolve) => {
-      const p = spawn("sh", [INSTALL, ...args], { env: { PATH: process.env.PATH ?? "", HOME: parent, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn("sh", [INSTALL, ...args], {
+        env: { PATH: process.env.PATH ?? "", HOME: parent, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -74,7 +87,9 @@ describe("install.sh in prefix mode against a console on a random port", () => {
 
   it("refuses a wrong certificate pin before fetching anything", async () => {
     const other = makeSelfSignedCert("other");
-    const r = await run(["--prefix", join(parent, "wrong-pin"), "--no-start"], { VEIL_ENROLL: instance.enrollment(consoleServer.url, other.pin) });
+    const r = await run(["--prefix", join(parent, "wrong-pin"), "--no-start"], {
+      VEIL_ENROLL: instance.enrollment(consoleServer.url, other.pin),
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/wrong certificate pin/);
     expect(consoleServer.requests).toEqual([]);
@@ -92,7 +107,9 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     const stranger = await makeInstance(makeAccount());
     consoleServer.instances.set(stranger.instanceId, { ...instance.record, instanceId: stranger.instanceId });
     const dir = join(parent, "bad-token");
-    const r = await run(["--prefix", dir, "--no-start"], { VEIL_ENROLL: stranger.enrollment(consoleServer.url, cert.pin) });
+    const r = await run(["--prefix", dir, "--no-start"], {
+      VEIL_ENROLL: stranger.enrollment(consoleServer.url, cert.pin),
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/refused the token/);
     expect(readdirSync(join(dir, "state"))).toEqual([]);
@@ -100,20 +117,39 @@ describe("install.sh in prefix mode against a console on a random port", () => {
 
   it("installs, enrolls and runs in the foreground; the companion comes online", async () => {
     const enrollment = instance.enrollment(consoleServer.url, cert.pin);
-    child = spawn("sh", [INSTALL, "--prefix", prefix], { env: { PATH: process.env.PATH ?? "", HOME: parent, VEIL_ENROLL: enrollment }, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn("sh", [INSTALL, "--prefix", prefix], {
+      env: { PATH: process.env.PATH ?? "", HOME: parent, VEIL_ENROLL: enrollment },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 30_000, "online");
     expect(statSync(join(prefix, "state")).mode & 0o777).toBe(0o700);
-    for (const f of readdirSync(join(prefix, "state"))) expect(statSync(join(prefix, "state", f)).mode & 0o777).toBe(0o600);
-    const status = JSON.parse(execFileSync(join(prefix, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" })) as {
+    for (const f of readdirSync(join(prefix, "state")))
+      expect(statSync(join(prefix, "state", f)).mode & 0o777).toBe(0o600);
+    const status = JSON.parse(
+      execFileSync(join(prefix, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" }),
+    ) as {
       connection: { state: string };
       instanceId: string;
       consoleUrl: string;
       fingerprints: { consolePin: string };
     };
-    expect(status).toMatchObject({ instanceId: instance.instanceId, consoleUrl: consoleServer.url, fingerprints: { consolePin: cert.pin } });
-    await waitUntil(() => (JSON.parse(execFileSync(join(prefix, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" })) as typeof status).connection.state === "connected", 5000, "status connected");
+    expect(status).toMatchObject({
+      instanceId: instance.instanceId,
+      consoleUrl: consoleServer.url,
+      fingerprints: { consolePin: cert.pin },
+    });
+    await waitUntil(
+      () =>
+        (
+          JSON.parse(
+            execFileSync(join(prefix, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" }),
+          ) as typeof status
+        ).connection.state === "connected",
+      5000,
+      "status connected",
+    );
     const exited = new Promise<number | null>((r) => child?.once("exit", (code) => r(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
@@ -123,7 +159,9 @@ describe("install.sh in prefix mode against a console on a random port", () => {
 
   it("is idempotent: a second run (with or without VEIL_ENROLL) changes nothing", async () => {
     const before = readFileSync(join(prefix, "state", "secrets.json"), "utf8");
-    const r1 = await run(["--prefix", prefix, "--no-start"], { VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin) });
+    const r1 = await run(["--prefix", prefix, "--no-start"], {
+      VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin),
+    });
     expect(r1.status, r1.stderr).toBe(0);
     expect(r1.stdout).toMatch(/already enrolled/);
     const r2 = await run(["--prefix", prefix, "--no-start"], {});
@@ -132,17 +170,26 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   it("refuses a bundle whose checksum does not match", async () => {
-    const r = await run(["--prefix", join(parent, "bad-sum"), "--no-start"], { VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin), VEIL_BUNDLE_SHA256: "0".repeat(64) });
+    const r = await run(["--prefix", join(parent, "bad-sum"), "--no-start"], {
+      VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin),
+      VEIL_BUNDLE_SHA256: "0".repeat(64),
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/checksum mismatch/);
     expect(existsSync(join(parent, "bad-sum", "lib", "veil-companion.mjs"))).toBe(false);
   });
 
   it("the companion itself refuses an enrollment string in argv, and reports 'not enrolled' as JSON", () => {
-    const r = spawnSync(process.execPath, [BUNDLE, "enroll", "veil1_AAAA"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") } });
+    const r = spawnSync(process.execPath, [BUNDLE, "enroll", "veil1_AAAA"], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/refusing an enrollment string on the command line/);
-    const s = spawnSync(process.execPath, [BUNDLE, "status", "--json"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") } });
+    const s = spawnSync(process.execPath, [BUNDLE, "status", "--json"], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") },
+    });
     expect(JSON.parse(s.stdout)).toMatchObject({ enrolled: false });
   });
 

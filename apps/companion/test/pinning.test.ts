@@ -41,9 +41,14 @@ describe("console certificate pinning", () => {
 
   it("refuses a wrong pin before a single request byte is written", async () => {
     const agent = new PinnedAgent(certA.pin);
-    await expect(httpsJson({ agent, url: new URL("/api/companion/v1/instances/x/enroll", impostor.url), method: "POST", body: { authKey: "secret" } })).rejects.toBeInstanceOf(
-      PinMismatchError,
-    );
+    await expect(
+      httpsJson({
+        agent,
+        url: new URL("/api/companion/v1/instances/x/enroll", impostor.url),
+        method: "POST",
+        body: { authKey: "secret" },
+      }),
+    ).rejects.toBeInstanceOf(PinMismatchError);
     expect(impostor.requests).toEqual([]);
   });
 
@@ -60,7 +65,12 @@ describe("console certificate pinning", () => {
 
   it("the socket connection to the impostor never authenticates", async () => {
     const transport = createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 });
-    const socket = transport.openSocket({ instanceId: instance.instanceId, authKey: "A".repeat(43), protocolVersion: 1, companionVersion: "t" });
+    const socket = transport.openSocket({
+      instanceId: instance.instanceId,
+      authKey: "A".repeat(43),
+      protocolVersion: 1,
+      companionVersion: "t",
+    });
     const error = await new Promise<Error>((resolve) => {
       socket.on("connect_error", resolve);
       socket.on("connect", () => resolve(new Error("connected!")));
@@ -79,7 +89,9 @@ describe("console certificate pinning", () => {
     const good = runCompanion(state.dir, logger);
     await waitUntil(() => real.isOnline(instance.instanceId), 5000, "online at the real console");
     good.stop();
-    const bad = runCompanion(state.dir, logger, { transport: createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 }) });
+    const bad = runCompanion(state.dir, logger, {
+      transport: createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 }),
+    });
     await waitUntil(() => lines.some((l) => l.includes('"code":"pin_mismatch"')), 5000, "pin mismatch logged");
     expect(impostor.connections).toBe(0);
     bad.stop();

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../src/crypto";
-import { encodeSessionOpen, PROTOCOL_VERSION, ZE2EResponseSchema, type TE2EResponse, type TRelayFrame, type TRequestType } from "../src/protocol";
+import {
+  encodeSessionOpen,
+  PROTOCOL_VERSION,
+  ZE2EResponseSchema,
+  type TE2EResponse,
+  type TRelayFrame,
+  type TRequestType,
+} from "../src/protocol";
 import type { Clock } from "../src/clock";
 import { Responder } from "../src/e2e/responder";
 import { createRequestHandlers } from "../src/e2e/requests/create-handlers";
@@ -43,9 +50,20 @@ function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
   });
   const sessionId = toBase64Url(new Uint8Array(16).fill(1));
   const open = (expiresAt = clock.now() + 60_000): Session => {
-    const pending = initiateSession({ protocolVersion: PROTOCOL_VERSION, instanceId, accountId: account.accountId, accountSecretKey: account.box.privateKey, instancePublicKey: instanceBox.publicKey });
+    const pending = initiateSession({
+      protocolVersion: PROTOCOL_VERSION,
+      instanceId,
+      accountId: account.accountId,
+      accountSecretKey: account.box.privateKey,
+      instancePublicKey: instanceBox.publicKey,
+    });
     const bundle = signGrant({ signer: admin, account, instanceId, role: "operator", expiresAt });
-    responder.handleFrame({ instanceId, sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    responder.handleFrame({
+      instanceId,
+      sessionId,
+      kind: "handshake",
+      frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)),
+    });
     const reply = out.shift();
     if (reply?.kind !== "handshake") throw new Error("no handshake reply");
     return pending.finish(fromBase64Url(reply.frame)).session;
@@ -57,7 +75,10 @@ function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
     return id;
   };
   const read = (s: Session): TE2EResponse[] =>
-    out.splice(0).filter((f) => f.kind === "transport").map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
+    out
+      .splice(0)
+      .filter((f) => f.kind === "transport")
+      .map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
   return { responder, clock, out, open, send, read };
 }
 

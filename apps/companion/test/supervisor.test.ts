@@ -134,7 +134,16 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
   it("stops on session:ended instance_revoked without reconnecting", async () => {
     const clock = manualClock();
     const transport = fakeTransport();
-    const sup = new Supervisor({ instanceId: "i", transport, auth: { current: () => "k", onRejected: () => false }, clock, random: () => 0, logger: silentLogger, onFrame: () => {}, onDisconnected: () => {} });
+    const sup = new Supervisor({
+      instanceId: "i",
+      transport,
+      auth: { current: () => "k", onRejected: () => false },
+      clock,
+      random: () => 0,
+      logger: silentLogger,
+      onFrame: () => {},
+      onDisconnected: () => {},
+    });
     sup.start();
     const s = transport.sockets[0] as FakeSocket;
     s.connected = true;
@@ -149,7 +158,9 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
 describe("connect errors", () => {
   it("reads the console's code from the message or from an error body in `data`", () => {
     expect(describeConnectError(new Error("instance_revoked"))).toBe("instance_revoked");
-    const withBody = Object.assign(new Error("Sign in to continue."), { data: { error: { code: "unauthenticated", message: "x", retryable: false } } });
+    const withBody = Object.assign(new Error("Sign in to continue."), {
+      data: { error: { code: "unauthenticated", message: "x", retryable: false } },
+    });
     expect(describeConnectError(withBody)).toBe("unauthenticated");
     expect(describeConnectError(new Error("websocket error"))).toBe("network");
   });
@@ -160,7 +171,15 @@ describe("JSON logs", () => {
     const out: string[] = [];
     const log = createJsonLogger({ write: (l) => out.push(l), now: () => 0 });
     log.info("x", { authKey: "AAAA", token: "t", instanceId: "i", frame: "f" });
-    expect(JSON.parse(out[0] ?? "")).toEqual({ ts: "1970-01-01T00:00:00.000Z", level: "info", msg: "x", authKey: "[redacted]", token: "[redacted]", instanceId: "i", frame: "[redacted]" });
+    expect(JSON.parse(out[0] ?? "")).toEqual({
+      ts: "1970-01-01T00:00:00.000Z",
+      level: "info",
+      msg: "x",
+      authKey: "[redacted]",
+      token: "[redacted]",
+      instanceId: "i",
+      frame: "[redacted]",
+    });
     expect(redactFields({ long: "a".repeat(1000) }).long).toHaveLength(301);
   });
 });

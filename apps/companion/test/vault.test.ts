@@ -47,7 +47,8 @@ describe("vault lifecycle", () => {
   const instanceId = randomUUID();
   let dir: string;
   const key = generateBoxKeyPair();
-  const open = (clock: Clock = systemClock): VaultService => new VaultService({ stateDir: dir, instanceId, clock, logger: silentLogger });
+  const open = (clock: Clock = systemClock): VaultService =>
+    new VaultService({ stateDir: dir, instanceId, clock, logger: silentLogger });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "veil-vault-"));
@@ -59,7 +60,9 @@ describe("vault lifecycle", () => {
     expect(v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "x", secret, origin: "manual" }])).toBeUndefined(); // not initialized
     expect(v.init(toBase64Url(key.publicKey), false).status).toBe("initialized");
     expect(v.init(toBase64Url(generateBoxKeyPair().publicKey), false).status).toBe("exists");
-    const [meta] = v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "ap-1", secret, notes: "rack 3", origin: "manual" }]) ?? [];
+    const [meta] =
+      v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "ap-1", secret, notes: "rack 3", origin: "manual" }]) ??
+      [];
     if (meta === undefined) throw new Error("not stored");
     expect(v.status()).toMatchObject({ initialized: true, unlocked: false, entries: 1 });
     expect(v.list({ offset: 0, limit: 10 }).entries).toEqual([meta]);
@@ -100,11 +103,16 @@ describe("vault lifecycle", () => {
 
   it("a tampered sealed entry or tampered metadata does not open", () => {
     const v = open();
-    const [meta] = v.putMany([{ target: { mac: "02:00:00:00:00:02" }, label: "t", secret, certSha256: "a".repeat(64), origin: "manual" }]) ?? [];
+    const [meta] =
+      v.putMany([
+        { target: { mac: "02:00:00:00:00:02" }, label: "t", secret, certSha256: "a".repeat(64), origin: "manual" },
+      ]) ?? [];
     if (meta === undefined) throw new Error("not stored");
     const path = join(dir, VAULT_FILE);
     const original = readFileSync(path, "utf8");
-    const json = JSON.parse(original) as { entries: { meta: { id: string; target: unknown; certSha256?: string }; sealed: string }[] };
+    const json = JSON.parse(original) as {
+      entries: { meta: { id: string; target: unknown; certSha256?: string }; sealed: string }[];
+    };
     const entry = json.entries.find((e) => e.meta.id === meta.id);
     if (entry === undefined) throw new Error("missing");
 
@@ -145,7 +153,14 @@ describe("bulk credential generation", () => {
   let dir: string;
 
   beforeAll(async () => {
-    sim = await startSimulator({ devices: 500, seed: 21, firstAddress: "127.0.8.2", discovery: "off", adminPort: 0, faultRate: 0 });
+    sim = await startSimulator({
+      devices: 500,
+      seed: 21,
+      firstAddress: "127.0.8.2",
+      discovery: "off",
+      adminPort: 0,
+      faultRate: 0,
+    });
     dir = mkdtempSync(join(tmpdir(), "veil-vaultgen-"));
   });
   afterAll(async () => {
@@ -155,10 +170,20 @@ describe("bulk credential generation", () => {
 
   it("500 devices: unique credential per device, applied over pinned HTTPS, sealed while locked", async () => {
     const key = generateBoxKeyPair();
-    const site = openSiteServices({ stateDir: dir, instanceId: randomUUID(), clock: systemClock, logger: silentLogger, scanRanges: "127.0.8.0/23", concurrency: 32 });
+    const site = openSiteServices({
+      stateDir: dir,
+      instanceId: randomUUID(),
+      clock: systemClock,
+      logger: silentLogger,
+      scanRanges: "127.0.8.0/23",
+      concurrency: 32,
+    });
     site.vault.init(toBase64Url(key.publicKey), false);
     expect(site.vault.unlocked).toBe(false);
-    const body = ZVaultGenerateBodySchema.parse({ devices: sim.devices.map((d) => ({ mac: d.mac, ip: d.ip, port: sim.adminPort })), login: { username: "ubnt", password: "ubnt" } });
+    const body = ZVaultGenerateBodySchema.parse({
+      devices: sim.devices.map((d) => ({ mac: d.mac, ip: d.ip, port: sim.adminPort })),
+      login: { username: "ubnt", password: "ubnt" },
+    });
     const progress: TDeviceJobProgress[] = [];
     const t0 = Date.now();
     await generateCredentials(body, site, (p) => progress.push(p));
@@ -174,20 +199,30 @@ describe("bulk credential generation", () => {
     const seen = new Set<string>();
     for (const d of sim.devices) {
       const meta = site.vault.activeFor(d.mac);
-      expect(meta).toMatchObject({ origin: "generated", state: "active", certSha256: await sim.certificateFingerprint(d.mac) });
+      expect(meta).toMatchObject({
+        origin: "generated",
+        state: "active",
+        certSha256: await sim.certificateFingerprint(d.mac),
+      });
       const opened = site.vault.open(meta?.id ?? "");
-      if (opened.status !== "ok" || opened.secret.kind !== "password") throw new Error(`entry of ${d.mac} does not open`);
+      if (opened.status !== "ok" || opened.secret.kind !== "password")
+        throw new Error(`entry of ${d.mac} does not open`);
       expect(opened.secret).toEqual({ kind: "password", username: "ubnt", password: d.credentials.password });
       seen.add(opened.secret.password);
     }
     expect(seen.size).toBe(500);
 
     // A second round from the vault itself (no typed login): needs the unlocked vault, supersedes the old entries.
-    const few = ZVaultGenerateBodySchema.parse({ devices: sim.devices.slice(0, 3).map((d) => ({ mac: d.mac, ip: d.ip, port: sim.adminPort })) });
+    const few = ZVaultGenerateBodySchema.parse({
+      devices: sim.devices.slice(0, 3).map((d) => ({ mac: d.mac, ip: d.ip, port: sim.adminPort })),
+    });
     const second: TDeviceJobProgress[] = [];
     await generateCredentials(few, site, (p) => second.push(p));
     expect(second.map((p) => p.status)).toEqual(["done", "done", "done"]);
-    expect(site.vault.list({ mac: sim.devices[0]?.mac, offset: 0, limit: 10 }).entries.map((e) => e.state)).toEqual(["superseded", "active"]);
+    expect(site.vault.list({ mac: sim.devices[0]?.mac, offset: 0, limit: 10 }).entries.map((e) => e.state)).toEqual([
+      "superseded",
+      "active",
+    ]);
 
     // Locked: the vault cannot log in with a stored credential.
     site.vault.lock();
@@ -202,7 +237,11 @@ describe("bulk credential generation", () => {
     site.vault.unlock(toBase64Url(key.privateKey), 5);
     const before = sim.stats().adminRequests;
     const changed: TDeviceJobProgress[] = [];
-    await generateCredentials(ZVaultGenerateBodySchema.parse({ devices: [{ mac: d0.mac, ip: d0.ip, port: sim.adminPort }] }), site, (p) => changed.push(p));
+    await generateCredentials(
+      ZVaultGenerateBodySchema.parse({ devices: [{ mac: d0.mac, ip: d0.ip, port: sim.adminPort }] }),
+      site,
+      (p) => changed.push(p),
+    );
     expect(changed[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
     expect(sim.stats().adminRequests).toBe(before);
   });
@@ -215,7 +254,13 @@ describe("vault requests through the dispatcher", () => {
     const { createRequestHandlers } = await import("../src/e2e/requests/create-handlers");
     const dir = mkdtempSync(join(tmpdir(), "veil-vaultreq-"));
     try {
-      const site = openSiteServices({ stateDir: dir, instanceId: randomUUID(), clock: systemClock, logger: silentLogger, scanRanges: "10.0.0.0/24" });
+      const site = openSiteServices({
+        stateDir: dir,
+        instanceId: randomUUID(),
+        clock: systemClock,
+        logger: silentLogger,
+        scanRanges: "10.0.0.0/24",
+      });
       const handlers = createRequestHandlers({ rotateToken: () => Promise.resolve("x"), site: () => site });
       const key = generateBoxKeyPair();
       const cache = new ReplayCache();
@@ -230,25 +275,64 @@ describe("vault requests through the dispatcher", () => {
             handlers,
             logger: silentLogger,
             sessionId: "s",
-            makeContext: (requestId) => ({ instanceId: "i", grant: { role } as never, requestId, now: () => Date.now(), subscribe: () => requestId, cancelSubscription: () => true }),
+            makeContext: (requestId) => ({
+              instanceId: "i",
+              grant: { role } as never,
+              requestId,
+              now: () => Date.now(),
+              subscribe: () => requestId,
+              cancelSubscription: () => true,
+            }),
           },
         );
-      expect(await call("operator", "vault.init", { publicKey: toBase64Url(key.publicKey) })).toMatchObject({ kind: "error", error: { code: "forbidden" } });
-      expect(await call("admin", "vault.init", { publicKey: toBase64Url(key.publicKey) })).toMatchObject({ kind: "result", body: { status: "initialized" } });
+      expect(await call("operator", "vault.init", { publicKey: toBase64Url(key.publicKey) })).toMatchObject({
+        kind: "error",
+        error: { code: "forbidden" },
+      });
+      expect(await call("admin", "vault.init", { publicKey: toBase64Url(key.publicKey) })).toMatchObject({
+        kind: "result",
+        body: { status: "initialized" },
+      });
       const put = await call("operator", "vault.put", { target: { group: "core switches" }, secret, notes: "n" });
-      expect(put).toMatchObject({ kind: "result", body: { status: "stored", entry: { kind: "password", origin: "manual", state: "active" } } });
+      expect(put).toMatchObject({
+        kind: "result",
+        body: { status: "stored", entry: { kind: "password", origin: "manual", state: "active" } },
+      });
       const entryId = put.kind === "result" ? (put.body as { entry: { id: string } }).entry.id : "";
-      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({ kind: "result", body: { status: "locked" } });
+      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({
+        kind: "result",
+        body: { status: "locked" },
+      });
       expect(await call("viewer", "vault.list", {})).toMatchObject({ kind: "error", error: { code: "forbidden" } });
       expect(await call("operator", "vault.list", {})).toMatchObject({ kind: "result", body: { total: 1 } });
-      expect(await call("admin", "vault.unlock", { privateKey: toBase64Url(generateBoxKeyPair().privateKey) })).toMatchObject({ kind: "result", body: { status: "wrong_key" } });
-      expect(await call("admin", "vault.unlock", { privateKey: toBase64Url(key.privateKey) })).toMatchObject({ kind: "result", body: { status: "unlocked" } });
-      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({ kind: "result", body: { status: "ok", secret, notes: "n" } });
-      expect(await call("operator", "vault.status", {})).toMatchObject({ kind: "result", body: { initialized: true, unlocked: true, entries: 1 } });
+      expect(
+        await call("admin", "vault.unlock", { privateKey: toBase64Url(generateBoxKeyPair().privateKey) }),
+      ).toMatchObject({ kind: "result", body: { status: "wrong_key" } });
+      expect(await call("admin", "vault.unlock", { privateKey: toBase64Url(key.privateKey) })).toMatchObject({
+        kind: "result",
+        body: { status: "unlocked" },
+      });
+      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({
+        kind: "result",
+        body: { status: "ok", secret, notes: "n" },
+      });
+      expect(await call("operator", "vault.status", {})).toMatchObject({
+        kind: "result",
+        body: { initialized: true, unlocked: true, entries: 1 },
+      });
       expect(await call("operator", "vault.lock", {})).toMatchObject({ kind: "result", body: { locked: true } });
-      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({ kind: "result", body: { status: "locked" } });
-      expect(await call("operator", "discovery.start", { targets: ["127.0.0.1"] })).toMatchObject({ kind: "result", body: { status: "refused", refused: [{ reason: "loopback" }] } });
-      expect(await call("admin", "vault.delete", { entryId })).toMatchObject({ kind: "result", body: { deleted: true } });
+      expect(await call("operator", "vault.reveal", { entryId })).toMatchObject({
+        kind: "result",
+        body: { status: "locked" },
+      });
+      expect(await call("operator", "discovery.start", { targets: ["127.0.0.1"] })).toMatchObject({
+        kind: "result",
+        body: { status: "refused", refused: [{ reason: "loopback" }] },
+      });
+      expect(await call("admin", "vault.delete", { entryId })).toMatchObject({
+        kind: "result",
+        body: { deleted: true },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

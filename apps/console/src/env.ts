@@ -24,7 +24,10 @@ export const ZCidrListSchema = z
   .default("")
   .transform((value, ctx) => {
     const out: string[] = [];
-    for (const raw of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    for (const raw of value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [addr = "", bits] = raw.split("/");
       const family = isIP(addr);
       const max = family === 4 ? 32 : 128;
@@ -48,53 +51,102 @@ const ZEnvSchema = z
     VEIL_HTTP_PORT: port("VEIL_HTTP_PORT").default(8080),
     VEIL_INFORM_PORT: port("VEIL_INFORM_PORT").optional(),
     DATABASE_URL: optionalString.pipe(
-      z.url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgres:// or postgresql:// URL" }).optional(),
+      z
+        .url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgres:// or postgresql:// URL" })
+        .optional(),
     ),
     VEIL_TLS_CERT: optionalString,
     VEIL_TLS_KEY: optionalString,
     VEIL_ACME_DOMAIN: optionalString.pipe(
-      z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "VEIL_ACME_DOMAIN must be a DNS name such as console.example.com").optional(),
+      z
+        .string()
+        .regex(
+          /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+          "VEIL_ACME_DOMAIN must be a DNS name such as console.example.com",
+        )
+        .optional(),
     ),
     VEIL_ACME_EMAIL: optionalString.pipe(z.email("VEIL_ACME_EMAIL must be an e-mail address").optional()),
-    VEIL_ACME_DIRECTORY: z.url("VEIL_ACME_DIRECTORY must be an https URL").default("https://acme-v02.api.letsencrypt.org/directory"),
+    VEIL_ACME_DIRECTORY: z
+      .url("VEIL_ACME_DIRECTORY must be an https URL")
+      .default("https://acme-v02.api.letsencrypt.org/directory"),
     VEIL_TRUSTED_PROXIES: ZCidrListSchema,
     VEIL_PUBLIC_ORIGIN: optionalString.pipe(
       z
-        .url({ protocol: /^https$/, error: "VEIL_PUBLIC_ORIGIN must be an https:// origin such as https://console.example.com" })
+        .url({
+          protocol: /^https$/,
+          error: "VEIL_PUBLIC_ORIGIN must be an https:// origin such as https://console.example.com",
+        })
         .transform((u) => new URL(u).origin)
         .optional(),
     ),
-    VEIL_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1800, "VEIL_SESSION_IDLE_SECONDS must be at least 1800 (30 minutes)").max(2_592_000, "VEIL_SESSION_IDLE_SECONDS must be at most 2592000 (30 days)").default(3600),
-    VEIL_SESSION_MAX_SECONDS: z.coerce.number().int().min(1800).max(2_592_000, "VEIL_SESSION_MAX_SECONDS must be at most 2592000 (30 days)").default(2_592_000),
+    VEIL_SESSION_IDLE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1800, "VEIL_SESSION_IDLE_SECONDS must be at least 1800 (30 minutes)")
+      .max(2_592_000, "VEIL_SESSION_IDLE_SECONDS must be at most 2592000 (30 days)")
+      .default(3600),
+    VEIL_SESSION_MAX_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1800)
+      .max(2_592_000, "VEIL_SESSION_MAX_SECONDS must be at most 2592000 (30 days)")
+      .default(2_592_000),
     VEIL_STEP_UP_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
     /** base64 of 32 bytes; share it across nodes so fake pre-login salts and TOTP encryption agree. */
     VEIL_SERVER_SECRET: optionalString.pipe(
       z
         .string()
-        .regex(/^[A-Za-z0-9+/_-]{43}=?$/, "VEIL_SERVER_SECRET must be 32 random bytes in base64 (openssl rand -base64 32)")
+        .regex(
+          /^[A-Za-z0-9+/_-]{43}=?$/,
+          "VEIL_SERVER_SECRET must be 32 random bytes in base64 (openssl rand -base64 32)",
+        )
         .optional(),
     ),
-    REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" }).optional()),
+    REDIS_URL: optionalString.pipe(
+      z.url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" }).optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.VEIL_TLS_CERT) !== Boolean(env.VEIL_TLS_KEY)) {
-      ctx.addIssue({ code: "custom", path: ["VEIL_TLS_CERT"], message: "set both VEIL_TLS_CERT and VEIL_TLS_KEY (PEM file paths), or neither" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["VEIL_TLS_CERT"],
+        message: "set both VEIL_TLS_CERT and VEIL_TLS_KEY (PEM file paths), or neither",
+      });
     }
     if (env.VEIL_ACME_DOMAIN && !env.VEIL_ACME_EMAIL) {
-      ctx.addIssue({ code: "custom", path: ["VEIL_ACME_EMAIL"], message: "VEIL_ACME_DOMAIN is set: also set VEIL_ACME_EMAIL (the ACME account contact)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["VEIL_ACME_EMAIL"],
+        message: "VEIL_ACME_DOMAIN is set: also set VEIL_ACME_EMAIL (the ACME account contact)",
+      });
     }
     if (env.VEIL_ACME_DOMAIN && env.VEIL_TLS_CERT) {
-      ctx.addIssue({ code: "custom", path: ["VEIL_ACME_DOMAIN"], message: "choose one: VEIL_TLS_CERT/VEIL_TLS_KEY files or VEIL_ACME_DOMAIN, not both" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["VEIL_ACME_DOMAIN"],
+        message: "choose one: VEIL_TLS_CERT/VEIL_TLS_KEY files or VEIL_ACME_DOMAIN, not both",
+      });
     }
     if (env.VEIL_ACME_DOMAIN && env.VEIL_HTTP_PORT === 0) {
-      ctx.addIssue({ code: "custom", path: ["VEIL_HTTP_PORT"], message: "ACME HTTP-01 needs the HTTP port: set VEIL_HTTP_PORT (80 in production)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["VEIL_HTTP_PORT"],
+        message: "ACME HTTP-01 needs the HTTP port: set VEIL_HTTP_PORT (80 in production)",
+      });
     }
     if (env.VEIL_SESSION_IDLE_SECONDS > env.VEIL_SESSION_MAX_SECONDS) {
-      ctx.addIssue({ code: "custom", path: ["VEIL_SESSION_IDLE_SECONDS"], message: "VEIL_SESSION_IDLE_SECONDS must not exceed VEIL_SESSION_MAX_SECONDS" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["VEIL_SESSION_IDLE_SECONDS"],
+        message: "VEIL_SESSION_IDLE_SECONDS must not exceed VEIL_SESSION_MAX_SECONDS",
+      });
     }
     for (const name of ["VEIL_HTTP_PORT", "VEIL_INFORM_PORT"] as const) {
       const p = env[name];
-      if (p !== undefined && p !== 0 && p === env.VEIL_HTTPS_PORT) ctx.addIssue({ code: "custom", path: [name], message: `${name} must differ from VEIL_HTTPS_PORT` });
+      if (p !== undefined && p !== 0 && p === env.VEIL_HTTPS_PORT)
+        ctx.addIssue({ code: "custom", path: [name], message: `${name} must differ from VEIL_HTTPS_PORT` });
     }
   });
 
@@ -102,7 +154,9 @@ export type Env = z.infer<typeof ZEnvSchema>;
 
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix the environment variables above and start again (see docs/OPERATIONS.md).`);
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix the environment variables above and start again (see docs/OPERATIONS.md).`,
+    );
     this.name = "EnvError";
   }
 }

@@ -52,7 +52,10 @@ describe("rate limits, lock-out, CSRF and input caps (PGlite)", () => {
 
   it("ignores X-Forwarded-For from a peer that is not a trusted proxy", async () => {
     for (const spoof of ["203.0.113.7", "198.51.100.1, 203.0.113.9"]) {
-      const r = await c.api("/api/auth/signup", { body: signupBody("e@example.test").body, headers: { "x-forwarded-for": spoof } });
+      const r = await c.api("/api/auth/signup", {
+        body: signupBody("e@example.test").body,
+        headers: { "x-forwarded-for": spoof },
+      });
       expect(r.status).toBe(429);
     }
     const audit = await c.api("/api/audit?action=rate_limit.exceeded", { token: admin.token });
@@ -63,7 +66,11 @@ describe("rate limits, lock-out, CSRF and input caps (PGlite)", () => {
 
   it("honours X-Forwarded-For only from trusted proxies, reading from the right", () => {
     const trusted = trustedProxyList(["10.0.0.0/8", "::1/128"]);
-    const req = (peer: string, xff?: string) => ({ socket: { remoteAddress: peer }, headers: xff ? { "x-forwarded-for": xff } : {} }) as unknown as IncomingMessage;
+    const req = (peer: string, xff?: string) =>
+      ({
+        socket: { remoteAddress: peer },
+        headers: xff ? { "x-forwarded-for": xff } : {},
+      }) as unknown as IncomingMessage;
     expect(clientIp(req("127.0.0.1", "1.2.3.4"), trusted)).toBe("127.0.0.1");
     expect(clientIp(req("10.1.1.1", "1.2.3.4"), trusted)).toBe("1.2.3.4");
     expect(clientIp(req("10.1.1.1", "6.6.6.6, 1.2.3.4, 10.2.2.2"), trusted)).toBe("1.2.3.4");
@@ -92,20 +99,37 @@ describe("rate limits, lock-out, CSRF and input caps (PGlite)", () => {
   });
 
   it("refuses cross-site requests even with a valid token, and never reads a cookie", async () => {
-    const evil = await c.api("/api/auth/logout", { body: {}, token: admin.token, headers: { origin: "https://evil.example" } });
+    const evil = await c.api("/api/auth/logout", {
+      body: {},
+      token: admin.token,
+      headers: { origin: "https://evil.example" },
+    });
     expect(evil.status).toBe(403);
     expect(evil.json).toMatchObject({ error: { code: "origin_mismatch" } });
-    const fetchMeta = await c.api("/api/auth/logout", { body: {}, token: admin.token, headers: { "sec-fetch-site": "cross-site" } });
+    const fetchMeta = await c.api("/api/auth/logout", {
+      body: {},
+      token: admin.token,
+      headers: { "sec-fetch-site": "cross-site" },
+    });
     expect(fetchMeta.status).toBe(403);
     // What a cross-site form can send: no custom header, text/plain, maybe a cookie.
-    const form = await c.api("/api/auth/logout", { rawBody: "x=1", headers: { "content-type": "text/plain", cookie: `token=${admin.token}` } });
+    const form = await c.api("/api/auth/logout", {
+      rawBody: "x=1",
+      headers: { "content-type": "text/plain", cookie: `token=${admin.token}` },
+    });
     expect(form.status).toBe(401);
   });
 
   it("caps and validates bodies: 413, 415, 400 with field paths and no echo", async () => {
-    const big = await c.api("/api/auth/prelogin", { rawBody: JSON.stringify({ email: "x".repeat(20_000) }), headers: { "content-type": "application/json" } });
+    const big = await c.api("/api/auth/prelogin", {
+      rawBody: JSON.stringify({ email: "x".repeat(20_000) }),
+      headers: { "content-type": "application/json" },
+    });
     expect(big.status).toBe(413);
-    const type = await c.api("/api/auth/prelogin", { rawBody: "email=a@b.c", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const type = await c.api("/api/auth/prelogin", {
+      rawBody: "email=a@b.c",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(type.status).toBe(415);
     const extra = await c.api("/api/auth/prelogin", { body: { email: "a@b.test", sneaky: "<script>" } });
     expect(extra.status).toBe(400);
@@ -118,6 +142,8 @@ describe("rate limits, lock-out, CSRF and input caps (PGlite)", () => {
 
   it("answers unknown routes and methods with JSON errors", async () => {
     expect((await c.api("/api/nothing-here")).json).toMatchObject({ error: { code: "not_found" } });
-    expect((await c.api("/api/health", { method: "DELETE" })).json).toMatchObject({ error: { code: "method_not_allowed" } });
+    expect((await c.api("/api/health", { method: "DELETE" })).json).toMatchObject({
+      error: { code: "method_not_allowed" },
+    });
   });
 });

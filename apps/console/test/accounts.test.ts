@@ -20,7 +20,10 @@ for (const driver of drivers) {
     beforeAll(async () => {
       // Functional tests from one IP: generous limits here; abuse.test.ts covers the real ones.
       const generous = { perIp: 10_000, perAccount: 10_000, windowSeconds: 60 };
-      c = await startTestConsole({ driver, rateLimits: { login: generous, signup: generous, twoFactor: generous, apiRead: generous, apiWrite: generous } });
+      c = await startTestConsole({
+        driver,
+        rateLimits: { login: generous, signup: generous, twoFactor: generous, apiRead: generous, apiWrite: generous },
+      });
     });
     afterAll(async () => {
       await c?.stop();
@@ -38,7 +41,9 @@ for (const driver of drivers) {
       const r = await c.api("/api/auth/signup", { body: signupBody("second@example.test").body });
       expect(r.status).toBe(403);
       expect(r.json).toMatchObject({ error: { code: "invite_required" } });
-      const bogus = await c.api("/api/auth/signup", { body: signupBody("second@example.test", { inviteToken: b64u(randomBytes(32)) }).body });
+      const bogus = await c.api("/api/auth/signup", {
+        body: signupBody("second@example.test", { inviteToken: b64u(randomBytes(32)) }).body,
+      });
       expect(bogus.status).toBe(403);
     });
 
@@ -51,9 +56,12 @@ for (const driver of drivers) {
 
     it("pre-login gives real params for accounts and stable believable fakes for unknown e-mails", async () => {
       const real = (await c.api("/api/auth/prelogin", { body: { email: admin.email } })).json as TPreloginResponse;
-      const fake1 = (await c.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } })).json as TPreloginResponse;
-      const fake2 = (await c.api("/api/auth/prelogin", { body: { email: "NOBODY@example.test" } })).json as TPreloginResponse;
-      const other = (await c.api("/api/auth/prelogin", { body: { email: "nobody2@example.test" } })).json as TPreloginResponse;
+      const fake1 = (await c.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } }))
+        .json as TPreloginResponse;
+      const fake2 = (await c.api("/api/auth/prelogin", { body: { email: "NOBODY@example.test" } }))
+        .json as TPreloginResponse;
+      const other = (await c.api("/api/auth/prelogin", { body: { email: "nobody2@example.test" } }))
+        .json as TPreloginResponse;
       expect(Object.keys(fake1.kdf).sort()).toEqual(Object.keys(real.kdf).sort());
       expect(fake1.kdf).toEqual(fake2.kdf);
       expect(fake1.kdf.salt).not.toBe(other.kdf.salt);
@@ -106,9 +114,18 @@ for (const driver of drivers) {
     });
 
     it("sets the idle timeout within 30 min – 30 days", async () => {
-      expect((await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 60 }, token: admin.token })).status).toBe(400);
-      expect((await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 31 * 86400 }, token: admin.token })).status).toBe(400);
-      const ok = await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 7200 }, token: admin.token });
+      expect(
+        (await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 60 }, token: admin.token })).status,
+      ).toBe(400);
+      expect(
+        (await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 31 * 86400 }, token: admin.token }))
+          .status,
+      ).toBe(400);
+      const ok = await c.api("/api/account/idle-timeout", {
+        method: "PUT",
+        body: { seconds: 7200 },
+        token: admin.token,
+      });
       expect(ok.status).toBe(200);
       const list = (await c.api("/api/sessions", { token: admin.token })).json as TSessionListResponse;
       const current = list.sessions.find((s) => s.current);
@@ -120,7 +137,10 @@ for (const driver of drivers) {
     it("expires a session after its idle timeout", async () => {
       const s = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
       const { sessions } = await import("@veil/db");
-      await c.running.database.db.update(sessions).set({ lastSeenAt: new Date(Date.now() - 3 * 3600_000) }).where(eq(sessions.id, s.session.sessionId));
+      await c.running.database.db
+        .update(sessions)
+        .set({ lastSeenAt: new Date(Date.now() - 3 * 3600_000) })
+        .where(eq(sessions.id, s.session.sessionId));
       const r = await c.api("/api/me", { token: s.session.token });
       expect(r.status).toBe(401);
       expect(r.json).toMatchObject({ error: { code: "session_expired" } });
@@ -130,20 +150,29 @@ for (const driver of drivers) {
       const r = await c.api("/api/invites", { body: { role: "viewer" }, token: admin.token });
       expect(r.status).toBe(401);
       expect(r.json).toMatchObject({ error: { code: "step_up_required" } });
-      expect((await c.api("/api/account/step-up", { body: { authKey: b64u(randomBytes(32)) }, token: admin.token })).status).toBe(401);
+      expect(
+        (await c.api("/api/account/step-up", { body: { authKey: b64u(randomBytes(32)) }, token: admin.token })).status,
+      ).toBe(401);
       await stepUp(c.api, admin);
       expect((await c.api("/api/invites", { body: { role: "viewer" }, token: admin.token })).status).toBe(201);
     });
 
     it("invites bind the role and the e-mail and are single-use", async () => {
       await stepUp(c.api, admin);
-      const r = await c.api("/api/invites", { body: { email: "op@example.test", role: "operator" }, token: admin.token });
+      const r = await c.api("/api/invites", {
+        body: { email: "op@example.test", role: "operator" },
+        token: admin.token,
+      });
       const token = (r.json as { token: string }).token;
-      const wrongEmail = await c.api("/api/auth/signup", { body: signupBody("other@example.test", { inviteToken: token }).body });
+      const wrongEmail = await c.api("/api/auth/signup", {
+        body: signupBody("other@example.test", { inviteToken: token }).body,
+      });
       expect(wrongEmail.status).toBe(403);
       const op = await signUp(c.api, "op@example.test", token);
       expect(op.session.user.role).toBe("operator");
-      const again = await c.api("/api/auth/signup", { body: signupBody("op2@example.test", { inviteToken: token }).body });
+      const again = await c.api("/api/auth/signup", {
+        body: signupBody("op2@example.test", { inviteToken: token }).body,
+      });
       expect(again.status).toBe(403);
     });
 
@@ -152,12 +181,24 @@ for (const driver of drivers) {
       const other = (await logIn(c.api, user.email, user.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
       const next = signupBody(user.email);
       const bad = await c.api("/api/account/password", {
-        body: { currentAuthKey: b64u(randomBytes(32)), kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey },
+        body: {
+          currentAuthKey: b64u(randomBytes(32)),
+          kdf: next.body.kdf,
+          authKey: next.authKey,
+          wrappedIdentityKey: next.body.keys.wrappedIdentityKey,
+          wrappedBoxKey: next.body.keys.wrappedBoxKey,
+        },
         token: user.token,
       });
       expect(bad.status).toBe(401);
       const ok = await c.api("/api/account/password", {
-        body: { currentAuthKey: user.authKey, kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey },
+        body: {
+          currentAuthKey: user.authKey,
+          kdf: next.body.kdf,
+          authKey: next.authKey,
+          wrappedIdentityKey: next.body.keys.wrappedIdentityKey,
+          wrappedBoxKey: next.body.keys.wrappedBoxKey,
+        },
         token: user.token,
       });
       expect(ok.status).toBe(200);
@@ -172,9 +213,16 @@ for (const driver of drivers) {
 
     it("recovers a lost password with the recovery kit: keys come back wrapped, every session ends", async () => {
       await stepUp(c.api, admin);
-      const inv = (await c.api("/api/invites", { body: { email: "rec@example.test", role: "viewer" }, token: admin.token })).json as { token: string };
+      const inv = (
+        await c.api("/api/invites", { body: { email: "rec@example.test", role: "viewer" }, token: admin.token })
+      ).json as { token: string };
       const recoveryAuthKey = b64u(randomBytes(32));
-      const kit = { salt: b64u(randomBytes(16)), wrappedIdentityKey: b64u(randomBytes(81)), wrappedBoxKey: b64u(randomBytes(81)), authKey: recoveryAuthKey };
+      const kit = {
+        salt: b64u(randomBytes(16)),
+        wrappedIdentityKey: b64u(randomBytes(81)),
+        wrappedBoxKey: b64u(randomBytes(81)),
+        authKey: recoveryAuthKey,
+      };
       const { body } = signupBody("rec@example.test", { inviteToken: inv.token, recovery: kit });
       const signed = await c.api("/api/auth/signup", { body });
       expect(signed.status).toBe(201);
@@ -182,35 +230,71 @@ for (const driver of drivers) {
       // The kit's auth key is never served back.
       expect(JSON.stringify((await c.api("/api/me", { token: oldToken })).json)).not.toContain(recoveryAuthKey);
 
-      const salt = (await c.api("/api/auth/recover/prelogin", { body: { email: "rec@example.test" } })).json as { salt: string };
+      const salt = (await c.api("/api/auth/recover/prelogin", { body: { email: "rec@example.test" } })).json as {
+        salt: string;
+      };
       expect(salt.salt).toBe(kit.salt);
-      const fakeA = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as { salt: string };
-      const fakeB = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as { salt: string };
+      const fakeA = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as {
+        salt: string;
+      };
+      const fakeB = (await c.api("/api/auth/recover/prelogin", { body: { email: admin.email } })).json as {
+        salt: string;
+      };
       expect(fakeA).toEqual(fakeB);
       expect(fakeA.salt).toHaveLength(kit.salt.length);
 
-      expect((await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: b64u(randomBytes(32)) } })).status).toBe(401);
-      expect((await c.api("/api/auth/recover/start", { body: { email: admin.email, authKey: b64u(randomBytes(32)) } })).status).toBe(401);
-      const start = await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: recoveryAuthKey } });
+      expect(
+        (
+          await c.api("/api/auth/recover/start", {
+            body: { email: "rec@example.test", authKey: b64u(randomBytes(32)) },
+          })
+        ).status,
+      ).toBe(401);
+      expect(
+        (await c.api("/api/auth/recover/start", { body: { email: admin.email, authKey: b64u(randomBytes(32)) } }))
+          .status,
+      ).toBe(401);
+      const start = await c.api("/api/auth/recover/start", {
+        body: { email: "rec@example.test", authKey: recoveryAuthKey },
+      });
       expect(start.status).toBe(200);
       const started = start.json as { challenge: string; recovery: { wrappedBoxKey: string; salt: string } };
       expect(started.recovery).toMatchObject({ wrappedBoxKey: kit.wrappedBoxKey, salt: kit.salt });
 
       const next = signupBody("rec@example.test");
       // A recovery challenge is not a login challenge.
-      expect((await c.api("/api/auth/login/2fa", { body: { challenge: started.challenge, code: "123456" } })).status).toBe(401);
+      expect(
+        (await c.api("/api/auth/login/2fa", { body: { challenge: started.challenge, code: "123456" } })).status,
+      ).toBe(401);
       const done = await c.api("/api/auth/recover/complete", {
-        body: { challenge: started.challenge, kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey, recovery: null },
+        body: {
+          challenge: started.challenge,
+          kdf: next.body.kdf,
+          authKey: next.authKey,
+          wrappedIdentityKey: next.body.keys.wrappedIdentityKey,
+          wrappedBoxKey: next.body.keys.wrappedBoxKey,
+          recovery: null,
+        },
       });
       expect(done.status).toBe(200);
       const again = await c.api("/api/auth/recover/complete", {
-        body: { challenge: started.challenge, kdf: next.body.kdf, authKey: next.authKey, wrappedIdentityKey: next.body.keys.wrappedIdentityKey, wrappedBoxKey: next.body.keys.wrappedBoxKey, recovery: null },
+        body: {
+          challenge: started.challenge,
+          kdf: next.body.kdf,
+          authKey: next.authKey,
+          wrappedIdentityKey: next.body.keys.wrappedIdentityKey,
+          wrappedBoxKey: next.body.keys.wrappedBoxKey,
+          recovery: null,
+        },
       });
       expect(again.status).toBe(401);
       expect((await c.api("/api/me", { token: oldToken })).status).toBe(401);
       expect((await logIn(c.api, "rec@example.test", next.authKey)).status).toBe(200);
       // The used kit was removed: it no longer opens anything.
-      expect((await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: recoveryAuthKey } })).status).toBe(401);
+      expect(
+        (await c.api("/api/auth/recover/start", { body: { email: "rec@example.test", authKey: recoveryAuthKey } }))
+          .status,
+      ).toBe(401);
     });
 
     it("TOTP: set-up, confirm, log-in with a code (once), backup codes single-use under concurrency", async () => {
@@ -228,57 +312,117 @@ for (const driver of drivers) {
       const [row] = await c.running.database.db.select().from(users).where(eq(users.id, user.userId));
       expect(Buffer.from(row?.totpPendingEnc ?? []).includes(Buffer.from(secretBytes))).toBe(false);
 
-      expect((await c.api("/api/account/totp/confirm", { body: { code: "000000" === totpCode(secretBytes) ? "111111" : "000000" }, token: user.token })).status).toBe(401);
+      expect(
+        (
+          await c.api("/api/account/totp/confirm", {
+            body: { code: "000000" === totpCode(secretBytes) ? "111111" : "000000" },
+            token: user.token,
+          })
+        ).status,
+      ).toBe(401);
       const confirmedAt = Date.now();
-      const confirm = await c.api("/api/account/totp/confirm", { body: { code: totpCode(secretBytes, confirmedAt) }, token: user.token });
+      const confirm = await c.api("/api/account/totp/confirm", {
+        body: { code: totpCode(secretBytes, confirmedAt) },
+        token: user.token,
+      });
       expect(confirm.status).toBe(200);
       const { backupCodes } = confirm.json as { backupCodes: string[] };
       expect(backupCodes).toHaveLength(10);
 
       // Log-in now needs the second factor.
-      const first = (await logIn(c.api, user.email, user.authKey)).json as Extract<TLoginResponse, { status: "two_factor_required" }>;
+      const first = (await logIn(c.api, user.email, user.authKey)).json as Extract<
+        TLoginResponse,
+        { status: "two_factor_required" }
+      >;
       expect(first.status).toBe("two_factor_required");
       // The code used to confirm was already accepted once: replay in the same step fails.
-      const replay = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt) } });
+      const replay = await c.api("/api/auth/login/2fa", {
+        body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt) },
+      });
       expect(replay.status).toBe(401);
-      const next = await c.api("/api/auth/login/2fa", { body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt + 30_000) } });
+      const next = await c.api("/api/auth/login/2fa", {
+        body: { challenge: first.challenge, code: totpCode(secretBytes, confirmedAt + 30_000) },
+      });
       expect(next.status).toBe(200);
 
       // The same backup code redeemed by 5 concurrent log-ins: exactly one session.
       const challenges = [];
-      for (let i = 0; i < 5; i++) challenges.push(((await logIn(c.api, user.email, user.authKey)).json as { challenge: string }).challenge);
+      for (let i = 0; i < 5; i++)
+        challenges.push(((await logIn(c.api, user.email, user.authKey)).json as { challenge: string }).challenge);
       const code = backupCodes[0] ?? "";
-      const results = await Promise.all(challenges.map((challenge) => c.api("/api/auth/login/2fa", { body: { challenge, backupCode: code } })));
+      const results = await Promise.all(
+        challenges.map((challenge) => c.api("/api/auth/login/2fa", { body: { challenge, backupCode: code } })),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       // Challenges are stored hashed.
-      const rows = await c.running.database.db.select().from(loginChallenges).where(eq(loginChallenges.userId, user.userId));
-      for (const ch of challenges) expect(rows.some((r) => Buffer.from(r.challengeHash).toString("base64url") === ch)).toBe(false);
+      const rows = await c.running.database.db
+        .select()
+        .from(loginChallenges)
+        .where(eq(loginChallenges.userId, user.userId));
+      for (const ch of challenges)
+        expect(rows.some((r) => Buffer.from(r.challengeHash).toString("base64url") === ch)).toBe(false);
     });
 
     it("role changes are admin-only, need step-up and never remove the last admin", async () => {
       const viewer = await invite(c.api, admin, "viewer@example.test", "viewer");
-      const denied = await c.api(`/api/users/${admin.userId}/role`, { method: "PUT", body: { role: "viewer" }, token: viewer.token });
+      const denied = await c.api(`/api/users/${admin.userId}/role`, {
+        method: "PUT",
+        body: { role: "viewer" },
+        token: viewer.token,
+      });
       expect(denied.status).toBe(403);
       await stepUp(c.api, admin);
-      const last = await c.api(`/api/users/${admin.userId}/role`, { method: "PUT", body: { role: "viewer" }, token: admin.token });
+      const last = await c.api(`/api/users/${admin.userId}/role`, {
+        method: "PUT",
+        body: { role: "viewer" },
+        token: admin.token,
+      });
       expect(last.status).toBe(409);
-      const ok = await c.api(`/api/users/${viewer.userId}/role`, { method: "PUT", body: { role: "auditor" }, token: admin.token });
+      const ok = await c.api(`/api/users/${viewer.userId}/role`, {
+        method: "PUT",
+        body: { role: "auditor" },
+        token: admin.token,
+      });
       expect(ok.status).toBe(200);
       const audit = await c.api("/api/audit?action=role.change", { token: viewer.token });
       expect(audit.status).toBe(200);
-      expect((audit.json as { entries: { details: Record<string, unknown> }[] }).entries[0]?.details).toMatchObject({ from: "viewer", to: "auditor" });
+      expect((audit.json as { entries: { details: Record<string, unknown> }[] }).entries[0]?.details).toMatchObject({
+        from: "viewer",
+        to: "auditor",
+      });
     });
 
     it("records the audit events of issue 3 in a verifiable chain", async () => {
       const r = await c.api("/api/audit?limit=500", { token: admin.token });
       expect(r.status).toBe(200);
       const actions = new Set((r.json as { entries: { action: string }[] }).entries.map((e) => e.action));
-      for (const a of ["account.signup", "login.success", "login.failure", "logout", "session.revoke", "2fa.setup_started", "2fa.enable", "2fa.backup_code_used", "login.2fa_failure", "role.change", "settings.idle_timeout", "permission.denied", "step_up", "password.change", "invite.create", "recovery.start", "recovery.complete", "recovery.failure"]) {
+      for (const a of [
+        "account.signup",
+        "login.success",
+        "login.failure",
+        "logout",
+        "session.revoke",
+        "2fa.setup_started",
+        "2fa.enable",
+        "2fa.backup_code_used",
+        "login.2fa_failure",
+        "role.change",
+        "settings.idle_timeout",
+        "permission.denied",
+        "step_up",
+        "password.change",
+        "invite.create",
+        "recovery.start",
+        "recovery.complete",
+        "recovery.failure",
+      ]) {
         expect(actions, a).toContain(a);
       }
       const v = await c.api("/api/audit/verify", { token: admin.token });
       expect(v.json).toMatchObject({ ok: true });
-      const filtered = (await c.api("/api/audit?outcome=failure&limit=5", { token: admin.token })).json as { entries: { outcome: string }[] };
+      const filtered = (await c.api("/api/audit?outcome=failure&limit=5", { token: admin.token })).json as {
+        entries: { outcome: string }[];
+      };
       expect(filtered.entries.every((e) => e.outcome === "failure")).toBe(true);
     });
 
@@ -287,7 +431,9 @@ for (const driver of drivers) {
       await stepUp(c.api, admin);
       const r = await c.api("/api/settings", { method: "PUT", body: { auditRetentionDays: 30 }, token: admin.token });
       expect(r.json).toEqual({ auditRetentionDays: 30 });
-      expect((await c.api("/api/settings", { method: "PUT", body: { auditRetentionDays: 0 }, token: admin.token })).status).toBe(400);
+      expect(
+        (await c.api("/api/settings", { method: "PUT", body: { auditRetentionDays: 0 }, token: admin.token })).status,
+      ).toBe(400);
     });
   });
 }

@@ -16,7 +16,8 @@ describe("authorization matrix over every API route and role (PGlite)", () => {
   beforeAll(async () => {
     c = await startTestConsole();
     accounts.admin = await signUp(c.api, "admin@example.test");
-    for (const role of ROLES.filter((r) => r !== "admin")) accounts[role] = await invite(c.api, accounts.admin, `${role}@example.test`, role);
+    for (const role of ROLES.filter((r) => r !== "admin"))
+      accounts[role] = await invite(c.api, accounts.admin, `${role}@example.test`, role);
   });
   afterAll(async () => {
     await c?.stop();

@@ -36,9 +36,15 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
 
   beforeAll(async () => {
     const port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
     await new Promise((r) => setTimeout(r, 300));
-    const shared = { redisUrl: `redis://127.0.0.1:${port}`, serverSecret: randomBytes(32).toString("base64"), rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } } };
+    const shared = {
+      redisUrl: `redis://127.0.0.1:${port}`,
+      serverSecret: randomBytes(32).toString("base64"),
+      rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } },
+    };
     a = await startTestConsole({ driver: "postgres", ...shared });
     b = await startTestConsole({ ...shared, databaseUrl: a.running.config.databaseUrl });
     admin = await signUpKeyed(a.api, "admin@example.test");
@@ -50,46 +56,72 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
     if (redis?.pid) process.kill(redis.pid);
   });
 
-  it("relays opaque frames between a browser on one node and a companion on another, and revokes across nodes", { timeout: 20_000 }, async () => {
-    const inst = await makeInstance(admin, "remote site");
-    expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+  it(
+    "relays opaque frames between a browser on one node and a companion on another, and revokes across nodes",
+    { timeout: 20_000 },
+    async () => {
+      const inst = await makeInstance(admin, "remote site");
+      expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
 
-    const companion = connect(`https://localhost:${b.running.httpsPort}/companion`, {
-      transports: ["websocket"],
-      ca: b.running.certificate.certPem,
-      auth: { instanceId: inst.instanceId, authKey: inst.body.authKey, protocolVersion: PROTOCOL_VERSION, companionVersion: "test" },
-      reconnection: false,
-      forceNew: true,
-    });
-    sockets.push(companion);
-    await connected(companion);
-    const browser = browserSocket(a.running.httpsPort, a.running.certificate.certPem, admin.token);
-    sockets.push(browser);
-    await connected(browser);
+      const companion = connect(`https://localhost:${b.running.httpsPort}/companion`, {
+        transports: ["websocket"],
+        ca: b.running.certificate.certPem,
+        auth: {
+          instanceId: inst.instanceId,
+          authKey: inst.body.authKey,
+          protocolVersion: PROTOCOL_VERSION,
+          companionVersion: "test",
+        },
+        reconnection: false,
+        forceNew: true,
+      });
+      sockets.push(companion);
+      await connected(companion);
+      const browser = browserSocket(a.running.httpsPort, a.running.certificate.certPem, admin.token);
+      sockets.push(browser);
+      await connected(browser);
 
-    const sessionId = toBase64Url(randomBytes(16));
-    const hello: TRelayFrame = { instanceId: inst.instanceId, sessionId, kind: "handshake", frame: toBase64Url(randomBytes(96)) };
-    const atCompanion = next<TRelayFrame>(companion, "e2e:frame");
-    expect(await sendFrame(browser, hello)).toEqual({ ok: true });
-    expect(await atCompanion).toEqual(hello);
+      const sessionId = toBase64Url(randomBytes(16));
+      const hello: TRelayFrame = {
+        instanceId: inst.instanceId,
+        sessionId,
+        kind: "handshake",
+        frame: toBase64Url(randomBytes(96)),
+      };
+      const atCompanion = next<TRelayFrame>(companion, "e2e:frame");
+      expect(await sendFrame(browser, hello)).toEqual({ ok: true });
+      expect(await atCompanion).toEqual(hello);
 
-    const reply: TRelayFrame = { instanceId: inst.instanceId, sessionId, kind: "handshake", frame: toBase64Url(randomBytes(48)) };
-    const atBrowser = next<TRelayFrame>(browser, "e2e:frame");
-    expect(await sendFrame(companion, reply)).toEqual({ ok: true });
-    expect(await atBrowser).toEqual(reply);
+      const reply: TRelayFrame = {
+        instanceId: inst.instanceId,
+        sessionId,
+        kind: "handshake",
+        frame: toBase64Url(randomBytes(48)),
+      };
+      const atBrowser = next<TRelayFrame>(browser, "e2e:frame");
+      expect(await sendFrame(companion, reply)).toEqual({ ok: true });
+      expect(await atBrowser).toEqual(reply);
 
-    const transport: TRelayFrame = { instanceId: inst.instanceId, sessionId, kind: "transport", frame: toBase64Url(randomBytes(64)) };
-    const again = next<TRelayFrame>(companion, "e2e:frame");
-    expect(await sendFrame(browser, transport)).toEqual({ ok: true });
-    expect(await again).toEqual(transport);
+      const transport: TRelayFrame = {
+        instanceId: inst.instanceId,
+        sessionId,
+        kind: "transport",
+        frame: toBase64Url(randomBytes(64)),
+      };
+      const again = next<TRelayFrame>(companion, "e2e:frame");
+      expect(await sendFrame(browser, transport)).toEqual({ ok: true });
+      expect(await again).toEqual(transport);
 
-    const ended = next<TSessionEnded>(companion, "session:ended");
-    const gone = next<string>(companion, "disconnect");
-    await stepUp(a.api, admin);
-    const started = Date.now();
-    expect((await a.api(`/api/instances/${inst.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(200);
-    expect(await ended).toEqual({ reason: "instance_revoked" });
-    await gone;
-    expect(Date.now() - started).toBeLessThan(5000);
-  });
+      const ended = next<TSessionEnded>(companion, "session:ended");
+      const gone = next<string>(companion, "disconnect");
+      await stepUp(a.api, admin);
+      const started = Date.now();
+      expect((await a.api(`/api/instances/${inst.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(
+        200,
+      );
+      expect(await ended).toEqual({ reason: "instance_revoked" });
+      await gone;
+      expect(Date.now() - started).toBeLessThan(5000);
+    },
+  );
 });

@@ -54,14 +54,19 @@ for (const driver of drivers) {
     const sockets: Socket[] = [];
     const secrets: { label: string; value: Uint8Array | string }[] = [];
 
-    const instanceRow = async (id: string) => (await c.running.database.db.select().from(instances).where(eq(instances.id, id)))[0];
+    const instanceRow = async (id: string) =>
+      (await c.running.database.db.select().from(instances).where(eq(instances.id, id)))[0];
     const browser = async (account: KeyedAccount) => {
       const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
       sockets.push(s);
       await connected(s);
       return s;
     };
-    const companionSocket = (instanceId: string, authKey: string, transport: "websocket" | "polling" = "websocket"): Promise<Outcome> => {
+    const companionSocket = (
+      instanceId: string,
+      authKey: string,
+      transport: "websocket" | "polling" = "websocket",
+    ): Promise<Outcome> => {
       const s = connect(`https://localhost:${c.running.httpsPort}/companion`, {
         transports: [transport],
         ca: c.running.certificate.certPem,
@@ -77,7 +82,10 @@ for (const driver of drivers) {
     };
 
     beforeAll(async () => {
-      c = await startTestConsole({ driver, rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } } });
+      c = await startTestConsole({
+        driver,
+        rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } },
+      });
       admin = await signUpKeyed(c.api, "admin@example.test");
       viewer = await inviteKeyed(c.api, admin, "viewer@example.test", "viewer");
       stranger = await inviteKeyed(c.api, admin, "stranger@example.test", "operator");
@@ -93,7 +101,14 @@ for (const driver of drivers) {
       info = (await c.api("/api/companion-info", { token: admin.token })).json as TCompanionInfoResponse;
       const expiresAt = Date.now() + 3600_000;
       const bundle = signGrantBundle(admin, viewer, inst.instanceId, "viewer", expiresAt);
-      expect((await c.api(`/api/instances/${inst.instanceId}/grants`, { body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle }, token: admin.token })).status).toBe(201);
+      expect(
+        (
+          await c.api(`/api/instances/${inst.instanceId}/grants`, {
+            body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle },
+            token: admin.token,
+          })
+        ).status,
+      ).toBe(201);
       stateDir = companionStateDir();
     });
     afterAll(async () => {
@@ -118,7 +133,8 @@ for (const driver of drivers) {
 
       companion = spawnCompanion("run", stateDir);
       await eventually(async () => (await instanceRow(inst.instanceId))?.online === true, 15_000, "companion online");
-      const listed = (await c.api(`/api/instances/${inst.instanceId}`, { token: admin.token })).json as TInstanceResponse;
+      const listed = (await c.api(`/api/instances/${inst.instanceId}`, { token: admin.token }))
+        .json as TInstanceResponse;
       expect(listed.instance.presence).toMatchObject({ online: true, companionVersion: expect.any(String) as unknown });
       expect(listed.instance.presence.address).toMatch(/127\.0\.0\.1/);
       expect(listed.instance.enrolledAt).not.toBeNull();
@@ -127,7 +143,12 @@ for (const driver of drivers) {
     it("a granted browser pings and reads system info end to end; the companion enforces the role", async () => {
       const s = await browser(viewer);
       const bundle = signGrantBundle(admin, viewer, inst.instanceId, "viewer");
-      const session = new RelaySession(s, { instanceId: inst.instanceId, instanceBoxPublicKey: inst.box.publicKey, account: viewer, bundle });
+      const session = new RelaySession(s, {
+        instanceId: inst.instanceId,
+        instanceBoxPublicKey: inst.box.publicKey,
+        account: viewer,
+        bundle,
+      });
       const { ack, hello } = await session.open();
       expect(ack).toEqual({ ok: true });
       expect(hello).toMatchObject({ kind: "hello", instanceId: inst.instanceId, role: "viewer" });
@@ -143,19 +164,39 @@ for (const driver of drivers) {
     it("refuses to relay for an account without a grant, and unknown sessions", async () => {
       const s = await browser(stranger);
       const bundle = signGrantBundle(admin, stranger, inst.instanceId, "operator");
-      const session = new RelaySession(s, { instanceId: inst.instanceId, instanceBoxPublicKey: inst.box.publicKey, account: stranger, bundle });
+      const session = new RelaySession(s, {
+        instanceId: inst.instanceId,
+        instanceBoxPublicKey: inst.box.publicKey,
+        account: stranger,
+        bundle,
+      });
       const { ack } = await session.open();
       expect(ack).toMatchObject({ ok: false, error: { code: "forbidden" } });
-      const stray = await sendFrame(s, { instanceId: inst.instanceId, sessionId: toBase64Url(randomBytes(16)), kind: "transport", frame: toBase64Url(randomBytes(40)) });
+      const stray = await sendFrame(s, {
+        instanceId: inst.instanceId,
+        sessionId: toBase64Url(randomBytes(16)),
+        kind: "transport",
+        frame: toBase64Url(randomBytes(40)),
+      });
       expect(stray).toMatchObject({ ok: false, error: { code: "not_found" } });
-      const malformed = await sendFrame(s, { instanceId: inst.instanceId, sessionId: "short", kind: "transport", frame: "" });
+      const malformed = await sendFrame(s, {
+        instanceId: inst.instanceId,
+        sessionId: "short",
+        kind: "transport",
+        frame: "",
+      });
       expect(malformed).toMatchObject({ ok: false, error: { code: "validation_failed" } });
     });
 
     it("rotates the token end to end without dropping the companion's socket", async () => {
       const before = await instanceRow(inst.instanceId);
       const s = await browser(admin);
-      const session = new RelaySession(s, { instanceId: inst.instanceId, instanceBoxPublicKey: inst.box.publicKey, account: admin, bundle: signGrantBundle(admin, admin, inst.instanceId, "admin") });
+      const session = new RelaySession(s, {
+        instanceId: inst.instanceId,
+        instanceBoxPublicKey: inst.box.publicKey,
+        account: admin,
+        bundle: signGrantBundle(admin, admin, inst.instanceId, "admin"),
+      });
       expect((await session.open()).hello?.role).toBe("admin");
       const r = await session.request("token.rotate");
       expect(r.kind, JSON.stringify(r)).toBe("result");
@@ -170,16 +211,25 @@ for (const driver of drivers) {
       expect(after?.tokenVersion).toBe((before?.tokenVersion ?? 0) + 1);
       // The stored hash is the new token's auth key's hash, and nothing more.
       if (!after) throw new Error("row missing");
-      const keys = await deriveInstanceTokenKeys(next.token, kdfParams({ ...after.kdfParams, salt: after.kdfSalt }), inst.instanceId);
+      const keys = await deriveInstanceTokenKeys(
+        next.token,
+        kdfParams({ ...after.kdfParams, salt: after.kdfSalt }),
+        inst.instanceId,
+      );
       expect(Buffer.from(after.authKeyHash)).toEqual(Buffer.from(hashAuthKey(keys.authKey)));
-      secrets.push({ label: "new token", value: next.token }, { label: "new auth key", value: keys.authKey }, { label: "new wrap key", value: keys.wrapKey });
+      secrets.push(
+        { label: "new token", value: next.token },
+        { label: "new auth key", value: keys.authKey },
+        { label: "new wrap key", value: keys.wrapKey },
+      );
       expect(await session.request("ping")).toMatchObject({ kind: "result" });
     });
 
     it("the database holds no token, auth key, wrap key or unwrapped private key", async () => {
       const db = c.running.database.db;
       // PGlite answers { rows }, postgres.js an array.
-      const asRows = (r: unknown): Record<string, unknown>[] => (Array.isArray(r) ? (r as Record<string, unknown>[]) : ((r as { rows: Record<string, unknown>[] }).rows ?? []));
+      const asRows = (r: unknown): Record<string, unknown>[] =>
+        Array.isArray(r) ? (r as Record<string, unknown>[]) : ((r as { rows: Record<string, unknown>[] }).rows ?? []);
       const rows = [
         ...asRows(await db.execute(sql`select * from instances`)),
         ...asRows(await db.execute(sql`select * from instance_grants`)),
@@ -188,14 +238,27 @@ for (const driver of drivers) {
       const parts: Buffer[] = [];
       for (const row of rows) {
         for (const v of Object.values(row)) {
-          if (v instanceof Uint8Array) parts.push(Buffer.from(v), Buffer.from(Buffer.from(v).toString("hex")), Buffer.from(Buffer.from(v).toString("base64url")));
-          else if (v !== null && v !== undefined) parts.push(Buffer.from(typeof v === "string" ? v : JSON.stringify(v)));
+          if (v instanceof Uint8Array)
+            parts.push(
+              Buffer.from(v),
+              Buffer.from(Buffer.from(v).toString("hex")),
+              Buffer.from(Buffer.from(v).toString("base64url")),
+            );
+          else if (v !== null && v !== undefined)
+            parts.push(Buffer.from(typeof v === "string" ? v : JSON.stringify(v)));
         }
       }
       const blob = Buffer.concat(parts);
       expect(blob.length).toBeGreaterThan(500);
       for (const { label, value } of secrets) {
-        const b = typeof value === "string" ? [Buffer.from(value)] : [Buffer.from(value), Buffer.from(Buffer.from(value).toString("hex")), Buffer.from(Buffer.from(value).toString("base64url"))];
+        const b =
+          typeof value === "string"
+            ? [Buffer.from(value)]
+            : [
+                Buffer.from(value),
+                Buffer.from(Buffer.from(value).toString("hex")),
+                Buffer.from(Buffer.from(value).toString("base64url")),
+              ];
         for (const form of b) expect(blob.includes(form), `${label} found in the database`).toBe(false);
       }
     });
@@ -205,26 +268,40 @@ for (const driver of drivers) {
       expect((await c.api("/api/instances", { body: other.body, token: admin.token })).status).toBe(201);
       const polling = await companionSocket(other.instanceId, other.body.authKey, "polling");
       expect(polling).toMatchObject({ connected: false, error: "bad_request" });
-      expect(await companionSocket(other.instanceId, toBase64Url(randomBytes(32)))).toMatchObject({ connected: false, error: "unauthenticated" });
+      expect(await companionSocket(other.instanceId, toBase64Url(randomBytes(32)))).toMatchObject({
+        connected: false,
+        error: "unauthenticated",
+      });
       const first = await companionSocket(other.instanceId, other.body.authKey);
       if (!first.connected) throw new Error(first.error);
       const firstGone = new Promise<string>((resolve) => first.socket.once("disconnect", (reason) => resolve(reason)));
       const second = await companionSocket(other.instanceId, other.body.authKey);
       expect(second.connected).toBe(true);
       expect(await firstGone).toBe("io server disconnect");
-      await eventually(async () => {
-        const row = await instanceRow(other.instanceId);
-        return row?.online === true && second.connected && row.connectionId === second.socket.id;
-      }, 5000, "second socket is the live one");
+      await eventually(
+        async () => {
+          const row = await instanceRow(other.instanceId);
+          return row?.online === true && second.connected && row.connectionId === second.socket.id;
+        },
+        5000,
+        "second socket is the live one",
+      );
     });
 
     it("revocation disconnects the companion within 5 s and refuses every later attempt", async () => {
       const s = await browser(viewer);
-      const session = new RelaySession(s, { instanceId: inst.instanceId, instanceBoxPublicKey: inst.box.publicKey, account: viewer, bundle: signGrantBundle(admin, viewer, inst.instanceId, "viewer") });
+      const session = new RelaySession(s, {
+        instanceId: inst.instanceId,
+        instanceBoxPublicKey: inst.box.publicKey,
+        account: viewer,
+        bundle: signGrantBundle(admin, viewer, inst.instanceId, "viewer"),
+      });
       await session.open();
       await stepUp(c.api, admin);
       const started = Date.now();
-      expect((await c.api(`/api/instances/${inst.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(200);
+      expect((await c.api(`/api/instances/${inst.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(
+        200,
+      );
       const code = await companion?.exit;
       const elapsed = Date.now() - started;
       expect(code, companion?.output()).toBe(3);
@@ -238,12 +315,23 @@ for (const driver of drivers) {
       const row = await instanceRow(inst.instanceId);
       const latest = secrets.find((x) => x.label === "new auth key")?.value;
       if (!row || !(latest instanceof Uint8Array)) throw new Error("missing state");
-      expect(await companionSocket(inst.instanceId, toBase64Url(latest))).toMatchObject({ connected: false, error: "instance_revoked" });
-      const enroll = await c.api(`${COMPANION_API_PREFIX}/instances/${inst.instanceId}/enroll`, { body: { authKey: toBase64Url(latest), protocolVersion: PROTOCOL_VERSION, companionVersion: "x" } });
+      expect(await companionSocket(inst.instanceId, toBase64Url(latest))).toMatchObject({
+        connected: false,
+        error: "instance_revoked",
+      });
+      const enroll = await c.api(`${COMPANION_API_PREFIX}/instances/${inst.instanceId}/enroll`, {
+        body: { authKey: toBase64Url(latest), protocolVersion: PROTOCOL_VERSION, companionVersion: "x" },
+      });
       expect(enroll.status).toBe(401);
-      const again = new RelaySession(s, { instanceId: inst.instanceId, instanceBoxPublicKey: inst.box.publicKey, account: viewer, bundle: signGrantBundle(admin, viewer, inst.instanceId, "viewer") });
+      const again = new RelaySession(s, {
+        instanceId: inst.instanceId,
+        instanceBoxPublicKey: inst.box.publicKey,
+        account: viewer,
+        bundle: signGrantBundle(admin, viewer, inst.instanceId, "viewer"),
+      });
       expect((await again.open()).ack).toMatchObject({ ok: false, error: { code: "forbidden" } });
-      const listed = (await c.api(`/api/instances/${inst.instanceId}`, { token: admin.token })).json as TInstanceResponse;
+      const listed = (await c.api(`/api/instances/${inst.instanceId}`, { token: admin.token }))
+        .json as TInstanceResponse;
       expect(listed.instance.presence.online).toBe(false);
       expect(fromBase64Url(listed.instance.boxPublicKey)).toEqual(inst.box.publicKey);
     });
@@ -256,7 +344,9 @@ for (const driver of drivers) {
       const ended = new Promise<TSessionEnded>((resolve) => live.socket.once("session:ended", resolve));
       const gone = new Promise<void>((resolve) => live.socket.once("disconnect", () => resolve()));
       await stepUp(c.api, admin);
-      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(200);
+      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(
+        200,
+      );
       expect(await ended).toEqual({ reason: "instance_revoked" });
       await gone;
     });

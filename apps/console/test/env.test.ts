@@ -17,7 +17,12 @@ function problems(env: Record<string, string>): string[] {
 describe("env module", () => {
   it("has working defaults", () => {
     const env = parseEnv({});
-    expect(env).toMatchObject({ VEIL_DATA_DIR: "./.veil-data", VEIL_HTTPS_PORT: 8443, VEIL_HTTP_PORT: 8080, VEIL_TRUSTED_PROXIES: [] });
+    expect(env).toMatchObject({
+      VEIL_DATA_DIR: "./.veil-data",
+      VEIL_HTTPS_PORT: 8443,
+      VEIL_HTTP_PORT: 8080,
+      VEIL_TRUSTED_PROXIES: [],
+    });
     const config = configFromEnv(env);
     expect(config.informPort).toBeNull();
     expect(config.databaseUrl).toBeNull();
@@ -30,7 +35,9 @@ describe("env module", () => {
     expect(problems({ DATABASE_URL: "mysql://x" }).join()).toMatch(/DATABASE_URL must be a postgres/);
     expect(problems({ VEIL_TLS_CERT: "/a.pem" }).join()).toMatch(/VEIL_TLS_KEY/);
     expect(problems({ VEIL_ACME_DOMAIN: "console.example.com" }).join()).toMatch(/VEIL_ACME_EMAIL/);
-    expect(problems({ VEIL_TRUSTED_PROXIES: "10.0.0.0/8, nonsense, 1.2.3.4/40" }).join()).toMatch(/"nonsense".*"1\.2\.3\.4\/40"|nonsense/);
+    expect(problems({ VEIL_TRUSTED_PROXIES: "10.0.0.0/8, nonsense, 1.2.3.4/40" }).join()).toMatch(
+      /"nonsense".*"1\.2\.3\.4\/40"|nonsense/,
+    );
     expect(problems({ VEIL_PUBLIC_ORIGIN: "http://console.example.com" }).join()).toMatch(/https:\/\//);
     expect(problems({ VEIL_SESSION_IDLE_SECONDS: "60" }).join()).toMatch(/1800/);
     expect(problems({ VEIL_HTTP_PORT: "8443" }).join()).toMatch(/differ/);
@@ -38,7 +45,10 @@ describe("env module", () => {
   });
 
   it("parses trusted proxies and the public origin", () => {
-    const env = parseEnv({ VEIL_TRUSTED_PROXIES: "10.0.0.0/8, 192.168.1.1, ::1", VEIL_PUBLIC_ORIGIN: "https://Console.Example.com/some/path" });
+    const env = parseEnv({
+      VEIL_TRUSTED_PROXIES: "10.0.0.0/8, 192.168.1.1, ::1",
+      VEIL_PUBLIC_ORIGIN: "https://Console.Example.com/some/path",
+    });
     expect(env.VEIL_TRUSTED_PROXIES).toEqual(["10.0.0.0/8", "192.168.1.1/32", "::1/128"]);
     expect(env.VEIL_PUBLIC_ORIGIN).toBe("https://console.example.com");
   });
@@ -47,10 +57,17 @@ describe("env module", () => {
 describe("rate limiter", () => {
   it("counts per IP and per account, reports the tighter window, refuses past the limit", () => {
     let now = 0;
-    const rl = new RateLimiter({ ...DEFAULT_RATE_LIMITS, login: { perIp: 3, perAccount: 2, windowSeconds: 10 } }, () => now);
+    const rl = new RateLimiter(
+      { ...DEFAULT_RATE_LIMITS, login: { perIp: 3, perAccount: 2, windowSeconds: 10 } },
+      () => now,
+    );
     expect(rl.consume("login", "1.1.1.1", "a")).toMatchObject({ allowed: true, limit: 2, remaining: 1 });
     expect(rl.consume("login", "1.1.1.1", "a")).toMatchObject({ allowed: true, remaining: 0 });
-    expect(rl.consume("login", "2.2.2.2", "a")).toMatchObject({ allowed: false, exceeded: "account", firstRefusal: true });
+    expect(rl.consume("login", "2.2.2.2", "a")).toMatchObject({
+      allowed: false,
+      exceeded: "account",
+      firstRefusal: true,
+    });
     expect(rl.consume("login", "2.2.2.2", "a")).toMatchObject({ allowed: false, firstRefusal: false });
     expect(rl.consume("login", "1.1.1.1", "b")).toMatchObject({ allowed: true });
     expect(rl.consume("login", "1.1.1.1", "c")).toMatchObject({ allowed: false, exceeded: "ip" });

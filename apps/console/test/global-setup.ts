@@ -14,17 +14,28 @@ const buildId = path.join(dir, ".next", "BUILD_ID");
  * A failed build does not stop the other suites (they run the API without the UI); the UI
  * suite then fails with a message pointing at `pnpm --filter @veil/console build`.
  */
-export default async function setup({ provide }: { provide: (key: "pgliteTemplate", value: string) => void }): Promise<void> {
+export default async function setup({
+  provide,
+}: {
+  provide: (key: "pgliteTemplate", value: string) => void;
+}): Promise<void> {
   provide("pgliteTemplate", await pgliteTemplate());
   if (existsSync(buildId)) return;
   const lock = path.join(dir, ".next", "lock");
-  for (let i = 0; i < 90 && existsSync(lock) && !existsSync(buildId); i++) await new Promise((r) => setTimeout(r, 1000));
+  for (let i = 0; i < 90 && existsSync(lock) && !existsSync(buildId); i++)
+    await new Promise((r) => setTimeout(r, 1000));
   if (existsSync(buildId)) return;
   console.log("[console tests] no .next build found: running next build once");
   try {
-    execFileSync(path.join(dir, "node_modules", ".bin", "next"), ["build"], { cwd: dir, stdio: "inherit", env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" } });
+    execFileSync(path.join(dir, "node_modules", ".bin", "next"), ["build"], {
+      cwd: dir,
+      stdio: "inherit",
+      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    });
   } catch {
-    console.error("[console tests] next build failed: the UI suite (server.test.ts) will fail; run `pnpm --filter @veil/console build` to see why");
+    console.error(
+      "[console tests] next build failed: the UI suite (server.test.ts) will fail; run `pnpm --filter @veil/console build` to see why",
+    );
   }
 }
 

@@ -5,11 +5,26 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { instances } from "@veil/db";
 import { generateIdentityKeyPair, hashAuthKey, signStatement, toBase64Url } from "@veil/crypto";
-import { COMPANION_API_PREFIX, INSTANCE_CERTIFICATE_DOMAIN, PROTOCOL_VERSION, type TErrorBody, type TGrantListResponse, type TInstanceListResponse, type TInstanceResponse } from "@veil/protocol";
+import {
+  COMPANION_API_PREFIX,
+  INSTANCE_CERTIFICATE_DOMAIN,
+  PROTOCOL_VERSION,
+  type TErrorBody,
+  type TGrantListResponse,
+  type TInstanceListResponse,
+  type TInstanceResponse,
+} from "@veil/protocol";
 import { DEFAULT_RATE_LIMITS } from "../src/server/config";
 import { stepUp } from "./helpers/accounts";
 import { DATABASE_URL, drivers, PG_SKIP_MESSAGE, startTestConsole, type TestConsole } from "./helpers/console";
-import { inviteKeyed, makeInstance, signGrantBundle, signUpKeyed, type BrowserMadeInstance, type KeyedAccount } from "./helpers/instances";
+import {
+  inviteKeyed,
+  makeInstance,
+  signGrantBundle,
+  signUpKeyed,
+  type BrowserMadeInstance,
+  type KeyedAccount,
+} from "./helpers/instances";
 
 const code = (json: unknown) => (json as TErrorBody).error.code;
 const REPO = path.resolve(import.meta.dirname, "..", "..", "..");
@@ -24,11 +39,17 @@ for (const driver of drivers) {
     let viewer: KeyedAccount;
     let stranger: KeyedAccount;
     let inst: BrowserMadeInstance;
-    const enroll = (id: string, authKey: string) => c.api(`${COMPANION_API_PREFIX}/instances/${id}/enroll`, { body: { authKey, protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" } });
+    const enroll = (id: string, authKey: string) =>
+      c.api(`${COMPANION_API_PREFIX}/instances/${id}/enroll`, {
+        body: { authKey, protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" },
+      });
 
     beforeAll(async () => {
       // A roomy per-IP budget: every request of this file comes from 127.0.0.1.
-      c = await startTestConsole({ driver, rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } } });
+      c = await startTestConsole({
+        driver,
+        rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } },
+      });
       admin = await signUpKeyed(c.api, "admin@example.test");
       viewer = await inviteKeyed(c.api, admin, "viewer@example.test", "viewer");
       stranger = await inviteKeyed(c.api, admin, "stranger@example.test", "operator");
@@ -39,12 +60,31 @@ for (const driver of drivers) {
     });
 
     it("an admin adds an instance; the console checks the certificate, the KDF floor and the id", async () => {
-      const forged = { ...inst.body, certificate: { ...inst.body.certificate, signerPublicKey: toBase64Url(generateIdentityKeyPair().publicKey) } };
+      const forged = {
+        ...inst.body,
+        certificate: { ...inst.body.certificate, signerPublicKey: toBase64Url(generateIdentityKeyPair().publicKey) },
+      };
       expect((await c.api("/api/instances", { body: forged, token: admin.token })).status).toBe(400);
-      const other = signStatement(INSTANCE_CERTIFICATE_DOMAIN, { instanceId: randomUUID(), name: "x", identityPublicKey: inst.body.identityPublicKey, boxPublicKey: inst.body.boxPublicKey, issuedAt: 1 }, admin.identity.privateKey);
-      const wrongBody = { ...inst.body, certificate: { ...inst.body.certificate, statement: other as typeof inst.body.certificate.statement } };
+      const other = signStatement(
+        INSTANCE_CERTIFICATE_DOMAIN,
+        {
+          instanceId: randomUUID(),
+          name: "x",
+          identityPublicKey: inst.body.identityPublicKey,
+          boxPublicKey: inst.body.boxPublicKey,
+          issuedAt: 1,
+        },
+        admin.identity.privateKey,
+      );
+      const wrongBody = {
+        ...inst.body,
+        certificate: { ...inst.body.certificate, statement: other as typeof inst.body.certificate.statement },
+      };
       expect((await c.api("/api/instances", { body: wrongBody, token: admin.token })).status).toBe(400);
-      const weak = await c.api("/api/instances", { body: { ...inst.body, kdf: { ...inst.body.kdf, memoryKiB: 1024 } }, token: admin.token });
+      const weak = await c.api("/api/instances", {
+        body: { ...inst.body, kdf: { ...inst.body.kdf, memoryKiB: 1024 } },
+        token: admin.token,
+      });
       expect(code(weak.json)).toBe("kdf_params_rejected");
       const byViewer = await c.api("/api/instances", { body: inst.body, token: viewer.token });
       expect(byViewer.status).toBe(403);
@@ -52,37 +92,63 @@ for (const driver of drivers) {
       const r = await c.api("/api/instances", { body: inst.body, token: admin.token });
       expect(r.status).toBe(201);
       const created = (r.json as TInstanceResponse).instance;
-      expect(created).toMatchObject({ id: inst.instanceId, name: "branch office", adminUserId: admin.userId, myRole: "admin", revokedAt: null, presence: { online: false } });
+      expect(created).toMatchObject({
+        id: inst.instanceId,
+        name: "branch office",
+        adminUserId: admin.userId,
+        myRole: "admin",
+        revokedAt: null,
+        presence: { online: false },
+      });
       expect((await c.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(409);
     });
 
     it("lists instances to admins and to grant holders only", async () => {
       const all = (await c.api("/api/instances", { token: admin.token })).json as TInstanceListResponse;
       expect(all.instances.map((i) => i.id)).toEqual([inst.instanceId]);
-      expect(((await c.api("/api/instances", { token: viewer.token })).json as TInstanceListResponse).instances).toEqual([]);
+      expect(
+        ((await c.api("/api/instances", { token: viewer.token })).json as TInstanceListResponse).instances,
+      ).toEqual([]);
       expect((await c.api(`/api/instances/${inst.instanceId}`, { token: viewer.token })).status).toBe(404);
       expect((await c.api(`/api/instances/${inst.instanceId}/grants`, { token: viewer.token })).status).toBe(404);
 
       const expiresAt = Date.now() + 3600_000;
       const bundle = signGrantBundle(admin, viewer, inst.instanceId, "viewer", expiresAt);
-      const lying = await c.api(`/api/instances/${inst.instanceId}/grants`, { body: { accountId: viewer.userId, role: "admin", expiresAt, bundle }, token: admin.token });
+      const lying = await c.api(`/api/instances/${inst.instanceId}/grants`, {
+        body: { accountId: viewer.userId, role: "admin", expiresAt, bundle },
+        token: admin.token,
+      });
       expect(lying.status).toBe(400);
-      const byStranger = await c.api(`/api/instances/${inst.instanceId}/grants`, { body: { accountId: stranger.userId, role: "viewer", expiresAt, bundle }, token: stranger.token });
+      const byStranger = await c.api(`/api/instances/${inst.instanceId}/grants`, {
+        body: { accountId: stranger.userId, role: "viewer", expiresAt, bundle },
+        token: stranger.token,
+      });
       expect(byStranger.status).toBe(403);
-      const granted = await c.api(`/api/instances/${inst.instanceId}/grants`, { body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle }, token: admin.token });
+      const granted = await c.api(`/api/instances/${inst.instanceId}/grants`, {
+        body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle },
+        token: admin.token,
+      });
       expect(granted.status).toBe(201);
 
       const mine = ((await c.api("/api/instances", { token: viewer.token })).json as TInstanceListResponse).instances;
       expect(mine.map((i) => [i.id, i.myRole])).toEqual([[inst.instanceId, "viewer"]]);
-      const grants = ((await c.api(`/api/instances/${inst.instanceId}/grants`, { token: viewer.token })).json as TGrantListResponse).grants;
+      const grants = (
+        (await c.api(`/api/instances/${inst.instanceId}/grants`, { token: viewer.token })).json as TGrantListResponse
+      ).grants;
       expect(grants).toHaveLength(1);
       expect(grants[0]?.bundle).toEqual(bundle);
-      expect(((await c.api("/api/instances", { token: stranger.token })).json as TInstanceListResponse).instances).toEqual([]);
+      expect(
+        ((await c.api("/api/instances", { token: stranger.token })).json as TInstanceListResponse).instances,
+      ).toEqual([]);
     });
 
     it("serves the console URL and the SPKI pin for the enrollment line (admins only)", async () => {
       const r = await c.api("/api/companion-info", { token: admin.token });
-      expect(r.json).toEqual({ consoleUrl: `https://localhost:${c.running.httpsPort}`, consolePin: c.running.certificate.spkiPin, installScriptPath: "/install.sh" });
+      expect(r.json).toEqual({
+        consoleUrl: `https://localhost:${c.running.httpsPort}`,
+        consolePin: c.running.certificate.spkiPin,
+        installScriptPath: "/install.sh",
+      });
       expect((await c.api("/api/companion-info", { token: viewer.token })).status).toBe(403);
     });
 
@@ -99,7 +165,11 @@ for (const driver of drivers) {
       expect((await enroll(unknown, inst.body.authKey)).status).toBe(401);
       const ok = await enroll(inst.instanceId, inst.body.authKey);
       expect(ok.status).toBe(200);
-      expect(ok.json).toEqual({ wrappedIdentityPrivateKey: inst.body.wrappedIdentityPrivateKey, wrappedBoxPrivateKey: inst.body.wrappedBoxPrivateKey, certificate: inst.body.certificate });
+      expect(ok.json).toEqual({
+        wrappedIdentityPrivateKey: inst.body.wrappedIdentityPrivateKey,
+        wrappedBoxPrivateKey: inst.body.wrappedBoxPrivateKey,
+        certificate: inst.body.certificate,
+      });
 
       const nextAuthKey = randomBytes(32);
       const next = {
@@ -108,7 +178,8 @@ for (const driver of drivers) {
         wrappedIdentityPrivateKey: toBase64Url(randomBytes(74)),
         wrappedBoxPrivateKey: toBase64Url(randomBytes(74)),
       };
-      const rotate = (authKey: string, body = next) => c.api(`${COMPANION_API_PREFIX}/instances/${inst.instanceId}/rotate`, { body: { authKey, next: body } });
+      const rotate = (authKey: string, body = next) =>
+        c.api(`${COMPANION_API_PREFIX}/instances/${inst.instanceId}/rotate`, { body: { authKey, next: body } });
       expect((await rotate(toBase64Url(randomBytes(32)))).status).toBe(401);
       const weak = await rotate(inst.body.authKey, { ...next, kdf: { ...next.kdf, iterations: 1 } });
       expect(weak.status).toBe(400);
@@ -118,7 +189,10 @@ for (const driver of drivers) {
       expect((await rotate(inst.body.authKey)).status).toBe(401);
       expect((await enroll(inst.instanceId, inst.body.authKey)).status).toBe(401);
       const after = await enroll(inst.instanceId, toBase64Url(nextAuthKey));
-      expect(after.json).toMatchObject({ wrappedIdentityPrivateKey: next.wrappedIdentityPrivateKey, wrappedBoxPrivateKey: next.wrappedBoxPrivateKey });
+      expect(after.json).toMatchObject({
+        wrappedIdentityPrivateKey: next.wrappedIdentityPrivateKey,
+        wrappedBoxPrivateKey: next.wrappedBoxPrivateKey,
+      });
       expect((await c.api(`${COMPANION_API_PREFIX}/instances/${inst.instanceId}/kdf`)).json).toEqual({ kdf: next.kdf });
       const [row] = await c.running.database.db.select().from(instances).where(eq(instances.id, inst.instanceId));
       expect(row?.tokenVersion).toBe(2);
@@ -135,16 +209,27 @@ for (const driver of drivers) {
     it("revocation needs step-up, is final, and refuses enrollment", async () => {
       const other = await makeInstance(admin, "to revoke");
       expect((await c.api("/api/instances", { body: other.body, token: admin.token })).status).toBe(201);
-      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: viewer.token })).status).toBe(403);
+      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: viewer.token })).status).toBe(
+        403,
+      );
       const admin2 = await inviteKeyed(c.api, admin, "admin2@example.test", "admin");
-      expect(code((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin2.token })).json)).toBe("step_up_required");
+      expect(
+        code((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin2.token })).json),
+      ).toBe("step_up_required");
       await stepUp(c.api, admin);
-      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(200);
+      expect((await c.api(`/api/instances/${other.instanceId}/revoke`, { body: {}, token: admin.token })).status).toBe(
+        200,
+      );
       const got = (await c.api(`/api/instances/${other.instanceId}`, { token: admin.token })).json as TInstanceResponse;
       expect(got.instance.revokedAt).not.toBeNull();
       expect((await enroll(other.instanceId, other.body.authKey)).status).toBe(401);
       const grant = await c.api(`/api/instances/${other.instanceId}/grants`, {
-        body: { accountId: viewer.userId, role: "viewer", expiresAt: Date.now() + 60_000, bundle: signGrantBundle(admin, viewer, other.instanceId, "viewer", Date.now() + 60_000) },
+        body: {
+          accountId: viewer.userId,
+          role: "viewer",
+          expiresAt: Date.now() + 60_000,
+          bundle: signGrantBundle(admin, viewer, other.instanceId, "viewer", Date.now() + 60_000),
+        },
         token: admin.token,
       });
       expect(code(grant.json)).toBe("instance_revoked");

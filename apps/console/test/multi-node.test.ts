@@ -30,7 +30,9 @@ describe.skipIf(reason !== null)("two console nodes (PostgreSQL + Redis adapter)
 
   beforeAll(async () => {
     const port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
     await new Promise((r) => setTimeout(r, 300));
     const shared = { redisUrl: `redis://127.0.0.1:${port}`, serverSecret: randomBytes(32).toString("base64") };
     a = await startTestConsole({ driver: "postgres", ...shared });
@@ -46,8 +48,10 @@ describe.skipIf(reason !== null)("two console nodes (PostgreSQL + Redis adapter)
   let admin: Awaited<ReturnType<typeof signUp>>;
 
   it("agrees on fake pre-login salts (shared server secret) and sessions (shared database)", async () => {
-    const fa = (await a.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } })).json as TPreloginResponse;
-    const fb = (await b.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } })).json as TPreloginResponse;
+    const fa = (await a.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } }))
+      .json as TPreloginResponse;
+    const fb = (await b.api("/api/auth/prelogin", { body: { email: "nobody@example.test" } }))
+      .json as TPreloginResponse;
     expect(fa).toEqual(fb);
     admin = await signUp(a.api, "admin@example.test");
     expect((await b.api("/api/me", { token: admin.token })).status).toBe(200);
@@ -69,7 +73,9 @@ describe.skipIf(reason !== null)("two console nodes (PostgreSQL + Redis adapter)
     });
     const ended = new Promise<unknown>((resolve) => s.once("session:ended", resolve));
     const gone = new Promise<string>((resolve) => s.once("disconnect", resolve));
-    expect((await a.api(`/api/sessions/${other.session.sessionId}`, { method: "DELETE", token: admin.token })).status).toBe(200);
+    expect(
+      (await a.api(`/api/sessions/${other.session.sessionId}`, { method: "DELETE", token: admin.token })).status,
+    ).toBe(200);
     expect(await ended).toEqual({ reason: "revoked" });
     expect(await gone).toBe("io server disconnect");
   });

@@ -34,7 +34,10 @@ describe("HTTPS server with the Next.js UI (PGlite)", () => {
   let c: TestConsole;
   beforeAll(async () => {
     const { existsSync } = await import("node:fs");
-    if (!existsSync(new URL("../.next/BUILD_ID", import.meta.url))) throw new Error("No Next.js build in apps/console/.next: run `pnpm --filter @veil/console build` (the test global setup tried and failed)");
+    if (!existsSync(new URL("../.next/BUILD_ID", import.meta.url)))
+      throw new Error(
+        "No Next.js build in apps/console/.next: run `pnpm --filter @veil/console build` (the test global setup tried and failed)",
+      );
     c = await startTestConsole({ ui: true });
   });
   afterAll(async () => {
@@ -65,7 +68,9 @@ describe("HTTPS server with the Next.js UI (PGlite)", () => {
   });
 
   it("ignores client-supplied nonce and CSP request headers", async () => {
-    const r = await c.api("/", { headers: { "x-nonce": "attacker", "content-security-policy": "script-src 'nonce-attacker'" } });
+    const r = await c.api("/", {
+      headers: { "x-nonce": "attacker", "content-security-policy": "script-src 'nonce-attacker'" },
+    });
     expect(r.text).not.toContain('nonce="attacker"');
   });
 

@@ -16,7 +16,14 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   let admin: TestAccount;
   const open: Socket[] = [];
 
-  function socket(options: { port?: number; namespace?: string; auth?: Record<string, unknown>; origin?: string; query?: Record<string, string>; transport?: "websocket" | "polling" }): Socket {
+  function socket(options: {
+    port?: number;
+    namespace?: string;
+    auth?: Record<string, unknown>;
+    origin?: string;
+    query?: Record<string, string>;
+    transport?: "websocket" | "polling";
+  }): Socket {
     const port = options.port ?? c.running.httpsPort;
     const s = connect(`https://localhost:${port}${options.namespace ?? "/"}`, {
       transports: [options.transport ?? "websocket"],
@@ -35,7 +42,9 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   function outcome(s: Socket): Promise<Outcome> {
     return new Promise((resolve) => {
       s.once("connect", () => resolve({ connected: true }));
-      s.once("connect_error", (e: Error & { data?: unknown }) => resolve({ connected: false, error: e.message, data: e.data }));
+      s.once("connect_error", (e: Error & { data?: unknown }) =>
+        resolve({ connected: false, error: e.message, data: e.data }),
+      );
     });
   }
 
@@ -80,7 +89,10 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   it("validates event payloads and acknowledges with a stable error", async () => {
     const s = socket({ auth: auth(admin.token) });
     await outcome(s);
-    const bad = (await s.timeout(3000).emitWithAck("e2e:frame", { nonsense: true })) as { ok: boolean; error?: { code: string } };
+    const bad = (await s.timeout(3000).emitWithAck("e2e:frame", { nonsense: true })) as {
+      ok: boolean;
+      error?: { code: string };
+    };
     expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed" } });
     s.disconnect();
   });
@@ -100,7 +112,9 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     await Promise.all([outcome(victim), outcome(bystander)]);
     const ended = new Promise<unknown>((resolve) => victim.once("session:ended", resolve));
     const gone = new Promise<string>((resolve) => victim.once("disconnect", resolve));
-    expect((await c.api(`/api/sessions/${other.session.sessionId}`, { method: "DELETE", token: admin.token })).status).toBe(200);
+    expect(
+      (await c.api(`/api/sessions/${other.session.sessionId}`, { method: "DELETE", token: admin.token })).status,
+    ).toBe(200);
     expect(await ended).toEqual({ reason: "revoked" });
     expect(await gone).toBe("io server disconnect");
     expect(bystander.connected).toBe(true);
@@ -123,7 +137,10 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     const ended = new Promise<unknown>((resolve) => sock.once("session:ended", resolve));
     const { sessions } = await import("@veil/db");
     const { eq } = await import("drizzle-orm");
-    await c.running.database.db.update(sessions).set({ lastSeenAt: new Date(Date.now() - 2 * 86_400_000) }).where(eq(sessions.id, s.session.sessionId));
+    await c.running.database.db
+      .update(sessions)
+      .set({ lastSeenAt: new Date(Date.now() - 2 * 86_400_000) })
+      .where(eq(sessions.id, s.session.sessionId));
     expect(await ended).toEqual({ reason: "expired" });
   });
 
@@ -134,9 +151,18 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     expect(ui.connected).toBe(false);
     const browser = await outcome(socket({ port, namespace: "/companion", origin: `https://localhost:${port}` }));
     expect(browser.connected).toBe(false);
-    const companionAuth = { instanceId: "7d8f1f8e-2c1a-4b7e-9a51-0d3c1f7a9b10", authKey: "A".repeat(43), protocolVersion: PROTOCOL_VERSION, companionVersion: "0.1.0" };
+    const companionAuth = {
+      instanceId: "7d8f1f8e-2c1a-4b7e-9a51-0d3c1f7a9b10",
+      authKey: "A".repeat(43),
+      protocolVersion: PROTOCOL_VERSION,
+      companionVersion: "0.1.0",
+    };
     const unknown = await outcome(socket({ port, namespace: "/companion", auth: companionAuth }));
-    expect(unknown).toMatchObject({ connected: false, error: "unauthenticated", data: { error: { code: "unauthenticated" } } });
+    expect(unknown).toMatchObject({
+      connected: false,
+      error: "unauthenticated",
+      data: { error: { code: "unauthenticated" } },
+    });
     const malformed = await outcome(socket({ port, namespace: "/companion", auth: { instanceId: "x" } }));
     expect(malformed).toMatchObject({ connected: false, error: "bad_request" });
     // Without an inform port, companions use the main port's /companion namespace.

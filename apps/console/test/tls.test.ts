@@ -30,6 +30,7 @@ describe("self-signed certificate", () => {
   });
 
   it("offers only forward-secret AEAD suites", () => {
-    for (const suite of TLS_CIPHERS.split(":")) expect(suite).toMatch(/^(TLS_(AES|CHACHA20)|ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM|CHACHA20-POLY1305))/);
+    for (const suite of TLS_CIPHERS.split(":"))
+      expect(suite).toMatch(/^(TLS_(AES|CHACHA20)|ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM|CHACHA20-POLY1305))/);
   });
 });

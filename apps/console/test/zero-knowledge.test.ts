@@ -22,15 +22,26 @@ const b64u = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 /** Every table in the public schema, every row, every value as bytes and text. */
 async function dumpDatabase(c: TestConsole): Promise<{ tables: string[]; blob: Buffer }> {
   const db = c.running.database.db;
-  const asRows = (r: unknown): Record<string, unknown>[] => (Array.isArray(r) ? (r as Record<string, unknown>[]) : ((r as { rows: Record<string, unknown>[] }).rows ?? []));
-  const tables = asRows(await db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`)).map((r) => String(r.table_name));
+  const asRows = (r: unknown): Record<string, unknown>[] =>
+    Array.isArray(r) ? (r as Record<string, unknown>[]) : ((r as { rows: Record<string, unknown>[] }).rows ?? []);
+  const tables = asRows(
+    await db.execute(
+      sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
+    ),
+  ).map((r) => String(r.table_name));
   const parts: Buffer[] = [];
   for (const t of tables) {
     for (const row of asRows(await db.execute(sql.raw(`select * from "${t}"`)))) {
       for (const v of Object.values(row)) {
         if (v instanceof Uint8Array) {
-          parts.push(Buffer.from(v), Buffer.from(Buffer.from(v).toString("hex")), Buffer.from(Buffer.from(v).toString("base64url")), Buffer.from(Buffer.from(v).toString("base64")));
-        } else if (v !== null && v !== undefined) parts.push(Buffer.from(typeof v === "string" ? v : JSON.stringify(v)));
+          parts.push(
+            Buffer.from(v),
+            Buffer.from(Buffer.from(v).toString("hex")),
+            Buffer.from(Buffer.from(v).toString("base64url")),
+            Buffer.from(Buffer.from(v).toString("base64")),
+          );
+        } else if (v !== null && v !== undefined)
+          parts.push(Buffer.from(typeof v === "string" ? v : JSON.stringify(v)));
         parts.push(Buffer.from("\n"));
       }
     }
@@ -42,7 +53,12 @@ async function dumpDatabase(c: TestConsole): Promise<{ tables: string[]; blob: B
 function forms(secret: Uint8Array | string): Buffer[] {
   if (typeof secret === "string") return [Buffer.from(secret, "utf8")];
   const b = Buffer.from(secret);
-  return [b, Buffer.from(b.toString("hex")), Buffer.from(b.toString("base64url")), Buffer.from(b.toString("base64").replace(/=+$/, ""))];
+  return [
+    b,
+    Buffer.from(b.toString("hex")),
+    Buffer.from(b.toString("base64url")),
+    Buffer.from(b.toString("base64").replace(/=+$/, "")),
+  ];
 }
 
 it("the console's auth-key hash is byte-for-byte @veil/crypto's hashAuthKey", () => {
@@ -74,41 +90,91 @@ for (const driver of drivers) {
       const recoveryCode = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
       const recoveryParams = generateKdfParams();
       const recoveryKeys = await deriveRecoveryCodeKeys(recoveryCode, recoveryParams, email);
-      const cert = Buffer.from(JSON.stringify(certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "box", epoch: 0 })));
+      const cert = Buffer.from(
+        JSON.stringify(
+          certifyBoxKey(identity.privateKey, box.publicKey, {
+            ownerKind: "account",
+            ownerId: userId,
+            purpose: "box",
+            epoch: 0,
+          }),
+        ),
+      );
       const signup = await c.api("/api/auth/signup", {
         body: {
           userId,
           email,
-          kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: b64u(params.salt) },
+          kdf: {
+            alg: "argon2id",
+            memoryKiB: params.memoryKiB,
+            iterations: params.iterations,
+            parallelism: params.parallelism,
+            salt: b64u(params.salt),
+          },
           authKey: b64u(keys.authKey),
           keys: {
             identityPublicKey: b64u(identity.publicKey),
             boxPublicKey: b64u(box.publicKey),
             boxKeyCertificate: b64u(cert),
-            wrappedIdentityKey: b64u(wrapKey(keys.wrapKey, identity.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey })),
-            wrappedBoxKey: b64u(wrapKey(keys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+            wrappedIdentityKey: b64u(
+              wrapKey(keys.wrapKey, identity.privateKey, {
+                ownerId: userId,
+                purpose: WRAP_PURPOSES.identityPrivateKey,
+              }),
+            ),
+            wrappedBoxKey: b64u(
+              wrapKey(keys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey }),
+            ),
           },
           recovery: {
             salt: b64u(recoveryParams.salt),
-            wrappedIdentityKey: b64u(wrapKey(recoveryKeys.wrapKey, identity.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey })),
-            wrappedBoxKey: b64u(wrapKey(recoveryKeys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey })),
+            wrappedIdentityKey: b64u(
+              wrapKey(recoveryKeys.wrapKey, identity.privateKey, {
+                ownerId: userId,
+                purpose: WRAP_PURPOSES.identityPrivateKey,
+              }),
+            ),
+            wrappedBoxKey: b64u(
+              wrapKey(recoveryKeys.wrapKey, box.privateKey, { ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey }),
+            ),
             authKey: b64u(recoveryKeys.authKey),
           },
         },
       });
       expect(signup.status).toBe(201);
       const first = signup.json as TSessionIssued;
-      const login = (await c.api("/api/auth/login", { body: { email, authKey: b64u(keys.authKey) } })).json as Extract<TLoginResponse, { status: "ok" }>;
+      const login = (await c.api("/api/auth/login", { body: { email, authKey: b64u(keys.authKey) } })).json as Extract<
+        TLoginResponse,
+        { status: "ok" }
+      >;
       expect(login.status).toBe("ok");
       await c.api("/api/account/step-up", { body: { authKey: b64u(keys.authKey) }, token: login.session.token });
-      const setup = (await c.api("/api/account/totp/setup", { body: {}, token: login.session.token })).json as { secret: string };
+      const setup = (await c.api("/api/account/totp/setup", { body: {}, token: login.session.token })).json as {
+        secret: string;
+      };
       const { Secret } = await import("otpauth");
       const totpSecret = new Uint8Array(Secret.fromBase32(setup.secret).bytes);
-      const confirm = (await c.api("/api/account/totp/confirm", { body: { code: totpCode(totpSecret) }, token: login.session.token })).json as { backupCodes: string[] };
-      const invite = (await c.api("/api/invites", { body: { role: "viewer" }, token: login.session.token })).json as { token: string };
+      const confirm = (
+        await c.api("/api/account/totp/confirm", { body: { code: totpCode(totpSecret) }, token: login.session.token })
+      ).json as { backupCodes: string[] };
+      const invite = (await c.api("/api/invites", { body: { role: "viewer" }, token: login.session.token })).json as {
+        token: string;
+      };
 
       const { tables, blob } = await dumpDatabase(c);
-      expect(tables).toEqual(expect.arrayContaining(["users", "sessions", "backup_codes", "audit_log", "login_challenges", "invites", "settings", "account_lockouts", "audit_head"]));
+      expect(tables).toEqual(
+        expect.arrayContaining([
+          "users",
+          "sessions",
+          "backup_codes",
+          "audit_log",
+          "login_challenges",
+          "invites",
+          "settings",
+          "account_lockouts",
+          "audit_head",
+        ]),
+      );
       // Sanity: public material is there (so the scan does see the rows).
       expect(blob.includes(Buffer.from(identity.publicKey))).toBe(true);
       expect(blob.includes(Buffer.from(email))).toBe(true);
@@ -127,7 +193,12 @@ for (const driver of drivers) {
         totpSecret,
         totpSecretBase32: setup.secret,
         inviteToken: Buffer.from(invite.token, "base64url"),
-        ...Object.fromEntries(confirm.backupCodes.flatMap((code, i) => [[`backup${i}`, code], [`backup${i}n`, code.replaceAll("-", "")]])),
+        ...Object.fromEntries(
+          confirm.backupCodes.flatMap((code, i) => [
+            [`backup${i}`, code],
+            [`backup${i}n`, code.replaceAll("-", "")],
+          ]),
+        ),
       };
       for (const [name, secret] of Object.entries(secrets)) {
         for (const f of forms(secret)) expect(blob.includes(f), `${name} found in the database`).toBe(false);

@@ -48,6 +48,20 @@ wss.on("connection", (ws) => {
 });
 server.listen(0, "127.0.0.1", () => {
   const port = (server.address() as AddressInfo).port;
-  console.log(JSON.stringify({ siteKey: encodeSiteKey({ url: `wss://127.0.0.1:${port}/devices`, keyId: siteKeyId, key: siteKey, certFingerprint: Buffer.from(id.fingerprint, "hex") }) }));
+  console.log(
+    JSON.stringify({
+      siteKey: encodeSiteKey({
+        url: `wss://127.0.0.1:${port}/devices`,
+        keyId: siteKeyId,
+        key: siteKey,
+        certFingerprint: Buffer.from(id.fingerprint, "hex"),
+      }),
+    }),
+  );
 });
-process.on("message", () => process.send?.({ ...counts, cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)) }));
+process.on("message", () =>
+  process.send?.({
+    ...counts,
+    cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)),
+  }),
+);

@@ -25,4 +25,10 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   });
 });
 server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
-process.on("message", () => process.send?.({ ok, bad, cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)) }));
+process.on("message", () =>
+  process.send?.({
+    ok,
+    bad,
+    cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)),
+  }),
+);

@@ -13,13 +13,22 @@ import { startSimulator } from "../src/simulator";
 const veil = process.argv.includes("--veil");
 const warmIndex = process.argv.indexOf("--warmup");
 const warmupMs = warmIndex > 0 ? Number(process.argv[warmIndex + 1]) * 1000 : 20_000;
-const sizes = process.argv.slice(2).filter((a, i, all) => all[i - 1] !== "--warmup").map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .filter((a, i, all) => all[i - 1] !== "--warmup")
+  .map(Number)
+  .filter((n) => n > 0);
 const MiB = (n: number): string => (n / 1048576).toFixed(0);
 
 async function measure(devices: number): Promise<Record<string, unknown>> {
   const script = veil ? "./channel-sink.ts" : "./inform-sink.ts";
-  const sink = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
-  const hello = await new Promise<{ port?: number; siteKey?: string }>((resolve) => sink.stdout?.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()) as { port?: number; siteKey?: string })));
+  const sink = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
+  const hello = await new Promise<{ port?: number; siteKey?: string }>((resolve) =>
+    sink.stdout?.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()) as { port?: number; siteKey?: string })),
+  );
   const target = veil ? { siteKey: hello.siteKey } : { informUrl: `http://127.0.0.1:${hello.port ?? 0}/inform` };
   globalThis.gc?.();
   const rss0 = process.memoryUsage().rss;

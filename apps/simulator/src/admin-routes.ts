@@ -9,7 +9,12 @@ import { decodeSiteKey, type SiteKey } from "@veil/devices";
 import type { z } from "zod";
 import type { SimContext } from "./context";
 import type { SimDevice } from "./device";
-import { ZDeviceAdoptRequestSchema, ZDeviceCredentialRequestSchema, ZDeviceLoginRequestSchema, ZDeviceShellRequestSchema } from "@veil/protocol";
+import {
+  ZDeviceAdoptRequestSchema,
+  ZDeviceCredentialRequestSchema,
+  ZDeviceLoginRequestSchema,
+  ZDeviceShellRequestSchema,
+} from "@veil/protocol";
 import { runShell } from "./shell";
 
 /** Called when a device is told where to report: starts its inform loop or channel. */
@@ -33,12 +38,23 @@ export class AdminRoutes {
   handle(device: SimDevice, req: http.IncomingMessage, res: http.ServerResponse): void {
     this.ctx.stats.adminRequests++;
     const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      });
       res.end(JSON.stringify(body));
     };
     const path = (req.url ?? "").split("?")[0];
     if (req.method === "GET" && path === "/api/v1/info") {
-      return send(200, { mac: device.mac, model: device.spec.model, modelDisplay: device.spec.display, firmware: device.firmware, hostname: device.hostname, adopted: device.unifi.authkey !== undefined || device.veil.deviceKey !== undefined });
+      return send(200, {
+        mac: device.mac,
+        model: device.spec.model,
+        modelDisplay: device.spec.display,
+        firmware: device.firmware,
+        hostname: device.hostname,
+        adopted: device.unifi.authkey !== undefined || device.veil.deviceKey !== undefined,
+      });
     }
     if (req.method !== "POST") return send(405, { error: "method_not_allowed" });
     const chunks: Buffer[] = [];
@@ -62,7 +78,13 @@ export class AdminRoutes {
     });
   }
 
-  private route(device: SimDevice, path: string, auth: string | undefined, json: unknown, send: (s: number, b: unknown) => void): void {
+  private route(
+    device: SimDevice,
+    path: string,
+    auth: string | undefined,
+    json: unknown,
+    send: (s: number, b: unknown) => void,
+  ): void {
     const parse = <S extends z.ZodType>(schema: S): z.output<S> | undefined => {
       const r = schema.safeParse(json);
       if (!r.success) send(400, { error: "validation_failed" });
@@ -75,7 +97,8 @@ export class AdminRoutes {
     }
     const token = auth?.startsWith("Bearer ") ? auth.slice(7) : "";
     const session = this.tokens.get(token);
-    if (!session || session.mac !== device.mac || session.expires < Date.now()) return send(401, { error: "unauthenticated" });
+    if (!session || session.mac !== device.mac || session.expires < Date.now())
+      return send(401, { error: "unauthenticated" });
     if (path === "/api/v1/adopt") {
       const body = parse(ZDeviceAdoptRequestSchema);
       if (!body) return;
@@ -112,7 +135,11 @@ export class AdminRoutes {
     send(404, { error: "not_found" });
   }
 
-  private login(device: SimDevice, body: { username: string; password: string }, send: (s: number, b: unknown) => void): void {
+  private login(
+    device: SimDevice,
+    body: { username: string; password: string },
+    send: (s: number, b: unknown) => void,
+  ): void {
     const now = Date.now();
     const f = this.failures.get(device.mac);
     if (f && f.until > now) return send(429, { error: "account_locked" });

@@ -25,7 +25,13 @@ export interface AdminHandle {
 }
 
 /** Starts the management API on host:port (port 0 = any free port). */
-export async function startAdminServer(ctx: SimContext, devices: readonly SimDevice[], host: string, port: number, onAdopt: AdoptHandler): Promise<AdminHandle> {
+export async function startAdminServer(
+  ctx: SimContext,
+  devices: readonly SimDevice[],
+  host: string,
+  port: number,
+  onAdopt: AdoptHandler,
+): Promise<AdminHandle> {
   const byIp = new Map(devices.map((d) => [d.ip, d]));
   const identities = new Map<string, Promise<TlsIdentity>>();
   const contexts = new WeakMap<TlsIdentity, tls.SecureContext>();

@@ -43,7 +43,8 @@ function utcTime(d: Date): Buffer {
   return tlv(0x17, Buffer.from(s, "ascii"));
 }
 
-const name = (cn: string): Buffer => seq(tlv(0x31, seq(oid("2.5.4.3"), tlv(0x0c, Buffer.from(cn.slice(0, 64), "utf8")))));
+const name = (cn: string): Buffer =>
+  seq(tlv(0x31, seq(oid("2.5.4.3"), tlv(0x0c, Buffer.from(cn.slice(0, 64), "utf8")))));
 const ECDSA_SHA256 = seq(oid("1.2.840.10045.4.3.2"));
 
 /** Makes a fresh self-signed certificate for `commonName` with `ips` as IP SANs, valid 5 years. */

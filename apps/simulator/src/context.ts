@@ -22,8 +22,20 @@ export interface SimStats {
 /** Run-time shared by every part of one simulator. */
 export class SimContext {
   readonly stats: SimStats = {
-    informsSent: 0, informErrors: 0, repliesApplied: 0, channelSessions: 0, channelConnectFailures: 0, channelFramesSent: 0, channelErrors: 0,
-    pinFailures: 0, commands: 0, reboots: 0, faults: 0, ubdpReplies: 0, adminRequests: 0, adminLoginFailures: 0,
+    informsSent: 0,
+    informErrors: 0,
+    repliesApplied: 0,
+    channelSessions: 0,
+    channelConnectFailures: 0,
+    channelFramesSent: 0,
+    channelErrors: 0,
+    pinFailures: 0,
+    commands: 0,
+    reboots: 0,
+    faults: 0,
+    ubdpReplies: 0,
+    adminRequests: 0,
+    adminLoginFailures: 0,
   };
   stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -43,10 +55,13 @@ export class SimContext {
   /** setTimeout that stop() cancels; `ms` is already scaled by the caller. */
   schedule(fn: () => void, ms: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
   }
 

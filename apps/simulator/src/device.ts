@@ -50,7 +50,18 @@ export interface VeilAdoption {
 }
 
 const hex2 = (n: number): string => (n & 0xff).toString(16).padStart(2, "0");
-const CLIENT_NAMES = ["iphone", "pixel", "macbook", "thinkpad", "printer", "tv", "nas", "camera", "thermostat", "ipad"] as const;
+const CLIENT_NAMES = [
+  "iphone",
+  "pixel",
+  "macbook",
+  "thinkpad",
+  "printer",
+  "tv",
+  "nas",
+  "camera",
+  "thermostat",
+  "ipad",
+] as const;
 
 /** One simulated device. */
 export class SimDevice {
@@ -74,7 +85,15 @@ export class SimDevice {
   readonly veil: VeilAdoption = { intervalSec: 10 };
   private lastTick: number;
 
-  constructor(index: number, mac: string, ip: string, spec: ModelSpec, prng: Prng, now: number, credentials: { username: string; password: string }) {
+  constructor(
+    index: number,
+    mac: string,
+    ip: string,
+    spec: ModelSpec,
+    prng: Prng,
+    now: number,
+    credentials: { username: string; password: string },
+  ) {
     this.index = index;
     this.mac = mac;
     this.ip = ip;
@@ -137,7 +156,10 @@ export class SimDevice {
 
   private resetCounters(now: number): void {
     const s = this.spec;
-    const names = s.kind === "switch" ? Array.from({ length: s.ports }, (_, i) => `port${i + 1}`) : [...Array.from({ length: s.ports }, (_, i) => `eth${i}`), ...s.radios.map((_, i) => `wifi${i}`)];
+    const names =
+      s.kind === "switch"
+        ? Array.from({ length: s.ports }, (_, i) => `port${i + 1}`)
+        : [...Array.from({ length: s.ports }, (_, i) => `eth${i}`), ...s.radios.map((_, i) => `wifi${i}`)];
     this.interfaces = names.map((name, i) => ({
       name,
       mac: this.mac.slice(0, 15) + hex2(parseInt(this.mac.slice(15), 16) + i),
@@ -150,7 +172,9 @@ export class SimDevice {
       rate: this.prng.int(1_000, 2_000_000),
     }));
     const [lo, hi] = s.clients;
-    this.clients = Array.from({ length: this.prng.int(lo, Math.max(lo, Math.floor(hi / 2))) }, () => this.newClient(now));
+    this.clients = Array.from({ length: this.prng.int(lo, Math.max(lo, Math.floor(hi / 2))) }, () =>
+      this.newClient(now),
+    );
   }
 
   private newClient(now: number): SimClient {

@@ -47,22 +47,31 @@ function bind(socket: dgram.Socket, address: string, port: number): Promise<numb
 }
 
 /** Starts the responder; `port` 0 picks a free port (the same one for every device address). */
-export async function startDiscovery(ctx: SimContext, devices: readonly SimDevice[], mode: DiscoveryMode, port: number, host: string, maxReplies = 1024): Promise<DiscoveryHandle> {
+export async function startDiscovery(
+  ctx: SimContext,
+  devices: readonly SimDevice[],
+  mode: DiscoveryMode,
+  port: number,
+  host: string,
+  maxReplies = 1024,
+): Promise<DiscoveryHandle> {
   const sockets: dgram.Socket[] = [];
   let sequence = 0;
-  const answer = (socket: dgram.Socket, targets: readonly SimDevice[], allow: () => boolean) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    const version = parseUbdpProbe(new Uint8Array(msg));
-    if (version === null || !allow()) return;
-    const now = ctx.now();
-    let sent = 0;
-    for (const d of targets) {
-      if (sent >= maxReplies) break;
-      if (!d.isOnline(now)) continue;
-      socket.send(buildUbdpReply(toUbdpInfo(d, now, ++sequence), version), rinfo.port, rinfo.address);
-      ctx.stats.ubdpReplies++;
-      sent++;
-    }
-  };
+  const answer =
+    (socket: dgram.Socket, targets: readonly SimDevice[], allow: () => boolean) =>
+    (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      const version = parseUbdpProbe(new Uint8Array(msg));
+      if (version === null || !allow()) return;
+      const now = ctx.now();
+      let sent = 0;
+      for (const d of targets) {
+        if (sent >= maxReplies) break;
+        if (!d.isOnline(now)) continue;
+        socket.send(buildUbdpReply(toUbdpInfo(d, now, ++sequence), version), rinfo.port, rinfo.address);
+        ctx.stats.ubdpReplies++;
+        sent++;
+      }
+    };
   let bound: number;
   // With port 0 the first device picks a free port and the others reuse it on their own
   // addresses; if another program holds that port elsewhere, start over (a few times).

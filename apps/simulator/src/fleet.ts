@@ -28,7 +28,12 @@ export function buildFleet(opts: ResolvedSimulatorOptions, now: number): SimDevi
     const r = prng.next() * total;
     const kind = r < ap ? "ap" : r < ap + sw ? "switch" : "router";
     const spec: ModelSpec = prng.pick(CATALOG[kind]);
-    devices.push(new SimDevice(i, deviceMac(opts, i), ipPlus(opts.firstAddress, i), spec, prng, now, { username: opts.username, password: opts.password }));
+    devices.push(
+      new SimDevice(i, deviceMac(opts, i), ipPlus(opts.firstAddress, i), spec, prng, now, {
+        username: opts.username,
+        password: opts.password,
+      }),
+    );
   }
   return devices;
 }

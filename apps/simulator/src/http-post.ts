@@ -24,7 +24,11 @@ export function postBinary(url: string, body: Uint8Array, maxBytes: number, time
       {
         method: "POST",
         agent: u.protocol === "https:" ? informAgents.https : informAgents.http,
-        headers: { "content-type": "application/x-binary", "content-length": body.length, "user-agent": "AirControl Agent v1.0" },
+        headers: {
+          "content-type": "application/x-binary",
+          "content-length": body.length,
+          "user-agent": "AirControl Agent v1.0",
+        },
         timeout: timeoutMs,
       },
       (res) => {

@@ -15,10 +15,22 @@ const USAGE = `usage: veil-simulator --devices N [--seed S] [--inform-url URL | 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      devices: { type: "string" }, seed: { type: "string" }, "inform-url": { type: "string" }, "site-key": { type: "string" },
-      discovery: { type: "string" }, "discovery-port": { type: "string" }, "admin-port": { type: "string" }, "no-admin": { type: "boolean" },
-      "first-address": { type: "string" }, "fault-rate": { type: "string" }, "time-scale": { type: "string" }, cipher: { type: "string" },
-      compression: { type: "string" }, username: { type: "string" }, password: { type: "string" }, help: { type: "boolean" },
+      devices: { type: "string" },
+      seed: { type: "string" },
+      "inform-url": { type: "string" },
+      "site-key": { type: "string" },
+      discovery: { type: "string" },
+      "discovery-port": { type: "string" },
+      "admin-port": { type: "string" },
+      "no-admin": { type: "boolean" },
+      "first-address": { type: "string" },
+      "fault-rate": { type: "string" },
+      "time-scale": { type: "string" },
+      cipher: { type: "string" },
+      compression: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
+      help: { type: "boolean" },
     },
   });
   if (values.help || values.devices === undefined) {
@@ -28,19 +40,36 @@ async function main(): Promise<void> {
   }
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const raw = {
-    devices: num(values.devices), seed: num(values.seed), informUrl: values["inform-url"], siteKey: values["site-key"],
-    discovery: values.discovery, discoveryPort: num(values["discovery-port"]), adminPort: num(values["admin-port"]),
-    admin: values["no-admin"] ? false : undefined, firstAddress: values["first-address"], faultRate: num(values["fault-rate"]),
-    timeScale: num(values["time-scale"]), cipher: values.cipher, compression: values.compression, username: values.username, password: values.password,
+    devices: num(values.devices),
+    seed: num(values.seed),
+    informUrl: values["inform-url"],
+    siteKey: values["site-key"],
+    discovery: values.discovery,
+    discoveryPort: num(values["discovery-port"]),
+    adminPort: num(values["admin-port"]),
+    admin: values["no-admin"] ? false : undefined,
+    firstAddress: values["first-address"],
+    faultRate: num(values["fault-rate"]),
+    timeScale: num(values["time-scale"]),
+    cipher: values.cipher,
+    compression: values.compression,
+    username: values.username,
+    password: values.password,
   };
-  const parsed = ZSimulatorOptionsSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  const parsed = ZSimulatorOptionsSchema.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
+  );
   if (!parsed.success) {
-    console.error(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}`);
+    console.error(
+      `invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}`,
+    );
     process.exitCode = 2;
     return;
   }
   const sim = await startSimulator({ ...parsed.data, log: (l) => console.error(l) });
-  console.log(`veil-simulator: ${sim.devices.length} devices (seed ${parsed.data.seed}); HTTPS admin port ${sim.adminPort || "off"}; UBDP port ${sim.discoveryPort || "off"} (${sim.discoverySockets} sockets)`);
+  console.log(
+    `veil-simulator: ${sim.devices.length} devices (seed ${parsed.data.seed}); HTTPS admin port ${sim.adminPort || "off"}; UBDP port ${sim.discoveryPort || "off"} (${sim.discoverySockets} sockets)`,
+  );
   const timer = setInterval(() => console.log(JSON.stringify(sim.stats())), 10_000);
   const shutdown = (): void => {
     clearInterval(timer);

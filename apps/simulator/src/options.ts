@@ -10,7 +10,9 @@ export const ZSimulatorOptionsSchema = z.object({
   /** Seed of every random choice. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
   /** Relative mix of access points, switches and routers. */
-  mix: z.object({ ap: ZRatioSchema, switch: ZRatioSchema, router: ZRatioSchema }).default({ ap: 6, switch: 3, router: 1 }),
+  mix: z
+    .object({ ap: ZRatioSchema, switch: ZRatioSchema, router: ZRatioSchema })
+    .default({ ap: 6, switch: 3, router: 1 }),
   /** Every device informs here from the start, as after `set-inform <url>` (UniFi dialect). */
   informUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Every device connects with this `veilsite1_…` site key from the start (Veil channel). */

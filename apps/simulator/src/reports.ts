@@ -35,10 +35,22 @@ export function toUnifiInform(d: SimDevice, now: number): TUnifiInform {
     "system-stats": { cpu: d.cpu, mem: Math.round((100 * d.memUsed) / d.spec.memoryBytes), uptime },
   };
   if (d.spec.kind === "switch") {
-    report.port_table = d.interfaces.map((i, n) => ({ port_idx: n + 1, name: `Port ${n + 1}`, up: i.up, speed: i.speedMbps, rx_bytes: i.rxBytes, tx_bytes: i.txBytes }));
+    report.port_table = d.interfaces.map((i, n) => ({
+      port_idx: n + 1,
+      name: `Port ${n + 1}`,
+      up: i.up,
+      speed: i.speedMbps,
+      rx_bytes: i.rxBytes,
+      tx_bytes: i.txBytes,
+    }));
   }
   if (d.spec.kind === "ap") {
-    report.radio_table = d.spec.radios.map((r, n) => ({ name: `wifi${n}`, radio: r, channel: r === "ng" ? 6 : r === "na" ? 36 : 37, tx_power: 20 }));
+    report.radio_table = d.spec.radios.map((r, n) => ({
+      name: `wifi${n}`,
+      radio: r,
+      channel: r === "ng" ? 6 : r === "na" ? 36 : 37,
+      tx_power: 20,
+    }));
   }
   report.sta_table = d.clients.map((c) => ({
     mac: c.mac,
@@ -67,7 +79,16 @@ export function toDeviceState(d: SimDevice, now: number): TDeviceState {
     cpu: d.cpu,
     memory: { totalBytes: d.spec.memoryBytes, usedBytes: d.memUsed },
     locating: d.locating,
-    interfaces: d.interfaces.map((i) => ({ name: i.name, mac: i.mac, up: i.up, speedMbps: i.speedMbps, rxBytes: i.rxBytes, txBytes: i.txBytes, rxPackets: i.rxPackets, txPackets: i.txPackets })),
+    interfaces: d.interfaces.map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      up: i.up,
+      speedMbps: i.speedMbps,
+      rxBytes: i.rxBytes,
+      txBytes: i.txBytes,
+      rxPackets: i.rxPackets,
+      txPackets: i.txPackets,
+    })),
     clients: d.clients.map((c) => ({
       mac: c.mac,
       ip: c.ip,

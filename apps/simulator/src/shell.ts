@@ -15,7 +15,8 @@ export interface ShellResult {
   exit?: boolean;
 }
 
-const HELP = "commands: help, uname [-a], uptime, ifconfig, hostname, info, set-inform <url>, syswrapper.sh set-adopt <url> <authkey>, reboot, exit";
+const HELP =
+  "commands: help, uname [-a], uptime, ifconfig, hostname, info, set-inform <url>, syswrapper.sh set-adopt <url> <authkey>, reboot, exit";
 
 function formatUptime(seconds: number): string {
   const d = Math.floor(seconds / 86400);
@@ -34,27 +35,48 @@ export function runShell(device: SimDevice, line: string, now: number): ShellRes
     case "help":
       return { output: HELP, ok: true };
     case "uname":
-      return { output: args[0] === "-a" ? `Linux ${device.hostname} 4.4.153 #1 SMP ${device.spec.model} v${device.firmware} mips GNU/Linux` : "Linux", ok: true };
+      return {
+        output:
+          args[0] === "-a"
+            ? `Linux ${device.hostname} 4.4.153 #1 SMP ${device.spec.model} v${device.firmware} mips GNU/Linux`
+            : "Linux",
+        ok: true,
+      };
     case "uptime":
-      return { output: ` ${formatUptime(device.uptime(now))},  load average: ${(device.cpu / 25).toFixed(2)}`, ok: true };
+      return {
+        output: ` ${formatUptime(device.uptime(now))},  load average: ${(device.cpu / 25).toFixed(2)}`,
+        ok: true,
+      };
     case "hostname":
       return { output: device.hostname, ok: true };
     case "info":
-      return { output: `Model: ${device.spec.display}\nVersion: ${device.firmware}\nMAC Address: ${device.mac}\nIP Address: ${device.ip}\nHostname: ${device.hostname}\nStatus: ${device.unifi.authkey ? "Connected" : "Not Adopted"}`, ok: true };
+      return {
+        output: `Model: ${device.spec.display}\nVersion: ${device.firmware}\nMAC Address: ${device.mac}\nIP Address: ${device.ip}\nHostname: ${device.hostname}\nStatus: ${device.unifi.authkey ? "Connected" : "Not Adopted"}`,
+        ok: true,
+      };
     case "ifconfig":
       return {
         output: device.interfaces
-          .map((i) => `${i.name.padEnd(10)}Link encap:Ethernet  HWaddr ${i.mac.toUpperCase()}\n          ${i.up ? "UP " : ""}BROADCAST RUNNING MULTICAST\n          RX bytes:${i.rxBytes}  TX bytes:${i.txBytes}`)
+          .map(
+            (i) =>
+              `${i.name.padEnd(10)}Link encap:Ethernet  HWaddr ${i.mac.toUpperCase()}\n          ${i.up ? "UP " : ""}BROADCAST RUNNING MULTICAST\n          RX bytes:${i.rxBytes}  TX bytes:${i.txBytes}`,
+          )
           .join("\n\n"),
         ok: true,
       };
     case "set-inform":
-      if (!args[0] || !/^https?:\/\//.test(args[0])) return { output: "usage: set-inform <http://host:port/inform>", ok: false };
+      if (!args[0] || !/^https?:\/\//.test(args[0]))
+        return { output: "usage: set-inform <http://host:port/inform>", ok: false };
       device.unifi.informUrl = args[0].slice(0, 256);
       return { output: `Adoption request sent to '${device.unifi.informUrl}'.`, ok: true };
     case "syswrapper.sh":
     case "/usr/bin/syswrapper.sh":
-      if (args[0] !== "set-adopt" || !args[1] || !/^https?:\/\//.test(args[1]) || !/^[0-9a-f]{32}$/.test(args[2] ?? "")) {
+      if (
+        args[0] !== "set-adopt" ||
+        !args[1] ||
+        !/^https?:\/\//.test(args[1]) ||
+        !/^[0-9a-f]{32}$/.test(args[2] ?? "")
+      ) {
         return { output: "usage: syswrapper.sh set-adopt <url> <authkey>", ok: false };
       }
       device.unifi.informUrl = args[1].slice(0, 256);

@@ -35,7 +35,11 @@ export interface SimulatorHandle {
   stop(): Promise<void>;
 }
 
-function formatFor(device: SimDevice, cipher: "gcm" | "cbc" | "mixed", compression: "zlib" | "snappy" | "none" | "mixed"): { cipher: InformCipher; compression: InformCompression } {
+function formatFor(
+  device: SimDevice,
+  cipher: "gcm" | "cbc" | "mixed",
+  compression: "zlib" | "snappy" | "none" | "mixed",
+): { cipher: InformCipher; compression: InformCompression } {
   return {
     cipher: cipher === "mixed" ? device.prng.pick(["gcm", "gcm", "cbc"] as const) : cipher,
     compression: compression === "mixed" ? device.prng.pick(["zlib", "snappy", "none"] as const) : compression,
@@ -65,7 +69,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     connectors.set(d.mac, c);
     c.start(delay);
   };
-  const onAdopt: AdoptHandler = (d, target) => (target.kind === "unifi" ? startUnifi(d, 0) : startVeil(d, target.siteKey, 0));
+  const onAdopt: AdoptHandler = (d, target) =>
+    target.kind === "unifi" ? startUnifi(d, 0) : startVeil(d, target.siteKey, 0);
 
   const siteKey = opts.siteKey !== undefined ? decodeSiteKey(opts.siteKey) : undefined;
   for (const d of devices) {

@@ -3,7 +3,18 @@
  * adopted, then the authkey from `setparam`), decode the controller's reply under the same key,
  * and obey it: noop interval, setparam, reboot, cmd, upgrade, setdefault.
  */
-import { authkeyToKey, DeviceCodecError, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY, INFORM_HEADER_LENGTH, INFORM_MAX_PAYLOAD, parseMgmtCfg, type InformCipher, type InformCompression } from "@veil/devices";
+import {
+  authkeyToKey,
+  DeviceCodecError,
+  decodeInformJson,
+  encodeInformJson,
+  INFORM_DEFAULT_KEY,
+  INFORM_HEADER_LENGTH,
+  INFORM_MAX_PAYLOAD,
+  parseMgmtCfg,
+  type InformCipher,
+  type InformCompression,
+} from "@veil/devices";
 import type { SimContext } from "./context";
 import type { SimDevice } from "./device";
 import { ZUnifiReplySchema, type TUnifiReply } from "@veil/protocol";
@@ -62,7 +73,8 @@ export class UnifiInformer {
       }
     } catch (err) {
       ctx.stats.informErrors++;
-      const text = err instanceof DeviceCodecError ? `reply ${err.reason}` : err instanceof Error ? err.message : "error";
+      const text =
+        err instanceof DeviceCodecError ? `reply ${err.reason}` : err instanceof Error ? err.message : "error";
       if (text !== this.lastError) ctx.log(`inform ${device.mac}: ${text}`);
       this.lastError = text;
       if (ctx.stopped) return;
@@ -88,7 +100,8 @@ export class UnifiInformer {
           const cfg = parseMgmtCfg(reply.mgmt_cfg);
           device.unifi.authkey = cfg["mgmt.authkey"];
           if (cfg["mgmt.url"] !== undefined) device.unifi.informUrl = cfg["mgmt.url"];
-          if (cfg["mgmt.interval"] !== undefined) device.unifi.intervalSec = Math.min(3600, Math.max(1, Number(cfg["mgmt.interval"])));
+          if (cfg["mgmt.interval"] !== undefined)
+            device.unifi.intervalSec = Math.min(3600, Math.max(1, Number(cfg["mgmt.interval"])));
         } catch {
           ctx.stats.informErrors++;
         }

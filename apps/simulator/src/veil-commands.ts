@@ -5,10 +5,15 @@ import { TerminalSession } from "./terminal";
 import type { VeilConnector } from "./veil-connector";
 
 /** Runs one command message and sends its result. */
-export function handleCommand(ctx: SimContext, conn: VeilConnector, msg: Extract<TDeviceDownMessage, { type: "command" }>): void {
+export function handleCommand(
+  ctx: SimContext,
+  conn: VeilConnector,
+  msg: Extract<TDeviceDownMessage, { type: "command" }>,
+): void {
   ctx.stats.commands++;
   const { device } = conn;
-  const ok = (output?: string): void => conn.send({ type: "command_result", id: msg.id, ok: true, ...(output !== undefined ? { output } : {}) });
+  const ok = (output?: string): void =>
+    conn.send({ type: "command_result", id: msg.id, ok: true, ...(output !== undefined ? { output } : {}) });
   const c = msg.command;
   switch (c.name) {
     case "reboot":
@@ -27,7 +32,12 @@ export function handleCommand(ctx: SimContext, conn: VeilConnector, msg: Extract
       return ok();
     case "terminal-open": {
       if (conn.terminals.size >= 4) {
-        conn.send({ type: "command_result", id: msg.id, ok: false, error: { code: "busy", message: "too many terminal sessions" } });
+        conn.send({
+          type: "command_result",
+          id: msg.id,
+          ok: false,
+          error: { code: "busy", message: "too many terminal sessions" },
+        });
         return;
       }
       const t = new TerminalSession(device, c.sessionId);

@@ -56,7 +56,12 @@ export class VeilConnector {
     const credential = device.veil.deviceKey ?? { type: "site" as const, keyId: siteKey.keyId, key: siteKey.key };
     const client = new DeviceChannelClient({ mac: device.mac, credential, clock: ctx.now });
     const pin = siteKey.certFingerprint;
-    const ws = new WebSocket(siteKey.url, { rejectUnauthorized: pin === undefined, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(siteKey.url, {
+      rejectUnauthorized: pin === undefined,
+      maxPayload: CHANNEL_MAX_FRAME,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
     this.ws = ws;
     this.client = client;
     this.seq = 0;
@@ -91,7 +96,14 @@ export class VeilConnector {
     if (!client || !ws) return;
     try {
       if (client.state === "awaiting_challenge") {
-        ws.send(client.hello(frame, { kind: device.spec.kind, model: device.spec.model, firmware: device.firmware, hostname: device.hostname }));
+        ws.send(
+          client.hello(frame, {
+            kind: device.spec.kind,
+            model: device.spec.model,
+            firmware: device.firmware,
+            hostname: device.hostname,
+          }),
+        );
         ctx.stats.channelSessions++;
         return;
       }
@@ -120,7 +132,11 @@ export class VeilConnector {
           const t = this.terminals.get(msg.sessionId);
           if (!t) return;
           const r = t.feed(Buffer.from(msg.data, "base64url").toString("utf8"), ctx.now());
-          this.send({ type: "terminal_data", sessionId: msg.sessionId, data: Buffer.from(r.output).toString("base64url") });
+          this.send({
+            type: "terminal_data",
+            sessionId: msg.sessionId,
+            data: Buffer.from(r.output).toString("base64url"),
+          });
           if (r.exit) this.terminals.delete(msg.sessionId);
           if (r.reboot) this.reboot();
           return;

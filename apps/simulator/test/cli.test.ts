@@ -24,10 +24,28 @@ describe("CLI", () => {
 
   it("runs devices against an inform URL and stops cleanly on SIGINT", async () => {
     const rx = await startInformReceiver(4);
-    const { child, out, exited } = run(["--devices", "3", "--seed", "5", "--inform-url", rx.url, "--no-admin", "--discovery", "off", "--time-scale", "0.05", "--fault-rate", "0"]);
+    const { child, out, exited } = run([
+      "--devices",
+      "3",
+      "--seed",
+      "5",
+      "--inform-url",
+      rx.url,
+      "--no-admin",
+      "--discovery",
+      "off",
+      "--time-scale",
+      "0.05",
+      "--fault-rate",
+      "0",
+    ]);
     try {
       await waitFor(() => out.stdout.includes("veil-simulator: 3 devices"), 15_000, "start line");
-      await waitFor(() => rx.devices.size === 3 && [...rx.devices.values()].every((d) => d.informsAuthkey >= 1), 15_000, "informs");
+      await waitFor(
+        () => rx.devices.size === 3 && [...rx.devices.values()].every((d) => d.informsAuthkey >= 1),
+        15_000,
+        "informs",
+      );
       child.kill("SIGINT");
       expect(await exited).toBe(0);
     } finally {

@@ -4,7 +4,12 @@ import { parseUbdpReply, UBDP_PROBE_V1, UBDP_PROBE_V2, type UbdpReply } from "@v
 import { startSimulator, type SimulatorHandle } from "../src/index";
 
 /** Sends one probe and collects replies for `ms`. */
-async function probe(host: string, port: number, packet: Uint8Array, ms = 300): Promise<{ from: string; reply: UbdpReply }[]> {
+async function probe(
+  host: string,
+  port: number,
+  packet: Uint8Array,
+  ms = 300,
+): Promise<{ from: string; reply: UbdpReply }[]> {
   const s = dgram.createSocket("udp4");
   const out: { from: string; reply: UbdpReply }[] = [];
   s.on("message", (m, r) => out.push({ from: r.address, reply: parseUbdpReply(new Uint8Array(m)) }));
@@ -20,8 +25,24 @@ describe("UBDP discovery of simulated devices on 127.0.0.x", () => {
   let shared: SimulatorHandle;
 
   beforeAll(async () => {
-    sim = await startSimulator({ devices: 5, seed: 3, admin: false, discovery: "per-device", discoveryPort: 0, firstAddress: "127.0.0.10", faultRate: 0 });
-    shared = await startSimulator({ devices: 20, seed: 4, admin: false, discovery: "shared", discoveryPort: 0, firstAddress: "127.0.1.10", faultRate: 0 });
+    sim = await startSimulator({
+      devices: 5,
+      seed: 3,
+      admin: false,
+      discovery: "per-device",
+      discoveryPort: 0,
+      firstAddress: "127.0.0.10",
+      faultRate: 0,
+    });
+    shared = await startSimulator({
+      devices: 20,
+      seed: 4,
+      admin: false,
+      discovery: "shared",
+      discoveryPort: 0,
+      firstAddress: "127.0.1.10",
+      faultRate: 0,
+    });
   });
   afterAll(async () => {
     await sim.stop();
@@ -37,7 +58,14 @@ describe("UBDP discovery of simulated devices on 127.0.0.x", () => {
     const [r] = replies;
     expect(r?.from).toBe(dev.ip);
     expect(r?.reply.version).toBe(1);
-    expect(r?.reply.info).toMatchObject({ mac: dev.mac, addresses: [{ mac: dev.mac, ip: dev.ip }], platform: dev.spec.model, firmware: dev.firmware, hostname: dev.hostname, isDefault: true });
+    expect(r?.reply.info).toMatchObject({
+      mac: dev.mac,
+      addresses: [{ mac: dev.mac, ip: dev.ip }],
+      platform: dev.spec.model,
+      firmware: dev.firmware,
+      hostname: dev.hostname,
+      isDefault: true,
+    });
   });
 
   it("answers v2 probes with a v2 response (command 0x09) and ignores anything else", async () => {
@@ -61,6 +89,8 @@ describe("UBDP discovery of simulated devices on 127.0.0.x", () => {
     expect(shared.discoverySockets).toBe(1);
     const replies = await probe("127.0.0.1", shared.discoveryPort, UBDP_PROBE_V1);
     expect(replies).toHaveLength(20);
-    expect(new Set(replies.map((r) => r.reply.info.addresses?.[0]?.ip))).toEqual(new Set(shared.devices.map((d) => d.ip)));
+    expect(new Set(replies.map((r) => r.reply.info.addresses?.[0]?.ip))).toEqual(
+      new Set(shared.devices.map((d) => d.ip)),
+    );
   });
 });

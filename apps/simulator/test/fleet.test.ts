@@ -7,8 +7,10 @@ import { toDeviceState, toUbdpInfo, toUnifiInform } from "../src/reports";
 import { runShell } from "../src/shell";
 import { ZDeviceStateSchema, ZUnifiInformSchema } from "@veil/protocol";
 
-const fleet = (seed: number, devices = 200) => buildFleet(ZSimulatorOptionsSchema.parse({ devices, seed }), 1_700_000_000_000);
-const summary = (seed: number) => fleet(seed).map((d) => [d.mac, d.ip, d.spec.model, d.firmware, d.hostname, d.bootedAt, d.clients.length].join("|"));
+const fleet = (seed: number, devices = 200) =>
+  buildFleet(ZSimulatorOptionsSchema.parse({ devices, seed }), 1_700_000_000_000);
+const summary = (seed: number) =>
+  fleet(seed).map((d) => [d.mac, d.ip, d.spec.model, d.firmware, d.hostname, d.bootedAt, d.clients.length].join("|"));
 
 describe("seeded fleet", () => {
   it("the same seed gives the same fleet; another seed another", () => {

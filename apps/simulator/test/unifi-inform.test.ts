@@ -10,8 +10,17 @@ describe("UniFi inform: 50 devices against a real receiver", () => {
   beforeAll(async () => {
     rx = await startInformReceiver(4);
     sim = await startSimulator({
-      devices: 50, seed: 7, informUrl: rx.url, admin: false, discovery: "off", timeScale: 0.05, startSpreadMs: 4000,
-      rebootMs: 4000, faultRate: 0, cipher: "mixed", compression: "mixed",
+      devices: 50,
+      seed: 7,
+      informUrl: rx.url,
+      admin: false,
+      discovery: "off",
+      timeScale: 0.05,
+      startSpreadMs: 4000,
+      rebootMs: 4000,
+      faultRate: 0,
+      cipher: "mixed",
+      compression: "mixed",
     });
   });
   afterAll(async () => {
@@ -20,7 +29,11 @@ describe("UniFi inform: 50 devices against a real receiver", () => {
   });
 
   it("every device informs on the default key, is adopted by setparam, and keeps informing under its authkey", async () => {
-    await waitFor(() => rx.devices.size === 50 && [...rx.devices.values()].every((d) => d.informsAuthkey >= 2), 20_000, "50 adopted devices");
+    await waitFor(
+      () => rx.devices.size === 50 && [...rx.devices.values()].every((d) => d.informsAuthkey >= 2),
+      20_000,
+      "50 adopted devices",
+    );
     expect(rx.rejected).toBe(0);
     for (const d of sim.devices) {
       const rec = rx.devices.get(d.mac);

@@ -86,7 +86,11 @@ export function verifyEd25519(
 }
 
 /** Ed25519 signature (RFC 8032 §5.1.6) of `message` with a 32-byte seed. Deterministic. */
-export function signEd25519(seed: Uint8Array, message: Uint8Array, primitives: Primitives = getPrimitives()): Uint8Array {
+export function signEd25519(
+  seed: Uint8Array,
+  message: Uint8Array,
+  primitives: Primitives = getPrimitives(),
+): Uint8Array {
   assertBytes(seed, "seed", 32);
   assertBytes(message, "message");
   return primitives.ed25519Sign(seed, message);

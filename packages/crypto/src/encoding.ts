@@ -18,7 +18,8 @@ export function toHex(bytes: Uint8Array): string {
 /** Parses hex (either case, even length, no prefix or separators). */
 export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== "string") throw new TypeError(`hex must be a string, got ${describe(hex)}`);
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError("hex must be an even-length string of hex digits");
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
+    throw new RangeError("hex must be an even-length string of hex digits");
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
@@ -34,7 +35,11 @@ export function toBase64Url(bytes: Uint8Array): string {
   let i = 0;
   for (; i + 3 <= bytes.length; i += 3) {
     const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "") + (B64URL[(n >> 6) & 63] ?? "") + (B64URL[n & 63] ?? "");
+    out +=
+      (B64URL[(n >> 18) & 63] ?? "") +
+      (B64URL[(n >> 12) & 63] ?? "") +
+      (B64URL[(n >> 6) & 63] ?? "") +
+      (B64URL[n & 63] ?? "");
   }
   const rest = bytes.length - i;
   if (rest === 1) {

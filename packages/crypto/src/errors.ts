@@ -62,7 +62,13 @@ export function assertInteger(value: unknown, field: string, min: number, max: n
 }
 
 /** Throws unless `value` is a string whose length is in [min, max] and which matches `pattern`. */
-export function assertString(value: unknown, field: string, min: number, max: number, pattern?: RegExp): asserts value is string {
+export function assertString(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  pattern?: RegExp,
+): asserts value is string {
   if (typeof value !== "string") throw new TypeError(`${field} must be a string, got ${describe(value)}`);
   if (value.length < min || value.length > max) {
     throw new RangeError(`${field} must be between ${min} and ${max} characters, got ${value.length}`);

@@ -12,7 +12,12 @@ import { getPrimitives } from "./primitives/index";
 import { randomBytes, wipe } from "./random";
 
 /** HPKE modes (RFC 9180 §5, Table 1). */
-export const HPKE_MODE: Readonly<{ base: 0; psk: 1; auth: 2; authPsk: 3 }> = Object.freeze({ base: 0, psk: 1, auth: 2, authPsk: 3 });
+export const HPKE_MODE: Readonly<{ base: 0; psk: 1; auth: 2; authPsk: 3 }> = Object.freeze({
+  base: 0,
+  psk: 1,
+  auth: 2,
+  authPsk: 3,
+});
 /** One of the HPKE mode numbers. */
 export type HpkeMode = 0 | 1 | 2 | 3;
 
@@ -54,7 +59,13 @@ function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm:
 }
 
 /** LabeledExpand (RFC 9180 §4). */
-function labeledExpand(suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array {
+function labeledExpand(
+  suite: Uint8Array,
+  prk: Uint8Array,
+  label: string,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
   return expand(prk, concat(u16be(length), HPKE_V1, suite, utf8(label), info), length);
 }
 
@@ -94,7 +105,13 @@ interface KeySchedule {
 }
 
 /** KeySchedule (RFC 9180 §5.1). */
-function keySchedule(mode: HpkeMode, sharedSecret: Uint8Array, info: Uint8Array, psk: Uint8Array, pskId: Uint8Array): KeySchedule {
+function keySchedule(
+  mode: HpkeMode,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+  psk: Uint8Array,
+  pskId: Uint8Array,
+): KeySchedule {
   const pskIdHash = labeledExtract(HPKE_SUITE, EMPTY, "psk_id_hash", pskId);
   const infoHash = labeledExtract(HPKE_SUITE, EMPTY, "info_hash", info);
   const context = concat(Uint8Array.of(mode), pskIdHash, infoHash);
@@ -177,7 +194,8 @@ class Context {
   export(exporterContext: Uint8Array, length: number): Uint8Array {
     this.assertLive();
     assertBytesRange(exporterContext, "exporterContext", 0, MAX_INFO);
-    if (!Number.isSafeInteger(length) || length < 1 || length > MAX_EXPORT) throw new RangeError(`length must be between 1 and ${MAX_EXPORT}`);
+    if (!Number.isSafeInteger(length) || length < 1 || length > MAX_EXPORT)
+      throw new RangeError(`length must be between 1 and ${MAX_EXPORT}`);
     return labeledExpand(HPKE_SUITE, this.ks.exporterSecret, "sec", exporterContext, length);
   }
   /**
@@ -226,7 +244,10 @@ export class HpkeReceiverContext extends Context {
  * destroys HPKE's security.
  * @internal
  */
-export function setupSenderWithEphemeral(options: HpkeSenderOptions, ephemeralPrivateKey: Uint8Array): { enc: Uint8Array; context: HpkeSenderContext } {
+export function setupSenderWithEphemeral(
+  options: HpkeSenderOptions,
+  ephemeralPrivateKey: Uint8Array,
+): { enc: Uint8Array; context: HpkeSenderContext } {
   const { info, psk, pskId, hasPsk } = checkOptions(options);
   assertBytes(options.recipientPublicKey, "recipientPublicKey", 32);
   assertBytes(ephemeralPrivateKey, "ephemeralPrivateKey", 32);
@@ -239,7 +260,8 @@ export function setupSenderWithEphemeral(options: HpkeSenderOptions, ephemeralPr
   let kemContext = concat(enc, pkR);
   if (options.sender !== undefined) {
     // AuthEncap (RFC 9180 §4.1).
-    if (typeof options.sender !== "object" || options.sender === null) throw new TypeError("sender must be a BoxKeyPair");
+    if (typeof options.sender !== "object" || options.sender === null)
+      throw new TypeError("sender must be a BoxKeyPair");
     assertBytes(options.sender.privateKey, "sender.privateKey", 32);
     const dh2 = dh(options.sender.privateKey, pkR);
     if (dh2 === null) throw new RangeError("recipientPublicKey is a low-order X25519 point");
@@ -294,7 +316,11 @@ export function setupHpkeReceiver(options: HpkeReceiverOptions): HpkeReceiverCon
 }
 
 /** Single-shot Seal (RFC 9180 §6.1): returns the encapsulated key and the ciphertext. */
-export function hpkeSeal(options: HpkeSenderOptions, plaintext: Uint8Array, aad: Uint8Array = EMPTY): { enc: Uint8Array; ciphertext: Uint8Array } {
+export function hpkeSeal(
+  options: HpkeSenderOptions,
+  plaintext: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): { enc: Uint8Array; ciphertext: Uint8Array } {
   const { enc, context } = setupHpkeSender(options);
   try {
     return { enc, ciphertext: context.seal(plaintext, aad) };
@@ -314,7 +340,11 @@ export function hpkeOpen(options: HpkeReceiverOptions, ciphertext: Uint8Array, a
 }
 
 /** Single-shot sender export (RFC 9180 §6.2, SendExport). */
-export function hpkeSendExport(options: HpkeSenderOptions, exporterContext: Uint8Array, length: number): { enc: Uint8Array; secret: Uint8Array } {
+export function hpkeSendExport(
+  options: HpkeSenderOptions,
+  exporterContext: Uint8Array,
+  length: number,
+): { enc: Uint8Array; secret: Uint8Array } {
   const { enc, context } = setupHpkeSender(options);
   try {
     return { enc, secret: context.export(exporterContext, length) };
@@ -324,7 +354,11 @@ export function hpkeSendExport(options: HpkeSenderOptions, exporterContext: Uint
 }
 
 /** Single-shot receiver export (RFC 9180 §6.2, ReceiveExport). */
-export function hpkeReceiveExport(options: HpkeReceiverOptions, exporterContext: Uint8Array, length: number): Uint8Array {
+export function hpkeReceiveExport(
+  options: HpkeReceiverOptions,
+  exporterContext: Uint8Array,
+  length: number,
+): Uint8Array {
   const context = setupHpkeReceiver(options);
   try {
     return context.export(exporterContext, length);

@@ -101,7 +101,15 @@ export {
 export { signEd25519, verifyEd25519, isAcceptablePoint } from "./ed25519";
 
 // Signed statements over canonical JSON.
-export { canonicalJson, statementBytes, signStatement, verifyStatement, DOMAIN_PATTERN, type JsonValue, type SignedStatement } from "./sign";
+export {
+  canonicalJson,
+  statementBytes,
+  signStatement,
+  verifyStatement,
+  DOMAIN_PATTERN,
+  type JsonValue,
+  type SignedStatement,
+} from "./sign";
 
 // Key wrapping in the versioned envelope.
 export { wrapKey, unwrapKey, wrappedKey, WRAP_PURPOSES, type WrappedKey, type WrapContext } from "./wrap";
@@ -126,7 +134,16 @@ export {
 } from "./hpke";
 
 // Multi-recipient, key-committing sealed boxes.
-export { seal, unseal, SEALED_VERSION, MAX_RECIPIENTS, MAX_SEALED_PAYLOAD, type SealedBox, type SealOptions, type UnsealOptions } from "./seal";
+export {
+  seal,
+  unseal,
+  SEALED_VERSION,
+  MAX_RECIPIENTS,
+  MAX_SEALED_PAYLOAD,
+  type SealedBox,
+  type SealOptions,
+  type UnsealOptions,
+} from "./seal";
 
 /** The end-to-end session between a browser and a companion (Noise_KK). */
 export * from "./session/index";

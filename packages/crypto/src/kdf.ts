@@ -88,7 +88,8 @@ export function kdfLabel(kind: SecretKind, role: "auth" | "wrap"): string {
  * TypeError/RangeError naming the field; a weak or absurd parameter set is refused outright.
  */
 export function assertKdfParams(value: unknown): asserts value is KdfParams {
-  if (typeof value !== "object" || value === null) throw new TypeError(`kdf params must be an object, got ${describe(value)}`);
+  if (typeof value !== "object" || value === null)
+    throw new TypeError(`kdf params must be an object, got ${describe(value)}`);
   const v = value as Record<string, unknown>;
   if (v.algorithm !== "argon2id") throw new RangeError('kdf params.algorithm must be "argon2id"');
   assertInteger(v.memoryKiB, "kdf params.memoryKiB", KDF_FLOOR.memoryKiB, KDF_CEILING.memoryKiB);
@@ -98,8 +99,14 @@ export function assertKdfParams(value: unknown): asserts value is KdfParams {
 }
 
 /** Builds validated, immutable KdfParams (salt copied). Throws like `assertKdfParams`. */
-export function kdfParams(input: { memoryKiB: number; iterations: number; parallelism: number; salt: Uint8Array }): KdfParams {
-  if (typeof input !== "object" || input === null) throw new TypeError(`kdf params must be an object, got ${describe(input)}`);
+export function kdfParams(input: {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  salt: Uint8Array;
+}): KdfParams {
+  if (typeof input !== "object" || input === null)
+    throw new TypeError(`kdf params must be an object, got ${describe(input)}`);
   const p = {
     algorithm: "argon2id" as const,
     memoryKiB: input.memoryKiB,
@@ -150,7 +157,8 @@ function contextBytes(context: unknown): Uint8Array {
   if (!isWellFormed(context)) throw new RangeError("context contains a lone surrogate");
   if (context.normalize("NFC") !== context) throw new RangeError("context must be in Unicode NFC (normalise it first)");
   const bytes = utf8(context);
-  if (bytes.length > KDF_CONTEXT_MAX_BYTES) throw new RangeError(`context must be at most ${KDF_CONTEXT_MAX_BYTES} UTF-8 bytes, got ${bytes.length}`);
+  if (bytes.length > KDF_CONTEXT_MAX_BYTES)
+    throw new RangeError(`context must be at most ${KDF_CONTEXT_MAX_BYTES} UTF-8 bytes, got ${bytes.length}`);
   return bytes;
 }
 
@@ -165,7 +173,9 @@ export function kdfSalt(kind: SecretKind, context: string, servedSalt: Uint8Arra
   assertKind(kind);
   const ctx = contextBytes(context);
   assertBytes(servedSalt, "servedSalt", SALT_LENGTH);
-  return getPrimitives().sha256(concat(lengthPrefixed(KDF_SALT_LABEL), lengthPrefixed(kind), lengthPrefixed(ctx), servedSalt));
+  return getPrimitives().sha256(
+    concat(lengthPrefixed(KDF_SALT_LABEL), lengthPrefixed(kind), lengthPrefixed(ctx), servedSalt),
+  );
 }
 
 /**
@@ -201,7 +211,12 @@ export async function argon2idRaw(options: {
  * identifier the user supplied; see `kdfSalt`) are REQUIRED so a console serving one salt to
  * everyone cannot make one precomputed table fit every account (review finding 1).
  */
-export async function deriveMasterKey(secret: string | Uint8Array, params: KdfParams, kind: SecretKind, context: string): Promise<MasterKey> {
+export async function deriveMasterKey(
+  secret: string | Uint8Array,
+  params: KdfParams,
+  kind: SecretKind,
+  context: string,
+): Promise<MasterKey> {
   assertKdfParams(params);
   const salt = kdfSalt(kind, context, params.salt);
   const password = secretBytes(secret);
@@ -246,7 +261,12 @@ export function splitMasterKey(master: MasterKey, kind: SecretKind): DerivedKeys
  * `deriveMasterKey` then `splitMasterKey`, wiping the MasterKey. `context` is required: the
  * identifier the user supplied, bound into the Argon2id salt (review finding 1; see `kdfSalt`).
  */
-export async function deriveKeys(secret: string | Uint8Array, params: KdfParams, kind: SecretKind, context: string): Promise<DerivedKeys> {
+export async function deriveKeys(
+  secret: string | Uint8Array,
+  params: KdfParams,
+  kind: SecretKind,
+  context: string,
+): Promise<DerivedKeys> {
   assertKind(kind);
   const master = await deriveMasterKey(secret, params, kind, context);
   try {

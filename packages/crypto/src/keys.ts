@@ -46,7 +46,8 @@ export function identityPrivateKey(bytes: Uint8Array): IdentityPrivateKey {
  */
 export function identityPublicKey(bytes: Uint8Array): IdentityPublicKey {
   assertBytes(bytes, "identityPublicKey", 32);
-  if (!isAcceptablePoint(bytes)) throw new RangeError("identityPublicKey is not a canonical, non-small-order Ed25519 point");
+  if (!isAcceptablePoint(bytes))
+    throw new RangeError("identityPublicKey is not a canonical, non-small-order Ed25519 point");
   return Uint8Array.from(bytes) as IdentityPublicKey;
 }
 
@@ -195,14 +196,17 @@ export interface CertifiedBoxKey {
 function checkSubject(o: unknown, name: string): BoxKeyCertificateSubject {
   if (typeof o !== "object" || o === null) throw new TypeError(`${name} must be an object, got ${describeValue(o)}`);
   const v = o as Record<string, unknown>;
-  if (!BOX_KEY_OWNER_KINDS.includes(v.ownerKind as BoxKeyOwnerKind)) throw new RangeError(`${name}.ownerKind must be one of ${BOX_KEY_OWNER_KINDS.join(", ")}`);
+  if (!BOX_KEY_OWNER_KINDS.includes(v.ownerKind as BoxKeyOwnerKind))
+    throw new RangeError(`${name}.ownerKind must be one of ${BOX_KEY_OWNER_KINDS.join(", ")}`);
   assertString(v.ownerId, `${name}.ownerId`, 1, 128, OWNER_PATTERN);
-  if (!BOX_KEY_PURPOSES.includes(v.purpose as BoxKeyPurpose)) throw new RangeError(`${name}.purpose must be one of ${BOX_KEY_PURPOSES.join(", ")}`);
+  if (!BOX_KEY_PURPOSES.includes(v.purpose as BoxKeyPurpose))
+    throw new RangeError(`${name}.purpose must be one of ${BOX_KEY_PURPOSES.join(", ")}`);
   return { ownerKind: v.ownerKind as BoxKeyOwnerKind, ownerId: v.ownerId, purpose: v.purpose as BoxKeyPurpose };
 }
 
 function checkEpoch(value: unknown, field: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new RangeError(`${field} must be a non-negative safe integer`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${field} must be a non-negative safe integer`);
   return value;
 }
 
@@ -214,14 +218,25 @@ function checkEpoch(value: unknown, field: string): number {
  * as an instance key, a vault key as a session key, or an old key certified before a rotation
  * (the verifier refuses epochs below the one it has pinned).
  */
-export function certifyBoxKey(identity: IdentityPrivateKey, boxKey: BoxPublicKey, options: CertifyBoxKeyOptions): SignedStatement {
+export function certifyBoxKey(
+  identity: IdentityPrivateKey,
+  boxKey: BoxPublicKey,
+  options: CertifyBoxKeyOptions,
+): SignedStatement {
   assertBytes(identity, "identity", 32);
   assertBytes(boxKey, "boxKey", 32);
   const subject = checkSubject(options, "options");
   const epoch = checkEpoch(options.epoch, "options.epoch");
   return signStatement(
     BOX_KEY_CERTIFICATE_DOMAIN,
-    { v: 1, ownerKind: subject.ownerKind, ownerId: subject.ownerId, purpose: subject.purpose, boxPublicKey: toBase64Url(boxKey), epoch },
+    {
+      v: 1,
+      ownerKind: subject.ownerKind,
+      ownerId: subject.ownerId,
+      purpose: subject.purpose,
+      boxPublicKey: toBase64Url(boxKey),
+      epoch,
+    },
     identity,
   );
 }
@@ -232,7 +247,11 @@ export function certifyBoxKey(identity: IdentityPrivateKey, boxKey: BoxPublicKey
  * 2). Returns the certified key and its epoch (pin the epoch). Throws the opaque VerifyError on
  * any mismatch of the certificate; a TypeError/RangeError for bad expectations (a caller bug).
  */
-export function verifyBoxKeyCertificate(certificate: SignedStatement, identity: IdentityPublicKey, options: VerifyBoxKeyCertificateOptions): CertifiedBoxKey {
+export function verifyBoxKeyCertificate(
+  certificate: SignedStatement,
+  identity: IdentityPublicKey,
+  options: VerifyBoxKeyCertificateOptions,
+): CertifiedBoxKey {
   const subject = checkSubject(options, "options");
   const minEpoch = checkEpoch(options.minEpoch, "options.minEpoch");
   const body = verifyStatement(certificate, BOX_KEY_CERTIFICATE_DOMAIN, identity);

@@ -106,7 +106,9 @@ interface Parsed {
 }
 
 function keyId(publicKey: Uint8Array): Uint8Array {
-  return getPrimitives().sha256(concat(lengthPrefixed("veil/v1/sealed/key-id"), publicKey)).slice(0, KEY_ID_LENGTH);
+  return getPrimitives()
+    .sha256(concat(lengthPrefixed("veil/v1/sealed/key-id"), publicKey))
+    .slice(0, KEY_ID_LENGTH);
 }
 
 function deriveFromContentKey(k: Uint8Array): { payloadKey: Uint8Array; commitment: Uint8Array } {
@@ -120,7 +122,8 @@ function deriveFromContentKey(k: Uint8Array): { payloadKey: Uint8Array; commitme
 /** lp(sender box public key or empty) ‖ lp(signer identity public key or empty). */
 const partiesOf = (sender: Uint8Array | undefined, signer: Uint8Array | undefined): Uint8Array =>
   concat(lengthPrefixed(sender ?? EMPTY), lengthPrefixed(signer ?? EMPTY));
-const hpkeInfo = (aad: Uint8Array, parties: Uint8Array): Uint8Array => concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(aad), parties);
+const hpkeInfo = (aad: Uint8Array, parties: Uint8Array): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(aad), parties);
 const hpkeAad = (prefix: Uint8Array, ct: Uint8Array, parties: Uint8Array): Uint8Array =>
   concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, getPrimitives().sha256(ct), parties);
 const payloadAad = (prefix: Uint8Array, aad: Uint8Array, parties: Uint8Array): Uint8Array =>
@@ -139,7 +142,8 @@ function parseSealed(bytes: Uint8Array): Parsed {
     const suite = r.u8();
     const flags = r.u8();
     const count = r.u16();
-    if (version !== SEALED_VERSION || suite !== SUITE || (flags & ~(FLAG_AUTH | FLAG_SIGNED)) !== 0) throw new DecryptError();
+    if (version !== SEALED_VERSION || suite !== SUITE || (flags & ~(FLAG_AUTH | FLAG_SIGNED)) !== 0)
+      throw new DecryptError();
     if (count < 1 || count > MAX_RECIPIENTS) throw new DecryptError();
     const commitment = r.take(32);
     const nonce = r.take(24);
@@ -182,13 +186,15 @@ function parseSealed(bytes: Uint8Array): Parsed {
  */
 export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
   assertBytesRange(plaintext, "plaintext", 0, MAX_SEALED_PAYLOAD);
-  if (typeof options !== "object" || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   const { recipients, sender, signer } = options;
   const aad = options.aad ?? EMPTY;
   assertBytesRange(aad, "aad", 0, MAX_AAD);
   const list: unknown = recipients;
   if (!Array.isArray(list)) throw new TypeError(`recipients must be an array, got ${describe(recipients)}`);
-  if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) throw new RangeError(`recipients must have between 1 and ${MAX_RECIPIENTS} keys`);
+  if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS)
+    throw new RangeError(`recipients must have between 1 and ${MAX_RECIPIENTS} keys`);
   const seen = new Set<string>();
   for (const [i, r] of recipients.entries()) {
     assertBytes(r, `recipients[${i}]`, 32);
@@ -218,7 +224,11 @@ export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
     const info = hpkeInfo(aad, parties);
     const entryAad = hpkeAad(prefix, ct, parties);
     const entries = recipients.map((r) => {
-      const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r, info, ...(sender !== undefined ? { sender } : {}) }, contentKey, entryAad);
+      const { enc, ciphertext } = hpkeSeal(
+        { recipientPublicKey: r, info, ...(sender !== undefined ? { sender } : {}) },
+        contentKey,
+        entryAad,
+      );
       return concat(keyId(r), enc, ciphertext);
     });
     const body = concat(prefix, ...entries, u32be(ct.length), ct);
@@ -237,7 +247,8 @@ export function seal(plaintext: Uint8Array, options: SealOptions): SealedBox {
  */
 export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   assertBytes(sealed, "sealed");
-  if (typeof options !== "object" || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   const { recipient, sender, signer } = options;
   const aad = options.aad ?? EMPTY;
   assertBytesRange(aad, "aad", 0, MAX_AAD);
@@ -253,7 +264,8 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   if (box.flags !== expectedFlags) throw new DecryptError();
   const parties = partiesOf(sender, signer);
   if (signer !== undefined) {
-    if (box.signature === null || !verifyEd25519(signer, signedBytes(box.body, aad, parties), box.signature)) throw new DecryptError();
+    if (box.signature === null || !verifyEd25519(signer, signedBytes(box.body, aad, parties), box.signature))
+      throw new DecryptError();
   }
   const id = keyId(recipient.publicKey);
   const info = hpkeInfo(aad, parties);
@@ -283,7 +295,12 @@ export function unseal(sealed: Uint8Array, options: UnsealOptions): Uint8Array {
   wipe(contentKey);
   try {
     if (!constantTimeEqual(commitment, box.commitment)) throw new DecryptError();
-    return getPrimitives().xchacha20poly1305Open(payloadKey, box.nonce, box.ciphertext, payloadAad(box.prefix, aad, parties));
+    return getPrimitives().xchacha20poly1305Open(
+      payloadKey,
+      box.nonce,
+      box.ciphertext,
+      payloadAad(box.prefix, aad, parties),
+    );
   } catch {
     throw new DecryptError();
   } finally {

@@ -55,15 +55,18 @@ function encode(value: unknown, path: string, depth: number, seen: Set<object>):
           // Plain, dense arrays only (review finding 9): a hole would encode as null, and a
           // subclass or extra own properties would not survive JSON, so the signed text would
           // not describe the value the caller holds.
-          if (Object.getPrototypeOf(value) !== Array.prototype) throw new TypeError(`${path} must be a plain array, got ${describe(value)}`);
+          if (Object.getPrototypeOf(value) !== Array.prototype)
+            throw new TypeError(`${path} must be a plain array, got ${describe(value)}`);
           if (Object.getOwnPropertySymbols(value).length > 0) throw new TypeError(`${path} has symbol keys`);
           const items: unknown[] = value;
-          for (let i = 0; i < items.length; i++) if (!Object.hasOwn(items, i)) throw new TypeError(`${path} is a sparse array (hole at ${i})`);
+          for (let i = 0; i < items.length; i++)
+            if (!Object.hasOwn(items, i)) throw new TypeError(`${path} is a sparse array (hole at ${i})`);
           if (Object.keys(items).length !== items.length) throw new TypeError(`${path} has non-index properties`);
           return "[" + items.map((v, i) => encode(v, `${path}[${i}]`, depth + 1, seen)).join(",") + "]";
         }
         const proto = Object.getPrototypeOf(value) as unknown;
-        if (proto !== Object.prototype && proto !== null) throw new TypeError(`${path} must be a plain object, got ${describe(value)}`);
+        if (proto !== Object.prototype && proto !== null)
+          throw new TypeError(`${path} must be a plain object, got ${describe(value)}`);
         if (Object.getOwnPropertySymbols(value).length > 0) throw new TypeError(`${path} has symbol keys`);
         const keys = Object.keys(value).sort();
         const record = value as Record<string, unknown>;
@@ -113,7 +116,11 @@ export function signStatement(domain: string, body: JsonValue, privateKey: Ident
  * a prototype that reads differently from what was signed. Throws the opaque VerifyError on any
  * failure of the statement (wrong domain, bad signature, malformed signature, unencodable body).
  */
-export function verifyStatement(statement: SignedStatement, expectedDomain: string, publicKey: IdentityPublicKey): JsonValue {
+export function verifyStatement(
+  statement: SignedStatement,
+  expectedDomain: string,
+  publicKey: IdentityPublicKey,
+): JsonValue {
   assertString(expectedDomain, "expectedDomain", 1, 128, DOMAIN_PATTERN);
   if (!isBytes(publicKey)) throw new TypeError(`publicKey must be a Uint8Array, got ${describe(publicKey)}`);
   if (typeof statement !== "object" || statement === null) throw new VerifyError();

@@ -17,7 +17,13 @@
  * (say, the box key in place of the identity key), fails to open with the one DecryptError.
  */
 import { concat, lengthPrefixed, u8 } from "./encoding";
-import { ALG_XCHACHA20_POLY1305, ENVELOPE_NONCE_LENGTH, ENVELOPE_VERSION, encodeEnvelope, parseEnvelope } from "./envelope";
+import {
+  ALG_XCHACHA20_POLY1305,
+  ENVELOPE_NONCE_LENGTH,
+  ENVELOPE_VERSION,
+  encodeEnvelope,
+  parseEnvelope,
+} from "./envelope";
 import { DecryptError, assertBytes, assertBytesRange, assertString, describe } from "./errors";
 import type { WrapKey } from "./kdf";
 import { getPrimitives } from "./primitives/index";
@@ -41,7 +47,11 @@ export interface WrapContext {
 }
 
 /** Purposes used by Veil itself. Others are allowed if they match the pattern. */
-export const WRAP_PURPOSES: Readonly<{ identityPrivateKey: "identity-private-key"; boxPrivateKey: "box-private-key"; vaultPrivateKey: "vault-private-key" }> = Object.freeze({
+export const WRAP_PURPOSES: Readonly<{
+  identityPrivateKey: "identity-private-key";
+  boxPrivateKey: "box-private-key";
+  vaultPrivateKey: "vault-private-key";
+}> = Object.freeze({
   identityPrivateKey: "identity-private-key",
   boxPrivateKey: "box-private-key",
   vaultPrivateKey: "vault-private-key",
@@ -54,14 +64,21 @@ const PURPOSE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const MAX_KEY_LENGTH = 1024;
 
 function checkContext(context: WrapContext): void {
-  if (typeof context !== "object" || context === null) throw new TypeError(`context must be an object, got ${describe(context)}`);
+  if (typeof context !== "object" || context === null)
+    throw new TypeError(`context must be an object, got ${describe(context)}`);
   assertString(context.ownerId, "context.ownerId", 1, 128, OWNER_PATTERN);
   assertString(context.purpose, "context.purpose", 1, 64, PURPOSE_PATTERN);
   if (context.publicKey !== undefined) assertBytes(context.publicKey, "context.publicKey", 32);
 }
 
 function wrapAad(version: number, alg: number, context: WrapContext): Uint8Array {
-  const base = concat(lengthPrefixed(WRAP_LABEL), u8(version), u8(alg), lengthPrefixed(context.ownerId), lengthPrefixed(context.purpose));
+  const base = concat(
+    lengthPrefixed(WRAP_LABEL),
+    u8(version),
+    u8(alg),
+    lengthPrefixed(context.ownerId),
+    lengthPrefixed(context.purpose),
+  );
   if (context.publicKey === undefined) return base;
   const fp = getPrimitives().sha256(concat(lengthPrefixed(PUBLIC_KEY_LABEL), context.publicKey));
   return concat(base, lengthPrefixed("public-key"), fp);
@@ -76,7 +93,12 @@ export function wrapKey(wrapKey: WrapKey, key: Uint8Array, context: WrapContext)
   assertBytesRange(key, "key", 1, MAX_KEY_LENGTH);
   checkContext(context);
   const nonce = randomBytes(ENVELOPE_NONCE_LENGTH);
-  const sealed = getPrimitives().xchacha20poly1305Seal(wrapKey, nonce, key, wrapAad(ENVELOPE_VERSION, ALG_XCHACHA20_POLY1305, context));
+  const sealed = getPrimitives().xchacha20poly1305Seal(
+    wrapKey,
+    nonce,
+    key,
+    wrapAad(ENVELOPE_VERSION, ALG_XCHACHA20_POLY1305, context),
+  );
   return encodeEnvelope(nonce, sealed) as WrappedKey;
 }
 
@@ -90,7 +112,12 @@ export function unwrapKey(wrapKey: WrapKey, wrapped: Uint8Array, context: WrapCo
   checkContext(context);
   const env = parseEnvelope(wrapped);
   try {
-    return getPrimitives().xchacha20poly1305Open(wrapKey, env.nonce, env.sealed, wrapAad(env.version, env.alg, context));
+    return getPrimitives().xchacha20poly1305Open(
+      wrapKey,
+      env.nonce,
+      env.sealed,
+      wrapAad(env.version, env.alg, context),
+    );
   } catch {
     throw new DecryptError();
   }

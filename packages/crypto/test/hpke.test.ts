@@ -24,7 +24,9 @@ describe("HPKE single-shot API", () => {
   it("auth mode authenticates the sender: another sender key, or base mode, fails", () => {
     const { enc, ciphertext } = hpkeSeal({ recipientPublicKey: r.publicKey, sender: s }, msg);
     expect(hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: s.publicKey }, ciphertext)).toEqual(msg);
-    expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: generateBoxKeyPair().publicKey }, ciphertext)).toThrow(DecryptError);
+    expect(() =>
+      hpkeOpen({ enc, recipientPrivateKey: r.privateKey, senderPublicKey: generateBoxKeyPair().publicKey }, ciphertext),
+    ).toThrow(DecryptError);
     expect(() => hpkeOpen({ enc, recipientPrivateKey: r.privateKey }, ciphertext)).toThrow(DecryptError);
   });
 
@@ -55,6 +57,8 @@ describe("HPKE single-shot API", () => {
 
   it("psk inputs must come together and be long enough (RFC 9180 §5.1.1, §9.5)", () => {
     expect(() => hpkeSeal({ recipientPublicKey: r.publicKey, psk: new Uint8Array(32) }, msg)).toThrow(TypeError);
-    expect(() => hpkeSeal({ recipientPublicKey: r.publicKey, psk: new Uint8Array(16), pskId: new Uint8Array(1) }, msg)).toThrow(RangeError);
+    expect(() =>
+      hpkeSeal({ recipientPublicKey: r.publicKey, psk: new Uint8Array(16), pskId: new Uint8Array(1) }, msg),
+    ).toThrow(RangeError);
   });
 });

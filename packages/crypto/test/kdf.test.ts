@@ -40,11 +40,30 @@ describe("Argon2id known answers (RFC 9106 §5.3)", () => {
 
   it("hash-wasm (the derivation path) equals @noble/hashes with the same password, salt and secret (no associated data)", async () => {
     const opts = { password: fromHex(V.password), salt: fromHex(V.salt), secret: fromHex(V.secret) };
-    const wasm = await argon2idRaw({ ...opts, memoryKiB: V.memoryKiB, iterations: V.iterations, parallelism: V.parallelism, hashLength: 32 });
-    const noble = nobleArgon2id(opts.password, opts.salt, { t: V.iterations, m: V.memoryKiB, p: V.parallelism, key: opts.secret, dkLen: 32 });
+    const wasm = await argon2idRaw({
+      ...opts,
+      memoryKiB: V.memoryKiB,
+      iterations: V.iterations,
+      parallelism: V.parallelism,
+      hashLength: 32,
+    });
+    const noble = nobleArgon2id(opts.password, opts.salt, {
+      t: V.iterations,
+      m: V.memoryKiB,
+      p: V.parallelism,
+      key: opts.secret,
+      dkLen: 32,
+    });
     expect(toHex(wasm)).toBe(toHex(noble));
     // and without a secret, at the floor's lane count
-    const wasm2 = await argon2idRaw({ password: opts.password, salt: opts.salt, memoryKiB: 64, iterations: 3, parallelism: 1, hashLength: 32 });
+    const wasm2 = await argon2idRaw({
+      password: opts.password,
+      salt: opts.salt,
+      memoryKiB: 64,
+      iterations: 3,
+      parallelism: 1,
+      hashLength: 32,
+    });
     expect(toHex(wasm2)).toBe(toHex(nobleArgon2id(opts.password, opts.salt, { t: 3, m: 64, p: 1, dkLen: 32 })));
   });
 });
@@ -57,7 +76,12 @@ describe("deriveMasterKey with the real default parameters", () => {
     const b = await deriveMasterKey("correct horse battery staple", params, "password", EMAIL);
     expect(a.length).toBe(32);
     expect(toHex(a)).toBe(toHex(b));
-    const other = await deriveMasterKey("correct horse battery staple", kdfParams({ ...DEFAULT_KDF, salt: new Uint8Array(16) }), "password", EMAIL);
+    const other = await deriveMasterKey(
+      "correct horse battery staple",
+      kdfParams({ ...DEFAULT_KDF, salt: new Uint8Array(16) }),
+      "password",
+      EMAIL,
+    );
     expect(toHex(other)).not.toBe(toHex(a));
     const keys = splitMasterKey(a, "password");
     expect(toHex(keys.authKey)).not.toBe(toHex(keys.wrapKey));
@@ -96,7 +120,12 @@ describe("the Argon2id salt is bound to the user-supplied context (review findin
     // kind is bound too: the same context and served salt give another salt for another kind
     expect(toHex(kdfSalt("recovery-code", EMAIL, served))).not.toBe(toHex(expected));
     const master = await deriveMasterKey("pw", params, "password", EMAIL);
-    const raw = await argon2idRaw({ password: new TextEncoder().encode("pw"), salt: expected, ...DEFAULT_KDF, hashLength: 32 });
+    const raw = await argon2idRaw({
+      password: new TextEncoder().encode("pw"),
+      salt: expected,
+      ...DEFAULT_KDF,
+      hashLength: 32,
+    });
     expect(toHex(master)).toBe(toHex(raw));
   });
 
@@ -120,8 +149,12 @@ describe("HKDF split labels", () => {
     const master = new Uint8Array(32).fill(7) as MasterKey;
     const keys = splitMasterKey(master, "recovery-code");
     const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-    expect(toHex(keys.authKey)).toBe(toHex(hkdf(sha256, master, new Uint8Array(0), enc("veil/v1/recovery-code/auth"), 32)));
-    expect(toHex(keys.wrapKey)).toBe(toHex(hkdf(sha256, master, new Uint8Array(0), enc("veil/v1/recovery-code/wrap"), 32)));
+    expect(toHex(keys.authKey)).toBe(
+      toHex(hkdf(sha256, master, new Uint8Array(0), enc("veil/v1/recovery-code/auth"), 32)),
+    );
+    expect(toHex(keys.wrapKey)).toBe(
+      toHex(hkdf(sha256, master, new Uint8Array(0), enc("veil/v1/recovery-code/wrap"), 32)),
+    );
   });
 
   it("hashAuthKey is domain-separated SHA-256 and verifyAuthKey compares it", () => {

@@ -77,7 +77,14 @@ describe("box-key certificates (owner kind, purpose and epoch bound: review find
 
   it("certify then verify returns the box key and its epoch; the body is exactly the documented one", () => {
     const cert = certifyBoxKey(id.privateKey, box.publicKey, { ...subject, epoch: 3 });
-    expect(cert.body).toEqual({ v: 1, ownerKind: "account", ownerId: "acct_1", purpose: "session", boxPublicKey: toBase64Url(box.publicKey), epoch: 3 });
+    expect(cert.body).toEqual({
+      v: 1,
+      ownerKind: "account",
+      ownerId: "acct_1",
+      purpose: "session",
+      boxPublicKey: toBase64Url(box.publicKey),
+      epoch: 3,
+    });
     const out = verifyBoxKeyCertificate(cert, id.publicKey, { ...subject, minEpoch: 3 });
     expect(out.boxPublicKey).toEqual(box.publicKey);
     expect(out.epoch).toBe(3);
@@ -87,15 +94,43 @@ describe("box-key certificates (owner kind, purpose and epoch bound: review find
   it("rollback: a key certified before a rotation (epoch < minEpoch) is refused", () => {
     const old = certifyBoxKey(id.privateKey, generateBoxKeyPair().publicKey, { ...subject, epoch: 0 });
     const current = certifyBoxKey(id.privateKey, box.publicKey, { ...subject, epoch: 1 });
-    expect(verifyBoxKeyCertificate(current, id.publicKey, { ...subject, minEpoch: 1 }).boxPublicKey).toEqual(box.publicKey);
+    expect(verifyBoxKeyCertificate(current, id.publicKey, { ...subject, minEpoch: 1 }).boxPublicKey).toEqual(
+      box.publicKey,
+    );
     expect(() => verifyBoxKeyCertificate(old, id.publicKey, { ...subject, minEpoch: 1 })).toThrow(VerifyError);
   });
 
   it("cross-purpose and cross-kind swaps are refused", () => {
-    const vault = certifyBoxKey(id.privateKey, box.publicKey, { ownerKind: "instance", ownerId: "acct_1", purpose: "vault", epoch: 0 });
-    expect(() => verifyBoxKeyCertificate(vault, id.publicKey, { ownerKind: "instance", ownerId: "acct_1", purpose: "session", minEpoch: 0 })).toThrow(VerifyError);
-    expect(() => verifyBoxKeyCertificate(vault, id.publicKey, { ownerKind: "account", ownerId: "acct_1", purpose: "vault", minEpoch: 0 })).toThrow(VerifyError);
-    expect(verifyBoxKeyCertificate(vault, id.publicKey, { ownerKind: "instance", ownerId: "acct_1", purpose: "vault", minEpoch: 0 }).epoch).toBe(0);
+    const vault = certifyBoxKey(id.privateKey, box.publicKey, {
+      ownerKind: "instance",
+      ownerId: "acct_1",
+      purpose: "vault",
+      epoch: 0,
+    });
+    expect(() =>
+      verifyBoxKeyCertificate(vault, id.publicKey, {
+        ownerKind: "instance",
+        ownerId: "acct_1",
+        purpose: "session",
+        minEpoch: 0,
+      }),
+    ).toThrow(VerifyError);
+    expect(() =>
+      verifyBoxKeyCertificate(vault, id.publicKey, {
+        ownerKind: "account",
+        ownerId: "acct_1",
+        purpose: "vault",
+        minEpoch: 0,
+      }),
+    ).toThrow(VerifyError);
+    expect(
+      verifyBoxKeyCertificate(vault, id.publicKey, {
+        ownerKind: "instance",
+        ownerId: "acct_1",
+        purpose: "vault",
+        minEpoch: 0,
+      }).epoch,
+    ).toBe(0);
   });
 
   it("another owner, another signer, a swapped box key or epoch, or extra / missing fields are refused", () => {
@@ -104,11 +139,20 @@ describe("box-key certificates (owner kind, purpose and epoch bound: review find
     expect(() => verifyBoxKeyCertificate(cert, id.publicKey, { ...expect0, ownerId: "acct_2" })).toThrow(VerifyError);
     expect(() => verifyBoxKeyCertificate(cert, generateIdentityKeyPair().publicKey, expect0)).toThrow(VerifyError);
     const body = cert.body as Record<string, string | number>;
-    for (const changed of [{ ...body, boxPublicKey: "A".repeat(43) }, { ...body, epoch: 5 }, { ...body, v: 2 }, { ...body, extra: 1 }]) {
+    for (const changed of [
+      { ...body, boxPublicKey: "A".repeat(43) },
+      { ...body, epoch: 5 },
+      { ...body, v: 2 },
+      { ...body, extra: 1 },
+    ]) {
       expect(() => verifyBoxKeyCertificate({ ...cert, body: changed }, id.publicKey, expect0)).toThrow(VerifyError);
     }
     // a correctly signed body of the old shape {ownerId, boxPublicKey} is no longer a certificate
-    const legacy = signStatement("veil/v1/box-key-certificate", { ownerId: "acct_1", boxPublicKey: toBase64Url(box.publicKey) }, id.privateKey);
+    const legacy = signStatement(
+      "veil/v1/box-key-certificate",
+      { ownerId: "acct_1", boxPublicKey: toBase64Url(box.publicKey) },
+      id.privateKey,
+    );
     expect(() => verifyBoxKeyCertificate(legacy, id.publicKey, expect0)).toThrow(VerifyError);
     // a correctly signed body with a negative epoch is refused (fractions cannot be signed at all)
     const negative = signStatement("veil/v1/box-key-certificate", { ...body, epoch: -1 }, id.privateKey);
@@ -116,7 +160,18 @@ describe("box-key certificates (owner kind, purpose and epoch bound: review find
   });
 
   it("a statement of another domain signed by the same key is not a certificate", () => {
-    const other = signStatement("veil/v1/grant", { v: 1, ownerKind: "account", ownerId: "acct_1", purpose: "session", boxPublicKey: toBase64Url(box.publicKey), epoch: 0 }, id.privateKey);
+    const other = signStatement(
+      "veil/v1/grant",
+      {
+        v: 1,
+        ownerKind: "account",
+        ownerId: "acct_1",
+        purpose: "session",
+        boxPublicKey: toBase64Url(box.publicKey),
+        epoch: 0,
+      },
+      id.privateKey,
+    );
     expect(() => verifyBoxKeyCertificate(other, id.publicKey, { ...subject, minEpoch: 0 })).toThrow(VerifyError);
   });
 });

@@ -14,7 +14,9 @@ mixedOrderSuite(nodePrimitives);
 describe("noble and node:crypto agree on mixed-order Ed25519 keys (review finding 8)", () => {
   it("the same answer on every crafted case", () => {
     for (const [i, c] of mixedOrderCases().entries()) {
-      expect(verifyEd25519(c.publicKey, c.message, c.signature, noblePrimitives), `case ${i}`).toBe(verifyEd25519(c.publicKey, c.message, c.signature, nodePrimitives));
+      expect(verifyEd25519(c.publicKey, c.message, c.signature, noblePrimitives), `case ${i}`).toBe(
+        verifyEd25519(c.publicKey, c.message, c.signature, nodePrimitives),
+      );
     }
   });
 });

@@ -22,11 +22,17 @@ function outcome(f: () => Uint8Array): string {
 describe("noble ≡ node on random inputs", () => {
   it("sha256, hmacSha256, hkdfSha256", () => {
     fc.assert(
-      fc.property(bytes(0, 300), bytes(0, 100), bytes(0, 100), fc.integer({ min: 1, max: 255 * 32 }), (data, key, info, len) => {
-        same(n.sha256(data), d.sha256(data));
-        same(n.hmacSha256(key, data), d.hmacSha256(key, data));
-        same(n.hkdfSha256(data, key, info, len), d.hkdfSha256(data, key, info, len));
-      }),
+      fc.property(
+        bytes(0, 300),
+        bytes(0, 100),
+        bytes(0, 100),
+        fc.integer({ min: 1, max: 255 * 32 }),
+        (data, key, info, len) => {
+          same(n.sha256(data), d.sha256(data));
+          same(n.hmacSha256(key, data), d.hmacSha256(key, data));
+          same(n.hkdfSha256(data, key, info, len), d.hkdfSha256(data, key, info, len));
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -59,26 +65,54 @@ describe("noble ≡ node on random inputs", () => {
 
   it("AEADs seal identically and agree on tampered input", () => {
     fc.assert(
-      fc.property(bytes(32, 32), bytes(24, 24), bytes(0, 300), bytes(0, 50), fc.nat(), (key, nonce24, pt, aad, flip) => {
-        const nonce12 = nonce24.slice(0, 12);
-        const pairs: [(typeof n)["aesGcmSeal"], (typeof n)["aesGcmOpen"], (typeof n)["aesGcmSeal"], (typeof n)["aesGcmOpen"], Uint8Array, Uint8Array][] = [
-          [n.chacha20poly1305Seal, n.chacha20poly1305Open, d.chacha20poly1305Seal, d.chacha20poly1305Open, key, nonce12],
-          [n.xchacha20poly1305Seal, n.xchacha20poly1305Open, d.xchacha20poly1305Seal, d.xchacha20poly1305Open, key, nonce24],
-          [n.aesGcmSeal, n.aesGcmOpen, d.aesGcmSeal, d.aesGcmOpen, key, nonce12],
-          [n.aesGcmSeal, n.aesGcmOpen, d.aesGcmSeal, d.aesGcmOpen, key.slice(0, 16), nonce12],
-        ];
-        for (const [ns, no, ds, dopen, k, iv] of pairs) {
-          const a = ns(k, iv, pt, aad);
-          same(a, ds(k, iv, pt, aad));
-          same(no(k, iv, a, aad), pt);
-          same(dopen(k, iv, a, aad), pt);
-          const t = Uint8Array.from(a);
-          const i = flip % t.length;
-          t[i] = (t[i] ?? 0) ^ 1;
-          expect(outcome(() => no(k, iv, t, aad))).toBe("error");
-          expect(outcome(() => dopen(k, iv, t, aad))).toBe("error");
-        }
-      }),
+      fc.property(
+        bytes(32, 32),
+        bytes(24, 24),
+        bytes(0, 300),
+        bytes(0, 50),
+        fc.nat(),
+        (key, nonce24, pt, aad, flip) => {
+          const nonce12 = nonce24.slice(0, 12);
+          const pairs: [
+            (typeof n)["aesGcmSeal"],
+            (typeof n)["aesGcmOpen"],
+            (typeof n)["aesGcmSeal"],
+            (typeof n)["aesGcmOpen"],
+            Uint8Array,
+            Uint8Array,
+          ][] = [
+            [
+              n.chacha20poly1305Seal,
+              n.chacha20poly1305Open,
+              d.chacha20poly1305Seal,
+              d.chacha20poly1305Open,
+              key,
+              nonce12,
+            ],
+            [
+              n.xchacha20poly1305Seal,
+              n.xchacha20poly1305Open,
+              d.xchacha20poly1305Seal,
+              d.xchacha20poly1305Open,
+              key,
+              nonce24,
+            ],
+            [n.aesGcmSeal, n.aesGcmOpen, d.aesGcmSeal, d.aesGcmOpen, key, nonce12],
+            [n.aesGcmSeal, n.aesGcmOpen, d.aesGcmSeal, d.aesGcmOpen, key.slice(0, 16), nonce12],
+          ];
+          for (const [ns, no, ds, dopen, k, iv] of pairs) {
+            const a = ns(k, iv, pt, aad);
+            same(a, ds(k, iv, pt, aad));
+            same(no(k, iv, a, aad), pt);
+            same(dopen(k, iv, a, aad), pt);
+            const t = Uint8Array.from(a);
+            const i = flip % t.length;
+            t[i] = (t[i] ?? 0) ^ 1;
+            expect(outcome(() => no(k, iv, t, aad))).toBe("error");
+            expect(outcome(() => dopen(k, iv, t, aad))).toBe("error");
+          }
+        },
+      ),
       { numRuns: 100 },
     );
   });

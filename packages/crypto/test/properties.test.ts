@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 import { fromBase64Url, fromHex, toBase64Url, toHex } from "../src/encoding";
 import { DecryptError } from "../src/errors";
 import type { WrapKey } from "../src/kdf";
-import { generateBoxKeyPair, generateIdentityKeyPair, identityKeyPairFromPrivateKey, identityPrivateKey } from "../src/keys";
+import {
+  generateBoxKeyPair,
+  generateIdentityKeyPair,
+  identityKeyPairFromPrivateKey,
+  identityPrivateKey,
+} from "../src/keys";
 import { seal, unseal } from "../src/seal";
 import { canonicalJson, signStatement, verifyStatement, type JsonValue } from "../src/sign";
 import { unwrapKey, wrapKey } from "../src/wrap";
@@ -28,7 +33,8 @@ describe("properties", () => {
       fc.property(bytes(32, 32), bytes(1, 128), owner, purpose, owner, (k, key, ownerId, p, other) => {
         const w = wrapKey(k as WrapKey, key, { ownerId, purpose: p });
         expect(unwrapKey(k as WrapKey, w, { ownerId, purpose: p })).toEqual(key);
-        if (other !== ownerId) expect(() => unwrapKey(k as WrapKey, w, { ownerId: other, purpose: p })).toThrow(DecryptError);
+        if (other !== ownerId)
+          expect(() => unwrapKey(k as WrapKey, w, { ownerId: other, purpose: p })).toThrow(DecryptError);
       }),
       { numRuns: 100 },
     );
@@ -38,24 +44,31 @@ describe("properties", () => {
     const sender = generateBoxKeyPair();
     const signer = generateIdentityKeyPair();
     fc.assert(
-      fc.property(bytes(0, 300), fc.integer({ min: 1, max: 5 }), fc.boolean(), fc.boolean(), bytes(0, 16), (pt, n, auth, signed, aad) => {
-        const rs = Array.from({ length: n }, () => generateBoxKeyPair());
-        const box = seal(pt, {
-          recipients: rs.map((r) => r.publicKey),
-          aad,
-          ...(auth ? { sender } : {}),
-          ...(signed ? { signer: signer.privateKey } : {}),
-        });
-        for (const r of rs) {
-          const opened = unseal(box, {
-            recipient: r,
+      fc.property(
+        bytes(0, 300),
+        fc.integer({ min: 1, max: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        bytes(0, 16),
+        (pt, n, auth, signed, aad) => {
+          const rs = Array.from({ length: n }, () => generateBoxKeyPair());
+          const box = seal(pt, {
+            recipients: rs.map((r) => r.publicKey),
             aad,
-            ...(auth ? { sender: sender.publicKey } : {}),
-            ...(signed ? { signer: signer.publicKey } : {}),
+            ...(auth ? { sender } : {}),
+            ...(signed ? { signer: signer.privateKey } : {}),
           });
-          expect(opened).toEqual(pt);
-        }
-      }),
+          for (const r of rs) {
+            const opened = unseal(box, {
+              recipient: r,
+              aad,
+              ...(auth ? { sender: sender.publicKey } : {}),
+              ...(signed ? { signer: signer.publicKey } : {}),
+            });
+            expect(opened).toEqual(pt);
+          }
+        },
+      ),
       { numRuns: 25 },
     );
   });

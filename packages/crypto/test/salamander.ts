@@ -62,14 +62,23 @@ const accumulate = (bl: bigint[], r: bigint): bigint => bl.reduce((a, m) => ((a 
  * A ciphertext ‖ tag that XChaCha20-Poly1305 opens under both `k1` and `k2` (same nonce and
  * aad), to different plaintexts. The first block decrypts under `k1` to `first` (16 bytes).
  */
-export function salamander(k1: Uint8Array, k2: Uint8Array, nonce: Uint8Array, aad: Uint8Array, first: Uint8Array): Uint8Array {
+export function salamander(
+  k1: Uint8Array,
+  k2: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  first: Uint8Array,
+): Uint8Array {
   if (first.length !== 16) throw new RangeError("first must be 16 bytes");
   const pk1 = polyKey(k1, nonce);
   const pk2 = polyKey(k2, nonce);
   const keystream = xchacha20(k1, nonce, new Uint8Array(16), undefined, 1);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const ct = randomBytes(16 * CT_BLOCKS);
-    ct.set(first.map((b, i) => b ^ (keystream[i] ?? 0)), 0);
+    ct.set(
+      first.map((b, i) => b ^ (keystream[i] ?? 0)),
+      0,
+    );
     ct.fill(0, 16 * FREE, 16 * FREE + 16);
     const bl = blocks(aad, ct);
     const index = Math.ceil(aad.length / 16) + FREE;

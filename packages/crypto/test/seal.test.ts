@@ -25,11 +25,15 @@ const ENTRY = 16 + 32 + 48;
 
 const EMPTY = new Uint8Array(0);
 /** The documented `parties` field: lp(sender box public key | empty) ‖ lp(signer public key | empty). */
-const parties = (senderKey: Uint8Array = EMPTY, signerKey: Uint8Array = EMPTY): Uint8Array => concat(lengthPrefixed(senderKey), lengthPrefixed(signerKey));
-const info = (pt: Uint8Array = parties()): Uint8Array => concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(EMPTY), pt);
+const parties = (senderKey: Uint8Array = EMPTY, signerKey: Uint8Array = EMPTY): Uint8Array =>
+  concat(lengthPrefixed(senderKey), lengthPrefixed(signerKey));
+const info = (pt: Uint8Array = parties()): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed"), lengthPrefixed(EMPTY), pt);
 const derive = (k: Uint8Array, label: string): Uint8Array => hkdf(sha256, k, EMPTY, utf8(label), 32);
-const payloadAad = (prefix: Uint8Array, pt: Uint8Array = parties()): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(EMPTY), pt);
-const entryAadOf = (prefix: Uint8Array, ct: Uint8Array, pt: Uint8Array = parties()): Uint8Array => concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, sha256(ct), pt);
+const payloadAad = (prefix: Uint8Array, pt: Uint8Array = parties()): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed/payload"), prefix, lengthPrefixed(EMPTY), pt);
+const entryAadOf = (prefix: Uint8Array, ct: Uint8Array, pt: Uint8Array = parties()): Uint8Array =>
+  concat(lengthPrefixed("veil/v1/sealed/entry"), prefix, sha256(ct), pt);
 const keyIdOf = (r: Uint8Array): Uint8Array => sha256(concat(lengthPrefixed("veil/v1/sealed/key-id"), r)).slice(0, 16);
 
 function opaque(f: () => unknown): void {
@@ -45,7 +49,9 @@ describe("seal / unseal", () => {
   });
 
   it("empty plaintext works", () => {
-    expect(unseal(seal(new Uint8Array(0), { recipients: [alice.publicKey] }), { recipient: alice })).toEqual(new Uint8Array(0));
+    expect(unseal(seal(new Uint8Array(0), { recipients: [alice.publicKey] }), { recipient: alice })).toEqual(
+      new Uint8Array(0),
+    );
   });
 
   it("associated data is bound", () => {
@@ -88,7 +94,8 @@ describe("seal / unseal", () => {
 
   it("truncated and extended boxes fail opaquely", () => {
     const box = seal(msg, { recipients: [alice.publicKey] });
-    for (const n of [0, 1, 4, 5, 69, 70, 100, 165, 166, 169, box.length - 1]) opaque(() => unseal(box.slice(0, n), { recipient: alice }));
+    for (const n of [0, 1, 4, 5, 69, 70, 100, 165, 166, 169, box.length - 1])
+      opaque(() => unseal(box.slice(0, n), { recipient: alice }));
     opaque(() => unseal(concat(box, Uint8Array.of(0)), { recipient: alice }));
   });
 
@@ -110,16 +117,34 @@ describe("seal / unseal", () => {
     const ct = box.slice(PREFIX + 2 * ENTRY + 4, PREFIX + 2 * ENTRY + 4 + ctLength);
     const pt = parties(sender.publicKey);
     const k = hpkeOpen(
-      { enc: entryA.slice(16, 48), recipientPrivateKey: alice.privateKey, senderPublicKey: sender.publicKey, info: info(pt) },
+      {
+        enc: entryA.slice(16, 48),
+        recipientPrivateKey: alice.privateKey,
+        senderPublicKey: sender.publicKey,
+        info: info(pt),
+      },
       entryA.slice(48),
       entryAadOf(prefix, ct, pt),
     );
-    const forged = xchacha20poly1305(derive(k, "veil/v1/sealed/payload-key"), prefix.slice(37, 61), payloadAad(prefix, pt)).encrypt(utf8("transfer everything to mallory"));
+    const forged = xchacha20poly1305(
+      derive(k, "veil/v1/sealed/payload-key"),
+      prefix.slice(37, 61),
+      payloadAad(prefix, pt),
+    ).encrypt(utf8("transfer everything to mallory"));
     const forgedBox = concat(box.slice(0, PREFIX + 2 * ENTRY), u32be(forged.length), forged);
     // control: the same reassembly with the genuine ciphertext opens for Bob
-    expect(unseal(concat(box.slice(0, PREFIX + 2 * ENTRY), u32be(ct.length), ct), { recipient: bob, sender: sender.publicKey })).toEqual(msg);
+    expect(
+      unseal(concat(box.slice(0, PREFIX + 2 * ENTRY), u32be(ct.length), ct), {
+        recipient: bob,
+        sender: sender.publicKey,
+      }),
+    ).toEqual(msg);
     // and the forged payload itself is a valid encryption under K (it is only the binding that stops it)
-    expect(xchacha20poly1305(derive(k, "veil/v1/sealed/payload-key"), prefix.slice(37, 61), payloadAad(prefix, pt)).decrypt(forged)).toEqual(utf8("transfer everything to mallory"));
+    expect(
+      xchacha20poly1305(derive(k, "veil/v1/sealed/payload-key"), prefix.slice(37, 61), payloadAad(prefix, pt)).decrypt(
+        forged,
+      ),
+    ).toEqual(utf8("transfer everything to mallory"));
     opaque(() => unseal(forgedBox, { recipient: bob, sender: sender.publicKey }));
   });
 
@@ -159,7 +184,12 @@ describe("seal / unseal", () => {
     // the signed bytes as documented (with `parties` naming her), and as v1 computed them
     // (without), so the test fails if the binding is removed from seal.ts.
     const body = box.slice(0, box.length - 64);
-    const withParties = concat(lengthPrefixed("veil/v1/sealed/signature"), body, lengthPrefixed(EMPTY), parties(EMPTY, mallory.publicKey));
+    const withParties = concat(
+      lengthPrefixed("veil/v1/sealed/signature"),
+      body,
+      lengthPrefixed(EMPTY),
+      parties(EMPTY, mallory.publicKey),
+    );
     const withoutParties = concat(lengthPrefixed("veil/v1/sealed/signature"), body, lengthPrefixed(EMPTY));
     for (const signed of [withParties, withoutParties]) {
       const resigned = concat(body, signEd25519(mallory.privateKey, signed));
@@ -171,8 +201,19 @@ describe("seal / unseal", () => {
     // The same with auth mode: the sender's box key is bound too.
     const authBox = seal(msg, { recipients: [bob.publicKey], sender, signer: signer.privateKey });
     const authBody = authBox.slice(0, authBox.length - 64);
-    const authSigned = concat(lengthPrefixed("veil/v1/sealed/signature"), authBody, lengthPrefixed(EMPTY), parties(sender.publicKey, mallory.publicKey));
-    opaque(() => unseal(concat(authBody, signEd25519(mallory.privateKey, authSigned)), { recipient: bob, sender: sender.publicKey, signer: mallory.publicKey }));
+    const authSigned = concat(
+      lengthPrefixed("veil/v1/sealed/signature"),
+      authBody,
+      lengthPrefixed(EMPTY),
+      parties(sender.publicKey, mallory.publicKey),
+    );
+    opaque(() =>
+      unseal(concat(authBody, signEd25519(mallory.privateKey, authSigned)), {
+        recipient: bob,
+        sender: sender.publicKey,
+        signer: mallory.publicKey,
+      }),
+    );
     expect(unseal(authBox, { recipient: bob, sender: sender.publicKey, signer: signer.publicKey })).toEqual(msg);
   });
 
@@ -183,8 +224,14 @@ describe("seal / unseal", () => {
     opaque(() => unseal(dup, { recipient: alice })); // even though Alice's own entry is intact
     // A console filling every entry with the victim's key id costs the victim no X25519 at all.
     const nonce = randomBytes(24);
-    const prefix = concat(Uint8Array.of(SEALED_VERSION, 1, 0, MAX_RECIPIENTS >> 8, MAX_RECIPIENTS & 0xff), randomBytes(32), nonce);
-    const entries = Array.from({ length: MAX_RECIPIENTS }, () => concat(keyIdOf(alice.publicKey), randomBytes(32 + 48)));
+    const prefix = concat(
+      Uint8Array.of(SEALED_VERSION, 1, 0, MAX_RECIPIENTS >> 8, MAX_RECIPIENTS & 0xff),
+      randomBytes(32),
+      nonce,
+    );
+    const entries = Array.from({ length: MAX_RECIPIENTS }, () =>
+      concat(keyIdOf(alice.publicKey), randomBytes(32 + 48)),
+    );
     const flood = concat(prefix, ...entries, u32be(16), randomBytes(16));
     const previous = getPrimitives();
     let dh = 0;

@@ -31,7 +31,10 @@ const acceptOpts = (message: Uint8Array, over: Partial<AcceptSessionOptions> = {
 
 describe("session handshake: round trip", () => {
   it("both ends derive the same handshake hash and working directional keys", () => {
-    const { browser, companion, browserPayload, companionPayload } = handshake({ hello: utf8("sid:42;caps:term"), reply: utf8("ok") });
+    const { browser, companion, browserPayload, companionPayload } = handshake({
+      hello: utf8("sid:42;caps:term"),
+      reply: utf8("ok"),
+    });
     expect(SESSION_PROTOCOL_NAME).toBe("Noise_KK_25519_ChaChaPoly_SHA256");
     expect(new TextDecoder().decode(browserPayload)).toBe("sid:42;caps:term");
     expect(new TextDecoder().decode(companionPayload)).toBe("ok");
@@ -53,7 +56,9 @@ describe("session handshake: round trip", () => {
   });
 
   it("is deterministic given the ephemerals (regression vector, docs/PROTOCOL-SESSION.md)", () => {
-    const pending = initiateSession(initOpts({ ephemeralSecretKey: new Uint8Array(32).fill(0x33), payload: utf8("hello") }));
+    const pending = initiateSession(
+      initOpts({ ephemeralSecretKey: new Uint8Array(32).fill(0x33), payload: utf8("hello") }),
+    );
     const incoming = acceptSession(acceptOpts(pending.message, { ephemeralSecretKey: new Uint8Array(32).fill(0x44) }));
     const { message, session: companion } = incoming.respond(utf8("welcome"));
     const { session: browser } = pending.finish(message);
@@ -108,7 +113,7 @@ describe("session handshake: tampering", () => {
     const pending = initiateSession(initOpts({ payload: utf8("sid") }));
     for (let i = 0; i < pending.message.length; i++) {
       const forged = pending.message.slice();
-      forged[i] = (forged[i] ?? 0) ^ (1 << i % 8);
+      forged[i] = (forged[i] ?? 0) ^ (1 << (i % 8));
       expect(() => acceptSession(acceptOpts(forged)), `byte ${i}`).toThrow(SessionHandshakeError);
     }
   });
@@ -117,11 +122,17 @@ describe("session handshake: tampering", () => {
     // Fixed ephemerals: every fresh pending handshake below is in the same state.
     const start = () => initiateSession(initOpts({ ephemeralSecretKey: new Uint8Array(32).fill(9) }));
     const pending0 = start();
-    const { message } = acceptSession(acceptOpts(pending0.message, { ephemeralSecretKey: new Uint8Array(32).fill(8) })).respond(utf8("hi"));
-    const variants: Uint8Array[] = [message.subarray(0, message.length - 1), message.subarray(0, 20), new Uint8Array([...message, 0])];
+    const { message } = acceptSession(
+      acceptOpts(pending0.message, { ephemeralSecretKey: new Uint8Array(32).fill(8) }),
+    ).respond(utf8("hi"));
+    const variants: Uint8Array[] = [
+      message.subarray(0, message.length - 1),
+      message.subarray(0, 20),
+      new Uint8Array([...message, 0]),
+    ];
     for (let i = 0; i < message.length; i++) {
       const forged = message.slice();
-      forged[i] = (forged[i] ?? 0) ^ (0x80 >> i % 8);
+      forged[i] = (forged[i] ?? 0) ^ (0x80 >> (i % 8));
       variants.push(forged);
     }
     for (const forged of variants) expect(() => start().finish(forged)).toThrow(SessionHandshakeError);
@@ -186,8 +197,12 @@ describe("session handshake: input validation", () => {
 
   it("acceptSession and finish() label their inputs", () => {
     const pending = initiateSession(initOpts());
-    expect(() => acceptSession(acceptOpts(pending.message, { instanceSecretKey: new Uint8Array(1) }))).toThrow(/instanceSecretKey/);
-    expect(() => acceptSession(acceptOpts(pending.message, { accountPublicKey: new Uint8Array(1) }))).toThrow(/accountPublicKey/);
+    expect(() => acceptSession(acceptOpts(pending.message, { instanceSecretKey: new Uint8Array(1) }))).toThrow(
+      /instanceSecretKey/,
+    );
+    expect(() => acceptSession(acceptOpts(pending.message, { accountPublicKey: new Uint8Array(1) }))).toThrow(
+      /accountPublicKey/,
+    );
     expect(() => acceptSession(acceptOpts(null as unknown as Uint8Array))).toThrow(TypeError);
     expect(() => acceptSession(acceptOpts(new Uint8Array(65_536)))).toThrow(/message/);
     expect(() => acceptSession(null as unknown as AcceptSessionOptions)).toThrow(TypeError);
@@ -217,7 +232,9 @@ describe("session prologue", () => {
     const plain = encodeSessionPrologue({ protocolVersion: 1, instanceId: "inst_1", accountId: "a" });
     expect(toHex(bom)).not.toBe(toHex(plain));
     expect(toHex(bom)).toContain("efbbbf");
-    expect(() => encodeSessionPrologue({ protocolVersion: 1, instanceId: "\ud800x", accountId: "a" })).toThrow(/instanceId must be well-formed Unicode \(no lone surrogates\)/);
+    expect(() => encodeSessionPrologue({ protocolVersion: 1, instanceId: "\ud800x", accountId: "a" })).toThrow(
+      /instanceId must be well-formed Unicode \(no lone surrogates\)/,
+    );
   });
 
   it("is unambiguous: moving bytes between fields changes the encoding", () => {
@@ -231,8 +248,10 @@ describe("session prologue", () => {
 // following docs/PROTOCOL-SESSION.md) and pinned here: fixture keys 0x11…/0x22…, ephemerals
 // 0x33…/0x44…, binding {3, "inst_01HZX3K9Q7", "acct_01HZX3KA2M"}, payloads "hello"/"welcome".
 const REGRESSION = {
-  message1: "7b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14edcb0ce03cc400b137440192ee0fb7a1f13c32ac4d",
-  message2: "ff2ee45601ec1b67310c7790404585ae697331eee1c1f8cf2419731c1fff3e6b6103a78e935b039e95a929d3ce3ea7c4cb3e2fa3f924e8",
+  message1:
+    "7b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14edcb0ce03cc400b137440192ee0fb7a1f13c32ac4d",
+  message2:
+    "ff2ee45601ec1b67310c7790404585ae697331eee1c1f8cf2419731c1fff3e6b6103a78e935b039e95a929d3ce3ea7c4cb3e2fa3f924e8",
   handshakeHash: "20b6ab9424fea905abf73f98472dab600ade70e3a4972cf0823e97fc17ecc6cd",
   firstFrame: "010000000000000000d9e73f8ca7f5d066dd36ca892bccd2b406fb020a",
 };

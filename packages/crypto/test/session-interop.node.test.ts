@@ -31,7 +31,10 @@ function run(browserPrims: NoisePrimitives, companionPrims: NoisePrimitives): st
   const out: string[] = [toHex(pending.message), toHex(message), toHex(browser.handshakeHash)];
   // Five frames each way: crosses two rekeys per direction.
   for (let i = 0; i < 5; i++) {
-    for (const [from, to, label] of [[browser, companion, "b"], [companion, browser, "c"]] as const) {
+    for (const [from, to, label] of [
+      [browser, companion, "b"],
+      [companion, browser, "c"],
+    ] as const) {
       const f = from.seal(utf8(`${label}${i}`));
       expect(toHex(to.open(f))).toBe(toHex(utf8(`${label}${i}`)));
       out.push(toHex(f));

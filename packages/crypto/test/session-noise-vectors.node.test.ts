@@ -65,42 +65,55 @@ describe.skipIf(!present)("Noise cacophony vectors", () => {
     const pattern = m[1] as NoisePatternName;
     const hash = m[2] === "BLAKE2s" ? BLAKE2S : undefined;
     for (const primitives of [noblePrimitives, nodePrimitives])
-    it(`${v.protocol_name} (${primitives.name})`, () => {
-      const initiator = new HandshakeState({
-        pattern, initiator: true, prologue: hex(v.init_prologue), staticSecretKey: opt(v.init_static),
-        remoteStaticKey: opt(v.init_remote_static), ephemeralSecretKey: hex(v.init_ephemeral), hash, primitives,
+      it(`${v.protocol_name} (${primitives.name})`, () => {
+        const initiator = new HandshakeState({
+          pattern,
+          initiator: true,
+          prologue: hex(v.init_prologue),
+          staticSecretKey: opt(v.init_static),
+          remoteStaticKey: opt(v.init_remote_static),
+          ephemeralSecretKey: hex(v.init_ephemeral),
+          hash,
+          primitives,
+        });
+        const responder = new HandshakeState({
+          pattern,
+          initiator: false,
+          prologue: hex(v.resp_prologue),
+          staticSecretKey: opt(v.resp_static),
+          remoteStaticKey: opt(v.resp_remote_static),
+          ephemeralSecretKey: hex(v.resp_ephemeral),
+          hash,
+          primitives,
+        });
+        expect(initiator.protocolName).toBe(v.protocol_name);
+        let i = 0;
+        for (; !initiator.isComplete; i++) {
+          const msg = v.messages[i];
+          if (msg === undefined) throw new Error("vector ends inside the handshake");
+          const [w, r] = i % 2 === 0 ? [initiator, responder] : [responder, initiator];
+          const ct = w.writeMessage(hex(msg.payload));
+          expect(toHex(ct), `handshake message ${i}`).toBe(msg.ciphertext);
+          expect(toHex(r.readMessage(ct))).toBe(msg.payload);
+        }
+        expect(responder.isComplete).toBe(true);
+        expect(toHex(initiator.getHandshakeHash())).toBe(v.handshake_hash);
+        expect(toHex(responder.getHandshakeHash())).toBe(v.handshake_hash);
+        const a = initiator.split();
+        const b = responder.split();
+        const send = (c: CipherState, d: CipherState, payload: string, ciphertext: string, label: string): void => {
+          const ct = c.encryptWithAd(new Uint8Array(0), hex(payload));
+          expect(toHex(ct), label).toBe(ciphertext);
+          expect(toHex(d.decryptWithAd(new Uint8Array(0), ct))).toBe(payload);
+        };
+        for (; i < v.messages.length; i++) {
+          const msg = v.messages[i];
+          if (msg === undefined) break;
+          if (i % 2 === 0)
+            send(a.initiatorToResponder, b.initiatorToResponder, msg.payload, msg.ciphertext, `transport ${i}`);
+          else send(b.responderToInitiator, a.responderToInitiator, msg.payload, msg.ciphertext, `transport ${i}`);
+        }
+        expect(i).toBeGreaterThan(2);
       });
-      const responder = new HandshakeState({
-        pattern, initiator: false, prologue: hex(v.resp_prologue), staticSecretKey: opt(v.resp_static),
-        remoteStaticKey: opt(v.resp_remote_static), ephemeralSecretKey: hex(v.resp_ephemeral), hash, primitives,
-      });
-      expect(initiator.protocolName).toBe(v.protocol_name);
-      let i = 0;
-      for (; !initiator.isComplete; i++) {
-        const msg = v.messages[i];
-        if (msg === undefined) throw new Error("vector ends inside the handshake");
-        const [w, r] = i % 2 === 0 ? [initiator, responder] : [responder, initiator];
-        const ct = w.writeMessage(hex(msg.payload));
-        expect(toHex(ct), `handshake message ${i}`).toBe(msg.ciphertext);
-        expect(toHex(r.readMessage(ct))).toBe(msg.payload);
-      }
-      expect(responder.isComplete).toBe(true);
-      expect(toHex(initiator.getHandshakeHash())).toBe(v.handshake_hash);
-      expect(toHex(responder.getHandshakeHash())).toBe(v.handshake_hash);
-      const a = initiator.split();
-      const b = responder.split();
-      const send = (c: CipherState, d: CipherState, payload: string, ciphertext: string, label: string): void => {
-        const ct = c.encryptWithAd(new Uint8Array(0), hex(payload));
-        expect(toHex(ct), label).toBe(ciphertext);
-        expect(toHex(d.decryptWithAd(new Uint8Array(0), ct))).toBe(payload);
-      };
-      for (; i < v.messages.length; i++) {
-        const msg = v.messages[i];
-        if (msg === undefined) break;
-        if (i % 2 === 0) send(a.initiatorToResponder, b.initiatorToResponder, msg.payload, msg.ciphertext, `transport ${i}`);
-        else send(b.responderToInitiator, a.responderToInitiator, msg.payload, msg.ciphertext, `transport ${i}`);
-      }
-      expect(i).toBeGreaterThan(2);
-    });
   }
 });

@@ -35,7 +35,9 @@ describe("CipherState (Noise §5.1, ChaChaPoly §12.3)", () => {
     const rx = cipher(NOISE_MAX_NONCE - 1n);
     expect(toHex(rx.decryptWithAd(empty, tx.encryptWithAd(empty, utf8("last"))))).toBe(toHex(utf8("last")));
     expect(() => tx.encryptWithAd(empty, utf8("x"))).toThrow(expect.objectContaining({ code: "nonce_exhausted" }));
-    expect(() => rx.decryptWithAd(empty, new Uint8Array(16))).toThrow(expect.objectContaining({ code: "nonce_exhausted" }));
+    expect(() => rx.decryptWithAd(empty, new Uint8Array(16))).toThrow(
+      expect.objectContaining({ code: "nonce_exhausted" }),
+    );
   });
 
   it("a failed decryption does not increment n", () => {
@@ -55,7 +57,9 @@ describe("CipherState (Noise §5.1, ChaChaPoly §12.3)", () => {
     c.rekey();
     const k2 = p.chacha20poly1305Seal(key, chachaPolyNonce(NOISE_MAX_NONCE), new Uint8Array(32), empty).subarray(0, 32);
     expect(c.nonce).toBe(7n);
-    expect(toHex(c.encryptWithAd(empty, utf8("r")))).toBe(toHex(p.chacha20poly1305Seal(k2, chachaPolyNonce(7n), utf8("r"), empty)));
+    expect(toHex(c.encryptWithAd(empty, utf8("r")))).toBe(
+      toHex(p.chacha20poly1305Seal(k2, chachaPolyNonce(7n), utf8("r"), empty)),
+    );
   });
 
   it("clone() is independent; wipe() makes every later call throw", () => {
@@ -84,8 +88,19 @@ describe("HandshakeState (Noise §5.3)", () => {
   const b = keyPair();
 
   it("IK round trip: the responder learns the initiator's static key from the handshake", () => {
-    const i = new HandshakeState({ pattern: "IK", initiator: true, staticSecretKey: a.secretKey, remoteStaticKey: b.publicKey, prologue: utf8("p") });
-    const r = new HandshakeState({ pattern: "IK", initiator: false, staticSecretKey: b.secretKey, prologue: utf8("p") });
+    const i = new HandshakeState({
+      pattern: "IK",
+      initiator: true,
+      staticSecretKey: a.secretKey,
+      remoteStaticKey: b.publicKey,
+      prologue: utf8("p"),
+    });
+    const r = new HandshakeState({
+      pattern: "IK",
+      initiator: false,
+      staticSecretKey: b.secretKey,
+      prologue: utf8("p"),
+    });
     expect(r.remoteStaticKey).toBeNull();
     expect(toHex(r.readMessage(i.writeMessage(utf8("one"))))).toBe(toHex(utf8("one")));
     expect(toHex(r.remoteStaticKey ?? empty)).toBe(toHex(a.publicKey));
@@ -94,12 +109,19 @@ describe("HandshakeState (Noise §5.3)", () => {
     expect(toHex(i.getHandshakeHash())).toBe(toHex(r.getHandshakeHash()));
     const x = i.split();
     const y = r.split();
-    expect(toHex(y.initiatorToResponder.decryptWithAd(empty, x.initiatorToResponder.encryptWithAd(empty, utf8("t"))))).toBe(toHex(utf8("t")));
+    expect(
+      toHex(y.initiatorToResponder.decryptWithAd(empty, x.initiatorToResponder.encryptWithAd(empty, utf8("t")))),
+    ).toBe(toHex(utf8("t")));
     expect(() => i.split()).toThrow(NoiseError);
   });
 
   it("enforces turn order and completeness", () => {
-    const i = new HandshakeState({ pattern: "KK", initiator: true, staticSecretKey: a.secretKey, remoteStaticKey: b.publicKey });
+    const i = new HandshakeState({
+      pattern: "KK",
+      initiator: true,
+      staticSecretKey: a.secretKey,
+      remoteStaticKey: b.publicKey,
+    });
     expect(i.isMyTurn).toBe(true);
     expect(() => i.readMessage(new Uint8Array(64))).toThrow(expect.objectContaining({ code: "state" }));
     expect(() => i.split()).toThrow(expect.objectContaining({ code: "state" }));
@@ -108,8 +130,18 @@ describe("HandshakeState (Noise §5.3)", () => {
   });
 
   it("a failed read wipes the state: a later valid message is refused", () => {
-    const i = new HandshakeState({ pattern: "KK", initiator: true, staticSecretKey: a.secretKey, remoteStaticKey: b.publicKey });
-    const r = new HandshakeState({ pattern: "KK", initiator: false, staticSecretKey: b.secretKey, remoteStaticKey: a.publicKey });
+    const i = new HandshakeState({
+      pattern: "KK",
+      initiator: true,
+      staticSecretKey: a.secretKey,
+      remoteStaticKey: b.publicKey,
+    });
+    const r = new HandshakeState({
+      pattern: "KK",
+      initiator: false,
+      staticSecretKey: b.secretKey,
+      remoteStaticKey: a.publicKey,
+    });
     const m = i.writeMessage();
     const bad = m.slice();
     bad[40] = (bad[40] ?? 0) ^ 1;
@@ -118,18 +150,46 @@ describe("HandshakeState (Noise §5.3)", () => {
   });
 
   it("checks pre-message keys against the pattern", () => {
-    expect(() => new HandshakeState({ pattern: "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(/remoteStaticKey/);
-    expect(() => new HandshakeState({ pattern: "IK", initiator: false, staticSecretKey: b.secretKey, remoteStaticKey: a.publicKey })).toThrow(/remoteStaticKey/);
-    expect(() => new HandshakeState({ pattern: "KK", initiator: true, remoteStaticKey: b.publicKey })).toThrow(/staticSecretKey/);
-    expect(() => new HandshakeState({ pattern: "XX" as "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(/pattern/);
-    expect(() => new HandshakeState({ pattern: "__proto__" as "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(/pattern/);
-    expect(() => new HandshakeState({ pattern: "KK", initiator: 1 as unknown as boolean, staticSecretKey: a.secretKey })).toThrow(/initiator/);
+    expect(() => new HandshakeState({ pattern: "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(
+      /remoteStaticKey/,
+    );
+    expect(
+      () =>
+        new HandshakeState({
+          pattern: "IK",
+          initiator: false,
+          staticSecretKey: b.secretKey,
+          remoteStaticKey: a.publicKey,
+        }),
+    ).toThrow(/remoteStaticKey/);
+    expect(() => new HandshakeState({ pattern: "KK", initiator: true, remoteStaticKey: b.publicKey })).toThrow(
+      /staticSecretKey/,
+    );
+    expect(() => new HandshakeState({ pattern: "XX" as "KK", initiator: true, staticSecretKey: a.secretKey })).toThrow(
+      /pattern/,
+    );
+    expect(
+      () => new HandshakeState({ pattern: "__proto__" as "KK", initiator: true, staticSecretKey: a.secretKey }),
+    ).toThrow(/pattern/);
+    expect(
+      () => new HandshakeState({ pattern: "KK", initiator: 1 as unknown as boolean, staticSecretKey: a.secretKey }),
+    ).toThrow(/initiator/);
   });
 
   it("rejects oversized messages and payloads (65535 bytes, §3)", () => {
-    const i = new HandshakeState({ pattern: "KK", initiator: true, staticSecretKey: a.secretKey, remoteStaticKey: b.publicKey });
+    const i = new HandshakeState({
+      pattern: "KK",
+      initiator: true,
+      staticSecretKey: a.secretKey,
+      remoteStaticKey: b.publicKey,
+    });
     expect(() => i.writeMessage(new Uint8Array(65_535 - 48 + 1))).toThrow(RangeError);
-    const r = new HandshakeState({ pattern: "KK", initiator: false, staticSecretKey: b.secretKey, remoteStaticKey: a.publicKey });
+    const r = new HandshakeState({
+      pattern: "KK",
+      initiator: false,
+      staticSecretKey: b.secretKey,
+      remoteStaticKey: a.publicKey,
+    });
     expect(() => r.readMessage(new Uint8Array(65_536))).toThrow(expect.objectContaining({ code: "message_too_long" }));
   });
 });

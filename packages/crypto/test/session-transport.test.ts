@@ -34,7 +34,12 @@ function thrown(fn: () => unknown): SessionError {
 const codeOf = (fn: () => unknown): SessionErrorCode => thrown(fn).code;
 
 /** Two sessions over raw CipherStates with known keys, for counter-level tests. */
-function rawPair(opts: { n?: bigint; rekeyA?: number; rekeyB?: number } = {}): { a: Session; b: Session; ab: CipherState[]; ba: CipherState[] } {
+function rawPair(opts: { n?: bigint; rekeyA?: number; rekeyB?: number } = {}): {
+  a: Session;
+  b: Session;
+  ab: CipherState[];
+  ba: CipherState[];
+} {
   const k1 = new Uint8Array(32).fill(1);
   const k2 = new Uint8Array(32).fill(2);
   const mk = (k: Uint8Array): CipherState => {
@@ -46,9 +51,28 @@ function rawPair(opts: { n?: bigint; rekeyA?: number; rekeyB?: number } = {}): {
   const ab = [mk(k1), mk(k1)];
   const ba = [mk(k2), mk(k2)];
   const hh = new Uint8Array(32);
-  const [abSend, abRecv, baSend, baRecv] = [ab[0], ab[1], ba[0], ba[1]] as [CipherState, CipherState, CipherState, CipherState];
-  const a = new Session({ role: "initiator", send: abSend, receive: baRecv, handshakeHash: hh, remoteStaticKey: hh, rekeyInterval: opts.rekeyA });
-  const b = new Session({ role: "responder", send: baSend, receive: abRecv, handshakeHash: hh, remoteStaticKey: hh, rekeyInterval: opts.rekeyB });
+  const [abSend, abRecv, baSend, baRecv] = [ab[0], ab[1], ba[0], ba[1]] as [
+    CipherState,
+    CipherState,
+    CipherState,
+    CipherState,
+  ];
+  const a = new Session({
+    role: "initiator",
+    send: abSend,
+    receive: baRecv,
+    handshakeHash: hh,
+    remoteStaticKey: hh,
+    rekeyInterval: opts.rekeyA,
+  });
+  const b = new Session({
+    role: "responder",
+    send: baSend,
+    receive: abRecv,
+    handshakeHash: hh,
+    remoteStaticKey: hh,
+    rekeyInterval: opts.rekeyB,
+  });
   return { a, b, ab, ba };
 }
 
@@ -150,7 +174,9 @@ describe("session transport: rekey (Noise §11.3) and nonce exhaustion (§5.1)",
     frames.forEach((f, i) => {
       const key = keys[i] ?? k0;
       const header = f.subarray(0, 9);
-      expect(toHex(f.subarray(9)), `frame ${i}`).toBe(toHex(p.chacha20poly1305Seal(key, nonceOf(BigInt(i)), utf8(`m${i}`), header)));
+      expect(toHex(f.subarray(9)), `frame ${i}`).toBe(
+        toHex(p.chacha20poly1305Seal(key, nonceOf(BigInt(i)), utf8(`m${i}`), header)),
+      );
     });
     frames.slice(0, 2).forEach((f) => b.open(f));
     // A forgery exactly at the boundary must not advance the receiving key.
@@ -195,15 +221,19 @@ const payload = fc.uint8Array({ maxLength: 96 });
 describe("session transport: properties", () => {
   it("random message sequences round-trip in both directions, across rekeys", () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ dir, data: payload }), { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), (msgs, interval) => {
-        const { browser, companion } = handshake({ rekeyInterval: interval });
-        for (const m of msgs) {
-          const [from, to] = m.dir === 0 ? [browser, companion] : [companion, browser];
-          expect(toHex(to.open(from.seal(m.data)))).toBe(toHex(m.data));
-        }
-        expect(browser.sendCounter).toBe(companion.receiveCounter);
-        expect(companion.sendCounter).toBe(browser.receiveCounter);
-      }),
+      fc.property(
+        fc.array(fc.record({ dir, data: payload }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 5 }),
+        (msgs, interval) => {
+          const { browser, companion } = handshake({ rekeyInterval: interval });
+          for (const m of msgs) {
+            const [from, to] = m.dir === 0 ? [browser, companion] : [companion, browser];
+            expect(toHex(to.open(from.seal(m.data)))).toBe(toHex(m.data));
+          }
+          expect(browser.sendCounter).toBe(companion.receiveCounter);
+          expect(companion.sendCounter).toBe(browser.receiveCounter);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -224,60 +254,87 @@ describe("session transport: properties", () => {
 
   it("a relay's replays, reorders, drops and reflections are all rejected, and never change state", () => {
     fc.assert(
-      fc.property(fc.array(action, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), (actions, interval) => {
-        const { browser, companion } = handshake({ rekeyInterval: interval });
-        const ends = [browser, companion] as const;
-        const sent: [Uint8Array[], Uint8Array[]] = [[], []];
-        const plain: [Uint8Array[], Uint8Array[]] = [[], []];
-        const delivered = [0, 0];
-        for (const act of actions) {
-          const d = act.dir;
-          const sender = ends[d];
-          const receiver = ends[1 - d] ?? companion;
-          const queue = sent[d];
-          const before = [browser.receiveCounter, companion.receiveCounter];
-          const got = delivered[d] ?? 0;
-          if (act.kind === "send") {
-            queue.push(sender.seal(act.data));
-            plain[d].push(act.data);
-          } else if (act.kind === "deliver" && got < queue.length) {
-            expect(toHex(receiver.open(queue[got] ?? new Uint8Array(0)))).toBe(toHex(plain[d][got] ?? new Uint8Array(0)));
-            delivered[d] = got + 1;
-          } else if (act.kind === "replay" && got > 0) {
-            const j = act.pick % got;
-            expect(thrown(() => receiver.open(queue[j] ?? new Uint8Array(0)))).toMatchObject({ code: "replay", expected: BigInt(got), received: BigInt(j) });
-          } else if (act.kind === "skip" && got + act.ahead < queue.length) {
-            expect(codeOf(() => receiver.open(queue[got + act.ahead] ?? new Uint8Array(0)))).toBe("gap");
-          } else if (act.kind === "reflect" && queue.length > 0) {
-            const frame = queue[act.pick % queue.length] ?? new Uint8Array(0);
-            expect(["replay", "gap", "forgery"]).toContain(codeOf(() => sender.open(frame)));
+      fc.property(
+        fc.array(action, { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 1, max: 4 }),
+        (actions, interval) => {
+          const { browser, companion } = handshake({ rekeyInterval: interval });
+          const ends = [browser, companion] as const;
+          const sent: [Uint8Array[], Uint8Array[]] = [[], []];
+          const plain: [Uint8Array[], Uint8Array[]] = [[], []];
+          const delivered = [0, 0];
+          for (const act of actions) {
+            const d = act.dir;
+            const sender = ends[d];
+            const receiver = ends[1 - d] ?? companion;
+            const queue = sent[d];
+            const before = [browser.receiveCounter, companion.receiveCounter];
+            const got = delivered[d] ?? 0;
+            if (act.kind === "send") {
+              queue.push(sender.seal(act.data));
+              plain[d].push(act.data);
+            } else if (act.kind === "deliver" && got < queue.length) {
+              expect(toHex(receiver.open(queue[got] ?? new Uint8Array(0)))).toBe(
+                toHex(plain[d][got] ?? new Uint8Array(0)),
+              );
+              delivered[d] = got + 1;
+            } else if (act.kind === "replay" && got > 0) {
+              const j = act.pick % got;
+              expect(thrown(() => receiver.open(queue[j] ?? new Uint8Array(0)))).toMatchObject({
+                code: "replay",
+                expected: BigInt(got),
+                received: BigInt(j),
+              });
+            } else if (act.kind === "skip" && got + act.ahead < queue.length) {
+              expect(codeOf(() => receiver.open(queue[got + act.ahead] ?? new Uint8Array(0)))).toBe("gap");
+            } else if (act.kind === "reflect" && queue.length > 0) {
+              const frame = queue[act.pick % queue.length] ?? new Uint8Array(0);
+              expect(["replay", "gap", "forgery"]).toContain(codeOf(() => sender.open(frame)));
+            }
+            if (act.kind !== "deliver") expect([browser.receiveCounter, companion.receiveCounter]).toEqual(before);
           }
-          if (act.kind !== "deliver") expect([browser.receiveCounter, companion.receiveCounter]).toEqual(before);
-        }
-        expect(companion.receiveCounter).toBe(BigInt(delivered[0] ?? 0));
-        expect(browser.receiveCounter).toBe(BigInt(delivered[1] ?? 0));
-      }),
+          expect(companion.receiveCounter).toBe(BigInt(delivered[0] ?? 0));
+          expect(browser.receiveCounter).toBe(BigInt(delivered[1] ?? 0));
+        },
+      ),
       { numRuns: 40 },
     );
   });
 
   it("a relay that flips any byte of a frame is detected, and the genuine frame still opens", () => {
     fc.assert(
-      fc.property(payload, fc.nat(), fc.integer({ min: 1, max: 255 }), fc.nat({ max: 3 }), dir, (data, pos, mask, before, d) => {
-        const { browser, companion } = handshake({ rekeyInterval: 2 });
-        const [from, to] = d === 0 ? [browser, companion] : [companion, browser];
-        for (let i = 0; i < before; i++) to.open(from.seal(utf8(`warm-up ${i}`)));
-        const frame = from.seal(data);
-        const at = pos % frame.length;
-        const forged = frame.slice();
-        forged[at] = (forged[at] ?? 0) ^ mask;
-        const code = codeOf(() => to.open(forged));
-        expect(code).toBe(at === 0 ? "unsupported_version" : at < SESSION_FRAME_HEADER_LEN ? (forged[at] ?? 0) < (frame[at] ?? 0) ? "replay" : "gap" : "forgery");
-        const cut = frame.subarray(0, frame.length - 1);
-        expect(codeOf(() => to.open(cut))).toBe(cut.length < SESSION_FRAME_HEADER_LEN + 16 ? "malformed_frame" : "forgery");
-        expect(codeOf(() => to.open(new Uint8Array([...frame, mask])))).toBe("forgery");
-        expect(toHex(to.open(frame))).toBe(toHex(data));
-      }),
+      fc.property(
+        payload,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        fc.nat({ max: 3 }),
+        dir,
+        (data, pos, mask, before, d) => {
+          const { browser, companion } = handshake({ rekeyInterval: 2 });
+          const [from, to] = d === 0 ? [browser, companion] : [companion, browser];
+          for (let i = 0; i < before; i++) to.open(from.seal(utf8(`warm-up ${i}`)));
+          const frame = from.seal(data);
+          const at = pos % frame.length;
+          const forged = frame.slice();
+          forged[at] = (forged[at] ?? 0) ^ mask;
+          const code = codeOf(() => to.open(forged));
+          expect(code).toBe(
+            at === 0
+              ? "unsupported_version"
+              : at < SESSION_FRAME_HEADER_LEN
+                ? (forged[at] ?? 0) < (frame[at] ?? 0)
+                  ? "replay"
+                  : "gap"
+                : "forgery",
+          );
+          const cut = frame.subarray(0, frame.length - 1);
+          expect(codeOf(() => to.open(cut))).toBe(
+            cut.length < SESSION_FRAME_HEADER_LEN + 16 ? "malformed_frame" : "forgery",
+          );
+          expect(codeOf(() => to.open(new Uint8Array([...frame, mask])))).toBe("forgery");
+          expect(toHex(to.open(frame))).toBe(toHex(data));
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -13,11 +13,25 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ b: 1, a: [true, null, "x"], "\u00e9": 0, A: { z: -5, y: "" } })).toBe(
       '{"A":{"y":"","z":-5},"a":[true,null,"x"],"b":1,"\u00e9":0}',
     );
-    expect(canonicalJson("\u2028\n\"")).toBe(JSON.stringify("\u2028\n\""));
+    expect(canonicalJson('\u2028\n"')).toBe(JSON.stringify('\u2028\n"'));
     expect(canonicalJson(Object.create(null) as object)).toBe("{}");
   });
   it("refuses values with more than one encoding or none", () => {
-    for (const bad of [1.5, NaN, Infinity, -0, 2 ** 53, undefined, 1n, () => 0, Symbol("s"), new Date(0), new Map(), new Uint8Array(1), "\ud800"]) {
+    for (const bad of [
+      1.5,
+      NaN,
+      Infinity,
+      -0,
+      2 ** 53,
+      undefined,
+      1n,
+      () => 0,
+      Symbol("s"),
+      new Date(0),
+      new Map(),
+      new Uint8Array(1),
+      "\ud800",
+    ]) {
       expect(() => canonicalJson(bad), typeof bad).toThrow();
     }
     expect(() => canonicalJson({ a: undefined })).toThrow(/body\.a/);
@@ -64,26 +78,34 @@ describe("signStatement / verifyStatement", () => {
     let reads = 0;
     const tricky = { ...body };
     Object.defineProperty(tricky, "role", { enumerable: true, get: () => (reads++ === 0 ? "admin" : "owner") });
-    expect((verifyStatement({ ...s, body: tricky }, "veil/v1/grant", publicKey) as { role: string }).role).toBe("admin");
+    expect((verifyStatement({ ...s, body: tricky }, "veil/v1/grant", publicKey) as { role: string }).role).toBe(
+      "admin",
+    );
   });
 
   it("key order does not matter, content does", () => {
     const s = signStatement("veil/v1/grant", body, privateKey);
     const reordered = { expires: body.expires, grants: body.grants, role: body.role, instanceId: body.instanceId };
     expect(verifyStatement({ ...s, body: reordered }, "veil/v1/grant", publicKey)).toEqual(body);
-    expect(() => verifyStatement({ ...s, body: { ...body, role: "viewer" } }, "veil/v1/grant", publicKey)).toThrow(VerifyError);
+    expect(() => verifyStatement({ ...s, body: { ...body, role: "viewer" } }, "veil/v1/grant", publicKey)).toThrow(
+      VerifyError,
+    );
   });
 
   it("domain separation: a signature for one domain is refused for another", () => {
     const s = signStatement("veil/v1/grant", body, privateKey);
     expect(() => verifyStatement(s, "veil/v1/instance-certificate", publicKey)).toThrow(VerifyError);
-    expect(() => verifyStatement({ ...s, domain: "veil/v1/instance-certificate" }, "veil/v1/instance-certificate", publicKey)).toThrow(VerifyError);
+    expect(() =>
+      verifyStatement({ ...s, domain: "veil/v1/instance-certificate" }, "veil/v1/instance-certificate", publicKey),
+    ).toThrow(VerifyError);
   });
 
   it("another key, a bad signature encoding or a non-canonical body fails with the opaque VerifyError", () => {
     const s = signStatement("veil/v1/grant", body, privateKey);
     expect(() => verifyStatement(s, "veil/v1/grant", generateIdentityKeyPair().publicKey)).toThrow(VerifyError);
-    expect(() => verifyStatement({ ...s, signature: s.signature + "A" }, "veil/v1/grant", publicKey)).toThrow(VerifyError);
+    expect(() => verifyStatement({ ...s, signature: s.signature + "A" }, "veil/v1/grant", publicKey)).toThrow(
+      VerifyError,
+    );
     expect(() => verifyStatement({ ...s, body: { x: 1.5 } }, "veil/v1/grant", publicKey)).toThrow(VerifyError);
     expect(() => verifyStatement(null as never, "veil/v1/grant", publicKey)).toThrow(VerifyError);
   });
@@ -99,7 +121,9 @@ describe("signStatement / verifyStatement", () => {
 
   it("rejects malformed domains with a labelled error", () => {
     expect(() => signStatement("Veil Grant", body, privateKey)).toThrow(/domain/);
-    expect(() => verifyStatement(signStatement("veil/v1/grant", body, privateKey), "", publicKey)).toThrow(/expectedDomain/);
+    expect(() => verifyStatement(signStatement("veil/v1/grant", body, privateKey), "", publicKey)).toThrow(
+      /expectedDomain/,
+    );
   });
 });
 

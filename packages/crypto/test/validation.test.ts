@@ -20,7 +20,13 @@ import {
 import { DecryptError, VerifyError, assertBytes } from "../src/errors";
 import { getPrimitives, noblePrimitives, setPrimitives } from "../src/primitives/index";
 import { constantTimeEqual, generateToken, randomBytes, wipe } from "../src/random";
-import { assertCaseCount, loadSharedText, loadSharedTextFrom, vectorsPresent, type VectorsSource } from "./vectors/load";
+import {
+  assertCaseCount,
+  loadSharedText,
+  loadSharedTextFrom,
+  vectorsPresent,
+  type VectorsSource,
+} from "./vectors/load";
 
 describe("encoding", () => {
   it("hex: round trip, strict parsing", () => {
@@ -33,7 +39,15 @@ describe("encoding", () => {
 
   it("base64url: RFC 4648 §5 without padding, canonical only", () => {
     const enc = (s: string): string => toBase64Url(utf8(s));
-    expect([enc(""), enc("f"), enc("fo"), enc("foo"), enc("foob"), enc("fooba"), enc("foobar")]).toEqual(["", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"]);
+    expect([enc(""), enc("f"), enc("fo"), enc("foo"), enc("foob"), enc("fooba"), enc("foobar")]).toEqual([
+      "",
+      "Zg",
+      "Zm8",
+      "Zm9v",
+      "Zm9vYg",
+      "Zm9vYmE",
+      "Zm9vYmFy",
+    ]);
     expect(toBase64Url(Uint8Array.of(0xfb, 0xff))).toBe("-_8");
     expect(fromBase64Url("-_8")).toEqual(Uint8Array.of(0xfb, 0xff));
     for (const bad of ["Zg==", "Z", "Zh", "+/8", "Zm 9v"]) expect(() => fromBase64Url(bad), bad).toThrow(RangeError);
@@ -148,13 +162,21 @@ describe("vector loader (review finding 7)", () => {
 
   it("with the folder present, a file that cannot be read fails instead of skipping", async () => {
     const typo = source(true, (r) => Promise.reject(new Error(`ENOENT: ${r}`)));
-    await expect(loadSharedTextFrom(typo, "wycheproof/x25519_tset.json")).rejects.toThrow(/present but wycheproof\/x25519_tset\.json cannot be read/);
+    await expect(loadSharedTextFrom(typo, "wycheproof/x25519_tset.json")).rejects.toThrow(
+      /present but wycheproof\/x25519_tset\.json cannot be read/,
+    );
     // an error finding out whether the folder exists is not "absent" either
-    await expect(loadSharedTextFrom(source(new Error("EACCES"), () => Promise.resolve("")), "a")).rejects.toThrow(/EACCES/);
+    await expect(
+      loadSharedTextFrom(
+        source(new Error("EACCES"), () => Promise.resolve("")),
+        "a",
+      ),
+    ).rejects.toThrow(/EACCES/);
   });
 
   it("in this environment: a misspelt file fails when the folder is present", async () => {
-    if (await vectorsPresent()) await expect(loadSharedText("wycheproof/no_such_file.json")).rejects.toThrow(/cannot be read/);
+    if (await vectorsPresent())
+      await expect(loadSharedText("wycheproof/no_such_file.json")).rejects.toThrow(/cannot be read/);
     else expect(await loadSharedText("wycheproof/no_such_file.json")).toBeNull();
   });
 

@@ -66,7 +66,11 @@ describe("wrapKey / unwrapKey", () => {
     const nonce = randomBytes(24);
     const legacy = new Uint8Array([1, 1, ...nonce, ...xchacha20poly1305(key, nonce, legacyAad).encrypt(secret)]);
     expect(unwrapKey(key, legacy, ctx)).toEqual(secret);
-    const boundAad = new Uint8Array([...legacyAad, ...lp("public-key"), ...sha256(new Uint8Array([...lp("veil/v1/wrapped-key/public-key"), ...pub]))]);
+    const boundAad = new Uint8Array([
+      ...legacyAad,
+      ...lp("public-key"),
+      ...sha256(new Uint8Array([...lp("veil/v1/wrapped-key/public-key"), ...pub])),
+    ]);
     expect(xchacha20poly1305(key, w.slice(2, 26), boundAad).decrypt(w.slice(26))).toEqual(secret);
     expect(() => wrapKey(key, secret, { ...ctx, publicKey: randomBytes(31) })).toThrow(/context.publicKey/);
   });

@@ -105,11 +105,19 @@ export async function verifyAuditChain(db: VeilDatabase, pageSize = 1000): Promi
   let expectSeq = head.anchorSeq + 1;
   let checked = 0;
   for (;;) {
-    const rows = await db.select().from(auditLog).where(gt(auditLog.seq, expectSeq - 1)).orderBy(asc(auditLog.seq)).limit(pageSize);
+    const rows = await db
+      .select()
+      .from(auditLog)
+      .where(gt(auditLog.seq, expectSeq - 1))
+      .orderBy(asc(auditLog.seq))
+      .limit(pageSize);
     for (const row of rows) {
-      if (row.seq !== expectSeq) return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: expectSeq, reason: "missing row" };
-      if (!sameBytes(row.prevHash, prev)) return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: row.seq, reason: "prev_hash mismatch" };
-      if (!sameBytes(auditRowHash(prev, row), row.hash)) return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: row.seq, reason: "hash mismatch" };
+      if (row.seq !== expectSeq)
+        return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: expectSeq, reason: "missing row" };
+      if (!sameBytes(row.prevHash, prev))
+        return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: row.seq, reason: "prev_hash mismatch" };
+      if (!sameBytes(auditRowHash(prev, row), row.hash))
+        return { ok: false, checked, anchorSeq: head.anchorSeq, brokenAt: row.seq, reason: "hash mismatch" };
       prev = row.hash;
       expectSeq += 1;
       checked += 1;
@@ -131,10 +139,18 @@ export async function pruneAudit(db: VeilDatabase, before: Date): Promise<{ dele
     const [head] = await tx.select().from(auditHead).where(eq(auditHead.id, 1)).for("update");
     if (!head) throw new Error("audit_head row missing");
     // The newest row older than the cut-off; everything up to it goes (seq order is time order).
-    const [last] = await tx.select({ seq: auditLog.seq, hash: auditLog.hash, at: auditLog.at }).from(auditLog).where(lt(auditLog.at, before)).orderBy(desc(auditLog.seq)).limit(1);
+    const [last] = await tx
+      .select({ seq: auditLog.seq, hash: auditLog.hash, at: auditLog.at })
+      .from(auditLog)
+      .where(lt(auditLog.at, before))
+      .orderBy(desc(auditLog.seq))
+      .limit(1);
     if (!last) return { deleted: 0, anchorSeq: head.anchorSeq };
     const deleted = await tx.delete(auditLog).where(lte(auditLog.seq, last.seq)).returning({ seq: auditLog.seq });
-    await tx.update(auditHead).set({ anchorSeq: last.seq, anchorHash: last.hash, anchorAt: last.at }).where(eq(auditHead.id, 1));
+    await tx
+      .update(auditHead)
+      .set({ anchorSeq: last.seq, anchorHash: last.hash, anchorAt: last.at })
+      .where(eq(auditHead.id, 1));
     return { deleted: deleted.length, anchorSeq: last.seq };
   });
 }

@@ -1,6 +1,12 @@
 export * from "./schema";
 export { bytea, toBytes } from "./bytes";
-export { openDatabase, defaultMigrationsFolder, type OpenedDatabase, type OpenDatabaseOptions, type VeilDatabase } from "./open-database";
+export {
+  openDatabase,
+  defaultMigrationsFolder,
+  type OpenedDatabase,
+  type OpenDatabaseOptions,
+  type VeilDatabase,
+} from "./open-database";
 export {
   appendAudit,
   verifyAuditChain,

@@ -54,7 +54,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Opened
   const reg = registry();
   let entry = reg.get(key);
   if (!entry) {
-    entry = { refs: 0, ready: "url" in options ? openPostgres(options.url, migrationsFolder, options.maxConnections) : openPglite(options.dataDir, migrationsFolder) };
+    entry = {
+      refs: 0,
+      ready:
+        "url" in options
+          ? openPostgres(options.url, migrationsFolder, options.maxConnections)
+          : openPglite(options.dataDir, migrationsFolder),
+    };
     reg.set(key, entry);
     entry.ready.catch(() => reg.delete(key));
   }

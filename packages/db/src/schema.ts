@@ -135,7 +135,11 @@ export const auditLog = pgTable(
     prevHash: bytea("prev_hash").notNull(),
     hash: bytea("hash").notNull(),
   },
-  (t) => [index("audit_at_idx").on(t.at), index("audit_action_idx").on(t.action), index("audit_actor_idx").on(t.actorUserId)],
+  (t) => [
+    index("audit_at_idx").on(t.at),
+    index("audit_action_idx").on(t.action),
+    index("audit_actor_idx").on(t.actorUserId),
+  ],
 );
 
 /** One row (id = 1): the chain head and the retention anchor. Locked FOR UPDATE on append. */

@@ -88,7 +88,14 @@ for (const driver of drivers()) {
     it("deletes a user's sessions and codes with the user", async () => {
       const u = newUser();
       await db.insert(users).values(u);
-      await db.insert(sessions).values({ tokenHash: new Uint8Array(randomBytes(32)), userId: u.id, expiresAt: new Date(Date.now() + 1e6), idleTimeoutSeconds: 60 });
+      await db
+        .insert(sessions)
+        .values({
+          tokenHash: new Uint8Array(randomBytes(32)),
+          userId: u.id,
+          expiresAt: new Date(Date.now() + 1e6),
+          idleTimeoutSeconds: 60,
+        });
       await db.insert(backupCodes).values({ userId: u.id, codeHash: "x" });
       await db.delete(users).where(eq(users.id, u.id));
       expect(await db.select().from(sessions).where(eq(sessions.userId, u.id))).toHaveLength(0);
@@ -118,7 +125,10 @@ for (const driver of drivers()) {
         await db
           .insert(accountLockouts)
           .values({ accountKey: key, failures: 1, windowStart: new Date() })
-          .onConflictDoUpdate({ target: accountLockouts.accountKey, set: { failures: sql`${accountLockouts.failures} + 1` } });
+          .onConflictDoUpdate({
+            target: accountLockouts.accountKey,
+            set: { failures: sql`${accountLockouts.failures} + 1` },
+          });
       }
       const [row] = await db.select().from(accountLockouts).where(eq(accountLockouts.accountKey, key));
       expect(row?.failures).toBe(3);
@@ -126,7 +136,16 @@ for (const driver of drivers()) {
 
     it("chains audit rows under concurrent appends and verifies the chain", async () => {
       const before = (await db.select().from(auditHead))[0]?.lastSeq ?? 0;
-      await Promise.all(Array.from({ length: 25 }, (_, i) => appendAudit(db, { action: "test.concurrent", outcome: "success", details: { i, nested: { b: 1, a: [1, "x"] } }, ip: "127.0.0.1" })));
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          appendAudit(db, {
+            action: "test.concurrent",
+            outcome: "success",
+            details: { i, nested: { b: 1, a: [1, "x"] } },
+            ip: "127.0.0.1",
+          }),
+        ),
+      );
       const [head] = await db.select().from(auditHead);
       expect(head?.lastSeq).toBe(before + 25);
       const v = await verifyAuditChain(db);
@@ -135,7 +154,12 @@ for (const driver of drivers()) {
       const rows = await queryAudit(db, { action: "test.concurrent", limit: 5 });
       expect(rows).toHaveLength(5);
       expect(rows[0]?.seq).toBe(before + 25);
-      const windowed = await queryAudit(db, { from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000), outcome: "success", limit: 3 });
+      const windowed = await queryAudit(db, {
+        from: new Date(Date.now() - 60_000),
+        to: new Date(Date.now() + 60_000),
+        outcome: "success",
+        limit: 3,
+      });
       expect(windowed).toHaveLength(3);
       expect(await queryAudit(db, { to: new Date(0), limit: 3 })).toHaveLength(0);
     });

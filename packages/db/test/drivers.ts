@@ -31,7 +31,8 @@ export function postgresDriver(): DriverUnderTest {
   if (!DATABASE_URL) {
     return {
       name: "postgres",
-      skipReason: "DATABASE_URL is not set: the PostgreSQL half of the contract suite is skipped (CI sets DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)",
+      skipReason:
+        "DATABASE_URL is not set: the PostgreSQL half of the contract suite is skipped (CI sets DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)",
       open: () => Promise.reject(new Error("skipped")),
       cleanup: () => Promise.resolve(),
     };

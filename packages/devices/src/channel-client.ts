@@ -79,13 +79,29 @@ export class DeviceChannelClient {
     const { credential, mac } = this.options;
     const keyType = credential.type === "site" ? KeyType.SITE : KeyType.DEVICE;
     const keys = deriveSessionKeys(credential.key, serverRandom, clientRandom, keyType, credential.keyId, mac);
-    const header = buildHeader({ direction: Direction.UP, kind: FrameKind.HELLO, keyType, keyId: credential.keyId, mac, counter: 0, clientRandom });
+    const header = buildHeader({
+      direction: Direction.UP,
+      kind: FrameKind.HELLO,
+      keyType,
+      keyId: credential.keyId,
+      mac,
+      counter: 0,
+      clientRandom,
+    });
     const hello: TDeviceUpMessage = { type: "hello", version: 1, mac, ...fields };
     const frame = sealFrame(keys.up, header, Direction.UP, 0, encodeMessage(hello));
-    this.session = new ChannelSession({ keyType, keyId: credential.keyId, mac }, keys.up, keys.down, Direction.UP, this.limits, this.clock, {
-      nextSend: 1,
-      lastReceived: -1,
-    });
+    this.session = new ChannelSession(
+      { keyType, keyId: credential.keyId, mac },
+      keys.up,
+      keys.down,
+      Direction.UP,
+      this.limits,
+      this.clock,
+      {
+        nextSend: 1,
+        lastReceived: -1,
+      },
+    );
     return frame;
   }
 
@@ -104,7 +120,11 @@ export class DeviceChannelClient {
     const message = this.session.open(frame, ZDeviceDownMessageSchema);
     if (message.type === "key_issue") {
       check(this.options.credential.type === "site", "key_issue outside a site-key session", "state");
-      this.issued = { type: "device", keyId: u8(Buffer.from(message.keyId, "base64url")), key: u8(Buffer.from(message.key, "base64url")) };
+      this.issued = {
+        type: "device",
+        keyId: u8(Buffer.from(message.keyId, "base64url")),
+        key: u8(Buffer.from(message.key, "base64url")),
+      };
     }
     return message;
   }

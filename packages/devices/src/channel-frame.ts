@@ -78,10 +78,12 @@ export interface HeaderFields {
 /** Builds a hello or data header. */
 export function buildHeader(f: HeaderFields): Uint8Array {
   if (f.keyId.length !== 8) throw new RangeError("keyId must be 8 bytes");
-  if (!Number.isInteger(f.counter) || f.counter < 0 || f.counter > 0xffffffff) throw new RangeError("counter must be a u32");
+  if (!Number.isInteger(f.counter) || f.counter < 0 || f.counter > 0xffffffff)
+    throw new RangeError("counter must be a u32");
   const hello = f.kind === FrameKind.HELLO;
   if (hello !== (f.clientRandom !== undefined)) throw new TypeError("clientRandom is required on hello frames only");
-  if (f.clientRandom !== undefined && f.clientRandom.length !== 16) throw new RangeError("clientRandom must be 16 bytes");
+  if (f.clientRandom !== undefined && f.clientRandom.length !== 16)
+    throw new RangeError("clientRandom must be 16 bytes");
   const out = new Uint8Array(hello ? CHANNEL_HELLO_HEADER_LENGTH : CHANNEL_HEADER_LENGTH);
   out.set([CHANNEL_FRAME_VERSION, f.direction, f.kind, f.keyType], 0);
   out.set(f.keyId, 4);
@@ -129,7 +131,13 @@ export function channelNonce(direction: 1 | 2, counter: number): Uint8Array {
 }
 
 /** AES-256-GCM seal of `plaintext` under a session key with the header as additional data. */
-export function sealFrame(key: Uint8Array, header: Uint8Array, direction: 1 | 2, counter: number, plaintext: Uint8Array): Uint8Array {
+export function sealFrame(
+  key: Uint8Array,
+  header: Uint8Array,
+  direction: 1 | 2,
+  counter: number,
+  plaintext: Uint8Array,
+): Uint8Array {
   if (plaintext.length > CHANNEL_MAX_PLAINTEXT) throw new DeviceCodecError("too_large", "channel message too large");
   const c = createCipheriv("aes-256-gcm", key, channelNonce(direction, counter), { authTagLength: 16 });
   c.setAAD(header);
@@ -139,7 +147,9 @@ export function sealFrame(key: Uint8Array, header: Uint8Array, direction: 1 | 2,
 /** AES-256-GCM open; any failure is the opaque `auth_failed`. */
 export function openFrame(key: Uint8Array, header: ChannelHeader, body: Uint8Array): Uint8Array {
   try {
-    const d = createDecipheriv("aes-256-gcm", key, channelNonce(header.direction, header.counter), { authTagLength: 16 });
+    const d = createDecipheriv("aes-256-gcm", key, channelNonce(header.direction, header.counter), {
+      authTagLength: 16,
+    });
     d.setAAD(header.raw);
     d.setAuthTag(body.subarray(body.length - 16));
     return concatBytes(u8(d.update(body.subarray(0, body.length - 16))), u8(d.final()));

@@ -22,9 +22,17 @@ export interface SessionKeys {
 }
 
 /** Derives the session keys; inputs are checked for length. */
-export function deriveSessionKeys(key: Uint8Array, serverRandom: Uint8Array, clientRandom: Uint8Array, keyType: 1 | 2, keyId: Uint8Array, mac: string): SessionKeys {
+export function deriveSessionKeys(
+  key: Uint8Array,
+  serverRandom: Uint8Array,
+  clientRandom: Uint8Array,
+  keyType: 1 | 2,
+  keyId: Uint8Array,
+  mac: string,
+): SessionKeys {
   if (key.length !== 32) throw new RangeError("channel key must be 32 bytes");
-  if (serverRandom.length !== 16 || clientRandom.length !== 16) throw new RangeError("session randoms must be 16 bytes");
+  if (serverRandom.length !== 16 || clientRandom.length !== 16)
+    throw new RangeError("session randoms must be 16 bytes");
   if (keyId.length !== 8) throw new RangeError("keyId must be 8 bytes");
   const salt = concatBytes(serverRandom, clientRandom);
   const tail = concatBytes(Uint8Array.of(keyType), keyId, macToBytes(mac));

@@ -9,7 +9,12 @@ import { check, DeviceCodecError } from "./errors";
 import { buildChallenge, Direction, FrameKind, KeyType, openFrame, parseFrame } from "./channel-frame";
 import { deriveSessionKeys } from "./channel-keys";
 import { ChannelSession, decodeMessage, DEFAULT_CHANNEL_LIMITS, type ChannelLimits } from "./channel-session";
-import { ZDeviceHelloSchema, ZDeviceUpMessageSchema, type TDeviceDownMessage, type TDeviceUpMessage } from "@veil/protocol";
+import {
+  ZDeviceHelloSchema,
+  ZDeviceUpMessageSchema,
+  type TDeviceDownMessage,
+  type TDeviceUpMessage,
+} from "@veil/protocol";
 
 /** Key lookups the companion provides (site keys by id, device keys by MAC and id). */
 export interface ChannelKeyStore {
@@ -73,7 +78,11 @@ export class DeviceChannelServer {
    * that the MAC inside equals the MAC in the authenticated header.
    */
   receiveHello(frame: Uint8Array): AcceptedHello {
-    check(this.serverRandom !== undefined && this.session === undefined && !this.helloFailed, "hello out of order", "state");
+    check(
+      this.serverRandom !== undefined && this.session === undefined && !this.helloFailed,
+      "hello out of order",
+      "state",
+    );
     // One attempt per connection: a failed hello ends it, so a connection cannot be used to
     // try keys repeatedly against one challenge.
     this.helloFailed = true;
@@ -85,17 +94,46 @@ export class DeviceChannelServer {
   private acceptHello(frame: Uint8Array): AcceptedHello {
     if (this.serverRandom === undefined) throw new DeviceCodecError("state", "challenge not sent");
     const { header, body } = parseFrame(frame);
-    if (header.direction !== Direction.UP || header.kind !== FrameKind.HELLO || header.counter !== 0 || !header.clientRandom) throw DeviceCodecError.authFailed();
-    const key = header.keyType === KeyType.SITE ? this.options.keys.siteKey(header.keyId) : this.options.keys.deviceKey(header.mac, header.keyId);
+    if (
+      header.direction !== Direction.UP ||
+      header.kind !== FrameKind.HELLO ||
+      header.counter !== 0 ||
+      !header.clientRandom
+    )
+      throw DeviceCodecError.authFailed();
+    const key =
+      header.keyType === KeyType.SITE
+        ? this.options.keys.siteKey(header.keyId)
+        : this.options.keys.deviceKey(header.mac, header.keyId);
     if (key === undefined) throw DeviceCodecError.authFailed();
-    const keys = deriveSessionKeys(key, this.serverRandom, header.clientRandom, header.keyType, header.keyId, header.mac);
+    const keys = deriveSessionKeys(
+      key,
+      this.serverRandom,
+      header.clientRandom,
+      header.keyType,
+      header.keyId,
+      header.mac,
+    );
     const hello = decodeMessage(ZDeviceHelloSchema, openFrame(keys.up, header, body));
     check(hello.mac === header.mac, "hello MAC differs from the frame's MAC");
-    this.session = new ChannelSession({ keyType: header.keyType, keyId: header.keyId, mac: header.mac }, keys.down, keys.up, Direction.DOWN, this.limits, this.clock, {
-      nextSend: 0,
-      lastReceived: 0,
-    });
-    this.accepted = { hello, mac: header.mac, keyType: header.keyType === KeyType.SITE ? "site" : "device", keyId: header.keyId };
+    this.session = new ChannelSession(
+      { keyType: header.keyType, keyId: header.keyId, mac: header.mac },
+      keys.down,
+      keys.up,
+      Direction.DOWN,
+      this.limits,
+      this.clock,
+      {
+        nextSend: 0,
+        lastReceived: 0,
+      },
+    );
+    this.accepted = {
+      hello,
+      mac: header.mac,
+      keyType: header.keyType === KeyType.SITE ? "site" : "device",
+      keyId: header.keyId,
+    };
     return this.accepted;
   }
 

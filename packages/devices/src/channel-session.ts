@@ -83,7 +83,14 @@ export class ChannelSession {
   seal(message: unknown): Uint8Array {
     check(this.sendCounter < this.limits.maxFrames, "channel key exhausted: rekey", "exhausted");
     const counter = this.sendCounter++;
-    const header = buildHeader({ direction: this.sendDirection, kind: FrameKind.DATA, keyType: this.id.keyType, keyId: this.id.keyId, mac: this.id.mac, counter });
+    const header = buildHeader({
+      direction: this.sendDirection,
+      kind: FrameKind.DATA,
+      keyType: this.id.keyType,
+      keyId: this.id.keyId,
+      mac: this.id.mac,
+      counter,
+    });
     return sealFrame(this.sendKey, header, this.sendDirection, counter, encodeMessage(message));
   }
 
@@ -100,7 +107,8 @@ export class ChannelSession {
     const receiveDirection = this.sendDirection === 1 ? 2 : 1;
     // A reflected or mis-addressed frame fails here, before any decryption.
     if (h.direction !== receiveDirection || h.kind !== FrameKind.DATA) throw DeviceCodecError.authFailed();
-    if (h.keyType !== this.id.keyType || !sameBytes(h.keyId, this.id.keyId) || h.mac !== this.id.mac) throw DeviceCodecError.authFailed();
+    if (h.keyType !== this.id.keyType || !sameBytes(h.keyId, this.id.keyId) || h.mac !== this.id.mac)
+      throw DeviceCodecError.authFailed();
     check(h.counter > this.lastReceived, "channel frame counter not increasing", "replayed");
     check(h.counter < this.limits.maxFrames, "channel key exhausted: rekey", "exhausted");
   }

@@ -10,7 +10,8 @@
  * - `exhausted`: a channel key reached its frame limit and must be replaced (rekey).
  * - `state`: the call is not valid in the current state of a channel state machine.
  */
-export type DeviceCodecErrorReason = "malformed" | "too_large" | "unsupported" | "auth_failed" | "replayed" | "exhausted" | "state";
+export type DeviceCodecErrorReason =
+  "malformed" | "too_large" | "unsupported" | "auth_failed" | "replayed" | "exhausted" | "state";
 
 const OPAQUE = "The device frame could not be authenticated.";
 
@@ -35,6 +36,10 @@ export class DeviceCodecError extends Error {
 }
 
 /** Throws `DeviceCodecError("malformed")` unless `condition` holds. */
-export function check(condition: boolean, message: string, reason: DeviceCodecErrorReason = "malformed"): asserts condition {
+export function check(
+  condition: boolean,
+  message: string,
+  reason: DeviceCodecErrorReason = "malformed",
+): asserts condition {
   if (!condition) throw new DeviceCodecError(reason, message);
 }

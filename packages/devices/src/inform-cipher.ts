@@ -23,7 +23,13 @@ function checkKey(key: Uint8Array, iv: Uint8Array): void {
  * lib_opnfi/src/inform/mod.rs does (`decrypt_aead(aes_128_gcm, key, Some(&iv16), &aad40, ..)`),
  * with the 40-byte header as additional data and the 16-byte tag appended.
  */
-export function encryptInform(cipher: InformCipher, key: Uint8Array, iv: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array {
+export function encryptInform(
+  cipher: InformCipher,
+  key: Uint8Array,
+  iv: Uint8Array,
+  data: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   checkKey(key, iv);
   if (cipher === "cbc") {
     const c = createCipheriv("aes-128-cbc", key, iv);
@@ -38,7 +44,13 @@ export function encryptInform(cipher: InformCipher, key: Uint8Array, iv: Uint8Ar
  * Decrypts an inform payload. Every failure — wrong length, bad PKCS#7 padding, bad tag —
  * is the same opaque `auth_failed` (no padding oracle, RFC 5116 §2.2 style).
  */
-export function decryptInform(cipher: InformCipher, key: Uint8Array, iv: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array {
+export function decryptInform(
+  cipher: InformCipher,
+  key: Uint8Array,
+  iv: Uint8Array,
+  data: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   checkKey(key, iv);
   try {
     if (cipher === "cbc") {

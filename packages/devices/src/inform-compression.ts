@@ -33,9 +33,14 @@ export function compressInform(data: Uint8Array, compression: InformCompression)
  * Decompresses with a hard cap on the output size; any failure becomes a typed error
  * (`too_large` above the cap, `malformed` otherwise) and never anything else.
  */
-export function decompressInform(data: Uint8Array, compression: InformCompression, maxOutput = INFORM_MAX_PLAINTEXT): Uint8Array {
+export function decompressInform(
+  data: Uint8Array,
+  compression: InformCompression,
+  maxOutput = INFORM_MAX_PLAINTEXT,
+): Uint8Array {
   if (compression === "none") return data;
-  if (compression === "snappy" && snappyLength(data) > maxOutput) throw new DeviceCodecError("too_large", "snappy payload too large");
+  if (compression === "snappy" && snappyLength(data) > maxOutput)
+    throw new DeviceCodecError("too_large", "snappy payload too large");
   try {
     if (compression === "zlib") return u8(inflateSync(data, { maxOutputLength: maxOutput }));
     return SnappyJS.uncompress(new Uint8Array(data), maxOutput);

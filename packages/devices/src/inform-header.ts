@@ -82,13 +82,22 @@ export function parseInformHeader(packet: Uint8Array): InformHeader {
   const flags = dv.getUint16(14);
   const { cipher, compression } = classifyFlags(flags);
   const raw = packet.slice(0, INFORM_HEADER_LENGTH);
-  return { mac: bytesToMac(raw.subarray(8, 14)), flags, cipher, compression, iv: raw.slice(16, 32), payloadLength, raw };
+  return {
+    mac: bytesToMac(raw.subarray(8, 14)),
+    flags,
+    cipher,
+    compression,
+    iv: raw.slice(16, 32),
+    payloadLength,
+    raw,
+  };
 }
 
 /** Builds the 40 header bytes. `payloadLength` is the final (encrypted) payload size. */
 export function buildInformHeader(mac: string, flags: number, iv: Uint8Array, payloadLength: number): Uint8Array {
   if (iv.length !== 16) throw new RangeError("iv must be 16 bytes");
-  if (!Number.isInteger(payloadLength) || payloadLength < 0) throw new RangeError("payloadLength must be a non-negative integer");
+  if (!Number.isInteger(payloadLength) || payloadLength < 0)
+    throw new RangeError("payloadLength must be a non-negative integer");
   if (payloadLength > INFORM_MAX_PAYLOAD) throw new DeviceCodecError("too_large", "inform payload too large");
   const out = new Uint8Array(INFORM_HEADER_LENGTH);
   const dv = view(out);

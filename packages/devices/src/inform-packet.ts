@@ -35,7 +35,8 @@ export interface EncodeInformOptions {
 export function encodeInformPacket(options: EncodeInformOptions): Uint8Array {
   const cipher = options.cipher ?? "gcm";
   const compression = options.compression ?? "zlib";
-  if (options.plaintext.length > INFORM_MAX_PLAINTEXT) throw new DeviceCodecError("too_large", "inform plaintext too large");
+  if (options.plaintext.length > INFORM_MAX_PLAINTEXT)
+    throw new DeviceCodecError("too_large", "inform plaintext too large");
   const iv = options.iv ?? u8(randomBytes(16));
   const body = compressInform(options.plaintext, compression);
   const flags = flagsFor(cipher, compression);
@@ -58,7 +59,10 @@ export interface DecodedInform {
  * Decodes a packet with `key` (or with the key `key(mac)` returns). Throws only
  * DeviceCodecError; a wrong key is the opaque `auth_failed`.
  */
-export function decodeInformPacket(packet: Uint8Array, key: Uint8Array | ((header: InformHeader) => Uint8Array)): DecodedInform {
+export function decodeInformPacket(
+  packet: Uint8Array,
+  key: Uint8Array | ((header: InformHeader) => Uint8Array),
+): DecodedInform {
   const header = parseInformHeader(packet);
   const k = typeof key === "function" ? key(header) : key;
   const payload = packet.subarray(INFORM_HEADER_LENGTH);
@@ -75,7 +79,10 @@ export function encodeInformJson(value: unknown, options: Omit<EncodeInformOptio
  * Decodes a packet and parses its payload as JSON (`unknown`: validate it with the zod
  * schemas of @veil/protocol before use). Bad UTF-8 or JSON is `malformed`.
  */
-export function decodeInformJson(packet: Uint8Array, key: Uint8Array | ((header: InformHeader) => Uint8Array)): { header: InformHeader; json: unknown } {
+export function decodeInformJson(
+  packet: Uint8Array,
+  key: Uint8Array | ((header: InformHeader) => Uint8Array),
+): { header: InformHeader; json: unknown } {
   const { header, plaintext } = decodeInformPacket(packet, key);
   try {
     return { header, json: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext)) as unknown };

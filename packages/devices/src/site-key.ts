@@ -54,7 +54,14 @@ export function encodeSiteKey(siteKey: SiteKey): string {
   const url = checkUrl(siteKey.url);
   const len = new Uint8Array(2);
   view(len).setUint16(0, url.length);
-  const body = concatBytes(Uint8Array.of(VERSION, fp ? FLAG_FINGERPRINT : 0), siteKey.keyId, siteKey.key, fp ?? new Uint8Array(0), len, url);
+  const body = concatBytes(
+    Uint8Array.of(VERSION, fp ? FLAG_FINGERPRINT : 0),
+    siteKey.keyId,
+    siteKey.key,
+    fp ?? new Uint8Array(0),
+    len,
+    url,
+  );
   return SITE_KEY_PREFIX + Buffer.from(concatBytes(body, checksum(body))).toString("base64url");
 }
 

@@ -118,13 +118,27 @@ function decodeTlv(info: UbdpInfo, type: number, v: Uint8Array): void {
     case UbdpTlv.LOCATING:
       if (len === 1 || len === 4) info.locating = bool(v);
       return;
-    case UbdpTlv.FIRMWARE_FULL: info.firmwareFull = ascii(v); return;
-    case UbdpTlv.HOSTNAME: info.hostname = ascii(v); return;
-    case UbdpTlv.PLATFORM: info.platform = ascii(v); return;
-    case UbdpTlv.ESSID: info.essid = ascii(v); return;
-    case UbdpTlv.MODEL_TYPE: info.modelType = ascii(v); return;
-    case UbdpTlv.MODEL: info.model = ascii(v); return;
-    case UbdpTlv.FIRMWARE: info.firmware = ascii(v); return;
+    case UbdpTlv.FIRMWARE_FULL:
+      info.firmwareFull = ascii(v);
+      return;
+    case UbdpTlv.HOSTNAME:
+      info.hostname = ascii(v);
+      return;
+    case UbdpTlv.PLATFORM:
+      info.platform = ascii(v);
+      return;
+    case UbdpTlv.ESSID:
+      info.essid = ascii(v);
+      return;
+    case UbdpTlv.MODEL_TYPE:
+      info.modelType = ascii(v);
+      return;
+    case UbdpTlv.MODEL:
+      info.model = ascii(v);
+      return;
+    case UbdpTlv.FIRMWARE:
+      info.firmware = ascii(v);
+      return;
     default:
       return;
   }
@@ -164,7 +178,8 @@ export function parseUbdpReply(packet: Uint8Array): UbdpReply {
 
 function ipToBytes(ip: string): Uint8Array {
   const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new TypeError("ip must be dotted IPv4");
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new TypeError("ip must be dotted IPv4");
   return Uint8Array.from(parts);
 }
 
@@ -179,11 +194,16 @@ const u16 = (n: number): Uint8Array => Uint8Array.of((n >>> 8) & 0xff, n & 0xff)
  * Builds a reply to a probe of `version`: v1 replies use command 0, v2 replies command 0x09
  * (response; 0x06 is an unsolicited announce). TLVs are emitted in type order.
  */
-export function buildUbdpReply(info: UbdpInfo, version: 1 | 2 = 1, command: number = version === 1 ? 0 : 0x09): Uint8Array {
+export function buildUbdpReply(
+  info: UbdpInfo,
+  version: 1 | 2 = 1,
+  command: number = version === 1 ? 0 : 0x09,
+): Uint8Array {
   const enc = new TextEncoder();
   const tlvs: [number, Uint8Array][] = [];
   if (info.mac !== undefined) tlvs.push([UbdpTlv.MAC, macToBytes(info.mac)]);
-  for (const a of info.addresses ?? []) tlvs.push([UbdpTlv.MAC_IP, Uint8Array.of(...macToBytes(a.mac), ...ipToBytes(a.ip))]);
+  for (const a of info.addresses ?? [])
+    tlvs.push([UbdpTlv.MAC_IP, Uint8Array.of(...macToBytes(a.mac), ...ipToBytes(a.ip))]);
   if (info.firmwareFull !== undefined) tlvs.push([UbdpTlv.FIRMWARE_FULL, enc.encode(info.firmwareFull)]);
   if (info.uptime !== undefined) tlvs.push([UbdpTlv.UPTIME, u32(info.uptime)]);
   if (info.hostname !== undefined) tlvs.push([UbdpTlv.HOSTNAME, enc.encode(info.hostname)]);

@@ -6,15 +6,24 @@
 import { ZDeviceStateSchema, type TDeviceState, type TUnifiInform } from "@veil/protocol";
 
 const KIND = { uap: "ap", usw: "switch", ugw: "router", udm: "router" } as const;
-const clampInt = (n: number | undefined): number => (n === undefined || !Number.isFinite(n) || n < 0 ? 0 : Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER));
+const clampInt = (n: number | undefined): number =>
+  n === undefined || !Number.isFinite(n) || n < 0 ? 0 : Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER);
 
 /** The device state a UniFi inform describes; returns undefined if it cannot fit the schema. */
 export function unifiInformToDeviceState(inform: TUnifiInform): TDeviceState | undefined {
-  const kind = inform.type ? KIND[inform.type] : inform.radio_table?.length ? "ap" : inform.port_table?.length ? "switch" : "router";
+  const kind = inform.type
+    ? KIND[inform.type]
+    : inform.radio_table?.length
+      ? "ap"
+      : inform.port_table?.length
+        ? "switch"
+        : "router";
   const ss = inform["system-stats"];
   const cpu = ss?.cpu ?? (inform.sys_stats?.loadavg_1 !== undefined ? inform.sys_stats.loadavg_1 * 25 : 0);
   const total = clampInt(inform.sys_stats?.mem_total);
-  const used = clampInt(inform.sys_stats?.mem_used ?? (ss?.mem !== undefined && total > 0 ? (ss.mem / 100) * total : 0));
+  const used = clampInt(
+    inform.sys_stats?.mem_used ?? (ss?.mem !== undefined && total > 0 ? (ss.mem / 100) * total : 0),
+  );
   const state: TDeviceState = {
     mac: inform.mac,
     kind,

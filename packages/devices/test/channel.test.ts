@@ -28,16 +28,37 @@ function store(deviceKeys: Map<string, Uint8Array> = new Map()): ChannelKeyStore
   };
 }
 
-function connect(credential: ChannelCredential, keys: ChannelKeyStore, seed = 1, limits?: { rekeyAfter: number; maxFrames: number }) {
+function connect(
+  credential: ChannelCredential,
+  keys: ChannelKeyStore,
+  seed = 1,
+  limits?: { rekeyAfter: number; maxFrames: number },
+) {
   const server = new DeviceChannelServer({ keys, random: seededRandom(seed), ...(limits ? { limits } : {}) });
-  const client = new DeviceChannelClient({ mac: MAC, credential, random: seededRandom(seed + 100), ...(limits ? { limits } : {}) });
+  const client = new DeviceChannelClient({
+    mac: MAC,
+    credential,
+    random: seededRandom(seed + 100),
+    ...(limits ? { limits } : {}),
+  });
   const accepted = server.receiveHello(client.hello(server.challenge(), HELLO));
   return { server, client, accepted };
 }
 
 const state = (seq: number): TDeviceState => ({
-  mac: MAC, kind: "ap", model: "U6LR", modelDisplay: "U6 Long-Range", firmware: "6.5.28", hostname: "ap-1", ip: "127.0.0.2",
-  uptime: seq, cpu: 3, memory: { totalBytes: 1000, usedBytes: 500 }, locating: false, interfaces: [], clients: [],
+  mac: MAC,
+  kind: "ap",
+  model: "U6LR",
+  modelDisplay: "U6 Long-Range",
+  firmware: "6.5.28",
+  hostname: "ap-1",
+  ip: "127.0.0.2",
+  uptime: seq,
+  cpu: 3,
+  memory: { totalBytes: 1000, usedBytes: 500 },
+  locating: false,
+  interfaces: [],
+  clients: [],
 });
 
 function reason(fn: () => unknown): string {
@@ -59,14 +80,19 @@ describe("device channel: adoption by site key, then per-device key", () => {
     expect(msg.type).toBe("key_issue");
     expect(client.issuedKey?.type).toBe("device");
     expect(Buffer.from(client.issuedKey?.key ?? []).equals(Buffer.from(issued.key))).toBe(true);
-    expect(server.receive(client.send({ type: "key_ack", keyId: Buffer.from(issued.keyId).toString("base64url") })).type).toBe("key_ack");
+    expect(
+      server.receive(client.send({ type: "key_ack", keyId: Buffer.from(issued.keyId).toString("base64url") })).type,
+    ).toBe("key_ack");
 
     const deviceKeys = new Map([[`${MAC}/${Buffer.from(issued.keyId).toString("hex")}`, issued.key]]);
     const cred = client.issuedKey;
     if (!cred) throw new Error("no key");
     const second = connect(cred, store(deviceKeys), 7);
     expect(second.accepted.keyType).toBe("device");
-    expect(second.server.receive(second.client.send({ type: "inform", seq: 1, state: state(1) }))).toMatchObject({ type: "inform", seq: 1 });
+    expect(second.server.receive(second.client.send({ type: "inform", seq: 1, state: state(1) }))).toMatchObject({
+      type: "inform",
+      seq: 1,
+    });
     const cmd = second.client.receive(second.server.send({ type: "command", id: "c1", command: { name: "reboot" } }));
     expect(cmd).toEqual({ type: "command", id: "c1", command: { name: "reboot" } });
     expect(() => second.server.issueDeviceKey()).toThrow(DeviceCodecError); // only site-key sessions
@@ -75,7 +101,9 @@ describe("device channel: adoption by site key, then per-device key", () => {
   it("is deterministic under an injected RNG", () => {
     const a = connect(SITE, store(), 3);
     const b = connect(SITE, store(), 3);
-    expect(Buffer.from(a.server.issueDeviceKey().frame).equals(Buffer.from(b.server.issueDeviceKey().frame))).toBe(true);
+    expect(Buffer.from(a.server.issueDeviceKey().frame).equals(Buffer.from(b.server.issueDeviceKey().frame))).toBe(
+      true,
+    );
   });
 
   it("an unknown key id, a wrong key or a device key for another MAC is refused at hello", () => {
@@ -83,7 +111,11 @@ describe("device channel: adoption by site key, then per-device key", () => {
     expect(reason(() => connect(wrongId, store()))).toBe("auth_failed");
     const wrongKey: ChannelCredential = { ...SITE, key: new Uint8Array(32).fill(6) };
     expect(reason(() => connect(wrongKey, store()))).toBe("auth_failed");
-    const dev: ChannelCredential = { type: "device", keyId: new Uint8Array(8).fill(1), key: new Uint8Array(32).fill(1) };
+    const dev: ChannelCredential = {
+      type: "device",
+      keyId: new Uint8Array(8).fill(1),
+      key: new Uint8Array(32).fill(1),
+    };
     const otherMac = new Map([[`02:00:00:00:00:2b/${"01".repeat(8)}`, dev.key]]);
     expect(reason(() => connect(dev, store(otherMac)))).toBe("auth_failed");
   });
@@ -123,7 +155,10 @@ describe("device channel: replay, reorder, reflection, tampering", () => {
   it("a connection allows one hello attempt: after a failure even the right hello is refused", () => {
     const server = new DeviceChannelServer({ keys: store() });
     const challenge = server.challenge();
-    const bad = new DeviceChannelClient({ mac: MAC, credential: { ...SITE, key: new Uint8Array(32).fill(6) } }).hello(challenge, HELLO);
+    const bad = new DeviceChannelClient({ mac: MAC, credential: { ...SITE, key: new Uint8Array(32).fill(6) } }).hello(
+      challenge,
+      HELLO,
+    );
     expect(reason(() => server.receiveHello(bad))).toBe("auth_failed");
     const good = new DeviceChannelClient({ mac: MAC, credential: SITE }).hello(challenge, HELLO);
     expect(reason(() => server.receiveHello(good))).toBe("state");
@@ -132,7 +167,9 @@ describe("device channel: replay, reorder, reflection, tampering", () => {
   it("a frame from another session (other keys) is refused", () => {
     const a = connect(SITE, store(), 1);
     const b = connect(SITE, store(), 2);
-    expect(reason(() => b.server.receive(a.client.send({ type: "inform", seq: 1, state: state(1) })))).toBe("auth_failed");
+    expect(reason(() => b.server.receive(a.client.send({ type: "inform", seq: 1, state: state(1) })))).toBe(
+      "auth_failed",
+    );
   });
 
   it("every flipped bit and every truncation of a data frame is refused, then the session still works", () => {
@@ -141,8 +178,14 @@ describe("device channel: replay, reorder, reflection, tampering", () => {
     for (let i = 0; i < f.length; i++) {
       const q = Uint8Array.from(f);
       q[i] = (q[i] ?? 0) ^ 0x80;
-      expect(reason(() => server.receive(q)), `byte ${i}`).not.toBe("ok");
-      expect(reason(() => server.receive(f.subarray(0, i))), `length ${i}`).not.toBe("ok");
+      expect(
+        reason(() => server.receive(q)),
+        `byte ${i}`,
+      ).not.toBe("ok");
+      expect(
+        reason(() => server.receive(f.subarray(0, i))),
+        `length ${i}`,
+      ).not.toBe("ok");
     }
     expect(server.receive(f).type).toBe("inform");
   });

@@ -1,7 +1,13 @@
 import { createCipheriv, createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { decodeInformJson, decodeInformPacket, encodeInformPacket, INFORM_DEFAULT_KEY, parseInformHeader } from "../src/index";
+import {
+  decodeInformJson,
+  decodeInformPacket,
+  encodeInformPacket,
+  INFORM_DEFAULT_KEY,
+  parseInformHeader,
+} from "../src/index";
 
 // Known-answer packets assembled here byte by byte from the public TNBU layout
 // (ZAP-Quebec/unifi-inform packet.go, jrjparks/OpnFi-rs inform/mod.rs); the ciphertext is
@@ -12,7 +18,9 @@ const IV = hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
 const MAC = "24:5a:4c:01:02:03";
 const JSON_TEXT = '{"mac":"24:5a:4c:01:02:03","model":"U7PG2","version":"6.6.55"}';
 const header = (flags: string, len: number): Buffer =>
-  hex(`544e4255 00000000 245a4c010203 ${flags} a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 00000001 ${len.toString(16).padStart(8, "0")}`);
+  hex(
+    `544e4255 00000000 245a4c010203 ${flags} a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 00000001 ${len.toString(16).padStart(8, "0")}`,
+  );
 
 describe("TNBU known answers", () => {
   it("the default key is md5('ubnt') = ba86f2bbe107c7c57eb5f2690775c712", () => {
@@ -25,7 +33,14 @@ describe("TNBU known answers", () => {
     const ct = Buffer.concat([c.update(JSON_TEXT), c.final()]);
     expect(ct.length).toBe(64); // 62 bytes + 2 bytes PKCS#7 padding
     const expected = Buffer.concat([header("0001", 64), ct]);
-    const built = encodeInformPacket({ mac: MAC, key: KEY, iv: IV, cipher: "cbc", compression: "none", plaintext: Buffer.from(JSON_TEXT) });
+    const built = encodeInformPacket({
+      mac: MAC,
+      key: KEY,
+      iv: IV,
+      cipher: "cbc",
+      compression: "none",
+      plaintext: Buffer.from(JSON_TEXT),
+    });
     expect(Buffer.from(built).toString("hex")).toBe(expected.toString("hex"));
     expect(Buffer.from(decodeInformPacket(expected, KEY).plaintext).toString()).toBe(JSON_TEXT);
   });
@@ -36,7 +51,18 @@ describe("TNBU known answers", () => {
     const ct = Buffer.concat([c.update(z), c.final()]);
     const packet = Buffer.concat([header("0003", ct.length), ct]);
     expect(decodeInformJson(packet, KEY).json).toEqual(JSON.parse(JSON_TEXT));
-    expect(Buffer.from(encodeInformPacket({ mac: MAC, key: KEY, iv: IV, cipher: "cbc", compression: "zlib", plaintext: Buffer.from(JSON_TEXT) })).equals(packet)).toBe(true);
+    expect(
+      Buffer.from(
+        encodeInformPacket({
+          mac: MAC,
+          key: KEY,
+          iv: IV,
+          cipher: "cbc",
+          compression: "zlib",
+          plaintext: Buffer.from(JSON_TEXT),
+        }),
+      ).equals(packet),
+    ).toBe(true);
   });
 
   it("AES-128-GCM with zlib (flags 0x000a): 16-byte IV, the 40-byte header as AAD, tag appended", () => {
@@ -46,7 +72,14 @@ describe("TNBU known answers", () => {
     c.setAAD(h);
     const payload = Buffer.concat([c.update(z), c.final(), c.getAuthTag()]);
     const packet = Buffer.concat([h, payload]);
-    const built = encodeInformPacket({ mac: MAC, key: KEY, iv: IV, cipher: "gcm", compression: "zlib", plaintext: Buffer.from(JSON_TEXT) });
+    const built = encodeInformPacket({
+      mac: MAC,
+      key: KEY,
+      iv: IV,
+      cipher: "gcm",
+      compression: "zlib",
+      plaintext: Buffer.from(JSON_TEXT),
+    });
     expect(Buffer.from(built).toString("hex")).toBe(packet.toString("hex"));
     const decoded = decodeInformPacket(packet, KEY);
     expect(decoded.header.mac).toBe(MAC);
@@ -71,7 +104,14 @@ describe("TNBU known answers", () => {
     c.setAAD(h);
     const packet = Buffer.concat([h, c.update(snappy), c.final(), c.getAuthTag()]);
     expect(decodeInformJson(packet, INFORM_DEFAULT_KEY).json).toEqual({ a: 1 });
-    const built = encodeInformPacket({ mac: MAC, key: INFORM_DEFAULT_KEY, iv: IV, cipher: "gcm", compression: "snappy", plaintext: Buffer.from(text) });
+    const built = encodeInformPacket({
+      mac: MAC,
+      key: INFORM_DEFAULT_KEY,
+      iv: IV,
+      cipher: "gcm",
+      compression: "snappy",
+      plaintext: Buffer.from(text),
+    });
     expect(Buffer.from(built).toString("hex")).toBe(packet.toString("hex"));
   });
 

@@ -2,13 +2,26 @@ import { createCipheriv } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeInformPacket, DeviceCodecError, encodeInformPacket, INFORM_MAX_PAYLOAD, type InformCipher, type InformCompression } from "../src/index";
+import {
+  decodeInformPacket,
+  DeviceCodecError,
+  encodeInformPacket,
+  INFORM_MAX_PAYLOAD,
+  type InformCipher,
+  type InformCompression,
+} from "../src/index";
 
 const KEY = Buffer.alloc(16, 7);
 const OTHER = Buffer.alloc(16, 8);
 const MAC = "02:00:00:00:00:01";
 const sample = (cipher: InformCipher, compression: InformCompression): Uint8Array =>
-  encodeInformPacket({ mac: MAC, key: KEY, cipher, compression, plaintext: Buffer.from(JSON.stringify({ hello: "world", n: [1, 2, 3] })) });
+  encodeInformPacket({
+    mac: MAC,
+    key: KEY,
+    cipher,
+    compression,
+    plaintext: Buffer.from(JSON.stringify({ hello: "world", n: [1, 2, 3] })),
+  });
 
 /** Runs fn and returns the DeviceCodecError reason, "ok" on success; rethrows anything else. */
 function outcome(fn: () => unknown): string {
@@ -33,13 +46,18 @@ const combos: [InformCipher, InformCompression][] = [
 describe("inform packets: round trip", () => {
   it("decode(encode(x)) = x for every cipher and compression (fast-check)", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.constantFrom(...combos), fc.uint8Array({ minLength: 6, maxLength: 6 }), (data, [cipher, compression], mac) => {
-        const m = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join(":");
-        const packet = encodeInformPacket({ mac: m, key: KEY, cipher, compression, plaintext: data });
-        const out = decodeInformPacket(packet, KEY);
-        expect(out.header.mac).toBe(m);
-        expect(Buffer.from(out.plaintext).equals(Buffer.from(data))).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.constantFrom(...combos),
+        fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        (data, [cipher, compression], mac) => {
+          const m = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join(":");
+          const packet = encodeInformPacket({ mac: m, key: KEY, cipher, compression, plaintext: data });
+          const out = decodeInformPacket(packet, KEY);
+          expect(out.header.mac).toBe(m);
+          expect(Buffer.from(out.plaintext).equals(Buffer.from(data))).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -49,7 +67,8 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
   for (const [cipher, compression] of combos) {
     it(`${cipher}+${compression}: every truncation and extension`, () => {
       const p = sample(cipher, compression);
-      for (let n = 0; n < p.length; n++) expect(outcome(() => decodeInformPacket(p.subarray(0, n), KEY))).not.toBe("ok");
+      for (let n = 0; n < p.length; n++)
+        expect(outcome(() => decodeInformPacket(p.subarray(0, n), KEY))).not.toBe("ok");
       for (const extra of [Uint8Array.of(0), Uint8Array.of(0xff, 1, 2)]) {
         const longer = new Uint8Array(p.length + extra.length);
         longer.set(p);
@@ -119,12 +138,21 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
   });
 
   it("caps decompressed size (zlib bomb) with too_large", () => {
-    const bomb = encodeInformPacket({ mac: MAC, key: KEY, cipher: "gcm", compression: "zlib", plaintext: new Uint8Array(4 * 1024 * 1024) });
+    const bomb = encodeInformPacket({
+      mac: MAC,
+      key: KEY,
+      cipher: "gcm",
+      compression: "zlib",
+      plaintext: new Uint8Array(4 * 1024 * 1024),
+    });
     expect(outcome(() => decodeInformPacket(bomb, KEY))).toBe("ok");
     // 5 MiB of zeros compresses to a few KiB but exceeds the 4 MiB plaintext cap.
     const z = deflateSync(Buffer.alloc(5 * 1024 * 1024));
     const iv = Buffer.alloc(16, 1);
-    const h = Buffer.from(`544e425500000000020000000001000a${iv.toString("hex")}00000001${(z.length + 16).toString(16).padStart(8, "0")}`, "hex");
+    const h = Buffer.from(
+      `544e425500000000020000000001000a${iv.toString("hex")}00000001${(z.length + 16).toString(16).padStart(8, "0")}`,
+      "hex",
+    );
     const c = createCipheriv("aes-128-gcm", KEY, iv, { authTagLength: 16 });
     c.setAAD(h);
     const packet = Buffer.concat([h, c.update(z), c.final(), c.getAuthTag()]);
@@ -135,7 +163,13 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
     // varint(5 MiB) = 80 80 c0 02, then a 1-byte literal.
     const block = Buffer.from("8080c002" + "0041", "hex");
     const iv = Buffer.alloc(16, 2);
-    const h = Buffer.from(`544e4255 00000000 020000000001 000c ${iv.toString("hex")} 00000001 ${(block.length + 16).toString(16).padStart(8, "0")}`.replaceAll(" ", ""), "hex");
+    const h = Buffer.from(
+      `544e4255 00000000 020000000001 000c ${iv.toString("hex")} 00000001 ${(block.length + 16).toString(16).padStart(8, "0")}`.replaceAll(
+        " ",
+        "",
+      ),
+      "hex",
+    );
     const c = createCipheriv("aes-128-gcm", KEY, iv, { authTagLength: 16 });
     c.setAAD(h);
     const packet = Buffer.concat([h, c.update(block), c.final(), c.getAuthTag()]);

@@ -54,26 +54,88 @@ describe("controller replies", () => {
 describe("UniFi inform → device state", () => {
   // Field names and string-typed numbers as UniFi firmware sends them.
   const inform = ZUnifiInformSchema.parse({
-    mac: "f0:9f:c2:79:63:90", ip: "192.168.1.20", model: "U7PG2", model_display: "UAP-AC-Pro-Gen2", type: "uap", version: "3.9.27.8537",
-    hostname: "UBNT", uptime: 1234, default: false, unknown_field: { ignored: true },
-    if_table: [{ name: "eth0", mac: "f0:9f:c2:79:63:90", up: true, speed: 1000, rx_bytes: 10, tx_bytes: 20, rx_packets: 1, tx_packets: 2 }],
-    sta_table: [{ mac: "02:11:22:33:44:55", ip: "192.168.1.50", hostname: "phone", signal: -60, uptime: 30, rx_bytes: 5, tx_bytes: 6 }],
+    mac: "f0:9f:c2:79:63:90",
+    ip: "192.168.1.20",
+    model: "U7PG2",
+    model_display: "UAP-AC-Pro-Gen2",
+    type: "uap",
+    version: "3.9.27.8537",
+    hostname: "UBNT",
+    uptime: 1234,
+    default: false,
+    unknown_field: { ignored: true },
+    if_table: [
+      {
+        name: "eth0",
+        mac: "f0:9f:c2:79:63:90",
+        up: true,
+        speed: 1000,
+        rx_bytes: 10,
+        tx_bytes: 20,
+        rx_packets: 1,
+        tx_packets: 2,
+      },
+    ],
+    sta_table: [
+      {
+        mac: "02:11:22:33:44:55",
+        ip: "192.168.1.50",
+        hostname: "phone",
+        signal: -60,
+        uptime: 30,
+        rx_bytes: 5,
+        tx_bytes: 6,
+      },
+    ],
     sys_stats: { loadavg_1: "0.12", mem_total: "134217728", mem_used: "67108864" },
     "system-stats": { cpu: "7", mem: "50", uptime: "1234" },
   });
 
   it("maps kind, CPU, memory, interfaces and clients", () => {
     expect(unifiInformToDeviceState(inform)).toEqual({
-      mac: "f0:9f:c2:79:63:90", kind: "ap", model: "U7PG2", modelDisplay: "UAP-AC-Pro-Gen2", firmware: "3.9.27.8537", hostname: "UBNT",
-      ip: "192.168.1.20", uptime: 1234, cpu: 7, memory: { totalBytes: 134217728, usedBytes: 67108864 }, locating: false,
-      interfaces: [{ name: "eth0", mac: "f0:9f:c2:79:63:90", up: true, speedMbps: 1000, rxBytes: 10, txBytes: 20, rxPackets: 1, txPackets: 2 }],
-      clients: [{ mac: "02:11:22:33:44:55", ip: "192.168.1.50", hostname: "phone", signalDbm: -60, rxBytes: 5, txBytes: 6, uptime: 30 }],
+      mac: "f0:9f:c2:79:63:90",
+      kind: "ap",
+      model: "U7PG2",
+      modelDisplay: "UAP-AC-Pro-Gen2",
+      firmware: "3.9.27.8537",
+      hostname: "UBNT",
+      ip: "192.168.1.20",
+      uptime: 1234,
+      cpu: 7,
+      memory: { totalBytes: 134217728, usedBytes: 67108864 },
+      locating: false,
+      interfaces: [
+        {
+          name: "eth0",
+          mac: "f0:9f:c2:79:63:90",
+          up: true,
+          speedMbps: 1000,
+          rxBytes: 10,
+          txBytes: 20,
+          rxPackets: 1,
+          txPackets: 2,
+        },
+      ],
+      clients: [
+        {
+          mac: "02:11:22:33:44:55",
+          ip: "192.168.1.50",
+          hostname: "phone",
+          signalDbm: -60,
+          rxBytes: 5,
+          txBytes: 6,
+          uptime: 30,
+        },
+      ],
     });
   });
 
   it("refuses oversize lists and malformed MACs at the schema", () => {
     expect(ZUnifiInformSchema.safeParse({ ...inform, mac: "F0:9F:C2:79:63:90" }).success).toBe(false);
-    expect(ZUnifiInformSchema.safeParse({ ...inform, sta_table: Array.from({ length: 1025 }, () => inform.sta_table?.[0]) }).success).toBe(false);
+    expect(
+      ZUnifiInformSchema.safeParse({ ...inform, sta_table: Array.from({ length: 1025 }, () => inform.sta_table?.[0]) })
+        .success,
+    ).toBe(false);
     expect(ZUnifiInformSchema.safeParse({ ...inform, hostname: "x".repeat(65) }).success).toBe(false);
   });
 });

@@ -2,7 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeSiteKey, DeviceCodecError, encodeSiteKey } from "../src/index";
 
-const key = { url: "wss://192.168.1.2:8443/devices", keyId: new Uint8Array(8).fill(1), key: new Uint8Array(32).fill(2) };
+const key = {
+  url: "wss://192.168.1.2:8443/devices",
+  keyId: new Uint8Array(8).fill(1),
+  key: new Uint8Array(32).fill(2),
+};
 
 describe("site key", () => {
   it("round-trips with and without a pinned fingerprint", () => {

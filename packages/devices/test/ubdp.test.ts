@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildUbdpReply, DeviceCodecError, parseUbdpProbe, parseUbdpReply, UBDP_PROBE_V1, UBDP_PROBE_V2 } from "../src/index";
+import {
+  buildUbdpReply,
+  DeviceCodecError,
+  parseUbdpProbe,
+  parseUbdpReply,
+  UBDP_PROBE_V1,
+  UBDP_PROBE_V2,
+} from "../src/index";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 
@@ -50,7 +57,18 @@ describe("UBDP", () => {
   });
 
   it("builds the same bytes it parses (v2 response command 0x09)", () => {
-    const info = { mac: "02:00:00:00:00:09", addresses: [{ mac: "02:00:00:00:00:09", ip: "127.0.0.9" }], uptime: 12, hostname: "ap-9", platform: "U6LR", model: "U6LR", firmware: "6.5.28", isDefault: false, locating: true, sshPort: 22 };
+    const info = {
+      mac: "02:00:00:00:00:09",
+      addresses: [{ mac: "02:00:00:00:00:09", ip: "127.0.0.9" }],
+      uptime: 12,
+      hostname: "ap-9",
+      platform: "U6LR",
+      model: "U6LR",
+      firmware: "6.5.28",
+      isDefault: false,
+      locating: true,
+      sshPort: 22,
+    };
     const b = buildUbdpReply(info, 2);
     expect(b[0]).toBe(2);
     expect(b[1]).toBe(9);
@@ -58,13 +76,21 @@ describe("UBDP", () => {
   });
 
   it("round-trips under fast-check", () => {
-    const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((m) => Array.from(m, (x) => x.toString(16).padStart(2, "0")).join(":"));
+    const mac = fc
+      .uint8Array({ minLength: 6, maxLength: 6 })
+      .map((m) => Array.from(m, (x) => x.toString(16).padStart(2, "0")).join(":"));
     const ip = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join("."));
     fc.assert(
-      fc.property(mac, fc.array(fc.record({ mac, ip }), { maxLength: 4 }), fc.nat(), fc.string({ minLength: 1, maxLength: 40 }), (m, addresses, uptime, hostname) => {
-        const info = { mac: m, ...(addresses.length ? { addresses } : {}), uptime: uptime >>> 0, hostname };
-        expect(parseUbdpReply(buildUbdpReply(info)).info).toEqual(info);
-      }),
+      fc.property(
+        mac,
+        fc.array(fc.record({ mac, ip }), { maxLength: 4 }),
+        fc.nat(),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        (m, addresses, uptime, hostname) => {
+          const info = { mac: m, ...(addresses.length ? { addresses } : {}), uptime: uptime >>> 0, hostname };
+          expect(parseUbdpReply(buildUbdpReply(info)).info).toEqual(info);
+        },
+      ),
     );
   });
 

@@ -26,9 +26,17 @@ export const ERROR_TABLE = {
   conflict: { status: 409, retryable: false, message: "That conflicts with the current state." },
   email_taken: { status: 409, retryable: false, message: "An account with that e-mail already exists." },
   invite_required: { status: 403, retryable: false, message: "Sign-up needs an invitation from an admin." },
-  kdf_params_rejected: { status: 400, retryable: false, message: "The key-derivation parameters are outside the allowed range." },
+  kdf_params_rejected: {
+    status: 400,
+    retryable: false,
+    message: "The key-derivation parameters are outside the allowed range.",
+  },
   rate_limited: { status: 429, retryable: true, message: "Too many requests. Slow down and try again." },
-  protocol_version_unsupported: { status: 426, retryable: false, message: "This client speaks an unsupported protocol version." },
+  protocol_version_unsupported: {
+    status: 426,
+    retryable: false,
+    message: "This client speaks an unsupported protocol version.",
+  },
   unavailable: { status: 503, retryable: true, message: "The service is temporarily unavailable." },
   internal: { status: 500, retryable: true, message: "Something went wrong on our side." },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
@@ -45,7 +53,10 @@ export const ZErrorBodySchema = z.object({
     message: z.string().max(500),
     retryable: z.boolean(),
     /** Field-level problems for validation_failed: path and a short reason, no input echoed. */
-    issues: z.array(z.object({ path: z.string().max(200), message: z.string().max(200) })).max(50).optional(),
+    issues: z
+      .array(z.object({ path: z.string().max(200), message: z.string().max(200) }))
+      .max(50)
+      .optional(),
   }),
 });
 export type TErrorBody = z.infer<typeof ZErrorBodySchema>;
@@ -61,7 +72,10 @@ export class VeilError extends Error {
   readonly detail: string | undefined;
   readonly issues: { path: string; message: string }[] | undefined;
 
-  constructor(code: ErrorCode, options: { detail?: string; issues?: { path: string; message: string }[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    options: { detail?: string; issues?: { path: string; message: string }[]; cause?: unknown } = {},
+  ) {
     const entry = ERROR_TABLE[code];
     super(entry.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "VeilError";

@@ -38,7 +38,12 @@ export async function runLimited<T>(items: readonly T[], limit: number, fn: (ite
  * a device entry only to the exact certificate it was saved with; a group entry only to a device
  * pinned before the entry was saved and unchanged since. Never to a changed certificate.
  */
-export function storedCredentialAllowed(entry: { target: { mac: string } | { group: string }; certSha256?: string | undefined; createdAt: number }, mac: string, fingerprint: string, pins: PinStore): boolean {
+export function storedCredentialAllowed(
+  entry: { target: { mac: string } | { group: string }; certSha256?: string | undefined; createdAt: number },
+  mac: string,
+  fingerprint: string,
+  pins: PinStore,
+): boolean {
   const pin = pins.get(mac);
   if (pin === undefined || pin.sha256 !== fingerprint) return false;
   if ("mac" in entry.target) return entry.target.mac === mac && entry.certSha256 === fingerprint;
@@ -51,7 +56,12 @@ export function storedCredentialAllowed(entry: { target: { mac: string } | { gro
  * key or inform URL → pin. Typed credentials are never written anywhere unless `saveToVault`
  * (then only sealed to the vault's public key). Progress is reported per device.
  */
-export async function adoptDevices(body: TDiscoveryAdoptBody, deps: DeviceJobDeps, onProgress: (p: TDeviceJobProgress) => void, signal?: AbortSignal): Promise<void> {
+export async function adoptDevices(
+  body: TDiscoveryAdoptBody,
+  deps: DeviceJobDeps,
+  onProgress: (p: TDeviceJobProgress) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const timeoutMs = deps.timeoutMs ?? 5000;
   const install = body.install ?? deps.defaultInstall?.();
   let pinsDirty = false;
@@ -69,7 +79,13 @@ export async function adoptDevices(body: TDiscoveryAdoptBody, deps: DeviceJobDep
         seen = await fetchInfo(ep, pin?.sha256, timeoutMs);
       } catch (error) {
         // A changed certificate is accepted only for typed credentials and only when asked.
-        if (!(error instanceof DeviceJobError && error.code === "certificate_changed" && body.trustNewCertificate && !fromVault)) throw error;
+        if (!(
+          error instanceof DeviceJobError &&
+          error.code === "certificate_changed" &&
+          body.trustNewCertificate &&
+          !fromVault
+        ))
+          throw error;
         deps.logger.warn("device certificate changed: re-pinning as asked", { mac: d.mac });
         seen = await fetchInfo(ep, undefined, timeoutMs);
       }
@@ -79,8 +95,10 @@ export async function adoptDevices(body: TDiscoveryAdoptBody, deps: DeviceJobDep
       if ("vaultEntryId" in body.credentials) {
         const opened = deps.vault.open(body.credentials.vaultEntryId);
         if (opened.status === "locked") throw new DeviceJobError("vault_locked");
-        if (opened.status !== "ok" || opened.secret.kind !== "password") throw new DeviceJobError("vault_entry_unusable");
-        if (!storedCredentialAllowed(opened.meta, d.mac, fp, deps.pins)) throw new DeviceJobError("certificate_changed");
+        if (opened.status !== "ok" || opened.secret.kind !== "password")
+          throw new DeviceJobError("vault_entry_unusable");
+        if (!storedCredentialAllowed(opened.meta, d.mac, fp, deps.pins))
+          throw new DeviceJobError("certificate_changed");
         secret = opened.secret;
       } else {
         secret = { kind: "password", ...body.credentials.login };
@@ -93,9 +111,23 @@ export async function adoptDevices(body: TDiscoveryAdoptBody, deps: DeviceJobDep
       pinsDirty = true;
       let vaultEntryId: string | undefined;
       if (body.saveToVault && "login" in body.credentials) {
-        vaultEntryId = deps.vault.putMany([{ target: { mac: d.mac }, label: `${seen.info.hostname} (adoption)`.slice(0, 128), secret, certSha256: fp, origin: "adoption" }])?.[0]?.id;
+        vaultEntryId = deps.vault.putMany([
+          {
+            target: { mac: d.mac },
+            label: `${seen.info.hostname} (adoption)`.slice(0, 128),
+            secret,
+            certSha256: fp,
+            origin: "adoption",
+          },
+        ])?.[0]?.id;
       }
-      onProgress({ ...base, status: "done", certSha256: fp, pinned: newPin, ...(vaultEntryId !== undefined ? { vaultEntryId } : {}) });
+      onProgress({
+        ...base,
+        status: "done",
+        certSha256: fp,
+        pinned: newPin,
+        ...(vaultEntryId !== undefined ? { vaultEntryId } : {}),
+      });
     } catch (error) {
       const code = error instanceof DeviceJobError ? error.code : "device_error";
       deps.logger.warn("adoption failed", { mac: d.mac, code });

@@ -17,7 +17,11 @@ function mapError(error: unknown): never {
 }
 
 /** GET /api/v1/info (no login) with the pin; returns the info, the raw JSON and the certificate. */
-export async function fetchInfo(ep: DeviceEndpoint, pin: string | undefined, timeoutMs: number): Promise<{ info: TDeviceInfo; raw: unknown; fingerprint: string }> {
+export async function fetchInfo(
+  ep: DeviceEndpoint,
+  pin: string | undefined,
+  timeoutMs: number,
+): Promise<{ info: TDeviceInfo; raw: unknown; fingerprint: string }> {
   try {
     const r = await deviceRequest(ep, pin, "GET", "/api/v1/info", undefined, undefined, timeoutMs);
     const info = ZDeviceInfoSchema.safeParse(r.json);
@@ -29,7 +33,13 @@ export async function fetchInfo(ep: DeviceEndpoint, pin: string | undefined, tim
 }
 
 /** POST /api/v1/login over the pinned connection; returns the bearer token. */
-export async function login(ep: DeviceEndpoint, pin: string, username: string, password: string, timeoutMs: number): Promise<string> {
+export async function login(
+  ep: DeviceEndpoint,
+  pin: string,
+  username: string,
+  password: string,
+  timeoutMs: number,
+): Promise<string> {
   try {
     const r = await deviceRequest(ep, pin, "POST", "/api/v1/login", { username, password }, undefined, timeoutMs);
     if (r.status === 401) throw new DeviceJobError("login_failed");
@@ -43,7 +53,14 @@ export async function login(ep: DeviceEndpoint, pin: string, username: string, p
 }
 
 /** An authenticated POST over the pinned connection; any non-200 is `device_error`. */
-export async function post(ep: DeviceEndpoint, pin: string, path: string, body: unknown, token: string, timeoutMs: number): Promise<void> {
+export async function post(
+  ep: DeviceEndpoint,
+  pin: string,
+  path: string,
+  body: unknown,
+  token: string,
+  timeoutMs: number,
+): Promise<void> {
   try {
     const r = await deviceRequest(ep, pin, "POST", path, body, token, timeoutMs);
     if (r.status !== 200) throw new DeviceJobError("device_error");

@@ -46,7 +46,11 @@ export function assertHttpsUrl(url: string): URL {
  * Opens a TLS connection and returns it with the leaf certificate's SHA-256 (hex). With `pin`,
  * a different certificate throws CertificateChangedError before the socket is handed out.
  */
-export function connectPinned(ep: DeviceEndpoint, pin: string | undefined, timeoutMs: number): Promise<{ socket: tls.TLSSocket; fingerprint: string }> {
+export function connectPinned(
+  ep: DeviceEndpoint,
+  pin: string | undefined,
+  timeoutMs: number,
+): Promise<{ socket: tls.TLSSocket; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host: ep.ip, port: ep.port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
     const timer = setTimeout(() => fail(new DeviceUnreachableError("TLS connect timed out")), timeoutMs);
@@ -70,10 +74,22 @@ export function connectPinned(ep: DeviceEndpoint, pin: string | undefined, timeo
 }
 
 /** One JSON request over an already pinned TLS socket (the socket is used for this request only). */
-export function requestJson(socket: tls.TLSSocket, ep: DeviceEndpoint, method: "GET" | "POST", path: string, body: unknown, token: string | undefined, timeoutMs: number): Promise<{ status: number; json: unknown }> {
+export function requestJson(
+  socket: tls.TLSSocket,
+  ep: DeviceEndpoint,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+  token: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
-    const headers: Record<string, string> = { host: `${ep.ip}:${ep.port}`, accept: "application/json", connection: "close" };
+    const headers: Record<string, string> = {
+      host: `${ep.ip}:${ep.port}`,
+      accept: "application/json",
+      connection: "close",
+    };
     if (payload !== undefined) {
       headers["content-type"] = "application/json";
       headers["content-length"] = String(payload.length);

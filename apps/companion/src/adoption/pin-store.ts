@@ -12,7 +12,10 @@ const ZPin = z.strictObject({
   pinnedAt: z.number().int().min(0),
   adoptedAt: z.number().int().min(0).optional(),
 });
-const ZPinsFile = z.strictObject({ version: z.literal(1), pins: z.record(z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/), ZPin) });
+const ZPinsFile = z.strictObject({
+  version: z.literal(1),
+  pins: z.record(z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/), ZPin),
+});
 export type DevicePin = z.infer<typeof ZPin>;
 
 /**

@@ -4,7 +4,10 @@ import { decodeEnrollment, type TEnrollment } from "../protocol";
  * Gets the enrollment string from VEIL_ENROLL or, failing that, from stdin (first line, at most
  * 4 KiB) — never from argv, where any local user could read it in `ps`.
  */
-export async function readEnrollment(fromEnv: string | undefined, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<TEnrollment> {
+export async function readEnrollment(
+  fromEnv: string | undefined,
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<TEnrollment> {
   if (fromEnv !== undefined && fromEnv.trim() !== "") return decodeEnrollment(fromEnv);
   if (stdin.isTTY === true) process.stderr.write("Paste the enrollment string (veil1_…) and press Enter:\n");
   const text = await new Promise<string>((resolve, reject) => {

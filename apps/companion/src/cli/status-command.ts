@@ -10,8 +10,22 @@ export interface StatusReport {
   consoleUrl: string | null;
   instanceId: string | null;
   instanceName: string | null;
-  fingerprints: { signer: string; signerSafetyCode: string; consolePin: string; instanceIdentityKey: string; instanceBoxKey: string } | null;
-  connection: { state: string; since: number | null; lastError: string | null; reconnectAttempt: number; updatedAt: number; pid: number; stale: boolean } | null;
+  fingerprints: {
+    signer: string;
+    signerSafetyCode: string;
+    consolePin: string;
+    instanceIdentityKey: string;
+    instanceBoxKey: string;
+  } | null;
+  connection: {
+    state: string;
+    since: number | null;
+    lastError: string | null;
+    reconnectAttempt: number;
+    updatedAt: number;
+    pid: number;
+    stale: boolean;
+  } | null;
   sessions: { sessionId: string; accountId: string; role: string; openedAt: number }[];
   /** Inform ports and drop counters of the device side (devices-status.json), if it ran. */
   devices?: DevicesStatus;
@@ -22,7 +36,16 @@ export function readStatus(stateDir: string, now: number = Date.now()): StatusRe
   const store = new StateStore(stateDir);
   const config = existsSync(stateDir) ? store.loadConfig() : undefined;
   if (config === undefined) {
-    return { enrolled: false, stateDir, consoleUrl: null, instanceId: null, instanceName: null, fingerprints: null, connection: null, sessions: [] };
+    return {
+      enrolled: false,
+      stateDir,
+      consoleUrl: null,
+      instanceId: null,
+      instanceName: null,
+      fingerprints: null,
+      connection: null,
+      sessions: [],
+    };
   }
   const status = store.loadStatus();
   let alive = false;
@@ -81,7 +104,10 @@ export function formatStatus(r: StatusReport): string {
     `sessions     ${r.sessions.length}`,
     ...r.sessions.map((s) => `  ${s.sessionId}  ${s.role}  account ${s.accountId}`),
     ...(r.devices
-      ? [`devices      inform :${r.devices.informPort}, channel :${r.devices.channelPort}`, ...Object.entries(r.devices.counters).map(([k, v]) => `  ${k} ${v}`)]
+      ? [
+          `devices      inform :${r.devices.informPort}, channel :${r.devices.channelPort}`,
+          ...Object.entries(r.devices.counters).map(([k, v]) => `  ${k} ${v}`),
+        ]
       : []),
   ];
   return lines.join("\n") + "\n";

@@ -36,7 +36,9 @@ function statusCounts(inv: Inventory): { online: number; offline: number; pendin
 }
 
 /** The handlers; `service()` returns the running service or undefined. */
-export function createDeviceRequestHandlers(service: () => DeviceService | undefined): Record<DeviceRequestType, RequestHandler> {
+export function createDeviceRequestHandlers(
+  service: () => DeviceService | undefined,
+): Record<DeviceRequestType, RequestHandler> {
   const need = (): DeviceService => {
     const s = service();
     if (s === undefined) throw new RequestRefusedError("unavailable");
@@ -78,7 +80,9 @@ export function createDeviceRequestHandlers(service: () => DeviceService | undef
         lastCounts = countsKey;
         const at = ctx.now();
         if (changed === undefined || changed.length > 100) {
-          return only ? { at, devices: inv.summaries(only), removed: [], resync: false, counts } : { at, devices: [], removed: [], resync: true, counts };
+          return only
+            ? { at, devices: inv.summaries(only), removed: [], resync: false, counts }
+            : { at, devices: [], removed: [], resync: true, counts };
         }
         const devices = inv.summaries(changed);
         return { at, devices, removed: changed.filter((mac) => !inv.devices.has(mac)), resync: false, counts };
@@ -98,11 +102,27 @@ export function createDeviceRequestHandlers(service: () => DeviceService | undef
       const { mac } = ZDevicesAdoptBodySchema.parse(body);
       const s = need();
       const d = s.ctx.inventory.devices.get(mac);
-      const base = { commandId: crypto.randomUUID(), mac, command: "adopt" as const, accountId: ctx.grant.accountId, at: ctx.now() };
+      const base = {
+        commandId: crypto.randomUUID(),
+        mac,
+        command: "adopt" as const,
+        accountId: ctx.grant.accountId,
+        at: ctx.now(),
+      };
       let record: TDeviceCommandRecord;
-      if (d === undefined) record = { ...base, status: "failed", error: { code: "not_found", message: "No device with this MAC on this site." } };
+      if (d === undefined)
+        record = {
+          ...base,
+          status: "failed",
+          error: { code: "not_found", message: "No device with this MAC on this site." },
+        };
       else if (d.adopted) record = { ...base, status: "done" };
-      else if (d.dialect !== "unifi") record = { ...base, status: "failed", error: { code: "unsupported", message: "Veil devices are adopted with the site key." } };
+      else if (d.dialect !== "unifi")
+        record = {
+          ...base,
+          status: "failed",
+          error: { code: "unsupported", message: "Veil devices are adopted with the site key." },
+        };
       else {
         if (d.pendingAuthkey === undefined) s.ingest.beginAdoption(d);
         record = { ...base, status: "queued" };

@@ -122,7 +122,11 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   let unifi: UnifiInformServer | undefined;
   let veil: VeilChannelServer | undefined;
   try {
-    unifi = await startUnifiInformServer(ctx, ingest, { host: o.bindHost, port: o.informPort, maxBodyBytes: o.maxInformBytes ?? 256 * 1024 });
+    unifi = await startUnifiInformServer(ctx, ingest, {
+      host: o.bindHost,
+      port: o.informPort,
+      maxBodyBytes: o.maxInformBytes ?? 256 * 1024,
+    });
     veil = await startVeilChannelServer(ctx, tls, { host: o.bindHost, port: o.channelPort });
   } catch (error) {
     await unifi?.close();
@@ -139,11 +143,16 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       certFingerprint: new Uint8Array(Buffer.from(tls.fingerprint, "hex")),
     });
   const newSiteKey = (): SiteKeyEntry => {
-    const entry: SiteKeyEntry = { id: randomBytes(8).toString("hex"), k: randomBytes(32).toString("base64url"), at: now() };
+    const entry: SiteKeyEntry = {
+      id: randomBytes(8).toString("hex"),
+      k: randomBytes(32).toString("base64url"),
+      at: now(),
+    };
     inventory.saveSiteKey(entry);
     return entry;
   };
-  const currentSiteKey = (): SiteKeyEntry => inventory.siteKeys.filter((s) => s.graceUntil === undefined).at(-1) ?? newSiteKey();
+  const currentSiteKey = (): SiteKeyEntry =>
+    inventory.siteKeys.filter((s) => s.graceUntil === undefined).at(-1) ?? newSiteKey();
   currentSiteKey();
 
   const offlineAfterMs = (d: DeviceEntry): number => 3 * d.intervalSec * 1000 * timeScale + (o.offlineGraceMs ?? 2000);
@@ -170,13 +179,27 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
         inventory.touch(d.mac);
       }
     }
-    for (const s of inventory.siteKeys) if (s.graceUntil !== undefined && s.graceUntil <= t) inventory.removeSiteKey(s.id);
+    for (const s of inventory.siteKeys)
+      if (s.graceUntil !== undefined && s.graceUntil <= t) inventory.removeSiteKey(s.id);
     const sinceCompaction = t - (store.lastCompactionAt ?? 0);
-    if (store.logBytes > (o.compactLogBytes ?? 64 * 1024 * 1024) || (store.records > 0 && sinceCompaction > (o.compactEveryMs ?? 15 * 60_000))) compact();
+    if (
+      store.logBytes > (o.compactLogBytes ?? 64 * 1024 * 1024) ||
+      (store.records > 0 && sinceCompaction > (o.compactEveryMs ?? 15 * 60_000))
+    )
+      compact();
     if (t - lastStatusWrite >= 10_000) {
       lastStatusWrite = t;
       try {
-        writeSecretFile(join(o.stateDir, DEVICES_STATUS_FILE), JSON.stringify({ version: 1, updatedAt: t, informPort: unifi?.port ?? 0, channelPort, counters: counters.toJSON() }));
+        writeSecretFile(
+          join(o.stateDir, DEVICES_STATUS_FILE),
+          JSON.stringify({
+            version: 1,
+            updatedAt: t,
+            informPort: unifi?.port ?? 0,
+            channelPort,
+            counters: counters.toJSON(),
+          }),
+        );
       } catch {
         counters.add("store.status_write_failed");
       }

@@ -40,7 +40,13 @@ export class DeviceHistory {
   get(m: number): MinuteSample | undefined {
     const i = m % HISTORY_MINUTES;
     if (m <= 0 || this.#minute[i] !== m) return undefined;
-    return { m, cpu: (this.#cpu[i] ?? 0) / 10, mem: (this.#mem[i] ?? 0) / 10, rx: this.#rx[i] ?? 0, tx: this.#tx[i] ?? 0 };
+    return {
+      m,
+      cpu: (this.#cpu[i] ?? 0) / 10,
+      mem: (this.#mem[i] ?? 0) / 10,
+      rx: this.#rx[i] ?? 0,
+      tx: this.#tx[i] ?? 0,
+    };
   }
 
   /** Every sample within the 24 h before `nowMs`, oldest first. */
@@ -58,12 +64,31 @@ export class DeviceHistory {
    * A series over the last `minutes` before `nowMs` in at most `maxPoints` points: each point
    * averages the samples in its step; `null` where there were none.
    */
-  series(nowMs: number, minutes: number, maxPoints: number, open?: MinuteSample): { start: number; stepMs: number; cpu: (number | null)[]; memoryPct: (number | null)[]; rxBps: (number | null)[]; txBps: (number | null)[] } {
+  series(
+    nowMs: number,
+    minutes: number,
+    maxPoints: number,
+    open?: MinuteSample,
+  ): {
+    start: number;
+    stepMs: number;
+    cpu: (number | null)[];
+    memoryPct: (number | null)[];
+    rxBps: (number | null)[];
+    txBps: (number | null)[];
+  } {
     const stepMin = Math.max(1, Math.ceil(minutes / maxPoints));
     const points = Math.ceil(minutes / stepMin);
     const endMin = Math.floor(nowMs / MINUTE);
     const firstMin = endMin - points * stepMin + 1;
-    const out = { start: firstMin * MINUTE, stepMs: stepMin * MINUTE, cpu: [] as (number | null)[], memoryPct: [] as (number | null)[], rxBps: [] as (number | null)[], txBps: [] as (number | null)[] };
+    const out = {
+      start: firstMin * MINUTE,
+      stepMs: stepMin * MINUTE,
+      cpu: [] as (number | null)[],
+      memoryPct: [] as (number | null)[],
+      rxBps: [] as (number | null)[],
+      txBps: [] as (number | null)[],
+    };
     for (let p = 0; p < points; p++) {
       let n = 0;
       let cpu = 0;

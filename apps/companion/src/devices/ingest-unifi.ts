@@ -71,7 +71,11 @@ export class UnifiIngest {
     }
     // Which keys this MAC may use: authkey when adopted (and the pending one during adoption);
     // the default key only while not adopted.
-    if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices && !ctx.inventory.evictStalePending(ctx.now(), 10 * 60_000)) {
+    if (
+      known === undefined &&
+      ctx.inventory.devices.size >= ctx.maxDevices &&
+      !ctx.inventory.evictStalePending(ctx.now(), 10 * 60_000)
+    ) {
       ctx.counters.add("unifi.inventory_full");
       return { kind: "drop", status: 429 };
     }
@@ -82,7 +86,8 @@ export class UnifiIngest {
     const { json, key } = decodeWith(packet, keys);
     if (!this.#replay.check(header.mac, header.iv)) throw new DeviceCodecError("replayed", "inform IV seen before");
     const parsed = ZUnifiInformSchema.safeParse(json);
-    if (!parsed.success || parsed.data.mac !== header.mac) throw new DeviceCodecError("malformed", "inform payload fails its schema");
+    if (!parsed.success || parsed.data.mac !== header.mac)
+      throw new DeviceCodecError("malformed", "inform payload fails its schema");
     const state = unifiInformToDeviceState(parsed.data);
     if (state === undefined) throw new DeviceCodecError("malformed", "inform does not map to a device state");
     if (!ctx.perDevice.take(`unifi/${header.mac}`)) {
@@ -92,7 +97,11 @@ export class UnifiIngest {
     const now = ctx.now();
     const usedDefault = key === INFORM_DEFAULT_KEY;
     const d = ctx.inventory.ensure(header.mac, "unifi", now);
-    if (!usedDefault && d.pendingAuthkey !== undefined && Buffer.from(key).equals(Buffer.from(authkeyToKey(d.pendingAuthkey)))) {
+    if (
+      !usedDefault &&
+      d.pendingAuthkey !== undefined &&
+      Buffer.from(key).equals(Buffer.from(authkeyToKey(d.pendingAuthkey)))
+    ) {
       // First packet under the new authkey: adoption complete.
       d.authkey = d.pendingAuthkey;
       delete d.pendingAuthkey;
@@ -132,7 +141,8 @@ export class UnifiIngest {
   #cmdResults(results: { _id: string; ok: boolean; output: string }[]): void {
     for (const r of results) {
       const waiter = this.ctx.commandWaiters.get(r._id);
-      if (waiter) waiter(r.ok ? { ok: true } : { ok: false, code: "device_error", message: "the device reported a failure" });
+      if (waiter)
+        waiter(r.ok ? { ok: true } : { ok: false, code: "device_error", message: "the device reported a failure" });
     }
   }
 

@@ -5,7 +5,14 @@
  * the same records rebuilds the same inventory (`apply`), and `snapshotRecords` writes the
  * whole of it for compaction. Record shapes are in docs/COMPANION-DEVICES.md.
  */
-import type { TDeviceCommandRecord, TDeviceDialect, TDeviceState, TDeviceStatus, TDeviceSummary, TOutage } from "../protocol";
+import type {
+  TDeviceCommandRecord,
+  TDeviceDialect,
+  TDeviceState,
+  TDeviceStatus,
+  TDeviceSummary,
+  TOutage,
+} from "../protocol";
 import { DeviceHistory, type MinuteSample } from "./history";
 import type { AppendStore } from "./store/append-store";
 
@@ -63,7 +70,8 @@ export interface SiteKeyEntry {
 }
 
 type Rec = Record<string, unknown> & { t: string };
-const isRec = (v: unknown): v is Rec => typeof v === "object" && v !== null && typeof (v as { t?: unknown }).t === "string";
+const isRec = (v: unknown): v is Rec =>
+  typeof v === "object" && v !== null && typeof (v as { t?: unknown }).t === "string";
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
@@ -136,7 +144,8 @@ export class Inventory {
     switch (value.t) {
       case "dev": {
         if (mac === undefined) return;
-        const d = this.devices.get(mac) ?? this.#newEntry(mac, value.d === "veil" ? "veil" : "unifi", num(value.fs) ?? 0);
+        const d =
+          this.devices.get(mac) ?? this.#newEntry(mac, value.d === "veil" ? "veil" : "unifi", num(value.fs) ?? 0);
         d.dialect = value.d === "veil" ? "veil" : "unifi";
         d.adopted = value.a === true;
         const alias = str(value.al);
@@ -171,7 +180,13 @@ export class Inventory {
         const d = mac === undefined ? undefined : this.devices.get(mac);
         const m = num(value.m);
         if (!d || m === undefined) return;
-        (d.history ??= new DeviceHistory()).put({ m, cpu: num(value.c) ?? 0, mem: num(value.mem) ?? 0, rx: num(value.rx) ?? 0, tx: num(value.tx) ?? 0 });
+        (d.history ??= new DeviceHistory()).put({
+          m,
+          cpu: num(value.c) ?? 0,
+          mem: num(value.mem) ?? 0,
+          rx: num(value.rx) ?? 0,
+          tx: num(value.tx) ?? 0,
+        });
         d.lastSeen = Math.max(d.lastSeen, num(value.ls) ?? 0);
         return;
       }
@@ -182,7 +197,8 @@ export class Inventory {
         for (const row of value.h as unknown[]) {
           if (!Array.isArray(row)) continue;
           const [m, c, mem, rx, tx] = row as unknown[];
-          if (typeof m === "number") d.history.put({ m, cpu: num(c) ?? 0, mem: num(mem) ?? 0, rx: num(rx) ?? 0, tx: num(tx) ?? 0 });
+          if (typeof m === "number")
+            d.history.put({ m, cpu: num(c) ?? 0, mem: num(mem) ?? 0, rx: num(rx) ?? 0, tx: num(tx) ?? 0 });
         }
         return;
       }
@@ -232,7 +248,16 @@ export class Inventory {
   }
 
   #newEntry(mac: string, dialect: TDeviceDialect, now: number): DeviceEntry {
-    const d: DeviceEntry = { mac, dialect, adopted: false, intervalSec: this.defaultIntervalSec, firstSeen: now, lastSeen: now, status: "pending", stateSavedAt: 0 };
+    const d: DeviceEntry = {
+      mac,
+      dialect,
+      adopted: false,
+      intervalSec: this.defaultIntervalSec,
+      firstSeen: now,
+      lastSeen: now,
+      status: "pending",
+      stateSavedAt: 0,
+    };
     this.devices.set(mac, d);
     return d;
   }
@@ -254,7 +279,16 @@ export class Inventory {
   // ---- changes ------------------------------------------------------------------------
 
   #devRecord(d: DeviceEntry): Rec {
-    return { t: "dev", mac: d.mac, d: d.dialect, a: d.adopted, ...(d.alias !== undefined ? { al: d.alias } : {}), i: d.intervalSec, fs: d.firstSeen, ls: d.lastSeen };
+    return {
+      t: "dev",
+      mac: d.mac,
+      d: d.dialect,
+      a: d.adopted,
+      ...(d.alias !== undefined ? { al: d.alias } : {}),
+      i: d.intervalSec,
+      fs: d.firstSeen,
+      ls: d.lastSeen,
+    };
   }
 
   /** The entry for `mac`, created (pending, not adopted) when new. */
@@ -276,7 +310,8 @@ export class Inventory {
   evictStalePending(now: number, silentMs: number): boolean {
     let victim: DeviceEntry | undefined;
     for (const d of this.devices.values()) {
-      if (!d.adopted && now - d.lastSeen >= silentMs && (victim === undefined || d.lastSeen < victim.lastSeen)) victim = d;
+      if (!d.adopted && now - d.lastSeen >= silentMs && (victim === undefined || d.lastSeen < victim.lastSeen))
+        victim = d;
     }
     if (victim === undefined) return false;
     this.devices.delete(victim.mac);
@@ -292,7 +327,10 @@ export class Inventory {
   }
 
   /** Saves key changes of a device. */
-  saveKeys(d: DeviceEntry, fields: { ak?: string | null; pak?: string | null; vk?: { id: string; k: string } | null }): void {
+  saveKeys(
+    d: DeviceEntry,
+    fields: { ak?: string | null; pak?: string | null; vk?: { id: string; k: string } | null },
+  ): void {
     this.#append({ t: "key", mac: d.mac, ...fields });
   }
 
@@ -314,7 +352,12 @@ export class Inventory {
       b.ms += now - d.prev.at;
     }
     d.prev = { rx: c.rx, tx: c.tx, at: now };
-    const identityChanged = d.state === undefined || d.state.hostname !== state.hostname || d.state.firmware !== state.firmware || d.state.model !== state.model || d.state.ip !== state.ip;
+    const identityChanged =
+      d.state === undefined ||
+      d.state.hostname !== state.hostname ||
+      d.state.firmware !== state.firmware ||
+      d.state.model !== state.model ||
+      d.state.ip !== state.ip;
     d.state = state;
     d.lastSeen = now;
     if (d.outageStart !== undefined) {
@@ -350,7 +393,16 @@ export class Inventory {
     delete d.bucket;
     if (sample === undefined) return;
     (d.history ??= new DeviceHistory()).put(sample);
-    this.#append({ t: "smp", mac: d.mac, m: sample.m, c: sample.cpu, mem: sample.mem, rx: sample.rx, tx: sample.tx, ls: d.lastSeen });
+    this.#append({
+      t: "smp",
+      mac: d.mac,
+      m: sample.m,
+      c: sample.cpu,
+      mem: sample.mem,
+      rx: sample.rx,
+      tx: sample.tx,
+      ls: d.lastSeen,
+    });
   }
 
   /** Marks an adopted device offline and opens an outage. */
@@ -380,7 +432,13 @@ export class Inventory {
   /** Adds or updates a site key. */
   saveSiteKey(s: SiteKeyEntry): void {
     this.siteKeys = [...this.siteKeys.filter((x) => x.id !== s.id), s];
-    this.#append({ t: "site", id: s.id, k: s.k, at: s.at, ...(s.graceUntil !== undefined ? { gu: s.graceUntil } : {}) });
+    this.#append({
+      t: "site",
+      id: s.id,
+      k: s.k,
+      at: s.at,
+      ...(s.graceUntil !== undefined ? { gu: s.graceUntil } : {}),
+    });
   }
 
   /** Removes a site key. */
@@ -393,7 +451,8 @@ export class Inventory {
 
   /** Every record needed to rebuild the inventory (for compaction). */
   *snapshotRecords(now: number): Generator<Rec> {
-    for (const s of this.siteKeys) yield { t: "site", id: s.id, k: s.k, at: s.at, ...(s.graceUntil !== undefined ? { gu: s.graceUntil } : {}) };
+    for (const s of this.siteKeys)
+      yield { t: "site", id: s.id, k: s.k, at: s.at, ...(s.graceUntil !== undefined ? { gu: s.graceUntil } : {}) };
     for (const d of this.devices.values()) {
       yield this.#devRecord(d);
       const keys: Rec = { t: "key", mac: d.mac };

@@ -17,7 +17,8 @@ function compare(sort: TDevicesListBody["sort"]): (a: TDeviceSummary, b: TDevice
     case "clients":
       return (a, b) => a[sort] - b[sort] || a.mac.localeCompare(b.mac);
     case "status":
-      return (a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac);
+      return (a, b) =>
+        STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac);
     case "ip": {
       const key = (ip: string): number => ip.split(".").reduce((n, p) => n * 256 + Number(p || 0), 0);
       return (a, b) => key(a.ip) - key(b.ip) || a.mac.localeCompare(b.mac);
@@ -37,12 +38,18 @@ export function listDevices(inv: Inventory, body: TDevicesListBody): TDevicesLis
     if (body.status !== undefined && d.status !== body.status) continue;
     const s = inv.summary(d);
     if (body.model !== undefined && s.model !== body.model) continue;
-    if (q && ![s.name, s.hostname, s.mac, s.ip, s.model, s.modelDisplay].some((f) => f.toLowerCase().includes(q))) continue;
+    if (q && ![s.name, s.hostname, s.mac, s.ip, s.model, s.modelDisplay].some((f) => f.toLowerCase().includes(q)))
+      continue;
     rows.push(s);
   }
   const cmp = compare(body.sort);
   rows.sort(body.order === "asc" ? cmp : (a, b) => cmp(b, a));
-  return { total: rows.length, offset: body.offset, devices: rows.slice(body.offset, body.offset + body.limit), counts };
+  return {
+    total: rows.length,
+    offset: body.offset,
+    devices: rows.slice(body.offset, body.offset + body.limit),
+    counts,
+  };
 }
 
 /** `devices.get`; undefined when unknown. */
@@ -51,12 +58,31 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
   if (d === undefined) return undefined;
   const s = d.state;
   const open = inv.openSample(d);
-  const history = (d.history ?? (open ? new DeviceHistory() : undefined))?.series(now, historyMinutes, MAX_HISTORY_POINTS, open);
+  const history = (d.history ?? (open ? new DeviceHistory() : undefined))?.series(
+    now,
+    historyMinutes,
+    MAX_HISTORY_POINTS,
+    open,
+  );
   const stepMin = Math.max(1, Math.ceil(historyMinutes / MAX_HISTORY_POINTS));
-  const empty = { start: (Math.floor(now / 60_000) - Math.ceil(historyMinutes / stepMin) * stepMin + 1) * 60_000, stepMs: stepMin * 60_000, cpu: [], memoryPct: [], rxBps: [], txBps: [] };
+  const empty = {
+    start: (Math.floor(now / 60_000) - Math.ceil(historyMinutes / stepMin) * stepMin + 1) * 60_000,
+    stepMs: stepMin * 60_000,
+    cpu: [],
+    memoryPct: [],
+    rxBps: [],
+    txBps: [],
+  };
   return {
     summary: inv.summary(d),
-    interfaces: (s?.interfaces ?? []).map((i) => ({ name: i.name, mac: i.mac, up: i.up, speedMbps: i.speedMbps, rxBytes: i.rxBytes, txBytes: i.txBytes })),
+    interfaces: (s?.interfaces ?? []).map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      up: i.up,
+      speedMbps: i.speedMbps,
+      rxBytes: i.rxBytes,
+      txBytes: i.txBytes,
+    })),
     clients: (s?.clients ?? []).slice(0, 100),
     clientsTotal: s?.clients.length ?? 0,
     history: history ?? empty,
@@ -68,8 +94,15 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
 }
 
 /** `outages.list`: newest first. */
-export function listOutages(inv: Inventory, body: { mac?: string; ongoing?: boolean; offset: number; limit: number }): { total: number; outages: TOutage[] } {
-  const rows = inv.outages.filter((o) => (body.mac === undefined || o.mac === body.mac) && (body.ongoing === undefined || (o.end === null) === body.ongoing));
+export function listOutages(
+  inv: Inventory,
+  body: { mac?: string; ongoing?: boolean; offset: number; limit: number },
+): { total: number; outages: TOutage[] } {
+  const rows = inv.outages.filter(
+    (o) =>
+      (body.mac === undefined || o.mac === body.mac) &&
+      (body.ongoing === undefined || (o.end === null) === body.ongoing),
+  );
   rows.sort((a, b) => b.start - a.start || a.mac.localeCompare(b.mac));
   return { total: rows.length, outages: rows.slice(body.offset, body.offset + body.limit).map((o) => ({ ...o })) };
 }

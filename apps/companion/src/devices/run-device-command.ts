@@ -35,7 +35,13 @@ const MESSAGES: Record<Failure["code"], string> = {
 };
 
 /** Runs one command and records it. Never throws for device-side problems. */
-export async function runDeviceCommand(ctx: DeviceContext, mac: string, cmd: DeviceCommand, accountId: string, timeoutMs: number): Promise<TDeviceCommandRecord> {
+export async function runDeviceCommand(
+  ctx: DeviceContext,
+  mac: string,
+  cmd: DeviceCommand,
+  accountId: string,
+  timeoutMs: number,
+): Promise<TDeviceCommandRecord> {
   const record = (status: TDeviceCommandRecord["status"], code?: Failure["code"]): TDeviceCommandRecord => ({
     commandId,
     mac,
@@ -53,7 +59,13 @@ export async function runDeviceCommand(ctx: DeviceContext, mac: string, cmd: Dev
   else if (d.dialect === "veil") result = await runVeil(ctx, d, cmd, commandId, timeoutMs, record);
   else result = await runUnifi(ctx, d, cmd, commandId, timeoutMs, record);
   ctx.inventory.saveCommand(result);
-  ctx.logger.info("device command", { mac, command: cmd.command, status: result.status, code: result.error?.code, accountId });
+  ctx.logger.info("device command", {
+    mac,
+    command: cmd.command,
+    status: result.status,
+    code: result.error?.code,
+    accountId,
+  });
   return result;
 }
 
@@ -66,7 +78,14 @@ function applyLocal(ctx: DeviceContext, d: DeviceEntry, cmd: DeviceCommand): voi
   ctx.inventory.saveDevice(d);
 }
 
-async function runVeil(ctx: DeviceContext, d: DeviceEntry, cmd: DeviceCommand, id: string, timeoutMs: number, record: MakeRecord): Promise<TDeviceCommandRecord> {
+async function runVeil(
+  ctx: DeviceContext,
+  d: DeviceEntry,
+  cmd: DeviceCommand,
+  id: string,
+  timeoutMs: number,
+  record: MakeRecord,
+): Promise<TDeviceCommandRecord> {
   const live = ctx.channels.get(d.mac);
   if (live === undefined) {
     // Rename and interval are kept by the companion and take effect on the next session.
@@ -104,13 +123,23 @@ async function runVeil(ctx: DeviceContext, d: DeviceEntry, cmd: DeviceCommand, i
   return record("done");
 }
 
-async function runUnifi(ctx: DeviceContext, d: DeviceEntry, cmd: DeviceCommand, id: string, timeoutMs: number, record: MakeRecord): Promise<TDeviceCommandRecord> {
+async function runUnifi(
+  ctx: DeviceContext,
+  d: DeviceEntry,
+  cmd: DeviceCommand,
+  id: string,
+  timeoutMs: number,
+  record: MakeRecord,
+): Promise<TDeviceCommandRecord> {
   if (cmd.command === "rename" || cmd.command === "setInterval") {
     applyLocal(ctx, d, cmd);
     return record("done");
   }
   if (d.status === "offline") return record("failed", "offline");
-  const reply: TUnifiReply = cmd.command === "reboot" ? rebootReply(ctx.now) : cmdReply(id, cmd.enabled ? "set-locate" : "unset-locate", ctx.now);
+  const reply: TUnifiReply =
+    cmd.command === "reboot"
+      ? rebootReply(ctx.now)
+      : cmdReply(id, cmd.enabled ? "set-locate" : "unset-locate", ctx.now);
   if ((ctx.unifiQueue.get(d.mac)?.length ?? 0) >= 8) return record("failed", "timeout");
   let settled = false;
   let queuedRecord: TDeviceCommandRecord | undefined;

@@ -19,7 +19,11 @@ export interface TlsIdentity {
   fingerprint: string;
 }
 
-const ZTlsFileSchema = z.strictObject({ version: z.literal(1), keyPem: z.string().max(8192), certPem: z.string().max(8192) });
+const ZTlsFileSchema = z.strictObject({
+  version: z.literal(1),
+  keyPem: z.string().max(8192),
+  certPem: z.string().max(8192),
+});
 /** File name in the state folder. */
 export const DEVICE_TLS_FILE = "device-channel-tls.json";
 
@@ -52,7 +56,8 @@ function utcTime(d: Date): Buffer {
   return tlv(0x17, Buffer.from(s, "ascii"));
 }
 
-const name = (cn: string): Buffer => seq(tlv(0x31, seq(oid("2.5.4.3"), tlv(0x0c, Buffer.from(cn.slice(0, 64), "utf8")))));
+const name = (cn: string): Buffer =>
+  seq(tlv(0x31, seq(oid("2.5.4.3"), tlv(0x0c, Buffer.from(cn.slice(0, 64), "utf8")))));
 const ECDSA_SHA256 = seq(oid("1.2.840.10045.4.3.2"));
 
 /** Makes a self-signed certificate valid ten years (devices pin it; renewal = roll the site key). */
@@ -84,7 +89,11 @@ export function loadOrCreateTlsIdentity(stateDir: string): TlsIdentity {
   if (checkSecretFile(path)) {
     const parsed = ZTlsFileSchema.parse(JSON.parse(readFileSync(path, "utf8")));
     const cert = new X509Certificate(parsed.certPem);
-    return { keyPem: parsed.keyPem, certPem: parsed.certPem, fingerprint: createHash("sha256").update(cert.raw).digest("hex") };
+    return {
+      keyPem: parsed.keyPem,
+      certPem: parsed.certPem,
+      fingerprint: createHash("sha256").update(cert.raw).digest("hex"),
+    };
   }
   const id = makeTlsIdentity("veil-companion-devices");
   writeSecretFile(path, JSON.stringify({ version: 1, keyPem: id.keyPem, certPem: id.certPem }));

@@ -26,7 +26,8 @@ export class KeyedTokenBuckets {
     private readonly now: () => number,
     private readonly maxKeys = 50_000,
   ) {
-    if (!(limit.ratePerSec > 0) || !(limit.burst >= 1)) throw new RangeError("bucket limit must have a positive rate and a burst of at least 1");
+    if (!(limit.ratePerSec > 0) || !(limit.burst >= 1))
+      throw new RangeError("bucket limit must have a positive rate and a burst of at least 1");
   }
 
   /** Takes `cost` tokens for `key`; false (and nothing taken) when the bucket is short. */

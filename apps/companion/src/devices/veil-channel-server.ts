@@ -16,7 +16,13 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { CHANNEL_MAX_FRAME, DeviceChannelServer, DeviceCodecError, type AcceptedHello, type ChannelKeyStore } from "@veil/devices";
+import {
+  CHANNEL_MAX_FRAME,
+  DeviceChannelServer,
+  DeviceCodecError,
+  type AcceptedHello,
+  type ChannelKeyStore,
+} from "@veil/devices";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { TDeviceState, TDeviceUpMessage } from "../protocol";
 import type { DeviceContext, LiveChannel } from "./device-context";
@@ -36,7 +42,9 @@ const HELLO_TIMEOUT_MS = 10_000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const toBytes = (data: RawData): Uint8Array => {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 };
 const ipv4Of = (addr: string | undefined): string => {
   const a = (addr ?? "").replace(/^::ffff:/, "");
@@ -48,12 +56,16 @@ export function channelKeys(ctx: DeviceContext): ChannelKeyStore {
   return {
     siteKey: (keyId) => {
       const id = hex(keyId);
-      const s = ctx.inventory.siteKeys.find((k) => k.id === id && (k.graceUntil === undefined || k.graceUntil > ctx.now()));
+      const s = ctx.inventory.siteKeys.find(
+        (k) => k.id === id && (k.graceUntil === undefined || k.graceUntil > ctx.now()),
+      );
       return s ? new Uint8Array(Buffer.from(s.k, "base64url")) : undefined;
     },
     deviceKey: (mac, keyId) => {
       const d = ctx.inventory.devices.get(mac);
-      return d?.veilKey && d.veilKey.id === hex(keyId) ? new Uint8Array(Buffer.from(d.veilKey.k, "base64url")) : undefined;
+      return d?.veilKey && d.veilKey.id === hex(keyId)
+        ? new Uint8Array(Buffer.from(d.veilKey.k, "base64url"))
+        : undefined;
     },
   };
 }
@@ -78,12 +90,19 @@ function helloState(hello: AcceptedHello, ip: string): TDeviceState {
 }
 
 /** Starts the WSS server on `host:port` (0 = any free port). */
-export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentity, options: { host: string; port: number }): Promise<VeilChannelServer> {
+export async function startVeilChannelServer(
+  ctx: DeviceContext,
+  tls: TlsIdentity,
+  options: { host: string; port: number },
+): Promise<VeilChannelServer> {
   const keys = channelKeys(ctx);
-  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem, requestTimeout: 15_000, headersTimeout: 10_000 }, (_req, res) => {
-    res.writeHead(404, { "content-length": 0 });
-    res.end();
-  });
+  const server = https.createServer(
+    { key: tls.keyPem, cert: tls.certPem, requestTimeout: 15_000, headersTimeout: 10_000 },
+    (_req, res) => {
+      res.writeHead(404, { "content-length": 0 });
+      res.end();
+    },
+  );
   const wss = new WebSocketServer({ noServer: true, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false });
   server.on("upgrade", (req, socket: Duplex, head) => {
     const ip = req.socket.remoteAddress ?? "unknown";
@@ -150,7 +169,12 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
     });
   }
 
-  function onHello(hello: AcceptedHello, ip: string, ws: WebSocket, chan: DeviceChannelServer): { device: DeviceEntry; live?: LiveChannel } | undefined {
+  function onHello(
+    hello: AcceptedHello,
+    ip: string,
+    ws: WebSocket,
+    chan: DeviceChannelServer,
+  ): { device: DeviceEntry; live?: LiveChannel } | undefined {
     const now = ctx.now();
     const known = ctx.inventory.devices.get(hello.mac);
     if (hello.keyType === "site") {
@@ -159,7 +183,11 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
         ws.close();
         return undefined;
       }
-      if (known === undefined && ctx.inventory.devices.size >= ctx.maxDevices && !ctx.inventory.evictStalePending(now, 10 * 60_000)) {
+      if (
+        known === undefined &&
+        ctx.inventory.devices.size >= ctx.maxDevices &&
+        !ctx.inventory.evictStalePending(now, 10 * 60_000)
+      ) {
         ctx.counters.add("veil.inventory_full");
         ws.close();
         return undefined;
@@ -200,7 +228,12 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
     return { device: d, live };
   }
 
-  function onMessage(d: DeviceEntry, keyType: "site" | "device", msg: TDeviceUpMessage, drop: (reason: string) => void): void {
+  function onMessage(
+    d: DeviceEntry,
+    keyType: "site" | "device",
+    msg: TDeviceUpMessage,
+    drop: (reason: string) => void,
+  ): void {
     if (keyType === "site") {
       // A site-key session carries the key acknowledgement and nothing else.
       if (msg.type !== "key_ack") drop("site_session_message");
@@ -215,7 +248,12 @@ export async function startVeilChannelServer(ctx: DeviceContext, tls: TlsIdentit
         return;
       case "command_result": {
         const waiter = ctx.commandWaiters.get(msg.id);
-        if (waiter) waiter(msg.ok ? { ok: true } : { ok: false, code: "device_error", message: msg.error?.message ?? "the device reported a failure" });
+        if (waiter)
+          waiter(
+            msg.ok
+              ? { ok: true }
+              : { ok: false, code: "device_error", message: msg.error?.message ?? "the device reported a failure" },
+          );
         return;
       }
       case "key_ack":

@@ -44,7 +44,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * probes (planned hosts only, 32 at a time). Replies from addresses outside the plan's scope
  * are dropped; a reply's claimed IP is used only if it is itself in scope.
  */
-export async function runScan(o: ScanOptions): Promise<{ stats: ScanStats; reason: "timeout" | "cancelled" | "limit" }> {
+export async function runScan(
+  o: ScanOptions,
+): Promise<{ stats: ScanStats; reason: "timeout" | "cancelled" | "limit" }> {
   const stats: ScanStats = { probesSent: 0, repliesAccepted: 0, repliesDropped: 0, httpsProbes: 0 };
   const port = o.ubdpPort ?? UBDP_PORT;
   const planned = new Set(o.hosts);
@@ -86,7 +88,10 @@ export async function runScan(o: ScanOptions): Promise<{ stats: ScanStats; reaso
   socket.on("error", () => undefined);
   socket.on("message", (msg, rinfo) => {
     if (local.signal.aborted) return;
-    if (stats.repliesAccepted + stats.repliesDropped >= maxReplies || !planned.has(rinfo.address) && checkAddress(o.scope, rinfo.address) !== undefined) {
+    if (
+      stats.repliesAccepted + stats.repliesDropped >= maxReplies ||
+      (!planned.has(rinfo.address) && checkAddress(o.scope, rinfo.address) !== undefined)
+    ) {
       stats.repliesDropped++;
       return;
     }
@@ -143,7 +148,9 @@ export async function runScan(o: ScanOptions): Promise<{ stats: ScanStats; reaso
     });
 
   const prober = (async (): Promise<void> => {
-    if (o.broadcast) for (const dest of ["255.255.255.255", UBDP_MULTICAST]) for (const p of [UBDP_PROBE_V1, UBDP_PROBE_V2]) await send(p, dest);
+    if (o.broadcast)
+      for (const dest of ["255.255.255.255", UBDP_MULTICAST])
+        for (const p of [UBDP_PROBE_V1, UBDP_PROBE_V2]) await send(p, dest);
     const pps = o.probesPerSecond ?? 2000;
     const batch = Math.max(1, Math.floor(pps / 50));
     for (let i = 0; i < o.hosts.length && !local.signal.aborted; i += batch) {

@@ -31,7 +31,8 @@ export interface ScopeConfig {
 /** Resolves a host name to every address (injectable for tests). */
 export type Resolver = (host: string) => Promise<string[]>;
 
-const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+const defaultResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 export function ipToInt(ip: string): number {
   const parts = ip.split(".").map(Number);
@@ -105,7 +106,8 @@ export function checkAddress(scope: ScopeConfig, ip: string): TScopeRefusal | un
   if (special !== undefined) {
     if (!scope.explicit) return special.reason;
     // The metadata address only when named exactly; other special space when a configured range covers it.
-    if (special.reason === "metadata") return inAllowed.some((r) => r.first === n && r.last === n) ? undefined : "metadata";
+    if (special.reason === "metadata")
+      return inAllowed.some((r) => r.first === n && r.last === n) ? undefined : "metadata";
     return inAllowed.length > 0 ? undefined : special.reason;
   }
   return inAllowed.length > 0 ? undefined : "not_allowed";
@@ -129,7 +131,11 @@ function hostsOf(r: Ipv4Range): number[] {
  * of every target must be in scope; names whose resolution includes any refused address are
  * refused whole. More than `maxHosts` (≤ 1,024) addresses in total refuses the scan.
  */
-export async function planScan(scope: ScopeConfig, targets: readonly string[] | undefined, options: { resolver?: Resolver; maxHosts?: number } = {}): Promise<ScanPlan> {
+export async function planScan(
+  scope: ScopeConfig,
+  targets: readonly string[] | undefined,
+  options: { resolver?: Resolver; maxHosts?: number } = {},
+): Promise<ScanPlan> {
   const maxHosts = Math.min(options.maxHosts ?? MAX_SCAN_HOSTS, MAX_SCAN_HOSTS);
   const resolver = options.resolver ?? defaultResolver;
   const refused: { target: string; reason: TScopeRefusal }[] = [];
@@ -148,7 +154,10 @@ export async function planScan(scope: ScopeConfig, targets: readonly string[] | 
     } else if (isIP(target) === 6 || target.includes(":")) {
       refused.push({ target, reason: "ipv6" });
       continue;
-    } else if (/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(target) && !/^[\d.]+$/.test(target)) {
+    } else if (
+      /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(target) &&
+      !/^[\d.]+$/.test(target)
+    ) {
       let resolved: string[];
       try {
         resolved = await resolver(target);

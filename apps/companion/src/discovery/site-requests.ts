@@ -84,9 +84,17 @@ export function openSiteServices(o: SiteServicesOptions): SiteServices {
   };
 }
 
-function jobStream(ctx: RequestContext, type: string, total: number): { stream: JobStream<TDeviceJobProgress, TDeviceJobEvent>; push: (p: TDeviceJobProgress) => void } {
+function jobStream(
+  ctx: RequestContext,
+  type: string,
+  total: number,
+): { stream: JobStream<TDeviceJobProgress, TDeviceJobEvent>; push: (p: TDeviceJobProgress) => void } {
   const counts = { done: 0, failed: 0, skipped: 0, total };
-  const stream = new JobStream<TDeviceJobProgress, TDeviceJobEvent>(ctx, type, 200, (results, done) => ({ results, done, counts: { ...counts } }));
+  const stream = new JobStream<TDeviceJobProgress, TDeviceJobEvent>(ctx, type, 200, (results, done) => ({
+    results,
+    done,
+    counts: { ...counts },
+  }));
   return {
     stream,
     push: (p) => {
@@ -100,7 +108,9 @@ function jobStream(ctx: RequestContext, type: string, total: number): { stream: 
  * Handlers of the discovery, adoption and vault requests. Roles are enforced by the dispatcher
  * from the catalogue (discovery and adoption operator+, vault init/unlock/delete/generate admin).
  */
-export function createSiteRequestHandlers(get: () => SiteServices | undefined): Record<SiteRequestType, RequestHandler> {
+export function createSiteRequestHandlers(
+  get: () => SiteServices | undefined,
+): Record<SiteRequestType, RequestHandler> {
   const site = (): SiteServices => {
     const s = get();
     if (s === undefined) throw new RequestRefusedError("unavailable");
@@ -116,9 +126,19 @@ export function createSiteRequestHandlers(get: () => SiteServices | undefined): 
         s.logger.warn("discovery refused: out of scope", { refused: plan.refused.length });
         return { status: "refused", refused: plan.refused.slice(0, 64) };
       }
-      let stats: TDiscoveryResultsEvent["stats"] = { probesSent: 0, repliesAccepted: 0, repliesDropped: 0, httpsProbes: 0 };
+      let stats: TDiscoveryResultsEvent["stats"] = {
+        probesSent: 0,
+        repliesAccepted: 0,
+        repliesDropped: 0,
+        httpsProbes: 0,
+      };
       let reason: TDiscoveryResultsEvent["reason"] = "running";
-      const stream = new JobStream<TDiscoveredDevice, TDiscoveryResultsEvent>(ctx, "discovery.results", 100, (results, done) => ({ results, done, stats: { ...stats }, reason: done ? reason : "running" }));
+      const stream = new JobStream<TDiscoveredDevice, TDiscoveryResultsEvent>(
+        ctx,
+        "discovery.results",
+        100,
+        (results, done) => ({ results, done, stats: { ...stats }, reason: done ? reason : "running" }),
+      );
       const controller = new AbortController();
       s.scans.set(stream.subscriptionId, { controller, accountId: ctx.grant.accountId });
       void runScan({
@@ -166,7 +186,9 @@ export function createSiteRequestHandlers(get: () => SiteServices | undefined): 
       const body = ZDiscoveryAdoptBodySchema.parse(raw);
       const { stream, push } = jobStream(ctx, "adoption.progress", body.devices.length);
       void adoptDevices(body, s, push)
-        .catch((error: unknown) => s.logger.error("adoption failed", { error: error instanceof Error ? error.name : "unknown" }))
+        .catch((error: unknown) =>
+          s.logger.error("adoption failed", { error: error instanceof Error ? error.name : "unknown" }),
+        )
         .finally(() => stream.finish());
       return { subscriptionId: stream.subscriptionId, total: body.devices.length };
     },
@@ -186,7 +208,9 @@ export function createSiteRequestHandlers(get: () => SiteServices | undefined): 
     "vault.put": (raw) => {
       const body = ZVaultPutBodySchema.parse(raw);
       const s = site();
-      const metas = s.vault.putMany([{ target: body.target, label: body.label, secret: body.secret, notes: body.notes, origin: "manual" }]);
+      const metas = s.vault.putMany([
+        { target: body.target, label: body.label, secret: body.secret, notes: body.notes, origin: "manual" },
+      ]);
       const entry = metas?.[0];
       return entry === undefined ? { status: "not_initialized" } : { status: "stored", entry };
     },
@@ -202,7 +226,9 @@ export function createSiteRequestHandlers(get: () => SiteServices | undefined): 
       const body = ZVaultGenerateBodySchema.parse(raw);
       const { stream, push } = jobStream(ctx, "vault.generate.progress", body.devices.length);
       void generateCredentials(body, s, push)
-        .catch((error: unknown) => s.logger.error("credential generation failed", { error: error instanceof Error ? error.name : "unknown" }))
+        .catch((error: unknown) =>
+          s.logger.error("credential generation failed", { error: error instanceof Error ? error.name : "unknown" }),
+        )
         .finally(() => stream.finish());
       return { subscriptionId: stream.subscriptionId, total: body.devices.length };
     },

@@ -75,7 +75,13 @@ export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promi
   return response;
 }
 
-async function run(id: string, type: string, body: unknown, ctx: DispatchContext, log: Record<string, string>): Promise<TE2EResponse> {
+async function run(
+  id: string,
+  type: string,
+  body: unknown,
+  ctx: DispatchContext,
+  log: Record<string, string>,
+): Promise<TE2EResponse> {
   if (!isRequestType(type)) return errorResponse(id, "unknown_type");
   const spec = REQUEST_CATALOGUE[type];
   if (!roleAllows(ctx.grant.role, spec)) {
@@ -88,7 +94,12 @@ async function run(id: string, type: string, body: unknown, ctx: DispatchContext
   try {
     result = await ctx.handlers[type](input.data, ctx.makeContext(id));
   } catch (error) {
-    const code = error instanceof SubscriptionLimitError ? "too_many_subscriptions" : error instanceof RequestRefusedError ? error.code : "internal";
+    const code =
+      error instanceof SubscriptionLimitError
+        ? "too_many_subscriptions"
+        : error instanceof RequestRefusedError
+          ? error.code
+          : "internal";
     ctx.logger.error("request failed", { ...log, code, error: error instanceof Error ? error.name : "unknown" });
     return errorResponse(id, code);
   }

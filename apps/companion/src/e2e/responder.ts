@@ -9,7 +9,16 @@ import {
   type IdentityPublicKey,
   type Session,
 } from "../crypto";
-import { decodeSessionOpen, MAX_E2E_MESSAGE_BYTES, ZIdSchema, PROTOCOL_VERSION, type TCompanionHello, type TE2EResponse, type TRelayFrame, type TRequestType } from "../protocol";
+import {
+  decodeSessionOpen,
+  MAX_E2E_MESSAGE_BYTES,
+  ZIdSchema,
+  PROTOCOL_VERSION,
+  type TCompanionHello,
+  type TE2EResponse,
+  type TRelayFrame,
+  type TRequestType,
+} from "../protocol";
 import type { Clock } from "../clock";
 import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
@@ -76,7 +85,12 @@ export class Responder {
 
   /** Open sessions, for `status`. */
   sessions(): SessionSummary[] {
-    return [...this.#sessions.values()].map((s) => ({ sessionId: s.sessionId, accountId: s.grant.accountId, role: s.grant.role, openedAt: s.openedAt }));
+    return [...this.#sessions.values()].map((s) => ({
+      sessionId: s.sessionId,
+      accountId: s.grant.accountId,
+      role: s.grant.role,
+      openedAt: s.openedAt,
+    }));
   }
 
   /** Handles one frame relayed by the console. Never throws. */
@@ -90,7 +104,10 @@ export class Responder {
       else if (frame.kind === "transport") this.#receive(frame.sessionId, fromBase64Url(frame.frame));
       else this.close(frame.sessionId, "peer_closed", false);
     } catch (error) {
-      this.#o.logger.error("frame handling failed", { sessionId: frame.sessionId, error: error instanceof Error ? error.name : "unknown" });
+      this.#o.logger.error("frame handling failed", {
+        sessionId: frame.sessionId,
+        error: error instanceof Error ? error.name : "unknown",
+      });
       this.close(frame.sessionId, "internal", true);
     }
   }
@@ -115,7 +132,10 @@ export class Responder {
         now: this.#o.clock.now(),
         minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.get(accountId) ?? 0,
       });
-      this.#boxKeyEpochs.set(grant.accountId, Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0));
+      this.#boxKeyEpochs.set(
+        grant.accountId,
+        Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0),
+      );
       pending = acceptSession({
         protocolVersion: PROTOCOL_VERSION,
         instanceId: this.#o.instanceId,
@@ -139,7 +159,15 @@ export class Responder {
       grantExpiresAt: grant.expiresAt,
     };
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
-    this.#sessions.set(sessionId, { sessionId, session, grant, openedAt: this.#o.clock.now(), subscriptions: new Map(), queue: Promise.resolve(), queued: 0 });
+    this.#sessions.set(sessionId, {
+      sessionId,
+      session,
+      grant,
+      openedAt: this.#o.clock.now(),
+      subscriptions: new Map(),
+      queue: Promise.resolve(),
+      queued: 0,
+    });
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
   }
@@ -169,31 +197,39 @@ export class Responder {
     // Requests of one session are answered in arrival order; a flood beyond the cap is refused.
     if (live.queued >= (this.#o.maxQueuedPerSession ?? 64)) {
       const id = (message as { id?: unknown } | null)?.id;
-      this.#sendMessage(live, errorResponse(typeof id === "string" && ZIdSchema.safeParse(id).success ? id : null, "rate_limited"));
+      this.#sendMessage(
+        live,
+        errorResponse(typeof id === "string" && ZIdSchema.safeParse(id).success ? id : null, "rate_limited"),
+      );
       return;
     }
     live.queued += 1;
-    live.queue = live.queue.then(async () => {
-      let response: TE2EResponse;
-      try {
-        response = await dispatchRequest(message, {
-          grant: live.grant,
-          instanceId: this.#o.instanceId,
-          now: () => this.#o.clock.now(),
-          cache: this.#cache,
-          handlers: this.#o.handlers,
-          logger: this.#o.logger,
+    live.queue = live.queue
+      .then(async () => {
+        let response: TE2EResponse;
+        try {
+          response = await dispatchRequest(message, {
+            grant: live.grant,
+            instanceId: this.#o.instanceId,
+            now: () => this.#o.clock.now(),
+            cache: this.#cache,
+            handlers: this.#o.handlers,
+            logger: this.#o.logger,
+            sessionId,
+            makeContext: (requestId) => this.#context(live, requestId),
+          });
+        } finally {
+          live.queued -= 1;
+        }
+        this.#sendMessage(live, response);
+      })
+      .catch((error: unknown) => {
+        this.#o.logger.error("answering a request failed", {
           sessionId,
-          makeContext: (requestId) => this.#context(live, requestId),
+          error: error instanceof Error ? error.name : "unknown",
         });
-      } finally {
-        live.queued -= 1;
-      }
-      this.#sendMessage(live, response);
-    }).catch((error: unknown) => {
-      this.#o.logger.error("answering a request failed", { sessionId, error: error instanceof Error ? error.name : "unknown" });
-      this.close(sessionId, "internal", true);
-    });
+        this.close(sessionId, "internal", true);
+      });
   }
 
   #context(live: LiveSession, requestId: string): RequestContext {
@@ -232,7 +268,12 @@ export class Responder {
   #sendMessage(live: LiveSession, message: TE2EResponse): void {
     if (this.#sessions.get(live.sessionId) !== live || live.session.closed) return;
     const frame = live.session.seal(utf8(JSON.stringify(message)));
-    this.#o.send({ instanceId: this.#o.instanceId, sessionId: live.sessionId, kind: "transport", frame: toBase64Url(frame) });
+    this.#o.send({
+      instanceId: this.#o.instanceId,
+      sessionId: live.sessionId,
+      kind: "transport",
+      frame: toBase64Url(frame),
+    });
   }
 
   #sendClose(sessionId: string, reason: string): void {

@@ -1,5 +1,11 @@
 import type { DeriveTokenKeys } from "./derive-token-keys";
-import { PROTOCOL_VERSION, ZEnrollResponseSchema, ZInstanceKdfResponseSchema, COMPANION_API_PREFIX, type TEnrollment } from "../protocol";
+import {
+  PROTOCOL_VERSION,
+  ZEnrollResponseSchema,
+  ZInstanceKdfResponseSchema,
+  COMPANION_API_PREFIX,
+  type TEnrollment,
+} from "../protocol";
 import {
   DecryptError,
   deriveInstanceTokenKeys,
@@ -38,7 +44,11 @@ function instancePath(instanceId: string, leaf: string): string {
 }
 
 function consoleFailure(status: number): EnrollmentError {
-  if (status === 401 || status === 403) return new EnrollmentError("unauthenticated", "the console refused the token: it is wrong, already rotated, or the instance was revoked");
+  if (status === 401 || status === 403)
+    return new EnrollmentError(
+      "unauthenticated",
+      "the console refused the token: it is wrong, already rotated, or the instance was revoked",
+    );
   if (status === 404) return new EnrollmentError("not_found", "the console does not know this instance");
   return new EnrollmentError("console_error", `the console answered HTTP ${status}`);
 }
@@ -63,9 +73,17 @@ export async function enrollInstance(options: EnrollOptions): Promise<EnrollResu
   let params: KdfParams;
   try {
     const k = kdfBody.data.kdf;
-    params = kdfParams({ memoryKiB: k.memoryKiB, iterations: k.iterations, parallelism: k.parallelism, salt: fromBase64Url(k.salt) });
+    params = kdfParams({
+      memoryKiB: k.memoryKiB,
+      iterations: k.iterations,
+      parallelism: k.parallelism,
+      salt: fromBase64Url(k.salt),
+    });
   } catch (error) {
-    throw new EnrollmentError("kdf_rejected", `the console served key-derivation parameters outside the allowed range (${(error as Error).message}); refusing to derive or send anything`);
+    throw new EnrollmentError(
+      "kdf_rejected",
+      `the console served key-derivation parameters outside the allowed range (${(error as Error).message}); refusing to derive or send anything`,
+    );
   }
   logger.info("deriving token keys", { instanceId, memoryKiB: params.memoryKiB, iterations: params.iterations });
   const keys = await derive(enrollment.token, params, instanceId);
@@ -80,7 +98,10 @@ export async function enrollInstance(options: EnrollOptions): Promise<EnrollResu
     if (res.status !== 200) throw consoleFailure(res.status);
     const body = ZEnrollResponseSchema.safeParse(res.body);
     if (!body.success) throw new EnrollmentError("bad_response", "the console's enrollment answer is malformed");
-    const cert = verifyInstanceCertificate(body.data.certificate, { instanceId, signerFingerprint: enrollment.signerFingerprint });
+    const cert = verifyInstanceCertificate(body.data.certificate, {
+      instanceId,
+      signerFingerprint: enrollment.signerFingerprint,
+    });
     try {
       // AAD binds instance id, purpose and the certified public key: a pairing swapped by the console fails here.
       identitySeed = unwrapKey(keys.wrapKey, fromBase64Url(body.data.wrappedIdentityPrivateKey), {
@@ -95,11 +116,15 @@ export async function enrollInstance(options: EnrollOptions): Promise<EnrollResu
       });
     } catch (error) {
       if (error instanceof DecryptError || error instanceof RangeError) {
-        throw new EnrollmentError("wrapped_keys_invalid", "the wrapped instance keys do not open with this token for this instance");
+        throw new EnrollmentError(
+          "wrapped_keys_invalid",
+          "the wrapped instance keys do not open with this token for this instance",
+        );
       }
       throw error;
     }
-    if (identitySeed.length !== 32 || boxSecret.length !== 32) throw new EnrollmentError("wrapped_keys_invalid", "the wrapped instance keys have the wrong length");
+    if (identitySeed.length !== 32 || boxSecret.length !== 32)
+      throw new EnrollmentError("wrapped_keys_invalid", "the wrapped instance keys have the wrong length");
     assertKeysMatchCertificate(cert.body, identitySeed, boxSecret);
     logger.info("enrollment verified", { instanceId });
     return {

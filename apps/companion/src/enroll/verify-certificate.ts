@@ -11,7 +11,12 @@ import {
   type IdentityPublicKey,
   type SignedStatement,
 } from "../crypto";
-import { INSTANCE_CERTIFICATE_DOMAIN, ZInstanceCertificateBodySchema, type TInstanceCertificate, type TInstanceCertificateBody } from "../protocol";
+import {
+  INSTANCE_CERTIFICATE_DOMAIN,
+  ZInstanceCertificateBodySchema,
+  type TInstanceCertificate,
+  type TInstanceCertificateBody,
+} from "../protocol";
 
 /** Why enrollment stopped; `code` is stable, the message says what an operator can do. */
 export class EnrollmentError extends Error {
@@ -47,10 +52,16 @@ export function verifyInstanceCertificate(
   try {
     signer = identityPublicKey(fromBase64Url(certificate.signerPublicKey));
   } catch {
-    throw new EnrollmentError("signer_mismatch", "the console served a certificate signer key that is not a valid Ed25519 key");
+    throw new EnrollmentError(
+      "signer_mismatch",
+      "the console served a certificate signer key that is not a valid Ed25519 key",
+    );
   }
   if (!constantTimeEqual(fingerprint(signer), fromBase64Url(expected.signerFingerprint))) {
-    throw new EnrollmentError("signer_mismatch", "the instance certificate is not signed by the key pinned in the enrollment string");
+    throw new EnrollmentError(
+      "signer_mismatch",
+      "the instance certificate is not signed by the key pinned in the enrollment string",
+    );
   }
   let raw: unknown;
   try {
@@ -59,7 +70,8 @@ export function verifyInstanceCertificate(
     throw new EnrollmentError("certificate_invalid", "the instance certificate's signature does not verify");
   }
   const body = ZInstanceCertificateBodySchema.safeParse(raw);
-  if (!body.success) throw new EnrollmentError("certificate_invalid", "the instance certificate's content is malformed");
+  if (!body.success)
+    throw new EnrollmentError("certificate_invalid", "the instance certificate's content is malformed");
   if (body.data.instanceId !== expected.instanceId) {
     throw new EnrollmentError("certificate_invalid", "the instance certificate names another instance");
   }
@@ -70,10 +82,16 @@ export function verifyInstanceCertificate(
  * Checks that the unwrapped private keys are the ones the certificate certifies (a console that
  * swapped the public keys, or served another instance's keys, fails here).
  */
-export function assertKeysMatchCertificate(body: TInstanceCertificateBody, identitySeed: Uint8Array, boxSecret: Uint8Array): void {
+export function assertKeysMatchCertificate(
+  body: TInstanceCertificateBody,
+  identitySeed: Uint8Array,
+  boxSecret: Uint8Array,
+): void {
   const identity = identityKeyPairFromPrivateKey(identityPrivateKey(identitySeed));
   const box = boxKeyPairFromPrivateKey(boxPrivateKey(boxSecret));
   const ok =
-    constantTimeEqual(identity.publicKey, fromBase64Url(body.identityPublicKey)) && constantTimeEqual(box.publicKey, fromBase64Url(body.boxPublicKey));
-  if (!ok) throw new EnrollmentError("keys_mismatch", "the unwrapped instance keys do not match the instance certificate");
+    constantTimeEqual(identity.publicKey, fromBase64Url(body.identityPublicKey)) &&
+    constantTimeEqual(box.publicKey, fromBase64Url(body.boxPublicKey));
+  if (!ok)
+    throw new EnrollmentError("keys_mismatch", "the unwrapped instance keys do not match the instance certificate");
 }

@@ -21,7 +21,15 @@ import {
 /** Why a grant was refused. The code is logged; nothing about the grant's content is. */
 export class GrantError extends Error {
   constructor(
-    readonly code: "malformed" | "bad_signature" | "unknown_signer" | "wrong_instance" | "expired" | "not_yet_valid" | "delegation_invalid" | "box_key_uncertified",
+    readonly code:
+      | "malformed"
+      | "bad_signature"
+      | "unknown_signer"
+      | "wrong_instance"
+      | "expired"
+      | "not_yet_valid"
+      | "delegation_invalid"
+      | "box_key_uncertified",
   ) {
     super(`grant refused: ${code}`);
     this.name = "GrantError";
@@ -86,7 +94,12 @@ function verified(statement: unknown, domain: string, key: IdentityPublicKey, co
  */
 export function verifyGrantBundle(
   bundleJson: string,
-  context: { instanceId: string; signer: IdentityPublicKey; now: number; minBoxKeyEpoch?: (accountId: string) => number },
+  context: {
+    instanceId: string;
+    signer: IdentityPublicKey;
+    now: number;
+    minBoxKeyEpoch?: (accountId: string) => number;
+  },
 ): VerifiedGrant {
   if (bundleJson.length > MAX_GRANT_BUNDLE_BYTES) throw new GrantError("malformed");
   let raw: unknown;
@@ -102,11 +115,15 @@ export function verifyGrantBundle(
   if (!constantTimeEqual(signerKey, context.signer)) {
     // Not the pinned signer: only acceptable with a delegation the pinned signer made for this key.
     if (bundle.data.delegation === undefined) throw new GrantError("unknown_signer");
-    const delegation = ZAdminDelegationBodySchema.safeParse(verified(bundle.data.delegation, ADMIN_DELEGATION_DOMAIN, context.signer, "delegation_invalid"));
+    const delegation = ZAdminDelegationBodySchema.safeParse(
+      verified(bundle.data.delegation, ADMIN_DELEGATION_DOMAIN, context.signer, "delegation_invalid"),
+    );
     if (!delegation.success) throw new GrantError("delegation_invalid");
     const d = delegation.data;
-    if (d.instanceId !== context.instanceId || !constantTimeEqual(publicKey(d.adminIdentityPublicKey), signerKey)) throw new GrantError("delegation_invalid");
-    if (d.expiresAt <= context.now || d.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("delegation_invalid");
+    if (d.instanceId !== context.instanceId || !constantTimeEqual(publicKey(d.adminIdentityPublicKey), signerKey))
+      throw new GrantError("delegation_invalid");
+    if (d.expiresAt <= context.now || d.issuedAt > context.now + GRANT_CLOCK_SKEW_MS)
+      throw new GrantError("delegation_invalid");
     via = "delegated";
   } else if (bundle.data.delegation !== undefined) {
     throw new GrantError("malformed");
@@ -119,6 +136,7 @@ export function verifyGrantBundle(
   if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
   // The box key must be the one the account itself certified, not just the one the grant names.
   const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
-  if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey))) throw new GrantError("box_key_uncertified");
+  if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey)))
+    throw new GrantError("box_key_uncertified");
   return { ...g, via, boxKeyEpoch: certified.epoch };
 }

@@ -61,12 +61,28 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
     const body: TRotateRequest = {
       authKey: secrets.authKey,
       next: {
-        kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: toBase64Url(params.salt) },
+        kdf: {
+          alg: "argon2id",
+          memoryKiB: params.memoryKiB,
+          iterations: params.iterations,
+          parallelism: params.parallelism,
+          salt: toBase64Url(params.salt),
+        },
         authKeyHash: toBase64Url(hashAuthKey(keys.authKey)),
         wrappedIdentityPrivateKey: toBase64Url(
-          wrapKey(keys.wrapKey, identity, { ownerId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: fromBase64Url(config.identityPublicKey) }),
+          wrapKey(keys.wrapKey, identity, {
+            ownerId,
+            purpose: WRAP_PURPOSES.identityPrivateKey,
+            publicKey: fromBase64Url(config.identityPublicKey),
+          }),
         ),
-        wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box, { ownerId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: fromBase64Url(config.boxPublicKey) })),
+        wrappedBoxPrivateKey: toBase64Url(
+          wrapKey(keys.wrapKey, box, {
+            ownerId,
+            purpose: WRAP_PURPOSES.boxPrivateKey,
+            publicKey: fromBase64Url(config.boxPublicKey),
+          }),
+        ),
       },
     };
     const newAuthKey = toBase64Url(keys.authKey);
@@ -74,7 +90,11 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
     let status: number;
     let responseBody: unknown;
     try {
-      ({ status, body: responseBody } = await transport.requestJson("POST", `${COMPANION_API_PREFIX}/instances/${encodeURIComponent(ownerId)}/rotate`, body));
+      ({ status, body: responseBody } = await transport.requestJson(
+        "POST",
+        `${COMPANION_API_PREFIX}/instances/${encodeURIComponent(ownerId)}/rotate`,
+        body,
+      ));
     } catch {
       logger.error("token rotation: console unreachable, outcome unknown", { instanceId: ownerId });
       throw new RotationError("the console could not be reached; the rotation may or may not have happened", "unknown");

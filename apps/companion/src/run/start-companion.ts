@@ -69,19 +69,22 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   const clock = options.clock ?? systemClock;
   const config = store.loadConfig();
   const secrets = store.loadSecrets();
-  if (config === undefined || secrets === undefined) throw new Error(`not enrolled: no state in ${store.dir}. Run: veil-companion enroll`);
+  if (config === undefined || secrets === undefined)
+    throw new Error(`not enrolled: no state in ${store.dir}. Run: veil-companion enroll`);
   const transport = options.transport ?? createPinnedTransport(config.consoleUrl, config.consolePin);
   const signer = identityPublicKey(fromBase64Url(config.signerPublicKey));
 
   let supervisor: Supervisor | undefined = undefined;
   let lastSessionCount = 0;
   let deviceService: DeviceService | undefined = undefined;
-  const devices = options.devices === undefined ? undefined : startDeviceService({ ...options.devices, stateDir: store.dir, logger });
+  const devices =
+    options.devices === undefined ? undefined : startDeviceService({ ...options.devices, stateDir: store.dir, logger });
   devices?.then(
     (d) => {
       deviceService = d;
     },
-    (error: unknown) => logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
+    (error: unknown) =>
+      logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
   );
   const site = openSiteServices({
     stateDir: store.dir,
@@ -95,7 +98,8 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   const handlers = createRequestHandlers({
     devices: () => deviceService,
     site: () => site,
-    rotateToken: () => rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
+    rotateToken: () =>
+      rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
     systemInfo: options.systemInfo,
   });
   const responder = new Responder({

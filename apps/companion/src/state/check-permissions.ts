@@ -36,7 +36,9 @@ export function checkStateDir(dir: string, options: { create?: boolean } = {}): 
     stats = lstatSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT" || options.create !== true) {
-      throw new StatePermissionError(`state folder ${dir} does not exist. Enroll first (veil-companion enroll), or set VEIL_STATE_DIR.`);
+      throw new StatePermissionError(
+        `state folder ${dir} does not exist. Enroll first (veil-companion enroll), or set VEIL_STATE_DIR.`,
+      );
     }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     stats = lstatSync(dir);
@@ -45,7 +47,9 @@ export function checkStateDir(dir: string, options: { create?: boolean } = {}): 
   checkOwner(stats, dir);
   if ((stats.mode & 0o077) !== 0) {
     const mode = (stats.mode & 0o777).toString(8).padStart(3, "0");
-    throw new StatePermissionError(`state folder ${dir} has mode ${mode}; it must not be accessible to group or others. Fix it with: chmod 700 ${shellQuote(dir)}`);
+    throw new StatePermissionError(
+      `state folder ${dir} has mode ${mode}; it must not be accessible to group or others. Fix it with: chmod 700 ${shellQuote(dir)}`,
+    );
   }
 }
 
@@ -65,16 +69,29 @@ export function checkSecretFile(path: string): boolean {
   checkOwner(stats, path);
   if ((stats.mode & 0o077) !== 0) {
     const mode = (stats.mode & 0o777).toString(8).padStart(3, "0");
-    throw new StatePermissionError(`${path} has mode ${mode}; secret files must be readable by their owner only. Fix it with: chmod 600 ${shellQuote(path)}`);
+    throw new StatePermissionError(
+      `${path} has mode ${mode}; secret files must be readable by their owner only. Fix it with: chmod 600 ${shellQuote(path)}`,
+    );
   }
   return true;
 }
 
 /** Names of the files in the state folder. */
-export const STATE_FILES = { config: "config.json", secrets: "secrets.json", status: "status.json", rotation: "rotation.json" } as const;
+export const STATE_FILES = {
+  config: "config.json",
+  secrets: "secrets.json",
+  status: "status.json",
+  rotation: "rotation.json",
+} as const;
 
 /** Full paths of the state files. */
-export function statePaths(dir: string): { dir: string; config: string; secrets: string; status: string; rotation: string } {
+export function statePaths(dir: string): {
+  dir: string;
+  config: string;
+  secrets: string;
+  status: string;
+  rotation: string;
+} {
   return {
     dir,
     config: join(dir, STATE_FILES.config),

@@ -39,7 +39,11 @@ export const ZCompanionStatusSchema = z.strictObject({
   connectedSince: z.number().int().nullable(),
   reconnectAttempt: z.number().int().min(0),
   lastError: z.string().max(200).nullable(),
-  sessions: z.array(z.strictObject({ sessionId: z.string(), accountId: z.string(), role: z.string(), openedAt: z.number().int() })).max(1000),
+  sessions: z
+    .array(
+      z.strictObject({ sessionId: z.string(), accountId: z.string(), role: z.string(), openedAt: z.number().int() }),
+    )
+    .max(1000),
 });
 export type TCompanionStatus = z.infer<typeof ZCompanionStatusSchema>;
 
@@ -48,5 +52,9 @@ export type TCompanionStatus = z.infer<typeof ZCompanionStatusSchema>;
  * If the console took the new key but the reply was lost, the companion tries this key when
  * the old one is refused, so a crash mid-rotation cannot lock it out.
  */
-export const ZPendingRotationSchema = z.strictObject({ version: z.literal(1), authKey: ZSecret256Schema, startedAt: z.number().int() });
+export const ZPendingRotationSchema = z.strictObject({
+  version: z.literal(1),
+  authKey: ZSecret256Schema,
+  startedAt: z.number().int(),
+});
 export type TPendingRotation = z.infer<typeof ZPendingRotationSchema>;

@@ -40,7 +40,8 @@ export class StateStore {
       throw new StatePermissionError(`${path} is not valid JSON; restore it or re-enroll`);
     }
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new StatePermissionError(`${path} is not a valid companion state file; restore it or re-enroll`);
+    if (!parsed.success)
+      throw new StatePermissionError(`${path} is not a valid companion state file; restore it or re-enroll`);
     return parsed.data;
   }
 

@@ -1,4 +1,12 @@
-import { COMPANION_CONNECT_ERRORS, PROTOCOL_VERSION, ZRelayFrameSchema, ZSessionEndedSchema, type TCompanionSocketAuth, type TRelayFrame, type TSocketAck } from "../protocol";
+import {
+  COMPANION_CONNECT_ERRORS,
+  PROTOCOL_VERSION,
+  ZRelayFrameSchema,
+  ZSessionEndedSchema,
+  type TCompanionSocketAuth,
+  type TRelayFrame,
+  type TSocketAck,
+} from "../protocol";
 import type { Clock, Random } from "../clock";
 import type { Logger } from "../log";
 import type { CompanionSocket, ConsoleTransport } from "../transport/console-transport";
@@ -32,7 +40,10 @@ export interface SupervisorOptions {
   /** The connection went away: end-to-end sessions end with it. */
   onDisconnected(): void;
   /** State changed (for status.json). */
-  onState?(state: ConnectionState, detail: { attempt: number; lastError: string | null; connectedSince: number | null }): void;
+  onState?(
+    state: ConnectionState,
+    detail: { attempt: number; lastError: string | null; connectedSince: number | null },
+  ): void;
 }
 
 /**
@@ -80,7 +91,8 @@ export class Supervisor {
     // A bounded wait: a console that never acknowledges must not make pending callbacks pile up.
     socket.timeout(ACK_TIMEOUT_MS).emit("e2e:frame", frame, (error: Error | null, ack: TSocketAck) => {
       if (error !== null) this.#o.logger.warn("console did not acknowledge a frame", { sessionId: frame.sessionId });
-      else if (!ack.ok) this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
+      else if (!ack.ok)
+        this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
     });
     return true;
   }
@@ -92,7 +104,11 @@ export class Supervisor {
 
   #setState(state: ConnectionState): void {
     this.#state = state;
-    this.#o.onState?.(state, { attempt: this.#attempt, lastError: this.#lastError, connectedSince: this.#connectedSince });
+    this.#o.onState?.(state, {
+      attempt: this.#attempt,
+      lastError: this.#lastError,
+      connectedSince: this.#connectedSince,
+    });
   }
 
   #end(state: "stopped" | "revoked"): void {
@@ -197,7 +213,8 @@ export function describeConnectError(error: Error): string {
   for (const e of chain) {
     if (typeof e === "object" && e !== null && (e as { code?: unknown }).code === "pin_mismatch") return "pin_mismatch";
     const inner = (e as { error?: unknown } | null)?.error;
-    if (typeof inner === "object" && inner !== null && (inner as { code?: unknown }).code === "pin_mismatch") return "pin_mismatch";
+    if (typeof inner === "object" && inner !== null && (inner as { code?: unknown }).code === "pin_mismatch")
+      return "pin_mismatch";
   }
   return "network";
 }

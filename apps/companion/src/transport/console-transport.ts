@@ -1,5 +1,10 @@
 import { io, type Socket } from "socket.io-client";
-import { COMPANION_NAMESPACE, type CompanionToConsoleEvents, type ConsoleToCompanionEvents, type TCompanionSocketAuth } from "../protocol";
+import {
+  COMPANION_NAMESPACE,
+  type CompanionToConsoleEvents,
+  type ConsoleToCompanionEvents,
+  type TCompanionSocketAuth,
+} from "../protocol";
 import { httpsJson, type JsonResponse } from "./https-json";
 import { PinnedAgent } from "./pinned-agent";
 
@@ -22,11 +27,21 @@ export interface ConsoleTransport {
  * would not use our agent) through a PinnedAgent. socket.io's own reconnection is off: the
  * supervisor owns reconnects.
  */
-export function createPinnedTransport(consoleUrl: string, pin: string, options: { timeoutMs?: number } = {}): ConsoleTransport {
+export function createPinnedTransport(
+  consoleUrl: string,
+  pin: string,
+  options: { timeoutMs?: number } = {},
+): ConsoleTransport {
   const base = new URL(consoleUrl);
   return {
     requestJson(method, path, body) {
-      return httpsJson({ agent: new PinnedAgent(pin), url: new URL(path, base), method, body, timeoutMs: options.timeoutMs });
+      return httpsJson({
+        agent: new PinnedAgent(pin),
+        url: new URL(path, base),
+        method,
+        body,
+        timeoutMs: options.timeoutMs,
+      });
     },
     openSocket(auth) {
       const agent = new PinnedAgent(pin);

@@ -14,7 +14,13 @@ export interface JsonResponse {
  * One HTTPS request with a JSON body through `agent` (a PinnedAgent), with a timeout and a
  * response size cap. Redirects are not followed (a console never redirects its API).
  */
-export function httpsJson(options: { agent: Agent; url: URL; method: "GET" | "POST"; body?: unknown; timeoutMs?: number }): Promise<JsonResponse> {
+export function httpsJson(options: {
+  agent: Agent;
+  url: URL;
+  method: "GET" | "POST";
+  body?: unknown;
+  timeoutMs?: number;
+}): Promise<JsonResponse> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body), "utf8");
     const req = request(
@@ -24,7 +30,9 @@ export function httpsJson(options: { agent: Agent; url: URL; method: "GET" | "PO
         method: options.method,
         headers: {
           accept: "application/json",
-          ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": String(payload.length) }),
+          ...(payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": String(payload.length) }),
         },
         timeout: options.timeoutMs ?? 15_000,
       },

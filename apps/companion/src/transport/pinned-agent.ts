@@ -25,7 +25,10 @@ export class PinnedAgent extends Agent {
   }
 
   /** Opens a TLS connection and verifies the pin before calling back. Returns nothing: the callback carries the socket. */
-  override createConnection(options: RequestOptions & { servername?: string }, callback?: (err: Error | null, stream: Duplex) => void): Duplex | undefined {
+  override createConnection(
+    options: RequestOptions & { servername?: string },
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | undefined {
     const host = options.host ?? "localhost";
     const tlsOptions: ConnectionOptions = {
       host,

@@ -42,7 +42,12 @@ interface Prepared {
  * leaving the others on old credentials would be misleading. Chunks of 64 devices share one
  * vault write per phase.
  */
-export async function generateCredentials(body: TVaultGenerateBody, deps: DeviceJobDeps, onProgress: (p: TDeviceJobProgress) => void, signal?: AbortSignal): Promise<void> {
+export async function generateCredentials(
+  body: TVaultGenerateBody,
+  deps: DeviceJobDeps,
+  onProgress: (p: TDeviceJobProgress) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const timeoutMs = deps.timeoutMs ?? 5000;
   const limit = deps.concurrency ?? 16;
   const fail = (mac: string, ip: string, error: unknown): void => {
@@ -73,8 +78,10 @@ export async function generateCredentials(body: TVaultGenerateBody, deps: Device
           if (meta === undefined) throw new DeviceJobError("vault_entry_unusable");
           const opened = deps.vault.open(meta.id);
           if (opened.status === "locked") throw new DeviceJobError("vault_locked");
-          if (opened.status !== "ok" || opened.secret.kind !== "password") throw new DeviceJobError("vault_entry_unusable");
-          if (!storedCredentialAllowed(opened.meta, d.mac, seen.fingerprint, deps.pins)) throw new DeviceJobError("certificate_changed");
+          if (opened.status !== "ok" || opened.secret.kind !== "password")
+            throw new DeviceJobError("vault_entry_unusable");
+          if (!storedCredentialAllowed(opened.meta, d.mac, seen.fingerprint, deps.pins))
+            throw new DeviceJobError("certificate_changed");
           current = opened.secret;
         }
         const token = await login(ep, seen.fingerprint, current.username, current.password, timeoutMs);
@@ -102,17 +109,39 @@ export async function generateCredentials(body: TVaultGenerateBody, deps: Device
     if (prepared.length === 0) continue;
     // Write-ahead: sealed and on disk before any device changes.
     const metas = deps.vault.putMany(
-      prepared.map((p) => ({ target: { mac: p.mac }, label: p.label, secret: { kind: "password" as const, username: p.username, password: p.password }, certSha256: p.fp, state: "pending" as const, origin: "generated" as const })),
+      prepared.map((p) => ({
+        target: { mac: p.mac },
+        label: p.label,
+        secret: { kind: "password" as const, username: p.username, password: p.password },
+        certSha256: p.fp,
+        state: "pending" as const,
+        origin: "generated" as const,
+      })),
     );
     if (metas === undefined) throw new Error("vault disappeared");
     prepared.forEach((p, k) => (p.entryId = metas[k]?.id));
     const states = new Map<string, TVaultEntryMeta["state"]>();
     await runLimited(prepared, limit, async (p) => {
       try {
-        await post(p.ep, p.fp, "/api/v1/credentials", { username: p.username, password: p.password }, p.token, timeoutMs);
-        for (const old of deps.vault.list({ mac: p.mac, offset: 0, limit: 1_000_000 }).entries) if (old.state === "active" && old.id !== p.entryId) states.set(old.id, "superseded");
+        await post(
+          p.ep,
+          p.fp,
+          "/api/v1/credentials",
+          { username: p.username, password: p.password },
+          p.token,
+          timeoutMs,
+        );
+        for (const old of deps.vault.list({ mac: p.mac, offset: 0, limit: 1_000_000 }).entries)
+          if (old.state === "active" && old.id !== p.entryId) states.set(old.id, "superseded");
         if (p.entryId !== undefined) states.set(p.entryId, "active");
-        onProgress({ mac: p.mac, ip: p.ip, status: "done", certSha256: p.fp, pinned: p.pinned, ...(p.entryId !== undefined ? { vaultEntryId: p.entryId } : {}) });
+        onProgress({
+          mac: p.mac,
+          ip: p.ip,
+          status: "done",
+          certSha256: p.fp,
+          pinned: p.pinned,
+          ...(p.entryId !== undefined ? { vaultEntryId: p.entryId } : {}),
+        });
       } catch (error) {
         // Outcome unknown (the device may have applied it): the entry stays `pending`.
         fail(p.mac, p.ip, error);

@@ -35,7 +35,9 @@ export interface NewEntry {
 }
 
 /** Outcome of opening an entry. */
-export type OpenResult = { status: "ok"; meta: TVaultEntryMeta; secret: TVaultSecret; notes?: string } | { status: "locked" | "not_found" | "corrupt" };
+export type OpenResult =
+  | { status: "ok"; meta: TVaultEntryMeta; secret: TVaultSecret; notes?: string }
+  | { status: "locked" | "not_found" | "corrupt" };
 
 const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -48,7 +50,11 @@ const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).dige
  */
 export function entryAad(instanceId: string, m: TVaultEntryMeta): Uint8Array {
   const target = "mac" in m.target ? `mac:${m.target.mac}` : `group:${m.target.group}`;
-  return utf8(["veil/v1/vault/entry", instanceId, m.id, target, m.kind, m.certSha256 ?? "", String(m.createdAt), m.origin].join("\n"));
+  return utf8(
+    ["veil/v1/vault/entry", instanceId, m.id, target, m.kind, m.certSha256 ?? "", String(m.createdAt), m.origin].join(
+      "\n",
+    ),
+  );
 }
 
 /**
@@ -84,7 +90,13 @@ export class VaultService {
     return this.#keyPair !== undefined;
   }
 
-  status(): { initialized: boolean; unlocked: boolean; entries: number; publicKeySha256: string | null; autoLockAt: number | null } {
+  status(): {
+    initialized: boolean;
+    unlocked: boolean;
+    entries: number;
+    publicKeySha256: string | null;
+    autoLockAt: number | null;
+  } {
     const f = this.#file;
     return {
       initialized: f !== undefined,
@@ -98,7 +110,8 @@ export class VaultService {
   /** Stores the public key (made in the browser). Refuses to replace an existing vault unless asked. */
   init(publicKey: string, replace: boolean): { status: "initialized" | "exists"; publicKeySha256: string } {
     const key = boxPublicKey(fromBase64Url(publicKey));
-    if (this.#file !== undefined && !replace) return { status: "exists", publicKeySha256: sha256hex(fromBase64Url(this.#file.publicKey)) };
+    if (this.#file !== undefined && !replace)
+      return { status: "exists", publicKeySha256: sha256hex(fromBase64Url(this.#file.publicKey)) };
     this.lock();
     this.#file = { version: 1, publicKey: toBase64Url(key), createdAt: this.#clock.now(), entries: [] };
     this.#store.save(this.#file);
@@ -107,7 +120,10 @@ export class VaultService {
   }
 
   /** Keeps the private key in memory if it matches the stored public key. */
-  unlock(privateKey: string, idleMinutes: number): { status: "unlocked" | "wrong_key" | "not_initialized"; autoLockAt: number | null } {
+  unlock(
+    privateKey: string,
+    idleMinutes: number,
+  ): { status: "unlocked" | "wrong_key" | "not_initialized"; autoLockAt: number | null } {
     const f = this.#file;
     if (f === undefined) return { status: "not_initialized", autoLockAt: null };
     const bytes = fromBase64Url(privateKey);
@@ -198,8 +214,13 @@ export class VaultService {
     return true;
   }
 
-  list(filter: { mac?: string | undefined; offset: number; limit: number }): { total: number; entries: TVaultEntryMeta[] } {
-    const all = (this.#file?.entries ?? []).map((e) => e.meta).filter((m) => filter.mac === undefined || ("mac" in m.target && m.target.mac === filter.mac));
+  list(filter: { mac?: string | undefined; offset: number; limit: number }): {
+    total: number;
+    entries: TVaultEntryMeta[];
+  } {
+    const all = (this.#file?.entries ?? [])
+      .map((e) => e.meta)
+      .filter((m) => filter.mac === undefined || ("mac" in m.target && m.target.mac === filter.mac));
     return { total: all.length, entries: all.slice(filter.offset, filter.offset + filter.limit) };
   }
 
@@ -209,7 +230,9 @@ export class VaultService {
 
   /** The newest active entry of a device, if any. */
   activeFor(mac: string): TVaultEntryMeta | undefined {
-    return (this.#file?.entries ?? []).filter((e) => e.meta.state === "active" && "mac" in e.meta.target && e.meta.target.mac === mac).at(-1)?.meta;
+    return (this.#file?.entries ?? [])
+      .filter((e) => e.meta.state === "active" && "mac" in e.meta.target && e.meta.target.mac === mac)
+      .at(-1)?.meta;
   }
 
   /** Opens one entry: needs the unlocked vault; a tampered blob or metadata is `corrupt`. */
@@ -229,6 +252,11 @@ export class VaultService {
     const parsed = ZSealedPayload.safeParse(JSON.parse(fromUtf8(plain)));
     wipe(plain);
     if (!parsed.success) return { status: "corrupt" };
-    return { status: "ok", meta: entry.meta, secret: parsed.data.secret, ...(parsed.data.notes !== undefined ? { notes: parsed.data.notes } : {}) };
+    return {
+      status: "ok",
+      meta: entry.meta,
+      secret: parsed.data.secret,
+      ...(parsed.data.notes !== undefined ? { notes: parsed.data.notes } : {}),
+    };
   }
 }

@@ -8,7 +8,13 @@ import { writeSecretFile } from "../state/write-secret-file";
 /** The vault file in the state folder. */
 export const VAULT_FILE = "vault.json";
 
-const ZStoredEntry = z.strictObject({ meta: ZVaultEntryMetaSchema, sealed: z.string().regex(/^[A-Za-z0-9_-]+$/).max(64_000) });
+const ZStoredEntry = z.strictObject({
+  meta: ZVaultEntryMetaSchema,
+  sealed: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .max(64_000),
+});
 export type StoredEntry = z.infer<typeof ZStoredEntry>;
 
 const ZVaultFile = z.strictObject({

@@ -35,7 +35,12 @@ export class BrowserSession {
 
   constructor(
     readonly console: TestConsole,
-    readonly options: { instanceId: string; instanceBoxPublicKey: Uint8Array; account: TestAccount; bundle: TGrantBundle },
+    readonly options: {
+      instanceId: string;
+      instanceBoxPublicKey: Uint8Array;
+      account: TestAccount;
+      bundle: TGrantBundle;
+    },
   ) {
     this.#unsubscribe = console.onBrowserFrame((f) => this.#onFrame(f));
   }
@@ -84,7 +89,12 @@ export class BrowserSession {
         else resolve(f);
       };
     });
-    this.sendRaw({ instanceId, sessionId: this.sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    this.sendRaw({
+      instanceId,
+      sessionId: this.sessionId,
+      kind: "handshake",
+      frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)),
+    });
     const f = await reply;
     const { session, payload } = pending.finish(fromBase64Url(f.frame));
     this.session = session;
@@ -93,12 +103,24 @@ export class BrowserSession {
   }
 
   /** Seals one request into a relay frame without sending it. */
-  seal(type: string, body: unknown = {}, options: { id?: string; expiresAt?: number } = {}): { id: string; frame: TRelayFrame } {
+  seal(
+    type: string,
+    body: unknown = {},
+    options: { id?: string; expiresAt?: number } = {},
+  ): { id: string; frame: TRelayFrame } {
     if (this.session === undefined) throw new Error("not open");
     const id = options.id ?? randomUUID();
     const message = { kind: "request", id, expiresAt: options.expiresAt ?? Date.now() + 60_000, type, body };
     const frame = this.session.seal(utf8(JSON.stringify(message)));
-    return { id, frame: { instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "transport", frame: toBase64Url(frame) } };
+    return {
+      id,
+      frame: {
+        instanceId: this.options.instanceId,
+        sessionId: this.sessionId,
+        kind: "transport",
+        frame: toBase64Url(frame),
+      },
+    };
   }
 
   /** Sends a frame through the console. */
@@ -121,7 +143,11 @@ export class BrowserSession {
   }
 
   /** Sends a request and waits for its response. */
-  async request(type: string, body: unknown = {}, options: { id?: string; expiresAt?: number } = {}): Promise<TE2EResponse> {
+  async request(
+    type: string,
+    body: unknown = {},
+    options: { id?: string; expiresAt?: number } = {},
+  ): Promise<TE2EResponse> {
     const { id, frame } = this.seal(type, body, options);
     this.sendRaw(frame);
     return this.waitFor(id);

@@ -23,10 +23,21 @@ export function tempStateDir(): { dir: string; cleanup(): void } {
 
 /** Enrolls into `dir` with the real pinned transport and the memoised (real) KDF. */
 export async function enrollInto(dir: string, enrollment: string, logger: Logger): Promise<void> {
-  await enrollCommand({ stateDir: dir, enrollment: decodeEnrollment(enrollment), logger, deriveTokenKeys: memoDeriveTokenKeys });
+  await enrollCommand({
+    stateDir: dir,
+    enrollment: decodeEnrollment(enrollment),
+    logger,
+    deriveTokenKeys: memoDeriveTokenKeys,
+  });
 }
 
 /** Starts the companion in-process on an enrolled state folder. */
 export function runCompanion(dir: string, logger: Logger, extra: Partial<StartOptions> = {}): RunningCompanion {
-  return startCompanion({ store: new StateStore(dir), logger, deriveTokenKeys: memoDeriveTokenKeys, backoff: { baseMs: 50, maxMs: 400, factor: 2 }, ...extra });
+  return startCompanion({
+    store: new StateStore(dir),
+    logger,
+    deriveTokenKeys: memoDeriveTokenKeys,
+    backoff: { baseMs: 50, maxMs: 400, factor: 2 },
+    ...extra,
+  });
 }

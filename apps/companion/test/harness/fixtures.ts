@@ -41,7 +41,10 @@ export function memoDeriveTokenKeys(token: string, params: KdfParams, instanceId
     p = deriveInstanceTokenKeys(token, params, instanceId);
     memo.set(key, p);
   }
-  return p.then((k) => ({ authKey: Uint8Array.from(k.authKey) as AuthKey, wrapKey: Uint8Array.from(k.wrapKey) as WrapKey }));
+  return p.then((k) => ({
+    authKey: Uint8Array.from(k.authKey) as AuthKey,
+    wrapKey: Uint8Array.from(k.wrapKey) as WrapKey,
+  }));
 }
 
 /** An account as its browser holds it. */
@@ -88,18 +91,43 @@ export async function makeInstance(admin: TestAccount, name = "site"): Promise<T
   const keys = await memoDeriveTokenKeys(token, params, instanceId);
   const statement = signStatement(
     INSTANCE_CERTIFICATE_DOMAIN,
-    { instanceId, name, identityPublicKey: toBase64Url(identity.publicKey), boxPublicKey: toBase64Url(box.publicKey), issuedAt: Date.now() },
+    {
+      instanceId,
+      name,
+      identityPublicKey: toBase64Url(identity.publicKey),
+      boxPublicKey: toBase64Url(box.publicKey),
+      issuedAt: Date.now(),
+    },
     admin.identity.privateKey,
   );
   const record: ConsoleInstanceRecord = {
     instanceId,
-    kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: toBase64Url(params.salt) },
+    kdf: {
+      alg: "argon2id",
+      memoryKiB: params.memoryKiB,
+      iterations: params.iterations,
+      parallelism: params.parallelism,
+      salt: toBase64Url(params.salt),
+    },
     authKeyHash: hashAuthKey(keys.authKey),
     wrappedIdentityPrivateKey: toBase64Url(
-      wrapKey(keys.wrapKey, identity.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: identity.publicKey }),
+      wrapKey(keys.wrapKey, identity.privateKey, {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.identityPrivateKey,
+        publicKey: identity.publicKey,
+      }),
     ),
-    wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: box.publicKey })),
-    certificate: { statement: { ...statement, body: statement.body }, signerPublicKey: toBase64Url(admin.identity.publicKey) },
+    wrappedBoxPrivateKey: toBase64Url(
+      wrapKey(keys.wrapKey, box.privateKey, {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.boxPrivateKey,
+        publicKey: box.publicKey,
+      }),
+    ),
+    certificate: {
+      statement: { ...statement, body: statement.body },
+      signerPublicKey: toBase64Url(admin.identity.publicKey),
+    },
     revoked: false,
   };
   return {
@@ -110,7 +138,13 @@ export async function makeInstance(admin: TestAccount, name = "site"): Promise<T
     admin,
     record,
     enrollment: (consoleUrl, consolePin) =>
-      encodeEnrollment({ consoleUrl, instanceId, token, signerFingerprint: toBase64Url(fingerprint(admin.identity.publicKey)), consolePin }),
+      encodeEnrollment({
+        consoleUrl,
+        instanceId,
+        token,
+        signerFingerprint: toBase64Url(fingerprint(admin.identity.publicKey)),
+        consolePin,
+      }),
   };
 }
 
@@ -148,14 +182,30 @@ export function signGrant(options: {
 
 /** The account's own certificate of its box key, as the console's sign-up makes it (purpose "box"). */
 export function certifyAccountBoxKey(account: TestAccount, epoch = 0): TGrantBundle["grant"] {
-  return certifyBoxKey(account.identity.privateKey, account.box.publicKey, { ownerKind: "account", ownerId: account.accountId, purpose: "box", epoch });
+  return certifyBoxKey(account.identity.privateKey, account.box.publicKey, {
+    ownerKind: "account",
+    ownerId: account.accountId,
+    purpose: "box",
+    epoch,
+  });
 }
 
 /** A delegation by `signer` letting `admin` sign grants for the instance. */
-export function signDelegation(signer: TestAccount, admin: TestAccount, instanceId: string, expiresAt = Date.now() + 3600_000): TGrantBundle["grant"] {
+export function signDelegation(
+  signer: TestAccount,
+  admin: TestAccount,
+  instanceId: string,
+  expiresAt = Date.now() + 3600_000,
+): TGrantBundle["grant"] {
   return signStatement(
     ADMIN_DELEGATION_DOMAIN,
-    { instanceId, adminAccountId: admin.accountId, adminIdentityPublicKey: toBase64Url(admin.identity.publicKey), issuedAt: Date.now(), expiresAt },
+    {
+      instanceId,
+      adminAccountId: admin.accountId,
+      adminIdentityPublicKey: toBase64Url(admin.identity.publicKey),
+      issuedAt: Date.now(),
+      expiresAt,
+    },
     signer.identity.privateKey,
   );
 }

@@ -62,13 +62,21 @@ export class TestConsole {
 
   /** Starts listening (on `port`, or a random one the first time). */
   async start(port = this.port): Promise<this> {
-    const server = createServer({ key: this.cert.key, cert: this.cert.cert, minVersion: "TLSv1.2" }, (req, res) => void this.#http(req, res));
-    const io = new Server(server, { serveClient: false, maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, transports: ["websocket"] });
+    const server = createServer(
+      { key: this.cert.key, cert: this.cert.cert, minVersion: "TLSv1.2" },
+      (req, res) => void this.#http(req, res),
+    );
+    const io = new Server(server, {
+      serveClient: false,
+      maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+      transports: ["websocket"],
+    });
     io.of(COMPANION_NAMESPACE).use((socket, next) => {
       const auth = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
       if (!auth.success) return next(new Error("bad_request"));
       const record = this.instances.get(auth.data.instanceId);
-      if (record === undefined || !verifyAuthKey(brandAuthKey(fromBase64Url(auth.data.authKey)), record.authKeyHash)) return next(new Error("unauthenticated"));
+      if (record === undefined || !verifyAuthKey(brandAuthKey(fromBase64Url(auth.data.authKey)), record.authKeyHash))
+        return next(new Error("unauthenticated"));
       if (record.revoked) return next(new Error("instance_revoked"));
       (socket.data as { instanceId?: string }).instanceId = record.instanceId;
       next();
@@ -111,7 +119,7 @@ export class TestConsole {
     this.#server = undefined;
     this.#sockets.clear();
     if (io !== undefined) {
-      for (const s of (await io.of(COMPANION_NAMESPACE).fetchSockets())) s.disconnect(true);
+      for (const s of await io.of(COMPANION_NAMESPACE).fetchSockets()) s.disconnect(true);
       io.disconnectSockets(true);
     }
     if (server !== undefined) {
@@ -158,26 +166,35 @@ export class TestConsole {
       body = undefined;
     }
     const path = req.url ?? "/";
-    this.requests.push({ method: req.method ?? "", path, bodyKeys: typeof body === "object" && body !== null ? Object.keys(body) : [] });
+    this.requests.push({
+      method: req.method ?? "",
+      path,
+      bodyKeys: typeof body === "object" && body !== null ? Object.keys(body) : [],
+    });
     const json = (status: number, value: unknown): void => {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
     };
     const file = this.files.get(path);
     if (req.method === "GET" && file !== undefined) {
-      res.writeHead(200, { "content-type": "application/octet-stream" }).end(typeof file === "string" ? readFileSync(file) : file);
+      res
+        .writeHead(200, { "content-type": "application/octet-stream" })
+        .end(typeof file === "string" ? readFileSync(file) : file);
       return;
     }
     const m = new RegExp(`^${COMPANION_API_PREFIX}/instances/([0-9a-f-]{36})/(kdf|enroll|rotate)$`).exec(path);
     const record = m === null ? undefined : this.instances.get(m[1] ?? "");
-    if (m === null || record === undefined) return json(404, { error: { code: "not_found", message: "Not found.", retryable: false } });
-    const unauth = (): void => json(401, { error: { code: "unauthenticated", message: "Sign in to continue.", retryable: false } });
+    if (m === null || record === undefined)
+      return json(404, { error: { code: "not_found", message: "Not found.", retryable: false } });
+    const unauth = (): void =>
+      json(401, { error: { code: "unauthenticated", message: "Sign in to continue.", retryable: false } });
     if (m[2] === "kdf" && req.method === "GET") {
       const out = { kdf: record.kdf };
       return json(200, this.tamper.kdf === undefined ? out : this.tamper.kdf(out));
     }
     if (m[2] === "enroll" && req.method === "POST") {
       const parsed = ZEnrollRequestSchema.safeParse(body);
-      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash)) return unauth();
+      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash))
+        return unauth();
       const out: Record<string, unknown> = {
         wrappedIdentityPrivateKey: record.wrappedIdentityPrivateKey,
         wrappedBoxPrivateKey: record.wrappedBoxPrivateKey,
@@ -187,7 +204,8 @@ export class TestConsole {
     }
     if (m[2] === "rotate" && req.method === "POST") {
       const parsed = ZRotateRequestSchema.safeParse(body);
-      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash)) return unauth();
+      if (!parsed.success || record.revoked || !verifyAuthKey(fromBase64Url(parsed.data.authKey), record.authKeyHash))
+        return unauth();
       const n = parsed.data.next;
       Object.assign(record, {
         kdf: n.kdf,

@@ -50,8 +50,16 @@ export class KeyIntegrityError extends Error {
  * console can neither serve one account's wrapped key for another, nor swap the identity and
  * box keys, nor pair a wrapped private key with a different public key.
  */
-const identityContext = (userId: string, publicKey: Uint8Array) => ({ ownerId: userId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey });
-const boxContext = (userId: string, publicKey: Uint8Array) => ({ ownerId: userId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey });
+const identityContext = (userId: string, publicKey: Uint8Array) => ({
+  ownerId: userId,
+  purpose: WRAP_PURPOSES.identityPrivateKey,
+  publicKey,
+});
+const boxContext = (userId: string, publicKey: Uint8Array) => ({
+  ownerId: userId,
+  purpose: WRAP_PURPOSES.boxPrivateKey,
+  publicKey,
+});
 /** The account's box key certificate subject (epoch 0: account box keys are not rotated yet). */
 const BOX_SUBJECT = { ownerKind: "account", purpose: "box" } as const;
 
@@ -64,14 +72,21 @@ function decodeCertificate(b64u: string): SignedStatement {
   const value = JSON.parse(fromUtf8(fromBase64Url(b64u))) as unknown;
   if (typeof value !== "object" || value === null) throw new TypeError("certificate is not an object");
   const v = value as Record<string, unknown>;
-  if (typeof v.domain !== "string" || typeof v.signature !== "string" || !("body" in v)) throw new TypeError("certificate is malformed");
+  if (typeof v.domain !== "string" || typeof v.signature !== "string" || !("body" in v))
+    throw new TypeError("certificate is malformed");
   return value as SignedStatement;
 }
 
 /** Wraps both private keys under `wrap` for `userId`. */
-export function wrapAccountKeys(keys: AccountKeyPairs, userId: string, wrap: WrapKey): { wrappedIdentityKey: string; wrappedBoxKey: string } {
+export function wrapAccountKeys(
+  keys: AccountKeyPairs,
+  userId: string,
+  wrap: WrapKey,
+): { wrappedIdentityKey: string; wrappedBoxKey: string } {
   return {
-    wrappedIdentityKey: toBase64Url(wrapKey(wrap, keys.identity.privateKey, identityContext(userId, keys.identity.publicKey))),
+    wrappedIdentityKey: toBase64Url(
+      wrapKey(wrap, keys.identity.privateKey, identityContext(userId, keys.identity.publicKey)),
+    ),
     wrappedBoxKey: toBase64Url(wrapKey(wrap, keys.box.privateKey, boxContext(userId, keys.box.publicKey))),
   };
 }
@@ -79,7 +94,11 @@ export function wrapAccountKeys(keys: AccountKeyPairs, userId: string, wrap: Wra
 /** Sign-up: fresh Ed25519 identity and X25519 box keys, the box key certified, both wrapped. */
 export function createAccountKeys(userId: string, wrap: WrapKey): { keys: AccountKeyPairs; wire: TAccountKeys } {
   const keys: AccountKeyPairs = { identity: generateIdentityKeyPair(), box: generateBoxKeyPair() };
-  const certificate = certifyBoxKey(keys.identity.privateKey, keys.box.publicKey, { ...BOX_SUBJECT, ownerId: userId, epoch: 0 });
+  const certificate = certifyBoxKey(keys.identity.privateKey, keys.box.publicKey, {
+    ...BOX_SUBJECT,
+    ownerId: userId,
+    epoch: 0,
+  });
   return {
     keys,
     wire: {
@@ -96,9 +115,22 @@ export function createAccountKeys(userId: string, wrap: WrapKey): { keys: Accoun
  * the box key is certified by the identity key for this user id. Throws DecryptError (wrong
  * key) or KeyIntegrityError (keys that do not belong together).
  */
-export function unwrapAccountKeys(wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">, wrapped: { wrappedIdentityKey: string; wrappedBoxKey: string }, userId: string, wrap: WrapKey): AccountKeyPairs {
-  const idSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedIdentityKey), identityContext(userId, fromBase64Url(wire.identityPublicKey)));
-  const boxSeed = unwrapKey(wrap, fromBase64Url(wrapped.wrappedBoxKey), boxContext(userId, fromBase64Url(wire.boxPublicKey)));
+export function unwrapAccountKeys(
+  wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">,
+  wrapped: { wrappedIdentityKey: string; wrappedBoxKey: string },
+  userId: string,
+  wrap: WrapKey,
+): AccountKeyPairs {
+  const idSeed = unwrapKey(
+    wrap,
+    fromBase64Url(wrapped.wrappedIdentityKey),
+    identityContext(userId, fromBase64Url(wire.identityPublicKey)),
+  );
+  const boxSeed = unwrapKey(
+    wrap,
+    fromBase64Url(wrapped.wrappedBoxKey),
+    boxContext(userId, fromBase64Url(wire.boxPublicKey)),
+  );
   try {
     return checkKeyPairs(wire, identityPrivateKey(idSeed), boxPrivateKey(boxSeed), userId);
   } finally {
@@ -107,14 +139,26 @@ export function unwrapAccountKeys(wire: Pick<TAccountKeys, "identityPublicKey" |
 }
 
 /** Rebuilds key pairs from private keys and checks them against the served public data. */
-export function checkKeyPairs(wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">, idPrivate: Uint8Array, boxPrivate: Uint8Array, userId: string): AccountKeyPairs {
+export function checkKeyPairs(
+  wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">,
+  idPrivate: Uint8Array,
+  boxPrivate: Uint8Array,
+  userId: string,
+): AccountKeyPairs {
   const identity = identityKeyPairFromPrivateKey(identityPrivateKey(idPrivate));
   const box = boxKeyPairFromPrivateKey(boxPrivateKey(boxPrivate));
-  if (!constantTimeEqual(identity.publicKey, fromBase64Url(wire.identityPublicKey))) throw new KeyIntegrityError("identity key mismatch");
-  if (!constantTimeEqual(box.publicKey, fromBase64Url(wire.boxPublicKey))) throw new KeyIntegrityError("box key mismatch");
+  if (!constantTimeEqual(identity.publicKey, fromBase64Url(wire.identityPublicKey)))
+    throw new KeyIntegrityError("identity key mismatch");
+  if (!constantTimeEqual(box.publicKey, fromBase64Url(wire.boxPublicKey)))
+    throw new KeyIntegrityError("box key mismatch");
   try {
-    const certified = verifyBoxKeyCertificate(decodeCertificate(wire.boxKeyCertificate), identityPublicKey(identity.publicKey), { ...BOX_SUBJECT, ownerId: userId, minEpoch: 0 });
-    if (!constantTimeEqual(certified.boxPublicKey, box.publicKey)) throw new KeyIntegrityError("box key certificate names another key");
+    const certified = verifyBoxKeyCertificate(
+      decodeCertificate(wire.boxKeyCertificate),
+      identityPublicKey(identity.publicKey),
+      { ...BOX_SUBJECT, ownerId: userId, minEpoch: 0 },
+    );
+    if (!constantTimeEqual(certified.boxPublicKey, box.publicKey))
+      throw new KeyIntegrityError("box key certificate names another key");
   } catch (error) {
     if (error instanceof KeyIntegrityError) throw error;
     throw new KeyIntegrityError("box key certificate does not verify");

@@ -22,7 +22,12 @@ export class ApiError extends Error {
   constructor(
     code: ApiErrorCode,
     message: string,
-    options: { status?: number; retryable?: boolean; retryAfterSeconds?: number | null; issues?: readonly { path: string; message: string }[] } = {},
+    options: {
+      status?: number;
+      retryable?: boolean;
+      retryAfterSeconds?: number | null;
+      issues?: readonly { path: string; message: string }[];
+    } = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -85,16 +90,26 @@ async function readJson(res: Response): Promise<unknown> {
 function errorFrom(res: Response, json: unknown): ApiError {
   const retryAfterSeconds = parseRetryAfter(res.headers.get("retry-after"));
   const parsed = ZErrorBodySchema.safeParse(json);
-  if (!parsed.success) return new ApiError("bad_response", `The console answered ${res.status} without a valid error body.`, { status: res.status, retryAfterSeconds });
+  if (!parsed.success)
+    return new ApiError("bad_response", `The console answered ${res.status} without a valid error body.`, {
+      status: res.status,
+      retryAfterSeconds,
+    });
   const { code, message, retryable, issues } = parsed.data.error;
   const wait = code === "rate_limited" && retryAfterSeconds !== null ? ` Try again in ${retryAfterSeconds} s.` : "";
-  return new ApiError(code, `${message}${wait}`, { status: res.status, retryable, retryAfterSeconds, issues: issues ?? [] });
+  return new ApiError(code, `${message}${wait}`, {
+    status: res.status,
+    retryable,
+    retryAfterSeconds,
+    issues: issues ?? [],
+  });
 }
 
 /** One API call: JSON in, schema-checked JSON out, ApiError on any failure. */
 export async function apiRequest<S extends z.ZodType>(options: RequestOptions<S>): Promise<z.output<S>> {
   const url = new URL(options.path, window.location.origin);
-  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(options.query ?? {}))
+    if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
   const headers: Record<string, string> = { accept: "application/json" };
   const useAuth = options.auth ?? true;
   if (useAuth) {
@@ -123,12 +138,17 @@ export async function apiRequest<S extends z.ZodType>(options: RequestOptions<S>
       });
     } catch (error) {
       if (error instanceof DOMException && error.name === "AbortError") throw error;
-      throw new ApiError("network", "The console could not be reached. Check the connection and try again.", { retryable: true });
+      throw new ApiError("network", "The console could not be reached. Check the connection and try again.", {
+        retryable: true,
+      });
     }
     const json = await readJson(res);
     if (res.ok) {
       const parsed = options.schema.safeParse(json);
-      if (!parsed.success) throw new ApiError("bad_response", "The console sent an answer this page does not understand.", { status: res.status });
+      if (!parsed.success)
+        throw new ApiError("bad_response", "The console sent an answer this page does not understand.", {
+          status: res.status,
+        });
       return parsed.data;
     }
     const error = errorFrom(res, json);
@@ -139,7 +159,9 @@ export async function apiRequest<S extends z.ZodType>(options: RequestOptions<S>
       error.retryAfterSeconds !== null &&
       error.retryAfterSeconds <= AUTO_RETRY_MAX_SECONDS
     ) {
-      await new Promise((resolve) => setTimeout(resolve, error.retryAfterSeconds === null ? 0 : error.retryAfterSeconds * 1000));
+      await new Promise((resolve) =>
+        setTimeout(resolve, error.retryAfterSeconds === null ? 0 : error.retryAfterSeconds * 1000),
+      );
       continue;
     }
     if (useAuth && SESSION_ENDED.has(error.code)) hooks.onSessionEnded(error.code);

@@ -22,7 +22,12 @@ function isKey(v: unknown): v is Uint8Array {
  * binds it into the Argon2id salt, so a console serving one salt to everyone still cannot use
  * one precomputed table for every account. Wipe both keys after use.
  */
-export function deriveInWorker(secret: string, params: KdfParams, kind: SecretKind, context: string): Promise<DerivedSecretKeys> {
+export function deriveInWorker(
+  secret: string,
+  params: KdfParams,
+  kind: SecretKind,
+  context: string,
+): Promise<DerivedSecretKeys> {
   assertKdfParams(params);
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./kdf.worker.ts", import.meta.url), { type: "module", name: "veil-kdf" });
@@ -37,14 +42,26 @@ export function deriveInWorker(secret: string, params: KdfParams, kind: SecretKi
     worker.onmessage = (event: MessageEvent<unknown>) => {
       finish();
       const d = event.data as { ok?: unknown; authKey?: unknown; wrapKey?: unknown; error?: unknown } | null;
-      if (d?.ok === true && isKey(d.authKey) && isKey(d.wrapKey)) resolve({ authKey: d.authKey as AuthKey, wrapKey: d.wrapKey as WrapKey });
-      else reject(new Error(typeof d?.error === "string" ? `Key derivation failed: ${d.error}` : "Key derivation failed."));
+      if (d?.ok === true && isKey(d.authKey) && isKey(d.wrapKey))
+        resolve({ authKey: d.authKey as AuthKey, wrapKey: d.wrapKey as WrapKey });
+      else
+        reject(
+          new Error(typeof d?.error === "string" ? `Key derivation failed: ${d.error}` : "Key derivation failed."),
+        );
     };
     worker.onerror = (event) => {
       finish();
       event.preventDefault();
       reject(new Error("The key-derivation worker could not run."));
     };
-    worker.postMessage({ secret, kind, context, memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: Uint8Array.from(params.salt) });
+    worker.postMessage({
+      secret,
+      kind,
+      context,
+      memoryKiB: params.memoryKiB,
+      iterations: params.iterations,
+      parallelism: params.parallelism,
+      salt: Uint8Array.from(params.salt),
+    });
   });
 }

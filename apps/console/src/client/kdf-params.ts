@@ -4,7 +4,16 @@
  * to brute-force. `checkServedParams` refuses anything outside @veil/crypto's floor and ceiling
  * (assertKdfParams) BEFORE any derivation starts and before anything is sent.
  */
-import { DEFAULT_KDF, KDF_CEILING, KDF_FLOOR, fromBase64Url, generateKdfParams, kdfParams, toBase64Url, type KdfParams } from "@veil/crypto";
+import {
+  DEFAULT_KDF,
+  KDF_CEILING,
+  KDF_FLOOR,
+  fromBase64Url,
+  generateKdfParams,
+  kdfParams,
+  toBase64Url,
+  type KdfParams,
+} from "@veil/crypto";
 import type { TKdfParams } from "@veil/protocol";
 
 /** The console served parameters outside the accepted range: nothing was derived or sent. */
@@ -34,7 +43,12 @@ function describeRange(p: TKdfParams): string {
 /** Wire params (already schema-parsed) → checked KdfParams; throws KdfPolicyError if out of range. */
 export function checkServedParams(wire: TKdfParams): KdfParams {
   try {
-    return kdfParams({ memoryKiB: wire.memoryKiB, iterations: wire.iterations, parallelism: wire.parallelism, salt: fromBase64Url(wire.salt) });
+    return kdfParams({
+      memoryKiB: wire.memoryKiB,
+      iterations: wire.iterations,
+      parallelism: wire.parallelism,
+      salt: fromBase64Url(wire.salt),
+    });
   } catch {
     throw new KdfPolicyError(describeRange(wire));
   }
@@ -42,7 +56,13 @@ export function checkServedParams(wire: TKdfParams): KdfParams {
 
 /** KdfParams → what the console stores. */
 export function paramsToWire(p: KdfParams): TKdfParams {
-  return { alg: "argon2id", memoryKiB: p.memoryKiB, iterations: p.iterations, parallelism: p.parallelism, salt: toBase64Url(p.salt) };
+  return {
+    alg: "argon2id",
+    memoryKiB: p.memoryKiB,
+    iterations: p.iterations,
+    parallelism: p.parallelism,
+    salt: toBase64Url(p.salt),
+  };
 }
 
 /** Fresh default params with a new salt (sign-up, password change). */

@@ -28,7 +28,12 @@ scope.onmessage = (event: MessageEvent<DeriveRequest>) => {
   void (async () => {
     const req = event.data;
     try {
-      const params = kdfParams({ memoryKiB: req.memoryKiB, iterations: req.iterations, parallelism: req.parallelism, salt: req.salt });
+      const params = kdfParams({
+        memoryKiB: req.memoryKiB,
+        iterations: req.iterations,
+        parallelism: req.parallelism,
+        salt: req.salt,
+      });
       const master = await deriveMasterKey(req.secret, params, req.kind, req.context);
       try {
         const { authKey, wrapKey } = splitMasterKey(master, req.kind);

@@ -23,7 +23,11 @@ let factory: Promise<ZxcvbnFactory> | null = null;
 /** Loads zxcvbn-ts with the common + English dictionaries and keyboard graphs (once). */
 export function loadEstimator(): Promise<ZxcvbnFactory> {
   factory ??= (async () => {
-    const [core, common, en] = await Promise.all([import("@zxcvbn-ts/core"), import("@zxcvbn-ts/language-common"), import("@zxcvbn-ts/language-en")]);
+    const [core, common, en] = await Promise.all([
+      import("@zxcvbn-ts/core"),
+      import("@zxcvbn-ts/language-common"),
+      import("@zxcvbn-ts/language-en"),
+    ]);
     return new core.ZxcvbnFactory({
       translations: en.translations,
       graphs: common.adjacencyGraphs,
@@ -41,8 +45,10 @@ export function passwordLength(password: string): number {
 /** Checks a candidate password; `userInputs` (e.g. the e-mail) count against it. */
 export async function checkPassword(password: string, userInputs: readonly string[] = []): Promise<PasswordVerdict> {
   const length = passwordLength(password);
-  if (length < PASSWORD_MIN_LENGTH) return { ok: false, score: null, messages: [`Use at least ${PASSWORD_MIN_LENGTH} characters (${length} so far).`] };
-  if (length > PASSWORD_MAX_LENGTH) return { ok: false, score: null, messages: [`Use at most ${PASSWORD_MAX_LENGTH} characters.`] };
+  if (length < PASSWORD_MIN_LENGTH)
+    return { ok: false, score: null, messages: [`Use at least ${PASSWORD_MIN_LENGTH} characters (${length} so far).`] };
+  if (length > PASSWORD_MAX_LENGTH)
+    return { ok: false, score: null, messages: [`Use at most ${PASSWORD_MAX_LENGTH} characters.`] };
   const zxcvbn = await loadEstimator();
   const inputs = userInputs.flatMap((s) => [s, ...s.split(/[@.+_-]/)]).filter((s) => s.length >= 3);
   // zxcvbn's cost grows with length; the first 100 characters decide the score in practice.

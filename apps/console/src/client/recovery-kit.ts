@@ -37,7 +37,11 @@ export function normalizeRecoveryCode(input: string): string | null {
 }
 
 /** Wraps `keys` under a new recovery code; returns the code (show once) and the kit to store. */
-export async function makeRecoveryKit(keys: AccountKeyPairs, userId: string, email: string): Promise<{ code: string; kit: TRecoveryKit }> {
+export async function makeRecoveryKit(
+  keys: AccountKeyPairs,
+  userId: string,
+  email: string,
+): Promise<{ code: string; kit: TRecoveryKit }> {
   const code = generateRecoveryCode();
   const salt = toBase64Url(generateSalt());
   const normalized = normalizeRecoveryCode(code) ?? "";
@@ -50,7 +54,13 @@ export async function makeRecoveryKit(keys: AccountKeyPairs, userId: string, ema
 }
 
 /** True if `code` opens the stored kit to this account's keys (checked locally only). */
-export async function checkRecoveryCode(kit: TRecoveryKit, code: string, publicKeys: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">, userId: string, email: string): Promise<boolean> {
+export async function checkRecoveryCode(
+  kit: TRecoveryKit,
+  code: string,
+  publicKeys: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">,
+  userId: string,
+  email: string,
+): Promise<boolean> {
   const normalized = normalizeRecoveryCode(code);
   if (normalized === null) return false;
   const { authKey, wrapKey } = await deriveInWorker(normalized, recoveryParams(kit.salt), "recovery-code", email);
@@ -64,4 +74,3 @@ export async function checkRecoveryCode(kit: TRecoveryKit, code: string, publicK
     wipe(authKey, wrapKey);
   }
 }
-

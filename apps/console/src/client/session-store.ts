@@ -7,7 +7,13 @@
 import { DecryptError, safetyCode, wipe, type WrapKey } from "@veil/crypto";
 import { ZMeResponseSchema, type TMeResponse } from "@veil/protocol";
 import { z } from "zod";
-import { KeyIntegrityError, checkKeyPairs, unwrapAccountKeys, wipeAccountKeys, type AccountKeyPairs } from "./account-keys";
+import {
+  KeyIntegrityError,
+  checkKeyPairs,
+  unwrapAccountKeys,
+  wipeAccountKeys,
+  type AccountKeyPairs,
+} from "./account-keys";
 import { configureApi } from "./api";
 import { deriveInWorker } from "./derive-keys";
 import * as api from "./endpoints";
@@ -76,7 +82,8 @@ function endLocally(notice: string | null): void {
 configureApi({
   getToken: () => stored?.token ?? null,
   onSessionEnded: (code) => {
-    if (state.status === "ready" || state.status === "locked") endLocally(code === "session_expired" ? "Your session has ended. Sign in again." : "You were signed out.");
+    if (state.status === "ready" || state.status === "locked")
+      endLocally(code === "session_expired" ? "Your session has ended. Sign in again." : "You were signed out.");
   },
 });
 
@@ -157,7 +164,9 @@ export async function completeSignIn(
       keys = known ?? unwrapAccountKeys(me.keys, me.keys, me.user.id, wrapKey);
     } catch (error) {
       // The console accepted the password but served keys it does not open: tampering or corruption.
-      throw error instanceof DecryptError ? new KeyIntegrityError("wrapped keys do not open with your password") : error;
+      throw error instanceof DecryptError
+        ? new KeyIntegrityError("wrapped keys do not open with your password")
+        : error;
     }
     if (known) checkKeyPairs(me.keys, known.identity.privateKey, known.box.privateKey, me.user.id);
     await becomeReady(me, keys);

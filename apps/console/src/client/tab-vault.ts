@@ -37,7 +37,10 @@ function openDb(): Promise<IDBDatabase> {
   });
 }
 
-async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T> | null): Promise<T | undefined> {
+async function withStore<T>(
+  mode: IDBTransactionMode,
+  run: (store: IDBObjectStore) => IDBRequest<T> | null,
+): Promise<T | undefined> {
   const db = await openDb();
   try {
     return await new Promise<T | undefined>((resolve, reject) => {
@@ -66,13 +69,20 @@ function aad(userId: string, sessionId: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Encrypts the two 32-byte private keys for this tab; returns the sessionStorage half. */
-export async function sealForTab(identityPrivate: Uint8Array, boxPrivate: Uint8Array, userId: string, sessionId: string): Promise<SealedTabKeys> {
+export async function sealForTab(
+  identityPrivate: Uint8Array,
+  boxPrivate: Uint8Array,
+  userId: string,
+  sessionId: string,
+): Promise<SealedTabKeys> {
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
   const vaultId = toBase64Url(randomBytes(16));
   const iv = buf(randomBytes(12));
   const plain = buf(concat(identityPrivate, boxPrivate));
   try {
-    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(userId, sessionId) }, key, plain));
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(userId, sessionId) }, key, plain),
+    );
     await withStore("readwrite", (s) => s.put({ id: vaultId, key, createdAt: Date.now() } satisfies VaultRecord));
     return { vaultId, iv: toBase64Url(iv), ciphertext: toBase64Url(ct) };
   } finally {
@@ -81,12 +91,24 @@ export async function sealForTab(identityPrivate: Uint8Array, boxPrivate: Uint8A
 }
 
 /** Decrypts the tab's keys, or returns null (missing key, tampered ciphertext, other session). */
-export async function openForTab(sealed: SealedTabKeys, userId: string, sessionId: string): Promise<{ identityPrivate: Uint8Array; boxPrivate: Uint8Array } | null> {
+export async function openForTab(
+  sealed: SealedTabKeys,
+  userId: string,
+  sessionId: string,
+): Promise<{ identityPrivate: Uint8Array; boxPrivate: Uint8Array } | null> {
   try {
-    const record = (await withStore<VaultRecord | undefined>("readonly", (s) => s.get(sealed.vaultId) as IDBRequest<VaultRecord | undefined>)) ?? undefined;
+    const record =
+      (await withStore<VaultRecord | undefined>(
+        "readonly",
+        (s) => s.get(sealed.vaultId) as IDBRequest<VaultRecord | undefined>,
+      )) ?? undefined;
     if (!record) return null;
     const plain = new Uint8Array(
-      await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf(fromBase64Url(sealed.iv)), additionalData: aad(userId, sessionId) }, record.key, buf(fromBase64Url(sealed.ciphertext))),
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: buf(fromBase64Url(sealed.iv)), additionalData: aad(userId, sessionId) },
+        record.key,
+        buf(fromBase64Url(sealed.ciphertext)),
+      ),
     );
     if (plain.length !== 64) return null;
     const out = { identityPrivate: plain.slice(0, 32), boxPrivate: plain.slice(32) };

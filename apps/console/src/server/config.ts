@@ -22,10 +22,20 @@ export interface ConsoleConfig {
   readonly databaseUrl: string | null;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   /** caPem and skipChallengeVerification exist for tests against a local ACME server (pebble). */
-  readonly acme: { readonly domain: string; readonly email: string; readonly directory: string; readonly caPem?: string; readonly skipChallengeVerification?: boolean } | null;
+  readonly acme: {
+    readonly domain: string;
+    readonly email: string;
+    readonly directory: string;
+    readonly caPem?: string;
+    readonly skipChallengeVerification?: boolean;
+  } | null;
   readonly trustedProxies: readonly string[];
   readonly publicOrigin: string | null;
-  readonly session: { readonly idleDefaultSeconds: number; readonly maxSeconds: number; readonly stepUpSeconds: number };
+  readonly session: {
+    readonly idleDefaultSeconds: number;
+    readonly maxSeconds: number;
+    readonly stepUpSeconds: number;
+  };
   readonly serverSecret: string | null;
   readonly redisUrl: string | null;
   readonly rateLimits: Readonly<Record<RateClass, RateRule>>;
@@ -58,10 +68,17 @@ export function configFromEnv(env: Env): ConsoleConfig {
     informPort: env.VEIL_INFORM_PORT ?? null,
     databaseUrl: env.DATABASE_URL ?? null,
     tls: env.VEIL_TLS_CERT && env.VEIL_TLS_KEY ? { certFile: env.VEIL_TLS_CERT, keyFile: env.VEIL_TLS_KEY } : null,
-    acme: env.VEIL_ACME_DOMAIN && env.VEIL_ACME_EMAIL ? { domain: env.VEIL_ACME_DOMAIN, email: env.VEIL_ACME_EMAIL, directory: env.VEIL_ACME_DIRECTORY } : null,
+    acme:
+      env.VEIL_ACME_DOMAIN && env.VEIL_ACME_EMAIL
+        ? { domain: env.VEIL_ACME_DOMAIN, email: env.VEIL_ACME_EMAIL, directory: env.VEIL_ACME_DIRECTORY }
+        : null,
     trustedProxies: env.VEIL_TRUSTED_PROXIES,
     publicOrigin: env.VEIL_PUBLIC_ORIGIN ?? null,
-    session: { idleDefaultSeconds: env.VEIL_SESSION_IDLE_SECONDS, maxSeconds: env.VEIL_SESSION_MAX_SECONDS, stepUpSeconds: env.VEIL_STEP_UP_SECONDS },
+    session: {
+      idleDefaultSeconds: env.VEIL_SESSION_IDLE_SECONDS,
+      maxSeconds: env.VEIL_SESSION_MAX_SECONDS,
+      stepUpSeconds: env.VEIL_STEP_UP_SECONDS,
+    },
     serverSecret: env.VEIL_SERVER_SECRET ?? null,
     redisUrl: env.REDIS_URL ?? null,
     rateLimits: DEFAULT_RATE_LIMITS,

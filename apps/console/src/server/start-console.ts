@@ -1,5 +1,10 @@
 import { mkdirSync, readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -17,7 +22,12 @@ import { RateLimiter } from "./http/rate-limit";
 import { sendError } from "./http/respond";
 import { applySecurityHeaders, buildCsp, guardResponseHeaders, newNonce } from "./http/security-headers";
 import { audit, type ConsoleServices } from "./services";
-import { attachBrowserSockets, attachCompanionSockets, endSessionSockets, startSocketSessionSweep } from "./socket/attach-sockets";
+import {
+  attachBrowserSockets,
+  attachCompanionSockets,
+  endSessionSockets,
+  startSocketSessionSweep,
+} from "./socket/attach-sockets";
 import { AcmeManager } from "./tls/acme";
 import { describeCertificate, type CertificateInfo } from "./tls/certificate-info";
 import { loadOrCreateSelfSigned, type PemPair } from "./tls/self-signed";
@@ -37,7 +47,10 @@ export interface RunningConsole {
   readonly informPort: number | null;
   /** https://localhost:<port> or VEIL_PUBLIC_ORIGIN. */
   readonly url: string;
-  readonly certificate: CertificateInfo & { readonly source: "files" | "acme" | "self-signed"; readonly certPem: string };
+  readonly certificate: CertificateInfo & {
+    readonly source: "files" | "acme" | "self-signed";
+    readonly certPem: string;
+  };
   readonly database: OpenedDatabase;
   readonly services: ConsoleServices;
   close(): Promise<void>;
@@ -109,7 +122,11 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     // Plain HTTP first: ACME needs it to answer challenges before HTTPS has a certificate.
     if (config.httpPort !== null) {
       httpServer = createHttpServer(
-        createPlainHttpHandler({ httpsPort: () => httpsPortBound, publicOrigin: config.publicOrigin, acmeChallenges: () => acme?.challenges ?? new Map() }),
+        createPlainHttpHandler({
+          httpsPort: () => httpsPortBound,
+          publicOrigin: config.publicOrigin,
+          acmeChallenges: () => acme?.challenges ?? new Map(),
+        }),
       );
       httpServer.on("upgrade", refusePlainUpgrade);
       limitSlowClients(httpServer);
@@ -129,7 +146,9 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         pair = existing ?? (await acme.obtain());
         source = "acme";
       } catch (error) {
-        log(`ACME failed (${error instanceof Error ? error.message : String(error)}); serving the self-signed certificate until a retry succeeds`);
+        log(
+          `ACME failed (${error instanceof Error ? error.message : String(error)}); serving the self-signed certificate until a retry succeeds`,
+        );
         pair = await loadOrCreateSelfSigned(config.dataDir);
         source = "self-signed";
       }
@@ -141,7 +160,13 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     let handleNext: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
     if (config.ui) {
       const { default: next } = await import("next");
-      const app = next({ dev: config.dev, dir: CONSOLE_DIR, customServer: true, hostname: "localhost", port: config.httpsPort || 8443 });
+      const app = next({
+        dev: config.dev,
+        dir: CONSOLE_DIR,
+        customServer: true,
+        hostname: "localhost",
+        port: config.httpsPort || 8443,
+      });
       await app.prepare();
       handleNext = app.getRequestHandler();
       nextApp = app;
@@ -151,7 +176,14 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     httpsServer = createHttpsServer(tlsServerOptions(pair), (req, res) => {
       guardResponseHeaders(res);
       // Only this server decides these; a client must not be able to inject them.
-      for (const h of ["x-nonce", "content-security-policy", "x-middleware-subrequest", "x-invoke-path", "x-invoke-query"]) delete req.headers[h];
+      for (const h of [
+        "x-nonce",
+        "content-security-policy",
+        "x-middleware-subrequest",
+        "x-invoke-path",
+        "x-invoke-query",
+      ])
+        delete req.headers[h];
       const pathname = (req.url ?? "/").split("?")[0] ?? "/";
       const nonce = newNonce();
       const noStore = !pathname.startsWith("/_next/static/");
@@ -159,7 +191,8 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
       if (noStore) {
         // Pages carry a per-request nonce and API answers carry account data: never cacheable.
         const setHeader = res.setHeader.bind(res);
-        res.setHeader = (name: string, value: number | string | readonly string[]) => setHeader(name, name.toLowerCase() === "cache-control" ? "no-store" : value);
+        res.setHeader = (name: string, value: number | string | readonly string[]) =>
+          setHeader(name, name.toLowerCase() === "cache-control" ? "no-store" : value);
       }
       if (serveCompanionAsset(req, res, pathname, log)) return;
       if (pathname === "/api" || pathname.startsWith("/api/")) {
@@ -205,27 +238,40 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     }
 
     if (acme) {
-      acme.startRenewal((renewed) => {
-        httpsServer?.setSecureContext(tlsServerOptions(renewed));
-        informServer?.setSecureContext(tlsServerOptions(renewed));
-        log(`ACME: certificate renewed, new fingerprint ${describeCertificate(renewed.certPem).fingerprint256}`);
-      }, source === "acme" ? undefined : 3600_000);
+      acme.startRenewal(
+        (renewed) => {
+          httpsServer?.setSecureContext(tlsServerOptions(renewed));
+          informServer?.setSecureContext(tlsServerOptions(renewed));
+          log(`ACME: certificate renewed, new fingerprint ${describeCertificate(renewed.certPem).fingerprint256}`);
+        },
+        source === "acme" ? undefined : 3600_000,
+      );
     }
 
     // Audit retention: daily clean-up that keeps the chain verifiable from the stored anchor.
     const prune = async () => {
       const { auditRetentionDays } = await loadSettings(services.db);
       const { deleted, anchorSeq } = await pruneAudit(services.db, new Date(Date.now() - auditRetentionDays * DAY_MS));
-      if (deleted > 0) await audit(services, { action: "audit.prune", outcome: "success", details: { deleted, anchorSeq, retentionDays: auditRetentionDays } });
+      if (deleted > 0)
+        await audit(services, {
+          action: "audit.prune",
+          outcome: "success",
+          details: { deleted, anchorSeq, retentionDays: auditRetentionDays },
+        });
     };
-    const runPrune = () => void prune().catch((e: unknown) => log(`audit clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
+    const runPrune = () =>
+      void prune().catch((e: unknown) => log(`audit clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
     const first = setTimeout(runPrune, 60_000);
     const daily = setInterval(runPrune, DAY_MS);
     first.unref();
     daily.unref();
     timers.push(first, daily);
 
-    await audit(services, { action: "console.start", outcome: "success", details: { version: CONSOLE_VERSION, driver: database.driver, certificate: source } });
+    await audit(services, {
+      action: "console.start",
+      outcome: "success",
+      details: { version: CONSOLE_VERSION, driver: database.driver, certificate: source },
+    });
 
     const info = describeCertificate(pair.certPem);
     const url = config.publicOrigin ?? `https://localhost${httpsPortBound === 443 ? "" : `:${httpsPortBound}`}`;

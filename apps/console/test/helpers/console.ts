@@ -14,7 +14,8 @@ export interface TestConsole {
 }
 
 export const DATABASE_URL = process.env.DATABASE_URL;
-export const PG_SKIP_MESSAGE = "DATABASE_URL is not set: PostgreSQL variants of the console tests are skipped (CI sets DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)";
+export const PG_SKIP_MESSAGE =
+  "DATABASE_URL is not set: PostgreSQL variants of the console tests are skipped (CI sets DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)";
 
 /** A fresh PostgreSQL database for one test file; dropped on stop. */
 async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -34,12 +35,15 @@ async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void>
 }
 
 /** Starts a real console on random ports with its own data folder (and database). */
-export async function startTestConsole(options: StartConsoleOptions & { driver?: "pglite" | "postgres" } = {}): Promise<TestConsole> {
+export async function startTestConsole(
+  options: StartConsoleOptions & { driver?: "pglite" | "postgres" } = {},
+): Promise<TestConsole> {
   const { driver = "pglite", ...rest } = options;
   const dataDir = mkdtempSync(path.join(tmpdir(), "veil-console-test-"));
   const pg = driver === "postgres" ? await freshPostgres() : null;
   const template = inject("pgliteTemplate");
-  if (!pg && template && existsSync(path.join(template, "pglite"))) cpSync(path.join(template, "pglite"), path.join(dataDir, "pglite"), { recursive: true });
+  if (!pg && template && existsSync(path.join(template, "pglite")))
+    cpSync(path.join(template, "pglite"), path.join(dataDir, "pglite"), { recursive: true });
   const running = await startConsole({
     port: 0,
     httpPort: 0,

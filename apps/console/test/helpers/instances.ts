@@ -55,7 +55,12 @@ export async function signUpKeyed(api: Client, email: string, inviteToken?: stri
   const { userId, authKey, body } = signupBody(email, inviteToken ? { inviteToken } : {});
   const identity = generateIdentityKeyPair();
   const box = generateBoxKeyPair();
-  const boxKeyCertificate = certifyBoxKey(identity.privateKey, box.publicKey, { ownerKind: "account", ownerId: userId, purpose: "box", epoch: 0 });
+  const boxKeyCertificate = certifyBoxKey(identity.privateKey, box.publicKey, {
+    ownerKind: "account",
+    ownerId: userId,
+    purpose: "box",
+    epoch: 0,
+  });
   body.keys.identityPublicKey = toBase64Url(identity.publicKey);
   body.keys.boxPublicKey = toBase64Url(box.publicKey);
   const r = await api("/api/auth/signup", { body });
@@ -91,25 +96,55 @@ export async function makeInstance(admin: KeyedAccount, name = "site-1"): Promis
   const keys = await deriveInstanceTokenKeys(token, params, instanceId);
   const statement = signStatement(
     INSTANCE_CERTIFICATE_DOMAIN,
-    { instanceId, name, identityPublicKey: toBase64Url(identity.publicKey), boxPublicKey: toBase64Url(box.publicKey), issuedAt: Date.now() },
+    {
+      instanceId,
+      name,
+      identityPublicKey: toBase64Url(identity.publicKey),
+      boxPublicKey: toBase64Url(box.publicKey),
+      issuedAt: Date.now(),
+    },
     admin.identity.privateKey,
   );
   const body: TInstanceCreateRequest = {
     instanceId,
     name,
-    kdf: { alg: "argon2id", memoryKiB: params.memoryKiB, iterations: params.iterations, parallelism: params.parallelism, salt: toBase64Url(params.salt) },
+    kdf: {
+      alg: "argon2id",
+      memoryKiB: params.memoryKiB,
+      iterations: params.iterations,
+      parallelism: params.parallelism,
+      salt: toBase64Url(params.salt),
+    },
     authKey: toBase64Url(keys.authKey),
     identityPublicKey: toBase64Url(identity.publicKey),
     boxPublicKey: toBase64Url(box.publicKey),
-    wrappedIdentityPrivateKey: toBase64Url(wrapKey(keys.wrapKey, identity.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: identity.publicKey })),
-    wrappedBoxPrivateKey: toBase64Url(wrapKey(keys.wrapKey, box.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: box.publicKey })),
+    wrappedIdentityPrivateKey: toBase64Url(
+      wrapKey(keys.wrapKey, identity.privateKey, {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.identityPrivateKey,
+        publicKey: identity.publicKey,
+      }),
+    ),
+    wrappedBoxPrivateKey: toBase64Url(
+      wrapKey(keys.wrapKey, box.privateKey, {
+        ownerId: instanceId,
+        purpose: WRAP_PURPOSES.boxPrivateKey,
+        publicKey: box.publicKey,
+      }),
+    ),
     certificate: { statement: statement, signerPublicKey: toBase64Url(admin.identity.publicKey) },
   };
   return { instanceId, token, keys, identity, box, body };
 }
 
 /** A grant bundle for `account`, signed by `signer` (the instance's pinned signer). */
-export function signGrantBundle(signer: KeyedAccount, account: KeyedAccount, instanceId: string, role: TRole, expiresAt = Date.now() + 3600_000): TGrantBundle {
+export function signGrantBundle(
+  signer: KeyedAccount,
+  account: KeyedAccount,
+  instanceId: string,
+  role: TRole,
+  expiresAt = Date.now() + 3600_000,
+): TGrantBundle {
   const grant = signStatement(
     GRANT_DOMAIN,
     {
@@ -124,12 +159,23 @@ export function signGrantBundle(signer: KeyedAccount, account: KeyedAccount, ins
     },
     signer.identity.privateKey,
   );
-  return { grant: grant, signerPublicKey: toBase64Url(signer.identity.publicKey), boxKeyCertificate: account.boxKeyCertificate };
+  return {
+    grant: grant,
+    signerPublicKey: toBase64Url(signer.identity.publicKey),
+    boxKeyCertificate: account.boxKeyCertificate,
+  };
 }
 
 /** A browser's socket on the console's main namespace (session token in `auth`). */
 export function browserSocket(port: number, ca: string, token: string): Socket {
-  return connect(`https://localhost:${port}/`, { transports: ["websocket"], ca, auth: { token, protocolVersion: PROTOCOL_VERSION }, reconnection: false, forceNew: true, timeout: 5000 });
+  return connect(`https://localhost:${port}/`, {
+    transports: ["websocket"],
+    ca,
+    auth: { token, protocolVersion: PROTOCOL_VERSION },
+    reconnection: false,
+    forceNew: true,
+    timeout: 5000,
+  });
 }
 
 export function connected(s: Socket): Promise<void> {
@@ -159,7 +205,12 @@ export class RelaySession {
 
   constructor(
     readonly socket: Socket,
-    readonly options: { instanceId: string; instanceBoxPublicKey: Uint8Array; account: KeyedAccount; bundle: TGrantBundle },
+    readonly options: {
+      instanceId: string;
+      instanceBoxPublicKey: Uint8Array;
+      account: KeyedAccount;
+      bundle: TGrantBundle;
+    },
   ) {
     socket.on("e2e:frame", (f: TRelayFrame) => this.#onFrame(f));
   }
@@ -180,7 +231,13 @@ export class RelaySession {
   /** Opens the session; resolves with the companion's hello. The ack of the first frame is returned too. */
   async open(): Promise<{ ack: TSocketAck; hello?: TCompanionHello }> {
     const { instanceId, account, bundle, instanceBoxPublicKey } = this.options;
-    const pending = initiateSession({ protocolVersion: PROTOCOL_VERSION, instanceId, accountId: account.userId, accountSecretKey: account.box.privateKey, instancePublicKey: instanceBoxPublicKey });
+    const pending = initiateSession({
+      protocolVersion: PROTOCOL_VERSION,
+      instanceId,
+      accountId: account.userId,
+      accountSecretKey: account.box.privateKey,
+      instancePublicKey: instanceBoxPublicKey,
+    });
     const reply = new Promise<TRelayFrame>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("handshake timed out")), 5000);
       this.#onHandshake = (f) => {
@@ -189,7 +246,12 @@ export class RelaySession {
         else resolve(f);
       };
     });
-    const ack = await sendFrame(this.socket, { instanceId, sessionId: this.sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    const ack = await sendFrame(this.socket, {
+      instanceId,
+      sessionId: this.sessionId,
+      kind: "handshake",
+      frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)),
+    });
     if (!ack.ok) {
       reply.catch(() => undefined);
       return { ack };
@@ -204,8 +266,15 @@ export class RelaySession {
   async request(type: string, body: unknown = {}): Promise<TE2EResponse> {
     if (!this.session) throw new Error("not open");
     const id = randomUUID();
-    const frame = this.session.seal(utf8(JSON.stringify({ kind: "request", id, expiresAt: Date.now() + 60_000, type, body })));
-    const ack = await sendFrame(this.socket, { instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "transport", frame: toBase64Url(frame) });
+    const frame = this.session.seal(
+      utf8(JSON.stringify({ kind: "request", id, expiresAt: Date.now() + 60_000, type, body })),
+    );
+    const ack = await sendFrame(this.socket, {
+      instanceId: this.options.instanceId,
+      sessionId: this.sessionId,
+      kind: "transport",
+      frame: toBase64Url(frame),
+    });
     if (!ack.ok) throw new Error(`relay refused: ${ack.error.code}`);
     const start = Date.now();
     while (!this.#responses.has(id)) {
@@ -228,7 +297,11 @@ export function companionStateDir(): string {
 }
 
 /** Runs the real `veil-companion` CLI (from source, through tsx) with the given state folder. */
-export function spawnCompanion(command: string, stateDir: string, env: Record<string, string> = {}): ChildProcess & { output: () => string; exit: Promise<number | null> } {
+export function spawnCompanion(
+  command: string,
+  stateDir: string,
+  env: Record<string, string> = {},
+): ChildProcess & { output: () => string; exit: Promise<number | null> } {
   const child = spawn(TSX, [COMPANION_MAIN, command], {
     env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -241,7 +314,11 @@ export function spawnCompanion(command: string, stateDir: string, env: Record<st
 }
 
 /** Polls until `check` resolves true. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);

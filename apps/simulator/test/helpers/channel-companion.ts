@@ -75,7 +75,12 @@ export async function startCompanion(options: { interval: number; wrongPin?: boo
   const fp = Buffer.from(id.fingerprint, "hex");
   if (options.wrongPin) fp[0] = (fp[0] ?? 0) ^ 1;
   return {
-    siteKey: encodeSiteKey({ url: `wss://127.0.0.1:${port}/devices`, keyId: siteKeyId, key: siteKeyBytes, certFingerprint: fp }),
+    siteKey: encodeSiteKey({
+      url: `wss://127.0.0.1:${port}/devices`,
+      keyId: siteKeyId,
+      key: siteKeyBytes,
+      certFingerprint: fp,
+    }),
     received,
     issued,
     get sessions() {

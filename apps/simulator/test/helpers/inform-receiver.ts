@@ -6,7 +6,18 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { adoptReply, authkeyToKey, decodeInformJson, encodeInformJson, generateAuthkey, INFORM_DEFAULT_KEY, noopReply, parseInformHeader, type InformCipher, type InformCompression } from "@veil/devices";
+import {
+  adoptReply,
+  authkeyToKey,
+  decodeInformJson,
+  encodeInformJson,
+  generateAuthkey,
+  INFORM_DEFAULT_KEY,
+  noopReply,
+  parseInformHeader,
+  type InformCipher,
+  type InformCompression,
+} from "@veil/devices";
 import { ZUnifiInformSchema, type TUnifiInform, type TUnifiReply } from "@veil/protocol";
 
 export interface DeviceRecord {

@@ -36,7 +36,8 @@ export function getPrimitives(): Primitives {
  * implements every method of `Primitives`.
  */
 export function setPrimitives(p: Primitives): void {
-  if (typeof p !== "object" || p === null || typeof p.name !== "string") throw new TypeError("primitives must be a Primitives object");
+  if (typeof p !== "object" || p === null || typeof p.name !== "string")
+    throw new TypeError("primitives must be a Primitives object");
   for (const m of METHODS) if (typeof p[m] !== "function") throw new TypeError(`primitives.${m} must be a function`);
   current = p;
 }

@@ -49,7 +49,8 @@ export const noblePrimitives: Primitives = Object.freeze({
   hmacSha256: (key: Uint8Array, data: Uint8Array): Uint8Array => hmac(sha256, key, data),
   hkdfSha256: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array => {
     // Same bounds as the node path (RFC 5869 §2.3: L ≤ 255·HashLen; L = 0 is refused on both).
-    if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("HKDF length out of range");
+    if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32)
+      throw new RangeError("HKDF length out of range");
     return hkdf(sha256, ikm, salt, info, length);
   },
   x25519PublicKey: (secretKey: Uint8Array): Uint8Array => x25519.getPublicKey(secretKey),

@@ -60,7 +60,11 @@ function publicKey(curve: Curve, raw: Uint8Array): KeyObject {
   try {
     return createPublicKey({ key: { kty: "OKP", crv: curve, x: b64url(raw) }, format: "jwk" });
   } catch {
-    return createPublicKey({ key: Buffer.concat([curve === "X25519" ? X25519_SPKI : ED25519_SPKI, raw]), format: "der", type: "spki" });
+    return createPublicKey({
+      key: Buffer.concat([curve === "X25519" ? X25519_SPKI : ED25519_SPKI, raw]),
+      format: "der",
+      type: "spki",
+    });
   }
 }
 
@@ -131,7 +135,8 @@ export const nodePrimitives: Primitives = Object.freeze({
   sha256: (data: Uint8Array): Uint8Array => toU8(createHash("sha256").update(data).digest()),
   hmacSha256: (key: Uint8Array, data: Uint8Array): Uint8Array => toU8(createHmac("sha256", key).update(data).digest()),
   hkdfSha256: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array => {
-    if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("HKDF length out of range");
+    if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32)
+      throw new RangeError("HKDF length out of range");
     return toU8(hkdfSync("sha256", ikm, salt, info, length));
   },
   x25519PublicKey: (secretKey: Uint8Array): Uint8Array => {

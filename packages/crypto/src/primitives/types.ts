@@ -35,13 +35,33 @@ export interface Primitives {
   /** Raw Ed25519 verification; callers apply the strict rule first. Never throws. */
   readonly ed25519Verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
   /** ChaCha20-Poly1305 (RFC 8439 §2.8): ciphertext ‖ 16-byte tag. */
-  readonly chacha20poly1305Seal: (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => Uint8Array;
+  readonly chacha20poly1305Seal: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ) => Uint8Array;
   /** Inverse of `chacha20poly1305Seal`; throws on a bad tag (constant-time check). */
-  readonly chacha20poly1305Open: (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) => Uint8Array;
+  readonly chacha20poly1305Open: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array,
+  ) => Uint8Array;
   /** XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03), 24-byte nonce. */
-  readonly xchacha20poly1305Seal: (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => Uint8Array;
+  readonly xchacha20poly1305Seal: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ) => Uint8Array;
   /** Inverse of `xchacha20poly1305Seal`; throws on a bad tag. */
-  readonly xchacha20poly1305Open: (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) => Uint8Array;
+  readonly xchacha20poly1305Open: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array,
+  ) => Uint8Array;
   /** AES-GCM (NIST SP 800-38D) with a 16- or 32-byte key and 12-byte nonce. */
   readonly aesGcmSeal: (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => Uint8Array;
   /** Inverse of `aesGcmSeal`; throws on a bad tag. */

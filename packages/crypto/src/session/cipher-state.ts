@@ -19,7 +19,8 @@ export const NOISE_MAX_MESSAGE = 65535;
 export const NOISE_MAX_NONCE: bigint = (1n << 64n) - 1n;
 
 /** Failure classes of the Noise layer. */
-export type NoiseErrorCode = "decrypt" | "invalid_dh" | "nonce_exhausted" | "message_too_long" | "message_too_short" | "state";
+export type NoiseErrorCode =
+  "decrypt" | "invalid_dh" | "nonce_exhausted" | "message_too_long" | "message_too_short" | "state";
 
 /** A Noise-layer failure; the session layer maps it to a {@link SessionError}. */
 export class NoiseError extends Error {

@@ -64,10 +64,16 @@ function asHandshakeError(error: unknown): unknown {
   return error instanceof NoiseError ? new SessionHandshakeError("session handshake failed", { cause: error }) : error;
 }
 
-function newState(initiator: boolean, options: SessionCommonOptions, secretKey: Uint8Array, remoteKey: Uint8Array): HandshakeState {
+function newState(
+  initiator: boolean,
+  options: SessionCommonOptions,
+  secretKey: Uint8Array,
+  remoteKey: Uint8Array,
+): HandshakeState {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
   const prologue = encodeSessionPrologue(options);
-  if (options.rekeyInterval !== undefined) assertInteger(options.rekeyInterval, 1, SESSION_MAX_REKEY_INTERVAL, "rekeyInterval");
+  if (options.rekeyInterval !== undefined)
+    assertInteger(options.rekeyInterval, 1, SESSION_MAX_REKEY_INTERVAL, "rekeyInterval");
   try {
     return new HandshakeState({
       pattern: "KK",
@@ -87,7 +93,8 @@ function establish(state: HandshakeState, role: SessionRole, rekeyInterval: numb
   const handshakeHash = state.getHandshakeHash();
   const remoteStaticKey = state.remoteStaticKey ?? new Uint8Array(0);
   const { initiatorToResponder, responderToInitiator } = state.split();
-  const [send, receive] = role === "initiator" ? [initiatorToResponder, responderToInitiator] : [responderToInitiator, initiatorToResponder];
+  const [send, receive] =
+    role === "initiator" ? [initiatorToResponder, responderToInitiator] : [responderToInitiator, initiatorToResponder];
   return new Session({ role, send, receive, handshakeHash, remoteStaticKey, rekeyInterval });
 }
 

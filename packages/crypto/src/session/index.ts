@@ -35,7 +35,12 @@ export {
   /** Largest handshake payload, 65487 bytes (Noise §3: 65535-byte messages). */
   SESSION_MAX_HANDSHAKE_PAYLOAD,
 } from "./handshake";
-export type { AcceptSessionOptions, EstablishedSession, InitiateSessionOptions, SessionCommonOptions } from "./handshake";
+export type {
+  AcceptSessionOptions,
+  EstablishedSession,
+  InitiateSessionOptions,
+  SessionCommonOptions,
+} from "./handshake";
 
 export {
   /** Encodes the prologue (Noise §6) binding label, protocol version, instance id and account id. */

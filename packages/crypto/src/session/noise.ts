@@ -18,7 +18,14 @@ import { assertBytes, assertBytesLength, concatBytes, isAllZero, wipe } from "./
 export { SymmetricState } from "./symmetric-state";
 export type { NoiseHash } from "./symmetric-state";
 
-export { CipherState, NoiseError, NOISE_KEY_LEN, NOISE_MAX_MESSAGE, NOISE_MAX_NONCE, NOISE_TAG_LEN } from "./cipher-state";
+export {
+  CipherState,
+  NoiseError,
+  NOISE_KEY_LEN,
+  NOISE_MAX_MESSAGE,
+  NOISE_MAX_NONCE,
+  NOISE_TAG_LEN,
+} from "./cipher-state";
 export type { NoiseAead, NoiseErrorCode } from "./cipher-state";
 
 /** The primitive operations Noise needs (a subset of {@link Primitives}). */
@@ -37,14 +44,33 @@ interface Pattern {
 }
 const PATTERNS: Record<NoisePatternName, Pattern> = {
   // KK:  -> s   <- s   ...   -> e, es, ss   <- e, ee, se
-  KK: { preInitiator: ["s"], preResponder: ["s"], messages: [["e", "es", "ss"], ["e", "ee", "se"]] },
+  KK: {
+    preInitiator: ["s"],
+    preResponder: ["s"],
+    messages: [
+      ["e", "es", "ss"],
+      ["e", "ee", "se"],
+    ],
+  },
   // IK:  <- s   ...   -> e, es, s, ss   <- e, ee, se
-  IK: { preInitiator: [], preResponder: ["s"], messages: [["e", "es", "s", "ss"], ["e", "ee", "se"]] },
+  IK: {
+    preInitiator: [],
+    preResponder: ["s"],
+    messages: [
+      ["e", "es", "s", "ss"],
+      ["e", "ee", "se"],
+    ],
+  },
 };
 
 /** The SHA256 hash function of §12.5 over the given primitives. */
 export function sha256NoiseHash(primitives: Pick<Primitives, "sha256" | "hmacSha256">): NoiseHash {
-  return { name: "SHA256", hashLen: 32, hash: (d) => primitives.sha256(d), hmac: (k, d) => primitives.hmacSha256(k, d) };
+  return {
+    name: "SHA256",
+    hashLen: 32,
+    hash: (d) => primitives.sha256(d),
+    hmac: (k, d) => primitives.hmacSha256(k, d),
+  };
 }
 
 /** Options of {@link HandshakeState} (Initialize(), §5.3). */
@@ -89,7 +115,8 @@ export class HandshakeState {
 
   constructor(options: HandshakeOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-    if (typeof options.pattern !== "string" || !Object.hasOwn(PATTERNS, options.pattern)) throw new RangeError(`pattern must be "KK" or "IK"`);
+    if (typeof options.pattern !== "string" || !Object.hasOwn(PATTERNS, options.pattern))
+      throw new RangeError(`pattern must be "KK" or "IK"`);
     const pattern = PATTERNS[options.pattern];
     if (typeof options.initiator !== "boolean") throw new TypeError("initiator must be a boolean");
     this.#prims = options.primitives ?? getPrimitives();
@@ -151,7 +178,8 @@ export class HandshakeState {
   #checkUsable(write: boolean): void {
     if (this.#failed || this.#split) throw new NoiseError("state", "handshake state is no longer usable");
     if (this.isComplete) throw new NoiseError("state", "handshake is already complete");
-    if (this.isMyTurn !== write) throw new NoiseError("state", write ? "expected to read a message" : "expected to write a message");
+    if (this.isMyTurn !== write)
+      throw new NoiseError("state", write ? "expected to read a message" : "expected to write a message");
   }
 
   #dh(secret: KeyPair | null, publicKey: Uint8Array | null): void {
@@ -162,7 +190,8 @@ export class HandshakeState {
     } catch (cause) {
       throw new NoiseError("invalid_dh", "X25519 rejected the peer key", { cause });
     }
-    if (out.length !== NOISE_DH_LEN || isAllZero(out)) throw new NoiseError("invalid_dh", "all-zero DH output (RFC 7748 §6.1)");
+    if (out.length !== NOISE_DH_LEN || isAllZero(out))
+      throw new NoiseError("invalid_dh", "all-zero DH output (RFC 7748 §6.1)");
     this.#ss.mixKey(out);
     wipe(out);
   }
@@ -189,7 +218,10 @@ export class HandshakeState {
     assertBytes(payload, "payload");
     this.#checkUsable(true);
     const tokens = this.#messages[this.#next] ?? [];
-    const overhead = tokens.reduce((n, t) => n + (t === "e" ? NOISE_DH_LEN : t === "s" ? NOISE_DH_LEN + NOISE_TAG_LEN : 0), NOISE_TAG_LEN);
+    const overhead = tokens.reduce(
+      (n, t) => n + (t === "e" ? NOISE_DH_LEN : t === "s" ? NOISE_DH_LEN + NOISE_TAG_LEN : 0),
+      NOISE_TAG_LEN,
+    );
     if (payload.length + overhead > NOISE_MAX_MESSAGE) {
       throw new RangeError(`payload must be at most ${NOISE_MAX_MESSAGE - overhead} bytes, got ${payload.length}`);
     }
@@ -221,7 +253,8 @@ export class HandshakeState {
     this.#checkUsable(false);
     const tokens = this.#messages[this.#next] ?? [];
     return this.#guard(() => {
-      if (message.length > NOISE_MAX_MESSAGE) throw new NoiseError("message_too_long", "handshake message exceeds 65535 bytes");
+      if (message.length > NOISE_MAX_MESSAGE)
+        throw new NoiseError("message_too_long", "handshake message exceeds 65535 bytes");
       let offset = 0;
       const take = (n: number): Uint8Array => {
         if (offset + n > message.length) throw new NoiseError("message_too_short", "handshake message is truncated");
@@ -240,7 +273,8 @@ export class HandshakeState {
           this.#mixDh(token);
         }
       }
-      if (message.length - offset < NOISE_TAG_LEN) throw new NoiseError("message_too_short", "handshake message is truncated");
+      if (message.length - offset < NOISE_TAG_LEN)
+        throw new NoiseError("message_too_short", "handshake message is truncated");
       const payload = this.#ss.decryptAndHash(message.subarray(offset));
       this.#next += 1;
       return payload;

@@ -45,7 +45,8 @@ function encodeId(value: unknown, field: string): Uint8Array {
   // A lone surrogate encodes as U+FFFD, so two different strings could share one encoding.
   // ignoreBOM: the default decoder drops a leading U+FEFF, which made a well-formed id that
   // starts with one fail with a wrong "not well-formed" message (review finding 9).
-  if (new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) !== value) throw new RangeError(`${field} must be well-formed Unicode (no lone surrogates)`);
+  if (new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) !== value)
+    throw new RangeError(`${field} must be well-formed Unicode (no lone surrogates)`);
   if (bytes.length > SESSION_MAX_ID_BYTES) {
     throw new RangeError(`${field} must be at most ${SESSION_MAX_ID_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }

@@ -73,7 +73,12 @@ export class Session {
 
   constructor(init: SessionInit) {
     this.role = init.role;
-    this.rekeyInterval = assertInteger(init.rekeyInterval ?? SESSION_DEFAULT_REKEY_INTERVAL, 1, SESSION_MAX_REKEY_INTERVAL, "rekeyInterval");
+    this.rekeyInterval = assertInteger(
+      init.rekeyInterval ?? SESSION_DEFAULT_REKEY_INTERVAL,
+      1,
+      SESSION_MAX_REKEY_INTERVAL,
+      "rekeyInterval",
+    );
     this.#send = init.send;
     this.#receive = init.receive;
     this.#handshakeHash = init.handshakeHash.slice();
@@ -122,7 +127,10 @@ export class Session {
     if (this.#rekeyDue(counter)) this.#send.rekey();
     const frame = new Uint8Array(SESSION_FRAME_HEADER_LEN + plaintext.length + NOISE_TAG_LEN);
     writeHeader(frame, counter);
-    frame.set(this.#send.encryptWithAd(frame.subarray(0, SESSION_FRAME_HEADER_LEN), plaintext), SESSION_FRAME_HEADER_LEN);
+    frame.set(
+      this.#send.encryptWithAd(frame.subarray(0, SESSION_FRAME_HEADER_LEN), plaintext),
+      SESSION_FRAME_HEADER_LEN,
+    );
     return frame;
   }
 
@@ -134,7 +142,8 @@ export class Session {
   open(frame: Uint8Array): Uint8Array {
     if (this.#closed) throw new SessionClosedError();
     assertBytes(frame, "frame");
-    if (frame.length < SESSION_FRAME_HEADER_LEN + NOISE_TAG_LEN) throw new SessionFrameError("session frame is too short");
+    if (frame.length < SESSION_FRAME_HEADER_LEN + NOISE_TAG_LEN)
+      throw new SessionFrameError("session frame is too short");
     if (frame.length > SESSION_MAX_FRAME) throw new SessionFrameError("session frame is too long");
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const version = view.getUint8(0);
@@ -149,7 +158,10 @@ export class Session {
     if (cipher !== this.#receive) cipher.rekey();
     let plaintext: Uint8Array;
     try {
-      plaintext = cipher.decryptWithAd(frame.subarray(0, SESSION_FRAME_HEADER_LEN), frame.subarray(SESSION_FRAME_HEADER_LEN));
+      plaintext = cipher.decryptWithAd(
+        frame.subarray(0, SESSION_FRAME_HEADER_LEN),
+        frame.subarray(SESSION_FRAME_HEADER_LEN),
+      );
     } catch (error) {
       if (cipher !== this.#receive) cipher.wipe();
       if (error instanceof NoiseError && error.code === "decrypt") throw new SessionForgeryError();

@@ -53,7 +53,8 @@ export function parseA2(markdown: string): Map<string, ModeVectors> {
     const name = (part.split("\n")[0] ?? "").replace(" Setup Information", "").trim();
     const blocks = [...part.matchAll(/~~~\n([\s\S]*?)~~~/g)].map((m) => m[1] ?? "");
     const [setup, enc, exp] = blocks;
-    if (setup === undefined || enc === undefined || exp === undefined) throw new Error(`mode ${name}: expected 3 blocks`);
+    if (setup === undefined || enc === undefined || exp === undefined)
+      throw new Error(`mode ${name}: expected 3 blocks`);
     out.set(name, { setup: parseRecords(setup)[0] ?? {}, encryptions: parseRecords(enc), exports: parseRecords(exp) });
   }
   return out;
@@ -89,7 +90,9 @@ export function hpkeSuite(p: Primitives): void {
         expect(toHex(r.publicKey)).toBe(s.pkRm);
         expect(toHex(deriveHpkeKeyPair(h("ikmE")).privateKey)).toBe(s.skEm);
         const sender: BoxKeyPair | undefined =
-          s.skSm !== undefined ? { privateKey: h("skSm") as BoxPrivateKey, publicKey: h("pkSm") as BoxPublicKey } : undefined;
+          s.skSm !== undefined
+            ? { privateKey: h("skSm") as BoxPrivateKey, publicKey: h("pkSm") as BoxPublicKey }
+            : undefined;
         if (sender) expect(toHex(deriveHpkeKeyPair(h("ikmS")).publicKey)).toBe(s.pkSm);
         const psk = s.psk !== undefined ? { psk: h("psk"), pskId: h("psk_id") } : {};
         const { enc, context } = setupSenderWithEphemeral(

@@ -69,12 +69,18 @@ export function knownAnswerSuite(p: Primitives): void {
       const v = XCHACHA20POLY1305_DRAFT03;
       const sealed = p.xchacha20poly1305Seal(fromHex(v.key), fromHex(v.nonce), fromHex(v.plaintext), fromHex(v.aad));
       expect(toHex(sealed)).toBe(v.ciphertext + v.tag);
-      expect(toHex(p.xchacha20poly1305Open(fromHex(v.key), fromHex(v.nonce), sealed, fromHex(v.aad)))).toBe(v.plaintext);
+      expect(toHex(p.xchacha20poly1305Open(fromHex(v.key), fromHex(v.nonce), sealed, fromHex(v.aad)))).toBe(
+        v.plaintext,
+      );
     });
 
     it("SHA-256: FIPS 180-4 'abc' and empty", () => {
-      expect(toHex(p.sha256(new TextEncoder().encode("abc")))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-      expect(toHex(p.sha256(new Uint8Array(0)))).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+      expect(toHex(p.sha256(new TextEncoder().encode("abc")))).toBe(
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      );
+      expect(toHex(p.sha256(new Uint8Array(0)))).toBe(
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      );
     });
   });
 }

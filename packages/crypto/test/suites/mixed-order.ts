@@ -73,7 +73,8 @@ export function mixedOrderSuite(p: Primitives): void {
     });
 
     it("verifyEd25519 with this primitive gives the cofactorless answer on every case", () => {
-      for (const [i, c] of cases.entries()) expect(verifyEd25519(c.publicKey, c.message, c.signature, p), `case ${i}`).toBe(c.cofactorless);
+      for (const [i, c] of cases.entries())
+        expect(verifyEd25519(c.publicKey, c.message, c.signature, p), `case ${i}`).toBe(c.cofactorless);
     });
   });
 }

@@ -32,7 +32,11 @@ const files = {
 };
 
 /** Runs `check` on every case of `file` and asserts how many ran. */
-function everyCase(file: WycheproofFile | null, expected: number, check: (g: WycheproofFile["testGroups"][number], t: WycheproofFile["testGroups"][number]["tests"][number]) => void): void {
+function everyCase(
+  file: WycheproofFile | null,
+  expected: number,
+  check: (g: WycheproofFile["testGroups"][number], t: WycheproofFile["testGroups"][number]["tests"][number]) => void,
+): void {
   let ran = 0;
   for (const g of file?.testGroups ?? []) {
     for (const t of g.tests) {
@@ -66,8 +70,14 @@ function aeadSuite(file: WycheproofFile, aead: Aead, supported: (keyBits: number
       const label = `tcId ${t.tcId} ${t.comment} [${t.flags.join(",")}]`;
       if (g.tagSize !== 128 || !supported(g.keySize ?? 0, g.ivSize ?? 0)) {
         // Sizes outside the primitive's contract are refused outright, never processed.
-        expect(attempt(() => aead.seal(key, iv, msg, aad)), label).toBeNull();
-        expect(attempt(() => aead.open(key, iv, sealed, aad)), label).toBeNull();
+        expect(
+          attempt(() => aead.seal(key, iv, msg, aad)),
+          label,
+        ).toBeNull();
+        expect(
+          attempt(() => aead.open(key, iv, sealed, aad)),
+          label,
+        ).toBeNull();
         refused++;
         continue;
       }
@@ -110,19 +120,34 @@ export function wycheproofSuite(p: Primitives): void {
 
     describe.skipIf(files.xchacha === null)("xchacha20_poly1305_test.json", () => {
       it("valid vectors seal and open; invalid ones fail to open", () => {
-        if (files.xchacha) aeadSuite(files.xchacha, { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open }, (k, iv) => k === 256 && iv === 192);
+        if (files.xchacha)
+          aeadSuite(
+            files.xchacha,
+            { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open },
+            (k, iv) => k === 256 && iv === 192,
+          );
       });
     });
 
     describe.skipIf(files.chacha === null)("chacha20_poly1305_test.json", () => {
       it("valid vectors seal and open; invalid ones fail to open", () => {
-        if (files.chacha) aeadSuite(files.chacha, { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open }, (k, iv) => k === 256 && iv === 96);
+        if (files.chacha)
+          aeadSuite(
+            files.chacha,
+            { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open },
+            (k, iv) => k === 256 && iv === 96,
+          );
       });
     });
 
     describe.skipIf(files.aesGcm === null)("aes_gcm_test.json", () => {
       it("128/256-bit keys with 96-bit IVs checked; other sizes refused", () => {
-        if (files.aesGcm) aeadSuite(files.aesGcm, { seal: p.aesGcmSeal, open: p.aesGcmOpen }, (k, iv) => (k === 128 || k === 256) && iv === 96);
+        if (files.aesGcm)
+          aeadSuite(
+            files.aesGcm,
+            { seal: p.aesGcmSeal, open: p.aesGcmOpen },
+            (k, iv) => (k === 128 || k === 256) && iv === 96,
+          );
       });
     });
 
@@ -130,7 +155,9 @@ export function wycheproofSuite(p: Primitives): void {
       it("valid vectors match; oversized outputs are refused (86)", () => {
         everyCase(files.hkdf, 86, (_g, t) => {
           const size = t.size as number;
-          const out = attempt(() => p.hkdfSha256(fromHex(field(t, "ikm")), fromHex(field(t, "salt")), fromHex(field(t, "info")), size));
+          const out = attempt(() =>
+            p.hkdfSha256(fromHex(field(t, "ikm")), fromHex(field(t, "salt")), fromHex(field(t, "info")), size),
+          );
           if (t.result === "invalid") expect(out, `tcId ${t.tcId}`).toBeNull();
           else expect(out && toHex(out), `tcId ${t.tcId}`).toBe(field(t, "okm"));
         });
@@ -140,7 +167,10 @@ export function wycheproofSuite(p: Primitives): void {
     describe.skipIf(files.hmac === null)("hmac_sha256_test.json", () => {
       it("valid tags match (truncated where the group says); modified tags do not (174)", () => {
         everyCase(files.hmac, 174, (g, t) => {
-          const tag = toHex(p.hmacSha256(fromHex(field(t, "key")), fromHex(field(t, "msg")))).slice(0, (g.tagSize ?? 256) / 4);
+          const tag = toHex(p.hmacSha256(fromHex(field(t, "key")), fromHex(field(t, "msg")))).slice(
+            0,
+            (g.tagSize ?? 256) / 4,
+          );
           expect(tag === field(t, "tag"), `tcId ${t.tcId}`).toBe(t.result === "valid");
         });
       });

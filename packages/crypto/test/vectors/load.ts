@@ -36,7 +36,8 @@ function provided(key: "vectorsDir" | "vectorsPresent"): unknown {
 const browserSource: VectorsSource = {
   present(): Promise<boolean> {
     const value = provided("vectorsPresent");
-    if (typeof value !== "boolean") return Promise.reject(new Error("[vectors] vitest.browser.config.ts must provide `vectorsPresent`"));
+    if (typeof value !== "boolean")
+      return Promise.reject(new Error("[vectors] vitest.browser.config.ts must provide `vectorsPresent`"));
     return Promise.resolve(value);
   },
   async read(relative: string): Promise<string> {
@@ -90,14 +91,19 @@ export async function loadSharedTextFrom(source: VectorsSource, relative: string
   if (!(await source.present())) {
     if (!announced.has(source)) {
       announced.add(source);
-      console.warn(`[vectors] ${RELATIVE_ROOT} is absent (a fresh clone): the Wycheproof, HPKE and Noise vector suites are SKIPPED; the typed RFC vectors still run`);
+      console.warn(
+        `[vectors] ${RELATIVE_ROOT} is absent (a fresh clone): the Wycheproof, HPKE and Noise vector suites are SKIPPED; the typed RFC vectors still run`,
+      );
     }
     return null;
   }
   try {
     return await source.read(relative);
   } catch (error) {
-    throw new Error(`[vectors] ${RELATIVE_ROOT} is present but ${relative} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `[vectors] ${RELATIVE_ROOT} is present but ${relative} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -115,7 +121,9 @@ export function loadSharedText(relative: string): Promise<string | null> {
 export function assertCaseCount(file: WycheproofFile, name: string, expected: number): void {
   const counted = file.testGroups.reduce((n, g) => n + g.tests.length, 0);
   if (counted !== expected || file.numberOfTests !== expected) {
-    throw new Error(`[vectors] ${name}: expected ${expected} cases, found ${counted} (numberOfTests ${file.numberOfTests})`);
+    throw new Error(
+      `[vectors] ${name}: expected ${expected} cases, found ${counted} (numberOfTests ${file.numberOfTests})`,
+    );
   }
 }
 

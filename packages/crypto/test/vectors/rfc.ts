@@ -9,7 +9,8 @@ const range = (from: number, to: number): string => {
   return s;
 };
 const repeat = (byte: string, n: number): string => byte.repeat(n);
-const ascii = (text: string): string => [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const ascii = (text: string): string =>
+  [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** RFC 9106 §5.3: Argon2id, version 0x13. */
 export const ARGON2ID_RFC9106: {
@@ -54,7 +55,10 @@ export const X25519_RFC7748_ITERATED: { start: string; after1: string; after1000
 };
 
 /** RFC 7748 §6.1: Diffie-Hellman example. */
-export const X25519_RFC7748_6_1: Record<"alicePrivate" | "alicePublic" | "bobPrivate" | "bobPublic" | "shared", string> = {
+export const X25519_RFC7748_6_1: Record<
+  "alicePrivate" | "alicePublic" | "bobPrivate" | "bobPublic" | "shared",
+  string
+> = {
   alicePrivate: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
   alicePublic: "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
   bobPrivate: "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
@@ -63,7 +67,13 @@ export const X25519_RFC7748_6_1: Record<"alicePrivate" | "alicePublic" | "bobPri
 };
 
 /** RFC 8032 §7.1: Ed25519 TEST 1–3. */
-export const ED25519_RFC8032: { name: string; secretKey: string; publicKey: string; message: string; signature: string }[] = [
+export const ED25519_RFC8032: {
+  name: string;
+  secretKey: string;
+  publicKey: string;
+  message: string;
+  signature: string;
+}[] = [
   {
     name: "TEST 1",
     secretKey: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
@@ -91,7 +101,15 @@ export const ED25519_RFC8032: { name: string; secretKey: string; publicKey: stri
 ];
 
 /** RFC 5869 Appendix A.1–A.3: HKDF-SHA256. */
-export const HKDF_RFC5869: { name: string; ikm: string; salt: string; info: string; length: number; prk: string; okm: string }[] = [
+export const HKDF_RFC5869: {
+  name: string;
+  ikm: string;
+  salt: string;
+  info: string;
+  length: number;
+  prk: string;
+  okm: string;
+}[] = [
   {
     name: "A.1",
     ikm: repeat("0b", 22),

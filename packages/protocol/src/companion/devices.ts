@@ -86,7 +86,14 @@ export const ZDeviceHistorySchema = z.strictObject({
 export type TDeviceHistory = z.infer<typeof ZDeviceHistorySchema>;
 
 /** Stable error codes of a device command. */
-export const ZDeviceCommandErrorCodeSchema = z.enum(["not_found", "pending_adoption", "offline", "unsupported", "timeout", "device_error"]);
+export const ZDeviceCommandErrorCodeSchema = z.enum([
+  "not_found",
+  "pending_adoption",
+  "offline",
+  "unsupported",
+  "timeout",
+  "device_error",
+]);
 /** What happened to a command: `done` (the device confirmed or took it), `queued` (waits for the next inform), `failed`. */
 export const ZDeviceCommandRecordSchema = z.strictObject({
   commandId: ZIdSchema,
@@ -180,7 +187,10 @@ export const ZDevicesRenameBodySchema = z.strictObject({
     .max(63)
     .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/),
 });
-export const ZDevicesSetIntervalBodySchema = z.strictObject({ mac: ZMacSchema, seconds: z.number().int().min(1).max(3600) });
+export const ZDevicesSetIntervalBodySchema = z.strictObject({
+  mac: ZMacSchema,
+  seconds: z.number().int().min(1).max(3600),
+});
 
 /** Ingestion counters: frames dropped by reason, per dialect; shown in `devices.stats` and `status`. */
 export const ZDeviceCountersSchema = z.record(z.string().max(64), ZCount);
@@ -218,11 +228,36 @@ export const DEVICE_REQUEST_CATALOGUE = {
   "devices.watch": { minRole: "viewer", write: false, body: ZDevicesWatchBodySchema, result: ZSubscription },
   "devices.stats": { minRole: "viewer", write: false, body: ZEmpty, result: ZDevicesStatsResultSchema },
   "outages.list": { minRole: "viewer", write: false, body: ZOutagesListBodySchema, result: ZOutagesListResultSchema },
-  "devices.adopt": { minRole: "operator", write: true, body: ZDevicesAdoptBodySchema, result: ZDeviceCommandRecordSchema },
-  "devices.reboot": { minRole: "operator", write: true, body: ZDevicesRebootBodySchema, result: ZDeviceCommandRecordSchema },
-  "devices.locate": { minRole: "operator", write: true, body: ZDevicesLocateBodySchema, result: ZDeviceCommandRecordSchema },
-  "devices.rename": { minRole: "operator", write: true, body: ZDevicesRenameBodySchema, result: ZDeviceCommandRecordSchema },
-  "devices.setInterval": { minRole: "operator", write: true, body: ZDevicesSetIntervalBodySchema, result: ZDeviceCommandRecordSchema },
+  "devices.adopt": {
+    minRole: "operator",
+    write: true,
+    body: ZDevicesAdoptBodySchema,
+    result: ZDeviceCommandRecordSchema,
+  },
+  "devices.reboot": {
+    minRole: "operator",
+    write: true,
+    body: ZDevicesRebootBodySchema,
+    result: ZDeviceCommandRecordSchema,
+  },
+  "devices.locate": {
+    minRole: "operator",
+    write: true,
+    body: ZDevicesLocateBodySchema,
+    result: ZDeviceCommandRecordSchema,
+  },
+  "devices.rename": {
+    minRole: "operator",
+    write: true,
+    body: ZDevicesRenameBodySchema,
+    result: ZDeviceCommandRecordSchema,
+  },
+  "devices.setInterval": {
+    minRole: "operator",
+    write: true,
+    body: ZDevicesSetIntervalBodySchema,
+    result: ZDeviceCommandRecordSchema,
+  },
   "siteKey.get": { minRole: "admin", write: false, body: ZEmpty, result: ZSiteKeyResultSchema },
   "siteKey.roll": { minRole: "admin", write: true, body: ZSiteKeyRollBodySchema, result: ZSiteKeyResultSchema },
 } as const satisfies Record<string, DeviceRequestSpec>;

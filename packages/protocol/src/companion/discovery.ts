@@ -52,7 +52,10 @@ export type TScopeRefusal = z.infer<typeof ZScopeRefusalSchema>;
 /** Answer of `discovery.start`: a subscription of `discovery.results` events, or the refused targets. */
 export const ZDiscoveryStartResultSchema = z.discriminatedUnion("status", [
   z.strictObject({ status: z.literal("started"), subscriptionId: ZIdSchema, hosts: ZCount }),
-  z.strictObject({ status: z.literal("refused"), refused: z.array(z.strictObject({ target: z.string().max(253), reason: ZScopeRefusalSchema })).max(64) }),
+  z.strictObject({
+    status: z.literal("refused"),
+    refused: z.array(z.strictObject({ target: z.string().max(253), reason: ZScopeRefusalSchema })).max(64),
+  }),
 ]);
 export type TDiscoveryStartResult = z.infer<typeof ZDiscoveryStartResultSchema>;
 
@@ -88,7 +91,11 @@ export type TDiscoveryResultsEvent = z.infer<typeof ZDiscoveryResultsEventSchema
 export const ZDiscoveryCancelBodySchema = z.strictObject({ subscriptionId: ZIdSchema });
 export const ZDiscoveryCancelResultSchema = z.strictObject({ cancelled: z.boolean() });
 
-const ZUsername = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const ZUsername = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/);
 /** Credentials typed in the browser, travelling end to end; used once. */
 export const ZDeviceLoginSchema = z.strictObject({ username: ZUsername, password: z.string().min(1).max(128) });
 
@@ -105,7 +112,12 @@ export const ZDiscoveryAdoptBodySchema = z.strictObject({
   devices: z.array(ZDeviceTargetSchema).min(1).max(MAX_SCAN_HOSTS),
   credentials: z.union([z.strictObject({ login: ZDeviceLoginSchema }), z.strictObject({ vaultEntryId: ZIdSchema })]),
   /** Omitted: the site key of this companion. */
-  install: z.union([z.strictObject({ siteKey: z.string().startsWith("veilsite1_").max(1024) }), z.strictObject({ informUrl: z.url({ protocol: /^https?$/ }).max(256) })]).optional(),
+  install: z
+    .union([
+      z.strictObject({ siteKey: z.string().startsWith("veilsite1_").max(1024) }),
+      z.strictObject({ informUrl: z.url({ protocol: /^https?$/ }).max(256) }),
+    ])
+    .optional(),
   /** Seal the typed credentials into the vault (one entry per device); works while locked. */
   saveToVault: z.boolean().default(false),
   /** Accept (and re-pin) a certificate that differs from the pinned one. Never with vault credentials. */
@@ -162,7 +174,22 @@ interface Spec {
 
 /** Discovery and adoption requests, merged into REQUEST_CATALOGUE. */
 export const DISCOVERY_REQUEST_CATALOGUE = {
-  "discovery.start": { minRole: "operator", write: true, body: ZDiscoveryStartBodySchema, result: ZDiscoveryStartResultSchema },
-  "discovery.cancel": { minRole: "operator", write: true, body: ZDiscoveryCancelBodySchema, result: ZDiscoveryCancelResultSchema },
-  "discovery.adopt": { minRole: "operator", write: true, body: ZDiscoveryAdoptBodySchema, result: ZDeviceJobStartResultSchema },
+  "discovery.start": {
+    minRole: "operator",
+    write: true,
+    body: ZDiscoveryStartBodySchema,
+    result: ZDiscoveryStartResultSchema,
+  },
+  "discovery.cancel": {
+    minRole: "operator",
+    write: true,
+    body: ZDiscoveryCancelBodySchema,
+    result: ZDiscoveryCancelResultSchema,
+  },
+  "discovery.adopt": {
+    minRole: "operator",
+    write: true,
+    body: ZDiscoveryAdoptBodySchema,
+    result: ZDeviceJobStartResultSchema,
+  },
 } as const satisfies Record<string, Spec>;

@@ -21,10 +21,13 @@ export const ENROLLMENT_VERSION = 1;
 /** Longest console URL in UTF-8 bytes. */
 export const MAX_CONSOLE_URL_BYTES = 512;
 /** Longest enrollment string accepted, checked before any decoding. */
-export const MAX_ENROLLMENT_LENGTH: number = ENROLLMENT_PREFIX.length + Math.ceil(((1 + 16 + 32 * 3 + 2 + MAX_CONSOLE_URL_BYTES) * 4) / 3);
+export const MAX_ENROLLMENT_LENGTH: number =
+  ENROLLMENT_PREFIX.length + Math.ceil(((1 + 16 + 32 * 3 + 2 + MAX_CONSOLE_URL_BYTES) * 4) / 3);
 
 /** `sha256//` + standard base64 of the SHA-256 of the console certificate's DER SubjectPublicKeyInfo (curl's --pinnedpubkey form). */
-export const ZSpkiPinSchema = z.string().regex(/^sha256\/\/[A-Za-z0-9+/]{43}=$/, "must be sha256//<base64 of 32 bytes>");
+export const ZSpkiPinSchema = z
+  .string()
+  .regex(/^sha256\/\/[A-Za-z0-9+/]{43}=$/, "must be sha256//<base64 of 32 bytes>");
 export type TSpkiPin = z.infer<typeof ZSpkiPinSchema>;
 
 /**
@@ -37,7 +40,15 @@ export const ZConsoleUrlSchema = z
   .refine((s) => {
     try {
       const u = new URL(s);
-      return u.protocol === "https:" && u.username === "" && u.password === "" && u.search === "" && u.hash === "" && u.pathname === "/" && u.origin === s;
+      return (
+        u.protocol === "https:" &&
+        u.username === "" &&
+        u.password === "" &&
+        u.search === "" &&
+        u.hash === "" &&
+        u.pathname === "/" &&
+        u.origin === s
+      );
     } catch {
       return false;
     }
@@ -117,7 +128,8 @@ export function decodeEnrollment(text: string): TEnrollment {
   if (bytes.length < fixed) throw new EnrollmentStringError("truncated");
   if (bytes[0] !== ENROLLMENT_VERSION) throw new EnrollmentStringError("unsupported version");
   const urlLength = ((bytes[fixed - 2] ?? 0) << 8) | (bytes[fixed - 1] ?? 0);
-  if (urlLength > MAX_CONSOLE_URL_BYTES || bytes.length !== fixed + urlLength) throw new EnrollmentStringError("bad length");
+  if (urlLength > MAX_CONSOLE_URL_BYTES || bytes.length !== fixed + urlLength)
+    throw new EnrollmentStringError("bad length");
   let consoleUrl: string;
   try {
     consoleUrl = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(fixed));
@@ -131,6 +143,7 @@ export function decodeEnrollment(text: string): TEnrollment {
     signerFingerprint: encodeBase64Url(bytes.subarray(49, 81)),
     consolePin: "sha256//" + encodeBase64(bytes.subarray(81, 113)),
   });
-  if (!parsed.success) throw new EnrollmentStringError(parsed.error.issues.map((i) => i.path.join(".")).join(", ") || "schema");
+  if (!parsed.success)
+    throw new EnrollmentStringError(parsed.error.issues.map((i) => i.path.join(".")).join(", ") || "schema");
   return parsed.data;
 }

@@ -17,7 +17,10 @@ export const MAX_REQUEST_TTL_MS = 5 * 60_000;
 export const MAX_E2E_MESSAGE_BYTES = 60_000;
 
 /** Request type names: dotted words, each starting lower-case (`devices.setInterval`, `siteKey.get`). */
-export const ZRequestTypeSchema = z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/).max(64);
+export const ZRequestTypeSchema = z
+  .string()
+  .regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/)
+  .max(64);
 
 /** Browser → companion: one request, executed at most once per (account, id). */
 export const ZE2ERequestSchema = z.strictObject({
@@ -55,8 +58,18 @@ export type TE2EError = z.infer<typeof ZE2EErrorSchema>;
 export const ZE2EResponseSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("result"), id: ZIdSchema, type: ZRequestTypeSchema, body: z.unknown() }),
   z.strictObject({ kind: z.literal("error"), id: ZIdSchema.nullable(), error: ZE2EErrorSchema }),
-  z.strictObject({ kind: z.literal("event"), subscriptionId: ZIdSchema, seq: z.number().int().min(0), type: ZRequestTypeSchema, body: z.unknown() }),
-  z.strictObject({ kind: z.literal("end"), subscriptionId: ZIdSchema, reason: z.enum(["cancelled", "session_closed", "error"]) }),
+  z.strictObject({
+    kind: z.literal("event"),
+    subscriptionId: ZIdSchema,
+    seq: z.number().int().min(0),
+    type: ZRequestTypeSchema,
+    body: z.unknown(),
+  }),
+  z.strictObject({
+    kind: z.literal("end"),
+    subscriptionId: ZIdSchema,
+    reason: z.enum(["cancelled", "session_closed", "error"]),
+  }),
 ]);
 export type TE2EResponse = z.infer<typeof ZE2EResponseSchema>;
 
@@ -131,7 +144,12 @@ export const REQUEST_CATALOGUE = {
   ping: { minRole: "viewer", write: false, body: ZEmpty, result: ZPingResultSchema },
   "system.info": { minRole: "viewer", write: false, body: ZEmpty, result: ZSystemInfoResultSchema },
   "system.watch": { minRole: "viewer", write: false, body: ZSystemWatchBodySchema, result: ZSubscriptionResultSchema },
-  "subscription.cancel": { minRole: "viewer", write: false, body: ZSubscriptionCancelBodySchema, result: ZSubscriptionCancelResultSchema },
+  "subscription.cancel": {
+    minRole: "viewer",
+    write: false,
+    body: ZSubscriptionCancelBodySchema,
+    result: ZSubscriptionCancelResultSchema,
+  },
   "token.rotate": { minRole: "admin", write: true, body: ZEmpty, result: ZTokenRotateResultSchema },
   ...DEVICE_REQUEST_CATALOGUE,
   ...DISCOVERY_REQUEST_CATALOGUE,

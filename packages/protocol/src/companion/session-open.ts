@@ -15,7 +15,8 @@ export const SESSION_OPEN_VERSION = 1;
 /** Encodes a session-open frame. */
 export function encodeSessionOpen(bundleJson: string, noiseMessage: Uint8Array): Uint8Array {
   const bundle = new TextEncoder().encode(bundleJson);
-  if (bundle.length > MAX_GRANT_BUNDLE_BYTES) throw new RangeError(`grant bundle must be at most ${MAX_GRANT_BUNDLE_BYTES} bytes`);
+  if (bundle.length > MAX_GRANT_BUNDLE_BYTES)
+    throw new RangeError(`grant bundle must be at most ${MAX_GRANT_BUNDLE_BYTES} bytes`);
   const out = new Uint8Array(3 + bundle.length + noiseMessage.length);
   out[0] = SESSION_OPEN_VERSION;
   out[1] = bundle.length >> 8;
@@ -29,7 +30,8 @@ export function encodeSessionOpen(bundleJson: string, noiseMessage: Uint8Array):
 export function decodeSessionOpen(frame: Uint8Array): { bundleJson: string; noiseMessage: Uint8Array } {
   if (frame.length < 3 || frame[0] !== SESSION_OPEN_VERSION) throw new RangeError("session-open frame is malformed");
   const length = ((frame[1] ?? 0) << 8) | (frame[2] ?? 0);
-  if (length > MAX_GRANT_BUNDLE_BYTES || frame.length < 3 + length + 1) throw new RangeError("session-open frame is malformed");
+  if (length > MAX_GRANT_BUNDLE_BYTES || frame.length < 3 + length + 1)
+    throw new RangeError("session-open frame is malformed");
   let bundleJson: string;
   try {
     bundleJson = new TextDecoder("utf-8", { fatal: true }).decode(frame.subarray(3, 3 + length));

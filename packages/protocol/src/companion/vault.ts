@@ -13,19 +13,34 @@ const ZEpochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ZCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ZKey32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url without padding");
 const ZFingerprint = z.string().regex(/^[0-9a-f]{64}$/);
-const ZUsername = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const ZUsername = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/);
 
 /** Who an entry is for: one device (by MAC) or a named group. */
 export const ZVaultTargetSchema = z.union([
   z.strictObject({ mac: ZMacSchema }),
-  z.strictObject({ group: z.string().min(1).max(64).regex(/^[A-Za-z0-9 ._-]+$/) }),
+  z.strictObject({
+    group: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9 ._-]+$/),
+  }),
 ]);
 export type TVaultTarget = z.infer<typeof ZVaultTargetSchema>;
 
 /** The secret of an entry (only ever inside a sealed blob, or in a `vault.reveal` answer). */
 export const ZVaultSecretSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("password"), username: ZUsername, password: z.string().min(1).max(128) }),
-  z.strictObject({ kind: z.literal("sshKey"), username: ZUsername, privateKey: z.string().min(1).max(16_384), passphrase: z.string().max(256).optional() }),
+  z.strictObject({
+    kind: z.literal("sshKey"),
+    username: ZUsername,
+    privateKey: z.string().min(1).max(16_384),
+    passphrase: z.string().max(256).optional(),
+  }),
 ]);
 export type TVaultSecret = z.infer<typeof ZVaultSecretSchema>;
 
@@ -57,11 +72,20 @@ export const ZVaultStatusResultSchema = z.strictObject({
 
 /** `vault.init` (admin): stores the vault's public key (made in the browser). Refused if one exists unless `replace`. */
 export const ZVaultInitBodySchema = z.strictObject({ publicKey: ZKey32, replace: z.boolean().default(false) });
-export const ZVaultInitResultSchema = z.strictObject({ status: z.enum(["initialized", "exists"]), publicKeySha256: ZFingerprint });
+export const ZVaultInitResultSchema = z.strictObject({
+  status: z.enum(["initialized", "exists"]),
+  publicKeySha256: ZFingerprint,
+});
 
 /** `vault.unlock` (admin): the private key, unwrapped in the browser, end to end. Memory only. */
-export const ZVaultUnlockBodySchema = z.strictObject({ privateKey: ZKey32, idleMinutes: z.number().int().min(1).max(240).default(15) });
-export const ZVaultUnlockResultSchema = z.strictObject({ status: z.enum(["unlocked", "wrong_key", "not_initialized"]), autoLockAt: ZEpochMs.nullable() });
+export const ZVaultUnlockBodySchema = z.strictObject({
+  privateKey: ZKey32,
+  idleMinutes: z.number().int().min(1).max(240).default(15),
+});
+export const ZVaultUnlockResultSchema = z.strictObject({
+  status: z.enum(["unlocked", "wrong_key", "not_initialized"]),
+  autoLockAt: ZEpochMs.nullable(),
+});
 
 export const ZVaultLockResultSchema = z.strictObject({ locked: z.literal(true) });
 
@@ -83,12 +107,20 @@ export const ZVaultListBodySchema = z.strictObject({
   offset: z.number().int().min(0).max(1_000_000).default(0),
   limit: z.number().int().min(1).max(200).default(100),
 });
-export const ZVaultListResultSchema = z.strictObject({ total: ZCount, entries: z.array(ZVaultEntryMetaSchema).max(200) });
+export const ZVaultListResultSchema = z.strictObject({
+  total: ZCount,
+  entries: z.array(ZVaultEntryMetaSchema).max(200),
+});
 
 /** `vault.reveal` (operator+, after the browser's step-up): needs the unlocked vault. */
 export const ZVaultRevealBodySchema = z.strictObject({ entryId: ZIdSchema });
 export const ZVaultRevealResultSchema = z.discriminatedUnion("status", [
-  z.strictObject({ status: z.literal("ok"), entry: ZVaultEntryMetaSchema, secret: ZVaultSecretSchema, notes: z.string().max(4096).optional() }),
+  z.strictObject({
+    status: z.literal("ok"),
+    entry: ZVaultEntryMetaSchema,
+    secret: ZVaultSecretSchema,
+    notes: z.string().max(4096).optional(),
+  }),
   z.strictObject({ status: z.enum(["locked", "not_found", "corrupt"]) }),
 ]);
 
@@ -129,5 +161,10 @@ export const VAULT_REQUEST_CATALOGUE = {
   "vault.list": { minRole: "operator", write: false, body: ZVaultListBodySchema, result: ZVaultListResultSchema },
   "vault.reveal": { minRole: "operator", write: false, body: ZVaultRevealBodySchema, result: ZVaultRevealResultSchema },
   "vault.delete": { minRole: "admin", write: true, body: ZVaultDeleteBodySchema, result: ZVaultDeleteResultSchema },
-  "vault.generate": { minRole: "admin", write: true, body: ZVaultGenerateBodySchema, result: ZVaultGenerateResultSchema },
+  "vault.generate": {
+    minRole: "admin",
+    write: true,
+    body: ZVaultGenerateBodySchema,
+    result: ZVaultGenerateResultSchema,
+  },
 } as const satisfies Record<string, Spec>;

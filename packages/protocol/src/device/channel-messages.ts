@@ -14,8 +14,16 @@ export const DEVICE_CHANNEL_MESSAGE_VERSION = 1 as const;
 /** Largest decrypted device-channel message: 256 KiB. */
 export const MAX_DEVICE_MESSAGE_BYTES = 256 * 1024;
 
-const ZCommandIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
-const ZTerminalSessionSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const ZCommandIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
+const ZTerminalSessionSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 /** Terminal bytes as unpadded base64url, at most 16 KiB per message. */
 const ZTerminalBytesSchema = zB64u({ maxBytes: 16_384 });
 
@@ -34,19 +42,29 @@ export const ZDeviceHelloSchema = z.object({
 export const ZDeviceKeyAckSchema = z.object({ type: z.literal("key_ack"), keyId: zB64u({ bytes: 8 }) });
 
 /** Device → companion: a state report. `seq` grows by one per report within a session. */
-export const ZDeviceInformSchema = z.object({ type: z.literal("inform"), seq: z.number().int().nonnegative(), state: ZDeviceStateSchema });
+export const ZDeviceInformSchema = z.object({
+  type: z.literal("inform"),
+  seq: z.number().int().nonnegative(),
+  state: ZDeviceStateSchema,
+});
 
 /** Device → companion: the outcome of a command, with a stable error code on failure. */
 export const ZDeviceCommandResultSchema = z.object({
   type: z.literal("command_result"),
   id: ZCommandIdSchema,
   ok: z.boolean(),
-  error: z.object({ code: z.enum(["unknown_command", "invalid_argument", "busy", "failed"]), message: z.string().max(200) }).optional(),
+  error: z
+    .object({ code: z.enum(["unknown_command", "invalid_argument", "busy", "failed"]), message: z.string().max(200) })
+    .optional(),
   output: z.string().max(16_384).optional(),
 });
 
 /** Either direction: terminal bytes for an open session. */
-export const ZTerminalDataSchema = z.object({ type: z.literal("terminal_data"), sessionId: ZTerminalSessionSchema, data: ZTerminalBytesSchema });
+export const ZTerminalDataSchema = z.object({
+  type: z.literal("terminal_data"),
+  sessionId: ZTerminalSessionSchema,
+  data: ZTerminalBytesSchema,
+});
 
 /** Companion → device: session accepted; inform every `interval` seconds. */
 export const ZDeviceWelcomeSchema = z.object({
@@ -57,22 +75,42 @@ export const ZDeviceWelcomeSchema = z.object({
 });
 
 /** Companion → device (site-key sessions only): the device's own 256-bit key and its id. */
-export const ZDeviceKeyIssueSchema = z.object({ type: z.literal("key_issue"), keyId: zB64u({ bytes: 8 }), key: zB64u({ bytes: 32 }) });
+export const ZDeviceKeyIssueSchema = z.object({
+  type: z.literal("key_issue"),
+  keyId: zB64u({ bytes: 8 }),
+  key: zB64u({ bytes: 32 }),
+});
 
 /** The commands a device obeys. */
 export const ZDeviceCommandBodySchema = z.discriminatedUnion("name", [
   z.object({ name: z.literal("reboot") }),
   z.object({ name: z.literal("locate"), enabled: z.boolean() }),
-  z.object({ name: z.literal("rename"), hostname: z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/) }),
+  z.object({
+    name: z.literal("rename"),
+    hostname: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/),
+  }),
   z.object({ name: z.literal("set-interval"), seconds: z.number().int().min(1).max(3600) }),
-  z.object({ name: z.literal("terminal-open"), sessionId: ZTerminalSessionSchema, cols: z.number().int().min(1).max(500), rows: z.number().int().min(1).max(200) }),
+  z.object({
+    name: z.literal("terminal-open"),
+    sessionId: ZTerminalSessionSchema,
+    cols: z.number().int().min(1).max(500),
+    rows: z.number().int().min(1).max(200),
+  }),
   z.object({ name: z.literal("terminal-close"), sessionId: ZTerminalSessionSchema }),
 ]);
 /** The parsed value of `ZDeviceCommandBodySchema`. */
 export type TDeviceCommandBody = z.infer<typeof ZDeviceCommandBodySchema>;
 
 /** Companion → device: run a command; answered by `command_result` with the same id. */
-export const ZDeviceCommandSchema = z.object({ type: z.literal("command"), id: ZCommandIdSchema, command: ZDeviceCommandBodySchema });
+export const ZDeviceCommandSchema = z.object({
+  type: z.literal("command"),
+  id: ZCommandIdSchema,
+  command: ZDeviceCommandBodySchema,
+});
 
 /** Every message a device may send. */
 export const ZDeviceUpMessageSchema = z.discriminatedUnion("type", [
@@ -86,6 +124,11 @@ export const ZDeviceUpMessageSchema = z.discriminatedUnion("type", [
 export type TDeviceUpMessage = z.infer<typeof ZDeviceUpMessageSchema>;
 
 /** Every message the companion may send to a device. */
-export const ZDeviceDownMessageSchema = z.discriminatedUnion("type", [ZDeviceWelcomeSchema, ZDeviceKeyIssueSchema, ZDeviceCommandSchema, ZTerminalDataSchema]);
+export const ZDeviceDownMessageSchema = z.discriminatedUnion("type", [
+  ZDeviceWelcomeSchema,
+  ZDeviceKeyIssueSchema,
+  ZDeviceCommandSchema,
+  ZTerminalDataSchema,
+]);
 /** The parsed value of `ZDeviceDownMessageSchema`. */
 export type TDeviceDownMessage = z.infer<typeof ZDeviceDownMessageSchema>;

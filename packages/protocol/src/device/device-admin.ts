@@ -5,7 +5,11 @@ import { z } from "zod";
  * credentials given once (issue 6). Served over HTTPS only; credentials travel in the body,
  * the session token in `Authorization: Bearer`, never in a URL.
  */
-const ZUsernameSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const ZUsernameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/);
 const ZPasswordSchema = z.string().min(1).max(128);
 
 /** POST /api/v1/login. */
@@ -14,21 +18,35 @@ export const ZDeviceLoginRequestSchema = z.object({ username: ZUsernameSchema, p
 export type TDeviceLoginRequest = z.infer<typeof ZDeviceLoginRequestSchema>;
 
 /** Answer to a successful login: an opaque bearer token valid for a few minutes. */
-export const ZDeviceLoginResponseSchema = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/), expiresInSec: z.number().int().positive() });
+export const ZDeviceLoginResponseSchema = z.object({
+  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  expiresInSec: z.number().int().positive(),
+});
 
 /**
  * POST /api/v1/adopt: point the device at the companion — either the UniFi way (inform URL and,
  * optionally, the authkey: `syswrapper.sh set-adopt <url> <authkey>`) or Veil's site key.
  */
 export const ZDeviceAdoptRequestSchema = z.union([
-  z.object({ informUrl: z.url({ protocol: /^https?$/ }).max(256), authkey: z.string().regex(/^[0-9a-f]{32}$/).optional() }).strict(),
+  z
+    .object({
+      informUrl: z.url({ protocol: /^https?$/ }).max(256),
+      authkey: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/)
+        .optional(),
+    })
+    .strict(),
   z.object({ siteKey: z.string().min(10).max(1024).startsWith("veilsite1_") }).strict(),
 ]);
 /** The parsed value of `ZDeviceAdoptRequestSchema`. */
 export type TDeviceAdoptRequest = z.infer<typeof ZDeviceAdoptRequestSchema>;
 
 /** POST /api/v1/credentials: replace the login credential (bulk credential generation). */
-export const ZDeviceCredentialRequestSchema = z.object({ username: ZUsernameSchema, password: z.string().min(12).max(128) });
+export const ZDeviceCredentialRequestSchema = z.object({
+  username: ZUsernameSchema,
+  password: z.string().min(12).max(128),
+});
 
 /** POST /api/v1/shell: run one line in the device's shell. */
 export const ZDeviceShellRequestSchema = z.object({ command: z.string().min(1).max(1024) });

@@ -79,10 +79,18 @@ export const ZUnifiInformSchema = z.object({
   radio_table: z.array(ZUnifiRadioSchema).max(UNIFI_INFORM_LIMITS.radios).optional(),
   sta_table: z.array(ZUnifiStationSchema).max(UNIFI_INFORM_LIMITS.clients).optional(),
   sys_stats: z
-    .object({ loadavg_1: ZLooseNumberSchema.optional(), mem_total: ZLooseNumberSchema.optional(), mem_used: ZLooseNumberSchema.optional() })
+    .object({
+      loadavg_1: ZLooseNumberSchema.optional(),
+      mem_total: ZLooseNumberSchema.optional(),
+      mem_used: ZLooseNumberSchema.optional(),
+    })
     .optional(),
   "system-stats": z
-    .object({ cpu: ZLooseNumberSchema.optional(), mem: ZLooseNumberSchema.optional(), uptime: ZLooseNumberSchema.optional() })
+    .object({
+      cpu: ZLooseNumberSchema.optional(),
+      mem: ZLooseNumberSchema.optional(),
+      uptime: ZLooseNumberSchema.optional(),
+    })
     .optional(),
   /** Results of `cmd` replies run since the last inform (simulator and Veil extension). */
   cmd_results: z

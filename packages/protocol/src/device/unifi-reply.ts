@@ -23,7 +23,10 @@ export const ZUnifiSetparamSchema = z.object({
 });
 
 /** `reboot`: reboot now. */
-export const ZUnifiRebootSchema = z.object({ _type: z.literal("reboot"), server_time_in_utc: z.string().max(20).optional() });
+export const ZUnifiRebootSchema = z.object({
+  _type: z.literal("reboot"),
+  server_time_in_utc: z.string().max(20).optional(),
+});
 
 /** `cmd`: run a command; the result comes back in a later inform's `cmd_results`. */
 export const ZUnifiCmdSchema = z.object({
@@ -60,7 +63,10 @@ export type TUnifiReply = z.infer<typeof ZUnifiReplySchema>;
 export const ZUnifiMgmtCfgSchema = z.object({
   "mgmt.authkey": z.string().regex(/^[0-9a-f]{32}$/, "must be 32 hex"),
   "mgmt.url": z.url().max(256).optional(),
-  "mgmt.interval": z.string().regex(/^\d{1,5}$/).optional(),
+  "mgmt.interval": z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .optional(),
 });
 /** The parsed value of `ZUnifiMgmtCfgSchema`. */
 export type TUnifiMgmtCfg = z.infer<typeof ZUnifiMgmtCfgSchema>;

@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { zB64u, ZEmailSchema, ZIdSchema, ZKdfParamsSchema, ZPublicKeySchema, ZRoleSchema, ZSecret256Schema } from "../fields";
+import {
+  zB64u,
+  ZEmailSchema,
+  ZIdSchema,
+  ZKdfParamsSchema,
+  ZPublicKeySchema,
+  ZRoleSchema,
+  ZSecret256Schema,
+} from "../fields";
 import { IDLE_TIMEOUT_MAX_SECONDS, IDLE_TIMEOUT_MIN_SECONDS, ZTimestampSchema } from "./common";
 
 /** A private key wrapped by the browser (versioned AEAD blob from @veil/crypto); opaque here. */
@@ -25,7 +33,12 @@ export type TAccountKeys = z.infer<typeof ZAccountKeysSchema>;
  * keys for a signed-in user but cannot be used to regain access. Never returned by the console.
  */
 export const ZRecoveryKitSchema = z
-  .object({ salt: zB64u({ bytes: 16 }), wrappedIdentityKey: ZWrappedKeySchema, wrappedBoxKey: ZWrappedKeySchema, authKey: ZSecret256Schema.optional() })
+  .object({
+    salt: zB64u({ bytes: 16 }),
+    wrappedIdentityKey: ZWrappedKeySchema,
+    wrappedBoxKey: ZWrappedKeySchema,
+    authKey: ZSecret256Schema.optional(),
+  })
   .strict();
 export type TRecoveryKit = z.infer<typeof ZRecoveryKitSchema>;
 
@@ -96,7 +109,9 @@ export const ZTotpCodeSchema = z.string().regex(/^\d{6}$/, "must be 6 digits");
 export const ZLogin2faRequestSchema = z
   .object({ challenge: ZSecret256Schema, code: ZTotpCodeSchema.optional(), backupCode: ZBackupCodeSchema.optional() })
   .strict()
-  .refine((b) => (b.code === undefined) !== (b.backupCode === undefined), { message: "send exactly one of code and backupCode" });
+  .refine((b) => (b.code === undefined) !== (b.backupCode === undefined), {
+    message: "send exactly one of code and backupCode",
+  });
 export type TLogin2faRequest = z.infer<typeof ZLogin2faRequestSchema>;
 export const ZLogin2faResponseSchema = z.object({ status: z.literal("ok"), session: ZSessionIssuedSchema });
 
@@ -125,7 +140,9 @@ export const ZSessionListResponseSchema = z.object({ sessions: z.array(ZSessionI
 export type TSessionListResponse = z.infer<typeof ZSessionListResponseSchema>;
 
 /** PUT /api/account/idle-timeout */
-export const ZIdleTimeoutRequestSchema = z.object({ seconds: z.number().int().min(IDLE_TIMEOUT_MIN_SECONDS).max(IDLE_TIMEOUT_MAX_SECONDS) }).strict();
+export const ZIdleTimeoutRequestSchema = z
+  .object({ seconds: z.number().int().min(IDLE_TIMEOUT_MIN_SECONDS).max(IDLE_TIMEOUT_MAX_SECONDS) })
+  .strict();
 export type TIdleTimeoutRequest = z.infer<typeof ZIdleTimeoutRequestSchema>;
 
 /** POST /api/account/step-up: a fresh proof of the auth key before sensitive actions. */
@@ -172,16 +189,31 @@ export type TRecoverPreloginResponse = z.infer<typeof ZRecoverPreloginResponseSc
  * short-lived challenge for /complete.
  */
 export const ZRecoverStartRequestSchema = z
-  .object({ email: ZEmailSchema, authKey: ZSecret256Schema, code: ZTotpCodeSchema.optional(), backupCode: ZBackupCodeSchema.optional() })
+  .object({
+    email: ZEmailSchema,
+    authKey: ZSecret256Schema,
+    code: ZTotpCodeSchema.optional(),
+    backupCode: ZBackupCodeSchema.optional(),
+  })
   .strict()
-  .refine((b) => b.code === undefined || b.backupCode === undefined, { message: "send at most one of code and backupCode" });
+  .refine((b) => b.code === undefined || b.backupCode === undefined, {
+    message: "send at most one of code and backupCode",
+  });
 export type TRecoverStartRequest = z.infer<typeof ZRecoverStartRequestSchema>;
 export const ZRecoverStartResponseSchema = z.object({
   challenge: ZSecret256Schema,
   expiresAt: ZTimestampSchema,
   userId: ZIdSchema,
-  publicKeys: z.object({ identityPublicKey: ZPublicKeySchema, boxPublicKey: ZPublicKeySchema, boxKeyCertificate: zB64u({ maxBytes: 512 }) }),
-  recovery: z.object({ salt: zB64u({ bytes: 16 }), wrappedIdentityKey: ZWrappedKeySchema, wrappedBoxKey: ZWrappedKeySchema }),
+  publicKeys: z.object({
+    identityPublicKey: ZPublicKeySchema,
+    boxPublicKey: ZPublicKeySchema,
+    boxKeyCertificate: zB64u({ maxBytes: 512 }),
+  }),
+  recovery: z.object({
+    salt: zB64u({ bytes: 16 }),
+    wrappedIdentityKey: ZWrappedKeySchema,
+    wrappedBoxKey: ZWrappedKeySchema,
+  }),
 });
 export type TRecoverStartResponse = z.infer<typeof ZRecoverStartResponseSchema>;
 

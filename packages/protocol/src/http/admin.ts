@@ -10,7 +10,11 @@ export type TUserListResponse = z.infer<typeof ZUserListResponseSchema>;
 /** POST /api/invites (admin, step-up). The token is shown once; only its hash is stored. */
 export const ZInviteCreateRequestSchema = z.object({ email: ZEmailSchema.optional(), role: ZRoleSchema }).strict();
 export type TInviteCreateRequest = z.infer<typeof ZInviteCreateRequestSchema>;
-export const ZInviteCreateResponseSchema = z.object({ inviteId: ZIdSchema, token: ZSecret256Schema, expiresAt: ZTimestampSchema });
+export const ZInviteCreateResponseSchema = z.object({
+  inviteId: ZIdSchema,
+  token: ZSecret256Schema,
+  expiresAt: ZTimestampSchema,
+});
 export type TInviteCreateResponse = z.infer<typeof ZInviteCreateResponseSchema>;
 
 /** PUT /api/users/:id/role (admin, step-up) */
@@ -45,11 +49,19 @@ export const ZAuditEntrySchema = z.object({
   /** base64url SHA-256 chain hash of this row. */
   hash: z.string(),
 });
-export const ZAuditListResponseSchema = z.object({ entries: z.array(ZAuditEntrySchema), nextBefore: z.number().int().nullable() });
+export const ZAuditListResponseSchema = z.object({
+  entries: z.array(ZAuditEntrySchema),
+  nextBefore: z.number().int().nullable(),
+});
 export type TAuditListResponse = z.infer<typeof ZAuditListResponseSchema>;
 
 /** GET /api/audit/verify (admin, auditor) */
-export const ZAuditVerifyResponseSchema = z.object({ ok: z.boolean(), checked: z.number().int(), anchorSeq: z.number().int(), brokenAt: z.number().int().optional() });
+export const ZAuditVerifyResponseSchema = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  anchorSeq: z.number().int(),
+  brokenAt: z.number().int().optional(),
+});
 
 /** Console settings (GET /api/settings; PUT with a partial body, admin + step-up). */
 export const ZSettingsSchema = z.object({

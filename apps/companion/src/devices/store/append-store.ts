@@ -12,7 +12,20 @@
  * snapshot with its log or the new snapshot with its (empty) log. On open, a torn log tail
  * (a record cut by the crash) is truncated away.
  */
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, ftruncateSync, unlinkSync, writeSync, existsSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  ftruncateSync,
+  unlinkSync,
+  writeSync,
+  existsSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { encodeRecord, scanRecords } from "./record-framing";
@@ -93,7 +106,8 @@ export class AppendStore {
   /** Opens (or creates) the store and replays it. Throws when the snapshot is unreadable. */
   static open(options: AppendStoreOptions): RecoveredStore {
     const o: Required<AppendStoreOptions> = { syncIntervalMs: 500, now: Date.now, ...options };
-    if (!(o.syncIntervalMs > 0 && o.syncIntervalMs <= 1000)) throw new RangeError("syncIntervalMs must be in (0, 1000]");
+    if (!(o.syncIntervalMs > 0 && o.syncIntervalMs <= 1000))
+      throw new RangeError("syncIntervalMs must be in (0, 1000]");
     const snapPath = join(o.dir, `${o.name}.snap`);
     const records: unknown[] = [];
     let gen = 0;
@@ -103,8 +117,17 @@ export class AppendStore {
       const head = scan.records[0];
       const tail = scan.records.at(-1);
       const n = scan.records.length - 2;
-      if (!isObj(head) || head.t !== "snap" || typeof head.gen !== "number" || !isObj(tail) || tail.t !== "end" || tail.n !== n) {
-        throw new Error(`${snapPath} is incomplete or corrupt: restore it from a backup or move it away to start an empty device store`);
+      if (
+        !isObj(head) ||
+        head.t !== "snap" ||
+        typeof head.gen !== "number" ||
+        !isObj(tail) ||
+        tail.t !== "end" ||
+        tail.n !== n
+      ) {
+        throw new Error(
+          `${snapPath} is incomplete or corrupt: restore it from a backup or move it away to start an empty device store`,
+        );
       }
       gen = head.gen;
       lastCompactionAt = typeof head.at === "number" ? head.at : null;
@@ -137,7 +160,8 @@ export class AppendStore {
     const logName = new RegExp(`^${o.name}\\.(\\d+)\\.log$`);
     for (const f of readdirSync(o.dir)) {
       const m = logName.exec(f);
-      if ((m && Number(m[1]) !== gen) || (f.startsWith(`.${o.name}.snap.`) && f.endsWith(".tmp"))) unlinkSync(join(o.dir, f));
+      if ((m && Number(m[1]) !== gen) || (f.startsWith(`.${o.name}.snap.`) && f.endsWith(".tmp")))
+        unlinkSync(join(o.dir, f));
     }
     fsyncDir(o.dir);
     return { store: new AppendStore(o, fd, gen, logBytes, logRecords, lastCompactionAt), records, truncatedBytes };

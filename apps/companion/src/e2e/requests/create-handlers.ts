@@ -30,9 +30,13 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "system.info": () => info(),
     "system.watch": (body, ctx) => {
       const { intervalMs } = ZSystemWatchBodySchema.parse(body);
-      return { subscriptionId: ctx.subscribe({ intervalMs, type: "system.snapshot", produce: () => snapshot(ctx.now()) }) };
+      return {
+        subscriptionId: ctx.subscribe({ intervalMs, type: "system.snapshot", produce: () => snapshot(ctx.now()) }),
+      };
     },
-    "subscription.cancel": (body, ctx) => ({ cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId) }),
+    "subscription.cancel": (body, ctx) => ({
+      cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId),
+    }),
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),

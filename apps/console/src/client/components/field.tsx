@@ -1,7 +1,11 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from "react";
 
 /** A labelled input with an optional hint, wired with aria-describedby. */
-export function Field({ label, hint, ...input }: { label: string; hint?: ReactNode } & InputHTMLAttributes<HTMLInputElement>) {
+export function Field({
+  label,
+  hint,
+  ...input
+}: { label: string; hint?: ReactNode } & InputHTMLAttributes<HTMLInputElement>) {
   const id = useId();
   const hintId = `${id}-hint`;
   return (

@@ -63,8 +63,8 @@ export function NewPasswordField({
         aria-invalid={verdict !== null && !verdict.ok}
       />
       <div className="hint" id={`${id}-rules`}>
-        {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} characters. No required symbols or digits: a long phrase you can remember is best. It is checked in this
-        browser against lists of common passwords; it is never sent anywhere.
+        {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} characters. No required symbols or digits: a long phrase you can
+        remember is best. It is checked in this browser against lists of common passwords; it is never sent anywhere.
       </div>
       <div id={`${id}-verdict`} aria-live="polite" data-testid="password-verdict">
         {score !== null ? (

@@ -7,8 +7,8 @@ export function SafetyCode({ code }: { code: string }) {
         {code}
       </code>
       <p className="hint">
-        This code names your identity key, which only your browser can unlock. It is the same wherever you sign in. If it ever changes without you
-        changing keys, stop and tell your administrator.
+        This code names your identity key, which only your browser can unlock. It is the same wherever you sign in. If
+        it ever changes without you changing keys, stop and tell your administrator.
       </p>
     </figure>
   );

@@ -69,8 +69,8 @@ function UnlockForm({ email }: { email: string }) {
     <section className="card narrow" aria-labelledby="unlock-title">
       <h1 id="unlock-title">Unlock your keys</h1>
       <p>
-        You are still signed in as <strong>{email}</strong>, but this tab no longer holds your private keys. Enter your password to unlock them; it never
-        leaves this browser.
+        You are still signed in as <strong>{email}</strong>, but this tab no longer holds your private keys. Enter your
+        password to unlock them; it never leaves this browser.
       </p>
       <form
         onSubmit={(e) => {
@@ -78,7 +78,14 @@ function UnlockForm({ email }: { email: string }) {
           void task.run((phase) => unlock(password, phase));
         }}
       >
-        <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <Progress phase={task.phase} startedAt={task.startedAt} />
         <Alert>{task.error}</Alert>
         <div className="actions">
@@ -108,7 +115,8 @@ export function Shell({ roles, children }: { roles?: readonly TRole[]; children:
   let body: ReactNode;
   if (session.status === "loading" || session.status === "anonymous") body = <p className="muted">Loading…</p>;
   else if (session.status === "locked") body = <UnlockForm email={session.me.user.email} />;
-  else if (roles && !roles.includes(session.me.user.role)) body = <Alert>You do not have permission to see this page.</Alert>;
+  else if (roles && !roles.includes(session.me.user.role))
+    body = <Alert>You do not have permission to see this page.</Alert>;
   else body = children(session);
   return (
     <StepUpProvider>

@@ -65,7 +65,12 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
     if (d && !d.open) d.showModal();
   }, []);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="step-up-title" onCancel={(e) => (task.running ? e.preventDefault() : onCancel())}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="step-up-title"
+      onCancel={(e) => (task.running ? e.preventDefault() : onCancel())}
+    >
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -81,7 +86,15 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
       >
         <h2 id="step-up-title">Confirm it's you</h2>
         <p>This action is sensitive. Enter your password to continue; it stays in this browser.</p>
-        <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} autoFocus />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          autoFocus
+        />
         <Progress phase={task.phase} startedAt={task.startedAt} />
         <Alert>{task.error}</Alert>
         <div className="actions">

@@ -44,7 +44,12 @@ export type RecoveryChoice = "keep" | "new" | "remove";
  * Re-wraps the same private keys under a new password (new salt, default params), so nothing is
  * lost; the console ends every other session. Returns a new recovery code when asked for one.
  */
-export async function changePassword(current: string, next: string, recovery: RecoveryChoice, phase: Phase): Promise<{ recoveryCode: string | null; sessionsEnded: number }> {
+export async function changePassword(
+  current: string,
+  next: string,
+  recovery: RecoveryChoice,
+  phase: Phase,
+): Promise<{ recoveryCode: string | null; sessionsEnded: number }> {
   const { me, keys } = ready();
   const currentKey = await currentAuthKey(current, phase);
   const params = freshParams();

@@ -36,7 +36,10 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
     wipe(authKey);
     if (result.status === "ok") {
       phase("Unlocking your keys");
-      await completeSignIn({ token: result.session.token, userId: result.session.user.id, sessionId: result.session.sessionId, email }, wrapKey);
+      await completeSignIn(
+        { token: result.session.token, userId: result.session.user.id, sessionId: result.session.sessionId, email },
+        wrapKey,
+      );
       return { kind: "done" };
     }
     const challenge = result.challenge;
@@ -53,7 +56,10 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
           used = true;
           try {
             phase("Unlocking your keys");
-            await completeSignIn({ token: r.session.token, userId: r.session.user.id, sessionId: r.session.sessionId, email }, held);
+            await completeSignIn(
+              { token: r.session.token, userId: r.session.user.id, sessionId: r.session.sessionId, email },
+              held,
+            );
           } finally {
             wipe(held);
           }

@@ -52,7 +52,11 @@ export async function signUp(input: SignUpInput, phase: Phase): Promise<{ recove
     };
     const session = await api.signup(body);
     phase("Unlocking your keys");
-    await completeSignIn({ token: session.token, userId: session.user.id, sessionId: session.sessionId, email }, wrapKey, keys);
+    await completeSignIn(
+      { token: session.token, userId: session.user.id, sessionId: session.sessionId, email },
+      wrapKey,
+      keys,
+    );
     return { recoveryCode };
   } finally {
     wipe(authKey, wrapKey);

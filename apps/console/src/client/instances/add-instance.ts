@@ -44,11 +44,17 @@ export interface AddedInstance {
   readonly consolePin: string;
 }
 
-export async function addInstance(name: string, me: TMeResponse, keys: AccountKeyPairs, phase: (label: string) => void): Promise<AddedInstance> {
+export async function addInstance(
+  name: string,
+  me: TMeResponse,
+  keys: AccountKeyPairs,
+  phase: (label: string) => void,
+): Promise<AddedInstance> {
   const trimmed = name.trim();
   // What goes into the enrollment string comes from the console: its URL must be our origin.
   const info = await api.companionInfo();
-  if (new URL(info.consoleUrl).origin !== window.location.origin) throw new Error("The console named another address for companions than this page's. Nothing was made.");
+  if (new URL(info.consoleUrl).origin !== window.location.origin)
+    throw new Error("The console named another address for companions than this page's. Nothing was made.");
 
   const instanceId = crypto.randomUUID();
   const identity = generateIdentityKeyPair();
@@ -74,8 +80,20 @@ export async function addInstance(name: string, me: TMeResponse, keys: AccountKe
       authKey: toBase64Url(authKey),
       identityPublicKey: certBody.identityPublicKey,
       boxPublicKey: certBody.boxPublicKey,
-      wrappedIdentityPrivateKey: toBase64Url(wrapKey(wrap, identity.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.identityPrivateKey, publicKey: identity.publicKey })),
-      wrappedBoxPrivateKey: toBase64Url(wrapKey(wrap, box.privateKey, { ownerId: instanceId, purpose: WRAP_PURPOSES.boxPrivateKey, publicKey: box.publicKey })),
+      wrappedIdentityPrivateKey: toBase64Url(
+        wrapKey(wrap, identity.privateKey, {
+          ownerId: instanceId,
+          purpose: WRAP_PURPOSES.identityPrivateKey,
+          publicKey: identity.publicKey,
+        }),
+      ),
+      wrappedBoxPrivateKey: toBase64Url(
+        wrapKey(wrap, box.privateKey, {
+          ownerId: instanceId,
+          purpose: WRAP_PURPOSES.boxPrivateKey,
+          publicKey: box.publicKey,
+        }),
+      ),
       certificate: { statement, signerPublicKey: toBase64Url(keys.identity.publicKey) },
     });
     phase("Storing the instance");
@@ -87,7 +105,12 @@ export async function addInstance(name: string, me: TMeResponse, keys: AccountKe
       keys.identity.privateKey,
       keys.identity.publicKey,
       instanceId,
-      { accountId: me.user.id, identityPublicKey: me.keys.identityPublicKey, boxPublicKey: me.keys.boxPublicKey, boxKeyCertificate: decodeBoxKeyCertificate(me.keys.boxKeyCertificate) },
+      {
+        accountId: me.user.id,
+        identityPublicKey: me.keys.identityPublicKey,
+        boxPublicKey: me.keys.boxPublicKey,
+        boxKeyCertificate: decodeBoxKeyCertificate(me.keys.boxKeyCertificate),
+      },
       "admin",
       Date.now() + GRANT_LIFETIME_MS,
     );

@@ -12,7 +12,17 @@
  * open (replay, reorder, gap, forgery) ends the session; nothing from it is used. Responses are
  * parsed with the request catalogue's result schema before the page sees them.
  */
-import { fromBase64Url, fromUtf8, initiateSession, randomBytes, SessionError, toBase64Url, utf8, type BoxPrivateKey, type Session } from "@veil/crypto";
+import {
+  fromBase64Url,
+  fromUtf8,
+  initiateSession,
+  randomBytes,
+  SessionError,
+  toBase64Url,
+  utf8,
+  type BoxPrivateKey,
+  type Session,
+} from "@veil/crypto";
 import {
   encodeSessionOpen,
   PROTOCOL_VERSION,
@@ -113,12 +123,23 @@ export class InstanceChannel {
     socket.on("disconnect", () => this.close("unavailable"));
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());
-      socket.once("connect_error", () => reject(new ChannelError("unavailable", "Could not connect to the console's relay.")));
+      socket.once("connect_error", () =>
+        reject(new ChannelError("unavailable", "Could not connect to the console's relay.")),
+      );
     });
 
-    const pending = initiateSession({ protocolVersion: PROTOCOL_VERSION, instanceId, accountId, accountSecretKey: accountBoxPrivateKey, instancePublicKey: instanceBoxPublicKey });
+    const pending = initiateSession({
+      protocolVersion: PROTOCOL_VERSION,
+      instanceId,
+      accountId,
+      accountSecretKey: accountBoxPrivateKey,
+      instancePublicKey: instanceBoxPublicKey,
+    });
     const reply = new Promise<TRelayFrame>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ChannelError("timeout", "The companion did not answer the handshake.")), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new ChannelError("timeout", "The companion did not answer the handshake.")),
+        HANDSHAKE_TIMEOUT_MS,
+      );
       this.#onHandshake = (f) => {
         clearTimeout(timer);
         this.#onHandshake = null;
@@ -127,10 +148,18 @@ export class InstanceChannel {
       };
     });
     reply.catch(() => undefined);
-    const ack = await this.#send({ instanceId, sessionId: this.sessionId, kind: "handshake", frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)) });
+    const ack = await this.#send({
+      instanceId,
+      sessionId: this.sessionId,
+      kind: "handshake",
+      frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)),
+    });
     if (!ack.ok) {
       this.close(ack.error.code);
-      throw new ChannelError(ack.error.code, ack.error.code === "unavailable" ? "The companion is offline." : ack.error.message);
+      throw new ChannelError(
+        ack.error.code,
+        ack.error.code === "unavailable" ? "The companion is offline." : ack.error.message,
+      );
     }
     let f: TRelayFrame;
     try {
@@ -153,7 +182,11 @@ export class InstanceChannel {
   }
 
   /** Sends one request and resolves with its result, parsed with the catalogue's result schema. */
-  async request<T extends TRequestType>(type: T, body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>, timeoutMs = 15_000): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
+  async request<T extends TRequestType>(
+    type: T,
+    body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>,
+    timeoutMs = 15_000,
+  ): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
     const session = this.#session;
     if (!session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
     const id = crypto.randomUUID();
@@ -166,7 +199,12 @@ export class InstanceChannel {
       this.#waiters.set(id, { resolve, reject, timer });
     });
     response.catch(() => undefined);
-    const ack = await this.#send({ instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "transport", frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))) });
+    const ack = await this.#send({
+      instanceId: this.options.instanceId,
+      sessionId: this.sessionId,
+      kind: "transport",
+      frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))),
+    });
     if (!ack.ok) {
       const w = this.#waiters.get(id);
       if (w) clearTimeout(w.timer);
@@ -175,7 +213,8 @@ export class InstanceChannel {
     }
     const r = await response;
     if (r.kind === "error") throw new RequestError(r.error);
-    if (r.kind !== "result" || r.type !== type) throw new ChannelError("bad_response", "The companion answered another request.");
+    if (r.kind !== "result" || r.type !== type)
+      throw new ChannelError("bad_response", "The companion answered another request.");
     const spec = REQUEST_CATALOGUE[type];
     const parsed = spec.result.safeParse(r.body);
     if (!parsed.success) throw new ChannelError("bad_response", "The companion's answer has an unexpected shape.");
@@ -188,7 +227,12 @@ export class InstanceChannel {
     this.#closed = true;
     const socket = this.#socket;
     if (socket?.connected && this.#session) {
-      socket.emit("e2e:frame", { instanceId: this.options.instanceId, sessionId: this.sessionId, kind: "close", frame: "" });
+      socket.emit("e2e:frame", {
+        instanceId: this.options.instanceId,
+        sessionId: this.sessionId,
+        kind: "close",
+        frame: "",
+      });
     }
     this.#session?.close();
     this.#session = null;
@@ -205,10 +249,12 @@ export class InstanceChannel {
 
   #send(frame: TRelayFrame): Promise<TSocketAck> {
     const socket = this.#socket;
-    if (!socket) return Promise.resolve({ ok: false, error: { code: "unavailable", message: "Not connected.", retryable: true } });
-    return (socket.timeout(10_000).emitWithAck("e2e:frame", frame) as Promise<TSocketAck>).catch(
-      (): TSocketAck => ({ ok: false, error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true } }),
-    );
+    if (!socket)
+      return Promise.resolve({ ok: false, error: { code: "unavailable", message: "Not connected.", retryable: true } });
+    return (socket.timeout(10_000).emitWithAck("e2e:frame", frame) as Promise<TSocketAck>).catch((): TSocketAck => ({
+      ok: false,
+      error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true },
+    }));
   }
 
   #onFrame(raw: unknown): void {

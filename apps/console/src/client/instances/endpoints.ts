@@ -21,10 +21,16 @@ const ZGrantCreatedSchema = z.object({ grant: ZGrantSummarySchema });
 
 const at = (id: string, rest = "") => `/api/instances/${encodeURIComponent(id)}${rest}`;
 
-export const listInstances = () => apiRequest({ method: "GET", path: "/api/instances", schema: ZInstanceListResponseSchema });
+export const listInstances = () =>
+  apiRequest({ method: "GET", path: "/api/instances", schema: ZInstanceListResponseSchema });
 export const getInstance = (id: string) => apiRequest({ method: "GET", path: at(id), schema: ZInstanceResponseSchema });
-export const createInstance = (body: TInstanceCreateRequest) => apiRequest({ method: "POST", path: "/api/instances", body, schema: ZInstanceResponseSchema });
-export const revokeInstance = (id: string) => apiRequest({ method: "POST", path: at(id, "/revoke"), body: {}, schema: ZOkSchema });
-export const listGrants = (id: string) => apiRequest({ method: "GET", path: at(id, "/grants"), schema: ZGrantListResponseSchema });
-export const createGrant = (id: string, body: TGrantCreateRequest) => apiRequest({ method: "POST", path: at(id, "/grants"), body, schema: ZGrantCreatedSchema });
-export const companionInfo = () => apiRequest({ method: "GET", path: "/api/companion-info", schema: ZCompanionInfoResponseSchema });
+export const createInstance = (body: TInstanceCreateRequest) =>
+  apiRequest({ method: "POST", path: "/api/instances", body, schema: ZInstanceResponseSchema });
+export const revokeInstance = (id: string) =>
+  apiRequest({ method: "POST", path: at(id, "/revoke"), body: {}, schema: ZOkSchema });
+export const listGrants = (id: string) =>
+  apiRequest({ method: "GET", path: at(id, "/grants"), schema: ZGrantListResponseSchema });
+export const createGrant = (id: string, body: TGrantCreateRequest) =>
+  apiRequest({ method: "POST", path: at(id, "/grants"), body, schema: ZGrantCreatedSchema });
+export const companionInfo = () =>
+  apiRequest({ method: "GET", path: "/api/companion-info", schema: ZCompanionInfoResponseSchema });

@@ -20,9 +20,9 @@ export function InstallPanel({ enrollment, title, onDone }: { enrollment: string
     <section className="alert alert-success" aria-labelledby="install-title" data-testid="install-panel">
       <h3 id="install-title">{title}</h3>
       <p>
-        <strong>This line is shown only now.</strong> It contains the instance's secret token: anyone who has it can enroll as this instance until you rotate or
-        revoke it. Veil keeps no copy — if you lose it, rotate the token from the instance page. Run it on the site host (Linux with systemd, Node.js 20 or
-        newer):
+        <strong>This line is shown only now.</strong> It contains the instance's secret token: anyone who has it can
+        enroll as this instance until you rotate or revoke it. Veil keeps no copy — if you lose it, rotate the token
+        from the instance page. Run it on the site host (Linux with systemd, Node.js 20 or newer):
       </p>
       <p>
         <code className="wrap" data-testid="install-line">
@@ -48,8 +48,8 @@ export function InstallPanel({ enrollment, title, onDone }: { enrollment: string
         </button>
       </details>
       <p className="hint">
-        curl checks the console's key against the pin in the line (<code>--pinnedpubkey</code>), so the script comes from this console even with a
-        self-signed certificate; the companion pins the same key.
+        curl checks the console's key against the pin in the line (<code>--pinnedpubkey</code>), so the script comes
+        from this console even with a self-signed certificate; the companion pins the same key.
       </p>
       <div className="actions">
         <button type="button" className="primary" onClick={onDone}>

@@ -2,7 +2,15 @@
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { fingerprint, identityPublicKey, toBase64Url } from "@veil/crypto";
-import { decodeEnrollment, ZRoleSchema, type TGrantBundle, type TGrantSummary, type TInstanceSummary, type TRole, type TSystemInfoResult } from "@veil/protocol";
+import {
+  decodeEnrollment,
+  ZRoleSchema,
+  type TGrantBundle,
+  type TGrantSummary,
+  type TInstanceSummary,
+  type TRole,
+  type TSystemInfoResult,
+} from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import { Shell } from "../components/shell";
@@ -14,7 +22,20 @@ import type { InstanceChannel } from "./e2e-channel";
 import * as api from "./endpoints";
 import { InstallPanel } from "./install-panel";
 import { Ago, StatusBadge } from "./presence";
-import { checkSignerPin, decodeBoxKeyCertificate, decodeKeyCard, grantBody, grantMatchesSigner, InstanceTrustError, isSigner, SELF_SESSION_GRANT_MS, signGrant, verifyInstance, type AccountPublicKeys, type VerifiedInstance } from "./trust";
+import {
+  checkSignerPin,
+  decodeBoxKeyCertificate,
+  decodeKeyCard,
+  grantBody,
+  grantMatchesSigner,
+  InstanceTrustError,
+  isSigner,
+  SELF_SESSION_GRANT_MS,
+  signGrant,
+  verifyInstance,
+  type AccountPublicKeys,
+  type VerifiedInstance,
+} from "./trust";
 import { NoGrantError, PING_EVERY_MS, useChannel, type ChannelState } from "./use-channel";
 
 type Ready = Extract<SessionState, { status: "ready" }>;
@@ -41,7 +62,11 @@ function duration(seconds: number): string {
 }
 
 /** The grant this browser presents: a fresh one it signs itself when it holds the signer key, else its stored grant (checked). */
-function bundleSource(session: Ready, instance: TInstanceSummary, verified: VerifiedInstance): () => Promise<TGrantBundle> {
+function bundleSource(
+  session: Ready,
+  instance: TInstanceSummary,
+  verified: VerifiedInstance,
+): () => Promise<TGrantBundle> {
   const { me, keys } = session;
   return async () => {
     if (isSigner(verified, keys)) {
@@ -49,7 +74,12 @@ function bundleSource(session: Ready, instance: TInstanceSummary, verified: Veri
         keys.identity.privateKey,
         keys.identity.publicKey,
         instance.id,
-        { accountId: me.user.id, identityPublicKey: me.keys.identityPublicKey, boxPublicKey: me.keys.boxPublicKey, boxKeyCertificate: decodeBoxKeyCertificate(me.keys.boxKeyCertificate) },
+        {
+          accountId: me.user.id,
+          identityPublicKey: me.keys.identityPublicKey,
+          boxPublicKey: me.keys.boxPublicKey,
+          boxKeyCertificate: decodeBoxKeyCertificate(me.keys.boxKeyCertificate),
+        },
         "admin",
         Date.now() + SELF_SESSION_GRANT_MS,
       );
@@ -57,14 +87,26 @@ function bundleSource(session: Ready, instance: TInstanceSummary, verified: Veri
     const { grants } = await api.listGrants(instance.id);
     const mine = grants.find((g) => g.accountId.toLowerCase() === me.user.id.toLowerCase());
     const checked = mine ? grantBody(mine.bundle) : null;
-    if (!mine || !checked) throw new NoGrantError("You hold no grant on this instance. Ask the administrator who added it for one (send them your key card).");
+    if (!mine || !checked)
+      throw new NoGrantError(
+        "You hold no grant on this instance. Ask the administrator who added it for one (send them your key card).",
+      );
     const b = checked.body;
     // A console that hands us someone else's grant (or one for another key) gets nothing from us.
-    if (b.instanceId.toLowerCase() !== instance.id.toLowerCase() || b.accountId.toLowerCase() !== me.user.id.toLowerCase() || b.boxPublicKey !== me.keys.boxPublicKey)
-      throw new NoGrantError("The grant the console served is not for your keys; the console may have been tampered with.");
-    if (b.expiresAt <= Date.now()) throw new NoGrantError("Your grant on this instance has expired. Ask an administrator to renew it.");
+    if (
+      b.instanceId.toLowerCase() !== instance.id.toLowerCase() ||
+      b.accountId.toLowerCase() !== me.user.id.toLowerCase() ||
+      b.boxPublicKey !== me.keys.boxPublicKey
+    )
+      throw new NoGrantError(
+        "The grant the console served is not for your keys; the console may have been tampered with.",
+      );
+    if (b.expiresAt <= Date.now())
+      throw new NoGrantError("Your grant on this instance has expired. Ask an administrator to renew it.");
     if (!grantMatchesSigner(mine.bundle, verified, instance.id))
-      throw new NoGrantError("Your grant was not signed by the key that signed this instance; the console may have been tampered with. No session was opened.");
+      throw new NoGrantError(
+        "Your grant was not signed by the key that signed this instance; the console may have been tampered with. No session was opened.",
+      );
     return mine.bundle;
   };
 }
@@ -97,7 +139,10 @@ function SessionCard({ state, rtt, idle }: { state: ChannelState; rtt: number | 
           {state.message ?? idle}
         </p>
       )}
-      <p className="hint">The console relays this session's frames but cannot read, forge, replay or reorder them. Everything below is decrypted in this browser.</p>
+      <p className="hint">
+        The console relays this session's frames but cannot read, forge, replay or reorder them. Everything below is
+        decrypted in this browser.
+      </p>
     </section>
   );
 }
@@ -131,7 +176,8 @@ function SystemInfoCard({ channel }: { channel: InstanceChannel | null }) {
           <dd>{info.loadAverage.map((l) => l.toFixed(2)).join(" · ")}</dd>
           <dt>Memory</dt>
           <dd>
-            {bytes(info.memory.totalBytes - info.memory.freeBytes)} used of {bytes(info.memory.totalBytes)} (companion {bytes(info.memory.rssBytes)})
+            {bytes(info.memory.totalBytes - info.memory.freeBytes)} used of {bytes(info.memory.totalBytes)} (companion{" "}
+            {bytes(info.memory.rssBytes)})
           </dd>
         </dl>
       ) : (
@@ -146,7 +192,15 @@ function SystemInfoCard({ channel }: { channel: InstanceChannel | null }) {
   );
 }
 
-function RotateCard({ channel, instance, verified }: { channel: InstanceChannel | null; instance: TInstanceSummary; verified: VerifiedInstance }) {
+function RotateCard({
+  channel,
+  instance,
+  verified,
+}: {
+  channel: InstanceChannel | null;
+  instance: TInstanceSummary;
+  verified: VerifiedInstance;
+}) {
   const [enrollment, setEnrollment] = useState<string | null>(null);
   const task = useTask();
   const rotate = () =>
@@ -162,7 +216,9 @@ function RotateCard({ channel, instance, verified }: { channel: InstanceChannel 
           e.signerFingerprint !== toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey))) ||
           e.consoleUrl !== window.location.origin
         )
-          throw new Error("The new enrollment line does not name this instance, its signer and this console. It was not shown.");
+          throw new Error(
+            "The new enrollment line does not name this instance, its signer and this console. It was not shown.",
+          );
         return line;
       })
       .then((line) => line && setEnrollment(line));
@@ -170,12 +226,17 @@ function RotateCard({ channel, instance, verified }: { channel: InstanceChannel 
     <section className="card" aria-labelledby="token-title">
       <h2 id="token-title">Instance token</h2>
       {enrollment ? (
-        <InstallPanel title="Token rotated: new install line" enrollment={enrollment} onDone={() => setEnrollment(null)} />
+        <InstallPanel
+          title="Token rotated: new install line"
+          enrollment={enrollment}
+          onDone={() => setEnrollment(null)}
+        />
       ) : (
         <>
           <p>
-            Rotating makes the companion draw a new token, re-wrap its keys and replace the console's copy; the old install line stops working. The running
-            companion keeps its connection. The new line comes back to this browser end to end.
+            Rotating makes the companion draw a new token, re-wrap its keys and replace the console's copy; the old
+            install line stops working. The running companion keeps its connection. The new line comes back to this
+            browser end to end.
           </p>
           {task.phase ? <p role="status">{task.phase}…</p> : null}
           <Alert>{task.error}</Alert>
@@ -190,7 +251,15 @@ function RotateCard({ channel, instance, verified }: { channel: InstanceChannel 
   );
 }
 
-function GrantForm({ session, instance, onGranted }: { session: Ready; instance: TInstanceSummary; onGranted: () => void }) {
+function GrantForm({
+  session,
+  instance,
+  onGranted,
+}: {
+  session: Ready;
+  instance: TInstanceSummary;
+  onGranted: () => void;
+}) {
   const withStepUp = useStepUp();
   const [card, setCard] = useState("");
   const [role, setRole] = useState<TRole>("viewer");
@@ -215,8 +284,17 @@ function GrantForm({ session, instance, onGranted }: { session: Ready; instance:
         void task
           .run(() => {
             const expiresAt = Date.now() + days * 24 * 3600_000;
-            const bundle = signGrant(session.keys.identity.privateKey, session.keys.identity.publicKey, instance.id, keys, role, expiresAt);
-            return withStepUp(() => api.createGrant(instance.id, { accountId: keys.accountId, role, expiresAt, bundle }));
+            const bundle = signGrant(
+              session.keys.identity.privateKey,
+              session.keys.identity.publicKey,
+              instance.id,
+              keys,
+              role,
+              expiresAt,
+            );
+            return withStepUp(() =>
+              api.createGrant(instance.id, { accountId: keys.accountId, role, expiresAt, bundle }),
+            );
           })
           .then((r) => {
             if (r) {
@@ -229,15 +307,22 @@ function GrantForm({ session, instance, onGranted }: { session: Ready; instance:
       <h3 id="grant-title">Grant a role</h3>
       <div className="field">
         <label htmlFor="grant-card">Their key card</label>
-        <textarea id="grant-card" rows={3} cols={64} value={card} onChange={(e) => setCard(e.target.value)} aria-describedby="grant-card-hint" />
+        <textarea
+          id="grant-card"
+          rows={3}
+          cols={64}
+          value={card}
+          onChange={(e) => setCard(e.target.value)}
+          aria-describedby="grant-card-hint"
+        />
         <div className="hint" id="grant-card-hint">
           The person copies it from their Instances page.
         </div>
       </div>
       {decoded ? (
         <p role="status">
-          Safety code of this card: <code data-testid="grant-card-safety">{decoded.safetyCode}</code>. Compare it with the code the person reads from their
-          own page before you sign.
+          Safety code of this card: <code data-testid="grant-card-safety">{decoded.safetyCode}</code>. Compare it with
+          the code the person reads from their own page before you sign.
         </p>
       ) : null}
       <Alert>{cardError}</Alert>
@@ -253,7 +338,14 @@ function GrantForm({ session, instance, onGranted }: { session: Ready; instance:
       </div>
       <div className="field">
         <label htmlFor="grant-days">Valid for (days)</label>
-        <input id="grant-days" type="number" min={1} max={365} value={days} onChange={(e) => setDays(Math.min(365, Math.max(1, Number(e.target.value) || 1)))} />
+        <input
+          id="grant-days"
+          type="number"
+          min={1}
+          max={365}
+          value={days}
+          onChange={(e) => setDays(Math.min(365, Math.max(1, Number(e.target.value) || 1)))}
+        />
       </div>
       <Alert>{task.error}</Alert>
       <div className="actions">
@@ -265,7 +357,15 @@ function GrantForm({ session, instance, onGranted }: { session: Ready; instance:
   );
 }
 
-function GrantsCard({ session, instance, verified }: { session: Ready; instance: TInstanceSummary; verified: VerifiedInstance }) {
+function GrantsCard({
+  session,
+  instance,
+  verified,
+}: {
+  session: Ready;
+  instance: TInstanceSummary;
+  verified: VerifiedInstance;
+}) {
   const [grants, setGrants] = useState<readonly TGrantSummary[] | null>(null);
   const [emails, setEmails] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
@@ -275,7 +375,11 @@ function GrantsCard({ session, instance, verified }: { session: Ready; instance:
       (r) => setGrants(r.grants),
       (e: unknown) => setError(errorMessage(e)),
     );
-    if (admin) accountApi.listUsers().then((r) => setEmails(new Map(r.users.map((u) => [u.id.toLowerCase(), u.email]))), () => undefined);
+    if (admin)
+      accountApi.listUsers().then(
+        (r) => setEmails(new Map(r.users.map((u) => [u.id.toLowerCase(), u.email]))),
+        () => undefined,
+      );
   }, [instance.id, admin]);
   useEffect(() => load(), [load]);
   const signer = isSigner(verified, session.keys);
@@ -283,8 +387,8 @@ function GrantsCard({ session, instance, verified }: { session: Ready; instance:
     <section className="card" aria-labelledby="grants-title">
       <h2 id="grants-title">Grants</h2>
       <p>
-        The companion accepts only accounts with a grant signed by the key that signed this instance (safety code <code>{verified.signerSafetyCode}</code>)
-        and enforces their roles itself.
+        The companion accepts only accounts with a grant signed by the key that signed this instance (safety code{" "}
+        <code>{verified.signerSafetyCode}</code>) and enforces their roles itself.
       </p>
       <Alert>{error}</Alert>
       {grants === null ? (
@@ -302,7 +406,11 @@ function GrantsCard({ session, instance, verified }: { session: Ready; instance:
           <tbody>
             {grants.map((g) => {
               const checked = grantBody(g.bundle);
-              const consistent = checked && checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() && checked.body.role === g.role && checked.body.instanceId.toLowerCase() === instance.id.toLowerCase();
+              const consistent =
+                checked &&
+                checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() &&
+                checked.body.role === g.role &&
+                checked.body.instanceId.toLowerCase() === instance.id.toLowerCase();
               return (
                 <tr key={g.id}>
                   <td>{emails.get(g.accountId.toLowerCase()) ?? g.accountId}</td>
@@ -322,7 +430,9 @@ function GrantsCard({ session, instance, verified }: { session: Ready; instance:
         </table>
       )}
       {signer && !instance.revokedAt ? <GrantForm session={session} instance={instance} onGranted={load} /> : null}
-      {!signer && admin ? <p className="hint">Only the administrator whose key signed this instance can sign grants for it.</p> : null}
+      {!signer && admin ? (
+        <p className="hint">Only the administrator whose key signed this instance can sign grants for it.</p>
+      ) : null}
     </section>
   );
 }
@@ -333,7 +443,10 @@ function RevokeCard({ instance, onDone }: { instance: TInstanceSummary; onDone: 
   return (
     <section className="card" aria-labelledby="revoke-title">
       <h2 id="revoke-title">Revoke</h2>
-      <p>Revoking disconnects the companion within seconds and refuses it for good: its token, keys and grants stop working. This cannot be undone.</p>
+      <p>
+        Revoking disconnects the companion within seconds and refuses it for good: its token, keys and grants stop
+        working. This cannot be undone.
+      </p>
       <Alert>{task.error}</Alert>
       <div className="actions">
         <button
@@ -370,14 +483,18 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
   }, [load]);
 
   // The certificate is verified once per served certificate; a failure blocks everything E2E.
-  const certKey = instance ? JSON.stringify(instance.certificate) + instance.identityPublicKey + instance.boxPublicKey : "";
+  const certKey = instance
+    ? JSON.stringify(instance.certificate) + instance.identityPublicKey + instance.boxPublicKey
+    : "";
   const verification = useMemo((): { ok: VerifiedInstance } | { error: string } | null => {
     if (!instance) return null;
     try {
       const v = verifyInstance(instance);
       // The console says we added it: then our own key must have signed it.
       if (instance.adminUserId?.toLowerCase() === session.me.user.id.toLowerCase() && !isSigner(v, session.keys))
-        throw new InstanceTrustError("the console says you added this instance, but your key did not sign its certificate");
+        throw new InstanceTrustError(
+          "the console says you added this instance, but your key did not sign its certificate",
+        );
       checkSignerPin(instance.id, v);
       return { ok: v };
     } catch (error) {
@@ -389,7 +506,13 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
   const channelOptions = useMemo(
     () =>
       instance && verified
-        ? { instanceId: instance.id, accountId: session.me.user.id, keys: session.keys, instanceBoxPublicKey: verified.boxPublicKey, bundle: bundleSource(session, instance, verified) }
+        ? {
+            instanceId: instance.id,
+            accountId: session.me.user.id,
+            keys: session.keys,
+            instanceBoxPublicKey: verified.boxPublicKey,
+            bundle: bundleSource(session, instance, verified),
+          }
         : null,
     [verified, session.keys],
   );
@@ -456,7 +579,8 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
           <dd>
             {verified ? (
               <>
-                <code data-testid="signer-safety-code">{verified.signerSafetyCode}</code> {isSigner(verified, session.keys) ? <span className="badge">your key</span> : null}
+                <code data-testid="signer-safety-code">{verified.signerSafetyCode}</code>{" "}
+                {isSigner(verified, session.keys) ? <span className="badge">your key</span> : null}
               </>
             ) : null}
           </dd>
@@ -468,7 +592,13 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
           <SessionCard
             state={channel}
             rtt={rtt}
-            idle={instance.revokedAt ? "Revoked: the companion is disconnected and no session can be opened." : instance.enrolledAt ? "Not connected: the companion is offline." : "Waiting for the companion to enroll and connect."}
+            idle={
+              instance.revokedAt
+                ? "Revoked: the companion is disconnected and no session can be opened."
+                : instance.enrolledAt
+                  ? "Not connected: the companion is offline."
+                  : "Waiting for the companion to enroll and connect."
+            }
           />
           <SystemInfoCard channel={open} />
           {canRotate ? <RotateCard channel={open} instance={instance} verified={verified} /> : null}

@@ -51,10 +51,18 @@ function AddInstance({ session, onAdded }: { session: Ready; onAdded: () => void
           }}
         >
           <p>
-            Your browser makes the instance's keys and its secret token, wraps the keys under the token and signs the instance with your identity key. The
-            console stores only public and wrapped keys.
+            Your browser makes the instance's keys and its secret token, wraps the keys under the token and signs the
+            instance with your identity key. The console stores only public and wrapped keys.
           </p>
-          <Field label="Instance name" name="instance-name" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} hint="For example the site's name." />
+          <Field
+            label="Instance name"
+            name="instance-name"
+            required
+            maxLength={200}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            hint="For example the site's name."
+          />
           <Progress phase={task.phase} startedAt={task.startedAt} />
           <Alert>{task.error}</Alert>
           <div className="actions">
@@ -78,7 +86,8 @@ function RevokeButton({ instance, onDone }: { instance: TInstanceSummary; onDone
         aria-label={`Revoke ${instance.name}`}
         disabled={task.running}
         onClick={() => {
-          if (!window.confirm(`Revoke “${instance.name}”? Its companion is disconnected and can never connect again.`)) return;
+          if (!window.confirm(`Revoke “${instance.name}”? Its companion is disconnected and can never connect again.`))
+            return;
           void task.run(() => withStepUp(() => api.revokeInstance(instance.id))).then((r) => r && onDone());
         }}
       >
@@ -113,7 +122,11 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
       {instances === null ? (
         <p className="muted">Loading…</p>
       ) : instances.length === 0 ? (
-        <p className="muted">{admin ? "No instances yet. Add one above." : "No instance has been shared with you yet. Give an administrator your key card (below)."}</p>
+        <p className="muted">
+          {admin
+            ? "No instances yet. Add one above."
+            : "No instance has been shared with you yet. Give an administrator your key card (below)."}
+        </p>
       ) : (
         <table data-testid="instances">
           <thead>
@@ -144,7 +157,10 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
                       Open
                     </Link>
                     {i.myRole === "admin" && !i.revokedAt && i.presence.online ? (
-                      <Link href={`/instances/${i.id}#token-title`} aria-label={`Rotate the token of ${i.name} (end to end, on its page)`}>
+                      <Link
+                        href={`/instances/${i.id}#token-title`}
+                        aria-label={`Rotate the token of ${i.name} (end to end, on its page)`}
+                      >
                         Rotate
                       </Link>
                     ) : null}
@@ -168,8 +184,9 @@ function KeyCard({ session }: { session: Ready }) {
     <section className="card" aria-labelledby="card-title">
       <h2 id="card-title">Your key card</h2>
       <p>
-        To be given a role on an instance, send this card to an administrator. It holds only your public keys. The administrator's browser checks it and
-        shows your safety code — read yours out from this page so they can compare:
+        To be given a role on an instance, send this card to an administrator. It holds only your public keys. The
+        administrator's browser checks it and shows your safety code — read yours out from this page so they can
+        compare:
       </p>
       <p>
         <code className="big" data-testid="my-safety-code">

@@ -23,6 +23,17 @@ export function StatusBadge({ instance }: { instance: TInstanceSummary }) {
 export function Ago({ at }: { at: string | null }) {
   if (!at) return <span className="muted">never</span>;
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
-  const text = seconds < 60 ? `${seconds} s ago` : seconds < 3600 ? `${Math.round(seconds / 60)} min ago` : seconds < 86400 ? `${Math.round(seconds / 3600)} h ago` : new Date(at).toLocaleDateString();
-  return <time dateTime={at} title={new Date(at).toLocaleString()}>{text}</time>;
+  const text =
+    seconds < 60
+      ? `${seconds} s ago`
+      : seconds < 3600
+        ? `${Math.round(seconds / 60)} min ago`
+        : seconds < 86400
+          ? `${Math.round(seconds / 3600)} h ago`
+          : new Date(at).toLocaleDateString();
+  return (
+    <time dateTime={at} title={new Date(at).toLocaleString()}>
+      {text}
+    </time>
+  );
 }

@@ -47,7 +47,9 @@ import type { AccountKeyPairs } from "../account-keys";
 /** The console served instance material that does not verify: nothing is opened with it. */
 export class InstanceTrustError extends Error {
   constructor(what: string) {
-    super(`This instance's certificate could not be verified (${what}). Do not use it; the console may have been tampered with.`);
+    super(
+      `This instance's certificate could not be verified (${what}). Do not use it; the console may have been tampered with.`,
+    );
     this.name = "InstanceTrustError";
   }
 }
@@ -68,7 +70,11 @@ export function verifyInstance(instance: TInstanceSummary): VerifiedInstance {
   let signed: unknown;
   try {
     signer = fromBase64Url(instance.certificate.signerPublicKey);
-    signed = verifyStatement(instance.certificate.statement as SignedStatement, INSTANCE_CERTIFICATE_DOMAIN, identityPublicKey(signer));
+    signed = verifyStatement(
+      instance.certificate.statement as SignedStatement,
+      INSTANCE_CERTIFICATE_DOMAIN,
+      identityPublicKey(signer),
+    );
   } catch {
     throw new InstanceTrustError("signature");
   }
@@ -76,8 +82,14 @@ export function verifyInstance(instance: TInstanceSummary): VerifiedInstance {
   if (!body.success) throw new InstanceTrustError("malformed body");
   const b = body.data;
   if (b.instanceId.toLowerCase() !== instance.id.toLowerCase()) throw new InstanceTrustError("another instance");
-  if (b.identityPublicKey !== instance.identityPublicKey || b.boxPublicKey !== instance.boxPublicKey) throw new InstanceTrustError("public keys differ");
-  return { body: b, signerPublicKey: signer, boxPublicKey: fromBase64Url(b.boxPublicKey) as BoxPublicKey, signerSafetyCode: safetyCode(identityPublicKey(signer)) };
+  if (b.identityPublicKey !== instance.identityPublicKey || b.boxPublicKey !== instance.boxPublicKey)
+    throw new InstanceTrustError("public keys differ");
+  return {
+    body: b,
+    signerPublicKey: signer,
+    boxPublicKey: fromBase64Url(b.boxPublicKey) as BoxPublicKey,
+    signerSafetyCode: safetyCode(identityPublicKey(signer)),
+  };
 }
 
 /** True when this browser's identity key signed the certificate (so it may sign grants the companion accepts). */
@@ -107,12 +119,16 @@ export function decodeBoxKeyCertificate(b64u: string): SignedStatement {
  */
 export function checkAccountKeys(keys: AccountPublicKeys): void {
   try {
-    const certified = verifyBoxKeyCertificate(keys.boxKeyCertificate, identityPublicKey(fromBase64Url(keys.identityPublicKey)), {
-      ownerKind: "account",
-      ownerId: keys.accountId,
-      purpose: "box",
-      minEpoch: 0,
-    });
+    const certified = verifyBoxKeyCertificate(
+      keys.boxKeyCertificate,
+      identityPublicKey(fromBase64Url(keys.identityPublicKey)),
+      {
+        ownerKind: "account",
+        ownerId: keys.accountId,
+        purpose: "box",
+        minEpoch: 0,
+      },
+    );
     if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(keys.boxPublicKey))) throw new Error("other key");
   } catch {
     throw new Error("That account's box key is not certified by its identity key. Nothing was signed.");
@@ -125,7 +141,15 @@ export const GRANT_LIFETIME_MS = 30 * 24 * 3600_000;
 export const SELF_SESSION_GRANT_MS = 12 * 3600_000;
 
 /** Signs a grant for `account` on `instanceId` with the signer's identity key; returns the bundle the account presents. */
-export function signGrant(signer: IdentityPrivateKey, signerPublicKey: Uint8Array, instanceId: string, account: AccountPublicKeys, role: TRole, expiresAt: number, now = Date.now()): TGrantBundle {
+export function signGrant(
+  signer: IdentityPrivateKey,
+  signerPublicKey: Uint8Array,
+  instanceId: string,
+  account: AccountPublicKeys,
+  role: TRole,
+  expiresAt: number,
+  now = Date.now(),
+): TGrantBundle {
   checkAccountKeys(account);
   const body: TGrantBody = {
     grantId: crypto.randomUUID(),
@@ -167,22 +191,35 @@ const ZKeyCardSchema = z.strictObject({
 });
 
 /** This account's key card. */
-export function encodeKeyCard(accountId: string, keys: { identityPublicKey: string; boxPublicKey: string; boxKeyCertificate: string }): string {
-  const card = { accountId, identityPublicKey: keys.identityPublicKey, boxPublicKey: keys.boxPublicKey, boxKeyCertificate: decodeBoxKeyCertificate(keys.boxKeyCertificate) };
+export function encodeKeyCard(
+  accountId: string,
+  keys: { identityPublicKey: string; boxPublicKey: string; boxKeyCertificate: string },
+): string {
+  const card = {
+    accountId,
+    identityPublicKey: keys.identityPublicKey,
+    boxPublicKey: keys.boxPublicKey,
+    boxKeyCertificate: decodeBoxKeyCertificate(keys.boxKeyCertificate),
+  };
   return KEY_CARD_PREFIX + toBase64Url(utf8(JSON.stringify(card)));
 }
 
 /** Parses and verifies a pasted key card; returns the keys and the safety code to compare. */
 export function decodeKeyCard(text: string): { keys: AccountPublicKeys; safetyCode: string } {
   const s = text.trim();
-  if (!s.startsWith(KEY_CARD_PREFIX) || s.length > 4096) throw new Error("That is not a Veil key card (it starts with veilkey1_).");
+  if (!s.startsWith(KEY_CARD_PREFIX) || s.length > 4096)
+    throw new Error("That is not a Veil key card (it starts with veilkey1_).");
   let parsed: z.infer<typeof ZKeyCardSchema>;
   try {
     parsed = ZKeyCardSchema.parse(JSON.parse(fromUtf8(fromBase64Url(s.slice(KEY_CARD_PREFIX.length)))));
   } catch {
     throw new Error("That key card is damaged. Ask for it again.");
   }
-  const keys: AccountPublicKeys = { ...parsed, accountId: parsed.accountId.toLowerCase(), boxKeyCertificate: parsed.boxKeyCertificate as SignedStatement };
+  const keys: AccountPublicKeys = {
+    ...parsed,
+    accountId: parsed.accountId.toLowerCase(),
+    boxKeyCertificate: parsed.boxKeyCertificate as SignedStatement,
+  };
   checkAccountKeys(keys);
   return { keys, safetyCode: safetyCode(identityPublicKey(fromBase64Url(keys.identityPublicKey))) };
 }
@@ -197,8 +234,19 @@ export function grantMatchesSigner(bundle: TGrantBundle, verified: VerifiedInsta
   if (bundle.signerPublicKey === toBase64Url(verified.signerPublicKey)) return bundle.delegation === undefined;
   if (!bundle.delegation) return false;
   try {
-    const d = ZAdminDelegationBodySchema.safeParse(verifyStatement(bundle.delegation as SignedStatement, ADMIN_DELEGATION_DOMAIN, identityPublicKey(verified.signerPublicKey)));
-    return d.success && d.data.instanceId.toLowerCase() === instanceId.toLowerCase() && d.data.adminIdentityPublicKey === bundle.signerPublicKey && d.data.expiresAt > Date.now();
+    const d = ZAdminDelegationBodySchema.safeParse(
+      verifyStatement(
+        bundle.delegation as SignedStatement,
+        ADMIN_DELEGATION_DOMAIN,
+        identityPublicKey(verified.signerPublicKey),
+      ),
+    );
+    return (
+      d.success &&
+      d.data.instanceId.toLowerCase() === instanceId.toLowerCase() &&
+      d.data.adminIdentityPublicKey === bundle.signerPublicKey &&
+      d.data.expiresAt > Date.now()
+    );
   } catch {
     return false;
   }
@@ -223,7 +271,8 @@ export function checkSignerPin(instanceId: string, verified: VerifiedInstance): 
   }
   const id = instanceId.toLowerCase();
   const known = pins[id];
-  if (known !== undefined && known !== fp) throw new InstanceTrustError("the key that signs this instance changed since this browser last opened it");
+  if (known !== undefined && known !== fp)
+    throw new InstanceTrustError("the key that signs this instance changed since this browser last opened it");
   if (known === undefined) {
     try {
       localStorage.setItem(PINS_KEY, JSON.stringify({ ...pins, [id]: fp }));

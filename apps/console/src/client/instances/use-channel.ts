@@ -30,7 +30,13 @@ export const PING_EVERY_MS = 3000;
  * relay freed) when the page goes away.
  */
 export function useChannel(
-  options: { instanceId: string; accountId: string; keys: AccountKeyPairs; instanceBoxPublicKey: Uint8Array; bundle: () => Promise<TGrantBundle> } | null,
+  options: {
+    instanceId: string;
+    accountId: string;
+    keys: AccountKeyPairs;
+    instanceBoxPublicKey: Uint8Array;
+    bundle: () => Promise<TGrantBundle>;
+  } | null,
   enabled: boolean,
 ): ChannelState {
   const [state, setState] = useState<ChannelState>({ status: "idle", message: null });

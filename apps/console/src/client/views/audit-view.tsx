@@ -20,10 +20,29 @@ interface Filter {
 const EMPTY: Filter = { action: "", actor: "", outcome: "", from: "", to: "" };
 /** Event types the console writes today; the field accepts any exact type. */
 const KNOWN_ACTIONS = [
-  "account.signup", "login.success", "login.failure", "login.password_ok", "login.2fa_failure", "login.locked", "logout",
-  "session.revoke", "step_up", "password.change", "2fa.setup_started", "2fa.enable", "2fa.disable", "2fa.backup_code_used",
-  "2fa.backup_codes_regenerated", "role.change", "invite.create", "settings.change", "settings.idle_timeout",
-  "rate_limit.exceeded", "permission.denied", "console.start", "audit.prune",
+  "account.signup",
+  "login.success",
+  "login.failure",
+  "login.password_ok",
+  "login.2fa_failure",
+  "login.locked",
+  "logout",
+  "session.revoke",
+  "step_up",
+  "password.change",
+  "2fa.setup_started",
+  "2fa.enable",
+  "2fa.disable",
+  "2fa.backup_code_used",
+  "2fa.backup_codes_regenerated",
+  "role.change",
+  "invite.create",
+  "settings.change",
+  "settings.idle_timeout",
+  "rate_limit.exceeded",
+  "permission.denied",
+  "console.start",
+  "audit.prune",
 ];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -71,7 +90,8 @@ function AuditTable() {
         aria-label="Filter the audit log"
         onSubmit={(e) => {
           e.preventDefault();
-          if (draft.actor && !UUID.test(draft.actor.trim())) return task.setError("The user must be a user id (a UUID).");
+          if (draft.actor && !UUID.test(draft.actor.trim()))
+            return task.setError("The user must be a user id (a UUID).");
           setFilter({ ...draft, action: draft.action.trim(), actor: draft.actor.trim() });
           setCursors([undefined]);
         }}
@@ -81,19 +101,49 @@ function AuditTable() {
             <option key={a} value={a} />
           ))}
         </datalist>
-        <Field label="Event type" name="action" list="audit-actions" placeholder="e.g. login.failure" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} maxLength={100} />
-        <Field label="User id" name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} spellCheck={false} />
+        <Field
+          label="Event type"
+          name="action"
+          list="audit-actions"
+          placeholder="e.g. login.failure"
+          value={draft.action}
+          onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+          maxLength={100}
+        />
+        <Field
+          label="User id"
+          name="actor"
+          value={draft.actor}
+          onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+          spellCheck={false}
+        />
         <div className="field">
           <label htmlFor="outcome">Outcome</label>
-          <select id="outcome" value={draft.outcome} onChange={(e) => setDraft({ ...draft, outcome: e.target.value as Filter["outcome"] })}>
+          <select
+            id="outcome"
+            value={draft.outcome}
+            onChange={(e) => setDraft({ ...draft, outcome: e.target.value as Filter["outcome"] })}
+          >
             <option value="">any</option>
             <option value="success">success</option>
             <option value="failure">failure</option>
             <option value="denied">denied</option>
           </select>
         </div>
-        <Field label="From" type="date" name="from" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
-        <Field label="To" type="date" name="to" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+        <Field
+          label="From"
+          type="date"
+          name="from"
+          value={draft.from}
+          onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+        />
+        <Field
+          label="To"
+          type="date"
+          name="to"
+          value={draft.to}
+          onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+        />
         <div className="actions">
           <button type="submit" className="primary">
             Apply
@@ -142,7 +192,12 @@ function AuditTable() {
                 <td>
                   {e.actorEmail ?? "—"}
                   {e.actorUserId ? (
-                    <button type="button" className="link small" onClick={() => setDraft({ ...draft, actor: e.actorUserId ?? "" })} aria-label={`Filter by ${e.actorEmail ?? e.actorUserId}`}>
+                    <button
+                      type="button"
+                      className="link small"
+                      onClick={() => setDraft({ ...draft, actor: e.actorUserId ?? "" })}
+                      aria-label={`Filter by ${e.actorEmail ?? e.actorUserId}`}
+                    >
                       filter
                     </button>
                   ) : null}
@@ -155,10 +210,18 @@ function AuditTable() {
         </table>
       )}
       <nav className="actions" aria-label="Pages">
-        <button type="button" disabled={cursors.length <= 1 || task.running} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button
+          type="button"
+          disabled={cursors.length <= 1 || task.running}
+          onClick={() => setCursors(cursors.slice(0, -1))}
+        >
           Newer
         </button>
-        <button type="button" disabled={!page?.nextBefore || task.running} onClick={() => page?.nextBefore && setCursors([...cursors, page.nextBefore])}>
+        <button
+          type="button"
+          disabled={!page?.nextBefore || task.running}
+          onClick={() => page?.nextBefore && setCursors([...cursors, page.nextBefore])}
+        >
           Older
         </button>
       </nav>

@@ -48,7 +48,8 @@ export function SignupView() {
     }
   }, []);
   useEffect(() => {
-    if (!finished && kit === null && !task.running && (session.status === "ready" || session.status === "locked")) router.replace("/account");
+    if (!finished && kit === null && !task.running && (session.status === "ready" || session.status === "locked"))
+      router.replace("/account");
   }, [session.status, router, finished, kit, task.running]);
 
   if (kit !== null && session.status === "ready") {
@@ -77,9 +78,12 @@ export function SignupView() {
             if (!strongEnough) return task.setError("Choose a stronger password (see the notes under the field).");
             if (password !== confirm) return task.setError("The two passwords differ.");
             const token = invite.trim();
-            if (token !== "" && !INVITE_PATTERN.test(token)) return task.setError("The invitation code is not valid: it is 43 letters, digits, - or _.");
+            if (token !== "" && !INVITE_PATTERN.test(token))
+              return task.setError("The invitation code is not valid: it is 43 letters, digits, - or _.");
             void task
-              .run((phase) => signUp({ email, password, inviteToken: token === "" ? null : token, withRecoveryKit: withKit }, phase))
+              .run((phase) =>
+                signUp({ email, password, inviteToken: token === "" ? null : token, withRecoveryKit: withKit }, phase),
+              )
               .then((r) => {
                 if (!r) return;
                 setFinished(true);
@@ -90,11 +94,25 @@ export function SignupView() {
         >
           <h1 id="signup-title">Create your account</h1>
           <p className="hint">
-            Your password never leaves this browser. It is stretched with Argon2id here, and the keys made for you are locked with it before anything is
-            sent to the console.
+            Your password never leaves this browser. It is stretched with Argon2id here, and the keys made for you are
+            locked with it before anything is sent to the console.
           </p>
-          <Field label="E-mail" type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-          <NewPasswordField label="Password" value={password} onChange={setPassword} onVerdict={onVerdict} userInputs={[email]} />
+          <Field
+            label="E-mail"
+            type="email"
+            name="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
+          <NewPasswordField
+            label="Password"
+            value={password}
+            onChange={setPassword}
+            onVerdict={onVerdict}
+            userInputs={[email]}
+          />
           <Field
             label="Repeat the password"
             type="password"
@@ -126,11 +144,17 @@ export function SignupView() {
           <fieldset>
             <legend>Recovery kit</legend>
             <label>
-              <input type="checkbox" checked={withKit} onChange={(e) => setWithKit(e.target.checked)} name="recovery-kit" /> Make a printable recovery kit
+              <input
+                type="checkbox"
+                checked={withKit}
+                onChange={(e) => setWithKit(e.target.checked)}
+                name="recovery-kit"
+              />{" "}
+              Make a printable recovery kit
             </label>
             <p className="hint">
-              Veil cannot reset your password. Your keys are locked with your password and, if you make one, a recovery code. Without either of them, your
-              keys are gone for good: nobody can recover them.
+              Veil cannot reset your password. Your keys are locked with your password and, if you make one, a recovery
+              code. Without either of them, your keys are gone for good: nobody can recover them.
             </p>
           </fieldset>
           <Progress phase={task.phase} startedAt={task.startedAt} />

@@ -30,7 +30,12 @@ function RoleRow({ user, self, onChanged }: { user: TUserSummary; self: boolean;
         <label htmlFor={selectId} className="visually-hidden">
           Role of {user.email}
         </label>
-        <select id={selectId} value={role} onChange={(e) => setRole(ZRoleSchema.parse(e.target.value))} disabled={task.running}>
+        <select
+          id={selectId}
+          value={role}
+          onChange={(e) => setRole(ZRoleSchema.parse(e.target.value))}
+          disabled={task.running}
+        >
           {ROLES.map((r) => (
             <option key={r} value={r}>
               {r}
@@ -40,7 +45,9 @@ function RoleRow({ user, self, onChanged }: { user: TUserSummary; self: boolean;
         <button
           type="button"
           disabled={task.running || role === user.role}
-          onClick={() => void task.run(() => withStepUp(() => api.changeRole(user.id, role))).then((r) => r && onChanged())}
+          onClick={() =>
+            void task.run(() => withStepUp(() => api.changeRole(user.id, role))).then((r) => r && onChanged())
+          }
         >
           Change
         </button>
@@ -67,10 +74,19 @@ function InviteForm() {
           e.preventDefault();
           setInvite(null);
           const trimmed = email.trim();
-          void task.run(() => withStepUp(() => api.createInvite({ role, ...(trimmed ? { email: trimmed } : {}) }))).then((r) => r && setInvite(r));
+          void task
+            .run(() => withStepUp(() => api.createInvite({ role, ...(trimmed ? { email: trimmed } : {}) })))
+            .then((r) => r && setInvite(r));
         }}
       >
-        <Field label="E-mail (optional)" type="email" name="invite-email" value={email} onChange={(e) => setEmail(e.target.value)} hint="If given, only this address can use the invitation." />
+        <Field
+          label="E-mail (optional)"
+          type="email"
+          name="invite-email"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          hint="If given, only this address can use the invitation."
+        />
         <div className="field">
           <label htmlFor="invite-role">Role</label>
           <select id="invite-role" value={role} onChange={(e) => setRole(ZRoleSchema.parse(e.target.value))}>
@@ -91,8 +107,8 @@ function InviteForm() {
       {invite ? (
         <div className="alert alert-success" role="status">
           <p>
-            Send this link to the person you invite. It works once, until {new Date(invite.expiresAt).toLocaleString()}, and is shown only now. The code
-            after <code>#</code> never reaches a server log.
+            Send this link to the person you invite. It works once, until {new Date(invite.expiresAt).toLocaleString()},
+            and is shown only now. The code after <code>#</code> never reaches a server log.
           </p>
           <p>
             <code className="wrap" data-testid="invite-link">

@@ -44,7 +44,9 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
       if (isCrossSite(req, expectedOrigin(req, services.config))) throw new VeilError("origin_mismatch");
 
       const matches = table.map((c) => ({ c, m: c.pattern.exec(url.pathname) })).filter((x) => x.m);
-      const hit = matches.find((x) => x.c.route.method === req.method || (req.method === "HEAD" && x.c.route.method === "GET"));
+      const hit = matches.find(
+        (x) => x.c.route.method === req.method || (req.method === "HEAD" && x.c.route.method === "GET"),
+      );
       if (!hit?.m) {
         // Probing unknown routes costs from the same per-IP budget as reads.
         const d = services.limiter.consume("apiRead", ip);
@@ -131,7 +133,9 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
       }
       if (bodyError) throw bodyError;
       if (auth && route.stepUp) {
-        const fresh = auth.session.stepUpAt && Date.now() - auth.session.stepUpAt.getTime() <= services.config.session.stepUpSeconds * 1000;
+        const fresh =
+          auth.session.stepUpAt &&
+          Date.now() - auth.session.stepUpAt.getTime() <= services.config.session.stepUpSeconds * 1000;
         if (!fresh) throw new VeilError("step_up_required");
       }
 
@@ -149,7 +153,9 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         sendError(res, error);
         return;
       }
-      services.log(`api: unexpected error on ${req.method ?? "?"} ${(req.url ?? "").split("?")[0] ?? ""}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      services.log(
+        `api: unexpected error on ${req.method ?? "?"} ${(req.url ?? "").split("?")[0] ?? ""}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
       sendError(res, new VeilError("internal"));
     }
   };

@@ -9,7 +9,12 @@ export async function issueSession(
   user: UserRow,
   meta: { ip: string; userAgent: string | null; action: string; details?: Record<string, unknown> },
 ): Promise<TSessionIssued> {
-  const { token, session } = await createSession(services.db, { user, ip: meta.ip, userAgent: meta.userAgent, maxSeconds: services.config.session.maxSeconds });
+  const { token, session } = await createSession(services.db, {
+    user,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    maxSeconds: services.config.session.maxSeconds,
+  });
   await audit(services, {
     action: meta.action,
     outcome: "success",

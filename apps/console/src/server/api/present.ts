@@ -3,12 +3,24 @@ import { b64u } from "../auth/bytes";
 import type { SessionRow, UserRow } from "../auth/sessions";
 
 export function userSummary(u: UserRow): TUserSummary {
-  return { id: u.id, email: u.email, role: u.role, totpEnabled: u.totpEnabledAt !== null, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    email: u.email,
+    role: u.role,
+    totpEnabled: u.totpEnabledAt !== null,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
 export function kdfWire(u: Pick<UserRow, "kdfParams" | "kdfSalt">): TKdfParams {
   const p = u.kdfParams;
-  return { alg: "argon2id", memoryKiB: p.memoryKiB, iterations: p.iterations, parallelism: p.parallelism, salt: b64u(u.kdfSalt) };
+  return {
+    alg: "argon2id",
+    memoryKiB: p.memoryKiB,
+    iterations: p.iterations,
+    parallelism: p.parallelism,
+    salt: b64u(u.kdfSalt),
+  };
 }
 
 export function keysWire(u: UserRow): TAccountKeys {
@@ -23,9 +35,19 @@ export function keysWire(u: UserRow): TAccountKeys {
 
 export function recoveryWire(u: UserRow): TRecoveryKit | null {
   if (!u.recoverySalt || !u.recoveryWrappedIdentityKey || !u.recoveryWrappedBoxKey) return null;
-  return { salt: b64u(u.recoverySalt), wrappedIdentityKey: b64u(u.recoveryWrappedIdentityKey), wrappedBoxKey: b64u(u.recoveryWrappedBoxKey) };
+  return {
+    salt: b64u(u.recoverySalt),
+    wrappedIdentityKey: b64u(u.recoveryWrappedIdentityKey),
+    wrappedBoxKey: b64u(u.recoveryWrappedBoxKey),
+  };
 }
 
 export function sessionIssued(token: string, s: SessionRow, u: UserRow): TSessionIssued {
-  return { token, sessionId: s.id, expiresAt: s.expiresAt.toISOString(), idleTimeoutSeconds: s.idleTimeoutSeconds, user: userSummary(u) };
+  return {
+    token,
+    sessionId: s.id,
+    expiresAt: s.expiresAt.toISOString(),
+    idleTimeoutSeconds: s.idleTimeoutSeconds,
+    user: userSummary(u),
+  };
 }

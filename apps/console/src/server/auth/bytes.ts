@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-export const b64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
+export const b64u = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 export const fromB64u = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "base64url"));
 
 /** 256-bit random value (session tokens, challenges, invites). */

@@ -10,7 +10,10 @@ export interface LockoutPolicy {
 
 /** When the account key is locked, the time it unlocks; otherwise null. */
 export async function lockedUntil(db: VeilDatabase, accountKey: string, now = new Date()): Promise<Date | null> {
-  const [row] = await db.select({ lockedUntil: accountLockouts.lockedUntil }).from(accountLockouts).where(eq(accountLockouts.accountKey, accountKey));
+  const [row] = await db
+    .select({ lockedUntil: accountLockouts.lockedUntil })
+    .from(accountLockouts)
+    .where(eq(accountLockouts.accountKey, accountKey));
   return row?.lockedUntil && row.lockedUntil > now ? row.lockedUntil : null;
 }
 
@@ -19,7 +22,12 @@ export async function lockedUntil(db: VeilDatabase, accountKey: string, now = ne
  * atomic upsert; the window restarts when it has expired. Locks when the count reaches the
  * policy's maximum. Returns the lock's end when this failure locked the account.
  */
-export async function recordFailure(db: VeilDatabase, accountKey: string, policy: LockoutPolicy, now = new Date()): Promise<Date | null> {
+export async function recordFailure(
+  db: VeilDatabase,
+  accountKey: string,
+  policy: LockoutPolicy,
+  now = new Date(),
+): Promise<Date | null> {
   // postgres.js (through drizzle) does not serialise Date inside raw sql: pass ISO text + cast.
   const windowStart = sql`${new Date(now.getTime() - policy.windowSeconds * 1000).toISOString()}::timestamptz`;
   const nowSql = sql`${now.toISOString()}::timestamptz`;
@@ -36,7 +44,10 @@ export async function recordFailure(db: VeilDatabase, accountKey: string, policy
     .returning({ failures: accountLockouts.failures });
   if (row && row.failures >= policy.maxFailures) {
     const until = new Date(now.getTime() + policy.lockSeconds * 1000);
-    await db.update(accountLockouts).set({ lockedUntil: until, failures: 0, windowStart: now }).where(eq(accountLockouts.accountKey, accountKey));
+    await db
+      .update(accountLockouts)
+      .set({ lockedUntil: until, failures: 0, windowStart: now })
+      .where(eq(accountLockouts.accountKey, accountKey));
     return until;
   }
   return null;

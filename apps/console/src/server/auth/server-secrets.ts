@@ -20,7 +20,10 @@ export class ServerSecrets {
   }
 
   static load(dataDir: string, fromEnv: string | null): ServerSecrets {
-    if (fromEnv) return new ServerSecrets(new Uint8Array(Buffer.from(fromEnv, fromEnv.includes("-") || fromEnv.includes("_") ? "base64url" : "base64")));
+    if (fromEnv)
+      return new ServerSecrets(
+        new Uint8Array(Buffer.from(fromEnv, fromEnv.includes("-") || fromEnv.includes("_") ? "base64url" : "base64")),
+      );
     const dir = path.join(dataDir, "secrets");
     const file = path.join(dir, "server.key");
     if (!existsSync(file)) {
@@ -32,7 +35,13 @@ export class ServerSecrets {
 
   /** Deterministic per-e-mail bytes for fake pre-login answers: HMAC(key, label ‖ e-mail). */
   fakeSalt(email: string, purpose: "password" | "recovery" = "password"): Uint8Array {
-    return new Uint8Array(createHmac("sha256", this.preloginKey).update(purpose === "password" ? "salt\0" : "recovery-salt\0").update(email, "utf8").digest().subarray(0, 16));
+    return new Uint8Array(
+      createHmac("sha256", this.preloginKey)
+        .update(purpose === "password" ? "salt\0" : "recovery-salt\0")
+        .update(email, "utf8")
+        .digest()
+        .subarray(0, 16),
+    );
   }
 
   /** AES-256-GCM, AAD = "totp\0" ‖ user id; output = nonce(12) ‖ ciphertext ‖ tag(16). */

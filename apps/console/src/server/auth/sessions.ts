@@ -38,7 +38,8 @@ export async function createSession(
   return { token: b64u(token), session };
 }
 
-export type AuthResult = { ok: true; session: SessionRow; user: UserRow } | { ok: false; reason: "invalid" | "expired" };
+export type AuthResult =
+  { ok: true; session: SessionRow; user: UserRow } | { ok: false; reason: "invalid" | "expired" };
 
 /** Don't write last_seen_at more often than this (activity still extends the idle deadline). */
 const TOUCH_EVERY_MS = 15_000;

@@ -4,7 +4,14 @@ import QRCode from "qrcode";
 const PERIOD = 30;
 
 function totpFor(secret: Uint8Array, label = "account"): TOTP {
-  return new TOTP({ issuer: "Veil", label, algorithm: "SHA1", digits: 6, period: PERIOD, secret: new Secret({ buffer: secret.slice().buffer }) });
+  return new TOTP({
+    issuer: "Veil",
+    label,
+    algorithm: "SHA1",
+    digits: 6,
+    period: PERIOD,
+    secret: new Secret({ buffer: secret.slice().buffer }),
+  });
 }
 
 /** A new 160-bit TOTP secret (RFC 6238 with RFC 4226's recommended key length). */
@@ -13,10 +20,17 @@ export function newTotpSecret(): Uint8Array {
 }
 
 /** What the authenticator app needs: base32 secret, otpauth:// URI and a QR code as a data URL. */
-export async function totpEnrollment(secret: Uint8Array, email: string): Promise<{ secret: string; otpauthUri: string; qrDataUrl: string }> {
+export async function totpEnrollment(
+  secret: Uint8Array,
+  email: string,
+): Promise<{ secret: string; otpauthUri: string; qrDataUrl: string }> {
   const totp = totpFor(secret, email);
   const otpauthUri = totp.toString();
-  return { secret: totp.secret.base32, otpauthUri, qrDataUrl: await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: "M", margin: 1 }) };
+  return {
+    secret: totp.secret.base32,
+    otpauthUri,
+    qrDataUrl: await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: "M", margin: 1 }),
+  };
 }
 
 /**

@@ -23,7 +23,10 @@ export function clientIp(req: IncomingMessage, trusted: BlockList): string {
   if (!isTrusted(trusted, peer)) return peer;
   const header = req.headers["x-forwarded-for"];
   const raw = Array.isArray(header) ? header.join(",") : (header ?? "");
-  const hops = raw.split(",").map((h) => normalise(h)).filter((h) => h !== "unknown" && h !== "");
+  const hops = raw
+    .split(",")
+    .map((h) => normalise(h))
+    .filter((h) => h !== "unknown" && h !== "");
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] ?? "";
     if (isIP(hop) === 0) return peer;

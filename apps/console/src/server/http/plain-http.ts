@@ -62,5 +62,7 @@ export function createPlainHttpHandler(options: PlainHttpOptions) {
 /** WebSocket upgrades over plain HTTP are refused outright. */
 export function refusePlainUpgrade(_req: IncomingMessage, socket: Duplex): void {
   const body = JSON.stringify(new VeilError("https_required").toBody());
-  socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

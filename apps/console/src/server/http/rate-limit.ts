@@ -52,7 +52,10 @@ export class RateLimiter {
     const byIp = this.hit(`${cls}|ip|${ip}`, rule.perIp, windowMs);
     const byAccount = account ? this.hit(`${cls}|acct|${account}`, rule.perAccount, windowMs) : undefined;
     const t = this.now();
-    const candidates = [{ ...byIp, kind: "ip" as const }, ...(byAccount ? [{ ...byAccount, kind: "account" as const }] : [])];
+    const candidates = [
+      { ...byIp, kind: "ip" as const },
+      ...(byAccount ? [{ ...byAccount, kind: "account" as const }] : []),
+    ];
     const over = candidates.find((c) => c.count > c.limit);
     // Report the tighter window: least remaining.
     const tight = candidates.reduce((a, b) => (b.limit - b.count < a.limit - a.count ? b : a));

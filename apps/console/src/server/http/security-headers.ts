@@ -60,7 +60,9 @@ const FORBIDDEN = (name: string) => {
   return n === "x-powered-by" || n.startsWith("x-nextjs") || n.startsWith("x-middleware-");
 };
 
-function filterHeaders(headers: OutgoingHttpHeaders | readonly unknown[] | undefined): OutgoingHttpHeaders | readonly unknown[] | undefined {
+function filterHeaders(
+  headers: OutgoingHttpHeaders | readonly unknown[] | undefined,
+): OutgoingHttpHeaders | readonly unknown[] | undefined {
   if (!headers) return headers;
   if (Array.isArray(headers)) {
     // Flat [name, value, name, value, …] form.
@@ -82,15 +84,17 @@ function filterHeaders(headers: OutgoingHttpHeaders | readonly unknown[] | undef
  */
 export function guardResponseHeaders(res: ServerResponse): void {
   const setHeader = res.setHeader.bind(res);
-  res.setHeader = (name: string, value: number | string | readonly string[]) => (FORBIDDEN(name) ? res : setHeader(name, value));
+  res.setHeader = (name: string, value: number | string | readonly string[]) =>
+    FORBIDDEN(name) ? res : setHeader(name, value);
   const appendHeader = res.appendHeader.bind(res);
-  res.appendHeader = (name: string, value: string | readonly string[]) => (FORBIDDEN(name) ? res : appendHeader(name, value));
+  res.appendHeader = (name: string, value: string | readonly string[]) =>
+    FORBIDDEN(name) ? res : appendHeader(name, value);
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((statusCode: number, ...rest: unknown[]) => {
+  res.writeHead = (statusCode: number, ...rest: unknown[]) => {
     const args = rest.map((a) => (typeof a === "object" && a !== null ? filterHeaders(a as OutgoingHttpHeaders) : a));
     for (const name of res.getHeaderNames()) if (FORBIDDEN(name)) res.removeHeader(name);
     return writeHead(statusCode, ...args);
-  });
+  };
 }
 
 export interface SecurityHeaderOptions {

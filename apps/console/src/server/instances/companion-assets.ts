@@ -12,13 +12,27 @@ const REPO_ROOT = path.resolve(CONSOLE_DIR, "..", "..");
  */
 const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   "/install.sh": { file: path.join(REPO_ROOT, "infra", "install.sh"), type: "text/x-shellscript; charset=utf-8" },
-  "/companion/veil-companion.mjs": { file: path.join(REPO_ROOT, "apps", "companion", "dist", "veil-companion.mjs"), type: "text/javascript; charset=utf-8" },
-  "/companion/veil-companion.mjs.sha256": { file: path.join(REPO_ROOT, "apps", "companion", "dist", "veil-companion.mjs.sha256"), type: "text/plain; charset=utf-8" },
-  "/companion/veil-companion.service": { file: path.join(REPO_ROOT, "infra", "veil-companion.service"), type: "text/plain; charset=utf-8" },
+  "/companion/veil-companion.mjs": {
+    file: path.join(REPO_ROOT, "apps", "companion", "dist", "veil-companion.mjs"),
+    type: "text/javascript; charset=utf-8",
+  },
+  "/companion/veil-companion.mjs.sha256": {
+    file: path.join(REPO_ROOT, "apps", "companion", "dist", "veil-companion.mjs.sha256"),
+    type: "text/plain; charset=utf-8",
+  },
+  "/companion/veil-companion.service": {
+    file: path.join(REPO_ROOT, "infra", "veil-companion.service"),
+    type: "text/plain; charset=utf-8",
+  },
 };
 
 /** True when `pathname` is one of the install assets (and answers it); false lets the caller go on. */
-export function serveCompanionAsset(req: IncomingMessage, res: ServerResponse, pathname: string, log: (line: string) => void): boolean {
+export function serveCompanionAsset(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  log: (line: string) => void,
+): boolean {
   const asset = ASSETS[pathname];
   if (!asset) return false;
   req.resume();
@@ -36,7 +50,9 @@ export function serveCompanionAsset(req: IncomingMessage, res: ServerResponse, p
   readFile(asset.file).then(
     (body) => answer(200, body, asset.type),
     () => {
-      log(`install asset ${pathname} is missing (${path.relative(REPO_ROOT, asset.file)}): run pnpm --filter @veil/companion build`);
+      log(
+        `install asset ${pathname} is missing (${path.relative(REPO_ROOT, asset.file)}): run pnpm --filter @veil/companion build`,
+      );
       answer(404, "not found\n", "text/plain; charset=utf-8");
     },
   );

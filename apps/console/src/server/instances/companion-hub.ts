@@ -1,7 +1,14 @@
 import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Namespace, Socket } from "socket.io";
 import { instances } from "@veil/db";
-import { VeilError, type CompanionToConsoleEvents, type ConsoleToCompanionEvents, type ErrorCode, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import {
+  VeilError,
+  type CompanionToConsoleEvents,
+  type ConsoleToCompanionEvents,
+  type ErrorCode,
+  type TRelayFrame,
+  type TSocketAck,
+} from "@veil/protocol";
 import type { ConsoleServices } from "../services";
 import { BROWSER_FRAMES_PER_SECOND, FrameBudget, MAX_SESSIONS_PER_BROWSER_SOCKET } from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
@@ -14,8 +21,18 @@ export interface CompanionSocketData {
   budget: FrameBudget;
 }
 
-export type CompanionSocket = Socket<CompanionToConsoleEvents, ConsoleToCompanionEvents, Record<string, never>, CompanionSocketData>;
-export type CompanionNamespace = Namespace<CompanionToConsoleEvents, ConsoleToCompanionEvents, Record<string, never>, CompanionSocketData>;
+export type CompanionSocket = Socket<
+  CompanionToConsoleEvents,
+  ConsoleToCompanionEvents,
+  Record<string, never>,
+  CompanionSocketData
+>;
+export type CompanionNamespace = Namespace<
+  CompanionToConsoleEvents,
+  ConsoleToCompanionEvents,
+  Record<string, never>,
+  CompanionSocketData
+>;
 
 /** The part of a browser socket the relay uses (kept structural: the browser server is typed elsewhere). */
 export interface BrowserRelaySocket {
@@ -92,7 +109,14 @@ export class CompanionHub {
     const now = new Date();
     const [row] = await this.services.db
       .update(instances)
-      .set({ online: true, lastSeenAt: now, companionVersion, remoteAddress: ip, connectionId: socket.id, enrolledAt: sql`coalesce(${instances.enrolledAt}, now())` })
+      .set({
+        online: true,
+        lastSeenAt: now,
+        companionVersion,
+        remoteAddress: ip,
+        connectionId: socket.id,
+        enrolledAt: sql`coalesce(${instances.enrolledAt}, now())`,
+      })
       .where(eq(instances.id, instanceId))
       .returning({ revokedAt: instances.revokedAt });
     // Revoked between the middleware's check and now: end it like a revocation.
@@ -143,7 +167,8 @@ export class CompanionHub {
       if (existing) return reply(fail("conflict"));
       const mine = this.#browserSessions.get(browser.id);
       if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return reply(fail("rate_limited"));
-      if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return reply(fail("forbidden"));
+      if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId)))
+        return reply(fail("forbidden"));
       if (!browser.connected) return reply(fail("unavailable"));
       if (this.#sessions.has(frame.sessionId)) return reply(fail("conflict"));
       // Registered before sending, so the companion's reply always finds its way back.
@@ -154,7 +179,8 @@ export class CompanionHub {
       return reply(fail("unavailable"));
     }
 
-    if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId) return reply(fail("not_found"));
+    if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
+      return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(existing);
     if (!(await this.#sendToCompanion(frame))) return reply(fail("unavailable"));
     reply({ ok: true });
@@ -168,7 +194,8 @@ export class CompanionHub {
     if (!session && this.services.config.redisUrl !== null) {
       // Several nodes: the browser may be on another one. Only a browser that opened this
       // session for this very instance is in the room, so nothing reaches anyone else.
-      for (const nsp of this.#namespaces) nsp.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
+      for (const nsp of this.#namespaces)
+        nsp.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
       return reply({ ok: true });
     }
     if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
@@ -203,13 +230,15 @@ export class CompanionHub {
       session.browser.once("disconnect", () => this.#browserGone(session.browser));
     }
     mine.add(session.sessionId);
-    if (this.services.config.redisUrl !== null) void session.browser.join(sessionRoom(session.instanceId, session.sessionId));
+    if (this.services.config.redisUrl !== null)
+      void session.browser.join(sessionRoom(session.instanceId, session.sessionId));
   }
 
   #removeSession(session: E2ESession): void {
     this.#sessions.delete(session.sessionId);
     this.#browserSessions.get(session.browser.id)?.delete(session.sessionId);
-    if (this.services.config.redisUrl !== null) void session.browser.leave(sessionRoom(session.instanceId, session.sessionId));
+    if (this.services.config.redisUrl !== null)
+      void session.browser.leave(sessionRoom(session.instanceId, session.sessionId));
   }
 
   /** A browser socket went away: free its sessions at the companion (advisory close frames). */
@@ -220,7 +249,9 @@ export class CompanionHub {
       const session = this.#sessions.get(id);
       if (!session) continue;
       this.#sessions.delete(id);
-      this.#companions.get(session.instanceId)?.emit("e2e:frame", { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+      this.#companions
+        .get(session.instanceId)
+        ?.emit("e2e:frame", { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
     }
   }
 
@@ -228,7 +259,8 @@ export class CompanionHub {
     for (const session of [...this.#sessions.values()]) {
       if (session.instanceId !== instanceId) continue;
       this.#removeSession(session);
-      if (session.browser.connected) session.browser.emit("e2e:frame", closeFrame(instanceId, session.sessionId, reason));
+      if (session.browser.connected)
+        session.browser.emit("e2e:frame", closeFrame(instanceId, session.sessionId, reason));
     }
   }
 
@@ -252,14 +284,18 @@ export class CompanionHub {
           .update(instances)
           .set({ lastSeenAt: new Date() })
           .where(and(inArray(instances.id, ids), eq(instances.online, true)))
-          .catch((error: unknown) => this.services.log(`companion heartbeat: ${error instanceof Error ? error.message : String(error)}`));
+          .catch((error: unknown) =>
+            this.services.log(`companion heartbeat: ${error instanceof Error ? error.message : String(error)}`),
+          );
       }
       void this.services.db
         .select({ id: instances.id })
         .from(instances)
         .where(and(inArray(instances.id, ids), isNotNull(instances.revokedAt)))
         .then((rows) => rows.forEach((r) => this.revoke(r.id)))
-        .catch((error: unknown) => this.services.log(`companion revocation sweep: ${error instanceof Error ? error.message : String(error)}`));
+        .catch((error: unknown) =>
+          this.services.log(`companion revocation sweep: ${error instanceof Error ? error.message : String(error)}`),
+        );
     }, REVOCATION_SWEEP_MS);
     this.#sweep.unref();
   }

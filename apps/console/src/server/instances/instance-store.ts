@@ -13,11 +13,21 @@ export async function findInstance(db: VeilDatabase, id: string): Promise<Instan
 }
 
 /** The caller's unexpired grant on an instance, or undefined. */
-export async function findLiveGrant(db: VeilDatabase, instanceId: string, accountId: string): Promise<GrantRow | undefined> {
+export async function findLiveGrant(
+  db: VeilDatabase,
+  instanceId: string,
+  accountId: string,
+): Promise<GrantRow | undefined> {
   const [row] = await db
     .select()
     .from(instanceGrants)
-    .where(and(eq(instanceGrants.instanceId, instanceId), eq(instanceGrants.accountId, accountId), gt(instanceGrants.expiresAt, new Date())));
+    .where(
+      and(
+        eq(instanceGrants.instanceId, instanceId),
+        eq(instanceGrants.accountId, accountId),
+        gt(instanceGrants.expiresAt, new Date()),
+      ),
+    );
   return row;
 }
 
@@ -26,7 +36,11 @@ export async function findLiveGrant(db: VeilDatabase, instanceId: string, accoun
  * everyone else only instances they hold an unexpired grant for. Returns the caller's role on it,
  * or null when the instance must look absent (404, not 403: no existence oracle).
  */
-export async function roleOnInstance(db: VeilDatabase, user: { id: string; role: Role }, instance: InstanceRow): Promise<Role | null> {
+export async function roleOnInstance(
+  db: VeilDatabase,
+  user: { id: string; role: Role },
+  instance: InstanceRow,
+): Promise<Role | null> {
   if (user.role === "admin") return "admin";
   const grant = await findLiveGrant(db, instance.id, user.id);
   return grant?.role ?? null;
@@ -50,7 +64,13 @@ export async function mayAddressInstance(db: VeilDatabase, userId: string, insta
 /** The wire form of the stored KDF params. */
 export function instanceKdfWire(row: Pick<InstanceRow, "kdfParams" | "kdfSalt">): TKdfParams {
   const p = row.kdfParams;
-  return { alg: "argon2id", memoryKiB: p.memoryKiB, iterations: p.iterations, parallelism: p.parallelism, salt: b64u(row.kdfSalt) };
+  return {
+    alg: "argon2id",
+    memoryKiB: p.memoryKiB,
+    iterations: p.iterations,
+    parallelism: p.parallelism,
+    salt: b64u(row.kdfSalt),
+  };
 }
 
 /** The stored certificate in its wire form. */
@@ -79,7 +99,16 @@ export function instanceSummary(row: InstanceRow, myRole: Role | null): TInstanc
     enrolledAt: iso(row.enrolledAt),
     rotatedAt: iso(row.rotatedAt),
     revokedAt: iso(row.revokedAt),
-    presence: { online: row.online && !row.revokedAt && row.lastSeenAt !== null && Date.now() - row.lastSeenAt.getTime() < PRESENCE_STALE_MS, lastSeenAt: iso(row.lastSeenAt), companionVersion: row.companionVersion, address: row.remoteAddress },
+    presence: {
+      online:
+        row.online &&
+        !row.revokedAt &&
+        row.lastSeenAt !== null &&
+        Date.now() - row.lastSeenAt.getTime() < PRESENCE_STALE_MS,
+      lastSeenAt: iso(row.lastSeenAt),
+      companionVersion: row.companionVersion,
+      address: row.remoteAddress,
+    },
     myRole,
   };
 }

@@ -75,7 +75,8 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
 
   io.use((socket, next) => {
     void (async () => {
-      if (socket.handshake.query.token !== undefined || socket.handshake.query.authToken !== undefined) return next(socketError("bad_request"));
+      if (socket.handshake.query.token !== undefined || socket.handshake.query.authToken !== undefined)
+        return next(socketError("bad_request"));
       const parsed = ZBrowserSocketAuthSchema.safeParse(socket.handshake.auth);
       if (!parsed.success) {
         const tokenBad = parsed.error.issues.some((i) => i.path[0] !== "protocolVersion");
@@ -83,7 +84,12 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
       }
       const result = await authenticateToken(services.db, parsed.data.token);
       if (!result.ok) return next(socketError(result.reason === "expired" ? "session_expired" : "unauthenticated"));
-      socket.data = { userId: result.user.id, sessionId: result.session.id, role: result.user.role, ip: clientIp(socket.request, services.trustedProxies) };
+      socket.data = {
+        userId: result.user.id,
+        sessionId: result.session.id,
+        role: result.user.role,
+        ip: clientIp(socket.request, services.trustedProxies),
+      };
       await socket.join([`session:${result.session.id}`, `user:${result.user.id}`]);
       next();
     })().catch((error: unknown) => {
@@ -94,23 +100,32 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
 
   attachCompanionNamespace(io, services);
 
-  io.on("connection", (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
-    socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
-      const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
-      const parsed = ZRelayFrameSchema.safeParse(frame);
-      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-      companionHub(services).fromBrowser(socket, parsed.data, reply).catch((e: unknown) => {
-        services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
-        reply({ ok: false, ...new VeilError("internal").toBody() });
+  io.on(
+    "connection",
+    (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
+      socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
+        const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
+        const parsed = ZRelayFrameSchema.safeParse(frame);
+        if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
+        companionHub(services)
+          .fromBrowser(socket, parsed.data, reply)
+          .catch((e: unknown) => {
+            services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
+            reply({ ok: false, ...new VeilError("internal").toBody() });
+          });
       });
-    });
-  });
+    },
+  );
 
   return io;
 }
 
 /** Tells and then disconnects every socket of these sessions, on every node (via the adapter). */
-export function endSessionSockets(io: BrowserServer, sessionIds: readonly string[], reason: TSessionEnded["reason"]): void {
+export function endSessionSockets(
+  io: BrowserServer,
+  sessionIds: readonly string[],
+  reason: TSessionEnded["reason"],
+): void {
   for (const id of sessionIds) {
     io.to(`session:${id}`).emit("session:ended", { reason });
     io.in(`session:${id}`).disconnectSockets(true);
@@ -139,7 +154,11 @@ export function attachCompanionSockets(server: HttpsServer, services: ConsoleSer
  * Sockets outlive requests, so once a minute the sessions behind this node's sockets are
  * re-checked: revoked, idle-expired or absolutely-expired sessions lose their sockets.
  */
-export function startSocketSessionSweep(io: BrowserServer, services: ConsoleServices, everyMs = 60_000): NodeJS.Timeout {
+export function startSocketSessionSweep(
+  io: BrowserServer,
+  services: ConsoleServices,
+  everyMs = 60_000,
+): NodeJS.Timeout {
   const sweep = async () => {
     const ids = [...new Set([...io.of("/").sockets.values()].map((s) => s.data.sessionId).filter(Boolean))];
     if (ids.length === 0) return;
@@ -149,7 +168,11 @@ export function startSocketSessionSweep(io: BrowserServer, services: ConsoleServ
     const dead = ids.filter((id) => !live.has(id));
     if (dead.length) endSessionSockets(io, dead, "expired");
   };
-  const timer = setInterval(() => void sweep().catch((e: unknown) => services.log(`socket sweep: ${e instanceof Error ? e.message : String(e)}`)), everyMs);
+  const timer = setInterval(
+    () =>
+      void sweep().catch((e: unknown) => services.log(`socket sweep: ${e instanceof Error ? e.message : String(e)}`)),
+    everyMs,
+  );
   timer.unref();
   return timer;
 }

@@ -42,7 +42,8 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
       }
       const { instanceId, authKey, companionVersion } = parsed.data;
       const ip = clientIp(socket.request, services.trustedProxies);
-      if (!services.limiter.consume("login", ip, `instance:${instanceId}`).allowed) return next(connectError("rate_limited"));
+      if (!services.limiter.consume("login", ip, `instance:${instanceId}`).allowed)
+        return next(connectError("rate_limited"));
       const row = await findInstance(services.db, instanceId);
       const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && row !== undefined;
       if (!ok || !row) return next(connectError("unauthenticated"));
@@ -56,7 +57,8 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
   });
 
   nsp.on("connection", (socket: CompanionSocket) => {
-    const log = (what: string) => (error: unknown) => services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    const log = (what: string) => (error: unknown) =>
+      services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
     void hub.companionConnected(socket).catch(log("presence"));
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;

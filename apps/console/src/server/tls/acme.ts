@@ -62,7 +62,10 @@ export class AcmeManager {
       writeFileSync(accountKeyFile, accountKey, { mode: 0o600 });
     }
     const client = new acme.Client({ directoryUrl: this.options.directory, accountKey });
-    const [key, csr] = await acme.crypto.createCsr({ commonName: this.options.domain, altNames: [this.options.domain] }, await acme.crypto.createPrivateEcdsaKey("P-256"));
+    const [key, csr] = await acme.crypto.createCsr(
+      { commonName: this.options.domain, altNames: [this.options.domain] },
+      await acme.crypto.createPrivateEcdsaKey("P-256"),
+    );
     const certPem = await client.auto({
       csr,
       email: this.options.email,
@@ -96,7 +99,9 @@ export class AcmeManager {
         onRenewed(await this.obtain());
         schedule(CHECK_EVERY_MS);
       } catch (error) {
-        this.options.log(`ACME: renewal failed (${error instanceof Error ? error.message : String(error)}); retrying in 1 h`);
+        this.options.log(
+          `ACME: renewal failed (${error instanceof Error ? error.message : String(error)}); retrying in 1 h`,
+        );
         schedule(RETRY_AFTER_FAILURE_MS);
       }
     };

@@ -15,7 +15,9 @@ export interface PemPair {
 const VALID_DAYS = 825;
 
 function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n");
+  const b64 = Buffer.from(der)
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n");
   return `-----BEGIN ${label}-----\n${b64.trim()}\n-----END ${label}-----\n`;
 }
 
@@ -24,7 +26,10 @@ function pem(label: string, der: ArrayBuffer): string {
  * (written 0600) and an ECDSA-SHA-256 certificate for localhost, the machine's host name and
  * the loopback addresses (plus `extraNames`). Reused on every later start so pins stay valid.
  */
-export async function loadOrCreateSelfSigned(dataDir: string, extraNames: readonly string[] = []): Promise<PemPair & { created: boolean }> {
+export async function loadOrCreateSelfSigned(
+  dataDir: string,
+  extraNames: readonly string[] = [],
+): Promise<PemPair & { created: boolean }> {
   const dir = path.join(dataDir, "tls");
   const certFile = path.join(dir, "self-signed.crt");
   const keyFile = path.join(dir, "self-signed.key");
@@ -34,12 +39,14 @@ export async function loadOrCreateSelfSigned(dataDir: string, extraNames: readon
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const crypto = webcrypto as unknown as Crypto;
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await crypto.subtle.generateKey(alg, true, ["sign", "verify"]));
+  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const dnsNames = [...new Set(["localhost", hostname(), ...extraNames].filter((n) => n && !/^[\d.:]+$/.test(n)))];
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
-      serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1"),
+      serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
+        .toString("hex")
+        .replace(/^[89a-f]/, "1"),
       name: "CN=Veil console (self-signed)",
       notBefore,
       notAfter: new Date(notBefore.getTime() + VALID_DAYS * 86_400_000),

@@ -26,7 +26,9 @@ export function IdleTimeoutSection({ current }: { current: number }) {
   useEffect(() => setValue(current), [current]);
   const [notice, setNotice] = useState<string | null>(null);
   const task = useTask();
-  const options = CHOICES.some((c) => c.seconds === current) ? CHOICES : [...CHOICES, { seconds: current, label: label(current) }].sort((a, b) => a.seconds - b.seconds);
+  const options = CHOICES.some((c) => c.seconds === current)
+    ? CHOICES
+    : [...CHOICES, { seconds: current, label: label(current) }].sort((a, b) => a.seconds - b.seconds);
   return (
     <section className="card" aria-labelledby="idle-title">
       <h2 id="idle-title">Idle timeout</h2>
@@ -40,7 +42,13 @@ export function IdleTimeoutSection({ current }: { current: number }) {
               await refreshMe();
               return r;
             })
-            .then((r) => r && setNotice(`Your sessions, this one included, now end after ${label(r.idleTimeoutSeconds)} without activity (and after 30 days in any case).`));
+            .then(
+              (r) =>
+                r &&
+                setNotice(
+                  `Your sessions, this one included, now end after ${label(r.idleTimeoutSeconds)} without activity (and after 30 days in any case).`,
+                ),
+            );
         }}
       >
         <div className="field">

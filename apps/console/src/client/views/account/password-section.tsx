@@ -22,7 +22,9 @@ export function PasswordSection({ email }: { email: string }) {
   return (
     <section className="card" aria-labelledby="pw-title">
       <h2 id="pw-title">Password</h2>
-      <p className="hint">Changing it re-locks the same keys under the new password (nothing is lost) and signs out every other session.</p>
+      <p className="hint">
+        Changing it re-locks the same keys under the new password (nothing is lost) and signs out every other session.
+      </p>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -36,14 +38,38 @@ export function PasswordSection({ email }: { email: string }) {
               setCurrent("");
               setNext("");
               setConfirm("");
-              setDone(`Password changed. ${r.sessionsEnded} other session${r.sessionsEnded === 1 ? " was" : "s were"} signed out.`);
+              setDone(
+                `Password changed. ${r.sessionsEnded} other session${r.sessionsEnded === 1 ? " was" : "s were"} signed out.`,
+              );
               if (r.recoveryCode) setKit(r.recoveryCode);
             });
         }}
       >
-        <Field label="Current password" name="current-password" type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
-        <NewPasswordField label="New password" value={next} onChange={setNext} onVerdict={onVerdict} userInputs={[email]} />
-        <Field label="Repeat the new password" name="confirm-new-password" type="password" autoComplete="new-password" required value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+        <Field
+          label="Current password"
+          name="current-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+        />
+        <NewPasswordField
+          label="New password"
+          value={next}
+          onChange={setNext}
+          onVerdict={onVerdict}
+          userInputs={[email]}
+        />
+        <Field
+          label="Repeat the new password"
+          name="confirm-new-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={confirm}
+          onChange={(e) => setConfirm(e.target.value)}
+        />
         <Progress phase={task.phase} startedAt={task.startedAt} />
         <Alert>{task.error}</Alert>
         <Alert kind="success">{done}</Alert>

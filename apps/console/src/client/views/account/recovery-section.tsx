@@ -29,7 +29,9 @@ export function RecoverySection({ me }: { me: TMeResponse }) {
       .then((r) => {
         if (!r) return;
         setPassword("");
-        setNotice(choice === "remove" ? "Recovery kit removed." : "New recovery kit saved; the old code no longer works.");
+        setNotice(
+          choice === "remove" ? "Recovery kit removed." : "New recovery kit saved; the old code no longer works.",
+        );
         if (r.recoveryCode) setKit(r.recoveryCode);
       });
   return (
@@ -39,7 +41,8 @@ export function RecoverySection({ me }: { me: TMeResponse }) {
         Status: <strong data-testid="recovery-status">{has ? "you have a recovery kit" : "no recovery kit"}</strong>
       </p>
       <p className="hint">
-        Veil cannot reset passwords. Your keys open only with your password or your recovery code; without either, they are unrecoverable — by anyone.
+        Veil cannot reset passwords. Your keys open only with your password or your recovery code; without either, they
+        are unrecoverable — by anyone.
       </p>
       <form
         onSubmit={(e) => {
@@ -62,7 +65,12 @@ export function RecoverySection({ me }: { me: TMeResponse }) {
             {has ? "Make a new recovery kit" : "Make a recovery kit"}
           </button>
           {has ? (
-            <button type="button" className="danger" disabled={task.running || password === ""} onClick={() => replace("remove")}>
+            <button
+              type="button"
+              className="danger"
+              disabled={task.running || password === ""}
+              onClick={() => replace("remove")}
+            >
               Remove the kit
             </button>
           ) : null}
@@ -80,10 +88,24 @@ export function RecoverySection({ me }: { me: TMeResponse }) {
                 phase("Checking the code with Argon2id");
                 return { ok: await checkRecoveryCode(stored, check, me.keys, me.user.id, accountEmail()) };
               })
-              .then((r) => r && (r.ok ? setNotice("That recovery code opens your keys.") : task.setError("That code does not open your keys.")));
+              .then(
+                (r) =>
+                  r &&
+                  (r.ok
+                    ? setNotice("That recovery code opens your keys.")
+                    : task.setError("That code does not open your keys.")),
+              );
           }}
         >
-          <Field label="Check a recovery code" name="recovery-check" autoComplete="off" spellCheck={false} value={check} onChange={(e) => setCheck(e.target.value)} hint="Checked in this browser only." />
+          <Field
+            label="Check a recovery code"
+            name="recovery-check"
+            autoComplete="off"
+            spellCheck={false}
+            value={check}
+            onChange={(e) => setCheck(e.target.value)}
+            hint="Checked in this browser only."
+          />
           <div className="actions">
             <button type="submit" disabled={task.running || check === ""}>
               Check

@@ -14,7 +14,8 @@ function BackupCodes({ codes, onDone }: { codes: readonly string[]; onDone: () =
     <div data-testid="backup-codes" className="printable">
       <h3>Backup codes</h3>
       <p>
-        Each code signs you in once if you lose your authenticator. They are shown <strong>only now</strong>: print them or keep them in a password manager.
+        Each code signs you in once if you lose your authenticator. They are shown <strong>only now</strong>: print them
+        or keep them in a password manager.
       </p>
       <ol className="codes">
         {codes.map((c) => (
@@ -79,7 +80,16 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
           </li>
           <li>Then type the 6-digit code the app shows:</li>
         </ol>
-        <Field label="Code from the app" name="totp-confirm" inputMode="numeric" autoComplete="one-time-code" pattern="\s*\d{3}\s*\d{3}\s*" required value={code} onChange={(e) => setCode(e.target.value)} />
+        <Field
+          label="Code from the app"
+          name="totp-confirm"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="\s*\d{3}\s*\d{3}\s*"
+          required
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+        />
         <Progress phase={task.phase} startedAt={task.startedAt} />
         <Alert>{task.error}</Alert>
         <div className="actions">
@@ -106,7 +116,9 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
               <button
                 type="button"
                 disabled={task.running}
-                onClick={() => void task.run(() => withStepUp(api.regenerateBackupCodes)).then((r) => r && setCodes(r.backupCodes))}
+                onClick={() =>
+                  void task.run(() => withStepUp(api.regenerateBackupCodes)).then((r) => r && setCodes(r.backupCodes))
+                }
               >
                 New backup codes
               </button>
@@ -147,7 +159,9 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
   return (
     <section className="card" aria-labelledby="tfa-title">
       <h2 id="tfa-title">Two-factor sign-in</h2>
-      <p className="hint">A 6-digit code from an authenticator app (TOTP, RFC 6238), asked for at every sign-in after your password.</p>
+      <p className="hint">
+        A 6-digit code from an authenticator app (TOTP, RFC 6238), asked for at every sign-in after your password.
+      </p>
       {body}
     </section>
   );

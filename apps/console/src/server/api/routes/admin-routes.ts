@@ -1,6 +1,12 @@
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { invites, users } from "@veil/db";
-import { VeilError, ZInviteCreateRequestSchema, ZRoleChangeRequestSchema, type TInviteCreateResponse, type TUserListResponse } from "@veil/protocol";
+import {
+  VeilError,
+  ZInviteCreateRequestSchema,
+  ZRoleChangeRequestSchema,
+  type TInviteCreateResponse,
+  type TUserListResponse,
+} from "@veil/protocol";
 import { b64u, INVITE_LABEL, labelledHash, random256 } from "../../auth/bytes";
 import { audit } from "../../services";
 import { userSummary } from "../present";
@@ -36,11 +42,33 @@ export const createInvite = defineRoute({
     const expiresAt = new Date(Date.now() + INVITE_DAYS * 86_400_000);
     const [invite] = await ctx.services.db
       .insert(invites)
-      .values({ tokenHash: labelledHash(INVITE_LABEL, token), email: ctx.body.email ?? null, role: ctx.body.role, createdBy: user.id, expiresAt })
+      .values({
+        tokenHash: labelledHash(INVITE_LABEL, token),
+        email: ctx.body.email ?? null,
+        role: ctx.body.role,
+        createdBy: user.id,
+        expiresAt,
+      })
       .returning({ id: invites.id });
     if (!invite) throw new Error("invite insert returned nothing");
-    await audit(ctx.services, { action: "invite.create", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "invite", targetId: invite.id, ip: ctx.ip, details: { role: ctx.body.role, email: ctx.body.email ?? null } });
-    return { status: 201, body: { inviteId: invite.id, token: b64u(token), expiresAt: expiresAt.toISOString() } satisfies TInviteCreateResponse };
+    await audit(ctx.services, {
+      action: "invite.create",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "invite",
+      targetId: invite.id,
+      ip: ctx.ip,
+      details: { role: ctx.body.role, email: ctx.body.email ?? null },
+    });
+    return {
+      status: 201,
+      body: {
+        inviteId: invite.id,
+        token: b64u(token),
+        expiresAt: expiresAt.toISOString(),
+      } satisfies TInviteCreateResponse,
+    };
   },
 });
 
@@ -62,13 +90,25 @@ export const changeRole = defineRoute({
       const [target] = await tx.select().from(users).where(eq(users.id, targetId));
       if (!target) throw new VeilError("not_found");
       if (target.role === "admin" && role !== "admin") {
-        const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(users).where(and(eq(users.role, "admin"), ne(users.id, targetId)));
+        const [{ n } = { n: 0 }] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(users)
+          .where(and(eq(users.role, "admin"), ne(users.id, targetId)));
         if (n === 0) throw new VeilError("conflict", { detail: "last admin" });
       }
       await tx.update(users).set({ role, updatedAt: new Date() }).where(eq(users.id, targetId));
       return { from: target.role, email: target.email };
     });
-    await audit(ctx.services, { action: "role.change", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "user", targetId, ip: ctx.ip, details: { from: result.from, to: role, email: result.email } });
+    await audit(ctx.services, {
+      action: "role.change",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "user",
+      targetId,
+      ip: ctx.ip,
+      details: { from: result.from, to: role, email: result.email },
+    });
     return { body: { id: targetId, role } };
   },
 });

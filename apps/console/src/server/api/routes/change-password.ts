@@ -30,7 +30,12 @@ export const changePassword = defineRoute({
       await tx
         .update(users)
         .set({
-          kdfParams: { alg: "argon2id", memoryKiB: b.kdf.memoryKiB, iterations: b.kdf.iterations, parallelism: b.kdf.parallelism },
+          kdfParams: {
+            alg: "argon2id",
+            memoryKiB: b.kdf.memoryKiB,
+            iterations: b.kdf.iterations,
+            parallelism: b.kdf.parallelism,
+          },
           kdfSalt: fromB64u(b.kdf.salt),
           authKeyHash: hashAuthKey(fromB64u(b.authKey)),
           wrappedIdentityKey: fromB64u(b.wrappedIdentityKey),
@@ -38,7 +43,12 @@ export const changePassword = defineRoute({
           ...(b.recovery === undefined
             ? {}
             : b.recovery === null
-              ? { recoverySalt: null, recoveryWrappedIdentityKey: null, recoveryWrappedBoxKey: null, recoveryAuthKeyHash: null }
+              ? {
+                  recoverySalt: null,
+                  recoveryWrappedIdentityKey: null,
+                  recoveryWrappedBoxKey: null,
+                  recoveryAuthKeyHash: null,
+                }
               : {
                   recoverySalt: fromB64u(b.recovery.salt),
                   recoveryWrappedIdentityKey: fromB64u(b.recovery.wrappedIdentityKey),
@@ -59,7 +69,19 @@ export const changePassword = defineRoute({
       ended.map((s) => s.id),
       "password_changed",
     );
-    await audit(ctx.services, { action: "password.change", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "user", targetId: user.id, ip: ctx.ip, details: { sessionsEnded: ended.length, recovery: b.recovery === undefined ? "kept" : b.recovery === null ? "removed" : "replaced" } });
+    await audit(ctx.services, {
+      action: "password.change",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "user",
+      targetId: user.id,
+      ip: ctx.ip,
+      details: {
+        sessionsEnded: ended.length,
+        recovery: b.recovery === undefined ? "kept" : b.recovery === null ? "removed" : "replaced",
+      },
+    });
     return { body: { ok: true, sessionsEnded: ended.length } };
   },
 });

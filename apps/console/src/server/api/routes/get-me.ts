@@ -10,13 +10,19 @@ export const getMe = defineRoute({
   auth: "session",
   handler: (ctx) => {
     const { session, user } = requireAuth(ctx);
-    const stepUpUntil = session.stepUpAt ? new Date(session.stepUpAt.getTime() + ctx.services.config.session.stepUpSeconds * 1000) : null;
+    const stepUpUntil = session.stepUpAt
+      ? new Date(session.stepUpAt.getTime() + ctx.services.config.session.stepUpSeconds * 1000)
+      : null;
     const body: TMeResponse = {
       user: { ...userSummary(user), idleTimeoutSeconds: user.idleTimeoutSeconds, keysVersion: user.keysVersion },
       kdf: kdfWire(user),
       keys: keysWire(user),
       recovery: recoveryWire(user),
-      session: { id: session.id, expiresAt: session.expiresAt.toISOString(), stepUpUntil: stepUpUntil && stepUpUntil > new Date() ? stepUpUntil.toISOString() : null },
+      session: {
+        id: session.id,
+        expiresAt: session.expiresAt.toISOString(),
+        stepUpUntil: stepUpUntil && stepUpUntil > new Date() ? stepUpUntil.toISOString() : null,
+      },
     };
     return Promise.resolve({ body });
   },

@@ -17,10 +17,13 @@ export const getCompanionInfo = defineRoute({
   roles: ["admin"],
   handler: async (ctx) => {
     const cert = (ctx.req.socket as Partial<TLSSocket>).getCertificate?.();
-    if (!cert || !("raw" in cert)) throw new VeilError("internal", { detail: "no local TLS certificate on this connection" });
+    if (!cert || !("raw" in cert))
+      throw new VeilError("internal", { detail: "no local TLS certificate on this connection" });
     const spki = new X509Certificate(cert.raw).publicKey.export({ type: "spki", format: "der" });
     const consolePin = `sha256//${createHash("sha256").update(spki).digest("base64")}`;
     const consoleUrl = new URL(expectedOrigin(ctx.req, ctx.services.config)).origin;
-    return Promise.resolve({ body: { consoleUrl, consolePin, installScriptPath: "/install.sh" } satisfies TCompanionInfoResponse });
+    return Promise.resolve({
+      body: { consoleUrl, consolePin, installScriptPath: "/install.sh" } satisfies TCompanionInfoResponse,
+    });
   },
 });

@@ -42,8 +42,21 @@ function authenticated(row: InstanceRow | undefined, authKey: string): InstanceR
   return ok && row ? row : null;
 }
 
-async function refuse(services: ConsoleServices, action: string, instanceId: string, ip: string, reason: string): Promise<never> {
-  await audit(services, { action, outcome: "failure", targetType: "instance", targetId: instanceId, ip, details: { reason } });
+async function refuse(
+  services: ConsoleServices,
+  action: string,
+  instanceId: string,
+  ip: string,
+  reason: string,
+): Promise<never> {
+  await audit(services, {
+    action,
+    outcome: "failure",
+    targetType: "instance",
+    targetId: instanceId,
+    ip,
+    details: { reason },
+  });
   throw new VeilError("unauthenticated");
 }
 
@@ -57,7 +70,13 @@ export const companionKdf = defineRoute({
     const instanceId = instanceIdParam(ctx.params);
     consumeInstanceBudget(ctx, instanceId);
     const row = await findInstance(ctx.services.db, instanceId);
-    const kdf = row ? instanceKdfWire(row) : { alg: "argon2id" as const, ...DEFAULT_KDF, salt: b64u(ctx.services.secrets.fakeSalt(`instance:${instanceId}`)) };
+    const kdf = row
+      ? instanceKdfWire(row)
+      : {
+          alg: "argon2id" as const,
+          ...DEFAULT_KDF,
+          salt: b64u(ctx.services.secrets.fakeSalt(`instance:${instanceId}`)),
+        };
     return { body: { kdf } satisfies TInstanceKdfResponse };
   },
 });
@@ -72,14 +91,29 @@ export const companionEnroll = defineRoute({
   handler: async (ctx) => {
     const instanceId = instanceIdParam(ctx.params);
     consumeInstanceBudget(ctx, instanceId);
-    if (ctx.body.protocolVersion < MIN_PROTOCOL_VERSION || ctx.body.protocolVersion > PROTOCOL_VERSION) throw new VeilError("protocol_version_unsupported");
+    if (ctx.body.protocolVersion < MIN_PROTOCOL_VERSION || ctx.body.protocolVersion > PROTOCOL_VERSION)
+      throw new VeilError("protocol_version_unsupported");
     const row = authenticated(await findInstance(ctx.services.db, instanceId), ctx.body.authKey);
     if (!row) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "wrong_auth_key");
     if (row.revokedAt) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "revoked");
-    await ctx.services.db.update(instances).set({ enrolledAt: new Date(), companionVersion: ctx.body.companionVersion }).where(eq(instances.id, instanceId));
-    await audit(ctx.services, { action: "companion.enroll", outcome: "success", targetType: "instance", targetId: instanceId, ip: ctx.ip, details: { companionVersion: ctx.body.companionVersion } });
+    await ctx.services.db
+      .update(instances)
+      .set({ enrolledAt: new Date(), companionVersion: ctx.body.companionVersion })
+      .where(eq(instances.id, instanceId));
+    await audit(ctx.services, {
+      action: "companion.enroll",
+      outcome: "success",
+      targetType: "instance",
+      targetId: instanceId,
+      ip: ctx.ip,
+      details: { companionVersion: ctx.body.companionVersion },
+    });
     return {
-      body: { wrappedIdentityPrivateKey: b64u(row.wrappedIdentityKey), wrappedBoxPrivateKey: b64u(row.wrappedBoxKey), certificate: certificateWire(row) } satisfies TEnrollResponse,
+      body: {
+        wrappedIdentityPrivateKey: b64u(row.wrappedIdentityKey),
+        wrappedBoxPrivateKey: b64u(row.wrappedBoxKey),
+        certificate: certificateWire(row),
+      } satisfies TEnrollResponse,
     };
   },
 });
@@ -108,7 +142,12 @@ export const companionRotate = defineRoute({
       await tx
         .update(instances)
         .set({
-          kdfParams: { alg: "argon2id", memoryKiB: next.kdf.memoryKiB, iterations: next.kdf.iterations, parallelism: next.kdf.parallelism },
+          kdfParams: {
+            alg: "argon2id",
+            memoryKiB: next.kdf.memoryKiB,
+            iterations: next.kdf.iterations,
+            parallelism: next.kdf.parallelism,
+          },
           kdfSalt: fromB64u(next.kdf.salt),
           authKeyHash: fromB64u(next.authKeyHash),
           wrappedIdentityKey: fromB64u(next.wrappedIdentityPrivateKey),
@@ -120,7 +159,13 @@ export const companionRotate = defineRoute({
       return "ok" as const;
     });
     if (outcome !== "ok") return refuse(ctx.services, "companion.rotate", instanceId, ctx.ip, outcome);
-    await audit(ctx.services, { action: "companion.rotate", outcome: "success", targetType: "instance", targetId: instanceId, ip: ctx.ip });
+    await audit(ctx.services, {
+      action: "companion.rotate",
+      outcome: "success",
+      targetType: "instance",
+      targetId: instanceId,
+      ip: ctx.ip,
+    });
     return { body: { ok: true } satisfies TRotateResponse };
   },
 });

@@ -1,7 +1,14 @@
 import { eq } from "drizzle-orm";
 import { instances } from "@veil/db";
 import { identityPublicKey, verifyStatement, type SignedStatement } from "@veil/crypto";
-import { INSTANCE_CERTIFICATE_DOMAIN, VeilError, ZInstanceCertificateBodySchema, ZInstanceCreateRequestSchema, type TInstanceCreateRequest, type TInstanceResponse } from "@veil/protocol";
+import {
+  INSTANCE_CERTIFICATE_DOMAIN,
+  VeilError,
+  ZInstanceCertificateBodySchema,
+  ZInstanceCreateRequestSchema,
+  type TInstanceCreateRequest,
+  type TInstanceResponse,
+} from "@veil/protocol";
 import { hashAuthKey } from "../../auth/auth-key";
 import { b64u, fromB64u } from "../../auth/bytes";
 import { instanceSummary } from "../../instances/instance-store";
@@ -16,12 +23,21 @@ import { defineRoute, requireAuth } from "../route";
  * again themselves: the console is not trusted with it.)
  */
 function assertCertificateMatches(body: TInstanceCreateRequest, callerIdentityKey: Uint8Array): void {
-  if (body.certificate.signerPublicKey !== b64u(callerIdentityKey)) throw new VeilError("validation_failed", { issues: [{ path: "certificate.signerPublicKey", message: "must be your identity public key" }] });
+  if (body.certificate.signerPublicKey !== b64u(callerIdentityKey))
+    throw new VeilError("validation_failed", {
+      issues: [{ path: "certificate.signerPublicKey", message: "must be your identity public key" }],
+    });
   let signed: unknown;
   try {
-    signed = verifyStatement(body.certificate.statement as SignedStatement, INSTANCE_CERTIFICATE_DOMAIN, identityPublicKey(callerIdentityKey));
+    signed = verifyStatement(
+      body.certificate.statement as SignedStatement,
+      INSTANCE_CERTIFICATE_DOMAIN,
+      identityPublicKey(callerIdentityKey),
+    );
   } catch {
-    throw new VeilError("validation_failed", { issues: [{ path: "certificate.statement", message: "signature does not verify" }] });
+    throw new VeilError("validation_failed", {
+      issues: [{ path: "certificate.statement", message: "signature does not verify" }],
+    });
   }
   const cert = ZInstanceCertificateBodySchema.safeParse(signed);
   const ok =
@@ -30,7 +46,12 @@ function assertCertificateMatches(body: TInstanceCreateRequest, callerIdentityKe
     cert.data.name === body.name &&
     cert.data.identityPublicKey === body.identityPublicKey &&
     cert.data.boxPublicKey === body.boxPublicKey;
-  if (!ok) throw new VeilError("validation_failed", { issues: [{ path: "certificate.statement.body", message: "does not certify this instance's id, name and public keys" }] });
+  if (!ok)
+    throw new VeilError("validation_failed", {
+      issues: [
+        { path: "certificate.statement.body", message: "does not certify this instance's id, name and public keys" },
+      ],
+    });
 }
 
 /** POST /api/instances (admin): stores what the browser made; the token never reaches the console. */
@@ -55,7 +76,12 @@ export const createInstance = defineRoute({
         id,
         name: body.name,
         adminUserId: user.id,
-        kdfParams: { alg: "argon2id", memoryKiB: body.kdf.memoryKiB, iterations: body.kdf.iterations, parallelism: body.kdf.parallelism },
+        kdfParams: {
+          alg: "argon2id",
+          memoryKiB: body.kdf.memoryKiB,
+          iterations: body.kdf.iterations,
+          parallelism: body.kdf.parallelism,
+        },
         kdfSalt: fromB64u(body.kdf.salt),
         authKeyHash: hashAuthKey(fromB64u(body.authKey)),
         identityPublicKey: fromB64u(body.identityPublicKey),
@@ -68,7 +94,16 @@ export const createInstance = defineRoute({
       .onConflictDoNothing()
       .returning();
     if (!row) throw new VeilError("conflict", { detail: "instance id taken" });
-    await audit(ctx.services, { action: "instance.create", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "instance", targetId: id, ip: ctx.ip, details: { name: body.name } });
+    await audit(ctx.services, {
+      action: "instance.create",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "instance",
+      targetId: id,
+      ip: ctx.ip,
+      details: { name: body.name },
+    });
     return { status: 201, body: { instance: instanceSummary(row, "admin") } satisfies TInstanceResponse };
   },
 });

@@ -28,7 +28,8 @@ function grantSummary(g: GrantRow): TGrantSummary {
   };
 }
 
-const mismatch = (path: string) => new VeilError("validation_failed", { issues: [{ path, message: "does not match the signed grant" }] });
+const mismatch = (path: string) =>
+  new VeilError("validation_failed", { issues: [{ path, message: "does not match the signed grant" }] });
 
 /**
  * The listing copies (account, role, expiry) must say what the signed body says, so the list an
@@ -36,14 +37,16 @@ const mismatch = (path: string) => new VeilError("validation_failed", { issues: 
  * check: the console stores the bundle as it came.
  */
 function assertCopiesMatch(body: TGrantCreateRequest, instanceId: string): void {
-  if (Buffer.byteLength(JSON.stringify(body.bundle), "utf8") > MAX_GRANT_BUNDLE_BYTES) throw new VeilError("payload_too_large");
+  if (Buffer.byteLength(JSON.stringify(body.bundle), "utf8") > MAX_GRANT_BUNDLE_BYTES)
+    throw new VeilError("payload_too_large");
   const signed = ZGrantBodySchema.safeParse(body.bundle.grant.body);
   if (!signed.success) throw mismatch("bundle.grant.body");
   if (signed.data.instanceId.toLowerCase() !== instanceId) throw mismatch("bundle.grant.body.instanceId");
   if (signed.data.accountId.toLowerCase() !== body.accountId.toLowerCase()) throw mismatch("accountId");
   if (signed.data.role !== body.role) throw mismatch("role");
   if (signed.data.expiresAt !== body.expiresAt) throw mismatch("expiresAt");
-  if (body.expiresAt <= Date.now()) throw new VeilError("validation_failed", { issues: [{ path: "expiresAt", message: "is in the past" }] });
+  if (body.expiresAt <= Date.now())
+    throw new VeilError("validation_failed", { issues: [{ path: "expiresAt", message: "is in the past" }] });
 }
 
 /** POST /api/instances/:id/grants (admin): stores a grant the admin's browser signed (replaces the account's previous one). */
@@ -65,7 +68,13 @@ export const createGrant = defineRoute({
     const accountId = ctx.body.accountId.toLowerCase();
     const [account] = await ctx.services.db.select({ id: users.id }).from(users).where(eq(users.id, accountId));
     if (!account) throw new VeilError("not_found");
-    const values = { bundle: ctx.body.bundle as unknown as Record<string, unknown>, role: ctx.body.role, expiresAt: new Date(ctx.body.expiresAt), createdBy: user.id, createdAt: new Date() };
+    const values = {
+      bundle: ctx.body.bundle as unknown as Record<string, unknown>,
+      role: ctx.body.role,
+      expiresAt: new Date(ctx.body.expiresAt),
+      createdBy: user.id,
+      createdAt: new Date(),
+    };
     const [row] = await ctx.services.db
       .insert(instanceGrants)
       .values({ instanceId, accountId, ...values })
@@ -97,7 +106,11 @@ export const listGrants = defineRoute({
     const instance = await findInstance(ctx.services.db, instanceIdParam(ctx.params));
     const role = instance ? await roleOnInstance(ctx.services.db, user, instance) : null;
     if (!instance || !role) throw new VeilError("not_found");
-    const rows = await ctx.services.db.select().from(instanceGrants).where(eq(instanceGrants.instanceId, instance.id)).orderBy(asc(instanceGrants.createdAt));
+    const rows = await ctx.services.db
+      .select()
+      .from(instanceGrants)
+      .where(eq(instanceGrants.instanceId, instance.id))
+      .orderBy(asc(instanceGrants.createdAt));
     const visible = user.role === "admin" ? rows : rows.filter((g) => g.accountId === user.id);
     return { body: { grants: visible.map(grantSummary) } satisfies TGrantListResponse };
   },

@@ -24,8 +24,14 @@ export const listInstances = defineRoute({
       .where(and(eq(instanceGrants.accountId, user.id), gt(instanceGrants.expiresAt, new Date())));
     if (grants.length === 0) return { body: { instances: [] } satisfies TInstanceListResponse };
     const roles = new Map(grants.map((g) => [g.instanceId, g.role]));
-    const rows = await db.select().from(instances).where(inArray(instances.id, [...roles.keys()])).orderBy(asc(instances.createdAt));
-    return { body: { instances: rows.map((r) => instanceSummary(r, roles.get(r.id) ?? null)) } satisfies TInstanceListResponse };
+    const rows = await db
+      .select()
+      .from(instances)
+      .where(inArray(instances.id, [...roles.keys()]))
+      .orderBy(asc(instances.createdAt));
+    return {
+      body: { instances: rows.map((r) => instanceSummary(r, roles.get(r.id) ?? null)) } satisfies TInstanceListResponse,
+    };
   },
 });
 

@@ -28,9 +28,21 @@ export const revokeInstance = defineRoute({
       .where(and(eq(instances.id, id), isNull(instances.revokedAt)))
       .returning({ id: instances.id, name: instances.name });
     const [row] = done;
-    if (!row) throw new VeilError((await findInstance(ctx.services.db, id)) ? "conflict" : "not_found", { detail: "already revoked" });
+    if (!row)
+      throw new VeilError((await findInstance(ctx.services.db, id)) ? "conflict" : "not_found", {
+        detail: "already revoked",
+      });
     companionHub(ctx.services).revoke(id);
-    await audit(ctx.services, { action: "instance.revoke", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "instance", targetId: id, ip: ctx.ip, details: { name: row.name } });
+    await audit(ctx.services, {
+      action: "instance.revoke",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "instance",
+      targetId: id,
+      ip: ctx.ip,
+      details: { name: row.name },
+    });
     return { body: { ok: true } };
   },
 });

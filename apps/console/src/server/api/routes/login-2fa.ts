@@ -17,7 +17,11 @@ export async function redeemTotp(services: ConsoleServices, user: UserRow, code:
   if (!user.totpSecretEnc) return false;
   const step = checkTotp(services.secrets.openTotp(user.id, user.totpSecretEnc), code);
   if (step === null) return false;
-  const won = await services.db.update(users).set({ totpLastStep: step }).where(and(eq(users.id, user.id), lt(users.totpLastStep, step))).returning({ id: users.id });
+  const won = await services.db
+    .update(users)
+    .set({ totpLastStep: step })
+    .where(and(eq(users.id, user.id), lt(users.totpLastStep, step)))
+    .returning({ id: users.id });
   return won.length === 1;
 }
 
@@ -25,11 +29,22 @@ export async function redeemTotp(services: ConsoleServices, user: UserRow, code:
  * Redeems a backup code: Argon2id-verify against the unused codes, then a conditional UPDATE
  * (used_at IS NULL) so two concurrent requests with the same code cannot both succeed.
  */
-export async function redeemBackupCode(services: ConsoleServices, userId: string, code: string): Promise<{ ok: boolean; remaining: number }> {
-  const unused = await services.db.select().from(backupCodes).where(and(eq(backupCodes.userId, userId), isNull(backupCodes.usedAt)));
+export async function redeemBackupCode(
+  services: ConsoleServices,
+  userId: string,
+  code: string,
+): Promise<{ ok: boolean; remaining: number }> {
+  const unused = await services.db
+    .select()
+    .from(backupCodes)
+    .where(and(eq(backupCodes.userId, userId), isNull(backupCodes.usedAt)));
   for (const row of unused) {
     if (await verifyBackupCode(code, row.codeHash)) {
-      const won = await services.db.update(backupCodes).set({ usedAt: new Date() }).where(and(eq(backupCodes.id, row.id), isNull(backupCodes.usedAt))).returning({ id: backupCodes.id });
+      const won = await services.db
+        .update(backupCodes)
+        .set({ usedAt: new Date() })
+        .where(and(eq(backupCodes.id, row.id), isNull(backupCodes.usedAt)))
+        .returning({ id: backupCodes.id });
       return { ok: won.length === 1, remaining: unused.length - 1 };
     }
   }
@@ -51,7 +66,15 @@ export const login2fa = defineRoute({
       .select({ challenge: loginChallenges, user: users })
       .from(loginChallenges)
       .innerJoin(users, eq(users.id, loginChallenges.userId))
-      .where(and(eq(loginChallenges.challengeHash, hash), eq(loginChallenges.purpose, "login"), isNull(loginChallenges.usedAt), gt(loginChallenges.expiresAt, now), lt(loginChallenges.attempts, MAX_CHALLENGE_ATTEMPTS)));
+      .where(
+        and(
+          eq(loginChallenges.challengeHash, hash),
+          eq(loginChallenges.purpose, "login"),
+          isNull(loginChallenges.usedAt),
+          gt(loginChallenges.expiresAt, now),
+          lt(loginChallenges.attempts, MAX_CHALLENGE_ATTEMPTS),
+        ),
+      );
     if (!row) throw new VeilError("invalid_two_factor", { detail: "unknown, used, expired or exhausted challenge" });
     const { challenge, user } = row;
     const lockKey = `email:${user.email}`;
@@ -69,18 +92,44 @@ export const login2fa = defineRoute({
       ({ ok, remaining } = await redeemBackupCode(services, user.id, body.backupCode ?? ""));
     }
     if (!ok) {
-      await services.db.update(loginChallenges).set({ attempts: sql`${loginChallenges.attempts} + 1` }).where(eq(loginChallenges.id, challenge.id));
+      await services.db
+        .update(loginChallenges)
+        .set({ attempts: sql`${loginChallenges.attempts} + 1` })
+        .where(eq(loginChallenges.id, challenge.id));
       const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
-      await audit(services, { action: "login.2fa_failure", outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { method, locked: nowLocked !== null } });
+      await audit(services, {
+        action: "login.2fa_failure",
+        outcome: "failure",
+        actorUserId: user.id,
+        actorEmail: user.email,
+        ip,
+        details: { method, locked: nowLocked !== null },
+      });
       throw new VeilError("invalid_two_factor");
     }
-    const used = await services.db.update(loginChallenges).set({ usedAt: now }).where(and(eq(loginChallenges.id, challenge.id), isNull(loginChallenges.usedAt))).returning({ id: loginChallenges.id });
+    const used = await services.db
+      .update(loginChallenges)
+      .set({ usedAt: now })
+      .where(and(eq(loginChallenges.id, challenge.id), isNull(loginChallenges.usedAt)))
+      .returning({ id: loginChallenges.id });
     if (used.length !== 1) throw new VeilError("invalid_two_factor", { detail: "challenge redeemed concurrently" });
     await clearFailures(services.db, lockKey);
     if (method === "backup_code") {
-      await audit(services, { action: "2fa.backup_code_used", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip, details: { remaining } });
+      await audit(services, {
+        action: "2fa.backup_code_used",
+        outcome: "success",
+        actorUserId: user.id,
+        actorEmail: user.email,
+        ip,
+        details: { remaining },
+      });
     }
-    const session = await issueSession(services, user, { ip, userAgent, action: "login.success", details: { twoFactor: method } });
+    const session = await issueSession(services, user, {
+      ip,
+      userAgent,
+      action: "login.success",
+      details: { twoFactor: method },
+    });
     return { body: { status: "ok", session } };
   },
 });

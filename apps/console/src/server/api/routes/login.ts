@@ -28,25 +28,58 @@ export const login = defineRoute({
     const lockKey = `email:${body.email}`;
     const locked = await lockedUntil(services.db, lockKey);
     if (locked) {
-      await audit(services, { action: "login.locked", outcome: "denied", actorEmail: body.email, ip, details: { until: locked.toISOString() } });
+      await audit(services, {
+        action: "login.locked",
+        outcome: "denied",
+        actorEmail: body.email,
+        ip,
+        details: { until: locked.toISOString() },
+      });
       throw new AccountLockedError(locked);
     }
     const [user] = await services.db.select().from(users).where(eq(users.email, body.email));
     const ok = verifyAuthKey(fromB64u(body.authKey), user?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && user !== undefined;
     if (!ok || !user) {
       const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
-      await audit(services, { action: "login.failure", outcome: "failure", actorUserId: user?.id ?? null, actorEmail: body.email, ip, details: { reason: "invalid_credentials", locked: nowLocked !== null } });
+      await audit(services, {
+        action: "login.failure",
+        outcome: "failure",
+        actorUserId: user?.id ?? null,
+        actorEmail: body.email,
+        ip,
+        details: { reason: "invalid_credentials", locked: nowLocked !== null },
+      });
       throw new VeilError("invalid_credentials");
     }
     await clearFailures(services.db, lockKey);
     if (user.totpEnabledAt) {
       const challenge = random256();
       const expiresAt = new Date(Date.now() + CHALLENGE_SECONDS * 1000);
-      await services.db.insert(loginChallenges).values({ challengeHash: labelledHash(CHALLENGE_LABEL, challenge), userId: user.id, expiresAt, ip, userAgent });
-      await audit(services, { action: "login.password_ok", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip, details: { next: "two_factor" } });
-      return { body: { status: "two_factor_required", challenge: b64u(challenge), expiresAt: expiresAt.toISOString() } satisfies TLoginResponse };
+      await services.db
+        .insert(loginChallenges)
+        .values({ challengeHash: labelledHash(CHALLENGE_LABEL, challenge), userId: user.id, expiresAt, ip, userAgent });
+      await audit(services, {
+        action: "login.password_ok",
+        outcome: "success",
+        actorUserId: user.id,
+        actorEmail: user.email,
+        ip,
+        details: { next: "two_factor" },
+      });
+      return {
+        body: {
+          status: "two_factor_required",
+          challenge: b64u(challenge),
+          expiresAt: expiresAt.toISOString(),
+        } satisfies TLoginResponse,
+      };
     }
-    const session = await issueSession(services, user, { ip, userAgent, action: "login.success", details: { twoFactor: false } });
+    const session = await issueSession(services, user, {
+      ip,
+      userAgent,
+      action: "login.success",
+      details: { twoFactor: false },
+    });
     return { body: { status: "ok", session } satisfies TLoginResponse };
   },
 });

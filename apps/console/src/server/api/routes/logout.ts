@@ -15,7 +15,15 @@ export const logout = defineRoute({
     const { session, user } = requireAuth(ctx);
     await ctx.services.db.update(sessions).set({ revokedAt: new Date() }).where(eq(sessions.id, session.id));
     ctx.services.endSessionSockets([session.id], "logout");
-    await audit(ctx.services, { action: "logout", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "session", targetId: session.id, ip: ctx.ip });
+    await audit(ctx.services, {
+      action: "logout",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "session",
+      targetId: session.id,
+      ip: ctx.ip,
+    });
     return { body: { ok: true } };
   },
 });

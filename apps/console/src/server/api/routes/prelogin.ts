@@ -20,7 +20,10 @@ export const prelogin = defineRoute({
   rateAccount: (b) => b.email,
   handler: async ({ body, services }) => {
     const fake = services.secrets.fakeSalt(body.email);
-    const [user] = await services.db.select({ kdfParams: users.kdfParams, kdfSalt: users.kdfSalt }).from(users).where(eq(users.email, body.email));
+    const [user] = await services.db
+      .select({ kdfParams: users.kdfParams, kdfSalt: users.kdfSalt })
+      .from(users)
+      .where(eq(users.email, body.email));
     const kdf = user ? kdfWire(user) : { alg: "argon2id" as const, ...DEFAULT_KDF, salt: b64u(fake) };
     return { body: { kdf } satisfies TPreloginResponse };
   },

@@ -34,7 +34,10 @@ export const recoverPrelogin = defineRoute({
   rateAccount: (b) => b.email,
   handler: async ({ body, services }) => {
     const fake = services.secrets.fakeSalt(body.email, "recovery");
-    const [user] = await services.db.select({ salt: users.recoverySalt, hash: users.recoveryAuthKeyHash }).from(users).where(eq(users.email, body.email));
+    const [user] = await services.db
+      .select({ salt: users.recoverySalt, hash: users.recoveryAuthKeyHash })
+      .from(users)
+      .where(eq(users.email, body.email));
     const salt = user?.salt && user.hash ? user.salt : fake;
     return { body: { salt: b64u(salt) } satisfies TRecoverPreloginResponse };
   },
@@ -57,32 +60,74 @@ export const recoverStart = defineRoute({
     const locked = await lockedUntil(services.db, lockKey);
     if (locked) throw new AccountLockedError(locked);
     const [user] = await services.db.select().from(users).where(eq(users.email, body.email));
-    const proven = verifyAuthKey(fromB64u(body.authKey), user?.recoveryAuthKeyHash ?? DUMMY_AUTH_KEY_HASH) && Boolean(user?.recoveryAuthKeyHash);
+    const proven =
+      verifyAuthKey(fromB64u(body.authKey), user?.recoveryAuthKeyHash ?? DUMMY_AUTH_KEY_HASH) &&
+      Boolean(user?.recoveryAuthKeyHash);
     if (!user || !proven || !user.recoverySalt || !user.recoveryWrappedIdentityKey || !user.recoveryWrappedBoxKey) {
       const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
-      await audit(services, { action: "recovery.failure", outcome: "failure", actorUserId: user?.id ?? null, actorEmail: body.email, ip, details: { reason: "invalid_recovery_code", locked: nowLocked !== null } });
+      await audit(services, {
+        action: "recovery.failure",
+        outcome: "failure",
+        actorUserId: user?.id ?? null,
+        actorEmail: body.email,
+        ip,
+        details: { reason: "invalid_recovery_code", locked: nowLocked !== null },
+      });
       throw new VeilError("invalid_credentials");
     }
     if (user.totpEnabledAt) {
       if (body.code === undefined && body.backupCode === undefined) throw new VeilError("two_factor_required");
-      const ok = body.code !== undefined ? await redeemTotp(services, user, body.code) : (await redeemBackupCode(services, user.id, body.backupCode ?? "")).ok;
+      const ok =
+        body.code !== undefined
+          ? await redeemTotp(services, user, body.code)
+          : (await redeemBackupCode(services, user.id, body.backupCode ?? "")).ok;
       if (!ok) {
         const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
-        await audit(services, { action: "recovery.failure", outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { reason: "invalid_two_factor", locked: nowLocked !== null } });
+        await audit(services, {
+          action: "recovery.failure",
+          outcome: "failure",
+          actorUserId: user.id,
+          actorEmail: user.email,
+          ip,
+          details: { reason: "invalid_two_factor", locked: nowLocked !== null },
+        });
         throw new VeilError("invalid_two_factor");
       }
     }
     await clearFailures(services.db, lockKey);
     const challenge = random256();
     const expiresAt = new Date(Date.now() + RECOVERY_CHALLENGE_SECONDS * 1000);
-    await services.db.insert(loginChallenges).values({ purpose: "recovery", challengeHash: labelledHash(CHALLENGE_LABEL, challenge), userId: user.id, expiresAt, ip, userAgent });
-    await audit(services, { action: "recovery.start", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip });
+    await services.db
+      .insert(loginChallenges)
+      .values({
+        purpose: "recovery",
+        challengeHash: labelledHash(CHALLENGE_LABEL, challenge),
+        userId: user.id,
+        expiresAt,
+        ip,
+        userAgent,
+      });
+    await audit(services, {
+      action: "recovery.start",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip,
+    });
     const response: TRecoverStartResponse = {
       challenge: b64u(challenge),
       expiresAt: expiresAt.toISOString(),
       userId: user.id,
-      publicKeys: { identityPublicKey: b64u(user.identityPublicKey), boxPublicKey: b64u(user.boxPublicKey), boxKeyCertificate: b64u(user.boxKeyCertificate) },
-      recovery: { salt: b64u(user.recoverySalt), wrappedIdentityKey: b64u(user.recoveryWrappedIdentityKey), wrappedBoxKey: b64u(user.recoveryWrappedBoxKey) },
+      publicKeys: {
+        identityPublicKey: b64u(user.identityPublicKey),
+        boxPublicKey: b64u(user.boxPublicKey),
+        boxKeyCertificate: b64u(user.boxKeyCertificate),
+      },
+      recovery: {
+        salt: b64u(user.recoverySalt),
+        wrappedIdentityKey: b64u(user.recoveryWrappedIdentityKey),
+        wrappedBoxKey: b64u(user.recoveryWrappedBoxKey),
+      },
     };
     return { body: response };
   },
@@ -109,14 +154,26 @@ export const recoverComplete = defineRoute({
       const [challenge] = await tx
         .update(loginChallenges)
         .set({ usedAt: now })
-        .where(and(eq(loginChallenges.challengeHash, hash), eq(loginChallenges.purpose, "recovery"), isNull(loginChallenges.usedAt), gt(loginChallenges.expiresAt, now)))
+        .where(
+          and(
+            eq(loginChallenges.challengeHash, hash),
+            eq(loginChallenges.purpose, "recovery"),
+            isNull(loginChallenges.usedAt),
+            gt(loginChallenges.expiresAt, now),
+          ),
+        )
         .returning();
       if (!challenge) throw new VeilError("unauthenticated", { detail: "unknown, used or expired recovery challenge" });
       const r = body.recovery;
       const [user] = await tx
         .update(users)
         .set({
-          kdfParams: { alg: "argon2id", memoryKiB: body.kdf.memoryKiB, iterations: body.kdf.iterations, parallelism: body.kdf.parallelism },
+          kdfParams: {
+            alg: "argon2id",
+            memoryKiB: body.kdf.memoryKiB,
+            iterations: body.kdf.iterations,
+            parallelism: body.kdf.parallelism,
+          },
           kdfSalt: fromB64u(body.kdf.salt),
           authKeyHash: hashAuthKey(fromB64u(body.authKey)),
           wrappedIdentityKey: fromB64u(body.wrappedIdentityKey),
@@ -131,15 +188,33 @@ export const recoverComplete = defineRoute({
         .where(eq(users.id, challenge.userId))
         .returning();
       if (!user) throw new VeilError("unauthenticated");
-      const ended = await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt))).returning({ id: sessions.id });
+      const ended = await tx
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id });
       return { user, ended };
     });
     services.endSessionSockets(
       result.ended.map((s) => s.id),
       "password_changed",
     );
-    await audit(services, { action: "recovery.complete", outcome: "success", actorUserId: result.user.id, actorEmail: result.user.email, targetType: "user", targetId: result.user.id, ip, details: { sessionsEnded: result.ended.length, newRecoveryKit: body.recovery !== null } });
-    const session = await issueSession(services, result.user, { ip, userAgent, action: "login.success", details: { via: "recovery" } });
+    await audit(services, {
+      action: "recovery.complete",
+      outcome: "success",
+      actorUserId: result.user.id,
+      actorEmail: result.user.email,
+      targetType: "user",
+      targetId: result.user.id,
+      ip,
+      details: { sessionsEnded: result.ended.length, newRecoveryKit: body.recovery !== null },
+    });
+    const session = await issueSession(services, result.user, {
+      ip,
+      userAgent,
+      action: "login.success",
+      details: { via: "recovery" },
+    });
     return { body: session satisfies TSessionIssued };
   },
 });

@@ -21,7 +21,15 @@ export const revokeSession = defineRoute({
       .returning({ id: sessions.id });
     if (done.length === 0) throw new VeilError("not_found");
     ctx.services.endSessionSockets([id], "revoked");
-    await audit(ctx.services, { action: "session.revoke", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "session", targetId: id, ip: ctx.ip });
+    await audit(ctx.services, {
+      action: "session.revoke",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "session",
+      targetId: id,
+      ip: ctx.ip,
+    });
     return { body: { ok: true } };
   },
 });

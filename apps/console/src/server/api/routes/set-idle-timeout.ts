@@ -14,9 +14,24 @@ export const setIdleTimeout = defineRoute({
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
     const seconds = ctx.body.seconds;
-    await ctx.services.db.update(users).set({ idleTimeoutSeconds: seconds, updatedAt: new Date() }).where(eq(users.id, user.id));
-    await ctx.services.db.update(sessions).set({ idleTimeoutSeconds: seconds }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)));
-    await audit(ctx.services, { action: "settings.idle_timeout", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "user", targetId: user.id, ip: ctx.ip, details: { from: user.idleTimeoutSeconds, to: seconds } });
+    await ctx.services.db
+      .update(users)
+      .set({ idleTimeoutSeconds: seconds, updatedAt: new Date() })
+      .where(eq(users.id, user.id));
+    await ctx.services.db
+      .update(sessions)
+      .set({ idleTimeoutSeconds: seconds })
+      .where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)));
+    await audit(ctx.services, {
+      action: "settings.idle_timeout",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "user",
+      targetId: user.id,
+      ip: ctx.ip,
+      details: { from: user.idleTimeoutSeconds, to: seconds },
+    });
     return { body: { idleTimeoutSeconds: seconds } };
   },
 });

@@ -42,7 +42,16 @@ export const updateSettings = defineRoute({
         .insert(settings)
         .values({ key, value, updatedBy: user.id })
         .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: new Date(), updatedBy: user.id } });
-      await audit(ctx.services, { action: "settings.change", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "setting", targetId: key, ip: ctx.ip, details: { from: before[key as keyof TSettings], to: value } });
+      await audit(ctx.services, {
+        action: "settings.change",
+        outcome: "success",
+        actorUserId: user.id,
+        actorEmail: user.email,
+        targetType: "setting",
+        targetId: key,
+        ip: ctx.ip,
+        details: { from: before[key as keyof TSettings], to: value },
+      });
     }
     return { body: await loadSettings(ctx.services.db) };
   },

@@ -45,9 +45,16 @@ export const signup = defineRoute({
           const [invite] = await tx
             .update(invites)
             .set({ usedAt: now, usedBy: body.userId })
-            .where(and(eq(invites.tokenHash, labelledHash(INVITE_LABEL, fromB64u(body.inviteToken))), isNull(invites.usedAt), gt(invites.expiresAt, now)))
+            .where(
+              and(
+                eq(invites.tokenHash, labelledHash(INVITE_LABEL, fromB64u(body.inviteToken))),
+                isNull(invites.usedAt),
+                gt(invites.expiresAt, now),
+              ),
+            )
             .returning();
-          if (!invite || (invite.email && invite.email !== body.email)) throw new VeilError("invite_required", { detail: "invite unknown, used, expired or for another e-mail" });
+          if (!invite || (invite.email && invite.email !== body.email))
+            throw new VeilError("invite_required", { detail: "invite unknown, used, expired or for another e-mail" });
           role = invite.role;
           via = `invite:${invite.id}`;
         }
@@ -57,7 +64,12 @@ export const signup = defineRoute({
             id: body.userId,
             email: body.email,
             role,
-            kdfParams: { alg: "argon2id", memoryKiB: body.kdf.memoryKiB, iterations: body.kdf.iterations, parallelism: body.kdf.parallelism },
+            kdfParams: {
+              alg: "argon2id",
+              memoryKiB: body.kdf.memoryKiB,
+              iterations: body.kdf.iterations,
+              parallelism: body.kdf.parallelism,
+            },
             kdfSalt: fromB64u(body.kdf.salt),
             authKeyHash: hashAuthKey(fromB64u(body.authKey)),
             identityPublicKey: fromB64u(body.keys.identityPublicKey),
@@ -80,11 +92,22 @@ export const signup = defineRoute({
     } catch (error) {
       if (isUniqueViolation(error)) throw new VeilError("email_taken");
       if (error instanceof VeilError) {
-        await audit(services, { action: "account.signup", outcome: "failure", actorEmail: body.email, ip, details: { code: error.code } });
+        await audit(services, {
+          action: "account.signup",
+          outcome: "failure",
+          actorEmail: body.email,
+          ip,
+          details: { code: error.code },
+        });
       }
       throw error;
     }
-    const session = await issueSession(services, user, { ip, userAgent, action: "account.signup", details: { role: user.role, via, recoveryKit: Boolean(body.recovery) } });
+    const session = await issueSession(services, user, {
+      ip,
+      userAgent,
+      action: "account.signup",
+      details: { role: user.role, via, recoveryKit: Boolean(body.recovery) },
+    });
     return { status: 201, body: session satisfies TSignupResponse };
   },
 });

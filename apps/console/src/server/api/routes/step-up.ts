@@ -12,13 +12,26 @@ import { defineRoute, requireAuth } from "../route";
  * Checks a fresh auth-key proof for an authenticated user; failures count towards lock-out
  * and are audited. Shared by step-up and password change.
  */
-export async function proveAuthKey(services: ConsoleServices, user: UserRow, authKeyB64u: string, ip: string, action: string): Promise<void> {
+export async function proveAuthKey(
+  services: ConsoleServices,
+  user: UserRow,
+  authKeyB64u: string,
+  ip: string,
+  action: string,
+): Promise<void> {
   const lockKey = `email:${user.email}`;
   const locked = await lockedUntil(services.db, lockKey);
   if (locked) throw new AccountLockedError(locked);
   if (!verifyAuthKey(fromB64u(authKeyB64u), user.authKeyHash)) {
     const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
-    await audit(services, { action, outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip, details: { locked: nowLocked !== null } });
+    await audit(services, {
+      action,
+      outcome: "failure",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip,
+      details: { locked: nowLocked !== null },
+    });
     throw new VeilError("invalid_credentials");
   }
   await clearFailures(services.db, lockKey);
@@ -36,7 +49,17 @@ export const stepUp = defineRoute({
     await proveAuthKey(ctx.services, user, ctx.body.authKey, ctx.ip, "step_up");
     const now = new Date();
     await ctx.services.db.update(sessions).set({ stepUpAt: now }).where(eq(sessions.id, session.id));
-    await audit(ctx.services, { action: "step_up", outcome: "success", actorUserId: user.id, actorEmail: user.email, targetType: "session", targetId: session.id, ip: ctx.ip });
-    return { body: { stepUpUntil: new Date(now.getTime() + ctx.services.config.session.stepUpSeconds * 1000).toISOString() } };
+    await audit(ctx.services, {
+      action: "step_up",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      targetType: "session",
+      targetId: session.id,
+      ip: ctx.ip,
+    });
+    return {
+      body: { stepUpUntil: new Date(now.getTime() + ctx.services.config.session.stepUpSeconds * 1000).toISOString() },
+    };
   },
 });

@@ -1,6 +1,12 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { backupCodes, users, type VeilDatabase } from "@veil/db";
-import { VeilError, ZEmptyBodySchema, ZTotpConfirmRequestSchema, type TBackupCodesResponse, type TTotpSetupResponse } from "@veil/protocol";
+import {
+  VeilError,
+  ZEmptyBodySchema,
+  ZTotpConfirmRequestSchema,
+  type TBackupCodesResponse,
+  type TTotpSetupResponse,
+} from "@veil/protocol";
 import { BACKUP_CODE_COUNT, hashBackupCode, newBackupCode } from "../../auth/backup-codes";
 import { checkTotp, newTotpSecret, totpEnrollment } from "../../auth/totp";
 import { audit } from "../../services";
@@ -30,8 +36,17 @@ export const setupTotp = defineRoute({
     const { user } = requireAuth(ctx);
     if (user.totpEnabledAt) throw new VeilError("conflict", { detail: "2FA already enabled" });
     const secret = newTotpSecret();
-    await ctx.services.db.update(users).set({ totpPendingEnc: ctx.services.secrets.sealTotp(user.id, secret), updatedAt: new Date() }).where(eq(users.id, user.id));
-    await audit(ctx.services, { action: "2fa.setup_started", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip: ctx.ip });
+    await ctx.services.db
+      .update(users)
+      .set({ totpPendingEnc: ctx.services.secrets.sealTotp(user.id, secret), updatedAt: new Date() })
+      .where(eq(users.id, user.id));
+    await audit(ctx.services, {
+      action: "2fa.setup_started",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip: ctx.ip,
+    });
     return { body: (await totpEnrollment(secret, user.email)) satisfies TTotpSetupResponse };
   },
 });
@@ -48,17 +63,36 @@ export const confirmTotp = defineRoute({
     if (!user.totpPendingEnc) throw new VeilError("conflict", { detail: "no pending 2FA set-up" });
     const step = checkTotp(ctx.services.secrets.openTotp(user.id, user.totpPendingEnc), ctx.body.code);
     if (step === null) {
-      await audit(ctx.services, { action: "2fa.enable", outcome: "failure", actorUserId: user.id, actorEmail: user.email, ip: ctx.ip });
+      await audit(ctx.services, {
+        action: "2fa.enable",
+        outcome: "failure",
+        actorUserId: user.id,
+        actorEmail: user.email,
+        ip: ctx.ip,
+      });
       throw new VeilError("invalid_two_factor");
     }
     const done = await ctx.services.db
       .update(users)
-      .set({ totpSecretEnc: user.totpPendingEnc, totpPendingEnc: null, totpEnabledAt: new Date(), totpLastStep: step, updatedAt: new Date() })
+      .set({
+        totpSecretEnc: user.totpPendingEnc,
+        totpPendingEnc: null,
+        totpEnabledAt: new Date(),
+        totpLastStep: step,
+        updatedAt: new Date(),
+      })
       .where(and(eq(users.id, user.id), isNotNull(users.totpPendingEnc)))
       .returning({ id: users.id });
     if (done.length !== 1) throw new VeilError("conflict");
     const codes = await replaceBackupCodes(ctx.services.db, user.id);
-    await audit(ctx.services, { action: "2fa.enable", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip: ctx.ip, details: { backupCodes: codes.length } });
+    await audit(ctx.services, {
+      action: "2fa.enable",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip: ctx.ip,
+      details: { backupCodes: codes.length },
+    });
     return { body: { backupCodes: codes } satisfies TBackupCodesResponse };
   },
 });
@@ -74,10 +108,19 @@ export const disableTotp = defineRoute({
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
     await ctx.services.db.transaction(async (tx) => {
-      await tx.update(users).set({ totpSecretEnc: null, totpPendingEnc: null, totpEnabledAt: null, totpLastStep: 0, updatedAt: new Date() }).where(eq(users.id, user.id));
+      await tx
+        .update(users)
+        .set({ totpSecretEnc: null, totpPendingEnc: null, totpEnabledAt: null, totpLastStep: 0, updatedAt: new Date() })
+        .where(eq(users.id, user.id));
       await tx.delete(backupCodes).where(eq(backupCodes.userId, user.id));
     });
-    await audit(ctx.services, { action: "2fa.disable", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip: ctx.ip });
+    await audit(ctx.services, {
+      action: "2fa.disable",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip: ctx.ip,
+    });
     return { body: { ok: true } };
   },
 });
@@ -94,7 +137,13 @@ export const regenerateBackupCodes = defineRoute({
     const { user } = requireAuth(ctx);
     if (!user.totpEnabledAt) throw new VeilError("conflict", { detail: "2FA is off" });
     const codes = await replaceBackupCodes(ctx.services.db, user.id);
-    await audit(ctx.services, { action: "2fa.backup_codes_regenerated", outcome: "success", actorUserId: user.id, actorEmail: user.email, ip: ctx.ip });
+    await audit(ctx.services, {
+      action: "2fa.backup_codes_regenerated",
+      outcome: "success",
+      actorUserId: user.id,
+      actorEmail: user.email,
+      ip: ctx.ip,
+    });
     return { body: { backupCodes: codes } satisfies TBackupCodesResponse };
   },
 });
