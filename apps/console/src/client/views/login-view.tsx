@@ -37,14 +37,17 @@ function TwoFactorForm({ step, onCancel }: { step: TwoFactorStep; onCancel: () =
       <fieldset className="segmented">
         <legend>Use</legend>
         <label>
-          <input type="radio" name="mode" checked={mode === "totp"} onChange={() => setMode("totp")} /> Authenticator app
+          <input type="radio" name="mode" checked={mode === "totp"} onChange={() => setMode("totp")} /> Authenticator
+          app
         </label>
         <label>
           <input type="radio" name="mode" checked={mode === "backup"} onChange={() => setMode("backup")} /> Backup code
         </label>
       </fieldset>
       <div className="field">
-        <label htmlFor="tfa-answer">{mode === "totp" ? "6-digit code from your authenticator app" : "Backup code (like ABCD-EFGH-IJKL)"}</label>
+        <label htmlFor="tfa-answer">
+          {mode === "totp" ? "6-digit code from your authenticator app" : "Backup code (like ABCD-EFGH-IJKL)"}
+        </label>
         <input
           ref={input}
           id="tfa-answer"
@@ -110,7 +113,15 @@ export function LoginView() {
           >
             <h1 id="login-title">Sign in</h1>
             <Alert kind="notice">{notice}</Alert>
-            <Field label="E-mail" type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+            <Field
+              label="E-mail"
+              type="email"
+              name="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
             <Field
               label="Password"
               type="password"
@@ -129,7 +140,12 @@ export function LoginView() {
               </button>
             </div>
             <p>
-              No account yet? <Link href="/signup">Create one</Link> (the first account on a console becomes its admin; others need an invitation).
+              No account yet? <Link href="/signup">Create one</Link> (the first account on a console becomes its admin;
+              others need an invitation).
+            </p>
+            <p>
+              Lost your password? <Link href="/recover">Use your recovery kit</Link> (it opens your keys in this
+              browser; the console never sees the code).
             </p>
           </form>
         )}
