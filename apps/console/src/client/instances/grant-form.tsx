@@ -1,0 +1,119 @@
+"use client";
+import { useState } from "react";
+import { ZRoleSchema, type TInstanceSummary, type TRole } from "@veil/protocol";
+import { errorMessage } from "../api";
+import { Alert } from "../components/alert";
+import { useStepUp } from "../components/step-up";
+import { useTask } from "../hooks/use-task";
+import * as api from "./endpoints";
+import type { Ready } from "./ready-session";
+import { decodeKeyCard, signGrant, type AccountPublicKeys } from "./trust";
+
+const ROLES: readonly TRole[] = ZRoleSchema.options;
+
+/** Signs a grant for the account of a pasted key card and stores it. */
+export function GrantForm({
+  session,
+  instance,
+  onGranted,
+}: {
+  session: Ready;
+  instance: TInstanceSummary;
+  onGranted: () => void;
+}) {
+  const withStepUp = useStepUp();
+  const [card, setCard] = useState("");
+  const [role, setRole] = useState<TRole>("viewer");
+  const [days, setDays] = useState(30);
+  const task = useTask();
+  let decoded: { keys: AccountPublicKeys; safetyCode: string } | null = null;
+  let cardError: string | null = null;
+  if (card.trim() !== "") {
+    try {
+      decoded = decodeKeyCard(card);
+    } catch (error) {
+      cardError = errorMessage(error);
+    }
+  }
+  return (
+    <form
+      aria-labelledby="grant-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!decoded) return;
+        const keys = decoded.keys;
+        void task
+          .run(() => {
+            const expiresAt = Date.now() + days * 24 * 3600_000;
+            const bundle = signGrant(
+              session.keys.identity.privateKey,
+              session.keys.identity.publicKey,
+              instance.id,
+              keys,
+              role,
+              expiresAt,
+            );
+            return withStepUp(() =>
+              api.createGrant(instance.id, { accountId: keys.accountId, role, expiresAt, bundle }),
+            );
+          })
+          .then((r) => {
+            if (r) {
+              setCard("");
+              onGranted();
+            }
+          });
+      }}
+    >
+      <h3 id="grant-title">Grant a role</h3>
+      <div className="field">
+        <label htmlFor="grant-card">Their key card</label>
+        <textarea
+          id="grant-card"
+          rows={3}
+          cols={64}
+          value={card}
+          onChange={(e) => setCard(e.target.value)}
+          aria-describedby="grant-card-hint"
+        />
+        <div className="hint" id="grant-card-hint">
+          The person copies it from their Instances page.
+        </div>
+      </div>
+      {decoded ? (
+        <p role="status">
+          Safety code of this card: <code data-testid="grant-card-safety">{decoded.safetyCode}</code>. Compare it with
+          the code the person reads from their own page before you sign.
+        </p>
+      ) : null}
+      <Alert>{cardError}</Alert>
+      <div className="field">
+        <label htmlFor="grant-role">Role</label>
+        <select id="grant-role" value={role} onChange={(e) => setRole(ZRoleSchema.parse(e.target.value))}>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="grant-days">Valid for (days)</label>
+        <input
+          id="grant-days"
+          type="number"
+          min={1}
+          max={365}
+          value={days}
+          onChange={(e) => setDays(Math.min(365, Math.max(1, Number(e.target.value) || 1)))}
+        />
+      </div>
+      <Alert>{task.error}</Alert>
+      <div className="actions">
+        <button type="submit" disabled={!decoded || task.running}>
+          Sign and grant
+        </button>
+      </div>
+    </form>
+  );
+}

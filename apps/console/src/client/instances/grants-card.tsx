@@ -1,0 +1,91 @@
+"use client";
+import { useCallback, useEffect, useState } from "react";
+import type { TGrantSummary, TInstanceSummary } from "@veil/protocol";
+import { errorMessage } from "../api";
+import { Alert } from "../components/alert";
+import * as accountApi from "../endpoints";
+import * as api from "./endpoints";
+import { GrantForm } from "./grant-form";
+import type { Ready } from "./ready-session";
+import { grantBody, isSigner, type VerifiedInstance } from "./trust";
+
+/** The grants on an instance, each checked in this browser, and the grant form for the signer. */
+export function GrantsCard({
+  session,
+  instance,
+  verified,
+}: {
+  session: Ready;
+  instance: TInstanceSummary;
+  verified: VerifiedInstance;
+}) {
+  const [grants, setGrants] = useState<readonly TGrantSummary[] | null>(null);
+  const [emails, setEmails] = useState<ReadonlyMap<string, string>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const admin = session.me.user.role === "admin";
+  const load = useCallback(() => {
+    api.listGrants(instance.id).then(
+      (r) => setGrants(r.grants),
+      (e: unknown) => setError(errorMessage(e)),
+    );
+    if (admin)
+      accountApi.listUsers().then(
+        (r) => setEmails(new Map(r.users.map((u) => [u.id.toLowerCase(), u.email]))),
+        () => undefined,
+      );
+  }, [instance.id, admin]);
+  useEffect(() => load(), [load]);
+  const signer = isSigner(verified, session.keys);
+  return (
+    <section className="card" aria-labelledby="grants-title">
+      <h2 id="grants-title">Grants</h2>
+      <p>
+        The companion accepts only accounts with a grant signed by the key that signed this instance (safety code{" "}
+        <code>{verified.signerSafetyCode}</code>) and enforces their roles itself.
+      </p>
+      <Alert>{error}</Alert>
+      {grants === null ? (
+        <p className="muted">Loading…</p>
+      ) : (
+        <table data-testid="grants">
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col">Role</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Signed by (safety code)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {grants.map((g) => {
+              const checked = grantBody(g.bundle);
+              const consistent =
+                checked &&
+                checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() &&
+                checked.body.role === g.role &&
+                checked.body.instanceId.toLowerCase() === instance.id.toLowerCase();
+              return (
+                <tr key={g.id}>
+                  <td>{emails.get(g.accountId.toLowerCase()) ?? g.accountId}</td>
+                  <td>{checked?.body.role ?? g.role}</td>
+                  <td>{new Date(checked?.body.expiresAt ?? g.expiresAt).toLocaleString()}</td>
+                  <td>
+                    {consistent ? (
+                      <code data-testid="grant-signer">{checked.signerSafetyCode}</code>
+                    ) : (
+                      <span className="badge outcome-failure">signature does not verify</span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {signer && !instance.revokedAt ? <GrantForm session={session} instance={instance} onGranted={load} /> : null}
+      {!signer && admin ? (
+        <p className="hint">Only the administrator whose key signed this instance can sign grants for it.</p>
+      ) : null}
+    </section>
+  );
+}
