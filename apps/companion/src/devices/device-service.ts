@@ -99,7 +99,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   inventory.attach(store);
   if (opened.truncatedBytes > 0) logger.warn("device store: torn tail truncated", { bytes: opened.truncatedBytes });
   logger.info("device store opened", { devices: inventory.devices.size, records: opened.records.length });
-  const tls = loadOrCreateTlsIdentity(o.stateDir);
+  const tls = await loadOrCreateTlsIdentity(o.stateDir);
   const counters = new DropCounters();
   const ctx: DeviceContext = {
     inventory,

@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual, X509Certificate } from "node:crypto";
+import { timingSafeEqual, type X509Certificate } from "node:crypto";
+import { spkiPin } from "@veil/tls";
 import { ZSpkiPinSchema } from "../protocol";
 
 /**
@@ -8,13 +9,12 @@ import { ZSpkiPinSchema } from "../protocol";
  * survives renewals that keep the key.
  */
 export function spkiPinOfCertificate(cert: X509Certificate): string {
-  const spki = cert.publicKey.export({ type: "spki", format: "der" });
-  return "sha256//" + createHash("sha256").update(spki).digest("base64");
+  return spkiPin(cert);
 }
 
 /** The pin of a PEM certificate (for the console's own display and for tests). */
 export function spkiPinOfPem(pem: string | Buffer): string {
-  return spkiPinOfCertificate(new X509Certificate(pem));
+  return spkiPin(pem);
 }
 
 /** Constant-time comparison of two pins; false for anything malformed. */
