@@ -1,4 +1,5 @@
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
+import { certificateFingerprint, spkiPin } from "@veil/tls";
 
 export interface CertificateInfo {
   /** SHA-256 of the DER certificate, colon-separated upper-case hex (what browsers show). */
@@ -13,10 +14,9 @@ export interface CertificateInfo {
 /** Fingerprint and SPKI pin of the first certificate in a PEM chain. */
 export function describeCertificate(certPem: string): CertificateInfo {
   const cert = new X509Certificate(certPem);
-  const spki = cert.publicKey.export({ type: "spki", format: "der" });
   return {
-    fingerprint256: cert.fingerprint256,
-    spkiPin: `sha256//${createHash("sha256").update(spki).digest("base64")}`,
+    fingerprint256: certificateFingerprint(cert, "colon-hex"),
+    spkiPin: spkiPin(cert),
     notAfter: new Date(cert.validTo),
     subject: cert.subject,
     // checkIssued() would also demand keyCertSign, which a leaf certificate must not have.

@@ -1,6 +1,6 @@
-import { createHash, X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import { VeilError, type TCompanionInfoResponse } from "@veil/protocol";
+import { spkiPin } from "@veil/tls";
 import { expectedOrigin } from "../../http/origin";
 import { defineRoute } from "../route";
 
@@ -19,8 +19,7 @@ export const getCompanionInfo = defineRoute({
     const cert = (ctx.req.socket as Partial<TLSSocket>).getCertificate?.();
     if (!cert || !("raw" in cert))
       throw new VeilError("internal", { detail: "no local TLS certificate on this connection" });
-    const spki = new X509Certificate(cert.raw).publicKey.export({ type: "spki", format: "der" });
-    const consolePin = `sha256//${createHash("sha256").update(spki).digest("base64")}`;
+    const consolePin = spkiPin(cert.raw);
     const consoleUrl = new URL(expectedOrigin(ctx.req, ctx.services.config)).origin;
     return Promise.resolve({
       body: { consoleUrl, consolePin, installScriptPath: "/install.sh" } satisfies TCompanionInfoResponse,
