@@ -1,6 +1,8 @@
 #!/bin/sh
 # Veil companion installer (POSIX sh). Served by the console; run as
-#   curl -fsSL --pinnedpubkey 'sha256//…' -k https://console:8443/install.sh | sudo VEIL_ENROLL='veil1_…' sh
+#   curl -fsSL --pinnedpubkey 'sha256//…' -k https://console:8443/install.sh | VEIL_ENROLL='veil1_…' sudo --preserve-env=VEIL_ENROLL sh
+# (the assignment stands before sudo: after it, it would be an argument of sudo, readable by every
+# local user in `ps`; before it, it is only in sudo's environment, which sudo passes on to sh).
 #
 # System mode (root, systemd): installs the bundle in /opt/veil-companion, a wrapper in
 # /usr/local/bin, creates the unprivileged system user veil-companion and the 0700 state folder

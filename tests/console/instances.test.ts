@@ -4,8 +4,8 @@
 // browser, the test takes VEIL_ENROLL from the line the page shows, enrolls and runs the
 // companion, and then watches it come online, reads its system info end to end, rotates its
 // token end to end and revokes it.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -57,6 +57,49 @@ function companion(command: string, stateDir: string, env: Record<string, string
   child.stderr?.on("data", (c: Buffer) => (out += c.toString("utf8")));
   const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return { child, exit, output: () => out };
+}
+
+/**
+ * Runs a shown install line in a real `sh` with stand-ins for curl (prints a script that records
+ * what `sh` got) and sudo (records its own argv, then runs the rest as the real sudo would with
+ * `--preserve-env=VEIL_ENROLL`). Returns sudo's argv (null if sudo did not run), the VEIL_ENROLL
+ * that reached the installer's `sh`, and the installer's arguments.
+ */
+function runShownLine(line: string): { sudoArgv: string[] | null; installerEnroll: string; installerArgs: string } {
+  const dir = mkdtempSync(join(tmpdir(), "veil-line-"));
+  try {
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, "curl"),
+      `#!/bin/sh\nprintf '%s\\n' 'printf "%s" "\${VEIL_ENROLL-}" > "$VEIL_LINE_OUT/enroll"; printf "%s" "$*" > "$VEIL_LINE_OUT/args"'\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(bin, "sudo"),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > "$VEIL_LINE_OUT/sudo-argv"\n[ "$1" = --preserve-env=VEIL_ENROLL ] || exit 3\nshift\nexec "$@"\n`,
+      { mode: 0o755 },
+    );
+    execFileSync("sh", ["-c", line], {
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, HOME: dir, VEIL_LINE_OUT: dir },
+      stdio: "ignore",
+    });
+    const read = (f: string): string | null => {
+      try {
+        return readFileSync(join(dir, f), "utf8");
+      } catch {
+        return null;
+      }
+    };
+    const argv = read("sudo-argv");
+    return {
+      sudoArgv: argv === null ? null : argv.split("\n").filter((a) => a !== ""),
+      installerEnroll: read("enroll") ?? "",
+      installerArgs: read("args") ?? "",
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The VEIL_ENROLL value of a shown install line (single-quoted in the line). */
@@ -139,11 +182,32 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await line.waitFor({ timeout: 60_000 });
     firstLine = (await line.textContent()) ?? "";
     expect(firstLine).toMatch(
-      /^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| sudo VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh$/,
+      /^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sudo --preserve-env=VEIL_ENROLL sh$/,
     );
-    expect(await page.getByTestId("install-line-prefix").textContent()).toContain(
-      `sh -s -- --prefix "$HOME/veil-companion"`,
-    );
+    // The token is a shell environment prefix of sudo, never one of sudo's arguments (argv is
+    // visible to every local user in `ps`): nothing after the word `sudo` carries it.
+    const afterPipe = firstLine.slice(firstLine.lastIndexOf("| ") + 2);
+    expect(afterPipe.startsWith("VEIL_ENROLL='veil1_")).toBe(true);
+    const sudoArgs = afterPipe.slice(afterPipe.indexOf(" sudo ") + 1);
+    expect(sudoArgs).toBe("sudo --preserve-env=VEIL_ENROLL sh");
+    expect(sudoArgs).not.toContain("veil1_");
+    expect(firstLine).not.toMatch(/sudo\b[^|]*veil1_/);
+    const prefixLine = (await page.getByTestId("install-line-prefix").textContent()) ?? "";
+    expect(prefixLine).toContain(`sh -s -- --prefix "$HOME/veil-companion"`);
+    // The no-root form runs without sudo and also keeps the token in sh's environment only.
+    expect(prefixLine).not.toContain("sudo");
+    expect(prefixLine).toMatch(/\| VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh -s -- --prefix "\$HOME\/veil-companion"$/);
+    expect(enrollFrom(prefixLine)).toBe(enrollFrom(firstLine));
+    expect(await page.getByTestId("install-line-why").textContent()).toMatch(/stands before sudo/);
+    // Run through a real shell: sudo's argv never holds the token, yet the installer's sh gets it.
+    const shown = runShownLine(firstLine);
+    expect(shown.sudoArgv).toEqual(["--preserve-env=VEIL_ENROLL", "sh"]);
+    expect(shown.installerEnroll).toBe(enrollFrom(firstLine));
+    expect(shown.installerArgs).toBe("");
+    const shownPrefix = runShownLine(prefixLine);
+    expect(shownPrefix.sudoArgv).toBeNull();
+    expect(shownPrefix.installerEnroll).toBe(enrollFrom(firstLine));
+    expect(shownPrefix.installerArgs).toMatch(/^--prefix \/.+\/veil-companion$/);
     await expect.poll(() => page.getByTestId("install-panel").textContent()).toContain("shown only now");
     await screenshot(page, "instances-01-install-line");
 

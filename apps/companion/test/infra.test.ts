@@ -157,6 +157,73 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(stderr).not.toContain(instance.token);
   });
 
+  it("while it runs, no process has the enrollment string or the token in its argv (/proc/*/cmdline)", async () => {
+    const fresh = await makeInstance(makeAccount());
+    consoleServer.instances.set(fresh.instanceId, fresh.record);
+    const enrollment = fresh.enrollment(consoleServer.url, cert.pin);
+    const secrets = [enrollment, fresh.token, enrollment.slice("veil1_".length)];
+    const leaks = new Set<string>();
+    const redact = (text: string): string => secrets.reduce((t, x) => t.split(x).join("<secret>"), text);
+    const seen = new Set<string>();
+    const inheritedBy = new Set<string>();
+    let installPid = -1;
+    // Every few milliseconds, read every process's argv (and, for our own processes, the
+    // environment: only the sh started with VEIL_ENROLL may hold it; install.sh unsets it, so no
+    // program it runs — node, curl, the companion's enroll — inherits it).
+    const poll = (): void => {
+      let pids: string[];
+      try {
+        pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+      } catch {
+        return;
+      }
+      for (const pid of pids) {
+        let cmdline: string;
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ");
+        } catch {
+          continue;
+        }
+        if (secrets.some((x) => cmdline.includes(x))) leaks.add(`${pid}: ${redact(cmdline).slice(0, 160)}`);
+        if (cmdline.includes(INSTALL)) seen.add("install.sh");
+        if (cmdline.includes("veil-companion.mjs enroll")) seen.add("enroll");
+        // The top-level sh and its forked subshells (same argv) keep the environment they started with.
+        if (Number(pid) === installPid || cmdline.includes(INSTALL)) continue;
+        try {
+          if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(enrollment))
+            inheritedBy.add(cmdline.slice(0, 120));
+        } catch {
+          // not ours, or gone
+        }
+      }
+    };
+    const timer = setInterval(poll, 2);
+    const dir = join(parent, "argv-watch");
+    const done = new Promise<{ status: number | null; stderr: string }>((resolveRun) => {
+      const p = spawn("sh", [INSTALL, "--prefix", dir, "--no-start"], {
+        env: { PATH: process.env.PATH ?? "", HOME: parent, VEIL_ENROLL: enrollment },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      installPid = p.pid ?? -1;
+      let stderr = "";
+      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      p.stdout.resume();
+      const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
+      p.on("close", (status) => {
+        clearTimeout(t);
+        resolveRun({ status, stderr });
+      });
+    });
+    const r = await done;
+    clearInterval(timer);
+    expect(r.status, r.stderr).toBe(0);
+    // The watch really saw the run, including the companion's enroll step.
+    expect([...seen].sort()).toEqual(["enroll", "install.sh"]);
+    expect([...leaks]).toEqual([]);
+    expect([...inheritedBy]).toEqual([]);
+    expect(r.stderr).not.toContain(fresh.token);
+  });
+
   it("is idempotent: a second run (with or without VEIL_ENROLL) changes nothing", async () => {
     const before = readFileSync(join(prefix, "state", "secrets.json"), "utf8");
     const r1 = await run(["--prefix", prefix, "--no-start"], {

@@ -51,6 +51,12 @@ export function InstallPanel({ enrollment, title, onDone }: { enrollment: string
         curl checks the console's key against the pin in the line (<code>--pinnedpubkey</code>), so the script comes
         from this console even with a self-signed certificate; the companion pins the same key.
       </p>
+      <p className="hint" data-testid="install-line-why">
+        <code>VEIL_ENROLL=…</code> stands before <code>sudo</code> on purpose: written after it, the token would be an
+        argument of sudo, which every user on the host can read with <code>ps</code> while the install runs. Before it,
+        the token is only in the environment (readable by you and root), and <code>--preserve-env=VEIL_ENROLL</code>{" "}
+        passes it on to the installer, which hands it to the companion on stdin. Keep the line as it is.
+      </p>
       <div className="actions">
         <button type="button" className="primary" onClick={onDone}>
           Done, I have copied it
