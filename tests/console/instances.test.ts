@@ -81,7 +81,8 @@ function runShownLine(line: string): { sudoArgv: string[] | null; installerEnrol
       { mode: 0o755 },
     );
     execFileSync("sh", ["-c", line], {
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, HOME: dir, VEIL_LINE_OUT: dir },
+      // A minimal environment on purpose; Next's types require NODE_ENV in ProcessEnv.
+      env: { NODE_ENV: "test", PATH: `${bin}:${process.env.PATH ?? ""}`, HOME: dir, VEIL_LINE_OUT: dir },
       stdio: "ignore",
     });
     const read = (f: string): string | null => {

@@ -47,7 +47,9 @@ export async function makeRecoveryKit(
   const normalized = normalizeRecoveryCode(code) ?? "";
   const { authKey, wrapKey } = await deriveInWorker(normalized, recoveryParams(salt), "recovery-code", email);
   try {
-    return { code, kit: { salt, ...wrapAccountKeys(keys, userId, wrapKey) } };
+    // The kit carries the code's auth key (hashed by the console on arrival), so the lost-password
+    // flow can prove the code before it is given the wrapped keys.
+    return { code, kit: { salt, authKey: toBase64Url(authKey), ...wrapAccountKeys(keys, userId, wrapKey) } };
   } finally {
     wipe(authKey, wrapKey);
   }

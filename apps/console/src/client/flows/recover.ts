@@ -34,7 +34,7 @@ import { deriveInWorker } from "../derive-keys";
 import { normalizeEmail } from "../email";
 import { describeCost, freshParams, paramsToWire, recoveryParams } from "../kdf-params";
 import { checkPassword, passwordLength, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../password-policy";
-import { generateRecoveryCode, normalizeRecoveryCode } from "../recovery-kit";
+import { makeRecoveryKit, normalizeRecoveryCode } from "../recovery-kit";
 import { completeSignIn } from "../session-store";
 import type { Phase } from "./sign-in";
 
@@ -106,33 +106,6 @@ export type RecoverStartResult =
   | { readonly kind: "proven"; readonly account: RecoveredAccount }
   | { readonly kind: "two_factor"; readonly step: RecoveryTwoFactorStep };
 
-/**
- * A recovery kit the console can later verify: like `makeRecoveryKit`, plus the kit's AuthKey
- * (the console stores only its hash; /recover/start proves it). Without it the kit could only
- * be checked locally, never used.
- */
-export async function makeUsableRecoveryKit(
-  keys: AccountKeyPairs,
-  userId: string,
-  email: string,
-): Promise<{ code: string; kit: TRecoveryKit }> {
-  const code = generateRecoveryCode();
-  const params = freshParams(); // only its salt is used: recovery kits are derived at DEFAULT_KDF
-  const salt = toBase64Url(params.salt);
-  wipe(params.salt);
-  const { authKey, wrapKey } = await deriveInWorker(
-    normalizeRecoveryCode(code) ?? "",
-    recoveryParams(salt),
-    "recovery-code",
-    email,
-  );
-  try {
-    return { code, kit: { salt, authKey: toBase64Url(authKey), ...wrapAccountKeys(keys, userId, wrapKey) } };
-  } finally {
-    wipe(authKey, wrapKey);
-  }
-}
-
 function openKeys(started: TRecoverStartResponse, saltServed: string, wrapKey: WrapKey): AccountKeyPairs {
   if (started.recovery.salt !== saltServed)
     throw new KeyIntegrityError("the recovery kit changed while it was being used");
@@ -173,7 +146,7 @@ function recovered(email: string, started: TRecoverStartResponse, keys: AccountK
         let recoveryCode: string | null = null;
         if (withNewKit) {
           phase("Making a new recovery kit (Argon2id again)");
-          const made = await makeUsableRecoveryKit(held, started.userId, email);
+          const made = await makeRecoveryKit(held, started.userId, email);
           recovery = made.kit;
           recoveryCode = made.code;
         }
