@@ -88,14 +88,12 @@ for (const driver of drivers()) {
     it("deletes a user's sessions and codes with the user", async () => {
       const u = newUser();
       await db.insert(users).values(u);
-      await db
-        .insert(sessions)
-        .values({
-          tokenHash: new Uint8Array(randomBytes(32)),
-          userId: u.id,
-          expiresAt: new Date(Date.now() + 1e6),
-          idleTimeoutSeconds: 60,
-        });
+      await db.insert(sessions).values({
+        tokenHash: new Uint8Array(randomBytes(32)),
+        userId: u.id,
+        expiresAt: new Date(Date.now() + 1e6),
+        idleTimeoutSeconds: 60,
+      });
       await db.insert(backupCodes).values({ userId: u.id, codeHash: "x" });
       await db.delete(users).where(eq(users.id, u.id));
       expect(await db.select().from(sessions).where(eq(sessions.userId, u.id))).toHaveLength(0);

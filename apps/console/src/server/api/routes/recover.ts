@@ -97,16 +97,14 @@ export const recoverStart = defineRoute({
     await clearFailures(services.db, lockKey);
     const challenge = random256();
     const expiresAt = new Date(Date.now() + RECOVERY_CHALLENGE_SECONDS * 1000);
-    await services.db
-      .insert(loginChallenges)
-      .values({
-        purpose: "recovery",
-        challengeHash: labelledHash(CHALLENGE_LABEL, challenge),
-        userId: user.id,
-        expiresAt,
-        ip,
-        userAgent,
-      });
+    await services.db.insert(loginChallenges).values({
+      purpose: "recovery",
+      challengeHash: labelledHash(CHALLENGE_LABEL, challenge),
+      userId: user.id,
+      expiresAt,
+      ip,
+      userAgent,
+    });
     await audit(services, {
       action: "recovery.start",
       outcome: "success",
