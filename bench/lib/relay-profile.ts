@@ -1,0 +1,82 @@
+// Optional profile (VEIL_BENCH_PROFILE=1): V8 CPU profiles of this process during the last Veil
+// figure and of the companion over its life, self time grouped by where the code lives.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { Session as Inspector } from "node:inspector/promises";
+import path from "node:path";
+
+export const PROFILE = process.env.VEIL_BENCH_PROFILE === "1";
+
+export interface CpuProfile {
+  nodes: { id: number; hitCount?: number; callFrame: { url: string; functionName: string } }[];
+}
+
+function bucket(url: string, fn: string): string {
+  if (fn === "(idle)" || fn === "(program)" || fn === "(garbage collector)" || fn === "(root)") return fn;
+  if (/packages\/crypto|@noble/.test(url)) return "crypto (@veil/crypto, @noble)";
+  if (/hash-wasm|argon2/.test(url)) return "Argon2id (start-up)";
+  if (/\/zod\//.test(url)) return "zod";
+  if (/packages\/protocol/.test(url)) return "@veil/protocol";
+  if (/apps\/console\/src/.test(url)) return "console (apps/console/src)";
+  if (/apps\/companion\/src/.test(url)) return "companion (apps/companion/src)";
+  if (/bench\//.test(url)) return "bench (browser end, pacing)";
+  if (/socket\.io|engine\.io|\/ws\/|@socket\.io/.test(url)) return "socket.io / engine.io / ws";
+  if (url.startsWith("node:") || url === "") return "Node internals (TLS, streams, timers, native)";
+  return "other";
+}
+
+export function summarize(title: string, profile: CpuProfile): void {
+  const by = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    total += hits;
+    const key = bucket(n.callFrame.url, n.callFrame.functionName);
+    by.set(key, (by.get(key) ?? 0) + hits);
+  }
+  const busy = total - (by.get("(idle)") ?? 0);
+  console.log(`\n${title} (self time, share of non-idle samples)`);
+  for (const [k, v] of [...by].filter(([k]) => k !== "(idle)").sort((x, y) => y[1] - x[1]))
+    console.log(`  ${((v * 100) / Math.max(1, busy)).toFixed(1).padStart(5)} %  ${k}`);
+}
+
+/** Summarizes each companion profile written into `dir` (the companion must have exited). */
+export function summarizeCompanionProfiles(dir: string): void {
+  for (const file of readdirSync(dir))
+    summarize(
+      `profile: companion process ${file} (whole life, start-up included)`,
+      JSON.parse(readFileSync(path.join(dir, file), "utf8")) as CpuProfile,
+    );
+}
+
+/** The companion CLI under node --cpu-prof (not allowed in NODE_OPTIONS, so not through tsx's bin). */
+export function spawnProfiledCompanion(stateDir: string, dir: string): ChildProcess & { output: () => string } {
+  const bench = path.join(import.meta.dirname, "..");
+  const main = path.join(bench, "..", "apps", "companion", "src", "main.ts");
+  const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", main, "run"], {
+    cwd: bench,
+    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  return Object.assign(child, { output: () => out });
+}
+
+/** Starts profiling this process when PROFILE is set. */
+export async function startSelfProfile(): Promise<Inspector | undefined> {
+  const inspector = PROFILE ? new Inspector() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post("Profiler.enable");
+    await inspector.post("Profiler.start");
+  }
+  return inspector;
+}
+
+export async function stopSelfProfile(inspector: Inspector | undefined): Promise<CpuProfile | undefined> {
+  const here = inspector ? ((await inspector.post("Profiler.stop")) as { profile: CpuProfile }).profile : undefined;
+  inspector?.disconnect();
+  return here;
+}
