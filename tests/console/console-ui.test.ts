@@ -4,36 +4,21 @@
 // users and audit pages — and a screenshot of each main page under tests/console/artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZSignupRequestSchema } from "@veil/protocol";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import {
-  launchBrowser,
-  newContext,
-  screenshot,
-  startTestConsole,
-  totpCode,
-  unnamedControls,
-  watchedPage,
-  type TestConsole,
-  type WatchedPage,
-} from "./harness";
+import { BrowserSuite, NEW_PASSWORD, PASSWORD, screenshot, totpCode, unnamedControls, watchedPage } from "./harness";
 
 const EMAIL = "ada@example.test";
-const PASSWORD = "correct horse battery staple orbit";
-const NEW_PASSWORD = "violet tugboat lantern quietly 1912";
 const INVITEE = "grace@example.test";
 const INVITEE_PASSWORD = "compiler moth harbour seventeen";
 
-let consoleServer: TestConsole;
-let browser: Browser;
-let context: BrowserContext;
-let main: WatchedPage;
+const suite = new BrowserSuite();
 let totpSecret = "";
 let backupCodes: string[] = [];
 let recoveryCode = "";
 
 async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto(`${consoleServer.url}/login`);
+  await page.goto(`${suite.consoleServer.url}/login`);
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -53,22 +38,16 @@ async function signOut(page: Page): Promise<void> {
 
 describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   beforeAll(async () => {
-    [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
-    context = await newContext(browser);
-    main = await watchedPage(context);
+    await suite.open();
   });
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await consoleServer?.close();
-  });
+  afterAll(() => suite.close());
 
   let safety = "";
 
   test("sign-up enforces the password policy, makes the first admin and shows the recovery kit once", async () => {
-    const { page } = main;
-    await page.goto(`${consoleServer.url}/signup`);
+    const { page } = suite.main;
+    await page.goto(`${suite.consoleServer.url}/signup`);
     await page.getByLabel("E-mail").fill(EMAIL);
     // A common password is refused in the browser, before anything is derived or sent.
     await page.getByLabel("Password", { exact: true }).fill("password1234");
@@ -80,7 +59,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await expect
       .poll(() => page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent())
       .toContain("stronger password");
-    expect(main.apiCalls.filter((c) => c.includes("/api/auth/signup"))).toEqual([]);
+    expect(suite.main.apiCalls.filter((c) => c.includes("/api/auth/signup"))).toEqual([]);
 
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Repeat the password").fill(PASSWORD);
@@ -104,7 +83,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     expect(await unnamedControls(page)).toEqual([]);
 
     // The sign-up body is exactly what the protocol allows (strict schema), and carries keys, not secrets.
-    const signupBody = main.apiBodies.find((b) => b.path === "/api/auth/signup")?.body ?? "";
+    const signupBody = suite.main.apiBodies.find((b) => b.path === "/api/auth/signup")?.body ?? "";
     const parsed = ZSignupRequestSchema.parse(JSON.parse(signupBody));
     expect(parsed.email).toBe(EMAIL);
     expect(parsed.kdf).toMatchObject({ alg: "argon2id", memoryKiB: 65536, iterations: 3, parallelism: 1 });
@@ -112,11 +91,11 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("a reload within the tab resumes without the password; the token is not a cookie", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.reload();
     await expectAccountPage(page);
     expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
-    expect(await context.cookies()).toEqual([]);
+    expect(await suite.context.cookies()).toEqual([]);
     const stored = await page.evaluate(() => sessionStorage.getItem("veil.session.v1"));
     expect(stored).toMatch(/"token":"[A-Za-z0-9_-]{43}"/);
     // No private key material in web storage: only the AES-GCM ciphertext of the tab vault.
@@ -124,11 +103,11 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("without the tab's vault key a reload asks for the password and unlocks locally", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.evaluate(
       () => new Promise((resolve) => (indexedDB.deleteDatabase("veil-tab-vault").onsuccess = resolve)),
     );
-    const before = main.apiCalls.length;
+    const before = suite.main.apiCalls.length;
     await page.reload();
     const unlock = page.getByRole("heading", { name: "Unlock your keys" });
     await unlock.waitFor({ timeout: 15_000 });
@@ -143,11 +122,11 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await expectAccountPage(page);
     expect(await page.getByTestId("safety-code").textContent()).toBe(safety);
     // Unlocking sent nothing but the usual reads: no log-in, no auth key.
-    expect(main.apiCalls.slice(before).filter((c) => !c.startsWith("GET "))).toEqual([]);
+    expect(suite.main.apiCalls.slice(before).filter((c) => !c.startsWith("GET "))).toEqual([]);
   });
 
   test("idle timeout: 30 minutes to 30 days, saved for the account", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     const section = page.getByRole("region", { name: "Idle timeout" });
     await section.getByLabel("Sign me out after this long without activity").selectOption({ label: "8 hours" });
     await section.getByRole("button", { name: "Save" }).click();
@@ -160,7 +139,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("log-out, then a wrong password shows the error, then the right one signs in", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await signOut(page);
     expect(await page.evaluate(() => sessionStorage.getItem("veil.session.v1"))).toBeNull();
     await signIn(page, EMAIL, "not the right password at all");
@@ -178,7 +157,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("2FA set-up asks for the password (step-up), shows the QR code and ten backup codes once", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.getByRole("button", { name: "Set up two-factor" }).click();
     const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
     await dialog.waitFor();
@@ -204,7 +183,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("log-in with 2FA: password, then a TOTP code", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await signOut(page);
     await signIn(page, EMAIL, PASSWORD);
     await page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
@@ -216,7 +195,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("password change re-wraps the keys; the new password (with a backup code) signs in, the old one does not", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     const section = page.getByRole("region", { name: "Password" });
     await section.getByLabel("Current password", { exact: true }).fill(PASSWORD);
     await section.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
@@ -245,7 +224,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("a second tab's session shows in the list and is revoked from the first", async () => {
-    const other = await watchedPage(context); // a new tab: its own sessionStorage, so its own session
+    const other = await watchedPage(suite.context); // a new tab: its own sessionStorage, so its own session
     await signIn(other.page, EMAIL, NEW_PASSWORD);
     await other.page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
     await other.page.getByLabel("Backup code").check();
@@ -253,7 +232,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     await other.page.getByRole("button", { name: "Verify" }).click();
     await expectAccountPage(other.page);
 
-    const { page } = main;
+    const { page } = suite.main;
     await page.getByRole("button", { name: "Refresh" }).click();
     const rows = page.getByTestId("sessions").locator("tbody tr");
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
@@ -271,7 +250,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("users and roles: invite (step-up), the invitee signs up from the link, the admin changes their role", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.getByRole("link", { name: "Users and roles" }).click();
     await page.waitForURL("**/users");
     const rows = page.getByTestId("users").locator("tbody tr");
@@ -287,7 +266,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     const inviteUrl = (await link.textContent()) ?? "";
 
     // The invitee, in another tab: the token arrives in the fragment, never in a request line.
-    const invitee = await watchedPage(context);
+    const invitee = await watchedPage(suite.context);
     await invitee.page.goto(inviteUrl);
     await expect.poll(() => invitee.page.url(), { timeout: 10_000 }).not.toContain("invite=");
     expect(await invitee.page.getByLabel("Invitation code").inputValue()).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -304,7 +283,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
     // An auditor sees the audit log but not users and roles.
     await expect.poll(() => invitee.page.getByRole("link", { name: "Audit log" }).count()).toBe(1);
     expect(await invitee.page.getByRole("link", { name: "Users and roles" }).count()).toBe(0);
-    await invitee.page.goto(`${consoleServer.url}/users`);
+    await invitee.page.goto(`${suite.consoleServer.url}/users`);
     await expect
       .poll(() => invitee.page.getByRole("alert").filter({ hasText: /\S/ }).first().textContent(), { timeout: 10_000 })
       .toContain("do not have permission");
@@ -333,7 +312,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("audit log: entries, filter by type, pages", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.getByRole("link", { name: "Audit log" }).click();
     await page.waitForURL("**/audit");
     const rows = page.getByTestId("audit").locator("tbody tr");
@@ -351,7 +330,7 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
   });
 
   test("two-factor can be turned off (behind step-up); sign-in then needs only the password", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await page.getByRole("link", { name: "Account" }).click();
     await page.waitForURL("**/account");
     await page.getByRole("button", { name: "Turn off two-factor" }).click();
@@ -373,13 +352,13 @@ describe.skipIf(!chromiumAvailable)("console UI in Chromium", () => {
 
   test("no request body ever carried a password or the recovery code", () => {
     const secrets = [PASSWORD, NEW_PASSWORD, INVITEE_PASSWORD, recoveryCode, recoveryCode.replaceAll("-", "")];
-    expect(main.apiBodies.length).toBeGreaterThan(10);
-    for (const { path, body } of main.apiBodies)
+    expect(suite.main.apiBodies.length).toBeGreaterThan(10);
+    for (const { path, body } of suite.main.apiBodies)
       for (const secret of secrets) expect(body.includes(secret), `${path} carried a secret`).toBe(false);
   });
 
   test("no page error and no CSP violation along the way", () => {
     // Expected: the 401 of the wrong-password attempts. Anything else (a CSP report, a 404, a page error) fails.
-    expect(main.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    expect(suite.main.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });
 });

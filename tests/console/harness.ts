@@ -128,3 +128,29 @@ export function unnamedControls(page: Page): Promise<string[]> {
     return out;
   });
 }
+
+/**
+ * What a browser test file shares across its tests: a console, Chromium, one context and a
+ * first watched tab. `open()` in beforeAll, `close()` in afterAll (closes what was opened).
+ */
+export class BrowserSuite {
+  consoleServer!: TestConsole;
+  browser!: Browser;
+  context!: BrowserContext;
+  main!: WatchedPage;
+
+  async open(): Promise<void> {
+    [this.consoleServer, this.browser] = await Promise.all([startTestConsole(), launchBrowser()]);
+    this.context = await newContext(this.browser);
+    this.main = await watchedPage(this.context);
+  }
+
+  async close(): Promise<void> {
+    await this.context?.close().catch(() => undefined);
+    await this.browser?.close().catch(() => undefined);
+    await this.consoleServer?.close();
+  }
+}
+
+export const PASSWORD = "correct horse battery staple orbit";
+export const NEW_PASSWORD = "violet tugboat lantern quietly 1912";

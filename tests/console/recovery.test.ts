@@ -6,31 +6,16 @@
 // the kit made by /recover is used with a backup code (a wrong one can be retried).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZRecoverCompleteRequestSchema, ZRecoverStartRequestSchema } from "@veil/protocol";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import {
-  launchBrowser,
-  newContext,
-  screenshot,
-  startTestConsole,
-  totpCode,
-  unnamedControls,
-  watchedPage,
-  type TestConsole,
-  type WatchedPage,
-} from "./harness";
+import { BrowserSuite, NEW_PASSWORD, PASSWORD, screenshot, totpCode, unnamedControls, watchedPage } from "./harness";
 
 const EMAIL = "lin@example.test";
-const PASSWORD = "correct horse battery staple orbit";
-const NEW_PASSWORD = "violet tugboat lantern quietly 1912";
 const THIRD_PASSWORD = "saffron glacier typewriter mumbles 77";
 const WRONG_CODE = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH";
 const WRONG_CODE_MESSAGE = "The e-mail or recovery code is wrong, or this account has no recovery kit.";
 
-let consoleServer: TestConsole;
-let browser: Browser;
-let context: BrowserContext;
-let main: WatchedPage;
+const suite = new BrowserSuite();
 let safety = "";
 let newCode = "";
 /** Console errors with the resource they are about (watchedPage records the text only). */
@@ -39,7 +24,7 @@ const consoleErrors: string[] = [];
 interface PgClient {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
 }
-const pg = (): PgClient => (consoleServer.running.database.db as unknown as { $client: PgClient }).$client;
+const pg = (): PgClient => (suite.consoleServer.running.database.db as unknown as { $client: PgClient }).$client;
 
 async function firstAlert(page: Page): Promise<string> {
   const alert = page.getByRole("main").getByRole("alert").filter({ hasText: /\S/ }).first();
@@ -61,7 +46,7 @@ async function signOut(page: Page): Promise<void> {
 }
 
 async function signIn(page: Page, password: string): Promise<void> {
-  await page.goto(`${consoleServer.url}/login`);
+  await page.goto(`${suite.consoleServer.url}/login`);
   await page.getByLabel("E-mail").fill(EMAIL);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -69,7 +54,7 @@ async function signIn(page: Page, password: string): Promise<void> {
 
 /** Opens /recover from the log-in page's link and submits e-mail + code. */
 async function submitRecoveryCode(page: Page, code: string): Promise<void> {
-  await page.goto(`${consoleServer.url}/login`);
+  await page.goto(`${suite.consoleServer.url}/login`);
   await page.getByRole("link", { name: "Use your recovery kit" }).click();
   await page.waitForURL("**/recover");
   await page.getByLabel("E-mail").fill(EMAIL);
@@ -79,24 +64,18 @@ async function submitRecoveryCode(page: Page, code: string): Promise<void> {
 
 describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", () => {
   beforeAll(async () => {
-    [consoleServer, browser] = await Promise.all([startTestConsole(), launchBrowser()]);
-    context = await newContext(browser);
-    main = await watchedPage(context);
-    main.page.on("console", (m) => {
+    await suite.open();
+    suite.main.page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(`${m.text()} @ ${m.location().url}`);
     });
   });
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await consoleServer?.close();
-  });
+  afterAll(() => suite.close());
 
   test("sign up with a kit → recover with the code → same keys, new password, old password and old code refused", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     // Sign up with a recovery kit and read the code from the page.
-    await page.goto(`${consoleServer.url}/signup`);
+    await page.goto(`${suite.consoleServer.url}/signup`);
     await page.getByLabel("E-mail").fill(EMAIL);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Repeat the password").fill(PASSWORD);
@@ -125,11 +104,11 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
     expect(await firstAlert(page)).toBe(WRONG_CODE_MESSAGE);
     expect(page.url()).toMatch(/\/recover$/);
     // A malformed code is refused before anything is derived or sent.
-    const before = main.apiCalls.length;
+    const before = suite.main.apiCalls.length;
     await page.getByLabel("Recovery code").fill("not-a-code");
     await page.getByRole("button", { name: "Continue" }).click();
     await expect.poll(() => firstAlert(page)).toContain("That is not a recovery code");
-    expect(main.apiCalls.length).toBe(before);
+    expect(suite.main.apiCalls.length).toBe(before);
 
     // Recover with the real code.
     await page.getByLabel("Recovery code").fill(oldCode.toLowerCase());
@@ -142,7 +121,7 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("heading", { name: "Choose a new password" }).waitFor({ timeout: 30_000 });
     // The same policy as sign-up: a common password is refused before anything is derived.
-    const beforeWeak = main.apiCalls.length;
+    const beforeWeak = suite.main.apiCalls.length;
     await page.getByLabel("New password", { exact: true }).fill("password1234");
     await page.getByLabel("Repeat the new password").fill("password1234");
     await expect
@@ -150,7 +129,7 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
       .toMatch(/common|guess|weak|Add/i);
     await page.getByRole("button", { name: "Save the new password and sign in" }).click();
     await expect.poll(() => firstAlert(page)).toContain("stronger password");
-    expect(main.apiCalls.length).toBe(beforeWeak);
+    expect(suite.main.apiCalls.length).toBe(beforeWeak);
 
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
@@ -180,10 +159,10 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
     expect(await firstAlert(page)).toBe(WRONG_CODE_MESSAGE);
 
     // What went over the wire: strict protocol shapes, never the code or a password.
-    const starts = main.apiBodies.filter((b) => b.path === "/api/auth/recover/start");
+    const starts = suite.main.apiBodies.filter((b) => b.path === "/api/auth/recover/start");
     expect(starts.length).toBe(3); // wrong, real, old
     for (const s of starts) ZRecoverStartRequestSchema.parse(JSON.parse(s.body));
-    const completes = main.apiBodies.filter((b) => b.path === "/api/auth/recover/complete");
+    const completes = suite.main.apiBodies.filter((b) => b.path === "/api/auth/recover/complete");
     expect(completes.length).toBe(1);
     const complete = ZRecoverCompleteRequestSchema.parse(JSON.parse(completes[0]?.body ?? ""));
     expect(complete.kdf).toMatchObject({ alg: "argon2id", memoryKiB: 65536, iterations: 3, parallelism: 1 });
@@ -194,9 +173,9 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
       s.toLowerCase(),
       s.replace(/-/g, "").toLowerCase(),
     ]);
-    for (const { path, body } of main.apiBodies)
+    for (const { path, body } of suite.main.apiBodies)
       for (const secret of secrets) expect(body.includes(secret), `${path} carries a secret`).toBe(false);
-    expect(main.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
+    expect(suite.main.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
     // Expected: the 401s of the wrong code and old password. Chromium's own /favicon.ico probe
     // (the app serves /icon.svg) sometimes logs a 404 that is no page's doing.
     expect(
@@ -205,7 +184,7 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
   });
 
   test("with 2FA on, the kit made by /recover works and needs a second factor (a backup code)", async () => {
-    const { page } = main;
+    const { page } = suite.main;
     await signIn(page, NEW_PASSWORD);
     await expectAccountPage(page);
     await page.getByRole("button", { name: "Set up two-factor" }).click();
@@ -224,7 +203,7 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
     await page.getByRole("button", { name: "I have saved them" }).click();
     await signOut(page);
 
-    const startsBefore = main.apiBodies.filter((b) => b.path === "/api/auth/recover/start").length;
+    const startsBefore = suite.main.apiBodies.filter((b) => b.path === "/api/auth/recover/start").length;
     await submitRecoveryCode(page, newCode);
     await page.getByRole("heading", { name: "Two-factor check" }).waitFor({ timeout: 30_000 });
     await screenshot(page, "32-recover-2fa");
@@ -244,7 +223,7 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
     await page.getByRole("button", { name: "Save the new password and sign in" }).click();
     expect(await expectAccountPage(page)).toBe(safety);
 
-    const starts = main.apiBodies.filter((b) => b.path === "/api/auth/recover/start").slice(startsBefore);
+    const starts = suite.main.apiBodies.filter((b) => b.path === "/api/auth/recover/start").slice(startsBefore);
     expect(
       starts.map((s) =>
         Object.keys(ZRecoverStartRequestSchema.parse(JSON.parse(s.body)))
@@ -253,11 +232,11 @@ describe.skipIf(!chromiumAvailable)("lost password: recovery kit in Chromium", (
       ),
     ).toEqual(["authKey,email", "authKey,backupCode,email", "authKey,backupCode,email"]);
     const complete = ZRecoverCompleteRequestSchema.parse(
-      JSON.parse(main.apiBodies.filter((b) => b.path === "/api/auth/recover/complete").at(-1)?.body ?? ""),
+      JSON.parse(suite.main.apiBodies.filter((b) => b.path === "/api/auth/recover/complete").at(-1)?.body ?? ""),
     );
     expect(complete.recovery).toBeNull(); // no new kit asked for: the console drops the spent one
     const secrets = [newCode, THIRD_PASSWORD].flatMap((s) => [s, s.replace(/-/g, ""), s.toLowerCase()]);
-    for (const { path, body } of main.apiBodies)
+    for (const { path, body } of suite.main.apiBodies)
       for (const secret of secrets) expect(body.includes(secret), `${path} carries a secret`).toBe(false);
   });
 });

@@ -3,14 +3,16 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert } from "../../client/components/alert";
+import { EmailField } from "../../client/components/email-field";
 import { Field } from "../../client/components/field";
-import { NewPasswordField } from "../../client/components/new-password-field";
+import { NewPasswordPair } from "../../client/components/new-password-pair";
 import { Progress } from "../../client/components/progress";
 import { PublicShell } from "../../client/components/shell";
+import { TwoFactorForm } from "../../client/components/two-factor-form";
 import { startRecovery, type RecoveredAccount, type RecoveryTwoFactorStep } from "../../client/flows/recover";
 import { useSession } from "../../client/hooks/use-session";
 import { useTask } from "../../client/hooks/use-task";
-import { RecoveryKitPanel } from "../../client/views/recovery-kit-panel";
+import { RecoveryKitPage } from "../../client/views/recovery-kit-page";
 
 function Privacy() {
   return (
@@ -19,76 +21,6 @@ function Privacy() {
       console sees only a derived proof and the keys locked again under your new password. It never sees the code, your
       new password or your keys.
     </p>
-  );
-}
-
-function TwoFactorForm({
-  step,
-  onProven,
-  onCancel,
-}: {
-  step: RecoveryTwoFactorStep;
-  onProven: (a: RecoveredAccount) => void;
-  onCancel: () => void;
-}) {
-  const [mode, setMode] = useState<"totp" | "backup">("totp");
-  const [answer, setAnswer] = useState("");
-  const task = useTask();
-  const input = useRef<HTMLInputElement>(null);
-  useEffect(() => input.current?.focus(), [mode]);
-  return (
-    <form
-      aria-labelledby="recover-tfa-title"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void task
-          .run((phase) =>
-            step.finish(mode === "totp" ? { code: answer.replace(/\s/g, "") } : { backupCode: answer.trim() }, phase),
-          )
-          .then((a) => {
-            if (a) onProven(a);
-          });
-      }}
-    >
-      <h1 id="recover-tfa-title">Two-factor check</h1>
-      <p>This account has two-factor authentication: recovering it needs a code too.</p>
-      <fieldset className="segmented">
-        <legend>Use</legend>
-        <label>
-          <input type="radio" name="mode" checked={mode === "totp"} onChange={() => setMode("totp")} /> Authenticator
-          app
-        </label>
-        <label>
-          <input type="radio" name="mode" checked={mode === "backup"} onChange={() => setMode("backup")} /> Backup code
-        </label>
-      </fieldset>
-      <div className="field">
-        <label htmlFor="recover-tfa-answer">
-          {mode === "totp" ? "6-digit code from your authenticator app" : "Backup code (like ABCD-EFGH-IJKL)"}
-        </label>
-        <input
-          ref={input}
-          id="recover-tfa-answer"
-          name={mode === "totp" ? "totp" : "backup-code"}
-          autoComplete="one-time-code"
-          inputMode={mode === "totp" ? "numeric" : "text"}
-          pattern={mode === "totp" ? "\\s*\\d{3}\\s*\\d{3}\\s*" : "[A-Za-z2-7\\- ]{12,16}"}
-          required
-          value={answer}
-          onChange={(e) => setAnswer(e.target.value)}
-        />
-      </div>
-      <Progress phase={task.phase} startedAt={task.startedAt} />
-      <Alert>{task.error}</Alert>
-      <div className="actions">
-        <button className="primary" type="submit" disabled={task.running}>
-          Verify
-        </button>
-        <button type="button" onClick={onCancel} disabled={task.running}>
-          Start again
-        </button>
-      </div>
-    </form>
   );
 }
 
@@ -109,7 +41,6 @@ function NewPasswordForm({
   const onVerdict = useCallback((ok: boolean) => setStrongEnough(ok), []);
   const { setError } = task;
   useEffect(() => setError(null), [password, confirm, setError]);
-  const mismatch = confirm !== "" && confirm !== password;
   return (
     <form
       aria-labelledby="recover-new-title"
@@ -134,23 +65,15 @@ function NewPasswordForm({
       <p>
         Account: <strong>{account.email}</strong>
       </p>
-      <NewPasswordField
+      <NewPasswordPair
         label="New password"
-        value={password}
-        onChange={setPassword}
+        repeatLabel="Repeat the new password"
+        password={password}
+        onPassword={setPassword}
+        confirm={confirm}
+        onConfirm={setConfirm}
         onVerdict={onVerdict}
         userInputs={[account.email]}
-      />
-      <Field
-        label="Repeat the new password"
-        type="password"
-        name="confirm-password"
-        autoComplete="new-password"
-        required
-        value={confirm}
-        onChange={(e) => setConfirm(e.target.value)}
-        aria-invalid={mismatch}
-        hint={mismatch ? "The two passwords differ." : undefined}
       />
       <fieldset>
         <legend>Recovery kit</legend>
@@ -213,18 +136,7 @@ export function RecoverView() {
   };
 
   if (kit !== null && session.status === "ready") {
-    return (
-      <PublicShell>
-        <RecoveryKitPanel
-          code={kit}
-          email={session.me.user.email}
-          onDone={() => {
-            setKit(null);
-            router.replace("/account");
-          }}
-        />
-      </PublicShell>
-    );
+    return <RecoveryKitPage code={kit} email={session.me.user.email} onClose={() => setKit(null)} />;
   }
 
   return (
@@ -243,9 +155,11 @@ export function RecoverView() {
           />
         ) : step ? (
           <TwoFactorForm
-            step={step}
+            idPrefix="recover-tfa"
+            intro={<p>This account has two-factor authentication: recovering it needs a code too.</p>}
+            check={(answer, phase) => step.finish(answer, phase)}
             onCancel={restart}
-            onProven={(a) => {
+            onDone={(a) => {
               setStep(null);
               setAccount(a);
             }}
@@ -272,15 +186,7 @@ export function RecoverView() {
               reset passwords: without the kit there is no other way in.
             </p>
             <Privacy />
-            <Field
-              label="E-mail"
-              type="email"
-              name="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
+            <EmailField value={email} onChange={setEmail} />
             <Field
               label="Recovery code"
               name="recovery-code"

@@ -1,78 +1,16 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { Alert } from "../components/alert";
+import { EmailField } from "../components/email-field";
 import { Field } from "../components/field";
 import { Progress } from "../components/progress";
 import { PublicShell } from "../components/shell";
+import { TwoFactorForm } from "../components/two-factor-form";
 import { signIn, type TwoFactorStep } from "../flows/sign-in";
 import { useSession } from "../hooks/use-session";
 import { useTask } from "../hooks/use-task";
-
-function TwoFactorForm({ step, onCancel }: { step: TwoFactorStep; onCancel: () => void }) {
-  const router = useRouter();
-  const [mode, setMode] = useState<"totp" | "backup">("totp");
-  const [answer, setAnswer] = useState("");
-  const task = useTask();
-  const input = useRef<HTMLInputElement>(null);
-  useEffect(() => input.current?.focus(), [mode]);
-  return (
-    <form
-      aria-labelledby="tfa-title"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void task
-          .run(async (phase) => {
-            phase("Checking the code");
-            await step.finish(mode === "totp" ? { code: answer.replace(/\s/g, "") } : { backupCode: answer.trim() });
-            return true;
-          })
-          .then((ok) => {
-            if (ok) router.replace("/account");
-          });
-      }}
-    >
-      <h1 id="tfa-title">Two-factor check</h1>
-      <fieldset className="segmented">
-        <legend>Use</legend>
-        <label>
-          <input type="radio" name="mode" checked={mode === "totp"} onChange={() => setMode("totp")} /> Authenticator
-          app
-        </label>
-        <label>
-          <input type="radio" name="mode" checked={mode === "backup"} onChange={() => setMode("backup")} /> Backup code
-        </label>
-      </fieldset>
-      <div className="field">
-        <label htmlFor="tfa-answer">
-          {mode === "totp" ? "6-digit code from your authenticator app" : "Backup code (like ABCD-EFGH-IJKL)"}
-        </label>
-        <input
-          ref={input}
-          id="tfa-answer"
-          name={mode === "totp" ? "totp" : "backup-code"}
-          autoComplete="one-time-code"
-          inputMode={mode === "totp" ? "numeric" : "text"}
-          pattern={mode === "totp" ? "\\s*\\d{3}\\s*\\d{3}\\s*" : "[A-Za-z2-7\\- ]{12,16}"}
-          required
-          value={answer}
-          onChange={(e) => setAnswer(e.target.value)}
-        />
-      </div>
-      <Progress phase={task.phase} startedAt={task.startedAt} />
-      <Alert>{task.error}</Alert>
-      <div className="actions">
-        <button className="primary" type="submit" disabled={task.running}>
-          Verify
-        </button>
-        <button type="button" onClick={onCancel} disabled={task.running}>
-          Start again
-        </button>
-      </div>
-    </form>
-  );
-}
 
 export function LoginView() {
   const router = useRouter();
@@ -90,7 +28,13 @@ export function LoginView() {
       <section className="card narrow">
         {step ? (
           <TwoFactorForm
-            step={step}
+            idPrefix="tfa"
+            check={async (answer, phase) => {
+              phase("Checking the code");
+              await step.finish(answer);
+              return true;
+            }}
+            onDone={() => router.replace("/account")}
             onCancel={() => {
               step.cancel();
               setStep(null);
@@ -113,15 +57,7 @@ export function LoginView() {
           >
             <h1 id="login-title">Sign in</h1>
             <Alert kind="notice">{notice}</Alert>
-            <Field
-              label="E-mail"
-              type="email"
-              name="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
+            <EmailField value={email} onChange={setEmail} />
             <Field
               label="Password"
               type="password"

@@ -4,13 +4,14 @@ import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 import { Alert } from "../components/alert";
 import { Field } from "../components/field";
-import { NewPasswordField } from "../components/new-password-field";
+import { EmailField } from "../components/email-field";
+import { NewPasswordPair } from "../components/new-password-pair";
 import { Progress } from "../components/progress";
 import { PublicShell } from "../components/shell";
 import { signUp } from "../flows/sign-up";
 import { useSession } from "../hooks/use-session";
 import { useTask } from "../hooks/use-task";
-import { RecoveryKitPanel } from "./recovery-kit-panel";
+import { RecoveryKitPage } from "./recovery-kit-page";
 
 const INVITE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -53,21 +54,9 @@ export function SignupView() {
   }, [session.status, router, finished, kit, task.running]);
 
   if (kit !== null && session.status === "ready") {
-    return (
-      <PublicShell>
-        <RecoveryKitPanel
-          code={kit}
-          email={session.me.user.email}
-          onDone={() => {
-            setKit(null);
-            router.replace("/account");
-          }}
-        />
-      </PublicShell>
-    );
+    return <RecoveryKitPage code={kit} email={session.me.user.email} onClose={() => setKit(null)} />;
   }
 
-  const mismatch = confirm !== "" && confirm !== password;
   return (
     <PublicShell>
       <section className="card narrow">
@@ -97,32 +86,16 @@ export function SignupView() {
             Your password never leaves this browser. It is stretched with Argon2id here, and the keys made for you are
             locked with it before anything is sent to the console.
           </p>
-          <Field
-            label="E-mail"
-            type="email"
-            name="email"
-            autoComplete="username"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-          />
-          <NewPasswordField
+          <EmailField value={email} onChange={setEmail} />
+          <NewPasswordPair
             label="Password"
-            value={password}
-            onChange={setPassword}
+            repeatLabel="Repeat the password"
+            password={password}
+            onPassword={setPassword}
+            confirm={confirm}
+            onConfirm={setConfirm}
             onVerdict={onVerdict}
             userInputs={[email]}
-          />
-          <Field
-            label="Repeat the password"
-            type="password"
-            name="confirm-password"
-            autoComplete="new-password"
-            required
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
-            aria-invalid={mismatch}
-            hint={mismatch ? "The two passwords differ." : undefined}
           />
           {showInvite || task.errorCode === "invite_required" ? (
             <Field
