@@ -30,6 +30,7 @@ export function veilConfig({ tsconfigRootDir }) {
       ignores: [
         "**/node_modules/**",
         "**/.next/**",
+        "**/.next-*/**",
         "**/dist/**",
         "**/.turbo/**",
         "**/next-env.d.ts",

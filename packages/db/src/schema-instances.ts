@@ -71,6 +71,8 @@ export const instanceGrants = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     /** ZGrantBundleSchema, as the admin's browser signed it. */
     bundle: jsonb("bundle").$type<Record<string, unknown>>().notNull(),
+    /** Admin grants only: the signer's signed delegation for this admin's key (opaque here). */
+    delegation: jsonb("delegation").$type<Record<string, unknown>>(),
     role: text("role").$type<Role>().notNull(),
     expiresAt: tz("expires_at").notNull(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),

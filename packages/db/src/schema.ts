@@ -190,3 +190,4 @@ export const accountLockouts = pgTable("account_lockouts", {
 });
 
 export * from "./schema-instances";
+export * from "./schema-snapshots";

@@ -105,6 +105,11 @@ export const ZDeviceTargetSchema = z.strictObject({
   ip: ZIpv4Schema,
   /** HTTPS port of the device's management API. */
   port: z.number().int().min(1).max(65535).default(443),
+  /**
+   * The certificate (SHA-256, hex) the operator saw for this device in the scan. With
+   * `trustNewCertificate`, a changed certificate is re-pinned only when it is exactly this one.
+   */
+  certSha256: ZFingerprint.optional(),
 });
 
 /** `discovery.adopt` (operator+): log in over pinned HTTPS and install the site key or an inform URL. */
@@ -120,7 +125,10 @@ export const ZDiscoveryAdoptBodySchema = z.strictObject({
     .optional(),
   /** Seal the typed credentials into the vault (one entry per device); works while locked. */
   saveToVault: z.boolean().default(false),
-  /** Accept (and re-pin) a certificate that differs from the pinned one. Never with vault credentials. */
+  /**
+   * Accept (and re-pin) a certificate that differs from the pinned one, for the devices whose
+   * `certSha256` names the certificate they now present. Never with vault credentials.
+   */
   trustNewCertificate: z.boolean().default(false),
 });
 export type TDiscoveryAdoptBody = z.infer<typeof ZDiscoveryAdoptBodySchema>;

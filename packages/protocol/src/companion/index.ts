@@ -13,3 +13,6 @@ export * from "./socket";
 export * from "./devices";
 export * from "./discovery";
 export * from "./vault";
+export * from "./terminal";
+export * from "./audit";
+export * from "./snapshots";

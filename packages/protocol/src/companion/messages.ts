@@ -4,6 +4,8 @@ import { ZEpochMsSchema } from "./statements";
 import { DEVICE_REQUEST_CATALOGUE } from "./devices";
 import { DISCOVERY_REQUEST_CATALOGUE } from "./discovery";
 import { VAULT_REQUEST_CATALOGUE } from "./vault";
+import { AUDIT_REQUEST_CATALOGUE } from "./audit";
+import { TERMINAL_REQUEST_CATALOGUE } from "./terminal";
 
 /**
  * End-to-end messages: the JSON (UTF-8) plaintexts of Noise transport frames between a browser
@@ -154,6 +156,8 @@ export const REQUEST_CATALOGUE = {
   ...DEVICE_REQUEST_CATALOGUE,
   ...DISCOVERY_REQUEST_CATALOGUE,
   ...VAULT_REQUEST_CATALOGUE,
+  ...AUDIT_REQUEST_CATALOGUE,
+  ...TERMINAL_REQUEST_CATALOGUE,
 } as const satisfies Record<string, RequestSpec>;
 export type TRequestType = keyof typeof REQUEST_CATALOGUE;
 

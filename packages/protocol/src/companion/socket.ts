@@ -1,4 +1,5 @@
 import type { TRelayFrame, TSessionEnded, TSocketAck } from "../socket";
+import type { SnapshotCompanionToConsoleEvents } from "./snapshots";
 
 /**
  * socket.io namespace companions connect to (docs/PROTOCOL-COMPANION.md, "Socket"). The
@@ -28,8 +29,8 @@ export interface ConsoleToCompanionEvents {
   "session:ended": (body: TSessionEnded) => void;
 }
 
-/** Events a companion emits to the console. */
-export interface CompanionToConsoleEvents {
+/** Events a companion emits to the console (snapshot uploads: ./snapshots.ts). */
+export interface CompanionToConsoleEvents extends SnapshotCompanionToConsoleEvents {
   /** A frame for the browser session `sessionId`; acknowledged ok or with a stable error. */
   "e2e:frame": (frame: TRelayFrame, ack: (result: TSocketAck) => void) => void;
 }

@@ -7,7 +7,8 @@ import { ZMacSchema, zDeviceText } from "./numbers";
  * Version of the JSON messages inside Veil device-channel frames (the frame layout has its own
  * version byte, see docs/DEVICES.md).
  *
- * 1: 2026-11-22: hello, welcome, key issue/ack, inform, commands, command results, terminal data.
+ * 1: 2026-11-22: hello, welcome, key issue/ack, inform, commands, command results, terminal data
+ *    (with `eof` when the device's shell ended), terminal resize.
  */
 export const DEVICE_CHANNEL_MESSAGE_VERSION = 1 as const;
 
@@ -64,6 +65,8 @@ export const ZTerminalDataSchema = z.object({
   type: z.literal("terminal_data"),
   sessionId: ZTerminalSessionSchema,
   data: ZTerminalBytesSchema,
+  /** Device → companion: the shell ended (e.g. `exit`); this message carries its last bytes. */
+  eof: z.boolean().optional(),
 });
 
 /** Companion → device: session accepted; inform every `interval` seconds. */
@@ -96,6 +99,12 @@ export const ZDeviceCommandBodySchema = z.discriminatedUnion("name", [
   z.object({ name: z.literal("set-interval"), seconds: z.number().int().min(1).max(3600) }),
   z.object({
     name: z.literal("terminal-open"),
+    sessionId: ZTerminalSessionSchema,
+    cols: z.number().int().min(1).max(500),
+    rows: z.number().int().min(1).max(200),
+  }),
+  z.object({
+    name: z.literal("terminal-resize"),
     sessionId: ZTerminalSessionSchema,
     cols: z.number().int().min(1).max(500),
     rows: z.number().int().min(1).max(200),

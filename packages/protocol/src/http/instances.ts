@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { ZIdSchema, ZKdfParamsSchema, ZPublicKeySchema, ZRoleSchema, ZSecret256Schema, zB64u } from "../fields";
-import { ZEpochMsSchema, ZGrantBundleSchema, ZInstanceCertificateSchema } from "../companion/statements";
+import {
+  ZEpochMsSchema,
+  ZGrantBundleSchema,
+  ZInstanceCertificateSchema,
+  ZSignedStatementSchema,
+} from "../companion/statements";
 import { ZTimestampSchema } from "./common";
 
 /**
@@ -74,6 +79,12 @@ export const ZGrantCreateRequestSchema = z.strictObject({
   role: ZRoleSchema,
   expiresAt: ZEpochMsSchema,
   bundle: ZGrantBundleSchema,
+  /**
+   * Admin grants only: the signer's delegation (ZAdminDelegationBodySchema, ADMIN_DELEGATION_DOMAIN)
+   * letting this admin's key sign grants for the instance. Stored opaque and served back to that
+   * admin, whose browser checks it against the instance certificate before using it.
+   */
+  delegation: ZSignedStatementSchema.optional(),
 });
 export type TGrantCreateRequest = z.infer<typeof ZGrantCreateRequestSchema>;
 
@@ -87,6 +98,8 @@ export const ZGrantSummarySchema = z.object({
   createdAt: ZTimestampSchema,
   createdBy: ZIdSchema.nullable(),
   bundle: ZGrantBundleSchema,
+  /** The admin delegation stored with this grant, if any (see ZGrantCreateRequestSchema). */
+  delegation: ZSignedStatementSchema.nullable(),
 });
 export type TGrantSummary = z.infer<typeof ZGrantSummarySchema>;
 

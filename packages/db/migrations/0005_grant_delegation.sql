@@ -1,0 +1,1 @@
+ALTER TABLE "instance_grants" ADD COLUMN "delegation" jsonb;
