@@ -17,6 +17,8 @@ export interface SimStats {
   ubdpReplies: number;
   adminRequests: number;
   adminLoginFailures: number;
+  /** Veil terminal sessions open on the devices now. */
+  terminalsOpen: number;
 }
 
 /** Run-time shared by every part of one simulator. */
@@ -36,6 +38,7 @@ export class SimContext {
     ubdpReplies: 0,
     adminRequests: 0,
     adminLoginFailures: 0,
+    terminalsOpen: 0,
   };
   stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();

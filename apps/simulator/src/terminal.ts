@@ -1,6 +1,7 @@
 /**
  * A line-discipline terminal over the device shell: echoes keystrokes, handles backspace and
- * Ctrl-C, runs a line on Enter and prints the prompt. Bytes in, bytes out.
+ * Ctrl-C, runs a line on Enter and prints the prompt. Bytes in, bytes out. Knows its window
+ * size (`stty size` prints it; the Veil channel's `terminal-resize` changes it).
  */
 import type { SimDevice } from "./device";
 import { runShell } from "./shell";
@@ -12,7 +13,15 @@ export class TerminalSession {
   constructor(
     private readonly device: SimDevice,
     readonly id: string,
+    public cols = 80,
+    public rows = 24,
   ) {}
+
+  /** The window changed size. */
+  resize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+  }
 
   /** The banner and first prompt. */
   open(): string {
@@ -28,7 +37,10 @@ export class TerminalSession {
     let out = "";
     for (const ch of input) {
       if (ch === "\r" || ch === "\n") {
-        const r = runShell(this.device, this.line, now);
+        const r =
+          this.line.trim() === "stty size"
+            ? { output: `${this.rows} ${this.cols}`, ok: true }
+            : runShell(this.device, this.line, now);
         this.line = "";
         out += `\r\n${r.output ? `${r.output.replaceAll("\n", "\r\n")}\r\n` : ""}`;
         if (r.exit || r.reboot) return { output: out, exit: true, reboot: r.reboot === true };

@@ -40,14 +40,29 @@ export function handleCommand(
         });
         return;
       }
-      const t = new TerminalSession(device, c.sessionId);
+      const t = new TerminalSession(device, c.sessionId, c.cols, c.rows);
+      if (!conn.terminals.has(c.sessionId)) ctx.stats.terminalsOpen++;
       conn.terminals.set(c.sessionId, t);
       ok();
       conn.send({ type: "terminal_data", sessionId: c.sessionId, data: Buffer.from(t.open()).toString("base64url") });
       return;
     }
+    case "terminal-resize": {
+      const t = conn.terminals.get(c.sessionId);
+      if (!t) {
+        conn.send({
+          type: "command_result",
+          id: msg.id,
+          ok: false,
+          error: { code: "invalid_argument", message: "no such terminal session" },
+        });
+        return;
+      }
+      t.resize(c.cols, c.rows);
+      return ok();
+    }
     case "terminal-close":
-      conn.terminals.delete(c.sessionId);
+      if (conn.terminals.delete(c.sessionId)) ctx.stats.terminalsOpen--;
       return ok();
   }
 }

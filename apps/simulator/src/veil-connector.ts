@@ -42,10 +42,10 @@ export class VeilConnector {
     this.ws?.terminate();
   }
 
-  /** Seals and sends one message in the open session. */
-  send(message: TDeviceUpMessage): void {
-    if (!this.client || this.client.state !== "open" || this.ws?.readyState !== WebSocket.OPEN) return;
-    this.ws.send(this.client.send(message));
+  /** Seals and sends one message in the open session; `onFlushed` runs once it is written out. */
+  send(message: TDeviceUpMessage, onFlushed?: () => void): void {
+    if (!this.client || this.client.state !== "open" || this.ws?.readyState !== WebSocket.OPEN) return onFlushed?.();
+    this.ws.send(this.client.send(message), onFlushed && (() => onFlushed()));
     this.ctx.stats.channelFramesSent++;
   }
 
@@ -83,6 +83,7 @@ export class VeilConnector {
       if (this.ws !== ws) return;
       if (client.state === "awaiting_challenge") ctx.stats.channelConnectFailures++;
       this.ws = undefined;
+      ctx.stats.terminalsOpen -= this.terminals.size;
       this.terminals.clear();
       if (ctx.stopped) return;
       const base = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
@@ -132,13 +133,18 @@ export class VeilConnector {
           const t = this.terminals.get(msg.sessionId);
           if (!t) return;
           const r = t.feed(Buffer.from(msg.data, "base64url").toString("utf8"), ctx.now());
-          this.send({
-            type: "terminal_data",
-            sessionId: msg.sessionId,
-            data: Buffer.from(r.output).toString("base64url"),
-          });
-          if (r.exit) this.terminals.delete(msg.sessionId);
-          if (r.reboot) this.reboot();
+          // A rebooting shell's last words reach the companion before the link drops (terminate()
+          // would discard a frame still buffered in the socket).
+          this.send(
+            {
+              type: "terminal_data",
+              sessionId: msg.sessionId,
+              data: Buffer.from(r.output).toString("base64url"),
+              ...(r.exit ? { eof: true } : {}),
+            },
+            r.reboot ? () => this.reboot() : undefined,
+          );
+          if (r.exit && this.terminals.delete(msg.sessionId)) ctx.stats.terminalsOpen--;
           return;
         }
       }
