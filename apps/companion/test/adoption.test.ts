@@ -159,8 +159,26 @@ describe("adoption over pinned HTTPS", () => {
       install: { informUrl: "http://127.0.0.1:9/inform" },
     });
     expect(typed[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
-    const trusted = await adopt({
+    // Trusting "a new certificate" names which one: not the one seen in the scan → refused,
+    // before any request reaches the device.
+    const seenBefore = sim.stats().adminRequests;
+    const otherCert = await adopt({
+      devices: [{ ...t, certSha256: "0".repeat(64) }],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+      trustNewCertificate: true,
+    });
+    expect(otherCert[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
+    const unnamed = await adopt({
       devices: [t],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { informUrl: "http://127.0.0.1:9/inform" },
+      trustNewCertificate: true,
+    });
+    expect(unnamed[0]).toMatchObject({ status: "failed", error: "certificate_changed" });
+    expect(sim.stats().adminRequests).toBe(seenBefore);
+    const trusted = await adopt({
+      devices: [{ ...t, certSha256: await sim.certificateFingerprint(t.mac) }],
       credentials: { login: { username: USERNAME, password: PASSWORD } },
       install: { informUrl: "http://127.0.0.1:9/inform" },
       trustNewCertificate: true,

@@ -133,14 +133,135 @@ describe("device store: framing, torn tails, compaction", () => {
   });
 });
 
+describe("device store: compaction under load", () => {
+  const pad = "p".repeat(200);
+  function* bigSnapshot(n: number): Generator<unknown> {
+    for (let i = 0; i < n; i++) yield { t: "fill", i, pad };
+  }
+  /** Runs `work` while a 1 ms timer appends records; returns the longest gap between timer ticks. */
+  async function longestStall(store: AppendStore, work: () => Promise<void> | void): Promise<number> {
+    let last = performance.now();
+    let worst = 0;
+    let n = 0;
+    const tick = setInterval(() => {
+      const t = performance.now();
+      worst = Math.max(worst, t - last);
+      last = t;
+      store.append({ t: "live", n: n++ });
+    }, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    worst = 0;
+    last = performance.now();
+    await work();
+    await new Promise((r) => setTimeout(r, 20));
+    clearInterval(tick);
+    return worst;
+  }
+
+  it("writes the snapshot in slices: appends keep flowing, and snapshot + both logs replay in order", async () => {
+    const dir = tempDir();
+    const { store } = AppendStore.open({ dir, name: "devices", syncIntervalMs: 100 });
+    const sizeOfState = 60_000; // ~13 MB of snapshot
+    const syncStall = await longestStall(store, () => store.compact(bigSnapshot(sizeOfState)));
+    const before = store.records;
+    let concurrent: Promise<void> | null = null;
+    const backgroundStall = await longestStall(store, async () => {
+      const running = store.compactInBackground(bigSnapshot(sizeOfState), { sliceMs: 4 });
+      concurrent = store.compactInBackground([{ t: "ignored" }]); // a second call joins the first
+      expect(store.compacting).toBe(running);
+      await running;
+    });
+    expect(concurrent).not.toBeNull();
+    expect(store.compacting).toBeNull();
+    const appendedAfter = store.records;
+    store.close();
+    console.log(
+      `compaction of ${sizeOfState} records: longest event-loop stall ${syncStall.toFixed(0)} ms in one go, ${backgroundStall.toFixed(0)} ms in the background`,
+    );
+    expect(backgroundStall).toBeLessThan(Math.max(100, syncStall / 3));
+    expect(before).toBeGreaterThan(0);
+    const back = AppendStore.open({ dir, name: "devices" });
+    back.store.close();
+    const records = back.records as { t: string; i?: number; n?: number }[];
+    expect(records.slice(0, sizeOfState).every((r, i) => r.t === "fill" && r.i === i)).toBe(true);
+    const live = records.slice(sizeOfState);
+    expect(live).toHaveLength(appendedAfter);
+    expect(live.every((r) => r.t === "live")).toBe(true);
+    expect(live.map((r) => r.n)).toEqual(live.map((_, k) => (live[0]?.n ?? 0) + k)); // contiguous
+    expect(readdirSync(dir).sort()).toEqual(["devices.2.log", "devices.snap"]);
+  }, 60_000);
+
+  it("a compaction cut short (store closed mid-write) leaves the old snapshot and both logs, which replay whole", async () => {
+    const dir = tempDir();
+    const { store } = AppendStore.open({ dir, name: "devices" });
+    store.compact([{ t: "base", n: 0 }]);
+    for (let i = 0; i < 100; i++) store.append({ t: "seq", n: i });
+    const running = store.compactInBackground(bigSnapshot(50_000), { sliceMs: 1 });
+    for (let i = 100; i < 150; i++) store.append({ t: "seq", n: i }); // into the new log
+    await new Promise((r) => setImmediate(r));
+    store.close(); // as a crash would, mid-snapshot
+    await running;
+    expect(readdirSync(dir).sort()).toEqual(["devices.1.log", "devices.2.log", "devices.snap"]);
+    const back = AppendStore.open({ dir, name: "devices" });
+    expect(back.records).toEqual([{ t: "base", n: 0 }, ...Array.from({ length: 150 }, (_, n) => ({ t: "seq", n }))]);
+    // Appends go on in the newest log; the next compaction replaces all of it.
+    back.store.append({ t: "seq", n: 150 });
+    back.store.compact([{ t: "base", n: 151 }]);
+    back.store.close();
+    expect(readdirSync(dir).sort()).toEqual(["devices.3.log", "devices.snap"]);
+    // A log older than the snapshot (a crash after the rename, before the delete) is dropped.
+    writeFileSync(join(dir, "devices.1.log"), encodeRecord({ t: "seq", n: -1 }), { mode: 0o600 });
+    const again = AppendStore.open({ dir, name: "devices" });
+    again.store.close();
+    expect(again.records).toEqual([{ t: "base", n: 151 }]);
+    expect(readdirSync(dir).sort()).toEqual(["devices.3.log", "devices.snap"]);
+  });
+
+  it("an inventory compacted in the background while devices keep reporting replays to the live state", async () => {
+    const dir = tempDir();
+    const { store } = AppendStore.open({ dir, name: "devices" });
+    const inv = new Inventory();
+    inv.attach(store);
+    const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+    const macs = Array.from(
+      { length: 2_000 },
+      (_, i) =>
+        `02:76:00:00:${((i >> 8) & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`,
+    );
+    for (const [i, mac] of macs.entries())
+      inv.report(inv.ensure(mac, "unifi", t0), state(mac, i % 100, i), t0, () => undefined);
+    const running = store.compactInBackground(inv.snapshotRecords(t0), { sliceMs: 1 });
+    // While it runs: reports with new identities (logged), a device forgotten, a new one.
+    let turn = 0;
+    while (store.compacting !== null) {
+      const mac = macs[(turn * 37) % macs.length] ?? "";
+      const d = inv.devices.get(mac);
+      if (d)
+        inv.report(d, { ...state(mac, 50, turn), hostname: `renamed-${turn}` }, t0 + 1_000 + turn, () => undefined);
+      if (turn === 3) inv.evictStalePending(t0 + 10 ** 9, 0);
+      if (turn === 5) inv.ensure("02:76:00:ff:ff:ff", "veil", t0 + 2_000);
+      turn += 1;
+      await new Promise((r) => setImmediate(r));
+    }
+    await running;
+    store.close();
+    expect(turn).toBeGreaterThan(5);
+    const back = new Inventory();
+    for (const r of AppendStore.open({ dir, name: "devices" }).records) back.apply(r);
+    expect([...back.devices.keys()].sort()).toEqual([...inv.devices.keys()].sort());
+    for (const [mac, d] of inv.devices) expect(back.devices.get(mac)?.state?.hostname).toBe(d.state?.hostname);
+  });
+});
+
 describe("device store: kill -9 during heavy writes", () => {
   const writer = join(import.meta.dirname, "devices-store-writer.ts");
 
   async function runAndKill(
     dir: string,
     killAfterMs: number,
+    mode: "sync" | "background" = "sync",
   ): Promise<{ timeline: { n: number; at: number }[]; killedAt: number }> {
-    const child = spawn(process.execPath, ["--import", "tsx", writer, dir, "250"], {
+    const child = spawn(process.execPath, ["--import", "tsx", writer, dir, "250", mode], {
       cwd: join(import.meta.dirname, ".."),
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -169,32 +290,34 @@ describe("device store: kill -9 during heavy writes", () => {
     return { timeline, killedAt };
   }
 
-  it("reopens intact after SIGKILL at arbitrary moments, losing at most about a second", async () => {
-    const dir = tempDir();
-    const lost: number[] = [];
-    for (const killAfter of [900, 1370, 620]) {
-      const { timeline, killedAt } = await runAndKill(dir, killAfter);
-      const opened = AppendStore.open({ dir, name: "devices" });
-      opened.store.close();
-      // Contiguous: an optional base record, then every number in order, no gap, no duplicate.
-      let expected: number | undefined;
-      for (const r of opened.records as { t: string; n: number }[]) {
-        if (r.t === "base") {
-          expect(expected).toBeUndefined();
-          expected = r.n;
-          continue;
+  for (const mode of ["sync", "background"] as const)
+    it(`reopens intact after SIGKILL at arbitrary moments, losing at most about a second (${mode} compaction)`, async () => {
+      const dir = tempDir();
+      const lost: number[] = [];
+      for (const killAfter of [900, 1370, 620]) {
+        const { timeline, killedAt } = await runAndKill(dir, killAfter, mode);
+        const opened = AppendStore.open({ dir, name: "devices" });
+        opened.store.close();
+        // Contiguous: an optional base record, then every number in order, no gap, no duplicate.
+        let expected: number | undefined;
+        for (const r of opened.records as { t: string; n: number }[]) {
+          if (r.t === "fill") continue;
+          if (r.t === "base") {
+            expect(expected).toBeUndefined();
+            expected = r.n;
+            continue;
+          }
+          if (expected === undefined) expected = r.n;
+          expect(r.n).toBe(expected);
+          expected += 1;
         }
-        if (expected === undefined) expected = r.n;
-        expect(r.n).toBe(expected);
-        expected += 1;
+        const recovered = expected ?? 0;
+        const reportedSecondBefore = [...timeline].reverse().find((p) => p.at <= killedAt - 1000)?.n ?? 0;
+        const lastReported = timeline.at(-1)?.n ?? 0;
+        expect(recovered).toBeGreaterThanOrEqual(reportedSecondBefore);
+        lost.push(Math.max(0, lastReported - recovered));
       }
-      const recovered = expected ?? 0;
-      const reportedSecondBefore = [...timeline].reverse().find((p) => p.at <= killedAt - 1000)?.n ?? 0;
-      const lastReported = timeline.at(-1)?.n ?? 0;
-      expect(recovered).toBeGreaterThanOrEqual(reportedSecondBefore);
-      lost.push(Math.max(0, lastReported - recovered));
-    }
-    // Print what was measured (records written but not on disk when killed).
-    console.log(`kill -9: records lost per kill (written but unsynced) = ${lost.join(", ")}`);
-  }, 60_000);
+      // Print what was measured (records written but not on disk when killed).
+      console.log(`kill -9 (${mode}): records lost per kill (written but unsynced) = ${lost.join(", ")}`);
+    }, 60_000);
 });

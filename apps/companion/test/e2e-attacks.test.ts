@@ -39,6 +39,7 @@ describe("end-to-end sessions through a malicious console", () => {
   });
   afterAll(async () => {
     companion.stop();
+    await companion.finished;
     await evil.stop();
     state.cleanup();
   });

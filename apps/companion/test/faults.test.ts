@@ -28,6 +28,7 @@ describe("faults: the console killed and restarted five times during a stream of
   });
   afterAll(async () => {
     companion.stop();
+    await companion.finished;
     await consoleServer.stop();
     state.cleanup();
   });
@@ -131,6 +132,7 @@ describe("faults: the console killed and restarted five times during a stream of
     expect(await b.request("ping")).toMatchObject({ kind: "result" });
     b.dispose();
     c.stop();
+    await c.finished;
     proxy?.close();
     for (const l of links) l.destroy();
     dir.cleanup();

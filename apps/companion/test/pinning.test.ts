@@ -89,12 +89,14 @@ describe("console certificate pinning", () => {
     const good = runCompanion(state.dir, logger);
     await waitUntil(() => real.isOnline(instance.instanceId), 5000, "online at the real console");
     good.stop();
+    await good.finished;
     const bad = runCompanion(state.dir, logger, {
       transport: createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 }),
     });
     await waitUntil(() => lines.some((l) => l.includes('"code":"pin_mismatch"')), 5000, "pin mismatch logged");
     expect(impostor.connections).toBe(0);
     bad.stop();
+    await bad.finished;
     state.cleanup();
   });
 });

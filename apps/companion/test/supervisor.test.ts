@@ -1,37 +1,10 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { Clock } from "../src/clock";
 import { silentLogger, createJsonLogger, redactFields } from "../src/log";
 import { backoffDelay, DEFAULT_BACKOFF } from "../src/supervisor/backoff";
 import { describeConnectError, Supervisor } from "../src/supervisor/supervisor";
 import type { CompanionSocket, ConsoleTransport } from "../src/transport/console-transport";
-
-/** A manual clock: timers run only when the test advances time. */
-function manualClock(): Clock & { advance(ms: number): void; pending(): number[] } {
-  let now = 0;
-  let timers: { at: number; fn: () => void; id: number }[] = [];
-  let next = 1;
-  return {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = next++;
-      timers.push({ at: now + ms, fn, id });
-      return id;
-    },
-    clearTimeout: (h) => {
-      timers = timers.filter((t) => t.id !== h);
-    },
-    setInterval: () => 0,
-    clearInterval: () => {},
-    advance(ms) {
-      now += ms;
-      const due = timers.filter((t) => t.at <= now);
-      timers = timers.filter((t) => t.at > now);
-      for (const t of due) t.fn();
-    },
-    pending: () => timers.map((t) => t.at - now),
-  };
-}
+import { manualClock } from "./harness/manual-clock";
 
 /** A fake socket.io socket the test drives by emitting its events. */
 class FakeSocket extends EventEmitter {

@@ -13,33 +13,7 @@ import { VAULT_FILE } from "../src/vault/vault-store";
 import { generateCredentials, generatePassword } from "../src/vault/generate-credentials";
 import { hasSeveralAccounts } from "../src/adoption/device-admin-client";
 import { ZVaultGenerateBodySchema, type TDeviceJobProgress } from "../src/protocol";
-
-/** A clock whose timers fire only when the test says so. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = 1_700_000_000_000;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let next = 1;
-  return {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = next++;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout: (h) => void timers.delete(h as number),
-    setInterval: () => 0,
-    clearInterval: () => undefined,
-    advance(ms) {
-      now += ms;
-      for (const [id, t] of [...timers]) {
-        if (t.at <= now) {
-          timers.delete(id);
-          t.fn();
-        }
-      }
-    },
-  };
-}
+import { manualClock } from "./harness/manual-clock";
 
 const secret = { kind: "password" as const, username: "admin", password: "Very-Secret-Device-Pass-1" };
 
@@ -88,7 +62,7 @@ describe("vault lifecycle", () => {
   });
 
   it("locks itself after the idle time, and use extends it", () => {
-    const clock = manualClock();
+    const clock = manualClock(1_700_000_000_000);
     const v = open(clock);
     expect(v.unlock(toBase64Url(key.privateKey), 2).status).toBe("unlocked");
     const id = v.list({ offset: 0, limit: 1 }).entries[0]?.id ?? "";

@@ -78,16 +78,19 @@ export async function adoptDevices(
       try {
         seen = await fetchInfo(ep, pin?.sha256, timeoutMs);
       } catch (error) {
-        // A changed certificate is accepted only for typed credentials and only when asked.
+        // A changed certificate is accepted only for typed credentials, only when asked, and only
+        // if it is the very certificate the operator saw in the scan (a device that took the
+        // address since then presents another one and gets nothing).
         if (!(
           error instanceof DeviceJobError &&
           error.code === "certificate_changed" &&
           body.trustNewCertificate &&
-          !fromVault
+          !fromVault &&
+          d.certSha256 !== undefined
         ))
           throw error;
         deps.logger.warn("device certificate changed: re-pinning as asked", { mac: d.mac });
-        seen = await fetchInfo(ep, undefined, timeoutMs);
+        seen = await fetchInfo(ep, d.certSha256, timeoutMs);
       }
       const fp = seen.fingerprint;
       if (seen.info.mac !== d.mac) throw new DeviceJobError("mac_mismatch");

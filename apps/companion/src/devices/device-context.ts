@@ -3,7 +3,7 @@
  * flood limits, clock and configuration. Built once by startDeviceService.
  */
 import type { Logger } from "../log";
-import type { TDeviceDownMessage, TUnifiReply } from "../protocol";
+import type { TDeviceDownMessage, TDeviceUpMessage, TUnifiReply } from "../protocol";
 import type { DropCounters } from "./drop-counters";
 import type { DeviceEntry, Inventory } from "./inventory";
 import type { BucketLimit, KeyedTokenBuckets } from "./token-bucket";
@@ -35,6 +35,16 @@ export interface LiveChannel {
   close(): void;
 }
 
+/** Where the Veil channel hands terminal traffic (the companion's terminal hub, src/terminal/). */
+export interface TerminalSink {
+  /** Bytes from a device's shell session; false when no open terminal has that session id. */
+  data(mac: string, message: Extract<TDeviceUpMessage, { type: "terminal_data" }>): boolean;
+  /** One live channel of a device closed (or was replaced): the terminals opened on it end. */
+  channelClosed(mac: string, channel: LiveChannel): void;
+  /** Spends the terminal frame budget of a device with an open terminal; false otherwise. */
+  allowFrame(mac: string): boolean;
+}
+
 /** The shared run-time of the device side. */
 export interface DeviceContext {
   readonly inventory: Inventory;
@@ -58,6 +68,8 @@ export interface DeviceContext {
   readonly channels: Map<string, LiveChannel>;
   /** Results of Veil commands by command id. */
   readonly commandWaiters: Map<string, (result: { ok: boolean; code?: string; message?: string }) => void>;
+  /** Terminal traffic goes here once the first terminal opened (unset: terminal frames are dropped). */
+  terminalSink?: TerminalSink;
   /** Called after a device reported (for watchers and status). */
   reported(d: DeviceEntry): void;
 }

@@ -69,8 +69,8 @@ export interface DeviceService {
   offlineAfterMs(d: DeviceEntry): number;
   /** Runs the sweep now (tests). */
   sweep(): void;
-  /** Compacts the store now. */
-  compact(): void;
+  /** Compacts the store now, in the background (resolves when done; failures are counted, not thrown). */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -183,10 +183,11 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       if (s.graceUntil !== undefined && s.graceUntil <= t) inventory.removeSiteKey(s.id);
     const sinceCompaction = t - (store.lastCompactionAt ?? 0);
     if (
-      store.logBytes > (o.compactLogBytes ?? 64 * 1024 * 1024) ||
-      (store.records > 0 && sinceCompaction > (o.compactEveryMs ?? 15 * 60_000))
+      store.compacting === null &&
+      (store.logBytes > (o.compactLogBytes ?? 64 * 1024 * 1024) ||
+        (store.records > 0 && sinceCompaction > (o.compactEveryMs ?? 15 * 60_000)))
     )
-      compact();
+      void compact();
     if (t - lastStatusWrite >= 10_000) {
       lastStatusWrite = t;
       try {
@@ -205,15 +206,16 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       }
     }
   };
-  const compact = (): void => {
-    try {
-      store.compact(inventory.snapshotRecords(now()));
-      counters.add("store.compactions");
-    } catch (error) {
-      counters.add("store.compaction_failed");
-      logger.error("device store compaction failed", { error: error instanceof Error ? error.name : "unknown" });
-    }
+  const compactionFailed = (error: unknown): void => {
+    counters.add("store.compaction_failed");
+    logger.error("device store compaction failed", { error: error instanceof Error ? error.name : "unknown" });
   };
+  // Off the hot path: the log rotates at once, the snapshot is written in slices between informs.
+  const compact = (): Promise<void> =>
+    store.compacting?.catch(() => undefined) ??
+    store
+      .compactInBackground(inventory.snapshotRecords(now()))
+      .then(() => counters.add("store.compactions"), compactionFailed);
   sweep();
   const timer = setInterval(() => {
     try {
@@ -256,7 +258,13 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       await Promise.all([u.close(), v.close()]);
       // Keep the partial minute: its sample goes into the final snapshot.
       for (const d of inventory.devices.values()) inventory.closeBucket(d);
-      compact();
+      await store.compacting?.catch(() => undefined); // the final compaction below is in one go
+      try {
+        store.compact(inventory.snapshotRecords(now()));
+        counters.add("store.compactions");
+      } catch (error) {
+        compactionFailed(error);
+      }
       store.close();
     },
   };

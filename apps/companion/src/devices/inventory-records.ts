@@ -31,10 +31,21 @@ export function siteRecord(s: SiteKeyEntry): Rec {
   return { t: "site", id: s.id, k: s.k, at: s.at, ...(s.graceUntil !== undefined ? { gu: s.graceUntil } : {}) };
 }
 
-/** Every record needed to rebuild the inventory (for compaction). */
+/**
+ * Every record needed to rebuild the inventory (for compaction). Background compaction walks
+ * this over many event-loop turns while devices keep reporting, so the first step copies the
+ * lists it walks (device MACs, outages, commands: the state as of the log rotation); a device
+ * gone since is skipped, and anything changed since is also in the new log, which replays after.
+ */
 export function* snapshotRecords(inv: InventoryState, now: number): Generator<Rec> {
-  for (const s of inv.siteKeys) yield siteRecord(s);
-  for (const d of inv.devices.values()) {
+  const siteKeys = inv.siteKeys;
+  const macs = [...inv.devices.keys()];
+  const outages = inv.outages.map((o) => ({ ...o }));
+  const commands = [...inv.commands];
+  for (const s of siteKeys) yield siteRecord(s);
+  for (const mac of macs) {
+    const d = inv.devices.get(mac);
+    if (d === undefined) continue;
     yield devRecord(d);
     const keys: Rec = { t: "key", mac: d.mac };
     if (d.authkey !== undefined) keys.ak = d.authkey;
@@ -45,6 +56,6 @@ export function* snapshotRecords(inv: InventoryState, now: number): Generator<Re
     const samples = d.history?.samples(now) ?? [];
     if (samples.length > 0) yield { t: "hist", mac: d.mac, h: samples.map((s) => [s.m, s.cpu, s.mem, s.rx, s.tx]) };
   }
-  for (const o of inv.outages) yield { t: "out", mac: o.mac, s: o.start, e: o.end };
-  for (const r of inv.commands) yield { t: "cmd", r };
+  for (const o of outages) yield { t: "out", mac: o.mac, s: o.start, e: o.end };
+  for (const r of commands) yield { t: "cmd", r };
 }

@@ -10,21 +10,29 @@ const STATUS_ORDER = { online: 0, pending: 1, offline: 2 } as const;
 /** Most history points in one `devices.get` answer (keeps it far below 60 KB). */
 export const MAX_HISTORY_POINTS = 240;
 
+/**
+ * MACs are validated lower-case hex (`ZMacSchema`), so code-unit order is their order; a plain
+ * comparison is ~3× cheaper than `localeCompare`, and the browser lists a large site by MAC
+ * page after page (10,000 devices: 100 sorts).
+ */
+const byMac = (a: TDeviceSummary, b: TDeviceSummary): number => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0);
+
 function compare(sort: TDevicesListBody["sort"]): (a: TDeviceSummary, b: TDeviceSummary) => number {
   switch (sort) {
+    case "mac":
+      return byMac;
     case "lastSeen":
     case "cpu":
     case "clients":
-      return (a, b) => a[sort] - b[sort] || a.mac.localeCompare(b.mac);
+      return (a, b) => a[sort] - b[sort] || byMac(a, b);
     case "status":
-      return (a, b) =>
-        STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac);
+      return (a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name) || byMac(a, b);
     case "ip": {
       const key = (ip: string): number => ip.split(".").reduce((n, p) => n * 256 + Number(p || 0), 0);
-      return (a, b) => key(a.ip) - key(b.ip) || a.mac.localeCompare(b.mac);
+      return (a, b) => key(a.ip) - key(b.ip) || byMac(a, b);
     }
     default:
-      return (a, b) => a[sort].localeCompare(b[sort]) || a.mac.localeCompare(b.mac);
+      return (a, b) => a[sort].localeCompare(b[sort]) || byMac(a, b);
   }
 }
 

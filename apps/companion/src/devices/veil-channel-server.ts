@@ -137,6 +137,7 @@ export async function startVeilChannelServer(
     ws.on("close", () => {
       clearTimeout(helloTimer);
       if (device && live && ctx.channels.get(device.mac) === live) ctx.channels.delete(device.mac);
+      if (device && live) ctx.terminalSink?.channelClosed(device.mac, live);
     });
     ws.send(chan.challenge());
     ws.on("message", (data: RawData, isBinary: boolean) => {
@@ -158,7 +159,9 @@ export async function startVeilChannelServer(
         return;
       }
       if (device === undefined) return drop("after_refusal");
-      if (!ctx.perDevice.take(`veil/${device.mac}`)) return drop("rate_limited_device");
+      // A device with an open terminal also spends the terminal budget (one frame per echo).
+      if (!ctx.perDevice.take(`veil/${device.mac}`) && !(ctx.terminalSink?.allowFrame(device.mac) ?? false))
+        return drop("rate_limited_device");
       let msg: TDeviceUpMessage;
       try {
         msg = chan.receive(frame);
@@ -256,8 +259,10 @@ export async function startVeilChannelServer(
           );
         return;
       }
-      case "key_ack":
       case "terminal_data":
+        if (!(ctx.terminalSink?.data(d.mac, msg) ?? false)) ctx.counters.add("veil.terminal_orphan");
+        return;
+      case "key_ack":
       case "hello":
         return;
     }

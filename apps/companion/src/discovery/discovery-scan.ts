@@ -39,10 +39,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * One discovery run: UBDP v1 and v2 probes to broadcast and multicast (if asked) and unicast
  * to every planned host, then an HTTPS probe (pinned TLS connect + GET /api/v1/info with a
- * short timeout) of candidate hosts. Bounded: time (`durationMs`), packets (2 probes per host
- * + 4), replies (4 × maxResults datagrams parsed), results (`maxResults` distinct MACs), HTTPS
- * probes (planned hosts only, 32 at a time). Replies from addresses outside the plan's scope
- * are dropped; a reply's claimed IP is used only if it is itself in scope.
+ * short timeout) of candidate hosts. Hosts that stayed silent get one more unicast round after
+ * the first (UDP replies are lost when TLS work holds the event loop). Bounded: time
+ * (`durationMs`), packets (at most 4 probes per host + 4), replies (4 × maxResults datagrams
+ * parsed), results (`maxResults` distinct MACs; a MAC beyond that is counted as dropped and
+ * ends the run as "limit" once the HTTPS probes of the kept ones are done), HTTPS probes
+ * (planned hosts only, 32 at a time). Replies from addresses outside the plan's scope are
+ * dropped; a reply's claimed IP is used only if it is itself in scope.
  */
 export async function runScan(
   o: ScanOptions,
@@ -54,6 +57,8 @@ export async function runScan(
   const responders = new Set<string>();
   const probed = new Set<string>();
   let reason: "timeout" | "cancelled" | "limit" = "timeout";
+  /** A MAC beyond `maxResults` was seen: the run ends as "limit" when the rest is done. */
+  let full = false;
   const local = new AbortController();
   const stop = (r: typeof reason): void => {
     if (!local.signal.aborted) {
@@ -71,11 +76,14 @@ export async function runScan(
   let inFlight = 0;
 
   const adoptedFor = (mac: string): boolean => o.pins.get(mac)?.adoptedAt !== undefined || o.isAdopted?.(mac) === true;
-  const emit = (d: TDiscoveredDevice): void => {
-    if (!seen.has(d.mac) && seen.size >= o.maxResults) return stop("limit");
+  const emit = (d: TDiscoveredDevice): boolean => {
+    if (!seen.has(d.mac) && seen.size >= o.maxResults) {
+      full = true;
+      return false;
+    }
     seen.set(d.mac, d);
     o.onResult(d);
-    if (seen.size >= o.maxResults && d.source === "https") stop("limit");
+    return true;
   };
   const queueHttps = (ip: string): void => {
     if (o.https === "off" || probed.has(ip) || !planned.has(ip)) return;
@@ -84,7 +92,9 @@ export async function runScan(
     wake?.();
   };
 
-  const socket = dgram.createSocket({ type: "udp4" });
+  // A large receive buffer: a /22 of devices answering at once must not overflow it (the kernel
+  // caps it at net.core.rmem_max).
+  const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 * 1024 * 1024 });
   socket.on("error", () => undefined);
   socket.on("message", (msg, rinfo) => {
     if (local.signal.aborted) return;
@@ -116,8 +126,9 @@ export async function runScan(
     const ip = claimed !== undefined && planned.has(claimed) ? claimed : rinfo.address;
     stats.repliesAccepted++;
     if (planned.has(ip)) responders.add(ip);
+    let kept = seen.has(mac.data);
     if (!seen.has(mac.data) || seen.get(mac.data)?.source === "ubdp") {
-      emit({
+      kept = emit({
         mac: mac.data,
         ip,
         source: "ubdp",
@@ -129,7 +140,7 @@ export async function runScan(
         seenAt: o.now(),
       });
     }
-    if (o.https === "responders" && planned.has(ip)) queueHttps(ip);
+    if (kept && o.https === "responders" && planned.has(ip)) queueHttps(ip);
   });
   await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", () => resolve()));
   try {
@@ -153,10 +164,16 @@ export async function runScan(
         for (const p of [UBDP_PROBE_V1, UBDP_PROBE_V2]) await send(p, dest);
     const pps = o.probesPerSecond ?? 2000;
     const batch = Math.max(1, Math.floor(pps / 50));
-    for (let i = 0; i < o.hosts.length && !local.signal.aborted; i += batch) {
-      await Promise.all(o.hosts.slice(i, i + batch).flatMap((h) => [send(UBDP_PROBE_V1, h), send(UBDP_PROBE_V2, h)]));
-      await sleep(20);
-    }
+    const round = async (hosts: readonly string[]): Promise<void> => {
+      for (let i = 0; i < hosts.length && !local.signal.aborted; i += batch) {
+        await Promise.all(hosts.slice(i, i + batch).flatMap((h) => [send(UBDP_PROBE_V1, h), send(UBDP_PROBE_V2, h)]));
+        await sleep(20);
+      }
+    };
+    await round(o.hosts);
+    // One more round for the silent ones, once the answers to the first have had time to come.
+    await sleep(Math.min(500, o.durationMs / 4));
+    if (!full) await round(o.hosts.filter((h) => !responders.has(h)));
     if (o.https === "all") for (const h of o.hosts) queueHttps(h);
   })();
 
@@ -208,7 +225,9 @@ export async function runScan(
     while (!local.signal.aborted) {
       await sleep(100);
       // Every planned host answered UBDP and every HTTPS probe finished: nothing more can come.
-      if (responders.size >= planned.size && httpsQueue.length === 0 && inFlight === 0) stop("timeout");
+      const done = httpsQueue.length === 0 && inFlight === 0;
+      if (done && full) stop("limit");
+      else if (done && responders.size >= planned.size) stop("timeout");
     }
   };
   await Promise.race([new Promise<void>((r) => local.signal.addEventListener("abort", () => r())), idle()]);

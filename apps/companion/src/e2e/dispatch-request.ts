@@ -9,6 +9,7 @@ import {
 } from "../protocol";
 import type { VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
+import type { AuditRecorder } from "../audit/record-request";
 import type { ReplayCache } from "./replay-cache";
 import type { RequestContext, RequestHandler } from "./request-context";
 
@@ -25,9 +26,9 @@ const MESSAGES: Record<TE2EError["code"], string> = {
 };
 const RETRYABLE = new Set<TE2EError["code"]>(["rate_limited", "unavailable", "internal"]);
 
-/** A typed error response. */
-export function errorResponse(id: string | null, code: TE2EError["code"]): TE2EResponse {
-  return { kind: "error", id, error: { code, message: MESSAGES[code], retryable: RETRYABLE.has(code) } };
+/** A typed error response; `message` (user-safe, from a RequestRefusedError) replaces the stock sentence. */
+export function errorResponse(id: string | null, code: TE2EError["code"], message?: string): TE2EResponse {
+  return { kind: "error", id, error: { code, message: message ?? MESSAGES[code], retryable: RETRYABLE.has(code) } };
 }
 
 /** Everything one request needs from its session. */
@@ -40,6 +41,8 @@ export interface DispatchContext {
   logger: Logger;
   sessionId: string;
   makeContext(requestId: string): RequestContext;
+  /** The audit log: every dispatched message is recorded, whatever its outcome. */
+  audit?: AuditRecorder;
 }
 
 function isRequestType(type: string): type is TRequestType {
@@ -50,9 +53,18 @@ function isRequestType(type: string): type is TRequestType {
  * Runs one decrypted message: parse, expiry (refuse expired and too-far-future), at-most-once
  * claim, catalogue lookup, role check against the verified grant (the companion enforces roles
  * whatever the console allowed), body parse, handler, result check. Always returns exactly one
- * typed response; the handler runs at most once per (account, id).
+ * typed response; the handler runs at most once per (account, id). Every outcome (run, refused,
+ * malformed, repeated) goes into the audit log.
  */
 export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promise<TE2EResponse> {
+  const startedAt = ctx.now();
+  let repeated = false;
+  const response = await dispatchOnce(raw, ctx, () => (repeated = true));
+  ctx.audit?.request({ grant: ctx.grant, raw, response, repeated, durationMs: ctx.now() - startedAt });
+  return response;
+}
+
+async function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: () => void): Promise<TE2EResponse> {
   const parsed = ZE2ERequestSchema.safeParse(raw);
   if (!parsed.success) return errorResponse(null, "bad_request");
   const req = parsed.data;
@@ -63,16 +75,42 @@ export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promi
     return errorResponse(req.id, "expired");
   }
   if (req.expiresAt > now + MAX_REQUEST_TTL_MS) return errorResponse(req.id, "bad_request");
+  // The role is checked before anything else is answered, repeats included: a grant changed
+  // since the first run does not read that run's record.
+  if (isRequestType(req.type) && !roleAllows(ctx.grant.role, REQUEST_CATALOGUE[req.type])) {
+    ctx.logger.warn("request refused", { ...log, code: "forbidden" });
+    return errorResponse(req.id, "forbidden");
+  }
   const claim = ctx.cache.claim(ctx.grant.accountId, req.id, req.expiresAt, now);
-  if (claim === "running") return errorResponse(req.id, "duplicate");
+  if (claim === "running" || claim === "done") {
+    if (claim === "done") markRepeated();
+    return errorResponse(req.id, "duplicate");
+  }
   if (claim === "full") return errorResponse(req.id, "rate_limited");
   if (claim !== "new") {
+    markRepeated();
     ctx.logger.info("request repeated: answering from the record", log);
     return claim;
   }
   const response = await run(req.id, req.type, req.body, ctx, log);
-  ctx.cache.complete(ctx.grant.accountId, req.id, response);
+  ctx.cache.complete(ctx.grant.accountId, req.id, response, keptSize(req.type, response));
   return response;
+}
+
+/** Largest read answer (JSON characters) the replay record keeps. */
+const MAX_KEPT_READ_CHARS = 4096;
+
+/**
+ * What a repeat may be answered with: the size of the response to keep, or null to keep none.
+ * Writes keep theirs (the outcome must not be lost), reads only when small (a read's answer can
+ * be a 60 KB page; a repeat of a big one is answered `duplicate`), and vault answers never: a
+ * revealed secret must not outlive its message in memory, even after the vault locks.
+ */
+function keptSize(type: string, response: TE2EResponse): number | null {
+  if (type.startsWith("vault.")) return null;
+  const chars = response.kind === "result" ? JSON.stringify(response.body).length : 256;
+  const write = isRequestType(type) && REQUEST_CATALOGUE[type].write;
+  return write || chars <= MAX_KEPT_READ_CHARS ? chars : null;
 }
 
 async function run(
@@ -101,7 +139,7 @@ async function run(
           ? error.code
           : "internal";
     ctx.logger.error("request failed", { ...log, code, error: error instanceof Error ? error.name : "unknown" });
-    return errorResponse(id, code);
+    return errorResponse(id, code, error instanceof RequestRefusedError ? error.userMessage : undefined);
   }
   const checked = spec.result.safeParse(result);
   if (!checked.success) {
@@ -120,9 +158,12 @@ export class SubscriptionLimitError extends Error {
   }
 }
 
-/** Thrown by a handler to answer with a typed error code (e.g. `unavailable`, `bad_request`). */
+/** Thrown by a handler to answer with a typed error code (e.g. `unavailable`, `bad_request`) and, optionally, a user-safe sentence saying why. */
 export class RequestRefusedError extends Error {
-  constructor(readonly code: TE2EError["code"]) {
+  constructor(
+    readonly code: TE2EError["code"],
+    readonly userMessage?: string,
+  ) {
     super(code);
     this.name = "RequestRefusedError";
   }

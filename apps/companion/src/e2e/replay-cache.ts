@@ -1,45 +1,121 @@
 import type { TE2EResponse } from "../protocol";
 
+/** A finished request whose response was not kept (too large, or a secret). */
+const DONE = "done";
+
+interface Entry {
+  expiresAt: number;
+  response: TE2EResponse | typeof DONE | undefined;
+  /** Characters of the kept response (0 when none is kept). */
+  chars: number;
+}
+
+/** Bounds of the record. */
+export interface ReplayLimits {
+  /** Ids remembered in all (each until its request expires). */
+  readonly maxEntries: number;
+  /** Ids remembered per account, so one account cannot fill the record for everyone. */
+  readonly perAccount: number;
+  /** Characters of kept responses in all; past it a finished request is remembered as "done" only. */
+  readonly maxKeptChars: number;
+  /** Expired ids are swept at most this often (a sweep walks every entry). */
+  readonly sweepEveryMs: number;
+}
+
+export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
+  maxEntries: 200_000,
+  perAccount: 50_000,
+  maxKeptChars: 16 * 1024 * 1024,
+  sweepEveryMs: 1000,
+};
+
 /**
  * Request ids seen, per account, until their request expires: the at-most-once guarantee.
- * A repeat of a finished request gets the recorded response again (so a browser that resends
- * after a lost reply learns the outcome without running it twice); a repeat of one still
- * running is refused. Requests live at most MAX_REQUEST_TTL_MS, which bounds the memory.
+ * A repeat of a finished request gets the recorded response again when it was kept (so a
+ * browser that resends after a lost reply learns the outcome without running it twice); a
+ * repeat whose response was not kept is answered `duplicate`; a repeat of one still running is
+ * refused. The dispatcher decides what is kept (writes and small reads, never a secret).
+ *
+ * Bounded: at most `maxEntries` ids (`perAccount` per account) and `maxKeptChars` of kept
+ * responses — tens of MiB in all. Requests live at most MAX_REQUEST_TTL_MS; expired ids are
+ * swept at most once per `sweepEveryMs`, so a full record answers "full" cheaply instead of
+ * walking 200,000 entries per request.
  */
 export class ReplayCache {
-  readonly #entries = new Map<string, { expiresAt: number; response: TE2EResponse | undefined }>();
+  readonly #accounts = new Map<string, Map<string, Entry>>();
+  #size = 0;
+  #keptChars = 0;
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly maxEntries = 20_000) {}
+  constructor(private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS) {}
 
-  /** Number of remembered ids (after pruning expired ones at `now`). */
+  /** Number of remembered ids (after sweeping expired ones at `now`). */
   size(now: number): number {
-    this.#prune(now);
-    return this.#entries.size;
+    this.#sweep(now, true);
+    return this.#size;
   }
 
-  #prune(now: number): void {
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+  /** Characters of responses kept for repeats. */
+  get keptChars(): number {
+    return this.#keptChars;
+  }
+
+  #delete(accountId: string, ids: Map<string, Entry>, id: string, entry: Entry): void {
+    ids.delete(id);
+    this.#size -= 1;
+    this.#keptChars -= entry.chars;
+    if (ids.size === 0) this.#accounts.delete(accountId);
+  }
+
+  #sweep(now: number, force = false): void {
+    if (!force && now - this.#lastSweep < this.limits.sweepEveryMs) return;
+    this.#lastSweep = now;
+    for (const [accountId, ids] of this.#accounts)
+      for (const [id, entry] of ids) if (entry.expiresAt <= now) this.#delete(accountId, ids, id, entry);
   }
 
   /**
    * Claims `id` for `accountId`. Returns "new" when the caller must run the request, the
-   * recorded response for a finished repeat, "running" for a repeat still in flight, or "full".
+   * recorded response for a finished repeat, "done" for a repeat whose answer was not kept,
+   * "running" for a repeat still in flight, or "full".
    */
-  claim(accountId: string, id: string, expiresAt: number, now: number): "new" | "running" | "full" | TE2EResponse {
-    const key = `${accountId}:${id}`;
-    const existing = this.#entries.get(key);
-    if (existing !== undefined && existing.expiresAt > now) return existing.response ?? "running";
-    if (this.#entries.size >= this.maxEntries) {
-      this.#prune(now);
-      if (this.#entries.size >= this.maxEntries) return "full";
+  claim(
+    accountId: string,
+    id: string,
+    expiresAt: number,
+    now: number,
+  ): "new" | "running" | "full" | typeof DONE | TE2EResponse {
+    let ids = this.#accounts.get(accountId);
+    const existing = ids?.get(id);
+    if (existing !== undefined && ids !== undefined) {
+      if (existing.expiresAt > now) return existing.response ?? "running";
+      this.#delete(accountId, ids, id, existing);
     }
-    this.#entries.set(key, { expiresAt, response: undefined });
+    const full = (): boolean =>
+      this.#size >= this.limits.maxEntries || (this.#accounts.get(accountId)?.size ?? 0) >= this.limits.perAccount;
+    this.#sweep(now, false);
+    if (full()) return "full";
+    ids = this.#accounts.get(accountId);
+    if (ids === undefined) {
+      ids = new Map();
+      this.#accounts.set(accountId, ids);
+    }
+    ids.set(id, { expiresAt, response: undefined, chars: 0 });
+    this.#size += 1;
     return "new";
   }
 
-  /** Records the response of a claimed request. */
-  complete(accountId: string, id: string, response: TE2EResponse): void {
-    const entry = this.#entries.get(`${accountId}:${id}`);
-    if (entry !== undefined) entry.response = response;
+  /**
+   * Records the end of a claimed request: its response when `keepChars` (its size) is given and
+   * fits the budget, else only that it ran.
+   */
+  complete(accountId: string, id: string, response: TE2EResponse, keepChars: number | null): void {
+    const entry = this.#accounts.get(accountId)?.get(id);
+    if (entry === undefined) return;
+    if (keepChars !== null && this.#keptChars + keepChars <= this.limits.maxKeptChars) {
+      entry.response = response;
+      entry.chars = keepChars;
+      this.#keptChars += keepChars;
+    } else entry.response = DONE;
   }
 }

@@ -25,7 +25,9 @@ import type { Logger } from "../log";
 import { COMPANION_VERSION } from "../version";
 import { dispatchRequest, errorResponse, SubscriptionLimitError } from "./dispatch-request";
 import { ReplayCache } from "./replay-cache";
+import type { AuditRecorder } from "../audit/record-request";
 import type { RequestContext, RequestHandler } from "./request-context";
+import { DEFAULT_PUSH_STREAM_LIMITS, PushStream, type PushStreamLimits } from "./push-stream";
 
 /** Options of the {@link Responder}: keys, signer, clock, logger and the send function come in from outside. */
 export interface ResponderOptions {
@@ -44,6 +46,10 @@ export interface ResponderOptions {
   /** Requests waiting in one session before new ones get `rate_limited`. */
   maxQueuedPerSession?: number;
   cache?: ReplayCache;
+  /** The audit log: sessions opened and refused, and (through the dispatcher) every request. */
+  audit?: AuditRecorder;
+  /** Queue and byte budget of each push stream (`ctx.stream`). */
+  pushStreamLimits?: PushStreamLimits;
 }
 
 interface LiveSession {
@@ -52,6 +58,7 @@ interface LiveSession {
   readonly grant: VerifiedGrant;
   readonly openedAt: number;
   readonly subscriptions: Map<string, unknown>;
+  readonly streams: Map<string, PushStream>;
   queue: Promise<void>;
   queued: number;
 }
@@ -147,6 +154,7 @@ export class Responder {
     } catch (error) {
       const code = error instanceof GrantError ? error.code : error instanceof SessionError ? error.code : "malformed";
       log.warn("session refused", { sessionId, code });
+      this.#o.audit?.sessionRefused(code, sessionId);
       this.#sendClose(sessionId, error instanceof GrantError ? "grant_refused" : "handshake_failed");
       return;
     }
@@ -165,10 +173,12 @@ export class Responder {
       grant,
       openedAt: this.#o.clock.now(),
       subscriptions: new Map(),
+      streams: new Map(),
       queue: Promise.resolve(),
       queued: 0,
     });
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
+    this.#o.audit?.sessionOpened(grant, sessionId);
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
   }
 
@@ -217,11 +227,16 @@ export class Responder {
             logger: this.#o.logger,
             sessionId,
             makeContext: (requestId) => this.#context(live, requestId),
+            audit: this.#o.audit,
           });
         } finally {
           live.queued -= 1;
         }
         this.#sendMessage(live, response);
+        // A push stream opened by this request flows only after its result went out.
+        const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
+        stream?.start();
+        if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
       })
       .catch((error: unknown) => {
         this.#o.logger.error("answering a request failed", {
@@ -238,9 +253,11 @@ export class Responder {
       instanceId: this.#o.instanceId,
       grant: live.grant,
       requestId,
+      sessionId: live.sessionId,
       now: () => clock.now(),
       subscribe: ({ intervalMs, type, produce }) => {
-        if (live.subscriptions.size >= (this.#o.maxSubscriptionsPerSession ?? 8)) throw new SubscriptionLimitError();
+        if (live.subscriptions.size + live.streams.size >= (this.#o.maxSubscriptionsPerSession ?? 8))
+          throw new SubscriptionLimitError();
         let seq = 0;
         const handle = clock.setInterval(() => {
           if (live.grant.expiresAt <= clock.now()) {
@@ -254,7 +271,34 @@ export class Responder {
         live.subscriptions.set(requestId, handle);
         return requestId;
       },
+      stream: ({ type, onStop }) => {
+        if (live.subscriptions.size + live.streams.size >= (this.#o.maxSubscriptionsPerSession ?? 8))
+          throw new SubscriptionLimitError();
+        if (live.streams.has(requestId)) throw new SubscriptionLimitError();
+        const send = (message: TE2EResponse): void => {
+          if (live.grant.expiresAt <= clock.now()) this.close(live.sessionId, "grant_expired", true);
+          else this.#sendMessage(live, message);
+        };
+        const stream = new PushStream(
+          requestId,
+          type,
+          send,
+          clock,
+          this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
+          (reason) => {
+            if (live.streams.get(requestId) === stream) live.streams.delete(requestId);
+            onStop(reason);
+          },
+        );
+        live.streams.set(requestId, stream);
+        return stream;
+      },
       cancelSubscription: (id) => {
+        const pushed = live.streams.get(id);
+        if (pushed !== undefined) {
+          pushed.stop("cancelled");
+          return true;
+        }
         const handle = live.subscriptions.get(id);
         if (handle === undefined) return false;
         clock.clearInterval(handle);
@@ -286,6 +330,7 @@ export class Responder {
     if (live === undefined) return;
     this.#sessions.delete(sessionId);
     for (const handle of live.subscriptions.values()) this.#o.clock.clearInterval(handle);
+    for (const stream of [...live.streams.values()]) stream.stop("session_closed");
     live.session.close();
     this.#o.logger.info("session closed", { sessionId, reason });
     if (notify) this.#sendClose(sessionId, reason);

@@ -1,8 +1,10 @@
 import {
   constantTimeEqual,
+  fingerprint,
   fromBase64Url,
   identityPublicKey,
   verifyBoxKeyCertificate,
+  toHex,
   verifyStatement,
   type CertifiedBoxKey,
   type IdentityPublicKey,
@@ -42,6 +44,8 @@ export interface VerifiedGrant extends TGrantBody {
   via: "signer" | "delegated";
   /** Epoch of the account's box-key certificate (pin it: a lower one later is a rollback). */
   boxKeyEpoch: number;
+  /** Hex identity fingerprint of the key that signed the grant (recorded in the audit log). */
+  signerFingerprint?: string;
 }
 
 /**
@@ -138,5 +142,5 @@ export function verifyGrantBundle(
   const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
   if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey)))
     throw new GrantError("box_key_uncertified");
-  return { ...g, via, boxKeyEpoch: certified.epoch };
+  return { ...g, via, boxKeyEpoch: certified.epoch, signerFingerprint: toHex(fingerprint(signerKey)) };
 }

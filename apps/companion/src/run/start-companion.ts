@@ -11,6 +11,12 @@ import type { BackoffPolicy } from "../supervisor/backoff";
 import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
 import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../devices/device-service";
 import { openSiteServices } from "../discovery/site-requests";
+import { TerminalHub, type TerminalLimits } from "../terminal/terminal-hub";
+import { terminalAuditEntry } from "../terminal/terminal-audit";
+import { SnapshotUploader, type SnapshotUploaderOptions } from "../snapshots/snapshot-uploader";
+import { tapTransport } from "../snapshots/socket-tap";
+import { AuditLog } from "../audit/audit-log";
+import { AuditRecorder } from "../audit/record-request";
 
 /** Options of {@link startCompanion}: everything with a side effect can be replaced. */
 export interface StartOptions {
@@ -27,14 +33,24 @@ export interface StartOptions {
   devices?: Omit<DeviceServiceOptions, "stateDir" | "logger">;
   /** VEIL_SCAN_RANGES: where discovery and adoption may reach (default: interface subnets). */
   scanRanges?: string | undefined;
+  /** Device terminal caps (tests shorten the idle timeout). */
+  terminalLimits?: Partial<TerminalLimits>;
+  /** Last-known inventory snapshots (with `devices`): timings, or false for none. */
+  snapshots?: Pick<SnapshotUploaderOptions, "intervalMs" | "checkMs" | "minGapMs" | "ackTimeoutMs"> | false;
 }
 
 /** A running companion. */
 export interface RunningCompanion {
   supervisor: Supervisor;
   responder: Responder;
+  /** Device terminals of browsers. */
+  terminals: TerminalHub;
+  /** The local hash-chained audit log (the terminal appends its byte counts here). */
+  audit: AuditLog;
   /** The device side, once its servers listen (undefined when not configured). */
   devices?: Promise<DeviceService>;
+  /** The snapshot uploader (undefined without a device side). */
+  snapshots?: SnapshotUploader;
   /** Resolves with "revoked" or "stopped". */
   finished: Promise<ConnectionState>;
   stop(): void;
@@ -71,7 +87,8 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   const secrets = store.loadSecrets();
   if (config === undefined || secrets === undefined)
     throw new Error(`not enrolled: no state in ${store.dir}. Run: veil-companion enroll`);
-  const transport = options.transport ?? createPinnedTransport(config.consoleUrl, config.consolePin);
+  const tapped = tapTransport(options.transport ?? createPinnedTransport(config.consoleUrl, config.consolePin));
+  const transport = tapped.transport;
   const signer = identityPublicKey(fromBase64Url(config.signerPublicKey));
 
   let supervisor: Supervisor | undefined = undefined;
@@ -86,6 +103,24 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     (error: unknown) =>
       logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
   );
+  const snapshots =
+    options.devices === undefined || options.snapshots === false
+      ? undefined
+      : new SnapshotUploader({
+          ...options.snapshots,
+          instanceId: config.instanceId,
+          signer,
+          identityPrivateKey: secrets.identityPrivateKey,
+          stateDir: store.dir,
+          devices: () => {
+            const inventory = deviceService?.ctx.inventory;
+            return inventory === undefined ? undefined : inventory.summaries(inventory.devices.keys());
+          },
+          socket: () => tapped.connected(),
+          clock,
+          logger,
+        });
+  snapshots?.start();
   const site = openSiteServices({
     stateDir: store.dir,
     instanceId: config.instanceId,
@@ -95,7 +130,17 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }),
     isAdopted: (mac) => deviceService?.ctx.inventory.devices.get(mac)?.adopted === true,
   });
+  const audit = AuditLog.open({ stateDir: store.dir, clock, logger });
+  const terminals = new TerminalHub({
+    devices: () => deviceService,
+    clock,
+    logger,
+    ...(options.terminalLimits !== undefined ? { limits: options.terminalLimits } : {}),
+    record: (event) => audit.append(terminalAuditEntry(event, clock.now())),
+  });
   const handlers = createRequestHandlers({
+    terminals,
+    audit: () => audit,
     devices: () => deviceService,
     site: () => site,
     rotateToken: () =>
@@ -109,6 +154,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     handlers,
     clock,
     logger,
+    audit: new AuditRecorder(audit, logger, () => clock.now()),
     send: (frame) => {
       supervisor?.send(frame);
       // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.
@@ -153,6 +199,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     onState: (state, detail) => {
       last = { state, ...detail };
       writeStatus();
+      if (state === "connected") snapshots?.connected();
     },
   });
   const s = supervisor;
@@ -160,13 +207,23 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   return {
     supervisor: s,
     responder,
+    terminals,
+    audit,
     ...(devices !== undefined ? { devices } : {}),
+    ...(snapshots !== undefined ? { snapshots } : {}),
     finished: s.finished.then(async (state) => {
+      snapshots?.stop();
       responder.closeAll(state);
+      terminals.closeAll();
       writeStatus();
       await devices?.then((d) => d.close()).catch(() => undefined);
+      audit.close();
       return state;
     }),
-    stop: () => s.stop(),
+    // A clean stop sends one last snapshot first (bounded: at most 3 s).
+    stop: () => {
+      if (snapshots === undefined) return s.stop();
+      void snapshots.final().finally(() => s.stop());
+    },
   };
 }

@@ -12,6 +12,8 @@ import {
   ZEnrollRequestSchema,
   ZRelayFrameSchema,
   ZRotateRequestSchema,
+  ZSnapshotChunkSchema,
+  type TGrantBundle,
   type TRelayFrame,
 } from "../../src/protocol";
 import type { TestCert } from "./certs";
@@ -32,6 +34,15 @@ export interface Tamper {
   toCompanion?: (frame: TRelayFrame) => TRelayFrame | TRelayFrame[] | null;
   /** Companion → browser; return null to drop. */
   toBrowser?: (frame: TRelayFrame) => TRelayFrame | null;
+  /** The grant list a companion asks for before sealing a snapshot. */
+  grants?: (grants: TGrantBundle[]) => TGrantBundle[];
+}
+
+/** A sealed snapshot a companion uploaded (reassembled from its chunks). */
+export interface UploadedSnapshot {
+  instanceId: string;
+  sequence: number;
+  sealed: Uint8Array;
 }
 
 /**
@@ -45,6 +56,9 @@ export class TestConsole {
   readonly requests: SeenRequest[] = [];
   readonly relayed: TRelayFrame[] = [];
   readonly files = new Map<string, string | Buffer>();
+  /** Grant bundles served on `snapshot:grants` (what the console stored for the instance). */
+  snapshotGrants: TGrantBundle[] = [];
+  readonly snapshots: UploadedSnapshot[] = [];
   tamper: Tamper = {};
   connections = 0;
   #server: HttpsServer | undefined;
@@ -99,6 +113,26 @@ export class TestConsole {
         this.relayed.push(parsed.data);
         const out = this.tamper.toBrowser === undefined ? parsed.data : this.tamper.toBrowser(parsed.data);
         if (out !== null) for (const l of this.#browserListeners) l(out);
+      });
+      const parts: Buffer[] = [];
+      socket.on("snapshot:grants", (_body: unknown, ack: unknown) => {
+        if (typeof ack !== "function") return;
+        const grants = this.tamper.grants?.(this.snapshotGrants) ?? this.snapshotGrants;
+        (ack as (r: unknown) => void)({ ok: true, grants });
+      });
+      socket.on("snapshot:chunk", (raw: unknown, ack: unknown) => {
+        const reply = typeof ack === "function" ? (ack as (r: unknown) => void) : () => {};
+        const chunk = ZSnapshotChunkSchema.safeParse(raw);
+        if (!chunk.success || chunk.data.part !== parts.length) {
+          parts.length = 0;
+          return reply({ ok: false, error: { code: "validation_failed", message: "bad chunk", retryable: false } });
+        }
+        parts.push(Buffer.from(chunk.data.data, "base64url"));
+        if (parts.length === chunk.data.parts) {
+          const sealed = new Uint8Array(Buffer.concat(parts.splice(0)));
+          this.snapshots.push({ instanceId, sequence: chunk.data.sequence, sealed });
+        }
+        reply({ ok: true });
       });
     });
     await new Promise<void>((resolve, reject) => {

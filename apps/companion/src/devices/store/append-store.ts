@@ -3,32 +3,38 @@
  * snapshot that periodic compaction rewrites. Files in the state folder, all mode 0600:
  *
  *   <name>.snap        snapshot: {t:"snap", gen, at} · records… · {t:"end", n}
- *   <name>.<gen>.log   records appended since the snapshot of generation `gen`
+ *   <name>.<g>.log     records appended after the snapshot, g = gen, gen+1, … (usually one)
  *
- * Appends are buffered and written + fdatasync'd together at most every `syncIntervalMs`
- * (≤ 1 s), so kill -9 loses at most the last unsynced interval. Compaction writes the new
- * snapshot to a temp file, fsyncs it, creates the next generation's empty log, renames the
- * snapshot into place and fsyncs the folder: a crash at any step leaves either the old
- * snapshot with its log or the new snapshot with its (empty) log. On open, a torn log tail
- * (a record cut by the crash) is truncated away.
+ * The store's state is the snapshot, then the logs from `gen` up, in order. Appends are buffered
+ * and written + fdatasync'd together at most every `syncIntervalMs` (≤ 1 s), so kill -9 loses
+ * at most the last unsynced interval. On open, a torn log tail (a record cut by a crash) is
+ * truncated away.
+ *
+ * Compaction first rotates the log: queued records are written and fdatasync'd, appends move
+ * to a new empty log `g+1` (fsync'd, folder fsync'd). The snapshot of generation g+1 (the state
+ * as of that moment) is then written to a temp file and fsync'd — in one go (`compact`) or in
+ * short slices between other work (`compactInBackground`, write-snapshot.ts) — renamed into
+ * place, the folder fsync'd, and only then are the logs below g+1 deleted. A crash at any step
+ * leaves the old snapshot with all its logs (old and new) or the new snapshot with its log.
+ *
+ * A background snapshot may also contain changes made while it was written (it walks live
+ * state): replay stays correct as long as every record sets state rather than adds to it (the
+ * inventory's records do: docs/COMPANION-DEVICES.md), since the new log replays those same
+ * changes again after it.
  */
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  ftruncateSync,
-  unlinkSync,
-  writeSync,
-  existsSync,
-} from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeRecord, scanRecords } from "./record-framing";
+import { encodeRecord } from "./record-framing";
+import { fsyncDir, logPath, recoverStoreFiles } from "./recover-store-files";
+import {
+  SnapshotAbortedError,
+  writeAll,
+  writeSnapshotSliced,
+  writeSnapshotSync,
+  type SlicedWriteOptions,
+} from "./write-snapshot";
 
 /** Options of {@link AppendStore.open}. */
 export interface AppendStoreOptions {
@@ -49,25 +55,10 @@ export interface RecoveredStore {
   readonly truncatedBytes: number;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
-
 /** The append-only store. Single writer: one process owns the files. */
 export class AppendStore {
   #fd: number;
+  /** Generation of the log appends go to. */
   #gen: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -75,6 +66,8 @@ export class AppendStore {
   #records: number;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #dirty = false;
+  #compacting: Promise<void> | null = null;
   lastCompactionAt: number | null;
   /** Timer flushes that failed (I/O error); the data stays queued. */
   flushErrors = 0;
@@ -108,63 +101,11 @@ export class AppendStore {
     const o: Required<AppendStoreOptions> = { syncIntervalMs: 500, now: Date.now, ...options };
     if (!(o.syncIntervalMs > 0 && o.syncIntervalMs <= 1000))
       throw new RangeError("syncIntervalMs must be in (0, 1000]");
-    const snapPath = join(o.dir, `${o.name}.snap`);
-    const records: unknown[] = [];
-    let gen = 0;
-    let lastCompactionAt: number | null = null;
-    if (existsSync(snapPath)) {
-      const scan = scanRecords(readFileSync(snapPath));
-      const head = scan.records[0];
-      const tail = scan.records.at(-1);
-      const n = scan.records.length - 2;
-      if (
-        !isObj(head) ||
-        head.t !== "snap" ||
-        typeof head.gen !== "number" ||
-        !isObj(tail) ||
-        tail.t !== "end" ||
-        tail.n !== n
-      ) {
-        throw new Error(
-          `${snapPath} is incomplete or corrupt: restore it from a backup or move it away to start an empty device store`,
-        );
-      }
-      gen = head.gen;
-      lastCompactionAt = typeof head.at === "number" ? head.at : null;
-      for (let i = 1; i <= n; i++) records.push(scan.records[i]);
-    }
-    const logPath = join(o.dir, `${o.name}.${gen}.log`);
-    let truncatedBytes = 0;
-    let logBytes = 0;
-    let logRecords = 0;
-    if (existsSync(logPath)) {
-      const bytes = readFileSync(logPath);
-      const scan = scanRecords(bytes);
-      // A loop, not push(...records): a long log would exceed the engine's argument limit.
-      for (const record of scan.records) records.push(record);
-      logRecords = scan.records.length;
-      logBytes = scan.validBytes;
-      if (scan.validBytes < bytes.length) {
-        truncatedBytes = bytes.length - scan.validBytes;
-        const fd = openSync(logPath, "r+");
-        try {
-          ftruncateSync(fd, scan.validBytes);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    }
-    const fd = openSync(logPath, "a", 0o600);
-    // Stale files of an interrupted compaction: another generation's log, our temp snapshots.
-    const logName = new RegExp(`^${o.name}\\.(\\d+)\\.log$`);
-    for (const f of readdirSync(o.dir)) {
-      const m = logName.exec(f);
-      if ((m && Number(m[1]) !== gen) || (f.startsWith(`.${o.name}.snap.`) && f.endsWith(".tmp")))
-        unlinkSync(join(o.dir, f));
-    }
+    const found = recoverStoreFiles(o.dir, o.name);
+    const fd = openSync(logPath(o.dir, o.name, found.logGen), "a", 0o600);
     fsyncDir(o.dir);
-    return { store: new AppendStore(o, fd, gen, logBytes, logRecords, lastCompactionAt), records, truncatedBytes };
+    const store = new AppendStore(o, fd, found.logGen, found.logBytes, found.logRecords, found.lastCompactionAt);
+    return { store, records: found.records, truncatedBytes: found.truncatedBytes };
   }
 
   /** Queues one record; it reaches the disk at the next flush (≤ syncIntervalMs). */
@@ -188,8 +129,6 @@ export class AppendStore {
     this.#dirty = true;
   }
 
-  #dirty = false;
-
   /** Writes queued records and fdatasyncs the log. */
   flush(): void {
     if (this.#closed) return;
@@ -210,54 +149,97 @@ export class AppendStore {
     return this.#records;
   }
 
+  /** The background compaction under way, or null. */
+  get compacting(): Promise<void> | null {
+    return this.#compacting;
+  }
+
   /**
-   * Replaces snapshot + log with a new snapshot of `records` (the complete current state) and
-   * an empty log of the next generation.
+   * Makes every record so far durable in the current log, then moves appends to an empty log of
+   * the next generation. Returns that generation: the snapshot to write is the state as of now.
    */
-  compact(records: Iterable<unknown>): void {
-    if (this.#closed) throw new Error("device store is closed");
+  #rotate(): number {
     this.flush();
     const next = this.#gen + 1;
-    const at = this.o.now();
-    const tmp = join(this.o.dir, `.${this.o.name}.snap.${randomBytes(6).toString("hex")}.tmp`);
-    const sfd = openSync(tmp, "wx", 0o600);
-    let n = 0;
+    const nfd = openSync(logPath(this.o.dir, this.o.name, next), "w", 0o600);
     try {
-      writeAll(sfd, encodeRecord({ t: "snap", gen: next, at }));
-      let batch: Buffer[] = [];
-      let size = 0;
-      for (const r of records) {
-        const b = encodeRecord(r);
-        batch.push(b);
-        size += b.length;
-        n += 1;
-        if (size > 1024 * 1024) {
-          writeAll(sfd, Buffer.concat(batch));
-          batch = [];
-          size = 0;
-        }
-      }
-      batch.push(encodeRecord({ t: "end", n }));
-      writeAll(sfd, Buffer.concat(batch));
-      fsyncSync(sfd);
+      fsyncSync(nfd);
+      fsyncDir(this.o.dir);
     } catch (error) {
-      closeSync(sfd);
-      unlinkSync(tmp);
+      closeSync(nfd);
       throw error;
     }
-    closeSync(sfd);
-    const nextLog = join(this.o.dir, `${this.o.name}.${next}.log`);
-    const nfd = openSync(nextLog, "w", 0o600);
-    fsyncSync(nfd);
-    renameSync(tmp, join(this.o.dir, `${this.o.name}.snap`));
-    fsyncDir(this.o.dir);
     closeSync(this.#fd);
-    unlinkSync(join(this.o.dir, `${this.o.name}.${this.#gen}.log`));
     this.#fd = nfd;
     this.#gen = next;
     this.#logBytes = 0;
     this.#records = 0;
+    return next;
+  }
+
+  #tempPath(): string {
+    return join(this.o.dir, `.${this.o.name}.snap.${randomBytes(6).toString("hex")}.tmp`);
+  }
+
+  /** Deletes the logs older than snapshot `gen` (the ones it replaces). */
+  #oldLogs(gen: number): string[] {
+    const logName = new RegExp(`^${this.o.name}\\.(\\d+)\\.log$`);
+    return readdirSync(this.o.dir)
+      .filter((f) => Number(logName.exec(f)?.[1] ?? gen) < gen)
+      .map((f) => join(this.o.dir, f));
+  }
+
+  /**
+   * Replaces snapshot + logs with a new snapshot of `records` (the complete current state) and
+   * an empty log of the next generation, in one go (blocks while it writes).
+   */
+  compact(records: Iterable<unknown>): void {
+    if (this.#closed) throw new Error("device store is closed");
+    if (this.#compacting) throw new Error("a background compaction is running");
+    const gen = this.#rotate();
+    const at = this.o.now();
+    const tmp = this.#tempPath();
+    writeSnapshotSync(tmp, gen, at, records);
+    renameSync(tmp, join(this.o.dir, `${this.o.name}.snap`));
+    fsyncDir(this.o.dir);
+    for (const f of this.#oldLogs(gen)) unlinkSync(f);
     this.lastCompactionAt = at;
+  }
+
+  /**
+   * Compaction that does not block: rotates the log now (a few ms), then writes the snapshot
+   * of `records` in slices between other work. `records` must be the state as of this call —
+   * in practice a generator that copies what it walks on its first step (write-snapshot.ts).
+   * Returns the running compaction if one is under way (then `records` is not used). Closing
+   * the store abandons it; the files stay valid either way.
+   */
+  compactInBackground(records: Iterable<unknown>, options: Omit<SlicedWriteOptions, "aborted"> = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("device store is closed"));
+    if (this.#compacting) return this.#compacting;
+    const run = async (): Promise<void> => {
+      const gen = this.#rotate();
+      const at = this.o.now();
+      const tmp = this.#tempPath();
+      try {
+        await writeSnapshotSliced(tmp, gen, at, records, { ...options, aborted: () => this.#closed });
+      } catch (error) {
+        if (error instanceof SnapshotAbortedError) return; // closed: the rotated chain stays valid
+        throw error;
+      }
+      if (this.#closed) {
+        await unlink(tmp);
+        return;
+      }
+      await rename(tmp, join(this.o.dir, `${this.o.name}.snap`));
+      fsyncDir(this.o.dir);
+      await Promise.all(this.#oldLogs(gen).map((f) => unlink(f)));
+      this.lastCompactionAt = at;
+    };
+    const running = run().finally(() => {
+      this.#compacting = null;
+    });
+    this.#compacting = running;
+    return running;
   }
 
   /** Size of the snapshot file (0 when none). */
@@ -269,7 +251,7 @@ export class AppendStore {
     }
   }
 
-  /** Flushes and closes; later appends throw. */
+  /** Flushes and closes; later appends throw. A background compaction is abandoned. */
   close(): void {
     if (this.#closed) return;
     this.flush();

@@ -4,6 +4,10 @@ import { createDeviceRequestHandlers } from "../../devices/device-request-handle
 import type { DeviceService } from "../../devices/device-service";
 import { readSystemInfo, readSystemSnapshot } from "./system-info";
 import { createSiteRequestHandlers, type SiteServices } from "../../discovery/site-requests";
+import { createTerminalHandlers } from "../../terminal/terminal-handlers";
+import type { TerminalHub } from "../../terminal/terminal-hub";
+import { createAuditRequestHandlers } from "../../audit/audit-requests";
+import type { AuditLog } from "../../audit/audit-log";
 
 /** Dependencies of the built-in handlers that reach outside the process. */
 export interface HandlerDeps {
@@ -16,6 +20,10 @@ export interface HandlerDeps {
   devices?: () => DeviceService | undefined;
   /** Discovery, adoption and vault (answer `unavailable` without). */
   site?: () => SiteServices | undefined;
+  /** Device terminals (answer `unavailable` without). */
+  terminals?: TerminalHub;
+  /** The audit log (`audit.read` answers `unavailable` without). */
+  audit?: () => AuditLog | undefined;
 }
 
 /**
@@ -40,5 +48,7 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
+    ...createTerminalHandlers(() => deps.terminals),
+    ...createAuditRequestHandlers(deps.audit ?? (() => undefined)),
   };
 }

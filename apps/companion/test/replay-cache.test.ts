@@ -1,0 +1,129 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { dispatchRequest } from "../src/e2e/dispatch-request";
+import { ReplayCache } from "../src/e2e/replay-cache";
+import type { RequestHandler } from "../src/e2e/request-context";
+import { silentLogger } from "../src/log";
+import type { TE2EResponse } from "../src/protocol";
+
+/** Dispatches through a cache with handlers that count how often each type ran. */
+function harness(cache = new ReplayCache()) {
+  const ran: Record<string, number> = {};
+  const count =
+    (type: string, result: (body: unknown) => unknown): RequestHandler =>
+    (body) => {
+      ran[type] = (ran[type] ?? 0) + 1;
+      return result(body);
+    };
+  const handlers = {
+    ping: count("ping", () => ({ receivedAt: 1 })),
+    "system.info": count("system.info", () => ({
+      hostname: "h".repeat(255),
+      platform: "linux",
+      release: "r".repeat(128),
+      arch: "x64",
+      nodeVersion: "v20",
+      uptimeSeconds: 1,
+      loadAverage: [0, 0, 0],
+      memory: { totalBytes: 1, freeBytes: 1, rssBytes: 1 },
+      companionVersion: "1",
+    })),
+    "token.rotate": count("token.rotate", () => ({ enrollment: "veil1_x" })),
+    "vault.status": count("vault.status", () => ({
+      initialized: true,
+      unlocked: false,
+      entries: 0,
+      publicKeySha256: null,
+      autoLockAt: null,
+    })),
+    // 200 outages: a read answer of about 15,000 characters.
+    "outages.list": count("outages.list", () => ({
+      total: 200,
+      outages: Array.from({ length: 200 }, (_, i) => ({ mac: "02:00:00:00:00:01", start: i, end: i + 1 })),
+    })),
+  } as unknown as Parameters<typeof dispatchRequest>[1]["handlers"];
+  const accountId = randomUUID();
+  const send = (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
+    dispatchRequest(
+      { kind: "request", id, expiresAt: Date.now() + 60_000, type, body: {} },
+      {
+        grant: { accountId, role } as never,
+        instanceId: randomUUID(),
+        now: () => Date.now(),
+        cache,
+        handlers,
+        logger: silentLogger,
+        sessionId: "s",
+        makeContext: (requestId) => ({
+          instanceId: "i",
+          grant: { role: "admin" } as never,
+          requestId,
+          now: () => Date.now(),
+          subscribe: () => requestId,
+          cancelSubscription: () => true,
+        }),
+      },
+    );
+  return { send, ran };
+}
+
+describe("at most once: the replay record", () => {
+  it("answers a repeated write and a repeated small read from the record, without running them again", async () => {
+    const { send, ran } = harness();
+    for (const type of ["token.rotate", "ping"]) {
+      const id = randomUUID();
+      const first = await send(type, id);
+      expect(first.kind).toBe("result");
+      expect(await send(type, id)).toEqual(first);
+      expect(ran[type]).toBe(1);
+    }
+  });
+
+  it("keeps no copy of a large read: its repeat is refused as a duplicate and does not run again", async () => {
+    const { send, ran } = harness();
+    const id = randomUUID();
+    const first = await send("outages.list", id);
+    expect(first.kind).toBe("result");
+    expect(JSON.stringify(first).length).toBeGreaterThan(4096);
+    expect(await send("outages.list", id)).toMatchObject({ kind: "error", id, error: { code: "duplicate" } });
+    expect(ran["outages.list"]).toBe(1);
+  });
+
+  it("keeps no vault answer, and checks the role before answering a repeat", async () => {
+    const cache = new ReplayCache();
+    const { send, ran } = harness(cache);
+    const id = randomUUID();
+    // The harness's vault.status answers as if a vault existed (admin may read it).
+    expect((await send("vault.status", id)).kind).toBe("result");
+    expect(await send("vault.status", id)).toMatchObject({ kind: "error", error: { code: "duplicate" } });
+    expect(ran["vault.status"]).toBe(1);
+    expect(cache.keptChars).toBe(0);
+    // A viewer repeating an admin's write id gets `forbidden`, not the admin's record.
+    const rotate = randomUUID();
+    expect((await send("token.rotate", rotate)).kind).toBe("result");
+    expect(await send("token.rotate", rotate, "viewer")).toMatchObject({ kind: "error", error: { code: "forbidden" } });
+  });
+
+  it("bounds ids per account and in all, and the characters of kept answers", () => {
+    const now = Date.now();
+    const cache = new ReplayCache({ maxEntries: 10, perAccount: 4, maxKeptChars: 100, sweepEveryMs: 1000 });
+    for (let i = 0; i < 4; i++) expect(cache.claim("a", `a${i}`, now + 500, now)).toBe("new");
+    // One account is full; another still gets in.
+    expect(cache.claim("a", "a4", now + 500, now)).toBe("full");
+    for (let i = 0; i < 4; i++) expect(cache.claim("b", `b${i}`, now + 500, now)).toBe("new");
+    expect(cache.claim("c", "c0", now + 500, now)).toBe("new");
+    expect(cache.claim("c", "c1", now + 500, now)).toBe("new");
+    expect(cache.claim("d", "d0", now + 500, now)).toBe("full");
+    // Kept answers stop at the character budget: the rest are remembered as "done" only.
+    const r = (id: string): TE2EResponse => ({ kind: "result", id, type: "ping", body: { receivedAt: 1 } });
+    cache.complete("a", "a0", r("a0"), 60);
+    cache.complete("a", "a1", r("a1"), 60);
+    expect(cache.keptChars).toBe(60);
+    expect(cache.claim("a", "a0", now + 500, now)).toEqual(r("a0"));
+    expect(cache.claim("a", "a1", now + 500, now)).toBe("done");
+    // Expired ids are swept (at most once a second), freeing room and budget.
+    expect(cache.claim("d", "d1", now + 60_000, now + 1000)).toBe("new");
+    expect(cache.size(now + 1000)).toBe(1);
+    expect(cache.keptChars).toBe(0);
+  });
+});
