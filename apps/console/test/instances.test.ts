@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { instances } from "@veil/db";
 import { generateIdentityKeyPair, hashAuthKey, signStatement, toBase64Url } from "@veil/crypto";
 import {
+  ADMIN_DELEGATION_DOMAIN,
   COMPANION_API_PREFIX,
   INSTANCE_CERTIFICATE_DOMAIN,
   PROTOCOL_VERSION,
@@ -140,6 +141,59 @@ for (const driver of drivers) {
       expect(
         ((await c.api("/api/instances", { token: stranger.token })).json as TInstanceListResponse).instances,
       ).toEqual([]);
+    });
+
+    it("stores an admin delegation with an admin grant and serves it back; refuses one that does not match", async () => {
+      const expiresAt = Date.now() + 3600_000;
+      const delegationFor = (account: KeyedAccount, instance = inst.instanceId) =>
+        signStatement(
+          ADMIN_DELEGATION_DOMAIN,
+          {
+            instanceId: instance,
+            adminAccountId: account.userId,
+            adminIdentityPublicKey: toBase64Url(account.identity.publicKey),
+            issuedAt: Date.now(),
+            expiresAt,
+          },
+          admin.identity.privateKey,
+        );
+      const post = (body: object) => c.api(`/api/instances/${inst.instanceId}/grants`, { body, token: admin.token });
+      const adminBundle = signGrantBundle(admin, stranger, inst.instanceId, "admin", expiresAt);
+      // Only with an admin grant, and only naming that grant's account, key and instance.
+      const viewerBundle = signGrantBundle(admin, stranger, inst.instanceId, "viewer", expiresAt);
+      const refused = [
+        {
+          accountId: stranger.userId,
+          role: "viewer",
+          expiresAt,
+          bundle: viewerBundle,
+          delegation: delegationFor(stranger),
+        },
+        {
+          accountId: stranger.userId,
+          role: "admin",
+          expiresAt,
+          bundle: adminBundle,
+          delegation: delegationFor(viewer),
+        },
+        {
+          accountId: stranger.userId,
+          role: "admin",
+          expiresAt,
+          bundle: adminBundle,
+          delegation: delegationFor(stranger, randomUUID()),
+        },
+      ];
+      for (const body of refused) expect((await post(body)).status).toBe(400);
+      const delegation = delegationFor(stranger);
+      expect(
+        (await post({ accountId: stranger.userId, role: "admin", expiresAt, bundle: adminBundle, delegation })).status,
+      ).toBe(201);
+      const listed = (
+        (await c.api(`/api/instances/${inst.instanceId}/grants`, { token: admin.token })).json as TGrantListResponse
+      ).grants;
+      expect(listed.find((g) => g.accountId === stranger.userId)?.delegation).toEqual(delegation);
+      expect(listed.find((g) => g.accountId === viewer.userId)?.delegation).toBeNull();
     });
 
     it("serves the console URL and the SPKI pin for the enrollment line (admins only)", async () => {

@@ -68,10 +68,16 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
   });
 }
 
-/** Slow-client limits: headers within 15 s, a whole request within 60 s (WebSockets upgrade first). */
+/**
+ * Slow-client limits: headers within 15 s, a whole request within 60 s (WebSockets upgrade
+ * first). Idle keep-alive connections stay 65 s rather than Node's 5 s: a browser that reuses a
+ * pooled connection just as the server closes it must retry, and on a busy host those retries
+ * ran out (Chromium: ERR_TOO_MANY_RETRIES on an ordinary API call).
+ */
 function limitSlowClients(server: HttpServer | HttpsServer): void {
   server.headersTimeout = 15_000;
   server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
 }
 
 function closeServer(server: HttpServer | HttpsServer | null): Promise<void> {

@@ -31,7 +31,6 @@ import {
   ZE2EResponseSchema,
   ZRelayFrameSchema,
   type TCompanionHello,
-  type TE2EError,
   type TE2EResponse,
   type TGrantBundle,
   type TRelayFrame,
@@ -42,39 +41,8 @@ import type { Socket } from "socket.io-client";
 import type { z } from "zod";
 import { sessionToken } from "./session-token";
 
-/** Why a channel ended, in words for the page. */
-const CLOSE_REASONS: Record<string, string> = {
-  grant_refused: "The companion refused your grant.",
-  grant_expired: "Your grant on this instance has expired.",
-  handshake_failed: "Could not establish a secure channel (the keys did not match).",
-  too_many_sessions: "The companion has too many open sessions.",
-  replay: "A frame was replayed; the session was closed.",
-  gap: "Frames were lost; the session was closed.",
-  forgery: "A frame failed authentication; the session was closed.",
-  malformed_frame: "A malformed frame was relayed; the session was closed.",
-  unsupported_version: "The companion speaks another protocol version.",
-  unavailable: "The companion went offline.",
-  instance_revoked: "The instance was revoked.",
-  internal: "The companion had an internal error.",
-};
-
-export class ChannelError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ChannelError";
-  }
-}
-
-/** A typed E2E error from the companion. */
-export class RequestError extends Error {
-  constructor(readonly error: TE2EError) {
-    super(`${error.message} (${error.code})`);
-    this.name = "RequestError";
-  }
-}
+import { ChannelError, closeCode, describeClose, RequestError, StreamNotStartedError } from "./channel-errors";
+export { ChannelError, describeClose, RequestError, StreamNotStartedError } from "./channel-errors";
 
 export interface ChannelOptions {
   readonly instanceId: string;
@@ -89,7 +57,40 @@ export interface ChannelOptions {
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 const REQUEST_TTL_MS = 60_000;
 
-type Waiter = { resolve: (r: TE2EResponse) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+type Waiter = {
+  resolve: (r: TE2EResponse) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Runs synchronously when the result arrives, before any later frame is read (subscriptions). */
+  onResult?: (r: TE2EResponse) => void;
+};
+
+/** Handlers of one live stream (a subscription request such as `devices.watch`). */
+export interface StreamHandlers<E> {
+  /** One event, already parsed with the caller's schema; `seq` counts from 0 without gaps. */
+  onEvent(event: E, seq: number): void;
+  /** The stream ended (cancelled, session closed, an error on the companion, or a bad event). */
+  onEnd(reason: string): void;
+}
+
+/** A running subscription. */
+export interface Stream {
+  readonly subscriptionId: string;
+  /** The subscription request's parsed answer (for example `discovery.start`'s host count). */
+  readonly result: unknown;
+  /** Asks the companion to end it (best effort) and stops delivering events. */
+  cancel(): void;
+}
+
+interface Subscription {
+  readonly eventType: string;
+  readonly parse: (body: unknown) => unknown;
+  readonly handlers: StreamHandlers<unknown>;
+  next: number;
+}
+
+/** Most subscriptions one channel holds at once (the companion has its own, lower limit per session). */
+const MAX_STREAMS = 32;
 
 export class InstanceChannel {
   readonly sessionId = toBase64Url(randomBytes(16));
@@ -99,6 +100,7 @@ export class InstanceChannel {
   #closed = false;
   #onHandshake: ((f: TRelayFrame) => void) | null = null;
   readonly #waiters = new Map<string, Waiter>();
+  readonly #streams = new Map<string, Subscription>();
 
   constructor(private readonly options: ChannelOptions) {}
 
@@ -182,10 +184,65 @@ export class InstanceChannel {
   }
 
   /** Sends one request and resolves with its result, parsed with the catalogue's result schema. */
-  async request<T extends TRequestType>(
+  request<T extends TRequestType>(
     type: T,
     body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>,
     timeoutMs = 15_000,
+  ): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
+    return this.#request(type, body, timeoutMs);
+  }
+
+  /**
+   * Starts a live stream: sends the subscription request `type` (its result carries the
+   * `subscriptionId`), then delivers every `eventType` event parsed with `eventSchema`. An event
+   * that does not parse, or arrives out of sequence, ends the stream (the session itself
+   * guarantees order; a gap means the companion dropped events). Handlers are registered before
+   * any event can be read, so none is lost between the result and the first event.
+   */
+  async subscribe<T extends TRequestType, E>(
+    type: T,
+    body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>,
+    eventType: string,
+    eventSchema: z.ZodType<E>,
+    handlers: StreamHandlers<E>,
+  ): Promise<Stream> {
+    if (this.#streams.size >= MAX_STREAMS) throw new ChannelError("too_many_subscriptions", "Too many live streams.");
+    let subscriptionId = "";
+    const register = (r: TE2EResponse) => {
+      if (r.kind !== "result" || !r.body || typeof r.body !== "object") return;
+      const id = (r.body as { subscriptionId?: unknown }).subscriptionId;
+      if (typeof id !== "string") return;
+      subscriptionId = id;
+      this.#streams.set(id, {
+        eventType,
+        parse: (b) => eventSchema.parse(b),
+        handlers,
+        next: 0,
+      });
+    };
+    let result: unknown;
+    try {
+      result = await this.#request(type, body, 15_000, register);
+    } catch (error) {
+      if (subscriptionId) this.#streams.delete(subscriptionId);
+      throw error;
+    }
+    if (!subscriptionId) throw new StreamNotStartedError(result);
+    return {
+      subscriptionId,
+      result,
+      cancel: () => {
+        if (!this.#streams.delete(subscriptionId) || this.#closed) return;
+        this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
+      },
+    };
+  }
+
+  async #request<T extends TRequestType>(
+    type: T,
+    body: unknown,
+    timeoutMs: number,
+    onResult?: (r: TE2EResponse) => void,
   ): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
     const session = this.#session;
     if (!session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
@@ -196,7 +253,7 @@ export class InstanceChannel {
         this.#waiters.delete(id);
         reject(new ChannelError("timeout", `The companion did not answer (${type}).`));
       }, timeoutMs);
-      this.#waiters.set(id, { resolve, reject, timer });
+      this.#waiters.set(id, { resolve, reject, timer, ...(onResult ? { onResult } : {}) });
     });
     response.catch(() => undefined);
     const ack = await this.#send({
@@ -241,6 +298,8 @@ export class InstanceChannel {
       w.reject(new ChannelError(reason, describeClose(reason)));
     }
     this.#waiters.clear();
+    for (const [, stream] of this.#streams) stream.handlers.onEnd("session_closed");
+    this.#streams.clear();
     socket?.removeAllListeners();
     socket?.disconnect();
     this.#socket = null;
@@ -284,21 +343,30 @@ export class InstanceChannel {
       if (!w) return;
       clearTimeout(w.timer);
       this.#waiters.delete(msg.id);
+      w.onResult?.(msg);
       w.resolve(msg);
+      return;
     }
+    if (msg.kind === "event" || msg.kind === "end") this.#onStreamMessage(msg);
   }
-}
 
-function closeCode(f: TRelayFrame): string {
-  try {
-    const text = fromUtf8(fromBase64Url(f.frame));
-    return /^[a-z_]{1,40}$/.test(text) ? text : "closed";
-  } catch {
-    return "closed";
+  #onStreamMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>): void {
+    const stream = this.#streams.get(msg.subscriptionId);
+    if (!stream) return;
+    if (msg.kind === "end") {
+      this.#streams.delete(msg.subscriptionId);
+      return stream.handlers.onEnd(msg.reason);
+    }
+    let event: unknown;
+    try {
+      if (msg.type !== stream.eventType || msg.seq !== stream.next) throw new Error("out of sequence");
+      event = stream.parse(msg.body);
+    } catch {
+      this.#streams.delete(msg.subscriptionId);
+      this.#request("subscription.cancel", { subscriptionId: msg.subscriptionId }, 15_000).catch(() => undefined);
+      return stream.handlers.onEnd("bad_event");
+    }
+    stream.next += 1;
+    stream.handlers.onEvent(event, msg.seq);
   }
-}
-
-/** A sentence for a close reason (advisory: close frames are not authenticated). */
-export function describeClose(code: string): string {
-  return CLOSE_REASONS[code] ?? "The secure session ended.";
 }

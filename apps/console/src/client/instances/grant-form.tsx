@@ -7,7 +7,15 @@ import { useStepUp } from "../components/step-up";
 import { useTask } from "../hooks/use-task";
 import * as api from "./endpoints";
 import type { Ready } from "./ready-session";
-import { decodeKeyCard, signGrant, type AccountPublicKeys } from "./trust";
+import { decodeKeyCard, signDelegation, signGrant, type AccountPublicKeys } from "./trust";
+import type { SignedStatement } from "@veil/crypto";
+
+/**
+ * Why this browser may sign grants for the instance: it holds the instance's signer key, or a
+ * delegation from that signer (checked against the instance certificate before it is used).
+ */
+export type GrantAuthority =
+  { readonly kind: "signer" } | { readonly kind: "delegated"; readonly delegation: SignedStatement };
 
 const ROLES: readonly TRole[] = ZRoleSchema.options;
 
@@ -15,16 +23,20 @@ const ROLES: readonly TRole[] = ZRoleSchema.options;
 export function GrantForm({
   session,
   instance,
+  authority,
   onGranted,
 }: {
   session: Ready;
   instance: TInstanceSummary;
+  authority: GrantAuthority;
   onGranted: () => void;
 }) {
   const withStepUp = useStepUp();
   const [card, setCard] = useState("");
   const [role, setRole] = useState<TRole>("viewer");
   const [days, setDays] = useState(30);
+  const [delegate, setDelegate] = useState(true);
+  const canDelegate = authority.kind === "signer" && role === "admin";
   const task = useTask();
   let decoded: { keys: AccountPublicKeys; safetyCode: string } | null = null;
   let cardError: string | null = null;
@@ -45,6 +57,7 @@ export function GrantForm({
         void task
           .run(() => {
             const expiresAt = Date.now() + days * 24 * 3600_000;
+            const now = Date.now();
             const bundle = signGrant(
               session.keys.identity.privateKey,
               session.keys.identity.publicKey,
@@ -52,9 +65,21 @@ export function GrantForm({
               keys,
               role,
               expiresAt,
+              now,
+              authority.kind === "delegated" ? authority.delegation : undefined,
             );
+            const delegation =
+              canDelegate && delegate
+                ? signDelegation(session.keys.identity.privateKey, instance.id, keys, expiresAt, now)
+                : undefined;
             return withStepUp(() =>
-              api.createGrant(instance.id, { accountId: keys.accountId, role, expiresAt, bundle }),
+              api.createGrant(instance.id, {
+                accountId: keys.accountId,
+                role,
+                expiresAt,
+                bundle,
+                ...(delegation ? { delegation } : {}),
+              }),
             );
           })
           .then((r) => {
@@ -97,6 +122,14 @@ export function GrantForm({
           ))}
         </select>
       </div>
+      {canDelegate ? (
+        <div className="field">
+          <label>
+            <input type="checkbox" checked={delegate} onChange={(e) => setDelegate(e.target.checked)} /> Let this admin
+            grant roles on this instance too (a delegation signed by your key, valid as long as the grant)
+          </label>
+        </div>
+      ) : null}
       <div className="field">
         <label htmlFor="grant-days">Valid for (days)</label>
         <input

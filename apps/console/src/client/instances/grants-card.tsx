@@ -1,13 +1,14 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
+import { toBase64Url } from "@veil/crypto";
 import type { TGrantSummary, TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import * as accountApi from "../endpoints";
 import * as api from "./endpoints";
-import { GrantForm } from "./grant-form";
+import { GrantForm, type GrantAuthority } from "./grant-form";
 import type { Ready } from "./ready-session";
-import { grantBody, isSigner, type VerifiedInstance } from "./trust";
+import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type VerifiedInstance } from "./trust";
 
 /** The grants on an instance, each checked in this browser, and the grant form for the signer. */
 export function GrantsCard({
@@ -35,7 +36,17 @@ export function GrantsCard({
       );
   }, [instance.id, admin]);
   useEffect(() => load(), [load]);
-  const signer = isSigner(verified, session.keys);
+  const me = session.me;
+  // The signer signs; an admin holding a delegation from the signer (checked here) signs with it.
+  const authority: GrantAuthority | null = isSigner(verified, session.keys)
+    ? { kind: "signer" }
+    : (() => {
+        const mine = grants?.find((g) => g.accountId.toLowerCase() === me.user.id.toLowerCase());
+        const delegation = mine?.delegation
+          ? checkDelegation(mine.delegation, verified, instance.id, toBase64Url(session.keys.identity.publicKey))
+          : null;
+        return delegation ? { kind: "delegated", delegation } : null;
+      })();
   return (
     <section className="card" aria-labelledby="grants-title">
       <h2 id="grants-title">Grants</h2>
@@ -54,6 +65,7 @@ export function GrantsCard({
               <th scope="col">Role</th>
               <th scope="col">Expires</th>
               <th scope="col">Signed by (safety code)</th>
+              <th scope="col">May grant</th>
             </tr>
           </thead>
           <tbody>
@@ -70,11 +82,24 @@ export function GrantsCard({
                   <td>{checked?.body.role ?? g.role}</td>
                   <td>{new Date(checked?.body.expiresAt ?? g.expiresAt).toLocaleString()}</td>
                   <td>
-                    {consistent ? (
+                    {!consistent ? (
+                      <span className="badge outcome-failure">signature does not verify</span>
+                    ) : grantMatchesSigner(g.bundle, verified, instance.id) ? (
                       <code data-testid="grant-signer">{checked.signerSafetyCode}</code>
                     ) : (
-                      <span className="badge outcome-failure">signature does not verify</span>
+                      // Validly signed, but not by this instance's signer or a delegate: the
+                      // companion will refuse it.
+                      <span className="badge outcome-failure">
+                        signed by an unknown key (<code>{checked.signerSafetyCode}</code>)
+                      </span>
                     )}
+                  </td>
+                  <td data-testid="grant-delegated">
+                    {g.delegation &&
+                    checked &&
+                    checkDelegation(g.delegation, verified, instance.id, checked.body.identityPublicKey)
+                      ? "yes (delegated)"
+                      : "no"}
                   </td>
                 </tr>
               );
@@ -82,9 +107,21 @@ export function GrantsCard({
           </tbody>
         </table>
       )}
-      {signer && !instance.revokedAt ? <GrantForm session={session} instance={instance} onGranted={load} /> : null}
-      {!signer && admin ? (
-        <p className="hint">Only the administrator whose key signed this instance can sign grants for it.</p>
+      {authority && !instance.revokedAt ? (
+        <>
+          {authority.kind === "delegated" ? (
+            <p className="hint" data-testid="grant-authority">
+              You sign grants here under a delegation from the key that signed this instance.
+            </p>
+          ) : null}
+          <GrantForm session={session} instance={instance} authority={authority} onGranted={load} />
+        </>
+      ) : null}
+      {!authority && admin ? (
+        <p className="hint">
+          Only the administrator whose key signed this instance, or an administrator they delegated, can sign grants for
+          it.
+        </p>
       ) : null}
     </section>
   );

@@ -1,57 +1,22 @@
 "use client";
-import Link from "next/link";
-import { useMemo } from "react";
-import { Alert } from "../components/alert";
-import { Shell } from "../components/shell";
 import { AboutCard } from "./about-card";
-import { bundleSource } from "./grant-bundle-source";
 import { GrantsCard } from "./grants-card";
-import { StatusBadge } from "./presence";
-import type { Ready } from "./ready-session";
+import { InstanceFrame, type InstancePageProps } from "./instance-frame";
 import { RevokeCard } from "./revoke-card";
 import { RotateCard } from "./rotate-card";
 import { SessionCard } from "./session-card";
 import { SystemInfoCard } from "./system-info-card";
-import { useChannel } from "./use-channel";
-import { useInstanceSummary } from "./use-instance-summary";
-import { useInstanceVerification } from "./use-instance-verification";
 import { useRoundTrip } from "./use-round-trip";
+import { LastKnownCard } from "../snapshots/last-known-card";
 
-function InstancePage({ session, id }: { session: Ready; id: string }) {
-  const { instance, loadError, load } = useInstanceSummary(id);
-  const verification = useInstanceVerification(instance, session);
-  const verified = verification && "ok" in verification ? verification.ok : null;
-
-  const channelOptions = useMemo(
-    () =>
-      instance && verified
-        ? {
-            instanceId: instance.id,
-            accountId: session.me.user.id,
-            keys: session.keys,
-            instanceBoxPublicKey: verified.boxPublicKey,
-            bundle: bundleSource(session, instance, verified),
-          }
-        : null,
-    [verified, session.keys],
-  );
-  const online = Boolean(instance?.presence.online && !instance.revokedAt);
-  const channel = useChannel(channelOptions, online);
-  const open = channel.status === "open" ? channel.channel : null;
+function Overview({ session, site }: InstancePageProps) {
+  const { instance, verification, verified, channel, open, load } = site;
   const rtt = useRoundTrip(open);
-
-  if (loadError && !instance) return <Alert>{loadError}</Alert>;
-  if (!instance) return <p className="muted">Loading…</p>;
+  if (!instance) return null;
   const admin = session.me.user.role === "admin";
   const canRotate = channel.status === "open" && channel.hello.role === "admin";
   return (
     <>
-      <p>
-        <Link href="/instances">← Instances</Link>
-      </p>
-      <h1>
-        {instance.name} <StatusBadge instance={instance} />
-      </h1>
       <AboutCard session={session} instance={instance} verification={verification} verified={verified} />
       {verified ? (
         <>
@@ -67,6 +32,7 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
             }
           />
           <SystemInfoCard channel={open} />
+          <LastKnownCard session={session} site={site} />
           {canRotate ? <RotateCard channel={open} instance={instance} verified={verified} /> : null}
           <GrantsCard session={session} instance={instance} verified={verified} />
         </>
@@ -77,5 +43,9 @@ function InstancePage({ session, id }: { session: Ready; id: string }) {
 }
 
 export function InstanceView({ id }: { id: string }) {
-  return <Shell>{(session) => <InstancePage session={session} id={id} />}</Shell>;
+  return (
+    <InstanceFrame id={id} tab="overview">
+      {(props) => <Overview {...props} />}
+    </InstanceFrame>
+  );
 }

@@ -149,6 +149,7 @@ export function signGrant(
   role: TRole,
   expiresAt: number,
   now = Date.now(),
+  delegation?: SignedStatement,
 ): TGrantBundle {
   checkAccountKeys(account);
   const body: TGrantBody = {
@@ -162,7 +163,68 @@ export function signGrant(
     expiresAt,
   };
   const grant = signStatement(GRANT_DOMAIN, ZGrantBodySchema.parse(body), signer);
-  return { grant, signerPublicKey: toBase64Url(signerPublicKey), boxKeyCertificate: account.boxKeyCertificate };
+  return {
+    grant,
+    signerPublicKey: toBase64Url(signerPublicKey),
+    ...(delegation ? { delegation } : {}),
+    boxKeyCertificate: account.boxKeyCertificate,
+  };
+}
+
+/**
+ * Signs an admin delegation with the instance signer's key: `account`'s identity key may sign
+ * grants for this instance until `expiresAt`. One level only (the companion refuses a delegated
+ * admin's delegation), so only the signer's browser makes these.
+ */
+export function signDelegation(
+  signer: IdentityPrivateKey,
+  instanceId: string,
+  account: AccountPublicKeys,
+  expiresAt: number,
+  now = Date.now(),
+): SignedStatement {
+  checkAccountKeys(account);
+  const body = ZAdminDelegationBodySchema.parse({
+    instanceId: instanceId.toLowerCase(),
+    adminAccountId: account.accountId,
+    adminIdentityPublicKey: account.identityPublicKey,
+    issuedAt: now,
+    expiresAt,
+  });
+  return signStatement(ADMIN_DELEGATION_DOMAIN, body, signer);
+}
+
+/**
+ * A delegation as the console served it, checked here: signed by the instance's certificate
+ * signer, for this instance and for `adminIdentityPublicKey` (base64url), not expired. Null
+ * otherwise — a console cannot mint one, so a forged or swapped delegation is simply unusable.
+ */
+export function checkDelegation(
+  statement: unknown,
+  verified: VerifiedInstance,
+  instanceId: string,
+  adminIdentityPublicKey: string,
+  now = Date.now(),
+): SignedStatement | null {
+  const parsed = ZSignedStatementSchema.safeParse(statement);
+  if (!parsed.success) return null;
+  try {
+    const d = ZAdminDelegationBodySchema.safeParse(
+      verifyStatement(
+        parsed.data as SignedStatement,
+        ADMIN_DELEGATION_DOMAIN,
+        identityPublicKey(verified.signerPublicKey),
+      ),
+    );
+    const ok =
+      d.success &&
+      d.data.instanceId.toLowerCase() === instanceId.toLowerCase() &&
+      d.data.adminIdentityPublicKey === adminIdentityPublicKey &&
+      d.data.expiresAt > now;
+    return ok ? (parsed.data as SignedStatement) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads the signed body of a grant bundle after checking its signature (null if it does not verify). */
@@ -232,52 +294,56 @@ export function decodeKeyCard(text: string): { keys: AccountPublicKeys; safetyCo
  */
 export function grantMatchesSigner(bundle: TGrantBundle, verified: VerifiedInstance, instanceId: string): boolean {
   if (bundle.signerPublicKey === toBase64Url(verified.signerPublicKey)) return bundle.delegation === undefined;
-  if (!bundle.delegation) return false;
-  try {
-    const d = ZAdminDelegationBodySchema.safeParse(
-      verifyStatement(
-        bundle.delegation as SignedStatement,
-        ADMIN_DELEGATION_DOMAIN,
-        identityPublicKey(verified.signerPublicKey),
-      ),
-    );
-    return (
-      d.success &&
-      d.data.instanceId.toLowerCase() === instanceId.toLowerCase() &&
-      d.data.adminIdentityPublicKey === bundle.signerPublicKey &&
-      d.data.expiresAt > Date.now()
-    );
-  } catch {
-    return false;
-  }
+  return checkDelegation(bundle.delegation, verified, instanceId, bundle.signerPublicKey) !== null;
 }
 
 const PINS_KEY = "veil.instance-signers.v1";
 
-/**
- * Trust on first use of the certificate signer, per browser profile: the first verified signer
- * of an instance is remembered (a public fingerprint, in localStorage); a later certificate for
- * the same instance under another key is refused. The safety code shown on the page is what
- * people compare out of band; this makes a silent swap between visits loud.
- */
-export function checkSignerPin(instanceId: string, verified: VerifiedInstance): void {
-  const fp = toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey)));
-  let pins: Record<string, string> = {};
+/** Signers confirmed in this tab (kept even when the profile has no usable localStorage). */
+const tabPins = new Map<string, string>();
+
+function readPins(): Record<string, string> {
+  let stored: Record<string, string> = {};
   try {
     const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(localStorage.getItem(PINS_KEY) ?? "{}"));
-    if (parsed.success) pins = parsed.data;
+    if (parsed.success) stored = parsed.data;
   } catch {
-    pins = {};
+    stored = {};
   }
-  const id = instanceId.toLowerCase();
-  const known = pins[id];
-  if (known !== undefined && known !== fp)
+  return { ...Object.fromEntries(tabPins), ...stored };
+}
+
+const signerFingerprint = (verified: VerifiedInstance): string =>
+  toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey)));
+
+/**
+ * The certificate signer of an instance, pinned per browser profile (a public fingerprint, in
+ * localStorage): "pinned" when this profile already trusts exactly this signer, "unknown" when
+ * it has never trusted one for the instance. A different signer than the pinned one throws:
+ * a swap between visits is loud.
+ *
+ * "unknown" is not trusted silently: the console serves both the certificate and its signer,
+ * and a grant holds only public data, so a console could forge both for a member. The member
+ * compares the signer's safety code with the one their administrator reads from their own
+ * page, and only then {@link pinSigner} (the page asks before any session is opened).
+ */
+export function signerPinState(instanceId: string, verified: VerifiedInstance): "pinned" | "unknown" {
+  const known = readPins()[instanceId.toLowerCase()];
+  if (known === undefined) return "unknown";
+  if (known !== signerFingerprint(verified))
     throw new InstanceTrustError("the key that signs this instance changed since this browser last opened it");
-  if (known === undefined) {
-    try {
-      localStorage.setItem(PINS_KEY, JSON.stringify({ ...pins, [id]: fp }));
-    } catch {
-      // No storage: the safety code on the page is still there to compare.
-    }
+  return "pinned";
+}
+
+/** Trusts `verified`'s signer for this instance in this browser profile from now on. */
+export function pinSigner(instanceId: string, verified: VerifiedInstance): void {
+  tabPins.set(instanceId.toLowerCase(), signerFingerprint(verified));
+  try {
+    localStorage.setItem(
+      PINS_KEY,
+      JSON.stringify({ ...readPins(), [instanceId.toLowerCase()]: signerFingerprint(verified) }),
+    );
+  } catch {
+    // No storage: trusted for this tab only; the page asks again in the next one.
   }
 }

@@ -1,18 +1,33 @@
 "use client";
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import type { TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import type { Ready } from "./ready-session";
-import { checkSignerPin, InstanceTrustError, isSigner, verifyInstance, type VerifiedInstance } from "./trust";
+import {
+  InstanceTrustError,
+  isSigner,
+  pinSigner,
+  signerPinState,
+  verifyInstance,
+  type VerifiedInstance,
+} from "./trust";
 
-/** The outcome of checking an instance's certificate in this browser; null until it is loaded. */
-export type InstanceVerification = { ok: VerifiedInstance } | { error: string } | null;
+/**
+ * The outcome of checking an instance's certificate in this browser; null until it is loaded.
+ * `unconfirmed`: the certificate verifies, but this browser has never trusted its signer and
+ * the user did not sign it themselves: nothing end to end happens until they compare the
+ * signer's safety code and `confirm()`.
+ */
+export type InstanceVerification =
+  { ok: VerifiedInstance } | { unconfirmed: VerifiedInstance; confirm: () => void } | { error: string } | null;
 
 /**
  * Verifies the instance's certificate once per served certificate; a failure blocks
- * everything E2E.
+ * everything E2E. The signer is trusted on first use only when it is this account's own key;
+ * anyone else confirms it first.
  */
 export function useInstanceVerification(instance: TInstanceSummary | null, session: Ready): InstanceVerification {
+  const [confirmed, setConfirmed] = useState(0);
   const certKey = instance
     ? JSON.stringify(instance.certificate) + instance.identityPublicKey + instance.boxPublicKey
     : "";
@@ -20,15 +35,26 @@ export function useInstanceVerification(instance: TInstanceSummary | null, sessi
     if (!instance) return null;
     try {
       const v = verifyInstance(instance);
+      const mine = isSigner(v, session.keys);
       // The console says we added it: then our own key must have signed it.
-      if (instance.adminUserId?.toLowerCase() === session.me.user.id.toLowerCase() && !isSigner(v, session.keys))
+      if (instance.adminUserId?.toLowerCase() === session.me.user.id.toLowerCase() && !mine)
         throw new InstanceTrustError(
           "the console says you added this instance, but your key did not sign its certificate",
         );
-      checkSignerPin(instance.id, v);
-      return { ok: v };
+      if (signerPinState(instance.id, v) === "pinned") return { ok: v };
+      if (mine) {
+        pinSigner(instance.id, v);
+        return { ok: v };
+      }
+      return {
+        unconfirmed: v,
+        confirm: () => {
+          pinSigner(instance.id, v);
+          setConfirmed((n) => n + 1);
+        },
+      };
     } catch (error) {
       return { error: errorMessage(error) };
     }
-  }, [certKey]);
+  }, [certKey, confirmed]);
 }

@@ -9,6 +9,7 @@ import { createInstance } from "./routes/instance-create";
 import { createGrant, listGrants } from "./routes/instance-grants";
 import { getInstance, listInstances } from "./routes/instance-list";
 import { revokeInstance } from "./routes/instance-revoke";
+import { getInstanceSnapshot } from "./routes/instance-snapshot";
 import { health } from "./routes/health";
 import { listSessions } from "./routes/list-sessions";
 import { login } from "./routes/login";
@@ -57,6 +58,7 @@ export const ROUTES: readonly AnyRoute[] = [
   revokeInstance,
   createGrant,
   listGrants,
+  getInstanceSnapshot,
   getCompanionInfo,
   companionKdf,
   companionEnroll,

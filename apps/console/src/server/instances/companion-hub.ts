@@ -10,7 +10,13 @@ import {
   type TSocketAck,
 } from "@veil/protocol";
 import type { ConsoleServices } from "../services";
-import { BROWSER_FRAMES_PER_SECOND, FrameBudget, MAX_SESSIONS_PER_BROWSER_SOCKET } from "./frame-budget";
+import {
+  BrowserBudgets,
+  type FrameBudget,
+  HANDSHAKE_ACCOUNT_LIMIT,
+  HANDSHAKE_SOCKET_LIMIT,
+  MAX_SESSIONS_PER_BROWSER_SOCKET,
+} from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
 
 /** What the companion namespace's middleware leaves on an authenticated companion socket. */
@@ -79,7 +85,11 @@ export class CompanionHub {
   readonly #companions = new Map<string, CompanionSocket>();
   readonly #sessions = new Map<string, E2ESession>();
   readonly #browserSessions = new Map<string, Set<string>>();
-  readonly #browserBudgets = new WeakMap<BrowserRelaySocket, FrameBudget>();
+  readonly #browserBudgets = new BrowserBudgets();
+  /** Companion → browser frames, charged to the receiving socket and its account. */
+  readonly #deliveryBudgets = new BrowserBudgets();
+  /** Session opens: each costs an authorization query, refused ones hold nothing. */
+  readonly #handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT);
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(private readonly services: ConsoleServices) {}
@@ -155,18 +165,14 @@ export class CompanionHub {
 
   /** A frame from a browser socket (already parsed with ZRelayFrameSchema). */
   async fromBrowser(browser: BrowserRelaySocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): Promise<void> {
-    let budget = this.#browserBudgets.get(browser);
-    if (!budget) {
-      budget = new FrameBudget(BROWSER_FRAMES_PER_SECOND);
-      this.#browserBudgets.set(browser, budget);
-    }
-    if (!budget.take()) return reply(fail("rate_limited"));
+    if (!this.#browserBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
     const existing = this.#sessions.get(frame.sessionId);
 
     if (frame.kind === "handshake") {
       if (existing) return reply(fail("conflict"));
       const mine = this.#browserSessions.get(browser.id);
       if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return reply(fail("rate_limited"));
+      if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
       if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId)))
         return reply(fail("forbidden"));
       if (!browser.connected) return reply(fail("unavailable"));
@@ -188,9 +194,13 @@ export class CompanionHub {
 
   /** A frame from a companion socket (already parsed): only to a session a browser opened with this instance. */
   fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): void {
-    if (!socket.data.budget.take()) return reply(fail("rate_limited"));
     if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
     const session = this.#sessions.get(frame.sessionId);
+    // The receiver's own budget first: a flood of answers one account asked for is refused
+    // against that account (its session then ends), before it can spend the companion's.
+    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, frame.frame.length))
+      return reply(fail("rate_limited"));
+    if (!socket.data.budget.take(frame.frame.length)) return reply(fail("rate_limited"));
     if (!session && this.services.config.redisUrl !== null) {
       // Several nodes: the browser may be on another one. Only a browser that opened this
       // session for this very instance is in the room, so nothing reaches anyone else.

@@ -1,31 +1,196 @@
 /**
- * A per-socket frame budget: at most `perSecond` frames in any one-second window (fixed window,
- * cheap enough to run on every frame). Each socket owns one; nothing is shared between sockets.
+ * What the relay lets one sender push through the console: token buckets on frames and on bytes,
+ * per socket and, for browsers, per account across all of that account's sockets on this node.
+ *
+ * Why token buckets with a large rate (not a small fixed window): the console does no
+ * cryptography per frame, so a relayed frame costs what socket.io costs (~0.1 ms of CPU). A small
+ * cap (the old 200 frames/s per browser socket) protected nothing that mattered and held one
+ * browser tab to a ninth of what the relay can carry; a refused frame also leaves a gap in the
+ * Noise nonce sequence and the companion ends the session, so a budget that a legitimate tab
+ * meets in a burst is a bug. The buckets below let one session run at the relay's full speed
+ * (docs/PERFORMANCE.md, "Relay round trips") while a flooding socket is refused with
+ * `rate_limited` after its burst, and an account cannot multiply its budget by opening more
+ * sockets. Each check is two subtractions: cheap enough for every frame.
  */
-export class FrameBudget {
-  #windowStart = 0;
-  #count = 0;
+
+/** A classic token bucket: `ratePerSec` on average, at most `burst` at once. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    readonly ratePerSec: number,
+    readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    if (!(ratePerSec > 0) || !(burst >= 1)) throw new RangeError("token bucket needs a positive rate and burst ≥ 1");
+    this.#tokens = burst;
+    this.#at = now();
+  }
 
-  /** Counts one frame; false when this socket is over its budget. */
-  take(): boolean {
+  #refill(): void {
     const t = this.now();
-    if (t - this.#windowStart >= 1000) {
-      this.#windowStart = t;
-      this.#count = 0;
-    }
-    this.#count += 1;
-    return this.#count <= this.perSecond;
+    this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#at) / 1000) * this.ratePerSec);
+    this.#at = t;
+  }
+
+  /** True when `cost` tokens were there (and are now spent); false takes nothing. */
+  has(cost: number): boolean {
+    this.#refill();
+    return this.#tokens >= cost;
+  }
+
+  /** Spends `cost` tokens (call after `has`). */
+  spend(cost: number): void {
+    this.#tokens -= cost;
+  }
+
+  /** Checks and spends in one step. */
+  take(cost = 1): boolean {
+    if (!this.has(cost)) return false;
+    this.spend(cost);
+    return true;
   }
 }
 
-/** Frames per second a browser socket may relay (all its sessions together). */
-export const BROWSER_FRAMES_PER_SECOND = 200;
-/** Frames per second a companion socket may relay (it answers many browsers). */
-export const COMPANION_FRAMES_PER_SECOND = 2000;
+/** Rates and bursts of one sender class. */
+export interface FrameLimit {
+  readonly framesPerSec: number;
+  readonly frameBurst: number;
+  readonly bytesPerSec: number;
+  readonly byteBurst: number;
+}
+
+/**
+ * One browser socket: 5,000 frames/s with bursts of 1,000, and 16 MiB/s of frame text (a full
+ * 64 KiB frame every 4 ms). On the bench machine one session needs ~1,200 frames/s one request
+ * at a time and ~4,500/s with 20 in flight to match the bare relay.
+ */
+export const BROWSER_SOCKET_LIMIT: FrameLimit = {
+  framesPerSec: 5_000,
+  frameBurst: 1_000,
+  bytesPerSec: 16 * 1024 * 1024,
+  byteBurst: 4 * 1024 * 1024,
+};
+/** All browser sockets of one account on this node together: twice one socket. */
+export const BROWSER_ACCOUNT_LIMIT: FrameLimit = {
+  framesPerSec: 10_000,
+  frameBurst: 2_000,
+  bytesPerSec: 32 * 1024 * 1024,
+  byteBurst: 8 * 1024 * 1024,
+};
+/**
+ * One companion socket (it answers every browser of its instance): four accounts' worth. What
+ * it sends is charged first to the receiving browser socket and account (the same limits as
+ * above, in the other direction), so one account pulling large answers spends its own budget,
+ * not this one, and cannot get other accounts' frames dropped.
+ */
+export const COMPANION_SOCKET_LIMIT: FrameLimit = {
+  framesPerSec: 40_000,
+  frameBurst: 8_000,
+  bytesPerSec: 128 * 1024 * 1024,
+  byteBurst: 32 * 1024 * 1024,
+};
+
+/**
+ * Session opens (handshake frames), per browser socket and per account: each costs the console
+ * an authorization query before anything is relayed, and a refused one holds no session slot,
+ * so they get a budget of their own — far above what pages open (one session per page).
+ */
+export const HANDSHAKE_SOCKET_LIMIT: FrameLimit = {
+  framesPerSec: 20,
+  frameBurst: 40,
+  bytesPerSec: 16 * 1024 * 1024,
+  byteBurst: 4 * 1024 * 1024,
+};
+export const HANDSHAKE_ACCOUNT_LIMIT: FrameLimit = {
+  framesPerSec: 40,
+  frameBurst: 80,
+  bytesPerSec: 32 * 1024 * 1024,
+  byteBurst: 8 * 1024 * 1024,
+};
+
+/** A frame count bucket and a byte bucket that are charged together. */
+export class FrameBudget {
+  readonly #frames: TokenBucket;
+  readonly #bytes: TokenBucket;
+
+  constructor(limit: FrameLimit, now?: () => number) {
+    this.#frames = new TokenBucket(limit.framesPerSec, limit.frameBurst, now);
+    this.#bytes = new TokenBucket(limit.bytesPerSec, limit.byteBurst, now);
+  }
+
+  /** Whether a frame of `bytes` fits both buckets (nothing spent). */
+  has(bytes: number): boolean {
+    return this.#frames.has(1) && this.#bytes.has(bytes);
+  }
+
+  spend(bytes: number): void {
+    this.#frames.spend(1);
+    this.#bytes.spend(bytes);
+  }
+
+  /** Counts one frame of `bytes`; false (nothing spent) when over the budget. */
+  take(bytes: number): boolean {
+    if (!this.has(bytes)) return false;
+    this.spend(bytes);
+    return true;
+  }
+}
+
+/** The part of a browser socket the budgets need. */
+interface BudgetedSocket {
+  readonly data: { userId: string };
+  once(event: "disconnect", listener: () => void): unknown;
+}
+
+/**
+ * Budgets of the browser sockets on this node: one per socket and one per account shared by
+ * that account's sockets (dropped when its last socket disconnects, so the map stays as small
+ * as the set of connected accounts).
+ */
+export class BrowserBudgets {
+  readonly #sockets = new WeakMap<BudgetedSocket, { own: FrameBudget; account: FrameBudget }>();
+  readonly #accounts = new Map<string, { budget: FrameBudget; sockets: number }>();
+
+  constructor(
+    private readonly socketLimit: FrameLimit = BROWSER_SOCKET_LIMIT,
+    private readonly accountLimit: FrameLimit = BROWSER_ACCOUNT_LIMIT,
+    private readonly now?: () => number,
+  ) {}
+
+  /** Charges one frame of `bytes` to the socket and its account; false (nothing spent) when either is short. */
+  take(socket: BudgetedSocket, bytes: number): boolean {
+    const { own, account } = this.#sockets.get(socket) ?? this.#register(socket);
+    if (!own.has(bytes) || !account.has(bytes)) return false;
+    own.spend(bytes);
+    account.spend(bytes);
+    return true;
+  }
+
+  #register(socket: BudgetedSocket): { own: FrameBudget; account: FrameBudget } {
+    const userId = socket.data.userId;
+    let account = this.#accounts.get(userId);
+    if (!account) {
+      account = { budget: new FrameBudget(this.accountLimit, this.now), sockets: 0 };
+      this.#accounts.set(userId, account);
+    }
+    account.sockets += 1;
+    const held = account;
+    socket.once("disconnect", () => {
+      held.sockets -= 1;
+      if (held.sockets === 0 && this.#accounts.get(userId) === held) this.#accounts.delete(userId);
+    });
+    const pair = { own: new FrameBudget(this.socketLimit, this.now), account: account.budget };
+    this.#sockets.set(socket, pair);
+    return pair;
+  }
+
+  /** Accounts with a live budget (tests). */
+  get accounts(): number {
+    return this.#accounts.size;
+  }
+}
+
 /** E2E sessions one browser socket may have open at once. */
 export const MAX_SESSIONS_PER_BROWSER_SOCKET = 16;

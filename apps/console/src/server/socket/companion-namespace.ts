@@ -10,9 +10,10 @@ import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
 import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
-import { COMPANION_FRAMES_PER_SECOND, FrameBudget } from "../instances/frame-budget";
+import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
 import { findInstance } from "../instances/instance-store";
 import type { ConsoleServices } from "../services";
+import { attachSnapshotEvents } from "../snapshots/snapshot-uploads";
 
 type ConnectCode = (typeof COMPANION_CONNECT_ERRORS)[keyof typeof COMPANION_CONNECT_ERRORS] | "internal";
 
@@ -48,7 +49,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
       const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && row !== undefined;
       if (!ok || !row) return next(connectError("unauthenticated"));
       if (row.revokedAt) return next(connectError("instance_revoked"));
-      socket.data = { instanceId, ip, companionVersion, budget: new FrameBudget(COMPANION_FRAMES_PER_SECOND) };
+      socket.data = { instanceId, ip, companionVersion, budget: new FrameBudget(COMPANION_SOCKET_LIMIT) };
       next();
     })().catch((error: unknown) => {
       services.log(`companion socket auth error: ${error instanceof Error ? error.message : String(error)}`);
@@ -66,6 +67,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
       if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
       hub.fromCompanion(socket, parsed.data, reply);
     });
+    attachSnapshotEvents(socket, services);
     socket.on("disconnect", () => void hub.companionGone(socket).catch(log("presence")));
   });
 }

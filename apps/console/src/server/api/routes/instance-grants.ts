@@ -3,6 +3,7 @@ import { instanceGrants, users } from "@veil/db";
 import {
   MAX_GRANT_BUNDLE_BYTES,
   VeilError,
+  ZAdminDelegationBodySchema,
   ZGrantBodySchema,
   ZGrantCreateRequestSchema,
   type TGrantBundle,
@@ -25,6 +26,7 @@ function grantSummary(g: GrantRow): TGrantSummary {
     createdAt: g.createdAt.toISOString(),
     createdBy: g.createdBy,
     bundle: g.bundle as TGrantBundle,
+    delegation: (g.delegation as TGrantSummary["delegation"] | null) ?? null,
   };
 }
 
@@ -47,6 +49,22 @@ function assertCopiesMatch(body: TGrantCreateRequest, instanceId: string): void 
   if (signed.data.expiresAt !== body.expiresAt) throw mismatch("expiresAt");
   if (body.expiresAt <= Date.now())
     throw new VeilError("validation_failed", { issues: [{ path: "expiresAt", message: "is in the past" }] });
+  if (body.delegation !== undefined) assertDelegationMatches(body, instanceId, signed.data.identityPublicKey);
+}
+
+/**
+ * A delegation rides only with an admin grant and must name the same instance, account and
+ * identity key. Its signature is the browsers' and the companion's to check (against the
+ * instance certificate's signer); this only keeps the listing honest and the row small.
+ */
+function assertDelegationMatches(body: TGrantCreateRequest, instanceId: string, identityPublicKey: string): void {
+  if (body.role !== "admin") throw mismatch("delegation");
+  const d = ZAdminDelegationBodySchema.safeParse(body.delegation?.body);
+  if (!d.success) throw mismatch("delegation.body");
+  if (d.data.instanceId.toLowerCase() !== instanceId) throw mismatch("delegation.body.instanceId");
+  if (d.data.adminAccountId.toLowerCase() !== body.accountId.toLowerCase())
+    throw mismatch("delegation.body.adminAccountId");
+  if (d.data.adminIdentityPublicKey !== identityPublicKey) throw mismatch("delegation.body.adminIdentityPublicKey");
 }
 
 /** POST /api/instances/:id/grants (admin): stores a grant the admin's browser signed (replaces the account's previous one). */
@@ -70,6 +88,7 @@ export const createGrant = defineRoute({
     if (!account) throw new VeilError("not_found");
     const values = {
       bundle: ctx.body.bundle as unknown as Record<string, unknown>,
+      delegation: (ctx.body.delegation as unknown as Record<string, unknown> | undefined) ?? null,
       role: ctx.body.role,
       expiresAt: new Date(ctx.body.expiresAt),
       createdBy: user.id,
@@ -89,7 +108,12 @@ export const createGrant = defineRoute({
       targetType: "instance",
       targetId: instanceId,
       ip: ctx.ip,
-      details: { accountId, role: ctx.body.role, expiresAt: row.expiresAt.toISOString() },
+      details: {
+        accountId,
+        role: ctx.body.role,
+        expiresAt: row.expiresAt.toISOString(),
+        delegated: ctx.body.delegation !== undefined,
+      },
     });
     return { status: 201, body: { grant: grantSummary(row) } };
   },

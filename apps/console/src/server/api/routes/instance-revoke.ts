@@ -3,6 +3,7 @@ import { instances } from "@veil/db";
 import { VeilError } from "@veil/protocol";
 import { companionHub } from "../../instances/companion-hub";
 import { findInstance } from "../../instances/instance-store";
+import { deleteSnapshots } from "../../snapshots/snapshot-store";
 import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
 import { instanceIdParam } from "./instance-params";
@@ -10,7 +11,8 @@ import { instanceIdParam } from "./instance-params";
 /**
  * POST /api/instances/:id/revoke (admin, step-up): marks the instance revoked (for good), then
  * ends its companion's connection on every node and closes the browser sessions opened with it.
- * Every later enrollment, rotation or connection is refused (`instance_revoked`).
+ * Every later enrollment, rotation or connection is refused (`instance_revoked`); its stored
+ * last-known snapshots are deleted.
  */
 export const revokeInstance = defineRoute({
   method: "POST",
@@ -33,6 +35,8 @@ export const revokeInstance = defineRoute({
         detail: "already revoked",
       });
     companionHub(ctx.services).revoke(id);
+    // Sealed to grantees of an instance that no longer exists for anyone: nothing to keep.
+    await deleteSnapshots(ctx.services.db, id);
     await audit(ctx.services, {
       action: "instance.revoke",
       outcome: "success",

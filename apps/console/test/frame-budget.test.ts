@@ -1,0 +1,158 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_E2E_FRAME_BYTES, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import {
+  BROWSER_ACCOUNT_LIMIT,
+  BROWSER_SOCKET_LIMIT,
+  BrowserBudgets,
+  FrameBudget,
+  TokenBucket,
+  type FrameLimit,
+} from "../src/server/instances/frame-budget";
+import { invite, signUp, type TestAccount } from "./helpers/accounts";
+import { startTestConsole, type TestConsole } from "./helpers/console";
+import { browserSocket, connected, sendFrame } from "./helpers/instances";
+
+/** A clock the test moves by hand. */
+const manualClock = () => {
+  let t = 1_000;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+};
+
+/** A socket stand-in for the budgets: a user id and a disconnect hook the test fires. */
+const fakeSocket = (userId: string) => {
+  const listeners: (() => void)[] = [];
+  return {
+    data: { userId },
+    once: (_: "disconnect", l: () => void) => listeners.push(l),
+    disconnect: () => listeners.splice(0).forEach((l) => l()),
+  };
+};
+
+const count = (n: number, f: () => boolean): number => Array.from({ length: n }, f).filter(Boolean).length;
+
+describe("relay frame budgets (unit)", () => {
+  it("a token bucket allows its burst at once, then its rate, and never more than its burst after idling", () => {
+    const clock = manualClock();
+    const b = new TokenBucket(100, 10, clock.now);
+    expect(count(15, () => b.take())).toBe(10);
+    clock.advance(50); // 5 tokens
+    expect(count(10, () => b.take())).toBe(5);
+    clock.advance(60_000);
+    expect(count(50, () => b.take())).toBe(10);
+    expect(() => new TokenBucket(0, 1)).toThrow(RangeError);
+    expect(() => new TokenBucket(1, 0)).toThrow(RangeError);
+  });
+
+  it("a frame budget charges frames and bytes together and spends nothing on a refusal", () => {
+    const clock = manualClock();
+    const limit: FrameLimit = { framesPerSec: 1000, frameBurst: 100, bytesPerSec: 10_000, byteBurst: 1_000 };
+    const budget = new FrameBudget(limit, clock.now);
+    expect(budget.take(900)).toBe(true);
+    expect(budget.take(200)).toBe(false); // bytes short, frames plenty
+    expect(budget.take(100)).toBe(true); // the refusal spent nothing
+    clock.advance(1_000);
+    expect(count(150, () => budget.take(1))).toBe(100); // frames short now
+  });
+
+  it("lets one socket run far above the old 200 frames/s, and refuses a flood after the burst", () => {
+    const clock = manualClock();
+    const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
+    const tab = fakeSocket("u1");
+    // A steady 4,500 frames/s of 200-byte frames for 3 s (what one session needs to match the
+    // bare relay with 20 requests in flight): nothing refused.
+    let refused = 0;
+    for (let ms = 0; ms < 3_000; ms++) {
+      clock.advance(1);
+      for (let i = 0; i < (ms % 2 === 0 ? 4 : 5); i++) if (!budgets.take(tab, 200)) refused++;
+    }
+    expect(refused).toBe(0);
+    // A flood: 20,000 frames within one millisecond. The burst passes, the rest is refused.
+    clock.advance(1_000);
+    expect(count(20_000, () => budgets.take(tab, 200))).toBe(BROWSER_SOCKET_LIMIT.frameBurst);
+  });
+
+  it("caps an account across its sockets, leaves other accounts alone, and forgets an account when its sockets go", () => {
+    const clock = manualClock();
+    const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
+    const tabs = [fakeSocket("flooder"), fakeSocket("flooder"), fakeSocket("flooder")];
+    const other = fakeSocket("someone-else");
+    const taken = tabs.map((tab) => count(5_000, () => budgets.take(tab, 100)));
+    // Each socket could burst 1,000, but the account holds 2,000 in all: the third gets nothing.
+    expect(taken).toEqual([1_000, 1_000, 0]);
+    expect(count(500, () => budgets.take(other, 100))).toBe(500);
+    expect(budgets.accounts).toBe(2);
+    for (const tab of tabs) tab.disconnect();
+    other.disconnect();
+    expect(budgets.accounts).toBe(0);
+  });
+});
+
+describe("relay frame budgets through a real console", () => {
+  let c: TestConsole;
+  let admin: TestAccount;
+  let viewer: TestAccount;
+  const sockets: Socket[] = [];
+  const open = async (account: TestAccount): Promise<Socket> => {
+    const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
+    sockets.push(s);
+    await connected(s);
+    return s;
+  };
+  // A transport frame for a session nobody opened: within budget the relay answers not_found.
+  const frame = (bytes: number): TRelayFrame => ({
+    instanceId: randomUUID(),
+    sessionId: randomBytes(16).toString("base64url"),
+    kind: "transport",
+    frame: randomBytes(Math.floor((bytes * 3) / 4)).toString("base64url"),
+  });
+  const codes = (acks: TSocketAck[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const a of acks) {
+      const k = a.ok ? "ok" : a.error.code;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    c = await startTestConsole();
+    admin = await signUp(c.api, "admin@example.test");
+    viewer = await invite(c.api, admin, "viewer@example.test", "viewer");
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await c?.stop();
+  });
+
+  it("refuses a flooding browser socket with rate_limited while another account's socket is unaffected", async () => {
+    const flooder = await open(admin);
+    const bystander = await open(viewer);
+    // 200 frames of 64 KiB sent at once: 12.8 MiB against a 4 MiB burst and 16 MiB/s.
+    const big = Array.from({ length: 200 }, () => frame(MAX_E2E_FRAME_BYTES - 16));
+    const flood = Promise.all(big.map((f) => sendFrame(flooder, f)));
+    const calm = await Promise.all(Array.from({ length: 20 }, () => sendFrame(bystander, frame(200))));
+    const flooded = codes(await flood);
+    expect(flooded.rate_limited ?? 0).toBeGreaterThan(50);
+    expect(flooded.not_found ?? 0).toBeGreaterThan(0); // the burst went through to the routing check
+    expect(codes(calm)).toEqual({ not_found: 20 });
+    const ack = (await flood).find((a) => !a.ok && a.error.code === "rate_limited");
+    expect(ack).toEqual({
+      ok: false,
+      error: { code: "rate_limited", message: expect.any(String) as string, retryable: true },
+    });
+  });
+
+  it("refuses a flood of small frames past the burst, and the socket recovers after a pause", async () => {
+    const flooder = await open(viewer);
+    const acks = await Promise.all(Array.from({ length: 8_000 }, () => sendFrame(flooder, frame(100))));
+    const flooded = codes(acks);
+    expect(flooded.rate_limited ?? 0).toBeGreaterThan(0);
+    expect(flooded.not_found ?? 0).toBeGreaterThanOrEqual(BROWSER_SOCKET_LIMIT.frameBurst);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(codes(await Promise.all(Array.from({ length: 100 }, () => sendFrame(flooder, frame(100)))))).toEqual({
+      not_found: 100,
+    });
+  });
+});
