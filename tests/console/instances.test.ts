@@ -4,10 +4,10 @@
 // browser, the test takes VEIL_ENROLL from the line the page shows, enrolls and runs the
 // companion, and then watches it come online, reads its system info end to end, rotates its
 // token end to end and revokes it.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
 import {
@@ -19,7 +19,7 @@ import {
   type TEnrollment,
   type TInstanceSummary,
 } from "@veil/protocol";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
 import {
   launchBrowser,
@@ -31,34 +31,12 @@ import {
   type TestConsole,
   type WatchedPage,
 } from "./harness";
+import { companion, confirmSigner, enrollFrom, withStepUp, type Companion } from "./site";
 
 const EMAIL = "ops@example.test";
 const PASSWORD = "correct horse battery staple orbit";
 const VIEWER = "lin@example.test";
 const VIEWER_PASSWORD = "compiler moth harbour seventeen";
-const REPO = resolve(import.meta.dirname, "..", "..");
-const TSX = join(REPO, "apps", "companion", "node_modules", ".bin", "tsx");
-const COMPANION_MAIN = join(REPO, "apps", "companion", "src", "main.ts");
-
-interface Companion {
-  readonly child: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
-
-/** The real `veil-companion` CLI. The enrollment string goes in VEIL_ENROLL, never argv. */
-function companion(command: string, stateDir: string, env: Record<string, string> = {}): Companion {
-  const child = spawn(TSX, [COMPANION_MAIN, command], {
-    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  child.stderr?.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, exit, output: () => out };
-}
-
 /**
  * Runs a shown install line in a real `sh` with stand-ins for curl (prints a script that records
  * what `sh` got) and sudo (records its own argv, then runs the rest as the real sudo would with
@@ -103,13 +81,6 @@ function runShownLine(line: string): { sudoArgv: string[] | null; installerEnrol
   }
 }
 
-/** The VEIL_ENROLL value of a shown install line (single-quoted in the line). */
-function enrollFrom(line: string): string {
-  const m = /VEIL_ENROLL='(veil1_[A-Za-z0-9_-]+)'/.exec(line);
-  if (!m?.[1]) throw new Error(`no VEIL_ENROLL in: ${line.slice(0, 80)}…`);
-  return m[1];
-}
-
 let consoleServer: TestConsole;
 let browser: Browser;
 let context: BrowserContext;
@@ -126,22 +97,6 @@ const stateDir = (): string => {
   stateDirs.push(d);
   return d;
 };
-
-/** Waits for `done`, answering the step-up prompt if the console asks for one on the way. */
-async function withStepUpPrompt(page: Page, done: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
-  const start = Date.now();
-  let answered = false;
-  while (!(await done())) {
-    if (Date.now() - start > timeoutMs) throw new Error("timed out (step-up)");
-    if (!answered && (await dialog.isVisible().catch(() => false))) {
-      answered = true;
-      await dialog.getByLabel("Password").fill(PASSWORD);
-      await dialog.getByRole("button", { name: "Confirm" }).click();
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion", () => {
   beforeAll(async () => {
@@ -274,6 +229,8 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await expect.poll(() => page.getByTestId("rtt").textContent(), { timeout: 15_000 }).toMatch(/^\d+ ms$/);
     await expect.poll(() => page.getByTestId("sys-hostname").textContent(), { timeout: 15_000 }).toBe(hostname());
     expect(await page.getByTestId("sys-companion-version").textContent()).toMatch(/\S/);
+    // system.watch: the companion pushes live snapshots over the same session.
+    await expect.poll(() => page.getByTestId("sys-live").textContent(), { timeout: 15_000 }).toMatch(/^Live: /);
     // The signer's safety code is the admin's own (the certificate verified in the browser).
     const signer = await page.getByTestId("signer-safety-code").textContent();
     expect(signer).toMatch(/^(\d{5} ){7}\d{5}$/);
@@ -320,10 +277,12 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await page.getByLabel("Role", { exact: true }).selectOption("viewer");
     await page.getByRole("button", { name: "Create invitation" }).click();
     const link = page.getByTestId("invite-link");
-    await withStepUpPrompt(page, async () => (await link.count()) > 0);
+    await withStepUp(page, PASSWORD, async () => (await link.count()) > 0);
     const inviteUrl = (await link.textContent()) ?? "";
 
-    const viewer = await watchedPage(context);
+    // Their own browser profile: nothing this browser trusted for the admin carries over.
+    const viewerContext = await newContext(browser);
+    const viewer = await watchedPage(viewerContext);
     await viewer.page.goto(inviteUrl);
     await viewer.page.getByLabel("E-mail").fill(VIEWER);
     await viewer.page.getByLabel("Password", { exact: true }).fill(VIEWER_PASSWORD);
@@ -347,13 +306,15 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     await expect.poll(() => page.getByTestId("grant-card-safety").textContent()).toBe(viewerCode);
     await page.getByLabel("Role", { exact: true }).selectOption("viewer");
     await page.getByRole("button", { name: "Sign and grant" }).click();
-    await withStepUpPrompt(page, async () => (await page.getByTestId("grants").locator("tbody tr").count()) === 2);
+    await withStepUp(page, PASSWORD, async () => (await page.getByTestId("grants").locator("tbody tr").count()) === 2);
     await expect.poll(() => page.getByTestId("grants").textContent()).toContain(VIEWER);
 
     // The viewer's browser: the instance is listed, the session opens with the stored grant.
     await viewer.page.reload();
     await viewer.page.getByRole("link", { name: "Harbour site" }).first().click();
     await viewer.page.waitForURL(`**/instances/${instanceId}`);
+    // First visit in this profile: the viewer compares the signer's code with the admin's own.
+    await confirmSigner(viewer.page, (await page.getByTestId("signer-safety-code").textContent()) ?? "");
     await expect
       .poll(() => viewer.page.getByTestId("session-state").textContent(), { timeout: 30_000 })
       .toContain("connected end to end");
@@ -368,7 +329,7 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     );
     await screenshot(viewer.page, "instances-05-viewer");
     expect(viewer.errors).toEqual([]);
-    await viewer.page.close();
+    await viewerContext.close();
   });
 
   test("a console that swaps the instance's keys or forges its certificate is caught by the browser: no handshake is sent", async () => {
@@ -443,7 +404,7 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     page.once("dialog", (d) => void d.accept());
     await page.getByRole("button", { name: "Revoke instance" }).click();
     const badge = page.getByTestId("instance-status").first();
-    await withStepUpPrompt(page, async () => (await page.getByTestId("revoked-at").count()) > 0, 60_000);
+    await withStepUp(page, PASSWORD, async () => (await page.getByTestId("revoked-at").count()) > 0, 60_000);
     expect(await badge.textContent()).toBe("revoked");
     const exit = await Promise.race([
       running?.exit,

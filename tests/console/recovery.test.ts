@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ZRecoverCompleteRequestSchema, ZRecoverStartRequestSchema } from "@veil/protocol";
 import type { Page } from "playwright-core";
 import { chromiumAvailable } from "../support/chromium.js";
-import { BrowserSuite, NEW_PASSWORD, PASSWORD, screenshot, totpCode, unnamedControls, watchedPage } from "./harness";
+import { BrowserSuite, NEW_PASSWORD, PASSWORD, screenshot, totpCode, unnamedControls } from "./harness";
 
 const EMAIL = "lin@example.test";
 const THIRD_PASSWORD = "saffron glacier typewriter mumbles 77";

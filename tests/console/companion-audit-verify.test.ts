@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { AUDIT_GENESIS_HASH, auditHashInput, type TAuditReadResult, type TAuditRecord } from "@veil/protocol";
+import { auditSha256Hex, verifyAuditPage } from "../../apps/console/src/client/companion-audit/verify-audit-page";
+import { AuditLog } from "../../apps/companion/src/audit/audit-log";
+import { systemClock } from "../../apps/companion/src/clock";
+import { silentLogger } from "../../apps/companion/src/log";
+
+/** A chain of `n` request records made the way the companion makes them. */
+function chain(n: number): TAuditRecord[] {
+  const out: TAuditRecord[] = [];
+  let prev = AUDIT_GENESIS_HASH;
+  for (let seq = 0; seq < n; seq++) {
+    const unsigned = {
+      seq,
+      at: 1_800_000_000_000 + seq,
+      kind: "request" as const,
+      accountId: randomUUID(),
+      signer: "b".repeat(64),
+      role: "operator" as const,
+      type: "devices.reboot",
+      target: `mac=02:00:00:00:00:${String(seq % 90).padStart(2, "0")}`,
+      result: "ok" as const,
+      code: null,
+      durationMs: seq,
+      metrics: seq === 3 ? { bytesIn: 10, bytesOut: 20 } : null,
+      detail: null,
+      prev,
+    };
+    const record = { ...unsigned, hash: auditSha256Hex(auditHashInput(unsigned)) };
+    out.push(record);
+    prev = record.hash;
+  }
+  return out;
+}
+
+/** The page `audit.read` would return for records[from, to) of `all`. */
+function page(all: TAuditRecord[], from: number, to: number): TAuditReadResult {
+  const last = all.at(-1);
+  return {
+    records: all.slice(from, to),
+    previousHash: from === 0 ? null : (all[from - 1]?.hash ?? null),
+    more: from > 0,
+    head: last === undefined ? null : { seq: last.seq, hash: last.hash },
+  };
+}
+
+describe("browser re-verification of audit pages", () => {
+  const all = chain(12);
+
+  it("accepts an untouched chain, page by page and across pages", () => {
+    const newest = page(all, 6, 12);
+    expect(verifyAuditPage(newest, { newest: true })).toEqual({ ok: true, breaks: [] });
+    expect(verifyAuditPage(page(all, 0, 6), { newest: false, newerFirst: newest.records[0] })).toEqual({
+      ok: true,
+      breaks: [],
+    });
+  });
+
+  it("names a changed record (content edited, hash left as it was)", () => {
+    const tampered = all.map((r) => (r.seq === 8 ? { ...r, target: "mac=02:00:00:00:00:99" } : r));
+    const check = verifyAuditPage(page(tampered, 6, 12), { newest: true });
+    expect(check.ok).toBe(false);
+    expect(check.breaks).toMatchObject([{ seq: 8, reason: "hash_mismatch" }]);
+    expect(check.breaks[0]?.text).toContain("record 8 was changed");
+  });
+
+  it("names a record whose hash was recomputed to match its edit (the next link breaks)", () => {
+    const edited = { ...all[8], result: "error" as const, code: "forbidden" } as TAuditRecord;
+    const { hash: _old, ...rest } = edited;
+    const rehashed = { ...rest, hash: auditSha256Hex(auditHashInput(rest)) };
+    const tampered = all.map((r) => (r.seq === 8 ? rehashed : r));
+    expect(verifyAuditPage(page(tampered, 6, 12), { newest: true }).breaks).toMatchObject([
+      { seq: 9, reason: "link_mismatch" },
+    ]);
+  });
+
+  it("names a deleted record, a moved head, a page that does not link to the one shown before, and a reordered page", () => {
+    const deleted = all.filter((r) => r.seq !== 9);
+    expect(verifyAuditPage(page(deleted, 6, 11), { newest: true }).breaks).toMatchObject([
+      { seq: 10, reason: "link_mismatch" },
+    ]);
+
+    const cut = { ...page(all, 6, 11), head: { seq: 11, hash: all[11]?.hash ?? "" } };
+    expect(verifyAuditPage(cut, { newest: true }).breaks).toMatchObject([{ seq: 10, reason: "head_mismatch" }]);
+
+    const other = chain(6); // a different history, spliced in as the older page
+    const newest = page(all, 6, 12);
+    expect(verifyAuditPage(page(other, 0, 6), { newest: false, newerFirst: newest.records[0] }).breaks).toMatchObject([
+      { seq: 6, reason: "link_mismatch" },
+    ]);
+
+    const swapped = page(all, 6, 12);
+    const [a, b, ...rest] = swapped.records;
+    if (a === undefined || b === undefined) throw new Error("short page");
+    expect(verifyAuditPage({ ...swapped, records: [b, a, ...rest] }, { newest: true }).ok).toBe(false);
+  });
+
+  it("verifies what the companion's own log writes (same hash rule on both sides)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "veil-audit-verify-"));
+    try {
+      const log = AuditLog.open({ stateDir: dir, clock: systemClock, logger: silentLogger });
+      for (let i = 0; i < 30; i++)
+        log.append({
+          kind: "request",
+          accountId: randomUUID(),
+          signer: "c".repeat(64),
+          role: "admin",
+          type: "vault.generate",
+          target: `devices=${i + 1}`,
+          result: i % 3 === 0 ? "error" : "ok",
+          code: i % 3 === 0 ? "unavailable" : null,
+          durationMs: i,
+          metrics: i === 4 ? { bytesIn: 1, bytesOut: 2 } : null,
+          detail: null,
+        });
+      const newest = log.read({ limit: 10 });
+      const older = log.read({ before: newest.records[0]?.seq ?? 0, limit: 50 });
+      log.close();
+      expect(verifyAuditPage(newest, { newest: true })).toEqual({ ok: true, breaks: [] });
+      expect(verifyAuditPage(older, { newest: false, newerFirst: newest.records[0] })).toEqual({
+        ok: true,
+        breaks: [],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
