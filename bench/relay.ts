@@ -13,12 +13,11 @@
 // Each is measured one request at a time and with IN_FLIGHT requests in flight, for a fixed time
 // (lib/relay-load.ts).
 //
-// The console caps relayed frames at 200/s per browser socket and 2,000/s per companion socket
-// (apps/console/src/server/instances/frame-budget.ts); a refused frame leaves a gap in the Noise
-// nonce sequence and the companion closes the session. So the Veil client paces itself under
-// those budgets, and Veil is measured twice: through one browser socket (what a browser tab gets)
-// and spread over SOCKETS browser sockets (the relay's own cost with the per-socket cap out of
-// the way).
+// The console meters relayed frames with token buckets (apps/console/src/server/instances/
+// frame-budget.ts: 5,000 frames/s per browser socket, 10,000/s per account and per companion
+// socket); a refused frame leaves a gap in the Noise nonce sequence and the companion closes the
+// session, so the Veil client paces itself under those budgets. Veil is measured twice: through
+// one browser socket (what a browser tab gets) and spread over SOCKETS browser sockets.
 //
 // Run: pnpm --filter @veil/bench exec tsx relay.ts   (VEIL_BENCH_RELAY_MS=<ms per figure>)
 //      VEIL_BENCH_PROFILE=1 adds CPU profiles (lib/relay-profile.ts).
@@ -90,7 +89,7 @@ try {
   console.log(`\n(a) bare socket.io relay`);
   console.log(`  sequential        ${fmtFigure(bareSeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(bareConc)}`);
-  console.log(`\n(b) Veil, 1 browser socket, 1 session (console budget 200 frames/s per browser socket)`);
+  console.log(`\n(b) Veil, 1 browser socket, 1 session (console budget 5,000 frames/s per browser socket)`);
   console.log(`  sequential        ${fmtFigure(veilOneSeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(veilOneConc)}`);
   console.log(`  (${oneWaits} requests waited for the socket's frame budget)`);

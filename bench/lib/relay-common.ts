@@ -3,7 +3,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type * as SocketIoServer from "../../apps/console/node_modules/socket.io";
+import type * as SocketIoServer from "socket.io";
 import type { browserSocket } from "../../apps/console/test/helpers/instances";
 import type { TRelayFrame, TSocketAck } from "../../packages/protocol/src/index";
 
@@ -15,7 +15,13 @@ export type Socket = ReturnType<typeof browserSocket>;
 export const { io: connect } = consoleRequire("socket.io-client") as {
   io: (
     uri: string,
-    options: { transports: string[]; ca: string | undefined; reconnection: boolean; forceNew: boolean },
+    options: {
+      transports: string[];
+      ca: string | undefined;
+      reconnection: boolean;
+      forceNew: boolean;
+      auth?: Record<string, string>;
+    },
   ) => Socket;
 };
 
