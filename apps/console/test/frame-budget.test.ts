@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_E2E_FRAME_BYTES, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 import {
   BROWSER_ACCOUNT_LIMIT,
@@ -94,6 +94,12 @@ describe("relay frame budgets through a real console", () => {
   let admin: TestAccount;
   let viewer: TestAccount;
   const sockets: Socket[] = [];
+  // The relay's budgets read this frozen clock: a flood is metered the same however slowly this
+  // machine sends it (no refill while it runs); each test starts a minute later, buckets full.
+  let relayNow = 1_000_000;
+  beforeEach(() => {
+    relayNow += 60_000;
+  });
   const open = async (account: TestAccount): Promise<Socket> => {
     const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
     sockets.push(s);
@@ -117,7 +123,7 @@ describe("relay frame budgets through a real console", () => {
   };
 
   beforeAll(async () => {
-    c = await startTestConsole();
+    c = await startTestConsole({ relayClock: () => relayNow });
     admin = await signUp(c.api, "admin@example.test");
     viewer = await invite(c.api, admin, "viewer@example.test", "viewer");
   });
@@ -150,7 +156,7 @@ describe("relay frame budgets through a real console", () => {
     const flooded = codes(acks);
     expect(flooded.rate_limited ?? 0).toBeGreaterThan(0);
     expect(flooded.not_found ?? 0).toBeGreaterThanOrEqual(BROWSER_SOCKET_LIMIT.frameBurst);
-    await new Promise((r) => setTimeout(r, 500));
+    relayNow += 500; // half a second later: 2,500 frames' worth of budget again
     expect(codes(await Promise.all(Array.from({ length: 100 }, () => sendFrame(flooder, frame(100)))))).toEqual({
       not_found: 100,
     });

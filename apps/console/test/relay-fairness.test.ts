@@ -3,7 +3,7 @@
 // asked for is refused against that account alone, and other accounts' frames still pass.
 import { randomBytes } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "@veil/crypto";
 import { PROTOCOL_VERSION, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 import { startTestConsole, type TestConsole } from "./helpers/console";
@@ -23,9 +23,15 @@ describe("relay budgets are per receiving account", () => {
   let admin: KeyedAccount;
   let viewer: KeyedAccount;
   const sockets: Socket[] = [];
+  // The relay's budgets read this frozen clock: a flood is metered the same however slowly this
+  // machine sends it (no refill while it runs); each test starts a minute later, buckets full.
+  let relayNow = 1_000_000;
+  beforeEach(() => {
+    relayNow += 60_000;
+  });
 
   beforeAll(async () => {
-    c = await startTestConsole({ driver: "pglite" });
+    c = await startTestConsole({ driver: "pglite", relayClock: () => relayNow });
     admin = await signUpKeyed(c.api, "admin@example.test");
     viewer = await inviteKeyed(c.api, admin, "viewer@example.test", "viewer");
   });

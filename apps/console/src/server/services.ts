@@ -15,6 +15,8 @@ export interface ConsoleServices {
   readonly limiter: RateLimiter;
   readonly trustedProxies: BlockList;
   readonly log: Logger;
+  /** The relay's frame budgets read time here (milliseconds; tests freeze it). Default `performance.now`. */
+  readonly relayClock?: () => number;
   /** Ends the sockets of these sessions (set once socket.io is attached). */
   endSessionSockets: (sessionIds: readonly string[], reason: TSessionEnded["reason"]) => void;
 }

@@ -38,6 +38,8 @@ export interface StartConsoleOptions extends Partial<ConsoleConfig> {
   /** HTTPS port (0 = any free port). Alias of httpsPort. */
   readonly port?: number;
   readonly log?: (line: string) => void;
+  /** Time for the relay's frame budgets (tests freeze it to meter floods exactly). */
+  readonly relayClock?: () => number;
 }
 
 export interface RunningConsole {
@@ -94,7 +96,7 @@ function closeServer(server: HttpServer | HttpsServer | null): Promise<void> {
  * (ACME + redirects) and the optional companion-only inform port. Used by main.ts and tests.
  */
 export async function startConsole(options: StartConsoleOptions = {}): Promise<RunningConsole> {
-  const { port, log: logOption, ...overrides } = options;
+  const { port, log: logOption, relayClock, ...overrides } = options;
   const base = configFromEnv(parseEnv({ NODE_ENV: "production" }));
   const config: ConsoleConfig = { ...base, ...overrides, ...(port !== undefined ? { httpsPort: port } : {}) };
   const log = logOption ?? ((line: string) => console.log(line));
@@ -110,6 +112,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     limiter,
     trustedProxies: trustedProxyList(config.trustedProxies),
     log,
+    ...(relayClock !== undefined ? { relayClock } : {}),
     endSessionSockets: (ids, reason) => {
       if (io) endSessionSockets(io, ids, reason);
     },

@@ -85,14 +85,19 @@ export class CompanionHub {
   readonly #companions = new Map<string, CompanionSocket>();
   readonly #sessions = new Map<string, E2ESession>();
   readonly #browserSessions = new Map<string, Set<string>>();
-  readonly #browserBudgets = new BrowserBudgets();
+  readonly #browserBudgets: BrowserBudgets;
   /** Companion → browser frames, charged to the receiving socket and its account. */
-  readonly #deliveryBudgets = new BrowserBudgets();
+  readonly #deliveryBudgets: BrowserBudgets;
   /** Session opens: each costs an authorization query, refused ones hold nothing. */
-  readonly #handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT);
+  readonly #handshakeBudgets: BrowserBudgets;
   #sweep: NodeJS.Timeout | null = null;
 
-  constructor(private readonly services: ConsoleServices) {}
+  constructor(private readonly services: ConsoleServices) {
+    const now = services.relayClock;
+    this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
+    this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
+    this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
+  }
 
   /** A /companion namespace (the main port's, the inform port's) this hub serves. */
   register(nsp: CompanionNamespace): void {
