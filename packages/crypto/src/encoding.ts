@@ -26,30 +26,37 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const B64URL_INDEX: Record<string, number> = Object.fromEntries([...B64URL].map((c, i) => [c, i]));
+/** Char code → sextet, 255 for anything outside the base64url alphabet. */
+const B64URL_INDEX = new Uint8Array(128).fill(255);
+for (let i = 0; i < B64URL.length; i++) B64URL_INDEX[B64URL.charCodeAt(i)] = i;
+/** Pairs of base64url characters for every 12-bit value: one lookup per two output characters. */
+const B64URL_PAIRS: string[] = [];
+for (let i = 0; i < 4096; i++) B64URL_PAIRS.push((B64URL[i >> 6] ?? "") + (B64URL[i & 63] ?? ""));
 
 /** Unpadded base64url (RFC 4648 §5) of `bytes`. */
 export function toBase64Url(bytes: Uint8Array): string {
   assertBytes(bytes, "bytes");
   let out = "";
   let i = 0;
-  for (; i + 3 <= bytes.length; i += 3) {
+  const whole = bytes.length - (bytes.length % 3);
+  for (; i < whole; i += 3) {
     const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out +=
-      (B64URL[(n >> 18) & 63] ?? "") +
-      (B64URL[(n >> 12) & 63] ?? "") +
-      (B64URL[(n >> 6) & 63] ?? "") +
-      (B64URL[n & 63] ?? "");
+    out += (B64URL_PAIRS[n >> 12] ?? "") + (B64URL_PAIRS[n & 4095] ?? "");
   }
   const rest = bytes.length - i;
   if (rest === 1) {
-    const n = (bytes[i] ?? 0) << 16;
-    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "");
+    out += B64URL_PAIRS[(bytes[i] ?? 0) << 4] ?? "";
   } else if (rest === 2) {
-    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out += (B64URL[(n >> 18) & 63] ?? "") + (B64URL[(n >> 12) & 63] ?? "") + (B64URL[(n >> 6) & 63] ?? "");
+    const n = ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+    out += (B64URL_PAIRS[n >> 4] ?? "") + (B64URL[(n & 15) << 2] ?? "");
   }
   return out;
+}
+
+/** The sextet of `text[i]`, or 255 when it is not a base64url character. */
+function sextet(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (B64URL_INDEX[c] ?? 255) : 255;
 }
 
 /**
@@ -58,20 +65,41 @@ export function toBase64Url(bytes: Uint8Array): string {
  */
 export function fromBase64Url(text: string): Uint8Array {
   if (typeof text !== "string") throw new TypeError(`base64url must be a string, got ${describe(text)}`);
-  if (text.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(text)) throw new RangeError("base64url is malformed");
+  const tail = text.length % 4;
+  if (tail === 1) throw new RangeError("base64url is malformed");
   const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  const whole = text.length - tail;
   let o = 0;
-  let acc = 0;
-  let bits = 0;
-  for (const c of text) {
-    acc = (acc << 6) | (B64URL_INDEX[c] ?? 0);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+  let bad = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const a = sextet(text, i);
+    const b = sextet(text, i + 1);
+    const c = sextet(text, i + 2);
+    const d = sextet(text, i + 3);
+    bad |= a | b | c | d;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = (n >> 16) & 0xff;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
   }
-  if ((acc & ((1 << bits) - 1)) !== 0) throw new RangeError("base64url has non-zero trailing bits");
+  if (tail === 2) {
+    const a = sextet(text, whole);
+    const b = sextet(text, whole + 1);
+    bad |= a | b;
+    if ((b & 15) !== 0 && b !== 255) throw new RangeError("base64url has non-zero trailing bits");
+    out[o++] = ((a << 2) | (b >> 4)) & 0xff;
+  } else if (tail === 3) {
+    const a = sextet(text, whole);
+    const b = sextet(text, whole + 1);
+    const c = sextet(text, whole + 2);
+    bad |= a | b | c;
+    if ((c & 3) !== 0 && c !== 255) throw new RangeError("base64url has non-zero trailing bits");
+    const n = (a << 12) | (b << 6) | c;
+    out[o++] = (n >> 10) & 0xff;
+    out[o++] = (n >> 2) & 0xff;
+  }
+  // 255 is the only table value with bit 7 set: any character outside the alphabet sets it.
+  if (bad & 128) throw new RangeError("base64url is malformed");
   return out;
 }
 

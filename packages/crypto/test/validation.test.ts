@@ -54,6 +54,42 @@ describe("encoding", () => {
     expect(() => fromBase64Url("Zh")).toThrow(/trailing/); // "Zg" is the canonical form of "f"
   });
 
+  it("base64url: agrees with the platform's btoa on every length and byte, and refuses every stray character", () => {
+    const reference = (bytes: Uint8Array): string =>
+      btoa(String.fromCharCode(...bytes))
+        .replaceAll("+", "-")
+        .replaceAll("/", "_")
+        .replace(/=+$/, "");
+    for (let length = 0; length < 70; length++) {
+      for (let round = 0; round < 20; round++) {
+        const bytes = Uint8Array.from({ length }, (_, i) => (i * 131 + round * 71 + length * 29 + round * i) & 0xff);
+        const text = reference(bytes);
+        expect(toBase64Url(bytes)).toBe(text);
+        expect(fromBase64Url(text)).toEqual(bytes);
+      }
+    }
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect(fromBase64Url(toBase64Url(all))).toEqual(all);
+    // Every character outside the alphabet, at every position of a 4-character group.
+    for (let code = 0; code < 0x180; code++) {
+      const c = String.fromCharCode(code);
+      if (/[A-Za-z0-9_-]/.test(c)) continue;
+      for (let at = 0; at < 4; at++) {
+        const bad = "QUJD".slice(0, at) + c + "QUJD".slice(at + 1);
+        expect(() => fromBase64Url(bad), JSON.stringify(bad)).toThrow(/malformed/);
+        expect(() => fromBase64Url(`QUJD${bad.slice(0, 3)}`), JSON.stringify(bad)).toThrow(RangeError);
+      }
+    }
+    // Non-canonical trailing bits for both short tails.
+    for (const [good, bad] of [
+      ["QQ", "QR"],
+      ["QUI", "QUJ"],
+    ] as const) {
+      expect(() => fromBase64Url(good)).not.toThrow();
+      expect(() => fromBase64Url(bad)).toThrow(/trailing/);
+    }
+  });
+
   it("utf8: lone surrogates and invalid bytes are refused", () => {
     expect(fromUtf8(utf8("h\u00e9\u{1f600}"))).toBe("h\u00e9\u{1f600}");
     expect(() => utf8("\ud800")).toThrow(RangeError);
