@@ -1,6 +1,6 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { getPrimitives, toHex, utf8 } from "../crypto";
 import { ZAuditHeadSchema, ZAuditRecordSchema, type TAuditRecord } from "../protocol";
 
 /** The last record written and fsync'd (detects a tail cut at a record boundary). */
@@ -9,9 +9,9 @@ const FILE_PATTERN = /^audit-(\d{12})\.jsonl$/;
 /** Longest line accepted when reading (a record is well under 2 KiB). */
 export const MAX_AUDIT_LINE_BYTES = 4096;
 
-/** Hex SHA-256 of the UTF-8 text, through the crypto package's primitives (node:crypto when native). */
+/** Hex SHA-256 of the UTF-8 text (node:crypto: the companion runs only on Node). */
 export function sha256Hex(text: string): string {
-  return toHex(getPrimitives().sha256(utf8(text)));
+  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** The file that starts at `seq`. */

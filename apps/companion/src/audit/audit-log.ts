@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
@@ -6,13 +6,12 @@ import {
   AUDIT_GENESIS_HASH,
   auditHashInput,
   MAX_E2E_MESSAGE_BYTES,
-  ZAuditRecordSchema,
   type TAuditEntry,
   type TAuditReadBody,
   type TAuditReadResult,
   type TAuditRecord,
 } from "../protocol";
-import { writeSecretFile } from "../state/write-secret-file";
+import { writeSecretFile, writeSecretFileAsync } from "../state/write-secret-file";
 import { AUDIT_HEAD_FILE, auditFileName, listAuditFiles, readAuditFile, sha256Hex } from "./audit-files";
 import { AUDIT_BREAK_TYPE, describeProblems, verifyAuditLog, type AuditVerification } from "./verify-audit-log";
 
@@ -32,7 +31,7 @@ export interface AuditLogOptions {
   maxFiles?: number;
   /** Longest an appended record waits for fsync. Default 500 ms. */
   syncIntervalMs?: number;
-  /** fsync at once when this many records wait. Default 64. */
+  /** Start an fsync at once when this many records wait. Default 64. */
   syncEveryRecords?: number;
 }
 
@@ -44,8 +43,10 @@ function clip(text: string | null, max: number): string | null {
 }
 
 /**
- * The companion's local audit log: JSON lines in `<state>/audit-<first seq>.jsonl` (0600), each record chained to the one before by SHA-256 (`prev`, `hash`), written at once
- * and fsync'd in batches, with the last synced record in `audit-head.json`. Verified on every start;
+ * The companion's local audit log: JSON lines in `<state>/audit-<first seq>.jsonl` (0600), each
+ * record chained to the one before by SHA-256 (`prev`, `hash`), written at once and fsync'd in
+ * batches on the thread pool (an fsync never stalls the requests being answered), with the last
+ * synced record in `audit-head.json`. Verified on every start;
  * a break is reported and the log continues in a new file from an anchor record that names it
  * — old files are never rewritten. Bounded: files rotate at `maxFileBytes` and the oldest go
  * beyond `maxFiles`; each new file's first record links to the last hash of the one before.
@@ -58,6 +59,10 @@ export class AuditLog implements AuditSink {
   #last: { seq: number; hash: string } | undefined;
   #nextSeq: number;
   #unsynced = 0;
+  /** An fsync (and head write) running on the thread pool. */
+  #syncing = false;
+  /** Files opened so far: tells a late fsync result whether its file is still the open one. */
+  #fileCount = 0;
   #timer: unknown = undefined;
   #closed = false;
   /** What the start-up check found. */
@@ -116,8 +121,8 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Chains one record onto the log and writes it (fsync follows within `syncIntervalMs`, or at
-   * once after `syncEveryRecords`). Over-long strings are cut; anything else invalid throws.
+   * Chains one record onto the log and writes it (fsync follows within `syncIntervalMs`, or as
+   * soon as `syncEveryRecords` wait). Over-long strings are cut.
    */
   append(entry: TAuditEntry): TAuditRecord {
     if (this.#closed) throw new Error("audit log is closed");
@@ -130,7 +135,7 @@ export class AuditLog implements AuditSink {
       detail: clip(entry.detail, 300),
       prev: this.#last?.hash ?? AUDIT_GENESIS_HASH,
     };
-    const record = ZAuditRecordSchema.parse({ ...unsigned, hash: sha256Hex(auditHashInput(unsigned)) });
+    const record: TAuditRecord = { ...unsigned, hash: sha256Hex(auditHashInput(unsigned)) };
     const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
     if (this.#fd === undefined || this.#fileBytes >= this.#o.maxFileBytes) this.#startFile();
     const fd = this.#fd as number;
@@ -140,22 +145,51 @@ export class AuditLog implements AuditSink {
     this.#last = { seq: record.seq, hash: record.hash };
     this.#nextSeq = record.seq + 1;
     this.#unsynced += 1;
-    if (this.#unsynced >= this.#o.syncEveryRecords) this.flush();
+    if (this.#unsynced >= this.#o.syncEveryRecords) this.#syncInBackground();
     else if (this.#timer === undefined)
-      this.#timer = this.#o.clock.setTimeout(() => this.#timedFlush(), this.#o.syncIntervalMs);
+      this.#timer = this.#o.clock.setTimeout(() => this.#syncInBackground(), this.#o.syncIntervalMs);
     return record;
   }
 
-  #timedFlush(): void {
-    this.#timer = undefined;
-    try {
-      this.flush();
-    } catch (error) {
-      this.#o.logger.error("audit log: fsync failed", { error: error instanceof Error ? error.name : "unknown" });
+  /**
+   * fsyncs the open file on the thread pool, then records the head; one at a time. A sync that
+   * fails is logged and its records are counted as waiting again.
+   */
+  #syncInBackground(): void {
+    if (this.#timer !== undefined) {
+      this.#o.clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
+    if (this.#syncing || this.#closed || this.#fd === undefined || this.#unsynced === 0) return;
+    this.#syncing = true;
+    const count = this.#unsynced;
+    const head = this.#last;
+    const fd = this.#fd;
+    const file = this.#fileCount;
+    this.#unsynced = 0;
+    const done = (error: unknown): void => {
+      this.#syncing = false;
+      // A file closed meanwhile (rotation, shutdown) was fsync'd synchronously before closing.
+      if (error !== undefined && this.#fileCount === file && !this.#closed) {
+        this.#unsynced += count;
+        this.#o.logger.error("audit log: fsync failed", { error: error instanceof Error ? error.name : "unknown" });
+      }
+      // Records appended meanwhile: sync them now if enough wait, or within the interval.
+      if (this.#unsynced >= this.#o.syncEveryRecords) this.#syncInBackground();
+      else if (this.#unsynced > 0 && this.#timer === undefined && !this.#closed)
+        this.#timer = this.#o.clock.setTimeout(() => this.#syncInBackground(), this.#o.syncIntervalMs);
+    };
+    fsync(fd, (error) => {
+      if (error !== null || head === undefined || this.#closed) return done(error ?? undefined);
+      // A head written late is older than the log's tail, which the start-up check accepts.
+      writeSecretFileAsync(join(this.#dir, AUDIT_HEAD_FILE), JSON.stringify(head)).then(
+        () => done(undefined),
+        (e: unknown) => done(e),
+      );
+    });
   }
 
-  /** fsyncs the open file and records the head (seq and hash of the last synced record). */
+  /** fsyncs the open file and records the head (seq and hash of the last record), now. */
   flush(): void {
     if (this.#timer !== undefined) {
       this.#o.clock.clearTimeout(this.#timer);
@@ -183,6 +217,7 @@ export class AuditLog implements AuditSink {
 
   #openFile(name: string): void {
     this.#fd = openSync(join(this.#dir, name), "a", 0o600);
+    this.#fileCount += 1;
     this.#fileBytes = fstatSync(this.#fd).size;
   }
 

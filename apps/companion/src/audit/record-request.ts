@@ -8,12 +8,18 @@ import { summarizeTarget } from "./summarize-target";
 const MALFORMED_TYPE = "malformed";
 const TYPE = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/;
 /**
- * Keystroke batches and resizes of an open terminal: one request per animation frame while
- * someone types. Their successes are summed up in the terminal's own open/close records
- * (`terminal.session.*`, with bytes in and out); only their failures get a record each, so
- * typing cannot rotate the rest of the log away.
+ * Keystroke batches and resizes of an open terminal (one request per animation frame while
+ * someone types) and pings. Their successes are summed up elsewhere: keystrokes in the
+ * terminal's own open/close records (`terminal.session.*`, with bytes in and out), pings in
+ * `session.close`. Only their failures get a record each, so typing or an open page cannot
+ * rotate the rest of the log away.
  */
-const SUMMARIZED_WHEN_OK: ReadonlySet<string> = new Set(["terminal.input", "terminal.resize"]);
+const SUMMARIZED_WHEN_OK: ReadonlySet<string> = new Set(["terminal.input", "terminal.resize", "ping"]);
+/**
+ * `ping` carries nothing and an open instance page sends one every few seconds: successful ones
+ * are counted per session and the count goes into the session's `session.close` record.
+ */
+const COUNTED_PER_SESSION = "ping";
 
 function who(grant: VerifiedGrant): Pick<TAuditEntry, "accountId" | "signer" | "role"> {
   return { accountId: grant.accountId, signer: grant.signerFingerprint ?? null, role: grant.role };
@@ -51,8 +57,12 @@ export class AuditRecorder {
     private readonly perMinute = 30,
   ) {}
 
+  /** Successful pings per open session, for its `session.close` record. */
+  readonly #pings = new Map<string, number>();
+
   request(a: {
     grant: VerifiedGrant;
+    sessionId: string;
     raw: unknown;
     response: TE2EResponse;
     repeated: boolean;
@@ -62,7 +72,10 @@ export class AuditRecorder {
     const type =
       typeof msg.type === "string" && msg.type.length <= 64 && TYPE.test(msg.type) ? msg.type : MALFORMED_TYPE;
     const error = a.response.kind === "error" ? a.response.error.code : null;
-    if (error === null && !a.repeated && SUMMARIZED_WHEN_OK.has(type)) return;
+    if (error === null && !a.repeated && SUMMARIZED_WHEN_OK.has(type)) {
+      if (type === COUNTED_PER_SESSION) this.#pings.set(a.sessionId, (this.#pings.get(a.sessionId) ?? 0) + 1);
+      return;
+    }
     safeAppend(
       this.sink,
       {
@@ -93,6 +106,27 @@ export class AuditRecorder {
         durationMs: null,
         metrics: null,
         detail: grant.via === "delegated" ? "grant signed by a delegated admin" : null,
+      },
+      this.logger,
+    );
+  }
+
+  /** The end of a session opened with `grant`: why, how long it lasted, and its pings. */
+  sessionClosed(grant: VerifiedGrant, sessionId: string, reason: string, durationMs: number): void {
+    const pings = this.#pings.get(sessionId) ?? 0;
+    this.#pings.delete(sessionId);
+    safeAppend(
+      this.sink,
+      {
+        kind: "session",
+        ...who(grant),
+        type: "session.close",
+        target: summarizeTarget({ sessionId }),
+        result: "ok",
+        code: reason,
+        durationMs: Math.max(0, Math.round(durationMs)),
+        metrics: pings > 0 ? { pings } : null,
+        detail: null,
       },
       this.logger,
     );

@@ -60,7 +60,14 @@ export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promi
   const startedAt = ctx.now();
   let repeated = false;
   const response = await dispatchOnce(raw, ctx, () => (repeated = true));
-  ctx.audit?.request({ grant: ctx.grant, raw, response, repeated, durationMs: ctx.now() - startedAt });
+  ctx.audit?.request({
+    grant: ctx.grant,
+    sessionId: ctx.sessionId,
+    raw,
+    response,
+    repeated,
+    durationMs: ctx.now() - startedAt,
+  });
   return response;
 }
 

@@ -333,6 +333,7 @@ export class Responder {
     for (const stream of [...live.streams.values()]) stream.stop("session_closed");
     live.session.close();
     this.#o.logger.info("session closed", { sessionId, reason });
+    this.#o.audit?.sessionClosed(live.grant, sessionId, reason, this.#o.clock.now() - live.openedAt);
     if (notify) this.#sendClose(sessionId, reason);
   }
 

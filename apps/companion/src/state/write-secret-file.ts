@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { open, rename, unlink } from "node:fs/promises";
 
 /**
  * Writes a file atomically with mode 0600: a fresh temp file in the same folder (O_EXCL, so
@@ -33,5 +34,37 @@ export function writeSecretFile(path: string, contents: string | Uint8Array): vo
     fsyncSync(dfd);
   } finally {
     closeSync(dfd);
+  }
+}
+
+/**
+ * {@link writeSecretFile} off the event loop: the same steps (O_EXCL temp file, write, fsync,
+ * rename, fsync the folder) on libuv's thread pool, for files rewritten while requests are
+ * being answered.
+ */
+export async function writeSecretFileAsync(path: string, contents: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const file = await open(tmp, "wx", 0o600);
+  try {
+    await file.writeFile(contents);
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    await unlink(tmp);
+    throw error;
+  }
+  await file.close();
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp);
+    throw error;
+  }
+  const folder = await open(dir, "r");
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }
