@@ -16,7 +16,7 @@
 // companion when it has read, decrypted and parsed the inform; both clocks are this machine's).
 //
 // Run: pnpm --filter @veil/bench exec tsx devices-ingest.ts [--devices 1000,2500,5000,10000]
-//      [--measure-s 30]
+//      [--measure-s 30]   (VEIL_BENCH_PROFILE=<folder> adds the companion's V8 CPU profiles)
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -37,16 +37,23 @@ const { values } = parseArgs({
 const SIZES = values.devices.split(",").map(Number);
 const MEASURE_MS = Number(values["measure-s"]) * 1000;
 const WATCHES = 4;
+const PROFILE_DIR = process.env.VEIL_BENCH_PROFILE || undefined;
 
 /** A child running a bench/lib script through tsx's loader in the same node process (its pid is the script's). */
 function child(
   script: string,
   args: string[],
 ): ChildProcess & { lines: unknown[]; next: (p: (v: unknown) => boolean) => Promise<unknown> } {
-  const c = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "lib", script), ...args], {
-    cwd: import.meta.dirname,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // VEIL_BENCH_PROFILE=<folder>: the companion writes a V8 CPU profile there when it stops.
+  const profile =
+    PROFILE_DIR !== undefined && script === "ingest-companion.ts"
+      ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]
+      : [];
+  const c = spawn(
+    process.execPath,
+    [...profile, "--import", "tsx", path.join(import.meta.dirname, "lib", script), ...args],
+    { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const lines: unknown[] = [];
   const waiters: { p: (v: unknown) => boolean; resolve: (v: unknown) => void }[] = [];
   let buf = "";
