@@ -19,6 +19,7 @@ import {
   generateAuthkey,
   INFORM_DEFAULT_KEY,
   InformReplayCache,
+  informReplayWindow,
   noopReply,
   parseInformHeader,
   unifiInformToDeviceState,
@@ -46,7 +47,8 @@ function decodeWith(packet: Uint8Array, keys: Uint8Array[]): { header: InformHea
 
 /** Handles UniFi informs for one companion. */
 export class UnifiIngest {
-  readonly #replay = new InformReplayCache(64, 20_000);
+  /** IVs of the last hour of informs per device, at the interval it was told (3,600 at 1 s). */
+  readonly #replay = new InformReplayCache(informReplayWindow(10), 20_000);
 
   constructor(private readonly ctx: DeviceContext) {}
 
@@ -84,7 +86,10 @@ export class UnifiIngest {
     if (known?.pendingAuthkey !== undefined) keys.push(authkeyToKey(known.pendingAuthkey));
     if (known === undefined || !known.adopted) keys.push(INFORM_DEFAULT_KEY);
     const { json, key } = decodeWith(packet, keys);
-    if (!this.#replay.check(header.mac, header.iv)) throw new DeviceCodecError("replayed", "inform IV seen before");
+    // An hour at the interval the device was told (a bad stored interval counts as 1 s).
+    const window = informReplayWindow(Math.max(1, known?.intervalSec ?? ctx.defaultIntervalSec));
+    if (!this.#replay.check(header.mac, header.iv, window))
+      throw new DeviceCodecError("replayed", "inform IV seen before");
     const parsed = ZUnifiInformSchema.safeParse(json);
     if (!parsed.success || parsed.data.mac !== header.mac)
       throw new DeviceCodecError("malformed", "inform payload fails its schema");
