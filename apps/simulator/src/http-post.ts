@@ -1,8 +1,18 @@
-/** One binary HTTP(S) POST with a response-size cap, over a shared keep-alive agent. */
+/**
+ * One binary HTTP(S) POST with a response-size cap: over a shared keep-alive agent, or on a
+ * connection of its own (closed after the reply) when it is sent from a device's own address.
+ */
 import http from "node:http";
 import https from "node:https";
+import type { SourceOptions } from "./source-address";
 
-/** Shared agents: thousands of devices reuse a bounded pool of sockets. */
+/**
+ * Shared agents for devices without a source address of their own: thousands of devices reuse
+ * a bounded pool of sockets. A device bound to its own address cannot share a socket, and an
+ * idle keep-alive socket per device would hold ~half of a 10 s fleet connected to the
+ * companion between informs (its server closes idle sockets after 5 s), so those requests
+ * use a fresh connection each, as a device on a LAN would.
+ */
 export const informAgents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
   https: new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
@@ -14,16 +24,26 @@ export interface PostResult {
   body: Uint8Array;
 }
 
-/** POSTs `body` to `url`; rejects on network errors, timeouts or a body above `maxBytes`. */
-export function postBinary(url: string, body: Uint8Array, maxBytes: number, timeoutMs = 10_000): Promise<PostResult> {
+/**
+ * POSTs `body` to `url` from `source` (see sourceOptions; none = the system's choice); rejects
+ * on network errors, timeouts or a body above `maxBytes`.
+ */
+export function postBinary(
+  url: string,
+  body: Uint8Array,
+  maxBytes: number,
+  { timeoutMs = 10_000, source = {} }: { timeoutMs?: number; source?: SourceOptions } = {},
+): Promise<PostResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === "https:" ? https : http;
     const req = mod.request(
       u,
       {
+        ...source,
         method: "POST",
-        agent: u.protocol === "https:" ? informAgents.https : informAgents.http,
+        agent:
+          source.localAddress !== undefined ? false : u.protocol === "https:" ? informAgents.https : informAgents.http,
         headers: {
           "content-type": "application/x-binary",
           "content-length": body.length,

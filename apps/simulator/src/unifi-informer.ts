@@ -22,6 +22,7 @@ import { injectFault } from "./faults";
 import { postBinary } from "./http-post";
 import { toUnifiInform } from "./reports";
 import { runShell } from "./shell";
+import { sourceOptions } from "./source-address";
 
 /** Packet format choices for one device. */
 export interface InformFormat {
@@ -62,7 +63,9 @@ export class UnifiInformer {
     try {
       const packet = encodeInformJson(toUnifiInform(device, now), { mac: device.mac, key, ...this.format });
       ctx.stats.informsSent++;
-      const res = await postBinary(url, packet, INFORM_HEADER_LENGTH + INFORM_MAX_PAYLOAD);
+      const res = await postBinary(url, packet, INFORM_HEADER_LENGTH + INFORM_MAX_PAYLOAD, {
+        source: sourceOptions(device.ip, url),
+      });
       if (res.status === 200 && res.body.length > 0) {
         const { json } = decodeInformJson(res.body, key);
         const reply = ZUnifiReplySchema.safeParse(json);

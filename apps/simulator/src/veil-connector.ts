@@ -13,6 +13,7 @@ import type { SimDevice } from "./device";
 import { injectFault } from "./faults";
 import { handleCommand } from "./veil-commands";
 import { toDeviceState } from "./reports";
+import { sourceOptions } from "./source-address";
 import type { TDeviceUpMessage } from "@veil/protocol";
 import type { TerminalSession } from "./terminal";
 
@@ -57,6 +58,7 @@ export class VeilConnector {
     const client = new DeviceChannelClient({ mac: device.mac, credential, clock: ctx.now });
     const pin = siteKey.certFingerprint;
     const ws = new WebSocket(siteKey.url, {
+      ...sourceOptions(device.ip, siteKey.url),
       rejectUnauthorized: pin === undefined,
       maxPayload: CHANNEL_MAX_FRAME,
       perMessageDeflate: false,

@@ -14,6 +14,8 @@ export interface Companion {
   siteKey: string;
   /** Messages received per MAC. */
   received: Map<string, TDeviceUpMessage[]>;
+  /** Source addresses of each MAC's channel connections. */
+  remotes: Map<string, Set<string>>;
   /** Device keys issued, by MAC. */
   issued: Map<string, { keyId: string; key: Uint8Array }>;
   /** Count of site-key and device-key sessions. */
@@ -32,6 +34,7 @@ export async function startCompanion(options: { interval: number; wrongPin?: boo
   const siteKeyId = new Uint8Array(8).fill(0x11);
   const siteKeyBytes = new Uint8Array(32).fill(0x22);
   const received = new Map<string, TDeviceUpMessage[]>();
+  const remotes = new Map<string, Set<string>>();
   const issued = new Map<string, { keyId: string; key: Uint8Array }>();
   const live = new Map<string, { ws: WebSocket; chan: DeviceChannelServer }>();
   const state = { errors: 0, sessions: { site: 0, device: 0 } };
@@ -42,7 +45,7 @@ export async function startCompanion(options: { interval: number; wrongPin?: boo
       return k && k.keyId === hex(kid) ? k.key : undefined;
     },
   };
-  wss.on("connection", (ws) => {
+  wss.on("connection", (ws, req) => {
     const chan = new DeviceChannelServer({ keys });
     ws.send(chan.challenge());
     ws.on("message", (data: Buffer) => {
@@ -51,6 +54,9 @@ export async function startCompanion(options: { interval: number; wrongPin?: boo
         if (!chan.identity) {
           const hello = chan.receiveHello(frame);
           (received.get(hello.mac) ?? received.set(hello.mac, []).get(hello.mac))?.push(hello.hello);
+          (remotes.get(hello.mac) ?? remotes.set(hello.mac, new Set()).get(hello.mac))?.add(
+            req.socket.remoteAddress ?? "",
+          );
           if (hello.keyType === "site") {
             state.sessions.site++;
             const k = chan.issueDeviceKey();
@@ -82,6 +88,7 @@ export async function startCompanion(options: { interval: number; wrongPin?: boo
       certFingerprint: fp,
     }),
     received,
+    remotes,
     issued,
     get sessions() {
       return state.sessions;

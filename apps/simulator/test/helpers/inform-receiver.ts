@@ -27,6 +27,8 @@ export interface DeviceRecord {
   last?: TUnifiInform;
   formats: Set<`${InformCipher}/${InformCompression}`>;
   queue: TUnifiReply[];
+  /** Source addresses the device's informs came from. */
+  remotes: Set<string>;
 }
 
 export interface InformReceiver {
@@ -48,7 +50,7 @@ export async function startInformReceiver(interval: number, adopt = true): Promi
         const header = parseInformHeader(packet);
         let rec = devices.get(header.mac);
         if (!rec) {
-          rec = { informsDefault: 0, informsAuthkey: 0, formats: new Set(), queue: [] };
+          rec = { informsDefault: 0, informsAuthkey: 0, formats: new Set(), queue: [], remotes: new Set() };
           devices.set(header.mac, rec);
         }
         const key = rec.authkey ? authkeyToKey(rec.authkey) : INFORM_DEFAULT_KEY;
@@ -56,6 +58,7 @@ export async function startInformReceiver(interval: number, adopt = true): Promi
         const inform = ZUnifiInformSchema.parse(json);
         if (inform.mac !== header.mac) throw new Error("mac mismatch");
         rec.last = inform;
+        rec.remotes.add(req.socket.remoteAddress ?? "");
         rec.formats.add(`${header.cipher}/${header.compression}`);
         let reply: TUnifiReply;
         if (!rec.authkey) {
