@@ -1,38 +1,50 @@
 // End-to-end round trips through the console relay against a bare socket.io relay, in one run.
 //
-// Same topology for both: this process holds the relay server and the browser end (client A);
-// a child process holds the far end (client B). Every hop is socket.io over WebSocket over TLS on
-// 127.0.0.1, and frames are acknowledged the way the console acknowledges them.
-//  - bare: an HTTPS socket.io server forwards `e2e:frame` from A to B and B's answer back to A.
-//    No crypto, no checks; frames of the same size as the real encrypted ping and its answer.
-//    (lib/relay-bare.ts, far end lib/relay-bare-peer.ts)
-//  - Veil: the real console (in-process, rate limits lifted) and a real companion enrolled with
-//    the real CLI (child process, as apps/console/test/companion-relay.test.ts runs it); the
+// Same topology for both, three processes as in the field (browser, console, site host): this
+// process holds the browser end (client A); the relay runs in its own process; the far end (client
+// B) in another. Every hop is socket.io over WebSocket over TLS on 127.0.0.1, and frames are
+// acknowledged the way the console acknowledges them.
+//  - bare: an HTTPS socket.io server (lib/relay-bare-server.ts) forwards `e2e:frame` from A to B
+//    and B's answer back to A. No crypto, no checks; frames of the same size as the real
+//    encrypted ping and its answer. (lib/relay-bare.ts, far end lib/relay-bare-peer.ts)
+//  - Veil: the real console (lib/fleet-console.ts, rate limits lifted) and a real companion
+//    enrolled with the real CLI (as apps/console/test/companion-relay.test.ts runs it); the
 //    browser end is a Noise_KK session from @veil/crypto exactly as the browser opens it, and
 //    every round trip is a sealed `ping` request answered by the companion. (lib/relay-veil.ts)
 // Each is measured one request at a time and with IN_FLIGHT requests in flight, for a fixed time
-// (lib/relay-load.ts).
+// (lib/relay-load.ts), with the CPU each process spent per round trip.
 //
 // The console meters relayed frames with token buckets (apps/console/src/server/instances/
-// frame-budget.ts: 5,000 frames/s per browser socket, 10,000/s per account and per companion
-// socket); a refused frame leaves a gap in the Noise nonce sequence and the companion closes the
-// session, so the Veil client paces itself under those budgets. Veil is measured twice: through
-// one browser socket (what a browser tab gets) and spread over SOCKETS browser sockets.
+// frame-budget.ts: 5,000 frames/s per browser socket, 10,000/s per account and 40,000/s per
+// companion socket); a refused frame leaves a gap in the Noise nonce sequence and the companion
+// closes the session, so the Veil client paces itself under those budgets. Veil is measured
+// twice: through one browser socket (what a browser tab gets) and spread over SOCKETS browser
+// sockets.
 //
 // Run: pnpm --filter @veil/bench exec tsx relay.ts   (VEIL_BENCH_RELAY_MS=<ms per figure>)
-//      VEIL_BENCH_PROFILE=1 adds CPU profiles (lib/relay-profile.ts).
+//      VEIL_BENCH_PROFILE=1 adds CPU profiles of the browser end and the companion
+//      (lib/relay-profile.ts).
 import { loadavg } from "node:os";
 import path from "node:path";
 import { header } from "./lib/measure";
 import { stopChild } from "./lib/relay-common";
 import { BareRelay } from "./lib/relay-bare";
-import { DURATION_MS, fmtFigure, IN_FLIGHT, run, WARMUP_MS, type Figure } from "./lib/relay-load";
+import {
+  DURATION_MS,
+  fmtFigure,
+  IN_FLIGHT,
+  ROUNDS,
+  runInterleaved,
+  WARMUP_MS,
+  type Case,
+  type Figure,
+} from "./lib/relay-load";
 import { PROFILE, startSelfProfile, stopSelfProfile, summarize, summarizeCompanionProfiles } from "./lib/relay-profile";
 import { browserCryptoTime, pacedPing, setUpVeil, SOCKETS, startRig, tearDown } from "./lib/relay-veil";
 
 const load0 = loadavg()[0] ?? 0;
 header("relay round trips");
-const rig = await startRig();
+const rig = await startRig({ consoleProcess: true });
 let bare: BareRelay | undefined;
 
 try {
@@ -46,7 +58,7 @@ try {
     `frames: request ${veil.requestBytes} B, answer ${veil.answerBytes} B (base64url of the sealed ping and its result); the bare relay uses the same sizes\n`,
   );
 
-  // ----- (a) bare socket.io relay ------------------------------------------------------------
+  // ----- (a) bare socket.io relay, up beside the Veil rig ------------------------------------
   bare = new BareRelay(path.join(rig.dataDir, "tls"));
   const ends = await bare.start(
     {
@@ -54,41 +66,47 @@ try {
       requestBytes: veil.requestBytes,
       answerBytes: veil.answerBytes,
       instanceId: veil.instanceId,
-      sessionId: one.sessionId,
+      sessionIds: many.map((s) => s.sessionId),
     },
     rig.children,
     rig.sockets,
   );
-  const bareSeq = await run(ends.roundTrip, 1, ends.peer.pid, browserCryptoTime);
-  const bareConc = await run(ends.roundTrip, IN_FLIGHT, ends.peer.pid, browserCryptoTime);
-  ends.client.disconnect();
-  await stopChild(ends.peer);
+  const barePids = { relay: ends.relay.pid, peer: ends.peer.pid };
 
-  // ----- (b) Veil: console + companion + browser E2E session ---------------------------------
+  // ----- (b) Veil: console + companion + browser E2E sessions --------------------------------
   const { ping, companionPacer } = pacedPing();
-  const veilOneSeq = await run(() => ping(one), 1, companion.pid, browserCryptoTime);
-  const veilOneConc = await run(() => ping(one), IN_FLIGHT, companion.pid, browserCryptoTime);
-  const oneWaits = one.pacer.waits;
+  const veilPids = { relay: rig.consoleNode.pid, peer: companion.pid };
   let next = 0;
-  const veilManySeq = await run(() => ping(many[next++ % SOCKETS] ?? one), 1, companion.pid, browserCryptoTime);
+  const cases = (lanes: number) =>
+    [
+      { op: () => ends.roundTrip(0), lanes, pids: barePids },
+      { op: () => ping(one), lanes, pids: veilPids },
+      { op: (lane) => ends.roundTrip(lanes === 1 ? next++ : lane), lanes, pids: barePids },
+      { op: (lane) => ping(many[(lanes === 1 ? next++ : lane) % SOCKETS] ?? one), lanes, pids: veilPids },
+    ] as const satisfies readonly Case[];
+  const [bareSeq, veilOneSeq, bareManySeq, veilManySeq] = await runInterleaved(cases(1), browserCryptoTime);
+  const [bareConc, veilOneConc, bareManyConc, veilManyConc] = await runInterleaved(cases(IN_FLIGHT), browserCryptoTime);
+  const oneWaits = one.pacer.waits;
+  // Profiles (VEIL_BENCH_PROFILE=1): one more in-flight run of the single-socket Veil case.
   const inspector = await startSelfProfile();
-  const veilManyConc = await run(
-    (lane) => ping(many[lane % SOCKETS] ?? one),
-    IN_FLIGHT,
-    companion.pid,
-    browserCryptoTime,
-  );
+  if (inspector) await runInterleaved([cases(IN_FLIGHT)[1]], browserCryptoTime);
   const here = await stopSelfProfile(inspector);
+  for (const s of ends.clients) s.disconnect();
+  await stopChild(ends.peer);
+  await bare.close();
 
   // ----- Report ------------------------------------------------------------------------------
   const load1 = loadavg()[0] ?? 0;
   console.log(
-    `${DURATION_MS / 1000} s per figure after ${WARMUP_MS} ms warm-up, load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
+    `${DURATION_MS / 1000} s per figure in ${ROUNDS} interleaved rounds (bare, Veil, bare ×${SOCKETS}, Veil ×${SOCKETS}), each after ${WARMUP_MS} ms of warm-up; load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
   );
   const rows: [string, Figure, Figure][] = [];
-  console.log(`\n(a) bare socket.io relay`);
+  console.log(`\n(a) bare socket.io relay, 1 browser socket`);
   console.log(`  sequential        ${fmtFigure(bareSeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(bareConc)}`);
+  console.log(`\n(a') bare socket.io relay, ${SOCKETS} browser sockets, requests spread over them`);
+  console.log(`  sequential        ${fmtFigure(bareManySeq)}`);
+  console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(bareManyConc)}`);
   console.log(`\n(b) Veil, 1 browser socket, 1 session (console budget 5,000 frames/s per browser socket)`);
   console.log(`  sequential        ${fmtFigure(veilOneSeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(veilOneConc)}`);
@@ -100,10 +118,10 @@ try {
   rows.push(
     ["1 socket, sequential", veilOneSeq, bareSeq],
     [`1 socket, ${IN_FLIGHT} in flight`, veilOneConc, bareConc],
-    [`${SOCKETS} sockets, sequential`, veilManySeq, bareSeq],
-    [`${SOCKETS} sockets, ${IN_FLIGHT} in flight`, veilManyConc, bareConc],
+    [`${SOCKETS} sockets, sequential`, veilManySeq, bareManySeq],
+    [`${SOCKETS} sockets, ${IN_FLIGHT} in flight`, veilManyConc, bareManyConc],
   );
-  if (here) summarize(`profile: console + browser end, ${SOCKETS} sockets, ${IN_FLIGHT} in flight`, here);
+  if (here) summarize(`profile: browser end, 1 socket, ${IN_FLIGHT} in flight`, here);
   if (PROFILE) {
     await stopChild(companion);
     summarizeCompanionProfiles(veil.profileDir);
@@ -118,6 +136,6 @@ try {
   }
 } finally {
   for (const s of rig.sockets) s.disconnect();
-  bare?.close();
+  await bare?.close();
   await tearDown(rig);
 }

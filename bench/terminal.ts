@@ -2,12 +2,12 @@
 //
 //  - Veil: one keystroke = a sealed `terminal.input` request from the browser end (a Noise_KK
 //    session from @veil/crypto exactly as the browser opens it, lib/relay-veil.ts) → the real
-//    console's relay (in-process) → the real companion CLI (child process, enrolled with the real
+//    console's relay (its own process) → the real companion CLI (child process, enrolled with the real
 //    CLI) → the simulated device's shell over the Veil device channel (WSS + AES-256-GCM; the
 //    simulator runs in this process) → its echo back the same way as a `terminal.output` event.
 //    Timed from sealing the request to opening the event that carries the echo.
 //  - bare: the same socket.io hops without crypto, companion or device: this process → an HTTPS
-//    socket.io server → an echo peer (child process) → back (lib/relay-bare.ts), with frames of
+//    socket.io server (its own process) → an echo peer (child process) → back (lib/relay-bare.ts), with frames of
 //    the sizes the Veil keystroke and echo frames have.
 // Keystrokes go one at a time (a typist waits for the echo); KEYS of them after WARMUP.
 //
@@ -106,7 +106,7 @@ async function openTerminal(session: BrowserSession, mac: string) {
 
 const load0 = loadavg()[0] ?? 0;
 header("terminal keystroke round trips");
-const rig = await startRig();
+const rig = await startRig({ consoleProcess: true });
 let sim: SimulatorHandle | undefined;
 let bare: BareRelay | undefined;
 try {
@@ -159,15 +159,15 @@ try {
       requestBytes,
       answerBytes,
       instanceId,
-      sessionId: session.sessionId,
+      sessionIds: [session.sessionId],
     },
     rig.children,
     rig.sockets,
   );
-  for (let i = 0; i < WARMUP; i++) await ends.roundTrip();
+  for (let i = 0; i < WARMUP; i++) await ends.roundTrip(0);
   const bareSamples: number[] = [];
-  for (let i = 0; i < KEYS; i++) bareSamples.push(await ends.roundTrip());
-  ends.client.disconnect();
+  for (let i = 0; i < KEYS; i++) bareSamples.push(await ends.roundTrip(0));
+  for (const c of ends.clients) c.disconnect();
   await stopChild(ends.peer);
 
   const v = summary(veil);
@@ -183,7 +183,7 @@ try {
   console.log(`load average at start ${load0.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}`);
 } finally {
   await sim?.stop();
-  bare?.close();
+  await bare?.close();
   for (const s of rig.sockets) s.disconnect();
   await tearDown(rig);
 }

@@ -1,6 +1,6 @@
-// Child process of bench/companions.ts: the real console (API and relay, no UI) on a given port
-// and data folder, HTTP rate limits lifted (one IP plays a thousand hosts). Answers
-// {kind:"stats"} over IPC with its memory after a full GC.
+// Child process of bench/companions.ts and bench/relay.ts (lib/relay-veil.ts): the real console
+// (API and relay, no UI) on a given port (0: any) and data folder, HTTP rate limits lifted (one IP
+// plays a thousand hosts). Answers {kind:"stats"} over IPC with its memory after a full GC.
 import { DEFAULT_RATE_LIMITS } from "../../apps/console/src/server/config";
 import { startConsole } from "../../apps/console/src/server/start-console";
 

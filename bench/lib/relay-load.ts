@@ -2,8 +2,11 @@
 // percentiles and CPU per round trip.
 import { readdirSync, readFileSync } from "node:fs";
 
-export const DURATION_MS = Number(process.env.VEIL_BENCH_RELAY_MS ?? 4_000);
+/** Measured time per figure, over all its rounds. */
+export const DURATION_MS = Number(process.env.VEIL_BENCH_RELAY_MS ?? 6_000);
+/** Warm-up before each round (four times that before the first). */
 export const WARMUP_MS = 500;
+export const ROUNDS = 3;
 export const IN_FLIGHT = 20;
 
 export interface Figure {
@@ -11,10 +14,11 @@ export interface Figure {
   readonly p50: number;
   readonly p99: number;
   readonly count: number;
-  /** CPU milliseconds per round trip: this process (relay + browser end), the child (far end). */
+  /** CPU milliseconds per round trip: this process (the browser end), the relay, the far end. */
   readonly cpuHere: number;
-  /** Of which the browser end's sealing and opening (Veil only). */
+  /** Of `cpuHere`, the browser end's sealing and opening (Veil only). */
   readonly browserCrypto: number;
+  readonly cpuRelay: number;
   readonly cpuPeer: number;
 }
 
@@ -66,47 +70,89 @@ function treeCpuMs(pid: number | undefined): number {
   return ms;
 }
 
-/**
- * `lanes` loops run `op` back to back for DURATION_MS after a warm-up. `op` returns its round
- * trip's latency (from sending to the answer: time spent waiting for a frame budget is not
- * latency, but it does lower the rate). `cryptoMs` reads the browser end's running crypto time.
- */
-export async function run(
-  op: (lane: number) => Promise<number>,
-  lanes: number,
-  peerPid: number | undefined,
-  cryptoMs: () => number,
-): Promise<Figure> {
-  const loop = async (until: number, lane: number, latencies: number[] | null) => {
+/** One configuration to measure: `op` returns a round trip's latency (pacing waits excluded). */
+export interface Case {
+  readonly op: (lane: number) => Promise<number>;
+  readonly lanes: number;
+  readonly pids: { relay: number | undefined; peer: number | undefined };
+}
+
+interface Tally {
+  latencies: number[];
+  elapsed: number;
+  cpuHere: number;
+  cpuRelay: number;
+  cpuPeer: number;
+  crypto: number;
+}
+
+/** `lanes` loops run `op` back to back for `ms`; with `tally`, everything is counted into it. */
+async function drive(c: Case, ms: number, cryptoMs: () => number, tally: Tally | null): Promise<void> {
+  const until = performance.now() + ms;
+  const latencies = tally?.latencies;
+  const loop = async (lane: number) => {
     while (performance.now() < until) {
-      const ms = await op(lane);
-      latencies?.push(ms);
+      const latency = await c.op(lane);
+      latencies?.push(latency);
     }
   };
-  const warmEnd = performance.now() + WARMUP_MS;
-  await Promise.all(Array.from({ length: lanes }, (_, i) => loop(warmEnd, i, null)));
-  const latencies: number[] = [];
   const crypto0 = cryptoMs();
   const cpu0 = process.cpuUsage();
-  const peer0 = treeCpuMs(peerPid);
+  const relay0 = treeCpuMs(c.pids.relay);
+  const peer0 = treeCpuMs(c.pids.peer);
   const start = performance.now();
-  await Promise.all(Array.from({ length: lanes }, (_, i) => loop(start + DURATION_MS, i, latencies)));
-  const elapsed = performance.now() - start;
+  await Promise.all(Array.from({ length: c.lanes }, (_, i) => loop(i)));
+  if (tally === null) return;
   const cpu = process.cpuUsage(cpu0);
-  const peer = treeCpuMs(peerPid) - peer0;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  const n = latencies.length;
-  return {
-    perSec: (n * 1000) / elapsed,
-    p50: pct(0.5),
-    p99: pct(0.99),
-    count: n,
-    cpuHere: (cpu.user + cpu.system) / 1000 / n,
-    cpuPeer: peer / n,
-    browserCrypto: (cryptoMs() - crypto0) / n,
-  };
+  tally.elapsed += performance.now() - start;
+  tally.cpuHere += (cpu.user + cpu.system) / 1000;
+  tally.cpuRelay += treeCpuMs(c.pids.relay) - relay0;
+  tally.cpuPeer += treeCpuMs(c.pids.peer) - peer0;
+  tally.crypto += cryptoMs() - crypto0;
+}
+
+/**
+ * Measures every case for DURATION_MS in all, in ROUNDS interleaved rounds (case 1, case 2, …,
+ * then again), each after a warm-up, and pools each case's round trips. Interleaving spreads any
+ * drift of a shared machine (other load, CPU frequency, JIT still settling) over all cases alike,
+ * so the ratios between them hold even when the absolute figures move. `cryptoMs` reads the
+ * browser end's running crypto time.
+ */
+export async function runInterleaved<const C extends readonly Case[]>(
+  cases: C,
+  cryptoMs: () => number,
+): Promise<{ [K in keyof C]: Figure }> {
+  const tallies: Tally[] = cases.map(() => ({
+    latencies: [],
+    elapsed: 0,
+    cpuHere: 0,
+    cpuRelay: 0,
+    cpuPeer: 0,
+    crypto: 0,
+  }));
+  for (const c of cases) await drive(c, WARMUP_MS * 4, cryptoMs, null);
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [i, c] of cases.entries()) {
+      await drive(c, WARMUP_MS, cryptoMs, null);
+      await drive(c, DURATION_MS / ROUNDS, cryptoMs, tallies[i] ?? null);
+    }
+  const figures = tallies.map((t): Figure => {
+    const sorted = t.latencies.sort((a, b) => a - b);
+    const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+    const n = sorted.length;
+    return {
+      perSec: (n * 1000) / t.elapsed,
+      p50: pct(0.5),
+      p99: pct(0.99),
+      count: n,
+      cpuHere: t.cpuHere / n,
+      cpuRelay: t.cpuRelay / n,
+      cpuPeer: t.cpuPeer / n,
+      browserCrypto: t.crypto / n,
+    };
+  });
+  return figures as { [K in keyof C]: Figure };
 }
 
 export const fmtFigure = (f: Figure): string =>
-  `${Math.round(f.perSec).toLocaleString("en-US").padStart(6)} round trips/s · p50 ${f.p50.toFixed(2)} ms · p99 ${f.p99.toFixed(2)} ms · CPU/round trip: relay+browser ${f.cpuHere.toFixed(3)} ms${f.browserCrypto > 0 ? ` (browser seal+open ${f.browserCrypto.toFixed(3)})` : ""}, far end ${f.cpuPeer.toFixed(3)} ms`;
+  `${Math.round(f.perSec).toLocaleString("en-US").padStart(6)} round trips/s · p50 ${f.p50.toFixed(2)} ms · p99 ${f.p99.toFixed(2)} ms · CPU/round trip: browser end ${f.cpuHere.toFixed(3)} ms${f.browserCrypto > 0 ? ` (seal+open ${f.browserCrypto.toFixed(3)})` : ""}, relay ${f.cpuRelay.toFixed(3)} ms, far end ${f.cpuPeer.toFixed(3)} ms`;

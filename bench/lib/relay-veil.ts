@@ -1,5 +1,6 @@
-// The Veil side: the real console (in-process, rate limits lifted), a real companion enrolled with
-// the real CLI (child process, as apps/console/test/companion-relay.test.ts runs it), and browser
+// The Veil side: the real console (rate limits lifted; in this process, or in its own with
+// `startRig({ consoleProcess: true })`, lib/fleet-console.ts), a real companion enrolled with the
+// real CLI (child process, as apps/console/test/companion-relay.test.ts runs it), and browser
 // ends that open a Noise_KK session from @veil/crypto exactly as the browser does.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -32,6 +33,7 @@ import {
   spawnCompanion,
   type KeyedAccount,
 } from "../../apps/console/test/helpers/instances";
+import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
 import { emitFrame, stopChild, Waiters, type Socket } from "./relay-common";
 import { Pacer } from "./relay-load";
 import { PROFILE, spawnProfiledCompanion } from "./relay-profile";
@@ -134,20 +136,44 @@ export class BrowserSession {
   }
 }
 
+/** The console, in this process or its own: what the benchmarks need of it. */
+export interface ConsoleHandle {
+  readonly httpsPort: number;
+  readonly certificate: { readonly certPem: string };
+  /** The console's own process, when it has one (its CPU is then measured apart). */
+  readonly pid: number | undefined;
+  close(): Promise<void>;
+}
+
 /** The console and what the run has to close: child processes and client sockets. */
 export interface Rig {
-  readonly consoleNode: Awaited<ReturnType<typeof startConsole>>;
+  readonly consoleNode: ConsoleHandle;
   readonly dataDir: string;
   readonly stateDir: string;
   readonly children: ChildProcess[];
   readonly sockets: Socket[];
 }
 
-export async function startRig(): Promise<Rig> {
+/**
+ * A fresh console on PGlite with HTTP rate limits lifted. `consoleProcess` runs it in a child
+ * process (lib/fleet-console.ts), so it does not share an event loop with the browser ends.
+ */
+export async function startRig(options: { consoleProcess?: boolean } = {}): Promise<Rig> {
   const unlimited = { perIp: 1e9, perAccount: 1e9, windowSeconds: 60 };
   const dataDir = mkdtempSync(path.join(tmpdir(), "veil-bench-relay-"));
   const stateDir = companionStateDir();
-  const consoleNode = await startConsole({
+  if (options.consoleProcess) {
+    const child = forkLib("fleet-console.ts", [dataDir, "0"]);
+    const { port, certPem } = await nextMessage<{ port: number; certPem: string }>(child, "ready");
+    const consoleNode: ConsoleHandle = {
+      httpsPort: port,
+      certificate: { certPem },
+      pid: child.pid,
+      close: () => stopFork(child),
+    };
+    return { consoleNode, dataDir, stateDir, children: [], sockets: [] };
+  }
+  const running = await startConsole({
     port: 0,
     host: "127.0.0.1",
     httpPort: null,
@@ -165,6 +191,12 @@ export async function startRig(): Promise<Rig> {
       apiWrite: unlimited,
     },
   });
+  const consoleNode: ConsoleHandle = {
+    httpsPort: running.httpsPort,
+    certificate: running.certificate,
+    pid: undefined,
+    close: () => running.close(),
+  };
   return { consoleNode, dataDir, stateDir, children: [], sockets: [] };
 }
 
