@@ -90,6 +90,11 @@ export class Responder {
     this.#cache = options.cache ?? new ReplayCache();
   }
 
+  /** How many sessions are open (cheap: read on every frame sent). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** Open sessions, for `status`. */
   sessions(): SessionSummary[] {
     return [...this.#sessions.values()].map((s) => ({

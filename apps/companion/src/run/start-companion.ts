@@ -158,7 +158,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     send: (frame) => {
       supervisor?.send(frame);
       // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.
-      const count = responder.sessions().length;
+      const count = responder.sessionCount;
       if (count !== lastSessionCount) {
         lastSessionCount = count;
         writeStatus();
