@@ -53,6 +53,8 @@ export class SimContext {
     /** Probability per inform cycle that a device goes offline or reboots. */
     readonly faultRate: number,
     readonly log: (line: string) => void,
+    /** Devices connect from their own loopback address (see the `ownSourceAddress` option). */
+    readonly ownSourceAddress = true,
   ) {}
 
   /** setTimeout that stop() cancels; `ms` is already scaled by the caller. */

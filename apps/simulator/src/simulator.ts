@@ -50,7 +50,14 @@ function formatFor(
 export async function startSimulator(options: SimulatorOptions): Promise<SimulatorHandle> {
   const opts = ZSimulatorOptionsSchema.parse(options);
   const now = options.clock ?? Date.now;
-  const ctx = new SimContext(now, opts.timeScale, opts.rebootMs, opts.faultRate, options.log ?? (() => undefined));
+  const ctx = new SimContext(
+    now,
+    opts.timeScale,
+    opts.rebootMs,
+    opts.faultRate,
+    options.log ?? (() => undefined),
+    opts.ownSourceAddress,
+  );
   const devices = buildFleet(opts, now());
   const byMac = new Map(devices.map((d) => [d.mac, d]));
   const informers = new Map<string, UnifiInformer>();

@@ -64,7 +64,7 @@ export class UnifiInformer {
       const packet = encodeInformJson(toUnifiInform(device, now), { mac: device.mac, key, ...this.format });
       ctx.stats.informsSent++;
       const res = await postBinary(url, packet, INFORM_HEADER_LENGTH + INFORM_MAX_PAYLOAD, {
-        source: sourceOptions(device.ip, url),
+        source: ctx.ownSourceAddress ? sourceOptions(device.ip, url) : {},
       });
       if (res.status === 200 && res.body.length > 0) {
         const { json } = decodeInformJson(res.body, key);

@@ -58,7 +58,7 @@ export class VeilConnector {
     const client = new DeviceChannelClient({ mac: device.mac, credential, clock: ctx.now });
     const pin = siteKey.certFingerprint;
     const ws = new WebSocket(siteKey.url, {
-      ...sourceOptions(device.ip, siteKey.url),
+      ...(ctx.ownSourceAddress ? sourceOptions(device.ip, siteKey.url) : {}),
       rejectUnauthorized: pin === undefined,
       maxPayload: CHANNEL_MAX_FRAME,
       perMessageDeflate: false,
