@@ -87,7 +87,7 @@ export function fromBase64Url(text: string): Uint8Array {
     const b = sextet(text, whole + 1);
     bad |= a | b;
     if ((b & 15) !== 0 && b !== 255) throw new RangeError("base64url has non-zero trailing bits");
-    out[o++] = ((a << 2) | (b >> 4)) & 0xff;
+    out[o] = ((a << 2) | (b >> 4)) & 0xff;
   } else if (tail === 3) {
     const a = sextet(text, whole);
     const b = sextet(text, whole + 1);
@@ -95,8 +95,8 @@ export function fromBase64Url(text: string): Uint8Array {
     bad |= a | b | c;
     if ((c & 3) !== 0 && c !== 255) throw new RangeError("base64url has non-zero trailing bits");
     const n = (a << 12) | (b << 6) | c;
-    out[o++] = (n >> 10) & 0xff;
-    out[o++] = (n >> 2) & 0xff;
+    out[o] = (n >> 10) & 0xff;
+    out[o + 1] = (n >> 2) & 0xff;
   }
   // 255 is the only table value with bit 7 set: any character outside the alphabet sets it.
   if (bad & 128) throw new RangeError("base64url is malformed");
