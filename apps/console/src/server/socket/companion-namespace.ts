@@ -49,7 +49,12 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
       const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && row !== undefined;
       if (!ok || !row) return next(connectError("unauthenticated"));
       if (row.revokedAt) return next(connectError("instance_revoked"));
-      socket.data = { instanceId, ip, companionVersion, budget: new FrameBudget(COMPANION_SOCKET_LIMIT, services.relayClock) };
+      socket.data = {
+        instanceId,
+        ip,
+        companionVersion,
+        budget: new FrameBudget(COMPANION_SOCKET_LIMIT, services.relayClock),
+      };
       next();
     })().catch((error: unknown) => {
       services.log(`companion socket auth error: ${error instanceof Error ? error.message : String(error)}`);
