@@ -50,6 +50,8 @@ export interface ResponderOptions {
   audit?: AuditRecorder;
   /** Queue and byte budget of each push stream (`ctx.stream`). */
   pushStreamLimits?: PushStreamLimits;
+  /** Revoked grants (`grants.revoke`): an account's grants issued at or before this time are refused. */
+  revokedBefore?: (accountId: string) => number | undefined;
 }
 
 interface LiveSession {
@@ -143,6 +145,7 @@ export class Responder {
         signer: this.#o.signer,
         now: this.#o.clock.now(),
         minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.get(accountId) ?? 0,
+        ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
       });
       this.#boxKeyEpochs.set(
         grant.accountId,
@@ -340,6 +343,28 @@ export class Responder {
     this.#o.logger.info("session closed", { sessionId, reason });
     this.#o.audit?.sessionClosed(live.grant, sessionId, reason, this.#o.clock.now() - live.openedAt);
     if (notify) this.#sendClose(sessionId, reason);
+  }
+
+  /**
+   * Closes the sessions opened with a grant `grants.revoke` just revoked: the account's own
+   * grants issued at or before `before`, and grants signed under its admin delegation if that
+   * delegation was issued at or before `before` (what verification now refuses). Returns
+   * how many were closed. Their peers are told `grant_revoked`; the session `later` is closed only
+   * after the current tick, once its answer is out.
+   */
+  closeRevoked(accountId: string, before: number, options: { later?: string } = {}): number {
+    let closed = 0;
+    for (const live of [...this.#sessions.values()]) {
+      const g = live.grant;
+      const own = g.accountId === accountId && g.issuedAt <= before;
+      const delegated = g.delegatedBy?.accountId === accountId && g.delegatedBy.issuedAt <= before;
+      if (!own && !delegated) continue;
+      closed += 1;
+      // The session that asked (an admin revoking itself) gets its answer first.
+      if (live.sessionId === options.later) setImmediate(() => this.close(live.sessionId, "grant_revoked", true));
+      else this.close(live.sessionId, "grant_revoked", true);
+    }
+    return closed;
   }
 
   /** Closes every session (disconnect, revocation, shutdown). Sessions do not survive a reconnect. */

@@ -31,7 +31,8 @@ export class GrantError extends Error {
       | "expired"
       | "not_yet_valid"
       | "delegation_invalid"
-      | "box_key_uncertified",
+      | "box_key_uncertified"
+      | "revoked",
   ) {
     super(`grant refused: ${code}`);
     this.name = "GrantError";
@@ -42,6 +43,8 @@ export class GrantError extends Error {
 export interface VerifiedGrant extends TGrantBody {
   /** "signer" when the pinned signer signed it, "delegated" for a delegated admin. */
   via: "signer" | "delegated";
+  /** The delegation the grant was signed under (delegated admins only): whose, and when issued. */
+  delegatedBy?: { accountId: string; issuedAt: number };
   /** Epoch of the account's box-key certificate (pin it: a lower one later is a rollback). */
   boxKeyEpoch: number;
   /** Hex identity fingerprint of the key that signed the grant (recorded in the audit log). */
@@ -103,8 +106,14 @@ export function verifyGrantBundle(
     signer: IdentityPublicKey;
     now: number;
     minBoxKeyEpoch?: (accountId: string) => number;
+    /** Grants (and delegations) of this account issued at or before the returned time are revoked (`grants.revoke`). */
+    revokedBefore?: (accountId: string) => number | undefined;
   },
 ): VerifiedGrant {
+  const revoked = (accountId: string, issuedAt: number): boolean => {
+    const before = context.revokedBefore?.(accountId);
+    return before !== undefined && issuedAt <= before;
+  };
   if (bundleJson.length > MAX_GRANT_BUNDLE_BYTES) throw new GrantError("malformed");
   let raw: unknown;
   try {
@@ -116,6 +125,7 @@ export function verifyGrantBundle(
   if (!bundle.success) throw new GrantError("malformed");
   const signerKey = publicKey(bundle.data.signerPublicKey);
   let via: VerifiedGrant["via"] = "signer";
+  let delegatedBy: VerifiedGrant["delegatedBy"];
   if (!constantTimeEqual(signerKey, context.signer)) {
     // Not the pinned signer: only acceptable with a delegation the pinned signer made for this key.
     if (bundle.data.delegation === undefined) throw new GrantError("unknown_signer");
@@ -128,7 +138,9 @@ export function verifyGrantBundle(
       throw new GrantError("delegation_invalid");
     if (d.expiresAt <= context.now || d.issuedAt > context.now + GRANT_CLOCK_SKEW_MS)
       throw new GrantError("delegation_invalid");
+    if (revoked(d.adminAccountId, d.issuedAt)) throw new GrantError("revoked");
     via = "delegated";
+    delegatedBy = { accountId: d.adminAccountId, issuedAt: d.issuedAt };
   } else if (bundle.data.delegation !== undefined) {
     throw new GrantError("malformed");
   }
@@ -138,9 +150,16 @@ export function verifyGrantBundle(
   if (g.instanceId !== context.instanceId) throw new GrantError("wrong_instance");
   if (g.expiresAt <= context.now) throw new GrantError("expired");
   if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
+  if (revoked(g.accountId, g.issuedAt)) throw new GrantError("revoked");
   // The box key must be the one the account itself certified, not just the one the grant names.
   const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
   if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey)))
     throw new GrantError("box_key_uncertified");
-  return { ...g, via, boxKeyEpoch: certified.epoch, signerFingerprint: toHex(fingerprint(signerKey)) };
+  return {
+    ...g,
+    via,
+    ...(delegatedBy !== undefined ? { delegatedBy } : {}),
+    boxKeyEpoch: certified.epoch,
+    signerFingerprint: toHex(fingerprint(signerKey)),
+  };
 }

@@ -17,6 +17,7 @@ import { SnapshotUploader, type SnapshotUploaderOptions } from "../snapshots/sna
 import { tapTransport } from "../snapshots/socket-tap";
 import { AuditLog } from "../audit/audit-log";
 import { AuditRecorder } from "../audit/record-request";
+import { GrantRevocations } from "../grants/grant-revocations";
 
 /** Options of {@link startCompanion}: everything with a side effect can be replaced. */
 export interface StartOptions {
@@ -138,7 +139,14 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     ...(options.terminalLimits !== undefined ? { limits: options.terminalLimits } : {}),
     record: (event) => audit.append(terminalAuditEntry(event, clock.now())),
   });
+  const revocations = new GrantRevocations(store);
   const handlers = createRequestHandlers({
+    revokeGrant: ({ accountId, issuedAt }, requestSessionId) => {
+      const revokedBefore = revocations.revoke(accountId, issuedAt);
+      const closedSessions = responder.closeRevoked(accountId, revokedBefore, { later: requestSessionId });
+      logger.info("grants revoked", { accountId, closedSessions });
+      return { revokedBefore, closedSessions };
+    },
     terminals,
     audit: () => audit,
     devices: () => deviceService,
@@ -155,6 +163,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     clock,
     logger,
     audit: new AuditRecorder(audit, logger, () => clock.now()),
+    revokedBefore: (accountId) => revocations.before(accountId),
     send: (frame) => {
       supervisor?.send(frame);
       // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.

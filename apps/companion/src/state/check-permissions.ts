@@ -82,6 +82,7 @@ export const STATE_FILES = {
   secrets: "secrets.json",
   status: "status.json",
   rotation: "rotation.json",
+  revocations: "revocations.json",
 } as const;
 
 /** Full paths of the state files. */
@@ -91,6 +92,7 @@ export function statePaths(dir: string): {
   secrets: string;
   status: string;
   rotation: string;
+  revocations: string;
 } {
   return {
     dir,
@@ -98,5 +100,6 @@ export function statePaths(dir: string): {
     secrets: join(dir, STATE_FILES.secrets),
     status: join(dir, STATE_FILES.status),
     rotation: join(dir, STATE_FILES.rotation),
+    revocations: join(dir, STATE_FILES.revocations),
   };
 }

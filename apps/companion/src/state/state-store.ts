@@ -13,6 +13,7 @@ import {
   type TCompanionSecrets,
   type TCompanionStatus,
 } from "./state-schemas";
+import { ZGrantRevocationsSchema, type TGrantRevocations } from "../protocol";
 
 /** The companion's state folder: permission-checked reads, atomic 0600 writes. */
 export class StateStore {
@@ -85,6 +86,17 @@ export class StateStore {
   /** Replaces status.json. */
   saveStatus(status: TCompanionStatus): void {
     writeSecretFile(this.paths.status, JSON.stringify(ZCompanionStatusSchema.parse(status)));
+  }
+
+  /** revocations.json (account id → grants issued at or before are refused); empty when absent. */
+  loadRevocations(): TGrantRevocations {
+    return this.#read(this.paths.revocations, ZGrantRevocationsSchema) ?? {};
+  }
+
+  /** Replaces revocations.json (atomically, 0600). */
+  saveRevocations(revocations: TGrantRevocations): void {
+    this.check();
+    writeSecretFile(this.paths.revocations, JSON.stringify(ZGrantRevocationsSchema.parse(revocations)));
   }
 
   /** rotation.json, or undefined. */

@@ -131,6 +131,28 @@ export const ZSubscriptionCancelResultSchema = z.strictObject({ cancelled: z.boo
 /** `token.rotate`: new token, keys re-wrapped, console copy replaced; returns the new enrollment line. */
 export const ZTokenRotateResultSchema = z.strictObject({ enrollment: z.string().max(1024) });
 
+/**
+ * `grants.revoke` (admin): the companion refuses, from now on, every grant of `accountId` issued
+ * at or before `issuedAt` (the revoked grant's own `issuedAt`, so a later re-grant still works),
+ * and every grant signed under that account's admin delegation if it was issued at or before
+ * that time; it closes the sessions that hold one. Kept in the companion's state folder, so a
+ * console that keeps serving the old grant gets nowhere.
+ */
+export const ZGrantRevokeBodySchema = z.strictObject({ accountId: ZIdSchema, issuedAt: ZEpochMsSchema });
+export type TGrantRevokeBody = z.infer<typeof ZGrantRevokeBodySchema>;
+export const ZGrantRevokeResultSchema = z.strictObject({
+  /** Grants of the account issued at or before this time are refused. */
+  revokedBefore: ZEpochMsSchema,
+  closedSessions: z.number().int().min(0),
+});
+export type TGrantRevokeResult = z.infer<typeof ZGrantRevokeResultSchema>;
+/** The companion's revocation record (`revocations.json`): account id → grants issued at or before are refused. */
+export const MAX_GRANT_REVOCATIONS = 10_000;
+export const ZGrantRevocationsSchema = z
+  .record(ZIdSchema, ZEpochMsSchema)
+  .refine((r) => Object.keys(r).length <= MAX_GRANT_REVOCATIONS, "too many revocations");
+export type TGrantRevocations = z.infer<typeof ZGrantRevocationsSchema>;
+
 /** One entry of the request catalogue. */
 export interface RequestSpec {
   /** Least role allowed to send it (viewer < auditor < operator < admin). */
@@ -153,6 +175,7 @@ export const REQUEST_CATALOGUE = {
     result: ZSubscriptionCancelResultSchema,
   },
   "token.rotate": { minRole: "admin", write: true, body: ZEmpty, result: ZTokenRotateResultSchema },
+  "grants.revoke": { minRole: "admin", write: true, body: ZGrantRevokeBodySchema, result: ZGrantRevokeResultSchema },
   ...DEVICE_REQUEST_CATALOGUE,
   ...DISCOVERY_REQUEST_CATALOGUE,
   ...VAULT_REQUEST_CATALOGUE,

@@ -1,4 +1,12 @@
-import { ZSubscriptionCancelBodySchema, ZSystemWatchBodySchema, type TRequestType } from "../../protocol";
+import {
+  ZGrantRevokeBodySchema,
+  ZSubscriptionCancelBodySchema,
+  ZSystemWatchBodySchema,
+  type TGrantRevokeBody,
+  type TGrantRevokeResult,
+  type TRequestType,
+} from "../../protocol";
+import { RequestRefusedError } from "../dispatch-request";
 import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
@@ -13,6 +21,8 @@ import type { AuditLog } from "../../audit/audit-log";
 export interface HandlerDeps {
   /** Rotates the instance token (companion half + console call); returns the new enrollment string. */
   rotateToken(): Promise<string>;
+  /** Records an early revocation and closes the sessions it ends (`grants.revoke`; `unavailable` without). */
+  revokeGrant?: (body: TGrantRevokeBody, requestSessionId: string) => TGrantRevokeResult;
   /** System information source (os module by default). */
   systemInfo?: typeof readSystemInfo;
   systemSnapshot?: typeof readSystemSnapshot;
@@ -46,6 +56,10 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
       cancelled: ctx.cancelSubscription(ZSubscriptionCancelBodySchema.parse(body).subscriptionId),
     }),
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
+    "grants.revoke": (body, ctx) => {
+      if (deps.revokeGrant === undefined) throw new RequestRefusedError("unavailable");
+      return deps.revokeGrant(ZGrantRevokeBodySchema.parse(body), ctx.sessionId ?? "");
+    },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
     ...createTerminalHandlers(() => deps.terminals),
