@@ -17,7 +17,16 @@ import { scanRecords } from "../../apps/companion/src/devices/store/record-frami
 import { DEVICE_TLS_FILE } from "../../apps/companion/src/devices/tls-identity";
 import { chromiumAvailable } from "../support/chromium.js";
 import { BrowserSuite, PASSWORD, screenshot, unnamedControls, watchedPage } from "./harness";
-import { addInstance, grantFromCard, inviteColleague, openInstance, signUpAdmin, Site, type Companion } from "./site";
+import {
+  addInstance,
+  grantFromCard,
+  inviteColleague,
+  openInstance,
+  signUpAdmin,
+  Site,
+  withStepUp,
+  type Companion,
+} from "./site";
 
 const EMAIL = "terminal@example.test";
 const VIEWER = "terminal-viewer@example.test";
@@ -177,8 +186,8 @@ describe.skipIf(!chromiumAvailable)("device terminal in Chromium with a real com
     expect(errors).toEqual([]);
   });
 
-  test("a viewer's terminal page explains why there is no terminal (and the companion would refuse anyway)", async () => {
-    const { page } = suite.main;
+  test("a viewer's terminal page explains why there is no terminal; the admin then revokes the viewer's grant", async () => {
+    const { page, errors } = suite.main;
     const url = suite.consoleServer.url;
     // Invite a colleague as a console viewer; they sign up in another tab and show their key card.
     const viewer = await watchedPage(suite.context);
@@ -199,5 +208,27 @@ describe.skipIf(!chromiumAvailable)("device terminal in Chromium with a real com
     await screenshot(viewer.page, "terminal-04-viewer");
     expect(await unnamedControls(viewer.page)).toEqual([]);
     expect(viewer.errors).toEqual([]);
+
+    // The admin revokes that grant before it expires, from the grants card: the companion
+    // records it end to end first, then the console drops the row (after step-up).
+    await openInstance(page, url, instanceId);
+    const row = page.getByTestId("grants").locator("tr", { hasText: VIEWER });
+    page.once("dialog", (d) => void d.accept());
+    await row.getByTestId("grant-revoke").click();
+    await withStepUp(
+      page,
+      PASSWORD,
+      async () => !((await page.getByTestId("grants").textContent()) ?? "").includes(VIEWER),
+    );
+    // The companion recorded it in its own state (what refuses the grant if a console serves it again).
+    const revocations = JSON.parse(readFileSync(join(stateDir, "revocations.json"), "utf8")) as Record<string, number>;
+    expect(Object.keys(revocations)).toHaveLength(1);
+    // The viewer no longer has the instance.
+    await viewer.page.goto(`${url}/instances`);
+    await expect
+      .poll(() => viewer.page.locator(`tr[data-instance-id="${instanceId}"]`).count(), { timeout: 30_000 })
+      .toBe(0);
+    // The step-up prompt comes from a 401 that Chromium logs; nothing else may appear.
+    expect(errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
   });
 });

@@ -260,6 +260,39 @@ for (const driver of drivers) {
       expect(statuses).toContain(429);
     });
 
+    it("revoking one grant (admin, step-up) drops it from the list, is audited, and the account loses the instance", async () => {
+      const target = await makeInstance(admin, "grant revocation");
+      expect((await c.api("/api/instances", { body: target.body, token: admin.token })).status).toBe(201);
+      const expiresAt = Date.now() + 3600_000;
+      const bundle = signGrantBundle(admin, viewer, target.instanceId, "viewer", expiresAt);
+      const granted = await c.api(`/api/instances/${target.instanceId}/grants`, {
+        body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle },
+        token: admin.token,
+      });
+      expect(granted.status).toBe(201);
+      const revoke = (token: string, body: object = { accountId: viewer.userId }) =>
+        c.api(`/api/instances/${target.instanceId}/grants/revoke`, { body, token });
+      expect((await revoke(viewer.token)).status).toBe(403);
+      const admin3 = await inviteKeyed(c.api, admin, "admin3@example.test", "admin");
+      expect(code((await revoke(admin3.token)).json)).toBe("step_up_required");
+      await stepUp(c.api, admin);
+      expect((await revoke(admin.token, { accountId: viewer.userId, extra: 1 })).status).toBe(400);
+      expect((await revoke(admin.token)).status).toBe(200);
+      expect((await revoke(admin.token)).status).toBe(404);
+      const listed = (
+        (await c.api(`/api/instances/${target.instanceId}/grants`, { token: admin.token })).json as TGrantListResponse
+      ).grants;
+      expect(listed.some((g) => g.accountId === viewer.userId)).toBe(false);
+      expect((await c.api(`/api/instances/${target.instanceId}`, { token: viewer.token })).status).toBe(404);
+      const log = (await c.api("/api/audit?action=instance.grant.revoke", { token: admin.token })).json as {
+        entries: { action: string; details: Record<string, unknown> }[];
+      };
+      expect(log.entries.find((e) => e.action === "instance.grant.revoke")?.details).toMatchObject({
+        accountId: viewer.userId,
+        role: "viewer",
+      });
+    });
+
     it("revocation needs step-up, is final, and refuses enrollment", async () => {
       const other = await makeInstance(admin, "to revoke");
       expect((await c.api("/api/instances", { body: other.body, token: admin.token })).status).toBe(201);

@@ -88,6 +88,14 @@ export const ZGrantCreateRequestSchema = z.strictObject({
 });
 export type TGrantCreateRequest = z.infer<typeof ZGrantCreateRequestSchema>;
 
+/**
+ * POST /api/instances/:id/grants/revoke (admin): drops the account's grant from the console's
+ * list. The admin's browser first sends `grants.revoke` to the companion end to end, which is
+ * what actually ends the grant; this only stops the console from serving it.
+ */
+export const ZGrantRevokeRequestSchema = z.strictObject({ accountId: ZIdSchema });
+export type TGrantRevokeRequest = z.infer<typeof ZGrantRevokeRequestSchema>;
+
 /** One grant as listed. */
 export const ZGrantSummarySchema = z.object({
   id: ZIdSchema,

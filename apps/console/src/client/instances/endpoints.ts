@@ -10,6 +10,7 @@ import {
   ZInstanceListResponseSchema,
   ZInstanceResponseSchema,
   type TGrantCreateRequest,
+  type TGrantRevokeRequest,
   type TInstanceCreateRequest,
 } from "@veil/protocol";
 import { z } from "zod";
@@ -32,5 +33,7 @@ export const listGrants = (id: string) =>
   apiRequest({ method: "GET", path: at(id, "/grants"), schema: ZGrantListResponseSchema });
 export const createGrant = (id: string, body: TGrantCreateRequest) =>
   apiRequest({ method: "POST", path: at(id, "/grants"), body, schema: ZGrantCreatedSchema });
+export const revokeGrant = (id: string, body: TGrantRevokeRequest) =>
+  apiRequest({ method: "POST", path: at(id, "/grants/revoke"), body, schema: ZOkSchema });
 export const companionInfo = () =>
   apiRequest({ method: "GET", path: "/api/companion-info", schema: ZCompanionInfoResponseSchema });

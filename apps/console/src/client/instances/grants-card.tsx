@@ -1,29 +1,49 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
 import { toBase64Url } from "@veil/crypto";
-import type { TGrantSummary, TInstanceSummary } from "@veil/protocol";
+import { ZAdminDelegationBodySchema, type TGrantSummary, type TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
+import { useStepUp } from "../components/step-up";
+import { useTask } from "../hooks/use-task";
+import type { InstanceChannel } from "./e2e-channel";
 import * as accountApi from "../endpoints";
 import * as api from "./endpoints";
 import { GrantForm, type GrantAuthority } from "./grant-form";
 import type { Ready } from "./ready-session";
 import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type VerifiedInstance } from "./trust";
 
-/** The grants on an instance, each checked in this browser, and the grant form for the signer. */
+/**
+ * When the revocation must reach back: the grant's own issue time, or its delegation's if later
+ * (both are refused at or before the time the companion records).
+ */
+function revokedUpTo(g: TGrantSummary, grantIssuedAt: number): number {
+  const d = g.delegation ? ZAdminDelegationBodySchema.safeParse(g.delegation.body) : null;
+  return Math.max(grantIssuedAt, d?.success ? d.data.issuedAt : 0);
+}
+
+/**
+ * The grants on an instance, each checked in this browser, and the grant form for the signer.
+ * An administrator with an open session (`adminChannel`) can revoke a grant before it expires:
+ * the companion records the revocation first (end to end), then the console drops the row.
+ */
 export function GrantsCard({
   session,
   instance,
   verified,
+  adminChannel,
 }: {
   session: Ready;
   instance: TInstanceSummary;
   verified: VerifiedInstance;
+  adminChannel: InstanceChannel | null;
 }) {
   const [grants, setGrants] = useState<readonly TGrantSummary[] | null>(null);
   const [emails, setEmails] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const admin = session.me.user.role === "admin";
+  const withStepUp = useStepUp();
+  const revoking = useTask();
   const load = useCallback(() => {
     api.listGrants(instance.id).then(
       (r) => setGrants(r.grants),
@@ -37,6 +57,24 @@ export function GrantsCard({
   }, [instance.id, admin]);
   useEffect(() => load(), [load]);
   const me = session.me;
+  const revoke = (g: TGrantSummary, who: string, grantIssuedAt: number) => {
+    if (!adminChannel) return;
+    if (!window.confirm(`Revoke the grant of ${who}? Their sessions on this site end now.`)) return;
+    void revoking
+      .run(async (phase) => {
+        phase("The companion is recording the revocation");
+        const r = await adminChannel.request("grants.revoke", {
+          accountId: g.accountId.toLowerCase(),
+          issuedAt: revokedUpTo(g, grantIssuedAt),
+        });
+        phase("Removing the grant from the console's list");
+        await withStepUp(() => api.revokeGrant(instance.id, { accountId: g.accountId }));
+        return r;
+      })
+      .then((r) => {
+        if (r) load();
+      });
+  };
   // The signer signs; an admin holding a delegation from the signer (checked here) signs with it.
   const authority: GrantAuthority | null = isSigner(verified, session.keys)
     ? { kind: "signer" }
@@ -55,6 +93,11 @@ export function GrantsCard({
         <code>{verified.signerSafetyCode}</code>) and enforces their roles itself.
       </p>
       <Alert>{error}</Alert>
+      <Alert>{revoking.error}</Alert>
+      {revoking.phase ? <p role="status">{revoking.phase}…</p> : null}
+      {admin && !adminChannel && !instance.revokedAt ? (
+        <p className="hint">Revoking a grant needs an open secure session as an administrator of this instance.</p>
+      ) : null}
       {grants === null ? (
         <p className="muted">Loading…</p>
       ) : (
@@ -66,6 +109,7 @@ export function GrantsCard({
               <th scope="col">Expires</th>
               <th scope="col">Signed by (safety code)</th>
               <th scope="col">May grant</th>
+              {adminChannel ? <th scope="col">Revoke</th> : null}
             </tr>
           </thead>
           <tbody>
@@ -76,9 +120,10 @@ export function GrantsCard({
                 checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() &&
                 checked.body.role === g.role &&
                 checked.body.instanceId.toLowerCase() === instance.id.toLowerCase();
+              const who = emails.get(g.accountId.toLowerCase()) ?? g.accountId;
               return (
                 <tr key={g.id}>
-                  <td>{emails.get(g.accountId.toLowerCase()) ?? g.accountId}</td>
+                  <td>{who}</td>
                   <td>{checked?.body.role ?? g.role}</td>
                   <td>{new Date(checked?.body.expiresAt ?? g.expiresAt).toLocaleString()}</td>
                   <td>
@@ -101,6 +146,20 @@ export function GrantsCard({
                       ? "yes (delegated)"
                       : "no"}
                   </td>
+                  {adminChannel ? (
+                    <td>
+                      {checked ? (
+                        <button
+                          type="button"
+                          disabled={revoking.running}
+                          data-testid="grant-revoke"
+                          onClick={() => revoke(g, who, checked.body.issuedAt)}
+                        >
+                          Revoke
+                        </button>
+                      ) : null}
+                    </td>
+                  ) : null}
                 </tr>
               );
             })}

@@ -34,7 +34,12 @@ function Overview({ session, site }: InstancePageProps) {
           <SystemInfoCard channel={open} />
           <LastKnownCard session={session} site={site} />
           {canRotate ? <RotateCard channel={open} instance={instance} verified={verified} /> : null}
-          <GrantsCard session={session} instance={instance} verified={verified} />
+          <GrantsCard
+            session={session}
+            instance={instance}
+            verified={verified}
+            adminChannel={canRotate && !instance.revokedAt ? open : null}
+          />
         </>
       ) : null}
       {admin && !instance.revokedAt ? <RevokeCard instance={instance} onDone={load} /> : null}

@@ -6,7 +6,7 @@ import { getMe } from "./routes/get-me";
 import { companionEnroll, companionKdf, companionRotate } from "./routes/instance-companion";
 import { getCompanionInfo } from "./routes/instance-companion-info";
 import { createInstance } from "./routes/instance-create";
-import { createGrant, listGrants } from "./routes/instance-grants";
+import { createGrant, listGrants, revokeGrant } from "./routes/instance-grants";
 import { getInstance, listInstances } from "./routes/instance-list";
 import { revokeInstance } from "./routes/instance-revoke";
 import { getInstanceSnapshot } from "./routes/instance-snapshot";
@@ -57,6 +57,7 @@ export const ROUTES: readonly AnyRoute[] = [
   getInstance,
   revokeInstance,
   createGrant,
+  revokeGrant,
   listGrants,
   getInstanceSnapshot,
   getCompanionInfo,

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { instanceGrants, users } from "@veil/db";
 import {
   MAX_GRANT_BUNDLE_BYTES,
@@ -6,6 +6,7 @@ import {
   ZAdminDelegationBodySchema,
   ZGrantBodySchema,
   ZGrantCreateRequestSchema,
+  ZGrantRevokeRequestSchema,
   type TGrantBundle,
   type TGrantCreateRequest,
   type TGrantListResponse,
@@ -13,7 +14,7 @@ import {
 } from "@veil/protocol";
 import { findInstance, roleOnInstance, type GrantRow } from "../../instances/instance-store";
 import { audit } from "../../services";
-import { defineRoute, requireAuth } from "../route";
+import { defineRoute, requireAuth, type ApiContext } from "../route";
 import { instanceIdParam } from "./instance-params";
 
 function grantSummary(g: GrantRow): TGrantSummary {
@@ -67,6 +68,26 @@ function assertDelegationMatches(body: TGrantCreateRequest, instanceId: string, 
   if (d.data.adminIdentityPublicKey !== identityPublicKey) throw mismatch("delegation.body.adminIdentityPublicKey");
 }
 
+/** Records a grant change on an instance in the console's audit log, as the signed-in admin. */
+async function auditGrant(
+  ctx: ApiContext<unknown, unknown>,
+  action: "instance.grant" | "instance.grant.revoke",
+  instanceId: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const { user } = requireAuth(ctx);
+  await audit(ctx.services, {
+    action,
+    outcome: "success",
+    actorUserId: user.id,
+    actorEmail: user.email,
+    targetType: "instance",
+    targetId: instanceId,
+    ip: ctx.ip,
+    details,
+  });
+}
+
 /** POST /api/instances/:id/grants (admin): stores a grant the admin's browser signed (replaces the account's previous one). */
 export const createGrant = defineRoute({
   method: "POST",
@@ -100,22 +121,43 @@ export const createGrant = defineRoute({
       .onConflictDoUpdate({ target: [instanceGrants.instanceId, instanceGrants.accountId], set: values })
       .returning();
     if (!row) throw new Error("grant upsert returned nothing");
-    await audit(ctx.services, {
-      action: "instance.grant",
-      outcome: "success",
-      actorUserId: user.id,
-      actorEmail: user.email,
-      targetType: "instance",
-      targetId: instanceId,
-      ip: ctx.ip,
-      details: {
-        accountId,
-        role: ctx.body.role,
-        expiresAt: row.expiresAt.toISOString(),
-        delegated: ctx.body.delegation !== undefined,
-      },
+    await auditGrant(ctx, "instance.grant", instanceId, {
+      accountId,
+      role: ctx.body.role,
+      expiresAt: row.expiresAt.toISOString(),
+      delegated: ctx.body.delegation !== undefined,
     });
     return { status: 201, body: { grant: grantSummary(row) } };
+  },
+});
+
+/**
+ * POST /api/instances/:id/grants/revoke (admin, after step-up): removes an account's grant from
+ * the list, so the console stops serving it. The companion's own refusal comes from the
+ * `grants.revoke` request the admin's browser sends it end to end first; the console cannot
+ * forge or skip that, and a console that kept the row would still be refused.
+ */
+export const revokeGrant = defineRoute({
+  method: "POST",
+  path: "/api/instances/:id/grants/revoke",
+  rate: "apiWrite",
+  auth: "session",
+  roles: ["admin"],
+  stepUp: true,
+  body: ZGrantRevokeRequestSchema,
+  bodyLimit: 1024,
+  handler: async (ctx) => {
+    requireAuth(ctx);
+    const instanceId = instanceIdParam(ctx.params);
+    const accountId = ctx.body.accountId.toLowerCase();
+    const removed = await ctx.services.db
+      .delete(instanceGrants)
+      .where(and(eq(instanceGrants.instanceId, instanceId), eq(instanceGrants.accountId, accountId)))
+      .returning({ role: instanceGrants.role });
+    const [row] = removed;
+    if (!row) throw new VeilError("not_found");
+    await auditGrant(ctx, "instance.grant.revoke", instanceId, { accountId, role: row.role });
+    return { status: 200, body: { ok: true } };
   },
 });
 
