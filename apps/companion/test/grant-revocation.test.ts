@@ -111,6 +111,10 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
       kind: "error",
       error: { code: "bad_request" },
     });
+    // Not into the future: that would refuse every later re-grant of the account too.
+    expect(
+      await a.request("grants.revoke", { accountId: site.admin.accountId, issuedAt: Date.now() + 3600_000 }),
+    ).toMatchObject({ kind: "error", error: { code: "bad_request" } });
     expect(new StateStore(site.stateDir).loadRevocations()[site.admin.accountId]).toBeUndefined();
     b.dispose();
     a.dispose();

@@ -7,6 +7,7 @@ import {
   type TRequestType,
 } from "../../protocol";
 import { RequestRefusedError } from "../dispatch-request";
+import { GRANT_CLOCK_SKEW_MS } from "../../grants/verify-grant";
 import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
@@ -58,7 +59,12 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "token.rotate": async () => ({ enrollment: await deps.rotateToken() }),
     "grants.revoke": (body, ctx) => {
       if (deps.revokeGrant === undefined) throw new RequestRefusedError("unavailable");
-      return deps.revokeGrant(ZGrantRevokeBodySchema.parse(body), ctx.sessionId ?? "");
+      const revoke = ZGrantRevokeBodySchema.parse(body);
+      // Only grants already issued: a time in the future would also refuse every later re-grant
+      // (one administrator locking another out for good).
+      if (revoke.issuedAt > ctx.now() + GRANT_CLOCK_SKEW_MS)
+        throw new RequestRefusedError("bad_request", "A revocation cannot reach grants not issued yet.");
+      return deps.revokeGrant(revoke, ctx.sessionId ?? "");
     },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
