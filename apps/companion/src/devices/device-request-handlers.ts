@@ -29,10 +29,31 @@ import { runDeviceCommand, type DeviceCommand } from "./run-device-command";
 
 type DeviceRequestType = keyof typeof DEVICE_REQUEST_CATALOGUE;
 
-function statusCounts(inv: Inventory): { online: number; offline: number; pending: number } {
+type StatusCounts = { online: number; offline: number; pending: number };
+
+function statusCounts(inv: Inventory): StatusCounts {
   const counts = { online: 0, offline: 0, pending: 0 };
   for (const d of inv.devices.values()) counts[d.status] += 1;
   return counts;
+}
+
+/** How stale the totals in a `devices.changed` event may be: every watch tick shares one count. */
+const WATCH_COUNTS_MAX_AGE_MS = 100;
+const watchCounts = new WeakMap<Inventory, { seq: number; at: number; counts: StatusCounts; key: string }>();
+
+/**
+ * The totals for watch events: walking every device is the costliest part of a tick at 10,000
+ * devices, and every open watch ticks, so they share one count, recomputed once the inventory
+ * changed and the count is older than WATCH_COUNTS_MAX_AGE_MS. The device rows themselves are
+ * never stale; only the totals may lag by that much.
+ */
+function sharedStatusCounts(inv: Inventory, now: number): { counts: StatusCounts; key: string } {
+  const cached = watchCounts.get(inv);
+  if (cached && (cached.seq === inv.changeSeq || now - cached.at < WATCH_COUNTS_MAX_AGE_MS)) return cached;
+  const counts = statusCounts(inv);
+  const fresh = { seq: inv.changeSeq, at: now, counts, key: JSON.stringify(counts) };
+  watchCounts.set(inv, fresh);
+  return fresh;
 }
 
 /** The handlers; `service()` returns the running service or undefined. */
@@ -72,8 +93,7 @@ export function createDeviceRequestHandlers(
         const all = inv.changedSince(seq);
         seq = inv.changeSeq;
         if (all !== undefined && all.length === 0) return undefined;
-        const counts = statusCounts(inv);
-        const countsKey = JSON.stringify(counts);
+        const { counts, key: countsKey } = sharedStatusCounts(inv, ctx.now());
         const changed = all === undefined || only === undefined ? all : all.filter((mac) => only.has(mac));
         // Nothing on screen changed and the totals are the same: stay quiet.
         if (changed !== undefined && changed.length === 0 && countsKey === lastCounts) return undefined;
