@@ -56,13 +56,23 @@ async function loggedPort(c: Companion, name: string): Promise<number> {
  * host could): the newest site-key record of the device store, the channel's certificate and its
  * port. (The browser shows no site key; `siteKey.get` is an admin request the UI does not make.)
  */
+/** The file's bytes, or none when the store rotated it away between the listing and the read. */
+function readIfThere(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
+    throw error;
+  }
+}
+
 async function siteKeyFromState(dir: string, channelPort: number): Promise<string> {
   const start = Date.now();
   for (;;) {
     const records = readdirSync(dir)
       .filter((f) => /^devices\.(snap|\d+\.log)$/.test(f))
       .sort((a, b) => (a.endsWith(".snap") ? -1 : b.endsWith(".snap") ? 1 : a.localeCompare(b)))
-      .flatMap((f) => scanRecords(readFileSync(join(dir, f))).records) as { t?: string; id?: string; k?: string }[];
+      .flatMap((f) => scanRecords(readIfThere(join(dir, f))).records) as { t?: string; id?: string; k?: string }[];
     const entry = records.filter((r) => r.t === "site" && r.id && r.k).at(-1);
     if (entry?.id && entry.k) {
       const tls = JSON.parse(readFileSync(join(dir, DEVICE_TLS_FILE), "utf8")) as { certPem: string };
