@@ -3,17 +3,23 @@ import { DeviceCodecError } from "./errors";
 
 const MAC_TEXT = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
+/** Two lower-case hex digits of every byte value (MACs are formatted once per inform). */
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Parses `aa:bb:cc:dd:ee:ff` (any case, `:` or `-`) into 6 bytes; throws a labelled TypeError. */
 export function macToBytes(mac: string): Uint8Array {
   const norm = mac.toLowerCase().replaceAll("-", ":");
   if (!MAC_TEXT.test(norm)) throw new TypeError("mac must look like aa:bb:cc:dd:ee:ff");
-  return Uint8Array.from(norm.split(":").map((h) => parseInt(h, 16)));
+  const out = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) out[i] = parseInt(norm.slice(3 * i, 3 * i + 2), 16);
+  return out;
 }
 
 /** Formats 6 bytes as lower-case `aa:bb:cc:dd:ee:ff`, the one text form Veil stores. */
 export function bytesToMac(bytes: Uint8Array): string {
   if (bytes.length !== 6) throw new DeviceCodecError("malformed", "a MAC address is 6 bytes");
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
+  const h = (i: number): string => HEX2[bytes[i] ?? 0] ?? "00";
+  return `${h(0)}:${h(1)}:${h(2)}:${h(3)}:${h(4)}:${h(5)}`;
 }
 
 /** Lower-case hex of `bytes`. */

@@ -62,7 +62,9 @@ export function decryptInform(
     const d = createDecipheriv("aes-128-gcm", key, iv, { authTagLength: TAG });
     d.setAAD(aad);
     d.setAuthTag(data.subarray(data.length - TAG));
-    return concatBytes(u8(d.update(data.subarray(0, data.length - TAG))), u8(d.final()));
+    const body = u8(d.update(data.subarray(0, data.length - TAG)));
+    const rest = d.final(); // checks the tag; GCM has no bytes left over
+    return rest.length === 0 ? body : concatBytes(body, u8(rest));
   } catch {
     throw DeviceCodecError.authFailed();
   }

@@ -3,7 +3,9 @@ import {
   adoptReply,
   authkeyToKey,
   cmdReply,
+  compressInform,
   decodeInformJson,
+  decompressInform,
   DeviceCodecError,
   encodeInformJson,
   generateAuthkey,
@@ -35,6 +37,23 @@ describe("controller replies", () => {
       expect(decodeInformJson(packet, INFORM_DEFAULT_KEY).json).toEqual(r);
     }
     expect(noopReply(10, clock)).toEqual({ _type: "noop", interval: 10, server_time_in_utc: "1700000000123" });
+  });
+
+  it("a reply repeated (one deflate reused) and replies that differ each decode to their own content", () => {
+    const noop = new TextEncoder().encode(JSON.stringify(noopReply(10, clock)));
+    const first = compressInform(noop, "zlib");
+    // A caller that reuses its input buffer must not change what was remembered.
+    const scratch = noop.slice();
+    expect(compressInform(scratch, "zlib")).toBe(first);
+    scratch[2] = (scratch[2] ?? 0) ^ 1;
+    expect(decompressInform(compressInform(scratch, "zlib"), "zlib")).toEqual(scratch);
+    expect(decompressInform(compressInform(noop, "zlib"), "zlib")).toEqual(noop);
+    const mac = "02:00:00:00:00:01";
+    const replies = [noopReply(10, clock), noopReply(10, clock), noopReply(30, clock), rebootReply(clock)];
+    const packets = replies.map((r) => encodeInformJson(r, { mac, key: INFORM_DEFAULT_KEY }));
+    packets.forEach((p, i) => expect(decodeInformJson(p, INFORM_DEFAULT_KEY).json).toEqual(replies[i]));
+    // Same content, fresh IV: the packets still differ.
+    expect(Buffer.from(packets[0] ?? []).equals(Buffer.from(packets[1] ?? []))).toBe(false);
   });
 
   it("mgmt_cfg carries the new authkey and inform URL", () => {

@@ -94,7 +94,6 @@ export class UnifiIngest {
     if (!parsed.success || parsed.data.mac !== header.mac)
       throw new DeviceCodecError("malformed", "inform payload fails its schema");
     const state = unifiInformToDeviceState(parsed.data);
-    if (state === undefined) throw new DeviceCodecError("malformed", "inform does not map to a device state");
     if (!ctx.perDevice.take(`unifi/${header.mac}`)) {
       ctx.counters.add("unifi.rate_limited_device");
       return { kind: "drop", status: 429 };
