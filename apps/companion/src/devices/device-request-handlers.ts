@@ -32,13 +32,22 @@ type DeviceRequestType = keyof typeof DEVICE_REQUEST_CATALOGUE;
 type StatusCounts = { online: number; offline: number; pending: number };
 
 function statusCounts(inv: Inventory): StatusCounts {
-  const counts = { online: 0, offline: 0, pending: 0 };
-  for (const d of inv.devices.values()) counts[d.status] += 1;
-  return counts;
+  let online = 0;
+  let offline = 0;
+  for (const d of inv.devices.values()) {
+    if (d.status === "online") online++;
+    else if (d.status === "offline") offline++;
+  }
+  return { online, offline, pending: inv.devices.size - online - offline };
 }
 
-/** How stale the totals in a `devices.changed` event may be: every watch tick shares one count. */
-const WATCH_COUNTS_MAX_AGE_MS = 100;
+/**
+ * How stale the totals in a `devices.changed` event may be: every watch tick shares one count.
+ * A second: a device is offline only after three missed 10 s informs, so a total a second late
+ * says nothing wrong, and with informs arriving every millisecond the count was redone on every
+ * tick (10 walks of 10,000 devices a second, 4 % of the companion's CPU).
+ */
+const WATCH_COUNTS_MAX_AGE_MS = 1000;
 const watchCounts = new WeakMap<Inventory, { seq: number; at: number; counts: StatusCounts; key: string }>();
 
 /**

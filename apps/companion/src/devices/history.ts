@@ -16,36 +16,64 @@ export interface MinuteSample {
   readonly tx: number;
 }
 
-/** The ring of one device (allocated on first sample). */
-export class DeviceHistory {
-  // 16 bytes per slot, ~23 KiB per device for a full day: percentages in tenths (u16),
-  // rates as float32 (7 significant digits is plenty for a chart).
-  readonly #minute = new Int32Array(HISTORY_MINUTES);
-  readonly #cpu = new Uint16Array(HISTORY_MINUTES);
-  readonly #mem = new Uint16Array(HISTORY_MINUTES);
-  readonly #rx = new Float32Array(HISTORY_MINUTES);
-  readonly #tx = new Float32Array(HISTORY_MINUTES);
+/**
+ * Traffic rates are kept on a 16-bit logarithmic scale, `round(log1p(rate) · RATE_SCALE)`, from 0
+ * to RATE_MAX bytes/s (80 Tbit/s): a stored rate is within 0.023 % of the one measured, far
+ * finer than a chart can show, in half the bytes of a float32.
+ */
+const RATE_MAX = 1e13;
+const RATE_SCALE = 0xffff / Math.log1p(RATE_MAX);
+const encodeRate = (bps: number): number =>
+  Number.isFinite(bps) && bps > 0 ? Math.round(Math.log1p(Math.min(bps, RATE_MAX)) * RATE_SCALE) : 0;
+const decodeRate = (code: number): number => Math.expm1(code / RATE_SCALE);
+const tenths = (pct: number): number => (Number.isFinite(pct) ? Math.round(Math.min(100, Math.max(0, pct)) * 10) : 0);
 
-  /** Stores a sample (replacing whatever the slot held 24 h ago). */
+/** Lanes of one slot: CPU and memory in tenths of a percent (CPU EMPTY: no sample), rx, tx. */
+const LANES = 4;
+const EMPTY = 0xffff;
+
+/**
+ * The ring of one device (allocated on first sample): 1,440 slots of four u16 lanes, 11.25 KiB
+ * per device (10,000 devices: 110 MiB; it was 23 KiB with an Int32 minute and float32 rates).
+ * The ring holds the 1,440 minutes up to the newest one stored; minutes skipped when it moves on
+ * are cleared, so a slot never shows a sample from a day before.
+ */
+export class DeviceHistory {
+  readonly #slots = new Uint16Array(HISTORY_MINUTES * LANES).fill(EMPTY);
+  /** Newest minute stored (0: none yet). */
+  #newest = 0;
+
+  /** Stores a sample (replacing whatever the slot held 24 h ago); a sample older than the ring is dropped. */
   put(s: MinuteSample): void {
-    const i = s.m % HISTORY_MINUTES;
-    this.#minute[i] = s.m;
-    this.#cpu[i] = Math.round(Math.min(100, Math.max(0, s.cpu)) * 10);
-    this.#mem[i] = Math.round(Math.min(100, Math.max(0, s.mem)) * 10);
-    this.#rx[i] = s.rx;
-    this.#tx[i] = s.tx;
+    const m = s.m;
+    if (!(m > 0) || !Number.isInteger(m) || m <= this.#newest - HISTORY_MINUTES) return;
+    const slots = this.#slots;
+    if (m > this.#newest) {
+      // Clear the minutes between the newest and this one (at most a whole day).
+      const from = Math.max(this.#newest + 1, m - HISTORY_MINUTES + 1);
+      for (let k = from; k < m; k++) slots[(k % HISTORY_MINUTES) * LANES] = EMPTY;
+      this.#newest = m;
+    }
+    const at = (m % HISTORY_MINUTES) * LANES;
+    slots[at] = tenths(s.cpu);
+    slots[at + 1] = tenths(s.mem);
+    slots[at + 2] = encodeRate(s.rx);
+    slots[at + 3] = encodeRate(s.tx);
   }
 
   /** The sample of minute `m`, if held. */
   get(m: number): MinuteSample | undefined {
-    const i = m % HISTORY_MINUTES;
-    if (m <= 0 || this.#minute[i] !== m) return undefined;
+    if (!(m > 0) || m > this.#newest || m <= this.#newest - HISTORY_MINUTES) return undefined;
+    const at = (m % HISTORY_MINUTES) * LANES;
+    const slots = this.#slots;
+    const cpu = slots[at] ?? EMPTY;
+    if (cpu === EMPTY) return undefined;
     return {
       m,
-      cpu: (this.#cpu[i] ?? 0) / 10,
-      mem: (this.#mem[i] ?? 0) / 10,
-      rx: this.#rx[i] ?? 0,
-      tx: this.#tx[i] ?? 0,
+      cpu: cpu / 10,
+      mem: (slots[at + 1] ?? 0) / 10,
+      rx: decodeRate(slots[at + 2] ?? 0),
+      tx: decodeRate(slots[at + 3] ?? 0),
     };
   }
 
