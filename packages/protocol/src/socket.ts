@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./version";
-import type { TErrorBody } from "./errors";
+import { ZErrorBodySchema, type TErrorBody } from "./errors";
 
 /** Largest socket.io message the console accepts (socket.io `maxHttpBufferSize`). */
 export const MAX_SOCKET_MESSAGE_BYTES = 256 * 1024;
@@ -47,6 +47,11 @@ export type TRelayFrame = z.infer<typeof ZRelayFrameSchema>;
 
 /** Acknowledgement of every client-to-server socket event: ok, or a stable error. */
 export type TSocketAck = { ok: true } | ({ ok: false } & TErrorBody);
+/** Parses an acknowledgement (the console's word, checked like any other input). */
+export const ZSocketAckSchema: z.ZodType<TSocketAck> = z.union([
+  z.object({ ok: z.literal(true) }),
+  ZErrorBodySchema.extend({ ok: z.literal(false) }),
+]);
 
 /** Why the console ended a socket: sent just before it disconnects. */
 export const ZSessionEndedSchema = z.object({

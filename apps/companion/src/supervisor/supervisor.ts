@@ -3,9 +3,9 @@ import {
   PROTOCOL_VERSION,
   ZRelayFrameSchema,
   ZSessionEndedSchema,
+  ZSocketAckSchema,
   type TCompanionSocketAuth,
   type TRelayFrame,
-  type TSocketAck,
 } from "../protocol";
 import type { Clock, Random } from "../clock";
 import type { Logger } from "../log";
@@ -15,6 +15,55 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
 
 /** How long the console has to acknowledge a relayed frame. */
 export const ACK_TIMEOUT_MS = 10_000;
+/** Frames the console may owe acknowledgements for before the connection is dropped and made anew. */
+export const MAX_OWED_ACKS = 20_000;
+
+/**
+ * The acknowledgements the console owes, without a timer per frame (a timer per frame sent was a
+ * measurable share of the companion's CPU per request). Frames are counted by the ledger tick
+ * (ACK_TIMEOUT_MS) they were sent in; at each tick, frames of earlier ticks still owed have
+ * waited at least ACK_TIMEOUT_MS.
+ */
+class AckLedger {
+  #tick = 0;
+  readonly #owed = new Map<number, number>();
+  #total = 0;
+
+  /** Counts a frame sent now; returns the settle function for its acknowledgement (idempotent). */
+  owe(): () => void {
+    const tick = this.#tick;
+    this.#owed.set(tick, (this.#owed.get(tick) ?? 0) + 1);
+    this.#total += 1;
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      const n = this.#owed.get(tick);
+      if (n === undefined) return; // reset since (a new connection)
+      if (n > 1) this.#owed.set(tick, n - 1);
+      else this.#owed.delete(tick);
+      this.#total -= 1;
+    };
+  }
+
+  /** Advances one tick; returns how many frames are owed from before the tick that just ended. */
+  advance(): number {
+    let overdue = 0;
+    for (const [tick, n] of this.#owed) if (tick < this.#tick) overdue += n;
+    this.#tick += 1;
+    return overdue;
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Forgets everything owed (the connection that owed it is gone). */
+  reset(): void {
+    this.#owed.clear();
+    this.#total = 0;
+  }
+}
 
 /** Connection states reported to `status`. */
 export type ConnectionState = "starting" | "connecting" | "connected" | "disconnected" | "revoked" | "stopped";
@@ -58,6 +107,8 @@ export class Supervisor {
   #socket: CompanionSocket | undefined;
   #timer: unknown;
   #attempt = 0;
+  readonly #acks = new AckLedger();
+  #ackTimer: unknown;
   #state: ConnectionState = "starting";
   #lastError: string | null = null;
   #connectedSince: number | null = null;
@@ -88,13 +139,29 @@ export class Supervisor {
   send(frame: TRelayFrame): boolean {
     const socket = this.#socket;
     if (socket === undefined || !socket.connected) return false;
-    // A bounded wait: a console that never acknowledges must not make pending callbacks pile up.
-    socket.timeout(ACK_TIMEOUT_MS).emit("e2e:frame", frame, (error: Error | null, ack: TSocketAck) => {
-      if (error !== null) this.#o.logger.warn("console did not acknowledge a frame", { sessionId: frame.sessionId });
-      else if (!ack.ok)
-        this.#o.logger.warn("console refused a frame", { sessionId: frame.sessionId, code: ack.error.code });
+    // A bounded wait: acknowledgements still owed after ACK_TIMEOUT_MS are logged at the next
+    // ledger tick, and a console that owes MAX_OWED_ACKS is dropped (which clears its callbacks).
+    const settle = this.#acks.owe();
+    socket.emit("e2e:frame", frame, (ack: unknown) => {
+      settle();
+      if ((ack as { ok?: unknown } | null)?.ok === true) return;
+      const parsed = ZSocketAckSchema.safeParse(ack);
+      this.#o.logger.warn("console refused a frame", {
+        sessionId: frame.sessionId,
+        code: parsed.success && !parsed.data.ok ? parsed.data.error.code : "malformed_ack",
+      });
     });
+    if (this.#acks.total > MAX_OWED_ACKS) {
+      this.#o.logger.error("the console stopped acknowledging frames: reconnecting", { owed: this.#acks.total });
+      this.#retry();
+    }
     return true;
+  }
+
+  #checkAcks(): void {
+    const overdue = this.#acks.advance();
+    if (overdue > 0)
+      this.#o.logger.warn("console did not acknowledge frames", { count: overdue, withinMs: ACK_TIMEOUT_MS });
   }
 
   /** Stops for good: closes the connection, cancels any pending reconnect. */
@@ -122,6 +189,9 @@ export class Supervisor {
   #teardown(): void {
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#o.clock.clearInterval(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#acks.reset();
     if (socket !== undefined) {
       socket.removeAllListeners();
       socket.disconnect();
@@ -148,6 +218,8 @@ export class Supervisor {
       this.#attempt = 0;
       this.#lastError = null;
       this.#connectedSince = this.#o.clock.now();
+      this.#o.clock.clearInterval(this.#ackTimer);
+      this.#ackTimer = this.#o.clock.setInterval(() => this.#checkAcks(), ACK_TIMEOUT_MS);
       log.info("connected to the console", { instanceId: this.#o.instanceId });
       this.#setState("connected");
     });
