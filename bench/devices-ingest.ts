@@ -16,7 +16,7 @@
 // companion when it has read, decrypted and parsed the inform; both clocks are this machine's).
 //
 // Run: pnpm --filter @veil/bench exec tsx devices-ingest.ts [--devices 1000,2500,5000,10000]
-//      [--measure-s 30]   (VEIL_BENCH_PROFILE=<folder> adds the companion's V8 CPU profiles)
+//      [--measure-s 30] [--compact-every-s 900]   (VEIL_BENCH_PROFILE=<folder> adds the companion's V8 CPU profiles)
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -32,10 +32,13 @@ const { values } = parseArgs({
   options: {
     devices: { type: "string", default: "1000,2500,5000,10000" },
     "measure-s": { type: "string", default: "30" },
+    "compact-every-s": { type: "string", default: "900" },
   },
 });
 const SIZES = values.devices.split(",").map(Number);
 const MEASURE_MS = Number(values["measure-s"]) * 1000;
+/** The store's time-based compaction (the companion's default, 15 min; 10 makes every window hold one). */
+const COMPACT_EVERY_MS = Number(values["compact-every-s"]) * 1000;
 const WATCHES = 4;
 const PROFILE_DIR = process.env.VEIL_BENCH_PROFILE || undefined;
 
@@ -126,7 +129,7 @@ async function veilRun(
   // Every size starts from an empty device store (the enrolled identity stays).
   for (const f of readdirSync(rig.stateDir))
     if (f.startsWith("devices.") || f.startsWith(".devices.")) rmSync(path.join(rig.stateDir, f), { force: true });
-  const companion = child("ingest-companion.ts", [rig.stateDir]);
+  const companion = child("ingest-companion.ts", [rig.stateDir, String(COMPACT_EVERY_MS)]);
   const { informPort } = (await companion.next(has("informPort"))) as { informPort: number };
   await enrolled.online(() => "");
   const session: BrowserSession = await enrolled.openSession();
@@ -171,7 +174,9 @@ async function veilRun(
       throw new Error(`only ${(await stats()).devices.online} of ${n} devices online after 60 s`);
     await sleep(1000);
   }
-  await sleep(2_000);
+  // Steady state: every device has closed a minute (its 24-hour history ring is allocated) once
+  // the clock has passed a minute boundary and one more inform interval.
+  await sleep(Math.max(2_000, Math.ceil(Date.now() / 60_000) * 60_000 + 12_000 - Date.now()));
   const pid = companion.pid ?? 0;
   const meter = new CpuMeter(pid);
   const i0 = informs();
@@ -186,6 +191,7 @@ async function veilRun(
   const rss = memBytes(pid, "VmRSS");
   const hwm = memBytes(pid, "VmHWM");
   const compactions = ((await stats()).counters["store.compactions"] ?? 0) - c0;
+  const memory = [...companion.lines].reverse().find(has("memory"));
   session.socket.disconnect();
   await stopChild(sim);
   await stopChild(companion);
@@ -202,6 +208,7 @@ async function veilRun(
     informsPerSec: (i1.sent - i0.sent) / seconds,
     errors: i1.errors - i0.errors,
     compactions,
+    memory: (memory === undefined ? undefined : field(memory, "memory")) as Record<string, number> | undefined,
   };
 }
 
@@ -230,7 +237,7 @@ try {
     const bare = await bareRun(n);
     rows.push({ n, ...veil, bareCores: bare.cores, bareRss: bare.rss, load });
     console.log(
-      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak ${mib(veil.hwm)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors, ${veil.compactions} compactions · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
+      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak ${mib(veil.hwm)}; V8 heap ${mib(veil.memory?.heapUsed ?? 0)} used of ${mib(veil.memory?.heapTotal ?? 0)}, array buffers ${mib(veil.memory?.arrayBuffers ?? 0)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors, ${veil.compactions} compactions · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
     );
   }
 } finally {
@@ -238,7 +245,7 @@ try {
 }
 
 console.log(
-  `\n${MEASURE_MS / 1000} s measured per size after every device was adopted and online; load ${loadavg()[0]?.toFixed(1)} at end`,
+  `\n${MEASURE_MS / 1000} s measured per size after every device was adopted and online and had closed a minute; store compaction every ${COMPACT_EVERY_MS / 1000} s (or at 64 MiB of log); load ${loadavg()[0]?.toFixed(1)} at end`,
 );
 console.log(
   "\n| devices | informs/s | companion CPU (cores) | bare CPU | CPU vs bare | companion RSS (peak) | bare RSS | arrival→browser p50 / p99 | of which in the companion, p99 | updates | compactions | load |",

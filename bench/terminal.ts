@@ -16,7 +16,8 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import { type TE2EResponse, type TRelayFrame, type TTerminalOutputEvent } from "../packages/protocol/src/index";
 import { startSimulator, type SimulatorHandle } from "../apps/simulator/src/index";
-import { eventually, spawnCompanion } from "../apps/console/test/helpers/instances";
+import { eventually } from "../apps/console/test/helpers/instances";
+import { spawnBundledCompanion } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
 import { BareRelay } from "./lib/relay-bare";
 import { emitFrame, stopChild } from "./lib/relay-common";
@@ -36,8 +37,7 @@ const fmtMs = (ms: number): string => `${ms.toFixed(2)} ms`;
 /** The companion's enrolled state, running with its device channel on 127.0.0.1, and an admin session. */
 async function setUp(rig: Rig) {
   const { inst, online, openSession } = await enrollInstance(rig);
-  const companion = spawnCompanion("run", rig.stateDir, {
-    VEIL_LOG_LEVEL: "warn",
+  const companion = spawnBundledCompanion("run", rig.stateDir, {
     VEIL_INFORM_PORT: "0",
     VEIL_DEVICE_CHANNEL_PORT: "0",
     VEIL_DEVICE_BIND: "127.0.0.1",

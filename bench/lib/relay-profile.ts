@@ -1,9 +1,10 @@
 // Optional profile (VEIL_BENCH_PROFILE=1): V8 CPU profiles of this process during the last Veil
 // figure and of the companion over its life, self time grouped by where the code lives.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { Session as Inspector } from "node:inspector/promises";
 import path from "node:path";
+import { spawnBundledCompanion } from "./companion-bundle";
 
 export const PROFILE = process.env.VEIL_BENCH_PROFILE === "1";
 
@@ -35,9 +36,20 @@ export function summarize(title: string, profile: CpuProfile): void {
     by.set(key, (by.get(key) ?? 0) + hits);
   }
   const busy = total - (by.get("(idle)") ?? 0);
+  const share = (v: number): string => `${((v * 100) / Math.max(1, busy)).toFixed(1).padStart(5)} %`;
   console.log(`\n${title} (self time, share of non-idle samples)`);
   for (const [k, v] of [...by].filter(([k]) => k !== "(idle)").sort((x, y) => y[1] - x[1]))
-    console.log(`  ${((v * 100) / Math.max(1, busy)).toFixed(1).padStart(5)} %  ${k}`);
+    console.log(`  ${share(v)}  ${k}`);
+  // The hottest functions, by self time.
+  const fns = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const { functionName, url } = n.callFrame;
+    if (functionName === "(idle)" || !n.hitCount) continue;
+    const key = `${functionName || "(anonymous)"}  ${url.replace(/^.*\/(node_modules|apps|packages|bench)\//, "$1/")}`;
+    fns.set(key, (fns.get(key) ?? 0) + n.hitCount);
+  }
+  console.log("  hottest functions:");
+  for (const [k, v] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, 25)) console.log(`    ${share(v)}  ${k}`);
 }
 
 /** Summarizes each companion profile written into `dir` (the companion must have exited). */
@@ -49,19 +61,9 @@ export function summarizeCompanionProfiles(dir: string): void {
     );
 }
 
-/** The companion CLI under node --cpu-prof (not allowed in NODE_OPTIONS, so not through tsx's bin). */
+/** The companion (its bundle, as installed) under node --cpu-prof (not allowed in NODE_OPTIONS). */
 export function spawnProfiledCompanion(stateDir: string, dir: string): ChildProcess & { output: () => string } {
-  const bench = path.join(import.meta.dirname, "..");
-  const main = path.join(bench, "..", "apps", "companion", "src", "main.ts");
-  const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", main, "run"], {
-    cwd: bench,
-    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  return Object.assign(child, { output: () => out });
+  return spawnBundledCompanion("run", stateDir, {}, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
 }
 
 /** Starts profiling this process when PROFILE is set. */

@@ -30,9 +30,9 @@ import {
   makeInstance,
   signGrantBundle,
   signUpKeyed,
-  spawnCompanion,
   type KeyedAccount,
 } from "../../apps/console/test/helpers/instances";
+import { spawnBundledCompanion } from "./companion-bundle";
 import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
 import { emitFrame, stopChild, Waiters, type Socket } from "./relay-common";
 import { Pacer } from "./relay-load";
@@ -216,7 +216,7 @@ export async function enrollInstance(rig: Rig) {
     signerFingerprint: toBase64Url(fingerprint(admin.identity.publicKey)),
     consolePin: info.consolePin,
   });
-  const enroll = spawnCompanion("enroll", stateDir, { VEIL_ENROLL: enrollment, VEIL_LOG_LEVEL: "warn" });
+  const enroll = spawnBundledCompanion("enroll", stateDir, { VEIL_ENROLL: enrollment });
   children.push(enroll);
   if ((await enroll.exit) !== 0) throw new Error(`enroll failed:\n${enroll.output()}`);
   const bundleJson = JSON.stringify(signGrantBundle(admin, admin, inst.instanceId, "admin"));
@@ -249,8 +249,7 @@ export async function setUpVeil(rig: Rig) {
   const ca = consoleNode.certificate.certPem;
   const { inst, online, openSession } = await enrollInstance(rig);
   const profileDir = path.join(dataDir, "profiles");
-  const quiet = { VEIL_LOG_LEVEL: "warn" };
-  const companion = PROFILE ? spawnProfiledCompanion(stateDir, profileDir) : spawnCompanion("run", stateDir, quiet);
+  const companion = PROFILE ? spawnProfiledCompanion(stateDir, profileDir) : spawnBundledCompanion("run", stateDir);
   children.push(companion);
   await online(companion.output);
   const one = await openSession();

@@ -1,0 +1,35 @@
+// The companion as install.sh installs it: the one-file esbuild bundle (apps/companion/build.mjs),
+// run with plain node. Benchmarks run this rather than the sources through tsx, whose loader adds
+// work per call (its `__name` helper on every closure) that the installed companion does not do.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+const COMPANION_DIR = path.join(import.meta.dirname, "..", "..", "apps", "companion");
+let built: string | undefined;
+
+/** Builds dist/veil-companion.mjs once per benchmark process; returns its path. */
+export function companionBundle(): string {
+  if (built === undefined) {
+    execFileSync(process.execPath, ["build.mjs"], { cwd: COMPANION_DIR, stdio: "ignore" });
+    built = path.join(COMPANION_DIR, "dist", "veil-companion.mjs");
+  }
+  return built;
+}
+
+/** `veil-companion <command>` from the bundle; `nodeArgs` go to node (e.g. --cpu-prof). */
+export function spawnBundledCompanion(
+  command: string,
+  stateDir: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): ChildProcess & { output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [...nodeArgs, companionBundle(), command], {
+    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out = (out + c.toString("utf8")).slice(-20_000)));
+  child.stderr?.on("data", (c: Buffer) => (out = (out + c.toString("utf8")).slice(-20_000)));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return Object.assign(child, { output: () => out, exit });
+}
