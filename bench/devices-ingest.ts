@@ -16,13 +16,14 @@
 // companion when it has read, decrypted and parsed the inform; both clocks are this machine's).
 //
 // Run: pnpm --filter @veil/bench exec tsx devices-ingest.ts [--devices 1000,2500,5000,10000]
-//      [--measure-s 30] [--compact-every-s 900]   (VEIL_BENCH_PROFILE=<folder> adds the companion's V8 CPU profiles)
+//      [--measure-s 60] [--compact-every-s 900]   (VEIL_BENCH_PROFILE=<folder> adds the companion's V8 CPU profiles)
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ZDevicesChangedSchema, ZDevicesStatsResultSchema } from "../packages/protocol/src/index";
+import { bundleScript } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
 import { CpuMeter, memBytes, mib } from "./lib/proc-stats";
 import { stopChild } from "./lib/relay-common";
@@ -31,7 +32,8 @@ import { enrollInstance, startRig, tearDown, type BrowserSession } from "./lib/r
 const { values } = parseArgs({
   options: {
     devices: { type: "string", default: "1000,2500,5000,10000" },
-    "measure-s": { type: "string", default: "30" },
+    // A whole minute: each device's minute closes (history, store records) fall in it once.
+    "measure-s": { type: "string", default: "60" },
     "compact-every-s": { type: "string", default: "900" },
   },
 });
@@ -42,7 +44,10 @@ const COMPACT_EVERY_MS = Number(values["compact-every-s"]) * 1000;
 const WATCHES = 4;
 const PROFILE_DIR = process.env.VEIL_BENCH_PROFILE || undefined;
 
-/** A child running a bench/lib script through tsx's loader in the same node process (its pid is the script's). */
+/** The companion and the bare server run bundled (the companion as installed); the simulator through tsx. */
+const BUNDLED = new Map(["ingest-companion.ts", "ingest-bare.ts"].map((s) => [s, bundleScript(s)]));
+
+/** A child running a bench/lib script in its own node process (its pid is the script's). */
 function child(
   script: string,
   args: string[],
@@ -52,11 +57,12 @@ function child(
     PROFILE_DIR !== undefined && script === "ingest-companion.ts"
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]
       : [];
-  const c = spawn(
-    process.execPath,
-    [...profile, "--import", "tsx", path.join(import.meta.dirname, "lib", script), ...args],
-    { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const bundled = BUNDLED.get(script);
+  const entry = bundled !== undefined ? [bundled] : ["--import", "tsx", path.join(import.meta.dirname, "lib", script)];
+  const c = spawn(process.execPath, [...profile, ...entry, ...args], {
+    cwd: import.meta.dirname,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: unknown[] = [];
   const waiters: { p: (v: unknown) => boolean; resolve: (v: unknown) => void }[] = [];
   let buf = "";
@@ -178,6 +184,15 @@ async function veilRun(
   // the clock has passed a minute boundary and one more inform interval.
   await sleep(Math.max(2_000, Math.ceil(Date.now() / 60_000) * 60_000 + 12_000 - Date.now()));
   const pid = companion.pid ?? 0;
+  // Peak RSS of the window alone, not of start-up and adoption (Linux: "5" resets VmHWM).
+  const peakSince = (() => {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, "5");
+      return "window";
+    } catch {
+      return "process start";
+    }
+  })();
   const meter = new CpuMeter(pid);
   const i0 = informs();
   const c0 = (await stats()).counters["store.compactions"] ?? 0;
@@ -190,7 +205,15 @@ async function veilRun(
   const i1 = informs();
   const rss = memBytes(pid, "VmRSS");
   const hwm = memBytes(pid, "VmHWM");
-  const compactions = ((await stats()).counters["store.compactions"] ?? 0) - c0;
+  const after = await stats();
+  const compactions = (after.counters["store.compactions"] ?? 0) - c0;
+  // A compaction still running at the end of the window, or failed ones, are worth knowing.
+  const store = {
+    failed: after.counters["store.compaction_failed"] ?? 0,
+    lastCompactionAgoS:
+      after.store.lastCompactionAt === null ? null : (Date.now() - after.store.lastCompactionAt) / 1000,
+    logMiB: after.store.logBytes / 2 ** 20,
+  };
   const memory = [...companion.lines].reverse().find(has("memory"));
   session.socket.disconnect();
   await stopChild(sim);
@@ -208,6 +231,8 @@ async function veilRun(
     informsPerSec: (i1.sent - i0.sent) / seconds,
     errors: i1.errors - i0.errors,
     compactions,
+    peakSince,
+    store,
     memory: (memory === undefined ? undefined : field(memory, "memory")) as Record<string, number> | undefined,
   };
 }
@@ -237,7 +262,7 @@ try {
     const bare = await bareRun(n);
     rows.push({ n, ...veil, bareCores: bare.cores, bareRss: bare.rss, load });
     console.log(
-      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak ${mib(veil.hwm)}; V8 heap ${mib(veil.memory?.heapUsed ?? 0)} used of ${mib(veil.memory?.heapTotal ?? 0)}, array buffers ${mib(veil.memory?.arrayBuffers ?? 0)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors, ${veil.compactions} compactions · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
+      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak since ${veil.peakSince} ${mib(veil.hwm)}; V8 heap ${mib(veil.memory?.heapUsed ?? 0)} used of ${mib(veil.memory?.heapTotal ?? 0)}, array buffers ${mib(veil.memory?.arrayBuffers ?? 0)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors, ${veil.compactions} compactions (${veil.store.failed} failed; last ${veil.store.lastCompactionAgoS?.toFixed(0) ?? "never"} s ago; log ${veil.store.logMiB.toFixed(1)} MiB) · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
     );
   }
 } finally {

@@ -3,6 +3,7 @@
 // work per call (its `__name` helper on every closure) that the installed companion does not do.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { buildSync } from "esbuild";
 
 const COMPANION_DIR = path.join(import.meta.dirname, "..", "..", "apps", "companion");
 let built: string | undefined;
@@ -32,4 +33,27 @@ export function spawnBundledCompanion(
   child.stderr?.on("data", (c: Buffer) => (out = (out + c.toString("utf8")).slice(-20_000)));
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return Object.assign(child, { output: () => out, exit });
+}
+
+/**
+ * A bench/lib script bundled the way build.mjs bundles the companion (into bench/.cache/): the
+ * script that starts the companion in-process, so it runs as the installed companion does, and the
+ * baselines it is compared with, so both sides run the same way; returns its path.
+ */
+export function bundleScript(script: string): string {
+  const outfile = path.join(import.meta.dirname, "..", ".cache", script.replace(/\.ts$/, ".mjs"));
+  buildSync({
+    entryPoints: [path.join(import.meta.dirname, script)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["bufferutil", "utf-8-validate"],
+    banner: {
+      js: 'import { createRequire as __veilCreateRequire } from "node:module"; const require = __veilCreateRequire(import.meta.url);',
+    },
+    logLevel: "warning",
+  });
+  return outfile;
 }

@@ -4,15 +4,12 @@
 // the real encrypted ping and its answer.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { toBase64Url } from "@veil/crypto";
 import { connected } from "../../apps/console/test/helpers/instances";
 import type { TRelayFrame } from "../../packages/protocol/src/index";
+import { bundleScript } from "./companion-bundle";
 import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
 import { connect, emitFrame, Waiters, type Socket } from "./relay-common";
-
-const TSX = path.join(import.meta.dirname, "..", "node_modules", ".bin", "tsx");
-const PEER = path.join(import.meta.dirname, "relay-bare-peer.ts");
 
 export interface BareOptions {
   /** The console's certificate: the bare relay serves the same one. */
@@ -45,7 +42,8 @@ export class BareRelay {
     this.#relay = relay;
     const { port: barePort } = await nextMessage<{ port: number }>(relay, "ready");
     const peerUp = nextMessage(relay, "peer");
-    const peer = spawn(TSX, [PEER], {
+    // Bundled, as the companion it stands in for runs (lib/companion-bundle.ts).
+    const peer = spawn(process.execPath, [bundleScript("relay-bare-peer.ts")], {
       env: { ...process.env, BARE_PORT: String(barePort), BARE_CA: o.ca, BARE_ANSWER_BYTES: String(o.answerBytes) },
       stdio: ["ignore", "inherit", "inherit"],
     });
