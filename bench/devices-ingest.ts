@@ -58,8 +58,13 @@ function child(
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]
       : [];
   const bundled = BUNDLED.get(script);
+  // VEIL_BENCH_COMPANION_NODE_ARGS: extra node flags for the companion (e.g. V8 heap settings).
+  const nodeArgs =
+    script === "ingest-companion.ts"
+      ? (process.env.VEIL_BENCH_COMPANION_NODE_ARGS ?? "").split(" ").filter(Boolean)
+      : [];
   const entry = bundled !== undefined ? [bundled] : ["--import", "tsx", path.join(import.meta.dirname, "lib", script)];
-  const c = spawn(process.execPath, [...profile, ...entry, ...args], {
+  const c = spawn(process.execPath, [...nodeArgs, ...profile, ...entry, ...args], {
     cwd: import.meta.dirname,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -207,6 +212,10 @@ async function veilRun(
   const hwm = memBytes(pid, "VmHWM");
   const after = await stats();
   const compactions = (after.counters["store.compactions"] ?? 0) - c0;
+  // Informs the companion refused, by reason (unifi.accepted* and unifi.adopted are not refusals).
+  const refused = Object.entries(after.counters)
+    .filter(([k, v]) => k.startsWith("unifi.") && !/^unifi\.(accepted|adopted)/.test(k) && v > 0)
+    .map(([k, v]) => `${k} ${v}`);
   // A compaction still running at the end of the window, or failed ones, are worth knowing.
   const store = {
     failed: after.counters["store.compaction_failed"] ?? 0,
@@ -231,6 +240,7 @@ async function veilRun(
     informsPerSec: (i1.sent - i0.sent) / seconds,
     errors: i1.errors - i0.errors,
     compactions,
+    refused,
     peakSince,
     store,
     memory: (memory === undefined ? undefined : field(memory, "memory")) as Record<string, number> | undefined,
@@ -262,7 +272,7 @@ try {
     const bare = await bareRun(n);
     rows.push({ n, ...veil, bareCores: bare.cores, bareRss: bare.rss, load });
     console.log(
-      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak since ${veil.peakSince} ${mib(veil.hwm)}; V8 heap ${mib(veil.memory?.heapUsed ?? 0)} used of ${mib(veil.memory?.heapTotal ?? 0)}, array buffers ${mib(veil.memory?.arrayBuffers ?? 0)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors, ${veil.compactions} compactions (${veil.store.failed} failed; last ${veil.store.lastCompactionAgoS?.toFixed(0) ?? "never"} s ago; log ${veil.store.logMiB.toFixed(1)} MiB) · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
+      `N=${n}: companion ${veil.cores.toFixed(3)} cores, RSS ${mib(veil.rss)} (peak since ${veil.peakSince} ${mib(veil.hwm)}; V8 heap ${mib(veil.memory?.heapUsed ?? 0)} used of ${mib(veil.memory?.heapTotal ?? 0)}, array buffers ${mib(veil.memory?.arrayBuffers ?? 0)}), arrival→browser p50 ${veil.p50} ms p99 ${veil.p99} ms (in the companion p99 ${veil.companionP99} ms; ${veil.samples} updates), ${veil.informsPerSec.toFixed(0)} informs/s, ${veil.errors} inform errors (companion refusals since start: ${veil.refused.join(", ") || "none"}), ${veil.compactions} compactions (${veil.store.failed} failed; last ${veil.store.lastCompactionAgoS?.toFixed(0) ?? "never"} s ago; log ${veil.store.logMiB.toFixed(1)} MiB) · bare ${bare.cores.toFixed(3)} cores, RSS ${mib(bare.rss)} · load ${load.toFixed(1)}`,
     );
   }
 } finally {

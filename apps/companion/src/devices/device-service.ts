@@ -19,6 +19,7 @@ import { loadOrCreateTlsIdentity, type TlsIdentity } from "./tls-identity";
 import { KeyedTokenBuckets } from "./token-bucket";
 import { startUnifiInformServer, type UnifiInformServer } from "./unifi-inform-server";
 import { startVeilChannelServer, type VeilChannelServer } from "./veil-channel-server";
+import { tuneHeapForInventory } from "./heap-tuning";
 
 /** Options of {@link startDeviceService}. */
 export interface DeviceServiceOptions {
@@ -87,6 +88,7 @@ function defaultPublicHost(bindHost: string): string {
 
 /** Starts the device side. Rejects if a port cannot be bound (after closing what opened). */
 export async function startDeviceService(o: DeviceServiceOptions): Promise<DeviceService> {
+  tuneHeapForInventory();
   const now = o.now ?? Date.now;
   const logger = o.logger;
   const intervalSec = o.intervalSec ?? 10;
