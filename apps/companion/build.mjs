@@ -1,11 +1,14 @@
 // Bundles the companion into one file, dist/veil-companion.mjs, for install.sh to fetch.
+// `node build.mjs <entry> <outfile>` bundles another entry the same way (the benchmarks' scripts
+// that start the companion in-process, so they run as the installed companion does).
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 
-const outfile = "dist/veil-companion.mjs";
+const [entry = "src/main.ts", outfile = "dist/veil-companion.mjs"] = process.argv.slice(2);
 await build({
-  entryPoints: ["src/main.ts"],
+  entryPoints: [entry],
   outfile,
   bundle: true,
   platform: "node",
@@ -21,5 +24,5 @@ await build({
   logLevel: "warning",
 });
 const sha = createHash("sha256").update(readFileSync(outfile)).digest("hex");
-writeFileSync(outfile + ".sha256", `${sha}  veil-companion.mjs\n`);
+writeFileSync(outfile + ".sha256", `${sha}  ${basename(outfile)}\n`);
 console.log(`${outfile} ${sha}`);

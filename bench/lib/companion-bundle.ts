@@ -3,7 +3,6 @@
 // work per call (its `__name` helper on every closure) that the installed companion does not do.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { buildSync } from "esbuild";
 
 const COMPANION_DIR = path.join(import.meta.dirname, "..", "..", "apps", "companion");
 let built: string | undefined;
@@ -36,24 +35,15 @@ export function spawnBundledCompanion(
 }
 
 /**
- * A bench/lib script bundled the way build.mjs bundles the companion (into bench/.cache/): the
- * script that starts the companion in-process, so it runs as the installed companion does, and the
+ * A bench/lib script bundled by the companion's own build.mjs (into bench/.cache/): the script
+ * that starts the companion in-process, so it runs as the installed companion does, and the
  * baselines it is compared with, so both sides run the same way; returns its path.
  */
 export function bundleScript(script: string): string {
   const outfile = path.join(import.meta.dirname, "..", ".cache", script.replace(/\.ts$/, ".mjs"));
-  buildSync({
-    entryPoints: [path.join(import.meta.dirname, script)],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["bufferutil", "utf-8-validate"],
-    banner: {
-      js: 'import { createRequire as __veilCreateRequire } from "node:module"; const require = __veilCreateRequire(import.meta.url);',
-    },
-    logLevel: "warning",
+  execFileSync(process.execPath, ["build.mjs", path.join(import.meta.dirname, script), outfile], {
+    cwd: COMPANION_DIR,
+    stdio: "ignore",
   });
   return outfile;
 }
