@@ -24,12 +24,12 @@ import { parseArgs } from "node:util";
 import { client } from "../apps/console/test/helpers/http";
 import { browserSocket, connected, signGrantBundle, type KeyedAccount } from "../apps/console/test/helpers/instances";
 import { fromBase64Url, toBase64Url } from "@veil/crypto";
-import { ZLoginResponseSchema, type TRelayFrame } from "../packages/protocol/src/index";
+import { onRelayFrames, ZLoginResponseSchema, type TRelayFrame } from "../packages/protocol/src/index";
 import { ask, consoleDir, forkLib, loadOrMakeFleet, nextMessage, stopFork, type Fleet } from "./lib/fleet-fixtures";
 import { header } from "./lib/measure";
 import { CpuMeter, mib } from "./lib/proc-stats";
 import { connect, emitFrame, Waiters, type Socket } from "./lib/relay-common";
-import { BrowserSession } from "./lib/relay-veil";
+import { BrowserSession, sendBatched } from "./lib/relay-veil";
 
 const { values } = parseArgs({
   options: {
@@ -120,7 +120,8 @@ async function veil(fleet: Fleet) {
   for (let i = 0; i < N; i += SESSIONS_PER_SOCKET) {
     const s = browserSocket(fleet.port, certPem, admin.token);
     await connected(s);
-    s.on("e2e:frame", (f: TRelayFrame) => {
+    onRelayFrames(s, (raw) => {
+      const f = raw as TRelayFrame;
       if (f.kind !== "transport") return;
       frameBytes.answer += f.frame.length;
       frameBytes.answers += 1;
@@ -147,7 +148,7 @@ async function veil(fleet: Fleet) {
     frameBytes.request += frame.frame.length;
     frameBytes.requests += 1;
     const t = performance.now();
-    await Promise.all([emitFrame(session.socket, frame), answer]);
+    await Promise.all([sendBatched(session.socket, frame), answer]);
     const r = await answer;
     if (r.kind !== "result") throw new Error(`${type}: ${JSON.stringify(r)}`);
     return performance.now() - t;

@@ -15,7 +15,7 @@
 // (lib/relay-load.ts), with the CPU each process spent per round trip.
 //
 // The console meters relayed frames with token buckets (apps/console/src/server/instances/
-// frame-budget.ts: 5,000 frames/s per browser socket, 10,000/s per account and 40,000/s per
+// frame-budget.ts: 10,000 frames/s per browser socket, 20,000/s per account and 80,000/s per
 // companion socket); a refused frame leaves a gap in the Noise nonce sequence and the companion
 // closes the session, so the Veil client paces itself under those budgets. Veil is measured
 // twice: through one browser socket (what a browser tab gets) and spread over SOCKETS browser
@@ -28,6 +28,7 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import { header } from "./lib/measure";
 import { stopChild } from "./lib/relay-common";
+import { BROWSER_SOCKET_LIMIT } from "../apps/console/src/server/instances/frame-budget";
 import { BareRelay } from "./lib/relay-bare";
 import {
   DURATION_MS,
@@ -107,7 +108,9 @@ try {
   console.log(`\n(a') bare socket.io relay, ${SOCKETS} browser sockets, requests spread over them`);
   console.log(`  sequential        ${fmtFigure(bareManySeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(bareManyConc)}`);
-  console.log(`\n(b) Veil, 1 browser socket, 1 session (console budget 5,000 frames/s per browser socket)`);
+  console.log(
+    `\n(b) Veil, 1 browser socket, 1 session (console budget ${BROWSER_SOCKET_LIMIT.framesPerSec.toLocaleString("en-US")} frames/s per browser socket)`,
+  );
   console.log(`  sequential        ${fmtFigure(veilOneSeq)}`);
   console.log(`  ${IN_FLIGHT} in flight      ${fmtFigure(veilOneConc)}`);
   console.log(`  (${oneWaits} requests waited for the socket's frame budget)`);

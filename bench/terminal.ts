@@ -20,8 +20,8 @@ import { eventually } from "../apps/console/test/helpers/instances";
 import { spawnBundledCompanion } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
 import { BareRelay } from "./lib/relay-bare";
-import { emitFrame, stopChild } from "./lib/relay-common";
-import { enrollInstance, startRig, tearDown, type BrowserSession, type Rig } from "./lib/relay-veil";
+import { stopChild } from "./lib/relay-common";
+import { enrollInstance, sendBatched, startRig, tearDown, type BrowserSession, type Rig } from "./lib/relay-veil";
 
 const KEYS = Number(process.env.VEIL_BENCH_KEYS ?? 500);
 const WARMUP = 50;
@@ -86,7 +86,7 @@ async function openTerminal(session: BrowserSession, mac: string) {
       data: Buffer.from(ch).toString("base64url"),
     });
     sizes = { ...sizes, request: frame.frame.length };
-    await Promise.all([emitFrame(session.socket, frame), echo]);
+    await Promise.all([sendBatched(session.socket, frame), echo]);
     const ms = performance.now() - t;
     ok(await answer, "terminal.input");
     return ms;
@@ -94,11 +94,11 @@ async function openTerminal(session: BrowserSession, mac: string) {
   /** Sizes of the frames one keystroke brings back (its result and the echo event): the larger one. */
   const answerSize = async (): Promise<number> => {
     const lengths: number[] = [];
-    const listen = (f: TRelayFrame) => lengths.push(f.frame.length);
-    session.socket.on("e2e:frame", listen);
+    const listen = (fs: TRelayFrame[]) => lengths.push(...fs.map((f) => f.frame.length));
+    session.socket.on("e2e:frames", listen);
     await key();
     await new Promise((r) => setTimeout(r, 100));
-    session.socket.off("e2e:frame", listen);
+    session.socket.off("e2e:frames", listen);
     return Math.max(...lengths);
   };
   return { subscriptionId, key, sizes: () => sizes, answerSize };

@@ -9,9 +9,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { initiateSession, fingerprint, fromBase64Url, fromUtf8, toBase64Url, utf8, type Session } from "@veil/crypto";
 import {
+  AckedOutbox,
   encodeEnrollment,
+  onRelayFrames,
   encodeSessionOpen,
-  PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   ZE2EResponseSchema,
   type TCompanionInfoResponse,
   type TInstanceResponse,
@@ -34,7 +36,7 @@ import {
 } from "../../apps/console/test/helpers/instances";
 import { spawnBundledCompanion } from "./companion-bundle";
 import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
-import { emitFrame, stopChild, Waiters, type Socket } from "./relay-common";
+import { stopChild, Waiters, type Socket } from "./relay-common";
 import { Pacer } from "./relay-load";
 import { PROFILE, spawnProfiledCompanion } from "./relay-profile";
 
@@ -54,6 +56,31 @@ const REQUEST_TTL_MS = 2_000;
 let browserCryptoMs = 0;
 export const browserCryptoTime = (): number => browserCryptoMs;
 
+const outboxes = new WeakMap<Socket, AckedOutbox>();
+/**
+ * Frames to the console from one browser socket, batched per turn as the browser's channel
+ * batches them (apps/console/src/client/instances/e2e-channel.ts); shared by the sessions the
+ * socket carries.
+ */
+function outboxOf(socket: Socket): AckedOutbox {
+  let outbox = outboxes.get(socket);
+  if (!outbox) {
+    outbox = new AckedOutbox((frames, onAck) =>
+      socket
+        .timeout(10_000)
+        .emit("e2e:frames", frames, (error: unknown, ack: unknown) => onAck(error ? undefined : ack)),
+    );
+    outboxes.set(socket, outbox);
+  }
+  return outbox;
+}
+
+/** Sends one frame through the socket's outbox; rejects when the console refuses it. */
+export async function sendBatched(socket: Socket, frame: TRelayFrame): Promise<void> {
+  const ack = await outboxOf(socket).send(frame);
+  if (!ack.ok) throw new Error(`relay refused: ${ack.error.code}`);
+}
+
 /** The browser end of one E2E session (as the console's browser code does, minus the UI). */
 export class BrowserSession {
   readonly sessionId = toBase64Url(randomBytes(16));
@@ -70,7 +97,8 @@ export class BrowserSession {
     readonly socket: Socket,
     readonly instanceId: string,
   ) {
-    socket.on("e2e:frame", (f: TRelayFrame) => {
+    onRelayFrames(socket, (raw) => {
+      const f = raw as TRelayFrame;
       if (f.sessionId !== this.sessionId) return;
       if (f.kind !== "transport" || !this.#session) return this.#handshake?.(f);
       const t = performance.now();
@@ -83,7 +111,7 @@ export class BrowserSession {
 
   async open(account: KeyedAccount, instanceBoxPublicKey: Uint8Array, bundleJson: string): Promise<void> {
     const pending = initiateSession({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId: this.instanceId,
       accountId: account.userId,
       accountSecretKey: account.box.privateKey,
@@ -101,7 +129,7 @@ export class BrowserSession {
     // waits for the budget, as a browser would.
     for (let attempt = 0; ; attempt++) {
       try {
-        await emitFrame(this.socket, handshake);
+        await sendBatched(this.socket, handshake);
         break;
       } catch (error) {
         if (attempt >= 200 || !String(error).includes("rate_limited")) throw error;
@@ -131,7 +159,7 @@ export class BrowserSession {
 
   async request(type: string, body: unknown = {}): Promise<TE2EResponse> {
     const { frame, answer } = this.seal(type, body);
-    await Promise.all([emitFrame(this.socket, frame), answer]);
+    await Promise.all([sendBatched(this.socket, frame), answer]);
     return answer;
   }
 }
@@ -256,9 +284,9 @@ export async function setUpVeil(rig: Rig) {
   const sample = one.seal("ping");
   const requestBytes = sample.frame.frame.length;
   let answerBytes = 0;
-  const sizer = (f: TRelayFrame) => (answerBytes = f.frame.length);
-  one.socket.once("e2e:frame", sizer);
-  await Promise.all([emitFrame(one.socket, sample.frame), sample.answer]);
+  const sizer = (fs: TRelayFrame[]) => (answerBytes = fs[0]?.frame.length ?? 0);
+  one.socket.once("e2e:frames", sizer);
+  await Promise.all([sendBatched(one.socket, sample.frame), sample.answer]);
   if ((await sample.answer).kind !== "result") throw new Error(`ping: ${JSON.stringify(await sample.answer)}`);
   const many = [one];
   for (let i = 1; i < SOCKETS; i++) many.push(await openSession());

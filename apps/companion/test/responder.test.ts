@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../src/crypto";
 import {
   encodeSessionOpen,
-  PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   ZE2EResponseSchema,
   type TE2EResponse,
   type TRelayFrame,
@@ -51,7 +51,7 @@ function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
   const sessionId = toBase64Url(new Uint8Array(16).fill(1));
   const open = (expiresAt = clock.now() + 60_000): Session => {
     const pending = initiateSession({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId,
       accountId: account.accountId,
       accountSecretKey: account.box.privateKey,

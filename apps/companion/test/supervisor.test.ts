@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { silentLogger, createJsonLogger, redactFields } from "../src/log";
+import { MAX_FRAMES_PER_BATCH, type TRelayFrame } from "../src/protocol";
 import { backoffDelay, DEFAULT_BACKOFF } from "../src/supervisor/backoff";
 import {
   ACK_TIMEOUT_MS,
@@ -119,57 +120,120 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
   });
 });
 
-describe("supervisor: acknowledgements the console owes", () => {
-  /** A connected fake socket that keeps the acknowledgement callbacks of the frames it is given. */
+describe("supervisor: batches and the acknowledgements the console owes", () => {
+  /** A connected fake socket that keeps the batches it is given; the event loop's turns run by hand. */
   function connected() {
     const lines: Record<string, unknown>[] = [];
     const logger = createJsonLogger({
       level: "debug",
       write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
     });
-    const { clock, transport, sup } = startSupervisor({ logger });
+    const turns: (() => void)[] = [];
+    const { clock, transport, sup } = startSupervisor({ logger, deferTurnEnd: (fn) => turns.push(fn) });
     const s = transport.sockets[0] as FakeSocket;
     s.connected = true;
     s.emit("connect");
-    const acks: ((ack: unknown) => void)[] = [];
+    const batches: { frames: TRelayFrame[]; ack: (ack: unknown) => void }[] = [];
     s.emit = ((event: string, ...args: unknown[]) => {
-      const last = args.at(-1);
-      if (event === "e2e:frame" && typeof last === "function") acks.push(last as (ack: unknown) => void);
+      const [frames, ack] = args;
+      if (event === "e2e:frames" && typeof ack === "function")
+        batches.push({ frames: frames as TRelayFrame[], ack: ack as (ack: unknown) => void });
       return true;
     }) as FakeSocket["emit"];
-    const frame = { instanceId: "i", sessionId: "s".repeat(22), kind: "transport" as const, frame: "AAAA" };
+    const frame = (n: number): TRelayFrame => ({
+      instanceId: "i",
+      sessionId: String(n).padStart(22, "s"),
+      kind: "transport",
+      frame: "AAAA",
+    });
+    const turn = () => turns.splice(0).forEach((fn) => fn());
     const messages = () => lines.map((l) => l.msg);
-    return { clock, transport, sup, acks, frame, lines, messages };
+    return { clock, transport, sup, batches, frame, turn, lines, messages };
   }
 
+  it("sends the first frame of a turn at once and the rest of the turn as one batch, in order", () => {
+    const { sup, batches, frame, turn } = connected();
+    for (let i = 0; i < 3; i++) expect(sup.send(frame(i))).toBe(true);
+    expect(batches).toHaveLength(1); // the first at once, the others queued until the end of the turn
+    turn();
+    sup.send(frame(3));
+    turn();
+    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["0"], ["1", "2"], ["3"]]);
+    // A full batch goes without waiting; what follows waits for the turn.
+    for (let i = 0; i < MAX_FRAMES_PER_BATCH + 2; i++) sup.send(frame(i));
+    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH]);
+    turn();
+    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH, 1]);
+    sup.stop();
+  });
+
   it("logs frames still unacknowledged after ACK_TIMEOUT_MS, and refusals with their code, without a timer per frame", () => {
-    const { clock, sup, acks, frame, lines, messages } = connected();
-    for (let i = 0; i < 3; i++) expect(sup.send(frame)).toBe(true);
+    const { clock, sup, batches, frame, turn, lines, messages } = connected();
+    sup.send(frame(9));
+    for (let i = 0; i < 3; i++) sup.send(frame(i));
+    turn();
+    sup.send(frame(3));
+    turn();
     expect(clock.pending()).toEqual([ACK_TIMEOUT_MS]); // one ledger tick, not one timer per frame
-    acks[0]?.({ ok: true });
-    acks[1]?.({ ok: false, error: { code: "rate_limited", message: "slow down", retryable: true } });
+    const rateLimited = { ok: false, error: { code: "rate_limited", message: "slow down", retryable: true } };
+    batches.shift()?.ack([{ ok: true }]);
+    batches[0]?.ack([{ ok: true }, rateLimited, { ok: true }]);
+    expect(lines.filter((l) => l.msg === "console refused a frame")).toMatchObject([
+      { code: "rate_limited", sessionId: frame(1).sessionId },
+    ]);
     clock.advance(ACK_TIMEOUT_MS); // frames of the first tick are not overdue yet
     expect(messages()).not.toContain("console did not acknowledge frames");
     clock.advance(ACK_TIMEOUT_MS);
     expect(lines.find((l) => l.msg === "console did not acknowledge frames")).toMatchObject({ count: 1 });
-    expect(lines.find((l) => l.msg === "console refused a frame")).toMatchObject({ code: "rate_limited" });
-    // A late acknowledgement settles it; a malformed one is named as such and crashes nothing.
-    acks[2]?.({ ok: true });
-    acks[2]?.({ ok: true });
+    // A late acknowledgement settles it (once); malformed ones are named as such and crash nothing.
+    batches[1]?.ack([{ ok: true }]);
+    batches[1]?.ack([{ ok: true }]);
     const before = lines.length;
     clock.advance(ACK_TIMEOUT_MS);
     expect(lines.length).toBe(before);
-    sup.send(frame);
-    acks[3]?.("garbage");
+    sup.send(frame(4));
+    turn();
+    batches[2]?.ack("garbage");
     expect(lines.at(-1)).toMatchObject({ msg: "console refused a frame", code: "malformed_ack" });
+    sup.send(frame(5));
+    turn();
+    batches[3]?.ack([{ ok: true }, { ok: true }]); // two results for one frame
+    expect(lines.at(-1)).toMatchObject({ msg: "console refused a frame", code: "malformed_ack" });
+    // One result for a whole batch the console could not read applies to each of its frames.
+    sup.send(frame(8));
+    sup.send(frame(6));
+    sup.send(frame(7));
+    turn();
+    expect(batches[5]?.frames).toEqual([frame(6), frame(7)]);
+    batches[5]?.ack({ ok: false, error: { code: "validation_failed", message: "bad", retryable: false } });
+    expect(lines.slice(-2)).toMatchObject([
+      { code: "validation_failed", sessionId: frame(6).sessionId },
+      { code: "validation_failed", sessionId: frame(7).sessionId },
+    ]);
+    sup.stop();
+  });
+
+  it("drops a batch queued for a connection that is gone", () => {
+    const { transport, sup, batches, frame, turn } = connected();
+    sup.send(frame(0));
+    expect(batches).toHaveLength(1);
+    batches.length = 0;
+    sup.send(frame(1));
+    // (`emit` of this fake now records batches: the event goes through EventEmitter's own.)
+    EventEmitter.prototype.emit.call(transport.sockets[0], "disconnect", "transport close");
+    turn();
+    expect(batches).toHaveLength(0);
+    expect(sup.send(frame(1))).toBe(false);
     sup.stop();
   });
 
   it("drops a connection that owes MAX_OWED_ACKS acknowledgements, which frees their callbacks", () => {
-    const { transport, sup, frame, messages } = connected();
-    for (let i = 0; i < MAX_OWED_ACKS; i++) sup.send(frame);
+    const { transport, sup, frame, turn, messages } = connected();
+    for (let i = 0; i < MAX_OWED_ACKS; i++) sup.send(frame(i));
+    turn();
     expect(sup.state).toBe("connected");
-    sup.send(frame);
+    sup.send(frame(0));
+    turn();
     expect(messages()).toContain("the console stopped acknowledging frames: reconnecting");
     expect(sup.state).toBe("disconnected");
     expect(transport.sockets[0]?.connected).toBe(false);

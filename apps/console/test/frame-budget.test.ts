@@ -60,12 +60,12 @@ describe("relay frame budgets (unit)", () => {
     const clock = manualClock();
     const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
     const tab = fakeSocket("u1");
-    // A steady 4,500 frames/s of 200-byte frames for 3 s (what one session needs to match the
+    // A steady 9,500 frames/s of 200-byte frames for 3 s (what one session needs to match the
     // bare relay with 20 requests in flight): nothing refused.
     let refused = 0;
     for (let ms = 0; ms < 3_000; ms++) {
       clock.advance(1);
-      for (let i = 0; i < (ms % 2 === 0 ? 4 : 5); i++) if (!budgets.take(tab, 200)) refused++;
+      for (let i = 0; i < (ms % 2 === 0 ? 9 : 10); i++) if (!budgets.take(tab, 200)) refused++;
     }
     expect(refused).toBe(0);
     // A flood: 20,000 frames within one millisecond. The burst passes, the rest is refused.
@@ -78,9 +78,11 @@ describe("relay frame budgets (unit)", () => {
     const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
     const tabs = [fakeSocket("flooder"), fakeSocket("flooder"), fakeSocket("flooder")];
     const other = fakeSocket("someone-else");
-    const taken = tabs.map((tab) => count(5_000, () => budgets.take(tab, 100)));
-    // Each socket could burst 1,000, but the account holds 2,000 in all: the third gets nothing.
-    expect(taken).toEqual([1_000, 1_000, 0]);
+    const taken = tabs.map((tab) => count(10_000, () => budgets.take(tab, 100)));
+    // Each socket could burst 2,000, but the account holds 4,000 in all: the third gets nothing.
+    const burst = BROWSER_SOCKET_LIMIT.frameBurst;
+    expect(BROWSER_ACCOUNT_LIMIT.frameBurst).toBe(2 * burst);
+    expect(taken).toEqual([burst, burst, 0]);
     expect(count(500, () => budgets.take(other, 100))).toBe(500);
     expect(budgets.accounts).toBe(2);
     for (const tab of tabs) tab.disconnect();
@@ -152,11 +154,11 @@ describe("relay frame budgets through a real console", () => {
 
   it("refuses a flood of small frames past the burst, and the socket recovers after a pause", async () => {
     const flooder = await open(viewer);
-    const acks = await Promise.all(Array.from({ length: 8_000 }, () => sendFrame(flooder, frame(100))));
+    const acks = await Promise.all(Array.from({ length: 16_000 }, () => sendFrame(flooder, frame(100))));
     const flooded = codes(acks);
     expect(flooded.rate_limited ?? 0).toBeGreaterThan(0);
     expect(flooded.not_found ?? 0).toBeGreaterThanOrEqual(BROWSER_SOCKET_LIMIT.frameBurst);
-    relayNow += 500; // half a second later: 2,500 frames' worth of budget again
+    relayNow += 500; // half a second later: 5,000 frames' worth of budget again
     expect(codes(await Promise.all(Array.from({ length: 100 }, () => sendFrame(flooder, frame(100)))))).toEqual({
       not_found: 100,
     });

@@ -8,6 +8,7 @@ export * from "./version";
 export * from "./errors";
 export * from "./fields";
 export * from "./socket";
+export * from "./relay-batch";
 export * from "./http/index";
 export * from "./device/index";
 export * from "./companion/index";

@@ -62,10 +62,13 @@ export type TSessionEnded = z.infer<typeof ZSessionEndedSchema>;
 /** Events a browser may emit to the console. Payloads are parsed with the schemas above. */
 export interface BrowserToConsoleEvents {
   "e2e:frame": (frame: TRelayFrame, ack: (result: TSocketAck) => void) => void;
+  /** Frames in order (relay-batch.ts): one result per frame, or one for a batch that could not be read. */
+  "e2e:frames": (frames: TRelayFrame[], ack: (results: TSocketAck[] | TSocketAck) => void) => void;
 }
 
 /** Events the console emits to a browser. */
 export interface ConsoleToBrowserEvents {
   "e2e:frame": (frame: TRelayFrame) => void;
+  "e2e:frames": (frames: TRelayFrame[]) => void;
   "session:ended": (body: TSessionEnded) => void;
 }

@@ -14,6 +14,7 @@ import {
   MAX_E2E_MESSAGE_BYTES,
   ZIdSchema,
   PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   type TCompanionHello,
   type TE2EResponse,
   type TRelayFrame,
@@ -152,7 +153,7 @@ export class Responder {
         Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0),
       );
       pending = acceptSession({
-        protocolVersion: PROTOCOL_VERSION,
+        protocolVersion: SESSION_PROTOCOL_VERSION,
         instanceId: this.#o.instanceId,
         accountId: grant.accountId,
         instanceSecretKey: boxPrivateKey(this.#o.boxPrivateKey),

@@ -1,9 +1,11 @@
 import {
   COMPANION_CONNECT_ERRORS,
+  FrameOutbox,
+  onRelayFrames,
   PROTOCOL_VERSION,
+  readBatchAck,
   ZRelayFrameSchema,
   ZSessionEndedSchema,
-  ZSocketAckSchema,
   type TCompanionSocketAuth,
   type TRelayFrame,
 } from "../protocol";
@@ -29,20 +31,20 @@ class AckLedger {
   readonly #owed = new Map<number, number>();
   #total = 0;
 
-  /** Counts a frame sent now; returns the settle function for its acknowledgement (idempotent). */
-  owe(): () => void {
+  /** Counts `frames` frames sent now under one acknowledgement; returns its settle function (idempotent). */
+  owe(frames: number): () => void {
     const tick = this.#tick;
-    this.#owed.set(tick, (this.#owed.get(tick) ?? 0) + 1);
-    this.#total += 1;
+    this.#owed.set(tick, (this.#owed.get(tick) ?? 0) + frames);
+    this.#total += frames;
     let settled = false;
     return () => {
       if (settled) return;
       settled = true;
       const n = this.#owed.get(tick);
       if (n === undefined) return; // reset since (a new connection)
-      if (n > 1) this.#owed.set(tick, n - 1);
+      if (n > frames) this.#owed.set(tick, n - frames);
       else this.#owed.delete(tick);
-      this.#total -= 1;
+      this.#total -= frames;
     };
   }
 
@@ -84,6 +86,8 @@ export interface SupervisorOptions {
   random: Random;
   logger: Logger;
   backoff?: BackoffPolicy;
+  /** Ends a turn of the relay outbox (FrameOutbox): by default setImmediate; tests run it by hand. */
+  deferTurnEnd?: (endTurn: () => void) => void;
   /** A frame the console relayed. */
   onFrame(frame: TRelayFrame): void;
   /** The connection went away: end-to-end sessions end with it. */
@@ -105,6 +109,8 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #o: SupervisorOptions;
   #socket: CompanionSocket | undefined;
+  /** Frames to the console over this connection, batched per turn of the event loop (relay-batch.ts). */
+  #outbox: FrameOutbox | undefined;
   #timer: unknown;
   #attempt = 0;
   readonly #acks = new AckLedger();
@@ -135,27 +141,39 @@ export class Supervisor {
     this.#connect();
   }
 
-  /** Sends a frame to the console; false when not connected (the frame is dropped, the session will fail loudly). */
+  /**
+   * Queues a frame for the console, sent with the others of this turn of the event loop; false
+   * when not connected (the frame is dropped, the session will fail loudly).
+   */
   send(frame: TRelayFrame): boolean {
     const socket = this.#socket;
-    if (socket === undefined || !socket.connected) return false;
+    if (socket === undefined || !socket.connected || this.#outbox === undefined) return false;
+    this.#outbox.push(frame);
+    return true;
+  }
+
+  /** One batch out on the connection it was queued for (a batch queued before a reconnect is dropped). */
+  #emit(socket: CompanionSocket, frames: TRelayFrame[]): void {
+    if (socket !== this.#socket || !socket.connected) return;
     // A bounded wait: acknowledgements still owed after ACK_TIMEOUT_MS are logged at the next
     // ledger tick, and a console that owes MAX_OWED_ACKS is dropped (which clears its callbacks).
-    const settle = this.#acks.owe();
-    socket.emit("e2e:frame", frame, (ack: unknown) => {
+    const settle = this.#acks.owe(frames.length);
+    socket.emit("e2e:frames", frames, (ack: unknown) => {
       settle();
-      if ((ack as { ok?: unknown } | null)?.ok === true) return;
-      const parsed = ZSocketAckSchema.safeParse(ack);
-      this.#o.logger.warn("console refused a frame", {
-        sessionId: frame.sessionId,
-        code: parsed.success && !parsed.data.ok ? parsed.data.error.code : "malformed_ack",
+      const acks = readBatchAck(ack, frames.length);
+      frames.forEach((frame, i) => {
+        const result = acks?.[i];
+        if (result?.ok === true) return;
+        this.#o.logger.warn("console refused a frame", {
+          sessionId: frame.sessionId,
+          code: result ? result.error.code : "malformed_ack",
+        });
       });
     });
     if (this.#acks.total > MAX_OWED_ACKS) {
       this.#o.logger.error("the console stopped acknowledging frames: reconnecting", { owed: this.#acks.total });
       this.#retry();
     }
-    return true;
   }
 
   #checkAcks(): void {
@@ -189,6 +207,7 @@ export class Supervisor {
   #teardown(): void {
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#outbox = undefined;
     this.#o.clock.clearInterval(this.#ackTimer);
     this.#ackTimer = undefined;
     this.#acks.reset();
@@ -213,6 +232,7 @@ export class Supervisor {
     };
     const socket = this.#o.transport.openSocket(auth);
     this.#socket = socket;
+    this.#outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd);
     const log = this.#o.logger;
     socket.on("connect", () => {
       this.#attempt = 0;
@@ -250,7 +270,7 @@ export class Supervisor {
         this.#end("revoked");
       }
     });
-    socket.on("e2e:frame", (frame) => {
+    onRelayFrames(socket, (frame) => {
       const parsed = ZRelayFrameSchema.safeParse(frame);
       if (!parsed.success) {
         log.warn("malformed relay frame dropped");

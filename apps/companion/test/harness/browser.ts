@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../../src/crypto";
 import {
   encodeSessionOpen,
-  PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   ZCompanionHelloSchema,
   ZE2EResponseSchema,
   type TCompanionHello,
@@ -75,7 +75,7 @@ export class BrowserSession {
   async open(timeoutMs = 5000): Promise<TCompanionHello> {
     const { instanceId, account, bundle, instanceBoxPublicKey } = this.options;
     const pending = initiateSession({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId,
       accountId: account.accountId,
       accountSecretKey: account.box.privateKey,

@@ -102,17 +102,22 @@ export class TestConsole {
       socket.on("disconnect", () => {
         if (this.#sockets.get(instanceId) === socket) this.#sockets.delete(instanceId);
       });
-      socket.on("e2e:frame", (raw: unknown, ack: unknown) => {
+      const relay = (raw: unknown): unknown => {
         const parsed = ZRelayFrameSchema.safeParse(raw);
-        const reply = typeof ack === "function" ? (ack as (r: unknown) => void) : () => {};
-        if (!parsed.success || parsed.data.instanceId !== instanceId) {
-          reply({ ok: false, error: { code: "validation_failed", message: "bad frame", retryable: false } });
-          return;
-        }
-        reply({ ok: true });
+        if (!parsed.success || parsed.data.instanceId !== instanceId)
+          return { ok: false, error: { code: "validation_failed", message: "bad frame", retryable: false } };
         this.relayed.push(parsed.data);
         const out = this.tamper.toBrowser === undefined ? parsed.data : this.tamper.toBrowser(parsed.data);
         if (out !== null) for (const l of this.#browserListeners) l(out);
+        return { ok: true };
+      };
+      socket.on("e2e:frame", (raw: unknown, ack: unknown) => {
+        const result = relay(raw);
+        if (typeof ack === "function") (ack as (r: unknown) => void)(result);
+      });
+      socket.on("e2e:frames", (raw: unknown, ack: unknown) => {
+        const results = Array.isArray(raw) ? raw.map(relay) : relay(raw);
+        if (typeof ack === "function") (ack as (r: unknown) => void)(results);
       });
       const parts: Buffer[] = [];
       socket.on("snapshot:grants", (_body: unknown, ack: unknown) => {
@@ -180,7 +185,10 @@ export class TestConsole {
   sendToCompanion(frame: TRelayFrame): void {
     const out = this.tamper.toCompanion === undefined ? frame : this.tamper.toCompanion(frame);
     if (out === null) return;
-    for (const f of Array.isArray(out) ? out : [out]) this.#sockets.get(f.instanceId)?.emit("e2e:frame", f);
+    // Several frames (a reorder, a replay) go out as one batch, as the console sends them.
+    if (Array.isArray(out) && out.length > 1 && out.every((f) => f.instanceId === out[0]?.instanceId))
+      this.#sockets.get(out[0]?.instanceId ?? "")?.emit("e2e:frames", out);
+    else for (const f of Array.isArray(out) ? out : [out]) this.#sockets.get(f.instanceId)?.emit("e2e:frame", f);
   }
 
   /** Subscribes to frames the companion sends; returns an unsubscribe function. */

@@ -28,7 +28,9 @@ import {
   encodeSessionOpen,
   GRANT_DOMAIN,
   INSTANCE_CERTIFICATE_DOMAIN,
+  onRelayFrames,
   PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   ZCompanionHelloSchema,
   ZE2EResponseSchema,
   type TCompanionHello,
@@ -212,7 +214,7 @@ export class RelaySession {
       bundle: TGrantBundle;
     },
   ) {
-    socket.on("e2e:frame", (f: TRelayFrame) => this.#onFrame(f));
+    onRelayFrames(socket, (f) => this.#onFrame(f as TRelayFrame));
   }
 
   #onFrame(f: TRelayFrame): void {
@@ -232,7 +234,7 @@ export class RelaySession {
   async open(): Promise<{ ack: TSocketAck; hello?: TCompanionHello }> {
     const { instanceId, account, bundle, instanceBoxPublicKey } = this.options;
     const pending = initiateSession({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId,
       accountId: account.userId,
       accountSecretKey: account.box.privateKey,

@@ -25,6 +25,8 @@ export const COMPANION_CONNECT_ERRORS = {
 export interface ConsoleToCompanionEvents {
   /** A browser's frame for this instance (kind handshake | transport | close). */
   "e2e:frame": (frame: TRelayFrame) => void;
+  /** Browsers' frames in order, to a companion that announced protocol version 2 (relay-batch.ts). */
+  "e2e:frames": (frames: TRelayFrame[]) => void;
   /** The console ends this companion's connection (revocation): stop, do not reconnect. */
   "session:ended": (body: TSessionEnded) => void;
 }
@@ -33,4 +35,6 @@ export interface ConsoleToCompanionEvents {
 export interface CompanionToConsoleEvents extends SnapshotCompanionToConsoleEvents {
   /** A frame for the browser session `sessionId`; acknowledged ok or with a stable error. */
   "e2e:frame": (frame: TRelayFrame, ack: (result: TSocketAck) => void) => void;
+  /** Frames in order (relay-batch.ts): one result per frame, or one for a batch that could not be read. */
+  "e2e:frames": (frames: TRelayFrame[], ack: (results: TSocketAck[] | TSocketAck) => void) => void;
 }

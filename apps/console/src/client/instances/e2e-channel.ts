@@ -24,8 +24,11 @@ import {
   type Session,
 } from "@veil/crypto";
 import {
+  AckedOutbox,
   encodeSessionOpen,
+  onRelayFrames,
   PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   REQUEST_CATALOGUE,
   ZCompanionHelloSchema,
   ZE2EResponseSchema,
@@ -96,6 +99,8 @@ export class InstanceChannel {
   readonly sessionId = toBase64Url(randomBytes(16));
   hello: TCompanionHello | null = null;
   #socket: Socket | null = null;
+  /** Frames to the console, batched per turn of the event loop (relay-batch.ts). */
+  #outbox: AckedOutbox | null = null;
   #session: Session | null = null;
   #closed = false;
   #onHandshake: ((f: TRelayFrame) => void) | null = null;
@@ -121,7 +126,12 @@ export class InstanceChannel {
       timeout: 10_000,
     });
     this.#socket = socket;
-    socket.on("e2e:frame", (raw: unknown) => this.#onFrame(raw));
+    this.#outbox = new AckedOutbox((frames, onAck) =>
+      socket
+        .timeout(10_000)
+        .emit("e2e:frames", frames, (error: unknown, ack: unknown) => onAck(error ? undefined : ack)),
+    );
+    onRelayFrames(socket, (raw) => this.#onFrame(raw));
     socket.on("disconnect", () => this.close("unavailable"));
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());
@@ -131,7 +141,7 @@ export class InstanceChannel {
     });
 
     const pending = initiateSession({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId,
       accountId,
       accountSecretKey: accountBoxPrivateKey,
@@ -284,13 +294,16 @@ export class InstanceChannel {
     this.#closed = true;
     const socket = this.#socket;
     if (socket?.connected && this.#session) {
-      socket.emit("e2e:frame", {
+      void this.#outbox?.send({
         instanceId: this.options.instanceId,
         sessionId: this.sessionId,
         kind: "close",
         frame: "",
       });
     }
+    // Out before the socket closes: anything still queued, this close frame last.
+    this.#outbox?.flush();
+    this.#outbox = null;
     this.#session?.close();
     this.#session = null;
     for (const [, w] of this.#waiters) {
@@ -307,13 +320,10 @@ export class InstanceChannel {
   }
 
   #send(frame: TRelayFrame): Promise<TSocketAck> {
-    const socket = this.#socket;
-    if (!socket)
+    const outbox = this.#outbox;
+    if (!outbox)
       return Promise.resolve({ ok: false, error: { code: "unavailable", message: "Not connected.", retryable: true } });
-    return (socket.timeout(10_000).emitWithAck("e2e:frame", frame) as Promise<TSocketAck>).catch((): TSocketAck => ({
-      ok: false,
-      error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true },
-    }));
+    return outbox.send(frame);
   }
 
   #onFrame(raw: unknown): void {

@@ -2,6 +2,8 @@ import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Namespace, Socket } from "socket.io";
 import { instances } from "@veil/db";
 import {
+  FrameOutbox,
+  RELAY_BATCHES_SINCE,
   VeilError,
   type CompanionToConsoleEvents,
   type ConsoleToCompanionEvents,
@@ -25,6 +27,7 @@ export interface CompanionSocketData {
   ip: string;
   companionVersion: string;
   budget: FrameBudget;
+  outbox: FrameOutbox;
 }
 
 export type CompanionSocket = Socket<
@@ -44,8 +47,7 @@ export type CompanionNamespace = Namespace<
 export interface BrowserRelaySocket {
   readonly id: string;
   readonly connected: boolean;
-  readonly data: { userId: string };
-  emit(event: "e2e:frame", frame: TRelayFrame): boolean;
+  readonly data: { userId: string; outbox: FrameOutbox };
   once(event: "disconnect", listener: () => void): unknown;
   join(room: string): Promise<void> | void;
   leave(room: string): Promise<void> | void;
@@ -55,6 +57,44 @@ interface E2ESession {
   readonly sessionId: string;
   readonly instanceId: string;
   readonly browser: BrowserRelaySocket;
+}
+
+/**
+ * The outbox of frames the relay sends one socket (relay-batch.ts): `e2e:frames` batches to a
+ * socket that announced protocol version 2, single `e2e:frame`s to an older one. Every frame to a
+ * socket goes through it, so none overtakes another.
+ */
+export function relayOutbox(
+  socket: {
+    emit(event: "e2e:frames", frames: TRelayFrame[]): unknown;
+    emit(event: "e2e:frame", frame: TRelayFrame): unknown;
+  },
+  protocolVersion: number,
+): FrameOutbox {
+  if (protocolVersion >= RELAY_BATCHES_SINCE) return new FrameOutbox((frames) => socket.emit("e2e:frames", frames));
+  return new FrameOutbox((frames) => {
+    for (const frame of frames) socket.emit("e2e:frame", frame);
+  });
+}
+
+/**
+ * Relays the frames of one `e2e:frames` packet in order through `relayOne`, and acknowledges the
+ * packet with one result per frame once every frame has one.
+ */
+export function relayBatch(
+  frames: readonly TRelayFrame[],
+  relayOne: (frame: TRelayFrame, reply: (ack: TSocketAck) => void) => void,
+  reply: (acks: TSocketAck[]) => void,
+): void {
+  const acks = new Array<TSocketAck | undefined>(frames.length);
+  let waiting = frames.length;
+  frames.forEach((frame, i) =>
+    relayOne(frame, (ack) => {
+      if (acks[i] !== undefined) return;
+      acks[i] = ack;
+      if (--waiting === 0) reply(acks as TSocketAck[]);
+    }),
+  );
 }
 
 /** How often revocations made on another node are noticed here (the promise is: within 5 s). */
@@ -216,7 +256,7 @@ export class CompanionHub {
     if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(session);
     if (!session.browser.connected) return reply(fail("not_found"));
-    session.browser.emit("e2e:frame", frame);
+    session.browser.data.outbox.push(frame);
     reply({ ok: true });
   }
 
@@ -224,7 +264,7 @@ export class CompanionHub {
   async #sendToCompanion(frame: TRelayFrame): Promise<boolean> {
     const local = this.#companions.get(frame.instanceId);
     if (local?.connected) {
-      local.emit("e2e:frame", frame);
+      local.data.outbox.push(frame);
       return true;
     }
     const [row] = await this.services.db
@@ -266,7 +306,7 @@ export class CompanionHub {
       this.#sessions.delete(id);
       this.#companions
         .get(session.instanceId)
-        ?.emit("e2e:frame", { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+        ?.data.outbox.push({ instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
     }
   }
 
@@ -275,7 +315,7 @@ export class CompanionHub {
       if (session.instanceId !== instanceId) continue;
       this.#removeSession(session);
       if (session.browser.connected)
-        session.browser.emit("e2e:frame", closeFrame(instanceId, session.sessionId, reason));
+        session.browser.data.outbox.push(closeFrame(instanceId, session.sessionId, reason));
     }
   }
 

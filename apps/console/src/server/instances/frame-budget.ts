@@ -62,20 +62,22 @@ export interface FrameLimit {
 }
 
 /**
- * One browser socket: 5,000 frames/s with bursts of 1,000, and 16 MiB/s of frame text (a full
- * 64 KiB frame every 4 ms). On the bench machine one session needs ~1,200 frames/s one request
- * at a time and ~4,500/s with 20 in flight to match the bare relay.
+ * One browser socket: 10,000 frames/s with bursts of 2,000, and 16 MiB/s of frame text (a full
+ * 64 KiB frame every 4 ms). On the bench machine (2 cores, 2026-11-22) one session needs ~2,800
+ * frames/s one request at a time and ~9,000/s with 20 in flight to match the bare relay
+ * (docs/PERFORMANCE.md, "Relay round trips"); with relay batches a relayed frame costs the
+ * console ~0.02 ms, so a socket at its budget holds a fifth of a core.
  */
 export const BROWSER_SOCKET_LIMIT: FrameLimit = {
-  framesPerSec: 5_000,
-  frameBurst: 1_000,
+  framesPerSec: 10_000,
+  frameBurst: 2_000,
   bytesPerSec: 16 * 1024 * 1024,
   byteBurst: 4 * 1024 * 1024,
 };
 /** All browser sockets of one account on this node together: twice one socket. */
 export const BROWSER_ACCOUNT_LIMIT: FrameLimit = {
-  framesPerSec: 10_000,
-  frameBurst: 2_000,
+  framesPerSec: 20_000,
+  frameBurst: 4_000,
   bytesPerSec: 32 * 1024 * 1024,
   byteBurst: 8 * 1024 * 1024,
 };
@@ -86,8 +88,8 @@ export const BROWSER_ACCOUNT_LIMIT: FrameLimit = {
  * not this one, and cannot get other accounts' frames dropped.
  */
 export const COMPANION_SOCKET_LIMIT: FrameLimit = {
-  framesPerSec: 40_000,
-  frameBurst: 8_000,
+  framesPerSec: 80_000,
+  frameBurst: 16_000,
   bytesPerSec: 128 * 1024 * 1024,
   byteBurst: 32 * 1024 * 1024,
 };

@@ -6,9 +6,12 @@ import {
   MAX_SOCKET_MESSAGE_BYTES,
   VeilError,
   ZBrowserSocketAuthSchema,
+  ZRelayBatchSchema,
   ZRelayFrameSchema,
+  type FrameOutbox,
   type BrowserToConsoleEvents,
   type ConsoleToBrowserEvents,
+  type TRelayFrame,
   type TSessionEnded,
   type TSocketAck,
 } from "@veil/protocol";
@@ -19,7 +22,7 @@ import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
-import { companionHub, type CompanionNamespace } from "../instances/companion-hub";
+import { companionHub, relayBatch, relayOutbox, type CompanionNamespace } from "../instances/companion-hub";
 import { attachCompanionRelay } from "./companion-namespace";
 
 interface BrowserSocketData {
@@ -27,6 +30,8 @@ interface BrowserSocketData {
   sessionId: string;
   role: string;
   ip: string;
+  /** Relayed frames to this socket (companion-hub.ts relayOutbox). */
+  outbox: FrameOutbox;
 }
 
 type BrowserServer = Server<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>;
@@ -89,6 +94,7 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
         sessionId: result.session.id,
         role: result.user.role,
         ip: clientIp(socket.request, services.trustedProxies),
+        outbox: relayOutbox(socket, parsed.data.protocolVersion),
       };
       await socket.join([`session:${result.session.id}`, `user:${result.user.id}`]);
       next();
@@ -103,16 +109,23 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
   io.on(
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
+      const hub = companionHub(services);
+      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void): void =>
+        void hub.fromBrowser(socket, frame, reply).catch((e: unknown) => {
+          services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
+          reply({ ok: false, ...new VeilError("internal").toBody() });
+        });
       socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
         const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
         const parsed = ZRelayFrameSchema.safeParse(frame);
         if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-        companionHub(services)
-          .fromBrowser(socket, parsed.data, reply)
-          .catch((e: unknown) => {
-            services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
-            reply({ ok: false, ...new VeilError("internal").toBody() });
-          });
+        relayOne(parsed.data, reply);
+      });
+      socket.on("e2e:frames", (frames: unknown, ack: unknown) => {
+        const reply = typeof ack === "function" ? (ack as (r: TSocketAck[] | TSocketAck) => void) : () => undefined;
+        const parsed = ZRelayBatchSchema.safeParse(frames);
+        if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
+        relayBatch(parsed.data, relayOne, reply);
       });
     },
   );

@@ -2,6 +2,7 @@ import {
   type COMPANION_CONNECT_ERRORS,
   VeilError,
   ZCompanionSocketAuthSchema,
+  ZRelayBatchSchema,
   ZRelayFrameSchema,
   type ErrorCode,
   type TSocketAck,
@@ -9,7 +10,13 @@ import {
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
-import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
+import {
+  companionHub,
+  relayBatch,
+  relayOutbox,
+  type CompanionNamespace,
+  type CompanionSocket,
+} from "../instances/companion-hub";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
 import { findInstance } from "../instances/instance-store";
 import type { ConsoleServices } from "../services";
@@ -41,7 +48,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
         const versionOnly = parsed.error.issues.every((i) => i.path[0] === "protocolVersion");
         return next(connectError(versionOnly ? "protocol_version_unsupported" : "bad_request"));
       }
-      const { instanceId, authKey, companionVersion } = parsed.data;
+      const { instanceId, authKey, companionVersion, protocolVersion } = parsed.data;
       const ip = clientIp(socket.request, services.trustedProxies);
       if (!services.limiter.consume("login", ip, `instance:${instanceId}`).allowed)
         return next(connectError("rate_limited"));
@@ -54,6 +61,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
         ip,
         companionVersion,
         budget: new FrameBudget(COMPANION_SOCKET_LIMIT, services.relayClock),
+        outbox: relayOutbox(socket, protocolVersion),
       };
       next();
     })().catch((error: unknown) => {
@@ -71,6 +79,12 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
       const parsed = ZRelayFrameSchema.safeParse(frame);
       if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
       hub.fromCompanion(socket, parsed.data, reply);
+    });
+    socket.on("e2e:frames", (frames: unknown, ack: unknown) => {
+      const reply = typeof ack === "function" ? (ack as (r: TSocketAck[] | TSocketAck) => void) : () => undefined;
+      const parsed = ZRelayBatchSchema.safeParse(frames);
+      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
+      relayBatch(parsed.data, (frame, one) => hub.fromCompanion(socket, frame, one), reply);
     });
     attachSnapshotEvents(socket, services);
     socket.on("disconnect", () => void hub.companionGone(socket).catch(log("presence")));

@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { ZRelayFrameSchema, ZSocketAckSchema, type TRelayFrame, type TSocketAck } from "./socket";
+
+/**
+ * Relay batches (protocol version 2, docs/PROTOCOL-COMPANION.md §3): every sender — browser,
+ * console, companion — coalesces the frames it sends to one socket within one turn of its event
+ * loop into `e2e:frames` packets (FrameOutbox). socket.io's cost is per packet (parse, dispatch, a
+ * WebSocket frame and a TLS record, and an acknowledgement each way), so with many requests in
+ * flight a batch of k frames costs little more than one frame did. Order is kept: frames leave
+ * in the order they were pushed, and a batch is relayed in its order.
+ */
+
+/** Most frames in one batch. */
+export const MAX_FRAMES_PER_BATCH = 64;
+
+/**
+ * Most frame text in one batch. A batch is flushed early rather than grow past this, so a batch
+ * with its JSON stays well under MAX_SOCKET_MESSAGE_BYTES (256 KiB); one frame alone is at most
+ * ~87 KiB of base64url and always fits.
+ */
+export const MAX_BATCH_FRAME_CHARS = 128 * 1024;
+
+/** An `e2e:frames` payload. */
+export const ZRelayBatchSchema = z.array(ZRelayFrameSchema).min(1).max(MAX_FRAMES_PER_BATCH);
+
+/**
+ * The acknowledgement of a batch: one result per frame, in order, or one result for the whole
+ * batch when the batch itself could not be read.
+ */
+export const ZBatchAckSchema = z.union([z.array(ZSocketAckSchema).max(MAX_FRAMES_PER_BATCH), ZSocketAckSchema]);
+
+/**
+ * One result per frame from a batch's acknowledgement (checked like any other input), or null
+ * when it is not one: not an acknowledgement, or a list of another length.
+ */
+export function readBatchAck(ack: unknown, count: number): TSocketAck[] | null {
+  // The common case, without building a parse tree: every frame relayed.
+  if (Array.isArray(ack) && ack.length === count && ack.every((a) => (a as { ok?: unknown } | null)?.ok === true))
+    return new Array<TSocketAck>(count).fill({ ok: true });
+  const parsed = ZBatchAckSchema.safeParse(ack);
+  if (!parsed.success) return null;
+  if (!Array.isArray(parsed.data)) return new Array<TSocketAck>(count).fill(parsed.data);
+  return parsed.data.length === count ? parsed.data : null;
+}
+
+/** Runs `fn` after the I/O already waiting: setImmediate in Node, a zero-delay timeout in a browser. */
+export const nextTurn: (fn: () => void) => void =
+  typeof globalThis.setImmediate === "function"
+    ? (fn) => void globalThis.setImmediate(fn)
+    : (fn) => void globalThis.setTimeout(fn, 0);
+
+/**
+ * The frames one sender sends one socket. The first frame pushed in a turn of the event loop goes
+ * out at once, alone (one request at a time waits for nothing); frames pushed after it in the
+ * same turn wait for the end of the turn and go out together, or sooner when a batch is full.
+ * That is where the saving is: a sender answering a batch of twenty requests sends the first
+ * answer at once, so the next hop starts work, and the other nineteen in one packet.
+ */
+export class FrameOutbox {
+  #frames: TRelayFrame[] = [];
+  #chars = 0;
+  /** A frame went out in this turn and the end of the turn is scheduled. */
+  #turn = false;
+
+  constructor(
+    private readonly send: (frames: TRelayFrame[]) => void,
+    private readonly defer: (fn: () => void) => void = nextTurn,
+  ) {}
+
+  push(frame: TRelayFrame): void {
+    if (!this.#turn) {
+      this.#turn = true;
+      this.defer(this.#endTurn);
+      this.send([frame]);
+      return;
+    }
+    if (this.#frames.length === MAX_FRAMES_PER_BATCH || this.#chars + frame.frame.length > MAX_BATCH_FRAME_CHARS)
+      this.flush();
+    this.#frames.push(frame);
+    this.#chars += frame.frame.length;
+  }
+
+  /** Sends what is queued now (before the socket is closed, say). */
+  flush(): void {
+    if (this.#frames.length === 0) return;
+    const frames = this.#frames;
+    this.#frames = [];
+    this.#chars = 0;
+    this.send(frames);
+  }
+
+  /** Frames waiting for the end of the turn. */
+  get queued(): number {
+    return this.#frames.length;
+  }
+
+  readonly #endTurn = (): void => {
+    this.#turn = false;
+    this.flush();
+  };
+}
+
+/**
+ * A client's outbox to the console, whose every batch the console acknowledges: each frame gets
+ * a promise of its own result. `emitBatch` emits `e2e:frames` and calls back with the
+ * acknowledgement, or with undefined when none came in time; a missing or unreadable
+ * acknowledgement settles every frame of the batch as `unavailable`.
+ */
+export class AckedOutbox {
+  readonly #outbox: FrameOutbox;
+  /** The settle function of each queued frame, in the outbox's order. */
+  #settles: ((ack: TSocketAck) => void)[] = [];
+
+  constructor(emitBatch: (frames: TRelayFrame[], onAck: (ack: unknown) => void) => void) {
+    this.#outbox = new FrameOutbox((frames) => {
+      const settles = this.#settles.splice(0, frames.length);
+      emitBatch(frames, (ack) => {
+        const acks = readBatchAck(ack, frames.length);
+        settles.forEach((settle, i) => settle(acks?.[i] ?? NOT_ACKNOWLEDGED));
+      });
+    });
+  }
+
+  send(frame: TRelayFrame): Promise<TSocketAck> {
+    return new Promise((resolve) => {
+      // Queued first: the outbox may send this frame at once, and then takes its settle function.
+      this.#settles.push(resolve);
+      this.#outbox.push(frame);
+    });
+  }
+
+  /** Sends what is queued now. */
+  flush(): void {
+    this.#outbox.flush();
+  }
+}
+
+const NOT_ACKNOWLEDGED: TSocketAck = {
+  ok: false,
+  error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true },
+};
+
+/** Listens for relayed frames however they come: in `e2e:frames` batches or one by one (`e2e:frame`). */
+export function onRelayFrames(
+  socket: { on(event: string, listener: (payload: unknown) => void): unknown },
+  listener: (frame: unknown) => void,
+): void {
+  socket.on("e2e:frame", listener);
+  socket.on("e2e:frames", (batch) => {
+    if (!Array.isArray(batch) || batch.length > MAX_FRAMES_PER_BATCH) return listener(batch);
+    for (const frame of batch) listener(frame);
+  });
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import {
+  AckedOutbox,
+  FrameOutbox,
+  MAX_BATCH_FRAME_CHARS,
+  MAX_FRAMES_PER_BATCH,
+  onRelayFrames,
+  readBatchAck,
+  ZRelayBatchSchema,
+  type TRelayFrame,
+  type TSocketAck,
+} from "../src/index";
+
+const frame = (n: number, chars = 4): TRelayFrame => ({
+  instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e",
+  sessionId: "AAAAAAAAAAAAAAAAAAAAAA",
+  kind: "transport",
+  frame: String(n).padStart(chars, "0"),
+});
+const names = (batches: TRelayFrame[][]) => batches.map((b) => b.map((f) => Number(f.frame)));
+
+/** An outbox whose turns end when the test says so. */
+function outbox() {
+  const turns: (() => void)[] = [];
+  const batches: TRelayFrame[][] = [];
+  const box = new FrameOutbox(
+    (frames) => batches.push(frames),
+    (fn) => turns.push(fn),
+  );
+  const endTurn = () => turns.splice(0).forEach((fn) => fn());
+  return { box, batches, endTurn };
+}
+
+describe("FrameOutbox", () => {
+  it("sends the first frame of a turn at once, and the rest of the turn together at its end, in order", () => {
+    const { box, batches, endTurn } = outbox();
+    box.push(frame(1));
+    expect(names(batches)).toEqual([[1]]); // one request at a time waits for nothing
+    box.push(frame(2));
+    box.push(frame(3));
+    expect(box.queued).toBe(2);
+    endTurn();
+    box.push(frame(4));
+    box.push(frame(5));
+    endTurn();
+    endTurn(); // a turn with nothing queued sends nothing
+    expect(names(batches)).toEqual([[1], [2, 3], [4], [5]]);
+    expect(box.queued).toBe(0);
+  });
+
+  it("sends a full batch without waiting for the turn: at most MAX_FRAMES_PER_BATCH frames and MAX_BATCH_FRAME_CHARS", () => {
+    const { box, batches, endTurn } = outbox();
+    for (let i = 0; i <= 2 * MAX_FRAMES_PER_BATCH + 1; i++) box.push(frame(i));
+    endTurn();
+    expect(batches.map((b) => b.length)).toEqual([1, MAX_FRAMES_PER_BATCH, MAX_FRAMES_PER_BATCH, 1]);
+    expect(batches.flat().map((f) => Number(f.frame))).toEqual(Array.from({ length: 130 }, (_, i) => i));
+
+    const big = outbox();
+    const chars = Math.floor(MAX_BATCH_FRAME_CHARS / 3) + 1; // three do not fit in one batch
+    for (let i = 0; i < 6; i++) big.box.push(frame(i, chars));
+    big.endTurn();
+    expect(big.batches.map((b) => b.length)).toEqual([1, 2, 2, 1]);
+    for (const b of big.batches)
+      expect(b.reduce((n, f) => n + f.frame.length, 0)).toBeLessThanOrEqual(MAX_BATCH_FRAME_CHARS);
+  });
+
+  it("flush() sends what is queued now; an empty outbox sends nothing", () => {
+    const { box, batches, endTurn } = outbox();
+    box.flush();
+    box.push(frame(1));
+    box.push(frame(2));
+    box.flush();
+    endTurn();
+    expect(names(batches)).toEqual([[1], [2]]);
+  });
+});
+
+describe("AckedOutbox", () => {
+  /** An acked outbox on a real event loop; `acks` answers each batch. */
+  function acked(answer: (frames: TRelayFrame[]) => unknown) {
+    const sent: TRelayFrame[][] = [];
+    const box = new AckedOutbox((frames, onAck) => {
+      sent.push(frames);
+      queueMicrotask(() => onAck(answer(frames)));
+    });
+    return { box, sent };
+  }
+
+  it("settles each frame with its own result, also the frame sent at once", async () => {
+    const notFound: TSocketAck = { ok: false, error: { code: "not_found", message: "Not found.", retryable: false } };
+    const { box, sent } = acked((frames) => frames.map((f) => (f.frame === "0002" ? notFound : { ok: true })));
+    const results = await Promise.all([1, 2, 3].map((n) => box.send(frame(n))));
+    expect(names(sent)).toEqual([[1], [2, 3]]);
+    expect(results).toEqual([{ ok: true }, notFound, { ok: true }]);
+  });
+
+  it("applies one result for a whole batch to each of its frames, and settles all as unavailable on no or a malformed acknowledgement", async () => {
+    const refused: TSocketAck = {
+      ok: false,
+      error: { code: "validation_failed", message: "Some fields are missing or invalid.", retryable: false },
+    };
+    const whole = acked(() => refused);
+    expect(await Promise.all([1, 2].map((n) => whole.box.send(frame(n))))).toEqual([refused, refused]);
+    for (const bad of [undefined, "garbage", [{ ok: true }, { ok: true }, { ok: true }], [{ ok: "yes" }]]) {
+      const { box } = acked(() => bad);
+      const results = await Promise.all([1, 2].map((n) => box.send(frame(n))));
+      for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    }
+  });
+});
+
+describe("batch schemas and readers", () => {
+  it("reads acknowledgements: one per frame, one for all, or null", () => {
+    expect(readBatchAck([{ ok: true }, { ok: true }], 2)).toEqual([{ ok: true }, { ok: true }]);
+    const body = { ok: false, error: { code: "rate_limited", message: "slow", retryable: true } };
+    expect(readBatchAck([{ ok: true }, body], 2)).toEqual([{ ok: true }, body]);
+    expect(readBatchAck(body, 3)).toEqual([body, body, body]);
+    expect(readBatchAck([{ ok: true }], 2)).toBeNull();
+    expect(readBatchAck({ ok: false, error: { code: "no_such_code", message: "", retryable: true } }, 1)).toBeNull();
+    expect(readBatchAck(null, 1)).toBeNull();
+  });
+
+  it("bounds a batch: 1 to MAX_FRAMES_PER_BATCH frames, each a valid frame", () => {
+    expect(ZRelayBatchSchema.safeParse([frame(1)]).success).toBe(true);
+    expect(ZRelayBatchSchema.safeParse([]).success).toBe(false);
+    expect(
+      ZRelayBatchSchema.safeParse(Array.from({ length: MAX_FRAMES_PER_BATCH + 1 }, (_, i) => frame(i))).success,
+    ).toBe(false);
+    expect(ZRelayBatchSchema.safeParse([frame(1), { ...frame(2), kind: "other" }]).success).toBe(false);
+  });
+
+  it("onRelayFrames hands over single frames and the frames of a batch one by one; anything else as it came", () => {
+    const listeners = new Map<string, (payload: unknown) => void>();
+    const got: unknown[] = [];
+    onRelayFrames({ on: (event, listener) => listeners.set(event, listener) }, (f) => got.push(f));
+    listeners.get("e2e:frame")?.(frame(1));
+    listeners.get("e2e:frames")?.([frame(2), frame(3)]);
+    listeners.get("e2e:frames")?.("junk");
+    expect(got).toEqual([frame(1), frame(2), frame(3), "junk"]);
+  });
+});
