@@ -43,11 +43,34 @@ export function readBatchAck(ack: unknown, count: number): TSocketAck[] | null {
   return parsed.data.length === count ? parsed.data : null;
 }
 
-/** Runs `fn` after the I/O already waiting: setImmediate in Node, a zero-delay timeout in a browser. */
+/**
+ * Runs `fn` after the I/O already waiting: setImmediate in Node; in a browser a MessageChannel
+ * message (a task of its own, as setImmediate would be, and unlike timers not throttled to once a
+ * second in a background tab).
+ */
 export const nextTurn: (fn: () => void) => void =
   typeof globalThis.setImmediate === "function"
     ? (fn) => void globalThis.setImmediate(fn)
-    : (fn) => void globalThis.setTimeout(fn, 0);
+    : typeof globalThis.MessageChannel === "function"
+      ? messageChannelTurn()
+      : (fn) => void globalThis.setTimeout(fn, 0);
+
+/** The browser's `nextTurn` (exported for tests: Node has MessageChannel too). */
+export function messageChannelTurn(): (fn: () => void) => void {
+  const queue: (() => void)[] = [];
+  let channel: MessageChannel | undefined;
+  return (fn) => {
+    queue.push(fn);
+    if (queue.length > 1) return;
+    if (!channel) {
+      channel = new MessageChannel();
+      channel.port1.onmessage = () => queue.splice(0).forEach((run) => run());
+      // Node only (browsers have no unref): an idle channel must not keep the process alive.
+      (channel.port1 as { unref?: () => void }).unref?.();
+    }
+    channel.port2.postMessage(null);
+  };
+}
 
 /**
  * The frames one sender sends one socket. The first frame pushed in a turn of the event loop goes

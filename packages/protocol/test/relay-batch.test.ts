@@ -4,6 +4,7 @@ import {
   FrameOutbox,
   MAX_BATCH_FRAME_CHARS,
   MAX_FRAMES_PER_BATCH,
+  messageChannelTurn,
   onRelayFrames,
   readBatchAck,
   ZRelayBatchSchema,
@@ -72,6 +73,21 @@ describe("FrameOutbox", () => {
     box.flush();
     endTurn();
     expect(names(batches)).toEqual([[1], [2]]);
+  });
+});
+
+describe("the browser's end of a turn (MessageChannel)", () => {
+  it("runs what was deferred in one later task, in order, and again for the next turn", async () => {
+    const turn = messageChannelTurn();
+    const ran: number[] = [];
+    turn(() => ran.push(1));
+    turn(() => ran.push(2));
+    expect(ran).toEqual([]); // not in this task
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toEqual([1, 2]);
+    turn(() => ran.push(3));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toEqual([1, 2, 3]);
   });
 });
 
