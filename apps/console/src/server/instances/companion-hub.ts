@@ -5,6 +5,8 @@ import {
   FrameOutbox,
   RELAY_BATCHES_SINCE,
   VeilError,
+  ZRelayBatchSchema,
+  ZRelayFrameSchema,
   type CompanionToConsoleEvents,
   type ConsoleToCompanionEvents,
   type ErrorCode,
@@ -77,21 +79,37 @@ export function relayOutbox(
   });
 }
 
+/** Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). */
+type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void) => void;
+
+/** The acknowledgement callback of a socket event, if the sender asked for one. */
+const ackOf = <T>(ack: unknown): ((result: T) => void) =>
+  typeof ack === "function" ? (ack as (result: T) => void) : () => undefined;
+
+/** An `e2e:frame` event: parsed, then relayed through `relayOne`; a malformed frame gets `validation_failed`. */
+export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
+  const reply = ackOf<TSocketAck>(ack);
+  const parsed = ZRelayFrameSchema.safeParse(raw);
+  if (!parsed.success) return reply(fail("validation_failed"));
+  relayOne(parsed.data, reply);
+}
+
 /**
- * Relays the frames of one `e2e:frames` packet in order through `relayOne`, and acknowledges the
- * packet with one result per frame once every frame has one.
+ * An `e2e:frames` event: the batch parsed as a whole (one `validation_failed` for a batch that
+ * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`;
+ * acknowledged with one result per frame once every frame has one.
  */
-export function relayBatch(
-  frames: readonly TRelayFrame[],
-  relayOne: (frame: TRelayFrame, reply: (ack: TSocketAck) => void) => void,
-  reply: (acks: TSocketAck[]) => void,
-): void {
+export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
+  const reply = ackOf<TSocketAck[] | TSocketAck>(ack);
+  const parsed = ZRelayBatchSchema.safeParse(raw);
+  if (!parsed.success) return reply(fail("validation_failed"));
+  const frames = parsed.data;
   const acks = new Array<TSocketAck | undefined>(frames.length);
   let waiting = frames.length;
   frames.forEach((frame, i) =>
-    relayOne(frame, (ack) => {
+    relayOne(frame, (result) => {
       if (acks[i] !== undefined) return;
-      acks[i] = ack;
+      acks[i] = result;
       if (--waiting === 0) reply(acks as TSocketAck[]);
     }),
   );

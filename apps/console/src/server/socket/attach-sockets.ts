@@ -6,8 +6,6 @@ import {
   MAX_SOCKET_MESSAGE_BYTES,
   VeilError,
   ZBrowserSocketAuthSchema,
-  ZRelayBatchSchema,
-  ZRelayFrameSchema,
   type FrameOutbox,
   type BrowserToConsoleEvents,
   type ConsoleToBrowserEvents,
@@ -22,7 +20,13 @@ import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
-import { companionHub, relayBatch, relayOutbox, type CompanionNamespace } from "../instances/companion-hub";
+import {
+  companionHub,
+  onRelayBatchEvent,
+  onRelayFrameEvent,
+  relayOutbox,
+  type CompanionNamespace,
+} from "../instances/companion-hub";
 import { attachCompanionRelay } from "./companion-namespace";
 
 interface BrowserSocketData {
@@ -115,18 +119,8 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
           services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
           reply({ ok: false, ...new VeilError("internal").toBody() });
         });
-      socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
-        const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
-        const parsed = ZRelayFrameSchema.safeParse(frame);
-        if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-        relayOne(parsed.data, reply);
-      });
-      socket.on("e2e:frames", (frames: unknown, ack: unknown) => {
-        const reply = typeof ack === "function" ? (ack as (r: TSocketAck[] | TSocketAck) => void) : () => undefined;
-        const parsed = ZRelayBatchSchema.safeParse(frames);
-        if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-        relayBatch(parsed.data, relayOne, reply);
-      });
+      socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
+      socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     },
   );
 

@@ -2,9 +2,8 @@ import {
   type COMPANION_CONNECT_ERRORS,
   VeilError,
   ZCompanionSocketAuthSchema,
-  ZRelayBatchSchema,
-  ZRelayFrameSchema,
   type ErrorCode,
+  type TRelayFrame,
   type TSocketAck,
 } from "@veil/protocol";
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
@@ -12,7 +11,8 @@ import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
 import {
   companionHub,
-  relayBatch,
+  onRelayBatchEvent,
+  onRelayFrameEvent,
   relayOutbox,
   type CompanionNamespace,
   type CompanionSocket,
@@ -74,18 +74,10 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
     const log = (what: string) => (error: unknown) =>
       services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
     void hub.companionConnected(socket).catch(log("presence"));
-    socket.on("e2e:frame", (frame: unknown, ack: unknown) => {
-      const reply = typeof ack === "function" ? (ack as (r: TSocketAck) => void) : () => undefined;
-      const parsed = ZRelayFrameSchema.safeParse(frame);
-      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-      hub.fromCompanion(socket, parsed.data, reply);
-    });
-    socket.on("e2e:frames", (frames: unknown, ack: unknown) => {
-      const reply = typeof ack === "function" ? (ack as (r: TSocketAck[] | TSocketAck) => void) : () => undefined;
-      const parsed = ZRelayBatchSchema.safeParse(frames);
-      if (!parsed.success) return reply({ ok: false, ...new VeilError("validation_failed").toBody() });
-      relayBatch(parsed.data, (frame, one) => hub.fromCompanion(socket, frame, one), reply);
-    });
+    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void): void =>
+      hub.fromCompanion(socket, frame, reply);
+    socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
+    socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     attachSnapshotEvents(socket, services);
     socket.on("disconnect", () => void hub.companionGone(socket).catch(log("presence")));
   });
