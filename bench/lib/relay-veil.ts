@@ -9,12 +9,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { initiateSession, fingerprint, fromBase64Url, fromUtf8, toBase64Url, utf8, type Session } from "@veil/crypto";
 import {
-  AckedOutbox,
+  clientOutbox,
   encodeEnrollment,
   onRelayFrames,
   encodeSessionOpen,
   SESSION_PROTOCOL_VERSION,
   ZE2EResponseSchema,
+  type AckedOutbox,
   type TCompanionInfoResponse,
   type TInstanceResponse,
   type TE2EResponse,
@@ -65,11 +66,7 @@ const outboxes = new WeakMap<Socket, AckedOutbox>();
 function outboxOf(socket: Socket): AckedOutbox {
   let outbox = outboxes.get(socket);
   if (!outbox) {
-    outbox = new AckedOutbox((frames, onAck) =>
-      socket
-        .timeout(10_000)
-        .emit("e2e:frames", frames, (error: unknown, ack: unknown) => onAck(error ? undefined : ack)),
-    );
+    outbox = clientOutbox(socket);
     outboxes.set(socket, outbox);
   }
   return outbox;

@@ -158,6 +158,25 @@ export class AckedOutbox {
   }
 }
 
+/** How long a client waits for the console to acknowledge a batch before counting it unavailable. */
+export const BATCH_ACK_TIMEOUT_MS = 10_000;
+
+/** The part of a socket.io-client socket a client outbox uses. */
+interface ClientSocket {
+  timeout(ms: number): {
+    emit(event: "e2e:frames", frames: TRelayFrame[], ack: (error: unknown, ack: unknown) => void): unknown;
+  };
+}
+
+/** A client socket's outbox to the console: batches as `e2e:frames`, acknowledged within BATCH_ACK_TIMEOUT_MS. */
+export function clientOutbox(socket: ClientSocket): AckedOutbox {
+  return new AckedOutbox((frames, onAck) =>
+    socket
+      .timeout(BATCH_ACK_TIMEOUT_MS)
+      .emit("e2e:frames", frames, (error: unknown, ack: unknown) => onAck(error ? undefined : ack)),
+  );
+}
+
 const NOT_ACKNOWLEDGED: TSocketAck = {
   ok: false,
   error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true },

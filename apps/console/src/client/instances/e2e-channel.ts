@@ -24,7 +24,7 @@ import {
   type Session,
 } from "@veil/crypto";
 import {
-  AckedOutbox,
+  clientOutbox,
   encodeSessionOpen,
   onRelayFrames,
   PROTOCOL_VERSION,
@@ -33,6 +33,7 @@ import {
   ZCompanionHelloSchema,
   ZE2EResponseSchema,
   ZRelayFrameSchema,
+  type AckedOutbox,
   type TCompanionHello,
   type TE2EResponse,
   type TGrantBundle,
@@ -126,11 +127,7 @@ export class InstanceChannel {
       timeout: 10_000,
     });
     this.#socket = socket;
-    this.#outbox = new AckedOutbox((frames, onAck) =>
-      socket
-        .timeout(10_000)
-        .emit("e2e:frames", frames, (error: unknown, ack: unknown) => onAck(error ? undefined : ack)),
-    );
+    this.#outbox = clientOutbox(socket);
     onRelayFrames(socket, (raw) => this.#onFrame(raw));
     socket.on("disconnect", () => this.close("unavailable"));
     await new Promise<void>((resolve, reject) => {
