@@ -33,8 +33,38 @@ for (let i = 0; i < B64URL.length; i++) B64URL_INDEX[B64URL.charCodeAt(i)] = i;
 const B64URL_PAIRS: string[] = [];
 for (let i = 0; i < 4096; i++) B64URL_PAIRS.push((B64URL[i >> 6] ?? "") + (B64URL[i & 63] ?? ""));
 
+/**
+ * The platform's own base64: `Uint8Array.prototype.toBase64` / `Uint8Array.fromBase64` (TC39,
+ * in current browsers) or Node's Buffer; the portable code below where there is neither. The
+ * native paths give the same text and accept exactly the same inputs (checked against the
+ * portable ones in test/encoding-native.test.ts and in Chromium by tests/crypto/interop.test.ts):
+ * the alphabet and the trailing bits are checked here first, since native decoders skip
+ * whitespace and may ignore trailing bits.
+ */
+interface NativeBase64 {
+  toBase64?: (this: Uint8Array, options: { alphabet: "base64url"; omitPadding: true }) => string;
+}
+const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
+const nativeFromBase64 = (
+  Uint8Array as { fromBase64?: (text: string, options: { alphabet: "base64url" }) => Uint8Array }
+).fromBase64;
+interface NodeBufferClass {
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: "base64url"): string };
+  from(text: string, encoding: "base64url"): Uint8Array;
+}
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+const B64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
 /** Unpadded base64url (RFC 4648 §5) of `bytes`. */
 export function toBase64Url(bytes: Uint8Array): string {
+  assertBytes(bytes, "bytes");
+  if (nativeToBase64) return nativeToBase64.call(bytes, { alphabet: "base64url", omitPadding: true });
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
+  return portableToBase64Url(bytes);
+}
+
+/** `toBase64Url` in plain JavaScript (exported for the tests that compare it with the native paths). */
+export function portableToBase64Url(bytes: Uint8Array): string {
   assertBytes(bytes, "bytes");
   let out = "";
   let i = 0;
@@ -64,6 +94,21 @@ function sextet(text: string, i: number): number {
  * trailing bits (RFC 4648 §3.5), so each byte string has exactly one encoding.
  */
 export function fromBase64Url(text: string): Uint8Array {
+  if (!nativeFromBase64 && !NodeBuffer) return portableFromBase64Url(text);
+  if (typeof text !== "string") throw new TypeError(`base64url must be a string, got ${describe(text)}`);
+  const tail = text.length % 4;
+  if (tail === 1 || !B64URL_TEXT.test(text)) throw new RangeError("base64url is malformed");
+  // The bits of the last character that encode no byte: 4 of them after one byte, 2 after two.
+  const last = tail === 0 ? 0 : sextet(text, text.length - 1);
+  if ((tail === 2 && (last & 15) !== 0) || (tail === 3 && (last & 3) !== 0))
+    throw new RangeError("base64url has non-zero trailing bits");
+  if (nativeFromBase64) return nativeFromBase64(text, { alphabet: "base64url" });
+  // A copy: Buffer.from may hand out a slice of Node's shared pool.
+  return new Uint8Array((NodeBuffer as NodeBufferClass).from(text, "base64url"));
+}
+
+/** `fromBase64Url` in plain JavaScript (exported for the tests that compare it with the native paths). */
+export function portableFromBase64Url(text: string): Uint8Array {
   if (typeof text !== "string") throw new TypeError(`base64url must be a string, got ${describe(text)}`);
   const tail = text.length % 4;
   if (tail === 1) throw new RangeError("base64url is malformed");
@@ -123,8 +168,11 @@ export function fromUtf8(bytes: Uint8Array): string {
   }
 }
 
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 /** True unless `text` contains a lone UTF-16 surrogate. */
 export function isWellFormed(text: string): boolean {
+  if (nativeIsWellFormed) return nativeIsWellFormed.call(text);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
