@@ -94,16 +94,20 @@ export class BrowserSession {
     readonly socket: Socket,
     readonly instanceId: string,
   ) {
-    onRelayFrames(socket, (raw) => {
-      const f = raw as TRelayFrame;
-      if (f.sessionId !== this.sessionId) return;
-      if (f.kind !== "transport" || !this.#session) return this.#handshake?.(f);
-      const t = performance.now();
-      const msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(this.#session.open(fromBase64Url(f.frame)))));
-      browserCryptoMs += performance.now() - t;
-      if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) this.#answers.settle(msg.id, msg);
-      if (msg.kind === "event" || msg.kind === "end") this.onEvent?.(msg);
-    });
+    onRelayFrames(
+      socket,
+      (raw) => {
+        const f = raw as TRelayFrame;
+        if (f.sessionId !== this.sessionId) return;
+        if (f.kind !== "transport" || !this.#session) return this.#handshake?.(f);
+        const t = performance.now();
+        const msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(this.#session.open(fromBase64Url(f.frame)))));
+        browserCryptoMs += performance.now() - t;
+        if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) this.#answers.settle(msg.id, msg);
+        if (msg.kind === "event" || msg.kind === "end") this.onEvent?.(msg);
+      },
+      () => outboxOf(socket).hold(),
+    );
   }
 
   async open(account: KeyedAccount, instanceBoxPublicKey: Uint8Array, bundleJson: string): Promise<void> {
@@ -294,8 +298,10 @@ export async function setUpVeil(rig: Rig) {
 export function pacedPing(): { ping: (session: BrowserSession) => Promise<number>; companionPacer: Pacer } {
   const companionPacer = new Pacer(PER_COMPANION_FRAMES.perSecond, PER_COMPANION_FRAMES.burst);
   const ping = async (session: BrowserSession): Promise<number> => {
-    await companionPacer.take();
-    await session.pacer.take();
+    // Awaited only when there is a wait: the bare relay's client has no pacing to pay for.
+    const companionWait = companionPacer.take();
+    const sessionWait = session.pacer.take();
+    if (companionWait || sessionWait) await Promise.all([companionWait, sessionWait]);
     const t = performance.now();
     const r = await session.request("ping");
     if (r.kind !== "result") throw new Error(`ping: ${JSON.stringify(r)}`);

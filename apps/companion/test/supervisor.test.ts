@@ -122,14 +122,18 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
 
 describe("supervisor: batches and the acknowledgements the console owes", () => {
   /** A connected fake socket that keeps the batches it is given; the event loop's turns run by hand. */
-  function connected() {
+  function connected(options: Partial<SupervisorOptions> = {}) {
     const lines: Record<string, unknown>[] = [];
     const logger = createJsonLogger({
       level: "debug",
       write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
     });
     const turns: (() => void)[] = [];
-    const { clock, transport, sup } = startSupervisor({ logger, deferTurnEnd: (fn) => turns.push(fn) });
+    const { clock, transport, sup } = startSupervisor({
+      logger,
+      deferTurnEnd: (fn) => turns.push(fn),
+      ...options,
+    });
     const s = transport.sockets[0] as FakeSocket;
     s.connected = true;
     s.emit("connect");
@@ -148,7 +152,9 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     });
     const turn = () => turns.splice(0).forEach((fn) => fn());
     const messages = () => lines.map((l) => l.msg);
-    return { clock, transport, sup, batches, frame, turn, lines, messages };
+    /** An event from the console (the fake's own emit now records what the supervisor sends). */
+    const receive = (event: string, payload: unknown) => EventEmitter.prototype.emit.call(s, event, payload);
+    return { clock, transport, sup, batches, frame, turn, lines, messages, receive };
   }
 
   it("sends the first frame of a turn at once and the rest of the turn as one batch, in order", () => {
@@ -164,6 +170,24 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH]);
     turn();
     expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH, 1]);
+    sup.stop();
+  });
+
+  it("answers a batch of several requests in one batch: the turn is held, the first answer waits too", () => {
+    let answer: (f: TRelayFrame) => void = () => undefined;
+    const { batches, frame, turn, receive, sup } = connected({ onFrame: (f) => answer(f) });
+    answer = (f) => sup.send({ ...f, frame: "BBBB" });
+    const request = (n: number): TRelayFrame => ({ ...frame(n), instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e" });
+    receive("e2e:frames", [request(1), request(2), request(3)]);
+    expect(batches).toHaveLength(0);
+    turn();
+    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["1", "2", "3"]]);
+    // A lone request (a batch of one, or a single frame) is answered at once.
+    receive("e2e:frames", [request(4)]);
+    receive("e2e:frame", request(5));
+    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["1", "2", "3"], ["4"]]);
+    turn();
+    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["1", "2", "3"], ["4"], ["5"]]);
     sup.stop();
   });
 

@@ -1,12 +1,13 @@
 // Relay batches (protocol version 2, packages/protocol/src/relay-batch.ts) through a real console:
 // a batch is relayed in order with one result per frame; frames reach a version-2 socket in
-// batches and a version-1 socket one by one; a batch that cannot be read is refused whole and
-// relays nothing.
+// batches and a version-1 socket one by one; the frames of a batch of several are relayed in a
+// held turn (FrameOutbox.hold), a lone frame at once; a batch that cannot be read is refused whole
+// and relays nothing.
 import { randomBytes } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toBase64Url } from "@veil/crypto";
-import { MAX_FRAMES_PER_BATCH, PROTOCOL_VERSION, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import { FrameOutbox, MAX_FRAMES_PER_BATCH, PROTOCOL_VERSION, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 import { startTestConsole, type TestConsole } from "./helpers/console";
 import { connected, eventually, makeInstance, sendFrame, signUpKeyed, type KeyedAccount } from "./helpers/instances";
 
@@ -93,6 +94,39 @@ describe("relay batches", () => {
     // In batches (how they are cut depends on timing: packages/protocol/test/relay-batch.test.ts).
     expect(atCompanion.slice(1).every(Array.isArray)).toBe(true);
     expect(atCompanion.slice(1).flat()).toEqual([b.transport(1), b.transport(2), b.transport(3)]);
+  });
+
+  it("relays the frames of a batch of several in held turns, so they leave as one batch; a lone frame at once", async () => {
+    const { instanceId, companion, atCompanion } = await site(2);
+    const b = await browser(instanceId, PROTOCOL_VERSION);
+    await eventually(() => Promise.resolve(atCompanion.length === 1), 5000, "handshake relayed");
+    // FrameOutbox.push(frame, hold): how the hub asks the receiver's outbox to hold the turn.
+    const push = vi.spyOn(FrameOutbox.prototype, "push");
+    try {
+      const holds = () =>
+        push.mock.calls.splice(0).map(([f, hold]) => [Buffer.from(f.frame, "base64url").toString(), hold]);
+      await batchAck(b.s, [b.transport(1), b.transport(2)]);
+      expect(holds()).toEqual([
+        ["frame 1", true],
+        ["frame 2", true],
+      ]);
+      await batchAck(b.s, [b.transport(3)]);
+      await sendFrame(b.s, b.transport(4));
+      expect(holds()).toEqual([
+        ["frame 3", false],
+        ["frame 4", false],
+      ]);
+      const answer = (n: number) => ({ ...b.transport(n), frame: toBase64Url(Buffer.from(`answer ${n}`)) });
+      await batchAck(companion, [answer(1), answer(2)]);
+      await batchAck(companion, [answer(3)]);
+      expect(holds()).toEqual([
+        ["answer 1", true],
+        ["answer 2", true],
+        ["answer 3", false],
+      ]);
+    } finally {
+      push.mockRestore();
+    }
   });
 
   it("sends a version-1 companion the same frames one by one, in order", async () => {

@@ -73,32 +73,60 @@ export function messageChannelTurn(): (fn: () => void) => void {
 }
 
 /**
- * The frames one sender sends one socket. The first frame pushed in a turn of the event loop goes
- * out at once, alone (one request at a time waits for nothing); frames pushed after it in the
- * same turn wait for the end of the turn and go out together, or sooner when a batch is full.
- * That is where the saving is: a sender answering a batch of twenty requests sends the first
- * answer at once, so the next hop starts work, and the other nineteen in one packet.
+ * Longest a queued frame waits for the rest of its batch while its sender keeps working: a sender
+ * answering a long batch sends what it has every MAX_BATCH_WAIT_MS, so the next hop starts work
+ * (two hops then work at once) instead of waiting for the whole batch.
+ */
+export const MAX_BATCH_WAIT_MS = 0.25;
+
+/**
+ * The frames one sender sends one socket, in order.
+ *
+ * - The first frame pushed in a turn of the event loop goes out at once, alone: one request at a
+ *   time waits for nothing.
+ * - Frames pushed after it in the same turn wait for the end of the turn and go out together; so
+ *   does every frame of a held turn (`hold()`, or `push(frame, true)`): a sender relaying or
+ *   answering a batch of several frames sends them on as one batch too, where sending the first
+ *   alone would split every batch in two at every hop.
+ * - A batch goes out before the end of the turn when it is full (MAX_FRAMES_PER_BATCH frames or
+ *   MAX_BATCH_FRAME_CHARS) or when its oldest frame has waited MAX_BATCH_WAIT_MS.
  */
 export class FrameOutbox {
   #frames: TRelayFrame[] = [];
   #chars = 0;
-  /** A frame went out in this turn and the end of the turn is scheduled. */
+  /** When the oldest queued frame was queued. */
+  #since = 0;
+  /** A frame went out, or the turn was held, in this turn; the end of the turn is scheduled. */
   #turn = false;
 
   constructor(
     private readonly send: (frames: TRelayFrame[]) => void,
     private readonly defer: (fn: () => void) => void = nextTurn,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  push(frame: TRelayFrame): void {
+  /** Queues the frames pushed for the rest of this turn, the first one included. */
+  hold(): void {
+    if (this.#turn) return;
+    this.#turn = true;
+    this.defer(this.#endTurn);
+  }
+
+  /** Sends `frame`, at once or in a batch (see the class); `hold` holds the turn first. */
+  push(frame: TRelayFrame, hold = false): void {
+    if (hold) this.hold();
     if (!this.#turn) {
       this.#turn = true;
       this.defer(this.#endTurn);
       this.send([frame]);
       return;
     }
-    if (this.#frames.length === MAX_FRAMES_PER_BATCH || this.#chars + frame.frame.length > MAX_BATCH_FRAME_CHARS)
-      this.flush();
+    if (this.#frames.length > 0) {
+      const full =
+        this.#frames.length === MAX_FRAMES_PER_BATCH || this.#chars + frame.frame.length > MAX_BATCH_FRAME_CHARS;
+      if (full || this.now() - this.#since >= MAX_BATCH_WAIT_MS) this.flush();
+    }
+    if (this.#frames.length === 0) this.#since = this.now();
     this.#frames.push(frame);
     this.#chars += frame.frame.length;
   }
@@ -152,6 +180,11 @@ export class AckedOutbox {
     });
   }
 
+  /** See FrameOutbox.hold. */
+  hold(): void {
+    this.#outbox.hold();
+  }
+
   /** Sends what is queued now. */
   flush(): void {
     this.#outbox.flush();
@@ -182,14 +215,20 @@ const NOT_ACKNOWLEDGED: TSocketAck = {
   error: { code: "unavailable", message: "The console did not acknowledge the frame.", retryable: true },
 };
 
-/** Listens for relayed frames however they come: in `e2e:frames` batches or one by one (`e2e:frame`). */
+/**
+ * Listens for relayed frames however they come: in `e2e:frames` batches or one by one
+ * (`e2e:frame`). `onBatch` runs before the frames of a batch of several are handed over: the
+ * receiver holds its outbox there (FrameOutbox.hold), so what it sends back leaves as one batch.
+ */
 export function onRelayFrames(
   socket: { on(event: string, listener: (payload: unknown) => void): unknown },
   listener: (frame: unknown) => void,
+  onBatch?: () => void,
 ): void {
   socket.on("e2e:frame", listener);
   socket.on("e2e:frames", (batch) => {
     if (!Array.isArray(batch) || batch.length > MAX_FRAMES_PER_BATCH) return listener(batch);
+    if (batch.length > 1) onBatch?.();
     for (const frame of batch) listener(frame);
   });
 }

@@ -3,6 +3,7 @@ import {
   AckedOutbox,
   FrameOutbox,
   MAX_BATCH_FRAME_CHARS,
+  MAX_BATCH_WAIT_MS,
   MAX_FRAMES_PER_BATCH,
   messageChannelTurn,
   onRelayFrames,
@@ -20,16 +21,18 @@ const frame = (n: number, chars = 4): TRelayFrame => ({
 });
 const names = (batches: TRelayFrame[][]) => batches.map((b) => b.map((f) => Number(f.frame)));
 
-/** An outbox whose turns end when the test says so. */
+/** An outbox whose turns end, and whose clock moves, when the test says so. */
 function outbox() {
   const turns: (() => void)[] = [];
   const batches: TRelayFrame[][] = [];
+  const clock = { ms: 0 };
   const box = new FrameOutbox(
     (frames) => batches.push(frames),
     (fn) => turns.push(fn),
+    () => clock.ms,
   );
   const endTurn = () => turns.splice(0).forEach((fn) => fn());
-  return { box, batches, endTurn };
+  return { box, batches, endTurn, clock };
 }
 
 describe("FrameOutbox", () => {
@@ -63,6 +66,43 @@ describe("FrameOutbox", () => {
     expect(big.batches.map((b) => b.length)).toEqual([1, 2, 2, 1]);
     for (const b of big.batches)
       expect(b.reduce((n, f) => n + f.frame.length, 0)).toBeLessThanOrEqual(MAX_BATCH_FRAME_CHARS);
+  });
+
+  it("holds a turn: every frame of it, the first one included, leaves in one batch at its end", () => {
+    const { box, batches, endTurn } = outbox();
+    box.hold();
+    box.push(frame(1));
+    box.push(frame(2));
+    expect(batches).toEqual([]);
+    endTurn();
+    // push(frame, true) holds too; holding a turn whose first frame already left changes nothing.
+    box.push(frame(3), true);
+    box.push(frame(4));
+    endTurn();
+    box.push(frame(5));
+    box.hold();
+    box.push(frame(6));
+    endTurn();
+    box.push(frame(7)); // a new turn that nobody held: at once again
+    expect(names(batches)).toEqual([[1, 2], [3, 4], [5], [6], [7]]);
+  });
+
+  it("sends what it has once the oldest queued frame has waited MAX_BATCH_WAIT_MS, so the next hop can start", () => {
+    const { box, batches, endTurn, clock } = outbox();
+    box.hold();
+    box.push(frame(1));
+    clock.ms += MAX_BATCH_WAIT_MS / 2;
+    box.push(frame(2));
+    clock.ms += MAX_BATCH_WAIT_MS / 2; // frame 1 has now waited MAX_BATCH_WAIT_MS
+    box.push(frame(3));
+    expect(names(batches)).toEqual([[1, 2]]);
+    clock.ms += MAX_BATCH_WAIT_MS - 0.01;
+    box.push(frame(4));
+    endTurn();
+    expect(names(batches)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it("flush() sends what is queued now; an empty outbox sends nothing", () => {
@@ -148,10 +188,15 @@ describe("batch schemas and readers", () => {
   it("onRelayFrames hands over single frames and the frames of a batch one by one; anything else as it came", () => {
     const listeners = new Map<string, (payload: unknown) => void>();
     const got: unknown[] = [];
-    onRelayFrames({ on: (event, listener) => listeners.set(event, listener) }, (f) => got.push(f));
+    onRelayFrames(
+      { on: (event, listener) => listeners.set(event, listener) },
+      (f) => got.push(f),
+      () => got.push("batch of several"),
+    );
     listeners.get("e2e:frame")?.(frame(1));
     listeners.get("e2e:frames")?.([frame(2), frame(3)]);
+    listeners.get("e2e:frames")?.([frame(4)]);
     listeners.get("e2e:frames")?.("junk");
-    expect(got).toEqual([frame(1), frame(2), frame(3), "junk"]);
+    expect(got).toEqual([frame(1), "batch of several", frame(2), frame(3), frame(4), "junk"]);
   });
 });

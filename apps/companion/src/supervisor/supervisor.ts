@@ -232,7 +232,8 @@ export class Supervisor {
     };
     const socket = this.#o.transport.openSocket(auth);
     this.#socket = socket;
-    this.#outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd);
+    const outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd);
+    this.#outbox = outbox;
     const log = this.#o.logger;
     socket.on("connect", () => {
       this.#attempt = 0;
@@ -270,14 +271,18 @@ export class Supervisor {
         this.#end("revoked");
       }
     });
-    onRelayFrames(socket, (frame) => {
-      const parsed = ZRelayFrameSchema.safeParse(frame);
-      if (!parsed.success) {
-        log.warn("malformed relay frame dropped");
-        return;
-      }
-      this.#o.onFrame(parsed.data);
-    });
+    onRelayFrames(
+      socket,
+      (frame) => {
+        const parsed = ZRelayFrameSchema.safeParse(frame);
+        if (!parsed.success) {
+          log.warn("malformed relay frame dropped");
+          return;
+        }
+        this.#o.onFrame(parsed.data);
+      },
+      () => outbox.hold(),
+    ); // the answers to a batch of requests leave as one batch
     socket.connect();
   }
 

@@ -127,8 +127,14 @@ export class InstanceChannel {
       timeout: 10_000,
     });
     this.#socket = socket;
-    this.#outbox = clientOutbox(socket);
-    onRelayFrames(socket, (raw) => this.#onFrame(raw));
+    const outbox = clientOutbox(socket);
+    this.#outbox = outbox;
+    // What the page sends in answer to a batch of frames leaves as one batch (FrameOutbox.hold).
+    onRelayFrames(
+      socket,
+      (raw) => this.#onFrame(raw),
+      () => outbox.hold(),
+    );
     socket.on("disconnect", () => this.close("unavailable"));
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());

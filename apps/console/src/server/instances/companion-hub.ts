@@ -79,8 +79,12 @@ export function relayOutbox(
   });
 }
 
-/** Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). */
-type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void) => void;
+/**
+ * Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). `hold`:
+ * the frame is one of a batch of several, which its receiver's outbox sends on as one batch
+ * (FrameOutbox.hold).
+ */
+type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean) => void;
 
 /** The acknowledgement callback of a socket event, if the sender asked for one. */
 const ackOf = <T>(ack: unknown): ((result: T) => void) =>
@@ -91,7 +95,7 @@ export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne
   const reply = ackOf<TSocketAck>(ack);
   const parsed = ZRelayFrameSchema.safeParse(raw);
   if (!parsed.success) return reply(fail("validation_failed"));
-  relayOne(parsed.data, reply);
+  relayOne(parsed.data, reply, false);
 }
 
 /**
@@ -106,12 +110,17 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
   const frames = parsed.data;
   const acks = new Array<TSocketAck | undefined>(frames.length);
   let waiting = frames.length;
+  const hold = frames.length > 1;
   frames.forEach((frame, i) =>
-    relayOne(frame, (result) => {
-      if (acks[i] !== undefined) return;
-      acks[i] = result;
-      if (--waiting === 0) reply(acks as TSocketAck[]);
-    }),
+    relayOne(
+      frame,
+      (result) => {
+        if (acks[i] !== undefined) return;
+        acks[i] = result;
+        if (--waiting === 0) reply(acks as TSocketAck[]);
+      },
+      hold,
+    ),
   );
 }
 
@@ -226,8 +235,13 @@ export class CompanionHub {
     if (local) this.#endCompanion(local);
   }
 
-  /** A frame from a browser socket (already parsed with ZRelayFrameSchema). */
-  async fromBrowser(browser: BrowserRelaySocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): Promise<void> {
+  /** A frame from a browser socket (already parsed with ZRelayFrameSchema); `hold` as in RelayOne. */
+  async fromBrowser(
+    browser: BrowserRelaySocket,
+    frame: TRelayFrame,
+    reply: (ack: TSocketAck) => void,
+    hold = false,
+  ): Promise<void> {
     if (!this.#browserBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
     const existing = this.#sessions.get(frame.sessionId);
 
@@ -251,12 +265,15 @@ export class CompanionHub {
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(existing);
-    if (!(await this.#sendToCompanion(frame))) return reply(fail("unavailable"));
+    if (!(await this.#sendToCompanion(frame, hold))) return reply(fail("unavailable"));
     reply({ ok: true });
   }
 
-  /** A frame from a companion socket (already parsed): only to a session a browser opened with this instance. */
-  fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): void {
+  /**
+   * A frame from a companion socket (already parsed): only to a session a browser opened with this
+   * instance; `hold` as in RelayOne.
+   */
+  fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold = false): void {
     if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
     const session = this.#sessions.get(frame.sessionId);
     // The receiver's own budget first: a flood of answers one account asked for is refused
@@ -274,15 +291,15 @@ export class CompanionHub {
     if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(session);
     if (!session.browser.connected) return reply(fail("not_found"));
-    session.browser.data.outbox.push(frame);
+    session.browser.data.outbox.push(frame, hold);
     reply({ ok: true });
   }
 
   /** The local live socket, or (another node) the instance's room when the database says it is online. */
-  async #sendToCompanion(frame: TRelayFrame): Promise<boolean> {
+  async #sendToCompanion(frame: TRelayFrame, hold = false): Promise<boolean> {
     const local = this.#companions.get(frame.instanceId);
     if (local?.connected) {
-      local.data.outbox.push(frame);
+      local.data.outbox.push(frame, hold);
       return true;
     }
     const [row] = await this.services.db

@@ -114,8 +114,8 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
       const hub = companionHub(services);
-      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void): void =>
-        void hub.fromBrowser(socket, frame, reply).catch((e: unknown) => {
+      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void, hold: boolean): void =>
+        void hub.fromBrowser(socket, frame, reply, hold).catch((e: unknown) => {
           services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
           reply({ ok: false, ...new VeilError("internal").toBody() });
         });

@@ -74,8 +74,8 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
     const log = (what: string) => (error: unknown) =>
       services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
     void hub.companionConnected(socket).catch(log("presence"));
-    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void): void =>
-      hub.fromCompanion(socket, frame, reply);
+    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean): void =>
+      hub.fromCompanion(socket, frame, reply, hold);
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
     socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     attachSnapshotEvents(socket, services);
