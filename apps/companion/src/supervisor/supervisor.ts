@@ -281,8 +281,9 @@ export class Supervisor {
         }
         this.#o.onFrame(parsed.data);
       },
+      // The answers to a batch of several requests leave as one batch (FrameOutbox.hold).
       () => outbox.hold(),
-    ); // the answers to a batch of requests leave as one batch
+    );
     socket.connect();
   }
 
