@@ -57,6 +57,8 @@ export function veilCases(): VeilCase[] {
     return { browser: pending.finish(reply.message).session, companion: reply.session };
   };
   const frame = randomBytes(1024);
+  // The relay benchmark's ping request: 130 bytes of JSON (bench/relay.ts).
+  const ping = randomBytes(130);
   return [
     {
       operation: "seal 1 KiB, 1 recipient, HPKE auth + signed",
@@ -96,6 +98,14 @@ export function veilCases(): VeilCase[] {
       prepare: () => {
         const { browser, companion } = handshake();
         return () => companion.open(browser.seal(frame));
+      },
+    },
+    {
+      operation: "session frame 130 B (a ping), seal + open",
+      bytes: 0,
+      prepare: () => {
+        const { browser, companion } = handshake();
+        return () => companion.open(browser.seal(ping));
       },
     },
   ];
