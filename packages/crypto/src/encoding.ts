@@ -37,7 +37,7 @@ for (let i = 0; i < 4096; i++) B64URL_PAIRS.push((B64URL[i >> 6] ?? "") + (B64UR
  * The platform's own base64: `Uint8Array.prototype.toBase64` / `Uint8Array.fromBase64` (TC39,
  * in current browsers) or Node's Buffer; the portable code below where there is neither. The
  * native paths give the same text and accept exactly the same inputs (checked against the
- * portable ones in test/encoding-native.test.ts and in Chromium by tests/crypto/interop.test.ts):
+ * portable ones by test/encoding-native.test.ts, in Node and in Chromium, crypto-browser project):
  * the alphabet and the trailing bits are checked here first, since native decoders skip
  * whitespace and may ignore trailing bits.
  */
