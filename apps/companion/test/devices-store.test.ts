@@ -192,8 +192,15 @@ describe("device store: compaction under load", () => {
   function* bigSnapshot(n: number): Generator<unknown> {
     for (let i = 0; i < n; i++) yield { t: "fill", i, pad };
   }
-  /** Runs `work` while a 1 ms timer appends records; returns the longest gap between timer ticks. */
-  async function longestStall(store: AppendStore, work: () => Promise<void> | void): Promise<number> {
+  /**
+   * Runs `work` while a 1 ms timer appends records. Returns the longest gap between timer ticks
+   * (reported only: on a loaded machine it measures the machine too) and how many appends ran
+   * while `work` was under way, which is what shows whether the compaction let them through.
+   */
+  async function whileAppending(
+    store: AppendStore,
+    work: () => Promise<void> | void,
+  ): Promise<{ stallMs: number; appendsDuring: number }> {
     let last = performance.now();
     let worst = 0;
     let n = 0;
@@ -206,20 +213,22 @@ describe("device store: compaction under load", () => {
     await new Promise((r) => setTimeout(r, 20));
     worst = 0;
     last = performance.now();
+    const from = n;
     await work();
+    const appendsDuring = n - from;
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(tick);
-    return worst;
+    return { stallMs: worst, appendsDuring };
   }
 
   it("writes the snapshot in slices: appends keep flowing, and snapshot + both logs replay in order", async () => {
     const dir = tempDir();
     const { store } = AppendStore.open({ dir, name: "devices", syncIntervalMs: 100 });
     const sizeOfState = 60_000; // ~13 MB of snapshot
-    const syncStall = await longestStall(store, () => store.compact(bigSnapshot(sizeOfState)));
+    const sync = await whileAppending(store, () => store.compact(bigSnapshot(sizeOfState)));
     const before = store.records;
     let concurrent: Promise<void> | null = null;
-    const backgroundStall = await longestStall(store, async () => {
+    const background = await whileAppending(store, async () => {
       const running = store.compactInBackground(bigSnapshot(sizeOfState), { sliceMs: 4 });
       concurrent = store.compactInBackground([{ t: "ignored" }]); // a second call joins the first
       expect(store.compacting).toBe(running);
@@ -230,9 +239,14 @@ describe("device store: compaction under load", () => {
     const appendedAfter = store.records;
     store.close();
     console.log(
-      `compaction of ${sizeOfState} records: longest event-loop stall ${syncStall.toFixed(0)} ms in one go, ${backgroundStall.toFixed(0)} ms in the background`,
+      `compaction of ${sizeOfState} records: longest event-loop stall ${sync.stallMs.toFixed(0)} ms in one go, ${background.stallMs.toFixed(0)} ms in the background; ${background.appendsDuring} appends during the background one`,
     );
-    expect(backgroundStall).toBeLessThan(Math.max(100, syncStall / 3));
+    // In one go nothing else runs; in the background the appends keep flowing between slices (a
+    // slice ends after 4 ms or 1 MiB, so ~13 MB of snapshot takes at least 13, each followed by an
+    // asynchronous write). Counted, not timed, so a loaded machine cannot fail it; speed is
+    // measured in bench/.
+    expect(sync.appendsDuring).toBe(0);
+    expect(background.appendsDuring).toBeGreaterThanOrEqual(5);
     expect(before).toBeGreaterThan(0);
     const back = AppendStore.open({ dir, name: "devices" });
     back.store.close();
