@@ -20,13 +20,8 @@ import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
-import {
-  companionHub,
-  onRelayBatchEvent,
-  onRelayFrameEvent,
-  relayOutbox,
-  type CompanionNamespace,
-} from "../instances/companion-hub";
+import { companionHub, type CompanionNamespace } from "../instances/companion-hub";
+import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox } from "../instances/relay-events";
 import { attachCompanionRelay } from "./companion-namespace";
 
 interface BrowserSocketData {
@@ -34,7 +29,7 @@ interface BrowserSocketData {
   sessionId: string;
   role: string;
   ip: string;
-  /** Relayed frames to this socket (companion-hub.ts relayOutbox). */
+  /** Relayed frames to this socket (relay-events.ts relayOutbox). */
   outbox: FrameOutbox;
 }
 
@@ -51,7 +46,8 @@ function socketError(code: VeilError["code"] | "instance_revoked"): Error & { da
 
 /**
  * The companion namespace (on the main port, and alone on the inform port): authentication,
- * presence and the relay live in ./companion-namespace.ts and ../instances/companion-hub.ts.
+ * presence and the relay live in ./companion-namespace.ts, ../instances/companion-hub.ts and
+ * ../instances/relay-events.ts.
  */
 function attachCompanionNamespace(io: Server, services: ConsoleServices): void {
   attachCompanionRelay(io.of(COMPANION_NAMESPACE) as CompanionNamespace, services);

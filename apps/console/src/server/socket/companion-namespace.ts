@@ -9,14 +9,8 @@ import {
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
-import {
-  companionHub,
-  onRelayBatchEvent,
-  onRelayFrameEvent,
-  relayOutbox,
-  type CompanionNamespace,
-  type CompanionSocket,
-} from "../instances/companion-hub";
+import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
+import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox } from "../instances/relay-events";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
 import { findInstance } from "../instances/instance-store";
 import type { ConsoleServices } from "../services";

@@ -1,0 +1,78 @@
+// The socket side of the relay: the outbox of frames to one socket, and the `e2e:frame` /
+// `e2e:frames` events parsed and handed to the hub (companion-hub.ts) one frame at a time, for
+// browser sockets (attach-sockets.ts) and companion sockets (companion-namespace.ts) alike.
+import {
+  FrameOutbox,
+  RELAY_BATCHES_SINCE,
+  VeilError,
+  ZRelayBatchSchema,
+  ZRelayFrameSchema,
+  type TRelayFrame,
+  type TSocketAck,
+} from "@veil/protocol";
+
+/** The acknowledgement of an event that does not parse. */
+const VALIDATION_FAILED: TSocketAck = { ok: false, ...new VeilError("validation_failed").toBody() };
+
+/**
+ * The outbox of frames the relay sends one socket (relay-batch.ts): `e2e:frames` batches to a
+ * socket that announced protocol version 2, single `e2e:frame`s to an older one. Every frame to a
+ * socket goes through it, so none overtakes another.
+ */
+export function relayOutbox(
+  socket: {
+    emit(event: "e2e:frames", frames: TRelayFrame[]): unknown;
+    emit(event: "e2e:frame", frame: TRelayFrame): unknown;
+  },
+  protocolVersion: number,
+): FrameOutbox {
+  if (protocolVersion >= RELAY_BATCHES_SINCE) return new FrameOutbox((frames) => socket.emit("e2e:frames", frames));
+  return new FrameOutbox((frames) => {
+    for (const frame of frames) socket.emit("e2e:frame", frame);
+  });
+}
+
+/**
+ * Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). `hold`:
+ * the frame is one of a batch of several, which its receiver's outbox sends on as one batch
+ * (FrameOutbox.hold).
+ */
+type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean) => void;
+
+/** The acknowledgement callback of a socket event, if the sender asked for one. */
+const ackOf = <T>(ack: unknown): ((result: T) => void) =>
+  typeof ack === "function" ? (ack as (result: T) => void) : () => undefined;
+
+/** An `e2e:frame` event: parsed, then relayed through `relayOne`; a malformed frame gets `validation_failed`. */
+export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
+  const reply = ackOf<TSocketAck>(ack);
+  const parsed = ZRelayFrameSchema.safeParse(raw);
+  if (!parsed.success) return reply(VALIDATION_FAILED);
+  relayOne(parsed.data, reply, false);
+}
+
+/**
+ * An `e2e:frames` event: the batch parsed as a whole (one `validation_failed` for a batch that
+ * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`;
+ * acknowledged with one result per frame once every frame has one.
+ */
+export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
+  const reply = ackOf<TSocketAck[] | TSocketAck>(ack);
+  const parsed = ZRelayBatchSchema.safeParse(raw);
+  if (!parsed.success) return reply(VALIDATION_FAILED);
+  const frames = parsed.data;
+  const acks = new Array<TSocketAck | undefined>(frames.length);
+  let waiting = frames.length;
+  const hold = frames.length > 1;
+  frames.forEach((frame, i) =>
+    relayOne(
+      frame,
+      (result) => {
+        if (acks[i] !== undefined) return;
+        acks[i] = result;
+        if (--waiting === 0) reply(acks as TSocketAck[]);
+      },
+      hold,
+    ),
+  );
+}
