@@ -1,6 +1,8 @@
-// The socket side of the relay: the outbox of frames to one socket, and the `e2e:frame` /
-// `e2e:frames` events parsed and handed to the hub (companion-hub.ts) one frame at a time, for
-// browser sockets (attach-sockets.ts) and companion sockets (companion-namespace.ts) alike.
+/**
+ * The socket side of the relay: the outbox of frames to one socket, and the `e2e:frame` /
+ * `e2e:frames` events parsed and handed to the hub (companion-hub.ts) one frame at a time, for
+ * browser sockets (attach-sockets.ts) and companion sockets (companion-namespace.ts) alike.
+ */
 import {
   FrameOutbox,
   RELAY_BATCHES_SINCE,
