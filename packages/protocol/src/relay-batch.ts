@@ -114,13 +114,12 @@ export class FrameOutbox {
 
   /** Sends `frame`, at once or in a batch (see the class); `hold` holds the turn first. */
   push(frame: TRelayFrame, hold = false): void {
-    if (hold) this.hold();
-    if (!this.#turn) {
-      this.#turn = true;
-      this.defer(this.#endTurn);
+    if (!this.#turn && !hold) {
+      this.hold(); // the rest of this turn's frames wait for its end
       this.send([frame]);
       return;
     }
+    this.hold();
     if (this.#frames.length > 0) {
       const full =
         this.#frames.length === MAX_FRAMES_PER_BATCH || this.#chars + frame.frame.length > MAX_BATCH_FRAME_CHARS;
