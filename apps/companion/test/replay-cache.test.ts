@@ -43,7 +43,7 @@ function harness(cache = new ReplayCache()) {
     })),
   } as unknown as Parameters<typeof dispatchRequest>[1]["handlers"];
   const accountId = randomUUID();
-  const send = (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
+  const send = async (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
     dispatchRequest(
       { kind: "request", id, expiresAt: Date.now() + 60_000, type, body: {} },
       {

@@ -100,6 +100,27 @@ describe("responder limits", () => {
     expect(t.read(s).filter((r) => r.kind === "result").length).toBe(64);
   });
 
+  it("answers in arrival order behind a slower request, and at once when nothing is ahead", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const t = setup({
+      ping: (_b, ctx) => (calls++ === 0 ? gate.then(() => ({ receivedAt: ctx.now() })) : { receivedAt: ctx.now() }),
+    });
+    const s = t.open();
+    const ids = (responses: TE2EResponse[]) => responses.map((r) => (r.kind === "result" ? r.id : r.kind));
+    const slow = t.send(s, "ping");
+    const quick = t.send(s, "ping"); // its handler answers at once, but it waits behind the slow one
+    await flush();
+    expect(t.read(s)).toEqual([]);
+    release();
+    await flush();
+    expect(ids(t.read(s))).toEqual([slow, quick]);
+    // Nothing ahead: the answer is out before handleFrame returns.
+    const now = t.send(s, "ping");
+    expect(ids(t.read(s))).toEqual([now]);
+  });
+
   it("caps live subscriptions per session and streams events on the clock", async () => {
     const t = setup();
     const s = t.open();

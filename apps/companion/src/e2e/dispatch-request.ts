@@ -49,29 +49,47 @@ function isRequestType(type: string): type is TRequestType {
   return Object.hasOwn(REQUEST_CATALOGUE, type);
 }
 
+/** A value now, or the promise of one: a request whose handler answers at once is answered in the same turn. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Whether a handler's value is a promise (anything with a `then`) rather than the answer itself. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** `f(value)` now, or once the promise settles. */
+function then<T, U>(value: MaybePromise<T>, f: (value: T) => U): MaybePromise<U> {
+  return isPromise(value) ? value.then(f) : f(value);
+}
+
 /**
  * Runs one decrypted message: parse, expiry (refuse expired and too-far-future), at-most-once
  * claim, catalogue lookup, role check against the verified grant (the companion enforces roles
  * whatever the console allowed), body parse, handler, result check. Always returns exactly one
  * typed response; the handler runs at most once per (account, id). Every outcome (run, refused,
- * malformed, repeated) goes into the audit log.
+ * malformed, repeated) goes into the audit log. The response comes at once unless the handler
+ * returned a promise.
  */
-export async function dispatchRequest(raw: unknown, ctx: DispatchContext): Promise<TE2EResponse> {
+export function dispatchRequest(raw: unknown, ctx: DispatchContext): MaybePromise<TE2EResponse> {
   const startedAt = ctx.now();
   let repeated = false;
-  const response = await dispatchOnce(raw, ctx, () => (repeated = true));
-  ctx.audit?.request({
-    grant: ctx.grant,
-    sessionId: ctx.sessionId,
-    raw,
-    response,
-    repeated,
-    durationMs: ctx.now() - startedAt,
-  });
-  return response;
+  return then(
+    dispatchOnce(raw, ctx, () => (repeated = true)),
+    (response) => {
+      ctx.audit?.request({
+        grant: ctx.grant,
+        sessionId: ctx.sessionId,
+        raw,
+        response,
+        repeated,
+        durationMs: ctx.now() - startedAt,
+      });
+      return response;
+    },
+  );
 }
 
-async function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: () => void): Promise<TE2EResponse> {
+function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: () => void): MaybePromise<TE2EResponse> {
   const parsed = ZE2ERequestSchema.safeParse(raw);
   if (!parsed.success) return errorResponse(null, "bad_request");
   const req = parsed.data;
@@ -99,9 +117,10 @@ async function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: ()
     ctx.logger.info("request repeated: answering from the record", log);
     return claim;
   }
-  const response = await run(req.id, req.type, req.body, ctx, log);
-  ctx.cache.complete(ctx.grant.accountId, req.id, response, keptSize(req.type, response));
-  return response;
+  return then(run(req.id, req.type, req.body, ctx, log), (response) => {
+    ctx.cache.complete(ctx.grant.accountId, req.id, response, keptSize(req.type, response));
+    return response;
+  });
 }
 
 /** Largest read answer (JSON characters) the replay record keeps. */
@@ -120,13 +139,13 @@ function keptSize(type: string, response: TE2EResponse): number | null {
   return write || chars <= MAX_KEPT_READ_CHARS ? chars : null;
 }
 
-async function run(
+function run(
   id: string,
   type: string,
   body: unknown,
   ctx: DispatchContext,
   log: Record<string, string>,
-): Promise<TE2EResponse> {
+): MaybePromise<TE2EResponse> {
   if (!isRequestType(type)) return errorResponse(id, "unknown_type");
   const spec = REQUEST_CATALOGUE[type];
   if (!roleAllows(ctx.grant.role, spec)) {
@@ -135,10 +154,7 @@ async function run(
   }
   const input = spec.body.safeParse(body);
   if (!input.success) return errorResponse(id, "bad_request");
-  let result: unknown;
-  try {
-    result = await ctx.handlers[type](input.data, ctx.makeContext(id));
-  } catch (error) {
+  const failed = (error: unknown): TE2EResponse => {
     const code =
       error instanceof SubscriptionLimitError
         ? "too_many_subscriptions"
@@ -147,14 +163,23 @@ async function run(
           : "internal";
     ctx.logger.error("request failed", { ...log, code, error: error instanceof Error ? error.name : "unknown" });
     return errorResponse(id, code, error instanceof RequestRefusedError ? error.userMessage : undefined);
+  };
+  const checked = (result: unknown): TE2EResponse => {
+    const parsed = spec.result.safeParse(result);
+    if (!parsed.success) {
+      ctx.logger.error("request produced an invalid result", log);
+      return errorResponse(id, "internal");
+    }
+    ctx.logger.info("request executed", log);
+    return { kind: "result", id, type, body: parsed.data };
+  };
+  let result: unknown;
+  try {
+    result = ctx.handlers[type](input.data, ctx.makeContext(id));
+  } catch (error) {
+    return failed(error);
   }
-  const checked = spec.result.safeParse(result);
-  if (!checked.success) {
-    ctx.logger.error("request produced an invalid result", log);
-    return errorResponse(id, "internal");
-  }
-  ctx.logger.info("request executed", log);
-  return { kind: "result", id, type, body: checked.data };
+  return isPromise(result) ? result.then(checked, failed) : checked(result);
 }
 
 /** Thrown by `subscribe` when a session already has its maximum of live subscriptions. */

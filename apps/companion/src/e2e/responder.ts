@@ -24,7 +24,14 @@ import type { Clock } from "../clock";
 import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
 import { COMPANION_VERSION } from "../version";
-import { dispatchRequest, errorResponse, SubscriptionLimitError } from "./dispatch-request";
+import {
+  dispatchRequest,
+  errorResponse,
+  isPromise,
+  SubscriptionLimitError,
+  type DispatchContext,
+  type MaybePromise,
+} from "./dispatch-request";
 import { ReplayCache } from "./replay-cache";
 import type { AuditRecorder } from "../audit/record-request";
 import type { RequestContext, RequestHandler } from "./request-context";
@@ -62,6 +69,9 @@ interface LiveSession {
   readonly openedAt: number;
   readonly subscriptions: Map<string, unknown>;
   readonly streams: Map<string, PushStream>;
+  /** What the dispatcher needs of this session, made once when it opens. */
+  dispatch: DispatchContext;
+  /** The answers still to come, in order; `queued` requests are in it. */
   queue: Promise<void>;
   queued: number;
 }
@@ -176,16 +186,28 @@ export class Responder {
       grantExpiresAt: grant.expiresAt,
     };
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
-    this.#sessions.set(sessionId, {
+    const live: LiveSession = {
       sessionId,
       session,
       grant,
       openedAt: this.#o.clock.now(),
       subscriptions: new Map(),
       streams: new Map(),
+      dispatch: {
+        grant,
+        instanceId: this.#o.instanceId,
+        now: () => this.#o.clock.now(),
+        cache: this.#cache,
+        handlers: this.#o.handlers,
+        logger: this.#o.logger,
+        sessionId,
+        makeContext: (requestId) => this.#context(live, requestId),
+        audit: this.#o.audit,
+      },
       queue: Promise.resolve(),
       queued: 0,
-    });
+    };
+    this.#sessions.set(sessionId, live);
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
     this.#o.audit?.sessionOpened(grant, sessionId);
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
@@ -223,37 +245,52 @@ export class Responder {
       return;
     }
     live.queued += 1;
-    live.queue = live.queue
-      .then(async () => {
-        let response: TE2EResponse;
-        try {
-          response = await dispatchRequest(message, {
-            grant: live.grant,
-            instanceId: this.#o.instanceId,
-            now: () => this.#o.clock.now(),
-            cache: this.#cache,
-            handlers: this.#o.handlers,
-            logger: this.#o.logger,
-            sessionId,
-            makeContext: (requestId) => this.#context(live, requestId),
-            audit: this.#o.audit,
-          });
-        } finally {
-          live.queued -= 1;
-        }
-        this.#sendMessage(live, response);
-        // A push stream opened by this request flows only after its result went out.
-        const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
-        stream?.start();
-        if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
-      })
-      .catch((error: unknown) => {
-        this.#o.logger.error("answering a request failed", {
-          sessionId,
-          error: error instanceof Error ? error.name : "unknown",
-        });
-        this.close(sessionId, "internal", true);
+    const fail = (error: unknown): void => {
+      this.#o.logger.error("answering a request failed", {
+        sessionId,
+        error: error instanceof Error ? error.name : "unknown",
       });
+      this.close(sessionId, "internal", true);
+    };
+    const answer = (): void | Promise<void> => {
+      let response: MaybePromise<TE2EResponse>;
+      try {
+        response = dispatchRequest(message, live.dispatch);
+      } catch (error) {
+        live.queued -= 1;
+        throw error;
+      }
+      if (!isPromise(response)) return this.#answered(live, response);
+      return response.then(
+        (r) => this.#answered(live, r),
+        (error: unknown) => {
+          live.queued -= 1;
+          throw error;
+        },
+      );
+    };
+    // Nothing of this session ahead of it: run it now, and a handler that answers at once is
+    // answered in this turn. Otherwise it waits its turn behind the others.
+    if (live.queued > 1) {
+      live.queue = live.queue.then(answer).catch(fail);
+      return;
+    }
+    try {
+      const pending = answer();
+      if (pending !== undefined) live.queue = pending.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** Sends the answer to one request of `live`, then lets a push stream it opened flow. */
+  #answered(live: LiveSession, response: TE2EResponse): void {
+    live.queued -= 1;
+    this.#sendMessage(live, response);
+    // A push stream opened by this request flows only after its result went out.
+    const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
+    stream?.start();
+    if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
   }
 
   #context(live: LiveSession, requestId: string): RequestContext {

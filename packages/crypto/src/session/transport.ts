@@ -70,6 +70,8 @@ export class Session {
   readonly #send: CipherState;
   #receive: CipherState;
   #closed = false;
+  /** `rekeyInterval` as a bigint, for the counter arithmetic of every frame. */
+  readonly #rekeyEvery: bigint;
 
   constructor(init: SessionInit) {
     this.role = init.role;
@@ -79,6 +81,7 @@ export class Session {
       SESSION_MAX_REKEY_INTERVAL,
       "rekeyInterval",
     );
+    this.#rekeyEvery = BigInt(this.rekeyInterval);
     this.#send = init.send;
     this.#receive = init.receive;
     this.#handshakeHash = init.handshakeHash.slice();
@@ -111,7 +114,7 @@ export class Session {
   }
 
   #rekeyDue(counter: bigint): boolean {
-    return counter > 0n && counter % BigInt(this.rekeyInterval) === 0n;
+    return counter > 0n && counter % this.#rekeyEvery === 0n;
   }
 
   /**
