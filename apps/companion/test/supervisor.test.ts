@@ -132,6 +132,8 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     const { clock, transport, sup } = startSupervisor({
       logger,
       deferTurnEnd: (fn) => turns.push(fn),
+      // Time stands still within a turn: however slow the machine, no frame waits out MAX_BATCH_WAIT_MS.
+      batchClock: () => 0,
       ...options,
     });
     const s = transport.sockets[0] as FakeSocket;

@@ -88,6 +88,8 @@ export interface SupervisorOptions {
   backoff?: BackoffPolicy;
   /** Ends a turn of the relay outbox (FrameOutbox): by default setImmediate; tests run it by hand. */
   deferTurnEnd?: (endTurn: () => void) => void;
+  /** The relay outbox's clock for MAX_BATCH_WAIT_MS (milliseconds): by default performance.now; tests stop it. */
+  batchClock?: () => number;
   /** A frame the console relayed. */
   onFrame(frame: TRelayFrame): void;
   /** The connection went away: end-to-end sessions end with it. */
@@ -232,7 +234,7 @@ export class Supervisor {
     };
     const socket = this.#o.transport.openSocket(auth);
     this.#socket = socket;
-    const outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd);
+    const outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd, this.#o.batchClock);
     this.#outbox = outbox;
     const log = this.#o.logger;
     socket.on("connect", () => {
