@@ -5,7 +5,7 @@
 // run: the AEAD alone, a Noise transport session opening a ping frame and sealing an answer of the
 // same size; the difference is what the companion adds per request over its crypto.
 //
-// Run: pnpm --filter @veil/bench exec tsx responder.ts   (VEIL_BENCH_PINGS=<pings per round>)
+// Run: pnpm --filter @veil/bench exec tsx responder.ts   (VEIL_BENCH_PINGS=<pings per round, ≤ 12,000>)
 import { execFileSync } from "node:child_process";
 import { bundleScript } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
@@ -21,7 +21,9 @@ const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
   aeadUs: number;
   answerBytes: number;
 };
-console.log(`${r.pings.toLocaleString("en-US")} pings, answers of ${r.answerBytes} B, three interleaved rounds`);
+console.log(
+  `${r.pings.toLocaleString("en-US")} pings, answers of ${r.answerBytes} B of plaintext, three interleaved rounds`,
+);
 console.log(`  Responder, frame in to frame out   ${r.veilUs.toFixed(2)} µs per ping`);
 console.log(`  baseline: Noise open + seal alone  ${r.aeadUs.toFixed(2)} µs per ping`);
 console.log(
