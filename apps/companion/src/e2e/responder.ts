@@ -71,8 +71,9 @@ interface LiveSession {
   readonly streams: Map<string, PushStream>;
   /** What the dispatcher needs of this session, made once when it opens. */
   dispatch: DispatchContext;
-  /** The answers still to come, in order; `queued` requests are in it. */
+  /** The answers still to come, in order: a request waits here behind an unfinished one. */
   queue: Promise<void>;
+  /** Requests of this session not answered yet, the one running included. */
   queued: number;
 }
 
