@@ -24,18 +24,12 @@ import type { Clock } from "../clock";
 import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
 import { COMPANION_VERSION } from "../version";
-import {
-  dispatchRequest,
-  errorResponse,
-  isPromise,
-  SubscriptionLimitError,
-  type DispatchContext,
-  type MaybePromise,
-} from "./dispatch-request";
+import { dispatchRequest, errorResponse, isPromise, type DispatchContext, type MaybePromise } from "./dispatch-request";
 import { ReplayCache } from "./replay-cache";
 import type { AuditRecorder } from "../audit/record-request";
-import type { RequestContext, RequestHandler } from "./request-context";
-import { DEFAULT_PUSH_STREAM_LIMITS, PushStream, type PushStreamLimits } from "./push-stream";
+import type { RequestHandler } from "./request-context";
+import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "./push-stream";
+import { requestContext, type SessionActions, type SessionStreams } from "./session-context";
 
 /** Options of the {@link Responder}: keys, signer, clock, logger and the send function come in from outside. */
 export interface ResponderOptions {
@@ -62,13 +56,9 @@ export interface ResponderOptions {
   revokedBefore?: (accountId: string) => number | undefined;
 }
 
-interface LiveSession {
-  readonly sessionId: string;
+interface LiveSession extends SessionStreams {
   readonly session: Session;
-  readonly grant: VerifiedGrant;
   readonly openedAt: number;
-  readonly subscriptions: Map<string, unknown>;
-  readonly streams: Map<string, PushStream>;
   /** What the dispatcher needs of this session, made once when it opens. */
   dispatch: DispatchContext;
   /** The answers still to come, in order: a request waits here behind an unfinished one. */
@@ -187,6 +177,14 @@ export class Responder {
       grantExpiresAt: grant.expiresAt,
     };
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
+    const actions: SessionActions = {
+      instanceId: this.#o.instanceId,
+      clock: this.#o.clock,
+      maxSubscriptions: this.#o.maxSubscriptionsPerSession ?? 8,
+      pushStreamLimits: this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
+      send: (m) => this.#sendMessage(live, m),
+      end: (reason) => this.close(sessionId, reason, true),
+    };
     const live: LiveSession = {
       sessionId,
       session,
@@ -202,7 +200,7 @@ export class Responder {
         handlers: this.#o.handlers,
         logger: this.#o.logger,
         sessionId,
-        makeContext: (requestId) => this.#context(live, requestId),
+        makeContext: (requestId) => requestContext(live, requestId, actions),
         audit: this.#o.audit,
       },
       queue: Promise.resolve(),
@@ -292,68 +290,6 @@ export class Responder {
     const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
     stream?.start();
     if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
-  }
-
-  #context(live: LiveSession, requestId: string): RequestContext {
-    const clock = this.#o.clock;
-    return {
-      instanceId: this.#o.instanceId,
-      grant: live.grant,
-      requestId,
-      sessionId: live.sessionId,
-      now: () => clock.now(),
-      subscribe: ({ intervalMs, type, produce }) => {
-        if (live.subscriptions.size + live.streams.size >= (this.#o.maxSubscriptionsPerSession ?? 8))
-          throw new SubscriptionLimitError();
-        let seq = 0;
-        const handle = clock.setInterval(() => {
-          if (live.grant.expiresAt <= clock.now()) {
-            this.close(live.sessionId, "grant_expired", true);
-            return;
-          }
-          const body = produce();
-          if (body === undefined) return; // nothing new since the last tick (coalescing producers)
-          this.#sendMessage(live, { kind: "event", subscriptionId: requestId, seq: seq++, type, body });
-        }, intervalMs);
-        live.subscriptions.set(requestId, handle);
-        return requestId;
-      },
-      stream: ({ type, onStop }) => {
-        if (live.subscriptions.size + live.streams.size >= (this.#o.maxSubscriptionsPerSession ?? 8))
-          throw new SubscriptionLimitError();
-        if (live.streams.has(requestId)) throw new SubscriptionLimitError();
-        const send = (message: TE2EResponse): void => {
-          if (live.grant.expiresAt <= clock.now()) this.close(live.sessionId, "grant_expired", true);
-          else this.#sendMessage(live, message);
-        };
-        const stream = new PushStream(
-          requestId,
-          type,
-          send,
-          clock,
-          this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
-          (reason) => {
-            if (live.streams.get(requestId) === stream) live.streams.delete(requestId);
-            onStop(reason);
-          },
-        );
-        live.streams.set(requestId, stream);
-        return stream;
-      },
-      cancelSubscription: (id) => {
-        const pushed = live.streams.get(id);
-        if (pushed !== undefined) {
-          pushed.stop("cancelled");
-          return true;
-        }
-        const handle = live.subscriptions.get(id);
-        if (handle === undefined) return false;
-        clock.clearInterval(handle);
-        live.subscriptions.delete(id);
-        this.#sendMessage(live, { kind: "end", subscriptionId: id, reason: "cancelled" });
-        return true;
-      },
-    };
   }
 
   #sendMessage(live: LiveSession, message: TE2EResponse): void {
