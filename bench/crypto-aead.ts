@@ -1,13 +1,15 @@
 /**
- * AEAD throughput: @noble/ciphers (what the browser and the portable path run) against
- * node:crypto's native OpenSSL (what the companion and relay can use). Encryption of one
- * message per call, fresh output each time, at 1 KiB (a device frame) and 1 MiB (a file).
+ * AEAD throughput: @noble/ciphers (the portable path) and libsodium compiled to WebAssembly (what
+ * the browser and the companion put in front for E2E frames, @veil/crypto primitives/sodium.ts)
+ * against node:crypto's native OpenSSL. Encryption of one message per call, fresh output each
+ * time, at 130 B (an E2E session frame), 1 KiB (a device frame) and 1 MiB (a file).
  *
  *   pnpm --filter @veil/bench exec tsx crypto-aead.ts
  */
 import { createCipheriv, randomBytes, type CipherGCM } from "node:crypto";
 import { gcm } from "@noble/ciphers/aes.js";
 import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { loadSodium } from "@veil/crypto";
 import { fmt, header, measure, printTable, type Row } from "./lib/measure";
 
 const KiB = 1024;
@@ -31,20 +33,24 @@ const key = randomBytes(32);
 const nonce12 = randomBytes(12);
 const nonce24 = randomBytes(24);
 const rows: Row[] = [];
+const sodium = await loadSodium();
 
-for (const size of [KiB, MiB]) {
+for (const size of [130, KiB, MiB]) {
   const data = randomBytes(size);
-  const label = size === KiB ? "1 KiB" : "1 MiB";
+  const label = size === 130 ? "130 B" : size === KiB ? "1 KiB" : "1 MiB";
   // Sanity: noble and native agree byte for byte before anything is timed.
   const a = chacha20poly1305(key, nonce12).encrypt(data);
   const b = nativeSeal("chacha20-poly1305", key, nonce12, data);
   const c = gcm(key, nonce12).encrypt(data);
   const d = nativeSeal("aes-256-gcm", key, nonce12, data);
-  if (Buffer.compare(a, b) !== 0 || Buffer.compare(c, d) !== 0) throw new Error("noble and node:crypto disagree");
+  const e = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(data, null, null, nonce12, key);
+  if (Buffer.compare(a, b) !== 0 || Buffer.compare(c, d) !== 0 || Buffer.compare(a, e) !== 0)
+    throw new Error("noble, libsodium and node:crypto disagree");
 
   const nativeChacha = measure(() => nativeSeal("chacha20-poly1305", key, nonce12, data));
   const nobleX = measure(() => xchacha20poly1305(key, nonce24).encrypt(data));
   const nobleC = measure(() => chacha20poly1305(key, nonce12).encrypt(data));
+  const sodiumC = measure(() => sodium.crypto_aead_chacha20poly1305_ietf_encrypt(data, null, null, nonce12, key));
   rows.push(
     {
       operation: `ChaCha20-Poly1305 ${label}`,
@@ -63,6 +69,12 @@ for (const size of [KiB, MiB]) {
       implementation: "@noble chacha20poly1305",
       figure: fmt.mbps(nobleC, size),
       ratio: fmt.ratio(nobleC, nativeChacha),
+    },
+    {
+      operation: `ChaCha20-Poly1305 ${label}`,
+      implementation: "libsodium crypto_aead_chacha20poly1305_ietf",
+      figure: fmt.mbps(sodiumC, size),
+      ratio: fmt.ratio(sodiumC, nativeChacha),
     },
   );
 

@@ -1,9 +1,9 @@
 // The companion's request path, one ping at a time, warm (lib/responder-load.ts, bundled as the
 // companion is and run with plain node): relay frame of a sealed ping in, relay frame of the
-// sealed answer out, through the real Responder with node:crypto (base64url, Noise open, JSON,
-// zod, the at-most-once record, the handler, the result check, Noise seal). Baseline in the same
-// run: the AEAD alone, a Noise transport session opening a ping frame and sealing an answer of the
-// same size; the difference is what the companion adds per request over its crypto.
+// sealed answer out, through the real Responder with the companion's primitives (base64url, Noise
+// open, JSON, zod, the at-most-once record, the handler, the result check, Noise seal). Baseline in
+// the same run: the AEAD alone, a Noise transport session opening a ping frame and sealing an
+// answer of the same size; the difference is what the companion adds per request over its crypto.
 //
 // Run: pnpm --filter @veil/bench exec tsx responder.ts   (VEIL_BENCH_PINGS=<pings per round, ≤ 12,000>)
 import { execFileSync } from "node:child_process";

@@ -7,7 +7,7 @@
 //    companion tests memoise it), so each host costs one Argon2id instead of two.
 //  - run: startCompanion per state folder (supervisor, pinned transport, responder), devices off.
 //  - bare: plain socket.io clients for the baseline hub, one per host, answering every frame.
-import { useNativePrimitives } from "@veil/crypto/node";
+import { useFastestPrimitives } from "@veil/crypto/node";
 import { fingerprint, toBase64Url } from "@veil/crypto";
 import { enrollCommand } from "../../apps/companion/src/cli/enroll-command";
 import { createJsonLogger } from "../../apps/companion/src/log";
@@ -37,7 +37,7 @@ type Message =
   | { kind: "count" }
   | { kind: "stop" };
 
-useNativePrimitives();
+await useFastestPrimitives();
 const logger = createJsonLogger({ level: "error" });
 const send = (m: unknown): void => void process.send?.(m);
 const running: RunningCompanion[] = [];

@@ -6,13 +6,13 @@
 // store's time-based compaction interval is the second argument (the default, 15 min, or 10 s so
 // that each measured window includes a compaction of the whole inventory).
 // Prints {"informPort":N} once the inform server listens.
-import { useNativePrimitives } from "@veil/crypto/node";
+import { useFastestPrimitives } from "@veil/crypto/node";
 import { createJsonLogger } from "../../apps/companion/src/log";
 import { startCompanion } from "../../apps/companion/src/run/start-companion";
 import { StateStore } from "../../apps/companion/src/state/state-store";
 
 const [stateDir = "", compactEveryMs = "900000"] = process.argv.slice(2);
-useNativePrimitives();
+await useFastestPrimitives();
 const running = startCompanion({
   store: new StateStore(stateDir),
   logger: createJsonLogger({ level: "warn" }),

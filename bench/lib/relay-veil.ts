@@ -7,7 +7,16 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { initiateSession, fingerprint, fromBase64Url, fromUtf8, toBase64Url, utf8, type Session } from "@veil/crypto";
+import {
+  initiateSession,
+  fingerprint,
+  fromBase64Url,
+  fromUtf8,
+  toBase64Url,
+  useSodiumAead,
+  utf8,
+  type Session,
+} from "@veil/crypto";
 import {
   clientOutbox,
   encodeEnrollment,
@@ -111,6 +120,8 @@ export class BrowserSession {
   }
 
   async open(account: KeyedAccount, instanceBoxPublicKey: Uint8Array, bundleJson: string): Promise<void> {
+    // libsodium's AEAD in front of @noble, as the browser's channel loads it (e2e-channel.ts).
+    await useSodiumAead();
     const pending = initiateSession({
       protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId: this.instanceId,

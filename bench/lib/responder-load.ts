@@ -1,12 +1,12 @@
 // Child of bench/responder.ts, bundled by the companion's own build.mjs (lib/companion-bundle.ts)
 // and run with plain node, as the installed companion runs. Times the companion's request path
-// one ping at a time, warm: the real Responder (apps/companion/src/e2e/responder.ts) with
-// node:crypto, as `veil-companion run` builds it, handed the relay frame of a sealed ping and
-// sending the relay frame of its answer. The baseline, in the same process and the same rounds:
+// one ping at a time, warm: the real Responder (apps/companion/src/e2e/responder.ts) with the
+// primitives `veil-companion run` selects (node:crypto, libsodium for small AEAD messages), handed
+// the relay frame of a sealed ping and sending the relay frame of its answer. The baseline, in the same process and the same rounds:
 // the AEAD alone, a Noise transport session opening the same kind of frame and sealing an answer
 // of the same size. Prints one JSON line.
 import { randomUUID } from "node:crypto";
-import { useNativePrimitives } from "@veil/crypto/node";
+import { useFastestPrimitives } from "@veil/crypto/node";
 import {
   acceptSession,
   boxPrivateKey,
@@ -30,7 +30,7 @@ import { makeAccount, signGrant } from "../../apps/companion/test/harness/fixtur
  */
 const PINGS = Math.min(Number(process.env.VEIL_BENCH_PINGS ?? 10_000), 12_000);
 const ROUNDS = 3;
-useNativePrimitives();
+await useFastestPrimitives();
 
 const instanceId = randomUUID();
 const admin = makeAccount();

@@ -3,7 +3,7 @@
  * `veil-companion`: the thin main. Parses the command, reads the environment once, and hands
  * off to one command module. Exit codes: 0 ok, 1 error, 2 usage, 3 instance revoked.
  */
-import { useNativePrimitives } from "@veil/crypto/node";
+import { useFastestPrimitives, useNativePrimitives } from "@veil/crypto/node";
 import { enrollCommand } from "./cli/enroll-command";
 import { readEnrollment } from "./cli/read-enrollment";
 import { formatStatus, readStatus } from "./cli/status-command";
@@ -49,6 +49,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "run": {
+      // libsodium in front of node:crypto for the small AEAD messages of E2E sessions. Without it
+      // every frame has the same bytes, only sealed more slowly.
+      await useFastestPrimitives().catch((error: unknown) =>
+        logger.warn("libsodium did not load: node:crypto seals every message", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
       const running = startCompanion({
         store: new StateStore(env.VEIL_STATE_DIR),
         logger,

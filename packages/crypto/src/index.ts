@@ -3,11 +3,14 @@
  *
  * Every export below carries its own JSDoc at its definition (why it exists and which RFC
  * section its checks come from); docs/CRYPTO.md describes every construction and byte format.
- * Node processes call `useNativePrimitives()` from `@veil/crypto/node` once at start-up.
+ * Node processes call `useNativePrimitives()` (or `useFastestPrimitives()`) from
+ * `@veil/crypto/node` once at start-up; a browser that opens E2E sessions calls `useSodiumAead()`.
  */
 
-// Primitive implementation selection (noble by default; node:crypto via @veil/crypto/node).
-export { getPrimitives, setPrimitives, noblePrimitives, type Primitives } from "./primitives/index";
+// Primitive implementation selection (noble by default; node:crypto via @veil/crypto/node;
+// libsodium in front for ChaCha20-Poly1305 via useSodiumAead).
+export { getPrimitives, setPrimitives, noblePrimitives, useSodiumAead, type Primitives } from "./primitives/index";
+export { loadSodium, withSodiumAead } from "./primitives/sodium";
 
 // Errors: one opaque error per failure kind; labelled TypeError/RangeError for bad inputs.
 export { DecryptError, VerifyError } from "./errors";

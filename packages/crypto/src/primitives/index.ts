@@ -5,6 +5,7 @@
  * `getPrimitives()` at the time of the operation, so the switch takes effect everywhere.
  */
 import { noblePrimitives } from "./noble";
+import { loadSodium, withSodiumAead } from "./sodium";
 import type { Primitives } from "./types";
 
 const METHODS = [
@@ -40,6 +41,17 @@ export function setPrimitives(p: Primitives): void {
     throw new TypeError("primitives must be a Primitives object");
   for (const m of METHODS) if (typeof p[m] !== "function") throw new TypeError(`primitives.${m} must be a function`);
   current = p;
+}
+
+/**
+ * Puts libsodium's ChaCha20-Poly1305 and XChaCha20-Poly1305 in front of the implementation in use
+ * (primitives/sodium.ts) for messages of at most `maxBytes`. Resolves once it is installed; rejects
+ * when libsodium cannot load (no WebAssembly), leaving the implementation in use unchanged, which
+ * gives the same bytes, only slower. Call again after `setPrimitives` to put it back in front.
+ */
+export async function useSodiumAead(maxBytes?: number): Promise<void> {
+  const sodium = await loadSodium();
+  if (!current.name.endsWith("+sodium")) setPrimitives(withSodiumAead(current, sodium, maxBytes));
 }
 
 export { noblePrimitives };

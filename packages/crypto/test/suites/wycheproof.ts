@@ -118,27 +118,7 @@ export function wycheproofSuite(p: Primitives): void {
       });
     });
 
-    describe.skipIf(files.xchacha === null)("xchacha20_poly1305_test.json", () => {
-      it("valid vectors seal and open; invalid ones fail to open", () => {
-        if (files.xchacha)
-          aeadSuite(
-            files.xchacha,
-            { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open },
-            (k, iv) => k === 256 && iv === 192,
-          );
-      });
-    });
-
-    describe.skipIf(files.chacha === null)("chacha20_poly1305_test.json", () => {
-      it("valid vectors seal and open; invalid ones fail to open", () => {
-        if (files.chacha)
-          aeadSuite(
-            files.chacha,
-            { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open },
-            (k, iv) => k === 256 && iv === 96,
-          );
-      });
-    });
+    chachaCases(p);
 
     describe.skipIf(files.aesGcm === null)("aes_gcm_test.json", () => {
       it("128/256-bit keys with 96-bit IVs checked; other sizes refused", () => {
@@ -174,6 +154,35 @@ export function wycheproofSuite(p: Primitives): void {
           expect(tag === field(t, "tag"), `tcId ${t.tcId}`).toBe(t.result === "valid");
         });
       });
+    });
+  });
+}
+
+/** The ChaCha20-Poly1305 and XChaCha20-Poly1305 files alone, for an implementation of only those. */
+export function wycheproofChaChaSuite(p: Primitives): void {
+  describe(`Wycheproof ChaCha20-Poly1305 (${p.name})`, () => chachaCases(p));
+}
+
+function chachaCases(p: Primitives): void {
+  describe.skipIf(files.xchacha === null)("xchacha20_poly1305_test.json", () => {
+    it("valid vectors seal and open; invalid ones fail to open", () => {
+      if (files.xchacha)
+        aeadSuite(
+          files.xchacha,
+          { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open },
+          (k, iv) => k === 256 && iv === 192,
+        );
+    });
+  });
+
+  describe.skipIf(files.chacha === null)("chacha20_poly1305_test.json", () => {
+    it("valid vectors seal and open; invalid ones fail to open", () => {
+      if (files.chacha)
+        aeadSuite(
+          files.chacha,
+          { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open },
+          (k, iv) => k === 256 && iv === 96,
+        );
     });
   });
 }
