@@ -1,6 +1,7 @@
 /**
- * In headless Chromium: @noble (the portable path the console ships) against WebCrypto (the
- * browser's native path), each figure beside its WebCrypto baseline from the same page.
+ * In headless Chromium: @noble (the portable path the console ships) and libsodium (what its E2E
+ * channel puts in front for ChaCha20-Poly1305) against WebCrypto (the browser's native path),
+ * each figure beside its WebCrypto baseline from the same page.
  *
  *   pnpm --filter @veil/bench exec tsx crypto-browser.ts
  */

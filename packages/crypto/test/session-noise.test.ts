@@ -20,6 +20,9 @@ function cipher(n = 0n): CipherState {
 describe("CipherState (Noise §5.1, ChaChaPoly §12.3)", () => {
   it("nonce is 4 zero bytes then the counter little-endian", () => {
     expect(toHex(chachaPolyNonce(0x0102030405060708n))).toBe("000000000807060504030201");
+    expect(toHex(chachaPolyNonce(0n))).toBe("000000000000000000000000");
+    expect(toHex(chachaPolyNonce(0x80000001fffffffen))).toBe("00000000feffffff01000080");
+    expect(toHex(chachaPolyNonce(NOISE_MAX_NONCE))).toBe("00000000ffffffffffffffff");
     const ct = cipher(5n).encryptWithAd(utf8("ad"), utf8("hi"));
     expect(toHex(ct)).toBe(toHex(p.chacha20poly1305Seal(key, chachaPolyNonce(5n), utf8("hi"), utf8("ad"))));
   });

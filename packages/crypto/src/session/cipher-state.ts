@@ -35,8 +35,15 @@ export class NoiseError extends Error {
 
 /** The ChaChaPoly nonce of §12.3: 32 zero bits then n little-endian. */
 export function chachaPolyNonce(n: bigint): Uint8Array {
+  // Byte by byte: a DataView would need `nonce.buffer`, which makes V8 move a small typed array
+  // out of its heap first and costs more than the AEAD call's own set-up (one per frame).
   const nonce = new Uint8Array(12);
-  new DataView(nonce.buffer).setBigUint64(4, n, true);
+  const low = Number(n & 0xffffffffn);
+  const high = Number(n >> 32n);
+  for (let i = 0; i < 4; i++) {
+    nonce[4 + i] = (low >>> (8 * i)) & 0xff;
+    nonce[8 + i] = (high >>> (8 * i)) & 0xff;
+  }
   return nonce;
 }
 
