@@ -3,7 +3,7 @@
  * (libsodium-wrappers), in front of another implementation for everything else.
  *
  * Why: an E2E session seals and opens one AEAD message of 100–200 bytes per request at each end.
- * At that size libsodium takes ~3 µs a call, @noble/ciphers ~11 µs and node:crypto ~7 µs, most of
+ * At that size libsodium takes 2–3 µs a call, @noble/ciphers ~11 µs and node:crypto ~6 µs, most of
  * it OpenSSL's per-call cipher set-up (docs/PERFORMANCE.md, "Session 8"). Above about a kilobyte
  * node:crypto's vectorised ChaCha20 wins, so a Node process hands longer messages to its base
  * implementation (`maxBytes`); in a browser libsodium is the faster one at every size.
