@@ -15,16 +15,13 @@
  * installed with `useSodiumAead()`; until then the base implementation answers, with the same bytes.
  */
 import type sodiumModule from "libsodium-wrappers";
+import { assertBytes } from "../errors";
 import type { Primitives } from "./types";
 
 type Sodium = typeof sodiumModule;
 
 const KEY_LEN = 32;
 const TAG_LEN = 16;
-
-function need(bytes: Uint8Array, length: number, field: string): void {
-  if (bytes.length !== length) throw new RangeError(`${field} must be ${length} bytes, got ${bytes.length}`);
-}
 
 /** libsodium, loaded and initialised (once; later calls share the first load). */
 let loading: Promise<Sodium> | undefined;
@@ -49,13 +46,13 @@ function sodiumAead(
 ): Aead {
   return {
     seal(key, nonce, plaintext, aad) {
-      need(key, KEY_LEN, "key");
-      need(nonce, nonceLen, "nonce");
+      assertBytes(key, "key", KEY_LEN);
+      assertBytes(nonce, "nonce", nonceLen);
       return seal(plaintext, aad, null, nonce, key);
     },
     open(key, nonce, sealed, aad) {
-      need(key, KEY_LEN, "key");
-      need(nonce, nonceLen, "nonce");
+      assertBytes(key, "key", KEY_LEN);
+      assertBytes(nonce, "nonce", nonceLen);
       if (sealed.length < TAG_LEN) throw new Error("ciphertext too short");
       // Throws on a bad tag (libsodium compares in constant time and writes no plaintext).
       return open(null, sealed, aad, nonce, key);
@@ -73,32 +70,30 @@ export function withSodiumAead(
   sodium: Sodium,
   maxBytes: number = Number.POSITIVE_INFINITY,
 ): Primitives {
-  const ietf = sodiumAead(
-    12,
-    sodium.crypto_aead_chacha20poly1305_ietf_encrypt,
-    sodium.crypto_aead_chacha20poly1305_ietf_decrypt,
+  // Longer messages go to `base`: sealing looks at the plaintext, opening at the sealed message.
+  const routed = (small: Aead, large: Aead): Aead => ({
+    seal: (key, nonce, plaintext, aad) =>
+      (plaintext.length > maxBytes ? large : small).seal(key, nonce, plaintext, aad),
+    open: (key, nonce, sealed, aad) => (sealed.length > maxBytes ? large : small).open(key, nonce, sealed, aad),
+  });
+  const ietf = routed(
+    sodiumAead(12, sodium.crypto_aead_chacha20poly1305_ietf_encrypt, sodium.crypto_aead_chacha20poly1305_ietf_decrypt),
+    { seal: base.chacha20poly1305Seal, open: base.chacha20poly1305Open },
   );
-  const x = sodiumAead(
-    24,
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt,
-    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt,
+  const x = routed(
+    sodiumAead(
+      24,
+      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt,
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt,
+    ),
+    { seal: base.xchacha20poly1305Seal, open: base.xchacha20poly1305Open },
   );
   return Object.freeze({
     ...base,
     name: `${base.name}+sodium`,
-    chacha20poly1305Seal: (key, nonce, plaintext, aad) =>
-      plaintext.length > maxBytes
-        ? base.chacha20poly1305Seal(key, nonce, plaintext, aad)
-        : ietf.seal(key, nonce, plaintext, aad),
-    chacha20poly1305Open: (key, nonce, sealed, aad) =>
-      sealed.length > maxBytes
-        ? base.chacha20poly1305Open(key, nonce, sealed, aad)
-        : ietf.open(key, nonce, sealed, aad),
-    xchacha20poly1305Seal: (key, nonce, plaintext, aad) =>
-      plaintext.length > maxBytes
-        ? base.xchacha20poly1305Seal(key, nonce, plaintext, aad)
-        : x.seal(key, nonce, plaintext, aad),
-    xchacha20poly1305Open: (key, nonce, sealed, aad) =>
-      sealed.length > maxBytes ? base.xchacha20poly1305Open(key, nonce, sealed, aad) : x.open(key, nonce, sealed, aad),
+    chacha20poly1305Seal: ietf.seal,
+    chacha20poly1305Open: ietf.open,
+    xchacha20poly1305Seal: x.seal,
+    xchacha20poly1305Open: x.open,
   } satisfies Primitives);
 }
