@@ -87,7 +87,8 @@ export const MAX_BATCH_WAIT_MS = 0.25;
  * - Frames pushed after it in the same turn wait for the end of the turn and go out together; so
  *   does every frame of a held turn (`hold()`, or `push(frame, true)`): a sender relaying or
  *   answering a batch of several frames sends them on as one batch too, where sending the first
- *   alone would split every batch in two at every hop.
+ *   alone would split every batch in two at every hop. The console, where many sockets' frames
+ *   meet, holds every turn it relays in (apps/console/src/server/instances/relay-events.ts).
  * - A batch goes out before the end of the turn when it is full (MAX_FRAMES_PER_BATCH frames or
  *   MAX_BATCH_FRAME_CHARS) or when its oldest frame has waited MAX_BATCH_WAIT_MS.
  */

@@ -2,9 +2,17 @@
  * The socket side of the relay: the outbox of frames to one socket, and the `e2e:frame` /
  * `e2e:frames` events parsed and handed to the hub (companion-hub.ts) one frame at a time, for
  * browser sockets (attach-sockets.ts) and companion sockets (companion-namespace.ts) alike.
+ *
+ * The console is where frames from many sockets meet on their way to one: every browser socket
+ * of an instance sends to its companion's socket, and a companion's answers fan out to browser
+ * sockets. So it relays the frames of every `e2e:frames` event in a held turn: they leave at the
+ * end of the turn of the event loop, together with what other sockets sent in the same turn, one
+ * packet per receiving socket (docs/PROTOCOL-COMPANION.md §3). The acknowledgement waits for
+ * that end too, so the frame is written before it: a lone request pays a turn, not a write.
  */
 import {
   FrameOutbox,
+  nextTurn,
   RELAY_BATCHES_SINCE,
   VeilError,
   ZRelayBatchSchema,
@@ -36,8 +44,8 @@ export function relayOutbox(
 
 /**
  * Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). `hold`:
- * the frame is one of a batch of several, which its receiver's outbox sends on as one batch
- * (FrameOutbox.hold).
+ * the receiver's outbox holds the turn (FrameOutbox.hold), so the frame leaves at its end with
+ * the rest of the turn's frames to that socket.
  */
 type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean) => void;
 
@@ -55,8 +63,10 @@ export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne
 
 /**
  * An `e2e:frames` event: the batch parsed as a whole (one `validation_failed` for a batch that
- * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`;
- * acknowledged with one result per frame once every frame has one.
+ * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`
+ * in a held turn; acknowledged with one result per frame once every frame has one, after the
+ * held turn's frames have left (`nextTurn` runs after the outboxes' own end of turn, queued
+ * before it).
  */
 export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
   const reply = ackOf<TSocketAck[] | TSocketAck>(ack);
@@ -65,16 +75,15 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
   const frames = parsed.data;
   const acks = new Array<TSocketAck | undefined>(frames.length);
   let waiting = frames.length;
-  const hold = frames.length > 1;
   frames.forEach((frame, i) =>
     relayOne(
       frame,
       (result) => {
         if (acks[i] !== undefined) return;
         acks[i] = result;
-        if (--waiting === 0) reply(acks as TSocketAck[]);
+        if (--waiting === 0) nextTurn(() => reply(acks as TSocketAck[]));
       },
-      hold,
+      true,
     ),
   );
 }

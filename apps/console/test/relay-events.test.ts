@@ -1,0 +1,81 @@
+// The relay's socket events (src/server/instances/relay-events.ts) with a stand-in hub that pushes
+// every frame into one receiving socket's FrameOutbox, as the hub does: the frames of each
+// `e2e:frames` event leave at the end of the turn, together with what other sockets sent in the
+// same turn, and the event's acknowledgement goes out after them; a single `e2e:frame` leaves at
+// once and is acknowledged at once; a batch that does not parse relays nothing.
+import { describe, expect, it } from "vitest";
+import { FrameOutbox, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import { onRelayBatchEvent, onRelayFrameEvent } from "../src/server/instances/relay-events";
+
+const frame = (n: number): TRelayFrame => ({
+  instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e",
+  sessionId: "AAAAAAAAAAAAAAAAAAAAAA",
+  kind: "transport",
+  frame: `AAA${n}`,
+});
+
+/** What went out, in order: each packet to the receiving socket, and each acknowledgement. */
+function relay() {
+  const wire: string[] = [];
+  // A clock that stands still: no frame waits past MAX_BATCH_WAIT_MS, however slow the first parse.
+  const outbox = new FrameOutbox(
+    (frames) => wire.push(`packet ${frames.map((f) => f.frame.slice(3)).join(",")}`),
+    undefined,
+    () => 0,
+  );
+  const relayOne = (f: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean): void => {
+    outbox.push(f, hold);
+    reply({ ok: true });
+  };
+  /** An `e2e:frames` event from socket `from`. */
+  const batch = (from: string, frames: unknown): void =>
+    onRelayBatchEvent(frames, (ack: unknown) => wire.push(`ack ${from} ${JSON.stringify(ack)}`), relayOne);
+  const single = (from: string, f: unknown): void =>
+    onRelayFrameEvent(f, (ack: unknown) => wire.push(`ack ${from} ${JSON.stringify(ack)}`), relayOne);
+  return { wire, batch, single };
+}
+
+const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe("relay events", () => {
+  it("relays the frames of every batch event at the end of the turn, merged across sockets, and acknowledges after them", async () => {
+    const { wire, batch } = relay();
+    // Three browser sockets' packets read in one turn, as the poll phase reads them.
+    batch("a", [frame(1)]);
+    batch("b", [frame(2), frame(3)]);
+    batch("c", [frame(4)]);
+    expect(wire).toEqual([]);
+    await endOfTurn();
+    expect(wire).toEqual([
+      "packet 1,2,3,4",
+      'ack a [{"ok":true}]',
+      'ack b [{"ok":true},{"ok":true}]',
+      'ack c [{"ok":true}]',
+    ]);
+  });
+
+  it("writes a lone frame before its acknowledgement", async () => {
+    const { wire, batch } = relay();
+    batch("a", [frame(1)]);
+    await endOfTurn();
+    expect(wire).toEqual(["packet 1", 'ack a [{"ok":true}]']);
+  });
+
+  it("relays a single e2e:frame at once and acknowledges it at once", () => {
+    const { wire, single } = relay();
+    single("a", frame(1));
+    expect(wire).toEqual(["packet 1", 'ack a {"ok":true}']);
+  });
+
+  it("refuses a batch that does not parse at once, with one validation_failed, and relays none of it", async () => {
+    const { wire, batch, single } = relay();
+    batch("a", [frame(1), { ...frame(2), kind: "sideways" }]);
+    single("b", { ...frame(3), frame: "not base64url!" });
+    expect(wire).toEqual([
+      expect.stringMatching(/^ack a \{"ok":false,"error":\{"code":"validation_failed"/),
+      expect.stringMatching(/^ack b \{"ok":false,"error":\{"code":"validation_failed"/),
+    ]);
+    await endOfTurn();
+    expect(wire).toHaveLength(2);
+  });
+});
