@@ -134,11 +134,17 @@ try {
   // field each end runs on its own host and the console's own CPU is what bounds a deployment.
   console.log(`  (CPU: Veil's CPU per round trip vs bare's, the three processes together and the relay alone)`);
   const sum = (f: Figure): number => f.cpuHere + f.cpuRelay + f.cpuPeer;
+  // The throughput ratio of each round (Veil's round against bare's round just before it): how
+  // far one run's figure moves within the run.
+  const spread = (veilFigure: Figure, bareFigure: Figure): string => {
+    const ratios = veilFigure.perRound.map((v, i) => v / (bareFigure.perRound[i] ?? Number.NaN));
+    return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
+  };
   for (const [label, veilFigure, bareFigure] of rows) {
     const tput = veilFigure.perSec / bareFigure.perSec;
     const p99 = veilFigure.p99 / bareFigure.p99;
     console.log(
-      `  ${label.padEnd(28)} throughput ${tput.toFixed(3)}× ${tput >= 0.7 ? "ok" : "MISSED"} · p99 ${p99.toFixed(2)}× ${p99 < 2 ? "ok" : "MISSED"} · CPU ${(sum(veilFigure) / sum(bareFigure)).toFixed(2)}×, relay ${(veilFigure.cpuRelay / bareFigure.cpuRelay).toFixed(2)}×`,
+      `  ${label.padEnd(28)} throughput ${tput.toFixed(3)}× ${tput >= 0.7 ? "ok" : "MISSED"} (rounds ${spread(veilFigure, bareFigure)}) · p99 ${p99.toFixed(2)}× ${p99 < 2 ? "ok" : "MISSED"} · CPU ${(sum(veilFigure) / sum(bareFigure)).toFixed(2)}×, relay ${(veilFigure.cpuRelay / bareFigure.cpuRelay).toFixed(2)}×`,
     );
   }
 } finally {

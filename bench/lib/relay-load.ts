@@ -20,6 +20,8 @@ export interface Figure {
   readonly browserCrypto: number;
   readonly cpuRelay: number;
   readonly cpuPeer: number;
+  /** Round trips per second in each round, in order (the spread of one run). */
+  readonly perRound: readonly number[];
 }
 
 /**
@@ -90,6 +92,7 @@ interface Tally {
   cpuRelay: number;
   cpuPeer: number;
   crypto: number;
+  perRound: number[];
 }
 
 /** `lanes` loops run `op` back to back for `ms`; with `tally`, everything is counted into it. */
@@ -106,11 +109,14 @@ async function drive(c: Case, ms: number, cryptoMs: () => number, tally: Tally |
   const cpu0 = process.cpuUsage();
   const relay0 = treeCpuMs(c.pids.relay);
   const peer0 = treeCpuMs(c.pids.peer);
+  const count0 = latencies?.length ?? 0;
   const start = performance.now();
   await Promise.all(Array.from({ length: c.lanes }, (_, i) => loop(i)));
   if (tally === null) return;
+  const elapsed = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  tally.elapsed += performance.now() - start;
+  tally.elapsed += elapsed;
+  tally.perRound.push(((tally.latencies.length - count0) * 1000) / elapsed);
   tally.cpuHere += (cpu.user + cpu.system) / 1000;
   tally.cpuRelay += treeCpuMs(c.pids.relay) - relay0;
   tally.cpuPeer += treeCpuMs(c.pids.peer) - peer0;
@@ -135,6 +141,7 @@ export async function runInterleaved<const C extends readonly Case[]>(
     cpuRelay: 0,
     cpuPeer: 0,
     crypto: 0,
+    perRound: [],
   }));
   for (const c of cases) await drive(c, WARMUP_MS * 4, cryptoMs, null);
   for (let round = 0; round < ROUNDS; round++)
@@ -155,6 +162,7 @@ export async function runInterleaved<const C extends readonly Case[]>(
       cpuRelay: t.cpuRelay / n,
       cpuPeer: t.cpuPeer / n,
       browserCrypto: t.crypto / n,
+      perRound: t.perRound,
     };
   });
   return figures as { [K in keyof C]: Figure };
