@@ -9,21 +9,13 @@ import { noblePrimitives as n } from "../src/primitives/noble";
 import { loadSodium, withSodiumAead } from "../src/primitives/sodium";
 import type { Primitives } from "../src/primitives/types";
 import { CHACHA20POLY1305_RFC8439, XCHACHA20POLY1305_DRAFT03 } from "./vectors/rfc";
+import { bytes, outcome } from "./arbitraries";
 import { wycheproofChaChaSuite } from "./suites/wycheproof";
 
 const sodium = await loadSodium();
 const s = withSodiumAead(n, sodium);
 
 wycheproofChaChaSuite(s);
-
-const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
-function outcome(f: () => Uint8Array): string {
-  try {
-    return toHex(f());
-  } catch {
-    return "error";
-  }
-}
 
 describe("libsodium ChaCha20-Poly1305 (noble+sodium)", () => {
   it("RFC 8439 §2.8.2 and draft-irtf-cfrg-xchacha-03 A.3.1", () => {

@@ -8,16 +8,9 @@ import { nodePrimitives as d } from "../src/primitives/node";
 import { getPrimitives, setPrimitives } from "../src/primitives/index";
 import { generateBoxKeyPair, generateIdentityKeyPair } from "../src/keys";
 import { seal, unseal } from "../src/seal";
+import { bytes, outcome } from "./arbitraries";
 
-const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
 const same = (a: Uint8Array, b: Uint8Array): void => expect(toHex(a)).toBe(toHex(b));
-function outcome(f: () => Uint8Array): string {
-  try {
-    return toHex(f());
-  } catch {
-    return "error";
-  }
-}
 
 describe("noble ≡ node on random inputs", () => {
   it("sha256, hmacSha256, hkdfSha256", () => {

@@ -13,8 +13,8 @@ import {
 import { seal, unseal } from "../src/seal";
 import { canonicalJson, signStatement, verifyStatement, type JsonValue } from "../src/sign";
 import { unwrapKey, wrapKey } from "../src/wrap";
+import { bytes } from "./arbitraries";
 
-const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
 const owner = fc.stringMatching(/^[A-Za-z0-9._:-]{1,40}$/);
 const purpose = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,30}$/);
 

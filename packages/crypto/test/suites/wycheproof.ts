@@ -164,25 +164,18 @@ export function wycheproofChaChaSuite(p: Primitives): void {
 }
 
 function chachaCases(p: Primitives): void {
-  describe.skipIf(files.xchacha === null)("xchacha20_poly1305_test.json", () => {
-    it("valid vectors seal and open; invalid ones fail to open", () => {
-      if (files.xchacha)
-        aeadSuite(
-          files.xchacha,
-          { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open },
-          (k, iv) => k === 256 && iv === 192,
-        );
+  for (const [name, file, aead, ivBits] of [
+    [
+      "xchacha20_poly1305_test.json",
+      files.xchacha,
+      { seal: p.xchacha20poly1305Seal, open: p.xchacha20poly1305Open },
+      192,
+    ],
+    ["chacha20_poly1305_test.json", files.chacha, { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open }, 96],
+  ] as const)
+    describe.skipIf(file === null)(name, () => {
+      it("valid vectors seal and open; invalid ones fail to open", () => {
+        if (file) aeadSuite(file, aead, (k, iv) => k === 256 && iv === ivBits);
+      });
     });
-  });
-
-  describe.skipIf(files.chacha === null)("chacha20_poly1305_test.json", () => {
-    it("valid vectors seal and open; invalid ones fail to open", () => {
-      if (files.chacha)
-        aeadSuite(
-          files.chacha,
-          { seal: p.chacha20poly1305Seal, open: p.chacha20poly1305Open },
-          (k, iv) => k === 256 && iv === 96,
-        );
-    });
-  });
 }
