@@ -34,6 +34,7 @@ import {
   DURATION_MS,
   fmtFigure,
   IN_FLIGHT,
+  FIRST_WARMUP_MS,
   ROUNDS,
   runInterleaved,
   WARMUP_MS,
@@ -99,7 +100,7 @@ try {
   // ----- Report ------------------------------------------------------------------------------
   const load1 = loadavg()[0] ?? 0;
   console.log(
-    `${DURATION_MS / 1000} s per figure in ${ROUNDS} interleaved rounds (bare, Veil, bare ×${SOCKETS}, Veil ×${SOCKETS}), each after ${WARMUP_MS} ms of warm-up; load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
+    `${DURATION_MS / 1000} s per figure in ${ROUNDS} interleaved rounds (bare, Veil, bare ×${SOCKETS}, Veil ×${SOCKETS}), each after ${WARMUP_MS} ms of warm-up (${FIRST_WARMUP_MS} ms before the first); load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
   );
   const rows: [string, Figure, Figure][] = [];
   console.log(`\n(a) bare socket.io relay, 1 browser socket`);
@@ -137,8 +138,9 @@ try {
   // The throughput ratio of each round (Veil's round against bare's round just before it): how
   // far one run's figure moves within the run.
   const spread = (veilFigure: Figure, bareFigure: Figure): string => {
-    const ratios = veilFigure.perRound.map((v, i) => v / (bareFigure.perRound[i] ?? Number.NaN));
-    return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
+    const ratios = veilFigure.perRound.map((v, i) => v / (bareFigure.perRound[i] ?? Number.NaN)).sort((a, b) => a - b);
+    const at = (i: number): string => (ratios[i] ?? Number.NaN).toFixed(2);
+    return `median ${at(Math.floor(ratios.length / 2))}, ${at(0)}–${at(ratios.length - 1)}×`;
   };
   for (const [label, veilFigure, bareFigure] of rows) {
     const tput = veilFigure.perSec / bareFigure.perSec;

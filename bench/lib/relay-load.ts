@@ -4,9 +4,16 @@ import { readdirSync, readFileSync } from "node:fs";
 
 /** Measured time per figure, over all its rounds. */
 export const DURATION_MS = Number(process.env.VEIL_BENCH_RELAY_MS ?? 6_000);
-/** Warm-up before each round (four times that before the first). */
-export const WARMUP_MS = 500;
-export const ROUNDS = 3;
+/**
+ * Rounds per figure: many short ones. This machine's speed drifts within seconds (one run's 2-s
+ * rounds ranged 0.59–0.84× against the bare round beside them); cases that take turns at short
+ * intervals sample the same stretches of time, which cancels that drift from their ratios.
+ */
+export const ROUNDS = 12;
+/** Warm-up before each round: the processes of the case were idle while the other cases ran. */
+export const WARMUP_MS = 150;
+/** Warm-up before the first round of each case (JIT and start-up settling). */
+export const FIRST_WARMUP_MS = 2_000;
 export const IN_FLIGHT = 20;
 
 export interface Figure {
@@ -143,7 +150,7 @@ export async function runInterleaved<const C extends readonly Case[]>(
     crypto: 0,
     perRound: [],
   }));
-  for (const c of cases) await drive(c, WARMUP_MS * 4, cryptoMs, null);
+  for (const c of cases) await drive(c, FIRST_WARMUP_MS, cryptoMs, null);
   for (let round = 0; round < ROUNDS; round++)
     for (const [i, c] of cases.entries()) {
       await drive(c, WARMUP_MS, cryptoMs, null);

@@ -80,6 +80,16 @@ export function messageChannelTurn(): (fn: () => void) => void {
 export const MAX_BATCH_WAIT_MS = 0.25;
 
 /**
+ * An outbox that got no frame for this long counts as idle (`push(frame, "if busy")`). One
+ * request at a time, frames to a receiver come a round trip apart, 0.3 ms or more here; with
+ * requests in flight, a few tens of microseconds apart.
+ */
+export const IDLE_AFTER_MS = 0.25;
+
+/** Whether a pushed frame holds the turn (FrameOutbox.push): yes, no, or only when frames are coming fast. */
+export type HoldRule = boolean | "if busy";
+
+/**
  * The frames one sender sends one socket, in order.
  *
  * - The first frame pushed in a turn of the event loop goes out at once, alone: one request at a
@@ -87,8 +97,12 @@ export const MAX_BATCH_WAIT_MS = 0.25;
  * - Frames pushed after it in the same turn wait for the end of the turn and go out together; so
  *   does every frame of a held turn (`hold()`, or `push(frame, true)`): a sender relaying or
  *   answering a batch of several frames sends them on as one batch too, where sending the first
- *   alone would split every batch in two at every hop. The console, where many sockets' frames
- *   meet, holds every turn it relays in (apps/console/src/server/instances/relay-events.ts).
+ *   alone would split every batch in two at every hop.
+ * - `push(frame, "if busy")` holds the turn only when the previous frame came less than
+ *   IDLE_AFTER_MS before. The console, where many sockets' frames meet, relays that way
+ *   (apps/console/src/server/instances/relay-events.ts): under load, frames from many sockets
+ *   leave as one packet per receiver; a frame that finds its receiver idle goes at once, since a
+ *   turn that waits for company brings none.
  * - A batch goes out before the end of the turn when it is full (MAX_FRAMES_PER_BATCH frames or
  *   MAX_BATCH_FRAME_CHARS) or when its oldest frame has waited MAX_BATCH_WAIT_MS.
  */
@@ -99,6 +113,8 @@ export class FrameOutbox {
   #since = 0;
   /** A frame went out, or the turn was held, in this turn; the end of the turn is scheduled. */
   #turn = false;
+  /** When the last frame was pushed. */
+  #lastPushAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly send: (frames: TRelayFrame[]) => void,
@@ -113,9 +129,12 @@ export class FrameOutbox {
     this.defer(this.#endTurn);
   }
 
-  /** Sends `frame`, at once or in a batch (see the class); `hold` holds the turn first. */
-  push(frame: TRelayFrame, hold = false): void {
-    if (!this.#turn && !hold) {
+  /** Sends `frame`, at once or in a batch (see the class); `hold` says whether it holds the turn first. */
+  push(frame: TRelayFrame, hold: HoldRule = false): void {
+    const now = this.now();
+    const held = hold === "if busy" ? now - this.#lastPushAt < IDLE_AFTER_MS : hold;
+    this.#lastPushAt = now;
+    if (!this.#turn && !held) {
       this.hold(); // the rest of this turn's frames wait for its end
       this.send([frame]);
       return;
@@ -124,9 +143,9 @@ export class FrameOutbox {
     if (this.#frames.length > 0) {
       const full =
         this.#frames.length === MAX_FRAMES_PER_BATCH || this.#chars + frame.frame.length > MAX_BATCH_FRAME_CHARS;
-      if (full || this.now() - this.#since >= MAX_BATCH_WAIT_MS) this.flush();
+      if (full || now - this.#since >= MAX_BATCH_WAIT_MS) this.flush();
     }
-    if (this.#frames.length === 0) this.#since = this.now();
+    if (this.#frames.length === 0) this.#since = now;
     this.#frames.push(frame);
     this.#chars += frame.frame.length;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   AckedOutbox,
   FrameOutbox,
+  IDLE_AFTER_MS,
   MAX_BATCH_FRAME_CHARS,
   MAX_BATCH_WAIT_MS,
   MAX_FRAMES_PER_BATCH,
@@ -85,6 +86,23 @@ describe("FrameOutbox", () => {
     endTurn();
     box.push(frame(7)); // a new turn that nobody held: at once again
     expect(names(batches)).toEqual([[1, 2], [3, 4], [5], [6], [7]]);
+  });
+
+  it('holds the turn for push(frame, "if busy") only when the last frame came less than IDLE_AFTER_MS before', () => {
+    const { box, batches, endTurn, clock } = outbox();
+    box.push(frame(1), "if busy"); // nothing came before: at once
+    box.push(frame(2), "if busy");
+    endTurn();
+    clock.ms += IDLE_AFTER_MS - 0.01;
+    box.push(frame(3), "if busy"); // busy: waits for the end of the turn
+    expect(names(batches)).toEqual([[1], [2]]);
+    box.push(frame(4));
+    endTurn();
+    clock.ms += IDLE_AFTER_MS;
+    box.push(frame(5), "if busy"); // idle again: at once
+    box.push(frame(6), "if busy");
+    endTurn();
+    expect(names(batches)).toEqual([[1], [2], [3, 4], [5], [6]]);
   });
 
   it("sends what it has once the oldest queued frame has waited MAX_BATCH_WAIT_MS, so the next hop can start", () => {

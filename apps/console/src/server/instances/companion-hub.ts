@@ -7,6 +7,7 @@ import {
   type ConsoleToCompanionEvents,
   type ErrorCode,
   type FrameOutbox,
+  type HoldRule,
   type TRelayFrame,
   type TSocketAck,
 } from "@veil/protocol";
@@ -67,6 +68,7 @@ const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
 /** The browser socket that opened an E2E session joins this room: other nodes route replies through it. */
 const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
 const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
+const OK: TSocketAck = Object.freeze({ ok: true });
 const closeFrame = (instanceId: string, sessionId: string, reason: string): TRelayFrame => ({
   instanceId,
   sessionId,
@@ -169,45 +171,69 @@ export class CompanionHub {
     if (local) this.#endCompanion(local);
   }
 
-  /** A frame from a browser socket (already parsed with ZRelayFrameSchema); `hold` as in RelayOne. */
-  async fromBrowser(
+  /**
+   * A frame from a browser socket (already parsed with ZRelayFrameSchema); `hold` as in RelayOne.
+   * A transport frame to a companion connected here is relayed and acknowledged at once; a
+   * handshake waits for its authorization query, a frame for another node for the database.
+   */
+  fromBrowser(
     browser: BrowserRelaySocket,
     frame: TRelayFrame,
     reply: (ack: TSocketAck) => void,
-    hold = false,
-  ): Promise<void> {
+    hold: HoldRule = false,
+  ): void {
     if (!this.#browserBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
+    if (frame.kind === "handshake") return this.#settle(this.#openSession(browser, frame), reply);
     const existing = this.#sessions.get(frame.sessionId);
-
-    if (frame.kind === "handshake") {
-      if (existing) return reply(fail("conflict"));
-      const mine = this.#browserSessions.get(browser.id);
-      if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return reply(fail("rate_limited"));
-      if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
-      if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId)))
-        return reply(fail("forbidden"));
-      if (!browser.connected) return reply(fail("unavailable"));
-      if (this.#sessions.has(frame.sessionId)) return reply(fail("conflict"));
-      // Registered before sending, so the companion's reply always finds its way back.
-      const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
-      this.#addSession(session);
-      if (await this.#sendToCompanion(frame)) return reply({ ok: true });
-      this.#removeSession(session);
-      return reply(fail("unavailable"));
-    }
-
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(existing);
-    if (!(await this.#sendToCompanion(frame, hold))) return reply(fail("unavailable"));
-    reply({ ok: true });
+    const local = this.#companions.get(frame.instanceId);
+    if (!local?.connected) return this.#settle(this.#sendToOtherNode(frame), reply);
+    local.data.outbox.push(frame, hold);
+    reply(OK);
+  }
+
+  /** Replies with what `pending` settles to, or with `internal` (logged) when it fails. */
+  #settle(pending: Promise<TSocketAck>, reply: (ack: TSocketAck) => void): void {
+    pending.then(reply, (error: unknown) => {
+      this.services.log(`relay: ${error instanceof Error ? error.message : String(error)}`);
+      reply(fail("internal"));
+    });
+  }
+
+  /** A handshake frame: authorize, register the session, then relay it. */
+  async #openSession(browser: BrowserRelaySocket, frame: TRelayFrame): Promise<TSocketAck> {
+    if (this.#sessions.has(frame.sessionId)) return fail("conflict");
+    const mine = this.#browserSessions.get(browser.id);
+    if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
+    if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return fail("rate_limited");
+    if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return fail("forbidden");
+    if (!browser.connected) return fail("unavailable");
+    if (this.#sessions.has(frame.sessionId)) return fail("conflict");
+    // Registered before sending, so the companion's reply always finds its way back.
+    const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
+    this.#addSession(session);
+    const local = this.#companions.get(frame.instanceId);
+    if (local?.connected) {
+      local.data.outbox.push(frame);
+      return OK;
+    }
+    const sent = await this.#sendToOtherNode(frame);
+    if (!sent.ok) this.#removeSession(session);
+    return sent;
   }
 
   /**
    * A frame from a companion socket (already parsed): only to a session a browser opened with this
    * instance; `hold` as in RelayOne.
    */
-  fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold = false): void {
+  fromCompanion(
+    socket: CompanionSocket,
+    frame: TRelayFrame,
+    reply: (ack: TSocketAck) => void,
+    hold: HoldRule = false,
+  ): void {
     if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
     const session = this.#sessions.get(frame.sessionId);
     // The receiver's own budget first: a flood of answers one account asked for is refused
@@ -226,23 +252,18 @@ export class CompanionHub {
     if (frame.kind === "close") this.#removeSession(session);
     if (!session.browser.connected) return reply(fail("not_found"));
     session.browser.data.outbox.push(frame, hold);
-    reply({ ok: true });
+    reply(OK);
   }
 
-  /** The local live socket, or (another node) the instance's room when the database says it is online. */
-  async #sendToCompanion(frame: TRelayFrame, hold = false): Promise<boolean> {
-    const local = this.#companions.get(frame.instanceId);
-    if (local?.connected) {
-      local.data.outbox.push(frame, hold);
-      return true;
-    }
+  /** Through the instance's room, when the database says it is online (its companion is on another node). */
+  async #sendToOtherNode(frame: TRelayFrame): Promise<TSocketAck> {
     const [row] = await this.services.db
       .select({ online: instances.online })
       .from(instances)
       .where(and(eq(instances.id, frame.instanceId), eq(instances.online, true)));
-    if (!row) return false;
+    if (!row) return fail("unavailable");
     for (const nsp of this.#namespaces) nsp.to(instanceRoom(frame.instanceId)).emit("e2e:frame", frame);
-    return true;
+    return OK;
   }
 
   #addSession(session: E2ESession): void {

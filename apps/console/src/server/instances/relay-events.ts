@@ -5,10 +5,11 @@
  *
  * The console is where frames from many sockets meet on their way to one: every browser socket
  * of an instance sends to its companion's socket, and a companion's answers fan out to browser
- * sockets. So it relays the frames of every `e2e:frames` event in a held turn: they leave at the
- * end of the turn of the event loop, together with what other sockets sent in the same turn, one
- * packet per receiving socket (docs/PROTOCOL-COMPANION.md §3). The acknowledgement waits for
- * that end too, so the frame is written before it: a lone request pays a turn, not a write.
+ * sockets. So while frames keep coming it relays those of every `e2e:frames` event in a held
+ * turn: they leave at the end of the turn of the event loop, together with what other sockets
+ * sent in the same turn, one packet per receiving socket (docs/PROTOCOL-COMPANION.md §3). A lone
+ * frame to an idle receiver goes at once (FrameOutbox, "if busy"), and so does one request at a
+ * time. The acknowledgement waits for the end of the turn, so the frame is written before it.
  */
 import {
   FrameOutbox,
@@ -17,6 +18,7 @@ import {
   VeilError,
   ZRelayBatchSchema,
   ZRelayFrameSchema,
+  type HoldRule,
   type TRelayFrame,
   type TSocketAck,
 } from "@veil/protocol";
@@ -44,10 +46,10 @@ export function relayOutbox(
 
 /**
  * Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). `hold`:
- * the receiver's outbox holds the turn (FrameOutbox.hold), so the frame leaves at its end with
- * the rest of the turn's frames to that socket.
+ * whether the receiver's outbox holds the turn (FrameOutbox.push), so the frame leaves at its end
+ * with the rest of the turn's frames to that socket.
  */
-type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean) => void;
+type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule) => void;
 
 /** The acknowledgement callback of a socket event, if the sender asked for one. */
 const ackOf = <T>(ack: unknown): ((result: T) => void) =>
@@ -63,16 +65,17 @@ export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne
 
 /**
  * An `e2e:frames` event: the batch parsed as a whole (one `validation_failed` for a batch that
- * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`
- * in a held turn; acknowledged with one result per frame once every frame has one, after the
- * held turn's frames have left (`nextTurn` runs after the outboxes' own end of turn, queued
- * before it).
+ * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`,
+ * in a held turn when the batch has several frames or its receiver is busy; acknowledged with one
+ * result per frame once every frame has one, after the turn's frames have left (`nextTurn` runs
+ * after the outboxes' own end of turn, queued before it).
  */
 export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
   const reply = ackOf<TSocketAck[] | TSocketAck>(ack);
   const parsed = ZRelayBatchSchema.safeParse(raw);
   if (!parsed.success) return reply(VALIDATION_FAILED);
   const frames = parsed.data;
+  const hold: HoldRule = frames.length > 1 || "if busy";
   const acks = new Array<TSocketAck | undefined>(frames.length);
   let waiting = frames.length;
   frames.forEach((frame, i) =>
@@ -83,7 +86,7 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
         acks[i] = result;
         if (--waiting === 0) nextTurn(() => reply(acks as TSocketAck[]));
       },
-      true,
+      hold,
     ),
   );
 }

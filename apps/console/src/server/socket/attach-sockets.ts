@@ -9,6 +9,7 @@ import {
   type FrameOutbox,
   type BrowserToConsoleEvents,
   type ConsoleToBrowserEvents,
+  type HoldRule,
   type TRelayFrame,
   type TSessionEnded,
   type TSocketAck,
@@ -110,11 +111,8 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
       const hub = companionHub(services);
-      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void, hold: boolean): void =>
-        void hub.fromBrowser(socket, frame, reply, hold).catch((e: unknown) => {
-          services.log(`relay: ${e instanceof Error ? e.message : String(e)}`);
-          reply({ ok: false, ...new VeilError("internal").toBody() });
-        });
+      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void, hold: HoldRule): void =>
+        hub.fromBrowser(socket, frame, reply, hold);
       socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
       socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     },

@@ -3,6 +3,7 @@ import {
   VeilError,
   ZCompanionSocketAuthSchema,
   type ErrorCode,
+  type HoldRule,
   type TRelayFrame,
   type TSocketAck,
 } from "@veil/protocol";
@@ -68,7 +69,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
     const log = (what: string) => (error: unknown) =>
       services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
     void hub.companionConnected(socket).catch(log("presence"));
-    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: boolean): void =>
+    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): void =>
       hub.fromCompanion(socket, frame, reply, hold);
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
     socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
