@@ -182,6 +182,19 @@ export class CompanionHub {
     reply: (ack: TSocketAck) => void,
     hold: HoldRule = false,
   ): void {
+    try {
+      this.#fromBrowser(browser, frame, reply, hold);
+    } catch (error) {
+      this.#failed(error, reply);
+    }
+  }
+
+  #fromBrowser(
+    browser: BrowserRelaySocket,
+    frame: TRelayFrame,
+    reply: (ack: TSocketAck) => void,
+    hold: HoldRule,
+  ): void {
     if (!this.#browserBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
     if (frame.kind === "handshake") return this.#settle(this.#openSession(browser, frame), reply);
     const existing = this.#sessions.get(frame.sessionId);
@@ -196,10 +209,13 @@ export class CompanionHub {
 
   /** Replies with what `pending` settles to, or with `internal` (logged) when it fails. */
   #settle(pending: Promise<TSocketAck>, reply: (ack: TSocketAck) => void): void {
-    pending.then(reply, (error: unknown) => {
-      this.services.log(`relay: ${error instanceof Error ? error.message : String(error)}`);
-      reply(fail("internal"));
-    });
+    pending.then(reply, (error: unknown) => this.#failed(error, reply));
+  }
+
+  /** A relay step threw: logged, and the frame refused with `internal` (an event handler must not throw). */
+  #failed(error: unknown, reply: (ack: TSocketAck) => void): void {
+    this.services.log(`relay: ${error instanceof Error ? error.message : String(error)}`);
+    reply(fail("internal"));
   }
 
   /** A handshake frame: authorize, register the session, then relay it. */
@@ -234,6 +250,14 @@ export class CompanionHub {
     reply: (ack: TSocketAck) => void,
     hold: HoldRule = false,
   ): void {
+    try {
+      this.#fromCompanion(socket, frame, reply, hold);
+    } catch (error) {
+      this.#failed(error, reply);
+    }
+  }
+
+  #fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): void {
     if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
     const session = this.#sessions.get(frame.sessionId);
     // The receiver's own budget first: a flood of answers one account asked for is refused
