@@ -201,10 +201,9 @@ export class CompanionHub {
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return reply(fail("not_found"));
     if (frame.kind === "close") this.#removeSession(existing);
-    const local = this.#companions.get(frame.instanceId);
-    if (!local?.connected) return this.#settle(this.#sendToOtherNode(frame), reply);
-    local.data.outbox.push(frame, hold);
-    reply(OK);
+    const sent = this.#sendToCompanion(frame, hold);
+    if (sent instanceof Promise) return this.#settle(sent, reply);
+    reply(sent);
   }
 
   /** Replies with what `pending` settles to, or with `internal` (logged) when it fails. */
@@ -230,12 +229,7 @@ export class CompanionHub {
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#addSession(session);
-    const local = this.#companions.get(frame.instanceId);
-    if (local?.connected) {
-      local.data.outbox.push(frame);
-      return OK;
-    }
-    const sent = await this.#sendToOtherNode(frame);
+    const sent = await this.#sendToCompanion(frame);
     if (!sent.ok) this.#removeSession(session);
     return sent;
   }
@@ -277,6 +271,17 @@ export class CompanionHub {
     if (!session.browser.connected) return reply(fail("not_found"));
     session.browser.data.outbox.push(frame, hold);
     reply(OK);
+  }
+
+  /**
+   * To the instance's companion: at once through its socket here, or (a promise) through another
+   * node; `hold` as in RelayOne.
+   */
+  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false): TSocketAck | Promise<TSocketAck> {
+    const local = this.#companions.get(frame.instanceId);
+    if (!local?.connected) return this.#sendToOtherNode(frame);
+    local.data.outbox.push(frame, hold);
+    return OK;
   }
 
   /** Through the instance's room, when the database says it is online (its companion is on another node). */
