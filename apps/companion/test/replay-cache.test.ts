@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import type { AuditRecorder } from "../src/audit/record-request";
 import { dispatchRequest } from "../src/e2e/dispatch-request";
 import { ReplayCache } from "../src/e2e/replay-cache";
 import type { RequestHandler } from "../src/e2e/request-context";
-import { silentLogger } from "../src/log";
 import type { TE2EResponse } from "../src/protocol";
+import { dispatchContext, dispatchOne, testRequest } from "./harness/dispatch";
 
 /** Dispatches through a cache with handlers that count how often each type ran. */
 function harness(cache = new ReplayCache()) {
@@ -43,28 +44,11 @@ function harness(cache = new ReplayCache()) {
     })),
   } as unknown as Parameters<typeof dispatchRequest>[1]["handlers"];
   const accountId = randomUUID();
-  const send = async (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
-    dispatchRequest(
-      { kind: "request", id, expiresAt: Date.now() + 60_000, type, body: {} },
-      {
-        grant: { accountId, role } as never,
-        instanceId: randomUUID(),
-        now: () => Date.now(),
-        cache,
-        handlers,
-        logger: silentLogger,
-        sessionId: "s",
-        makeContext: (requestId) => ({
-          instanceId: "i",
-          grant: { role: "admin" } as never,
-          requestId,
-          now: () => Date.now(),
-          subscribe: () => requestId,
-          cancelSubscription: () => true,
-        }),
-      },
-    );
-  return { send, ran };
+  const context = (role: string, audit?: AuditRecorder) =>
+    dispatchContext({ cache, handlers, role, accountId, ...(audit ? { audit } : {}) });
+  const send = (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
+    dispatchOne(testRequest(type, id), context(role));
+  return { send, ran, cache, context };
 }
 
 describe("at most once: the replay record", () => {
@@ -77,6 +61,40 @@ describe("at most once: the replay record", () => {
       expect(await send(type, id)).toEqual(first);
       expect(ran[type]).toBe(1);
     }
+  });
+
+  it("answers first, then writes the replay record and the audit entry, even when the answer fails", async () => {
+    const { ran, cache, context } = harness();
+    const audited: { response: TE2EResponse }[] = [];
+    const audit = { request: (entry: { response: TE2EResponse }) => audited.push(entry) } as unknown as AuditRecorder;
+    const id = randomUUID();
+    let seenByAnswer: unknown;
+    await dispatchRequest(testRequest("token.rotate", id), context("admin", audit), () => {
+      // While the answer goes out, the id is still claimed (a repeat now is refused as running)
+      // and nothing is audited yet.
+      seenByAnswer = {
+        claim: cache.claim(context("admin").grant.accountId, id, Date.now() + 60_000, Date.now()),
+        audited: audited.length,
+      };
+    });
+    expect(seenByAnswer).toEqual({ claim: "running", audited: 0 });
+    expect(audited).toHaveLength(1);
+    // Once the answer is out, a repeat gets the recorded result.
+    const repeat: TE2EResponse[] = [];
+    await dispatchRequest(testRequest("token.rotate", id), context("admin", audit), (r) => repeat.push(r));
+    expect(repeat[0]).toEqual(audited[0]?.response);
+    // An answer that throws still leaves the request recorded as run, and audited.
+    const failing = randomUUID();
+    expect(() =>
+      dispatchRequest(testRequest("token.rotate", failing), context("admin", audit), () => {
+        throw new Error("socket gone");
+      }),
+    ).toThrow("socket gone");
+    expect(audited).toHaveLength(3);
+    const again: TE2EResponse[] = [];
+    await dispatchRequest(testRequest("token.rotate", failing), context("admin", audit), (r) => again.push(r));
+    expect(again[0]).toMatchObject({ kind: "result", id: failing, type: "token.rotate" });
+    expect(ran["token.rotate"]).toBe(2);
   });
 
   it("keeps no copy of a large read: its repeat is refused as a duplicate and does not run again", async () => {

@@ -13,6 +13,7 @@ import { VAULT_FILE } from "../src/vault/vault-store";
 import { generateCredentials, generatePassword } from "../src/vault/generate-credentials";
 import { hasSeveralAccounts } from "../src/adoption/device-admin-client";
 import { ZVaultGenerateBodySchema, type TDeviceJobProgress } from "../src/protocol";
+import { dispatchContext, dispatchOne, testRequest } from "./harness/dispatch";
 import { manualClock } from "./harness/manual-clock";
 
 const secret = { kind: "password" as const, username: "admin", password: "Very-Secret-Device-Pass-1" };
@@ -223,7 +224,6 @@ describe("bulk credential generation", () => {
 
 describe("vault requests through the dispatcher", () => {
   it("enforce roles from the grant and answer with catalogue-valid results", async () => {
-    const { dispatchRequest } = await import("../src/e2e/dispatch-request");
     const { ReplayCache } = await import("../src/e2e/replay-cache");
     const { createRequestHandlers } = await import("../src/e2e/requests/create-handlers");
     const dir = mkdtempSync(join(tmpdir(), "veil-vaultreq-"));
@@ -239,26 +239,7 @@ describe("vault requests through the dispatcher", () => {
       const key = generateBoxKeyPair();
       const cache = new ReplayCache();
       const call = (role: string, type: string, body: unknown) =>
-        dispatchRequest(
-          { kind: "request", id: randomUUID(), expiresAt: Date.now() + 60_000, type, body },
-          {
-            grant: { accountId: randomUUID(), role } as never,
-            instanceId: randomUUID(),
-            now: () => Date.now(),
-            cache,
-            handlers,
-            logger: silentLogger,
-            sessionId: "s",
-            makeContext: (requestId) => ({
-              instanceId: "i",
-              grant: { role } as never,
-              requestId,
-              now: () => Date.now(),
-              subscribe: () => requestId,
-              cancelSubscription: () => true,
-            }),
-          },
-        );
+        dispatchOne(testRequest(type, randomUUID(), body), dispatchContext({ cache, handlers, role }));
       expect(await call("operator", "vault.init", { publicKey: toBase64Url(key.publicKey) })).toMatchObject({
         kind: "error",
         error: { code: "forbidden" },

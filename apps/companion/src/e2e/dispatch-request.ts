@@ -62,34 +62,52 @@ function then<T, U>(value: MaybePromise<T>, f: (value: T) => U): MaybePromise<U>
   return isPromise(value) ? value.then(f) : f(value);
 }
 
+/** What one dispatch learned on its way, for the records written once its answer is out. */
+interface Trace {
+  /** The answer came from the replay record (or the id was already done). */
+  repeated: boolean;
+  /** The request this dispatch claimed and ran: its replay record is completed with the response. */
+  claimed: { id: string; type: string } | undefined;
+}
+
 /**
  * Runs one decrypted message: parse, expiry (refuse expired and too-far-future), at-most-once
  * claim, catalogue lookup, role check against the verified grant (the companion enforces roles
- * whatever the console allowed), body parse, handler, result check. Always returns exactly one
- * typed response; the handler runs at most once per (account, id). Every outcome (run, refused,
- * malformed, repeated) goes into the audit log. The response comes at once unless the handler
- * returned a promise.
+ * whatever the console allowed), body parse, handler, result check. Hands exactly one typed
+ * response to `answer`, at once unless the handler returned a promise; the handler runs at most
+ * once per (account, id).
+ *
+ * The answer goes first and the records right after it, in the same turn, so no other message
+ * is read in between: the replay record of a claimed request gets its response, and every
+ * outcome (run, refused, malformed, repeated) goes into the audit log, even when `answer` throws.
  */
-export function dispatchRequest(raw: unknown, ctx: DispatchContext): MaybePromise<TE2EResponse> {
+export function dispatchRequest(
+  raw: unknown,
+  ctx: DispatchContext,
+  answer: (response: TE2EResponse) => void,
+): MaybePromise<void> {
   const startedAt = ctx.now();
-  let repeated = false;
-  return then(
-    dispatchOnce(raw, ctx, () => (repeated = true)),
-    (response) => {
+  const trace: Trace = { repeated: false, claimed: undefined };
+  return then(dispatchOnce(raw, ctx, trace), (response) => {
+    const durationMs = ctx.now() - startedAt;
+    try {
+      answer(response);
+    } finally {
+      const claimed = trace.claimed;
+      if (claimed) ctx.cache.complete(ctx.grant.accountId, claimed.id, response, keptSize(claimed.type, response));
       ctx.audit?.request({
         grant: ctx.grant,
         sessionId: ctx.sessionId,
         raw,
         response,
-        repeated,
-        durationMs: ctx.now() - startedAt,
+        repeated: trace.repeated,
+        durationMs,
       });
-      return response;
-    },
-  );
+    }
+  });
 }
 
-function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: () => void): MaybePromise<TE2EResponse> {
+function dispatchOnce(raw: unknown, ctx: DispatchContext, trace: Trace): MaybePromise<TE2EResponse> {
   const parsed = ZE2ERequestSchema.safeParse(raw);
   if (!parsed.success) return errorResponse(null, "bad_request");
   const req = parsed.data;
@@ -108,19 +126,17 @@ function dispatchOnce(raw: unknown, ctx: DispatchContext, markRepeated: () => vo
   }
   const claim = ctx.cache.claim(ctx.grant.accountId, req.id, req.expiresAt, now);
   if (claim === "running" || claim === "done") {
-    if (claim === "done") markRepeated();
+    if (claim === "done") trace.repeated = true;
     return errorResponse(req.id, "duplicate");
   }
   if (claim === "full") return errorResponse(req.id, "rate_limited");
   if (claim !== "new") {
-    markRepeated();
+    trace.repeated = true;
     ctx.logger.info("request repeated: answering from the record", log);
     return claim;
   }
-  return then(run(req.id, req.type, req.body, ctx, log), (response) => {
-    ctx.cache.complete(ctx.grant.accountId, req.id, response, keptSize(req.type, response));
-    return response;
-  });
+  trace.claimed = { id: req.id, type: req.type };
+  return run(req.id, req.type, req.body, ctx, log);
 }
 
 /** Largest read answer (JSON characters) the replay record keeps. */
@@ -170,7 +186,7 @@ function run(
       ctx.logger.error("request produced an invalid result", log);
       return errorResponse(id, "internal");
     }
-    ctx.logger.info("request executed", log);
+    ctx.logger.debug("request executed", log);
     return { kind: "result", id, type, body: parsed.data };
   };
   let result: unknown;

@@ -251,22 +251,21 @@ export class Responder {
       });
       this.close(sessionId, "internal", true);
     };
-    const answer = (): void | Promise<void> => {
-      let response: MaybePromise<TE2EResponse>;
-      try {
-        response = dispatchRequest(message, live.dispatch);
-      } catch (error) {
-        live.queued -= 1;
+    const answer = (): MaybePromise<void> => {
+      let answered = false;
+      const unqueue = (error: unknown): never => {
+        if (!answered) live.queued -= 1;
         throw error;
+      };
+      try {
+        const pending = dispatchRequest(message, live.dispatch, (response) => {
+          answered = true;
+          this.#answered(live, response);
+        });
+        return isPromise(pending) ? pending.catch(unqueue) : pending;
+      } catch (error) {
+        return unqueue(error);
       }
-      if (!isPromise(response)) return this.#answered(live, response);
-      return response.then(
-        (r) => this.#answered(live, r),
-        (error: unknown) => {
-          live.queued -= 1;
-          throw error;
-        },
-      );
     };
     // Nothing of this session ahead of it: run it now, and a handler that answers at once is
     // answered in this turn. Otherwise it waits its turn behind the others.
