@@ -24,7 +24,7 @@ export function spawnBundledCompanion(
   nodeArgs: string[] = [],
 ): ChildProcess & { output: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [...nodeArgs, companionBundle(), command], {
-    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, VEIL_LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, NODE_ENV: "production", VEIL_STATE_DIR: stateDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
