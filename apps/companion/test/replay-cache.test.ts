@@ -44,8 +44,7 @@ function harness(cache = new ReplayCache()) {
     })),
   } as unknown as Parameters<typeof dispatchRequest>[1]["handlers"];
   const accountId = randomUUID();
-  const context = (role: string, audit?: AuditRecorder) =>
-    dispatchContext({ cache, handlers, role, accountId, ...(audit ? { audit } : {}) });
+  const context = (role: string, audit?: AuditRecorder) => dispatchContext({ cache, handlers, role, accountId, audit });
   const send = (type: string, id: string, role = "admin"): Promise<TE2EResponse> =>
     dispatchOne(testRequest(type, id), context(role));
   return { send, ran, cache, context };

@@ -11,7 +11,7 @@ export function dispatchContext(options: {
   handlers: DispatchContext["handlers"];
   role: string;
   accountId?: string;
-  audit?: AuditRecorder;
+  audit?: AuditRecorder | undefined;
 }): DispatchContext {
   const { cache, handlers, role, audit } = options;
   return {
