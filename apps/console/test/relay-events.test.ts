@@ -2,8 +2,8 @@
 // every frame into one receiving socket's FrameOutbox, as the hub does: while frames keep coming,
 // those of each `e2e:frames` event leave at the end of the turn, together with what other sockets
 // sent in the same turn, and the event's acknowledgement goes out after them; a lone frame to an
-// idle receiver leaves at once, still before its acknowledgement; a single `e2e:frame` leaves at
-// once and is acknowledged at once; a batch that does not parse relays nothing.
+// idle receiver leaves at once and is acknowledged at once, as a plain relay does; so is a single
+// `e2e:frame`; a batch that does not parse relays nothing.
 import { describe, expect, it } from "vitest";
 import { FrameOutbox, IDLE_AFTER_MS, type HoldRule, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 import { onRelayBatchEvent, onRelayFrameEvent } from "../src/server/instances/relay-events";
@@ -26,9 +26,15 @@ function relay() {
     undefined,
     () => clock.ms,
   );
-  const relayOne = (f: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): void => {
-    outbox.push(f, hold);
+  const relayOne = (f: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): boolean => {
+    if (f.kind === "close") {
+      // Refused without touching the outbox, as the hub refuses a frame for an unknown session.
+      reply({ ok: false, error: { code: "not_found", message: "No such session.", retryable: false } });
+      return true;
+    }
+    const left = outbox.push(f, hold);
     reply({ ok: true });
+    return left;
   };
   /** An `e2e:frames` event from socket `from`. */
   const batch = (from: string, frames: unknown): void =>
@@ -64,19 +70,26 @@ describe("relay events", () => {
     expect(wire.slice(4)).toEqual(["packet 5,6", 'ack a [{"ok":true}]', 'ack c [{"ok":true}]']);
   });
 
-  it("relays a lone frame to an idle receiver at once, before its acknowledgement, and the rest of the turn at its end", async () => {
+  it("relays a lone frame to an idle receiver at once and acknowledges it right after, and the rest of the turn at its end", async () => {
     const { wire, batch, clock } = relay();
     batch("a", [frame(1)]);
-    expect(wire).toEqual(["packet 1"]);
-    await endOfTurn();
     expect(wire).toEqual(["packet 1", 'ack a [{"ok":true}]']);
-    // Idle again: the first frame goes at once, the next one of the same turn waits for its end.
+    await endOfTurn();
+    expect(wire).toHaveLength(2);
+    // Idle again: the first frame goes at once, the next one of the same turn waits for its end,
+    // and so does its acknowledgement.
     clock.ms += IDLE_AFTER_MS;
     batch("b", [frame(2)]);
     batch("c", [frame(3)]);
-    expect(wire.slice(2)).toEqual(["packet 2"]);
+    expect(wire.slice(2)).toEqual(["packet 2", 'ack b [{"ok":true}]']);
     await endOfTurn();
-    expect(wire.slice(2)).toEqual(["packet 2", "packet 3", 'ack b [{"ok":true}]', 'ack c [{"ok":true}]']);
+    expect(wire.slice(2)).toEqual(["packet 2", 'ack b [{"ok":true}]', "packet 3", 'ack c [{"ok":true}]']);
+  });
+
+  it("acknowledges at once a batch none of whose frames waits: every frame refused", () => {
+    const { wire, batch } = relay();
+    batch("a", [{ ...frame(1), kind: "close" }, { ...frame(2), kind: "close" }]);
+    expect(wire).toEqual([expect.stringMatching(/^ack a \[\{"ok":false,"error":\{"code":"not_found".*\}\]$/)]);
   });
 
   it("relays a single e2e:frame at once and acknowledges it at once", () => {

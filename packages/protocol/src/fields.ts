@@ -3,7 +3,11 @@ import { z } from "zod";
 /** Largest base64url string accepted in any field (128 KiB of encoded data). */
 export const MAX_B64_LENGTH = 131_072;
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Unpadded base64url characters (what zB64u checks). */
+export const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** How many characters unpadded base64url takes for `bytes` bytes. */
+export const b64uChars = (bytes: number): number => Math.ceil((bytes * 4) / 3);
 
 /**
  * Unpadded base64url text (RFC 4648 §5) with a length cap. `bytes` pins the exact decoded
@@ -12,10 +16,10 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 export function zB64u(options: { bytes?: number; maxBytes?: number } = {}): z.ZodString {
   let schema = z.string().regex(BASE64URL, "must be unpadded base64url");
   if (options.bytes !== undefined) {
-    const len = Math.ceil((options.bytes * 4) / 3);
+    const len = b64uChars(options.bytes);
     schema = schema.length(len, `must encode exactly ${options.bytes} bytes`);
   } else {
-    const max = options.maxBytes === undefined ? MAX_B64_LENGTH : Math.ceil((options.maxBytes * 4) / 3);
+    const max = options.maxBytes === undefined ? MAX_B64_LENGTH : b64uChars(options.maxBytes);
     schema = schema.max(max, "is too long");
   }
   return schema;

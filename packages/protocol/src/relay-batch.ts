@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZRelayFrameSchema, ZSocketAckSchema, type TRelayFrame, type TSocketAck } from "./socket";
+import { wellFormedFrame, ZRelayFrameSchema, ZSocketAckSchema, type TRelayFrame, type TSocketAck } from "./socket";
 
 /**
  * Relay batches (protocol version 2, docs/PROTOCOL-COMPANION.md §3): every sender — browser,
@@ -22,6 +22,23 @@ export const MAX_BATCH_FRAME_CHARS = 128 * 1024;
 
 /** An `e2e:frames` payload. */
 export const ZRelayBatchSchema = z.array(ZRelayFrameSchema).min(1).max(MAX_FRAMES_PER_BATCH);
+
+/**
+ * An `e2e:frames` payload as ZRelayBatchSchema parses it, or null when it does not parse: well-formed
+ * frames the short way, as parseRelayFrame reads them; anything else through the schema.
+ */
+export function parseRelayBatch(raw: unknown): TRelayFrame[] | null {
+  if (Array.isArray(raw) && raw.length >= 1 && raw.length <= MAX_FRAMES_PER_BATCH) {
+    const frames: TRelayFrame[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const frame = wellFormedFrame(raw[i]);
+      if (!frame) break;
+      frames.push(frame);
+    }
+    if (frames.length === raw.length) return frames;
+  }
+  return ZRelayBatchSchema.safeParse(raw).data ?? null;
+}
 
 /**
  * The acknowledgement of a batch: one result per frame, in order, or one result for the whole
@@ -129,15 +146,18 @@ export class FrameOutbox {
     this.defer(this.#endTurn);
   }
 
-  /** Sends `frame`, at once or in a batch (see the class); `hold` says whether it holds the turn first. */
-  push(frame: TRelayFrame, hold: HoldRule = false): void {
+  /**
+   * Sends `frame`, at once or in a batch (see the class); `hold` says whether it holds the turn
+   * first. True when the frame went out at once, false when it waits in the outbox.
+   */
+  push(frame: TRelayFrame, hold: HoldRule = false): boolean {
     const now = this.now();
     const held = hold === "if busy" ? now - this.#lastPushAt < IDLE_AFTER_MS : hold;
     this.#lastPushAt = now;
     if (!this.#turn && !held) {
       this.hold(); // the rest of this turn's frames wait for its end
       this.send([frame]);
-      return;
+      return true;
     }
     this.hold();
     if (this.#frames.length > 0) {
@@ -148,6 +168,7 @@ export class FrameOutbox {
     if (this.#frames.length === 0) this.#since = now;
     this.#frames.push(frame);
     this.#chars += frame.frame.length;
+    return false;
   }
 
   /** Sends what is queued now (before the socket is closed, say). */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
+import { b64uChars, BASE64URL, zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./version";
 import { ZErrorBodySchema, type TErrorBody } from "./errors";
 
@@ -44,6 +44,38 @@ export const ZRelayFrameSchema = z.object({
   frame: zB64u({ maxBytes: MAX_E2E_FRAME_BYTES }),
 });
 export type TRelayFrame = z.infer<typeof ZRelayFrameSchema>;
+
+/** The pattern ZIdSchema (`z.uuid()`) checks. */
+const UUID = z.regexes.uuid();
+const SESSION_ID_CHARS = b64uChars(16);
+const MAX_FRAME_CHARS = b64uChars(MAX_E2E_FRAME_BYTES);
+
+/**
+ * A relay frame as ZRelayFrameSchema parses it, or null when it does not parse.
+ *
+ * Every frame is read at each hop (console, companion, browser), and one request at a time
+ * each of those steps runs cold, so the common case goes the short way: a well-formed frame is
+ * checked by hand against the schema's own rules (its uuid pattern, base64url, lengths, kind)
+ * and copied field by field, as zod would (unknown keys dropped). Whatever that check does not
+ * accept goes through the schema, which has the last word; the shortcut only ever accepts
+ * what the schema accepts, with the same result (test/relay-frame.test.ts checks both on
+ * generated and mutated frames).
+ */
+export function parseRelayFrame(raw: unknown): TRelayFrame | null {
+  return wellFormedFrame(raw) ?? ZRelayFrameSchema.safeParse(raw).data ?? null;
+}
+
+/** The shortcut of parseRelayFrame: a copy of a frame that certainly parses, else null. */
+export function wellFormedFrame(raw: unknown): TRelayFrame | null {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+  const { instanceId, sessionId, kind, frame } = raw as Record<string, unknown>;
+  if (typeof instanceId !== "string" || !UUID.test(instanceId)) return null;
+  if (typeof sessionId !== "string" || sessionId.length !== SESSION_ID_CHARS || !BASE64URL.test(sessionId))
+    return null;
+  if (kind !== "transport" && kind !== "handshake" && kind !== "close") return null;
+  if (typeof frame !== "string" || frame.length > MAX_FRAME_CHARS || !BASE64URL.test(frame)) return null;
+  return { instanceId, sessionId, kind, frame };
+}
 
 /** Acknowledgement of every client-to-server socket event: ok, or a stable error. */
 export type TSocketAck = { ok: true } | ({ ok: false } & TErrorBody);

@@ -2,9 +2,9 @@ import {
   COMPANION_CONNECT_ERRORS,
   FrameOutbox,
   onRelayFrames,
+  parseRelayFrame,
   PROTOCOL_VERSION,
   readBatchAck,
-  ZRelayFrameSchema,
   ZSessionEndedSchema,
   type TCompanionSocketAuth,
   type TRelayFrame,
@@ -276,12 +276,12 @@ export class Supervisor {
     onRelayFrames(
       socket,
       (frame) => {
-        const parsed = ZRelayFrameSchema.safeParse(frame);
-        if (!parsed.success) {
+        const parsed = parseRelayFrame(frame);
+        if (!parsed) {
           log.warn("malformed relay frame dropped");
           return;
         }
-        this.#o.onFrame(parsed.data);
+        this.#o.onFrame(parsed);
       },
       // The answers to a batch of several requests leave as one batch (FrameOutbox.hold).
       () => outbox.hold(),

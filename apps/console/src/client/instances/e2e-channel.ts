@@ -28,12 +28,12 @@ import {
   clientOutbox,
   encodeSessionOpen,
   onRelayFrames,
+  parseRelayFrame,
   PROTOCOL_VERSION,
   SESSION_PROTOCOL_VERSION,
   REQUEST_CATALOGUE,
   ZCompanionHelloSchema,
   ZE2EResponseSchema,
-  ZRelayFrameSchema,
   type AckedOutbox,
   type TCompanionHello,
   type TE2EResponse,
@@ -343,9 +343,8 @@ export class InstanceChannel {
   }
 
   #onFrame(raw: unknown): void {
-    const parsed = ZRelayFrameSchema.safeParse(raw);
-    if (!parsed.success) return;
-    const f = parsed.data;
+    const f = parseRelayFrame(raw);
+    if (!f) return;
     if (f.sessionId !== this.sessionId || f.instanceId.toLowerCase() !== this.options.instanceId.toLowerCase()) return;
     if (f.kind === "close") {
       if (this.#onHandshake) return this.#onHandshake(f);

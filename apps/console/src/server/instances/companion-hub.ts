@@ -69,6 +69,11 @@ const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
 const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
 const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
 const OK: TSocketAck = Object.freeze({ ok: true });
+/** Refuses a frame with `code`; true, as RelayOne returns: nothing of it was queued. */
+const refuse = (reply: (ack: TSocketAck) => void, code: ErrorCode): true => {
+  reply(fail(code));
+  return true;
+};
 const closeFrame = (instanceId: string, sessionId: string, reason: string): TRelayFrame => ({
   instanceId,
   sessionId,
@@ -94,9 +99,12 @@ export class CompanionHub {
   /** Session opens: each costs an authorization query, refused ones hold nothing. */
   readonly #handshakeBudgets: BrowserBudgets;
   #sweep: NodeJS.Timeout | null = null;
+  /** The budgets' clock, read once per relayed frame. */
+  readonly #now: () => number;
 
   constructor(private readonly services: ConsoleServices) {
     const now = services.relayClock;
+    this.#now = now ?? (() => performance.now());
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
@@ -172,20 +180,22 @@ export class CompanionHub {
   }
 
   /**
-   * A frame from a browser socket (already parsed with ZRelayFrameSchema); `hold` as in RelayOne.
-   * A transport frame to a companion connected here is relayed and acknowledged at once; a
-   * handshake waits for its authorization query, a frame for another node for the database.
+   * A frame from a browser socket (already parsed, parseRelayFrame); `hold` and the result as in
+   * RelayOne. A transport frame to a companion connected here is relayed and acknowledged at
+   * once; a handshake waits for its authorization query, a frame for another node for the
+   * database.
    */
   fromBrowser(
     browser: BrowserRelaySocket,
     frame: TRelayFrame,
     reply: (ack: TSocketAck) => void,
     hold: HoldRule = false,
-  ): void {
+  ): boolean {
     try {
-      this.#fromBrowser(browser, frame, reply, hold);
+      return this.#fromBrowser(browser, frame, reply, hold);
     } catch (error) {
       this.#failed(error, reply);
+      return true;
     }
   }
 
@@ -194,21 +204,27 @@ export class CompanionHub {
     frame: TRelayFrame,
     reply: (ack: TSocketAck) => void,
     hold: HoldRule,
-  ): void {
-    if (!this.#browserBudgets.take(browser, frame.frame.length)) return reply(fail("rate_limited"));
+  ): boolean {
+    if (!this.#browserBudgets.take(browser, frame.frame.length)) return refuse(reply, "rate_limited");
     if (frame.kind === "handshake") return this.#settle(this.#openSession(browser, frame), reply);
     const existing = this.#sessions.get(frame.sessionId);
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
-      return reply(fail("not_found"));
+      return refuse(reply, "not_found");
     if (frame.kind === "close") this.#removeSession(existing);
-    const sent = this.#sendToCompanion(frame, hold);
-    if (sent instanceof Promise) return this.#settle(sent, reply);
-    reply(sent);
+    const local = this.#companions.get(frame.instanceId);
+    if (!local?.connected) return this.#settle(this.#sendToOtherNode(frame), reply);
+    const left = local.data.outbox.push(frame, hold);
+    reply(OK);
+    return left;
   }
 
-  /** Replies with what `pending` settles to, or with `internal` (logged) when it fails. */
-  #settle(pending: Promise<TSocketAck>, reply: (ack: TSocketAck) => void): void {
+  /**
+   * Replies with what `pending` settles to, or with `internal` (logged) when it fails. True, as
+   * RelayOne returns: nothing of the frame waits for the end of this turn.
+   */
+  #settle(pending: Promise<TSocketAck>, reply: (ack: TSocketAck) => void): true {
     pending.then(reply, (error: unknown) => this.#failed(error, reply));
+    return true;
   }
 
   /** A relay step threw: logged, and the frame refused with `internal` (an event handler must not throw). */
@@ -236,51 +252,58 @@ export class CompanionHub {
 
   /**
    * A frame from a companion socket (already parsed): only to a session a browser opened with this
-   * instance; `hold` as in RelayOne.
+   * instance; `hold` and the result as in RelayOne.
    */
   fromCompanion(
     socket: CompanionSocket,
     frame: TRelayFrame,
     reply: (ack: TSocketAck) => void,
     hold: HoldRule = false,
-  ): void {
+  ): boolean {
     try {
-      this.#fromCompanion(socket, frame, reply, hold);
+      return this.#fromCompanion(socket, frame, reply, hold);
     } catch (error) {
       this.#failed(error, reply);
+      return true;
     }
   }
 
-  #fromCompanion(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): void {
-    if (frame.instanceId !== socket.data.instanceId) return reply(fail("forbidden"));
+  #fromCompanion(
+    socket: CompanionSocket,
+    frame: TRelayFrame,
+    reply: (ack: TSocketAck) => void,
+    hold: HoldRule,
+  ): boolean {
+    if (frame.instanceId !== socket.data.instanceId) return refuse(reply, "forbidden");
     const session = this.#sessions.get(frame.sessionId);
+    const bytes = frame.frame.length;
+    const now = this.#now();
     // The receiver's own budget first: a flood of answers one account asked for is refused
     // against that account (its session then ends), before it can spend the companion's.
-    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, frame.frame.length))
-      return reply(fail("rate_limited"));
-    if (!socket.data.budget.take(frame.frame.length)) return reply(fail("rate_limited"));
+    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now))
+      return refuse(reply, "rate_limited");
+    if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
     if (!session && this.services.config.redisUrl !== null) {
       // Several nodes: the browser may be on another one. Only a browser that opened this
       // session for this very instance is in the room, so nothing reaches anyone else.
       for (const nsp of this.#namespaces)
         nsp.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
-      return reply({ ok: true });
+      reply(OK);
+      return true;
     }
-    if (!session || session.instanceId !== frame.instanceId) return reply(fail("not_found"));
+    if (!session || session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#removeSession(session);
-    if (!session.browser.connected) return reply(fail("not_found"));
-    session.browser.data.outbox.push(frame, hold);
+    if (!session.browser.connected) return refuse(reply, "not_found");
+    const left = session.browser.data.outbox.push(frame, hold);
     reply(OK);
+    return left;
   }
 
-  /**
-   * To the instance's companion: at once through its socket here, or (a promise) through another
-   * node; `hold` as in RelayOne.
-   */
-  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false): TSocketAck | Promise<TSocketAck> {
+  /** A handshake to the instance's companion: through its socket here, or through another node. */
+  #sendToCompanion(frame: TRelayFrame): TSocketAck | Promise<TSocketAck> {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return this.#sendToOtherNode(frame);
-    local.data.outbox.push(frame, hold);
+    local.data.outbox.push(frame);
     return OK;
   }
 

@@ -28,15 +28,16 @@ export class TokenBucket {
     this.#at = now();
   }
 
-  #refill(): void {
-    const t = this.now();
+  #refill(t: number): void {
+    // A clock read earlier than the last one (several buckets share one reading) adds nothing.
+    if (t <= this.#at) return;
     this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#at) / 1000) * this.ratePerSec);
     this.#at = t;
   }
 
-  /** True when `cost` tokens were there (and are now spent); false takes nothing. */
-  has(cost: number): boolean {
-    this.#refill();
+  /** Whether `cost` tokens are there (nothing spent); `t`: the clock, if already read. */
+  has(cost: number, t = this.now()): boolean {
+    this.#refill(t);
     return this.#tokens >= cost;
   }
 
@@ -46,8 +47,8 @@ export class TokenBucket {
   }
 
   /** Checks and spends in one step. */
-  take(cost = 1): boolean {
-    if (!this.has(cost)) return false;
+  take(cost = 1, t = this.now()): boolean {
+    if (!this.has(cost, t)) return false;
     this.spend(cost);
     return true;
   }
@@ -116,15 +117,17 @@ export const HANDSHAKE_ACCOUNT_LIMIT: FrameLimit = {
 export class FrameBudget {
   readonly #frames: TokenBucket;
   readonly #bytes: TokenBucket;
+  readonly #now: () => number;
 
-  constructor(limit: FrameLimit, now?: () => number) {
+  constructor(limit: FrameLimit, now: () => number = () => performance.now()) {
+    this.#now = now;
     this.#frames = new TokenBucket(limit.framesPerSec, limit.frameBurst, now);
     this.#bytes = new TokenBucket(limit.bytesPerSec, limit.byteBurst, now);
   }
 
-  /** Whether a frame of `bytes` fits both buckets (nothing spent). */
-  has(bytes: number): boolean {
-    return this.#frames.has(1) && this.#bytes.has(bytes);
+  /** Whether a frame of `bytes` fits both buckets (nothing spent); `t`: the clock, if already read. */
+  has(bytes: number, t = this.#now()): boolean {
+    return this.#frames.has(1, t) && this.#bytes.has(bytes, t);
   }
 
   spend(bytes: number): void {
@@ -133,8 +136,8 @@ export class FrameBudget {
   }
 
   /** Counts one frame of `bytes`; false (nothing spent) when over the budget. */
-  take(bytes: number): boolean {
-    if (!this.has(bytes)) return false;
+  take(bytes: number, t = this.#now()): boolean {
+    if (!this.has(bytes, t)) return false;
     this.spend(bytes);
     return true;
   }
@@ -158,13 +161,16 @@ export class BrowserBudgets {
   constructor(
     private readonly socketLimit: FrameLimit = BROWSER_SOCKET_LIMIT,
     private readonly accountLimit: FrameLimit = BROWSER_ACCOUNT_LIMIT,
-    private readonly now?: () => number,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Charges one frame of `bytes` to the socket and its account; false (nothing spent) when either is short. */
-  take(socket: BudgetedSocket, bytes: number): boolean {
+  /**
+   * Charges one frame of `bytes` to the socket and its account; false (nothing spent) when either
+   * is short. `t`: the clock, if already read.
+   */
+  take(socket: BudgetedSocket, bytes: number, t = this.now()): boolean {
     const { own, account } = this.#sockets.get(socket) ?? this.#register(socket);
-    if (!own.has(bytes) || !account.has(bytes)) return false;
+    if (!own.has(bytes, t) || !account.has(bytes, t)) return false;
     own.spend(bytes);
     account.spend(bytes);
     return true;

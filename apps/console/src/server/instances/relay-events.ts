@@ -9,15 +9,16 @@
  * turn: they leave at the end of the turn of the event loop, together with what other sockets
  * sent in the same turn, one packet per receiving socket (docs/PROTOCOL-COMPANION.md §3). A lone
  * frame to an idle receiver goes at once (FrameOutbox, "if busy"), and so does one request at a
- * time. The acknowledgement waits for the end of the turn, so the frame is written before it.
+ * time. The acknowledgement always follows the frames: at once when every frame of the event has
+ * left, else at the end of the turn.
  */
 import {
   FrameOutbox,
   nextTurn,
+  parseRelayBatch,
+  parseRelayFrame,
   RELAY_BATCHES_SINCE,
   VeilError,
-  ZRelayBatchSchema,
-  ZRelayFrameSchema,
   type HoldRule,
   type TRelayFrame,
   type TSocketAck,
@@ -47,9 +48,10 @@ export function relayOutbox(
 /**
  * Relays one parsed frame and acknowledges it (the hub's fromBrowser or fromCompanion). `hold`:
  * whether the receiver's outbox holds the turn (FrameOutbox.push), so the frame leaves at its end
- * with the rest of the turn's frames to that socket.
+ * with the rest of the turn's frames to that socket. Returns false when the frame waits in an
+ * outbox for the end of the turn, true when nothing of it does (relayed at once, or refused).
  */
-type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule) => void;
+export type RelayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule) => boolean;
 
 /** The acknowledgement callback of a socket event, if the sender asked for one. */
 const ackOf = <T>(ack: unknown): ((result: T) => void) =>
@@ -58,35 +60,45 @@ const ackOf = <T>(ack: unknown): ((result: T) => void) =>
 /** An `e2e:frame` event: parsed, then relayed through `relayOne`; a malformed frame gets `validation_failed`. */
 export function onRelayFrameEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
   const reply = ackOf<TSocketAck>(ack);
-  const parsed = ZRelayFrameSchema.safeParse(raw);
-  if (!parsed.success) return reply(VALIDATION_FAILED);
-  relayOne(parsed.data, reply, false);
+  const frame = parseRelayFrame(raw);
+  if (!frame) return reply(VALIDATION_FAILED);
+  relayOne(frame, reply, false);
 }
 
 /**
  * An `e2e:frames` event: the batch parsed as a whole (one `validation_failed` for a batch that
  * does not parse, and none of it relayed), then each frame relayed in order through `relayOne`,
  * in a held turn when the batch has several frames or its receiver is busy; acknowledged with one
- * result per frame once every frame has one, after the turn's frames have left (`nextTurn` runs
- * after the outboxes' own end of turn, queued before it).
+ * result per frame once every frame has one. The acknowledgement follows the frames: at once when
+ * every frame was answered in this call and none waits in an outbox (one request at a time: as
+ * a plain relay acknowledges), else after the turn's frames have left (`nextTurn` runs after the
+ * outboxes' own end of turn, queued before it).
  */
 export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne): void {
   const reply = ackOf<TSocketAck[] | TSocketAck>(ack);
-  const parsed = ZRelayBatchSchema.safeParse(raw);
-  if (!parsed.success) return reply(VALIDATION_FAILED);
-  const frames = parsed.data;
+  const frames = parseRelayBatch(raw);
+  if (!frames) return reply(VALIDATION_FAILED);
   const hold: HoldRule = frames.length > 1 || "if busy";
   const acks = new Array<TSocketAck | undefined>(frames.length);
+  const replyAll = (): void => reply(acks as TSocketAck[]);
   let waiting = frames.length;
-  frames.forEach((frame, i) =>
-    relayOne(
-      frame,
+  let relaying = true;
+  let queued = false;
+  for (let i = 0; i < frames.length; i++) {
+    const left = relayOne(
+      frames[i] as TRelayFrame,
       (result) => {
         if (acks[i] !== undefined) return;
         acks[i] = result;
-        if (--waiting === 0) nextTurn(() => reply(acks as TSocketAck[]));
+        if (--waiting === 0 && !relaying) nextTurn(replyAll);
       },
       hold,
-    ),
-  );
+    );
+    if (!left) queued = true;
+  }
+  relaying = false;
+  if (waiting === 0) {
+    if (queued) nextTurn(replyAll);
+    else replyAll();
+  }
 }

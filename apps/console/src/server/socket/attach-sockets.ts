@@ -9,10 +9,7 @@ import {
   type FrameOutbox,
   type BrowserToConsoleEvents,
   type ConsoleToBrowserEvents,
-  type HoldRule,
-  type TRelayFrame,
   type TSessionEnded,
-  type TSocketAck,
 } from "@veil/protocol";
 import { inArray } from "drizzle-orm";
 import { sessions } from "@veil/db";
@@ -22,7 +19,7 @@ import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
 import { companionHub, type CompanionNamespace } from "../instances/companion-hub";
-import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox } from "../instances/relay-events";
+import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { attachCompanionRelay } from "./companion-namespace";
 
 interface BrowserSocketData {
@@ -111,8 +108,7 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
       const hub = companionHub(services);
-      const relayOne = (frame: TRelayFrame, reply: (r: TSocketAck) => void, hold: HoldRule): void =>
-        hub.fromBrowser(socket, frame, reply, hold);
+      const relayOne: RelayOne = (frame, reply, hold) => hub.fromBrowser(socket, frame, reply, hold);
       socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
       socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     },

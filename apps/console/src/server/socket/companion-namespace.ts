@@ -3,15 +3,12 @@ import {
   VeilError,
   ZCompanionSocketAuthSchema,
   type ErrorCode,
-  type HoldRule,
-  type TRelayFrame,
-  type TSocketAck,
 } from "@veil/protocol";
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
 import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
-import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox } from "../instances/relay-events";
+import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
 import { findInstance } from "../instances/instance-store";
 import type { ConsoleServices } from "../services";
@@ -69,8 +66,7 @@ export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleS
     const log = (what: string) => (error: unknown) =>
       services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
     void hub.companionConnected(socket).catch(log("presence"));
-    const relayOne = (frame: TRelayFrame, reply: (ack: TSocketAck) => void, hold: HoldRule): void =>
-      hub.fromCompanion(socket, frame, reply, hold);
+    const relayOne: RelayOne = (frame, reply, hold) => hub.fromCompanion(socket, frame, reply, hold);
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
     socket.on("e2e:frames", (frames: unknown, ack: unknown) => onRelayBatchEvent(frames, ack, relayOne));
     attachSnapshotEvents(socket, services);
