@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { silentLogger, createJsonLogger, redactFields } from "../src/log";
-import { MAX_FRAMES_PER_BATCH, type TRelayFrame } from "../src/protocol";
+import { IDLE_AFTER_MS, MAX_FRAMES_PER_BATCH, type TRelayFrame } from "../src/protocol";
 import { backoffDelay, DEFAULT_BACKOFF } from "../src/supervisor/backoff";
 import {
   ACK_TIMEOUT_MS,
@@ -129,11 +129,13 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
       write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
     });
     const turns: (() => void)[] = [];
+    // The outbox's clock moves only when the test says (`idle`): however slow the machine, no
+    // frame waits out MAX_BATCH_WAIT_MS, and the outbox is idle only when the test lets time pass.
+    const batchTime = { ms: 0 };
     const { clock, transport, sup } = startSupervisor({
       logger,
       deferTurnEnd: (fn) => turns.push(fn),
-      // Time stands still within a turn: however slow the machine, no frame waits out MAX_BATCH_WAIT_MS.
-      batchClock: () => 0,
+      batchClock: () => batchTime.ms,
       ...options,
     });
     const s = transport.sockets[0] as FakeSocket;
@@ -153,38 +155,46 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
       frame: "AAAA",
     });
     const turn = () => turns.splice(0).forEach((fn) => fn());
+    const idle = () => void (batchTime.ms += IDLE_AFTER_MS);
     const messages = () => lines.map((l) => l.msg);
     /** An event from the console (the fake's own emit now records what the supervisor sends). */
     const receive = (event: string, payload: unknown) => EventEmitter.prototype.emit.call(s, event, payload);
-    return { clock, transport, sup, batches, frame, turn, lines, messages, receive };
+    return { clock, transport, sup, batches, frame, turn, idle, lines, messages, receive };
   }
 
-  it("sends the first frame of a turn at once and the rest of the turn as one batch, in order", () => {
-    const { sup, batches, frame, turn } = connected();
+  it("sends a frame that finds the outbox idle at once and the rest of its turn as one batch, in order", () => {
+    const { sup, batches, frame, turn, idle } = connected();
     for (let i = 0; i < 3; i++) expect(sup.send(frame(i))).toBe(true);
     expect(batches).toHaveLength(1); // the first at once, the others queued until the end of the turn
     turn();
-    sup.send(frame(3));
+    sup.send(frame(3)); // still busy: waits for the end of its turn
+    expect(batches).toHaveLength(2);
     turn();
-    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["0"], ["1", "2"], ["3"]]);
+    idle();
+    sup.send(frame(4)); // idle again: at once
+    expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["0"], ["1", "2"], ["3"], ["4"]]);
+    turn();
     // A full batch goes without waiting; what follows waits for the turn.
+    idle();
     for (let i = 0; i < MAX_FRAMES_PER_BATCH + 2; i++) sup.send(frame(i));
-    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH]);
+    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, 1, MAX_FRAMES_PER_BATCH]);
     turn();
-    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, MAX_FRAMES_PER_BATCH, 1]);
+    expect(batches.map((b) => b.frames.length)).toEqual([1, 2, 1, 1, 1, MAX_FRAMES_PER_BATCH, 1]);
     sup.stop();
   });
 
   it("answers a batch of several requests in one batch: the turn is held, the first answer waits too", () => {
     let answer: (f: TRelayFrame) => void = () => undefined;
-    const { batches, frame, turn, receive, sup } = connected({ onFrame: (f) => answer(f) });
+    const { batches, frame, turn, idle, receive, sup } = connected({ onFrame: (f) => answer(f) });
     answer = (f) => sup.send({ ...f, frame: "BBBB" });
     const request = (n: number): TRelayFrame => ({ ...frame(n), instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e" });
     receive("e2e:frames", [request(1), request(2), request(3)]);
     expect(batches).toHaveLength(0);
     turn();
     expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["1", "2", "3"]]);
-    // A lone request (a batch of one, or a single frame) is answered at once.
+    // A lone request (a batch of one, or a single frame) to an idle companion is answered at
+    // once; one right after it waits for the end of the turn.
+    idle();
     receive("e2e:frames", [request(4)]);
     receive("e2e:frame", request(5));
     expect(batches.map((b) => b.frames.map((f) => f.sessionId.at(-1)))).toEqual([["1", "2", "3"], ["4"]]);
@@ -194,7 +204,7 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
   });
 
   it("logs frames still unacknowledged after ACK_TIMEOUT_MS, and refusals with their code, without a timer per frame", () => {
-    const { clock, sup, batches, frame, turn, lines, messages } = connected();
+    const { clock, sup, batches, frame, turn, idle, lines, messages } = connected();
     sup.send(frame(9));
     for (let i = 0; i < 3; i++) sup.send(frame(i));
     turn();
@@ -226,6 +236,7 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     batches[3]?.ack([{ ok: true }, { ok: true }]); // two results for one frame
     expect(lines.at(-1)).toMatchObject({ msg: "console refused a frame", code: "malformed_ack" });
     // One result for a whole batch the console could not read applies to each of its frames.
+    idle();
     sup.send(frame(8));
     sup.send(frame(6));
     sup.send(frame(7));

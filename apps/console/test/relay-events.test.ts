@@ -88,7 +88,10 @@ describe("relay events", () => {
 
   it("acknowledges at once a batch none of whose frames waits: every frame refused", () => {
     const { wire, batch } = relay();
-    batch("a", [{ ...frame(1), kind: "close" }, { ...frame(2), kind: "close" }]);
+    batch("a", [
+      { ...frame(1), kind: "close" },
+      { ...frame(2), kind: "close" },
+    ]);
     expect(wire).toEqual([expect.stringMatching(/^ack a \[\{"ok":false,"error":\{"code":"not_found".*\}\]$/)]);
   });
 

@@ -70,8 +70,7 @@ export function wellFormedFrame(raw: unknown): TRelayFrame | null {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
   const { instanceId, sessionId, kind, frame } = raw as Record<string, unknown>;
   if (typeof instanceId !== "string" || !UUID.test(instanceId)) return null;
-  if (typeof sessionId !== "string" || sessionId.length !== SESSION_ID_CHARS || !BASE64URL.test(sessionId))
-    return null;
+  if (typeof sessionId !== "string" || sessionId.length !== SESSION_ID_CHARS || !BASE64URL.test(sessionId)) return null;
   if (kind !== "transport" && kind !== "handshake" && kind !== "close") return null;
   if (typeof frame !== "string" || frame.length > MAX_FRAME_CHARS || !BASE64URL.test(frame)) return null;
   return { instanceId, sessionId, kind, frame };

@@ -33,7 +33,7 @@ function outbox() {
     () => clock.ms,
   );
   const endTurn = () => turns.splice(0).forEach((fn) => fn());
-  return { box, batches, endTurn, clock };
+  return { box, batches, endTurn, clock, turns };
 }
 
 describe("FrameOutbox", () => {
@@ -105,6 +105,21 @@ describe("FrameOutbox", () => {
     expect(names(batches)).toEqual([[1], [2], [3, 4], [5], [6]]);
   });
 
+  it('schedules no end of turn for a frame pushed "if busy" that goes at once; the next frame of the turn holds it', () => {
+    const { box, batches, endTurn, clock, turns } = outbox();
+    box.push(frame(1), "if busy");
+    expect(turns).toHaveLength(0); // one request at a time: no extra turn of the event loop
+    box.push(frame(2), "if busy");
+    box.push(frame(3), "if busy");
+    expect(turns).toHaveLength(1);
+    endTurn();
+    expect(names(batches)).toEqual([[1], [2, 3]]);
+    // A frame pushed without the rule still holds the rest of its turn.
+    clock.ms += IDLE_AFTER_MS;
+    box.push(frame(4));
+    expect(turns).toHaveLength(1);
+  });
+
   it("sends what it has once the oldest queued frame has waited MAX_BATCH_WAIT_MS, so the next hop can start", () => {
     const { box, batches, endTurn, clock } = outbox();
     box.hold();
@@ -150,13 +165,19 @@ describe("the browser's end of a turn (MessageChannel)", () => {
 });
 
 describe("AckedOutbox", () => {
-  /** An acked outbox on a real event loop; `acks` answers each batch. */
+  /**
+   * An acked outbox on a real event loop, its clock stopped (however slow the machine, frames
+   * of one turn come less than IDLE_AFTER_MS apart); `answer` acknowledges each batch.
+   */
   function acked(answer: (frames: TRelayFrame[]) => unknown) {
     const sent: TRelayFrame[][] = [];
-    const box = new AckedOutbox((frames, onAck) => {
-      sent.push(frames);
-      queueMicrotask(() => onAck(answer(frames)));
-    });
+    const box = new AckedOutbox(
+      (frames, onAck) => {
+        sent.push(frames);
+        queueMicrotask(() => onAck(answer(frames)));
+      },
+      () => 0,
+    );
     return { box, sent };
   }
 

@@ -150,7 +150,7 @@ export class Supervisor {
   send(frame: TRelayFrame): boolean {
     const socket = this.#socket;
     if (socket === undefined || !socket.connected || this.#outbox === undefined) return false;
-    this.#outbox.push(frame);
+    this.#outbox.push(frame, "if busy");
     return true;
   }
 
