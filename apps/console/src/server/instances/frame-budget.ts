@@ -29,7 +29,7 @@ export class TokenBucket {
   }
 
   #refill(t: number): void {
-    // A clock read earlier than the last one (several buckets share one reading) adds nothing.
+    // A reading no later than the last adds nothing: a clock that steps back takes no tokens away.
     if (t <= this.#at) return;
     this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#at) / 1000) * this.ratePerSec);
     this.#at = t;
