@@ -1,9 +1,4 @@
-import {
-  type COMPANION_CONNECT_ERRORS,
-  VeilError,
-  ZCompanionSocketAuthSchema,
-  type ErrorCode,
-} from "@veil/protocol";
+import { type COMPANION_CONNECT_ERRORS, VeilError, ZCompanionSocketAuthSchema, type ErrorCode } from "@veil/protocol";
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
