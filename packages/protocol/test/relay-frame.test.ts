@@ -71,6 +71,14 @@ const mutated = fc.oneof(
   anyValue,
 );
 
+/** A well-formed frame (a close without a reason). */
+const CLOSE = {
+  instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e",
+  sessionId: "A".repeat(22),
+  kind: "close",
+  frame: "",
+};
+
 /** What the schema alone makes of `raw`: its data, or null. */
 const bySchema = (raw: unknown) => {
   const parsed = ZRelayFrameSchema.safeParse(raw);
@@ -100,12 +108,7 @@ describe("parseRelayFrame", () => {
   });
 
   it("drops unknown keys and returns a copy, as the schema does", () => {
-    const f = {
-      instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e",
-      sessionId: "A".repeat(22),
-      kind: "close",
-      frame: "",
-    };
+    const f = CLOSE;
     const parsed = parseRelayFrame({ ...f, extra: "x", __proto__: { inherited: 1 } });
     expect(parsed).toEqual(f);
     expect(Object.keys(parsed ?? {})).toEqual(["instanceId", "sessionId", "kind", "frame"]);
@@ -140,12 +143,7 @@ describe("parseRelayBatch", () => {
   });
 
   it("refuses a sparse batch and one past MAX_FRAMES_PER_BATCH", () => {
-    const f = {
-      instanceId: "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e",
-      sessionId: "A".repeat(22),
-      kind: "close",
-      frame: "",
-    };
+    const f = CLOSE;
     const sparse: unknown[] = [f];
     sparse[2] = f;
     expect(parseRelayBatch(sparse)).toBeNull();

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Namespace, Socket } from "socket.io";
 import { instances } from "@veil/db";
 import {
@@ -20,6 +20,7 @@ import {
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
+import { PresenceSweep } from "./presence-sweep";
 
 /** What the companion namespace's middleware leaves on an authenticated companion socket. */
 export interface CompanionSocketData {
@@ -59,11 +60,6 @@ interface E2ESession {
   readonly browser: BrowserRelaySocket;
 }
 
-/** How often revocations made on another node are noticed here (the promise is: within 5 s). */
-const REVOCATION_SWEEP_MS = 2000;
-/** Every this many sweeps, live companions' last_seen_at is refreshed (see PRESENCE_STALE_MS). */
-const HEARTBEAT_EVERY_SWEEPS = 15;
-
 const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
 /** The browser socket that opened an E2E session joins this room: other nodes route replies through it. */
 const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
@@ -98,7 +94,8 @@ export class CompanionHub {
   readonly #deliveryBudgets: BrowserBudgets;
   /** Session opens: each costs an authorization query, refused ones hold nothing. */
   readonly #handshakeBudgets: BrowserBudgets;
-  #sweep: NodeJS.Timeout | null = null;
+  /** Revocations made through other nodes, and presence heartbeats (presence-sweep.ts). */
+  readonly #sweep: PresenceSweep;
   /** The budgets' clock, read once per relayed frame. */
   readonly #now: () => number;
 
@@ -108,6 +105,11 @@ export class CompanionHub {
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
+    this.#sweep = new PresenceSweep(
+      services,
+      () => [...this.#companions.keys()],
+      (instanceId) => this.revoke(instanceId),
+    );
   }
 
   /** A /companion namespace (the main port's, the inform port's) this hub serves. */
@@ -131,7 +133,7 @@ export class CompanionHub {
     // the room named by its id, so `except` spares this one whenever the adapter applies it.
     for (const nsp of this.#namespaces) nsp.in(room).except(socket.id).disconnectSockets(true);
     this.#companions.set(instanceId, socket);
-    this.#startSweep();
+    this.#sweep.start();
     const now = new Date();
     const [row] = await this.services.db
       .update(instances)
@@ -156,7 +158,7 @@ export class CompanionHub {
       this.#companions.delete(instanceId);
       this.#closeInstanceSessions(instanceId, "unavailable");
     }
-    if (this.#companions.size === 0) this.#stopSweep();
+    if (this.#companions.size === 0) this.#sweep.stop();
     await this.services.db
       .update(instances)
       .set({ online: false, lastSeenAt: new Date(), connectionId: null })
@@ -364,42 +366,6 @@ export class CompanionHub {
   #endCompanion(socket: CompanionSocket): void {
     socket.emit("session:ended", { reason: "instance_revoked" });
     socket.disconnect(true);
-  }
-
-  /** Catches revocations made through another node within REVOCATION_SWEEP_MS. */
-  #startSweep(): void {
-    if (this.#sweep) return;
-    let ticks = 0;
-    this.#sweep = setInterval(() => {
-      const ids = [...this.#companions.keys()];
-      if (ids.length === 0) return this.#stopSweep();
-      ticks += 1;
-      if (ticks % HEARTBEAT_EVERY_SWEEPS === 0) {
-        // A node that dies cannot mark its companions offline: listings treat a presence not
-        // refreshed for PRESENCE_STALE_MS as offline.
-        void this.services.db
-          .update(instances)
-          .set({ lastSeenAt: new Date() })
-          .where(and(inArray(instances.id, ids), eq(instances.online, true)))
-          .catch((error: unknown) =>
-            this.services.log(`companion heartbeat: ${error instanceof Error ? error.message : String(error)}`),
-          );
-      }
-      void this.services.db
-        .select({ id: instances.id })
-        .from(instances)
-        .where(and(inArray(instances.id, ids), isNotNull(instances.revokedAt)))
-        .then((rows) => rows.forEach((r) => this.revoke(r.id)))
-        .catch((error: unknown) =>
-          this.services.log(`companion revocation sweep: ${error instanceof Error ? error.message : String(error)}`),
-        );
-    }, REVOCATION_SWEEP_MS);
-    this.#sweep.unref();
-  }
-
-  #stopSweep(): void {
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = null;
   }
 }
 
