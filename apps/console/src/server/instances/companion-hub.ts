@@ -213,11 +213,10 @@ export class CompanionHub {
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return refuse(reply, "not_found");
     if (frame.kind === "close") this.#removeSession(existing);
-    const local = this.#companions.get(frame.instanceId);
-    if (!local?.connected) return this.#settle(this.#sendToOtherNode(frame), reply);
-    const left = local.data.outbox.push(frame, hold);
+    const sent = this.#sendToCompanion(frame, hold);
+    if (sent instanceof Promise) return this.#settle(sent, reply);
     reply(OK);
-    return left;
+    return sent;
   }
 
   /**
@@ -248,8 +247,9 @@ export class CompanionHub {
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#addSession(session);
     const sent = await this.#sendToCompanion(frame);
-    if (!sent.ok) this.#removeSession(session);
-    return sent;
+    const ack = typeof sent === "boolean" ? OK : sent;
+    if (!ack.ok) this.#removeSession(session);
+    return ack;
   }
 
   /**
@@ -301,12 +301,15 @@ export class CompanionHub {
     return left;
   }
 
-  /** A handshake to the instance's companion: through its socket here, or through another node. */
-  #sendToCompanion(frame: TRelayFrame): TSocketAck | Promise<TSocketAck> {
+  /**
+   * To the instance's companion: through its socket here (whether the frame went out at once, as
+   * FrameOutbox.push says), or through another node (the promise of its acknowledgement); `hold`
+   * as in RelayOne.
+   */
+  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false): boolean | Promise<TSocketAck> {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return this.#sendToOtherNode(frame);
-    local.data.outbox.push(frame);
-    return OK;
+    return local.data.outbox.push(frame, hold);
   }
 
   /** Through the instance's room, when the database says it is online (its companion is on another node). */
