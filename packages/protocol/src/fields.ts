@@ -33,6 +33,8 @@ export const ZSignatureSchema = zB64u({ bytes: 64 });
 export const ZSecret256Schema = zB64u({ bytes: 32 });
 /** Server-assigned identifiers are UUIDs. */
 export const ZIdSchema = z.uuid();
+/** The pattern ZIdSchema checks (for the hand-written checks that stand in front of schemas). */
+export const UUID = z.regexes.uuid();
 /** E-mail addresses: trimmed, lower-cased, RFC 5321 length limit. */
 export const ZEmailSchema = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { b64uChars, BASE64URL, zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
+import { b64uChars, BASE64URL, UUID, zB64u, ZIdSchema, ZSecret256Schema } from "./fields";
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./version";
 import { ZErrorBodySchema, type TErrorBody } from "./errors";
 
@@ -45,8 +45,6 @@ export const ZRelayFrameSchema = z.object({
 });
 export type TRelayFrame = z.infer<typeof ZRelayFrameSchema>;
 
-/** The pattern ZIdSchema (`z.uuid()`) checks. */
-const UUID = z.regexes.uuid();
 const SESSION_ID_CHARS = b64uChars(16);
 const MAX_FRAME_CHARS = b64uChars(MAX_E2E_FRAME_BYTES);
 

@@ -11,6 +11,7 @@ import {
   ZRelayBatchSchema,
   ZRelayFrameSchema,
 } from "../src/index";
+import { anyValue, nearUuid, uuid } from "./arbitraries";
 
 const B64U = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const MAX_FRAME_CHARS = Math.ceil((MAX_E2E_FRAME_BYTES * 4) / 3);
@@ -28,19 +29,6 @@ const nearB64u = (min: number, max: number): fc.Arbitrary<string> =>
     maxLength: max,
   });
 
-const hex = (n: number): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: n, maxLength: n });
-/** UUIDs of every version and variant (the schema takes versions 1–8, variants 8–b, nil and max). */
-const uuid = fc.oneof(
-  fc.uuid({ version: [1, 2, 3, 4, 5, 6, 7, 8] }),
-  fc.uuid().map((u) => u.toUpperCase()),
-  fc.constantFrom("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"),
-);
-/** Things that look like UUIDs and often are not: any hex digit in the version and variant places. */
-const nearUuid = fc
-  .tuple(hex(8), hex(4), hex(4), hex(4), hex(12), fc.constantFrom("", " ", "\n", "0"))
-  .map(([a, b, c, d, e, tail]) => `${a}-${b}-${c}-${d}-${e}${tail}`);
-
 const wellFormed = fc.record({
   instanceId: uuid,
   sessionId: b64u(22, 22),
@@ -48,7 +36,6 @@ const wellFormed = fc.record({
   frame: b64u(0, 400),
 });
 
-const anyValue = fc.oneof(fc.anything(), fc.string(), fc.integer(), fc.constant(undefined), fc.constant(null));
 /** A frame with one field replaced, removed or added, or its text just outside the rules. */
 const mutated = fc.oneof(
   wellFormed,

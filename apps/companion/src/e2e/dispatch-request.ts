@@ -1,8 +1,8 @@
 import {
   MAX_REQUEST_TTL_MS,
   REQUEST_CATALOGUE,
+  parseE2ERequest,
   roleAllows,
-  ZE2ERequestSchema,
   type TE2EError,
   type TE2EResponse,
   type TRequestType,
@@ -108,9 +108,8 @@ export function dispatchRequest(
 }
 
 function dispatchOnce(raw: unknown, ctx: DispatchContext, trace: Trace): MaybePromise<TE2EResponse> {
-  const parsed = ZE2ERequestSchema.safeParse(raw);
-  if (!parsed.success) return errorResponse(null, "bad_request");
-  const req = parsed.data;
+  const req = parseE2ERequest(raw);
+  if (!req) return errorResponse(null, "bad_request");
   const now = ctx.now();
   const log = { sessionId: ctx.sessionId, requestId: req.id, type: req.type, role: ctx.grant.role };
   if (req.expiresAt <= now) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZIdSchema, ZRoleSchema, type TRole } from "../fields";
+import { UUID, ZIdSchema, ZRoleSchema, type TRole } from "../fields";
 import { ZEpochMsSchema } from "./statements";
 import { DEVICE_REQUEST_CATALOGUE } from "./devices";
 import { DISCOVERY_REQUEST_CATALOGUE } from "./discovery";
@@ -19,10 +19,9 @@ export const MAX_REQUEST_TTL_MS = 5 * 60_000;
 export const MAX_E2E_MESSAGE_BYTES = 60_000;
 
 /** Request type names: dotted words, each starting lower-case (`devices.setInterval`, `siteKey.get`). */
-export const ZRequestTypeSchema = z
-  .string()
-  .regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/)
-  .max(64);
+const REQUEST_TYPE = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9-]*)*$/;
+const MAX_REQUEST_TYPE_CHARS = 64;
+export const ZRequestTypeSchema = z.string().regex(REQUEST_TYPE).max(MAX_REQUEST_TYPE_CHARS);
 
 /** Browser → companion: one request, executed at most once per (account, id). */
 export const ZE2ERequestSchema = z.strictObject({
@@ -33,6 +32,49 @@ export const ZE2ERequestSchema = z.strictObject({
   body: z.unknown(),
 });
 export type TE2ERequest = z.infer<typeof ZE2ERequestSchema>;
+
+/*
+ * Every request and every answer is parsed once at its receiving end, and one request at a time
+ * each parse runs cold, where zod's walk over its schema costs several microseconds. So the
+ * common shapes go the short way, as relay frames do (parseRelayFrame in ../socket.ts): a message
+ * that certainly parses is checked by hand against its schema's own rules and copied field by
+ * field in the schema's key order. Anything that check does not accept goes through the schema,
+ * which has the last word; the shortcut only ever accepts what the schema accepts, with the same
+ * result (test/e2e-messages.test.ts checks both on generated and mutated messages).
+ */
+
+/**
+ * Whether `raw` is an object (not an array) whose enumerable keys, inherited ones included, are
+ * all in `keys` and which holds every one of them: what a strictObject with these keys asks
+ * (it looks at keys with for…in, and takes a key whose value is undefined as present).
+ */
+function hasExactly(raw: unknown, keys: readonly string[]): raw is Record<string, unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  for (const key in raw) if (!keys.includes(key)) return false;
+  for (const key of keys) if (!(key in raw)) return false;
+  return true;
+}
+
+const isRequestType = (v: unknown): v is string =>
+  typeof v === "string" && v.length <= MAX_REQUEST_TYPE_CHARS && REQUEST_TYPE.test(v);
+const isUuid = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
+/** `z.number().int().min(0)`, and ZEpochMsSchema: a safe integer, not negative. */
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+const REQUEST_KEYS = ["kind", "id", "expiresAt", "type", "body"] as const;
+
+/** A decrypted request as ZE2ERequestSchema parses it, or null when it does not parse. */
+export function parseE2ERequest(raw: unknown): TE2ERequest | null {
+  if (
+    hasExactly(raw, REQUEST_KEYS) &&
+    raw.kind === "request" &&
+    isUuid(raw.id) &&
+    isCount(raw.expiresAt) &&
+    isRequestType(raw.type)
+  )
+    return { kind: "request", id: raw.id, expiresAt: raw.expiresAt, type: raw.type, body: raw.body };
+  return ZE2ERequestSchema.safeParse(raw).data ?? null;
+}
 
 /** Stable error codes of E2E responses. */
 export const ZE2EErrorCodeSchema = z.enum([
@@ -74,6 +116,28 @@ export const ZE2EResponseSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 export type TE2EResponse = z.infer<typeof ZE2EResponseSchema>;
+
+const RESULT_KEYS = ["kind", "id", "type", "body"] as const;
+const EVENT_KEYS = ["kind", "subscriptionId", "seq", "type", "body"] as const;
+
+/**
+ * A decrypted answer as ZE2EResponseSchema parses it, or null when it does not parse: results
+ * and stream events the short way (see parseE2ERequest), errors and stream ends through the schema.
+ */
+export function parseE2EResponse(raw: unknown): TE2EResponse | null {
+  const kind = (raw as { kind?: unknown } | null)?.kind;
+  if (kind === "result" && hasExactly(raw, RESULT_KEYS) && isUuid(raw.id) && isRequestType(raw.type))
+    return { kind, id: raw.id, type: raw.type, body: raw.body };
+  if (
+    kind === "event" &&
+    hasExactly(raw, EVENT_KEYS) &&
+    isUuid(raw.subscriptionId) &&
+    isCount(raw.seq) &&
+    isRequestType(raw.type)
+  )
+    return { kind, subscriptionId: raw.subscriptionId, seq: raw.seq, type: raw.type, body: raw.body };
+  return ZE2EResponseSchema.safeParse(raw).data ?? null;
+}
 
 /** The companion's handshake payload (Noise message 2), authenticated by the handshake. */
 export const ZCompanionHelloSchema = z.strictObject({

@@ -28,12 +28,12 @@ import {
   clientOutbox,
   encodeSessionOpen,
   onRelayFrames,
+  parseE2EResponse,
   parseRelayFrame,
   PROTOCOL_VERSION,
   SESSION_PROTOCOL_VERSION,
   REQUEST_CATALOGUE,
   ZCompanionHelloSchema,
-  ZE2EResponseSchema,
   type AckedOutbox,
   type TCompanionHello,
   type TE2EResponse,
@@ -356,13 +356,14 @@ export class InstanceChannel {
     }
     const session = this.#session;
     if (!session) return;
-    let msg: TE2EResponse;
+    let msg: TE2EResponse | null;
     try {
-      msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(session.open(fromBase64Url(f.frame)))));
+      msg = parseE2EResponse(JSON.parse(fromUtf8(session.open(fromBase64Url(f.frame)))));
     } catch (error) {
       // Replay, reorder, gap, forgery or garbage: this session cannot be trusted any more.
       return this.close(error instanceof SessionError ? error.code : "malformed_frame");
     }
+    if (!msg) return this.close("malformed_frame");
     if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) {
       const w = this.#waiters.get(msg.id);
       if (!w) return;

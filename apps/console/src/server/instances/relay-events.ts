@@ -79,8 +79,9 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
   const frames = parseRelayBatch(raw);
   if (!frames) return reply(VALIDATION_FAILED);
   const hold: HoldRule = frames.length > 1 || "if busy";
-  const acks = new Array<TSocketAck | undefined>(frames.length);
-  const replyAll = (): void => reply(acks as TSocketAck[]);
+  const acks = new Array<TSocketAck>(frames.length);
+  // No closure bound to a name here: the console runs under tsx, which names each such closure
+  // with a call to Object.defineProperty every time it is made, once per event on this path.
   let waiting = frames.length;
   let relaying = true;
   let queued = false;
@@ -90,7 +91,7 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
       (result) => {
         if (acks[i] !== undefined) return;
         acks[i] = result;
-        if (--waiting === 0 && !relaying) nextTurn(replyAll);
+        if (--waiting === 0 && !relaying) nextTurn(() => reply(acks));
       },
       hold,
     );
@@ -98,7 +99,7 @@ export function onRelayBatchEvent(raw: unknown, ack: unknown, relayOne: RelayOne
   }
   relaying = false;
   if (waiting === 0) {
-    if (queued) nextTurn(replyAll);
-    else replyAll();
+    if (queued) nextTurn(() => reply(acks));
+    else reply(acks);
   }
 }
