@@ -84,17 +84,21 @@ interface Trace {
 export function dispatchRequest(
   raw: unknown,
   ctx: DispatchContext,
-  answer: (response: TE2EResponse) => void,
+  answer: (response: TE2EResponse, json: string) => void,
 ): MaybePromise<void> {
   const startedAt = ctx.now();
   const trace: Trace = { repeated: false, claimed: undefined };
   return then(dispatchOnce(raw, ctx, trace), (response) => {
     const durationMs = ctx.now() - startedAt;
+    // Serialized once: `answer` sends this text, and the replay record is sized by it.
+    let json: string | undefined;
     try {
-      answer(response);
+      json = JSON.stringify(response);
+      answer(response, json);
     } finally {
       const claimed = trace.claimed;
-      if (claimed) ctx.cache.complete(ctx.grant.accountId, claimed.id, response, keptSize(claimed.type, response));
+      if (claimed)
+        ctx.cache.complete(ctx.grant.accountId, claimed.id, response, keptSize(claimed.type, response, json));
       ctx.audit?.request({
         grant: ctx.grant,
         sessionId: ctx.sessionId,
@@ -138,18 +142,19 @@ function dispatchOnce(raw: unknown, ctx: DispatchContext, trace: Trace): MaybePr
   return run(req.id, req.type, req.body, ctx, log);
 }
 
-/** Largest read answer (JSON characters) the replay record keeps. */
+/** Largest read answer (JSON characters of the whole answer) the replay record keeps. */
 const MAX_KEPT_READ_CHARS = 4096;
 
 /**
- * What a repeat may be answered with: the size of the response to keep, or null to keep none.
- * Writes keep theirs (the outcome must not be lost), reads only when small (a read's answer can
- * be a 60 KB page; a repeat of a big one is answered `duplicate`), and vault answers never: a
- * revealed secret must not outlive its message in memory, even after the vault locks.
+ * What a repeat may be answered with: the size of the response to keep (its JSON characters, as
+ * sent), or null to keep none. Writes keep theirs (the outcome must not be lost), reads only when
+ * small (a read's answer can be a 60 KB page; a repeat of a big one is answered `duplicate`), and
+ * vault answers never: a revealed secret must not outlive its message in memory, even after the
+ * vault locks.
  */
-function keptSize(type: string, response: TE2EResponse): number | null {
+function keptSize(type: string, response: TE2EResponse, json: string | undefined): number | null {
   if (type.startsWith("vault.")) return null;
-  const chars = response.kind === "result" ? JSON.stringify(response.body).length : 256;
+  const chars = (json ?? JSON.stringify(response)).length;
   const write = isRequestType(type) && REQUEST_CATALOGUE[type].write;
   return write || chars <= MAX_KEPT_READ_CHARS ? chars : null;
 }

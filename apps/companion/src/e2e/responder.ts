@@ -258,9 +258,9 @@ export class Responder {
         throw error;
       };
       try {
-        const pending = dispatchRequest(message, live.dispatch, (response) => {
+        const pending = dispatchRequest(message, live.dispatch, (response, json) => {
           answered = true;
-          this.#answered(live, response);
+          this.#answered(live, response, json);
         });
         return isPromise(pending) ? pending.catch(unqueue) : pending;
       } catch (error) {
@@ -281,19 +281,20 @@ export class Responder {
     }
   }
 
-  /** Sends the answer to one request of `live`, then lets a push stream it opened flow. */
-  #answered(live: LiveSession, response: TE2EResponse): void {
+  /** Sends the answer to one request of `live` (`json`: its text), then lets a push stream it opened flow. */
+  #answered(live: LiveSession, response: TE2EResponse, json: string): void {
     live.queued -= 1;
-    this.#sendMessage(live, response);
+    this.#sendMessage(live, response, json);
     // A push stream opened by this request flows only after its result went out.
     const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
     stream?.start();
     if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
   }
 
-  #sendMessage(live: LiveSession, message: TE2EResponse): void {
+  /** Seals and sends one message of `live`; `json` is its text when the caller already made it. */
+  #sendMessage(live: LiveSession, message: TE2EResponse, json?: string): void {
     if (this.#sessions.get(live.sessionId) !== live || live.session.closed) return;
-    const frame = live.session.seal(utf8(JSON.stringify(message)));
+    const frame = live.session.seal(utf8(json ?? JSON.stringify(message)));
     this.#o.send({
       instanceId: this.#o.instanceId,
       sessionId: live.sessionId,
