@@ -55,7 +55,8 @@ function hasExactly(raw: unknown, keys: readonly string[]): raw is Record<string
   return true;
 }
 
-const isRequestType = (v: unknown): v is string =>
+/** What ZRequestTypeSchema checks: a well-formed type name (known or not). */
+const isTypeName = (v: unknown): v is string =>
   typeof v === "string" && v.length <= MAX_REQUEST_TYPE_CHARS && REQUEST_TYPE.test(v);
 const isUuid = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
 /** `z.number().int().min(0)`, and ZEpochMsSchema: a safe integer, not negative. */
@@ -70,7 +71,7 @@ export function parseE2ERequest(raw: unknown): TE2ERequest | null {
     raw.kind === "request" &&
     isUuid(raw.id) &&
     isCount(raw.expiresAt) &&
-    isRequestType(raw.type)
+    isTypeName(raw.type)
   )
     return { kind: "request", id: raw.id, expiresAt: raw.expiresAt, type: raw.type, body: raw.body };
   return ZE2ERequestSchema.safeParse(raw).data ?? null;
@@ -126,14 +127,14 @@ const EVENT_KEYS = ["kind", "subscriptionId", "seq", "type", "body"] as const;
  */
 export function parseE2EResponse(raw: unknown): TE2EResponse | null {
   const kind = (raw as { kind?: unknown } | null)?.kind;
-  if (kind === "result" && hasExactly(raw, RESULT_KEYS) && isUuid(raw.id) && isRequestType(raw.type))
+  if (kind === "result" && hasExactly(raw, RESULT_KEYS) && isUuid(raw.id) && isTypeName(raw.type))
     return { kind, id: raw.id, type: raw.type, body: raw.body };
   if (
     kind === "event" &&
     hasExactly(raw, EVENT_KEYS) &&
     isUuid(raw.subscriptionId) &&
     isCount(raw.seq) &&
-    isRequestType(raw.type)
+    isTypeName(raw.type)
   )
     return { kind, subscriptionId: raw.subscriptionId, seq: raw.seq, type: raw.type, body: raw.body };
   return ZE2EResponseSchema.safeParse(raw).data ?? null;
