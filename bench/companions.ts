@@ -25,6 +25,7 @@ import { client } from "../apps/console/test/helpers/http";
 import { browserSocket, connected, signGrantBundle, type KeyedAccount } from "../apps/console/test/helpers/instances";
 import { fromBase64Url, toBase64Url } from "@veil/crypto";
 import { onRelayFrames, ZLoginResponseSchema, type TRelayFrame } from "../packages/protocol/src/index";
+import { consoleNodeFlags } from "./lib/companion-bundle";
 import { ask, consoleDir, forkLib, loadOrMakeFleet, nextMessage, stopFork, type Fleet } from "./lib/fleet-fixtures";
 import { header } from "./lib/measure";
 import { CpuMeter, mib } from "./lib/proc-stats";
@@ -82,7 +83,7 @@ async function drive(n: number, request: (host: number) => Promise<number>) {
 }
 
 async function veil(fleet: Fleet) {
-  const relay = forkLib("fleet-console.ts", [consoleDir(CACHE), String(fleet.port)]);
+  const relay = forkLib("fleet-console.ts", [consoleDir(CACHE), String(fleet.port)], consoleNodeFlags());
   const { certPem } = await nextMessage<{ certPem: string }>(relay, "ready");
   const api = client(fleet.port, certPem);
   const login = await api("/api/auth/login", { body: { email: fleet.admin.email, authKey: fleet.admin.authKey } });

@@ -22,10 +22,12 @@
 // sockets.
 //
 // Run: pnpm --filter @veil/bench exec tsx relay.ts   (VEIL_BENCH_RELAY_MS=<ms per figure>)
-//      VEIL_BENCH_PROFILE=1 adds CPU profiles of the browser end and the companion
-//      (lib/relay-profile.ts).
+//      VEIL_BENCH_PROFILE=1 adds CPU profiles of the browser end and the companion, and the two
+//      relays' profiles side by side over one more sequential run (lib/relay-profile.ts).
+import type { ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import path from "node:path";
+import { companionNodeFlags, consoleNodeFlags } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
 import { stopChild } from "./lib/relay-common";
 import { BROWSER_SOCKET_LIMIT } from "../apps/console/src/server/instances/frame-budget";
@@ -41,13 +43,46 @@ import {
   type Case,
   type Figure,
 } from "./lib/relay-load";
-import { PROFILE, startSelfProfile, stopSelfProfile, summarize, summarizeCompanionProfiles } from "./lib/relay-profile";
+import {
+  compareRelays,
+  PROFILE,
+  perRoundTrip,
+  startSelfProfile,
+  stopSelfProfile,
+  summarize,
+  summarizeCompanionProfiles,
+  type CpuProfile,
+} from "./lib/relay-profile";
+import { nextMessage } from "./lib/fleet-fixtures";
 import { browserCryptoTime, pacedPing, setUpVeil, SOCKETS, startRig, tearDown } from "./lib/relay-veil";
 
 const load0 = loadavg()[0] ?? 0;
 header("relay round trips");
 const rig = await startRig({ consoleProcess: true });
 let bare: BareRelay | undefined;
+
+/** Each relay process's profile over a run of its case, as self time per round trip. */
+async function profileRelays(processes: (ChildProcess | undefined)[], cases: readonly Case[]) {
+  const counts = cases.map(() => 0);
+  const counted = cases.map((c, i) => ({
+    ...c,
+    op: (lane: number) => {
+      counts[i] = (counts[i] ?? 0) + 1;
+      return c.op(lane);
+    },
+  }));
+  for (const p of processes) p?.send({ kind: "profile-start" });
+  await runInterleaved(counted, browserCryptoTime);
+  const profiles = processes.map(async (p) => {
+    if (!p) throw new Error("the relay runs in this process");
+    const answer = nextMessage<{ profile: CpuProfile }>(p, "profile");
+    p.send({ kind: "profile-stop" });
+    return (await answer).profile;
+  });
+  const [bare, veil] = (await Promise.all(profiles)).map((profile, i) => perRoundTrip(profile, counts[i] ?? 1));
+  if (!bare || !veil) throw new Error("two relays expected");
+  return [bare, veil] as const;
+}
 
 try {
   const t0 = performance.now();
@@ -57,7 +92,10 @@ try {
     `set-up ${((performance.now() - t0) / 1000).toFixed(1)} s: console (PGlite), companion enrolled and online, ${SOCKETS} browser sockets with one E2E session each`,
   );
   console.log(
-    `frames: request ${veil.requestBytes} B, answer ${veil.answerBytes} B (base64url of the sealed ping and its result); the bare relay uses the same sizes\n`,
+    `frames: request ${veil.requestBytes} B, answer ${veil.answerBytes} B (base64url of the sealed ping and its result); the bare relay uses the same sizes`,
+  );
+  console.log(
+    `Node flags as shipped: console ${consoleNodeFlags().join(" ") || "none"} (apps/console start), companion ${companionNodeFlags().join(" ") || "none"} (infra/veil-companion.service); the bare relay and far end run with Node's defaults\n`,
   );
 
   // ----- (a) bare socket.io relay, up beside the Veil rig ------------------------------------
@@ -93,6 +131,8 @@ try {
   const inspector = await startSelfProfile();
   if (inspector) await runInterleaved([cases(IN_FLIGHT)[1]], browserCryptoTime);
   const here = await stopSelfProfile(inspector);
+  // And the two relays' own profiles over one more sequential run of bare and Veil, 1 socket.
+  const relays = PROFILE ? await profileRelays([ends.relay, rig.consoleProcess], cases(1).slice(0, 2)) : undefined;
   for (const s of ends.clients) s.disconnect();
   await stopChild(ends.peer);
   await bare.close();
@@ -126,6 +166,7 @@ try {
     [`${SOCKETS} sockets, ${IN_FLIGHT} in flight`, veilManyConc, bareManyConc],
   );
   if (here) summarize(`profile: browser end, 1 socket, ${IN_FLIGHT} in flight`, here);
+  if (relays) compareRelays(relays[0], relays[1]);
   if (PROFILE) {
     await stopChild(companion);
     summarizeCompanionProfiles(veil.profileDir);

@@ -3,6 +3,7 @@
 // plays a thousand hosts). Answers {kind:"stats"} over IPC with its memory after a full GC.
 import { DEFAULT_RATE_LIMITS } from "../../apps/console/src/server/config";
 import { startConsole } from "../../apps/console/src/server/start-console";
+import { answerProfileRequests } from "./relay-profile";
 
 const [dataDir = "", portText = "0"] = process.argv.slice(2);
 const unlimited = { perIp: 1e9, perAccount: 1e9, windowSeconds: 60 };
@@ -32,4 +33,5 @@ process.on("message", (m: { kind?: string }) => {
     });
   } else if (m.kind === "stop") void node.close().then(() => process.exit(0));
 });
+answerProfileRequests();
 send({ kind: "ready", port: node.httpsPort, certPem: node.certificate.certPem });

@@ -10,6 +10,7 @@ import path from "node:path";
 import { client } from "../../apps/console/test/helpers/http";
 import { signUpKeyed, type KeyedAccount } from "../../apps/console/test/helpers/instances";
 import type { TCompanionInfoResponse } from "../../packages/protocol/src/index";
+import { consoleNodeFlags } from "./companion-bundle";
 
 export interface Host {
   readonly stateDir: string;
@@ -23,9 +24,9 @@ export interface Fleet {
 }
 
 /** A child running a bench/lib script with IPC (structured clone), GC exposed. */
-export function forkLib(script: string, args: string[]): ChildProcess {
+export function forkLib(script: string, args: string[], nodeArgs: readonly string[] = []): ChildProcess {
   const child = fork(path.join(import.meta.dirname, script), args, {
-    execArgv: ["--expose-gc", "--import", "tsx"],
+    execArgv: ["--expose-gc", ...nodeArgs, "--import", "tsx"],
     cwd: path.join(import.meta.dirname, ".."),
     serialization: "advanced",
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -119,7 +120,7 @@ export async function loadOrMakeFleet(cache: string, n: number, workers: number,
   mkdirSync(consoleDir(cache), { recursive: true, mode: 0o700 });
   const port = await freePort();
   const t0 = performance.now();
-  const consoleChild = forkLib("fleet-console.ts", [consoleDir(cache), String(port)]);
+  const consoleChild = forkLib("fleet-console.ts", [consoleDir(cache), String(port)], consoleNodeFlags());
   const { certPem } = await nextMessage<{ certPem: string }>(consoleChild, "ready");
   const api = client(port, certPem);
   const admin = await signUpKeyed(api, "admin@example.test");

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Socket as ServerSocket } from "socket.io";
 import type { TRelayFrame, TSocketAck } from "../../packages/protocol/src/index";
 import { Server } from "./relay-common";
+import { answerProfileRequests } from "./relay-profile";
 
 const [tlsDir = ""] = process.argv.slice(2);
 const server = createServer({
@@ -41,4 +42,5 @@ process.on("message", (m: { kind?: string }) => {
     process.exit(0);
   }
 });
+answerProfileRequests();
 server.listen(0, "127.0.0.1", () => send({ kind: "ready", port: (server.address() as { port: number }).port }));

@@ -10,6 +10,9 @@ export const PROFILE = process.env.VEIL_BENCH_PROFILE === "1";
 
 export interface CpuProfile {
   nodes: { id: number; hitCount?: number; callFrame: { url: string; functionName: string } }[];
+  startTime?: number;
+  endTime?: number;
+  samples?: number[];
 }
 
 function bucket(url: string, fn: string): string {
@@ -64,6 +67,75 @@ export function summarizeCompanionProfiles(dir: string): void {
 /** The companion (its bundle, as installed) under node --cpu-prof (not allowed in NODE_OPTIONS). */
 export function spawnProfiledCompanion(stateDir: string, dir: string): ChildProcess & { output: () => string } {
   return spawnBundledCompanion("run", stateDir, {}, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+}
+
+/**
+ * In a forked relay process (the console, the bare relay): `{kind: "profile-start"}` starts a V8
+ * CPU profile of this process at a 100-µs interval, `{kind: "profile-stop"}` answers
+ * `{kind: "profile", profile}`. Only when PROFILE is set (the child inherits the environment).
+ */
+export function answerProfileRequests(): void {
+  if (!PROFILE) return;
+  let inspector: Inspector | undefined;
+  process.on("message", (m: { kind?: string }) => {
+    void (async () => {
+      if (m.kind === "profile-start") {
+        inspector = new Inspector();
+        inspector.connect();
+        await inspector.post("Profiler.enable");
+        await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
+        await inspector.post("Profiler.start");
+      } else if (m.kind === "profile-stop") {
+        const profile = await stopSelfProfile(inspector);
+        inspector = undefined;
+        process.send?.({ kind: "profile", profile });
+      }
+    })();
+  });
+}
+
+/** Self time in µs per round trip, by bucket and by function, of a profile over `roundTrips`. */
+export function perRoundTrip(
+  profile: CpuProfile,
+  roundTrips: number,
+): { buckets: Map<string, number>; fns: Map<string, number> } {
+  const buckets = new Map<string, number>();
+  const fns = new Map<string, number>();
+  const us = (hits: number): number => (hits * sampleMicros(profile)) / roundTrips;
+  for (const n of profile.nodes) {
+    const { functionName, url } = n.callFrame;
+    if (functionName === "(idle)" || !n.hitCount) continue;
+    const b = bucket(url, functionName);
+    buckets.set(b, (buckets.get(b) ?? 0) + us(n.hitCount));
+    const key = `${functionName || "(anonymous)"}  ${url.replace(/^.*\/(node_modules|apps|packages|bench)\//, "$1/")}`;
+    fns.set(key, (fns.get(key) ?? 0) + us(n.hitCount));
+  }
+  return { buckets, fns };
+}
+
+/** The mean time between a profile's samples, µs. */
+function sampleMicros(profile: CpuProfile): number {
+  const n = profile.samples?.length ?? 0;
+  return n > 1 && profile.startTime !== undefined && profile.endTime !== undefined
+    ? (profile.endTime - profile.startTime) / n
+    : 100;
+}
+
+/** Two relays' self time per round trip side by side (µs), by bucket, then the functions that differ most. */
+export function compareRelays(bare: ReturnType<typeof perRoundTrip>, veil: ReturnType<typeof perRoundTrip>): void {
+  const rows = (a: Map<string, number>, b: Map<string, number>) =>
+    [...new Set([...a.keys(), ...b.keys()])].map((k) => [k, a.get(k) ?? 0, b.get(k) ?? 0] as const);
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((x, y) => x + y, 0);
+  console.log(`
+profile: the relays, one request at a time (self µs per round trip: bare, Veil)`);
+  console.log(`  ${total(bare.buckets).toFixed(1).padStart(6)} ${total(veil.buckets).toFixed(1).padStart(6)}  all`);
+  for (const [k, x, y] of rows(bare.buckets, veil.buckets).sort((p, q) => q[2] - p[2]))
+    console.log(`  ${x.toFixed(1).padStart(6)} ${y.toFixed(1).padStart(6)}  ${k}`);
+  console.log("  functions by Veil − bare:");
+  for (const [k, x, y] of rows(bare.fns, veil.fns)
+    .sort((p, q) => Math.abs(q[2] - q[1]) - Math.abs(p[2] - p[1]))
+    .slice(0, 40))
+    console.log(`  ${x.toFixed(1).padStart(6)} ${y.toFixed(1).padStart(6)}  ${k}`);
 }
 
 /** Starts profiling this process when PROFILE is set. */

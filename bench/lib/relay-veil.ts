@@ -44,7 +44,7 @@ import {
   signUpKeyed,
   type KeyedAccount,
 } from "../../apps/console/test/helpers/instances";
-import { spawnBundledCompanion } from "./companion-bundle";
+import { consoleNodeFlags, spawnBundledCompanion } from "./companion-bundle";
 import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
 import { stopChild, Waiters, type Socket } from "./relay-common";
 import { Pacer } from "./relay-load";
@@ -193,6 +193,8 @@ export interface Rig {
   readonly stateDir: string;
   readonly children: ChildProcess[];
   readonly sockets: Socket[];
+  /** The console's child process, when it has its own. */
+  readonly consoleProcess?: ChildProcess;
 }
 
 /**
@@ -204,7 +206,7 @@ export async function startRig(options: { consoleProcess?: boolean } = {}): Prom
   const dataDir = mkdtempSync(path.join(tmpdir(), "veil-bench-relay-"));
   const stateDir = companionStateDir();
   if (options.consoleProcess) {
-    const child = forkLib("fleet-console.ts", [dataDir, "0"]);
+    const child = forkLib("fleet-console.ts", [dataDir, "0"], consoleNodeFlags());
     const { port, certPem } = await nextMessage<{ port: number; certPem: string }>(child, "ready");
     const consoleNode: ConsoleHandle = {
       httpsPort: port,
@@ -212,7 +214,7 @@ export async function startRig(options: { consoleProcess?: boolean } = {}): Prom
       pid: child.pid,
       close: () => stopFork(child),
     };
-    return { consoleNode, dataDir, stateDir, children: [], sockets: [] };
+    return { consoleNode, dataDir, stateDir, children: [], sockets: [], consoleProcess: child };
   }
   const running = await startConsole({
     port: 0,
