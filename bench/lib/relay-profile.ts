@@ -126,8 +126,10 @@ export function compareRelays(bare: ReturnType<typeof perRoundTrip>, veil: Retur
   const rows = (a: Map<string, number>, b: Map<string, number>) =>
     [...new Set([...a.keys(), ...b.keys()])].map((k) => [k, a.get(k) ?? 0, b.get(k) ?? 0] as const);
   const total = (m: Map<string, number>): number => [...m.values()].reduce((x, y) => x + y, 0);
-  console.log(`
-profile: the relays, one request at a time (self µs per round trip: bare, Veil)`);
+  console.log(`\nprofile: the relays, one request at a time (self µs per round trip: bare, Veil)`);
+  console.log(
+    "  (a native frame such as writev also collects the samples taken while the thread waits: read the JS rows)",
+  );
   console.log(`  ${total(bare.buckets).toFixed(1).padStart(6)} ${total(veil.buckets).toFixed(1).padStart(6)}  all`);
   for (const [k, x, y] of rows(bare.buckets, veil.buckets).sort((p, q) => q[2] - p[2]))
     console.log(`  ${x.toFixed(1).padStart(6)} ${y.toFixed(1).padStart(6)}  ${k}`);
