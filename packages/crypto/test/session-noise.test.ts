@@ -27,6 +27,19 @@ describe("CipherState (Noise §5.1, ChaChaPoly §12.3)", () => {
     expect(toHex(ct)).toBe(toHex(p.chacha20poly1305Seal(key, chachaPolyNonce(5n), utf8("hi"), utf8("ad"))));
   });
 
+  it("counts across 2^32 exactly: each message's nonce is n, carried from the low 32 bits into the high", () => {
+    for (const start of [0xfffffffen, 0x1fffffffen, 0xfffffffefffffffdn]) {
+      const tx = cipher(start);
+      for (let i = 0n; i < 3n; i++) {
+        expect(tx.nonce).toBe(start + i);
+        const ct = tx.encryptWithAd(empty, utf8("m"));
+        expect(toHex(ct)).toBe(toHex(p.chacha20poly1305Seal(key, chachaPolyNonce(start + i), utf8("m"), empty)));
+      }
+      expect(tx.nonce).toBe(start + 3n);
+      expect([tx.nonceHigh, tx.nonceLow]).toEqual([Number((start + 3n) >> 32n), Number((start + 3n) & 0xffffffffn)]);
+    }
+  });
+
   it("without a key, EncryptWithAd and DecryptWithAd are the identity", () => {
     const c = new CipherState(p);
     expect(c.hasKey()).toBe(false);

@@ -186,6 +186,32 @@ describe("session transport: rekey (Noise §11.3) and nonce exhaustion (§5.1)",
     frames.slice(2).forEach((f, i) => expect(toHex(b.open(f))).toBe(toHex(utf8(`m${i + 2}`))));
   });
 
+  it("keeps the schedule and the counter past 2^32 (counter 2^32 is a multiple of 2^31 and 2^32)", () => {
+    for (const interval of [2 ** 31, 2 ** 32]) {
+      const { a, b } = rawPair({ n: 2n ** 32n - 2n, rekeyA: interval, rekeyB: interval });
+      const frames = [0n, 1n, 2n, 3n].map((i) => a.seal(utf8(`m${i}`)));
+      const rekey = (k: Uint8Array): Uint8Array =>
+        p.chacha20poly1305Seal(k, nonceOf(NOISE_MAX_NONCE), new Uint8Array(32), new Uint8Array(0)).subarray(0, 32);
+      const k0 = new Uint8Array(32).fill(1);
+      // Counters 2^32-2 and 2^32-1 under k0; 2^32 is due for a rekey (a positive multiple).
+      const keys = [k0, k0, rekey(k0), rekey(k0)];
+      frames.forEach((f, i) => {
+        const counter = 2n ** 32n - 2n + BigInt(i);
+        expect(toHex(f.subarray(1, 9)), `header ${i}`).toBe(counter.toString(16).padStart(16, "0"));
+        expect(toHex(f.subarray(9)), `frame ${i}`).toBe(
+          toHex(p.chacha20poly1305Seal(keys[i] ?? k0, nonceOf(counter), utf8(`m${i}`), f.subarray(0, 9))),
+        );
+      });
+      // A replay and a gap across the carry are told apart by the whole counter.
+      expect(toHex(b.open(frames[0] ?? new Uint8Array(0)))).toBe(toHex(utf8("m0")));
+      expect(codeOf(() => b.open(frames[2] ?? new Uint8Array(0)))).toBe("gap");
+      expect(toHex(b.open(frames[1] ?? new Uint8Array(0)))).toBe(toHex(utf8("m1")));
+      expect(codeOf(() => b.open(frames[1] ?? new Uint8Array(0)))).toBe("replay");
+      frames.slice(2).forEach((f, i) => expect(toHex(b.open(f))).toBe(toHex(utf8(`m${i + 2}`))));
+      expect([a.sendCounter, b.receiveCounter]).toEqual([2n ** 32n + 2n, 2n ** 32n + 2n]);
+    }
+  });
+
   it("ends with different intervals fail at the first boundary", () => {
     const { a, b } = rawPair({ rekeyA: 2, rekeyB: 3 });
     b.open(a.seal(utf8("0")));

@@ -35,23 +35,36 @@ export class NoiseError extends Error {
 
 /** The ChaChaPoly nonce of §12.3: 32 zero bits then n little-endian. */
 export function chachaPolyNonce(n: bigint): Uint8Array {
-  // Byte by byte: a DataView would need `nonce.buffer`, which makes V8 move a small typed array
-  // out of its heap first; that took four times as long as these lines, once per frame.
   const nonce = new Uint8Array(12);
-  const low = Number(n & 0xffffffffn);
-  const high = Number(n >> 32n);
+  writeNonce(nonce, Number(n >> 32n), Number(n & 0xffffffffn));
+  return nonce;
+}
+
+/** The two 32-bit halves of a 64-bit nonce or counter each go up to this. */
+export const NONCE_HALF_MAX = 0xffff_ffff;
+
+/**
+ * Writes the nonce n = high · 2^32 + low into bytes 4..11 of `nonce`, little-endian (bytes 0..3
+ * stay zero). Byte by byte: a DataView would need `nonce.buffer`, which makes V8 move a small
+ * typed array out of its heap first; that took four times as long as these lines, once per frame.
+ */
+function writeNonce(nonce: Uint8Array, high: number, low: number): void {
   for (let i = 0; i < 4; i++) {
     nonce[4 + i] = (low >>> (8 * i)) & 0xff;
     nonce[8 + i] = (high >>> (8 * i)) & 0xff;
   }
-  return nonce;
 }
 
 /** CipherState (§5.1). Holds its own copy of the key; `wipe()` zeroes it. */
 export class CipherState {
   readonly #aead: NoiseAead;
   #k: Uint8Array | null = null;
-  #n = 0n;
+  // The nonce n as its two 32-bit halves, n = high · 2^32 + low: numbers, so that counting
+  // messages allocates nothing (bigint arithmetic allocates at every step).
+  #high = 0;
+  #low = 0;
+  /** The ChaChaPoly nonce of n, rewritten for each message (the AEADs read it and keep nothing). */
+  readonly #nonceBytes = new Uint8Array(12);
   #wiped = false;
 
   constructor(aead: NoiseAead) {
@@ -63,7 +76,8 @@ export class CipherState {
     this.#checkNotWiped();
     wipe(this.#k);
     this.#k = key === null ? null : assertBytesLength(key, NOISE_KEY_LEN, "key").slice();
-    this.#n = 0n;
+    this.#high = 0;
+    this.#low = 0;
   }
 
   /** HasKey(). */
@@ -73,14 +87,25 @@ export class CipherState {
 
   /** The nonce the next EncryptWithAd()/DecryptWithAd() will use. */
   get nonce(): bigint {
-    return this.#n;
+    return (BigInt(this.#high) << 32n) | BigInt(this.#low);
+  }
+
+  /** The high 32 bits of `nonce`, as a number. */
+  get nonceHigh(): number {
+    return this.#high;
+  }
+
+  /** The low 32 bits of `nonce`, as a number. */
+  get nonceLow(): number {
+    return this.#low;
   }
 
   /** SetNonce(nonce) (§5.1): for out-of-band nonce management; 0 ≤ n ≤ 2^64-1. */
   setNonce(n: bigint): void {
     if (typeof n !== "bigint") throw new TypeError("nonce must be a bigint");
     if (n < 0n || n > NOISE_MAX_NONCE) throw new RangeError("nonce must be between 0 and 2^64-1");
-    this.#n = n;
+    this.#high = Number(n >> 32n);
+    this.#low = Number(n & 0xffffffffn);
   }
 
   /** EncryptWithAd(ad, plaintext): identity without a key; errors once n reaches 2^64-1. */
@@ -89,9 +114,9 @@ export class CipherState {
     assertBytes(ad, "ad");
     assertBytes(plaintext, "plaintext");
     if (this.#k === null) return plaintext.slice();
-    if (this.#n === NOISE_MAX_NONCE) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
-    const out = this.#aead.chacha20poly1305Seal(this.#k, chachaPolyNonce(this.#n), plaintext, ad);
-    this.#n += 1n;
+    if (this.#exhausted()) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    const out = this.#aead.chacha20poly1305Seal(this.#k, this.#nonceOfN(), plaintext, ad);
+    this.#advance();
     return out;
   }
 
@@ -101,15 +126,15 @@ export class CipherState {
     assertBytes(ad, "ad");
     assertBytes(ciphertext, "ciphertext");
     if (this.#k === null) return ciphertext.slice();
-    if (this.#n === NOISE_MAX_NONCE) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    if (this.#exhausted()) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
     if (ciphertext.length < NOISE_TAG_LEN) throw new NoiseError("decrypt", "ciphertext shorter than the tag");
     let out: Uint8Array;
     try {
-      out = this.#aead.chacha20poly1305Open(this.#k, chachaPolyNonce(this.#n), ciphertext, ad);
+      out = this.#aead.chacha20poly1305Open(this.#k, this.#nonceOfN(), ciphertext, ad);
     } catch (cause) {
       throw new NoiseError("decrypt", "authentication failed", { cause });
     }
-    this.#n += 1n;
+    this.#advance();
     return out;
   }
 
@@ -129,7 +154,8 @@ export class CipherState {
     this.#checkNotWiped();
     const copy = new CipherState(this.#aead);
     copy.initializeKey(this.#k);
-    copy.#n = this.#n;
+    copy.#high = this.#high;
+    copy.#low = this.#low;
     return copy;
   }
 
@@ -138,6 +164,25 @@ export class CipherState {
     wipe(this.#k);
     this.#k = null;
     this.#wiped = true;
+  }
+
+  /** n = 2^64-1, the reserved nonce (§5.1). */
+  #exhausted(): boolean {
+    return this.#high === NONCE_HALF_MAX && this.#low === NONCE_HALF_MAX;
+  }
+
+  /** n += 1 (callers check #exhausted() first, so n stays below 2^64). */
+  #advance(): void {
+    if (this.#low === NONCE_HALF_MAX) {
+      this.#low = 0;
+      this.#high += 1;
+    } else this.#low += 1;
+  }
+
+  /** The ChaChaPoly nonce of n (§12.3). */
+  #nonceOfN(): Uint8Array {
+    writeNonce(this.#nonceBytes, this.#high, this.#low);
+    return this.#nonceBytes;
   }
 
   #checkNotWiped(): void {

@@ -17,7 +17,7 @@
  * counter alone, so no signalling is needed and both ends stay in step; old keys are wiped,
  * which gives forward secrecy inside a long session.
  */
-import { NoiseError, NOISE_MAX_MESSAGE, NOISE_MAX_NONCE, NOISE_TAG_LEN } from "./cipher-state";
+import { NoiseError, NOISE_MAX_MESSAGE, NOISE_TAG_LEN, NONCE_HALF_MAX } from "./cipher-state";
 import {
   SessionClosedError,
   SessionExhaustedError,
@@ -113,8 +113,13 @@ export class Session {
     return this.#closed;
   }
 
-  #rekeyDue(counter: bigint): boolean {
-    return counter > 0n && counter % this.#rekeyEvery === 0n;
+  /**
+   * Whether a frame with counter high · 2^32 + low is a positive multiple of the rekey interval.
+   * Below 2^32, as every session of this world stays, in numbers; above, in bigints.
+   */
+  #rekeyDue(high: number, low: number): boolean {
+    if (high === 0) return low > 0 && low % this.rekeyInterval === 0;
+    return counterOf(high, low) % this.#rekeyEvery === 0n;
   }
 
   /**
@@ -125,11 +130,14 @@ export class Session {
   seal(plaintext: Uint8Array): Uint8Array {
     if (this.#closed) throw new SessionClosedError();
     assertBytesMax(plaintext, SESSION_MAX_PLAINTEXT, "plaintext");
-    const counter = this.#send.nonce;
-    if (counter >= NOISE_MAX_NONCE) throw new SessionExhaustedError();
-    if (this.#rekeyDue(counter)) this.#send.rekey();
+    const high = this.#send.nonceHigh;
+    const low = this.#send.nonceLow;
+    if (isLastCounter(high, low)) throw new SessionExhaustedError();
+    if (this.#rekeyDue(high, low)) this.#send.rekey();
     const frame = new Uint8Array(SESSION_FRAME_HEADER_LEN + plaintext.length + NOISE_TAG_LEN);
-    writeHeader(frame, counter);
+    frame[0] = SESSION_FRAME_VERSION;
+    writeU32BE(frame, 1, high);
+    writeU32BE(frame, 5, low);
     frame.set(
       this.#send.encryptWithAd(frame.subarray(0, SESSION_FRAME_HEADER_LEN), plaintext),
       SESSION_FRAME_HEADER_LEN,
@@ -148,16 +156,18 @@ export class Session {
     if (frame.length < SESSION_FRAME_HEADER_LEN + NOISE_TAG_LEN)
       throw new SessionFrameError("session frame is too short");
     if (frame.length > SESSION_MAX_FRAME) throw new SessionFrameError("session frame is too long");
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const version = view.getUint8(0);
+    const version = frame[0] as number;
     if (version !== SESSION_FRAME_VERSION) throw new SessionVersionError(version);
-    const counter = view.getBigUint64(1, false);
-    const expected = this.#receive.nonce;
-    if (counter < expected) throw new SessionReplayError(expected, counter);
-    if (counter > expected) throw new SessionGapError(expected, counter);
-    if (counter >= NOISE_MAX_NONCE) throw new SessionExhaustedError();
+    const high = readU32BE(frame, 1);
+    const low = readU32BE(frame, 5);
+    if (high !== this.#receive.nonceHigh || low !== this.#receive.nonceLow) {
+      const counter = counterOf(high, low);
+      const expected = this.#receive.nonce;
+      throw counter < expected ? new SessionReplayError(expected, counter) : new SessionGapError(expected, counter);
+    }
+    if (isLastCounter(high, low)) throw new SessionExhaustedError();
     // Rekey a copy first, so a forged frame at a rekey boundary cannot advance the key.
-    const cipher = this.#rekeyDue(counter) ? this.#receive.clone() : this.#receive;
+    const cipher = this.#rekeyDue(high, low) ? this.#receive.clone() : this.#receive;
     if (cipher !== this.#receive) cipher.rekey();
     let plaintext: Uint8Array;
     try {
@@ -186,8 +196,32 @@ export class Session {
   }
 }
 
-function writeHeader(frame: Uint8Array, counter: bigint): void {
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  view.setUint8(0, SESSION_FRAME_VERSION);
-  view.setBigUint64(1, counter, false);
+// The counter travels as a u64 big-endian, read and written as two 32-bit halves byte by byte:
+// a DataView would need `frame.buffer`, which makes V8 move a small typed array out of its heap.
+
+/** The counter high · 2^32 + low as a bigint (for errors and the rare counter above 2^32). */
+function counterOf(high: number, low: number): bigint {
+  return (BigInt(high) << 32n) | BigInt(low);
+}
+
+/** Counter 2^64-1: Noise's reserved nonce (§5.1), never a frame's. */
+function isLastCounter(high: number, low: number): boolean {
+  return high === NONCE_HALF_MAX && low === NONCE_HALF_MAX;
+}
+
+function writeU32BE(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
+}
+
+function readU32BE(bytes: Uint8Array, at: number): number {
+  return (
+    (((bytes[at] as number) << 24) |
+      ((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number)) >>>
+    0
+  );
 }
