@@ -23,7 +23,7 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ZDevicesChangedSchema, ZDevicesStatsResultSchema } from "../packages/protocol/src/index";
-import { bundleScript } from "./lib/companion-bundle";
+import { bundleScript, companionNodeFlags } from "./lib/companion-bundle";
 import { header } from "./lib/measure";
 import { CpuMeter, memBytes, mib } from "./lib/proc-stats";
 import { stopChild } from "./lib/relay-common";
@@ -58,10 +58,11 @@ function child(
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]
       : [];
   const bundled = BUNDLED.get(script);
-  // VEIL_BENCH_COMPANION_NODE_ARGS: extra node flags for the companion (e.g. V8 heap settings).
+  // The companion runs with the Node flags it ships with (its systemd unit's), then any of
+  // VEIL_BENCH_COMPANION_NODE_ARGS (e.g. V8 heap settings; a later flag overrides an earlier one).
   const nodeArgs =
     script === "ingest-companion.ts"
-      ? (process.env.VEIL_BENCH_COMPANION_NODE_ARGS ?? "").split(" ").filter(Boolean)
+      ? [...companionNodeFlags(), ...(process.env.VEIL_BENCH_COMPANION_NODE_ARGS ?? "").split(" ").filter(Boolean)]
       : [];
   const entry = bundled !== undefined ? [bundled] : ["--import", "tsx", path.join(import.meta.dirname, "lib", script)];
   const c = spawn(process.execPath, [...nodeArgs, ...profile, ...entry, ...args], {

@@ -59,8 +59,6 @@ else
   UNIT=/etc/systemd/system/$SERVICE.service
 fi
 BUNDLE="$LIBDIR/veil-companion.mjs"
-# Node's flags for the companion, as the unit's ExecStart has them (veil-companion.service says why).
-NODE_FLAGS="--max-semi-space-size=2"
 
 check_platform() {
   os="$(uname -s)"
@@ -150,15 +148,15 @@ install_bundle() {
 #!/bin/sh
 : "\${VEIL_STATE_DIR:=$STATE}"
 export VEIL_STATE_DIR
-if [ "\$(id -u)" -eq 0 ]; then exec runuser -u $SVC_USER -- env VEIL_STATE_DIR="\$VEIL_STATE_DIR" "$NODE" $NODE_FLAGS "$BUNDLE" "\$@"; fi
-exec "$NODE" $NODE_FLAGS "$BUNDLE" "\$@"
+if [ "\$(id -u)" -eq 0 ]; then exec runuser -u $SVC_USER -- env VEIL_STATE_DIR="\$VEIL_STATE_DIR" "$NODE" "$BUNDLE" "\$@"; fi
+exec "$NODE" "$BUNDLE" "\$@"
 WRAPPER
   else
     cat > "$BINDIR/.veil-companion.new" <<WRAPPER
 #!/bin/sh
 : "\${VEIL_STATE_DIR:=$STATE}"
 export VEIL_STATE_DIR
-exec "$NODE" $NODE_FLAGS "$BUNDLE" "\$@"
+exec "$NODE" "$BUNDLE" "\$@"
 WRAPPER
   fi
   chmod 755 "$BINDIR/.veil-companion.new"
@@ -225,7 +223,7 @@ do_install() {
     say "running in the foreground (Ctrl-C to stop)"
     rm -rf "$tmp"
     trap - EXIT
-    VEIL_STATE_DIR="$STATE" exec "$NODE" $NODE_FLAGS "$BUNDLE" run
+    VEIL_STATE_DIR="$STATE" exec "$NODE" "$BUNDLE" run
   else
     say "installed in $PREFIX; start with: $BINDIR/veil-companion run"
   fi

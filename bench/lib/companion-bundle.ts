@@ -19,7 +19,7 @@ export function companionBundle(): string {
 
 /**
  * Node's flags for the companion as installed: those of the systemd unit's ExecStart
- * (infra/veil-companion.service; install.sh's launchers use the same, infra.test.ts checks it).
+ * (infra/veil-companion.service; none today: docs/PERFORMANCE.md, "Session 15", says why).
  */
 export function companionNodeFlags(): string[] {
   const unit = readFileSync(path.join(COMPANION_DIR, "..", "..", "infra", "veil-companion.service"), "utf8");
