@@ -40,8 +40,8 @@ export function chachaPolyNonce(n: bigint): Uint8Array {
   return nonce;
 }
 
-/** The two 32-bit halves of a 64-bit nonce or counter each go up to this. */
-export const NONCE_HALF_MAX = 0xffff_ffff;
+/** The two 32-bit halves of a 64-bit nonce each go up to this. */
+const NONCE_HALF_MAX = 0xffff_ffff;
 
 /**
  * Writes the nonce n = high · 2^32 + low into bytes 4..11 of `nonce`, little-endian (bytes 0..3
@@ -100,6 +100,11 @@ export class CipherState {
     return this.#low;
   }
 
+  /** Whether n is 2^64-1, the reserved nonce no message may use (§5.1). */
+  get exhausted(): boolean {
+    return this.#high === NONCE_HALF_MAX && this.#low === NONCE_HALF_MAX;
+  }
+
   /** SetNonce(nonce) (§5.1): for out-of-band nonce management; 0 ≤ n ≤ 2^64-1. */
   setNonce(n: bigint): void {
     if (typeof n !== "bigint") throw new TypeError("nonce must be a bigint");
@@ -114,7 +119,7 @@ export class CipherState {
     assertBytes(ad, "ad");
     assertBytes(plaintext, "plaintext");
     if (this.#k === null) return plaintext.slice();
-    if (this.#exhausted()) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    if (this.exhausted) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
     const out = this.#aead.chacha20poly1305Seal(this.#k, this.#nonceOfN(), plaintext, ad);
     this.#advance();
     return out;
@@ -126,7 +131,7 @@ export class CipherState {
     assertBytes(ad, "ad");
     assertBytes(ciphertext, "ciphertext");
     if (this.#k === null) return ciphertext.slice();
-    if (this.#exhausted()) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
+    if (this.exhausted) throw new NoiseError("nonce_exhausted", "nonce 2^64-1 is reserved");
     if (ciphertext.length < NOISE_TAG_LEN) throw new NoiseError("decrypt", "ciphertext shorter than the tag");
     let out: Uint8Array;
     try {
@@ -166,12 +171,7 @@ export class CipherState {
     this.#wiped = true;
   }
 
-  /** n = 2^64-1, the reserved nonce (§5.1). */
-  #exhausted(): boolean {
-    return this.#high === NONCE_HALF_MAX && this.#low === NONCE_HALF_MAX;
-  }
-
-  /** n += 1 (callers check #exhausted() first, so n stays below 2^64). */
+  /** n += 1 (callers check `exhausted` first, so n stays below 2^64). */
   #advance(): void {
     if (this.#low === NONCE_HALF_MAX) {
       this.#low = 0;

@@ -17,7 +17,7 @@
  * counter alone, so no signalling is needed and both ends stay in step; old keys are wiped,
  * which gives forward secrecy inside a long session.
  */
-import { NoiseError, NOISE_MAX_MESSAGE, NOISE_TAG_LEN, NONCE_HALF_MAX } from "./cipher-state";
+import { NoiseError, NOISE_MAX_MESSAGE, NOISE_TAG_LEN } from "./cipher-state";
 import {
   SessionClosedError,
   SessionExhaustedError,
@@ -70,8 +70,6 @@ export class Session {
   readonly #send: CipherState;
   #receive: CipherState;
   #closed = false;
-  /** `rekeyInterval` as a bigint, for the counter arithmetic of every frame. */
-  readonly #rekeyEvery: bigint;
 
   constructor(init: SessionInit) {
     this.role = init.role;
@@ -81,7 +79,6 @@ export class Session {
       SESSION_MAX_REKEY_INTERVAL,
       "rekeyInterval",
     );
-    this.#rekeyEvery = BigInt(this.rekeyInterval);
     this.#send = init.send;
     this.#receive = init.receive;
     this.#handshakeHash = init.handshakeHash.slice();
@@ -119,7 +116,7 @@ export class Session {
    */
   #rekeyDue(high: number, low: number): boolean {
     if (high === 0) return low > 0 && low % this.rekeyInterval === 0;
-    return counterOf(high, low) % this.#rekeyEvery === 0n;
+    return counterOf(high, low) % BigInt(this.rekeyInterval) === 0n;
   }
 
   /**
@@ -132,7 +129,7 @@ export class Session {
     assertBytesMax(plaintext, SESSION_MAX_PLAINTEXT, "plaintext");
     const high = this.#send.nonceHigh;
     const low = this.#send.nonceLow;
-    if (isLastCounter(high, low)) throw new SessionExhaustedError();
+    if (this.#send.exhausted) throw new SessionExhaustedError();
     if (this.#rekeyDue(high, low)) this.#send.rekey();
     const frame = new Uint8Array(SESSION_FRAME_HEADER_LEN + plaintext.length + NOISE_TAG_LEN);
     frame[0] = SESSION_FRAME_VERSION;
@@ -165,7 +162,8 @@ export class Session {
       const expected = this.#receive.nonce;
       throw counter < expected ? new SessionReplayError(expected, counter) : new SessionGapError(expected, counter);
     }
-    if (isLastCounter(high, low)) throw new SessionExhaustedError();
+    // The frame's counter is the receiving nonce now.
+    if (this.#receive.exhausted) throw new SessionExhaustedError();
     // Rekey a copy first, so a forged frame at a rekey boundary cannot advance the key.
     const cipher = this.#rekeyDue(high, low) ? this.#receive.clone() : this.#receive;
     if (cipher !== this.#receive) cipher.rekey();
@@ -202,11 +200,6 @@ export class Session {
 /** The counter high · 2^32 + low as a bigint (for errors and the rare counter above 2^32). */
 function counterOf(high: number, low: number): bigint {
   return (BigInt(high) << 32n) | BigInt(low);
-}
-
-/** Counter 2^64-1: Noise's reserved nonce (§5.1), never a frame's. */
-function isLastCounter(high: number, low: number): boolean {
-  return high === NONCE_HALF_MAX && low === NONCE_HALF_MAX;
 }
 
 function writeU32BE(bytes: Uint8Array, at: number, value: number): void {
