@@ -192,11 +192,10 @@ enroll() {
 }
 
 install_unit() {
-  here="$(dirname "$0")"
+  # From the console over the pinned connection, like the bundle. Never from beside the script:
+  # under `curl … | sh` there is no script file, only the current folder, which nobody vouched for.
   tmpl="$tmp/unit"
-  if [ -f "$here/veil-companion.service" ]; then cp "$here/veil-companion.service" "$tmpl"
-  else fetch "$URL" /companion/veil-companion.service "$tmpl"
-  fi
+  fetch "$URL" /companion/veil-companion.service "$tmpl"
   sed -e "s#@NODE@#$NODE#g" -e "s#@LIBDIR@#$LIBDIR#g" "$tmpl" > "$tmp/unit.out"
   install -m 0644 "$tmp/unit.out" "$UNIT"
   systemctl daemon-reload

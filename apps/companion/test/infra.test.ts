@@ -1,8 +1,18 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fingerprint, safetyCode, toBase64Url, toHex } from "@veil/crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { makeSelfSignedCert } from "./harness/certs";
 import { makeAccount, makeInstance, type TestInstance } from "./harness/fixtures";
@@ -40,6 +50,17 @@ describe("systemd unit", () => {
       expect(Number(m?.[1])).toBeLessThanOrEqual(3.5);
     },
   );
+
+  // System mode needs root and a running systemd, so this reads the script: the unit must come
+  // from the console over the pinned connection. Under `curl … | sh`, "$0" is `sh`, and a file
+  // "beside" it would be one in the current folder, which nobody vouched for.
+  it("is fetched by install.sh from the console, never taken from the folder it runs in", () => {
+    const script = readFileSync(INSTALL, "utf8");
+    const installUnit = /^install_unit\(\) \{\n([\s\S]*?)^\}/m.exec(script)?.[1] ?? "";
+    expect(installUnit).toMatch(/^\s*fetch "\$URL" \/companion\/veil-companion\.service "\$tmpl"$/m);
+    expect(installUnit).not.toMatch(/\$0|cp /);
+    expect(script).not.toMatch(/dirname "\$0"/);
+  });
 });
 
 describe("install.sh in prefix mode against a console on a random port", () => {
@@ -96,6 +117,35 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(existsSync(join(parent, "wrong-pin", "state"))).toBe(false);
   });
 
+  it("refuses an old Node.js and an unsupported platform before fetching anything", async () => {
+    // Stand-ins first on PATH: a Node that says it is 18, a uname that says SunOS.
+    const fakes = mkdtempSync(join(parent, "fakes-"));
+    const stub = (name: string, body: string): void => {
+      writeFileSync(join(fakes, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(fakes, name), 0o755);
+    };
+    const before = consoleServer.requests.length;
+    const env = { VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin) };
+    stub("node", 'case "$1" in -p) echo 18 ;; --version) echo v18.20.0 ;; *) exit 1 ;; esac');
+    const oldNode = await run(["--prefix", join(parent, "old-node")], {
+      ...env,
+      PATH: `${fakes}:${process.env.PATH ?? ""}`,
+    });
+    expect(oldNode.status).not.toBe(0);
+    expect(oldNode.stderr).toMatch(/Node\.js 20 or newer is required \(found v18\.20\.0\)/);
+    rmSync(join(fakes, "node"));
+    stub("uname", "echo SunOS");
+    const sunos = await run(["--prefix", join(parent, "sunos")], {
+      ...env,
+      PATH: `${fakes}:${process.env.PATH ?? ""}`,
+    });
+    expect(sunos.status).not.toBe(0);
+    expect(sunos.stderr).toMatch(/unsupported platform: SunOS/);
+    expect(consoleServer.requests.length).toBe(before);
+    expect(existsSync(join(parent, "old-node", "state"))).toBe(false);
+    expect(existsSync(join(parent, "sunos", "state"))).toBe(false);
+  });
+
   it("refuses the enrollment string as an argument", async () => {
     const r = await run(["--prefix", join(parent, "argv"), instance.enrollment(consoleServer.url, cert.pin)], {});
     expect(r.status).not.toBe(0);
@@ -133,12 +183,19 @@ describe("install.sh in prefix mode against a console on a random port", () => {
       connection: { state: string };
       instanceId: string;
       consoleUrl: string;
-      fingerprints: { consolePin: string };
+      fingerprints: Record<string, string>;
     };
+    // The fingerprints an operator compares with the console's, computed here from the keys.
     expect(status).toMatchObject({
       instanceId: instance.instanceId,
       consoleUrl: consoleServer.url,
-      fingerprints: { consolePin: cert.pin },
+      fingerprints: {
+        consolePin: cert.pin,
+        signer: toHex(fingerprint(instance.admin.identity.publicKey)),
+        signerSafetyCode: safetyCode(instance.admin.identity.publicKey),
+        instanceIdentityKey: toBase64Url(instance.identity.publicKey),
+        instanceBoxKey: toBase64Url(instance.box.publicKey),
+      },
     });
     await waitUntil(
       () =>
@@ -258,6 +315,19 @@ describe("install.sh in prefix mode against a console on a random port", () => {
       env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") },
     });
     expect(JSON.parse(s.stdout)).toMatchObject({ enrolled: false });
+  });
+
+  it("veil-companion uninstall asks for --yes, then erases the enrollment", () => {
+    const cli = join(prefix, "bin", "veil-companion");
+    const asked = spawnSync(cli, ["uninstall"], { encoding: "utf8" });
+    expect(asked.status).toBe(2);
+    expect(asked.stderr).toMatch(/uninstall --yes/);
+    expect(readdirSync(join(prefix, "state"))).toContain("secrets.json");
+    const erased = spawnSync(cli, ["uninstall", "--yes"], { encoding: "utf8" });
+    expect(erased.status, erased.stderr).toBe(0);
+    expect(erased.stdout).toBe("enrollment erased\n");
+    expect(existsSync(join(prefix, "state"))).toBe(false);
+    expect(spawnSync(cli, ["status", "--json"], { encoding: "utf8" }).status).toBe(1);
   });
 
   it("uninstall removes everything", async () => {
