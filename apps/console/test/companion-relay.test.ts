@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +138,10 @@ for (const driver of drivers) {
         .json as TInstanceResponse;
       expect(listed.instance.presence).toMatchObject({ online: true, companionVersion: expect.any(String) as unknown });
       expect(listed.instance.presence.address).toMatch(/127\.0\.0\.1/);
+      // Last seen: set when the companion connected, so within the time this test has run.
+      const lastSeen = Date.parse(listed.instance.presence.lastSeenAt ?? "");
+      expect(Date.now() - lastSeen).toBeGreaterThanOrEqual(0);
+      expect(Date.now() - lastSeen).toBeLessThan(30_000);
       expect(listed.instance.enrolledAt).not.toBeNull();
     });
 
@@ -223,6 +228,22 @@ for (const driver of drivers) {
         { label: "new wrap key", value: keys.wrapKey },
       );
       expect(await session.request("ping")).toMatchObject({ kind: "result" });
+
+      // The console's copy of the keys, re-wrapped under the new token, opens with the new line
+      // (enrollment unwraps them and checks them against the instance certificate): a fresh
+      // enrollment from it holds the same auth key and private keys as the running companion.
+      const fresh = companionStateDir();
+      try {
+        const enroll = spawnCompanion("enroll", fresh, {
+          VEIL_ENROLL: ZTokenRotateResultSchema.parse(r.body).enrollment,
+        });
+        expect(await enroll.exit, enroll.output()).toBe(0);
+        expect(enroll.output()).not.toContain(next.token);
+        const secretsOf = (dir: string): unknown => JSON.parse(readFileSync(path.join(dir, "secrets.json"), "utf8"));
+        expect(secretsOf(fresh)).toEqual(secretsOf(stateDir));
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
     });
 
     it("the database holds no token, auth key, wrap key or unwrapped private key", async () => {
@@ -274,6 +295,12 @@ for (const driver of drivers) {
       });
       const first = await companionSocket(other.instanceId, other.body.authKey);
       if (!first.connected) throw new Error(first.error);
+      // No connection-state recovery: the console hands out no session id to resume with, so every
+      // connection, a revoked instance's included, goes through the checks of the handshake.
+      // (socket.io-client keeps `_pid` only when the server offers recovery; a recovered socket
+      // would skip the namespace's middleware.)
+      expect((first.socket as unknown as { _pid?: string })._pid).toBeUndefined();
+      expect(first.socket.recovered).toBeFalsy();
       const firstGone = new Promise<string>((resolve) => first.socket.once("disconnect", (reason) => resolve(reason)));
       const second = await companionSocket(other.instanceId, other.body.authKey);
       expect(second.connected).toBe(true);
