@@ -100,17 +100,7 @@ try {
 
   // ----- (a) bare socket.io relay, up beside the Veil rig ------------------------------------
   bare = new BareRelay(path.join(rig.dataDir, "tls"));
-  const ends = await bare.start(
-    {
-      ca: veil.ca,
-      requestBytes: veil.requestBytes,
-      answerBytes: veil.answerBytes,
-      instanceId: veil.instanceId,
-      sessionIds: many.map((s) => s.sessionId),
-    },
-    rig.children,
-    rig.sockets,
-  );
+  const ends = await bare.startBeside(rig, veil);
   const barePids = { relay: ends.relay.pid, peer: ends.peer.pid };
 
   // ----- (b) Veil: console + companion + browser E2E sessions --------------------------------

@@ -10,6 +10,7 @@ import type { TRelayFrame } from "../../packages/protocol/src/index";
 import { bundleScript } from "./companion-bundle";
 import { forkLib, nextMessage, stopFork } from "./fleet-fixtures";
 import { connect, emitFrame, Waiters, type Socket } from "./relay-common";
+import type { Rig, VeilSetUp } from "./relay-veil";
 
 export interface BareOptions {
   /** The console's certificate: the bare relay serves the same one. */
@@ -35,6 +36,21 @@ export class BareRelay {
 
   /** `tlsDir` holds the console's self-signed.crt and self-signed.key. */
   constructor(private readonly tlsDir: string) {}
+
+  /**
+   * Starts beside a Veil rig: the console's certificate, frames the size of the Veil side's, and
+   * one browser socket per Veil session (in the rig's children and sockets).
+   */
+  startBeside(rig: Rig, veil: VeilSetUp): Promise<BareEnds> {
+    const options: BareOptions = {
+      ca: veil.ca,
+      requestBytes: veil.requestBytes,
+      answerBytes: veil.answerBytes,
+      instanceId: veil.instanceId,
+      sessionIds: veil.many.map((s) => s.sessionId),
+    };
+    return this.start(options, rig.children, rig.sockets);
+  }
 
   /** Starts the relay and B, connects A; the children and the socket go into `children` and `sockets`. */
   async start(o: BareOptions, children: ChildProcess[], sockets: Socket[]): Promise<BareEnds> {

@@ -308,6 +308,9 @@ export async function setUpVeil(rig: Rig) {
   return { ca, instanceId: inst.instanceId, companion, profileDir, one, many, requestBytes, answerBytes };
 }
 
+/** What setUpVeil made: the enrolled companion, the browser sessions and the frame sizes. */
+export type VeilSetUp = Awaited<ReturnType<typeof setUpVeil>>;
+
 /** A paced ping: waits for the companion's and the session's frame budgets, then times the round trip. */
 export function pacedPing(): { ping: (session: BrowserSession) => Promise<number>; companionPacer: Pacer } {
   const companionPacer = new Pacer(PER_COMPANION_FRAMES.perSecond, PER_COMPANION_FRAMES.burst);
