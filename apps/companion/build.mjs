@@ -3,13 +3,14 @@
 // that start the companion in-process, so they run as the installed companion does).
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 
 const [entry = "src/main.ts", outfile = "dist/veil-companion.mjs"] = process.argv.slice(2);
-await build({
+const result = await build({
   entryPoints: [entry],
   outfile,
+  write: false,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -23,6 +24,15 @@ await build({
   },
   logLevel: "warning",
 });
-const sha = createHash("sha256").update(readFileSync(outfile)).digest("hex");
-writeFileSync(outfile + ".sha256", `${sha}  ${basename(outfile)}\n`);
+// Each file replaced whole (written beside it, then renamed): tests that build while a console
+// serves the bundle to an install in another test never hand out half a file.
+const replace = (file, content) => {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.${process.pid}.tmp`, content);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+};
+const bundle = result.outputFiles[0].contents;
+const sha = createHash("sha256").update(bundle).digest("hex");
+replace(outfile, bundle);
+replace(outfile + ".sha256", `${sha}  ${basename(outfile)}\n`);
 console.log(`${outfile} ${sha}`);

@@ -1,0 +1,401 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import type { IncomingMessage, Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fingerprint, toBase64Url } from "@veil/crypto";
+import { auditLog } from "@veil/db";
+import {
+  COMPANION_API_PREFIX,
+  encodeEnrollment,
+  type TCompanionInfoResponse,
+  type TInstanceListResponse,
+} from "@veil/protocol";
+import { installLines } from "../src/client/instances/install-line";
+import { DEFAULT_RATE_LIMITS } from "../src/server/config";
+import { startTestConsole, type TestConsole } from "./helpers/console";
+import {
+  eventually,
+  makeInstance,
+  signUpKeyed,
+  type BrowserMadeInstance,
+  type KeyedAccount,
+} from "./helpers/instances";
+
+/*
+ * The issue's first test: enrollment end to end from the real install script (prefix mode, no
+ * root, no systemd) against the real console on a random port. The console serves install.sh and
+ * the companion bundle from this repository, so the bundle is built first, as infra.test.ts in
+ * apps/companion does against its stand-in console. One PGlite variant is enough here: the
+ * database is not what this file tests.
+ */
+
+const REPO = path.resolve(import.meta.dirname, "..", "..", "..");
+const INSTALL = path.join(REPO, "infra", "install.sh");
+const COMPANION_APP = path.join(REPO, "apps", "companion");
+/** The node running this test comes first, so install.sh and the companion run on the same one. */
+const PATH = `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`;
+/** Install plus enrollment runs Argon2id; a 2-core machine running other suites needs room. */
+const SLOW = 180_000;
+
+/** What `veil-companion status --json` prints (the fields this file reads). */
+interface StatusJson {
+  enrolled: boolean;
+  consoleUrl: string | null;
+  instanceId: string | null;
+  fingerprints: { signer: string; consolePin: string } | null;
+  connection: { state: string; pid: number } | null;
+}
+
+interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A process this file started, with what it printed so far and its exit code. */
+interface Started {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Every TCP connection and HTTP request the consoles in this process receive, by local port. */
+interface Arrival {
+  port: number;
+  what: string;
+}
+
+describe("install.sh in prefix mode against the real console on a random port", () => {
+  const parent = mkdtempSync(path.join(tmpdir(), "veil-install-script-"));
+  // The prefix the console's own "no root" line installs into: "$HOME/veil-companion".
+  const prefix = path.join(parent, "veil-companion");
+  const stateDir = path.join(prefix, "state");
+  const started: Started[] = [];
+  const connections: Arrival[] = [];
+  const requests: Arrival[] = [];
+  const consoleLog: string[] = [];
+  let c: TestConsole;
+  let admin: KeyedAccount;
+  let inst: BrowserMadeInstance;
+  let info: TCompanionInfoResponse;
+  let enrollment: string;
+
+  // Node publishes every accepted connection and every HTTP request on these channels. Both
+  // consoles run in this process, so the tests see what reached each one without touching src/.
+  const onConnection = (message: unknown): void => {
+    const { socket } = message as { socket: Socket };
+    connections.push({ port: socket.localPort ?? 0, what: `connection from ${socket.remoteAddress ?? "?"}` });
+  };
+  const onRequest = (message: unknown): void => {
+    const { request, server } = message as { request: IncomingMessage; server: Server };
+    requests.push({
+      port: (server.address() as AddressInfo).port,
+      what: `${request.method ?? "?"} ${request.url ?? ""}`,
+    });
+  };
+
+  /** A bare environment: only PATH comes from this process, so none of its variables reach the install. */
+  const ENV = { NODE_ENV: "production" as const, PATH, HOME: parent };
+
+  /** Starts a command with `input` on its stdin; its output is collected, and afterAll kills it if it is still running. */
+  const start = (command: string, args: string[], env: Record<string, string>, input?: string): Started => {
+    const child = spawn(command, args, { env: { ...ENV, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.stdin.end(input ?? "");
+    const exit = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    const s = { child, stdout: () => stdout, stderr: () => stderr, exit };
+    started.push(s);
+    return s;
+  };
+
+  /** Runs install.sh from the repository to the end (asynchronously: the console answering it lives in this process). */
+  const run = async (args: string[], env: Record<string, string>): Promise<RunResult> => {
+    const s = start("sh", [INSTALL, ...args], env);
+    const timer = setTimeout(() => s.child.kill("SIGKILL"), SLOW - 10_000);
+    const status = await s.exit;
+    clearTimeout(timer);
+    return { status, stdout: s.stdout(), stderr: s.stderr() };
+  };
+
+  const status = (): StatusJson =>
+    JSON.parse(
+      execFileSync(path.join(prefix, "bin", "veil-companion"), ["status", "--json"], {
+        encoding: "utf8",
+        env: ENV,
+      }),
+    ) as StatusJson;
+
+  /** The instance as the console lists it to its admin (GET /api/instances, what the instances page shows). */
+  const listed = async (node: TestConsole, id: string, token: string) => {
+    const r = await node.api("/api/instances", { token });
+    expect(r.status, r.text).toBe(200);
+    return (r.json as TInstanceListResponse).instances.find((i) => i.id === id);
+  };
+
+  /** The console's audit trail of enrollment attempts for one instance. */
+  const enrollAudit = (node: TestConsole, id: string) =>
+    node.running.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "companion.enroll"), eq(auditLog.targetId, id)));
+
+  /** Makes an instance in "browser" code and adds it to the console, as the admin's browser does. */
+  const addInstance = async (node: TestConsole, owner: KeyedAccount, name: string) => {
+    const made = await makeInstance(owner, name);
+    const r = await node.api("/api/instances", { body: made.body, token: owner.token });
+    expect(r.status, r.text).toBe(201);
+    return made;
+  };
+
+  /** The enrollment string the console's add-instance page builds (see enrollInstance in bench/lib/relay-veil.ts). */
+  const enrollmentFor = (
+    made: BrowserMadeInstance,
+    target: { consoleUrl: string; consolePin: string },
+    token?: string,
+  ) =>
+    encodeEnrollment({
+      consoleUrl: target.consoleUrl,
+      instanceId: made.instanceId,
+      token: token ?? made.token,
+      signerFingerprint: toBase64Url(fingerprint(admin.identity.publicKey)),
+      consolePin: target.consolePin,
+    });
+
+  beforeAll(async () => {
+    // The console serves apps/companion/dist; install.sh refuses to run without it.
+    execFileSync(process.execPath, ["build.mjs"], { cwd: COMPANION_APP, stdio: "ignore" });
+    subscribe("net.server.socket", onConnection);
+    subscribe("http.server.request.start", onRequest);
+    c = await startTestConsole({
+      log: (line) => consoleLog.push(line),
+      rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } },
+    });
+    admin = await signUpKeyed(c.api, "admin@example.test");
+    inst = await addInstance(c, admin, "site one");
+    info = (await c.api("/api/companion-info", { token: admin.token })).json as TCompanionInfoResponse;
+    enrollment = enrollmentFor(inst, info);
+  });
+
+  afterAll(async () => {
+    for (const s of started) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
+    // A companion started by the piped line is a grandchild, which killing the sh leaves running
+    // (and holding the sh's output pipes): find it by the bundle path in its argv, unique to this
+    // run's temporary folder, and kill it by its id.
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(path.join(prefix, "lib", "veil-companion.mjs")))
+          process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    await Promise.race([Promise.all(started.map((s) => s.exit)), new Promise((r) => setTimeout(r, 10_000))]);
+    unsubscribe("net.server.socket", onConnection);
+    unsubscribe("http.server.request.start", onRequest);
+    await c?.stop();
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it(
+    "the console's own line installs, enrolls and runs in the foreground; the console lists the instance online",
+    async () => {
+      const line = installLines(enrollment).prefix;
+      expect(line).toContain(`${info.consoleUrl}/install.sh`);
+      // Typed into a shell, not passed to it: the line goes to sh's stdin, so no argv holds it.
+      // Meanwhile every process's argv is read, to show that none holds the enrollment string
+      // or the token (they travel in VEIL_ENROLL and on stdin).
+      const secrets = [enrollment, inst.token];
+      const leaks = new Set<string>();
+      const watch = setInterval(() => {
+        for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+          try {
+            const argv = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+            if (secrets.some((x) => argv.includes(x))) leaks.add(pid);
+          } catch {
+            // Gone already.
+          }
+        }
+      }, 5);
+      const shell = start("sh", [], {}, `${line}\n`);
+      try {
+        await eventually(
+          async () => (await listed(c, inst.instanceId, admin.token))?.presence.online === true,
+          SLOW - 30_000,
+          "the instance listed online",
+        );
+      } catch (error) {
+        throw new Error(`${String(error)}\n${shell.stderr()}`, { cause: error });
+      } finally {
+        clearInterval(watch);
+      }
+      expect([...leaks]).toEqual([]);
+      // The script, the bundle and its checksum came from this console, and the enrollment talked to it.
+      const fetched = requests.filter((r) => r.port === c.running.httpsPort).map((r) => r.what);
+      expect(fetched).toEqual(
+        expect.arrayContaining([
+          "GET /install.sh",
+          "GET /companion/veil-companion.mjs",
+          "GET /companion/veil-companion.mjs.sha256",
+          `GET ${COMPANION_API_PREFIX}/instances/${inst.instanceId}/kdf`,
+          `POST ${COMPANION_API_PREFIX}/instances/${inst.instanceId}/enroll`,
+        ]),
+      );
+
+      const shown = await listed(c, inst.instanceId, admin.token);
+      expect(shown?.enrolledAt).not.toBeNull();
+      expect(shown?.presence).toMatchObject({ online: true, companionVersion: expect.any(String) as unknown });
+      expect(shown?.presence.address).toMatch(/127\.0\.0\.1/);
+      expect((await enrollAudit(c, inst.instanceId)).map((a) => a.outcome)).toEqual(["success"]);
+
+      expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(stateDir);
+      expect(files).toContain("secrets.json");
+      for (const f of files) expect(statSync(path.join(stateDir, f)).mode & 0o777, f).toBe(0o600);
+
+      expect(status()).toMatchObject({
+        enrolled: true,
+        instanceId: inst.instanceId,
+        consoleUrl: info.consoleUrl,
+        fingerprints: {
+          consolePin: info.consolePin,
+          signer: Buffer.from(fingerprint(admin.identity.publicKey)).toString("hex"),
+        },
+      });
+      await eventually(() => status().connection?.state === "connected", 15_000, "status connected");
+
+      // Stop the foreground companion; the line's pipeline ends with its exit code.
+      const pid = status().connection?.pid;
+      expect(pid).toEqual(expect.any(Number));
+      process.kill(pid ?? 0, "SIGTERM");
+      expect(await shell.exit, shell.stderr()).toBe(0);
+      await eventually(
+        async () => (await listed(c, inst.instanceId, admin.token))?.presence.online === false,
+        15_000,
+        "the instance listed offline",
+      );
+      for (const text of [shell.stdout(), shell.stderr(), ...consoleLog]) {
+        expect(text).not.toContain(enrollment);
+        expect(text).not.toContain(inst.token);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "is idempotent: a second run (with or without VEIL_ENROLL) keeps the enrollment, and the companion comes back online",
+    async () => {
+      const before = readFileSync(path.join(stateDir, "secrets.json"), "utf8");
+      const shown = await listed(c, inst.instanceId, admin.token);
+      // The first test stopped its companion: coming back online below is this run's doing.
+      expect(shown?.presence.online).toBe(false);
+      const enrolledAt = shown?.enrolledAt;
+      expect(enrolledAt).toEqual(expect.any(String));
+
+      const again = await run(["--prefix", prefix, "--no-start"], { VEIL_ENROLL: enrollment });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/already enrolled/);
+      const bare = await run(["--prefix", prefix, "--no-start"], {});
+      expect(bare.status, bare.stderr).toBe(0);
+      expect(bare.stderr).toMatch(/keeping the existing enrollment/);
+
+      expect(readFileSync(path.join(stateDir, "secrets.json"), "utf8")).toBe(before);
+      expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+      for (const f of readdirSync(stateDir)) expect(statSync(path.join(stateDir, f)).mode & 0o777, f).toBe(0o600);
+      // The console saw no second enrollment: one success in its audit trail, same enrolledAt.
+      expect((await enrollAudit(c, inst.instanceId)).map((a) => a.outcome)).toEqual(["success"]);
+      expect((await listed(c, inst.instanceId, admin.token))?.enrolledAt).toBe(enrolledAt);
+
+      // Started again with what it kept (no VEIL_ENROLL), it comes back online.
+      const foreground = start("sh", [INSTALL, "--prefix", prefix], {});
+      await eventually(
+        async () => (await listed(c, inst.instanceId, admin.token))?.presence.online === true,
+        SLOW - 60_000,
+        "the instance listed online again",
+      );
+      await eventually(() => status().connection?.state === "connected", 15_000, "status connected");
+      // install.sh execs the companion, so the sh this test started is the companion now.
+      expect(status().connection?.pid).toBe(foreground.child.pid);
+      foreground.child.kill("SIGTERM");
+      expect(await foreground.exit, foreground.stderr()).toBe(0);
+      expect(foreground.stderr()).not.toContain(inst.token);
+    },
+    SLOW,
+  );
+
+  it(
+    "a token that is wrong for the instance is refused with a clear error and enrolls nothing",
+    async () => {
+      const victim = await addInstance(c, admin, "site two");
+      const other = await addInstance(c, admin, "site three");
+      // The second instance's token with the first's id: a real token, just not this instance's.
+      const wrong = enrollmentFor(victim, info, other.token);
+      const dir = path.join(parent, "bad-token");
+      const r = await run(["--prefix", dir, "--no-start"], { VEIL_ENROLL: wrong });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/the console refused the token/);
+      expect(r.stderr).toMatch(/nothing was enrolled/);
+      expect(r.stderr).not.toContain(other.token);
+      expect(readdirSync(path.join(dir, "state"))).toEqual([]);
+      // The real console turned the token away and recorded why; the instance stays unenrolled.
+      const audits = await enrollAudit(c, victim.instanceId);
+      expect(audits.map((a) => [a.outcome, a.details.reason])).toEqual([["failure", "wrong_auth_key"]]);
+      const shown = await listed(c, victim.instanceId, admin.token);
+      expect(shown?.enrolledAt).toBeNull();
+      expect(shown?.presence.online).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    "a wrong certificate pin (a second console with its own certificate) is refused before anything is sent",
+    async () => {
+      const second = await startTestConsole({ log: (line) => consoleLog.push(`second: ${line}`) });
+      try {
+        expect(second.running.certificate.spkiPin).not.toBe(c.running.certificate.spkiPin);
+        const port = second.running.httpsPort;
+        // The second console's address with the first console's pin: what a console that took
+        // over the address (or a man in the middle) would face.
+        const misdirected = enrollmentFor(inst, { consoleUrl: second.running.url, consolePin: info.consolePin });
+        const dir = path.join(parent, "wrong-pin");
+        const logged = consoleLog.length;
+        const connected = connections.length;
+        const r = await run(["--prefix", dir, "--no-start"], { VEIL_ENROLL: misdirected });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/wrong certificate pin/);
+        expect(r.stderr).toMatch(/does not match pinned public key/);
+        // curl reached the second console (a TCP connection arrived, so the failure is the pin,
+        // not an unreachable console) but sent no HTTP request at all: no script, bundle, KDF or
+        // token request. The console offers no view of the TLS handshake curl then abandons, so
+        // the arrived connection and the empty request list are what this test can observe.
+        expect(connections.slice(connected).filter((a) => a.port === port).length).toBeGreaterThan(0);
+        expect(requests.filter((a) => a.port === port)).toEqual([]);
+        expect(consoleLog.slice(logged)).toEqual([]);
+        expect(existsSync(path.join(dir, "state"))).toBe(false);
+        expect(existsSync(path.join(dir, "lib", "veil-companion.mjs"))).toBe(false);
+        expect(r.stderr).not.toContain(inst.token);
+      } finally {
+        await second.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "uninstall removes everything",
+    async () => {
+      const r = await run(["uninstall", "--prefix", prefix], {});
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(prefix)).toBe(false);
+    },
+    SLOW,
+  );
+});
