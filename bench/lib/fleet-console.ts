@@ -1,24 +1,11 @@
 // Child process of bench/companions.ts and bench/relay.ts (lib/relay-veil.ts): the real console
 // (API and relay, no UI) on a given port (0: any) and data folder, HTTP rate limits lifted (one IP
 // plays a thousand hosts). Answers {kind:"stats"} over IPC with its memory after a full GC.
-import { DEFAULT_RATE_LIMITS } from "../../apps/console/src/server/config";
-import { startConsole } from "../../apps/console/src/server/start-console";
+import { startLocalConsole } from "../../apps/console/test/helpers/local-console";
 import { answerProfileRequests } from "./relay-profile";
 
 const [dataDir = "", portText = "0"] = process.argv.slice(2);
-const unlimited = { perIp: 1e9, perAccount: 1e9, windowSeconds: 60 };
-const node = await startConsole({
-  port: Number(portText),
-  host: "127.0.0.1",
-  httpPort: null,
-  informPort: null,
-  dataDir,
-  databaseUrl: null,
-  ui: false,
-  banner: false,
-  log: () => undefined,
-  rateLimits: { ...DEFAULT_RATE_LIMITS, login: unlimited, signup: unlimited, apiRead: unlimited, apiWrite: unlimited },
-});
+const node = await startLocalConsole({ dataDir, port: Number(portText) });
 const send = (m: unknown): void => void process.send?.(m);
 process.on("message", (m: { kind?: string }) => {
   if (m.kind === "stats") {

@@ -30,9 +30,8 @@ import {
   type TE2EResponse,
   type TRelayFrame,
 } from "../../packages/protocol/src/index";
-import { DEFAULT_RATE_LIMITS } from "../../apps/console/src/server/config";
 import { BROWSER_SOCKET_LIMIT, COMPANION_SOCKET_LIMIT } from "../../apps/console/src/server/instances/frame-budget";
-import { startConsole } from "../../apps/console/src/server/start-console";
+import { startLocalConsole } from "../../apps/console/test/helpers/local-console";
 import { client } from "../../apps/console/test/helpers/http";
 import {
   browserSocket,
@@ -202,7 +201,6 @@ export interface Rig {
  * process (lib/fleet-console.ts), so it does not share an event loop with the browser ends.
  */
 export async function startRig(options: { consoleProcess?: boolean } = {}): Promise<Rig> {
-  const unlimited = { perIp: 1e9, perAccount: 1e9, windowSeconds: 60 };
   const dataDir = mkdtempSync(path.join(tmpdir(), "veil-bench-relay-"));
   const stateDir = companionStateDir();
   if (options.consoleProcess) {
@@ -216,24 +214,7 @@ export async function startRig(options: { consoleProcess?: boolean } = {}): Prom
     };
     return { consoleNode, dataDir, stateDir, children: [], sockets: [], consoleProcess: child };
   }
-  const running = await startConsole({
-    port: 0,
-    host: "127.0.0.1",
-    httpPort: null,
-    informPort: null,
-    dataDir,
-    databaseUrl: null,
-    ui: false,
-    banner: false,
-    log: () => undefined,
-    rateLimits: {
-      ...DEFAULT_RATE_LIMITS,
-      login: unlimited,
-      signup: unlimited,
-      apiRead: unlimited,
-      apiWrite: unlimited,
-    },
-  });
+  const running = await startLocalConsole({ dataDir, port: 0 });
   const consoleNode: ConsoleHandle = {
     httpsPort: running.httpsPort,
     certificate: running.certificate,

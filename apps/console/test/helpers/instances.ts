@@ -202,6 +202,10 @@ export class RelaySession {
   readonly sessionId = toBase64Url(randomBytes(16));
   session: Session | undefined;
   closedReason: string | undefined;
+  /** Frames from the companion that did not open or parse (`request` fails on the first). */
+  readonly failures: string[] = [];
+  /** Refusals of the frames `send` sent, by error code. */
+  readonly refusals: string[] = [];
   readonly #responses = new Map<string, TE2EResponse>();
   #onHandshake: ((f: TRelayFrame) => void) | undefined;
 
@@ -226,8 +230,20 @@ export class RelaySession {
     }
     if (f.kind === "handshake") return this.#onHandshake?.(f);
     if (!this.session) return;
-    const msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(this.session.open(fromBase64Url(f.frame)))));
-    if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) this.#responses.set(msg.id, msg);
+    let msg: TE2EResponse;
+    try {
+      msg = ZE2EResponseSchema.parse(JSON.parse(fromUtf8(this.session.open(fromBase64Url(f.frame)))));
+    } catch (error) {
+      this.failures.push(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null && !this.#responses.has(msg.id))
+      this.#responses.set(msg.id, msg);
+  }
+
+  /** The first answer to each request id so far. */
+  get responses(): ReadonlyMap<string, TE2EResponse> {
+    return this.#responses;
   }
 
   /** Opens the session; resolves with the companion's hello. The ack of the first frame is returned too. */
@@ -264,22 +280,37 @@ export class RelaySession {
     return { ack, hello: ZCompanionHelloSchema.parse(JSON.parse(fromUtf8(payload))) };
   }
 
-  /** Sends one request and waits for its result or error. */
-  async request(type: string, body: unknown = {}): Promise<TE2EResponse> {
+  /** The relay frame of one sealed request. */
+  #sealed(type: string, body: unknown, id: string, expiresAt: number): TRelayFrame {
     if (!this.session) throw new Error("not open");
-    const id = randomUUID();
-    const frame = this.session.seal(
-      utf8(JSON.stringify({ kind: "request", id, expiresAt: Date.now() + 60_000, type, body })),
-    );
-    const ack = await sendFrame(this.socket, {
+    const frame = this.session.seal(utf8(JSON.stringify({ kind: "request", id, expiresAt, type, body })));
+    return {
       instanceId: this.options.instanceId,
       sessionId: this.sessionId,
       kind: "transport",
       frame: toBase64Url(frame),
+    };
+  }
+
+  /**
+   * Sends one request with the caller's id and expiry without waiting for anything (its answer
+   * shows in `responses`, a refusal in `refusals`): the same request can be sent again on a later
+   * session, and the companion recognises it.
+   */
+  send(type: string, body: unknown, request: { id: string; expiresAt: number }): void {
+    this.socket.emit("e2e:frame", this.#sealed(type, body, request.id, request.expiresAt), (ack: TSocketAck) => {
+      if (!ack.ok) this.refusals.push(ack.error.code);
     });
+  }
+
+  /** Sends one request and waits for its result or error. */
+  async request(type: string, body: unknown = {}): Promise<TE2EResponse> {
+    const id = randomUUID();
+    const ack = await sendFrame(this.socket, this.#sealed(type, body, id, Date.now() + 60_000));
     if (!ack.ok) throw new Error(`relay refused: ${ack.error.code}`);
     const start = Date.now();
     while (!this.#responses.has(id)) {
+      if (this.failures.length > 0) throw new Error(`a frame from the companion failed: ${this.failures.join("; ")}`);
       if (Date.now() - start > 10_000) throw new Error(`no response to ${type}`);
       await new Promise((r) => setTimeout(r, 10));
     }
