@@ -21,7 +21,8 @@
 // twice: through one browser socket (what a browser tab gets) and spread over SOCKETS browser
 // sockets.
 //
-// Run: pnpm --filter @veil/bench exec tsx relay.ts   (VEIL_BENCH_RELAY_MS=<ms per figure>)
+// Run: pnpm --filter @veil/bench exec tsx relay.ts   (VEIL_BENCH_RELAY_MS=<ms per figure>,
+//      VEIL_BENCH_SETTLE_MS=<warm-up per case after start-up>)
 //      VEIL_BENCH_PROFILE=1 adds CPU profiles of the browser end and the companion, and the two
 //      relays' profiles side by side over one more sequential run (lib/relay-profile.ts).
 import type { ChildProcess } from "node:child_process";
@@ -37,6 +38,7 @@ import {
   fmtFigure,
   IN_FLIGHT,
   FIRST_WARMUP_MS,
+  SETTLE_MS,
   ROUNDS,
   runInterleaved,
   WARMUP_MS,
@@ -114,7 +116,7 @@ try {
       { op: (lane) => ends.roundTrip(lanes === 1 ? next++ : lane), lanes, pids: barePids },
       { op: (lane) => ping(many[(lanes === 1 ? next++ : lane) % SOCKETS] ?? one), lanes, pids: veilPids },
     ] as const satisfies readonly Case[];
-  const [bareSeq, veilOneSeq, bareManySeq, veilManySeq] = await runInterleaved(cases(1), browserCryptoTime);
+  const [bareSeq, veilOneSeq, bareManySeq, veilManySeq] = await runInterleaved(cases(1), browserCryptoTime, SETTLE_MS);
   const [bareConc, veilOneConc, bareManyConc, veilManyConc] = await runInterleaved(cases(IN_FLIGHT), browserCryptoTime);
   const oneWaits = one.pacer.waits;
   // Profiles (VEIL_BENCH_PROFILE=1): one more in-flight run of the single-socket Veil case.
@@ -130,7 +132,7 @@ try {
   // ----- Report ------------------------------------------------------------------------------
   const load1 = loadavg()[0] ?? 0;
   console.log(
-    `${DURATION_MS / 1000} s per figure in ${ROUNDS} interleaved rounds (bare, Veil, bare ×${SOCKETS}, Veil ×${SOCKETS}), each after ${WARMUP_MS} ms of warm-up (${FIRST_WARMUP_MS} ms before the first); load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
+    `${DURATION_MS / 1000} s per figure in ${ROUNDS} interleaved rounds (bare, Veil, bare ×${SOCKETS}, Veil ×${SOCKETS}), each after ${WARMUP_MS} ms of warm-up (before the first: ${SETTLE_MS} ms per case after start-up, ${FIRST_WARMUP_MS} ms later); load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
   );
   const rows: [string, Figure, Figure][] = [];
   console.log(`\n(a) bare socket.io relay, 1 browser socket`);

@@ -14,6 +14,14 @@ export const ROUNDS = 12;
 export const WARMUP_MS = 150;
 /** Warm-up before the first round of each case (JIT and start-up settling). */
 export const FIRST_WARMUP_MS = 2_000;
+/**
+ * Warm-up of each case before the first measured pass after start-up. The console and the
+ * companion are large processes that take longer to reach their steady state than the bare ones:
+ * in a throwaway run of three passes straight after set-up, Veil's ratio one at a time was 0.56×,
+ * then 0.70× and 0.75× (a second run: 0.65×, then 0.70–0.74×), and relay-sched.ts's first Veil
+ * round was the slower one in six runs of six. docs/PERFORMANCE.md, "Session 16".
+ */
+export const SETTLE_MS = Number(process.env.VEIL_BENCH_SETTLE_MS ?? 6_000);
 export const IN_FLIGHT = 20;
 
 export interface Figure {
@@ -140,6 +148,7 @@ async function drive(c: Case, ms: number, cryptoMs: () => number, tally: Tally |
 export async function runInterleaved<const C extends readonly Case[]>(
   cases: C,
   cryptoMs: () => number,
+  firstWarmupMs = FIRST_WARMUP_MS,
 ): Promise<{ [K in keyof C]: Figure }> {
   const tallies: Tally[] = cases.map(() => ({
     latencies: [],
@@ -150,7 +159,7 @@ export async function runInterleaved<const C extends readonly Case[]>(
     crypto: 0,
     perRound: [],
   }));
-  for (const c of cases) await drive(c, FIRST_WARMUP_MS, cryptoMs, null);
+  for (const c of cases) await drive(c, firstWarmupMs, cryptoMs, null);
   for (let round = 0; round < ROUNDS; round++)
     for (const [i, c] of cases.entries()) {
       await drive(c, WARMUP_MS, cryptoMs, null);
