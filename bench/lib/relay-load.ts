@@ -18,7 +18,7 @@ export const FIRST_WARMUP_MS = 2_000;
  * Warm-up of each case before the first measured pass after start-up. The console and the
  * companion are large processes that take longer to reach their steady state than the bare ones:
  * in a throwaway run of three passes straight after set-up, Veil's ratio one at a time was 0.56×,
- * then 0.70× and 0.75× (a second run: 0.65×, then 0.70–0.74×), and relay-sched.ts's first Veil
+ * then 0.70× and 0.75× (a second run: 0.65×, then 0.67–0.74×), and relay-sched.ts's first Veil
  * round was the slower one in six runs of six. docs/PERFORMANCE.md, "Session 16".
  */
 export const SETTLE_MS = Number(process.env.VEIL_BENCH_SETTLE_MS ?? 6_000);
