@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fingerprint, safetyCode, toBase64Url, toHex } from "@veil/crypto";
+import { fingerprint, fromBase64Url, hashAuthKey, safetyCode, toBase64Url, toHex, type AuthKey } from "@veil/crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { makeSelfSignedCert } from "./harness/certs";
 import { makeAccount, makeInstance, type TestInstance } from "./harness/fixtures";
@@ -315,6 +315,41 @@ describe("install.sh in prefix mode against a console on a random port", () => {
       env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: join(parent, "none") },
     });
     expect(JSON.parse(s.stdout)).toMatchObject({ enrolled: false });
+  });
+
+  it("veil-companion rotate replaces the token here and on the console; the old line stops working", async () => {
+    const secretsFile = join(prefix, "state", "secrets.json");
+    const before = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
+    // Asynchronous: the console it talks to lives in this process.
+    const rotated = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(join(prefix, "bin", "veil-companion"), ["rotate"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
+      p.on("close", (status) => {
+        clearTimeout(t);
+        resolve({ status, stdout, stderr });
+      });
+    });
+    expect(rotated.status, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toMatch(/token rotated/);
+    expect(rotated.stdout + rotated.stderr).not.toContain("veil1_");
+    const after = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
+    expect(after.authKey).not.toBe(before.authKey);
+    expect({ ...after, authKey: "" }).toEqual({ ...before, authKey: "" });
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+    // The console holds the new auth key's hash, and the line made with the old token is refused.
+    const record = consoleServer.instances.get(instance.instanceId);
+    expect(record && Buffer.from(record.authKeyHash)).toEqual(
+      Buffer.from(hashAuthKey(fromBase64Url(after.authKey ?? "") as AuthKey)),
+    );
+    const old = await run(["--prefix", join(parent, "old-line"), "--no-start"], {
+      VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin),
+    });
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toMatch(/refused the token/);
   });
 
   it("veil-companion uninstall asks for --yes, then erases the enrollment", () => {
