@@ -86,12 +86,13 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   // Asynchronous on purpose: the console answering the script lives in this same process.
-  const run = (
+  const runCommand = (
+    command: string,
     args: string[],
     env: Record<string, string>,
   ): Promise<{ status: number | null; stderr: string; stdout: string }> =>
     new Promise((resolve) => {
-      const p = spawn("sh", [INSTALL, ...args], {
+      const p = spawn(command, args, {
         env: { PATH: process.env.PATH ?? "", HOME: parent, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -105,6 +106,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
         resolve({ status, stdout, stderr });
       });
     });
+  const run = (args: string[], env: Record<string, string>) => runCommand("sh", [INSTALL, ...args], env);
 
   it("refuses a wrong certificate pin before fetching anything", async () => {
     const other = makeSelfSignedCert("other");
@@ -320,19 +322,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   it("veil-companion rotate replaces the token here and on the console; the old line stops working", async () => {
     const secretsFile = join(prefix, "state", "secrets.json");
     const before = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
-    // Asynchronous: the console it talks to lives in this process.
-    const rotated = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(join(prefix, "bin", "veil-companion"), ["rotate"], { stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
-      p.on("close", (status) => {
-        clearTimeout(t);
-        resolve({ status, stdout, stderr });
-      });
-    });
+    const rotated = await runCommand(join(prefix, "bin", "veil-companion"), ["rotate"], {});
     expect(rotated.status, rotated.stderr).toBe(0);
     expect(rotated.stdout).toMatch(/token rotated/);
     expect(rotated.stdout + rotated.stderr).not.toContain("veil1_");
