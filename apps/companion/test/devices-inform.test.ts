@@ -135,6 +135,12 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     siteKeyText = r.siteKey;
     // The site key never appears in a log line or in anything the console relayed in clear.
     expect(lines.some((l) => l.includes(siteKeyText.slice(10, 40)))).toBe(false);
+    expect(consoleServer.relayed.length).toBeGreaterThan(0);
+    const relayedText = consoleServer.relayed.map((f) => f.frame).join("\n");
+    const relayedBytes = Buffer.concat(consoleServer.relayed.map((f) => Buffer.from(f.frame, "base64url")));
+    expect(relayedText.includes(siteKeyText.slice(10, 40))).toBe(false);
+    for (const secret of [Buffer.from(siteKeyText), Buffer.from(decoded.key)])
+      expect(relayedBytes.includes(secret)).toBe(false);
   });
 
   it("50 devices appear: Veil devices get their own keys and come online, UniFi devices wait on the default key as pending", async () => {
@@ -226,10 +232,11 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     const sub2 = await viewerB.request("devices.watch", { intervalMs: 200, macs: rows });
     const mark = viewerB.events.length;
     await waitUntil(() => viewerB.events.length >= mark + 3, 5000, "filtered events");
-    for (const e of viewerB.events.slice(mark)) {
-      if (e.kind !== "event") continue;
-      for (const d of (e.body as TDevicesChanged).devices) expect(rows).toContain(d.mac);
-    }
+    const named = viewerB.events
+      .slice(mark)
+      .flatMap((e) => (e.kind === "event" ? (e.body as TDevicesChanged).devices.map((d) => d.mac) : []));
+    expect(named.length).toBeGreaterThan(0);
+    for (const mac of named) expect(rows).toContain(mac);
     await viewerB.request("subscription.cancel", {
       subscriptionId: body<{ subscriptionId: string }>(sub2).subscriptionId,
     });
@@ -403,10 +410,11 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: "127.0.0.77" });
     const statuses: number[] = [];
     const start = Date.now();
-    // 400 informs from one device over 8 keep-alive connections, as fast as they go.
+    // Informs from one device over 8 keep-alive connections, as fast as they go, for 1.5 s: several
+    // of the other devices' inform intervals (200 ms), however fast this machine sends.
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        for (let i = 0; i < 50; i++) statuses.push(await post(port, packet(), "127.0.0.77", agent));
+        while (Date.now() - start < 1500) statuses.push(await post(port, packet(), "127.0.0.77", agent));
       }),
     );
     const seconds = (Date.now() - start) / 1000;
@@ -418,7 +426,8 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     );
     // Its bucket: burst 40, then 20/s.
     expect(accepted).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 2);
-    expect(accepted + limited).toBe(400);
+    expect(statuses.length).toBeGreaterThan(200);
+    expect(accepted + limited).toBe(statuses.length);
     expect(c.get("unifi.rate_limited_device")).toBeGreaterThan(0);
     // Every other UniFi device reported during the flood.
     for (const d of unifiSim.devices) {

@@ -34,13 +34,18 @@ describe("UniFi ingest never throws and never accepts what it should not", () =>
   });
 
   it("random bytes are dropped and counted", () => {
+    const counted = service.ctx.counters.sum("unifi.");
+    let calls = 0;
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        calls += 1;
         const out = service.ingest.handle(bytes);
         expect(out.kind).toBe("drop");
       }),
       { numRuns: 500 },
     );
+    // Each drop is counted once, under its reason.
+    expect(service.ctx.counters.sum("unifi.") - counted).toBe(calls);
   });
 
   it("any single-byte change of a GCM packet is refused; the intact packet is accepted once", () => {

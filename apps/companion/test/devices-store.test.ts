@@ -362,7 +362,10 @@ describe("device store: kill -9 during heavy writes", () => {
     it(`reopens intact after SIGKILL at arbitrary moments, losing at most about a second (${mode} compaction)`, async () => {
       const dir = tempDir();
       const lost: number[] = [];
-      for (const killAfter of [900, 1370, 620]) {
+      let before = 0;
+      // Each kill lands more than 1.5 s after the writer started, so "what it had written a second
+      // before the kill" is a real number of records, not the start.
+      for (const killAfter of [1900, 2370, 1620]) {
         const { timeline, killedAt } = await runAndKill(dir, killAfter, mode);
         const opened = AppendStore.open({ dir, name: "devices" });
         opened.store.close();
@@ -382,7 +385,9 @@ describe("device store: kill -9 during heavy writes", () => {
         const recovered = expected ?? 0;
         const reportedSecondBefore = [...timeline].reverse().find((p) => p.at <= killedAt - 1000)?.n ?? 0;
         const lastReported = timeline.at(-1)?.n ?? 0;
+        expect(reportedSecondBefore).toBeGreaterThan(before);
         expect(recovered).toBeGreaterThanOrEqual(reportedSecondBefore);
+        before = recovered;
         lost.push(Math.max(0, lastReported - recovered));
       }
       // Print what was measured (records written but not on disk when killed).

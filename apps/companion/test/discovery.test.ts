@@ -201,6 +201,11 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
   it("refuses an out-of-scope target without sending anything", async () => {
     const handlers = createSiteRequestHandlers(() => site);
     const before = sim.stats().ubdpReplies;
+    // A listener where the first target would be probed: it must hear nothing.
+    const heard: Buffer[] = [];
+    const listener = dgram.createSocket("udp4");
+    listener.on("message", (m) => heard.push(m));
+    await new Promise<void>((r) => listener.bind(sim.discoveryPort, "127.0.4.1", r));
     for (const target of ["127.0.4.1", "169.254.169.254", "169.254.0.9", "127.0.0.0/21"]) {
       const r = ZDiscoveryStartResultSchema.parse(
         await handlers["discovery.start"](
@@ -210,6 +215,9 @@ describe("discovery of simulated devices on 127.0.0.0/8", () => {
       );
       expect(r.status).toBe("refused");
     }
+    await new Promise((r) => setTimeout(r, 300));
+    listener.close();
+    expect(heard).toEqual([]);
     expect(sim.stats().ubdpReplies).toBe(before);
   });
 

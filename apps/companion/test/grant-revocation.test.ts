@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
+import { verifyGrantBundle } from "../src/grants/verify-grant";
 import { describe, expect, it } from "vitest";
 import type { TGrantBundle } from "../src/protocol";
 import { StateStore } from "../src/state/state-store";
@@ -83,6 +85,36 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
     await expect(session(member, bundle).open()).rejects.toThrow(/grant_refused/);
     a.dispose();
     held.dispose();
+  });
+
+  it("a revoked delegated admin's old grant stays refused when paired with a newer delegation of the same key", () => {
+    const signer = makeAccount();
+    const delegate = makeAccount();
+    const viewer = makeAccount();
+    const instanceId = randomUUID();
+    const now = Date.now();
+    const before = now - 30_000; // the delegate was revoked then
+    const check = (bundle: TGrantBundle) =>
+      verifyGrantBundle(JSON.stringify(bundle), {
+        instanceId,
+        signer: signer.identity.publicKey,
+        now,
+        revokedBefore: (accountId) => (accountId === delegate.accountId ? before : undefined),
+      });
+    // A delegation issued now, after the revocation: valid in itself.
+    const fresh = signDelegation(signer, delegate, instanceId);
+    const old = signGrant({
+      signer: delegate,
+      account: viewer,
+      instanceId,
+      role: "viewer",
+      issuedAt: now - 60_000,
+      delegation: fresh,
+    });
+    expect(() => check(old)).toThrow(expect.objectContaining({ code: "revoked" }) as Error);
+    // A grant the delegate signs after the revocation works under the new delegation.
+    const renewed = signGrant({ signer: delegate, account: viewer, instanceId, role: "viewer", delegation: fresh });
+    expect(check(renewed)).toMatchObject({ accountId: viewer.accountId, via: "delegated" });
   });
 
   it("an admin may revoke its own grant: the answer arrives before its session closes", async () => {

@@ -19,6 +19,9 @@ import { makeAccount, makeInstance, type TestInstance } from "./harness/fixtures
 import { waitUntil } from "./harness/browser";
 import { TestConsole } from "./harness/test-console";
 
+/** strace, when installed (Debian's package): the argv-and-environment test records every execve with it. */
+const STRACE = existsSync("/usr/bin/strace") ? "/usr/bin/strace" : null;
+
 useNativePrimitives();
 
 const APP = resolve(import.meta.dirname, "..");
@@ -177,8 +180,11 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 30_000, "online");
     expect(statSync(join(prefix, "state")).mode & 0o777).toBe(0o700);
-    for (const f of readdirSync(join(prefix, "state")))
-      expect(statSync(join(prefix, "state", f)).mode & 0o777).toBe(0o600);
+    for (const f of readdirSync(join(prefix, "state"))) {
+      // The running companion writes atomically: a temp file listed a moment ago may be renamed away.
+      const mode = statSync(join(prefix, "state", f), { throwIfNoEntry: false })?.mode;
+      if (mode !== undefined) expect(mode & 0o777, f).toBe(0o600);
+    }
     const status = JSON.parse(
       execFileSync(join(prefix, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" }),
     ) as {
@@ -216,7 +222,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(stderr).not.toContain(instance.token);
   });
 
-  it("while it runs, no process has the enrollment string or the token in its argv (/proc/*/cmdline)", async () => {
+  it("while it runs, no program it starts has the enrollment string or the token in its argv or environment (strace, /proc)", async () => {
     const fresh = await makeInstance(makeAccount());
     consoleServer.instances.set(fresh.instanceId, fresh.record);
     const enrollment = fresh.enrollment(consoleServer.url, cert.pin);
@@ -258,8 +264,18 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     };
     const timer = setInterval(poll, 2);
     const dir = join(parent, "argv-watch");
+    // With strace, every execve is recorded with its argv and its environment (-v), however
+    // short-lived the program; the /proc sampling above runs as well.
+    const trace = join(parent, "argv-watch.trace");
+    const traced = STRACE
+      ? ([
+          STRACE,
+          ["-f", "-qq", "-v", "--seccomp-bpf", "-e", "trace=execve", "-s", "65536", "-o", trace, "sh"],
+        ] as const)
+      : (["sh", []] as const);
+    if (!STRACE) console.warn("[infra] strace is not installed: argv and environments are only sampled from /proc");
     const done = new Promise<{ status: number | null; stderr: string }>((resolveRun) => {
-      const p = spawn("sh", [INSTALL, "--prefix", dir, "--no-start"], {
+      const p = spawn(traced[0], [...traced[1], INSTALL, "--prefix", dir, "--no-start"], {
         env: { PATH: process.env.PATH ?? "", HOME: parent, VEIL_ENROLL: enrollment },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -281,6 +297,22 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect([...leaks]).toEqual([]);
     expect([...inheritedBy]).toEqual([]);
     expect(r.stderr).not.toContain(fresh.token);
+    if (STRACE) {
+      const execs = readFileSync(trace, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("execve("));
+      // The first is the sh started with VEIL_ENROLL: only its environment may hold the string.
+      const [first = "", ...rest] = execs;
+      expect(first).toContain(INSTALL);
+      expect(first).toContain("VEIL_ENROLL=");
+      const firstArgv = first.slice(0, first.indexOf("], ["));
+      expect(secrets.filter((x) => firstArgv.includes(x))).toEqual([]);
+      // Everything install.sh ran: curl, the checksum, the companion's enroll; no secret in the argv
+      // or the environment of any of them.
+      expect(rest.some((l) => l.includes('"curl"'))).toBe(true);
+      expect(rest.some((l) => l.includes("veil-companion.mjs") && l.includes('"enroll"'))).toBe(true);
+      expect(rest.filter((l) => secrets.some((x) => l.includes(x))).map(redact)).toEqual([]);
+    }
   });
 
   it("is idempotent: a second run (with or without VEIL_ENROLL) changes nothing", async () => {

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
-import { decodeEnrollment } from "../src/protocol";
+import { decodeEnrollment, PROTOCOL_VERSION } from "../src/protocol";
+import { toBase64Url } from "../src/crypto";
+import { describeConnectError } from "../src/supervisor/supervisor";
 import { PinnedAgent } from "../src/transport/pinned-agent";
 import { httpsJson } from "../src/transport/https-json";
 import { createPinnedTransport } from "../src/transport/console-transport";
@@ -40,6 +42,7 @@ describe("console certificate pinning", () => {
   });
 
   it("refuses a wrong pin before a single request byte is written", async () => {
+    const [connections, bytes] = [impostor.tcpConnections, impostor.tlsBytesIn];
     const agent = new PinnedAgent(certA.pin);
     await expect(
       httpsJson({
@@ -50,6 +53,9 @@ describe("console certificate pinning", () => {
       }),
     ).rejects.toBeInstanceOf(PinMismatchError);
     expect(impostor.requests).toEqual([]);
+    // The connection reached the impostor, and not one byte of application data followed.
+    await waitUntil(() => impostor.tcpConnections > connections, 2000, "a connection to the impostor");
+    expect(impostor.tlsBytesIn).toBe(bytes);
   });
 
   it("enrollment against the impostor stops before any token-derived secret is sent, and writes nothing", async () => {
@@ -63,27 +69,40 @@ describe("console certificate pinning", () => {
     state.cleanup();
   });
 
-  it("the socket connection to the impostor never authenticates", async () => {
-    const transport = createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 });
-    const socket = transport.openSocket({
-      instanceId: instance.instanceId,
-      authKey: "A".repeat(43),
-      protocolVersion: 1,
-      companionVersion: "t",
-    });
-    const error = await new Promise<Error>((resolve) => {
-      socket.on("connect_error", resolve);
-      socket.on("connect", () => resolve(new Error("connected!")));
-      socket.connect();
-    });
-    socket.disconnect();
-    expect(error.message).not.toBe("connected!");
-    expect(impostor.connections).toBe(0);
+  it("the socket connection to the impostor never authenticates: with the instance's own auth key, only the pin stops it", async () => {
+    const connect = (pin: string): Promise<Error | "connected"> =>
+      new Promise((resolve) => {
+        const socket = createPinnedTransport(impostor.url, pin, { timeoutMs: 2000 }).openSocket({
+          instanceId: instance.instanceId,
+          authKey: toBase64Url(instance.authKey),
+          protocolVersion: PROTOCOL_VERSION,
+          companionVersion: "t",
+        });
+        socket.on("connect_error", (error: Error) => {
+          socket.disconnect();
+          resolve(error);
+        });
+        socket.on("connect", () => {
+          socket.disconnect();
+          resolve("connected");
+        });
+        socket.connect();
+      });
+    const before = impostor.connections;
+    const refused = await connect(certA.pin);
+    expect(refused).toBeInstanceOf(Error);
+    expect(describeConnectError(refused as Error)).toBe("pin_mismatch");
+    expect(impostor.connections).toBe(before);
+    // The control: the same key through the impostor's own pin authenticates, so above it was
+    // the pin, and nothing else, that kept the key from the impostor.
+    expect(await connect(certB.pin)).toBe("connected");
+    expect(impostor.connections).toBe(before + 1);
   });
 
   it("a running companion pointed at the impostor keeps refusing it (pin_mismatch), and works with the real console", async () => {
     const state = tempStateDir();
     const { logger, lines } = captureLogger();
+    const before = impostor.connections;
     await enrollInto(state.dir, instance.enrollment(real.url, certA.pin), logger);
     expect(decodeEnrollment(instance.enrollment(real.url, certA.pin)).consolePin).toBe(certA.pin);
     const good = runCompanion(state.dir, logger);
@@ -93,8 +112,15 @@ describe("console certificate pinning", () => {
     const bad = runCompanion(state.dir, logger, {
       transport: createPinnedTransport(impostor.url, certA.pin, { timeoutMs: 2000 }),
     });
-    await waitUntil(() => lines.some((l) => l.includes('"code":"pin_mismatch"')), 5000, "pin mismatch logged");
-    expect(impostor.connections).toBe(0);
+    // Two refusals in a row: a reconnect does not get past the pin either.
+    await waitUntil(
+      () =>
+        lines.filter((l) => l.includes("connection refused or failed") && l.includes('"code":"pin_mismatch"')).length >=
+        2,
+      10_000,
+      "pin mismatch logged twice",
+    );
+    expect(impostor.connections).toBe(before);
     bad.stop();
     await bad.finished;
     state.cleanup();

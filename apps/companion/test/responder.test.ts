@@ -17,7 +17,7 @@ import { silentLogger } from "../src/log";
 import { makeAccount, signGrant } from "./harness/fixtures";
 
 /** A clock the test moves by hand; intervals fire on `tick`. */
-function testClock(): Clock & { set(ms: number): void; tick(): void } {
+function testClock(): Clock & { set(ms: number): void; tick(): void; intervals(): number } {
   let now = Date.now();
   const intervals = new Map<number, () => void>();
   let n = 0;
@@ -29,10 +29,14 @@ function testClock(): Clock & { set(ms: number): void; tick(): void } {
     clearInterval: (h) => void intervals.delete(h as number),
     set: (ms) => void (now = ms),
     tick: () => [...intervals.values()].forEach((f) => f()),
+    intervals: () => intervals.size,
   };
 }
 
-function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
+function setup(
+  handlers?: Partial<Record<TRequestType, RequestHandler>>,
+  options: { maxSessions?: number; maxSessionsPerAccount?: number } = {},
+) {
   const instanceId = randomUUID();
   const admin = makeAccount();
   const instanceBox = makeAccount().box;
@@ -47,26 +51,40 @@ function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
     send: (f) => out.push(f),
     clock,
     logger: silentLogger,
+    ...options,
   });
   const sessionId = toBase64Url(new Uint8Array(16).fill(1));
-  const open = (expiresAt = clock.now() + 60_000): Session => {
+  /** The handshake reply to a session open: the companion's handshake frame, or its close. */
+  const handshake = (
+    expiresAt: number,
+    sid: string,
+    who: typeof account,
+  ): { pending: ReturnType<typeof initiateSession>; reply?: TRelayFrame } => {
     const pending = initiateSession({
       protocolVersion: SESSION_PROTOCOL_VERSION,
       instanceId,
-      accountId: account.accountId,
-      accountSecretKey: account.box.privateKey,
+      accountId: who.accountId,
+      accountSecretKey: who.box.privateKey,
       instancePublicKey: instanceBox.publicKey,
     });
-    const bundle = signGrant({ signer: admin, account, instanceId, role: "operator", expiresAt });
+    const bundle = signGrant({ signer: admin, account: who, instanceId, role: "operator", expiresAt });
     responder.handleFrame({
       instanceId,
-      sessionId,
+      sessionId: sid,
       kind: "handshake",
       frame: toBase64Url(encodeSessionOpen(JSON.stringify(bundle), pending.message)),
     });
-    const reply = out.shift();
+    return { pending, reply: out.shift() };
+  };
+  const open = (expiresAt = clock.now() + 60_000): Session => {
+    const { pending, reply } = handshake(expiresAt, sessionId, account);
     if (reply?.kind !== "handshake") throw new Error("no handshake reply");
     return pending.finish(fromBase64Url(reply.frame)).session;
+  };
+  /** Opens session `sid` for `who`; the companion's answer kind, and its text when it is a close. */
+  const tryOpen = (sid: string, who: typeof account): string => {
+    const { reply } = handshake(clock.now() + 60_000, sid, who);
+    return reply?.kind === "close" ? `close:${fromUtf8(fromBase64Url(reply.frame))}` : (reply?.kind ?? "none");
   };
   const send = (s: Session, type: string, body: unknown = {}): string => {
     const id = randomUUID();
@@ -79,7 +97,7 @@ function setup(handlers?: Partial<Record<TRequestType, RequestHandler>>) {
       .splice(0)
       .filter((f) => f.kind === "transport")
       .map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
-  return { responder, clock, out, open, send, read };
+  return { responder, clock, out, open, tryOpen, send, read, instanceId, sessionId, account };
 }
 
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -119,6 +137,65 @@ describe("responder limits", () => {
     // Nothing ahead: the answer is out before handleFrame returns.
     const now = t.send(s, "ping");
     expect(ids(t.read(s))).toEqual([now]);
+  });
+
+  /** A session whose first `ping` waits for `release`; the others answer at once. */
+  function gated() {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let pings = 0;
+    const t = setup({
+      ping: (_b, ctx) => (pings++ === 0 ? gate.then(() => ({ receivedAt: ctx.now() })) : { receivedAt: ctx.now() }),
+    });
+    return { t, release: () => release(), pings: () => pings };
+  }
+
+  it("requests queued behind a slow one do not run once their session is closed, and nothing subscribes", async () => {
+    const { t, release, pings } = gated();
+    const s = t.open();
+    t.send(s, "ping"); // slow
+    t.send(s, "system.watch", { intervalMs: 1000 }); // waits behind it
+    t.send(s, "ping"); // waits too
+    await flush();
+    // The session ends while they wait (here the console says the browser went away; a revocation
+    // or the companion's own close does the same).
+    t.responder.handleFrame({ instanceId: t.instanceId, sessionId: t.sessionId, kind: "close", frame: "" });
+    release();
+    await flush();
+    expect(pings()).toBe(1);
+    expect(t.clock.intervals()).toBe(0);
+    expect(t.responder.sessions()).toEqual([]);
+  });
+
+  it("requests queued behind a slow one do not run after the grant expired: the session closes", async () => {
+    const { t, release, pings } = gated();
+    const s = t.open(t.clock.now() + 10_000);
+    t.send(s, "ping");
+    t.send(s, "system.watch", { intervalMs: 1000 });
+    await flush();
+    t.clock.set(t.clock.now() + 20_000);
+    release();
+    await flush();
+    expect(pings()).toBe(1);
+    expect(t.clock.intervals()).toBe(0);
+    expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
+    expect(t.responder.sessions()).toEqual([]);
+  });
+
+  it("caps the sessions of one account, so one account cannot take every session slot", () => {
+    const t = setup(undefined, { maxSessions: 8, maxSessionsPerAccount: 3 });
+    const other = makeAccount();
+    const sid = (n: number): string => toBase64Url(new Uint8Array(16).fill(n));
+    expect([1, 2, 3, 4].map((n) => t.tryOpen(sid(n), t.account))).toEqual([
+      "handshake",
+      "handshake",
+      "handshake",
+      "close:too_many_sessions",
+    ]);
+    // Another account still gets in; closing one of the first account's sessions frees its slot.
+    expect(t.tryOpen(sid(5), other)).toBe("handshake");
+    t.responder.close(sid(1), "peer_closed", false);
+    expect(t.tryOpen(sid(6), t.account)).toBe("handshake");
   });
 
   it("caps live subscriptions per session and streams events on the clock", async () => {

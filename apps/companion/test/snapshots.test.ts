@@ -132,7 +132,8 @@ describe("last-known snapshots: sealed to verified grantees, signed by the insta
     expect(consoleServer.snapshots).toHaveLength(before + 1);
     first = consoleServer.snapshots.at(-1) as UploadedSnapshot;
     expect(first.instanceId).toBe(instance.instanceId);
-    // What the console holds says nothing of the inventory.
+    // What the console holds says nothing of the inventory: only the grantees' keys open it (the
+    // stranger and the rogue key are refused below), and no device's MAC is there in clear.
     const blob = Buffer.from(first.sealed);
     for (const d of sim.devices) expect(blob.includes(Buffer.from(d.mac))).toBe(false);
 

@@ -261,6 +261,8 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
     await type(a, id, "hostname\r");
     await waitUntil(() => screen(a, id).text.includes(`${veilSim.devices[1]?.hostname ?? "?"}\r\n`), 5000, "hostname");
     expect(screen(other, second).text).not.toContain("hostname");
+    // Nothing of the first session's terminal reached the other session at all, under any id.
+    expect(other.events.filter((e) => e.subscriptionId !== second)).toEqual([]);
     for (const [b, t] of [
       [a, id],
       [other, second],

@@ -160,11 +160,9 @@ describe("bulk credential generation", () => {
       login: { username: "ubnt", password: "ubnt" },
     });
     const progress: TDeviceJobProgress[] = [];
-    const t0 = Date.now();
+    // (How fast: bench/vault-generate.ts; tests do not time.)
     await generateCredentials(body, site, (p) => progress.push(p));
-    const elapsed = Date.now() - t0;
     expect(progress.filter((p) => p.status === "done")).toHaveLength(500);
-    expect(elapsed).toBeLessThan(60_000);
 
     const file = readFileSync(join(dir, VAULT_FILE), "utf8");
     for (const d of sim.devices.slice(0, 50)) expect(file).not.toContain(d.credentials.password);

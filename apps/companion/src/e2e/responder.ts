@@ -44,6 +44,8 @@ export interface ResponderOptions {
   clock: Clock;
   logger: Logger;
   maxSessions?: number;
+  /** Open sessions one account may hold (so one account cannot take every slot); default 32. */
+  maxSessionsPerAccount?: number;
   maxSubscriptionsPerSession?: number;
   /** Requests waiting in one session before new ones get `rate_limited`. */
   maxQueuedPerSession?: number;
@@ -149,6 +151,11 @@ export class Responder {
         minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.get(accountId) ?? 0,
         ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
       });
+      if (this.#sessionsOf(grant.accountId) >= (this.#o.maxSessionsPerAccount ?? 32)) {
+        log.warn("session refused", { sessionId, code: "too_many_sessions_for_account" });
+        this.#sendClose(sessionId, "too_many_sessions");
+        return;
+      }
       this.#boxKeyEpochs.set(
         grant.accountId,
         Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0),
@@ -184,6 +191,7 @@ export class Responder {
       pushStreamLimits: this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
       send: (m) => this.#sendMessage(live, m),
       end: (reason) => this.close(sessionId, reason, true),
+      isOpen: () => this.#sessions.get(sessionId) === live && !live.session.closed,
     };
     const live: LiveSession = {
       sessionId,
@@ -210,6 +218,13 @@ export class Responder {
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
     this.#o.audit?.sessionOpened(grant, sessionId);
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
+  }
+
+  /** Open sessions of one account (a walk over at most `maxSessions`, once per session opened). */
+  #sessionsOf(accountId: string): number {
+    let n = 0;
+    for (const live of this.#sessions.values()) if (live.grant.accountId === accountId) n += 1;
+    return n;
   }
 
   #receive(sessionId: string, bytes: Uint8Array): void {
@@ -252,6 +267,14 @@ export class Responder {
       this.close(sessionId, "internal", true);
     };
     const answer = (): MaybePromise<void> => {
+      // A request that waited behind a slower one runs only on a session still open, with a grant
+      // still valid: a session closed (by the peer, a revocation or expiry) takes its queue with it.
+      if (this.#sessions.get(sessionId) !== live || live.session.closed) return undefined;
+      if (live.grant.expiresAt <= this.#o.clock.now()) {
+        this.#o.logger.warn("grant expired: closing the session", { sessionId });
+        this.close(sessionId, "grant_expired", true);
+        return undefined;
+      }
       let answered = false;
       const unqueue = (error: unknown): never => {
         if (!answered) live.queued -= 1;
@@ -332,7 +355,8 @@ export class Responder {
     for (const live of [...this.#sessions.values()]) {
       const g = live.grant;
       const own = g.accountId === accountId && g.issuedAt <= before;
-      const delegated = g.delegatedBy?.accountId === accountId && g.delegatedBy.issuedAt <= before;
+      const delegated =
+        g.delegatedBy?.accountId === accountId && (g.delegatedBy.issuedAt <= before || g.issuedAt <= before);
       if (!own && !delegated) continue;
       closed += 1;
       // The session that asked (an admin revoking itself) gets its answer first.

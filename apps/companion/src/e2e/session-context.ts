@@ -6,7 +6,7 @@
 import type { Clock } from "../clock";
 import type { VerifiedGrant } from "../grants/verify-grant";
 import type { TE2EResponse } from "../protocol";
-import { SubscriptionLimitError } from "./dispatch-request";
+import { RequestRefusedError, SubscriptionLimitError } from "./dispatch-request";
 import { PushStream, type PushStreamLimits } from "./push-stream";
 import type { RequestContext } from "./request-context";
 
@@ -29,6 +29,8 @@ export interface SessionActions {
   send(message: TE2EResponse): void;
   /** Closes the session and tells the peer why. */
   end(reason: string): void;
+  /** Whether the session is still open (a handler that resumes after it closed starts nothing). */
+  isOpen(): boolean;
 }
 
 /** The RequestContext of request `requestId` on `live`. */
@@ -42,6 +44,7 @@ export function requestContext(live: SessionStreams, requestId: string, session:
     sessionId: live.sessionId,
     now: () => clock.now(),
     subscribe: ({ intervalMs, type, produce }) => {
+      if (!session.isOpen()) throw new RequestRefusedError("unavailable", "The session is closed.");
       if (full()) throw new SubscriptionLimitError();
       let seq = 0;
       const handle = clock.setInterval(() => {
@@ -57,6 +60,7 @@ export function requestContext(live: SessionStreams, requestId: string, session:
       return requestId;
     },
     stream: ({ type, onStop }) => {
+      if (!session.isOpen()) throw new RequestRefusedError("unavailable", "The session is closed.");
       if (full()) throw new SubscriptionLimitError();
       if (live.streams.has(requestId)) throw new SubscriptionLimitError();
       const send = (message: TE2EResponse): void => {

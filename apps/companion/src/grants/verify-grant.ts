@@ -151,6 +151,9 @@ export function verifyGrantBundle(
   if (g.expiresAt <= context.now) throw new GrantError("expired");
   if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
   if (revoked(g.accountId, g.issuedAt)) throw new GrantError("revoked");
+  // A revoked delegated admin's grants stay revoked when a console pairs them with a newer
+  // delegation of the same key: the grant's own date decides, as for the delegation's.
+  if (delegatedBy !== undefined && revoked(delegatedBy.accountId, g.issuedAt)) throw new GrantError("revoked");
   // The box key must be the one the account itself certified, not just the one the grant names.
   const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
   if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey)))

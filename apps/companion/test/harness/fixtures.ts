@@ -78,6 +78,8 @@ export interface TestInstance {
   box: BoxKeyPair;
   admin: TestAccount;
   record: ConsoleInstanceRecord;
+  /** The token's auth key, as the companion presents it (what the console stores a hash of). */
+  authKey: AuthKey;
   enrollment(consoleUrl: string, consolePin: string): string;
 }
 
@@ -137,6 +139,7 @@ export async function makeInstance(admin: TestAccount, name = "site"): Promise<T
     box,
     admin,
     record,
+    authKey: keys.authKey,
     enrollment: (consoleUrl, consolePin) =>
       encodeEnrollment({
         consoleUrl,

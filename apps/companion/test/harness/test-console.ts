@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
 import { Server, type Socket } from "socket.io";
 import { authKey as brandAuthKey, fromBase64Url, verifyAuthKey } from "../../src/crypto";
@@ -61,6 +62,12 @@ export class TestConsole {
   readonly snapshots: UploadedSnapshot[] = [];
   tamper: Tamper = {};
   connections = 0;
+  /**
+   * TCP connections accepted, and application bytes received over completed TLS sessions (before
+   * any HTTP parsing). A client that sends nothing after its handshake may never complete one here.
+   */
+  tcpConnections = 0;
+  tlsBytesIn = 0;
   #server: HttpsServer | undefined;
   #io: Server | undefined;
   #sockets = new Map<string, Socket>();
@@ -80,6 +87,10 @@ export class TestConsole {
       { key: this.cert.key, cert: this.cert.cert, minVersion: "TLSv1.2" },
       (req, res) => void this.#http(req, res),
     );
+    server.on("connection", () => (this.tcpConnections += 1));
+    server.on("secureConnection", (tls: TLSSocket) => {
+      tls.on("data", (chunk: Buffer) => (this.tlsBytesIn += chunk.length));
+    });
     const io = new Server(server, {
       serveClient: false,
       maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
