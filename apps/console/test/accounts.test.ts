@@ -423,7 +423,26 @@ for (const driver of drivers) {
       const filtered = (await c.api("/api/audit?outcome=failure&limit=5", { token: admin.token })).json as {
         entries: { outcome: string }[];
       };
+      expect(filtered.entries.length).toBeGreaterThan(0);
       expect(filtered.entries.every((e) => e.outcome === "failure")).toBe(true);
+      // Keyset pages: newest first, each page's `nextBefore` leads to the next older page, with no
+      // entry repeated or skipped, down to the first entry.
+      type Page = { entries: { seq: number }[]; nextBefore: number | null };
+      const all = ((await c.api("/api/audit?limit=500", { token: admin.token })).json as Page).entries.map(
+        (e) => e.seq,
+      );
+      expect(all.length).toBeGreaterThan(12);
+      const paged: number[] = [];
+      let before: number | null = null;
+      do {
+        const page = (
+          await c.api(`/api/audit?limit=5${before === null ? "" : `&before=${before}`}`, { token: admin.token })
+        ).json as Page;
+        expect(page.entries.length).toBeLessThanOrEqual(5);
+        paged.push(...page.entries.map((e) => e.seq));
+        before = page.nextBefore;
+      } while (before !== null && paged.length <= all.length);
+      expect(paged).toEqual(all);
     });
 
     it("settings: retention is readable by auditors and changeable by admins with step-up", async () => {

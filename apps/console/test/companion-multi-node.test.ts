@@ -57,7 +57,7 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
   });
 
   it(
-    "relays opaque frames between a browser on one node and a companion on another, and revokes across nodes",
+    "relays opaque frames between a browser on one node and a companion on another, closes a dropped browser's session there, and revokes across nodes",
     { timeout: 20_000 },
     async () => {
       const inst = await makeInstance(admin, "remote site");
@@ -111,6 +111,29 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       const again = next<TRelayFrame>(companion, "e2e:frame");
       expect(await sendFrame(browser, transport)).toEqual({ ok: true });
       expect(await again).toEqual(transport);
+
+      // Many frames at once reach the companion on the other node in the order they were sent
+      // (a reordered frame would end the Noise session).
+      const burst = Array.from({ length: 40 }, (_, i) => ({ ...transport, frame: toBase64Url(Buffer.from(`f${i}`)) }));
+      const arrived: TRelayFrame[] = [];
+      const all = new Promise<void>((resolve) => {
+        const on = (f: TRelayFrame): void => {
+          arrived.push(f);
+          if (arrived.length === burst.length) {
+            companion.off("e2e:frame", on);
+            resolve();
+          }
+        };
+        companion.on("e2e:frame", on);
+      });
+      expect(await Promise.all(burst.map((f) => sendFrame(browser, f)))).toEqual(burst.map(() => ({ ok: true })));
+      await all;
+      expect(arrived.map((f) => f.frame)).toEqual(burst.map((f) => f.frame));
+
+      // The browser goes away without a word: node A closes its session at the companion on node B.
+      const closed = next<TRelayFrame>(companion, "e2e:frame");
+      browser.disconnect();
+      expect(await closed).toEqual({ instanceId: inst.instanceId, sessionId, kind: "close", frame: "" });
 
       const ended = next<TSessionEnded>(companion, "session:ended");
       const gone = next<string>(companion, "disconnect");

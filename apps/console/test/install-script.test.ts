@@ -51,11 +51,28 @@ interface StatusJson {
   connection: { state: string; pid: number } | null;
 }
 
+/**
+ * The permission bits of each file in `dir`. The running companion writes its files atomically
+ * (a 0600 temp file renamed over the target), so a temp file listed a moment ago may be gone:
+ * those are skipped, every file still there is reported.
+ */
+function fileModes(dir: string): Record<string, number> {
+  const modes: Record<string, number> = {};
+  for (const f of readdirSync(dir)) {
+    const mode = statSync(path.join(dir, f), { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined) modes[f] = mode & 0o777;
+  }
+  return modes;
+}
+
 interface RunResult {
   status: number | null;
   stdout: string;
   stderr: string;
 }
+
+/** strace, when installed (Debian's package): every execve of the shown line is traced with it. */
+const STRACE = existsSync("/usr/bin/strace") ? "/usr/bin/strace" : null;
 
 /** A process this file started, with what it printed so far and its exit code. */
 interface Started {
@@ -211,8 +228,9 @@ describe("install.sh in prefix mode against the real console on a random port", 
       const line = installLines(enrollment).prefix;
       expect(line).toContain(`${info.consoleUrl}/install.sh`);
       // Typed into a shell, not passed to it: the line goes to sh's stdin, so no argv holds it.
-      // Meanwhile every process's argv is read, to show that none holds the enrollment string
-      // or the token (they travel in VEIL_ENROLL and on stdin).
+      // Every program the line runs is traced (strace: the argv of each execve, however short-lived
+      // the process), and every process's argv is also read while it runs, to show that none holds
+      // the enrollment string or the token (they travel in VEIL_ENROLL and on stdin).
       const secrets = [enrollment, inst.token];
       const leaks = new Set<string>();
       const watch = setInterval(() => {
@@ -225,7 +243,16 @@ describe("install.sh in prefix mode against the real console on a random port", 
           }
         }
       }, 5);
-      const shell = start("sh", [], {}, `${line}\n`);
+      const trace = path.join(parent, "execve.trace");
+      const shell = STRACE
+        ? start(
+            STRACE,
+            ["-f", "-qq", "--seccomp-bpf", "-e", "trace=execve", "-s", "65536", "-o", trace, "sh"],
+            {},
+            `${line}\n`,
+          )
+        : start("sh", [], {}, `${line}\n`);
+      if (!STRACE) console.warn("[install-script] strace is not installed: argv is only sampled from /proc");
       try {
         await eventually(
           async () => (await listed(c, inst.instanceId, admin.token))?.presence.online === true,
@@ -257,9 +284,9 @@ describe("install.sh in prefix mode against the real console on a random port", 
       expect((await enrollAudit(c, inst.instanceId)).map((a) => a.outcome)).toEqual(["success"]);
 
       expect(statSync(stateDir).mode & 0o777).toBe(0o700);
-      const files = readdirSync(stateDir);
-      expect(files).toContain("secrets.json");
-      for (const f of files) expect(statSync(path.join(stateDir, f)).mode & 0o777, f).toBe(0o600);
+      const modes = fileModes(stateDir);
+      expect(Object.keys(modes)).toContain("secrets.json");
+      for (const [f, mode] of Object.entries(modes)) expect(mode, f).toBe(0o600);
 
       expect(status()).toMatchObject({
         enrolled: true,
@@ -277,6 +304,16 @@ describe("install.sh in prefix mode against the real console on a random port", 
       expect(pid).toEqual(expect.any(Number));
       process.kill(pid ?? 0, "SIGTERM");
       expect(await shell.exit, shell.stderr()).toBe(0);
+      if (STRACE) {
+        const execs = readFileSync(trace, "utf8")
+          .split("\n")
+          .filter((l) => l.includes("execve("));
+        // The trace saw the line's programs: curl, the checksum, and the companion's enroll and run.
+        expect(execs.some((l) => l.includes('"curl"'))).toBe(true);
+        expect(execs.some((l) => l.includes("veil-companion.mjs") && l.includes('"enroll"'))).toBe(true);
+        expect(execs.some((l) => l.includes("veil-companion.mjs") && l.includes('"run"'))).toBe(true);
+        for (const secret of secrets) expect(execs.filter((l) => l.includes(secret))).toEqual([]);
+      }
       await eventually(
         async () => (await listed(c, inst.instanceId, admin.token))?.presence.online === false,
         15_000,
@@ -309,7 +346,7 @@ describe("install.sh in prefix mode against the real console on a random port", 
 
       expect(readFileSync(path.join(stateDir, "secrets.json"), "utf8")).toBe(before);
       expect(statSync(stateDir).mode & 0o777).toBe(0o700);
-      for (const f of readdirSync(stateDir)) expect(statSync(path.join(stateDir, f)).mode & 0o777, f).toBe(0o600);
+      for (const [f, mode] of Object.entries(fileModes(stateDir))) expect(mode, f).toBe(0o600);
       // The console saw no second enrollment: one success in its audit trail, same enrolledAt.
       expect((await enrollAudit(c, inst.instanceId)).map((a) => a.outcome)).toEqual(["success"]);
       expect((await listed(c, inst.instanceId, admin.token))?.enrolledAt).toBe(enrolledAt);

@@ -9,6 +9,8 @@ interface Outcome {
   connected: boolean;
   error?: string;
   data?: unknown;
+  /** The HTTP status of a refusal at the transport (before socket.io reads the handshake). */
+  httpStatus?: number;
 }
 
 describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
@@ -42,9 +44,14 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   function outcome(s: Socket): Promise<Outcome> {
     return new Promise((resolve) => {
       s.once("connect", () => resolve({ connected: true }));
-      s.once("connect_error", (e: Error & { data?: unknown }) =>
-        resolve({ connected: false, error: e.message, data: e.data }),
-      );
+      s.once("connect_error", (e: Error & { data?: unknown; description?: unknown; context?: unknown }) => {
+        // A refusal at the transport: polling reports the HTTP status, WebSocket the upgrade's answer.
+        const polled = (e.context as { status?: unknown } | undefined)?.status;
+        const message = (e.description as { message?: unknown } | undefined)?.message;
+        const upgrade = /Unexpected server response: (\d{3})/.exec(typeof message === "string" ? message : "");
+        const httpStatus = typeof polled === "number" ? polled : upgrade ? Number(upgrade[1]) : undefined;
+        resolve({ connected: false, error: e.message, data: e.data, ...(httpStatus ? { httpStatus } : {}) });
+      });
     });
   }
 
@@ -67,9 +74,15 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
 
   it("refuses a cross-site Origin (cross-site socket hijacking), over WebSocket and polling", async () => {
     for (const transport of ["websocket", "polling"] as const) {
+      // The control: the same token over the same transport from our own Origin connects.
+      const own = socket({ auth: auth(admin.token), origin: `https://localhost:${c.running.httpsPort}`, transport });
+      expect(await outcome(own), transport).toEqual({ connected: true });
+      own.disconnect();
+      // From another site it is refused at the transport (allowRequest), before the token is read.
       const s = socket({ auth: auth(admin.token), origin: "https://evil.example", transport });
       const o = await outcome(s);
-      expect(o.connected, transport).toBe(false);
+      // engine.io answers a refused upgrade 400 and a refused poll 403.
+      expect(o, transport).toMatchObject({ connected: false, httpStatus: transport === "websocket" ? 400 : 403 });
     }
   });
 

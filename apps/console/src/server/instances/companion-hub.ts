@@ -20,6 +20,7 @@ import {
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
+import { instanceRoom, OtherNodeRelay } from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
 
 /** What the companion namespace's middleware leaves on an authenticated companion socket. */
@@ -60,7 +61,6 @@ interface E2ESession {
   readonly browser: BrowserRelaySocket;
 }
 
-const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
 /** The browser socket that opened an E2E session joins this room: other nodes route replies through it. */
 const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
 const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
@@ -88,6 +88,8 @@ export class CompanionHub {
   readonly #namespaces = new Set<CompanionNamespace>();
   readonly #companions = new Map<string, CompanionSocket>();
   readonly #sessions = new Map<string, E2ESession>();
+  /** Frames for instances whose companion is connected to another node. */
+  readonly #otherNodes: OtherNodeRelay;
   readonly #browserSessions = new Map<string, Set<string>>();
   readonly #browserBudgets: BrowserBudgets;
   /** Companion → browser frames, charged to the receiving socket and its account. */
@@ -105,6 +107,7 @@ export class CompanionHub {
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
+    this.#otherNodes = new OtherNodeRelay(services.db, this.#namespaces, this.#now);
     this.#sweep = new PresenceSweep(
       services,
       () => [...this.#companions.keys()],
@@ -171,6 +174,7 @@ export class CompanionHub {
    */
   revoke(instanceId: string): void {
     const room = instanceRoom(instanceId);
+    this.#otherNodes.forget(instanceId);
     // Browsers first, so they learn why (the disconnect below would say "unavailable").
     this.#closeInstanceSessions(instanceId, "instance_revoked");
     for (const nsp of this.#namespaces) {
@@ -308,19 +312,8 @@ export class CompanionHub {
    */
   #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false): boolean | Promise<TSocketAck> {
     const local = this.#companions.get(frame.instanceId);
-    if (!local?.connected) return this.#sendToOtherNode(frame);
+    if (!local?.connected) return this.#otherNodes.send(frame);
     return local.data.outbox.push(frame, hold);
-  }
-
-  /** Through the instance's room, when the database says it is online (its companion is on another node). */
-  async #sendToOtherNode(frame: TRelayFrame): Promise<TSocketAck> {
-    const [row] = await this.services.db
-      .select({ online: instances.online })
-      .from(instances)
-      .where(and(eq(instances.id, frame.instanceId), eq(instances.online, true)));
-    if (!row) return fail("unavailable");
-    for (const nsp of this.#namespaces) nsp.to(instanceRoom(frame.instanceId)).emit("e2e:frame", frame);
-    return OK;
   }
 
   #addSession(session: E2ESession): void {
@@ -351,9 +344,9 @@ export class CompanionHub {
       const session = this.#sessions.get(id);
       if (!session) continue;
       this.#sessions.delete(id);
-      this.#companions
-        .get(session.instanceId)
-        ?.data.outbox.push({ instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+      // To the companion wherever it is connected: here, or through another node.
+      const sent = this.#sendToCompanion({ instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+      if (typeof sent !== "boolean") sent.catch((error: unknown) => this.services.log(`relay: ${String(error)}`));
     }
   }
 

@@ -63,34 +63,37 @@ export interface FrameLimit {
 }
 
 /**
- * One browser socket: 10,000 frames/s with bursts of 2,000, and 16 MiB/s of frame text (a full
- * 64 KiB frame every 4 ms). On the bench machine (2 cores, 2026-11-22) one session needs ~2,800
- * frames/s one request at a time and ~9,000/s with 20 in flight to match the bare relay
- * (docs/PERFORMANCE.md, "Relay round trips"); with relay batches a relayed frame costs the
- * console ~0.02 ms, so a socket at its budget holds a fifth of a core.
+ * One browser socket: 40,000 frames/s with bursts of 8,000, and 16 MiB/s of frame text (a full
+ * 64 KiB frame every 4 ms). The rule: one session runs at the relay's full speed, with room for a
+ * faster machine. On the bench machine (2 cores) the bare relay carried ~4,100 round trips/s one
+ * request at a time and 17,000/s with 20 in flight through one socket on 2026-11-24, when the
+ * earlier 10,000 frames/s held Veil to 0.55× of it (docs/PERFORMANCE.md, "Session 17"). A frame
+ * costs the console ~0.02 ms with relay batches, so one socket at this budget could hold most of
+ * a core: the frame counts bound a runaway client and an account's many sockets, and the byte
+ * budgets and session-open budgets (below) are what a flood of big frames or handshakes meets.
  */
 export const BROWSER_SOCKET_LIMIT: FrameLimit = {
-  framesPerSec: 10_000,
-  frameBurst: 2_000,
+  framesPerSec: 40_000,
+  frameBurst: 8_000,
   bytesPerSec: 16 * 1024 * 1024,
   byteBurst: 4 * 1024 * 1024,
 };
 /** All browser sockets of one account on this node together: twice one socket. */
 export const BROWSER_ACCOUNT_LIMIT: FrameLimit = {
-  framesPerSec: 20_000,
-  frameBurst: 4_000,
+  framesPerSec: 80_000,
+  frameBurst: 16_000,
   bytesPerSec: 32 * 1024 * 1024,
   byteBurst: 8 * 1024 * 1024,
 };
 /**
- * One companion socket (it answers every browser of its instance): four accounts' worth. What
+ * One companion socket (it answers every browser of its instance): two accounts' worth. What
  * it sends is charged first to the receiving browser socket and account (the same limits as
  * above, in the other direction), so one account pulling large answers spends its own budget,
  * not this one, and cannot get other accounts' frames dropped.
  */
 export const COMPANION_SOCKET_LIMIT: FrameLimit = {
-  framesPerSec: 80_000,
-  frameBurst: 16_000,
+  framesPerSec: 160_000,
+  frameBurst: 32_000,
   bytesPerSec: 128 * 1024 * 1024,
   byteBurst: 32 * 1024 * 1024,
 };
