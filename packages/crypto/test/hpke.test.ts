@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DecryptError } from "../src/errors";
 import { hpkeOpen, hpkeReceiveExport, hpkeSeal, hpkeSendExport, setupHpkeReceiver, setupHpkeSender } from "../src/hpke";
 import { generateBoxKeyPair, type BoxPublicKey } from "../src/keys";
+import { getPrimitives, setPrimitives } from "../src/primitives/index";
 import { noblePrimitives } from "../src/primitives/noble";
 import { hpkeSuite } from "./suites/hpke";
 
@@ -49,10 +50,34 @@ describe("HPKE single-shot API", () => {
     expect(hpkeReceiveExport({ enc, recipientPrivateKey: r.privateKey }, ctx, 48)).toEqual(secret);
   });
 
-  it("low-order keys: refused when sealing (RangeError), opaque when opening", () => {
+  it("low-order keys: refused when sealing (RangeError), opaque when opening, before any AEAD runs", () => {
     const zero = new Uint8Array(32) as BoxPublicKey;
     expect(() => hpkeSeal({ recipientPublicKey: zero }, msg)).toThrow(RangeError);
-    expect(() => hpkeOpen({ enc: zero, recipientPrivateKey: r.privateKey }, new Uint8Array(32))).toThrow(DecryptError);
+    // The AEAD would refuse the ciphertext anyway; counting its calls shows the key was refused first.
+    const inUse = getPrimitives();
+    let opens = 0;
+    setPrimitives({
+      ...inUse,
+      chacha20poly1305Open: (...args: Parameters<typeof inUse.chacha20poly1305Open>) => {
+        opens += 1;
+        return inUse.chacha20poly1305Open(...args);
+      },
+    });
+    try {
+      expect(() => hpkeOpen({ enc: zero, recipientPrivateKey: r.privateKey }, new Uint8Array(32))).toThrow(
+        DecryptError,
+      );
+      expect(opens).toBe(0);
+      // The control: a well-formed but wrong sealed message does reach the AEAD.
+      const sealed = hpkeSeal({ recipientPublicKey: r.publicKey }, msg);
+      sealed.ciphertext[0] = (sealed.ciphertext[0] ?? 0) ^ 1;
+      expect(() => hpkeOpen({ enc: sealed.enc, recipientPrivateKey: r.privateKey }, sealed.ciphertext)).toThrow(
+        DecryptError,
+      );
+      expect(opens).toBe(1);
+    } finally {
+      setPrimitives(inUse);
+    }
   });
 
   it("psk inputs must come together and be long enough (RFC 9180 §5.1.1, §9.5)", () => {

@@ -161,6 +161,12 @@ describe("HKDF split labels", () => {
     const keys = splitMasterKey(new Uint8Array(32).fill(1) as MasterKey, "password");
     const h = hashAuthKey(keys.authKey);
     expect(h.length).toBe(32);
+    // SHA-256 over the length-prefixed label (u32be length, then the ASCII) and the key; not the
+    // bare hash of the key, which other code could compute for another purpose.
+    const label = new TextEncoder().encode("veil/v1/auth-key-hash");
+    const prefixed = new Uint8Array([0, 0, label.length >> 8, label.length & 0xff, ...label, ...keys.authKey]);
+    expect(toHex(h)).toBe(toHex(sha256(prefixed)));
+    expect(toHex(h)).not.toBe(toHex(sha256(keys.authKey)));
     expect(verifyAuthKey(keys.authKey, h)).toBe(true);
     expect(verifyAuthKey(keys.wrapKey, h)).toBe(false);
   });

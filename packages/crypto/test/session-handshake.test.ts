@@ -100,11 +100,21 @@ describe("session handshake: mismatches fail", () => {
     expect(() => initiateSession(initOpts({ instancePublicKey: low }))).toThrow(SessionHandshakeError);
   });
 
-  it("a low-order ephemeral in the first message is rejected", () => {
+  it("a low-order ephemeral in the first message is rejected, by the DH check itself", () => {
     const pending = initiateSession(initOpts());
     const forged = pending.message.slice();
     forged.fill(0, 0, 32);
-    expect(() => acceptSession(acceptOpts(forged))).toThrow(SessionHandshakeError);
+    // Decryption of the payload would fail too; the cause shows the all-zero DH was caught first.
+    const thrown = (() => {
+      try {
+        acceptSession(acceptOpts(forged));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(thrown).toBeInstanceOf(SessionHandshakeError);
+    expect((thrown as SessionHandshakeError).cause).toMatchObject({ name: "NoiseError", code: "invalid_dh" });
   });
 });
 

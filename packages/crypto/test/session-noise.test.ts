@@ -90,6 +90,32 @@ describe("CipherState (Noise §5.1, ChaChaPoly §12.3)", () => {
     expect(() => c.rekey()).toThrow(NoiseError);
   });
 
+  it("zeroes the key bytes it held: the old key at rekey(), the current one at wipe()", () => {
+    // The AEAD is handed the state's own key array: keep a reference to each one it saw.
+    const keysSeen: Uint8Array[] = [];
+    const spy = {
+      ...p,
+      chacha20poly1305Seal: (k: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => {
+        keysSeen.push(k);
+        return p.chacha20poly1305Seal(k, nonce, plaintext, aad);
+      },
+    };
+    const c = new CipherState(spy);
+    c.initializeKey(key);
+    c.encryptWithAd(empty, utf8("a"));
+    const first = keysSeen.at(-1) as Uint8Array;
+    expect(first).toEqual(key);
+    c.rekey();
+    // The rekey encryption read the first key; then it was zeroed in place.
+    expect(first.every((b) => b === 0)).toBe(true);
+    c.encryptWithAd(empty, utf8("b"));
+    const second = keysSeen.at(-1) as Uint8Array;
+    expect(second).not.toBe(first);
+    expect(second.some((b) => b !== 0)).toBe(true);
+    c.wipe();
+    expect(second.every((b) => b === 0)).toBe(true);
+  });
+
   it("validates its inputs", () => {
     const c = new CipherState(p);
     expect(() => c.initializeKey(new Uint8Array(31))).toThrow(/key/);

@@ -58,7 +58,7 @@ for (const driver of drivers()) {
       expect(head?.lastHash).toEqual(new Uint8Array(32));
     });
 
-    it("opening the same database again reuses migrations (idempotent)", async () => {
+    it("opening the same database again shares the open handle; releasing it leaves the first working", async () => {
       const again = await driver.open();
       expect(again.driver).toBe(driver.name);
       await again.close();
@@ -181,6 +181,24 @@ for (const driver of drivers()) {
       expect((await verifyAuditChain(db)).ok).toBe(true);
     });
 
+    it("detects an edited row (same hashes, other content) and a row re-linked to another predecessor", async () => {
+      // UPDATE is refused by the trigger; a thief with the database can still delete and re-insert.
+      const a = await appendAudit(db, { action: "test.edit", outcome: "success" });
+      await appendAudit(db, { action: "test.edit", outcome: "success" });
+      const [victim] = await db.select().from(auditLog).where(eq(auditLog.seq, a.seq));
+      if (!victim) throw new Error("missing");
+      const replace = async (row: typeof victim): Promise<void> => {
+        await db.delete(auditLog).where(eq(auditLog.seq, a.seq));
+        await db.insert(auditLog).values(row);
+      };
+      await replace({ ...victim, outcome: "failure" });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: false, brokenAt: a.seq, reason: "hash mismatch" });
+      await replace({ ...victim, prevHash: new Uint8Array(32).fill(7) });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: false, brokenAt: a.seq, reason: "prev_hash mismatch" });
+      await replace(victim);
+      expect((await verifyAuditChain(db)).ok).toBe(true);
+    });
+
     it("retention prunes old rows and keeps the chain verifiable from the anchor", async () => {
       const old = new Date(Date.now() - 100 * 86_400_000);
       // Make the oldest rows old by appending "old" events first is impossible after the fact,
@@ -195,8 +213,9 @@ for (const driver of drivers()) {
       expect(v).toMatchObject({ ok: true, checked: 1, anchorSeq: keep.seq - 1 });
       await appendAudit(db, { action: "test.after", outcome: "success", at: new Date() });
       expect((await verifyAuditChain(db)).ok).toBe(true);
-      expect(old.getTime()).toBeLessThan(Date.now());
+      // Nothing is older than `old`: a prune at that date deletes nothing and keeps the anchor.
       expect(await pruneAudit(db, old)).toMatchObject({ deleted: 0 });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, anchorSeq: keep.seq - 1 });
     });
   });
 }

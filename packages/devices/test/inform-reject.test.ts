@@ -90,6 +90,10 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
         // controllers; the codec still throws nothing but DeviceCodecError (outcome rethrows
         // anything else) and the JSON schema layer rejects what garbles.
         if (cipher === "gcm") expect(r, `byte ${i}`).not.toBe("ok");
+        // For CBC the header's own fields still bind: magic, packet version, flags, payload
+        // version and length (bytes 0–7, 14–15, 32–39). Only the MAC, IV and payload can change.
+        const bound = i < 8 || i === 14 || i === 15 || (i >= 32 && i < 40);
+        if (bound) expect(r, `header byte ${i}`).not.toBe("ok");
       }
       if (cipher === "gcm") expect(accepted).toBe(0);
     });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   AckedOutbox,
+  BATCH_ACK_TIMEOUT_MS,
+  clientOutbox,
   FrameOutbox,
   IDLE_AFTER_MS,
   MAX_BATCH_FRAME_CHARS,
@@ -201,6 +203,36 @@ describe("AckedOutbox", () => {
       const results = await Promise.all([1, 2].map((n) => box.send(frame(n))));
       for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: "unavailable" } });
     }
+  });
+});
+
+describe("clientOutbox", () => {
+  /** A client socket that answers each `e2e:frames` emit with `reply(frames)` as (error, ack). */
+  function socket(reply: (frames: TRelayFrame[]) => [unknown, unknown]) {
+    const emits: { event: string; frames: TRelayFrame[]; timeoutMs: number }[] = [];
+    return {
+      emits,
+      timeout: (timeoutMs: number) => ({
+        emit: (event: "e2e:frames", frames: TRelayFrame[], ack: (error: unknown, ack: unknown) => void) => {
+          emits.push({ event, frames, timeoutMs });
+          queueMicrotask(() => ack(...reply(frames)));
+        },
+      }),
+    };
+  }
+
+  it("emits `e2e:frames` with the acknowledgement timeout and passes the console's results on", async () => {
+    const s = socket((frames) => [null, frames.map(() => ({ ok: true }))]);
+    expect(await clientOutbox(s).send(frame(1))).toEqual({ ok: true });
+    expect(s.emits).toEqual([{ event: "e2e:frames", frames: [frame(1)], timeoutMs: BATCH_ACK_TIMEOUT_MS }]);
+  });
+
+  it("settles every frame of a batch as unavailable when no acknowledgement came in time", async () => {
+    const s = socket(() => [new Error("operation has timed out"), undefined]);
+    const box = clientOutbox(s);
+    const results = await Promise.all([1, 2, 3].map((n) => box.send(frame(n))));
+    expect(results).toHaveLength(3);
+    for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: "unavailable", retryable: true } });
   });
 });
 

@@ -30,7 +30,7 @@ export const SESSION_MAX_PROTOCOL_VERSION = 0xffff_ffff;
 
 /** What a session is bound to. Both ends must pass the same values. */
 export interface SessionBinding {
-  /** packages/protocol's PROTOCOL_VERSION as spoken by this end (integer, 0 … 2^32-1). */
+  /** packages/protocol's SESSION_PROTOCOL_VERSION as spoken by this end (integer, 0 … 2^32-1). */
   protocolVersion: number;
   /** The instance (companion) id, as in the instance certificate. */
   instanceId: string;
