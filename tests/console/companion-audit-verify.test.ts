@@ -120,6 +120,9 @@ describe("browser re-verification of audit pages", () => {
       const newest = log.read({ limit: 10 });
       const older = log.read({ before: newest.records[0]?.seq ?? 0, limit: 50 });
       log.close();
+      // 30 records and the log's own start anchor: ten on the newest page, the other 21 older.
+      expect(newest.records).toHaveLength(10);
+      expect(older.records).toHaveLength(21);
       expect(verifyAuditPage(newest, { newest: true })).toEqual({ ok: true, breaks: [] });
       expect(verifyAuditPage(older, { newest: false, newerFirst: newest.records[0] })).toEqual({
         ok: true,

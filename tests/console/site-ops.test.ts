@@ -324,6 +324,14 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
 
   test("a wrong master password and a tampered key file are refused in the browser; nothing is sent", async () => {
     const p = page();
+    // What reached the companion: its audit log records every vault.unlock it was asked for.
+    const unlockRequests = (): number =>
+      readdirSync(stateDir)
+        .filter((f) => /^audit-\d{12}\.jsonl$/.test(f))
+        .flatMap((f) => readFileSync(join(stateDir, f), "utf8").split("\n"))
+        .filter((line) => line.includes('"type":"vault.unlock"')).length;
+    const unlocksBefore = unlockRequests();
+    expect(unlocksBefore).toBeGreaterThan(0); // the earlier tests' unlocks are there
     await unlock(keyFilePath, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH");
     const alert = unlockAlert();
     await expect.poll(() => alert.textContent(), { timeout: 120_000 }).toContain("The master password is wrong");
@@ -345,6 +353,7 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
     await unlock(notJson, masterPassword);
     await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toContain("not a vault key file");
     expect(await vaultState()).toBe("locked");
+    expect(unlockRequests()).toBe(unlocksBefore);
     await screenshot(p, "site-ops-07-refused");
   }, 300_000);
 
