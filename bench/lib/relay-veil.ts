@@ -158,8 +158,8 @@ export class BrowserSession {
     if (!this.#session) throw new Error("not open");
     const t = performance.now();
     const id = randomUUID();
-    // A short expiry: the companion remembers every request id until it expires (replay cache of
-    // 20,000 ids), so the sustained rate it accepts is 20,000 / TTL; 2 s allows 10,000/s.
+    // A short expiry: the companion remembers every request id until it expires (replay record of
+    // 200,000 ids), so the sustained rate it accepts is 200,000 / TTL; 2 s allows 100,000/s.
     const plain = { kind: "request", id, expiresAt: Date.now() + this.ttlMs, type, body };
     const frame = toBase64Url(this.#session.seal(utf8(JSON.stringify(plain))));
     browserCryptoMs += performance.now() - t;
