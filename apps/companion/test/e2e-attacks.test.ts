@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { fromBase64Url, signStatement, toBase64Url, type SignedStatement } from "../src/crypto";
@@ -161,14 +163,31 @@ describe("end-to-end sessions through a malicious console", () => {
     expect(lines.some((l) => l.includes('"code":"box_key_uncertified"'))).toBe(true);
   });
 
-  it("refuses a box-key certificate older than one already seen for the account (rollback)", async () => {
+  it("refuses a box-key certificate older than one already seen for the account (rollback), after a restart too", async () => {
     const account = makeAccount();
     const fresh = signGrant({ signer: admin, account, instanceId: instance.instanceId, role: "viewer" });
-    const b1 = session(account, { ...fresh, boxKeyCertificate: certifyAccountBoxKey(account, 2) });
+    const atEpoch = (epoch: number): BrowserSession =>
+      session(account, { ...fresh, boxKeyCertificate: certifyAccountBoxKey(account, epoch) });
+    const b1 = atEpoch(2);
     await b1.open();
-    const b2 = session(account, { ...fresh, boxKeyCertificate: certifyAccountBoxKey(account, 1) });
+    const b2 = atEpoch(1);
     await expect(b2.open()).rejects.toThrow(/grant_refused/);
     b1.dispose();
+    // The floor is kept in the state folder: a console that waits for a restart to present the
+    // older certificate gets nowhere.
+    companion.stop();
+    await companion.finished;
+    await waitUntil(() => !evil.isOnline(instance.instanceId), 5000, "offline");
+    const floors = join(state.dir, "box-key-epochs.json");
+    const saved = existsSync(floors) ? { mode: statSync(floors).mode & 0o777, text: readFileSync(floors, "utf8") } : {};
+    companion = runCompanion(state.dir, logger);
+    await waitUntil(() => evil.isOnline(instance.instanceId), 5000, "online again");
+    expect(saved).toEqual({ mode: 0o600, text: expect.any(String) as unknown });
+    expect(JSON.parse(saved.text ?? "{}")).toMatchObject({ [account.accountId]: 2 });
+    const again = atEpoch(2);
+    await again.open();
+    again.dispose();
+    await expect(atEpoch(1).open()).rejects.toThrow(/grant_refused/);
   });
 
   it("a viewer's write is refused by the companion even though the console relays it", async () => {

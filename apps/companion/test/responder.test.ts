@@ -14,7 +14,7 @@ import { Responder } from "../src/e2e/responder";
 import { createRequestHandlers } from "../src/e2e/requests/create-handlers";
 import type { RequestHandler } from "../src/e2e/request-context";
 import { silentLogger } from "../src/log";
-import { makeAccount, signGrant } from "./harness/fixtures";
+import { makeAccount, signDelegation, signGrant } from "./harness/fixtures";
 
 /** A clock the test moves by hand; intervals fire on `tick`. */
 function testClock(): Clock & { set(ms: number): void; tick(): void; intervals(): number } {
@@ -39,6 +39,8 @@ function setup(
 ) {
   const instanceId = randomUUID();
   const admin = makeAccount();
+  const delegate = makeAccount();
+  const hellos: { grantExpiresAt: number }[] = [];
   const instanceBox = makeAccount().box;
   const account = makeAccount();
   const clock = testClock();
@@ -59,6 +61,7 @@ function setup(
     expiresAt: number,
     sid: string,
     who: typeof account,
+    delegationExpiresAt?: number,
   ): { pending: ReturnType<typeof initiateSession>; reply?: TRelayFrame } => {
     const pending = initiateSession({
       protocolVersion: SESSION_PROTOCOL_VERSION,
@@ -67,7 +70,18 @@ function setup(
       accountSecretKey: who.box.privateKey,
       instancePublicKey: instanceBox.publicKey,
     });
-    const bundle = signGrant({ signer: admin, account: who, instanceId, role: "operator", expiresAt });
+    // With `delegationExpiresAt`, a delegated admin signs the grant under a delegation lasting that long.
+    const bundle =
+      delegationExpiresAt === undefined
+        ? signGrant({ signer: admin, account: who, instanceId, role: "operator", expiresAt })
+        : signGrant({
+            signer: delegate,
+            account: who,
+            instanceId,
+            role: "operator",
+            expiresAt,
+            delegation: signDelegation(admin, delegate, instanceId, delegationExpiresAt),
+          });
     responder.handleFrame({
       instanceId,
       sessionId: sid,
@@ -76,10 +90,12 @@ function setup(
     });
     return { pending, reply: out.shift() };
   };
-  const open = (expiresAt = clock.now() + 60_000): Session => {
-    const { pending, reply } = handshake(expiresAt, sessionId, account);
+  const open = (expiresAt = clock.now() + 60_000, delegationExpiresAt?: number): Session => {
+    const { pending, reply } = handshake(expiresAt, sessionId, account, delegationExpiresAt);
     if (reply?.kind !== "handshake") throw new Error("no handshake reply");
-    return pending.finish(fromBase64Url(reply.frame)).session;
+    const opened = pending.finish(fromBase64Url(reply.frame));
+    hellos.push(JSON.parse(fromUtf8(opened.payload)) as { grantExpiresAt: number });
+    return opened.session;
   };
   /** Opens session `sid` for `who`; the companion's answer kind, and its text when it is a close. */
   const tryOpen = (sid: string, who: typeof account): string => {
@@ -97,7 +113,7 @@ function setup(
       .splice(0)
       .filter((f) => f.kind === "transport")
       .map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
-  return { responder, clock, out, open, tryOpen, send, read, instanceId, sessionId, account };
+  return { responder, clock, out, open, tryOpen, send, read, instanceId, sessionId, account, hellos };
 }
 
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -218,6 +234,22 @@ describe("responder limits", () => {
     t.read(s);
     t.clock.set(t.clock.now() + 20_000);
     t.clock.tick();
+    expect(t.out.at(-1)).toMatchObject({ kind: "close" });
+    expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
+    expect(t.responder.sessions()).toEqual([]);
+  });
+
+  it("a delegated admin's grant lasts no longer than its delegation: the session ends when the delegation does", () => {
+    const t = setup();
+    const start = t.clock.now();
+    const s = t.open(start + 3600_000, start + 10_000);
+    // The hello tells the browser when the session will end: the delegation's expiry, not the grant's.
+    expect(t.hellos.at(-1)?.grantExpiresAt).toBe(start + 10_000);
+    t.send(s, "ping");
+    expect(t.read(s)).toMatchObject([{ kind: "result" }]);
+    t.clock.set(start + 20_000);
+    t.send(s, "ping");
+    expect(t.out.filter((f) => f.kind === "transport")).toEqual([]);
     expect(t.out.at(-1)).toMatchObject({ kind: "close" });
     expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
     expect(t.responder.sessions()).toEqual([]);

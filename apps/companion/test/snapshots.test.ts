@@ -11,6 +11,7 @@ import { seal, toBase64Url, utf8, type BoxKeyPair } from "../src/crypto";
 import { MAX_SNAPSHOT_BYTES, snapshotAad, type TDeviceSummary } from "../src/protocol";
 import { sealSnapshot } from "../src/snapshots/seal-snapshot";
 import { snapshotRecipients } from "../src/snapshots/snapshot-recipients";
+import { BoxKeyEpochs } from "../src/grants/box-key-epochs";
 import { SNAPSHOT_STATE_FILE, type UploadOutcome } from "../src/snapshots/snapshot-uploader";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
@@ -149,11 +150,14 @@ describe("last-known snapshots: sealed to verified grantees, signed by the insta
     expect(lines.some((l) => l.includes("grants refused for snapshots") && l.includes("unknown_signer"))).toBe(true);
   });
 
-  it("seals only to grants this companion verified: pinned signer or its delegation, this instance, unexpired, certified box key", () => {
+  it("seals only to grants this companion verified: pinned signer or its delegation, this instance, unexpired, not revoked, certified box key", () => {
     const id = instance.instanceId;
     const delegate = makeAccount();
     const delegated = makeAccount();
     const certOf = makeAccount();
+    const revoked = makeAccount();
+    const lapsed = makeAccount();
+    const revokedAt = Date.now() - 1000;
     const swappedBox = signGrant({ signer: admin, account: certOf, instanceId: id, role: "viewer" });
     // A console pairing an account's certificate with a grant for another box key.
     swappedBox.boxKeyCertificate = signGrant({
@@ -176,14 +180,37 @@ describe("last-known snapshots: sealed to verified grantees, signed by the insta
         signGrant({ signer: admin, account: stranger, instanceId: randomUUID(), role: "viewer" }),
         signGrant({ signer: admin, account: certOf, instanceId: id, role: "viewer", expiresAt: Date.now() - 1000 }),
         swappedBox,
+        // Revoked by grants.revoke, still listed by the console.
+        signGrant({ signer: admin, account: revoked, instanceId: id, role: "viewer", issuedAt: revokedAt - 1 }),
+        // A grant good for an hour under a delegation that lapsed.
+        signGrant({
+          signer: delegate,
+          account: lapsed,
+          instanceId: id,
+          role: "viewer",
+          delegation: signDelegation(admin, delegate, id, Date.now() - 1),
+        }),
       ],
-      { instanceId: id, signer: admin.identity.publicKey, now: Date.now(), epochs: new Map() },
+      {
+        instanceId: id,
+        signer: admin.identity.publicKey,
+        now: Date.now(),
+        epochs: new BoxKeyEpochs(),
+        revokedBefore: (accountId) => (accountId === revoked.accountId ? revokedAt : undefined),
+      },
     );
     expect(result.accounts.sort()).toEqual([viewer.accountId, delegated.accountId].sort());
     expect(result.keys.map((k) => toBase64Url(k)).sort()).toEqual(
       [toBase64Url(viewer.box.publicKey), toBase64Url(delegated.box.publicKey)].sort(),
     );
-    expect(result.refused).toEqual({ unknown_signer: 1, wrong_instance: 1, expired: 1, box_key_uncertified: 1 });
+    expect(result.refused).toEqual({
+      unknown_signer: 1,
+      wrong_instance: 1,
+      expired: 1,
+      box_key_uncertified: 1,
+      revoked: 1,
+      delegation_invalid: 1,
+    });
   });
 
   it("a malicious console is caught by the browser: replayed older, relabelled, moved to another instance, forged, bit-flipped", async () => {

@@ -30,6 +30,7 @@ import type { AuditRecorder } from "../audit/record-request";
 import type { RequestHandler } from "./request-context";
 import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "./push-stream";
 import { requestContext, type SessionActions, type SessionStreams } from "./session-context";
+import { BoxKeyEpochs, type EpochFloors } from "../grants/box-key-epochs";
 
 /** Options of the {@link Responder}: keys, signer, clock, logger and the send function come in from outside. */
 export interface ResponderOptions {
@@ -56,6 +57,8 @@ export interface ResponderOptions {
   pushStreamLimits?: PushStreamLimits;
   /** Revoked grants (`grants.revoke`): an account's grants issued at or before this time are refused. */
   revokedBefore?: (accountId: string) => number | undefined;
+  /** Box-key epoch floors (default: in memory only); the companion shares its saved ones with snapshots. */
+  boxKeyEpochs?: EpochFloors;
 }
 
 interface LiveSession extends SessionStreams {
@@ -88,12 +91,13 @@ export class Responder {
   readonly #o: ResponderOptions;
   readonly #sessions = new Map<string, LiveSession>();
   readonly #cache: ReplayCache;
-  /** Highest box-key certificate epoch seen per account (in memory): refuses rollbacks. */
-  readonly #boxKeyEpochs = new Map<string, number>();
+  /** Highest box-key certificate epoch seen per account: refuses rollbacks. */
+  readonly #boxKeyEpochs: EpochFloors;
 
   constructor(options: ResponderOptions) {
     this.#o = options;
     this.#cache = options.cache ?? new ReplayCache();
+    this.#boxKeyEpochs = options.boxKeyEpochs ?? new BoxKeyEpochs();
   }
 
   /** How many sessions are open (cheap: read on every frame sent). */
@@ -148,7 +152,7 @@ export class Responder {
         instanceId: this.#o.instanceId,
         signer: this.#o.signer,
         now: this.#o.clock.now(),
-        minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.get(accountId) ?? 0,
+        minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.floor(accountId),
         ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
       });
       if (this.#sessionsOf(grant.accountId) >= (this.#o.maxSessionsPerAccount ?? 32)) {
@@ -156,10 +160,7 @@ export class Responder {
         this.#sendClose(sessionId, "too_many_sessions");
         return;
       }
-      this.#boxKeyEpochs.set(
-        grant.accountId,
-        Math.max(grant.boxKeyEpoch, this.#boxKeyEpochs.get(grant.accountId) ?? 0),
-      );
+      this.#boxKeyEpochs.raise(grant.accountId, grant.boxKeyEpoch);
       pending = acceptSession({
         protocolVersion: SESSION_PROTOCOL_VERSION,
         instanceId: this.#o.instanceId,

@@ -45,6 +45,12 @@ export interface VerifiedGrant extends TGrantBody {
   via: "signer" | "delegated";
   /** The delegation the grant was signed under (delegated admins only): whose, and when issued. */
   delegatedBy?: { accountId: string; issuedAt: number };
+  /**
+   * When the grant stops being honoured: the grant's own expiry, or its delegation's when that
+   * comes first (a delegated admin's grants last no longer than the delegation that vouches for
+   * them). Every check after the session opens reads this field.
+   */
+  expiresAt: number;
   /** Epoch of the account's box-key certificate (pin it: a lower one later is a rollback). */
   boxKeyEpoch: number;
   /** Hex identity fingerprint of the key that signed the grant (recorded in the audit log). */
@@ -126,6 +132,7 @@ export function verifyGrantBundle(
   const signerKey = publicKey(bundle.data.signerPublicKey);
   let via: VerifiedGrant["via"] = "signer";
   let delegatedBy: VerifiedGrant["delegatedBy"];
+  let delegationExpiresAt = Number.POSITIVE_INFINITY;
   if (!constantTimeEqual(signerKey, context.signer)) {
     // Not the pinned signer: only acceptable with a delegation the pinned signer made for this key.
     if (bundle.data.delegation === undefined) throw new GrantError("unknown_signer");
@@ -141,6 +148,7 @@ export function verifyGrantBundle(
     if (revoked(d.adminAccountId, d.issuedAt)) throw new GrantError("revoked");
     via = "delegated";
     delegatedBy = { accountId: d.adminAccountId, issuedAt: d.issuedAt };
+    delegationExpiresAt = d.expiresAt;
   } else if (bundle.data.delegation !== undefined) {
     throw new GrantError("malformed");
   }
@@ -160,6 +168,7 @@ export function verifyGrantBundle(
     throw new GrantError("box_key_uncertified");
   return {
     ...g,
+    expiresAt: Math.min(g.expiresAt, delegationExpiresAt),
     via,
     ...(delegatedBy !== undefined ? { delegatedBy } : {}),
     boxKeyEpoch: certified.epoch,

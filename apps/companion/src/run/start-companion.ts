@@ -18,6 +18,7 @@ import { tapTransport } from "../snapshots/socket-tap";
 import { AuditLog } from "../audit/audit-log";
 import { AuditRecorder } from "../audit/record-request";
 import { GrantRevocations } from "../grants/grant-revocations";
+import { BoxKeyEpochs } from "../grants/box-key-epochs";
 
 /** Options of {@link startCompanion}: everything with a side effect can be replaced. */
 export interface StartOptions {
@@ -104,6 +105,8 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     (error: unknown) =>
       logger.error("device servers failed to start", { error: error instanceof Error ? error.message : "unknown" }),
   );
+  const revocations = new GrantRevocations(store);
+  const boxKeyEpochs = new BoxKeyEpochs({ store, logger });
   const snapshots =
     options.devices === undefined || options.snapshots === false
       ? undefined
@@ -120,6 +123,8 @@ export function startCompanion(options: StartOptions): RunningCompanion {
           socket: () => tapped.connected(),
           clock,
           logger,
+          boxKeyEpochs,
+          revokedBefore: (accountId) => revocations.before(accountId),
         });
   snapshots?.start();
   const site = openSiteServices({
@@ -139,7 +144,6 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     ...(options.terminalLimits !== undefined ? { limits: options.terminalLimits } : {}),
     record: (event) => audit.append(terminalAuditEntry(event, clock.now())),
   });
-  const revocations = new GrantRevocations(store);
   const handlers = createRequestHandlers({
     revokeGrant: ({ accountId, issuedAt }, requestSessionId) => {
       const revokedBefore = revocations.revoke(accountId, issuedAt);
@@ -164,6 +168,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     logger,
     audit: new AuditRecorder(audit, logger, () => clock.now()),
     revokedBefore: (accountId) => revocations.before(accountId),
+    boxKeyEpochs,
     send: (frame) => {
       supervisor?.send(frame);
       // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.
@@ -227,6 +232,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
       writeStatus();
       await devices?.then((d) => d.close()).catch(() => undefined);
       audit.close();
+      await boxKeyEpochs.flushed();
       return state;
     }),
     // A clean stop sends one last snapshot first (bounded: at most 3 s).

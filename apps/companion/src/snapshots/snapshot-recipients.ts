@@ -2,6 +2,7 @@ import { boxPublicKey, fromBase64Url, toBase64Url, type BoxPublicKey, type Ident
 import { MAX_RECIPIENTS } from "../crypto";
 import type { TGrantBundle } from "../protocol";
 import { GrantError, verifyGrantBundle } from "../grants/verify-grant";
+import type { EpochFloors } from "../grants/box-key-epochs";
 
 /** Who a snapshot is sealed to, and what was refused (codes only: nothing of a grant is logged). */
 export interface SnapshotRecipients {
@@ -15,14 +16,21 @@ export interface SnapshotRecipients {
 /**
  * The current grantees, from the grant bundles the console listed: each bundle is verified here
  * exactly as a session-open would be (pinned signer or a delegation it signed, this instance,
- * not expired, box key certified by the account's identity key at an epoch not below the one
- * pinned), so a console that lists a grant it made for a key of its own gets no recipient slot.
+ * not expired, not revoked by `grants.revoke`, box key certified by the account's identity key
+ * at an epoch not below the one pinned), so a console that lists a grant it made for a key of
+ * its own, or keeps listing a revoked one, gets no recipient slot.
  * Epochs seen are pinned in `epochs` (a later, lower one is a rollback). Distinct keys only, at
  * most MAX_RECIPIENTS.
  */
 export function snapshotRecipients(
   bundles: readonly TGrantBundle[],
-  context: { instanceId: string; signer: IdentityPublicKey; now: number; epochs: Map<string, number> },
+  context: {
+    instanceId: string;
+    signer: IdentityPublicKey;
+    now: number;
+    epochs: EpochFloors;
+    revokedBefore?: (accountId: string) => number | undefined;
+  },
 ): SnapshotRecipients {
   const keys = new Map<string, BoxPublicKey>();
   const accounts = new Set<string>();
@@ -33,9 +41,10 @@ export function snapshotRecipients(
         instanceId: context.instanceId,
         signer: context.signer,
         now: context.now,
-        minBoxKeyEpoch: (accountId) => context.epochs.get(accountId) ?? 0,
+        minBoxKeyEpoch: (accountId) => context.epochs.floor(accountId),
+        ...(context.revokedBefore !== undefined ? { revokedBefore: context.revokedBefore } : {}),
       });
-      context.epochs.set(g.accountId, Math.max(g.boxKeyEpoch, context.epochs.get(g.accountId) ?? 0));
+      context.epochs.raise(g.accountId, g.boxKeyEpoch);
       const key = boxPublicKey(fromBase64Url(g.boxPublicKey));
       if (keys.size < MAX_RECIPIENTS) keys.set(toBase64Url(key), key);
       accounts.add(g.accountId);

@@ -9,6 +9,7 @@ import type { CompanionSocket } from "../transport/console-transport";
 import { writeSecretFile } from "../state/write-secret-file";
 import { sealSnapshot, SnapshotTooLargeError } from "./seal-snapshot";
 import { snapshotRecipients } from "./snapshot-recipients";
+import { BoxKeyEpochs, type EpochFloors } from "../grants/box-key-epochs";
 
 /** File keeping the last sequence number used (so a restart never reuses one). */
 export const SNAPSHOT_STATE_FILE = "snapshot-state.json";
@@ -35,6 +36,10 @@ export interface SnapshotUploaderOptions {
   readonly minGapMs?: number;
   /** Time the console has to acknowledge each message (default 10 s). */
   readonly ackTimeoutMs?: number;
+  /** Box-key epoch floors (default: in memory only); the companion shares its saved ones with sessions. */
+  readonly boxKeyEpochs?: EpochFloors;
+  /** Revoked grants (`grants.revoke`): never sealed to, whatever grant list the console serves. */
+  readonly revokedBefore?: (accountId: string) => number | undefined;
 }
 
 /** The outcome of one attempt. */
@@ -70,7 +75,7 @@ function inventoryFingerprint(devices: readonly TDeviceSummary[]): string {
  */
 export class SnapshotUploader {
   readonly #o: SnapshotUploaderOptions;
-  readonly #epochs = new Map<string, number>();
+  readonly #epochs: EpochFloors;
   #timer: unknown;
   #busy: Promise<UploadOutcome> | undefined;
   #lastUploadAt = Number.NEGATIVE_INFINITY;
@@ -79,6 +84,7 @@ export class SnapshotUploader {
 
   constructor(options: SnapshotUploaderOptions) {
     this.#o = options;
+    this.#epochs = options.boxKeyEpochs ?? new BoxKeyEpochs();
     this.#lastSequence = this.#readSequence();
   }
 
@@ -159,6 +165,7 @@ export class SnapshotUploader {
       signer: o.signer,
       now: o.clock.now(),
       epochs: this.#epochs,
+      ...(o.revokedBefore !== undefined ? { revokedBefore: o.revokedBefore } : {}),
     });
     if (Object.keys(recipients.refused).length > 0)
       o.logger.warn("grants refused for snapshots", { refused: JSON.stringify(recipients.refused) });

@@ -83,6 +83,7 @@ export const STATE_FILES = {
   status: "status.json",
   rotation: "rotation.json",
   revocations: "revocations.json",
+  boxKeyEpochs: "box-key-epochs.json",
 } as const;
 
 /** Full paths of the state files. */
@@ -93,6 +94,7 @@ export function statePaths(dir: string): {
   status: string;
   rotation: string;
   revocations: string;
+  boxKeyEpochs: string;
 } {
   return {
     dir,
@@ -101,5 +103,6 @@ export function statePaths(dir: string): {
     status: join(dir, STATE_FILES.status),
     rotation: join(dir, STATE_FILES.rotation),
     revocations: join(dir, STATE_FILES.revocations),
+    boxKeyEpochs: join(dir, STATE_FILES.boxKeyEpochs),
   };
 }

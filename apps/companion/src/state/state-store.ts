@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, statSync }
 import { join } from "node:path";
 import type { z } from "zod";
 import { checkSecretFile, checkStateDir, statePaths, StatePermissionError } from "./check-permissions";
-import { writeSecretFile } from "./write-secret-file";
+import { writeSecretFile, writeSecretFileAsync } from "./write-secret-file";
 import {
   ZCompanionConfigSchema,
   ZCompanionSecretsSchema,
@@ -14,6 +14,7 @@ import {
   type TCompanionStatus,
 } from "./state-schemas";
 import { ZGrantRevocationsSchema, type TGrantRevocations } from "../protocol";
+import { ZBoxKeyEpochsSchema, type TBoxKeyEpochs } from "../grants/box-key-epochs";
 
 /** The companion's state folder: permission-checked reads, atomic 0600 writes. */
 export class StateStore {
@@ -97,6 +98,16 @@ export class StateStore {
   saveRevocations(revocations: TGrantRevocations): void {
     this.check();
     writeSecretFile(this.paths.revocations, JSON.stringify(ZGrantRevocationsSchema.parse(revocations)));
+  }
+
+  /** box-key-epochs.json (account id → lowest box-key certificate epoch accepted); empty when absent. */
+  loadBoxKeyEpochs(): TBoxKeyEpochs {
+    return this.#read(this.paths.boxKeyEpochs, ZBoxKeyEpochsSchema) ?? {};
+  }
+
+  /** Replaces box-key-epochs.json (atomically, 0600), off the event loop. */
+  saveBoxKeyEpochs(epochs: TBoxKeyEpochs): Promise<void> {
+    return writeSecretFileAsync(this.paths.boxKeyEpochs, JSON.stringify(ZBoxKeyEpochsSchema.parse(epochs)));
   }
 
   /** rotation.json, or undefined. */
