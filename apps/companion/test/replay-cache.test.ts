@@ -123,7 +123,14 @@ describe("at most once: the replay record", () => {
 
   it("bounds ids per account and in all, and the characters of kept answers", () => {
     const now = Date.now();
-    const cache = new ReplayCache({ maxEntries: 10, perAccount: 4, maxKeptChars: 100, sweepEveryMs: 1000 });
+    const cache = new ReplayCache({
+      maxEntries: 10,
+      perAccount: 4,
+      reservedPerAccount: 0,
+      maxReserved: 0,
+      maxKeptChars: 100,
+      sweepEveryMs: 1000,
+    });
     for (let i = 0; i < 4; i++) expect(cache.claim("a", `a${i}`, now + 500, now)).toBe("new");
     // One account is full; another still gets in.
     expect(cache.claim("a", "a4", now + 500, now)).toBe("full");
@@ -142,5 +149,32 @@ describe("at most once: the replay record", () => {
     expect(cache.claim("d", "d1", now + 60_000, now + 1000)).toBe("new");
     expect(cache.size(now + 1000)).toBe(1);
     expect(cache.keptChars).toBe(0);
+  });
+
+  it("colluding accounts that fill the record leave every other account its reserve, and the reserve is bounded", () => {
+    const now = Date.now();
+    const limits = {
+      maxEntries: 200_000,
+      perAccount: 50_000,
+      reservedPerAccount: 1_000,
+      maxReserved: 50_000,
+      maxKeptChars: 100,
+      sweepEveryMs: 1000,
+    };
+    const cache = new ReplayCache(limits);
+    const claims = (account: string, n: number): number => {
+      let taken = 0;
+      for (let i = 0; i < n; i++) if (cache.claim(account, `${account}/${i}`, now + 300_000, now) === "new") taken += 1;
+      return taken;
+    };
+    // Four accounts take 50,000 each: the shared part is full, and they get no more.
+    for (const c of ["c1", "c2", "c3", "c4"]) expect(claims(c, 50_001)).toBe(50_000);
+    expect(claims("c1", 10)).toBe(0);
+    // Another account still gets its 1,000, not more.
+    expect(claims("honest", 1_001)).toBe(1_000);
+    // The reserve itself is bounded: 49 more accounts take what is left of it, then it is spent.
+    for (let k = 0; k < 49; k++) expect(claims(`small${k}`, 1_000)).toBe(1_000);
+    expect(claims("late", 1)).toBe(0);
+    expect(cache.size(now)).toBe(limits.maxEntries + limits.maxReserved);
   });
 });

@@ -16,6 +16,13 @@ export interface ReplayLimits {
   readonly maxEntries: number;
   /** Ids remembered per account, so one account cannot fill the record for everyone. */
   readonly perAccount: number;
+  /**
+   * Ids every account may still claim when the shared `maxEntries` are taken, from a reserve of
+   * `maxReserved` beyond them: accounts colluding to fill the record leave everyone else this
+   * many requests in flight.
+   */
+  readonly reservedPerAccount: number;
+  readonly maxReserved: number;
   /** Characters of kept responses in all; past it a finished request is remembered as "done" only. */
   readonly maxKeptChars: number;
   /** Expired ids are swept at most this often (a sweep walks every entry). */
@@ -25,6 +32,8 @@ export interface ReplayLimits {
 export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
   maxEntries: 200_000,
   perAccount: 50_000,
+  reservedPerAccount: 1_000,
+  maxReserved: 50_000,
   maxKeptChars: 16 * 1024 * 1024,
   sweepEveryMs: 1000,
 };
@@ -36,8 +45,10 @@ export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
  * repeat whose response was not kept is answered `duplicate`; a repeat of one still running is
  * refused. The dispatcher decides what is kept (writes and small reads, never a secret).
  *
- * Bounded: at most `maxEntries` ids (`perAccount` per account) and `maxKeptChars` of kept
- * responses — tens of MiB in all. Requests live at most MAX_REQUEST_TTL_MS; expired ids are
+ * Bounded: at most `maxEntries` ids (`perAccount` per account) plus a reserve of `maxReserved`
+ * that only accounts holding fewer than `reservedPerAccount` may draw on once the rest is taken
+ * (so four accounts filling their 50,000 each still leave every other account 1,000), and
+ * `maxKeptChars` of kept responses — tens of MiB in all. Requests live at most MAX_REQUEST_TTL_MS; expired ids are
  * swept at most once per `sweepEveryMs`, so a full record answers "full" cheaply instead of
  * walking 200,000 entries per request.
  */
@@ -91,10 +102,15 @@ export class ReplayCache {
       if (existing.expiresAt > now) return existing.response ?? "running";
       this.#delete(accountId, ids, id, existing);
     }
-    const full = (): boolean =>
-      this.#size >= this.limits.maxEntries || (this.#accounts.get(accountId)?.size ?? 0) >= this.limits.perAccount;
     this.#sweep(now, false);
-    if (full()) return "full";
+    const mine = this.#accounts.get(accountId)?.size ?? 0;
+    const { maxEntries, perAccount, reservedPerAccount, maxReserved } = this.limits;
+    if (
+      mine >= perAccount ||
+      this.#size >= maxEntries + maxReserved ||
+      (this.#size >= maxEntries && mine >= reservedPerAccount)
+    )
+      return "full";
     ids = this.#accounts.get(accountId);
     if (ids === undefined) {
       ids = new Map();
