@@ -91,6 +91,30 @@ describe("relay frame budgets (unit)", () => {
   });
 });
 
+describe("relay frame budgets by scope (unit)", () => {
+  it("keeps a budget per (socket, scope) and per (account, scope), and forgets them all when the socket goes", () => {
+    const clock = manualClock();
+    const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
+    const tab = fakeSocket("viewer");
+    const burst = BROWSER_SOCKET_LIMIT.frameBurst;
+    // Scope "a" spent to the last frame; scope "b" of the same socket and account still has its own.
+    expect(count(burst + 100, () => budgets.take(tab, 100, clock.now(), "a"))).toBe(burst);
+    expect(count(burst + 100, () => budgets.take(tab, 100, clock.now(), "b"))).toBe(burst);
+    // The unscoped budget is a third one.
+    expect(count(10, () => budgets.take(tab, 100))).toBe(10);
+    // A second tab of the account: its own socket budget in "a", but the account's "a" budget is shared.
+    const second = fakeSocket("viewer");
+    expect(count(burst + 100, () => budgets.take(second, 100, clock.now(), "a"))).toBe(
+      BROWSER_ACCOUNT_LIMIT.frameBurst - burst,
+    );
+    expect(budgets.accounts).toBe(3);
+    tab.disconnect();
+    expect(budgets.accounts).toBe(1);
+    second.disconnect();
+    expect(budgets.accounts).toBe(0);
+  });
+});
+
 describe("relay frame budgets through a real console", () => {
   let c: TestConsole;
   let admin: TestAccount;

@@ -1,20 +1,23 @@
 // One account cannot spend the relay budget of others: what a companion sends is charged first
-// to the receiving browser socket and its account, so a flood of large answers that one account
-// asked for is refused against that account alone, and other accounts' frames still pass.
+// to the receiving browser socket and its account (per instance), so a flood of large answers
+// that one account asked for is refused against that account alone, and other accounts' frames
+// still pass; and a companion flooding an account cannot spend what it needs for other sites.
 import { randomBytes } from "node:crypto";
-import { io as connect, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "@veil/crypto";
-import { PROTOCOL_VERSION, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import type { TRelayFrame, TSocketAck } from "@veil/protocol";
 import { startTestConsole, type TestConsole } from "./helpers/console";
 import {
   browserSocket,
   connected,
+  eventually,
   inviteKeyed,
   makeInstance,
   sendFrame,
   signGrantBundle,
   signUpKeyed,
+  standInCompanion,
   type KeyedAccount,
 } from "./helpers/instances";
 
@@ -40,8 +43,9 @@ describe("relay budgets are per receiving account", () => {
     await c?.stop();
   });
 
-  it("a flood of answers to one account's session is refused for it alone", async () => {
-    const inst = await makeInstance(admin, "fair site");
+  /** An instance of the admin's, granted to `viewer`, with a stand-in companion on its credentials that only relays. */
+  const site = async (name: string) => {
+    const inst = await makeInstance(admin, name);
     expect((await c.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
     const expiresAt = Date.now() + 3600_000;
     const bundle = signGrantBundle(admin, viewer, inst.instanceId, "viewer", expiresAt);
@@ -53,45 +57,30 @@ describe("relay budgets are per receiving account", () => {
         })
       ).status,
     ).toBe(201);
-
-    // A stand-in companion on the instance's own credentials: it only relays frames.
-    const companion = connect(`https://localhost:${c.running.httpsPort}/companion`, {
-      transports: ["websocket"],
-      ca: c.running.certificate.certPem,
-      auth: {
-        instanceId: inst.instanceId,
-        authKey: inst.body.authKey,
-        protocolVersion: PROTOCOL_VERSION,
-        companionVersion: "test",
-      },
-      reconnection: false,
-      forceNew: true,
-    });
+    const companion = standInCompanion(`https://localhost:${c.running.httpsPort}`, c.running.certificate.certPem, inst);
     sockets.push(companion);
-    await new Promise<void>((resolve, reject) => {
-      companion.once("connect", () => resolve());
-      companion.once("connect_error", reject);
-    });
+    await connected(companion);
     companion.on("e2e:frame", () => undefined);
 
-    const open = async (account: KeyedAccount): Promise<string> => {
-      const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
-      sockets.push(s);
-      await connected(s);
+    /** A session of `account` with this instance, opened on `s` (a new socket when not given). */
+    const open = async (account: KeyedAccount, s?: Socket): Promise<string> => {
+      const socket = s ?? browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
+      if (s === undefined) {
+        sockets.push(socket);
+        await connected(socket);
+      }
       const sessionId = toBase64Url(randomBytes(16));
       let ack: TSocketAck = { ok: false, error: { code: "unavailable", message: "", retryable: true } };
       // The companion's presence reaches the relay a moment after it connects.
       for (let i = 0; i < 50 && !ack.ok; i++) {
-        ack = await sendFrame(s, { instanceId: inst.instanceId, sessionId, kind: "handshake", frame: "AAAA" });
+        ack = await sendFrame(socket, { instanceId: inst.instanceId, sessionId, kind: "handshake", frame: "AAAA" });
         if (!ack.ok) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ack).toEqual({ ok: true });
       return sessionId;
     };
-    const viewerSession = await open(viewer);
-    const adminSession = await open(admin);
-
     const big = toBase64Url(randomBytes(48_000)); // 64,000 characters, near the largest frame
+    /** One large answer from the companion to `sessionId`. */
     const answer = (sessionId: string): Promise<TSocketAck> =>
       companion.timeout(5000).emitWithAck("e2e:frame", {
         instanceId: inst.instanceId,
@@ -99,17 +88,50 @@ describe("relay budgets are per receiving account", () => {
         kind: "transport",
         frame: big,
       } satisfies TRelayFrame) as Promise<TSocketAck>;
+    /** `n` large answers to `sessionId` at once. */
+    const flood = (sessionId: string, n: number): Promise<TSocketAck[]> =>
+      Promise.all(Array.from({ length: n }, () => answer(sessionId)));
+    return { inst, open, flood };
+  };
+
+  it("a flood of answers to one account's session is refused for it alone", async () => {
+    const fair = await site("fair site");
+    const viewerSession = await fair.open(viewer);
+    const adminSession = await fair.open(admin);
 
     // 200 large answers at once to the viewer's session: past its socket's burst (4 MiB) the
     // rest are refused — charged to the viewer, not to the companion's shared budget.
-    const flood = await Promise.all(Array.from({ length: 200 }, () => answer(viewerSession)));
+    const flood = await fair.flood(viewerSession, 200);
     const refused = flood.filter((a) => !a.ok);
     expect(refused.length).toBeGreaterThan(50);
     expect(refused[0]).toMatchObject({ ok: false, error: { code: "rate_limited" } });
 
     // The admin's session is unaffected.
-    const others = await Promise.all(Array.from({ length: 20 }, () => answer(adminSession)));
-    expect(others.every((a) => a.ok)).toBe(true);
+    expect((await fair.flood(adminSession, 20)).every((a) => a.ok)).toBe(true);
+  });
+
+  it("a companion flooding an account spends that account's budget for its own instance only, not for the account's other sites", async () => {
+    const hostile = await site("stolen host");
+    const honest = await site("honest site");
+    // One browser socket holds a session with each instance.
+    const tab = browserSocket(c.running.httpsPort, c.running.certificate.certPem, viewer.token);
+    sockets.push(tab);
+    await connected(tab);
+    const toHostile = await hostile.open(viewer, tab);
+    const toHonest = await honest.open(viewer, tab);
+    const delivered: string[] = [];
+    tab.on("e2e:frame", (f: TRelayFrame) => delivered.push(f.sessionId));
+    tab.on("e2e:frames", (fs: TRelayFrame[]) => delivered.push(...fs.map((f) => f.sessionId)));
+
+    // The stolen host floods the tab until the relay refuses it (the clock stands still: no refill).
+    const flood = await hostile.flood(toHostile, 200);
+    expect(flood.filter((a) => !a.ok).length).toBeGreaterThan(50);
+    expect((await hostile.flood(toHostile, 5)).every((a) => !a.ok)).toBe(true);
+
+    // The honest site's answers to the same tab still pass, and arrive.
+    const answers = await honest.flood(toHonest, 20);
+    expect(answers.every((a) => a.ok)).toBe(true);
+    await eventually(() => delivered.filter((id) => id === toHonest).length === 20, 10_000, "honest answers");
   });
 
   /**

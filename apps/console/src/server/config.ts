@@ -46,6 +46,11 @@ export interface ConsoleConfig {
   readonly banner: boolean;
   /** How often sockets' sessions are re-checked for expiry (tests shorten it). */
   readonly socketSweepMs: number;
+  /**
+   * How often a node checks whether its companions were revoked through another node: the
+   * backstop for a lost `node:revoke` event (tests lengthen it to show the event alone is enough).
+   */
+  readonly revocationSweepMs: number;
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<Record<RateClass, RateRule>> = {
@@ -86,5 +91,6 @@ export function configFromEnv(env: Env): ConsoleConfig {
     ui: true,
     banner: true,
     socketSweepMs: 60_000,
+    revocationSweepMs: 2000,
   };
 }

@@ -180,6 +180,25 @@ export function browserSocket(port: number, ca: string, token: string): Socket {
   });
 }
 
+/**
+ * A stand-in companion socket for `inst` (its own credentials, this protocol version) on the
+ * console at `origin` (the main port's or an inform port's): it only relays, as the tests decide.
+ */
+export function standInCompanion(origin: string, ca: string, inst: BrowserMadeInstance): Socket {
+  return connect(`${origin}/companion`, {
+    transports: ["websocket"],
+    ca,
+    auth: {
+      instanceId: inst.instanceId,
+      authKey: inst.body.authKey,
+      protocolVersion: PROTOCOL_VERSION,
+      companionVersion: "test",
+    },
+    reconnection: false,
+    forceNew: true,
+  });
+}
+
 export function connected(s: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     if (s.connected) return resolve();

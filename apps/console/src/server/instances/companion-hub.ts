@@ -20,7 +20,7 @@ import {
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
-import { instanceRoom, OtherNodeRelay } from "./other-node-relay";
+import { listenToOtherNodes, OtherNodeRelay, type NodeEvents } from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
 
 /** What the companion namespace's middleware leaves on an authenticated companion socket. */
@@ -35,13 +35,13 @@ export interface CompanionSocketData {
 export type CompanionSocket = Socket<
   CompanionToConsoleEvents,
   ConsoleToCompanionEvents,
-  Record<string, never>,
+  NodeEvents,
   CompanionSocketData
 >;
 export type CompanionNamespace = Namespace<
   CompanionToConsoleEvents,
   ConsoleToCompanionEvents,
-  Record<string, never>,
+  NodeEvents,
   CompanionSocketData
 >;
 
@@ -81,18 +81,21 @@ const closeFrame = (instanceId: string, sessionId: string, reason: string): TRel
  * The relay between browsers and companions on this node. It knows which companion socket
  * serves which instance (one live socket per instance: a new one replaces the old) and which
  * browser socket opened which E2E session; it checks that a browser may address an instance,
- * caps and rate-limits frames, and never looks inside one. Revocation goes through socket.io
- * rooms, so an adapter (Redis) carries it to companions connected to other nodes.
+ * caps and rate-limits frames, and never looks inside one. With several nodes, frames, new
+ * connections and revocations reach companions connected to other nodes as server-side events
+ * (other-node-relay.ts), and companions' frames reach browsers on other nodes through the
+ * browser's session room; the Redis adapter carries both.
  */
 export class CompanionHub {
-  readonly #namespaces = new Set<CompanionNamespace>();
+  /** The main port's /companion namespace when there are several nodes: events between nodes go through it. */
+  #channel: CompanionNamespace | undefined;
   readonly #companions = new Map<string, CompanionSocket>();
   readonly #sessions = new Map<string, E2ESession>();
   /** Frames for instances whose companion is connected to another node. */
   readonly #otherNodes: OtherNodeRelay;
   readonly #browserSessions = new Map<string, Set<string>>();
   readonly #browserBudgets: BrowserBudgets;
-  /** Companion → browser frames, charged to the receiving socket and its account. */
+  /** Companion → browser frames, charged to the receiving socket and its account, per instance. */
   readonly #deliveryBudgets: BrowserBudgets;
   /** Session opens: each costs an authorization query, refused ones hold nothing. */
   readonly #handshakeBudgets: BrowserBudgets;
@@ -107,17 +110,36 @@ export class CompanionHub {
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
-    this.#otherNodes = new OtherNodeRelay(services.db, this.#namespaces, this.#now);
+    this.#otherNodes = new OtherNodeRelay(services.db, () => this.#channel, this.#now);
     this.#sweep = new PresenceSweep(
       services,
       () => [...this.#companions.keys()],
-      (instanceId) => this.revoke(instanceId),
+      (instanceId) => this.#revokeHere(instanceId),
     );
   }
 
-  /** A /companion namespace (the main port's, the inform port's) this hub serves. */
-  register(nsp: CompanionNamespace): void {
-    this.#namespaces.add(nsp);
+  /**
+   * A /companion namespace this hub serves (the main port's, the inform port's). The main port's
+   * carries the events between nodes when there are several (its server has the Redis adapter).
+   */
+  register(nsp: CompanionNamespace, port: "main" | "inform"): void {
+    if (port !== "main" || this.services.config.redisUrl === null) return;
+    this.#channel = nsp;
+    listenToOtherNodes(
+      nsp,
+      {
+        frame: (frame) => {
+          const local = this.#companions.get(frame.instanceId);
+          if (local?.connected) local.data.outbox.push(frame);
+        },
+        companion: (instanceId, socketId) => {
+          const local = this.#companions.get(instanceId);
+          if (local && local.id !== socketId) local.disconnect(true);
+        },
+        revoke: (instanceId) => this.#revokeHere(instanceId),
+      },
+      this.services.log,
+    );
   }
 
   /** Live companion sockets on this node, by instance (tests and status). */
@@ -128,13 +150,10 @@ export class CompanionHub {
   /** An authenticated companion connected: replace any older connection, record presence. */
   async companionConnected(socket: CompanionSocket): Promise<void> {
     const { instanceId, ip, companionVersion } = socket.data;
-    const room = instanceRoom(instanceId);
     const previous = this.#companions.get(instanceId);
     if (previous && previous !== socket) previous.disconnect(true);
-    await socket.join(room);
-    // Other nodes (and the other port): the previous socket may live there. Every socket is in
-    // the room named by its id, so `except` spares this one whenever the adapter applies it.
-    for (const nsp of this.#namespaces) nsp.in(room).except(socket.id).disconnectSockets(true);
+    // Other nodes: the previous socket may live there.
+    this.#channel?.serverSideEmit("node:companion", instanceId, socket.id);
     this.#companions.set(instanceId, socket);
     this.#sweep.start();
     const now = new Date();
@@ -169,18 +188,19 @@ export class CompanionHub {
   }
 
   /**
-   * Revocation (after the row is marked revoked): tell the instance's companion, disconnect it on
-   * every node, and close the browser sessions opened with it here.
+   * Revocation (after the row is marked revoked): on every node, tell the instance's companion,
+   * disconnect it, and close the browser sessions opened with it.
    */
   revoke(instanceId: string): void {
-    const room = instanceRoom(instanceId);
+    this.#revokeHere(instanceId);
+    this.#channel?.serverSideEmit("node:revoke", instanceId);
+  }
+
+  /** Revocation on this node: its browser sessions with the instance, then its companion socket. */
+  #revokeHere(instanceId: string): void {
     this.#otherNodes.forget(instanceId);
     // Browsers first, so they learn why (the disconnect below would say "unavailable").
     this.#closeInstanceSessions(instanceId, "instance_revoked");
-    for (const nsp of this.#namespaces) {
-      nsp.to(room).emit("session:ended", { reason: "instance_revoked" });
-      nsp.in(room).disconnectSockets(true);
-    }
     const local = this.#companions.get(instanceId);
     if (local) this.#endCompanion(local);
   }
@@ -286,14 +306,13 @@ export class CompanionHub {
     const now = this.#now();
     // The receiver's own budget first: a flood of answers one account asked for is refused
     // against that account (its session then ends), before it can spend the companion's.
-    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now))
+    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now, frame.instanceId))
       return refuse(reply, "rate_limited");
     if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
-    if (!session && this.services.config.redisUrl !== null) {
+    if (!session && this.#channel !== undefined) {
       // Several nodes: the browser may be on another one. Only a browser that opened this
       // session for this very instance is in the room, so nothing reaches anyone else.
-      for (const nsp of this.#namespaces)
-        nsp.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
+      this.#channel.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
       reply(OK);
       return true;
     }

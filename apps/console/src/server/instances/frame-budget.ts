@@ -87,9 +87,10 @@ export const BROWSER_ACCOUNT_LIMIT: FrameLimit = {
 };
 /**
  * One companion socket (it answers every browser of its instance): two accounts' worth. What
- * it sends is charged first to the receiving browser socket and account (the same limits as
- * above, in the other direction), so one account pulling large answers spends its own budget,
- * not this one, and cannot get other accounts' frames dropped.
+ * it sends is charged first to the receiving browser socket and account for this instance (the
+ * same limits as above, in the other direction), so one account pulling large answers spends
+ * its own budget, not this one, and cannot get other accounts' frames dropped; and a companion
+ * flooding an account spends only that account's budget for its own instance.
  */
 export const COMPANION_SOCKET_LIMIT: FrameLimit = {
   framesPerSec: 160_000,
@@ -155,10 +156,12 @@ interface BudgetedSocket {
 /**
  * Budgets of the browser sockets on this node: one per socket and one per account shared by
  * that account's sockets (dropped when its last socket disconnects, so the map stays as small
- * as the set of connected accounts).
+ * as the set of connected accounts). A `scope` splits both: the relay charges frames a companion
+ * sends to (socket, instance) and (account, instance), so one instance's companion flooding an
+ * account spends only that pair's budget, never what the account needs for its other sites.
  */
 export class BrowserBudgets {
-  readonly #sockets = new WeakMap<BudgetedSocket, { own: FrameBudget; account: FrameBudget }>();
+  readonly #sockets = new WeakMap<BudgetedSocket, Map<string, { own: FrameBudget; account: FrameBudget }>>();
   readonly #accounts = new Map<string, { budget: FrameBudget; sockets: number }>();
 
   constructor(
@@ -168,36 +171,49 @@ export class BrowserBudgets {
   ) {}
 
   /**
-   * Charges one frame of `bytes` to the socket and its account; false (nothing spent) when either
-   * is short. `t`: the clock, if already read.
+   * Charges one frame of `bytes` to the socket and its account within `scope`; false (nothing
+   * spent) when either is short. `t`: the clock, if already read.
    */
-  take(socket: BudgetedSocket, bytes: number, t = this.now()): boolean {
-    const { own, account } = this.#sockets.get(socket) ?? this.#register(socket);
+  take(socket: BudgetedSocket, bytes: number, t = this.now(), scope = ""): boolean {
+    const { own, account } = this.#sockets.get(socket)?.get(scope) ?? this.#register(socket, scope);
     if (!own.has(bytes, t) || !account.has(bytes, t)) return false;
     own.spend(bytes);
     account.spend(bytes);
     return true;
   }
 
-  #register(socket: BudgetedSocket): { own: FrameBudget; account: FrameBudget } {
-    const userId = socket.data.userId;
-    let account = this.#accounts.get(userId);
+  #register(socket: BudgetedSocket, scope: string): { own: FrameBudget; account: FrameBudget } {
+    let scopes = this.#sockets.get(socket);
+    if (scopes === undefined) {
+      const held = new Map<string, { own: FrameBudget; account: FrameBudget }>();
+      scopes = held;
+      this.#sockets.set(socket, held);
+      const userId = socket.data.userId;
+      socket.once("disconnect", () => {
+        for (const key of held.keys()) this.#release(`${userId}\n${key}`);
+        held.clear();
+      });
+    }
+    const key = `${socket.data.userId}\n${scope}`;
+    let account = this.#accounts.get(key);
     if (!account) {
       account = { budget: new FrameBudget(this.accountLimit, this.now), sockets: 0 };
-      this.#accounts.set(userId, account);
+      this.#accounts.set(key, account);
     }
     account.sockets += 1;
-    const held = account;
-    socket.once("disconnect", () => {
-      held.sockets -= 1;
-      if (held.sockets === 0 && this.#accounts.get(userId) === held) this.#accounts.delete(userId);
-    });
     const pair = { own: new FrameBudget(this.socketLimit, this.now), account: account.budget };
-    this.#sockets.set(socket, pair);
+    scopes.set(scope, pair);
     return pair;
   }
 
-  /** Accounts with a live budget (tests). */
+  #release(key: string): void {
+    const account = this.#accounts.get(key);
+    if (account === undefined) return;
+    account.sockets -= 1;
+    if (account.sockets === 0) this.#accounts.delete(key);
+  }
+
+  /** Account budgets (per scope) alive (tests). */
   get accounts(): number {
     return this.#accounts.size;
   }

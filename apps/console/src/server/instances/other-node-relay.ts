@@ -1,15 +1,60 @@
 /**
- * Frames for an instance whose companion is connected to another console node (companion-hub.ts
- * sends here when it has no socket for the instance): through the instance's room, which the
- * Redis adapter carries to every node, when the database says the instance is online.
+ * What console nodes tell each other about companions (with REDIS_URL): server-side events on the
+ * main port's /companion namespace, which the Redis adapter carries to every other node. Each
+ * node applies them to the companion sockets it holds itself, on either port, so a companion on
+ * a node's inform port (a socket.io server with no adapter of its own) is reached as well as one
+ * on its main port, from every node, whether or not that node has an inform port.
  */
 import { and, eq } from "drizzle-orm";
+import { z } from "zod";
 import { instances, type VeilDatabase } from "@veil/db";
-import { VeilError, type TRelayFrame, type TSocketAck } from "@veil/protocol";
-import type { CompanionNamespace } from "./companion-hub";
+import { VeilError, ZIdSchema, ZRelayFrameSchema, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 
-/** The room every socket of an instance's companion joins, on every node. */
-export const instanceRoom = (instanceId: string): string => `instance:${instanceId}`;
+/** The events between nodes. Arguments come from another node through Redis: checked before use. */
+export interface NodeEvents {
+  /** A browser's frame for an instance whose companion is connected to another node. */
+  "node:frame": (frame: unknown) => void;
+  /** A companion connected on the sending node (this socket id): older sockets of its instance go. */
+  "node:companion": (instanceId: unknown, socketId: unknown) => void;
+  /** The instance was revoked: every node ends its companion and its browser sessions. */
+  "node:revoke": (instanceId: unknown) => void;
+}
+
+/** The part of the main port's /companion namespace the node channel uses. */
+export interface NodeChannel {
+  serverSideEmit<Ev extends keyof NodeEvents>(event: Ev, ...args: Parameters<NodeEvents[Ev]>): boolean;
+  on<Ev extends keyof NodeEvents>(event: Ev, listener: NodeEvents[Ev]): unknown;
+}
+
+/** What a node does with the events other nodes send. */
+export interface NodeEventHandlers {
+  frame(frame: TRelayFrame): void;
+  companion(instanceId: string, socketId: string): void;
+  revoke(instanceId: string): void;
+}
+
+const ZSocketIdSchema = z.string().min(1).max(64);
+
+/** Listens on `channel` for other nodes' events: malformed ones are logged and dropped. */
+export function listenToOtherNodes(channel: NodeChannel, on: NodeEventHandlers, log: (line: string) => void): void {
+  const dropped = (event: string): void => log(`relay: a malformed ${event} from another node was dropped`);
+  channel.on("node:frame", (frame) => {
+    const parsed = ZRelayFrameSchema.safeParse(frame);
+    if (parsed.success) on.frame(parsed.data);
+    else dropped("node:frame");
+  });
+  channel.on("node:companion", (instanceId, socketId) => {
+    const id = ZIdSchema.safeParse(instanceId);
+    const socket = ZSocketIdSchema.safeParse(socketId);
+    if (id.success && socket.success) on.companion(id.data, socket.data);
+    else dropped("node:companion");
+  });
+  channel.on("node:revoke", (instanceId) => {
+    const id = ZIdSchema.safeParse(instanceId);
+    if (id.success) on.revoke(id.data);
+    else dropped("node:revoke");
+  });
+}
 
 /** How long "its companion is online on another node" is trusted before the database is asked again. */
 const ONLINE_ELSEWHERE_MS = 1000;
@@ -17,9 +62,11 @@ const OK: TSocketAck = Object.freeze({ ok: true });
 const UNAVAILABLE: TSocketAck = Object.freeze({ ok: false, ...new VeilError("unavailable").toBody() });
 
 /**
- * Frames to one instance leave in the order they came, each after the one before (a reordered
- * frame would end its Noise session); the database is asked at most once a second per instance
- * while it answers "online".
+ * Frames for an instance whose companion is connected to another node (companion-hub.ts sends
+ * here when it has no socket for the instance). They leave in the order they came, each after
+ * the one before (a reordered frame would end its Noise session), when the database says the
+ * instance is online; it is asked at most once a second per instance while it answers "online".
+ * Without a node channel (one node) there is no other node: `unavailable`.
  */
 export class OtherNodeRelay {
   /** Per instance: the last frame sent there, which the next one waits for. */
@@ -29,7 +76,7 @@ export class OtherNodeRelay {
 
   constructor(
     private readonly db: VeilDatabase,
-    private readonly namespaces: ReadonlySet<CompanionNamespace>,
+    private readonly channel: () => NodeChannel | undefined,
     private readonly now: () => number,
   ) {}
 
@@ -54,6 +101,8 @@ export class OtherNodeRelay {
   }
 
   async #emit(frame: TRelayFrame): Promise<TSocketAck> {
+    const channel = this.channel();
+    if (channel === undefined) return UNAVAILABLE;
     const id = frame.instanceId;
     const now = this.now();
     if ((this.#onlineUntil.get(id) ?? Number.NEGATIVE_INFINITY) <= now) {
@@ -65,7 +114,7 @@ export class OtherNodeRelay {
       if (!row) return UNAVAILABLE;
       this.#onlineUntil.set(id, now + ONLINE_ELSEWHERE_MS);
     }
-    for (const nsp of this.namespaces) nsp.to(instanceRoom(id)).emit("e2e:frame", frame);
+    channel.serverSideEmit("node:frame", frame);
     return OK;
   }
 }

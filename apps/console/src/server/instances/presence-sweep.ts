@@ -2,14 +2,13 @@ import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { instances } from "@veil/db";
 import type { ConsoleServices } from "../services";
 
-/** How often revocations made on another node are noticed here (the promise is: within 5 s). */
-const REVOCATION_SWEEP_MS = 2000;
-/** Every this many sweeps, live companions' last_seen_at is refreshed (see PRESENCE_STALE_MS). */
+/** Every this many sweeps (of 2 s by default), live companions' last_seen_at is refreshed (see PRESENCE_STALE_MS). */
 const HEARTBEAT_EVERY_SWEEPS = 15;
 
 /**
- * What a node runs while companions are connected to it: every REVOCATION_SWEEP_MS it looks up
- * which of them were revoked (possibly through another node) and has them revoked, and every
+ * What a node runs while companions are connected to it: every `revocationSweepMs` (2 s; the
+ * promise is a revoked companion gone within 5 s) it looks up which of them were revoked through
+ * another node, in case that node's `node:revoke` event was lost, and has them revoked; and every
  * HEARTBEAT_EVERY_SWEEPS sweeps it refreshes their presence. It stops by itself once none is
  * connected.
  */
@@ -45,7 +44,7 @@ export class PresenceSweep {
         .where(and(inArray(instances.id, ids), isNotNull(instances.revokedAt)))
         .then((rows) => rows.forEach((r) => this.revoke(r.id)))
         .catch(this.#logFailure("companion revocation sweep"));
-    }, REVOCATION_SWEEP_MS);
+    }, this.services.config.revocationSweepMs);
     this.#timer.unref();
   }
 

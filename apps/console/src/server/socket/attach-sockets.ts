@@ -47,8 +47,8 @@ function socketError(code: VeilError["code"] | "instance_revoked"): Error & { da
  * presence and the relay live in ./companion-namespace.ts, ../instances/companion-hub.ts and
  * ../instances/relay-events.ts.
  */
-function attachCompanionNamespace(io: Server, services: ConsoleServices): void {
-  attachCompanionRelay(io.of(COMPANION_NAMESPACE) as CompanionNamespace, services);
+function attachCompanionNamespace(io: Server, services: ConsoleServices, port: "main" | "inform"): void {
+  attachCompanionRelay(io.of(COMPANION_NAMESPACE) as CompanionNamespace, services, port);
 }
 
 function addSecurityHeaders(headers: OutgoingHttpHeaders): void {
@@ -102,7 +102,7 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
     });
   });
 
-  attachCompanionNamespace(io, services);
+  attachCompanionNamespace(io, services, "main");
 
   io.on(
     "connection",
@@ -143,7 +143,7 @@ export function attachCompanionSockets(server: HttpsServer, services: ConsoleSer
   io.engine.on("initial_headers", addSecurityHeaders);
   io.engine.on("headers", addSecurityHeaders);
   io.use((_socket, next) => next(socketError("not_found")));
-  attachCompanionNamespace(io, services);
+  attachCompanionNamespace(io, services, "inform");
   return io;
 }
 

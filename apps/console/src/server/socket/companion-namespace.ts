@@ -23,9 +23,13 @@ function connectError(code: ConnectCode): Error & { data: unknown } {
  * a dummy); revoked instances refused with `instance_revoked`, which stops a companion for good.
  * No connection-state recovery here: every connection runs these checks.
  */
-export function attachCompanionRelay(nsp: CompanionNamespace, services: ConsoleServices): void {
+export function attachCompanionRelay(
+  nsp: CompanionNamespace,
+  services: ConsoleServices,
+  port: "main" | "inform",
+): void {
   const hub = companionHub(services);
-  hub.register(nsp);
+  hub.register(nsp, port);
 
   nsp.use((socket, next) => {
     void (async () => {
