@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
 import { silentLogger } from "../src/log";
@@ -44,8 +44,46 @@ describe("UniFi ingest never throws and never accepts what it should not", () =>
       }),
       { numRuns: 500 },
     );
-    // Each drop is counted once, under its reason.
+    // Each drop is counted once, under its reason, and none as an ingest failure (which is logged).
     expect(service.ctx.counters.sum("unifi.") - counted).toBe(calls);
+    expect(service.ctx.counters.get("unifi.internal")).toBe(0);
+  });
+
+  it("an ingest failure that is not the packet's fault answers 500 and is counted and logged apart, once a minute", () => {
+    const inventory = service.ctx.inventory;
+    const packet = (n: number): Uint8Array =>
+      encodeInformJson(
+        {
+          mac: "02:97:00:00:00:02",
+          ip: "10.0.0.6",
+          model: "U7PG2",
+          version: "6.6.55",
+          hostname: "x",
+          uptime: n,
+          if_table: [],
+        },
+        { mac: "02:97:00:00:00:02", key: INFORM_DEFAULT_KEY },
+      );
+    const errors = vi.spyOn(service.ctx.logger, "error");
+    Object.defineProperty(inventory, "report", {
+      configurable: true,
+      value: () => {
+        throw new Error("disk full");
+      },
+    });
+    try {
+      const malformed = service.ctx.counters.get("unifi.malformed");
+      expect(service.ingest.handle(packet(1))).toEqual({ kind: "drop", status: 500 });
+      expect(service.ingest.handle(packet(2))).toEqual({ kind: "drop", status: 500 });
+      expect(service.ctx.counters.get("unifi.internal")).toBe(2);
+      expect(service.ctx.counters.get("unifi.malformed")).toBe(malformed);
+      expect(errors.mock.calls).toEqual([["inform ingest failed", { error: "Error: disk full" }]]);
+    } finally {
+      delete (inventory as unknown as Record<string, unknown>).report;
+      errors.mockRestore();
+    }
+    // Restored, the same device is taken.
+    expect(service.ingest.handle(packet(3)).kind).toBe("reply");
   });
 
   it("any single-byte change of a GCM packet is refused; the intact packet is accepted once", () => {

@@ -60,6 +60,7 @@ export class UnifiInformer {
     if (injectFault(ctx, device, now, intervalMs)) return this.next(device.offlineUntil - now + 1);
     device.tick(now);
     const key = device.unifi.authkey ? authkeyToKey(device.unifi.authkey) : INFORM_DEFAULT_KEY;
+    let problem: string | undefined;
     try {
       const packet = encodeInformJson(toUnifiInform(device, now), { mac: device.mac, key, ...this.format });
       ctx.stats.informsSent++;
@@ -70,16 +71,18 @@ export class UnifiInformer {
         const { json } = decodeInformJson(res.body, key);
         const reply = ZUnifiReplySchema.safeParse(json);
         if (reply.success) this.apply(reply.data);
-        else ctx.stats.informErrors++;
+        else problem = "reply fails its schema";
       } else if (res.status !== 200) {
-        ctx.stats.informErrors++;
+        problem = `HTTP ${res.status}`;
       }
     } catch (err) {
+      problem = err instanceof DeviceCodecError ? `reply ${err.reason}` : err instanceof Error ? err.message : "error";
+    }
+    if (problem !== undefined) {
+      // Counted every time, logged once until it changes or an inform succeeds.
       ctx.stats.informErrors++;
-      const text =
-        err instanceof DeviceCodecError ? `reply ${err.reason}` : err instanceof Error ? err.message : "error";
-      if (text !== this.lastError) ctx.log(`inform ${device.mac}: ${text}`);
-      this.lastError = text;
+      if (problem !== this.lastError) ctx.log(`inform ${device.mac}: ${problem}`);
+      this.lastError = problem;
       if (ctx.stopped) return;
       return this.next(device.unifi.intervalSec * 1000 * ctx.scale);
     }
@@ -107,6 +110,7 @@ export class UnifiInformer {
             device.unifi.intervalSec = Math.min(3600, Math.max(1, Number(cfg["mgmt.interval"])));
         } catch {
           ctx.stats.informErrors++;
+          ctx.log(`inform ${this.device.mac}: setparam's mgmt_cfg does not parse`);
         }
         return;
       }

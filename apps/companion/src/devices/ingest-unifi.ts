@@ -30,7 +30,7 @@ import type { DeviceContext } from "./device-context";
 import type { DeviceEntry } from "./inventory";
 
 /** Outcome of one packet. */
-export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop"; status: 400 | 429 };
+export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop"; status: 400 | 429 | 500 };
 
 function decodeWith(packet: Uint8Array, keys: Uint8Array[]): { header: InformHeader; json: unknown; key: Uint8Array } {
   let last: unknown;
@@ -49,6 +49,8 @@ function decodeWith(packet: Uint8Array, keys: Uint8Array[]): { header: InformHea
 export class UnifiIngest {
   /** IVs of the last hour of informs per device, at the interval it was told (3,600 at 1 s). */
   readonly #replay = new InformReplayCache(informReplayWindow(10), 20_000);
+  /** When an ingest failure was last logged. */
+  #internalLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly ctx: DeviceContext) {}
 
@@ -58,8 +60,22 @@ export class UnifiIngest {
     try {
       return this.#handle(packet);
     } catch (error) {
-      ctx.counters.add(`unifi.${error instanceof DeviceCodecError ? error.reason : "malformed"}`);
-      return { kind: "drop", status: 400 };
+      if (error instanceof DeviceCodecError) {
+        ctx.counters.add(`unifi.${error.reason}`);
+        return { kind: "drop", status: 400 };
+      }
+      // Not the packet's fault (the codec names every way a packet is bad): counted apart and
+      // logged (at most once a minute), so a bug on the ingest path is not taken for a
+      // malformed packet.
+      ctx.counters.add("unifi.internal");
+      const now = ctx.now();
+      if (now - this.#internalLoggedAt >= 60_000) {
+        this.#internalLoggedAt = now;
+        ctx.logger.error("inform ingest failed", {
+          error: error instanceof Error ? `${error.name}: ${error.message}` : "unknown",
+        });
+      }
+      return { kind: "drop", status: 500 };
     }
   }
 

@@ -2,7 +2,8 @@
  * UniFi inform over HTTP: `POST /inform` with a TNBU packet body (application/x-binary).
  * The per-IP token bucket is charged before the body is read; bodies above the cap are cut
  * off unread. Anything but POST /inform is a bare 404. Replies are the encrypted controller
- * reply with status 200; refusals are 400 or 429 with no body and nothing else said.
+ * reply with status 200; refusals are 400 or 429 with no body and nothing else said (500 when
+ * the ingest itself failed, which is counted and logged as `unifi.internal`).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
