@@ -110,7 +110,7 @@ export class UnifiInformer {
             device.unifi.intervalSec = Math.min(3600, Math.max(1, Number(cfg["mgmt.interval"])));
         } catch {
           ctx.stats.informErrors++;
-          ctx.log(`inform ${this.device.mac}: setparam's mgmt_cfg does not parse`);
+          ctx.log(`inform ${device.mac}: setparam's mgmt_cfg does not parse`);
         }
         return;
       }

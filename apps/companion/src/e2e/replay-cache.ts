@@ -48,9 +48,9 @@ export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
  * Bounded: at most `maxEntries` ids (`perAccount` per account) plus a reserve of `maxReserved`
  * that only accounts holding fewer than `reservedPerAccount` may draw on once the rest is taken
  * (so four accounts filling their 50,000 each still leave every other account 1,000), and
- * `maxKeptChars` of kept responses — tens of MiB in all. Requests live at most MAX_REQUEST_TTL_MS; expired ids are
- * swept at most once per `sweepEveryMs`, so a full record answers "full" cheaply instead of
- * walking 200,000 entries per request.
+ * `maxKeptChars` of kept responses — tens of MiB in all. Requests live at most
+ * MAX_REQUEST_TTL_MS; expired ids are swept at most once per `sweepEveryMs`, so a full record
+ * answers "full" cheaply instead of walking 250,000 entries per request.
  */
 export class ReplayCache {
   readonly #accounts = new Map<string, Map<string, Entry>>();
