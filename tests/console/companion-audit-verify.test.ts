@@ -5,6 +5,12 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AUDIT_GENESIS_HASH, auditHashInput, type TAuditReadResult, type TAuditRecord } from "@veil/protocol";
 import { auditSha256Hex, verifyAuditPage } from "../../apps/console/src/client/companion-audit/verify-audit-page";
+import {
+  checkContinuity,
+  rememberHead,
+  seenHead,
+  type SeenHead,
+} from "../../apps/console/src/client/companion-audit/audit-continuity";
 import { AuditLog } from "../../apps/companion/src/audit/audit-log";
 import { systemClock } from "../../apps/companion/src/clock";
 import { silentLogger } from "../../apps/companion/src/log";
@@ -130,6 +136,79 @@ describe("browser re-verification of audit pages", () => {
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("continuity across visits: the log still passes through the head this browser verified", () => {
+  const all = chain(300);
+  const at = 1_800_000_000_000;
+  const seenAt = (records: TAuditRecord[], seq: number): SeenHead => ({ seq, hash: records[seq]?.hash ?? "", at });
+  // Newest first, as the browser reads them: [200, 300), then [100, 200), then [0, 100).
+  const pages = (records: TAuditRecord[], count: number): TAuditReadResult[] =>
+    Array.from({ length: count }, (_, i) =>
+      page(records, Math.max(0, records.length - 100 * (i + 1)), records.length - 100 * i),
+    );
+
+  it("first visit, then a log that grew and still passes through the head seen before", () => {
+    expect(checkContinuity(pages(all, 1), undefined)).toEqual({ state: "first" });
+    expect(checkContinuity(pages(all, 1), seenAt(all, 250))).toMatchObject({ state: "continues" });
+    expect(checkContinuity(pages(all, 1), seenAt(all, 299))).toMatchObject({ state: "continues" });
+  });
+
+  it("a head older than the pages read is unreached until its page is in, then checked", () => {
+    expect(checkContinuity(pages(all, 1), seenAt(all, 150))).toMatchObject({ state: "unreached", behind: 50 });
+    expect(checkContinuity(pages(all, 2), seenAt(all, 150))).toMatchObject({ state: "continues" });
+  });
+
+  it("a log rewritten consistently (every hash recomputed) is refused, however well it verifies page by page", () => {
+    const rewritten = chain(300);
+    const [newest, ...older] = pages(rewritten, 3);
+    if (newest === undefined) throw new Error("no page");
+    expect(verifyAuditPage(newest, { newest: true }).ok).toBe(true);
+    for (const p of older) expect(verifyAuditPage(p, { newest: false }).ok).toBe(true);
+    const verdict = checkContinuity(pages(rewritten, 2), seenAt(all, 150));
+    expect(verdict).toMatchObject({ state: "broken" });
+    expect(verdict.state === "broken" ? verdict.text : "").toContain("record 150 is not the one this browser verified");
+  });
+
+  it("a log cut back before the head seen, or emptied, is refused", () => {
+    const cut = all.slice(0, 120);
+    const verdict = checkContinuity(pages(cut, 1), seenAt(all, 150));
+    expect(verdict).toMatchObject({ state: "broken" });
+    expect(verdict.state === "broken" ? verdict.text : "").toContain(
+      "the log now ends at record 119, before record 150",
+    );
+    const empty: TAuditReadResult = { records: [], previousHash: null, more: false, head: null };
+    expect(checkContinuity([empty], seenAt(all, 150))).toMatchObject({ state: "broken" });
+  });
+
+  it("a head that rotated out of the log is said to be unverifiable, not taken as continued", () => {
+    // The companion keeps only records 200–299 now: nothing older is offered.
+    const kept = { ...page(all, 200, 300), more: false };
+    expect(checkContinuity([kept], seenAt(all, 150))).toMatchObject({ state: "rotated" });
+  });
+
+  it("remembers heads per instance in localStorage, only forward unless replaced, and ignores a malformed store", () => {
+    const store = new Map<string, string>();
+    const local = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+    };
+    Object.defineProperty(globalThis, "localStorage", { value: local, configurable: true });
+    try {
+      const id = randomUUID();
+      expect(seenHead(id)).toBeUndefined();
+      rememberHead(id, seenAt(all, 200));
+      rememberHead(id, seenAt(all, 100));
+      expect(seenHead(id)).toEqual(seenAt(all, 200));
+      rememberHead(id, seenAt(all, 100), { replace: true });
+      expect(seenHead(id)).toEqual(seenAt(all, 100));
+      expect(seenHead(randomUUID())).toBeUndefined();
+      store.set("veil.audit-heads.v1", JSON.stringify({ [id]: { seq: -1, hash: "x", at: 0 } }));
+      expect(seenHead(id)).toBeUndefined();
+    } finally {
+      Reflect.deleteProperty(globalThis, "localStorage");
     }
   });
 });

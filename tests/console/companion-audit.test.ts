@@ -83,6 +83,13 @@ describe.skipIf(!chromiumAvailable)("companion audit log in Chromium", () => {
       new Set(["system.info"]),
     );
     await screenshot(page(), "companion-audit-01-verified");
+
+    // This browser remembers the head it verified: the next visit checks the log still passes through it.
+    const continuity = () => page().getByTestId("audit-continuity");
+    expect(await continuity().getAttribute("data-state")).toBe("first");
+    await openAudit();
+    await expect.poll(() => continuity().getAttribute("data-state")).toBe("continues");
+    expect(await continuity().textContent()).toContain("Continues the log this browser verified");
   }, 120_000);
 
   test("a record edited on the site host is named in the browser, and the companion reports the break", async () => {
@@ -119,4 +126,29 @@ describe.skipIf(!chromiumAvailable)("companion audit log in Chromium", () => {
     expect(suite.main.errors).toEqual([]);
     await screenshot(page(), "companion-audit-02-broken");
   }, 180_000);
+  test("a log that no longer passes through the head this browser verified is refused, until the operator takes it as the reference", async () => {
+    const continuity = () => page().getByTestId("audit-continuity");
+    await openAudit();
+    await expect.poll(() => continuity().getAttribute("data-state")).toBe("continues");
+    // What a host that rewrote its log (every hash recomputed) looks like from here: the record
+    // this browser remembers no longer carries the hash it verified.
+    await page().evaluate((id) => {
+      const heads = JSON.parse(localStorage.getItem("veil.audit-heads.v1") ?? "{}") as Record<string, { seq: number }>;
+      const seen = heads[id];
+      if (seen === undefined) throw new Error("no head remembered");
+      localStorage.setItem(
+        "veil.audit-heads.v1",
+        JSON.stringify({ ...heads, [id]: { ...seen, hash: "0".repeat(64) } }),
+      );
+    }, instanceId);
+    await openAudit();
+    await expect.poll(() => continuity().getAttribute("data-state")).toBe("broken");
+    expect(await continuity().textContent()).toContain("is not the one this browser verified");
+    await screenshot(page(), "companion-audit-03-not-continued");
+    await page().getByRole("button", { name: "Take the log as it is now as the reference" }).click();
+    await expect.poll(() => continuity().getAttribute("data-state")).toBe("continues");
+    await openAudit();
+    await expect.poll(() => continuity().getAttribute("data-state")).toBe("continues");
+    expect(suite.main.errors).toEqual([]);
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import { ChannelGate } from "../discovery/channel-gate";
 import type { InstanceChannel } from "../instances/e2e-channel";
 import { InstanceFrame, type InstancePageProps } from "../instances/instance-frame";
 import { useCompanionAudit, type CheckedAuditPage } from "./use-companion-audit";
+import type { Continuity } from "./audit-continuity";
 
 const ALL = "";
 
@@ -35,6 +36,50 @@ function ChainStatus({ pages }: { pages: readonly CheckedAuditPage[] }) {
   );
 }
 
+/** Whether the log still passes through the head this browser verified on its last visit. */
+function ContinuityStatus({ continuity, onAccept }: { continuity: Continuity; onAccept: () => void }) {
+  const seen = "seen" in continuity ? continuity.seen : null;
+  const when = seen === null ? "" : new Date(seen.at).toLocaleString();
+  switch (continuity.state) {
+    case "first":
+      return (
+        <p data-testid="audit-continuity" data-state="first" className="muted">
+          First visit from this browser: its newest record is remembered here, and later visits check that the log still
+          passes through it.
+        </p>
+      );
+    case "continues":
+      return (
+        <p data-testid="audit-continuity" data-state="continues" className="chain-ok">
+          Continues the log this browser verified on {when} (record {seen?.seq}).
+        </p>
+      );
+    case "unreached":
+      return (
+        <p data-testid="audit-continuity" data-state="unreached" className="muted">
+          Record {seen?.seq}, verified here on {when}, is {continuity.behind} records back: load older records to check
+          that the log still passes through it.
+        </p>
+      );
+    case "rotated":
+      return (
+        <p data-testid="audit-continuity" data-state="rotated" className="alert alert-notice">
+          Record {seen?.seq}, verified here on {when}, has rotated out of the companion&apos;s log: whether the log
+          since then continues it cannot be checked.
+        </p>
+      );
+    case "broken":
+      return (
+        <div data-testid="audit-continuity" data-state="broken" className="alert alert-error" role="alert">
+          <p>Not the log this browser verified before: {continuity.text}.</p>
+          <button type="button" onClick={onAccept}>
+            Take the log as it is now as the reference
+          </button>
+        </div>
+      );
+  }
+}
+
 /** Breaks the companion itself found on start (anchor records), shown as they are. */
 function CompanionNotices({ records }: { records: readonly TAuditRecord[] }) {
   const anchors = records.filter((r) => r.type === "audit.break");
@@ -57,7 +102,7 @@ function who(r: TAuditRecord): string {
 }
 
 function AuditLog({ open }: { open: InstanceChannel }) {
-  const { pages, loading, error, more, loadOlder, refresh } = useCompanionAudit(open);
+  const { pages, loading, error, more, loadOlder, refresh, continuity, acceptCurrent } = useCompanionAudit(open);
   const [type, setType] = useState(ALL);
   const [account, setAccount] = useState(ALL);
   const records = useMemo(() => pages.flatMap((p) => [...p.page.records].reverse()), [pages]);
@@ -77,6 +122,7 @@ function AuditLog({ open }: { open: InstanceChannel }) {
         here.
       </p>
       {pages.length > 0 ? <ChainStatus pages={pages} /> : null}
+      {continuity !== null ? <ContinuityStatus continuity={continuity} onAccept={acceptCurrent} /> : null}
       <CompanionNotices records={records} />
       <div className="filters">
         <div className="field">
