@@ -183,7 +183,10 @@ describe("end-to-end sessions through a malicious console", () => {
     companion = runCompanion(state.dir, logger);
     await waitUntil(() => evil.isOnline(instance.instanceId), 5000, "online again");
     expect(saved).toEqual({ mode: 0o600, text: expect.any(String) as unknown });
-    expect(JSON.parse(saved.text ?? "{}")).toMatchObject({ [account.accountId]: 2 });
+    expect(JSON.parse(saved.text ?? "{}")).toMatchObject({
+      version: 1,
+      signer: { [`${account.accountId}/${toBase64Url(account.identity.publicKey)}`]: 2 },
+    });
     const again = atEpoch(2);
     await again.open();
     again.dispose();
@@ -230,6 +233,31 @@ describe("end-to-end sessions through a malicious console", () => {
         }),
       ).open(),
     ).rejects.toThrow(/grant_refused/);
+  });
+
+  it("a delegated admin cannot lock an account out by certifying a box key for it under an identity key of its own", async () => {
+    const delegate = makeAccount();
+    const delegation = signDelegation(admin, delegate, instance.instanceId);
+    const victim = makeAccount();
+    // The delegate makes up keys for the victim's account id and certifies them at the highest epoch.
+    const forged: TestAccount = { ...makeAccount(), accountId: victim.accountId };
+    const grant = signGrant({
+      signer: delegate,
+      account: forged,
+      instanceId: instance.instanceId,
+      role: "viewer",
+      delegation,
+    });
+    const b = session(forged, { ...grant, boxKeyCertificate: certifyAccountBoxKey(forged, Number.MAX_SAFE_INTEGER) });
+    await b.open();
+    b.dispose();
+    // The victim's own key, certified at epoch 0, still opens: the floor raised was the forged key's.
+    const own = session(
+      victim,
+      signGrant({ signer: admin, account: victim, instanceId: instance.instanceId, role: "viewer" }),
+    );
+    expect(await own.open()).toMatchObject({ role: "viewer" });
+    own.dispose();
   });
 
   it("refuses an expired grant", async () => {

@@ -152,7 +152,7 @@ export class Responder {
         instanceId: this.#o.instanceId,
         signer: this.#o.signer,
         now: this.#o.clock.now(),
-        minBoxKeyEpoch: (accountId) => this.#boxKeyEpochs.floor(accountId),
+        minBoxKeyEpoch: (accountId, identityKey) => this.#boxKeyEpochs.floor(accountId, identityKey),
         ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
       });
       if (this.#sessionsOf(grant.accountId) >= (this.#o.maxSessionsPerAccount ?? 32)) {
@@ -160,7 +160,7 @@ export class Responder {
         this.#sendClose(sessionId, "too_many_sessions");
         return;
       }
-      this.#boxKeyEpochs.raise(grant.accountId, grant.boxKeyEpoch);
+      this.#boxKeyEpochs.raise(grant.accountId, grant.identityPublicKey, grant.boxKeyEpoch, grant.via);
       pending = acceptSession({
         protocolVersion: SESSION_PROTOCOL_VERSION,
         instanceId: this.#o.instanceId,

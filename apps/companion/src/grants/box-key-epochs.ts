@@ -1,78 +1,130 @@
 import { z } from "zod";
-import { ZIdSchema } from "../protocol";
+import { ZIdSchema, ZPublicKeySchema } from "../protocol";
 import type { Logger } from "../log";
 import type { StateStore } from "../state/state-store";
 
 /**
- * The lowest box-key certificate epoch still accepted for each account. An account that
- * replaces its box key certifies the new one with a higher epoch; once a grant with that epoch
- * was verified here, a certificate with a lower one is a rollback to an older (perhaps
- * compromised) key and is refused, for sessions and for sealed snapshots alike.
+ * The lowest box-key certificate epoch still accepted for an account's identity key. An account
+ * that replaces its box key certifies the new one with a higher epoch; once a grant with that
+ * epoch was verified here, a certificate from the same identity key with a lower one is a
+ * rollback to an older (perhaps compromised) key and is refused, for sessions and for sealed
+ * snapshots alike.
+ *
+ * Keyed by account id and identity key together: a delegated admin may sign a grant naming any
+ * account id with an identity key of its own, and certify a box key under it at any epoch. Keyed
+ * by the account id alone, such a grant would raise the floor of the real account's key and lock
+ * it out for good; keyed with the identity key, it raises only its own.
  */
 export interface EpochFloors {
-  floor(accountId: string): number;
-  /** Records `epoch` as the account's floor if it is higher than the one kept. */
-  raise(accountId: string, epoch: number): void;
+  floor(accountId: string, identityPublicKey: string): number;
+  /** Records `epoch` if it is higher than the floor kept; `via`: who signed the grant that showed it. */
+  raise(accountId: string, identityPublicKey: string, epoch: number, via: "signer" | "delegated"): void;
 }
 
-/** Accounts whose floor `box-key-epochs.json` keeps (each needs a grant the signer vouched for). */
-export const MAX_BOX_KEY_EPOCHS = 20_000;
+/**
+ * Floors `box-key-epochs.json` keeps from grants of the pinned signer, and from grants of
+ * delegated admins (who can name made-up accounts, so they get a share of their own and cannot
+ * push the signer's grantees out).
+ */
+export const MAX_SIGNER_EPOCHS = 10_000;
+export const MAX_DELEGATED_EPOCHS = 5_000;
 
-export const ZBoxKeyEpochsSchema = z
-  .record(ZIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
-  .refine((r) => Object.keys(r).length <= MAX_BOX_KEY_EPOCHS, "too many accounts");
+const ZFloorsSchema = z.record(
+  z.string().regex(/^[^/]+\/[^/]+$/),
+  z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+);
+export const ZBoxKeyEpochsSchema = z.strictObject({
+  version: z.literal(1),
+  signer: ZFloorsSchema.refine((r) => Object.keys(r).length <= MAX_SIGNER_EPOCHS, "too many floors"),
+  delegated: ZFloorsSchema.refine((r) => Object.keys(r).length <= MAX_DELEGATED_EPOCHS, "too many floors"),
+});
 export type TBoxKeyEpochs = z.infer<typeof ZBoxKeyEpochsSchema>;
+
+/** The floors' key: `<account id>/<identity public key, base64url>`. */
+function floorKey(accountId: string, identityPublicKey: string): string | undefined {
+  return ZIdSchema.safeParse(accountId).success && ZPublicKeySchema.safeParse(identityPublicKey).success
+    ? `${accountId}/${identityPublicKey}`
+    : undefined;
+}
+
+/** How long after a failed save the next attempt runs (default). */
+const RETRY_MS = 5000;
+/** Floors held in memory at most (four times what the file keeps): raises for new keys past it are dropped. */
+const MAX_IN_MEMORY = 4 * (MAX_SIGNER_EPOCHS + MAX_DELEGATED_EPOCHS);
 
 /**
  * Epoch floors kept in `box-key-epochs.json` in the state folder (or only in memory without a
  * store), so a restart does not forget them: a console that waits for the companion to restart
  * and then presents an older certificate is refused as it was before. A raise is saved at once,
  * off the event loop (an atomic 0600 write); raises that come while one is being written are
- * saved together by the next write. Floors only move up. When the file holds
- * {@link MAX_BOX_KEY_EPOCHS} accounts, floors of new accounts are kept in memory only.
+ * saved together by the next write, and a failed write is retried. A floor is in force as soon
+ * as it is raised; a crash before its write lands loses it. Floors only move up. Past a share's
+ * cap, new floors are kept in memory only (and for this run).
  */
 export class BoxKeyEpochs implements EpochFloors {
-  readonly #floors: Map<string, number>;
+  readonly #floors = new Map<string, { epoch: number; via: "signer" | "delegated" }>();
   readonly #store: StateStore | undefined;
   readonly #logger: Logger | undefined;
+  readonly #retryMs: number;
   #saving: Promise<void> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   #dirty = false;
   #full = false;
 
-  constructor(options: { store?: StateStore; logger?: Logger } = {}) {
+  constructor(options: { store?: StateStore; logger?: Logger; retryMs?: number } = {}) {
     this.#store = options.store;
     this.#logger = options.logger;
-    this.#floors = new Map(Object.entries(options.store?.loadBoxKeyEpochs() ?? {}));
+    this.#retryMs = options.retryMs ?? RETRY_MS;
+    const saved = options.store?.loadBoxKeyEpochs();
+    for (const via of ["signer", "delegated"] as const)
+      for (const [key, epoch] of Object.entries(saved?.[via] ?? {})) this.#floors.set(key, { epoch, via });
   }
 
-  floor(accountId: string): number {
-    return this.#floors.get(accountId) ?? 0;
+  floor(accountId: string, identityPublicKey: string): number {
+    return this.#floors.get(`${accountId}/${identityPublicKey}`)?.epoch ?? 0;
   }
 
-  raise(accountId: string, epoch: number): void {
-    const kept = this.#floors.get(accountId);
-    if (kept !== undefined && kept >= epoch) return;
-    if (kept === undefined && epoch <= 0) return;
-    this.#floors.set(accountId, epoch);
+  raise(accountId: string, identityPublicKey: string, epoch: number, via: "signer" | "delegated"): void {
+    const key = floorKey(accountId, identityPublicKey);
+    const kept = key === undefined ? undefined : this.#floors.get(key);
+    if (key === undefined || epoch <= (kept?.epoch ?? 0)) return;
+    if (kept === undefined && this.#floors.size >= MAX_IN_MEMORY) return;
+    // A floor the pinned signer's grant showed stays the signer's, whoever raises it later.
+    this.#floors.set(key, { epoch, via: kept?.via === "signer" ? "signer" : via });
     this.#dirty = true;
     this.#startSaving();
   }
 
-  /** Resolves once every raise so far is on disk (or its write failed and was logged). */
+  /** Resolves once every raise so far is on disk, or its write failed (logged, retried later). */
   async flushed(): Promise<void> {
     while (this.#saving !== undefined) await this.#saving;
   }
 
+  /** Stops retrying a failed save (the companion is stopping). */
+  close(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
   #startSaving(): void {
     const store = this.#store;
-    if (store === undefined || this.#saving !== undefined || !this.#dirty) return;
+    if (store === undefined || this.#saving !== undefined || this.#retry !== undefined || !this.#dirty) return;
     this.#dirty = false;
     this.#saving = store
       .saveBoxKeyEpochs(this.#persisted())
-      .catch((error: unknown) =>
-        this.#logger?.error("could not save box-key-epochs.json", {
-          error: error instanceof Error ? error.name : "unknown",
-        }),
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#logger?.error("could not save box-key-epochs.json; retrying", {
+            error: error instanceof Error ? error.name : "unknown",
+          });
+          this.#dirty = true;
+          this.#retry = setTimeout(() => {
+            this.#retry = undefined;
+            this.#startSaving();
+          }, this.#retryMs);
+          this.#retry.unref?.();
+        },
       )
       .finally(() => {
         this.#saving = undefined;
@@ -80,18 +132,19 @@ export class BoxKeyEpochs implements EpochFloors {
       });
   }
 
-  /** The floors the file keeps: the first MAX_BOX_KEY_EPOCHS accounts seen. */
+  /** What the file keeps: the first floors of each share, up to its cap. */
   #persisted(): TBoxKeyEpochs {
-    const out: TBoxKeyEpochs = {};
-    let n = 0;
-    for (const [accountId, epoch] of this.#floors) {
-      if (n === MAX_BOX_KEY_EPOCHS) {
-        if (!this.#full) this.#logger?.warn("box-key-epochs.json is full: new accounts' floors stay in memory");
+    const out: TBoxKeyEpochs = { version: 1, signer: {}, delegated: {} };
+    const caps = { signer: MAX_SIGNER_EPOCHS, delegated: MAX_DELEGATED_EPOCHS };
+    const counts = { signer: 0, delegated: 0 };
+    for (const [key, { epoch, via }] of this.#floors) {
+      if (counts[via] === caps[via]) {
+        if (!this.#full) this.#logger?.warn("box-key-epochs.json is full: new floors are kept in memory only");
         this.#full = true;
-        break;
+        continue;
       }
-      out[accountId] = epoch;
-      n += 1;
+      out[via][key] = epoch;
+      counts[via] += 1;
     }
     return out;
   }

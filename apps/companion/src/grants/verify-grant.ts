@@ -111,7 +111,8 @@ export function verifyGrantBundle(
     instanceId: string;
     signer: IdentityPublicKey;
     now: number;
-    minBoxKeyEpoch?: (accountId: string) => number;
+    /** The lowest epoch accepted for the account's box-key certificate under this identity key. */
+    minBoxKeyEpoch?: (accountId: string, identityPublicKey: string) => number;
     /** Grants (and delegations) of this account issued at or before the returned time are revoked (`grants.revoke`). */
     revokedBefore?: (accountId: string) => number | undefined;
   },
@@ -163,7 +164,7 @@ export function verifyGrantBundle(
   // delegation of the same key: the grant's own date decides, as for the delegation's.
   if (delegatedBy !== undefined && revoked(delegatedBy.accountId, g.issuedAt)) throw new GrantError("revoked");
   // The box key must be the one the account itself certified, not just the one the grant names.
-  const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId) ?? 0);
+  const certified = certifiedBoxKey(bundle.data, g, context.minBoxKeyEpoch?.(g.accountId, g.identityPublicKey) ?? 0);
   if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(g.boxPublicKey)))
     throw new GrantError("box_key_uncertified");
   return {

@@ -232,6 +232,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
       writeStatus();
       await devices?.then((d) => d.close()).catch(() => undefined);
       audit.close();
+      boxKeyEpochs.close();
       await boxKeyEpochs.flushed();
       return state;
     }),

@@ -41,10 +41,10 @@ export function snapshotRecipients(
         instanceId: context.instanceId,
         signer: context.signer,
         now: context.now,
-        minBoxKeyEpoch: (accountId) => context.epochs.floor(accountId),
+        minBoxKeyEpoch: (accountId, identityKey) => context.epochs.floor(accountId, identityKey),
         ...(context.revokedBefore !== undefined ? { revokedBefore: context.revokedBefore } : {}),
       });
-      context.epochs.raise(g.accountId, g.boxKeyEpoch);
+      context.epochs.raise(g.accountId, g.identityPublicKey, g.boxKeyEpoch, g.via);
       const key = boxPublicKey(fromBase64Url(g.boxPublicKey));
       if (keys.size < MAX_RECIPIENTS) keys.set(toBase64Url(key), key);
       accounts.add(g.accountId);

@@ -100,9 +100,9 @@ export class StateStore {
     writeSecretFile(this.paths.revocations, JSON.stringify(ZGrantRevocationsSchema.parse(revocations)));
   }
 
-  /** box-key-epochs.json (account id → lowest box-key certificate epoch accepted); empty when absent. */
-  loadBoxKeyEpochs(): TBoxKeyEpochs {
-    return this.#read(this.paths.boxKeyEpochs, ZBoxKeyEpochsSchema) ?? {};
+  /** box-key-epochs.json (account and identity key → lowest box-key certificate epoch accepted), or undefined. */
+  loadBoxKeyEpochs(): TBoxKeyEpochs | undefined {
+    return this.#read(this.paths.boxKeyEpochs, ZBoxKeyEpochsSchema);
   }
 
   /** Replaces box-key-epochs.json (atomically, 0600), off the event loop. */
