@@ -112,6 +112,9 @@ describe("relay frame budgets by scope (unit)", () => {
     expect(budgets.accounts).toBe(1);
     second.disconnect();
     expect(budgets.accounts).toBe(0);
+    // A socket that went gets no budget again (nothing would release it).
+    expect(budgets.take(tab, 100, clock.now(), "c")).toBe(false);
+    expect(budgets.accounts).toBe(0);
   });
 });
 

@@ -147,6 +147,9 @@ export class FrameBudget {
   }
 }
 
+/** A socket's budget and its account's, for one scope. */
+type BudgetPair = { own: FrameBudget; account: FrameBudget };
+
 /** The part of a browser socket the budgets need. */
 interface BudgetedSocket {
   readonly data: { userId: string };
@@ -161,7 +164,8 @@ interface BudgetedSocket {
  * account spends only that pair's budget, never what the account needs for its other sites.
  */
 export class BrowserBudgets {
-  readonly #sockets = new WeakMap<BudgetedSocket, Map<string, { own: FrameBudget; account: FrameBudget }>>();
+  /** Per socket, its budgets by scope; `null` once it disconnected (it gets no budget again). */
+  readonly #sockets = new WeakMap<BudgetedSocket, Map<string, BudgetPair> | null>();
   readonly #accounts = new Map<string, { budget: FrameBudget; sockets: number }>();
 
   constructor(
@@ -172,26 +176,29 @@ export class BrowserBudgets {
 
   /**
    * Charges one frame of `bytes` to the socket and its account within `scope`; false (nothing
-   * spent) when either is short. `t`: the clock, if already read.
+   * spent) when either is short, or when the socket already disconnected. `t`: the clock, if
+   * already read.
    */
   take(socket: BudgetedSocket, bytes: number, t = this.now(), scope = ""): boolean {
-    const { own, account } = this.#sockets.get(socket)?.get(scope) ?? this.#register(socket, scope);
+    const scopes = this.#sockets.get(socket);
+    if (scopes === null) return false;
+    const { own, account } = scopes?.get(scope) ?? this.#register(socket, scopes, scope);
     if (!own.has(bytes, t) || !account.has(bytes, t)) return false;
     own.spend(bytes);
     account.spend(bytes);
     return true;
   }
 
-  #register(socket: BudgetedSocket, scope: string): { own: FrameBudget; account: FrameBudget } {
-    let scopes = this.#sockets.get(socket);
+  #register(socket: BudgetedSocket, known: Map<string, BudgetPair> | undefined, scope: string): BudgetPair {
+    let scopes = known;
     if (scopes === undefined) {
-      const held = new Map<string, { own: FrameBudget; account: FrameBudget }>();
+      const held = new Map<string, BudgetPair>();
       scopes = held;
       this.#sockets.set(socket, held);
       const userId = socket.data.userId;
       socket.once("disconnect", () => {
         for (const key of held.keys()) this.#release(`${userId}\n${key}`);
-        held.clear();
+        this.#sockets.set(socket, null);
       });
     }
     const key = `${socket.data.userId}\n${scope}`;

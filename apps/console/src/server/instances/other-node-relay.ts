@@ -35,25 +35,47 @@ export interface NodeEventHandlers {
 
 const ZSocketIdSchema = z.string().min(1).max(64);
 
-/** Listens on `channel` for other nodes' events: malformed ones are logged and dropped. */
+/**
+ * Listens on `channel` for other nodes' events: malformed ones are logged and dropped, and a
+ * handler that throws is logged (it runs inside the adapter's message callback, where an
+ * exception would go unhandled).
+ */
 export function listenToOtherNodes(channel: NodeChannel, on: NodeEventHandlers, log: (line: string) => void): void {
   const dropped = (event: string): void => log(`relay: a malformed ${event} from another node was dropped`);
-  channel.on("node:frame", (frame) => {
-    const parsed = ZRelayFrameSchema.safeParse(frame);
-    if (parsed.success) on.frame(parsed.data);
-    else dropped("node:frame");
-  });
-  channel.on("node:companion", (instanceId, socketId) => {
-    const id = ZIdSchema.safeParse(instanceId);
-    const socket = ZSocketIdSchema.safeParse(socketId);
-    if (id.success && socket.success) on.companion(id.data, socket.data);
-    else dropped("node:companion");
-  });
-  channel.on("node:revoke", (instanceId) => {
-    const id = ZIdSchema.safeParse(instanceId);
-    if (id.success) on.revoke(id.data);
-    else dropped("node:revoke");
-  });
+  const guarded =
+    <A extends unknown[]>(event: string, handle: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        handle(...args);
+      } catch (error) {
+        log(`relay: ${event} from another node failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+  channel.on(
+    "node:frame",
+    guarded("node:frame", (frame: unknown) => {
+      const parsed = ZRelayFrameSchema.safeParse(frame);
+      if (parsed.success) on.frame(parsed.data);
+      else dropped("node:frame");
+    }),
+  );
+  channel.on(
+    "node:companion",
+    guarded("node:companion", (instanceId: unknown, socketId: unknown) => {
+      const id = ZIdSchema.safeParse(instanceId);
+      const socket = ZSocketIdSchema.safeParse(socketId);
+      if (id.success && socket.success) on.companion(id.data, socket.data);
+      else dropped("node:companion");
+    }),
+  );
+  channel.on(
+    "node:revoke",
+    guarded("node:revoke", (instanceId: unknown) => {
+      const id = ZIdSchema.safeParse(instanceId);
+      if (id.success) on.revoke(id.data);
+      else dropped("node:revoke");
+    }),
+  );
 }
 
 /** How long "its companion is online on another node" is trusted before the database is asked again. */
