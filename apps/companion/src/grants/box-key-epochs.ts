@@ -110,8 +110,10 @@ export class BoxKeyEpochs implements EpochFloors {
     const store = this.#store;
     if (store === undefined || this.#saving !== undefined || this.#retry !== undefined || !this.#dirty) return;
     this.#dirty = false;
-    this.#saving = store
-      .saveBoxKeyEpochs(this.#persisted())
+    const floors = this.#persisted();
+    // Started from a resolved promise, so even a synchronous failure is caught and retried.
+    this.#saving = Promise.resolve()
+      .then(() => store.saveBoxKeyEpochs(floors))
       .then(
         () => undefined,
         (error: unknown) => {
