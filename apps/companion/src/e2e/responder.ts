@@ -221,6 +221,14 @@ export class Responder {
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
   }
 
+  /** Closes the session when its grant has expired; whether it did. */
+  #closedExpired(live: LiveSession): boolean {
+    if (live.grant.expiresAt > this.#o.clock.now()) return false;
+    this.#o.logger.warn("grant expired: closing the session", { sessionId: live.sessionId });
+    this.close(live.sessionId, "grant_expired", true);
+    return true;
+  }
+
   /** Open sessions of one account (a walk over at most `maxSessions`, once per session opened). */
   #sessionsOf(accountId: string): number {
     let n = 0;
@@ -245,11 +253,7 @@ export class Responder {
       this.close(sessionId, code, true);
       return;
     }
-    if (live.grant.expiresAt <= this.#o.clock.now()) {
-      this.#o.logger.warn("grant expired: closing the session", { sessionId });
-      this.close(sessionId, "grant_expired", true);
-      return;
-    }
+    if (this.#closedExpired(live)) return;
     // Requests of one session are answered in arrival order; a flood beyond the cap is refused.
     if (live.queued >= (this.#o.maxQueuedPerSession ?? 64)) {
       const id = (message as { id?: unknown } | null)?.id;
@@ -270,12 +274,7 @@ export class Responder {
     const answer = (): MaybePromise<void> => {
       // A request that waited behind a slower one runs only on a session still open, with a grant
       // still valid: a session closed (by the peer, a revocation or expiry) takes its queue with it.
-      if (this.#sessions.get(sessionId) !== live || live.session.closed) return undefined;
-      if (live.grant.expiresAt <= this.#o.clock.now()) {
-        this.#o.logger.warn("grant expired: closing the session", { sessionId });
-        this.close(sessionId, "grant_expired", true);
-        return undefined;
-      }
+      if (this.#sessions.get(sessionId) !== live || live.session.closed || this.#closedExpired(live)) return undefined;
       let answered = false;
       const unqueue = (error: unknown): never => {
         if (!answered) live.queued -= 1;
