@@ -5,9 +5,9 @@
  * expires rolled site keys, compacts the store and refreshes devices-status.json.
  */
 import { randomBytes } from "node:crypto";
-import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { encodeSiteKey } from "@veil/devices";
+import { hostAddresses } from "../host-addresses";
 import type { Logger } from "../log";
 import { writeSecretFile } from "../state/write-secret-file";
 import { DEFAULT_FLOOD_LIMITS, type DeviceContext, type FloodLimits } from "./device-context";
@@ -78,11 +78,14 @@ export interface DeviceService {
 /** File with the counters, refreshed by the sweep, read by `status`. */
 export const DEVICES_STATUS_FILE = "devices-status.json";
 
-function defaultPublicHost(bindHost: string): string {
+function defaultPublicHost(bindHost: string, logger: Logger): string {
   if (bindHost !== "0.0.0.0" && bindHost !== "::") return bindHost;
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
+  const addresses = hostAddresses((error) =>
+    logger.warn("devices: cannot list this host's interfaces; set VEIL_DEVICE_PUBLIC_HOST", {
+      error: error instanceof Error ? error.message : "unknown",
+    }),
+  );
+  for (const a of addresses) if (a.family === "IPv4" && !a.internal) return a.address;
   return "127.0.0.1";
 }
 
@@ -136,7 +139,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
     throw error;
   }
   const channelPort = veil.port;
-  const publicHost = o.publicHost ?? defaultPublicHost(o.bindHost);
+  const publicHost = o.publicHost ?? defaultPublicHost(o.bindHost, logger);
   const siteKeyText = (entry: SiteKeyEntry): string =>
     encodeSiteKey({
       url: `wss://${publicHost}:${channelPort}/devices`,

@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { isIPv4, isIP } from "node:net";
-import { networkInterfaces } from "node:os";
+import { hostAddresses } from "../host-addresses";
+import type { Logger } from "../log";
 import { MAX_SCAN_HOSTS, type TScopeRefusal } from "../protocol";
 
 /**
@@ -77,22 +78,28 @@ export function parseScanRanges(text: string): Ipv4Range[] {
   return out;
 }
 
-/** The default scope: the IPv4 subnets of this host's non-internal interfaces. */
-export function interfaceRanges(): Ipv4Range[] {
+/**
+ * The default scope: the IPv4 subnets of this host's non-internal interfaces (none when the host
+ * will not list them: every address is then out of scope, and `logger` says how to set one).
+ */
+export function interfaceRanges(logger?: Logger): Ipv4Range[] {
   const out: Ipv4Range[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family !== "IPv4" || a.internal || a.cidr === null) continue;
-      const r = parseCidr(a.cidr);
-      if (r !== undefined) out.push(r);
-    }
+  const addresses = hostAddresses((error) =>
+    logger?.warn("discovery: cannot list this host's interfaces, so nothing is in scope; set VEIL_SCAN_RANGES", {
+      error: error instanceof Error ? error.message : "unknown",
+    }),
+  );
+  for (const a of addresses) {
+    if (a.family !== "IPv4" || a.internal || a.cidr === null) continue;
+    const r = parseCidr(a.cidr);
+    if (r !== undefined) out.push(r);
   }
   return out;
 }
 
 /** Builds the scope from the configured text (undefined or empty: interface defaults). */
-export function scopeFromConfig(ranges: string | undefined): ScopeConfig {
-  if (ranges === undefined || ranges.trim() === "") return { allowed: interfaceRanges(), explicit: false };
+export function scopeFromConfig(ranges: string | undefined, logger?: Logger): ScopeConfig {
+  if (ranges === undefined || ranges.trim() === "") return { allowed: interfaceRanges(logger), explicit: false };
   return { allowed: parseScanRanges(ranges), explicit: true };
 }
 

@@ -67,7 +67,7 @@ export interface SiteServicesOptions {
 /** Loads the pins and the vault (always locked at start) and the scan scope. */
 export function openSiteServices(o: SiteServicesOptions): SiteServices {
   return {
-    scope: o.scope ?? scopeFromConfig(o.scanRanges),
+    scope: o.scope ?? scopeFromConfig(o.scanRanges, o.logger),
     pins: new PinStore(o.stateDir),
     vault: new VaultService({ stateDir: o.stateDir, instanceId: o.instanceId, clock: o.clock, logger: o.logger }),
     clock: o.clock,
