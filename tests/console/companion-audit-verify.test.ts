@@ -8,6 +8,7 @@ import { auditSha256Hex, verifyAuditPage } from "../../apps/console/src/client/c
 import {
   checkContinuity,
   rememberHead,
+  remembersHead,
   seenHead,
   type SeenHead,
 } from "../../apps/console/src/client/companion-audit/audit-continuity";
@@ -186,7 +187,14 @@ describe("continuity across visits: the log still passes through the head this b
   it("a head that rotated out of the log is said to be unverifiable, not taken as continued", () => {
     // The companion keeps only records 200–299 now: nothing older is offered.
     const kept = { ...page(all, 200, 300), more: false };
-    expect(checkContinuity([kept], seenAt(all, 150))).toMatchObject({ state: "rotated" });
+    const verdict = checkContinuity([kept], seenAt(all, 150));
+    expect(verdict).toMatchObject({ state: "rotated" });
+    // Its head is not taken as the new reference without the operator: a log rewritten to start
+    // after the record seen must not pass as "continues" on the next visit.
+    expect(remembersHead(verdict)).toBe(false);
+    expect(remembersHead(checkContinuity(pages(all, 2), seenAt(all, 150)))).toBe(true);
+    expect(remembersHead(checkContinuity(pages(all, 1), undefined))).toBe(true);
+    expect(remembersHead(checkContinuity(pages(all.slice(0, 120), 1), seenAt(all, 150)))).toBe(false);
   });
 
   it("remembers heads per instance in localStorage, only forward unless replaced, and ignores a malformed store", () => {

@@ -56,6 +56,16 @@ export function checkContinuity(pages: readonly TAuditReadResult[], seen: SeenHe
   return { state: "unreached", seen, behind: first.seq - seen.seq };
 }
 
+/**
+ * Whether the newest head of a log in this state may be remembered without the operator: only
+ * when it continues what this browser verified (or nothing was verified yet). A "rotated" log
+ * proves nothing about its past, and taking its head silently would let a log rewritten to begin
+ * after the remembered record pass as "continues" on every later visit.
+ */
+export function remembersHead(continuity: Continuity): boolean {
+  return continuity.state === "first" || continuity.state === "continues";
+}
+
 const STORAGE_KEY = "veil.audit-heads.v1";
 const ZSeenHeadsSchema = z.record(
   z.string(),

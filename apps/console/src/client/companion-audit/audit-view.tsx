@@ -63,10 +63,16 @@ function ContinuityStatus({ continuity, onAccept }: { continuity: Continuity; on
       );
     case "rotated":
       return (
-        <p data-testid="audit-continuity" data-state="rotated" className="alert alert-notice">
-          Record {seen?.seq}, verified here on {when}, has rotated out of the companion&apos;s log: whether the log
-          since then continues it cannot be checked.
-        </p>
+        <div data-testid="audit-continuity" data-state="rotated" className="alert alert-notice">
+          <p>
+            Record {seen?.seq}, verified here on {when}, has rotated out of the companion&apos;s log: whether the log
+            since then continues it cannot be checked, so later visits keep checking against it until you take the log
+            as it is now as the reference.
+          </p>
+          <button type="button" onClick={onAccept}>
+            Take the log as it is now as the reference
+          </button>
+        </div>
       );
     case "broken":
       return (

@@ -4,7 +4,7 @@ import type { TAuditReadResult } from "@veil/protocol";
 import { errorMessage } from "../api";
 import type { InstanceChannel } from "../instances/e2e-channel";
 import { verifyAuditPage, type AuditPageCheck } from "./verify-audit-page";
-import { checkContinuity, rememberHead, seenHead, type Continuity } from "./audit-continuity";
+import { checkContinuity, rememberHead, remembersHead, seenHead, type Continuity } from "./audit-continuity";
 
 /** Records asked for per page (the companion may send fewer to fit one E2E message). */
 const PAGE_SIZE = 100;
@@ -89,8 +89,7 @@ export function useCompanionAudit(open: InstanceChannel) {
   const head = pages[0]?.page.head ?? null;
   useEffect(() => {
     if (instanceId === null || head === null || !whole || continuity === null) return;
-    if (continuity.state === "first" || continuity.state === "continues" || continuity.state === "rotated")
-      rememberHead(instanceId, { seq: head.seq, hash: head.hash, at: Date.now() });
+    if (remembersHead(continuity)) rememberHead(instanceId, { seq: head.seq, hash: head.hash, at: Date.now() });
   }, [instanceId, head, whole, continuity]);
 
   return {
