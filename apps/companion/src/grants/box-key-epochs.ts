@@ -49,8 +49,11 @@ function floorKey(accountId: string, identityPublicKey: string): string | undefi
 
 /** How long after a failed save the next attempt runs (default). */
 const RETRY_MS = 5000;
-/** Floors held in memory at most (four times what the file keeps): raises for new keys past it are dropped. */
-const MAX_IN_MEMORY = 4 * (MAX_SIGNER_EPOCHS + MAX_DELEGATED_EPOCHS);
+/**
+ * Floors held in memory at most, per share (four times what the file keeps): raises for new keys
+ * past a share's cap are dropped (logged), and delegated floors never take the signer's room.
+ */
+const MAX_IN_MEMORY = { signer: 4 * MAX_SIGNER_EPOCHS, delegated: 4 * MAX_DELEGATED_EPOCHS } as const;
 
 /**
  * Epoch floors kept in `box-key-epochs.json` in the state folder (or only in memory without a
@@ -69,7 +72,11 @@ export class BoxKeyEpochs implements EpochFloors {
   #saving: Promise<void> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #dirty = false;
-  #full = false;
+  #closed = false;
+  /** Floors per share, in memory. */
+  readonly #counts = { signer: 0, delegated: 0 };
+  /** Shares already reported full: on disk (kept in memory only), in memory (dropped). */
+  readonly #reported = new Set<string>();
 
   constructor(options: { store?: StateStore; logger?: Logger; retryMs?: number } = {}) {
     this.#store = options.store;
@@ -77,7 +84,11 @@ export class BoxKeyEpochs implements EpochFloors {
     this.#retryMs = options.retryMs ?? RETRY_MS;
     const saved = options.store?.loadBoxKeyEpochs();
     for (const via of ["signer", "delegated"] as const)
-      for (const [key, epoch] of Object.entries(saved?.[via] ?? {})) this.#floors.set(key, { epoch, via });
+      for (const [key, epoch] of Object.entries(saved?.[via] ?? {})) {
+        if (this.#floors.has(key)) continue;
+        this.#floors.set(key, { epoch, via });
+        this.#counts[via] += 1;
+      }
   }
 
   floor(accountId: string, identityPublicKey: string): number {
@@ -86,13 +97,29 @@ export class BoxKeyEpochs implements EpochFloors {
 
   raise(accountId: string, identityPublicKey: string, epoch: number, via: "signer" | "delegated"): void {
     const key = floorKey(accountId, identityPublicKey);
-    const kept = key === undefined ? undefined : this.#floors.get(key);
-    if (key === undefined || epoch <= (kept?.epoch ?? 0)) return;
-    if (kept === undefined && this.#floors.size >= MAX_IN_MEMORY) return;
-    // A floor the pinned signer's grant showed stays the signer's, whoever raises it later.
-    this.#floors.set(key, { epoch, via: kept?.via === "signer" ? "signer" : via });
+    if (key === undefined || epoch < 1) return;
+    const kept = this.#floors.get(key);
+    // A floor the pinned signer's grant showed is the signer's, whoever raises it later; one a
+    // delegated grant set moves to the signer's share once the signer's grant shows it too.
+    let share: "signer" | "delegated" = kept?.via === "signer" || via === "signer" ? "signer" : "delegated";
+    if (kept?.via !== share && !this.#hasRoom(share)) {
+      if (kept === undefined) return;
+      share = kept.via;
+    }
+    const next = Math.max(epoch, kept?.epoch ?? 0);
+    if (kept !== undefined && next === kept.epoch && share === kept.via) return;
+    if (kept !== undefined) this.#counts[kept.via] -= 1;
+    this.#counts[share] += 1;
+    this.#floors.set(key, { epoch: next, via: share });
     this.#dirty = true;
     this.#startSaving();
+  }
+
+  /** Whether `share` may hold one more floor in memory (a full one is logged, once). */
+  #hasRoom(share: "signer" | "delegated"): boolean {
+    if (this.#counts[share] < MAX_IN_MEMORY[share]) return true;
+    this.#report(`memory:${share}`, `box-key epoch floors: the ${share} share is full; new floors are dropped`);
+    return false;
   }
 
   /** Resolves once every raise so far is on disk, or its write failed (logged, retried later). */
@@ -100,10 +127,15 @@ export class BoxKeyEpochs implements EpochFloors {
     while (this.#saving !== undefined) await this.#saving;
   }
 
-  /** Stops retrying a failed save (the companion is stopping). */
+  /**
+   * The companion is stopping: a save waiting to be retried is tried once more now (so `flushed`
+   * waits for it), and a failure is no longer retried.
+   */
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#startSaving();
   }
 
   #startSaving(): void {
@@ -117,9 +149,15 @@ export class BoxKeyEpochs implements EpochFloors {
       .then(
         () => undefined,
         (error: unknown) => {
-          this.#logger?.error("could not save box-key-epochs.json; retrying", {
-            error: error instanceof Error ? error.name : "unknown",
-          });
+          const fields = { error: error instanceof Error ? error.name : "unknown" };
+          if (this.#closed) {
+            this.#logger?.error(
+              "could not save box-key-epochs.json while stopping: the newest floors are lost",
+              fields,
+            );
+            return;
+          }
+          this.#logger?.error("could not save box-key-epochs.json; retrying", fields);
           this.#dirty = true;
           this.#retry = setTimeout(() => {
             this.#retry = undefined;
@@ -134,6 +172,13 @@ export class BoxKeyEpochs implements EpochFloors {
       });
   }
 
+  /** Logs `message` once per `what`. */
+  #report(what: string, message: string): void {
+    if (this.#reported.has(what)) return;
+    this.#reported.add(what);
+    this.#logger?.warn(message);
+  }
+
   /** What the file keeps: the first floors of each share, up to its cap. */
   #persisted(): TBoxKeyEpochs {
     const out: TBoxKeyEpochs = { version: 1, signer: {}, delegated: {} };
@@ -141,8 +186,10 @@ export class BoxKeyEpochs implements EpochFloors {
     const counts = { signer: 0, delegated: 0 };
     for (const [key, { epoch, via }] of this.#floors) {
       if (counts[via] === caps[via]) {
-        if (!this.#full) this.#logger?.warn("box-key-epochs.json is full: new floors are kept in memory only");
-        this.#full = true;
+        this.#report(
+          `file:${via}`,
+          `box-key-epochs.json: the ${via} share is full; new floors are kept in memory only`,
+        );
         continue;
       }
       out[via][key] = epoch;
