@@ -15,10 +15,9 @@ import { captureLogger } from "./harness/companion";
 vi.mock("node:os", async (importOriginal) => {
   const os = await importOriginal<typeof nodeOs>();
   const refused = (): never => {
-    throw Object.assign(
-      new Error("A system error occurred: uv_interface_addresses returned Unknown system error 97"),
-      { code: "ERR_SYSTEM_ERROR" },
-    );
+    throw Object.assign(new Error("A system error occurred: uv_interface_addresses returned Unknown system error 97"), {
+      code: "ERR_SYSTEM_ERROR",
+    });
   };
   return { ...os, default: { ...os, networkInterfaces: refused }, networkInterfaces: refused };
 });
