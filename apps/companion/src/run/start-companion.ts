@@ -4,9 +4,10 @@ import { systemClock, type Clock, type Random } from "../clock";
 import { Responder } from "../e2e/responder";
 import { createRequestHandlers, type HandlerDeps } from "../e2e/requests/create-handlers";
 import type { Logger } from "../log";
-import { rotateToken } from "../rotate/rotate-token";
+import { createAuthProvider } from "../rotate/create-auth-provider";
+import { rotateTokenRequest } from "../rotate/rotate-token-request";
 import type { StateStore } from "../state/state-store";
-import { Supervisor, type AuthProvider, type ConnectionState } from "../supervisor/supervisor";
+import { Supervisor, type ConnectionState } from "../supervisor/supervisor";
 import type { BackoffPolicy } from "../supervisor/backoff";
 import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
 import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../devices/device-service";
@@ -56,26 +57,6 @@ export interface RunningCompanion {
   /** Resolves with "revoked" or "stopped". */
   finished: Promise<ConnectionState>;
   stop(): void;
-}
-
-function authProvider(store: StateStore, logger: Logger): AuthProvider {
-  return {
-    current() {
-      const secrets = store.loadSecrets();
-      if (secrets === undefined) throw new Error("secrets.json is missing: re-enroll");
-      return secrets.authKey;
-    },
-    onRejected() {
-      // The console may have taken a rotation whose reply was lost: promote the pending key once.
-      const pending = store.loadPendingRotation();
-      const secrets = store.loadSecrets();
-      if (pending === undefined || secrets === undefined) return false;
-      store.saveSecrets({ ...secrets, authKey: pending.authKey });
-      store.clearPendingRotation();
-      logger.warn("auth key refused: switching to the key of an unconfirmed rotation");
-      return true;
-    },
-  };
 }
 
 /**
@@ -156,7 +137,13 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     devices: () => deviceService,
     site: () => site,
     rotateToken: () =>
-      rotateToken({ store, transport, logger, now: () => clock.now(), deriveTokenKeys: options.deriveTokenKeys }),
+      rotateTokenRequest({
+        store,
+        transport,
+        logger,
+        now: () => clock.now(),
+        deriveTokenKeys: options.deriveTokenKeys,
+      }),
     systemInfo: options.systemInfo,
   });
   const responder = new Responder({
@@ -200,10 +187,13 @@ export function startCompanion(options: StartOptions): RunningCompanion {
       logger.warn("could not write status.json", { error: error instanceof Error ? error.name : "unknown" });
     }
   };
+  // When the console refuses secrets.json's key, an unconfirmed rotation's key is tried; it is
+  // promoted only once the console has accepted it.
+  const auth = createAuthProvider({ store, logger });
   supervisor = new Supervisor({
     instanceId: config.instanceId,
     transport,
-    auth: authProvider(store, logger),
+    auth,
     clock,
     random: options.random ?? Math.random,
     logger,
@@ -211,6 +201,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     onFrame: (frame) => responder.handleFrame(frame),
     onDisconnected: () => responder.closeAll("disconnected"),
     onState: (state, detail) => {
+      if (state === "connected") auth.accepted();
       last = { state, ...detail };
       writeStatus();
       if (state === "connected") snapshots?.connected();

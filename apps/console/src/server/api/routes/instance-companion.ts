@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { instances } from "@veil/db";
+import { appendAudit, instances } from "@veil/db";
 import {
   COMPANION_API_PREFIX,
   MIN_PROTOCOL_VERSION,
@@ -122,6 +122,12 @@ export const companionEnroll = defineRoute({
  * POST …/instances/:id/rotate — replaces KDF params, auth-key hash and both wrapped keys in one
  * transaction (row locked, current key checked inside it, so two racing rotations cannot both
  * win). The live companion socket is left alone: the rotation's answer travels back over it.
+ *
+ * The success record is appended inside that transaction, unlike the routes that audit after
+ * their commit: the companion acts on the answer (a 200 promotes the new key, a 5xx keeps both),
+ * so a failure to audit must roll the swap back rather than answer 500 for a committed rotation.
+ * An action that cannot be audited still does not succeed. (Lock order: instance row, then the
+ * audit head, which appendAudit alone ever takes otherwise.)
  */
 export const companionRotate = defineRoute({
   method: "POST",
@@ -156,16 +162,23 @@ export const companionRotate = defineRoute({
           tokenVersion: row.tokenVersion + 1,
         })
         .where(eq(instances.id, instanceId));
+      try {
+        await appendAudit(tx, {
+          action: "companion.rotate",
+          outcome: "success",
+          targetType: "instance",
+          targetId: instanceId,
+          ip: ctx.ip,
+        });
+      } catch (error) {
+        ctx.services.log(
+          `audit append failed for companion.rotate (rotation rolled back): ${error instanceof Error ? error.message : String(error)}`,
+        );
+        throw error;
+      }
       return "ok" as const;
     });
     if (outcome !== "ok") return refuse(ctx.services, "companion.rotate", instanceId, ctx.ip, outcome);
-    await audit(ctx.services, {
-      action: "companion.rotate",
-      outcome: "success",
-      targetType: "instance",
-      targetId: instanceId,
-      ip: ctx.ip,
-    });
     return { body: { ok: true } satisfies TRotateResponse };
   },
 });
