@@ -30,7 +30,7 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     consoleServer.instances.set(instance.instanceId, instance.record);
     enrollment = instance.enrollment(consoleServer.url, cert.pin);
     await enrollInto(state.dir, enrollment, logger);
-    companion = runCompanion(state.dir, logger);
+    companion = runCompanion(state.dir, logger, { statusRefreshMs: 100 });
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online");
   });
 
@@ -61,6 +61,19 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
       expect(info.body).toMatchObject({ nodeVersion: process.version, companionVersion: "0.1.0" });
     expect(readStatus(state.dir).sessions.length).toBeGreaterThan(0);
     b.dispose();
+  });
+
+  it("rewrites status.json while nothing changes, so a long-connected companion is never reported stale", async () => {
+    const first = readStatus(state.dir).connection;
+    expect(first).toMatchObject({ state: "connected", stale: false });
+    await waitUntil(
+      () => (readStatus(state.dir).connection?.updatedAt ?? 0) > (first?.updatedAt ?? 0),
+      3000,
+      "status.json refreshed",
+    );
+    // A day after the last refresh it is stale: the refresh is what keeps a live one fresh.
+    const updatedAt = readStatus(state.dir).connection?.updatedAt ?? 0;
+    expect(readStatus(state.dir, updatedAt + 25 * 3600_000).connection?.stale).toBe(true);
   });
 
   it("streams system.watch events and stops on subscription.cancel", async () => {

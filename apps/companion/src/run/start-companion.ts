@@ -40,7 +40,15 @@ export interface StartOptions {
   terminalLimits?: Partial<TerminalLimits>;
   /** Last-known inventory snapshots (with `devices`): timings, or false for none. */
   snapshots?: Pick<SnapshotUploaderOptions, "intervalMs" | "checkMs" | "minGapMs" | "ackTimeoutMs"> | false;
+  /** How often status.json is rewritten when nothing changed (default hourly). */
+  statusRefreshMs?: number;
 }
+
+/**
+ * status.json is rewritten on every change and at least this often, so `status` can tell a
+ * process that stopped refreshing it (stale after 24 h) from one whose connection simply held.
+ */
+const STATUS_REFRESH_MS = 3_600_000;
 
 /** A running companion. */
 export interface RunningCompanion {
@@ -209,6 +217,8 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   });
   const s = supervisor;
   s.start();
+  const refresh = setInterval(writeStatus, options.statusRefreshMs ?? STATUS_REFRESH_MS);
+  refresh.unref();
   return {
     supervisor: s,
     responder,
@@ -217,6 +227,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     ...(devices !== undefined ? { devices } : {}),
     ...(snapshots !== undefined ? { snapshots } : {}),
     finished: s.finished.then(async (state) => {
+      clearInterval(refresh);
       snapshots?.stop();
       responder.closeAll(state);
       terminals.closeAll();
