@@ -1,9 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { eq } from "drizzle-orm";
+import { createClient } from "redis";
+import { Server } from "socket.io";
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "@veil/crypto";
+import { instances } from "@veil/db";
 import type { TRelayFrame, TSessionEnded, TSocketAck } from "@veil/protocol";
 import { DEFAULT_RATE_LIMITS } from "../src/server/config";
 import { stepUp } from "./helpers/accounts";
@@ -11,8 +16,11 @@ import { DATABASE_URL, startTestConsole, type TestConsole } from "./helpers/cons
 import {
   browserSocket,
   connected,
+  eventually,
+  inviteKeyed,
   makeInstance,
   sendFrame,
+  signGrantBundle,
   signUpKeyed,
   standInCompanion,
   type BrowserMadeInstance,
@@ -33,6 +41,7 @@ function freePort(): Promise<number> {
   });
 }
 
+const OK: TSocketAck = { ok: true };
 const next = <T>(s: Socket, event: string): Promise<T> => new Promise((resolve) => s.once(event, (v: T) => resolve(v)));
 
 /**
@@ -75,19 +84,27 @@ function inbox(s: Socket): { frames: TRelayFrame[]; nth(n: number): Promise<TRel
 /** Browser on node A, companion on node B: frames cross through the Redis adapter both ways; revocation on A ends the companion on B. */
 describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + Redis adapter)", () => {
   let redis: ChildProcess;
+  let redisUrl: string;
   let a: TestConsole;
   let b: TestConsole;
   let admin: KeyedAccount;
   const sockets: Socket[] = [];
+  // Node B's relay budgets read this frozen clock: a flood is metered the same however slowly
+  // this machine sends it; each test starts a minute later, buckets full.
+  let relayNowB = 1_000_000;
+  beforeEach(() => {
+    relayNowB += 60_000;
+  });
 
   beforeAll(async () => {
     const port = await freePort();
+    redisUrl = `redis://127.0.0.1:${port}`;
     redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
       stdio: "ignore",
     });
     await new Promise((r) => setTimeout(r, 300));
     const shared = {
-      redisUrl: `redis://127.0.0.1:${port}`,
+      redisUrl,
       serverSecret: randomBytes(32).toString("base64"),
       rateLimits: { ...DEFAULT_RATE_LIMITS, login: { perIp: 1000, perAccount: 10, windowSeconds: 60 } },
     };
@@ -100,6 +117,7 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       databaseUrl: a.running.config.databaseUrl,
       informPort: 0,
       revocationSweepMs: 60_000,
+      relayClock: () => relayNowB,
     });
     admin = await signUpKeyed(a.api, "admin@example.test");
   });
@@ -146,6 +164,7 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       await connected(companion);
       const browser = browserSocket(a.running.httpsPort, a.running.certificate.certPem, admin.token);
       sockets.push(browser);
+      const atBrowser = inbox(browser);
       await connected(browser);
 
       const sessionId = toBase64Url(randomBytes(16));
@@ -164,9 +183,8 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
         kind: "handshake",
         frame: toBase64Url(randomBytes(48)),
       };
-      const atBrowser = next<TRelayFrame>(browser, "e2e:frame");
       expect(await sendFrame(companion, reply)).toEqual({ ok: true });
-      expect(await atBrowser).toEqual(reply);
+      expect(await atBrowser.nth(1)).toEqual(reply);
 
       const transport: TRelayFrame = {
         instanceId: inst.instanceId,
@@ -266,6 +284,132 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       const closed = await atBrowser.nth(1);
       expect(closed).toMatchObject({ sessionId, kind: "close" });
       expect(Buffer.from(closed.frame, "base64url").toString()).toBe("instance_revoked");
+    },
+  );
+
+  it(
+    "charges a companion's answers to browsers on another node to their account first, refuses answers to sessions known nowhere, and frees the session's slot there when the companion closes it",
+    { timeout: 30_000 },
+    async () => {
+      const viewer = await inviteKeyed(a.api, admin, `viewer-${Date.now()}@example.test`, "viewer");
+      const inst = await makeInstance(admin, "metered remote site");
+      expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+      const expiresAt = Date.now() + 3600_000;
+      const bundle = signGrantBundle(admin, viewer, inst.instanceId, "viewer", expiresAt);
+      expect(
+        (
+          await a.api(`/api/instances/${inst.instanceId}/grants`, {
+            body: { accountId: viewer.userId, role: "viewer", expiresAt, bundle },
+            token: admin.token,
+          })
+        ).status,
+      ).toBe(201);
+      // The companion on node B, the browsers on node A.
+      const companion = companionAt(`https://localhost:${b.running.httpsPort}`, b.running.certificate.certPem, inst);
+      await connected(companion.socket);
+      const frame = (sessionId: string, kind: TRelayFrame["kind"], text: string): TRelayFrame => ({
+        instanceId: inst.instanceId,
+        sessionId,
+        kind,
+        frame: toBase64Url(Buffer.from(text)),
+      });
+      const open = async (account: KeyedAccount) => {
+        const tab = browserSocket(a.running.httpsPort, a.running.certificate.certPem, account.token);
+        sockets.push(tab);
+        const tabInbox = inbox(tab);
+        await connected(tab);
+        const sessionId = toBase64Url(randomBytes(16));
+        expect(await sendHandshake(tab, frame(sessionId, "handshake", "hello"))).toEqual({ ok: true });
+        await eventually(() => companion.inbox.frames.some((f) => f.sessionId === sessionId), 5000, "handshake");
+        return { tab, inbox: tabInbox, sessionId };
+      };
+      const viewerTab = await open(viewer);
+      const adminTab = await open(admin);
+
+      // A session no browser opened on any node: refused, as with one node.
+      expect(await sendFrame(companion.socket, frame(toBase64Url(randomBytes(16)), "transport", "x"))).toMatchObject({
+        ok: false,
+        error: { code: "not_found" },
+      });
+
+      // 200 large answers at once to the viewer's session on node A: past its socket's burst
+      // (4 MiB) the rest are refused, charged to the viewer before the companion's budget.
+      const big = toBase64Url(randomBytes(48_000));
+      const flood = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          sendFrame(companion.socket, { ...frame(viewerTab.sessionId, "transport", ""), frame: big }),
+        ),
+      );
+      const refused = flood.filter((f) => !f.ok);
+      expect(refused.length).toBeGreaterThan(50);
+      expect(refused[0]).toMatchObject({ ok: false, error: { code: "rate_limited" } });
+
+      // The admin's answers still pass, and reach the admin's tab on node A in order.
+      const answers = Array.from({ length: 20 }, (_, i) => frame(adminTab.sessionId, "transport", `answer ${i}`));
+      expect(await Promise.all(answers.map((f) => sendFrame(companion.socket, f)))).toEqual(answers.map(() => OK));
+      await adminTab.inbox.nth(answers.length);
+      expect(adminTab.inbox.frames).toEqual(answers);
+
+      // The companion closes the admin's session: node A frees it (a later frame on it is not relayed).
+      const close = frame(adminTab.sessionId, "close", "done");
+      expect(await sendFrame(companion.socket, close)).toEqual(OK);
+      expect(await adminTab.inbox.nth(answers.length + 1)).toEqual(close);
+      expect(await sendFrame(adminTab.tab, frame(adminTab.sessionId, "transport", "late"))).toMatchObject({
+        ok: false,
+        error: { code: "not_found" },
+      });
+
+      // The viewer's tab goes: its session is closed at the companion, and answers to it are refused.
+      viewerTab.tab.disconnect();
+      await eventually(
+        () => companion.inbox.frames.some((f) => f.sessionId === viewerTab.sessionId && f.kind === "close"),
+        5000,
+        "close at the companion",
+      );
+      expect(await sendFrame(companion.socket, frame(viewerTab.sessionId, "transport", "late"))).toMatchObject({
+        ok: false,
+        error: { code: "not_found" },
+      });
+      companion.socket.disconnect();
+    },
+  );
+
+  it(
+    "a late node:companion about an older connection leaves the newer socket here connected; one the database names replaces it",
+    { timeout: 20_000 },
+    async () => {
+      const inst = await makeInstance(admin, "flapping site");
+      expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+      const companion = companionAt(`https://localhost:${a.running.httpsPort}`, a.running.certificate.certPem, inst);
+      await connected(companion.socket);
+      let disconnected = false;
+      companion.socket.on("disconnect", () => (disconnected = true));
+
+      // A third node on the same Redis, whose event about an older connection of this instance
+      // (made before the one on node A) arrives late, as a node's queued Redis command would.
+      const pub = createClient({ url: redisUrl });
+      const sub = pub.duplicate();
+      await Promise.all([pub.connect(), sub.connect()]);
+      const late = new Server();
+      late.adapter(createAdapter(pub, sub));
+      try {
+        late.of("/companion").serverSideEmit("node:companion", inst.instanceId, "an-older-socket");
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(disconnected).toBe(false);
+
+        // A connection the database names (it registered after this one) does replace it.
+        await a.running.services.db
+          .update(instances)
+          .set({ connectionId: "a-newer-socket" })
+          .where(eq(instances.id, inst.instanceId));
+        const gone = next<string>(companion.socket, "disconnect");
+        late.of("/companion").serverSideEmit("node:companion", inst.instanceId, "a-newer-socket");
+        await gone;
+      } finally {
+        // Never attached to an HTTP server (it has no engine to close): its adapters and clients go.
+        await Promise.all([late.of("/").adapter.close(), late.of("/companion").adapter.close()]);
+        await Promise.all([pub.quit(), sub.quit()]).catch(() => undefined);
+      }
     },
   );
 });

@@ -1,18 +1,31 @@
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import type { TRelayFrame } from "@veil/protocol";
-import { listenToOtherNodes, type NodeChannel } from "../src/server/instances/other-node-relay";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { FrameOutbox, type TRelayFrame, type TSocketAck } from "@veil/protocol";
+import { CompanionHub, type CompanionNamespace, type CompanionSocket } from "../src/server/instances/companion-hub";
+import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../src/server/instances/frame-budget";
+import {
+  listenToOtherNodes,
+  MAX_REMOTE_SESSIONS_PER_INSTANCE,
+  REMOTE_BROWSER_GRACE_MS,
+  RemoteSessions,
+  type NodeChannel,
+} from "../src/server/instances/other-node-relay";
+import type { ConsoleServices } from "../src/server/services";
 
-/** A node channel the test drives: what another node's events would call. */
-function channel(): NodeChannel & { deliver(event: string, ...args: unknown[]): void } {
+/** A node channel the test drives: what another node's events would call; what this node emits, recorded. */
+function channel(): NodeChannel & { deliver(event: string, ...args: unknown[]): void; emitted: unknown[][] } {
   const events = new EventEmitter();
+  const emitted: unknown[][] = [];
   return {
-    serverSideEmit: () => true,
+    emitted,
+    serverSideEmit: (event, ...args) => emitted.push([event, ...args]) > 0,
     on: (event, listener) => events.on(event, listener),
     deliver: (event, ...args) => void events.emit(event, ...args),
   };
 }
+
+const sessionId = (n: number): string => Buffer.alloc(16, n).toString("base64url");
 
 describe("events from other console nodes", () => {
   it("hands on well-formed events, drops malformed ones with a log line, and never throws out of a handler", () => {
@@ -22,7 +35,8 @@ describe("events from other console nodes", () => {
     listenToOtherNodes(
       c,
       {
-        frame: (f) => seen.push(["frame", f.sessionId]),
+        frame: (f, browser) => seen.push(["frame", f.sessionId, browser]),
+        answer: (f) => seen.push(["answer", f.sessionId]),
         companion: (id, socketId) => seen.push(["companion", id, socketId]),
         revoke: (id) => {
           if (id === "00000000-0000-4000-8000-000000000000") throw new Error("boom");
@@ -38,24 +52,182 @@ describe("events from other console nodes", () => {
       kind: "transport",
       frame: "AAAA",
     };
+    const browser = { accountId: randomUUID(), browserId: "browser-socket-1" };
     c.deliver("node:frame", frame);
+    c.deliver("node:frame", { ...frame, kind: "handshake" }, browser);
+    c.deliver("node:answer", frame);
     c.deliver("node:companion", id, "socket-1");
     c.deliver("node:revoke", id);
     expect(seen).toEqual([
-      ["frame", frame.sessionId],
+      ["frame", frame.sessionId, undefined],
+      ["frame", frame.sessionId, browser],
+      ["answer", frame.sessionId],
       ["companion", id, "socket-1"],
       ["revoke", id],
     ]);
     c.deliver("node:frame", { ...frame, kind: "other" });
+    c.deliver("node:frame", frame, { accountId: "not-an-id", browserId: "browser-socket-1" });
+    c.deliver("node:answer", { ...frame, instanceId: "x" });
     c.deliver("node:companion", "not-an-id", "socket-1");
     c.deliver("node:revoke", 42);
     expect(() => c.deliver("node:revoke", "00000000-0000-4000-8000-000000000000")).not.toThrow();
-    expect(seen).toHaveLength(3);
+    expect(seen).toHaveLength(5);
     expect(log).toEqual([
       "relay: a malformed node:frame from another node was dropped",
+      "relay: a malformed node:frame from another node was dropped",
+      "relay: a malformed node:answer from another node was dropped",
       "relay: a malformed node:companion from another node was dropped",
       "relay: a malformed node:revoke from another node was dropped",
       "relay: node:revoke from another node failed: boom",
     ]);
+  });
+});
+
+describe("sessions browsers on other nodes opened with a companion here", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const alice = { accountId: randomUUID(), browserId: "alice-tab" };
+  const mallory = { accountId: randomUUID(), browserId: "mallory-tab" };
+
+  it("are bounded per instance (the oldest goes), keep their id for the browser that opened it, and go with their companion", () => {
+    const remote = new RemoteSessions();
+    const id = randomUUID();
+    expect(remote.open(id, sessionId(0), alice)).toEqual({ evicted: undefined });
+    // Another browser cannot take the id over; the same one may send its handshake again.
+    expect(remote.open(id, sessionId(0), mallory)).toBeNull();
+    expect(remote.open(id, sessionId(0), alice)).toEqual({ evicted: undefined });
+    for (let n = 1; n < MAX_REMOTE_SESSIONS_PER_INSTANCE; n++) remote.open(id, `s${n}`, mallory);
+    expect(remote.size.sessions).toBe(MAX_REMOTE_SESSIONS_PER_INSTANCE);
+    const full = remote.open(id, "one too many", mallory);
+    expect(full?.evicted).toMatchObject({ instanceId: id, sessionId: sessionId(0) });
+    expect(remote.get(id, sessionId(0))).toBeUndefined();
+    expect(remote.size.sessions).toBe(MAX_REMOTE_SESSIONS_PER_INSTANCE);
+    expect(remote.closeInstance(id)).toHaveLength(MAX_REMOTE_SESSIONS_PER_INSTANCE);
+    expect(remote.size.sessions).toBe(0);
+  });
+
+  it("hold a browser's budgets until it has had no session here for the grace time, so reopening buys no fresh burst", () => {
+    vi.useFakeTimers();
+    const remote = new RemoteSessions();
+    const id = randomUUID();
+    remote.open(id, sessionId(1), alice);
+    const browser = remote.get(id, sessionId(1))?.browser;
+    const released = vi.fn();
+    browser?.once("disconnect", released);
+    remote.close(remote.get(id, sessionId(1)));
+    vi.advanceTimersByTime(REMOTE_BROWSER_GRACE_MS / 2);
+    // Reopened within the grace time: the same budgets.
+    remote.open(id, sessionId(2), alice);
+    expect(remote.get(id, sessionId(2))?.browser).toBe(browser);
+    vi.advanceTimersByTime(REMOTE_BROWSER_GRACE_MS * 2);
+    expect(released).not.toHaveBeenCalled();
+    remote.close(remote.get(id, sessionId(2)));
+    vi.advanceTimersByTime(REMOTE_BROWSER_GRACE_MS);
+    expect(released).toHaveBeenCalledOnce();
+    expect(remote.size).toEqual({ sessions: 0, browsers: 0 });
+  });
+});
+
+/**
+ * A database stand-in for the hub: every query (select, update, with any chain of clauses) gives
+ * `row`, at once or, while `hold()` is in force, when `release()` is called.
+ */
+function fakeDatabase(row: Record<string, unknown>) {
+  let held = false;
+  const waiting: (() => void)[] = [];
+  const query = (): unknown => {
+    const chain: Record<string, unknown> = {};
+    for (const clause of ["select", "from", "where", "update", "set", "returning"]) chain[clause] = () => chain;
+    chain.then = (ok: (rows: unknown[]) => unknown, ko: (error: unknown) => unknown) =>
+      new Promise<unknown[]>((resolve) => {
+        if (held) waiting.push(() => resolve([row]));
+        else resolve([row]);
+      }).then(ok, ko);
+    return chain;
+  };
+  return {
+    db: { select: query, update: query },
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe("frames for a companion on another node", () => {
+  it("that still wait for the database when the companion connects to this node go to it, before later frames", async () => {
+    const userId = randomUUID();
+    const instanceId = randomUUID();
+    const database = fakeDatabase({ adminUserId: userId, online: true, revokedAt: null, connectionId: "companion-1" });
+    let now = 1_000;
+    const services = {
+      config: { redisUrl: "redis://127.0.0.1:1", revocationSweepMs: 60_000 },
+      db: database.db,
+      log: () => undefined,
+      relayClock: () => now,
+    } as unknown as ConsoleServices;
+    const hub = new CompanionHub(services);
+    const nodes = channel();
+    hub.register(nodes as unknown as CompanionNamespace, "main");
+
+    const browser = {
+      id: "browser-1",
+      connected: true,
+      data: { userId, outbox: new FrameOutbox(() => undefined) },
+      once: () => undefined,
+    };
+    const acks: TSocketAck[] = [];
+    const frame = (kind: TRelayFrame["kind"], n: number): TRelayFrame => ({
+      instanceId,
+      sessionId: sessionId(7),
+      kind,
+      frame: Buffer.from(`frame ${n}`).toString("base64url"),
+    });
+    const send = (f: TRelayFrame): void => void hub.fromBrowser(browser, f, (ack) => acks.push(ack));
+
+    // The session opens while the companion is on another node: the handshake goes there.
+    send(frame("handshake", 0));
+    await turn();
+    expect(nodes.emitted).toEqual([
+      ["node:frame", frame("handshake", 0), { accountId: userId, browserId: "browser-1" }],
+    ]);
+
+    // A second later the database is asked again; while it thinks, two frames wait.
+    now += 2_000;
+    database.hold();
+    send(frame("transport", 1));
+    send(frame("transport", 2));
+    await turn();
+
+    // The companion connects to this node meanwhile, and the browser sends a third frame.
+    const atCompanion: TRelayFrame[] = [];
+    const companion = {
+      id: "companion-1",
+      connected: true,
+      data: {
+        instanceId,
+        ip: "127.0.0.1",
+        companionVersion: "test",
+        budget: new FrameBudget(COMPANION_SOCKET_LIMIT),
+        outbox: new FrameOutbox((fs) => atCompanion.push(...fs)),
+      },
+      disconnect: () => undefined,
+      emit: () => true,
+    } as unknown as CompanionSocket;
+    const connectedHere = hub.companionConnected(companion);
+    send(frame("transport", 3));
+    database.release();
+    await connectedHere;
+    await turn();
+    await turn();
+
+    // All three reach it, in order; none went to another node, where it would have been lost.
+    expect(atCompanion.map((f) => f.frame)).toEqual([1, 2, 3].map((n) => frame("transport", n).frame));
+    expect(nodes.emitted.filter(([event]) => event === "node:frame")).toHaveLength(1);
+    expect(acks).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
   });
 });

@@ -20,7 +20,14 @@ import {
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
 import { mayAddressInstance } from "./instance-store";
-import { listenToOtherNodes, OtherNodeRelay, type NodeEvents } from "./other-node-relay";
+import {
+  listenToOtherNodes,
+  OtherNodeRelay,
+  RemoteSessions,
+  type NodeEvents,
+  type RemoteSession,
+  type TNodeBrowser,
+} from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
 
 /** What the companion namespace's middleware leaves on an authenticated companion socket. */
@@ -51,8 +58,6 @@ export interface BrowserRelaySocket {
   readonly connected: boolean;
   readonly data: { userId: string; outbox: FrameOutbox };
   once(event: "disconnect", listener: () => void): unknown;
-  join(room: string): Promise<void> | void;
-  leave(room: string): Promise<void> | void;
 }
 
 interface E2ESession {
@@ -61,8 +66,6 @@ interface E2ESession {
   readonly browser: BrowserRelaySocket;
 }
 
-/** The browser socket that opened an E2E session joins this room: other nodes route replies through it. */
-const sessionRoom = (instanceId: string, sessionId: string): string => `e2e:${instanceId}:${sessionId}`;
 const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
 const OK: TSocketAck = Object.freeze({ ok: true });
 /** Refuses a frame with `code`; true, as RelayOne returns: nothing of it was queued. */
@@ -83,8 +86,10 @@ const closeFrame = (instanceId: string, sessionId: string, reason: string): TRel
  * browser socket opened which E2E session; it checks that a browser may address an instance,
  * caps and rate-limits frames, and never looks inside one. With several nodes, frames, new
  * connections and revocations reach companions connected to other nodes as server-side events
- * (other-node-relay.ts), and companions' frames reach browsers on other nodes through the
- * browser's session room; the Redis adapter carries both.
+ * (other-node-relay.ts), and companions' frames reach browsers on other nodes as `node:answer`
+ * events, charged here first to the receiving browser and its account as a local browser's
+ * would be (the handshake's `node:frame` said who opened the session); the Redis adapter
+ * carries both.
  */
 export class CompanionHub {
   /** The main port's /companion namespace when there are several nodes: events between nodes go through it. */
@@ -93,6 +98,10 @@ export class CompanionHub {
   readonly #sessions = new Map<string, E2ESession>();
   /** Frames for instances whose companion is connected to another node. */
   readonly #otherNodes: OtherNodeRelay;
+  /** Sessions browsers on other nodes opened with the companions here. */
+  readonly #remoteSessions = new RemoteSessions();
+  /** Per companion socket here, its presence write (settled): what `node:companion` compares with. */
+  readonly #presence = new WeakMap<CompanionSocket, Promise<unknown>>();
   readonly #browserSessions = new Map<string, Set<string>>();
   readonly #browserBudgets: BrowserBudgets;
   /** Companion → browser frames, charged to the receiving socket and its account, per instance. */
@@ -110,7 +119,17 @@ export class CompanionHub {
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
-    this.#otherNodes = new OtherNodeRelay(services.db, () => this.#channel, this.#now);
+    this.#otherNodes = new OtherNodeRelay(
+      services.db,
+      () => this.#channel,
+      this.#now,
+      (frame) => {
+        const local = this.#companions.get(frame.instanceId);
+        if (!local?.connected) return false;
+        local.data.outbox.push(frame);
+        return true;
+      },
+    );
     this.#sweep = new PresenceSweep(
       services,
       () => [...this.#companions.keys()],
@@ -128,13 +147,12 @@ export class CompanionHub {
     listenToOtherNodes(
       nsp,
       {
-        frame: (frame) => {
-          const local = this.#companions.get(frame.instanceId);
-          if (local?.connected) local.data.outbox.push(frame);
-        },
+        frame: (frame, browser) => this.#fromOtherNode(frame, browser),
+        answer: (frame) => this.#answerFromOtherNode(frame),
         companion: (instanceId, socketId) => {
-          const local = this.#companions.get(instanceId);
-          if (local && local.id !== socketId) local.disconnect(true);
+          this.#connectedElsewhere(instanceId, socketId).catch((error: unknown) =>
+            this.services.log(`relay: node:companion: ${error instanceof Error ? error.message : String(error)}`),
+          );
         },
         revoke: (instanceId) => this.#revokeHere(instanceId),
       },
@@ -147,21 +165,37 @@ export class CompanionHub {
     return [...this.#companions.keys()];
   }
 
-  /** An authenticated companion connected: replace any older connection, record presence. */
+  /**
+   * An authenticated companion connected: replace any older connection here, record presence,
+   * then tell other nodes (their older sockets go once the presence names this one).
+   */
   async companionConnected(socket: CompanionSocket): Promise<void> {
-    const { instanceId, ip, companionVersion } = socket.data;
+    const { instanceId } = socket.data;
     const previous = this.#companions.get(instanceId);
     if (previous && previous !== socket) previous.disconnect(true);
-    // Other nodes: the previous socket may live there.
-    this.#channel?.serverSideEmit("node:companion", instanceId, socket.id);
     this.#companions.set(instanceId, socket);
     this.#sweep.start();
-    const now = new Date();
-    const [row] = await this.services.db
+    const written = this.#recordPresence(socket);
+    this.#presence.set(
+      socket,
+      written.catch(() => undefined),
+    );
+    const [row] = await written;
+    // Revoked between the middleware's check and now: end it like a revocation.
+    if (!row || row.revokedAt) return this.#endCompanion(socket);
+    // Other nodes: the previous socket may live there. Sent once the row names this socket, so
+    // the node that gets it can tell which connection is newer (#connectedElsewhere).
+    if (this.#companions.get(instanceId) === socket)
+      this.#channel?.serverSideEmit("node:companion", instanceId, socket.id);
+  }
+
+  async #recordPresence(socket: CompanionSocket): Promise<{ revokedAt: Date | null }[]> {
+    const { instanceId, ip, companionVersion } = socket.data;
+    return this.services.db
       .update(instances)
       .set({
         online: true,
-        lastSeenAt: now,
+        lastSeenAt: new Date(),
         companionVersion,
         remoteAddress: ip,
         connectionId: socket.id,
@@ -169,8 +203,25 @@ export class CompanionHub {
       })
       .where(eq(instances.id, instanceId))
       .returning({ revokedAt: instances.revokedAt });
-    // Revoked between the middleware's check and now: end it like a revocation.
-    if (!row || row.revokedAt) this.#endCompanion(socket);
+  }
+
+  /**
+   * `node:companion`: the instance's companion connected through another node. Such events from
+   * different nodes arrive in no set order (a node's may wait in its Redis client's queue), so the
+   * arbiter is the database row, which names the connection whose presence was written last: each
+   * node writes before it tells the others, and this waits for the local socket's own write. The
+   * local socket goes only when the row no longer names it, so of two nodes that tell each other,
+   * exactly the one the row names keeps its socket.
+   */
+  async #connectedElsewhere(instanceId: string, socketId: string): Promise<void> {
+    const local = this.#companions.get(instanceId);
+    if (local === undefined || local.id === socketId) return;
+    await this.#presence.get(local);
+    const [row] = await this.services.db
+      .select({ connectionId: instances.connectionId })
+      .from(instances)
+      .where(eq(instances.id, instanceId));
+    if (this.#companions.get(instanceId) === local && row?.connectionId !== local.id) local.disconnect(true);
   }
 
   /** A companion socket went away: forget it, tell its browsers, mark offline (only its own connection). */
@@ -270,7 +321,7 @@ export class CompanionHub {
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#addSession(session);
-    const sent = await this.#sendToCompanion(frame);
+    const sent = await this.#sendToCompanion(frame, false, { accountId: browser.data.userId, browserId: browser.id });
     const ack = typeof sent === "boolean" ? OK : sent;
     if (!ack.ok) this.#removeSession(session);
     return ack;
@@ -302,21 +353,15 @@ export class CompanionHub {
   ): boolean {
     if (frame.instanceId !== socket.data.instanceId) return refuse(reply, "forbidden");
     const session = this.#sessions.get(frame.sessionId);
+    if (session === undefined) return this.#toOtherNode(socket, frame, reply);
     const bytes = frame.frame.length;
     const now = this.#now();
     // The receiver's own budget first: a flood of answers one account asked for is refused
     // against that account (its session then ends), before it can spend the companion's.
-    if (session?.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now, frame.instanceId))
+    if (session.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now, frame.instanceId))
       return refuse(reply, "rate_limited");
     if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
-    if (!session && this.#channel !== undefined) {
-      // Several nodes: the browser may be on another one. Only a browser that opened this
-      // session for this very instance is in the room, so nothing reaches anyone else.
-      this.#channel.server.of("/").to(sessionRoom(frame.instanceId, frame.sessionId)).emit("e2e:frame", frame);
-      reply(OK);
-      return true;
-    }
-    if (!session || session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
+    if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#removeSession(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
     const left = session.browser.data.outbox.push(frame, hold);
@@ -325,13 +370,77 @@ export class CompanionHub {
   }
 
   /**
-   * To the instance's companion: through its socket here (whether the frame went out at once, as
-   * FrameOutbox.push says), or through another node (the promise of its acknowledgement); `hold`
-   * as in RelayOne.
+   * A companion's frame for a session not opened on this node: to a browser on another node that
+   * opened it with this instance, charged as #fromCompanion charges (that browser and its
+   * account for this instance first, then the companion), and in order (one node event after
+   * another). A session known nowhere is `not_found`, as with one node.
    */
-  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false): boolean | Promise<TSocketAck> {
+  #toOtherNode(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): true {
+    const channel = this.#channel;
+    const remote = channel === undefined ? undefined : this.#remoteSessions.get(frame.instanceId, frame.sessionId);
+    const bytes = frame.frame.length;
+    const now = this.#now();
+    if (remote !== undefined && !this.#deliveryBudgets.take(remote.browser, bytes, now, frame.instanceId))
+      return refuse(reply, "rate_limited");
+    if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
+    if (remote === undefined || channel === undefined) return refuse(reply, "not_found");
+    if (frame.kind === "close") this.#remoteSessions.close(remote);
+    channel.serverSideEmit("node:answer", frame);
+    reply(OK);
+    return true;
+  }
+
+  /**
+   * `node:frame`: a browser's frame through another node, for the companion if it is here. A
+   * handshake records who opened the session (their answers are charged to them); one without
+   * that, or for a session id another browser holds, is dropped.
+   */
+  #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser | undefined): void {
     const local = this.#companions.get(frame.instanceId);
-    if (!local?.connected) return this.#otherNodes.send(frame);
+    if (!local?.connected) return;
+    if (frame.kind === "handshake") {
+      const opened =
+        browser === undefined || this.#sessions.has(frame.sessionId)
+          ? null
+          : this.#remoteSessions.open(frame.instanceId, frame.sessionId, browser);
+      if (opened === null) return this.services.log("relay: a handshake from another node was dropped");
+      if (opened.evicted !== undefined) this.#endRemoteSession(opened.evicted, local);
+    } else if (frame.kind === "close") {
+      this.#remoteSessions.close(this.#remoteSessions.get(frame.instanceId, frame.sessionId));
+    }
+    local.data.outbox.push(frame);
+  }
+
+  /** `node:answer`: a companion's frame through another node, for a browser here that opened the session. */
+  #answerFromOtherNode(frame: TRelayFrame): void {
+    const session = this.#sessions.get(frame.sessionId);
+    if (session === undefined || session.instanceId !== frame.instanceId) return;
+    // The companion closed it: its slot here is free again.
+    if (frame.kind === "close") this.#removeSession(session);
+    if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
+  }
+
+  /** A remote session pushed out by a newer one (too many for the instance): both ends are told. */
+  #endRemoteSession(session: RemoteSession, companion: CompanionSocket): void {
+    companion.data.outbox.push({
+      instanceId: session.instanceId,
+      sessionId: session.sessionId,
+      kind: "close",
+      frame: "",
+    });
+    this.#channel?.serverSideEmit("node:answer", closeFrame(session.instanceId, session.sessionId, "unavailable"));
+  }
+
+  /**
+   * To the instance's companion: through its socket here (whether the frame went out at once, as
+   * FrameOutbox.push says), or through another node (the promise of its acknowledgement), also
+   * while earlier frames wait there (they go first); `hold` as in RelayOne; `browser` on a
+   * handshake.
+   */
+  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false, browser?: TNodeBrowser): boolean | Promise<TSocketAck> {
+    const local = this.#companions.get(frame.instanceId);
+    if (!local?.connected || (this.#channel !== undefined && this.#otherNodes.waiting(frame.instanceId)))
+      return this.#otherNodes.send(frame, browser);
     return local.data.outbox.push(frame, hold);
   }
 
@@ -344,15 +453,11 @@ export class CompanionHub {
       session.browser.once("disconnect", () => this.#browserGone(session.browser));
     }
     mine.add(session.sessionId);
-    if (this.services.config.redisUrl !== null)
-      void session.browser.join(sessionRoom(session.instanceId, session.sessionId));
   }
 
   #removeSession(session: E2ESession): void {
     this.#sessions.delete(session.sessionId);
     this.#browserSessions.get(session.browser.id)?.delete(session.sessionId);
-    if (this.services.config.redisUrl !== null)
-      void session.browser.leave(sessionRoom(session.instanceId, session.sessionId));
   }
 
   /** A browser socket went away: free its sessions at the companion (advisory close frames). */
@@ -369,6 +474,7 @@ export class CompanionHub {
     }
   }
 
+  /** The instance's sessions opened here, and those browsers on other nodes opened with its companion here, are closed. */
   #closeInstanceSessions(instanceId: string, reason: string): void {
     for (const session of [...this.#sessions.values()]) {
       if (session.instanceId !== instanceId) continue;
@@ -376,6 +482,8 @@ export class CompanionHub {
       if (session.browser.connected)
         session.browser.data.outbox.push(closeFrame(instanceId, session.sessionId, reason));
     }
+    for (const remote of this.#remoteSessions.closeInstance(instanceId))
+      this.#channel?.serverSideEmit("node:answer", closeFrame(instanceId, remote.sessionId, reason));
   }
 
   #endCompanion(socket: CompanionSocket): void {
