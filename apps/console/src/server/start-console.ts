@@ -219,8 +219,8 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     limitSlowClients(httpsServer);
     io = attachBrowserSockets(httpsServer, services);
     if (config.redisUrl) {
-      // Several nodes behind a load balancer: socket.io rooms (session revoke, relays) span
-      // every node through Redis pub/sub.
+      // Several nodes behind a load balancer: socket.io rooms (session revoke) and the nodes'
+      // server-side events (relays, companions, revocations) span every node through Redis.
       const { createClient } = await import("redis");
       const { createAdapter } = await import("@socket.io/redis-adapter");
       const pub = createClient({ url: config.redisUrl });
