@@ -12,6 +12,7 @@ import { readEnv } from "./env";
 import { createJsonLogger } from "./log";
 import { rotateToken } from "./rotate/rotate-token";
 import { startCompanion } from "./run/start-companion";
+import { lockStateDir } from "./run/state-dir-lock";
 import { StateStore } from "./state/state-store";
 import { createPinnedTransport } from "./transport/console-transport";
 import { COMPANION_VERSION } from "./version";
@@ -56,8 +57,16 @@ async function main(argv: string[]): Promise<number> {
           error: error instanceof Error ? error.message : String(error),
         }),
       );
+      const store = new StateStore(env.VEIL_STATE_DIR);
+      // Checks the folder first (missing, or looser permissions: the fix is named), then locks it.
+      store.loadConfig();
+      const lock = await lockStateDir(env.VEIL_STATE_DIR);
+      if (lock === undefined)
+        throw new Error(
+          `another veil-companion run is using ${env.VEIL_STATE_DIR}; stop it first (status shows its pid)`,
+        );
       const running = startCompanion({
-        store: new StateStore(env.VEIL_STATE_DIR),
+        store,
         logger,
         scanRanges: env.VEIL_SCAN_RANGES,
         ...(env.VEIL_DEVICES === "on"
@@ -77,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
       const end = await running.finished;
+      await lock.release();
       return end === "revoked" ? 3 : 0;
     }
     case "status": {
