@@ -78,7 +78,7 @@ async function signUpAndAddInstance(page: Page, url: string): Promise<string> {
   await shown.waitFor({ timeout: 120_000 });
   const line = (await shown.textContent()) ?? "";
   await page.getByRole("button", { name: "Done, I have copied it" }).click();
-  const m = /VEIL_ENROLL='(veil1_[A-Za-z0-9_-]+)'/.exec(line);
+  const m = /'(veil1_[A-Za-z0-9_-]+)'/.exec(line);
   if (!m?.[1]) throw new Error("no enrollment line");
   return m[1];
 }

@@ -1,21 +1,27 @@
 #!/bin/sh
-# Veil companion installer (POSIX sh). Served by the console; run as
-#   curl -fsSL --pinnedpubkey 'sha256//…' -k https://console:8443/install.sh | VEIL_ENROLL='veil1_…' sudo --preserve-env=VEIL_ENROLL sh
-# (the assignment stands before sudo: after it, it would be an argument of sudo, readable by every
-# local user in `ps`; before it, it is only in sudo's environment, which sudo passes on to sh).
+# Veil companion installer (POSIX sh). Served by the console, which shows the line that runs it:
+#   (f=$(mktemp) && trap 'rm -f "$f"' EXIT && trap 'exit 130' INT HUP TERM && curl -fsSL --proto '=https' --pinnedpubkey 'sha256//…' -k https://console:8443/install.sh -o "$f" && printf '%s\n' 'veil1_…' | sudo sh "$f")
+# The enrollment string reaches this script on stdin, through no environment variable and no
+# argument: sudo logs the variables it passes on (--preserve-env, or all of them with
+# log_format=json) and every local user can read argv in `ps`. printf is a shell builtin, so
+# no process has the string in its argv either. The script itself is a private mktemp file.
 #
 # System mode (root, systemd): installs the bundle in /opt/veil-companion, a wrapper in
 # /usr/local/bin, creates the unprivileged system user veil-companion and the 0700 state folder
-# /var/lib/veil-companion, enrolls, installs the hardened unit and starts it.
-# Prefix mode (--prefix DIR or VEIL_PREFIX; no root, no systemd): installs into DIR and runs the
-# companion in the foreground (--no-start: install and enroll only).
+# /var/lib/veil-companion, enrolls, installs the hardened unit and starts it. Node.js 20+ must
+# be installed system-wide (not under /root or /home, which the service cannot read).
+# Prefix mode (--prefix DIR or VEIL_PREFIX; no root, no systemd): installs DIR/lib/veil-companion,
+# the wrapper DIR/bin/veil-companion and the state folder DIR/var/lib/veil-companion, and runs
+# the companion in the foreground (--no-start: install and enroll only).
 #
-#   sh install.sh [--prefix DIR] [--no-start]        install (idempotent: safe to run twice)
-#   sh install.sh uninstall [--prefix DIR]           remove everything
+#   sh install.sh [--prefix DIR] [--no-start] < string   install (idempotent: safe to run twice)
+#   sh install.sh uninstall [--prefix DIR]               remove what install created, nothing else
 #
-# The enrollment string comes from VEIL_ENROLL and is handed to the companion on stdin: it is
-# never put in argv, a URL or a log line. The bundle is fetched from the console over a
-# connection pinned to the console's key and checked against its SHA-256 before use.
+# The enrollment string: VEIL_ENROLL when set, else the first line of stdin; on a terminal, a
+# prompt that does not echo it. With neither, a re-run keeps the existing enrollment. It is
+# handed to the companion on stdin and never put in argv, a URL or a log line. The bundle is
+# fetched from the console over a connection pinned to the console's key and checked against
+# its SHA-256 before use.
 set -eu
 umask 077
 
@@ -34,23 +40,28 @@ while [ $# -gt 0 ]; do
     --prefix) [ $# -ge 2 ] || die "--prefix needs a folder"; PREFIX="$2"; shift ;;
     --prefix=*) PREFIX="${1#--prefix=}" ;;
     --no-start) NO_START=1 ;;
-    -h|--help) sed -n '2,20p' "$0" 2>/dev/null || true; exit 0 ;;
-    veil1_*) die "never pass the enrollment string as an argument (other users can read argv): set VEIL_ENROLL" ;;
+    -h|--help) sed -n '2,24p' "$0" 2>/dev/null || true; exit 0 ;;
+    veil1_*) die "never pass the enrollment string as an argument (other users can read argv): pipe it on stdin" ;;
     *) die "unknown argument: $1" ;;
   esac
   shift
 done
 
 # Keep the secret in a shell variable only; no child process inherits it through the environment.
+# Without VEIL_ENROLL, do_install reads it from stdin (read_enrollment).
 ENROLL="${VEIL_ENROLL:-}"
 unset VEIL_ENROLL
 
 if [ -n "$PREFIX" ]; then
   MODE=prefix
   case "$PREFIX" in /*) ;; *) PREFIX="$(pwd)/$PREFIX" ;; esac
-  LIBDIR="$PREFIX/lib"
+  case "$PREFIX" in *"
+"*) die "--prefix must not contain a newline" ;; esac
+  # Folders of our own under DIR: DIR may be shared (/usr/local, $HOME), so uninstall removes
+  # these and the wrapper, never DIR/lib or DIR/bin themselves.
+  LIBDIR="$PREFIX/lib/veil-companion"
   BINDIR="$PREFIX/bin"
-  STATE="$PREFIX/state"
+  STATE="$PREFIX/var/lib/veil-companion"
 else
   MODE=system
   LIBDIR=/opt/veil-companion
@@ -59,6 +70,9 @@ else
   UNIT=/etc/systemd/system/$SERVICE.service
 fi
 BUNDLE="$LIBDIR/veil-companion.mjs"
+WRAPPER="$BINDIR/veil-companion"
+# The folders install had to create in prefix mode, one a line: uninstall removes them if empty.
+CREATED="$LIBDIR/created-folders"
 
 check_platform() {
   os="$(uname -s)"
@@ -79,6 +93,47 @@ check_node() {
   [ -n "$NODE" ] || die "Node.js 20 or newer is required (node not found)"
   major="$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   [ "$major" -ge 20 ] 2>/dev/null || die "Node.js 20 or newer is required (found $("$NODE" --version 2>/dev/null || echo unknown))"
+  if [ "$MODE" = system ]; then
+    # The service runs as $SVC_USER with ProtectHome=yes: a Node under a home folder (nvm, a
+    # user's install) passes the check above as root, then cannot start.
+    real="$(readlink -f "$NODE" 2>/dev/null || printf '%s' "$NODE")"
+    case "$real" in
+      /root/*|/home/*|/run/user/*)
+        die "Node.js at $real is in a home folder, which the service (user $SVC_USER, ProtectHome=yes) cannot read: install Node.js 20 or newer system-wide (for example in /usr/local or from your distribution) and run this again" ;;
+    esac
+  fi
+}
+
+# Sets ENROLL from stdin when VEIL_ENROLL was not given and stdin is not a terminal: the first
+# line (the console's line pipes it in). Nothing at all on stdin leaves ENROLL empty (a re-run
+# keeps the existing enrollment); an empty line is an error. Called only from the script's last
+# command, so under `curl … | sh` (stdin is the script itself) the script is read to its end
+# before this runs and stdin has nothing left.
+read_enrollment() {
+  [ -z "$ENROLL" ] || return 0
+  [ ! -t 0 ] || return 0
+  line=""
+  ended=0
+  IFS= read -r line || ended=1
+  case "$line" in
+    *[![:space:]]*) ENROLL="$line" ;;
+    *) if [ "$ended" -eq 0 ] || [ -n "$line" ]; then die "the enrollment string on stdin is empty"; fi ;;
+  esac
+  line=""
+}
+
+# Asks for the enrollment string on the terminal, with echo off (restored on exit and Ctrl-C).
+prompt_enrollment() {
+  saved="$(stty -g)" || die "cannot read the terminal's settings to turn echo off"
+  trap 'stty "$saved" 2>/dev/null' EXIT
+  trap 'exit 130' INT HUP TERM
+  printf 'Paste the enrollment string the console showed (it is not echoed), then press Enter: ' >&2
+  stty -echo
+  IFS= read -r ENROLL || true
+  stty "$saved"
+  trap - EXIT INT HUP TERM
+  printf '\n' >&2
+  case "$ENROLL" in *[![:space:]]*) ;; *) die "no enrollment string entered" ;; esac
 }
 
 # Prints "<console URL> <pin>" from the enrollment string (read on stdin, never argv).
@@ -121,10 +176,30 @@ sha256_of() {
 
 as_service_user() { # run a command as the service user (system) or ourselves (prefix); stdin passes through
   if [ "$MODE" = system ]; then
+    # shellcheck disable=SC2016 # su's "$0" "$@" are expanded by the service user's sh, on purpose
     if command -v runuser >/dev/null 2>&1; then runuser -u "$SVC_USER" -- "$@"
     else su -s /bin/sh "$SVC_USER" -c '"$0" "$@"' -- "$@"
     fi
   else "$@"
+  fi
+}
+
+# Creates LIBDIR and BINDIR, 0755 (the bundle is public; in system mode the service user reads
+# it), and in prefix mode the state folder's parents. Records each folder of the prefix that did
+# not exist yet, so that uninstall can remove it again, and only it.
+make_folders() {
+  new=""
+  if [ "$MODE" = prefix ]; then
+    for d in "$PREFIX" "$BINDIR" "$PREFIX/lib" "$PREFIX/var" "${STATE%/*}"; do
+      [ -d "$d" ] || new="$new$d
+"
+    done
+  fi
+  (umask 022 && mkdir -p "$LIBDIR" "$BINDIR" "${STATE%/*}")
+  chmod 755 "$LIBDIR"
+  if [ -n "$new" ]; then
+    printf '%s' "$new" >> "$CREATED"
+    chmod 644 "$CREATED"
   fi
 }
 
@@ -137,8 +212,7 @@ install_bundle() {
   fi
   actual="$(sha256_of "$tmp/veil-companion.mjs")"
   [ "$actual" = "$expected" ] || die "bundle checksum mismatch (expected $expected, got $actual): not installing"
-  mkdir -p "$LIBDIR" "$BINDIR"
-  chmod 755 "$LIBDIR"
+  make_folders
   cp "$tmp/veil-companion.mjs" "$LIBDIR/.veil-companion.mjs.new"
   chmod 644 "$LIBDIR/.veil-companion.mjs.new"
   mv -f "$LIBDIR/.veil-companion.mjs.new" "$BUNDLE"
@@ -160,7 +234,7 @@ exec "$NODE" "$BUNDLE" "\$@"
 WRAPPER
   fi
   chmod 755 "$BINDIR/.veil-companion.new"
-  mv -f "$BINDIR/.veil-companion.new" "$BINDIR/veil-companion"
+  mv -f "$BINDIR/.veil-companion.new" "$WRAPPER"
   say "installed $BUNDLE ($actual)"
 }
 
@@ -176,6 +250,8 @@ ensure_user_and_state() {
     fi
     mkdir -p "$STATE"
     chown "$SVC_USER:$SVC_USER" "$STATE"
+    as_service_user "$NODE" --version >/dev/null 2>&1 </dev/null ||
+      die "the service user $SVC_USER cannot run $NODE: install Node.js 20 or newer where every user can run it, and run this again"
   else
     mkdir -p "$STATE"
   fi
@@ -184,7 +260,7 @@ ensure_user_and_state() {
 
 enroll() {
   if [ -z "$ENROLL" ]; then
-    say "no VEIL_ENROLL: keeping the existing enrollment"
+    say "no enrollment string given: keeping the existing enrollment"
     return 0
   fi
   printf '%s\n' "$ENROLL" | as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" enroll ||
@@ -207,9 +283,14 @@ install_unit() {
 do_install() {
   check_platform
   check_node
-  if [ -n "$ENROLL" ]; then target="$(enrollment_target)" || die "VEIL_ENROLL is not a valid enrollment string"
+  read_enrollment
+  if [ -n "$ENROLL" ]; then :
   elif [ -f "$BUNDLE" ] && target="$(enrolled_target)"; then :
-  else die "set VEIL_ENROLL to the enrollment string shown by the console"
+  elif [ -t 0 ]; then prompt_enrollment
+  else die "no enrollment string: run the line the console shows (it pipes the string to this script's stdin), or set VEIL_ENROLL"
+  fi
+  if [ -n "$ENROLL" ]; then
+    target="$(enrollment_target)" || die "that is not a valid enrollment string: copy the whole line the console shows"
   fi
   URL="${target% *}"
   PIN="${target#* }"
@@ -238,16 +319,35 @@ do_uninstall() {
     fi
   fi
   NODE="$(command -v node 2>/dev/null || true)"
+  created="$(cat "$CREATED" 2>/dev/null || true)"
+  # The companion erases its own state (secret files overwritten first). Nothing here reads stdin.
   if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ]; then
-    as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes >/dev/null 2>&1 || true
+    as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null >/dev/null 2>&1 || true
   fi
-  rm -rf "$STATE" "$LIBDIR"
-  rm -f "$BINDIR/veil-companion"
+  remove_state
+  rm -rf "$LIBDIR"
+  # The wrapper only if it is the one install wrote (it runs our bundle).
+  if [ -f "$WRAPPER" ] && grep -qF "\"$BUNDLE\"" "$WRAPPER"; then rm -f "$WRAPPER"; fi
   if [ "$MODE" = system ] && id "$SVC_USER" >/dev/null 2>&1; then
     userdel "$SVC_USER" 2>/dev/null || deluser "$SVC_USER" 2>/dev/null || true
   fi
-  [ "$MODE" = prefix ] && rmdir "$BINDIR" "$PREFIX" 2>/dev/null || true
+  # Folders install created, deepest first, and only if nothing else lives in them now.
+  printf '%s\n' "$created" | sort -r | while IFS= read -r d; do
+    [ -z "$d" ] || rmdir "$d" 2>/dev/null || true
+  done
   say "uninstalled"
+}
+
+# The state folder goes only if it is the companion's: in system mode (a folder of its own), or
+# empty, or holding the companion's config.json or secrets.json. A re-pointed --prefix never
+# takes a stranger's folder with it.
+remove_state() {
+  [ -d "$STATE" ] || return 0
+  if [ "$MODE" = system ] || [ -f "$STATE/config.json" ] || [ -f "$STATE/secrets.json" ]; then
+    rm -rf "$STATE"
+  elif ! rmdir "$STATE" 2>/dev/null; then
+    say "left $STATE in place: it holds files that are not the companion's"
+  fi
 }
 
 if [ "$ACTION" = uninstall ]; then do_uninstall; else do_install; fi

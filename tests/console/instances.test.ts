@@ -1,11 +1,11 @@
 // Instances end to end in a real browser: a real console (HTTPS, Next.js UI, API, socket.io
 // relay, PGlite) and Debian's Chromium for the admin; the real companion CLI (from source,
 // through tsx) in a temporary state folder for the site host. The admin adds an instance in the
-// browser, the test takes VEIL_ENROLL from the line the page shows, enrolls and runs the
+// browser, the test takes the enrollment string from the line the page shows, enrolls and runs the
 // companion, and then watches it come online, reads its system info end to end, rotates its
 // token end to end and revokes it.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -37,31 +37,77 @@ const EMAIL = "ops@example.test";
 const PASSWORD = "correct horse battery staple orbit";
 const VIEWER = "lin@example.test";
 const VIEWER_PASSWORD = "compiler moth harbour seventeen";
+/** strace, when installed (Debian's package): runShownLine records every execve with it. */
+const STRACE = existsSync("/usr/bin/strace") ? "/usr/bin/strace" : null;
+
+/** What one shown line did, run with stand-ins (see runShownLine). */
+interface ShownRun {
+  /** sudo's arguments (the temp folder written as $TMPDIR), or null if sudo did not run. */
+  sudoArgv: string[] | null;
+  /** sudo's environment as it started (what sudo would log with log_format=json), or null. */
+  sudoEnv: string | null;
+  /** The first line of the installer's stdin, the VEIL_ENROLL it saw, and its arguments. */
+  installerStdin: string;
+  installerEnroll: string;
+  installerArgs: string;
+  /** Files the line left in its TMPDIR. */
+  leftInTmp: string[];
+  /** Every execve of the run with its argv and environment (strace -v), or null without strace. */
+  execs: string[] | null;
+}
+
 /**
- * Runs a shown install line in a real `sh` with stand-ins for curl (prints a script that records
- * what `sh` got) and sudo (records its own argv, then runs the rest as the real sudo would with
- * `--preserve-env=VEIL_ENROLL`). Returns sudo's argv (null if sudo did not run), the VEIL_ENROLL
- * that reached the installer's `sh`, and the installer's arguments.
+ * Runs a shown install line, typed into a real `sh` on its stdin (so the line itself is in no
+ * argv), with stand-ins first on PATH: curl writes (with -o) or prints a script that records what
+ * the installer got, and sudo records its argv and environment, skips its options as sudo does,
+ * and runs the rest.
  */
-function runShownLine(line: string): { sudoArgv: string[] | null; installerEnroll: string; installerArgs: string } {
+function runShownLine(line: string): ShownRun {
   const dir = mkdtempSync(join(tmpdir(), "veil-line-"));
   try {
     const bin = join(dir, "bin");
+    const tmp = join(dir, "tmp");
     mkdirSync(bin);
+    mkdirSync(tmp);
+    const installer = [
+      `IFS= read -r l || true`,
+      `printf "%s" "$l" > "$VEIL_LINE_OUT/stdin"`,
+      `printf "%s" "\${VEIL_ENROLL-}" > "$VEIL_LINE_OUT/enroll"`,
+      `printf "%s" "$*" > "$VEIL_LINE_OUT/args"`,
+    ].join("; ");
     writeFileSync(
       join(bin, "curl"),
-      `#!/bin/sh\nprintf '%s\\n' 'printf "%s" "\${VEIL_ENROLL-}" > "$VEIL_LINE_OUT/enroll"; printf "%s" "$*" > "$VEIL_LINE_OUT/args"'\n`,
+      [
+        "#!/bin/sh",
+        `script='${installer}'`,
+        `out=""`,
+        `while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift ;; esac; shift; done`,
+        `if [ -n "$out" ]; then printf '%s\\n' "$script" > "$out"; else printf '%s\\n' "$script"; fi`,
+        "",
+      ].join("\n"),
       { mode: 0o755 },
     );
     writeFileSync(
       join(bin, "sudo"),
-      `#!/bin/sh\nprintf '%s\\n' "$@" > "$VEIL_LINE_OUT/sudo-argv"\n[ "$1" = --preserve-env=VEIL_ENROLL ] || exit 3\nshift\nexec "$@"\n`,
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$@" > "$VEIL_LINE_OUT/sudo-argv"`,
+        `cat /proc/$$/environ > "$VEIL_LINE_OUT/sudo-environ"`,
+        `while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done`,
+        `exec "$@"`,
+        "",
+      ].join("\n"),
       { mode: 0o755 },
     );
-    execFileSync("sh", ["-c", line], {
+    const trace = join(dir, "execve.trace");
+    const [command, args] = STRACE
+      ? [STRACE, ["-f", "-qq", "-v", "--seccomp-bpf", "-e", "trace=execve", "-s", "65536", "-o", trace, "sh"]]
+      : ["sh", []];
+    execFileSync(command, args, {
+      input: `${line}\n`,
       // A minimal environment on purpose; Next's types require NODE_ENV in ProcessEnv.
-      env: { NODE_ENV: "test", PATH: `${bin}:${process.env.PATH ?? ""}`, HOME: dir, VEIL_LINE_OUT: dir },
-      stdio: "ignore",
+      env: { NODE_ENV: "test", PATH: `${bin}:${process.env.PATH ?? ""}`, HOME: dir, TMPDIR: tmp, VEIL_LINE_OUT: dir },
+      stdio: ["pipe", "ignore", "ignore"],
     });
     const read = (f: string): string | null => {
       try {
@@ -72,9 +118,19 @@ function runShownLine(line: string): { sudoArgv: string[] | null; installerEnrol
     };
     const argv = read("sudo-argv");
     return {
-      sudoArgv: argv === null ? null : argv.split("\n").filter((a) => a !== ""),
+      sudoArgv:
+        argv === null
+          ? null
+          : argv
+              .split("\n")
+              .filter((a) => a !== "")
+              .map((a) => a.replace(tmp, "$TMPDIR")),
+      sudoEnv: read("sudo-environ"),
+      installerStdin: read("stdin") ?? "",
       installerEnroll: read("enroll") ?? "",
       installerArgs: read("args") ?? "",
+      leftInTmp: readdirSync(tmp),
+      execs: STRACE ? (read("execve.trace") ?? "").split("\n").filter((l) => l.includes("execve(")) : null,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -137,33 +193,51 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const line = page.getByTestId("install-line");
     await line.waitFor({ timeout: 60_000 });
     firstLine = (await line.textContent()) ?? "";
+    // The script is saved to a private temp file (mktemp), the string is piped to it by printf (a
+    // shell builtin: in no argv), and sudo gets only `sh <file>`: no argument or variable of sudo,
+    // which logs both, carries the token. The traps remove the file however the line ends.
     expect(firstLine).toMatch(
-      /^curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh \| VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sudo --preserve-env=VEIL_ENROLL sh$/,
+      /^\(f=\$\(mktemp\) && trap 'rm -f "\$f"' EXIT && trap 'exit 130' INT HUP TERM && curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh -o "\$f" && printf '%s\\n' 'veil1_[A-Za-z0-9_-]+' \| sudo sh "\$f"\)$/,
     );
-    // The token is a shell environment prefix of sudo, never one of sudo's arguments (argv is
-    // visible to every local user in `ps`): nothing after the word `sudo` carries it.
-    const afterPipe = firstLine.slice(firstLine.lastIndexOf("| ") + 2);
-    expect(afterPipe.startsWith("VEIL_ENROLL='veil1_")).toBe(true);
-    const sudoArgs = afterPipe.slice(afterPipe.indexOf(" sudo ") + 1);
-    expect(sudoArgs).toBe("sudo --preserve-env=VEIL_ENROLL sh");
-    expect(sudoArgs).not.toContain("veil1_");
-    expect(firstLine).not.toMatch(/sudo\b[^|]*veil1_/);
+    expect(firstLine.slice(firstLine.indexOf("| sudo ") + 2)).toBe('sudo sh "$f")');
+    expect(firstLine).not.toMatch(/VEIL_ENROLL|preserve-env|sudo -E/);
+    const enrollment = enrollFrom(firstLine);
     const prefixLine = (await page.getByTestId("install-line-prefix").textContent()) ?? "";
     expect(prefixLine).toContain(`sh -s -- --prefix "$HOME/veil-companion"`);
-    // The no-root form runs without sudo and also keeps the token in sh's environment only.
+    // The no-root form runs without sudo, so the token can be an environment prefix of sh.
     expect(prefixLine).not.toContain("sudo");
     expect(prefixLine).toMatch(/\| VEIL_ENROLL='veil1_[A-Za-z0-9_-]+' sh -s -- --prefix "\$HOME\/veil-companion"$/);
-    expect(enrollFrom(prefixLine)).toBe(enrollFrom(firstLine));
-    expect(await page.getByTestId("install-line-why").textContent()).toMatch(/stands before sudo/);
-    // Run through a real shell: sudo's argv never holds the token, yet the installer's sh gets it.
+    expect(enrollFrom(prefixLine)).toBe(enrollment);
+    const why = (await page.getByTestId("install-line-why").textContent()) ?? "";
+    expect(why).toMatch(/standard input/);
+    expect(why).not.toMatch(/preserve-env|stands before/);
+
+    // Run through a real shell: the installer gets the string on stdin; sudo never sees it in its
+    // argv or its environment, nor does any process the line starts; the temp file is gone.
     const shown = runShownLine(firstLine);
-    expect(shown.sudoArgv).toEqual(["--preserve-env=VEIL_ENROLL", "sh"]);
-    expect(shown.installerEnroll).toBe(enrollFrom(firstLine));
+    expect(shown.sudoArgv).toEqual(["sh", expect.stringMatching(/^\$TMPDIR\/[^/]+$/) as unknown]);
+    expect(shown.sudoEnv).not.toBeNull();
+    expect(shown.sudoEnv).not.toContain("VEIL_ENROLL");
+    expect(shown.sudoEnv).not.toContain(enrollment);
+    expect(shown.installerStdin).toBe(enrollment);
+    expect(shown.installerEnroll).toBe("");
     expect(shown.installerArgs).toBe("");
+    expect(shown.leftInTmp).toEqual([]);
+    if (shown.execs) {
+      expect(shown.execs.some((l) => l.includes('/sudo"'))).toBe(true);
+      expect(shown.execs.filter((l) => l.includes(enrollment)).length).toBe(0);
+    }
     const shownPrefix = runShownLine(prefixLine);
     expect(shownPrefix.sudoArgv).toBeNull();
-    expect(shownPrefix.installerEnroll).toBe(enrollFrom(firstLine));
+    expect(shownPrefix.installerEnroll).toBe(enrollment);
     expect(shownPrefix.installerArgs).toMatch(/^--prefix \/.+\/veil-companion$/);
+    if (shownPrefix.execs) {
+      // Only `sh -s` has it, in its environment (same user and root only); no argv anywhere.
+      const holding = shownPrefix.execs.filter((l) => l.includes(enrollment));
+      expect(holding.map((l) => l.slice(0, l.indexOf("], ["))).filter((argv) => argv.includes(enrollment))).toEqual([]);
+      expect(holding.length).toBe(1);
+      expect(holding[0]).toMatch(/"sh", "-s", "--", "--prefix"/);
+    }
     await expect.poll(() => page.getByTestId("install-panel").textContent()).toContain("shown only now");
     await screenshot(page, "instances-01-install-line");
 
@@ -203,7 +277,7 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
       .toBe("waiting for enrollment");
   });
 
-  test("the shown VEIL_ENROLL enrolls a real companion, which comes online in the list", async () => {
+  test("the shown enrollment string enrolls a real companion, which comes online in the list", async () => {
     const dir = stateDir();
     const enroll = companion("enroll", dir, { VEIL_ENROLL: enrollFrom(firstLine) });
     companions.push(enroll);

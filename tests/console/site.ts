@@ -34,10 +34,10 @@ export function companion(command: string, stateDir: string, env: Record<string,
   return { child, exit, output: () => out };
 }
 
-/** The VEIL_ENROLL value of a shown install line (single-quoted in the line). */
+/** The enrollment string of a shown install line (single-quoted: printf's argument, or VEIL_ENROLL's value). */
 export function enrollFrom(line: string): string {
-  const m = /VEIL_ENROLL='(veil1_[A-Za-z0-9_-]+)'/.exec(line);
-  if (!m?.[1]) throw new Error(`no VEIL_ENROLL in: ${line.slice(0, 80)}…`);
+  const m = /'(veil1_[A-Za-z0-9_-]+)'/.exec(line);
+  if (!m?.[1]) throw new Error(`no enrollment string in: ${line.slice(0, 80)}…`);
   return m[1];
 }
 

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -28,6 +29,9 @@ const APP = resolve(import.meta.dirname, "..");
 const INFRA = resolve(APP, "../../infra");
 const INSTALL = join(INFRA, "install.sh");
 const BUNDLE = join(APP, "dist/veil-companion.mjs");
+/** Where prefix mode puts the state folder and the bundle, relative to the prefix: folders of its own. */
+const STATE_DIR = join("var", "lib", "veil-companion");
+const LIB_DIR = join("lib", "veil-companion");
 
 function hasSystemdAnalyze(): boolean {
   return spawnSync("systemd-analyze", ["--version"], { stdio: "ignore" }).status === 0;
@@ -89,16 +93,21 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   // Asynchronous on purpose: the console answering the script lives in this same process.
+  // stdin: `input` (none by default), then end of file; or "open": a pipe nobody writes or closes.
   const runCommand = (
     command: string,
     args: string[],
     env: Record<string, string>,
+    stdin?: { input: string } | "open",
   ): Promise<{ status: number | null; stderr: string; stdout: string }> =>
     new Promise((resolve) => {
       const p = spawn(command, args, {
         env: { PATH: process.env.PATH ?? "", HOME: parent, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe"],
       });
+      // A run that never reads stdin (VEIL_ENROLL set, or an early refusal) closes it: EPIPE is fine.
+      p.stdin.on("error", () => undefined);
+      if (stdin !== "open") p.stdin.end(stdin?.input ?? "");
       let stdout = "";
       let stderr = "";
       p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -106,10 +115,17 @@ describe("install.sh in prefix mode against a console on a random port", () => {
       const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
       p.on("close", (status) => {
         clearTimeout(t);
+        p.stdin.destroy();
         resolve({ status, stdout, stderr });
       });
     });
-  const run = (args: string[], env: Record<string, string>) => runCommand("sh", [INSTALL, ...args], env);
+  const run = (args: string[], env: Record<string, string>, stdin?: { input: string } | "open") =>
+    runCommand("sh", [INSTALL, ...args], env, stdin);
+  const statusOf = (dir: string): { enrolled: boolean; instanceId: string | null } =>
+    JSON.parse(execFileSync(join(dir, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8" })) as {
+      enrolled: boolean;
+      instanceId: string | null;
+    };
 
   it("refuses a wrong certificate pin before fetching anything", async () => {
     const other = makeSelfSignedCert("other");
@@ -119,7 +135,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/wrong certificate pin/);
     expect(consoleServer.requests).toEqual([]);
-    expect(existsSync(join(parent, "wrong-pin", "state"))).toBe(false);
+    expect(existsSync(join(parent, "wrong-pin", STATE_DIR))).toBe(false);
   });
 
   it("refuses an old Node.js and an unsupported platform before fetching anything", async () => {
@@ -147,8 +163,8 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(sunos.status).not.toBe(0);
     expect(sunos.stderr).toMatch(/unsupported platform: SunOS/);
     expect(consoleServer.requests.length).toBe(before);
-    expect(existsSync(join(parent, "old-node", "state"))).toBe(false);
-    expect(existsSync(join(parent, "sunos", "state"))).toBe(false);
+    expect(existsSync(join(parent, "old-node", STATE_DIR))).toBe(false);
+    expect(existsSync(join(parent, "sunos", STATE_DIR))).toBe(false);
   });
 
   it("refuses the enrollment string as an argument", async () => {
@@ -156,6 +172,73 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/never pass the enrollment string/);
     expect(r.stderr).not.toContain("veil1_");
+  });
+
+  it("without VEIL_ENROLL, reads the string from stdin (as the console's line pipes it); nothing or an empty line is refused before anything is fetched", async () => {
+    const fresh = await makeInstance(makeAccount());
+    consoleServer.instances.set(fresh.instanceId, fresh.record);
+    const enrollment = fresh.enrollment(consoleServer.url, cert.pin);
+    const dir = join(parent, "stdin");
+    const before = consoleServer.requests.length;
+    const empty = await run(["--prefix", dir, "--no-start"], {}, { input: "\n" });
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toMatch(/the enrollment string on stdin is empty/);
+    const none = await run(["--prefix", dir, "--no-start"], {}, { input: "" });
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toMatch(/no enrollment string: run the line the console shows/);
+    expect(consoleServer.requests.length).toBe(before);
+    expect(existsSync(dir)).toBe(false);
+
+    const r = await run(["--prefix", dir, "--no-start"], {}, { input: `${enrollment}\n` });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statusOf(dir)).toMatchObject({ enrolled: true, instanceId: fresh.instanceId });
+    expect(r.stdout + r.stderr).not.toContain(fresh.token);
+    expect(r.stdout + r.stderr).not.toContain(enrollment);
+    // Run again with the same string on stdin: already enrolled, nothing changes.
+    const again = await run(["--prefix", dir, "--no-start"], {}, { input: `${enrollment}\n` });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already enrolled/);
+    expect((await run(["uninstall", "--prefix", dir], {})).status).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("in a shared prefix, install leaves the folders it finds alone and uninstall removes only what install made, without waiting on stdin", async () => {
+    // What --prefix /usr/local or --prefix "$HOME" finds: lib, bin and var/lib of other programs.
+    const shared = join(parent, "shared");
+    mkdirSync(join(shared, "lib", "other"), { recursive: true });
+    writeFileSync(join(shared, "lib", "other", "keep.so"), "x");
+    mkdirSync(join(shared, "bin"));
+    writeFileSync(join(shared, "bin", "other-tool"), "#!/bin/sh\n", { mode: 0o755 });
+    mkdirSync(join(shared, "var", "lib", "other-app"), { recursive: true });
+    chmodSync(join(shared, "lib"), 0o750);
+    const fresh = await makeInstance(makeAccount());
+    consoleServer.instances.set(fresh.instanceId, fresh.record);
+    const r = await run(["--prefix", shared, "--no-start"], {
+      VEIL_ENROLL: fresh.enrollment(consoleServer.url, cert.pin),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(shared, LIB_DIR, "veil-companion.mjs"))).toBe(true);
+    expect(statSync(join(shared, "lib")).mode & 0o777).toBe(0o750);
+    expect(statusOf(shared)).toMatchObject({ enrolled: true, instanceId: fresh.instanceId });
+
+    // stdin stays open and empty: uninstall needs no string and must not wait for one.
+    const gone = await run(["uninstall", "--prefix", shared], {}, "open");
+    expect(gone.status, gone.stderr).toBe(0);
+    expect(readdirSync(shared).sort()).toEqual(["bin", "lib", "var"]);
+    expect(readdirSync(join(shared, "lib"))).toEqual(["other"]);
+    expect(readFileSync(join(shared, "lib", "other", "keep.so"), "utf8")).toBe("x");
+    expect(readdirSync(join(shared, "bin"))).toEqual(["other-tool"]);
+    expect(readdirSync(join(shared, "var", "lib"))).toEqual(["other-app"]);
+
+    // A veil-companion it did not write and a folder holding no companion state are not its to remove.
+    writeFileSync(join(shared, "bin", "veil-companion"), "#!/bin/sh\necho someone else's\n", { mode: 0o755 });
+    mkdirSync(join(shared, STATE_DIR));
+    writeFileSync(join(shared, STATE_DIR, "notes.txt"), "mine");
+    const again = await run(["uninstall", "--prefix", shared], {});
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/left .* in place/);
+    expect(readFileSync(join(shared, "bin", "veil-companion"), "utf8")).toMatch(/someone else's/);
+    expect(readdirSync(join(shared, STATE_DIR))).toEqual(["notes.txt"]);
   });
 
   it("a bad token stops enrollment with a clear error and enrolls nothing", async () => {
@@ -167,7 +250,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/refused the token/);
-    expect(readdirSync(join(dir, "state"))).toEqual([]);
+    expect(readdirSync(join(dir, STATE_DIR))).toEqual([]);
   });
 
   it("installs, enrolls and runs in the foreground; the companion comes online", async () => {
@@ -179,10 +262,10 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 30_000, "online");
-    expect(statSync(join(prefix, "state")).mode & 0o777).toBe(0o700);
-    for (const f of readdirSync(join(prefix, "state"))) {
+    expect(statSync(join(prefix, STATE_DIR)).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(join(prefix, STATE_DIR))) {
       // The running companion writes atomically: a temp file listed a moment ago may be renamed away.
-      const mode = statSync(join(prefix, "state", f), { throwIfNoEntry: false })?.mode;
+      const mode = statSync(join(prefix, STATE_DIR, f), { throwIfNoEntry: false })?.mode;
       if (mode !== undefined) expect(mode & 0o777, f).toBe(0o600);
     }
     const status = JSON.parse(
@@ -316,7 +399,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   it("is idempotent: a second run (with or without VEIL_ENROLL) changes nothing", async () => {
-    const before = readFileSync(join(prefix, "state", "secrets.json"), "utf8");
+    const before = readFileSync(join(prefix, STATE_DIR, "secrets.json"), "utf8");
     const r1 = await run(["--prefix", prefix, "--no-start"], {
       VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin),
     });
@@ -324,7 +407,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(r1.stdout).toMatch(/already enrolled/);
     const r2 = await run(["--prefix", prefix, "--no-start"], {});
     expect(r2.status, r2.stderr).toBe(0);
-    expect(readFileSync(join(prefix, "state", "secrets.json"), "utf8")).toBe(before);
+    expect(readFileSync(join(prefix, STATE_DIR, "secrets.json"), "utf8")).toBe(before);
   });
 
   it("refuses a bundle whose checksum does not match", async () => {
@@ -334,7 +417,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/checksum mismatch/);
-    expect(existsSync(join(parent, "bad-sum", "lib", "veil-companion.mjs"))).toBe(false);
+    expect(existsSync(join(parent, "bad-sum", LIB_DIR, "veil-companion.mjs"))).toBe(false);
   });
 
   it("the companion itself refuses an enrollment string in argv, and reports 'not enrolled' as JSON", () => {
@@ -352,7 +435,7 @@ describe("install.sh in prefix mode against a console on a random port", () => {
   });
 
   it("veil-companion rotate replaces the token here and on the console; the old line stops working", async () => {
-    const secretsFile = join(prefix, "state", "secrets.json");
+    const secretsFile = join(prefix, STATE_DIR, "secrets.json");
     const before = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
     const rotated = await runCommand(join(prefix, "bin", "veil-companion"), ["rotate"], {});
     expect(rotated.status, rotated.stderr).toBe(0);
@@ -379,11 +462,11 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     const asked = spawnSync(cli, ["uninstall"], { encoding: "utf8" });
     expect(asked.status).toBe(2);
     expect(asked.stderr).toMatch(/uninstall --yes/);
-    expect(readdirSync(join(prefix, "state"))).toContain("secrets.json");
+    expect(readdirSync(join(prefix, STATE_DIR))).toContain("secrets.json");
     const erased = spawnSync(cli, ["uninstall", "--yes"], { encoding: "utf8" });
     expect(erased.status, erased.stderr).toBe(0);
     expect(erased.stdout).toBe("enrollment erased\n");
-    expect(existsSync(join(prefix, "state"))).toBe(false);
+    expect(existsSync(join(prefix, STATE_DIR))).toBe(false);
     expect(spawnSync(cli, ["status", "--json"], { encoding: "utf8" }).status).toBe(1);
   });
 

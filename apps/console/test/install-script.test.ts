@@ -1,6 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,6 +50,9 @@ const COMPANION_APP = path.join(REPO, "apps", "companion");
 const PATH = `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`;
 /** Install plus enrollment runs Argon2id; a 2-core machine running other suites needs room. */
 const SLOW = 180_000;
+/** Where prefix mode puts the state folder and the bundle, relative to the prefix. */
+const STATE_DIR = path.join("var", "lib", "veil-companion");
+const BUNDLE_PATH = path.join("lib", "veil-companion", "veil-companion.mjs");
 
 /** What `veil-companion status --json` prints (the fields this file reads). */
 interface StatusJson {
@@ -71,6 +83,9 @@ interface RunResult {
   stderr: string;
 }
 
+/** A word for sh, single-quoted. */
+const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** strace, when installed (Debian's package): every execve of the shown line is traced with it. */
 const STRACE = existsSync("/usr/bin/strace") ? "/usr/bin/strace" : null;
 
@@ -92,7 +107,7 @@ describe("install.sh in prefix mode against the real console on a random port", 
   const parent = mkdtempSync(path.join(tmpdir(), "veil-install-script-"));
   // The prefix the console's own "no root" line installs into: "$HOME/veil-companion".
   const prefix = path.join(parent, "veil-companion");
-  const stateDir = path.join(prefix, "state");
+  const stateDir = path.join(prefix, STATE_DIR);
   const started: Started[] = [];
   const connections: Arrival[] = [];
   const requests: Arrival[] = [];
@@ -209,7 +224,7 @@ describe("install.sh in prefix mode against the real console on a random port", 
     // run's temporary folder, and kill it by its id.
     for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
       try {
-        if (readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(path.join(prefix, "lib", "veil-companion.mjs")))
+        if (readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(path.join(prefix, BUNDLE_PATH)))
           process.kill(Number(pid), "SIGKILL");
       } catch {
         // Gone already.
@@ -361,6 +376,11 @@ describe("install.sh in prefix mode against the real console on a random port", 
       await eventually(() => status().connection?.state === "connected", 15_000, "status connected");
       // install.sh execs the companion, so the sh this test started is the companion now.
       expect(status().connection?.pid).toBe(foreground.child.pid);
+      // A second `run` on the same state folder is refused while this one runs.
+      const second = start(path.join(prefix, "bin", "veil-companion"), ["run"], {});
+      expect(await second.exit).toBe(1);
+      expect(second.stderr()).toMatch(/another veil-companion run is using/);
+      expect(status().connection?.state).toBe("connected");
       foreground.child.kill("SIGTERM");
       expect(await foreground.exit, foreground.stderr()).toBe(0);
       expect(foreground.stderr()).not.toContain(inst.token);
@@ -381,7 +401,7 @@ describe("install.sh in prefix mode against the real console on a random port", 
       expect(r.stderr).toMatch(/the console refused the token/);
       expect(r.stderr).toMatch(/nothing was enrolled/);
       expect(r.stderr).not.toContain(other.token);
-      expect(readdirSync(path.join(dir, "state"))).toEqual([]);
+      expect(readdirSync(path.join(dir, STATE_DIR))).toEqual([]);
       // The real console turned the token away and recorded why; the instance stays unenrolled.
       const audits = await enrollAudit(c, victim.instanceId);
       expect(audits.map((a) => [a.outcome, a.details.reason])).toEqual([["failure", "wrong_auth_key"]]);
@@ -416,12 +436,115 @@ describe("install.sh in prefix mode against the real console on a random port", 
         expect(connections.slice(connected).filter((a) => a.port === port).length).toBeGreaterThan(0);
         expect(requests.filter((a) => a.port === port)).toEqual([]);
         expect(consoleLog.slice(logged)).toEqual([]);
-        expect(existsSync(path.join(dir, "state"))).toBe(false);
-        expect(existsSync(path.join(dir, "lib", "veil-companion.mjs"))).toBe(false);
+        expect(existsSync(path.join(dir, STATE_DIR))).toBe(false);
+        expect(existsSync(path.join(dir, BUNDLE_PATH))).toBe(false);
         expect(r.stderr).not.toContain(inst.token);
       } finally {
         await second.stop();
       }
+    },
+    SLOW,
+  );
+
+  it(
+    "the console's system line never gives the string to sudo: a stand-in sudo records its argv and environment, no process has it in either, and install.sh reads it on stdin and enrolls",
+    async () => {
+      // sudo logs its argv and the variables it passes on (--preserve-env=…, and with
+      // log_format=json the command's whole environment): the string must reach neither.
+      const made = await addInstance(c, admin, "site behind sudo");
+      const secretLine = enrollmentFor(made, info);
+      const line = installLines(secretLine).system;
+      expect(line).toContain(`${info.consoleUrl}/install.sh`);
+      const secrets = [secretLine, made.token, secretLine.slice("veil1_".length)];
+      /** Which secrets `text` holds, by name (a failure must not print them). */
+      const held = (text: string): string[] =>
+        ["the enrollment string", "the token", "the string's payload"].filter((_, i) =>
+          text.includes(secrets[i] ?? "?"),
+        );
+      const dir = path.join(parent, "sudo-line");
+      const bin = path.join(dir, "bin");
+      const tmp = path.join(dir, "tmp");
+      const target = path.join(dir, "veil-companion");
+      mkdirSync(bin, { recursive: true });
+      mkdirSync(tmp);
+      // First on PATH. It records what it got, skips its options as sudo does, and runs the
+      // command in prefix mode (no system install from a test), with the line's stdin.
+      writeFileSync(
+        path.join(bin, "sudo"),
+        [
+          "#!/bin/sh",
+          `printf '%s\\0' "$@" > ${shQuote(path.join(dir, "sudo-argv"))}`,
+          `cat /proc/$$/environ > ${shQuote(path.join(dir, "sudo-environ"))}`,
+          'while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done',
+          `exec "$@" --prefix ${shQuote(target)} --no-start`,
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      // Every process's argv and (where readable) environment, sampled while the line runs.
+      const leaks = new Set<string>();
+      const watch = setInterval(() => {
+        for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+          for (const what of ["cmdline", "environ"]) {
+            try {
+              const text = readFileSync(`/proc/${pid}/${what}`, "latin1");
+              for (const name of held(text)) leaks.add(`${name} in /proc/${pid}/${what}`);
+            } catch {
+              // Gone already, or not ours to read.
+            }
+          }
+        }
+      }, 5);
+      const trace = path.join(dir, "execve.trace");
+      const env = { PATH: `${bin}:${PATH}`, TMPDIR: tmp };
+      // -v: each execve with its environment as well as its argv.
+      const shell = STRACE
+        ? start(
+            STRACE,
+            ["-f", "-qq", "-v", "--seccomp-bpf", "-e", "trace=execve", "-s", "65536", "-o", trace, "sh"],
+            env,
+            `${line}\n`,
+          )
+        : start("sh", [], env, `${line}\n`);
+      const timer = setTimeout(() => shell.child.kill("SIGKILL"), SLOW - 10_000);
+      const code = await shell.exit;
+      clearTimeout(timer);
+      clearInterval(watch);
+
+      // sudo ran `sh <the downloaded file>`, with nothing secret in its argv or its environment.
+      const sudoArgv = readFileSync(path.join(dir, "sudo-argv"), "latin1").split("\0").slice(0, -1);
+      const sudoEnv = readFileSync(path.join(dir, "sudo-environ"), "latin1");
+      expect(held(sudoEnv), "in sudo's environment").toEqual([]);
+      expect(held(sudoArgv.join(" ")), "in sudo's argv").toEqual([]);
+      expect(sudoEnv).not.toContain("VEIL_ENROLL");
+      expect(sudoEnv).toContain(`TMPDIR=${tmp}`);
+      expect(sudoArgv).toEqual(["sh", expect.stringMatching(new RegExp(`^${tmp}/`)) as unknown]);
+      expect([...leaks]).toEqual([]);
+      expect(code, shell.stderr()).toBe(0);
+      // The downloaded script is gone.
+      expect(readdirSync(tmp)).toEqual([]);
+
+      // Yet install.sh got the string (on stdin) and enrolled with it against this console.
+      const enrolled = JSON.parse(
+        execFileSync(path.join(target, "bin", "veil-companion"), ["status", "--json"], { encoding: "utf8", env: ENV }),
+      ) as StatusJson;
+      expect(enrolled).toMatchObject({ enrolled: true, instanceId: made.instanceId, consoleUrl: info.consoleUrl });
+      expect((await enrollAudit(c, made.instanceId)).map((a) => a.outcome)).toEqual(["success"]);
+      if (STRACE) {
+        const execs = readFileSync(trace, "utf8")
+          .split("\n")
+          .filter((l) => l.includes("execve("));
+        expect(execs.some((l) => l.includes(path.join(bin, "sudo")))).toBe(true);
+        expect(execs.some((l) => l.includes('"curl"'))).toBe(true);
+        expect(execs.some((l) => l.includes("veil-companion.mjs") && l.includes('"enroll"'))).toBe(true);
+        // No execve of the whole run, sudo's included, carries a secret in its argv or environment.
+        expect(execs.flatMap(held)).toEqual([]);
+      }
+      expect(held(shell.stdout() + shell.stderr())).toEqual([]);
+
+      const removed = await run(["uninstall", "--prefix", target], {});
+      expect(removed.status, removed.stderr).toBe(0);
+      expect(existsSync(target)).toBe(false);
     },
     SLOW,
   );

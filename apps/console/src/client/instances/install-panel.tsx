@@ -52,10 +52,10 @@ export function InstallPanel({ enrollment, title, onDone }: { enrollment: string
         from this console even with a self-signed certificate; the companion pins the same key.
       </p>
       <p className="hint" data-testid="install-line-why">
-        <code>VEIL_ENROLL=…</code> stands before <code>sudo</code> on purpose: written after it, the token would be an
-        argument of sudo, which every user on the host can read with <code>ps</code> while the install runs. Before it,
-        the token is only in the environment (readable by you and root), and <code>--preserve-env=VEIL_ENROLL</code>{" "}
-        passes it on to the installer, which hands it to the companion on stdin. Keep the line as it is.
+        The token reaches the installer on its standard input. <code>printf</code> is built into the shell, so no
+        program has the token as an argument (every user on the host can read those with <code>ps</code>), and it is
+        neither an argument nor an environment variable of <code>sudo</code>, which logs both. The installer is saved to
+        a private temporary file first and removed when the line ends. Keep the line as it is.
       </p>
       <div className="actions">
         <button type="button" className="primary" onClick={onDone}>
