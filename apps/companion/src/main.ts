@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       const store = new StateStore(env.VEIL_STATE_DIR);
       // Checks the folder first (missing, or looser permissions: the fix is named), then locks it.
       store.loadConfig();
-      const lock = await lockStateDir(env.VEIL_STATE_DIR);
+      const lock = lockStateDir(env.VEIL_STATE_DIR);
       if (lock === undefined)
         throw new Error(
           `another veil-companion run is using ${env.VEIL_STATE_DIR}; stop it first (status shows its pid)`,
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
       const end = await running.finished;
-      await lock.release();
+      lock.release();
       return end === "revoked" ? 3 : 0;
     }
     case "status": {
