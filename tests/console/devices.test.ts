@@ -13,6 +13,7 @@ import { BrowserSuite, newContext, PASSWORD, screenshot, unnamedControls, watche
 import {
   addInstance,
   confirmSigner,
+  enrollFrom,
   grantFromCard,
   inviteColleague,
   openInstance,
@@ -100,7 +101,7 @@ describe.skipIf(!chromiumAvailable)("devices pages in Chromium with a real compa
     const url = suite.consoleServer.url;
     await signUpAdmin(page, url, EMAIL, PASSWORD);
     const { line } = await addInstance(page, "Branch office");
-    instanceId = decodeEnrollment(/VEIL_ENROLL='([^']+)'/.exec(line)?.[1] ?? "").instanceId;
+    instanceId = decodeEnrollment(enrollFrom(line)).instanceId;
     ({ running } = await site.enrollAndRun(line, {
       VEIL_INFORM_PORT: "0",
       VEIL_DEVICE_CHANNEL_PORT: "0",

@@ -9,7 +9,7 @@ import { decodeEnrollment } from "@veil/protocol";
 import { startSimulator, type SimulatorHandle } from "../../apps/simulator/src/index";
 import { chromiumAvailable } from "../support/chromium.js";
 import { BrowserSuite, PASSWORD, screenshot, unnamedControls } from "./harness";
-import { addInstance, openInstance, signUpAdmin, Site } from "./site";
+import { addInstance, enrollFrom, openInstance, signUpAdmin, Site } from "./site";
 
 const DEVICES = 6;
 const suite = new BrowserSuite();
@@ -52,7 +52,7 @@ describe.skipIf(!chromiumAvailable)("last-known inventory on the Overview after 
     });
     await signUpAdmin(page, url, "snapshots@example.test", PASSWORD);
     const { line } = await addInstance(page, "Warehouse");
-    const instanceId = decodeEnrollment(/VEIL_ENROLL='([^']+)'/.exec(line)?.[1] ?? "").instanceId;
+    const instanceId = decodeEnrollment(enrollFrom(line)).instanceId;
     const { running } = await site.enrollAndRun(line, {
       VEIL_INFORM_PORT: "0",
       VEIL_DEVICE_CHANNEL_PORT: "0",

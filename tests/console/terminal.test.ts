@@ -19,6 +19,7 @@ import { chromiumAvailable } from "../support/chromium.js";
 import { BrowserSuite, PASSWORD, screenshot, unnamedControls, watchedPage } from "./harness";
 import {
   addInstance,
+  enrollFrom,
   grantFromCard,
   inviteColleague,
   openInstance,
@@ -112,7 +113,7 @@ describe.skipIf(!chromiumAvailable)("device terminal in Chromium with a real com
     const url = suite.consoleServer.url;
     await signUpAdmin(page, url, EMAIL, PASSWORD);
     const { line } = await addInstance(page, "Terminal site");
-    instanceId = decodeEnrollment(/VEIL_ENROLL='([^']+)'/.exec(line)?.[1] ?? "").instanceId;
+    instanceId = decodeEnrollment(enrollFrom(line)).instanceId;
     ({ running, dir: stateDir } = await site.enrollAndRun(line, {
       VEIL_INFORM_PORT: "0",
       VEIL_DEVICE_CHANNEL_PORT: "0",
