@@ -7,6 +7,7 @@ import { authKey as brandAuthKey, fromBase64Url, hashAuthKey, verifyAuthKey } fr
 import { RequestRefusedError } from "../src/e2e/dispatch-request";
 import { COMPANION_API_PREFIX } from "../src/protocol";
 import { RotationError, rotateToken } from "../src/rotate/rotate-token";
+import { PENDING_ROTATION_SETTLES_AFTER_MS } from "../src/rotate/settle-pending-rotation";
 import type { RunningCompanion } from "../src/run/start-companion";
 import { StateStore } from "../src/state/state-store";
 import { createPinnedTransport, type ConsoleTransport } from "../src/transport/console-transport";
@@ -68,8 +69,8 @@ describe("token rotation: a lost, failed or racing rotation never locks the comp
     };
   }
 
-  const rotate = (store: StateStore, hook?: RotateHook) =>
-    rotateToken({ store, transport: transport(hook), logger, deriveTokenKeys: memoDeriveTokenKeys });
+  const rotate = (store: StateStore, hook?: RotateHook, now?: () => number) =>
+    rotateToken({ store, transport: transport(hook), logger, deriveTokenKeys: memoDeriveTokenKeys, now });
 
   /** Whether the console takes `key` (base64url) as the instance's auth key now. */
   const consoleHolds = (instance: TestInstance, key: string | undefined) =>
@@ -172,10 +173,15 @@ describe("token rotation: a lost, failed or racing rotation never locks the comp
     expect(took.store.loadPendingRotation()).toBeUndefined();
     expect(consoleHolds(took.instance, took.store.loadSecrets()?.authKey)).toBe(true);
 
-    // The console never saw the earlier request: its key is dropped, the current one rotates.
+    // The console never saw the earlier request: while it might still commit it, both keys are
+    // kept and nothing is sent; later its key is dropped and the current one rotates.
     const never = await enrolled();
     expect(await outcome(rotate(never.store, () => Promise.resolve({ status: 503, body: undefined })))).toBe("unknown");
-    expect(await outcome(rotate(never.store))).toBe("ok");
+    const pending = never.store.loadPendingRotation();
+    expect(await outcome(rotate(never.store))).toBe("unsettled");
+    expect(never.store.loadPendingRotation()).toEqual(pending);
+    const later = () => Date.now() + PENDING_ROTATION_SETTLES_AFTER_MS + 1000;
+    expect(await outcome(rotate(never.store, undefined, later))).toBe("ok");
     expect(never.store.loadPendingRotation()).toBeUndefined();
     expect(consoleHolds(never.instance, never.store.loadSecrets()?.authKey)).toBe(true);
   });

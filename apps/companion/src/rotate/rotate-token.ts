@@ -60,7 +60,13 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
     if (config === undefined || secrets === undefined) throw new RotationError("not enrolled", "refused");
     const earlier = store.loadPendingRotation();
     if (earlier !== undefined)
-      secrets = await settlePendingRotation({ ...options, instanceId: config.instanceId, secrets, pending: earlier });
+      secrets = await settlePendingRotation({
+        ...options,
+        instanceId: config.instanceId,
+        secrets,
+        pending: earlier,
+        now,
+      });
     return await rotateWith(options, config, secrets, now);
   } finally {
     lock.release();

@@ -29,6 +29,13 @@ async function askConsole(transport: ConsoleTransport, instanceId: string, authK
   }
 }
 
+/**
+ * How long after an unconfirmed rotation began the console may still commit it: its request can
+ * wait on the instance row's lock, or a proxy can answer 504 while it runs. Until then a console
+ * that still takes the current key does not prove the recorded one never took.
+ */
+export const PENDING_ROTATION_SETTLES_AFTER_MS = 10 * 60_000;
+
 /** Options of {@link settlePendingRotation}. */
 export interface SettleOptions {
   store: StateStore;
@@ -37,6 +44,7 @@ export interface SettleOptions {
   instanceId: string;
   secrets: TCompanionSecrets;
   pending: TPendingRotation;
+  now: () => number;
 }
 
 /**
@@ -44,12 +52,23 @@ export interface SettleOptions {
  * new one may reuse that one slot. The console holds exactly one key: the current one (then the
  * recorded key never took and is dropped) or the recorded one (then it is promoted). Returns the
  * secrets with the key the console holds. Throws `unsettled`, keeping both files, when the
- * console refuses both keys or cannot answer. The caller holds the rotation lock, so the earlier
+ * console refuses both keys or cannot answer, or when it takes the current key but the earlier
+ * rotation began under PENDING_ROTATION_SETTLES_AFTER_MS ago (it may still commit). The caller holds the rotation lock, so the earlier
  * rotation has ended.
  */
 export async function settlePendingRotation(options: SettleOptions): Promise<TCompanionSecrets> {
   const { store, transport, logger, instanceId, secrets, pending } = options;
   const current = await askConsole(transport, instanceId, secrets.authKey);
+  const age = options.now() - pending.startedAt;
+  if (current === "accepted" && age < PENDING_ROTATION_SETTLES_AFTER_MS) {
+    logger.warn("an earlier unconfirmed token rotation may still be completing on the console: both keys kept", {
+      instanceId,
+    });
+    throw new RotationError(
+      `an earlier token rotation began ${Math.max(0, Math.round(age / 1000))} s ago and may still be completing on the console; nothing was sent, try again in ${Math.ceil((PENDING_ROTATION_SETTLES_AFTER_MS - age) / 60_000)} min`,
+      "unsettled",
+    );
+  }
   if (current === "accepted") {
     store.clearPendingRotation();
     logger.info("an earlier unconfirmed token rotation never reached the console: its key is dropped", {
