@@ -128,7 +128,7 @@ describe("box-key epoch floors", () => {
   });
 
   it("tries a failed save once more when closed, and flushed() waits for that attempt", async () => {
-    const { state, floors, account, own } = await afterFailedSave(60_000);
+    const { state, floors, account, own } = await afterFailedSave(10);
     state.failing = false;
     floors.close();
     await floors.flushed();
@@ -138,7 +138,7 @@ describe("box-key epoch floors", () => {
     floors.raise(account, own, 5, "signer");
     await floors.flushed();
     const saves = state.saves;
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 100));
     expect(state.saves).toBe(saves);
   });
 });
