@@ -96,11 +96,14 @@ check_node() {
   if [ "$MODE" = system ]; then
     # The service runs as $SVC_USER with ProtectHome=yes: a Node under a home folder (nvm, a
     # user's install) passes the check above as root, then cannot start.
+    # Both the path the unit will name and the file it leads to.
     real="$(readlink -f "$NODE" 2>/dev/null || printf '%s' "$NODE")"
-    case "$real" in
-      /root/*|/home/*|/run/user/*)
-        die "Node.js at $real is in a home folder, which the service (user $SVC_USER, ProtectHome=yes) cannot read: install Node.js 20 or newer system-wide (for example in /usr/local or from your distribution) and run this again" ;;
-    esac
+    for p in "$NODE" "$real"; do
+      case "$p" in
+        /root/*|/home/*|/run/user/*)
+          die "Node.js at $p is in a home folder, which the service (user $SVC_USER, ProtectHome=yes) cannot read: install Node.js 20 or newer system-wide (for example in /usr/local or from your distribution) and run this again" ;;
+      esac
+    done
   fi
 }
 
@@ -282,6 +285,11 @@ install_unit() {
 
 do_install() {
   check_platform
+  # An install from before 2026-11-24 kept its state in DIR/state: enrolling anew beside it would
+  # leave its vault, devices and audit log behind.
+  if [ "$MODE" = prefix ] && [ -f "$PREFIX/state/config.json" ] && [ ! -d "$STATE" ]; then
+    die "$PREFIX/state holds an earlier companion's state: stop it, then move that folder to $STATE (and remove $PREFIX/lib/veil-companion.mjs and $PREFIX/bin/veil-companion), and run this again"
+  fi
   check_node
   read_enrollment
   if [ -n "$ENROLL" ]; then :

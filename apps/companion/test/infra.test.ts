@@ -167,6 +167,20 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(existsSync(join(parent, "sunos", STATE_DIR))).toBe(false);
   });
 
+  it("refuses to enroll anew beside the state of an earlier prefix layout (DIR/state), and says how to move it", async () => {
+    const old = join(parent, "old-layout");
+    mkdirSync(join(old, "state"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(old, "state", "config.json"), "{}", { mode: 0o600 });
+    const before = consoleServer.requests.length;
+    const r = await run(["--prefix", old, "--no-start"], {
+      VEIL_ENROLL: instance.enrollment(consoleServer.url, cert.pin),
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/holds an earlier companion's state: stop it, then move that folder/);
+    expect(consoleServer.requests.length).toBe(before);
+    expect(existsSync(join(old, STATE_DIR))).toBe(false);
+  });
+
   it("refuses the enrollment string as an argument", async () => {
     const r = await run(["--prefix", join(parent, "argv"), instance.enrollment(consoleServer.url, cert.pin)], {});
     expect(r.status).not.toBe(0);
