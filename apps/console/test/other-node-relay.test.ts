@@ -6,6 +6,7 @@ import { CompanionHub, type CompanionNamespace, type CompanionSocket } from "../
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../src/server/instances/frame-budget";
 import {
   listenToOtherNodes,
+  MAX_REMOTE_SESSIONS_PER_ACCOUNT,
   MAX_REMOTE_SESSIONS_PER_INSTANCE,
   REMOTE_BROWSER_GRACE_MS,
   RemoteSessions,
@@ -90,18 +91,42 @@ describe("sessions browsers on other nodes opened with a companion here", () => 
   const alice = { accountId: randomUUID(), browserId: "alice-tab" };
   const mallory = { accountId: randomUUID(), browserId: "mallory-tab" };
 
-  it("are bounded per instance (the oldest goes), keep their id for the browser that opened it, and go with their companion", () => {
+  it("are bounded per account and per instance without pushing out another account's, keep their id for the browser that opened it, and go with their companion", () => {
     const remote = new RemoteSessions();
     const id = randomUUID();
     expect(remote.open(id, sessionId(0), alice)).toEqual({ evicted: undefined });
     // Another browser cannot take the id over; the same one may send its handshake again.
     expect(remote.open(id, sessionId(0), mallory)).toBeNull();
     expect(remote.open(id, sessionId(0), alice)).toEqual({ evicted: undefined });
-    for (let n = 1; n < MAX_REMOTE_SESSIONS_PER_INSTANCE; n++) remote.open(id, `s${n}`, mallory);
+    // One account past its cap loses its own oldest sessions, never alice's.
+    for (let n = 1; n <= MAX_REMOTE_SESSIONS_PER_ACCOUNT; n++) remote.open(id, `m${n}`, mallory);
+    const over = remote.open(id, "m-more", mallory);
+    expect(over?.evicted).toMatchObject({ sessionId: "m1" });
+    expect(remote.get(id, sessionId(0))).toBeDefined();
+    expect(remote.size.sessions).toBe(1 + MAX_REMOTE_SESSIONS_PER_ACCOUNT);
+    // Many accounts fill the instance: past its cap the account holding the most loses its
+    // oldest, and alice, holding one, keeps hers.
+    const others = Array.from(
+      { length: MAX_REMOTE_SESSIONS_PER_INSTANCE / MAX_REMOTE_SESSIONS_PER_ACCOUNT },
+      (_, i) => ({
+        accountId: randomUUID(),
+        browserId: `tab-${i}`,
+      }),
+    );
+    for (const [i, other] of others.entries())
+      for (
+        let n = 0;
+        remote.size.sessions < MAX_REMOTE_SESSIONS_PER_INSTANCE && n < MAX_REMOTE_SESSIONS_PER_ACCOUNT;
+        n++
+      )
+        remote.open(id, `o${i}-${n}`, other);
     expect(remote.size.sessions).toBe(MAX_REMOTE_SESSIONS_PER_INSTANCE);
-    const full = remote.open(id, "one too many", mallory);
-    expect(full?.evicted).toMatchObject({ instanceId: id, sessionId: sessionId(0) });
-    expect(remote.get(id, sessionId(0))).toBeUndefined();
+    const bob = { accountId: randomUUID(), browserId: "bob-tab" };
+    const full = remote.open(id, "one too many", bob);
+    expect(full?.evicted?.browser.data.userId).not.toBe(alice.accountId);
+    expect(full?.evicted?.browser.data.userId).not.toBe(bob.accountId);
+    expect(remote.get(id, sessionId(0))).toBeDefined();
+    expect(remote.get(id, "one too many")).toBeDefined();
     expect(remote.size.sessions).toBe(MAX_REMOTE_SESSIONS_PER_INSTANCE);
     expect(remote.closeInstance(id)).toHaveLength(MAX_REMOTE_SESSIONS_PER_INSTANCE);
     expect(remote.size.sessions).toBe(0);

@@ -182,11 +182,16 @@ export class OtherNodeRelay {
 
 /**
  * Sessions a browser on another node opened with an instance whose companion is connected here,
- * per instance, at most MAX_REMOTE_SESSIONS_PER_INSTANCE of them (beyond it the oldest goes: a
- * node that died never closes its sessions). They go when the browser's node relays a `close`
- * (its browser closed it or went away), when the companion closes them, and with the companion.
+ * per instance, at most MAX_REMOTE_SESSIONS_PER_INSTANCE of them, and at most
+ * MAX_REMOTE_SESSIONS_PER_ACCOUNT of one account's (a node that died never closes its sessions,
+ * and a close the delivery budget refused leaves one behind). Past an account's cap its own
+ * oldest session goes; past the instance's, the oldest of the account holding the most, so one
+ * account cannot push another's out. They go when the browser's node relays a `close` (its
+ * browser closed it or went away), when the companion closes them, and with the companion.
  */
 export const MAX_REMOTE_SESSIONS_PER_INSTANCE = 4096;
+/** See MAX_REMOTE_SESSIONS_PER_INSTANCE (the companion itself opens at most 32 per account). */
+export const MAX_REMOTE_SESSIONS_PER_ACCOUNT = 64;
 
 /**
  * How long the budgets of a browser on another node outlive its last session here: past the
@@ -244,9 +249,29 @@ export interface RemoteSession {
   readonly browser: RemoteBrowser;
 }
 
+/** The oldest of `sessions` (insertion order) that `accountId` holds. */
+function oldestOf(sessions: Map<string, RemoteSession>, accountId: string | undefined): RemoteSession | undefined {
+  for (const session of sessions.values()) if (session.browser.data.userId === accountId) return session;
+  return undefined;
+}
+
+/** The account holding the most sessions. */
+function largest(counts: Map<string, number>): string | undefined {
+  let top: string | undefined;
+  let most = 0;
+  for (const [account, n] of counts)
+    if (n > most) {
+      top = account;
+      most = n;
+    }
+  return top;
+}
+
 /** See MAX_REMOTE_SESSIONS_PER_INSTANCE. */
 export class RemoteSessions {
   readonly #byInstance = new Map<string, Map<string, RemoteSession>>();
+  /** Per instance, how many sessions each account holds. */
+  readonly #perAccount = new Map<string, Map<string, number>>();
   /** Browsers with a session here (or in their grace time), by account and socket id. */
   readonly #browsers = new Map<string, RemoteBrowser>();
 
@@ -263,11 +288,16 @@ export class RemoteSessions {
       sessions = new Map();
       this.#byInstance.set(instanceId, sessions);
     }
-    let evicted: RemoteSession | undefined;
-    if (sessions.size >= MAX_REMOTE_SESSIONS_PER_INSTANCE) {
-      evicted = sessions.values().next().value;
-      if (evicted !== undefined) this.close(evicted);
+    let counts = this.#perAccount.get(instanceId);
+    if (counts === undefined) {
+      counts = new Map();
+      this.#perAccount.set(instanceId, counts);
     }
+    let evicted: RemoteSession | undefined;
+    if ((counts.get(browser.accountId) ?? 0) >= MAX_REMOTE_SESSIONS_PER_ACCOUNT)
+      evicted = oldestOf(sessions, browser.accountId);
+    else if (sessions.size >= MAX_REMOTE_SESSIONS_PER_INSTANCE) evicted = oldestOf(sessions, largest(counts));
+    if (evicted !== undefined) this.close(evicted);
     let held = this.#browsers.get(key);
     if (held === undefined) {
       held = new RemoteBrowser(key, browser.accountId);
@@ -275,6 +305,7 @@ export class RemoteSessions {
     }
     held.opened();
     sessions.set(sessionId, { sessionId, instanceId, browser: held });
+    counts.set(browser.accountId, (counts.get(browser.accountId) ?? 0) + 1);
     return { evicted };
   }
 
@@ -289,6 +320,12 @@ export class RemoteSessions {
     if (sessions?.get(session.sessionId) !== session) return;
     sessions.delete(session.sessionId);
     if (sessions.size === 0) this.#byInstance.delete(session.instanceId);
+    const counts = this.#perAccount.get(session.instanceId);
+    const account = session.browser.data.userId;
+    const left = (counts?.get(account) ?? 1) - 1;
+    if (left > 0) counts?.set(account, left);
+    else counts?.delete(account);
+    if (counts?.size === 0) this.#perAccount.delete(session.instanceId);
     session.browser.closed(this.#release);
   }
 
