@@ -129,7 +129,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`veil-companion: ${error instanceof Error ? error.message : "failed"}\n`);
+    const message = error instanceof Error ? error.message : "failed";
+    // `run` writes JSON lines (what the journal keeps); the other commands answer a person.
+    if (process.argv[2] === "run") createJsonLogger().error("stopped on an error", { error: message });
+    else process.stderr.write(`veil-companion: ${message}\n`);
     process.exit(1);
   },
 );

@@ -379,7 +379,10 @@ describe("install.sh in prefix mode against the real console on a random port", 
       // A second `run` on the same state folder is refused while this one runs.
       const second = start(path.join(prefix, "bin", "veil-companion"), ["run"], {});
       expect(await second.exit).toBe(1);
-      expect(second.stderr()).toMatch(/another veil-companion run is using/);
+      // `run` reports even its last error as a JSON line, as the journal keeps its logs.
+      const last = JSON.parse(second.stderr().trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
+      expect(last).toMatchObject({ level: "error", msg: "stopped on an error" });
+      expect(last.error).toMatch(/another veil-companion run is using/);
       expect(status().connection?.state).toBe("connected");
       foreground.child.kill("SIGTERM");
       expect(await foreground.exit, foreground.stderr()).toBe(0);
