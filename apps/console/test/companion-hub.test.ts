@@ -3,7 +3,8 @@
 // relay step that throws is logged and the frame refused with `internal`, in both directions.
 import { describe, expect, it, vi } from "vitest";
 import type { TRelayFrame, TSocketAck } from "@veil/protocol";
-import { CompanionHub, type BrowserRelaySocket, type CompanionSocket } from "../src/server/instances/companion-hub";
+import { CompanionHub } from "../src/server/instances/companion-hub";
+import type { BrowserRelaySocket, CompanionSocket } from "../src/server/instances/relay-sockets";
 import type { ConsoleServices } from "../src/server/services";
 
 const frame: TRelayFrame = {

@@ -2,16 +2,16 @@ import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FrameOutbox, type TRelayFrame, type TSocketAck } from "@veil/protocol";
-import { CompanionHub, type CompanionNamespace, type CompanionSocket } from "../src/server/instances/companion-hub";
+import { CompanionHub } from "../src/server/instances/companion-hub";
+import type { CompanionNamespace, CompanionSocket } from "../src/server/instances/relay-sockets";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../src/server/instances/frame-budget";
+import { listenToOtherNodes, type NodeChannel } from "../src/server/instances/other-node-relay";
 import {
-  listenToOtherNodes,
   MAX_REMOTE_SESSIONS_PER_ACCOUNT,
   MAX_REMOTE_SESSIONS_PER_INSTANCE,
   REMOTE_BROWSER_GRACE_MS,
   RemoteSessions,
-  type NodeChannel,
-} from "../src/server/instances/other-node-relay";
+} from "../src/server/instances/remote-sessions";
 import type { ConsoleServices } from "../src/server/services";
 
 /** A node channel the test drives: what another node's events would call; what this node emits, recorded. */

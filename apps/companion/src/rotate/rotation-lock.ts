@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { acquireLockFile, processAlive, type LockFile } from "../state/lock-file";
 
 /** The lock file in the state folder: present while one process rotates (or settles) the token. */
 export const ROTATION_LOCK_FILE = "rotation.lock";
@@ -14,19 +15,7 @@ export const ROTATION_LOCK_STALE_MS = 10 * 60_000;
 const heldHere = new Set<string>();
 
 /** A held lock; `release` removes the file (idempotent). */
-export interface RotationLock {
-  release(): void;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export type RotationLock = LockFile;
 
 function isStale(path: string, now: number): boolean {
   let holder: { pid?: unknown; startedAt?: unknown } = {};
@@ -57,34 +46,16 @@ function isStale(path: string, now: number): boolean {
  */
 export function acquireRotationLock(dir: string): RotationLock | undefined {
   const path = join(dir, ROTATION_LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, "wx", 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      if (attempt > 0 || !isStale(path, Date.now())) return undefined;
-      rmSync(path, { force: true });
-      continue;
-    }
-    try {
-      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: Date.now() }));
-    } catch (error) {
-      closeSync(fd);
-      rmSync(path, { force: true });
-      throw error;
-    }
-    closeSync(fd);
-    heldHere.add(path);
-    let released = false;
-    return {
-      release() {
-        if (released) return;
-        released = true;
-        heldHere.delete(path);
-        rmSync(path, { force: true });
-      },
-    };
-  }
-  return undefined;
+  const lock = acquireLockFile(path, { pid: process.pid, startedAt: Date.now() }, () => isStale(path, Date.now()));
+  if (lock === undefined) return undefined;
+  heldHere.add(path);
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      heldHere.delete(path);
+      lock.release();
+    },
+  };
 }

@@ -1,14 +1,13 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { acquireLockFile, processAlive, type LockFile } from "../state/lock-file";
 
 /** The lock file in the state folder: present while a `run` uses the folder. */
 export const RUN_LOCK_FILE = "run.lock";
 
 /** A held lock on a state folder. */
-export interface StateDirLock {
-  release(): void;
-}
+export type StateDirLock = LockFile;
 
 const ZHolderSchema = z.strictObject({ pid: z.number().int().positive(), started: z.string().max(32).nullable() });
 
@@ -34,12 +33,7 @@ function holderAlive(text: string): boolean {
     return false; // torn (its writer died between creating and writing it) or not ours
   }
   if (process.platform === "linux") return holder.started !== null && startedAt(holder.pid) === holder.started;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return processAlive(holder.pid);
 }
 
 /**
@@ -48,40 +42,17 @@ function holderAlive(text: string): boolean {
  * folder (so no other user can take or fake it), created with O_EXCL, 0600, naming the holder's
  * pid and, on Linux, when that process started. A lock whose holder is gone (killed, crashed,
  * or its pid now another process's) is taken over. Undefined when a live process holds it.
- * (Two processes taking over the same dead holder's lock at the same instant could both win;
- * systemd starts one.)
  */
 export function lockStateDir(stateDir: string): StateDirLock | undefined {
   const path = join(stateDir, RUN_LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
+  const holder = { pid: process.pid, started: startedAt(process.pid) };
+  return acquireLockFile(path, holder, () => {
+    let text = "";
     try {
-      fd = openSync(path, "wx", 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      let text = "";
-      try {
-        text = readFileSync(path, "utf8");
-      } catch {
-        // gone meanwhile: try again
-      }
-      if (attempt > 0 || holderAlive(text)) return undefined;
-      rmSync(path, { force: true });
-      continue;
+      text = readFileSync(path, "utf8");
+    } catch {
+      // gone meanwhile: nothing holds it
     }
-    try {
-      writeSync(fd, JSON.stringify({ pid: process.pid, started: startedAt(process.pid) }));
-    } finally {
-      closeSync(fd);
-    }
-    let released = false;
-    return {
-      release() {
-        if (released) return;
-        released = true;
-        rmSync(path, { force: true });
-      },
-    };
-  }
-  return undefined;
+    return !holderAlive(text);
+  });
 }

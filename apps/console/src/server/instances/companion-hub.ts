@@ -1,84 +1,25 @@
-import { and, eq, sql } from "drizzle-orm";
-import type { Namespace, Socket } from "socket.io";
-import { instances } from "@veil/db";
-import {
-  VeilError,
-  type CompanionToConsoleEvents,
-  type ConsoleToCompanionEvents,
-  type ErrorCode,
-  type FrameOutbox,
-  type HoldRule,
-  type TRelayFrame,
-  type TSocketAck,
-} from "@veil/protocol";
+import type { HoldRule, TRelayFrame, TSocketAck } from "@veil/protocol";
 import type { ConsoleServices } from "../services";
 import {
   BrowserBudgets,
-  type FrameBudget,
   HANDSHAKE_ACCOUNT_LIMIT,
   HANDSHAKE_SOCKET_LIMIT,
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
-import { mayAddressInstance } from "./instance-store";
-import {
-  listenToOtherNodes,
-  OtherNodeRelay,
-  RemoteSessions,
-  type NodeEvents,
-  type RemoteSession,
-  type TNodeBrowser,
-} from "./other-node-relay";
+import { mayAddressInstance, presenceConnectionId, recordOffline, recordPresence } from "./instance-store";
+import { listenToOtherNodes, OtherNodeRelay, type TNodeBrowser } from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
-
-/** What the companion namespace's middleware leaves on an authenticated companion socket. */
-export interface CompanionSocketData {
-  instanceId: string;
-  ip: string;
-  companionVersion: string;
-  budget: FrameBudget;
-  outbox: FrameOutbox;
-}
-
-export type CompanionSocket = Socket<
-  CompanionToConsoleEvents,
-  ConsoleToCompanionEvents,
-  NodeEvents,
-  CompanionSocketData
->;
-export type CompanionNamespace = Namespace<
-  CompanionToConsoleEvents,
-  ConsoleToCompanionEvents,
-  NodeEvents,
-  CompanionSocketData
->;
-
-/** The part of a browser socket the relay uses (kept structural: the browser server is typed elsewhere). */
-export interface BrowserRelaySocket {
-  readonly id: string;
-  readonly connected: boolean;
-  readonly data: { userId: string; outbox: FrameOutbox };
-  once(event: "disconnect", listener: () => void): unknown;
-}
-
-interface E2ESession {
-  readonly sessionId: string;
-  readonly instanceId: string;
-  readonly browser: BrowserRelaySocket;
-}
-
-const fail = (code: ErrorCode): TSocketAck => ({ ok: false, ...new VeilError(code).toBody() });
-const OK: TSocketAck = Object.freeze({ ok: true });
-/** Refuses a frame with `code`; true, as RelayOne returns: nothing of it was queued. */
-const refuse = (reply: (ack: TSocketAck) => void, code: ErrorCode): true => {
-  reply(fail(code));
-  return true;
-};
-const closeFrame = (instanceId: string, sessionId: string, reason: string): TRelayFrame => ({
-  instanceId,
-  sessionId,
-  kind: "close",
-  frame: Buffer.from(reason, "ascii").toString("base64url"),
-});
+import {
+  closeFrame,
+  fail,
+  OK,
+  refuse,
+  type BrowserRelaySocket,
+  type CompanionNamespace,
+  type CompanionSocket,
+  type E2ESession,
+} from "./relay-sockets";
+import { RemoteSessionRelay } from "./remote-sessions";
 
 /**
  * The relay between browsers and companions on this node. It knows which companion socket
@@ -98,8 +39,8 @@ export class CompanionHub {
   readonly #sessions = new Map<string, E2ESession>();
   /** Frames for instances whose companion is connected to another node. */
   readonly #otherNodes: OtherNodeRelay;
-  /** Sessions browsers on other nodes opened with the companions here. */
-  readonly #remoteSessions = new RemoteSessions();
+  /** Sessions browsers on other nodes opened with the companions here, and the answers to them. */
+  readonly #remote: RemoteSessionRelay;
   /** Per companion socket here, its presence write (settled): what `node:companion` compares with. */
   readonly #presence = new WeakMap<CompanionSocket, Promise<unknown>>();
   readonly #browserSessions = new Map<string, Set<string>>();
@@ -119,6 +60,7 @@ export class CompanionHub {
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
+    this.#remote = new RemoteSessionRelay(() => this.#channel, this.#deliveryBudgets, this.#now);
     this.#otherNodes = new OtherNodeRelay(
       services.db,
       () => this.#channel,
@@ -175,7 +117,8 @@ export class CompanionHub {
     if (previous && previous !== socket) previous.disconnect(true);
     this.#companions.set(instanceId, socket);
     this.#sweep.start();
-    const written = this.#recordPresence(socket);
+    const { ip, companionVersion } = socket.data;
+    const written = recordPresence(this.services.db, instanceId, { ip, companionVersion, connectionId: socket.id });
     this.#presence.set(
       socket,
       written.catch(() => undefined),
@@ -187,22 +130,6 @@ export class CompanionHub {
     // the node that gets it can tell which connection is newer (#connectedElsewhere).
     if (this.#companions.get(instanceId) === socket)
       this.#channel?.serverSideEmit("node:companion", instanceId, socket.id);
-  }
-
-  async #recordPresence(socket: CompanionSocket): Promise<{ revokedAt: Date | null }[]> {
-    const { instanceId, ip, companionVersion } = socket.data;
-    return this.services.db
-      .update(instances)
-      .set({
-        online: true,
-        lastSeenAt: new Date(),
-        companionVersion,
-        remoteAddress: ip,
-        connectionId: socket.id,
-        enrolledAt: sql`coalesce(${instances.enrolledAt}, now())`,
-      })
-      .where(eq(instances.id, instanceId))
-      .returning({ revokedAt: instances.revokedAt });
   }
 
   /**
@@ -217,11 +144,8 @@ export class CompanionHub {
     const local = this.#companions.get(instanceId);
     if (local === undefined || local.id === socketId) return;
     await this.#presence.get(local);
-    const [row] = await this.services.db
-      .select({ connectionId: instances.connectionId })
-      .from(instances)
-      .where(eq(instances.id, instanceId));
-    if (this.#companions.get(instanceId) === local && row?.connectionId !== local.id) local.disconnect(true);
+    const named = await presenceConnectionId(this.services.db, instanceId);
+    if (this.#companions.get(instanceId) === local && named !== local.id) local.disconnect(true);
   }
 
   /** A companion socket went away: forget it, tell its browsers, mark offline (only its own connection). */
@@ -232,10 +156,7 @@ export class CompanionHub {
       this.#closeInstanceSessions(instanceId, "unavailable");
     }
     if (this.#companions.size === 0) this.#sweep.stop();
-    await this.services.db
-      .update(instances)
-      .set({ online: false, lastSeenAt: new Date(), connectionId: null })
-      .where(and(eq(instances.id, instanceId), eq(instances.connectionId, socket.id)));
+    await recordOffline(this.services.db, instanceId, socket.id);
   }
 
   /**
@@ -353,7 +274,7 @@ export class CompanionHub {
   ): boolean {
     if (frame.instanceId !== socket.data.instanceId) return refuse(reply, "forbidden");
     const session = this.#sessions.get(frame.sessionId);
-    if (session === undefined) return this.#toOtherNode(socket, frame, reply);
+    if (session === undefined) return this.#remote.answer(socket, frame, reply);
     const bytes = frame.frame.length;
     const now = this.#now();
     // The receiver's own budget first: a flood of answers one account asked for is refused
@@ -370,27 +291,6 @@ export class CompanionHub {
   }
 
   /**
-   * A companion's frame for a session not opened on this node: to a browser on another node that
-   * opened it with this instance, charged as #fromCompanion charges (that browser and its
-   * account for this instance first, then the companion), and in order (one node event after
-   * another). A session known nowhere is `not_found`, as with one node.
-   */
-  #toOtherNode(socket: CompanionSocket, frame: TRelayFrame, reply: (ack: TSocketAck) => void): true {
-    const channel = this.#channel;
-    const remote = channel === undefined ? undefined : this.#remoteSessions.get(frame.instanceId, frame.sessionId);
-    const bytes = frame.frame.length;
-    const now = this.#now();
-    if (remote !== undefined && !this.#deliveryBudgets.take(remote.browser, bytes, now, frame.instanceId))
-      return refuse(reply, "rate_limited");
-    if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
-    if (remote === undefined || channel === undefined) return refuse(reply, "not_found");
-    if (frame.kind === "close") this.#remoteSessions.close(remote);
-    channel.serverSideEmit("node:answer", frame);
-    reply(OK);
-    return true;
-  }
-
-  /**
    * `node:frame`: a browser's frame through another node, for the companion if it is here. A
    * handshake records who opened the session (their answers are charged to them); one without
    * that, or for a session id another browser holds, is dropped.
@@ -398,16 +298,8 @@ export class CompanionHub {
   #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser | undefined): void {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return;
-    if (frame.kind === "handshake") {
-      const opened =
-        browser === undefined || this.#sessions.has(frame.sessionId)
-          ? null
-          : this.#remoteSessions.open(frame.instanceId, frame.sessionId, browser);
-      if (opened === null) return this.services.log("relay: a handshake from another node was dropped");
-      if (opened.evicted !== undefined) this.#endRemoteSession(opened.evicted, local);
-    } else if (frame.kind === "close") {
-      this.#remoteSessions.close(this.#remoteSessions.get(frame.instanceId, frame.sessionId));
-    }
+    if (!this.#remote.fromBrowser(frame, browser, local, this.#sessions.has(frame.sessionId)))
+      return this.services.log("relay: a handshake from another node was dropped");
     local.data.outbox.push(frame);
   }
 
@@ -418,17 +310,6 @@ export class CompanionHub {
     // The companion closed it: its slot here is free again.
     if (frame.kind === "close") this.#removeSession(session);
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
-  }
-
-  /** A remote session pushed out by a newer one (too many for the instance): both ends are told. */
-  #endRemoteSession(session: RemoteSession, companion: CompanionSocket): void {
-    companion.data.outbox.push({
-      instanceId: session.instanceId,
-      sessionId: session.sessionId,
-      kind: "close",
-      frame: "",
-    });
-    this.#channel?.serverSideEmit("node:answer", closeFrame(session.instanceId, session.sessionId, "unavailable"));
   }
 
   /**
@@ -482,8 +363,7 @@ export class CompanionHub {
       if (session.browser.connected)
         session.browser.data.outbox.push(closeFrame(instanceId, session.sessionId, reason));
     }
-    for (const remote of this.#remoteSessions.closeInstance(instanceId))
-      this.#channel?.serverSideEmit("node:answer", closeFrame(instanceId, remote.sessionId, reason));
+    this.#remote.closeInstance(instanceId, reason);
   }
 
   #endCompanion(socket: CompanionSocket): void {

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { instanceGrants, instances, type Role, type VeilDatabase } from "@veil/db";
 import type { TInstanceCertificate, TInstanceSummary, TKdfParams } from "@veil/protocol";
 import { b64u } from "../auth/bytes";
@@ -111,4 +111,44 @@ export function instanceSummary(row: InstanceRow, myRole: Role | null): TInstanc
     },
     myRole,
   };
+}
+
+/**
+ * A companion connected with this socket id: the instance is online, with its address and
+ * version, and the row names this connection. Returns the row's revocation (empty when gone).
+ */
+export async function recordPresence(
+  db: VeilDatabase,
+  instanceId: string,
+  c: { ip: string; companionVersion: string; connectionId: string },
+): Promise<{ revokedAt: Date | null }[]> {
+  return db
+    .update(instances)
+    .set({
+      online: true,
+      lastSeenAt: new Date(),
+      companionVersion: c.companionVersion,
+      remoteAddress: c.ip,
+      connectionId: c.connectionId,
+      enrolledAt: sql`coalesce(${instances.enrolledAt}, now())`,
+    })
+    .where(eq(instances.id, instanceId))
+    .returning({ revokedAt: instances.revokedAt });
+}
+
+/** The connection the instance's presence names now (null when offline). */
+export async function presenceConnectionId(db: VeilDatabase, instanceId: string): Promise<string | null | undefined> {
+  const [row] = await db
+    .select({ connectionId: instances.connectionId })
+    .from(instances)
+    .where(eq(instances.id, instanceId));
+  return row?.connectionId;
+}
+
+/** That connection went: offline, unless a newer connection's presence was written since. */
+export async function recordOffline(db: VeilDatabase, instanceId: string, connectionId: string): Promise<void> {
+  await db
+    .update(instances)
+    .set({ online: false, lastSeenAt: new Date(), connectionId: null })
+    .where(and(eq(instances.id, instanceId), eq(instances.connectionId, connectionId)));
 }

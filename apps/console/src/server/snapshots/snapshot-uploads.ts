@@ -11,7 +11,7 @@ import {
   type TSnapshotGrantsAck,
   type TSocketAck,
 } from "@veil/protocol";
-import type { CompanionSocket } from "../instances/companion-hub";
+import type { CompanionSocket } from "../instances/relay-sockets";
 import type { ConsoleServices } from "../services";
 import { storeSnapshot } from "./snapshot-store";
 

@@ -18,7 +18,8 @@ import { clientIp } from "../http/client-ip";
 import { expectedOrigin, isCrossSite } from "../http/origin";
 import { STATIC_SECURITY_HEADERS } from "../http/security-headers";
 import type { ConsoleServices } from "../services";
-import { companionHub, type CompanionNamespace } from "../instances/companion-hub";
+import { companionHub } from "../instances/companion-hub";
+import type { CompanionNamespace } from "../instances/relay-sockets";
 import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { attachCompanionRelay } from "./companion-namespace";
 

@@ -2,7 +2,8 @@ import { type COMPANION_CONNECT_ERRORS, VeilError, ZCompanionSocketAuthSchema, t
 import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
 import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
-import { companionHub, type CompanionNamespace, type CompanionSocket } from "../instances/companion-hub";
+import { companionHub } from "../instances/companion-hub";
+import type { CompanionNamespace, CompanionSocket } from "../instances/relay-sockets";
 import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
 import { findInstance } from "../instances/instance-store";
