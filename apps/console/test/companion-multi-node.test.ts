@@ -379,9 +379,16 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
     { timeout: 20_000 },
     async () => {
       const inst = await makeInstance(admin, "flapping site");
-      expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+      const marker = await makeInstance(admin, "marker site");
+      for (const made of [inst, marker])
+        expect((await a.api("/api/instances", { body: made.body, token: admin.token })).status).toBe(201);
       const companion = companionAt(`https://localhost:${a.running.httpsPort}`, a.running.certificate.certPem, inst);
-      await connected(companion.socket);
+      const markerCompanion = companionAt(
+        `https://localhost:${a.running.httpsPort}`,
+        a.running.certificate.certPem,
+        marker,
+      );
+      await Promise.all([connected(companion.socket), connected(markerCompanion.socket)]);
       let disconnected = false;
       companion.socket.on("disconnect", () => (disconnected = true));
 
@@ -394,7 +401,16 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       late.adapter(createAdapter(pub, sub));
       try {
         late.of("/companion").serverSideEmit("node:companion", inst.instanceId, "an-older-socket");
-        await new Promise((r) => setTimeout(r, 1000));
+        // A marker sent after it, about another instance whose row names another connection: once
+        // node A has acted on the marker (the same steps, in the order Redis delivered them), it has
+        // handled the late event too.
+        await a.running.services.db
+          .update(instances)
+          .set({ connectionId: "the-marker's-newer-socket" })
+          .where(eq(instances.id, marker.instanceId));
+        const markerGone = next<string>(markerCompanion.socket, "disconnect");
+        late.of("/companion").serverSideEmit("node:companion", marker.instanceId, "the-marker's-newer-socket");
+        await markerGone;
         expect(disconnected).toBe(false);
 
         // A connection the database names (it registered after this one) does replace it.
