@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
@@ -247,22 +247,39 @@ describe("token rotation: a lost, failed or racing rotation never locks the comp
     expect(consoleHolds(instance, pendingOfFirst)).toBe(true);
   });
 
-  it("a lock held by another live process (`veil-companion rotate`) means busy; a dead or ancient holder's lock is broken", async () => {
+  it("a lock held by another live process (`veil-companion rotate`) means busy, however old; a dead holder's, or one whose pid was reused, is broken", async () => {
     const { instance, store } = await enrolled();
     const lock = join(store.dir, "rotation.lock");
-    const writeLock = (pid: number, startedAt: number) =>
-      writeFileSync(lock, JSON.stringify({ pid, startedAt }), { mode: 0o600 });
+    const startedOf = (pid: number): string => {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+    };
+    const writeLock = (pid: number, started: string | null, ageMs = 0) => {
+      writeFileSync(lock, JSON.stringify({ pid, started }), { mode: 0o600 });
+      const at = new Date(Date.now() - ageMs);
+      utimesSync(lock, at, at);
+    };
 
-    writeLock(process.ppid, Date.now());
+    writeLock(process.ppid, startedOf(process.ppid));
     expect(await outcome(rotate(store))).toBe("busy");
     expect(existsSync(lock)).toBe(true);
+    // Its holder is alive: a clock that jumped (or a long hold) does not make it stale.
+    writeLock(process.ppid, startedOf(process.ppid), 11 * 60_000);
+    expect(await outcome(rotate(store))).toBe("busy");
+    // A holder that could not read its start time: alive for 10 minutes at most.
+    writeLock(process.ppid, null);
+    expect(await outcome(rotate(store))).toBe("busy");
 
     const dead = spawnSync(process.execPath, ["-e", "0"]).pid ?? 0;
-    writeLock(dead, Date.now());
+    writeLock(dead, null);
     expect(await outcome(rotate(store))).toBe("ok");
     expect(existsSync(lock)).toBe(false);
 
-    writeLock(process.ppid, Date.now() - 11 * 60_000);
+    writeLock(process.ppid, "1");
+    expect(await outcome(rotate(store))).toBe("ok");
+    expect(existsSync(lock)).toBe(false);
+
+    writeLock(process.ppid, null, 11 * 60_000);
     expect(await outcome(rotate(store))).toBe("ok");
     expect(existsSync(lock)).toBe(false);
     expect(consoleHolds(instance, store.loadSecrets()?.authKey)).toBe(true);
