@@ -265,6 +265,15 @@ for (const driver of drivers) {
         connected: false,
         error: "unauthenticated",
       });
+      // One spelling per id: PostgreSQL would match an upper-cased one, but the hub's maps (live
+      // sockets, budgets, sessions) and a revocation would not, so it is refused at the door.
+      expect(await companionSocket(other.instanceId.toUpperCase(), other.body.authKey)).toMatchObject({
+        connected: false,
+        error: "bad_request",
+      });
+      expect((await c.api(`/api/instances/${other.instanceId.toUpperCase()}`, { token: admin.token })).status).toBe(
+        404,
+      );
       const first = await companionSocket(other.instanceId, other.body.authKey);
       if (!first.connected) throw new Error(first.error);
       // No connection-state recovery: the console hands out no session id to resume with, so every
@@ -285,6 +294,39 @@ for (const driver of drivers) {
         5000,
         "second socket is the live one",
       );
+    });
+
+    it("a companion gone while its presence is still being written is left offline", async () => {
+      // Its disconnect used to mark it offline at once, which did nothing when that write overtook
+      // the presence write (another pooled connection): the row then said online for 90 s. Four
+      // instances, each under the login limit of the suite.
+      for (let n = 0; n < 4; n++) {
+        const made = await makeInstance(admin, `flicker ${n}`);
+        expect((await c.api("/api/instances", { body: made.body, token: admin.token })).status).toBe(201);
+        for (let round = 0; round < 6; round++) {
+          const s = connect(`https://localhost:${c.running.httpsPort}/companion`, {
+            transports: ["websocket"],
+            ca: c.running.certificate.certPem,
+            auth: {
+              instanceId: made.instanceId,
+              authKey: made.body.authKey,
+              protocolVersion: PROTOCOL_VERSION,
+              companionVersion: "test",
+            },
+            reconnection: false,
+            forceNew: true,
+          });
+          await new Promise<void>((resolve) => s.once("connect", () => resolve(s.disconnect() && undefined)));
+          await eventually(
+            async () => {
+              const row = await instanceRow(made.instanceId);
+              return row?.online === false && row.connectionId === null;
+            },
+            2000,
+            `offline after round ${round} of instance ${n}`,
+          );
+        }
+      }
     });
 
     it("revocation disconnects the companion within 5 s and refuses every later attempt", async () => {

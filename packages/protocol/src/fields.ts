@@ -31,10 +31,16 @@ export const ZPublicKeySchema = zB64u({ bytes: 32 });
 export const ZSignatureSchema = zB64u({ bytes: 64 });
 /** A 256-bit secret (session token, auth key) as base64url. */
 export const ZSecret256Schema = zB64u({ bytes: 32 });
-/** Server-assigned identifiers are UUIDs. */
-export const ZIdSchema = z.uuid();
-/** The pattern ZIdSchema checks (for the hand-written checks that stand in front of schemas). */
-export const UUID = z.regexes.uuid();
+/**
+ * The pattern ZIdSchema checks (for the hand-written checks that stand in front of schemas): zod's
+ * UUID, lower-case only. PostgreSQL compares uuids without regard to case, but the console's maps
+ * (live companion sockets, budgets, sessions) compare strings: one id must have one spelling, or
+ * an upper-cased id would slip past what is keyed by the lower-case one (a revocation, a cap).
+ */
+export const UUID =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
+/** Identifiers are UUIDs (`crypto.randomUUID()`, PostgreSQL's output), written in lower case. */
+export const ZIdSchema = z.uuid().regex(UUID, "expected a lower-case UUID");
 /** E-mail addresses: trimmed, lower-cased, RFC 5321 length limit. */
 export const ZEmailSchema = z
   .string()

@@ -8,6 +8,7 @@ import {
   ZBrowserSocketAuthSchema,
   ZEmailSchema,
   ZErrorBodySchema,
+  ZIdSchema,
   ZKdfParamsSchema,
   ZRelayFrameSchema,
   zB64u,
@@ -49,6 +50,13 @@ describe("parseOrThrow", () => {
 });
 
 describe("field schemas", () => {
+  it("take an id in one spelling only, lower case", () => {
+    const id = "3f0c2a4e-8a43-4c1e-9d4b-6f1a2b3c4d5e";
+    expect(ZIdSchema.safeParse(id).success).toBe(true);
+    expect(ZIdSchema.safeParse(id.toUpperCase()).error?.issues[0]?.message).toBe("expected a lower-case UUID");
+    expect(ZIdSchema.safeParse("3f0c2a4e-8a43-4c1e-9d4b-6F1a2b3c4d5e").success).toBe(false);
+  });
+
   it("normalises e-mail addresses", () => {
     expect(ZEmailSchema.parse("  Alice@Example.COM ")).toBe("alice@example.com");
     expect(ZEmailSchema.safeParse("a".repeat(250) + "@x.io").success).toBe(false);

@@ -94,6 +94,13 @@ describe("parseRelayFrame", () => {
     );
   });
 
+  it("refuses an instance id in upper case, as the schema does", () => {
+    const f = { ...CLOSE, instanceId: CLOSE.instanceId.toUpperCase() };
+    expect(f.instanceId).not.toBe(CLOSE.instanceId);
+    expect(parseRelayFrame(f)).toBeNull();
+    expect(ZRelayFrameSchema.safeParse(f).success).toBe(false);
+  });
+
   it("drops unknown keys and returns a copy, as the schema does", () => {
     const f = CLOSE;
     const parsed = parseRelayFrame({ ...f, extra: "x", __proto__: { inherited: 1 } });

@@ -40,6 +40,7 @@ import {
   type TInstanceCertificateBody,
   type TInstanceSummary,
   type TRole,
+  ZIdSchema,
 } from "@veil/protocol";
 import { z } from "zod";
 import type { AccountKeyPairs } from "../account-keys";
@@ -246,7 +247,7 @@ export function grantBody(bundle: TGrantBundle): { body: TGrantBody; signerSafet
 
 const KEY_CARD_PREFIX = "veilkey1_";
 const ZKeyCardSchema = z.strictObject({
-  accountId: z.uuid(),
+  accountId: ZIdSchema,
   identityPublicKey: z.string().max(64),
   boxPublicKey: z.string().max(64),
   boxKeyCertificate: ZSignedStatementSchema,

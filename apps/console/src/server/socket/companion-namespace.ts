@@ -49,7 +49,7 @@ export function attachCompanionRelay(
       if (!ok || !row) return next(connectError("unauthenticated"));
       if (row.revokedAt) return next(connectError("instance_revoked"));
       socket.data = {
-        instanceId,
+        instanceId: row.id,
         ip,
         companionVersion,
         budget: new FrameBudget(COMPANION_SOCKET_LIMIT, services.relayClock),
