@@ -374,6 +374,28 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
     },
   );
 
+  it("a row left online by a node that died, no longer refreshed, is not taken as a companion online elsewhere", async () => {
+    const inst = await makeInstance(admin, "ghost site");
+    expect((await a.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+    // As a node killed mid-connection leaves it: online, naming its socket, last seen long ago.
+    await a.running.services.db
+      .update(instances)
+      .set({ online: true, connectionId: "a-dead-node's-socket", lastSeenAt: new Date(Date.now() - 120_000) })
+      .where(eq(instances.id, inst.instanceId));
+    const browser = browserSocket(a.running.httpsPort, a.running.certificate.certPem, admin.token);
+    sockets.push(browser);
+    await connected(browser);
+    const hello: TRelayFrame = {
+      instanceId: inst.instanceId,
+      sessionId: toBase64Url(randomBytes(16)),
+      kind: "handshake",
+      frame: toBase64Url(randomBytes(96)),
+    };
+    // Sent to no one, it used to be acknowledged, and the browser waited for an answer.
+    expect(await sendFrame(browser, hello)).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    browser.disconnect();
+  });
+
   it(
     "a late node:companion about an older connection leaves the newer socket here connected; one the database names replaces it",
     { timeout: 20_000 },

@@ -156,6 +156,9 @@ export class CompanionHub {
       this.#closeInstanceSessions(instanceId, "unavailable");
     }
     if (this.#companions.size === 0) this.#sweep.stop();
+    // After its own presence write: on another pooled connection, this one could land first and
+    // match nothing, and that write would then leave the row online naming a dead socket.
+    await this.#presence.get(socket);
     await recordOffline(this.services.db, instanceId, socket.id);
   }
 
