@@ -37,7 +37,7 @@ describe("events from other console nodes", () => {
       c,
       {
         frame: (f, browser) => seen.push(["frame", f.sessionId, browser]),
-        answer: (f) => seen.push(["answer", f.sessionId]),
+        answer: (f, browser) => seen.push(["answer", f.sessionId, browser]),
         companion: (id, socketId) => seen.push(["companion", id, socketId]),
         revoke: (id) => {
           if (id === "00000000-0000-4000-8000-000000000000") throw new Error("boom");
@@ -54,21 +54,23 @@ describe("events from other console nodes", () => {
       frame: "AAAA",
     };
     const browser = { accountId: randomUUID(), browserId: "browser-socket-1" };
-    c.deliver("node:frame", frame);
+    c.deliver("node:frame", frame, browser);
     c.deliver("node:frame", { ...frame, kind: "handshake" }, browser);
-    c.deliver("node:answer", frame);
+    c.deliver("node:answer", frame, browser);
     c.deliver("node:companion", id, "socket-1");
     c.deliver("node:revoke", id);
     expect(seen).toEqual([
-      ["frame", frame.sessionId, undefined],
       ["frame", frame.sessionId, browser],
-      ["answer", frame.sessionId],
+      ["frame", frame.sessionId, browser],
+      ["answer", frame.sessionId, browser],
       ["companion", id, "socket-1"],
       ["revoke", id],
     ]);
-    c.deliver("node:frame", { ...frame, kind: "other" });
+    c.deliver("node:frame", { ...frame, kind: "other" }, browser);
+    c.deliver("node:frame", frame);
     c.deliver("node:frame", frame, { accountId: "not-an-id", browserId: "browser-socket-1" });
-    c.deliver("node:answer", { ...frame, instanceId: "x" });
+    c.deliver("node:answer", { ...frame, instanceId: "x" }, browser);
+    c.deliver("node:answer", frame);
     c.deliver("node:companion", "not-an-id", "socket-1");
     c.deliver("node:revoke", 42);
     expect(() => c.deliver("node:revoke", "00000000-0000-4000-8000-000000000000")).not.toThrow();
@@ -76,6 +78,8 @@ describe("events from other console nodes", () => {
     expect(log).toEqual([
       "relay: a malformed node:frame from another node was dropped",
       "relay: a malformed node:frame from another node was dropped",
+      "relay: a malformed node:frame from another node was dropped",
+      "relay: a malformed node:answer from another node was dropped",
       "relay: a malformed node:answer from another node was dropped",
       "relay: a malformed node:companion from another node was dropped",
       "relay: a malformed node:revoke from another node was dropped",
@@ -254,5 +258,105 @@ describe("frames for a companion on another node", () => {
     expect(atCompanion.map((f) => f.frame)).toEqual([1, 2, 3].map((n) => frame("transport", n).frame));
     expect(nodes.emitted.filter(([event]) => event === "node:frame")).toHaveLength(1);
     expect(acks).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+  });
+});
+
+describe("sessions across nodes belong to the browser that opened them", () => {
+  /** A hub on a node with Redis, its node channel recorded and driven by the test. */
+  function node(userId: string) {
+    const database = fakeDatabase({ adminUserId: userId, online: true, revokedAt: null, connectionId: "companion-1" });
+    const services = {
+      config: { redisUrl: "redis://127.0.0.1:1", revocationSweepMs: 60_000 },
+      db: database.db,
+      log: () => undefined,
+      relayClock: () => 1_000,
+    } as unknown as ConsoleServices;
+    const hub = new CompanionHub(services);
+    const nodes = channel();
+    hub.register(nodes as unknown as CompanionNamespace, "main");
+    return { hub, nodes };
+  }
+
+  it("on the companion's node: another browser's frame or close for that session id is dropped", async () => {
+    const instanceId = randomUUID();
+    const { hub, nodes } = node(randomUUID());
+    const atCompanion: TRelayFrame[] = [];
+    const companion = {
+      id: "companion-1",
+      connected: true,
+      data: {
+        instanceId,
+        ip: "127.0.0.1",
+        companionVersion: "test",
+        budget: new FrameBudget(COMPANION_SOCKET_LIMIT),
+        outbox: new FrameOutbox((fs) => atCompanion.push(...fs)),
+      },
+      disconnect: () => undefined,
+      emit: () => true,
+    } as unknown as CompanionSocket;
+    await hub.companionConnected(companion);
+    const victim = { accountId: randomUUID(), browserId: "victim-socket" };
+    const intruder = { accountId: randomUUID(), browserId: "intruder-socket" };
+    const frame = (kind: TRelayFrame["kind"], text: string): TRelayFrame => ({
+      instanceId,
+      sessionId: sessionId(9),
+      kind,
+      frame: Buffer.from(text).toString("base64url"),
+    });
+
+    nodes.deliver("node:frame", frame("handshake", "victim's hello"), victim);
+    // The intruder knows the session id: its hello, its frames and its close go nowhere.
+    nodes.deliver("node:frame", frame("handshake", "intruder's hello"), intruder);
+    nodes.deliver("node:frame", frame("transport", "injected"), intruder);
+    nodes.deliver("node:frame", frame("close", ""), intruder);
+    // The same account on another socket is another browser too.
+    nodes.deliver("node:frame", frame("transport", "injected"), { ...intruder, accountId: victim.accountId });
+    nodes.deliver("node:frame", frame("transport", "victim's"), victim);
+    await turn();
+    await turn();
+    expect(atCompanion.map((f) => Buffer.from(f.frame, "base64url").toString())).toEqual([
+      "victim's hello",
+      "victim's",
+    ]);
+
+    // The companion's answer goes to the other nodes naming the victim's browser, so only it gets it.
+    const acks: TSocketAck[] = [];
+    hub.fromCompanion(companion, frame("transport", "answer"), (ack) => acks.push(ack));
+    expect(acks).toEqual([{ ok: true }]);
+    expect(nodes.emitted.filter(([event]) => event === "node:answer")).toEqual([
+      ["node:answer", frame("transport", "answer"), victim],
+    ]);
+  });
+
+  it("on the browser's node: an answer naming another browser is not delivered to the one holding that id here", async () => {
+    const instanceId = randomUUID();
+    const userId = randomUUID();
+    const { hub, nodes } = node(userId);
+    const delivered: TRelayFrame[] = [];
+    const browser = {
+      id: "browser-here",
+      connected: true,
+      data: { userId, outbox: new FrameOutbox((fs) => delivered.push(...fs)) },
+      once: () => undefined,
+    };
+    const frame = (kind: TRelayFrame["kind"], text: string): TRelayFrame => ({
+      instanceId,
+      sessionId: sessionId(11),
+      kind,
+      frame: Buffer.from(text).toString("base64url"),
+    });
+    // Its session goes to the companion on another node.
+    hub.fromBrowser(browser, frame("handshake", "hello"), () => undefined);
+    await turn();
+    expect(nodes.emitted).toHaveLength(1);
+
+    nodes.deliver("node:answer", frame("transport", "for someone else"), {
+      accountId: randomUUID(),
+      browserId: "browser-elsewhere",
+    });
+    nodes.deliver("node:answer", frame("transport", "for someone else"), { accountId: userId, browserId: "another" });
+    nodes.deliver("node:answer", frame("transport", "for it"), { accountId: userId, browserId: "browser-here" });
+    await turn();
+    expect(delivered.map((f) => Buffer.from(f.frame, "base64url").toString())).toEqual(["for it"]);
   });
 });

@@ -90,7 +90,7 @@ export class CompanionHub {
       nsp,
       {
         frame: (frame, browser) => this.#fromOtherNode(frame, browser),
-        answer: (frame) => this.#answerFromOtherNode(frame),
+        answer: (frame, browser) => this.#answerFromOtherNode(frame, browser),
         companion: (instanceId, socketId) => {
           this.#connectedElsewhere(instanceId, socketId).catch((error: unknown) =>
             this.services.log(`relay: node:companion: ${error instanceof Error ? error.message : String(error)}`),
@@ -212,7 +212,7 @@ export class CompanionHub {
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return refuse(reply, "not_found");
     if (frame.kind === "close") this.#removeSession(existing);
-    const sent = this.#sendToCompanion(frame, hold);
+    const sent = this.#sendToCompanion(frame, hold, browser);
     if (sent instanceof Promise) return this.#settle(sent, reply);
     reply(OK);
     return sent;
@@ -245,7 +245,7 @@ export class CompanionHub {
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#addSession(session);
-    const sent = await this.#sendToCompanion(frame, false, { accountId: browser.data.userId, browserId: browser.id });
+    const sent = await this.#sendToCompanion(frame, false, browser);
     const ack = typeof sent === "boolean" ? OK : sent;
     if (!ack.ok) this.#removeSession(session);
     return ack;
@@ -298,18 +298,24 @@ export class CompanionHub {
    * handshake records who opened the session (their answers are charged to them); one without
    * that, or for a session id another browser holds, is dropped.
    */
-  #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser | undefined): void {
+  #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser): void {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return;
     if (!this.#remote.fromBrowser(frame, browser, local, this.#sessions.has(frame.sessionId)))
-      return this.services.log("relay: a handshake from another node was dropped");
+      return this.services.log(`relay: a ${frame.kind} frame from another node was dropped`);
     local.data.outbox.push(frame);
   }
 
-  /** `node:answer`: a companion's frame through another node, for a browser here that opened the session. */
-  #answerFromOtherNode(frame: TRelayFrame): void {
+  /** `node:answer`: a companion's frame through another node, for the browser here that opened the session. */
+  #answerFromOtherNode(frame: TRelayFrame, browser: TNodeBrowser): void {
     const session = this.#sessions.get(frame.sessionId);
-    if (session === undefined || session.instanceId !== frame.instanceId) return;
+    if (
+      session === undefined ||
+      session.instanceId !== frame.instanceId ||
+      session.browser.id !== browser.browserId ||
+      session.browser.data.userId !== browser.accountId
+    )
+      return;
     // The companion closed it: its slot here is free again.
     if (frame.kind === "close") this.#removeSession(session);
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
@@ -318,13 +324,13 @@ export class CompanionHub {
   /**
    * To the instance's companion: through its socket here (whether the frame went out at once, as
    * FrameOutbox.push says), or through another node (the promise of its acknowledgement), also
-   * while earlier frames wait there (they go first); `hold` as in RelayOne; `browser` on a
-   * handshake.
+   * while earlier frames wait there (they go first, and the companion's node checks that
+   * `browser` opened the session); `hold` as in RelayOne.
    */
-  #sendToCompanion(frame: TRelayFrame, hold: HoldRule = false, browser?: TNodeBrowser): boolean | Promise<TSocketAck> {
+  #sendToCompanion(frame: TRelayFrame, hold: HoldRule, browser: BrowserRelaySocket): boolean | Promise<TSocketAck> {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected || (this.#channel !== undefined && this.#otherNodes.waiting(frame.instanceId)))
-      return this.#otherNodes.send(frame, browser);
+      return this.#otherNodes.send(frame, { accountId: browser.data.userId, browserId: browser.id });
     return local.data.outbox.push(frame, hold);
   }
 
@@ -353,7 +359,8 @@ export class CompanionHub {
       if (!session) continue;
       this.#sessions.delete(id);
       // To the companion wherever it is connected: here, or through another node.
-      const sent = this.#sendToCompanion({ instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" });
+      const close: TRelayFrame = { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" };
+      const sent = this.#sendToCompanion(close, false, browser);
       if (typeof sent !== "boolean") sent.catch((error: unknown) => this.services.log(`relay: ${String(error)}`));
     }
   }

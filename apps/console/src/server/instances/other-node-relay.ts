@@ -16,12 +16,16 @@ import { PRESENCE_STALE_MS } from "./instance-store";
 /** The events between nodes. Arguments come from another node through Redis: checked before use. */
 export interface NodeEvents {
   /**
-   * A browser's frame for an instance whose companion is connected to another node; a handshake
-   * also names the browser (TNodeBrowser), which the companion's node charges for the answers.
+   * A browser's frame for an instance whose companion is connected to another node, naming the
+   * browser (TNodeBrowser): the companion's node records who opened a session on its handshake,
+   * relays later frames of that session only from that browser, and charges it for the answers.
    */
-  "node:frame": (frame: unknown, browser?: unknown) => void;
-  /** A companion's frame to a session a browser on another node opened (charged on the companion's node). */
-  "node:answer": (frame: unknown) => void;
+  "node:frame": (frame: unknown, browser: unknown) => void;
+  /**
+   * A companion's frame to a session a browser on another node opened (charged on the companion's
+   * node), naming that browser: only it gets the frame, whoever else holds that session id.
+   */
+  "node:answer": (frame: unknown, browser: unknown) => void;
   /**
    * A companion connected on the sending node (this socket id) and its presence names it: a
    * socket of its instance that the database no longer names goes.
@@ -39,8 +43,8 @@ export interface NodeChannel {
 
 /** What a node does with the events other nodes send. */
 export interface NodeEventHandlers {
-  frame(frame: TRelayFrame, browser: TNodeBrowser | undefined): void;
-  answer(frame: TRelayFrame): void;
+  frame(frame: TRelayFrame, browser: TNodeBrowser): void;
+  answer(frame: TRelayFrame, browser: TNodeBrowser): void;
   companion(instanceId: string, socketId: string): void;
   revoke(instanceId: string): void;
 }
@@ -68,18 +72,19 @@ export function listenToOtherNodes(channel: NodeChannel, on: NodeEventHandlers, 
     };
   channel.on(
     "node:frame",
-    guarded("node:frame", (frame: unknown, browser?: unknown) => {
+    guarded("node:frame", (frame: unknown, browser: unknown) => {
       const parsed = ZRelayFrameSchema.safeParse(frame);
-      const from = browser === undefined ? undefined : ZNodeBrowserSchema.safeParse(browser);
-      if (parsed.success && (from === undefined || from.success)) on.frame(parsed.data, from?.data);
+      const from = ZNodeBrowserSchema.safeParse(browser);
+      if (parsed.success && from.success) on.frame(parsed.data, from.data);
       else dropped("node:frame");
     }),
   );
   channel.on(
     "node:answer",
-    guarded("node:answer", (frame: unknown) => {
+    guarded("node:answer", (frame: unknown, browser: unknown) => {
       const parsed = ZRelayFrameSchema.safeParse(frame);
-      if (parsed.success) on.answer(parsed.data);
+      const to = ZNodeBrowserSchema.safeParse(browser);
+      if (parsed.success && to.success) on.answer(parsed.data, to.data);
       else dropped("node:answer");
     }),
   );
@@ -131,10 +136,10 @@ export class OtherNodeRelay {
   ) {}
 
   /**
-   * Relays `frame` to the node serving its instance (`browser`: on a handshake, who opened the
-   * session); `unavailable` when none is online.
+   * Relays `frame` from `browser` to the node serving its instance; `unavailable` when none is
+   * online.
    */
-  send(frame: TRelayFrame, browser?: TNodeBrowser): Promise<TSocketAck> {
+  send(frame: TRelayFrame, browser: TNodeBrowser): Promise<TSocketAck> {
     const id = frame.instanceId;
     const sent = (this.#queues.get(id) ?? Promise.resolve()).then(() => this.#emit(frame, browser));
     const tail = sent.then(
@@ -158,7 +163,7 @@ export class OtherNodeRelay {
     this.#onlineUntil.delete(instanceId);
   }
 
-  async #emit(frame: TRelayFrame, browser: TNodeBrowser | undefined): Promise<TSocketAck> {
+  async #emit(frame: TRelayFrame, browser: TNodeBrowser): Promise<TSocketAck> {
     if (this.here(frame)) return OK;
     const channel = this.channel();
     if (channel === undefined) return UNAVAILABLE;
@@ -181,8 +186,7 @@ export class OtherNodeRelay {
       if (!row) return UNAVAILABLE;
       this.#onlineUntil.set(id, now + ONLINE_ELSEWHERE_MS);
     }
-    if (browser === undefined) channel.serverSideEmit("node:frame", frame);
-    else channel.serverSideEmit("node:frame", frame, browser);
+    channel.serverSideEmit("node:frame", frame, browser);
     return OK;
   }
 }

@@ -29,6 +29,9 @@ export const MAX_REMOTE_SESSIONS_PER_ACCOUNT = 64;
  */
 export const REMOTE_BROWSER_GRACE_MS = 1000;
 
+/** One browser on another node: its account and its socket id there. */
+const browserKey = (browser: TNodeBrowser): string => `${browser.accountId}\n${browser.browserId}`;
+
 /**
  * A browser socket on another node, as the delivery budgets see a socket (frame-budget.ts
  * BrowserBudgets): charged per instance, and to its account together with the account's other
@@ -36,15 +39,15 @@ export const REMOTE_BROWSER_GRACE_MS = 1000;
  */
 export class RemoteBrowser {
   readonly data: { readonly userId: string };
+  readonly key: string;
   sessions = 0;
   #gone: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    readonly key: string,
-    accountId: string,
-  ) {
-    this.data = { userId: accountId };
+  /** `who`: the browser as its node names it (its account and socket id there). */
+  constructor(readonly who: TNodeBrowser) {
+    this.key = browserKey(who);
+    this.data = { userId: who.accountId };
   }
 
   once(_event: "disconnect", listener: () => void): void {
@@ -110,7 +113,7 @@ export class RemoteSessions {
    */
   open(instanceId: string, sessionId: string, browser: TNodeBrowser): { evicted: RemoteSession | undefined } | null {
     let sessions = this.#byInstance.get(instanceId);
-    const key = `${browser.accountId}\n${browser.browserId}`;
+    const key = browserKey(browser);
     const known = sessions?.get(sessionId);
     if (known !== undefined) return known.browser.key === key ? { evicted: undefined } : null;
     if (sessions === undefined) {
@@ -129,7 +132,7 @@ export class RemoteSessions {
     if (evicted !== undefined) this.close(evicted);
     let held = this.#browsers.get(key);
     if (held === undefined) {
-      held = new RemoteBrowser(key, browser.accountId);
+      held = new RemoteBrowser(browser);
       this.#browsers.set(key, held);
     }
     held.opened();
@@ -140,6 +143,12 @@ export class RemoteSessions {
 
   get(instanceId: string, sessionId: string): RemoteSession | undefined {
     return this.#byInstance.get(instanceId)?.get(sessionId);
+  }
+
+  /** The session, when `browser` is the one that opened it. */
+  heldBy(instanceId: string, sessionId: string, browser: TNodeBrowser): RemoteSession | undefined {
+    const session = this.get(instanceId, sessionId);
+    return session?.browser.key === browserKey(browser) ? session : undefined;
   }
 
   /** Forgets a session (closed by either end); nothing when it is not known. */
@@ -206,21 +215,25 @@ export class RemoteSessionRelay {
     if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
     if (remote === undefined || channel === undefined) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#sessions.close(remote);
-    channel.serverSideEmit("node:answer", frame);
+    channel.serverSideEmit("node:answer", frame, remote.browser.who);
     reply(OK);
     return true;
   }
 
   /**
    * A browser's frame through another node for `companion`, here: a handshake records who opened
-   * the session, a close forgets it. False for a handshake to drop: one that names no browser,
-   * one for a session id held here (`heldHere`) or by another browser.
+   * the session, a close forgets it. False for a frame to drop: a handshake for a session id held
+   * here (`heldHere`) or by another browser, any other frame not from the browser that opened it.
    */
-  fromBrowser(frame: TRelayFrame, browser: TNodeBrowser | undefined, companion: CompanionSocket, heldHere: boolean) {
-    if (frame.kind === "close") this.#sessions.close(this.#sessions.get(frame.instanceId, frame.sessionId));
-    if (frame.kind !== "handshake") return true;
-    const opened =
-      browser === undefined || heldHere ? null : this.#sessions.open(frame.instanceId, frame.sessionId, browser);
+  fromBrowser(frame: TRelayFrame, browser: TNodeBrowser, companion: CompanionSocket, heldHere: boolean) {
+    if (frame.kind !== "handshake") {
+      // Only the browser that opened the session may write to it or close it: a session id alone
+      // (another account's, learnt somehow) buys nothing.
+      const session = this.#sessions.heldBy(frame.instanceId, frame.sessionId, browser);
+      if (session !== undefined && frame.kind === "close") this.#sessions.close(session);
+      return session !== undefined;
+    }
+    const opened = heldHere ? null : this.#sessions.open(frame.instanceId, frame.sessionId, browser);
     if (opened === null) return false;
     // Pushed out by a newer one (too many for the instance or the account): both ends are told.
     const evicted = opened.evicted;
@@ -231,7 +244,11 @@ export class RemoteSessionRelay {
         kind: "close",
         frame: "",
       });
-      this.channel()?.serverSideEmit("node:answer", closeFrame(evicted.instanceId, evicted.sessionId, "unavailable"));
+      this.channel()?.serverSideEmit(
+        "node:answer",
+        closeFrame(evicted.instanceId, evicted.sessionId, "unavailable"),
+        evicted.browser.who,
+      );
     }
     return true;
   }
@@ -239,6 +256,10 @@ export class RemoteSessionRelay {
   /** The instance's companion went or was revoked: its remote sessions' browsers are told why. */
   closeInstance(instanceId: string, reason: string): void {
     for (const remote of this.#sessions.closeInstance(instanceId))
-      this.channel()?.serverSideEmit("node:answer", closeFrame(instanceId, remote.sessionId, reason));
+      this.channel()?.serverSideEmit(
+        "node:answer",
+        closeFrame(instanceId, remote.sessionId, reason),
+        remote.browser.who,
+      );
   }
 }
