@@ -187,6 +187,23 @@ function fakeDatabase(row: Record<string, unknown>) {
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** A companion socket stand-in for `instanceId` whose outbox collects into `atCompanion`. */
+function companionSocket(instanceId: string, atCompanion: TRelayFrame[]): CompanionSocket {
+  return {
+    id: "companion-1",
+    connected: true,
+    data: {
+      instanceId,
+      ip: "127.0.0.1",
+      companionVersion: "test",
+      budget: new FrameBudget(COMPANION_SOCKET_LIMIT),
+      outbox: new FrameOutbox((fs) => atCompanion.push(...fs)),
+    },
+    disconnect: () => undefined,
+    emit: () => true,
+  } as unknown as CompanionSocket;
+}
+
 describe("frames for a companion on another node", () => {
   it("that still wait for the database when the companion connects to this node go to it, before later frames", async () => {
     const userId = randomUUID();
@@ -234,19 +251,7 @@ describe("frames for a companion on another node", () => {
 
     // The companion connects to this node meanwhile, and the browser sends a third frame.
     const atCompanion: TRelayFrame[] = [];
-    const companion = {
-      id: "companion-1",
-      connected: true,
-      data: {
-        instanceId,
-        ip: "127.0.0.1",
-        companionVersion: "test",
-        budget: new FrameBudget(COMPANION_SOCKET_LIMIT),
-        outbox: new FrameOutbox((fs) => atCompanion.push(...fs)),
-      },
-      disconnect: () => undefined,
-      emit: () => true,
-    } as unknown as CompanionSocket;
+    const companion = companionSocket(instanceId, atCompanion);
     const connectedHere = hub.companionConnected(companion);
     send(frame("transport", 3));
     database.release();
@@ -281,19 +286,7 @@ describe("sessions across nodes belong to the browser that opened them", () => {
     const instanceId = randomUUID();
     const { hub, nodes } = node(randomUUID());
     const atCompanion: TRelayFrame[] = [];
-    const companion = {
-      id: "companion-1",
-      connected: true,
-      data: {
-        instanceId,
-        ip: "127.0.0.1",
-        companionVersion: "test",
-        budget: new FrameBudget(COMPANION_SOCKET_LIMIT),
-        outbox: new FrameOutbox((fs) => atCompanion.push(...fs)),
-      },
-      disconnect: () => undefined,
-      emit: () => true,
-    } as unknown as CompanionSocket;
+    const companion = companionSocket(instanceId, atCompanion);
     await hub.companionConnected(companion);
     const victim = { accountId: randomUUID(), browserId: "victim-socket" };
     const intruder = { accountId: randomUUID(), browserId: "intruder-socket" };
