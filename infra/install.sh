@@ -32,6 +32,9 @@ SERVICE=veil-companion
 SVC_USER=veil-companion
 
 die() { printf 'veil-companion install: error: %s\n' "$*" >&2; exit 1; }
+# Paths this script writes into the wrapper script and the unit's ExecStart: only characters that
+# need no quoting there (no space, quote, $, backquote, backslash, newline).
+plain_path() { case "$1" in *[!A-Za-z0-9/._+@:,=-]*) return 1 ;; esac; }
 say() { printf 'veil-companion install: %s\n' "$*" >&2; }
 
 while [ $# -gt 0 ]; do
@@ -55,8 +58,8 @@ unset VEIL_ENROLL
 if [ -n "$PREFIX" ]; then
   MODE=prefix
   case "$PREFIX" in /*) ;; *) PREFIX="$(pwd)/$PREFIX" ;; esac
-  case "$PREFIX" in *"
-"*) die "--prefix must not contain a newline" ;; esac
+  plain_path "$PREFIX" ||
+    die "--prefix $PREFIX: use a folder whose path has only letters, digits and / . _ + @ : , = - (it is written into the wrapper script)"
   # Folders of our own under DIR: DIR may be shared (/usr/local, $HOME), so uninstall removes
   # these and the wrapper, never DIR/lib or DIR/bin themselves.
   LIBDIR="$PREFIX/lib/veil-companion"
@@ -91,6 +94,8 @@ check_platform() {
 check_node() {
   NODE="$(command -v node 2>/dev/null || true)"
   [ -n "$NODE" ] || die "Node.js 20 or newer is required (node not found)"
+  plain_path "$NODE" ||
+    die "Node.js at $NODE: its path has a character the wrapper script and the service unit would need quoted (a space, a quote, \$, a backslash); put node on PATH from a folder whose path has only letters, digits and / . _ + @ : , = -"
   major="$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   [ "$major" -ge 20 ] 2>/dev/null || die "Node.js 20 or newer is required (found $("$NODE" --version 2>/dev/null || echo unknown))"
   if [ "$MODE" = system ]; then

@@ -420,6 +420,22 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     const attacks: Record<string, (i: TInstanceSummary) => TInstanceSummary> = {
       // The console's own box key in the listing: the certificate no longer matches it.
       "swapped box key": (i) => ({ ...i, boxPublicKey: attackerBox }),
+      // The console's box key in the listing and in the certificate's body, the admin's signature
+      // kept: only the signature check stands in its way.
+      "rewritten certificate": (i) => {
+        const statement = i.certificate.statement as { body: Record<string, unknown> };
+        return {
+          ...i,
+          boxPublicKey: attackerBox,
+          certificate: {
+            ...i.certificate,
+            statement: {
+              ...i.certificate.statement,
+              body: { ...statement.body, boxPublicKey: attackerBox },
+            } as TInstanceSummary["certificate"]["statement"],
+          },
+        };
+      },
       // A whole new certificate, validly signed — by a key the console holds, not the admin's.
       "forged certificate": (i) => {
         const body = {
@@ -455,7 +471,10 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
           () =>
             page
               .getByRole("alert")
-              .filter({ hasText: /could not be verified/ })
+              .filter({
+                hasText:
+                  name === "rewritten certificate" ? /could not be verified \(signature\)/ : /could not be verified/,
+              })
               .count(),
           { timeout: 15_000 },
         )
