@@ -74,6 +74,21 @@ describe("enrollment against a malicious console", () => {
     await expectRefused("wrapped_keys_invalid");
   });
 
+  it("swaps this instance's own wrapped identity and box keys: refused, nothing written", async () => {
+    // The one swap a console can make with what it holds for the instance (same token, same owner):
+    // the AAD binds each wrapped key's purpose and certified public key.
+    evil.tamper.enroll = (body) => ({
+      ...body,
+      wrappedIdentityPrivateKey: a.record.wrappedBoxPrivateKey,
+      wrappedBoxPrivateKey: a.record.wrappedIdentityPrivateKey,
+    });
+    await expectRefused("wrapped_keys_invalid");
+    expect(evil.requests.map((r) => r.path)).toEqual([
+      `/api/companion/v1/instances/${a.instanceId}/kdf`,
+      `/api/companion/v1/instances/${a.instanceId}/enroll`,
+    ]);
+  });
+
   it("swaps the instance public keys in the certificate (signature kept)", async () => {
     const other = generateBoxKeyPair();
     evil.tamper.enroll = (body) => {

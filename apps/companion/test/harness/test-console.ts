@@ -1,10 +1,15 @@
 import { createServer, type Server as HttpsServer } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
 import { Server, type Socket } from "socket.io";
-import { authKey as brandAuthKey, fromBase64Url, verifyAuthKey } from "../../src/crypto";
+import { authKey as brandAuthKey, fromBase64Url, toBase64Url, utf8, verifyAuthKey } from "../../src/crypto";
 import {
   COMPANION_API_PREFIX,
   COMPANION_NAMESPACE,
@@ -16,6 +21,7 @@ import {
   ZSnapshotChunkSchema,
   type TGrantBundle,
   type TRelayFrame,
+  type TSocketAck,
 } from "../../src/protocol";
 import type { TestCert } from "./certs";
 import type { ConsoleInstanceRecord } from "./fixtures";
@@ -33,8 +39,8 @@ export interface Tamper {
   enroll?: (body: Record<string, unknown>, instanceId: string) => unknown;
   /** Browser → companion; return null to drop, an array to inject several. */
   toCompanion?: (frame: TRelayFrame) => TRelayFrame | TRelayFrame[] | null;
-  /** Companion → browser; return null to drop. */
-  toBrowser?: (frame: TRelayFrame) => TRelayFrame | null;
+  /** Companion → browser; return null to drop (or hold back), an array to deliver several (a held frame after this one, a replay). */
+  toBrowser?: (frame: TRelayFrame) => TRelayFrame | TRelayFrame[] | null;
   /** The grant list a companion asks for before sealing a snapshot. */
   grants?: (grants: TGrantBundle[]) => TGrantBundle[];
 }
@@ -56,6 +62,8 @@ export class TestConsole {
   readonly instances = new Map<string, ConsoleInstanceRecord>();
   readonly requests: SeenRequest[] = [];
   readonly relayed: TRelayFrame[] = [];
+  /** Frames real browser channels sent to the browser endpoint (`browserOrigin`), as received. */
+  readonly fromBrowsers: TRelayFrame[] = [];
   readonly files = new Map<string, string | Buffer>();
   /** Grant bundles served on `snapshot:grants` (what the console stored for the instance). */
   snapshotGrants: TGrantBundle[] = [];
@@ -72,6 +80,14 @@ export class TestConsole {
   #io: Server | undefined;
   #sockets = new Map<string, Socket>();
   #browserListeners = new Set<(frame: TRelayFrame) => void>();
+  /** Called when the console dies: the browsers' sockets to it are gone. */
+  #browserDisconnects = new Set<() => void>();
+  /** Sessions a browser opened through this console, per instance (closed when the companion goes). */
+  #sessionsOf = new Map<string, Set<string>>();
+  /** The plain-HTTP socket.io endpoint real browser channels connect to (see `browserOrigin`). */
+  #browserServer: HttpServer | undefined;
+  #browserIo: Server | undefined;
+  browserPort = 0;
   port = 0;
 
   constructor(readonly cert: TestCert) {}
@@ -111,15 +127,20 @@ export class TestConsole {
       this.connections += 1;
       this.#sockets.set(instanceId, socket);
       socket.on("disconnect", () => {
-        if (this.#sockets.get(instanceId) === socket) this.#sockets.delete(instanceId);
+        if (this.#sockets.get(instanceId) !== socket) return;
+        this.#sockets.delete(instanceId);
+        // As the real console does (apps/console companion-hub.ts, companionGone): the browsers of
+        // the instance's sessions are told "unavailable" when its companion goes.
+        this.#closeInstanceSessions(instanceId, "unavailable");
       });
       const relay = (raw: unknown): unknown => {
         const parsed = ZRelayFrameSchema.safeParse(raw);
         if (!parsed.success || parsed.data.instanceId !== instanceId)
           return { ok: false, error: { code: "validation_failed", message: "bad frame", retryable: false } };
         this.relayed.push(parsed.data);
+        if (parsed.data.kind === "close") this.#sessionsOf.get(instanceId)?.delete(parsed.data.sessionId);
         const out = this.tamper.toBrowser === undefined ? parsed.data : this.tamper.toBrowser(parsed.data);
-        if (out !== null) for (const l of this.#browserListeners) l(out);
+        if (out !== null) for (const f of Array.isArray(out) ? out : [out]) this.#toBrowsers(f);
         return { ok: true };
       };
       socket.on("e2e:frame", (raw: unknown, ack: unknown) => {
@@ -158,16 +179,99 @@ export class TestConsole {
     this.port = (server.address() as AddressInfo).port;
     this.#server = server;
     this.#io = io;
+    // A console that had a browser endpoint comes back with it, on the same port.
+    if (this.browserPort !== 0) await this.#startBrowserEndpoint(this.browserPort);
     return this;
+  }
+
+  /**
+   * Opens (once) the endpoint real browser code connects to: socket.io on plain HTTP at
+   * 127.0.0.1 (the browser's own TLS is not what these tests are about), speaking what the
+   * console's browser relay speaks: `e2e:frames` batches in, each frame acknowledged, and the
+   * companion's frames out as `e2e:frame`. Returns its origin (for `window.location.origin`).
+   */
+  async browserOrigin(): Promise<string> {
+    if (this.#browserServer === undefined) await this.#startBrowserEndpoint(this.browserPort);
+    return `http://127.0.0.1:${this.browserPort}`;
+  }
+
+  async #startBrowserEndpoint(port: number): Promise<void> {
+    const server = createHttpServer();
+    const io = new Server(server, {
+      serveClient: false,
+      maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+      transports: ["websocket"],
+    });
+    io.on("connection", (socket) => {
+      /** This socket's sessions: the companion is told to close them when the socket goes (as companion-hub.ts #browserGone). */
+      const mine = new Map<string, string>();
+      socket.on("disconnect", () => {
+        for (const [sessionId, instanceId] of mine)
+          this.sendToCompanion({ instanceId, sessionId, kind: "close", frame: "" });
+      });
+      const relay = (raw: unknown): TSocketAck => {
+        const parsed = ZRelayFrameSchema.safeParse(raw);
+        if (!parsed.success)
+          return { ok: false, error: { code: "validation_failed", message: "bad frame", retryable: false } };
+        if (!this.isOnline(parsed.data.instanceId))
+          return { ok: false, error: { code: "unavailable", message: "The companion is offline.", retryable: true } };
+        this.fromBrowsers.push(parsed.data);
+        if (parsed.data.kind === "handshake") mine.set(parsed.data.sessionId, parsed.data.instanceId);
+        else if (parsed.data.kind === "close") mine.delete(parsed.data.sessionId);
+        this.sendToCompanion(parsed.data);
+        return { ok: true };
+      };
+      socket.on("e2e:frames", (raw: unknown, ack: unknown) => {
+        const results = Array.isArray(raw) ? raw.map(relay) : relay(raw);
+        if (typeof ack === "function") (ack as (r: unknown) => void)(results);
+      });
+      socket.on("e2e:frame", (raw: unknown, ack: unknown) => {
+        const result = relay(raw);
+        if (typeof ack === "function") (ack as (r: unknown) => void)(result);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    this.browserPort = (server.address() as AddressInfo).port;
+    this.#browserServer = server;
+    this.#browserIo = io;
+  }
+
+  /** Hands a frame to every browser: the in-process ones and the real ones on `browserOrigin`. */
+  #toBrowsers(frame: TRelayFrame): void {
+    for (const l of this.#browserListeners) l(frame);
+    this.#browserIo?.emit("e2e:frame", frame);
+  }
+
+  /** Sends the browsers of every session with `instanceId` a close frame naming `reason`. */
+  #closeInstanceSessions(instanceId: string, reason: string): void {
+    const sessions = this.#sessionsOf.get(instanceId);
+    this.#sessionsOf.delete(instanceId);
+    for (const sessionId of sessions ?? [])
+      this.#toBrowsers({ instanceId, sessionId, kind: "close", frame: toBase64Url(utf8(reason)) });
   }
 
   /** Kills the server: every connection dropped at once (as a crash would). */
   async stop(): Promise<void> {
     const io = this.#io;
     const server = this.#server;
+    const browserIo = this.#browserIo;
+    const browserServer = this.#browserServer;
     this.#io = undefined;
     this.#server = undefined;
+    this.#browserIo = undefined;
+    this.#browserServer = undefined;
     this.#sockets.clear();
+    this.#sessionsOf.clear();
+    // The browsers' sockets die with the console: each of them learns it at once.
+    for (const d of [...this.#browserDisconnects]) d();
+    if (browserIo !== undefined && browserServer !== undefined) {
+      browserIo.disconnectSockets(true);
+      browserServer.closeAllConnections();
+      await browserIo.close();
+    }
     if (io !== undefined) {
       for (const s of await io.of(COMPANION_NAMESPACE).fetchSockets()) s.disconnect(true);
       io.disconnectSockets(true);
@@ -194,6 +298,10 @@ export class TestConsole {
 
   /** Relays a browser frame to the companion (through the tamper hook). */
   sendToCompanion(frame: TRelayFrame): void {
+    if (frame.kind === "handshake") {
+      const sessions = this.#sessionsOf.get(frame.instanceId) ?? new Set<string>();
+      this.#sessionsOf.set(frame.instanceId, sessions.add(frame.sessionId));
+    } else if (frame.kind === "close") this.#sessionsOf.get(frame.instanceId)?.delete(frame.sessionId);
     const out = this.tamper.toCompanion === undefined ? frame : this.tamper.toCompanion(frame);
     if (out === null) return;
     // Several frames (a reorder, a replay) go out as one batch, as the console sends them.
@@ -202,10 +310,17 @@ export class TestConsole {
     else for (const f of Array.isArray(out) ? out : [out]) this.#sockets.get(f.instanceId)?.emit("e2e:frame", f);
   }
 
-  /** Subscribes to frames the companion sends; returns an unsubscribe function. */
-  onBrowserFrame(listener: (frame: TRelayFrame) => void): () => void {
+  /**
+   * Subscribes an in-process browser to frames the companion sends, and to the console's death
+   * (`onDisconnect`: what a browser's socket.io "disconnect" is); returns an unsubscribe function.
+   */
+  onBrowserFrame(listener: (frame: TRelayFrame) => void, onDisconnect?: () => void): () => void {
     this.#browserListeners.add(listener);
-    return () => this.#browserListeners.delete(listener);
+    if (onDisconnect !== undefined) this.#browserDisconnects.add(onDisconnect);
+    return () => {
+      this.#browserListeners.delete(listener);
+      if (onDisconnect !== undefined) this.#browserDisconnects.delete(onDisconnect);
+    };
   }
 
   async #http(req: IncomingMessage, res: ServerResponse): Promise<void> {
