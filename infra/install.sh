@@ -271,8 +271,17 @@ enroll() {
     say "no enrollment string given: keeping the existing enrollment"
     return 0
   fi
-  printf '%s\n' "$ENROLL" | as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" enroll ||
+  # A string for this instance with a new console address or pin enrolls again in place, which
+  # the companion refuses while its service runs; install_unit starts it again.
+  was_active=0
+  if [ "$MODE" = system ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$SERVICE"; then
+    was_active=1
+    systemctl stop "$SERVICE"
+  fi
+  if ! printf '%s\n' "$ENROLL" | as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" enroll; then
+    [ "$was_active" -eq 0 ] || systemctl start "$SERVICE" || true
     die "enrollment failed (see the message above); nothing was enrolled"
+  fi
 }
 
 install_unit() {
@@ -333,9 +342,12 @@ do_uninstall() {
   fi
   NODE="$(command -v node 2>/dev/null || true)"
   created="$(cat "$CREATED" 2>/dev/null || true)"
-  # The companion erases its own state (secret files overwritten first). Nothing here reads stdin.
+  # The companion erases its own state (secret files overwritten first); it refuses while a `run`
+  # uses the folder (prefix mode: one in the foreground), and then nothing is removed. Nothing
+  # here reads stdin.
   if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ]; then
-    as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null >/dev/null 2>&1 || true
+    refused="$(as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null 2>&1 >/dev/null)" ||
+      die "the companion did not erase its state, so nothing was removed: ${refused:-no reason given} (a damaged state folder can be removed by hand: rm -rf $STATE)"
   fi
   remove_state
   rm -rf "$LIBDIR"

@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 /**
  * `veil-companion`: the thin main. Parses the command, reads the environment once, and hands
- * off to one command module. Exit codes: 0 ok, 1 error, 2 usage, 3 instance revoked.
+ * off to one command module. Exit codes: 0 ok, 1 error, 2 usage, 3 instance revoked, 4 not
+ * enrolled (`status`).
  */
 import { useFastestPrimitives, useNativePrimitives } from "@veil/crypto/node";
+import { describeCommandError } from "./cli/command-error";
 import { enrollCommand } from "./cli/enroll-command";
 import { readEnrollment } from "./cli/read-enrollment";
 import { formatStatus, readStatus } from "./cli/status-command";
 import { uninstallCommand } from "./cli/uninstall-command";
 import { readEnv } from "./env";
-import { createJsonLogger } from "./log";
+import { createJsonLogger, type Logger } from "./log";
 import { rotateToken } from "./rotate/rotate-token";
 import { startCompanion } from "./run/start-companion";
-import { lockStateDir } from "./run/state-dir-lock";
+import { lockStateDir, type StateDirLock } from "./run/state-dir-lock";
 import { StateStore } from "./state/state-store";
 import { createPinnedTransport } from "./transport/console-transport";
 import { COMPANION_VERSION } from "./version";
@@ -29,13 +31,38 @@ environment: VEIL_STATE_DIR (default /var/lib/veil-companion), VEIL_ENROLL, VEIL
   VEIL_DEVICE_PUBLIC_HOST, VEIL_INFORM_INTERVAL (10), VEIL_DEVICE_AUTO_ADOPT (false)
 `;
 
+/** Exit codes (docs/PROTOCOL-COMPANION.md §8). */
+const EXIT = { ok: 0, error: 1, usage: 2, revoked: 3, notEnrolled: 4 } as const;
+
+/**
+ * `run` is a daemon: an error thrown in a timer or a callback outside the supervisor's guard ends
+ * it with one JSON line (name and message, as every log line: no secret) and exit 1, never a raw
+ * stack trace. The run lock goes with it, so `status` sees the process gone at once.
+ */
+function exitOnUncaught(logger: Logger, lock: () => StateDirLock | undefined): void {
+  const fatal = (origin: string) => (error: unknown) => {
+    logger.error("stopped on an unexpected error", {
+      origin,
+      error: error instanceof Error ? error.name : typeof error,
+      message: error instanceof Error ? error.message : "a non-error was thrown",
+    });
+    try {
+      lock()?.release();
+    } finally {
+      process.exit(EXIT.error);
+    }
+  };
+  process.on("uncaughtException", fatal("uncaughtException"));
+  process.on("unhandledRejection", fatal("unhandledRejection"));
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (args.some((a) => a.includes("veil1_"))) {
     process.stderr.write(
       "refusing an enrollment string on the command line (other users can read argv): use VEIL_ENROLL or stdin\n",
     );
-    return 2;
+    return EXIT.usage;
   }
   const env = readEnv();
   const logger = createJsonLogger({ level: env.VEIL_LOG_LEVEL });
@@ -45,9 +72,13 @@ async function main(argv: string[]): Promise<number> {
       const enrollment = await readEnrollment(env.VEIL_ENROLL);
       const result = await enrollCommand({ stateDir: env.VEIL_STATE_DIR, enrollment, logger });
       process.stdout.write(
-        result.alreadyEnrolled ? `already enrolled as ${result.instanceId}\n` : `enrolled as ${result.instanceId}\n`,
+        result.alreadyEnrolled
+          ? `already enrolled as ${result.instanceId}\n`
+          : result.reenrolled
+            ? `enrolled again as ${result.instanceId}: console address, pin and auth key replaced (keys, vault, devices and audit log kept)\n`
+            : `enrolled as ${result.instanceId}\n`,
       );
-      return 0;
+      return EXIT.ok;
     }
     case "run": {
       // libsodium in front of node:crypto for the small AEAD messages of E2E sessions. Without it
@@ -57,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
           error: error instanceof Error ? error.message : String(error),
         }),
       );
+      const held: { lock?: StateDirLock } = {};
+      exitOnUncaught(logger, () => held.lock);
       const store = new StateStore(env.VEIL_STATE_DIR);
       // Checks the folder first (missing, or looser permissions: the fix is named), then locks it.
       store.loadConfig();
@@ -65,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(
           `another veil-companion run is using ${env.VEIL_STATE_DIR}; stop it first (status shows its pid)`,
         );
+      held.lock = lock;
       const running = startCompanion({
         store,
         logger,
@@ -87,12 +121,14 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", stop);
       const end = await running.finished;
       lock.release();
-      return end === "revoked" ? 3 : 0;
+      // Stopped on an error while connecting (logged by the supervisor; status.json says "stopped").
+      if (running.supervisor.failure !== undefined) return EXIT.error;
+      return end === "revoked" ? EXIT.revoked : EXIT.ok;
     }
     case "status": {
       const report = readStatus(env.VEIL_STATE_DIR);
       process.stdout.write(args.includes("--json") ? JSON.stringify(report) + "\n" : formatStatus(report));
-      return report.enrolled ? 0 : 1;
+      return report.enrolled ? EXIT.ok : EXIT.notEnrolled;
     }
     case "rotate": {
       const store = new StateStore(env.VEIL_STATE_DIR);
@@ -103,36 +139,46 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         "token rotated: the previous token no longer works; to re-enroll a host, create a new enrollment from the console\n",
       );
-      return 0;
+      return EXIT.ok;
     }
     case "uninstall": {
       if (!args.includes("--yes")) {
         process.stderr.write(
           "this erases the enrollment and the instance keys on this host: run 'veil-companion uninstall --yes'\n",
         );
-        return 2;
+        return EXIT.usage;
       }
-      const { removed } = uninstallCommand(env.VEIL_STATE_DIR);
-      process.stdout.write(removed ? "enrollment erased\n" : "nothing to erase\n");
-      return 0;
+      const { removed, folder } = uninstallCommand(env.VEIL_STATE_DIR);
+      process.stdout.write(
+        !removed
+          ? "nothing to erase\n"
+          : folder === "left"
+            ? `enrollment erased; empty folder ${env.VEIL_STATE_DIR} left (its parent is not writable by this user)\n`
+            : "enrollment erased\n",
+      );
+      return EXIT.ok;
     }
     case "version":
     case "--version":
       process.stdout.write(COMPANION_VERSION + "\n");
-      return 0;
+      return EXIT.ok;
     default:
       process.stderr.write(USAGE);
-      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+      return command === undefined || command === "help" || command === "--help" ? EXIT.ok : EXIT.usage;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : "failed";
-    // `run` writes JSON lines (what the journal keeps); the other commands answer a person.
-    if (process.argv[2] === "run") createJsonLogger().error("stopped on an error", { error: message });
+    const [command, ...args] = process.argv.slice(2);
+    const { code, message } = describeCommandError(error);
+    // `run` writes JSON lines (what the journal keeps); `status --json` always answers one JSON
+    // object on stdout; the other commands answer a person.
+    if (command === "run") createJsonLogger().error("stopped on an error", { error: message, code });
+    else if (command === "status" && args.includes("--json"))
+      process.stdout.write(JSON.stringify({ error: { code, message } }) + "\n");
     else process.stderr.write(`veil-companion: ${message}\n`);
-    process.exit(1);
+    process.exit(EXIT.error);
   },
 );

@@ -4,6 +4,7 @@ import { useNativePrimitives } from "@veil/crypto/node";
 import { decodeEnrollment } from "../src/protocol";
 import { readStatus } from "../src/cli/status-command";
 import type { RunningCompanion } from "../src/run/start-companion";
+import { lockStateDir, type StateDirLock } from "../src/run/state-dir-lock";
 import { StateStore } from "../src/state/state-store";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
@@ -22,6 +23,7 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
   let instance: TestInstance;
   let companion: RunningCompanion;
   let enrollment: string;
+  let runLock: StateDirLock | undefined;
 
   beforeAll(async () => {
     await consoleServer.start();
@@ -30,6 +32,8 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
     consoleServer.instances.set(instance.instanceId, instance.record);
     enrollment = instance.enrollment(consoleServer.url, cert.pin);
     await enrollInto(state.dir, enrollment, logger);
+    // As `veil-companion run` does: `status` takes the holder of run.lock for the live run.
+    runLock = lockStateDir(state.dir);
     companion = runCompanion(state.dir, logger, { statusRefreshMs: 100 });
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online");
   });
@@ -37,6 +41,7 @@ describe("enrolled companion serving end-to-end sessions through a relaying cons
   afterAll(async () => {
     companion.stop();
     await companion.finished;
+    runLock?.release();
     await consoleServer.stop();
     state.cleanup();
   });

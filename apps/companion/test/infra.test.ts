@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fingerprint, fromBase64Url, hashAuthKey, safetyCode, toBase64Url, toHex, type AuthKey } from "@veil/crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { makeSelfSignedCert } from "./harness/certs";
@@ -179,6 +179,32 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(r.stderr).toMatch(/holds an earlier companion's state: stop it, then move that folder/);
     expect(consoleServer.requests.length).toBe(before);
     expect(existsSync(join(old, STATE_DIR))).toBe(false);
+  });
+
+  it("uninstall leaves everything in place while a run uses the folder, and says to stop it", async () => {
+    const fresh = await makeInstance(makeAccount());
+    consoleServer.instances.set(fresh.instanceId, fresh.record);
+    const dir = join(parent, "busy");
+    const installed = await run(["--prefix", dir, "--no-start"], {
+      VEIL_ENROLL: fresh.enrollment(consoleServer.url, cert.pin),
+    });
+    expect(installed.status, installed.stderr).toBe(0);
+    const running = spawn(join(dir, "bin", "veil-companion"), ["run"], { stdio: "ignore" });
+    try {
+      await vi.waitFor(() => expect(existsSync(join(dir, STATE_DIR, "run.lock"))).toBe(true), { timeout: 15_000 });
+      const refused = await run(["uninstall", "--prefix", dir], {});
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/did not erase its state, so nothing was removed: .*stop it first/);
+      expect(existsSync(join(dir, STATE_DIR, "secrets.json"))).toBe(true);
+      expect(existsSync(join(dir, "bin", "veil-companion"))).toBe(true);
+    } finally {
+      const exited = new Promise((resolve) => running.once("exit", resolve));
+      running.kill("SIGTERM");
+      await exited;
+    }
+    const gone = await run(["uninstall", "--prefix", dir], {});
+    expect(gone.status, gone.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it("refuses the enrollment string as an argument", async () => {
@@ -481,7 +507,8 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(erased.status, erased.stderr).toBe(0);
     expect(erased.stdout).toBe("enrollment erased\n");
     expect(existsSync(join(prefix, STATE_DIR))).toBe(false);
-    expect(spawnSync(cli, ["status", "--json"], { encoding: "utf8" }).status).toBe(1);
+    // Not enrolled has its own exit code (4), apart from errors (1).
+    expect(spawnSync(cli, ["status", "--json"], { encoding: "utf8" }).status).toBe(4);
   });
 
   it("uninstall removes everything", async () => {

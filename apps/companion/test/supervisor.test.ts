@@ -7,6 +7,7 @@ import {
   ACK_TIMEOUT_MS,
   describeConnectError,
   MAX_OWED_ACKS,
+  STABLE_CONNECTION_MS,
   Supervisor,
   type SupervisorOptions,
 } from "../src/supervisor/supervisor";
@@ -72,7 +73,7 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     }
   });
 
-  it("retries on failure with growing delays, resets after a connection, stops when revoked", async () => {
+  it("retries on failure with growing delays, resets after a connection that held, stops when revoked", async () => {
     let disconnected = 0;
     const { clock, transport, sup } = startSupervisor({ random: () => 0.5, onDisconnected: () => disconnected++ });
     expect(transport.sockets.length).toBe(1);
@@ -86,6 +87,7 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     s.connected = true;
     s.emit("connect");
     expect(sup.state).toBe("connected");
+    clock.advance(STABLE_CONNECTION_MS);
     s.emit("disconnect", "transport close");
     expect(disconnected).toBe(1);
     expect(clock.pending()).toEqual([750]);
@@ -93,6 +95,117 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     transport.sockets[3]?.emit("connect_error", new Error("instance_revoked"));
     expect(await sup.finished).toBe("revoked");
     expect(clock.pending()).toEqual([]);
+  });
+
+  it("keeps backing off while the console keeps replacing each connection soon after it is made (a cloned host), and says so", () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createJsonLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const { clock, transport, sup } = startSupervisor({ random: () => 0, logger });
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = transport.sockets[i] as FakeSocket;
+      s.connected = true;
+      s.emit("connect");
+      clock.advance(1000); // the twin connects and the console drops this one
+      s.emit("disconnect", "io server disconnect");
+      const [delay = 0] = clock.pending();
+      delays.push(delay);
+      clock.advance(delay);
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000]);
+    expect(lines.filter((l) => l.msg === "disconnected from the console")).toEqual([]);
+    expect(
+      lines.filter((l) => typeof l.msg === "string" && l.msg.includes("replaced by another connection")),
+    ).toHaveLength(6);
+    expect(lines.find((l) => typeof l.msg === "string" && l.msg.includes("replaced"))).toMatchObject({
+      level: "warn",
+      reason: "io server disconnect",
+      heldMs: 1000,
+    });
+    // A connection that held the threshold starts over from the first delay.
+    const held = transport.sockets[6] as FakeSocket;
+    held.connected = true;
+    held.emit("connect");
+    clock.advance(STABLE_CONNECTION_MS);
+    held.emit("disconnect", "transport close");
+    expect(clock.pending()).toEqual([500]);
+    sup.stop();
+  });
+
+  it("resets only after the configured threshold (stableAfterMs)", () => {
+    const { clock, transport, sup } = startSupervisor({ stableAfterMs: 10 });
+    const connectFor = (i: number, ms: number): number => {
+      const s = transport.sockets[i] as FakeSocket;
+      s.connected = true;
+      s.emit("connect");
+      clock.advance(ms);
+      s.emit("disconnect", "transport close");
+      const [delay = 0] = clock.pending();
+      clock.advance(delay);
+      return delay;
+    };
+    expect(connectFor(0, 9)).toBe(500);
+    expect(connectFor(1, 9)).toBe(1000);
+    expect(connectFor(2, 10)).toBe(500);
+    sup.stop();
+  });
+
+  it("stops with the error, logged once without a stack, when the auth key cannot be read while reconnecting", async () => {
+    const lines: string[] = [];
+    const logger = createJsonLogger({ write: (l) => lines.push(l) });
+    let readable = true;
+    const states: { state: string; lastError: string | null }[] = [];
+    const { clock, transport, sup } = startSupervisor({
+      logger,
+      auth: {
+        current: () => {
+          if (readable) return "k";
+          const error = new Error("/state/secrets.json has mode 644; fix it with: chmod 600 '/state/secrets.json'");
+          error.name = "StatePermissionError";
+          throw error;
+        },
+        onRejected: () => false,
+      },
+      onState: (state, detail) => states.push({ state, lastError: detail.lastError }),
+    });
+    const s = transport.sockets[0] as FakeSocket;
+    s.connected = true;
+    s.emit("connect");
+    readable = false;
+    s.emit("disconnect", "transport close");
+    // The reconnect runs in a timer: nothing may escape it.
+    expect(() => clock.advance(clock.pending()[0] ?? 0)).not.toThrow();
+    expect(await sup.finished).toBe("stopped");
+    expect(sup.failure).toEqual({
+      name: "StatePermissionError",
+      message: "/state/secrets.json has mode 644; fix it with: chmod 600 '/state/secrets.json'",
+    });
+    expect(states.at(-1)).toEqual({
+      state: "stopped",
+      lastError: "StatePermissionError: /state/secrets.json has mode 644; fix it with: chmod 600 '/state/secrets.json'",
+    });
+    const errors = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === "error");
+    expect(errors).toEqual([
+      expect.objectContaining({
+        msg: "stopped: could not connect to the console",
+        error: "StatePermissionError",
+        message: "/state/secrets.json has mode 644; fix it with: chmod 600 '/state/secrets.json'",
+      }),
+    ]);
+    expect(lines.join("\n")).not.toMatch(/\n\s+at /);
+    expect(clock.pending()).toEqual([]);
+    // The same from a socket callback: the console refused the key and reading the pending one throws.
+    const second = startSupervisor({
+      auth: {
+        current: () => "k",
+        onRejected: () => {
+          throw new Error("rotation.json is not valid JSON");
+        },
+      },
+    });
+    expect(() => second.transport.sockets[0]?.emit("connect_error", new Error("unauthenticated"))).not.toThrow();
+    expect(await second.sup.finished).toBe("stopped");
+    expect(second.sup.failure?.message).toBe("rotation.json is not valid JSON");
   });
 
   it("switches to a pending rotation's key once when the console refuses the current one", () => {

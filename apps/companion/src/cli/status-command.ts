@@ -1,7 +1,11 @@
 import { fromBase64Url, identityPublicKey, safetyCode, toHex } from "../crypto";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { readDevicesStatus, type DevicesStatus } from "../devices/read-devices-status";
-import { StateStore } from "../state/state-store";
+import { RUN_LOCK_FILE } from "../run/state-dir-lock";
+import { lockHolder } from "../state/lock-file";
+import type { TCompanionStatus } from "../state/state-schemas";
+import { StateFileCorruptError, StateStore } from "../state/state-store";
 
 /** What `status --json` prints (a stable interface for scripts). */
 export interface StatusReport {
@@ -17,13 +21,19 @@ export interface StatusReport {
     instanceIdentityKey: string;
     instanceBoxKey: string;
   } | null;
+  /**
+   * What `run` reported in status.json, or null when it never ran. Whether a `run` is alive is
+   * judged by run.lock's holder (pid and start time), not by status.json, which is advisory: a
+   * `run` that stopped is "stopped" (or "revoked"), and a live one whose status.json is unreadable
+   * or not its own yet is "unknown" (updatedAt and pid null when status.json says nothing).
+   */
   connection: {
     state: string;
     since: number | null;
     lastError: string | null;
     reconnectAttempt: number;
-    updatedAt: number;
-    pid: number;
+    updatedAt: number | null;
+    pid: number | null;
     stale: boolean;
   } | null;
   sessions: { sessionId: string; accountId: string; role: string; openedAt: number }[];
@@ -31,7 +41,11 @@ export interface StatusReport {
   devices?: DevicesStatus;
 }
 
-/** Builds the status report from the state folder (permission-checked). */
+/**
+ * Builds the status report from the state folder (permission-checked). Not enrolled (no folder,
+ * or no config.json) is a report, not an error; an unsafe folder or a corrupt config.json or
+ * secrets.json throws (the message names the fix).
+ */
 export function readStatus(stateDir: string, now: number = Date.now()): StatusReport {
   const store = new StateStore(stateDir);
   const config = existsSync(stateDir) ? store.loadConfig() : undefined;
@@ -47,16 +61,37 @@ export function readStatus(stateDir: string, now: number = Date.now()): StatusRe
       sessions: [],
     };
   }
-  const status = store.loadStatus();
-  let alive = false;
-  if (status !== undefined) {
-    try {
-      process.kill(status.pid, 0);
-      alive = true;
-    } catch {
-      alive = false;
-    }
+  const run = lockHolder(join(stateDir, RUN_LOCK_FILE));
+  const runningPid = run?.alive === true ? run.pid : undefined;
+  let status: TCompanionStatus | undefined;
+  let unreadable: string | null = null;
+  try {
+    status = store.loadStatus();
+  } catch (error) {
+    if (!(error instanceof StateFileCorruptError)) throw error;
+    unreadable = "status.json is unreadable (veil-companion run rewrites it)";
   }
+  const current = status !== undefined && runningPid === status.pid ? status : undefined;
+  const reported = (s: TCompanionStatus, state: string, stale: boolean): StatusReport["connection"] => ({
+    state,
+    since: s.connectedSince,
+    lastError: s.lastError,
+    reconnectAttempt: s.reconnectAttempt,
+    updatedAt: s.updatedAt,
+    pid: s.pid,
+    stale,
+  });
+  const unknown = { since: null, lastError: unreadable, reconnectAttempt: 0, updatedAt: null, stale: true };
+  const connection =
+    current !== undefined
+      ? reported(current, current.connection, now - current.updatedAt > 24 * 3600_000)
+      : runningPid !== undefined
+        ? { ...unknown, state: "unknown", pid: runningPid }
+        : status !== undefined
+          ? reported(status, status.connection === "revoked" ? "revoked" : "stopped", true)
+          : unreadable !== null
+            ? { ...unknown, state: "stopped", pid: null }
+            : null;
   return {
     enrolled: true,
     stateDir,
@@ -70,19 +105,8 @@ export function readStatus(stateDir: string, now: number = Date.now()): StatusRe
       instanceIdentityKey: config.identityPublicKey,
       instanceBoxKey: config.boxPublicKey,
     },
-    connection:
-      status === undefined
-        ? null
-        : {
-            state: alive ? status.connection : status.connection === "revoked" ? "revoked" : "stopped",
-            since: status.connectedSince,
-            lastError: status.lastError,
-            reconnectAttempt: status.reconnectAttempt,
-            updatedAt: status.updatedAt,
-            pid: status.pid,
-            stale: !alive || now - status.updatedAt > 24 * 3600_000,
-          },
-    sessions: alive && status !== undefined ? status.sessions : [],
+    connection,
+    sessions: current?.sessions ?? [],
     ...devicesField(stateDir),
   };
 }

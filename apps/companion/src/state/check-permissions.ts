@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, type Stats } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, type Stats } from "node:fs";
 import { join } from "node:path";
 
 /** Thrown when the state folder or a secret file is missing, unsafe or not ours; the message says how to fix it. */
@@ -17,13 +17,44 @@ function ownUid(): number | undefined {
   return typeof process.getuid === "function" ? process.getuid() : undefined;
 }
 
+/** The name of the user with this uid in /etc/passwd, or undefined when there is none. */
+export function userNameOf(uid: number, passwdFile = "/etc/passwd"): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(passwdFile, "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name !== undefined && name !== "" && id !== undefined && /^\d+$/.test(id) && Number(id) === uid) return name;
+  }
+  return undefined;
+}
+
+/**
+ * What to tell a caller (uid `callerUid`) about `path`, owned by `ownerUid`. When the owner is a
+ * user of this host (system mode's service user), the fix is to run the command as that user,
+ * never to take the folder from it; only an owner that is no user here (files restored from
+ * another host) is worth a chown to the caller.
+ */
+export function ownerMismatchMessage(
+  path: string,
+  ownerUid: number,
+  callerUid: number,
+  userName: (uid: number) => string | undefined = userNameOf,
+): string {
+  const owner = userName(ownerUid);
+  if (owner !== undefined) {
+    return `${path} is owned by the user ${owner} (uid ${ownerUid}), not by you (uid ${callerUid}). Run the command as ${owner}: sudo veil-companion … (as root, the installed command switches to its service user), or sudo -u ${owner} veil-companion …`;
+  }
+  return `${path} is owned by uid ${ownerUid}, which is no user of this host, not by you (uid ${callerUid}). If these files are yours (restored from another host), take them with: chown ${callerUid} ${shellQuote(path)}`;
+}
+
 function checkOwner(stats: Stats, path: string): void {
   const uid = ownUid();
-  if (uid !== undefined && stats.uid !== uid) {
-    throw new StatePermissionError(
-      `${path} is owned by uid ${stats.uid}, not by this user (uid ${uid}). Run veil-companion as the user that owns it (sudo -u '#${stats.uid}' …), or if that user is wrong, fix it with: chown ${uid} ${shellQuote(path)}`,
-    );
-  }
+  if (uid !== undefined && stats.uid !== uid)
+    throw new StatePermissionError(ownerMismatchMessage(path, stats.uid, uid));
 }
 
 /**

@@ -106,6 +106,20 @@ function holderAlive(lock: { id: string; mtimeMs: number; holder: Holder | undef
 }
 
 /**
+ * Who holds the lock file at `path`, for a reader that does not take it (`status`, `uninstall`):
+ * the pid it names and whether that holder is alive, judged as {@link acquireLockFile} judges it
+ * (pid and start time on Linux). Undefined when there is no lock file or it names no holder.
+ */
+export function lockHolder(
+  path: string,
+  options: { maxAgeMs?: number } = {},
+): { pid: number; alive: boolean } | undefined {
+  const current = inspect(path);
+  if (current?.holder === undefined) return undefined;
+  return { pid: current.holder.pid, alive: holderAlive(current, options.maxAgeMs) };
+}
+
+/**
  * Moves the lock at `path` out of the way if it is still the file judged (`id`); true when the
  * name is free for a new lock. A file that replaced it meanwhile (another process broke the same
  * stale lock and took it) is put back, and that process keeps it.

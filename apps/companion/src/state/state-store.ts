@@ -1,5 +1,17 @@
-import { readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import {
+  closeSync,
+  constants,
+  fdatasyncSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeSync,
+} from "node:fs";
+import { basename, join } from "node:path";
 import type { z } from "zod";
 import { checkSecretFile, checkStateDir, statePaths, StatePermissionError } from "./check-permissions";
 import { writeSecretFile, writeSecretFileAsync } from "./write-secret-file";
@@ -16,6 +28,49 @@ import {
 import { ZGrantRevocationsSchema, type TGrantRevocations } from "../protocol";
 import { ZBoxKeyEpochsSchema, type TBoxKeyEpochs } from "../grants/box-key-epochs";
 
+/** A state file that is there, ours and private, but not valid JSON of its kind; the message says how to recover. */
+export class StateFileCorruptError extends StatePermissionError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "StateFileCorruptError";
+  }
+}
+
+/** How to recover from a corrupt state file: only advice the commands can follow (enroll refuses while config.json exists). */
+function corruptAdvice(path: string): string {
+  return basename(path) === "status.json"
+    ? "veil-companion run rewrites it; delete it if it stays"
+    : "restore it from a backup, or erase this enrollment (veil-companion uninstall --yes) and enroll again";
+}
+
+/**
+ * Overwrites a regular file with zeros before it is deleted (best effort on journaling and
+ * copy-on-write file systems): opened without following a symlink or blocking on a FIFO, and only
+ * when the file has no other name (a hard link planted here would zero a file elsewhere).
+ */
+function zeroFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return; // a symlink (ELOOP), a FIFO without a reader, a folder, or gone: nothing to zero
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.nlink !== 1) return;
+    const zeros = Buffer.alloc(Math.min(stat.size, 1 << 20));
+    for (let off = 0; off < stat.size;) off += writeSync(fd, zeros, 0, Math.min(zeros.length, stat.size - off), off);
+    fdatasyncSync(fd);
+  } catch {
+    // removal still runs
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The companion's state folder: permission-checked reads, atomic 0600 writes. */
 export class StateStore {
   readonly paths: ReturnType<typeof statePaths>;
@@ -24,13 +79,15 @@ export class StateStore {
     this.paths = statePaths(dir);
   }
 
-  /** Checks the folder (creating it 0700 when `create`) and every file in it. */
+  /**
+   * Checks the folder (creating it 0700 when `create`) and every file in it, temporary ones
+   * included: each must be a regular file (never a symlink), ours, 0600 or stricter. A temporary
+   * file that goes while this looks (a finished atomic write, a staged lock) is no longer there
+   * to judge.
+   */
   check(options: { create?: boolean } = {}): void {
     checkStateDir(this.dir, options);
-    for (const name of readdirSync(this.dir)) {
-      if (name.endsWith(".tmp")) continue;
-      checkSecretFile(join(this.dir, name));
-    }
+    for (const name of readdirSync(this.dir)) checkSecretFile(join(this.dir, name));
   }
 
   #read<S extends z.ZodType>(path: string, schema: S): z.output<S> | undefined {
@@ -39,11 +96,11 @@ export class StateStore {
     try {
       raw = JSON.parse(readFileSync(path, "utf8"));
     } catch {
-      throw new StatePermissionError(`${path} is not valid JSON; restore it or re-enroll`);
+      throw new StateFileCorruptError(path, `${path} is not valid JSON: ${corruptAdvice(path)}`);
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success)
-      throw new StatePermissionError(`${path} is not a valid companion state file; restore it or re-enroll`);
+      throw new StateFileCorruptError(path, `${path} is not a valid companion state file: ${corruptAdvice(path)}`);
     return parsed.data;
   }
 
@@ -121,21 +178,18 @@ export class StateStore {
     writeSecretFile(this.paths.rotation, JSON.stringify(ZPendingRotationSchema.parse(pending)));
   }
 
-  /** Forgets the unconfirmed rotation (overwritten, then removed). */
+  /** Forgets the unconfirmed rotation (overwritten, then removed; a symlink is removed, never followed). */
   clearPendingRotation(): void {
-    try {
-      writeFileSync(this.paths.rotation, Buffer.alloc(statSync(this.paths.rotation).size));
-    } catch {
-      return;
-    }
+    if (lstatSync(this.paths.rotation, { throwIfNoEntry: false }) === undefined) return;
+    zeroFile(this.paths.rotation);
     rmSync(this.paths.rotation, { force: true });
   }
 
   /**
-   * Deletes the state: secret files are overwritten with zeros first (best effort on
-   * journaling and copy-on-write file systems), then every file and the folder are removed.
+   * Erases every file of the state folder but those named in `keep`: regular files are
+   * overwritten with zeros first (see zeroFile); a symlink is removed, never followed.
    */
-  remove(): void {
+  erase(options: { keep?: readonly string[] } = {}): void {
     let names: string[];
     try {
       names = readdirSync(this.dir);
@@ -143,15 +197,33 @@ export class StateStore {
       return;
     }
     for (const name of names) {
+      if (options.keep?.includes(name) === true) continue;
       const path = join(this.dir, name);
-      try {
-        const size = statSync(path).size;
-        writeFileSync(path, Buffer.alloc(size));
-      } catch {
-        // removal below still runs
-      }
+      if (lstatSync(path, { throwIfNoEntry: false })?.isFile() === true) zeroFile(path);
       rmSync(path, { force: true, recursive: true });
     }
-    rmdirSync(this.dir);
+  }
+
+  /**
+   * Removes the (erased) state folder. "left" when its parent does not let this user remove it:
+   * system mode's /var/lib/veil-companion belongs to the service user inside root's /var/lib, so
+   * the empty folder stays for root (install.sh uninstall) to remove.
+   */
+  removeFolder(): "removed" | "left" {
+    try {
+      rmdirSync(this.dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return "removed";
+      if (code === "EACCES" || code === "EPERM") return "left";
+      throw error;
+    }
+    return "removed";
+  }
+
+  /** Deletes the state: {@link erase}, then {@link removeFolder}. */
+  remove(): "removed" | "left" {
+    this.erase();
+    return this.removeFolder();
   }
 }

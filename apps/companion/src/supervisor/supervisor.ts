@@ -19,6 +19,12 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
 export const ACK_TIMEOUT_MS = 10_000;
 /** Frames the console may owe acknowledgements for before the connection is dropped and made anew. */
 export const MAX_OWED_ACKS = 20_000;
+/**
+ * How long a connection must hold before the backoff starts again from its first delay. Reset on
+ * every `connect`, two hosts with the same enrollment (a cloned VM), each replacing the other's
+ * connection at the console, would take turns about once a second forever.
+ */
+export const STABLE_CONNECTION_MS = 30_000;
 
 /**
  * The acknowledgements the console owes, without a timer per frame (a timer per frame sent was a
@@ -86,6 +92,8 @@ export interface SupervisorOptions {
   random: Random;
   logger: Logger;
   backoff?: BackoffPolicy;
+  /** How long a connection must hold to reset the backoff (default STABLE_CONNECTION_MS). */
+  stableAfterMs?: number;
   /** Ends a turn of the relay outbox (FrameOutbox): by default setImmediate; tests run it by hand. */
   deferTurnEnd?: (endTurn: () => void) => void;
   /** The relay outbox's clock for MAX_BATCH_WAIT_MS (milliseconds): by default performance.now; tests stop it. */
@@ -103,10 +111,12 @@ export interface SupervisorOptions {
 
 /**
  * Owns the connection to the console: connects, and after any loss reconnects with jittered
- * exponential backoff (reset once connected). Stops for good when the console says the instance
- * was revoked (`session:ended` or a `instance_revoked` connect error). socket.io's own
- * reconnection and connection-state recovery are off: every connection is a fresh,
- * authenticated one.
+ * exponential backoff (reset once a connection has held STABLE_CONNECTION_MS). Stops for good
+ * when the console says the instance was revoked (`session:ended` or a `instance_revoked` connect
+ * error), and when connecting itself fails (the auth key cannot be read: secrets.json made
+ * unsafe or unreadable): that error is logged once, kept in {@link failure}, and the supervisor
+ * ends "stopped" instead of throwing out of a timer. socket.io's own reconnection and
+ * connection-state recovery are off: every connection is a fresh, authenticated one.
  */
 export class Supervisor {
   readonly #o: SupervisorOptions;
@@ -122,6 +132,7 @@ export class Supervisor {
   #connectedSince: number | null = null;
   #finished: Promise<ConnectionState>;
   #resolveFinished!: (state: ConnectionState) => void;
+  #failure: { name: string; message: string } | undefined;
 
   constructor(options: SupervisorOptions) {
     this.#o = options;
@@ -136,6 +147,11 @@ export class Supervisor {
   /** Resolves with "revoked" or "stopped" when the supervisor ends. */
   get finished(): Promise<ConnectionState> {
     return this.#finished;
+  }
+
+  /** The error connecting stopped on (name and message, no secret), if it stopped on one. */
+  get failure(): { name: string; message: string } | undefined {
+    return this.#failure;
   }
 
   /** Starts connecting. */
@@ -223,8 +239,40 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Stops for good on an error thrown while connecting or handling a connection's events (these
+   * run in timers and socket callbacks, where a throw would end the process with a stack trace).
+   */
+  #fail(error: unknown): void {
+    const name = error instanceof Error ? error.name : "Error";
+    const message = error instanceof Error ? error.message : "a non-error was thrown";
+    this.#failure = { name, message };
+    this.#lastError = `${name}: ${message}`.slice(0, 200);
+    this.#o.logger.error("stopped: could not connect to the console", { error: name, message });
+    this.#end("stopped");
+  }
+
+  /** `handler`, with anything it throws ending the supervisor through {@link #fail}. */
+  #guard<A extends unknown[]>(handler: (...args: A) => void): (...args: A) => void {
+    return (...args) => {
+      try {
+        handler(...args);
+      } catch (error) {
+        this.#fail(error);
+      }
+    };
+  }
+
   #connect(): void {
     if (this.#state === "stopped" || this.#state === "revoked") return;
+    try {
+      this.#open();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #open(): void {
     this.#setState("connecting");
     const auth: TCompanionSocketAuth = {
       instanceId: this.#o.instanceId,
@@ -237,42 +285,58 @@ export class Supervisor {
     const outbox = new FrameOutbox((frames) => this.#emit(socket, frames), this.#o.deferTurnEnd, this.#o.batchClock);
     this.#outbox = outbox;
     const log = this.#o.logger;
-    socket.on("connect", () => {
-      this.#attempt = 0;
-      this.#lastError = null;
-      this.#connectedSince = this.#o.clock.now();
-      this.#o.clock.clearInterval(this.#ackTimer);
-      this.#ackTimer = this.#o.clock.setInterval(() => this.#checkAcks(), ACK_TIMEOUT_MS);
-      log.info("connected to the console", { instanceId: this.#o.instanceId });
-      this.#setState("connected");
-    });
-    socket.on("connect_error", (error: Error) => {
-      const code = describeConnectError(error);
-      this.#lastError = code;
-      log.warn("connection refused or failed", { code, attempt: this.#attempt });
-      if (code === COMPANION_CONNECT_ERRORS.revoked) {
-        log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
-        this.#end("revoked");
-        return;
-      }
-      if (code === COMPANION_CONNECT_ERRORS.unauthenticated && this.#o.auth.onRejected()) {
-        this.#teardown();
-        this.#connect();
-        return;
-      }
-      this.#retry();
-    });
-    socket.on("disconnect", (reason) => {
-      log.warn("disconnected from the console", { reason });
-      this.#retry();
-    });
-    socket.on("session:ended", (body) => {
-      const parsed = ZSessionEndedSchema.safeParse(body);
-      if (parsed.success && (parsed.data.reason === "instance_revoked" || parsed.data.reason === "revoked")) {
-        log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
-        this.#end("revoked");
-      }
-    });
+    socket.on(
+      "connect",
+      this.#guard(() => {
+        this.#lastError = null;
+        this.#connectedSince = this.#o.clock.now();
+        this.#o.clock.clearInterval(this.#ackTimer);
+        this.#ackTimer = this.#o.clock.setInterval(() => this.#checkAcks(), ACK_TIMEOUT_MS);
+        log.info("connected to the console", { instanceId: this.#o.instanceId });
+        this.#setState("connected");
+      }),
+    );
+    socket.on(
+      "connect_error",
+      this.#guard((error: Error) => {
+        const code = describeConnectError(error);
+        this.#lastError = code;
+        log.warn("connection refused or failed", { code, attempt: this.#attempt });
+        if (code === COMPANION_CONNECT_ERRORS.revoked) {
+          log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
+          this.#end("revoked");
+          return;
+        }
+        if (code === COMPANION_CONNECT_ERRORS.unauthenticated && this.#o.auth.onRejected()) {
+          this.#teardown();
+          this.#connect();
+          return;
+        }
+        this.#retry();
+      }),
+    );
+    socket.on(
+      "disconnect",
+      this.#guard((reason) => {
+        if (reason === "io server disconnect")
+          log.warn(
+            "the console closed this connection: replaced by another connection of this instance? (a second host with this enrollment, e.g. a cloned VM)",
+            { reason, heldMs: this.#heldMs() },
+          );
+        else log.warn("disconnected from the console", { reason });
+        this.#retry();
+      }),
+    );
+    socket.on(
+      "session:ended",
+      this.#guard((body) => {
+        const parsed = ZSessionEndedSchema.safeParse(body);
+        if (parsed.success && (parsed.data.reason === "instance_revoked" || parsed.data.reason === "revoked")) {
+          log.error("the console revoked this instance: stopping", { instanceId: this.#o.instanceId });
+          this.#end("revoked");
+        }
+      }),
+    );
     onRelayFrames(
       socket,
       (frame) => {
@@ -289,8 +353,15 @@ export class Supervisor {
     socket.connect();
   }
 
+  /** How long the current connection has held (0 when not connected). */
+  #heldMs(): number {
+    return this.#connectedSince === null ? 0 : this.#o.clock.now() - this.#connectedSince;
+  }
+
   #retry(): void {
     if (this.#state === "stopped" || this.#state === "revoked") return;
+    // Only a connection that held starts the backoff over: one the console keeps replacing does not.
+    if (this.#heldMs() >= (this.#o.stableAfterMs ?? STABLE_CONNECTION_MS)) this.#attempt = 0;
     this.#teardown();
     const delay = backoffDelay(this.#attempt, this.#o.random, this.#o.backoff ?? DEFAULT_BACKOFF);
     this.#attempt += 1;
