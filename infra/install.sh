@@ -32,9 +32,14 @@ SERVICE=veil-companion
 SVC_USER=veil-companion
 
 die() { printf 'veil-companion install: error: %s\n' "$*" >&2; exit 1; }
-# Paths this script writes into the wrapper script and the unit's ExecStart: only characters that
-# need no quoting there (no space, quote, $, backquote, backslash, newline).
+# Paths this script writes into the unit's ExecStart (and its sed): only characters that need no
+# quoting there (no space, quote, $, backquote, backslash, newline, #, &).
 plain_path() { case "$1" in *[!A-Za-z0-9/._+@:,=-]*) return 1 ;; esac; }
+# Paths this script writes between double quotes in the wrapper script: none of " $ ` \ or a newline.
+quotable_path() {
+  case "$1" in *'"'*|*'$'*|*'`'*|*\\*|*"
+"*) return 1 ;; esac
+}
 say() { printf 'veil-companion install: %s\n' "$*" >&2; }
 
 while [ $# -gt 0 ]; do
@@ -58,8 +63,8 @@ unset VEIL_ENROLL
 if [ -n "$PREFIX" ]; then
   MODE=prefix
   case "$PREFIX" in /*) ;; *) PREFIX="$(pwd)/$PREFIX" ;; esac
-  plain_path "$PREFIX" ||
-    die "--prefix $PREFIX: use a folder whose path has only letters, digits and / . _ + @ : , = - (it is written into the wrapper script)"
+  quotable_path "$PREFIX" ||
+    die "--prefix $PREFIX: use a folder whose path has no double quote, \$, backquote, backslash or newline (it is written into the wrapper script)"
   # Folders of our own under DIR: DIR may be shared (/usr/local, $HOME), so uninstall removes
   # these and the wrapper, never DIR/lib or DIR/bin themselves.
   LIBDIR="$PREFIX/lib/veil-companion"
@@ -94,8 +99,13 @@ check_platform() {
 check_node() {
   NODE="$(command -v node 2>/dev/null || true)"
   [ -n "$NODE" ] || die "Node.js 20 or newer is required (node not found)"
-  plain_path "$NODE" ||
-    die "Node.js at $NODE: its path has a character the wrapper script and the service unit would need quoted (a space, a quote, \$, a backslash); put node on PATH from a folder whose path has only letters, digits and / . _ + @ : , = -"
+  if [ "$MODE" = system ]; then
+    plain_path "$NODE" ||
+      die "Node.js at $NODE: the service unit would need its path quoted (a space, a quote, \$, a backslash, # or &); put node on PATH from a folder whose path has only letters, digits and / . _ + @ : , = -"
+  else
+    quotable_path "$NODE" ||
+      die "Node.js at $NODE: its path has a double quote, \$, backquote, backslash or newline, which the wrapper script cannot hold; put node on PATH from another folder"
+  fi
   major="$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   [ "$major" -ge 20 ] 2>/dev/null || die "Node.js 20 or newer is required (found $("$NODE" --version 2>/dev/null || echo unknown))"
   if [ "$MODE" = system ]; then
@@ -274,9 +284,12 @@ enroll() {
   # A string for this instance with a new console address or pin enrolls again in place, which
   # the companion refuses while its service runs; install_unit starts it again.
   was_active=0
-  if [ "$MODE" = system ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$SERVICE"; then
-    was_active=1
-    systemctl stop "$SERVICE"
+  if [ "$MODE" = system ] && command -v systemctl >/dev/null 2>&1 && [ -f "$UNIT" ]; then
+    # "activating" too: a service waiting to restart would start during the enrollment.
+    case "$(systemctl is-active "$SERVICE" 2>/dev/null || true)" in
+      active|activating|reloading) was_active=1 ;;
+    esac
+    systemctl stop "$SERVICE" >/dev/null 2>&1 || true
   fi
   if ! printf '%s\n' "$ENROLL" | as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" enroll; then
     [ "$was_active" -eq 0 ] || systemctl start "$SERVICE" || true
@@ -332,22 +345,30 @@ do_install() {
 }
 
 do_uninstall() {
+  has_unit=0
   if [ "$MODE" = system ]; then
     [ "$(id -u)" -eq 0 ] || die "uninstall must run as root (or use --prefix DIR)"
     if command -v systemctl >/dev/null 2>&1 && [ -f "$UNIT" ]; then
-      systemctl disable --now "$SERVICE" >/dev/null 2>&1 || true
-      rm -f "$UNIT"
-      systemctl daemon-reload
+      has_unit=1
+      systemctl stop "$SERVICE" >/dev/null 2>&1 || true
     fi
   fi
   NODE="$(command -v node 2>/dev/null || true)"
   created="$(cat "$CREATED" 2>/dev/null || true)"
   # The companion erases its own state (secret files overwritten first); it refuses while a `run`
-  # uses the folder (prefix mode: one in the foreground), and then nothing is removed. Nothing
-  # here reads stdin.
-  if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ]; then
-    refused="$(as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null 2>&1 >/dev/null)" ||
+  # uses the folder (prefix mode: one in the foreground) or a rotation runs, and then nothing is
+  # removed (the service, stopped for this, runs again). Without its service user nothing of it
+  # can run. Nothing here reads stdin.
+  if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ] && { [ "$MODE" = prefix ] || id "$SVC_USER" >/dev/null 2>&1; }; then
+    if ! refused="$(as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null 2>&1 >/dev/null)"; then
+      [ "$has_unit" -eq 0 ] || systemctl start "$SERVICE" >/dev/null 2>&1 || true
       die "the companion did not erase its state, so nothing was removed: ${refused:-no reason given} (a damaged state folder can be removed by hand: rm -rf $STATE)"
+    fi
+  fi
+  if [ "$has_unit" -eq 1 ]; then
+    systemctl disable "$SERVICE" >/dev/null 2>&1 || true
+    rm -f "$UNIT"
+    systemctl daemon-reload
   fi
   remove_state
   rm -rf "$LIBDIR"

@@ -56,6 +56,34 @@ function exitOnUncaught(logger: Logger, lock: () => StateDirLock | undefined): v
   process.on("unhandledRejection", fatal("unhandledRejection"));
 }
 
+/** `run` with the state folder locked: starts the companion, stops it on SIGTERM or SIGINT, and gives the exit code. */
+async function runUntilStopped(store: StateStore, logger: Logger, env: ReturnType<typeof readEnv>): Promise<number> {
+  const running = startCompanion({
+    store,
+    logger,
+    scanRanges: env.VEIL_SCAN_RANGES,
+    ...(env.VEIL_DEVICES === "on"
+      ? {
+          devices: {
+            bindHost: env.VEIL_DEVICE_BIND,
+            informPort: env.VEIL_INFORM_PORT,
+            channelPort: env.VEIL_DEVICE_CHANNEL_PORT,
+            intervalSec: env.VEIL_INFORM_INTERVAL,
+            autoAdopt: env.VEIL_DEVICE_AUTO_ADOPT === "true",
+            ...(env.VEIL_DEVICE_PUBLIC_HOST !== undefined ? { publicHost: env.VEIL_DEVICE_PUBLIC_HOST } : {}),
+          },
+        }
+      : {}),
+  });
+  const stop = (): void => running.stop();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  const end = await running.finished;
+  // Stopped on an error while connecting (logged by the supervisor; status.json says "stopped").
+  if (running.supervisor.failure !== undefined) return EXIT.error;
+  return end === "revoked" ? EXIT.revoked : EXIT.ok;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (args.some((a) => a.includes("veil1_"))) {
@@ -93,37 +121,21 @@ async function main(argv: string[]): Promise<number> {
       const store = new StateStore(env.VEIL_STATE_DIR);
       // Checks the folder first (missing, or looser permissions: the fix is named), then locks it.
       store.loadConfig();
+      if (store.reenrollPending())
+        throw new Error(
+          `an enrollment again did not finish in ${env.VEIL_STATE_DIR}: run 'veil-companion enroll' with the same string again, then start the companion`,
+        );
       const lock = lockStateDir(env.VEIL_STATE_DIR);
       if (lock === undefined)
         throw new Error(
           `another veil-companion run is using ${env.VEIL_STATE_DIR}; stop it first (status shows its pid)`,
         );
       held.lock = lock;
-      const running = startCompanion({
-        store,
-        logger,
-        scanRanges: env.VEIL_SCAN_RANGES,
-        ...(env.VEIL_DEVICES === "on"
-          ? {
-              devices: {
-                bindHost: env.VEIL_DEVICE_BIND,
-                informPort: env.VEIL_INFORM_PORT,
-                channelPort: env.VEIL_DEVICE_CHANNEL_PORT,
-                intervalSec: env.VEIL_INFORM_INTERVAL,
-                autoAdopt: env.VEIL_DEVICE_AUTO_ADOPT === "true",
-                ...(env.VEIL_DEVICE_PUBLIC_HOST !== undefined ? { publicHost: env.VEIL_DEVICE_PUBLIC_HOST } : {}),
-              },
-            }
-          : {}),
-      });
-      const stop = (): void => running.stop();
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
-      const end = await running.finished;
-      lock.release();
-      // Stopped on an error while connecting (logged by the supervisor; status.json says "stopped").
-      if (running.supervisor.failure !== undefined) return EXIT.error;
-      return end === "revoked" ? EXIT.revoked : EXIT.ok;
+      try {
+        return await runUntilStopped(store, logger, env);
+      } finally {
+        lock.release();
+      }
     }
     case "status": {
       const report = readStatus(env.VEIL_STATE_DIR);

@@ -181,14 +181,29 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     expect(existsSync(join(old, STATE_DIR))).toBe(false);
   });
 
-  it("uninstall leaves everything in place while a run uses the folder, and says to stop it", async () => {
+  /** A new instance, installed and enrolled into `dir` (not started). */
+  const installFresh = async (dir: string): Promise<TestInstance> => {
     const fresh = await makeInstance(makeAccount());
     consoleServer.instances.set(fresh.instanceId, fresh.record);
-    const dir = join(parent, "busy");
     const installed = await run(["--prefix", dir, "--no-start"], {
       VEIL_ENROLL: fresh.enrollment(consoleServer.url, cert.pin),
     });
     expect(installed.status, installed.stderr).toBe(0);
+    return fresh;
+  };
+
+  it("installs into a prefix with a space and a quote in its path, and uninstalls it", async () => {
+    const dir = join(parent, "José's companion");
+    const fresh = await installFresh(dir);
+    expect(statusOf(dir)).toMatchObject({ enrolled: true, instanceId: fresh.instanceId });
+    const gone = await run(["uninstall", "--prefix", dir], {});
+    expect(gone.status, gone.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("uninstall leaves everything in place while a run uses the folder, and says to stop it", async () => {
+    const dir = join(parent, "busy");
+    await installFresh(dir);
     const running = spawn(join(dir, "bin", "veil-companion"), ["run"], { stdio: "ignore" });
     try {
       await vi.waitFor(() => expect(existsSync(join(dir, STATE_DIR, "run.lock"))).toBe(true), { timeout: 15_000 });

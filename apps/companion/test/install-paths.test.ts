@@ -1,5 +1,6 @@
-// install.sh writes the prefix and node's path into the wrapper script and the unit's ExecStart
-// unquoted there: a path that would need quoting is refused before anything is created.
+// install.sh writes the prefix and node's path between double quotes in the wrapper script (and
+// node's path unquoted into the unit's ExecStart): a path those cannot hold is refused before
+// anything is created. (A space is fine in prefix mode: infra.test.ts installs into one.)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,26 +15,26 @@ const install = (args: string[], path = process.env.PATH ?? "") =>
   spawnSync("sh", [INSTALL, ...args], { input: "", encoding: "utf8", env: { PATH: path, HOME: work } });
 
 describe("install.sh and paths it would have to quote", () => {
-  it.each(["with space", "a$(touch pwned)", "back`tick`", 'quote"d', "it's", "back\\slash"])(
+  it.each(["a$(touch pwned)", "back`tick`", 'quote"d', "back\\slash", "new\nline"])(
     "refuses --prefix …/%s and creates nothing",
     (name) => {
       const prefix = join(work, name);
       const run = install(["--prefix", prefix]);
       expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/--prefix .*use a folder whose path has only letters, digits/);
+      expect(run.stderr).toMatch(/use a folder whose path has no double quote, \$, backquote, backslash or newline/);
       expect(existsSync(prefix)).toBe(false);
       expect(existsSync(join(work, "pwned"))).toBe(false);
     },
   );
 
-  it("refuses a node whose path has a space, before fetching anything", () => {
-    const bin = join(work, "node dir");
+  it("refuses a node whose path has a $, before fetching anything", () => {
+    const bin = join(work, "node$dir");
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, "node"));
     const prefix = join(work, "plain");
     const run = install(["--prefix", prefix], `${bin}:/usr/bin:/bin`);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/Node\.js at .*node dir\/node: its path has a character/);
+    expect(run.stderr).toMatch(/Node\.js at .*node\$dir\/node: its path has a double quote, \$, backquote/);
     expect(existsSync(prefix)).toBe(false);
   });
 });

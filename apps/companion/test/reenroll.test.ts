@@ -2,7 +2,7 @@
 // or address changed, the companion takes the new settings without losing its state.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { enrollCommand, type EnrollCommandResult } from "../src/cli/enroll-command";
 import { CommandError } from "../src/cli/command-error";
@@ -152,5 +152,27 @@ describe("enroll again, for the instance enrolled here", () => {
     expect(await enroll(store.dir, otherSigner).catch((e: unknown) => e)).toMatchObject({ code: "signer_mismatch" });
     expect(after.requests.length).toBe(requests);
     expect(store.loadConfig()).toEqual(held);
+  });
+
+  it("cut between its two files, runs again on the next enroll with that string instead of taking it as done", async () => {
+    const { dir, store } = await enrolledBefore();
+    await certificateChanged();
+    const line = instance.enrollment(after.url, after.cert.pin);
+    const saveSecrets = vi.spyOn(StateStore.prototype, "saveSecrets").mockImplementationOnce(() => {
+      throw new Error("ENOSPC: no space left on device, write");
+    });
+    try {
+      expect(await enroll(dir, line).catch((e: unknown) => e)).toMatchObject({ message: /ENOSPC/ });
+    } finally {
+      saveSecrets.mockRestore();
+    }
+    // config.json has the new pin; the marker says the secrets may not match it.
+    expect(store.loadConfig()?.consolePin).toBe(after.cert.pin);
+    expect(store.reenrollPending()).toBe(true);
+    const requests = after.requests.length;
+    expect(await enroll(dir, line)).toMatchObject({ alreadyEnrolled: false, reenrolled: true });
+    expect(after.requests.length).toBeGreaterThan(requests);
+    expect(store.reenrollPending()).toBe(false);
+    expect(await enroll(dir, line)).toMatchObject({ alreadyEnrolled: true });
   });
 });

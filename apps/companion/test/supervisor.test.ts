@@ -132,14 +132,14 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     sup.stop();
   });
 
-  it("resets only after the configured threshold (stableAfterMs)", () => {
+  it("after the console closed a connection, resets only past the configured threshold (stableAfterMs); after a lost one, at once", () => {
     const { clock, transport, sup } = startSupervisor({ stableAfterMs: 10 });
-    const connectFor = (i: number, ms: number): number => {
+    const connectFor = (i: number, ms: number, reason = "io server disconnect"): number => {
       const s = transport.sockets[i] as FakeSocket;
       s.connected = true;
       s.emit("connect");
       clock.advance(ms);
-      s.emit("disconnect", "transport close");
+      s.emit("disconnect", reason);
       const [delay = 0] = clock.pending();
       clock.advance(delay);
       return delay;
@@ -147,7 +147,33 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     expect(connectFor(0, 9)).toBe(500);
     expect(connectFor(1, 9)).toBe(1000);
     expect(connectFor(2, 10)).toBe(500);
+    expect(connectFor(3, 1)).toBe(1000);
+    // A network that drops connections soon after they are made (a proxy, a NAT) is no clone.
+    expect(connectFor(4, 1, "transport close")).toBe(500);
+    expect(connectFor(5, 1, "ping timeout")).toBe(500);
     sup.stop();
+  });
+
+  it("retries an error reading the auth key that isFatal does not name, and stops on one it names", () => {
+    let calls = 0;
+    const { clock, transport, sup } = startSupervisor({
+      isFatal: (error) => error instanceof Error && error.name === "StatePermissionError",
+      auth: {
+        current: () => {
+          const error = new Error(calls++ < 2 ? "EIO: i/o error, read" : "secrets.json is missing: re-enroll");
+          error.name = calls <= 2 ? "Error" : "StatePermissionError";
+          throw error;
+        },
+        onRejected: () => false,
+      },
+    });
+    expect(sup.failure).toBeUndefined();
+    for (let i = 0; i < 2; i++) {
+      const [delay = 0] = clock.pending();
+      clock.advance(delay);
+    }
+    expect(sup.failure).toEqual({ name: "StatePermissionError", message: "secrets.json is missing: re-enroll" });
+    expect(transport.sockets).toHaveLength(0);
   });
 
   it("stops with the error, logged once without a stack, when the auth key cannot be read while reconnecting", async () => {

@@ -64,7 +64,11 @@ export async function enrollCommand(options: EnrollCommandOptions): Promise<Enro
       `this enrollment string names another signer than the one instance ${existing.instanceId} was enrolled with; enrolling again keeps the signer (to change it: veil-companion uninstall --yes, then enroll)`,
     );
   }
-  if (existing.consoleUrl === enrollment.consoleUrl && existing.consolePin === enrollment.consolePin) {
+  if (
+    existing.consoleUrl === enrollment.consoleUrl &&
+    existing.consolePin === enrollment.consolePin &&
+    !store.reenrollPending()
+  ) {
     options.logger.info("already enrolled for this instance: nothing to do", { instanceId: existing.instanceId });
     return { alreadyEnrolled: true, reenrolled: false, instanceId: existing.instanceId };
   }
@@ -108,12 +112,15 @@ async function reenroll(
           `the console certifies other keys for instance ${existing.instanceId} than the ones this host holds; nothing was changed`,
         );
       }
-      // Config first: a crash before the secrets leaves the old auth key with the new pin, never
-      // the new auth key with the old pin. A pending rotation's key is stale once the console
-      // took this token's.
+      // Config first: a cut before the secrets leaves the old auth key with the new pin, never
+      // the new auth key with the old pin; the marker makes the next enroll with this string run
+      // again, not take it as done, and `run` wait for it. A pending rotation's key is stale once
+      // the console took this token's.
+      store.markReenrolling();
       store.saveConfig(result.config);
       store.saveSecrets(result.secrets);
       store.clearPendingRotation();
+      store.clearReenrolling();
       options.logger.info("enrolled again: console settings and auth key replaced", {
         instanceId: existing.instanceId,
       });

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { acquireRotationLock, ROTATION_LOCK_FILE } from "../rotate/rotation-lock";
 import { lockStateDir, RUN_LOCK_FILE } from "../run/state-dir-lock";
 import { lockHolder } from "../state/lock-file";
 import { StateStore } from "../state/state-store";
@@ -31,7 +32,16 @@ export function uninstallCommand(stateDir: string): { removed: boolean; folder?:
     );
   }
   try {
-    store.erase({ keep: [RUN_LOCK_FILE] });
+    // A `veil-companion rotate` holds only the rotation lock: it would write secrets anew into
+    // the folder being erased.
+    const rotation = acquireRotationLock(stateDir);
+    if (rotation === undefined)
+      throw new CommandError("running", "a token rotation is running for this state folder; try again when it ends");
+    try {
+      store.erase({ keep: [RUN_LOCK_FILE, ROTATION_LOCK_FILE] });
+    } finally {
+      rotation.release();
+    }
   } finally {
     lock.release();
   }

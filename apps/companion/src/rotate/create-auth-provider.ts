@@ -1,5 +1,6 @@
 import type { Logger } from "../log";
 import type { StateStore } from "../state/state-store";
+import { StatePermissionError } from "../state/check-permissions";
 import type { AuthProvider } from "../supervisor/supervisor";
 import { acquireRotationLock } from "./rotation-lock";
 
@@ -24,7 +25,7 @@ export function createAuthProvider(options: { store: StateStore; logger: Logger 
   return {
     current() {
       const secrets = store.loadSecrets();
-      if (secrets === undefined) throw new Error("secrets.json is missing: re-enroll");
+      if (secrets === undefined) throw new StatePermissionError("secrets.json is missing: re-enroll");
       // Settled meanwhile (a rotation promoted or dropped it): back to secrets.json's key.
       if (trying !== undefined && store.loadPendingRotation()?.authKey !== trying) trying = undefined;
       return trying ?? secrets.authKey;

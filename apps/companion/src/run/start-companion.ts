@@ -7,6 +7,7 @@ import type { Logger } from "../log";
 import { createAuthProvider } from "../rotate/create-auth-provider";
 import { rotateTokenRequest } from "../rotate/rotate-token-request";
 import type { StateStore } from "../state/state-store";
+import { StatePermissionError } from "../state/check-permissions";
 import { Supervisor, type ConnectionState } from "../supervisor/supervisor";
 import type { BackoffPolicy } from "../supervisor/backoff";
 import { createPinnedTransport, type ConsoleTransport } from "../transport/console-transport";
@@ -206,6 +207,9 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     random: options.random ?? Math.random,
     logger,
     backoff: options.backoff,
+    // The state folder made unsafe, a secret file damaged or gone: no retry mends that (exit 1,
+    // and the operator is told the fix). Anything else reading the key (EIO, EMFILE) is retried.
+    isFatal: (error) => error instanceof StatePermissionError,
     onFrame: (frame) => responder.handleFrame(frame),
     onDisconnected: () => responder.closeAll("disconnected"),
     onState: (state, detail) => {

@@ -115,6 +115,7 @@ export const STATE_FILES = {
   rotation: "rotation.json",
   revocations: "revocations.json",
   boxKeyEpochs: "box-key-epochs.json",
+  reenroll: "reenroll.pending",
 } as const;
 
 /** Full paths of the state files. */
@@ -126,6 +127,7 @@ export function statePaths(dir: string): {
   rotation: string;
   revocations: string;
   boxKeyEpochs: string;
+  reenroll: string;
 } {
   return {
     dir,
@@ -135,5 +137,6 @@ export function statePaths(dir: string): {
     rotation: join(dir, STATE_FILES.rotation),
     revocations: join(dir, STATE_FILES.revocations),
     boxKeyEpochs: join(dir, STATE_FILES.boxKeyEpochs),
+    reenroll: join(dir, STATE_FILES.reenroll),
   };
 }

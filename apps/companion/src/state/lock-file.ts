@@ -153,7 +153,8 @@ function breakLock(path: string, id: string): boolean {
  * half-written, so an unreadable one is a leftover, not a holder still writing. A lock whose holder
  * is gone (killed, crashed, its pid now another process's; or, with `maxAgeMs`, older than that
  * where start times are unknown) is broken once and taken, by its inode: of two processes breaking
- * the same stale lock, one wins.
+ * the same stale lock, one wins. (Left open: three at once, where the slowest breaker moves the
+ * winner's fresh lock aside for the instant a third takes the name, can still make two holders.)
  */
 export function acquireLockFile(path: string, options: { maxAgeMs?: number } = {}): LockFile | undefined {
   const holder: Holder = { pid: process.pid, started: startedAt(process.pid) };

@@ -178,6 +178,26 @@ export class StateStore {
     writeSecretFile(this.paths.rotation, JSON.stringify(ZPendingRotationSchema.parse(pending)));
   }
 
+  /**
+   * `reenroll.pending`: present while an enrollment again (a new console pin or address) replaces
+   * config.json and secrets.json, so one cut between the two is seen: the enrollment is run again,
+   * and `run` refuses meanwhile.
+   */
+  reenrollPending(): boolean {
+    return lstatSync(this.paths.reenroll, { throwIfNoEntry: false }) !== undefined;
+  }
+
+  /** Marks an enrollment again as started (see {@link reenrollPending}). */
+  markReenrolling(): void {
+    this.check();
+    writeSecretFile(this.paths.reenroll, "");
+  }
+
+  /** Marks the enrollment again as finished. */
+  clearReenrolling(): void {
+    rmSync(this.paths.reenroll, { force: true });
+  }
+
   /** Forgets the unconfirmed rotation (overwritten, then removed; a symlink is removed, never followed). */
   clearPendingRotation(): void {
     if (lstatSync(this.paths.rotation, { throwIfNoEntry: false }) === undefined) return;

@@ -20,9 +20,10 @@ export const ACK_TIMEOUT_MS = 10_000;
 /** Frames the console may owe acknowledgements for before the connection is dropped and made anew. */
 export const MAX_OWED_ACKS = 20_000;
 /**
- * How long a connection must hold before the backoff starts again from its first delay. Reset on
- * every `connect`, two hosts with the same enrollment (a cloned VM), each replacing the other's
- * connection at the console, would take turns about once a second forever.
+ * How long a connection the console closed must have held before the backoff starts again from its
+ * first delay. Reset on every such close, two hosts with the same enrollment (a cloned VM), each
+ * replacing the other's connection at the console, would take turns about once a second forever.
+ * A connection lost otherwise (network, the console restarting) resets it at once.
  */
 export const STABLE_CONNECTION_MS = 30_000;
 
@@ -92,8 +93,13 @@ export interface SupervisorOptions {
   random: Random;
   logger: Logger;
   backoff?: BackoffPolicy;
-  /** How long a connection must hold to reset the backoff (default STABLE_CONNECTION_MS). */
+  /** How long a connection the console closed must have held to reset the backoff (default STABLE_CONNECTION_MS). */
   stableAfterMs?: number;
+  /**
+   * Whether an error thrown while connecting (reading the auth key) ends the supervisor for good;
+   * others are logged and retried with the backoff. Default: every error.
+   */
+  isFatal?: (error: unknown) => boolean;
   /** Ends a turn of the relay outbox (FrameOutbox): by default setImmediate; tests run it by hand. */
   deferTurnEnd?: (endTurn: () => void) => void;
   /** The relay outbox's clock for MAX_BATCH_WAIT_MS (milliseconds): by default performance.now; tests stop it. */
@@ -111,11 +117,13 @@ export interface SupervisorOptions {
 
 /**
  * Owns the connection to the console: connects, and after any loss reconnects with jittered
- * exponential backoff (reset once a connection has held STABLE_CONNECTION_MS). Stops for good
+ * exponential backoff (reset after a connection that was lost, or that the console closed after it
+ * held STABLE_CONNECTION_MS). Stops for good
  * when the console says the instance was revoked (`session:ended` or a `instance_revoked` connect
- * error), and when connecting itself fails (the auth key cannot be read: secrets.json made
- * unsafe or unreadable): that error is logged once, kept in {@link failure}, and the supervisor
- * ends "stopped" instead of throwing out of a timer. socket.io's own reconnection and
+ * error), and when connecting fails in a way `isFatal` names (the auth key cannot be read:
+ * secrets.json made unsafe, damaged or gone): that error is logged once, kept in
+ * {@link failure}, and the supervisor ends "stopped" instead of throwing out of a timer; other
+ * errors while connecting are retried. socket.io's own reconnection and
  * connection-state recovery are off: every connection is a fresh, authenticated one.
  */
 export class Supervisor {
@@ -268,7 +276,14 @@ export class Supervisor {
     try {
       this.#open();
     } catch (error) {
-      this.#fail(error);
+      if (this.#o.isFatal?.(error) ?? true) return this.#fail(error);
+      const name = error instanceof Error ? error.name : "Error";
+      this.#lastError = `${name}: ${error instanceof Error ? error.message : ""}`.slice(0, 200);
+      this.#o.logger.warn("could not connect; retrying", {
+        error: name,
+        message: error instanceof Error ? error.message : "a non-error was thrown",
+      });
+      this.#retry();
     }
   }
 
@@ -324,7 +339,7 @@ export class Supervisor {
             { reason, heldMs: this.#heldMs() },
           );
         else log.warn("disconnected from the console", { reason });
-        this.#retry();
+        this.#retry(reason === "io server disconnect");
       }),
     );
     socket.on(
@@ -358,10 +373,13 @@ export class Supervisor {
     return this.#connectedSince === null ? 0 : this.#o.clock.now() - this.#connectedSince;
   }
 
-  #retry(): void {
+  /** `closedByConsole`: the console ended a connection (perhaps to let another host's in). */
+  #retry(closedByConsole = false): void {
     if (this.#state === "stopped" || this.#state === "revoked") return;
-    // Only a connection that held starts the backoff over: one the console keeps replacing does not.
-    if (this.#heldMs() >= (this.#o.stableAfterMs ?? STABLE_CONNECTION_MS)) this.#attempt = 0;
+    // A lost connection starts the backoff over; one the console closed only if it held: two hosts
+    // with one enrollment, each replacing the other, back off.
+    const held = this.#heldMs();
+    if (held > 0 && (!closedByConsole || held >= (this.#o.stableAfterMs ?? STABLE_CONNECTION_MS))) this.#attempt = 0;
     this.#teardown();
     const delay = backoffDelay(this.#attempt, this.#o.random, this.#o.backoff ?? DEFAULT_BACKOFF);
     this.#attempt += 1;
