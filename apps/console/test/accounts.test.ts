@@ -105,6 +105,10 @@ for (const driver of drivers) {
       const list = (await c.api("/api/sessions", { token: admin.token })).json as TSessionListResponse;
       expect(list.sessions.length).toBeGreaterThanOrEqual(2);
       expect(list.sessions.filter((s) => s.current)).toHaveLength(1);
+      // One spelling per id (an upper-cased one would revoke the row but miss the socket room).
+      for (const id of [second.session.sessionId.toUpperCase(), "-".repeat(36)])
+        expect((await c.api(`/api/sessions/${id}`, { method: "DELETE", token: admin.token })).status).toBe(404);
+      expect((await c.api("/api/me", { token: second.session.token })).status).toBe(200);
       const revoke = await c.api(`/api/sessions/${second.session.sessionId}`, { method: "DELETE", token: admin.token });
       expect(revoke.status).toBe(200);
       expect((await c.api("/api/me", { token: second.session.token })).status).toBe(401);
@@ -378,6 +382,11 @@ for (const driver of drivers) {
         token: admin.token,
       });
       expect(last.status).toBe(409);
+      for (const id of [viewer.userId.toUpperCase(), "not-an-id"])
+        expect(
+          (await c.api(`/api/users/${id}/role`, { method: "PUT", body: { role: "auditor" }, token: admin.token }))
+            .status,
+        ).toBe(404);
       const ok = await c.api(`/api/users/${viewer.userId}/role`, {
         method: "PUT",
         body: { role: "auditor" },

@@ -282,9 +282,10 @@ describe("sessions across nodes belong to the browser that opened them", () => {
     return { hub, nodes };
   }
 
-  it("on the companion's node: another browser's frame or close for that session id is dropped", async () => {
+  it("on the companion's node: another browser's frame, close or handshake for that session id is dropped or refused", async () => {
     const instanceId = randomUUID();
-    const { hub, nodes } = node(randomUUID());
+    const localUser = randomUUID();
+    const { hub, nodes } = node(localUser);
     const atCompanion: TRelayFrame[] = [];
     const companion = companionSocket(instanceId, atCompanion);
     await hub.companionConnected(companion);
@@ -304,13 +305,34 @@ describe("sessions across nodes belong to the browser that opened them", () => {
     nodes.deliver("node:frame", frame("close", ""), intruder);
     // The same account on another socket is another browser too.
     nodes.deliver("node:frame", frame("transport", "injected"), { ...intruder, accountId: victim.accountId });
+    // A browser on this node, with a grant, that learnt the id cannot open it here either.
+    const local = {
+      id: "local-browser",
+      connected: true,
+      data: { userId: localUser, outbox: new FrameOutbox(() => undefined) },
+      once: () => undefined,
+    };
+    const localAcks: TSocketAck[] = [];
+    hub.fromBrowser(local, frame("handshake", "local hello"), (ack) => localAcks.push(ack));
     nodes.deliver("node:frame", frame("transport", "victim's"), victim);
     await turn();
     await turn();
+    expect(localAcks).toMatchObject([{ ok: false, error: { code: "conflict" } }]);
     expect(atCompanion.map((f) => Buffer.from(f.frame, "base64url").toString())).toEqual([
       "victim's hello",
       "victim's",
     ]);
+    // Each dropped transport frame tells its own sender that the session is not open here.
+    const closeTo = (browser: unknown): unknown[] => [
+      "node:answer",
+      expect.objectContaining({ sessionId: sessionId(9), kind: "close" }) as unknown,
+      browser,
+    ];
+    expect(nodes.emitted.filter(([event]) => event === "node:answer")).toEqual([
+      closeTo(intruder),
+      closeTo({ ...intruder, accountId: victim.accountId }),
+    ]);
+    nodes.emitted.length = 0;
 
     // The companion's answer goes to the other nodes naming the victim's browser, so only it gets it.
     const acks: TSocketAck[] = [];

@@ -92,7 +92,7 @@ function AuditTable() {
           e.preventDefault();
           if (draft.actor && !UUID.test(draft.actor.trim()))
             return task.setError("The user must be a user id (a UUID).");
-          setFilter({ ...draft, action: draft.action.trim(), actor: draft.actor.trim() });
+          setFilter({ ...draft, action: draft.action.trim(), actor: draft.actor.trim().toLowerCase() });
           setCursors([undefined]);
         }}
       >

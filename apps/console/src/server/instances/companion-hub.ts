@@ -235,13 +235,13 @@ export class CompanionHub {
 
   /** A handshake frame: authorize, register the session, then relay it. */
   async #openSession(browser: BrowserRelaySocket, frame: TRelayFrame): Promise<TSocketAck> {
-    if (this.#sessions.has(frame.sessionId)) return fail("conflict");
+    if (this.#idTaken(frame)) return fail("conflict");
     const mine = this.#browserSessions.get(browser.id);
     if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
     if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return fail("rate_limited");
     if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return fail("forbidden");
     if (!browser.connected) return fail("unavailable");
-    if (this.#sessions.has(frame.sessionId)) return fail("conflict");
+    if (this.#idTaken(frame)) return fail("conflict");
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#addSession(session);
@@ -249,6 +249,11 @@ export class CompanionHub {
     const ack = typeof sent === "boolean" ? OK : sent;
     if (!ack.ok) this.#removeSession(session);
     return ack;
+  }
+
+  /** Whether a browser here, or one on another node with this instance's companion here, holds the session id. */
+  #idTaken(frame: TRelayFrame): boolean {
+    return this.#sessions.has(frame.sessionId) || this.#remote.holds(frame.instanceId, frame.sessionId);
   }
 
   /**
@@ -301,9 +306,9 @@ export class CompanionHub {
   #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser): void {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return;
-    if (!this.#remote.fromBrowser(frame, browser, local, this.#sessions.has(frame.sessionId)))
-      return this.services.log(`relay: a ${frame.kind} frame from another node was dropped`);
-    local.data.outbox.push(frame);
+    if (this.#remote.fromBrowser(frame, browser, local, this.#sessions.has(frame.sessionId)))
+      local.data.outbox.push(frame);
+    else if (frame.kind === "handshake") this.services.log("relay: a handshake from another node was dropped");
   }
 
   /** `node:answer`: a companion's frame through another node, for the browser here that opened the session. */

@@ -126,7 +126,8 @@ export async function recordPresence(
     .update(instances)
     .set({
       online: true,
-      lastSeenAt: new Date(),
+      // The database's clock: nodes compare against it (other-node-relay.ts), not their own.
+      lastSeenAt: sql`now()`,
       companionVersion: c.companionVersion,
       remoteAddress: c.ip,
       connectionId: c.connectionId,
@@ -149,6 +150,6 @@ export async function presenceConnectionId(db: VeilDatabase, instanceId: string)
 export async function recordOffline(db: VeilDatabase, instanceId: string, connectionId: string): Promise<void> {
   await db
     .update(instances)
-    .set({ online: false, lastSeenAt: new Date(), connectionId: null })
+    .set({ online: false, lastSeenAt: sql`now()`, connectionId: null })
     .where(and(eq(instances.id, instanceId), eq(instances.connectionId, connectionId)));
 }

@@ -7,7 +7,7 @@
  * holds a companion also keeps the sessions browsers on other nodes opened with it
  * (remote-sessions.ts), so that it charges their answers as it charges its own browsers' ones.
  */
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { instances, type VeilDatabase } from "@veil/db";
 import { VeilError, ZIdSchema, ZRelayFrameSchema, type TRelayFrame, type TSocketAck } from "@veil/protocol";
@@ -178,7 +178,7 @@ export class OtherNodeRelay {
           and(
             eq(instances.id, id),
             eq(instances.online, true),
-            gt(instances.lastSeenAt, new Date(Date.now() - PRESENCE_STALE_MS)),
+            gt(instances.lastSeenAt, sql`now() - make_interval(secs => ${PRESENCE_STALE_MS / 1000})`),
           ),
         );
       // Online, perhaps on this very node now: its socket connected while the database answered.

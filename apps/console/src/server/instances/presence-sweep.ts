@@ -1,19 +1,24 @@
-import { and, eq, inArray, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import { instances } from "@veil/db";
 import type { ConsoleServices } from "../services";
+import { PRESENCE_STALE_MS } from "./instance-store";
 
-/** Every this many sweeps (of 2 s by default), live companions' last_seen_at is refreshed (see PRESENCE_STALE_MS). */
-const HEARTBEAT_EVERY_SWEEPS = 15;
+/**
+ * How often live companions' last_seen_at is refreshed: a third of PRESENCE_STALE_MS, on a timer
+ * of its own, so no sweep interval can let a healthy companion look gone.
+ */
+export const HEARTBEAT_MS = PRESENCE_STALE_MS / 3;
 
 /**
  * What a node runs while companions are connected to it: every `revocationSweepMs` (2 s; the
  * promise is a revoked companion gone within 5 s) it looks up which of them were revoked through
  * another node, in case that node's `node:revoke` event was lost, and has them revoked; and every
- * HEARTBEAT_EVERY_SWEEPS sweeps it refreshes their presence. It stops by itself once none is
+ * HEARTBEAT_MS it refreshes their presence. It stops by itself once none is
  * connected.
  */
 export class PresenceSweep {
   #timer: NodeJS.Timeout | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly services: ConsoleServices,
@@ -24,20 +29,22 @@ export class PresenceSweep {
 
   start(): void {
     if (this.#timer) return;
-    let ticks = 0;
+    this.#heartbeat = setInterval(() => {
+      const ids = this.connected();
+      if (ids.length === 0) return;
+      // A node that dies cannot mark its companions offline: a presence not refreshed for
+      // PRESENCE_STALE_MS counts as offline. The database's clock, as every presence write and
+      // check uses, so nodes' clocks need not agree.
+      void this.services.db
+        .update(instances)
+        .set({ lastSeenAt: sql`now()` })
+        .where(and(inArray(instances.id, ids), eq(instances.online, true)))
+        .catch(this.#logFailure("companion heartbeat"));
+    }, HEARTBEAT_MS);
+    this.#heartbeat.unref();
     this.#timer = setInterval(() => {
       const ids = this.connected();
       if (ids.length === 0) return this.stop();
-      ticks += 1;
-      if (ticks % HEARTBEAT_EVERY_SWEEPS === 0) {
-        // A node that dies cannot mark its companions offline: listings treat a presence not
-        // refreshed for PRESENCE_STALE_MS as offline.
-        void this.services.db
-          .update(instances)
-          .set({ lastSeenAt: new Date() })
-          .where(and(inArray(instances.id, ids), eq(instances.online, true)))
-          .catch(this.#logFailure("companion heartbeat"));
-      }
       void this.services.db
         .select({ id: instances.id })
         .from(instances)
@@ -50,7 +57,9 @@ export class PresenceSweep {
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#timer = null;
+    this.#heartbeat = null;
   }
 
   #logFailure(what: string): (error: unknown) => void {

@@ -231,6 +231,14 @@ export class RemoteSessionRelay {
       // (another account's, learnt somehow) buys nothing.
       const session = this.#sessions.heldBy(frame.instanceId, frame.sessionId, browser);
       if (session !== undefined && frame.kind === "close") this.#sessions.close(session);
+      // A session this node never saw open (its companion came here from a node that died): the
+      // browser is told, as the node that had it would have told it, instead of waiting.
+      if (session === undefined && frame.kind === "transport")
+        this.channel()?.serverSideEmit(
+          "node:answer",
+          closeFrame(frame.instanceId, frame.sessionId, "unavailable"),
+          browser,
+        );
       return session !== undefined;
     }
     const opened = heldHere ? null : this.#sessions.open(frame.instanceId, frame.sessionId, browser);
@@ -251,6 +259,11 @@ export class RemoteSessionRelay {
       );
     }
     return true;
+  }
+
+  /** Whether a browser on another node holds this session id with the instance's companion here. */
+  holds(instanceId: string, sessionId: string): boolean {
+    return this.#sessions.get(instanceId, sessionId) !== undefined;
   }
 
   /** The instance's companion went or was revoked: its remote sessions' browsers are told why. */

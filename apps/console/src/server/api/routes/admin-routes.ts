@@ -11,6 +11,7 @@ import { b64u, INVITE_LABEL, labelledHash, random256 } from "../../auth/bytes";
 import { audit } from "../../services";
 import { userSummary } from "../present";
 import { defineRoute, requireAuth } from "../route";
+import { idParam } from "./id-param";
 
 const INVITE_DAYS = 7;
 
@@ -83,7 +84,7 @@ export const changeRole = defineRoute({
   body: ZRoleChangeRequestSchema,
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const targetId = ctx.params.id ?? "";
+    const targetId = idParam(ctx.params);
     const role = ctx.body.role;
     const result = await ctx.services.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${0x76656932})`);

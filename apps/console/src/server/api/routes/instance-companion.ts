@@ -17,7 +17,7 @@ import { certificateWire, findInstance, instanceKdfWire, type InstanceRow } from
 import { audit, type ConsoleServices } from "../../services";
 import { assertKdfAcceptable, DEFAULT_KDF } from "../kdf-policy";
 import { defineRoute, type ApiContext } from "../route";
-import { instanceIdParam } from "./instance-params";
+import { idParam } from "./id-param";
 
 /**
  * The companion-facing endpoints (docs/PROTOCOL-COMPANION.md §2). Unauthenticated guessing
@@ -67,7 +67,7 @@ export const companionKdf = defineRoute({
   rate: "login",
   auth: "public",
   handler: async (ctx) => {
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     consumeInstanceBudget(ctx, instanceId);
     const row = await findInstance(ctx.services.db, instanceId);
     const kdf = row
@@ -89,7 +89,7 @@ export const companionEnroll = defineRoute({
   auth: "public",
   body: ZEnrollRequestSchema,
   handler: async (ctx) => {
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     consumeInstanceBudget(ctx, instanceId);
     if (ctx.body.protocolVersion < MIN_PROTOCOL_VERSION || ctx.body.protocolVersion > PROTOCOL_VERSION)
       throw new VeilError("protocol_version_unsupported");
@@ -136,7 +136,7 @@ export const companionRotate = defineRoute({
   auth: "public",
   body: ZRotateRequestSchema,
   handler: async (ctx) => {
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     consumeInstanceBudget(ctx, instanceId);
     const { next } = ctx.body;
     const outcome = await ctx.services.db.transaction(async (tx) => {

@@ -15,7 +15,7 @@ import {
 import { findInstance, roleOnInstance, type GrantRow } from "../../instances/instance-store";
 import { audit } from "../../services";
 import { defineRoute, requireAuth, type ApiContext } from "../route";
-import { instanceIdParam } from "./instance-params";
+import { idParam } from "./id-param";
 
 function grantSummary(g: GrantRow): TGrantSummary {
   return {
@@ -99,7 +99,7 @@ export const createGrant = defineRoute({
   bodyLimit: 16 * 1024,
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     const instance = await findInstance(ctx.services.db, instanceId);
     if (!instance) throw new VeilError("not_found");
     if (instance.revokedAt) throw new VeilError("instance_revoked");
@@ -148,7 +148,7 @@ export const revokeGrant = defineRoute({
   bodyLimit: 1024,
   handler: async (ctx) => {
     requireAuth(ctx);
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     const accountId = ctx.body.accountId.toLowerCase();
     const removed = await ctx.services.db
       .delete(instanceGrants)
@@ -169,7 +169,7 @@ export const listGrants = defineRoute({
   auth: "session",
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const instance = await findInstance(ctx.services.db, instanceIdParam(ctx.params));
+    const instance = await findInstance(ctx.services.db, idParam(ctx.params));
     const role = instance ? await roleOnInstance(ctx.services.db, user, instance) : null;
     if (!instance || !role) throw new VeilError("not_found");
     const rows = await ctx.services.db

@@ -3,7 +3,7 @@ import { instanceGrants, instances } from "@veil/db";
 import { VeilError, type TInstanceListResponse, type TInstanceResponse } from "@veil/protocol";
 import { findInstance, instanceSummary, roleOnInstance } from "../../instances/instance-store";
 import { defineRoute, requireAuth } from "../route";
-import { instanceIdParam } from "./instance-params";
+import { idParam } from "./id-param";
 
 /** GET /api/instances: admins see every instance; others those they hold an unexpired grant for. */
 export const listInstances = defineRoute({
@@ -43,7 +43,7 @@ export const getInstance = defineRoute({
   auth: "session",
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const row = await findInstance(ctx.services.db, instanceIdParam(ctx.params));
+    const row = await findInstance(ctx.services.db, idParam(ctx.params));
     const role = row ? await roleOnInstance(ctx.services.db, user, row) : null;
     if (!row || !role) throw new VeilError("not_found");
     return { body: { instance: instanceSummary(row, role) } satisfies TInstanceResponse };

@@ -6,7 +6,7 @@ import { findInstance } from "../../instances/instance-store";
 import { deleteSnapshots } from "../../snapshots/snapshot-store";
 import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
-import { instanceIdParam } from "./instance-params";
+import { idParam } from "./id-param";
 
 /**
  * POST /api/instances/:id/revoke (admin, step-up): marks the instance revoked (for good), then
@@ -23,7 +23,7 @@ export const revokeInstance = defineRoute({
   stepUp: true,
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const id = instanceIdParam(ctx.params);
+    const id = idParam(ctx.params);
     const done = await ctx.services.db
       .update(instances)
       .set({ revokedAt: new Date(), online: false })

@@ -3,7 +3,7 @@ import { b64u } from "../../auth/bytes";
 import { mayAddressInstance } from "../../instances/instance-store";
 import { latestSnapshot } from "../../snapshots/snapshot-store";
 import { defineRoute, requireAuth } from "../route";
-import { instanceIdParam } from "./instance-params";
+import { idParam } from "./id-param";
 
 /**
  * GET /api/instances/:id/snapshot: the newest sealed last-known inventory of an instance, for
@@ -18,7 +18,7 @@ export const getInstanceSnapshot = defineRoute({
   auth: "session",
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const instanceId = instanceIdParam(ctx.params);
+    const instanceId = idParam(ctx.params);
     if (!(await mayAddressInstance(ctx.services.db, user.id, instanceId))) throw new VeilError("not_found");
     const row = await latestSnapshot(ctx.services.db, instanceId);
     const body: TSnapshotResponse = {

@@ -3,6 +3,7 @@ import { sessions } from "@veil/db";
 import { VeilError } from "@veil/protocol";
 import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
+import { idParam } from "./id-param";
 
 /** DELETE /api/sessions/:id — revokes one of this account's sessions and disconnects its sockets. */
 export const revokeSession = defineRoute({
@@ -12,8 +13,7 @@ export const revokeSession = defineRoute({
   auth: "session",
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const id = ctx.params.id ?? "";
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new VeilError("not_found");
+    const id = idParam(ctx.params);
     const done = await ctx.services.db
       .update(sessions)
       .set({ revokedAt: new Date() })
