@@ -56,7 +56,7 @@ import {
   type CpuProfile,
 } from "./lib/relay-profile";
 import { nextMessage } from "./lib/fleet-fixtures";
-import { browserCryptoTime, pacedPing, setUpVeil, SOCKETS, startRig, tearDown } from "./lib/relay-veil";
+import { browserCryptoTime, pacedPing, RELAY_TTL_MS, setUpVeil, SOCKETS, startRig, tearDown } from "./lib/relay-veil";
 
 const load0 = loadavg()[0] ?? 0;
 header("relay round trips");
@@ -90,6 +90,7 @@ try {
   const t0 = performance.now();
   const veil = await setUpVeil(rig);
   const { one, many, companion } = veil;
+  for (const session of [one, ...many]) session.ttlMs = RELAY_TTL_MS;
   console.log(
     `set-up ${((performance.now() - t0) / 1000).toFixed(1)} s: console (PGlite), companion enrolled and online, ${SOCKETS} browser sockets with one E2E session each`,
   );

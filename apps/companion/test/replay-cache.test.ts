@@ -151,6 +151,27 @@ describe("at most once: the replay record", () => {
     expect(cache.keptChars).toBe(0);
   });
 
+  it("is full only once ids that expired since the last sweep are swept (a forced sweep at most every 100 ms)", () => {
+    const t = 1_000_000;
+    const cache = new ReplayCache({
+      maxEntries: 100,
+      perAccount: 4,
+      reservedPerAccount: 0,
+      maxReserved: 0,
+      maxKeptChars: 100,
+      sweepEveryMs: 1000,
+    });
+    expect(cache.claim("a", "first", t + 10_000, t)).toBe("new");
+    for (let i = 0; i < 3; i++) expect(cache.claim("a", `short${i}`, t + 200, t + 1)).toBe("new");
+    expect(cache.claim("a", "more", t + 10_000, t + 50)).toBe("full");
+    // The three short ones expired; the regular sweep is not due for most of a second.
+    expect(cache.claim("a", "more", t + 10_000, t + 300)).toBe("new");
+    for (const id of ["x1", "x2"]) expect(cache.claim("a", id, t + 10_000, t + 310)).toBe("new");
+    // Full for good now (nothing expired), and no forced sweep again within 100 ms.
+    expect(cache.claim("a", "again", t + 10_000, t + 350)).toBe("full");
+    expect(cache.size(t + 350)).toBe(4);
+  });
+
   it("colluding accounts that fill the record leave every other account its reserve, and the reserve is bounded", () => {
     const now = Date.now();
     const limits = {

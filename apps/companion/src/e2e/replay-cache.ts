@@ -29,6 +29,9 @@ export interface ReplayLimits {
   readonly sweepEveryMs: number;
 }
 
+/** A full record is swept before a claim is refused, at most this often. */
+const FULL_SWEEP_MS = 100;
+
 export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
   maxEntries: 200_000,
   perAccount: 50_000,
@@ -103,14 +106,11 @@ export class ReplayCache {
       this.#delete(accountId, ids, id, existing);
     }
     this.#sweep(now, false);
-    const mine = this.#accounts.get(accountId)?.size ?? 0;
-    const { maxEntries, perAccount, reservedPerAccount, maxReserved } = this.limits;
-    if (
-      mine >= perAccount ||
-      this.#size >= maxEntries + maxReserved ||
-      (this.#size >= maxEntries && mine >= reservedPerAccount)
-    )
-      return "full";
+    // Full only once the ids that expired since the last sweep are gone too: a sweep is forced
+    // then, at most every FULL_SWEEP_MS (a sweep walks every entry; a caller held at its cap must
+    // not make each of its requests pay for one).
+    if (this.#full(accountId) && now - this.#lastSweep >= FULL_SWEEP_MS) this.#sweep(now, true);
+    if (this.#full(accountId)) return "full";
     ids = this.#accounts.get(accountId);
     if (ids === undefined) {
       ids = new Map();
@@ -119,6 +119,17 @@ export class ReplayCache {
     ids.set(id, { expiresAt, response: undefined, chars: 0 });
     this.#size += 1;
     return "new";
+  }
+
+  /** Whether `accountId` may not claim one more id now. */
+  #full(accountId: string): boolean {
+    const mine = this.#accounts.get(accountId)?.size ?? 0;
+    const { maxEntries, perAccount, reservedPerAccount, maxReserved } = this.limits;
+    return (
+      mine >= perAccount ||
+      this.#size >= maxEntries + maxReserved ||
+      (this.#size >= maxEntries && mine >= reservedPerAccount)
+    );
   }
 
   /**
