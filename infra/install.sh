@@ -35,9 +35,10 @@ die() { printf 'veil-companion install: error: %s\n' "$*" >&2; exit 1; }
 # Paths this script writes into the unit's ExecStart (and its sed): only characters that need no
 # quoting there (no space, quote, $, backquote, backslash, newline, #, &).
 plain_path() { case "$1" in *[!A-Za-z0-9/._+@:,=-]*) return 1 ;; esac; }
-# Paths this script writes between double quotes in the wrapper script: none of " $ ` \ or a newline.
+# Paths this script writes between double quotes in the wrapper script, one of them inside
+# ${VEIL_STATE_DIR:=…}: none of " $ ` \ } or a newline.
 quotable_path() {
-  case "$1" in *'"'*|*'$'*|*'`'*|*\\*|*"
+  case "$1" in *'"'*|*'$'*|*'`'*|*\\*|*'}'*|*"
 "*) return 1 ;; esac
 }
 say() { printf 'veil-companion install: %s\n' "$*" >&2; }
@@ -64,7 +65,7 @@ if [ -n "$PREFIX" ]; then
   MODE=prefix
   case "$PREFIX" in /*) ;; *) PREFIX="$(pwd)/$PREFIX" ;; esac
   quotable_path "$PREFIX" ||
-    die "--prefix $PREFIX: use a folder whose path has no double quote, \$, backquote, backslash or newline (it is written into the wrapper script)"
+    die "--prefix $PREFIX: use a folder whose path has no double quote, \$, backquote, backslash, } or newline (it is written into the wrapper script)"
   # Folders of our own under DIR: DIR may be shared (/usr/local, $HOME), so uninstall removes
   # these and the wrapper, never DIR/lib or DIR/bin themselves.
   LIBDIR="$PREFIX/lib/veil-companion"
@@ -104,7 +105,7 @@ check_node() {
       die "Node.js at $NODE: the service unit would need its path quoted (a space, a quote, \$, a backslash, # or &); put node on PATH from a folder whose path has only letters, digits and / . _ + @ : , = -"
   else
     quotable_path "$NODE" ||
-      die "Node.js at $NODE: its path has a double quote, \$, backquote, backslash or newline, which the wrapper script cannot hold; put node on PATH from another folder"
+      die "Node.js at $NODE: its path has a double quote, \$, backquote, backslash, } or newline, which the wrapper script cannot hold; put node on PATH from another folder"
   fi
   major="$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   [ "$major" -ge 20 ] 2>/dev/null || die "Node.js 20 or newer is required (found $("$NODE" --version 2>/dev/null || echo unknown))"
@@ -346,10 +347,14 @@ do_install() {
 
 do_uninstall() {
   has_unit=0
+  was_active=0
   if [ "$MODE" = system ]; then
     [ "$(id -u)" -eq 0 ] || die "uninstall must run as root (or use --prefix DIR)"
     if command -v systemctl >/dev/null 2>&1 && [ -f "$UNIT" ]; then
       has_unit=1
+      case "$(systemctl is-active "$SERVICE" 2>/dev/null || true)" in
+        active|activating|reloading) was_active=1 ;;
+      esac
       systemctl stop "$SERVICE" >/dev/null 2>&1 || true
     fi
   fi
@@ -361,7 +366,7 @@ do_uninstall() {
   # can run. Nothing here reads stdin.
   if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ] && { [ "$MODE" = prefix ] || id "$SVC_USER" >/dev/null 2>&1; }; then
     if ! refused="$(as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null 2>&1 >/dev/null)"; then
-      [ "$has_unit" -eq 0 ] || systemctl start "$SERVICE" >/dev/null 2>&1 || true
+      [ "$was_active" -eq 0 ] || systemctl start "$SERVICE" >/dev/null 2>&1 || true
       die "the companion did not erase its state, so nothing was removed: ${refused:-no reason given} (a damaged state folder can be removed by hand: rm -rf $STATE)"
     fi
   fi

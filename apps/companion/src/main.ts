@@ -121,10 +121,6 @@ async function main(argv: string[]): Promise<number> {
       const store = new StateStore(env.VEIL_STATE_DIR);
       // Checks the folder first (missing, or looser permissions: the fix is named), then locks it.
       store.loadConfig();
-      if (store.reenrollPending())
-        throw new Error(
-          `an enrollment again did not finish in ${env.VEIL_STATE_DIR}: run 'veil-companion enroll' with the same string again, then start the companion`,
-        );
       const lock = lockStateDir(env.VEIL_STATE_DIR);
       if (lock === undefined)
         throw new Error(
@@ -132,6 +128,11 @@ async function main(argv: string[]): Promise<number> {
         );
       held.lock = lock;
       try {
+        // Checked under the lock, which an enrollment again holds while it writes.
+        if (store.reenrollPending())
+          throw new Error(
+            `an enrollment again did not finish in ${env.VEIL_STATE_DIR}: run 'veil-companion enroll' with the same string again, then start the companion`,
+          );
         return await runUntilStopped(store, logger, env);
       } finally {
         lock.release();

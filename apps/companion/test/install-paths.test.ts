@@ -15,13 +15,15 @@ const install = (args: string[], path = process.env.PATH ?? "") =>
   spawnSync("sh", [INSTALL, ...args], { input: "", encoding: "utf8", env: { PATH: path, HOME: work } });
 
 describe("install.sh and paths it would have to quote", () => {
-  it.each(["a$(touch pwned)", "back`tick`", 'quote"d', "back\\slash", "new\nline"])(
+  it.each(["a$(touch pwned)", "back`tick`", 'quote"d', "back\\slash", "new\nline", "brace}d"])(
     "refuses --prefix …/%s and creates nothing",
     (name) => {
       const prefix = join(work, name);
       const run = install(["--prefix", prefix]);
       expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/use a folder whose path has no double quote, \$, backquote, backslash or newline/);
+      expect(run.stderr).toMatch(
+        /use a folder whose path has no double quote, \$, backquote, backslash, \} or newline/,
+      );
       expect(existsSync(prefix)).toBe(false);
       expect(existsSync(join(work, "pwned"))).toBe(false);
     },
@@ -34,7 +36,9 @@ describe("install.sh and paths it would have to quote", () => {
     const prefix = join(work, "plain");
     const run = install(["--prefix", prefix], `${bin}:/usr/bin:/bin`);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/Node\.js at .*node\$dir\/node: its path has a double quote, \$, backquote/);
+    expect(run.stderr).toMatch(
+      /Node\.js at .*node\$dir\/node: its path has a double quote, \$, backquote, backslash, \}/,
+    );
     expect(existsSync(prefix)).toBe(false);
   });
 });

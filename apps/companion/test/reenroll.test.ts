@@ -8,9 +8,11 @@ import { enrollCommand, type EnrollCommandResult } from "../src/cli/enroll-comma
 import { CommandError } from "../src/cli/command-error";
 import { EnrollmentError } from "../src/enroll/verify-certificate";
 import { decodeEnrollment, encodeBase64Url, encodeEnrollment } from "../src/protocol";
+import { rotateToken } from "../src/rotate/rotate-token";
 import { acquireRotationLock } from "../src/rotate/rotation-lock";
 import { lockStateDir } from "../src/run/state-dir-lock";
 import { StateStore } from "../src/state/state-store";
+import { createPinnedTransport } from "../src/transport/console-transport";
 import { waitUntil } from "./harness/browser";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, runCompanion, tempStateDir } from "./harness/companion";
@@ -169,6 +171,12 @@ describe("enroll again, for the instance enrolled here", () => {
     // config.json has the new pin; the marker says the secrets may not match it.
     expect(store.loadConfig()?.consolePin).toBe(after.cert.pin);
     expect(store.reenrollPending()).toBe(true);
+    // A token rotation now would strand it: the string could never enroll again.
+    expect(
+      await rotateToken({ store, transport: createPinnedTransport(after.url, after.cert.pin), logger }).catch(
+        (e: unknown) => e,
+      ),
+    ).toMatchObject({ message: /an enrollment again did not finish/ });
     const requests = after.requests.length;
     expect(await enroll(dir, line)).toMatchObject({ alreadyEnrolled: false, reenrolled: true });
     expect(after.requests.length).toBeGreaterThan(requests);

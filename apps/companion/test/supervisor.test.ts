@@ -6,6 +6,7 @@ import { backoffDelay, DEFAULT_BACKOFF } from "../src/supervisor/backoff";
 import {
   ACK_TIMEOUT_MS,
   describeConnectError,
+  LOST_CONNECTION_HELD_MS,
   MAX_OWED_ACKS,
   STABLE_CONNECTION_MS,
   Supervisor,
@@ -132,7 +133,7 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     sup.stop();
   });
 
-  it("after the console closed a connection, resets only past the configured threshold (stableAfterMs); after a lost one, at once", () => {
+  it("after the console closed a connection, resets only past the configured threshold (stableAfterMs); after a lost one, past 5 s", () => {
     const { clock, transport, sup } = startSupervisor({ stableAfterMs: 10 });
     const connectFor = (i: number, ms: number, reason = "io server disconnect"): number => {
       const s = transport.sockets[i] as FakeSocket;
@@ -148,9 +149,11 @@ describe("supervisor: reconnects with jittered exponential backoff", () => {
     expect(connectFor(1, 9)).toBe(1000);
     expect(connectFor(2, 10)).toBe(500);
     expect(connectFor(3, 1)).toBe(1000);
-    // A network that drops connections soon after they are made (a proxy, a NAT) is no clone.
-    expect(connectFor(4, 1, "transport close")).toBe(500);
-    expect(connectFor(5, 1, "ping timeout")).toBe(500);
+    // Lost connections: one that held 5 s starts over; ones dropped at once (a console that keeps
+    // crashing, a balancer that accepts and drops) are backed off from.
+    expect(connectFor(4, LOST_CONNECTION_HELD_MS, "transport close")).toBe(500);
+    expect(connectFor(5, 1, "ping timeout")).toBe(1000);
+    expect(connectFor(6, 1, "transport close")).toBe(2000);
     sup.stop();
   });
 

@@ -60,6 +60,8 @@ export class ReplayCache {
   #size = 0;
   #keptChars = 0;
   #lastSweep = Number.NEGATIVE_INFINITY;
+  /** The earliest expiry of the ids held (as of the last sweep and the claims since). */
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS) {}
 
@@ -84,8 +86,12 @@ export class ReplayCache {
   #sweep(now: number, force = false): void {
     if (!force && now - this.#lastSweep < this.limits.sweepEveryMs) return;
     this.#lastSweep = now;
+    let next = Number.POSITIVE_INFINITY;
     for (const [accountId, ids] of this.#accounts)
-      for (const [id, entry] of ids) if (entry.expiresAt <= now) this.#delete(accountId, ids, id, entry);
+      for (const [id, entry] of ids)
+        if (entry.expiresAt <= now) this.#delete(accountId, ids, id, entry);
+        else if (entry.expiresAt < next) next = entry.expiresAt;
+    this.#nextExpiry = next;
   }
 
   /**
@@ -107,9 +113,10 @@ export class ReplayCache {
     }
     this.#sweep(now, false);
     // Full only once the ids that expired since the last sweep are gone too: a sweep is forced
-    // then, at most every FULL_SWEEP_MS (a sweep walks every entry; a caller held at its cap must
-    // not make each of its requests pay for one).
-    if (this.#full(accountId) && now - this.#lastSweep >= FULL_SWEEP_MS) this.#sweep(now, true);
+    // then, when some id has expired, at most every FULL_SWEEP_MS (a sweep walks every entry; a
+    // caller held at its cap must not make the companion walk them for nothing).
+    if (this.#full(accountId) && now >= this.#nextExpiry && now - this.#lastSweep >= FULL_SWEEP_MS)
+      this.#sweep(now, true);
     if (this.#full(accountId)) return "full";
     ids = this.#accounts.get(accountId);
     if (ids === undefined) {
@@ -118,6 +125,7 @@ export class ReplayCache {
     }
     ids.set(id, { expiresAt, response: undefined, chars: 0 });
     this.#size += 1;
+    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
     return "new";
   }
 

@@ -58,6 +58,13 @@ export async function rotateToken(options: RotateOptions): Promise<string> {
     const config = store.loadConfig();
     let secrets = store.loadSecrets();
     if (config === undefined || secrets === undefined) throw new RotationError("not enrolled", "refused");
+    // An enrollment again that was cut: its string must enroll once more, which a new token
+    // would make impossible.
+    if (store.reenrollPending())
+      throw new RotationError(
+        "an enrollment again did not finish: run 'veil-companion enroll' with the same string again first",
+        "refused",
+      );
     const earlier = store.loadPendingRotation();
     if (earlier !== undefined)
       secrets = await settlePendingRotation({

@@ -23,9 +23,12 @@ export const MAX_OWED_ACKS = 20_000;
  * How long a connection the console closed must have held before the backoff starts again from its
  * first delay. Reset on every such close, two hosts with the same enrollment (a cloned VM), each
  * replacing the other's connection at the console, would take turns about once a second forever.
- * A connection lost otherwise (network, the console restarting) resets it at once.
+ * A connection lost otherwise (network, the console restarting) resets it after
+ * LOST_CONNECTION_HELD_MS.
  */
 export const STABLE_CONNECTION_MS = 30_000;
+/** How long a connection lost otherwise (network, a console restart) must have held to reset the backoff. */
+export const LOST_CONNECTION_HELD_MS = 5_000;
 
 /**
  * The acknowledgements the console owes, without a timer per frame (a timer per frame sent was a
@@ -198,7 +201,7 @@ export class Supervisor {
     });
     if (this.#acks.total > MAX_OWED_ACKS) {
       this.#o.logger.error("the console stopped acknowledging frames: reconnecting", { owed: this.#acks.total });
-      this.#retry();
+      this.#retry(true);
     }
   }
 
@@ -373,13 +376,19 @@ export class Supervisor {
     return this.#connectedSince === null ? 0 : this.#o.clock.now() - this.#connectedSince;
   }
 
-  /** `closedByConsole`: the console ended a connection (perhaps to let another host's in). */
+  /**
+   * `closedByConsole`: the console ended the connection (perhaps to let another host's in), or
+   * stopped acknowledging frames on it.
+   */
   #retry(closedByConsole = false): void {
     if (this.#state === "stopped" || this.#state === "revoked") return;
-    // A lost connection starts the backoff over; one the console closed only if it held: two hosts
-    // with one enrollment, each replacing the other, back off.
+    // The backoff starts over only after a connection that held: LOST_CONNECTION_HELD_MS for one
+    // lost (a console that keeps crashing, or a balancer that accepts and drops, is backed off
+    // from), STABLE_CONNECTION_MS for one the console ended (two hosts with one enrollment, each
+    // replacing the other, back off too).
     const held = this.#heldMs();
-    if (held > 0 && (!closedByConsole || held >= (this.#o.stableAfterMs ?? STABLE_CONNECTION_MS))) this.#attempt = 0;
+    const needed = closedByConsole ? (this.#o.stableAfterMs ?? STABLE_CONNECTION_MS) : LOST_CONNECTION_HELD_MS;
+    if (held > 0 && held >= needed) this.#attempt = 0;
     this.#teardown();
     const delay = backoffDelay(this.#attempt, this.#o.random, this.#o.backoff ?? DEFAULT_BACKOFF);
     this.#attempt += 1;
