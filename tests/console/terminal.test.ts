@@ -129,8 +129,11 @@ describe.skipIf(!chromiumAvailable)("device terminal in Chromium with a real com
     sims.push(veil);
     const device = veil.devices[0];
     if (!device) throw new Error("no device");
-    // The device's own key replaced the site key: it is adopted on the channel.
+    // The device's own key replaced the site key, and the companion welcomed it back under that
+    // key: only then does it count the device as adopted (the device reconnects ~0.5–1 s after
+    // the key arrives, and a fast browser could ask for a terminal in between).
     await expect.poll(() => device.veil.deviceKey?.type, { timeout: 30_000 }).toBe("device");
+    await expect.poll(() => device.veil.welcomed, { timeout: 30_000 }).toBe(true);
 
     await openInstance(page, url, instanceId);
     await page.goto(`${url}/instances/${instanceId}/terminal/${device.mac}`);

@@ -47,6 +47,8 @@ export interface VeilAdoption {
   siteKey?: SiteKey;
   deviceKey?: ChannelCredential;
   intervalSec: number;
+  /** The companion welcomed a session under the device key: it counts the device as adopted. */
+  welcomed?: boolean;
 }
 
 const hex2 = (n: number): string => (n & 0xff).toString(16).padStart(2, "0");

@@ -122,6 +122,7 @@ export class VeilConnector {
         }
         case "welcome":
           this.failures = 0;
+          device.veil.welcomed = true;
           device.veil.intervalSec = msg.interval;
           if (!this.informing) {
             this.informing = true;
