@@ -421,28 +421,26 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       await Promise.all([pub.connect(), sub.connect()]);
       const late = new Server();
       late.adapter(createAdapter(pub, sub));
+      /** The database names `socketId` for the instance, node C says so, and `socket` is replaced. */
+      const replacedBy = async (instanceId: string, socket: Socket, socketId: string): Promise<void> => {
+        await a.running.services.db
+          .update(instances)
+          .set({ connectionId: socketId })
+          .where(eq(instances.id, instanceId));
+        const gone = next<string>(socket, "disconnect");
+        late.of("/companion").serverSideEmit("node:companion", instanceId, socketId);
+        await gone;
+      };
       try {
         late.of("/companion").serverSideEmit("node:companion", inst.instanceId, "an-older-socket");
         // A marker sent after it, about another instance whose row names another connection: once
         // node A has acted on the marker (the same steps, in the order Redis delivered them), it has
         // handled the late event too.
-        await a.running.services.db
-          .update(instances)
-          .set({ connectionId: "the-marker's-newer-socket" })
-          .where(eq(instances.id, marker.instanceId));
-        const markerGone = next<string>(markerCompanion.socket, "disconnect");
-        late.of("/companion").serverSideEmit("node:companion", marker.instanceId, "the-marker's-newer-socket");
-        await markerGone;
+        await replacedBy(marker.instanceId, markerCompanion.socket, "the-marker's-newer-socket");
         expect(disconnected).toBe(false);
 
         // A connection the database names (it registered after this one) does replace it.
-        await a.running.services.db
-          .update(instances)
-          .set({ connectionId: "a-newer-socket" })
-          .where(eq(instances.id, inst.instanceId));
-        const gone = next<string>(companion.socket, "disconnect");
-        late.of("/companion").serverSideEmit("node:companion", inst.instanceId, "a-newer-socket");
-        await gone;
+        await replacedBy(inst.instanceId, companion.socket, "a-newer-socket");
       } finally {
         // Never attached to an HTTP server (it has no engine to close): its adapters and clients go.
         await Promise.all([late.of("/").adapter.close(), late.of("/companion").adapter.close()]);

@@ -7,6 +7,7 @@ import {
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
 import { mayAddressInstance, presenceConnectionId, recordOffline, recordPresence } from "./instance-store";
+import { LocalSessions } from "./local-sessions";
 import { listenToOtherNodes, OtherNodeRelay, type TNodeBrowser } from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
 import {
@@ -36,14 +37,13 @@ export class CompanionHub {
   /** The main port's /companion namespace when there are several nodes: events between nodes go through it. */
   #channel: CompanionNamespace | undefined;
   readonly #companions = new Map<string, CompanionSocket>();
-  readonly #sessions = new Map<string, E2ESession>();
+  readonly #sessions = new LocalSessions((browser) => this.#browserGone(browser));
   /** Frames for instances whose companion is connected to another node. */
   readonly #otherNodes: OtherNodeRelay;
   /** Sessions browsers on other nodes opened with the companions here, and the answers to them. */
   readonly #remote: RemoteSessionRelay;
   /** Per companion socket here, its presence write (settled): what `node:companion` compares with. */
   readonly #presence = new WeakMap<CompanionSocket, Promise<unknown>>();
-  readonly #browserSessions = new Map<string, Set<string>>();
   readonly #browserBudgets: BrowserBudgets;
   /** Companion → browser frames, charged to the receiving socket and its account, per instance. */
   readonly #deliveryBudgets: BrowserBudgets;
@@ -211,7 +211,7 @@ export class CompanionHub {
     const existing = this.#sessions.get(frame.sessionId);
     if (!existing || existing.browser !== browser || existing.instanceId !== frame.instanceId)
       return refuse(reply, "not_found");
-    if (frame.kind === "close") this.#removeSession(existing);
+    if (frame.kind === "close") this.#sessions.remove(existing);
     const sent = this.#sendToCompanion(frame, hold, browser);
     if (sent instanceof Promise) return this.#settle(sent, reply);
     reply(OK);
@@ -236,18 +236,17 @@ export class CompanionHub {
   /** A handshake frame: authorize, register the session, then relay it. */
   async #openSession(browser: BrowserRelaySocket, frame: TRelayFrame): Promise<TSocketAck> {
     if (this.#idTaken(frame)) return fail("conflict");
-    const mine = this.#browserSessions.get(browser.id);
-    if (mine && mine.size >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
+    if (this.#sessions.countOf(browser) >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
     if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return fail("rate_limited");
     if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return fail("forbidden");
     if (!browser.connected) return fail("unavailable");
     if (this.#idTaken(frame)) return fail("conflict");
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
-    this.#addSession(session);
+    this.#sessions.add(session);
     const sent = await this.#sendToCompanion(frame, false, browser);
     const ack = typeof sent === "boolean" ? OK : sent;
-    if (!ack.ok) this.#removeSession(session);
+    if (!ack.ok) this.#sessions.remove(session);
     return ack;
   }
 
@@ -291,7 +290,7 @@ export class CompanionHub {
       return refuse(reply, "rate_limited");
     if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
     if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
-    if (frame.kind === "close") this.#removeSession(session);
+    if (frame.kind === "close") this.#sessions.remove(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
     const left = session.browser.data.outbox.push(frame, hold);
     reply(OK);
@@ -322,7 +321,7 @@ export class CompanionHub {
     )
       return;
     // The companion closed it: its slot here is free again.
-    if (frame.kind === "close") this.#removeSession(session);
+    if (frame.kind === "close") this.#sessions.remove(session);
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
   }
 
@@ -339,32 +338,16 @@ export class CompanionHub {
     return local.data.outbox.push(frame, hold);
   }
 
-  #addSession(session: E2ESession): void {
-    this.#sessions.set(session.sessionId, session);
-    let mine = this.#browserSessions.get(session.browser.id);
-    if (!mine) {
-      mine = new Set();
-      this.#browserSessions.set(session.browser.id, mine);
-      session.browser.once("disconnect", () => this.#browserGone(session.browser));
-    }
-    mine.add(session.sessionId);
-  }
-
-  #removeSession(session: E2ESession): void {
-    this.#sessions.delete(session.sessionId);
-    this.#browserSessions.get(session.browser.id)?.delete(session.sessionId);
-  }
-
   /** A browser socket went away: free its sessions at the companion (advisory close frames). */
   #browserGone(browser: BrowserRelaySocket): void {
-    const ids = this.#browserSessions.get(browser.id) ?? new Set<string>();
-    this.#browserSessions.delete(browser.id);
-    for (const id of ids) {
-      const session = this.#sessions.get(id);
-      if (!session) continue;
-      this.#sessions.delete(id);
+    for (const session of this.#sessions.takeBrowser(browser)) {
       // To the companion wherever it is connected: here, or through another node.
-      const close: TRelayFrame = { instanceId: session.instanceId, sessionId: id, kind: "close", frame: "" };
+      const close: TRelayFrame = {
+        instanceId: session.instanceId,
+        sessionId: session.sessionId,
+        kind: "close",
+        frame: "",
+      };
       const sent = this.#sendToCompanion(close, false, browser);
       if (typeof sent !== "boolean") sent.catch((error: unknown) => this.services.log(`relay: ${String(error)}`));
     }
@@ -372,9 +355,7 @@ export class CompanionHub {
 
   /** The instance's sessions opened here, and those browsers on other nodes opened with its companion here, are closed. */
   #closeInstanceSessions(instanceId: string, reason: string): void {
-    for (const session of [...this.#sessions.values()]) {
-      if (session.instanceId !== instanceId) continue;
-      this.#removeSession(session);
+    for (const session of this.#sessions.takeInstance(instanceId)) {
       if (session.browser.connected)
         session.browser.data.outbox.push(closeFrame(instanceId, session.sessionId, reason));
     }
