@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { io as connect, type Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { instances } from "@veil/db";
 import { deriveInstanceTokenKeys, fromBase64Url, hashAuthKey, kdfParams, toBase64Url } from "@veil/crypto";
 import {
@@ -14,6 +14,7 @@ import {
   ZSystemInfoResultSchema,
   ZTokenRotateResultSchema,
   type TCompanionInfoResponse,
+  type TInstanceListResponse,
   type TInstanceResponse,
   type TSessionEnded,
 } from "@veil/protocol";
@@ -144,6 +145,40 @@ for (const driver of drivers) {
       expect(Date.now() - lastSeen).toBeGreaterThanOrEqual(0);
       expect(Date.now() - lastSeen).toBeLessThan(30_000);
       expect(listed.instance.enrolledAt).not.toBeNull();
+    });
+
+    it("judges online by the database's clock, which writes last seen, not by this node's", async () => {
+      const listedOnline = async () => {
+        const all = (await c.api("/api/instances", { token: admin.token })).json as TInstanceListResponse;
+        const one = (await c.api(`/api/instances/${inst.instanceId}`, { token: admin.token }))
+          .json as TInstanceResponse;
+        return [all.instances.find((i) => i.id === inst.instanceId)?.presence.online, one.instance.presence.online];
+      };
+      // A node whose clock runs 100 s ahead of the database's: the live companion is online.
+      // (PGlite runs in this process on its clock, so only a PostgreSQL server can disagree.)
+      if (driver === "postgres") {
+        vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 100_000 });
+        try {
+          expect(await listedOnline()).toEqual([true, true]);
+        } finally {
+          vi.useRealTimers();
+        }
+      }
+      // Last seen 120 s ago by the database's clock (its node died without saying): offline.
+      const db = c.running.database.db;
+      await db
+        .update(instances)
+        .set({ lastSeenAt: sql`now() - interval '120 seconds'` })
+        .where(eq(instances.id, inst.instanceId));
+      try {
+        expect(await listedOnline()).toEqual([false, false]);
+      } finally {
+        await db
+          .update(instances)
+          .set({ lastSeenAt: sql`now()` })
+          .where(eq(instances.id, inst.instanceId));
+      }
+      expect(await listedOnline()).toEqual([true, true]);
     });
 
     it("a granted browser pings and reads system info end to end; the companion enforces the role", async () => {

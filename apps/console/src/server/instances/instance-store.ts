@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, gt, isNull, sql } from "drizzle-orm";
 import { instanceGrants, instances, type Role, type VeilDatabase } from "@veil/db";
 import type { TInstanceCertificate, TInstanceSummary, TKdfParams } from "@veil/protocol";
 import { b64u } from "../auth/bytes";
@@ -86,8 +86,19 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
  */
 export const PRESENCE_STALE_MS = 90_000;
 
+/** last_seen_at within PRESENCE_STALE_MS, on the database's clock (the one that writes it). */
+export const presenceFresh = sql<boolean>`coalesce(${instances.lastSeenAt} > now() - make_interval(secs => ${PRESENCE_STALE_MS / 1000}), false)`;
+
+/** An instance row as the list reads it: with whether its presence is fresh. */
+export type ListedInstanceRow = InstanceRow & { presenceFresh: boolean };
+
+/** Selects instance rows with {@link presenceFresh}; add `.where(…)` and `.orderBy(…)`. */
+export function selectListedInstances(db: VeilDatabase) {
+  return db.select({ ...getTableColumns(instances), presenceFresh }).from(instances);
+}
+
 /** An instance as listed to a browser: public material and presence only. */
-export function instanceSummary(row: InstanceRow, myRole: Role | null): TInstanceSummary {
+export function instanceSummary(row: ListedInstanceRow, myRole: Role | null): TInstanceSummary {
   return {
     id: row.id,
     name: row.name,
@@ -100,11 +111,7 @@ export function instanceSummary(row: InstanceRow, myRole: Role | null): TInstanc
     rotatedAt: iso(row.rotatedAt),
     revokedAt: iso(row.revokedAt),
     presence: {
-      online:
-        row.online &&
-        !row.revokedAt &&
-        row.lastSeenAt !== null &&
-        Date.now() - row.lastSeenAt.getTime() < PRESENCE_STALE_MS,
+      online: row.online && !row.revokedAt && row.presenceFresh,
       lastSeenAt: iso(row.lastSeenAt),
       companionVersion: row.companionVersion,
       address: row.remoteAddress,

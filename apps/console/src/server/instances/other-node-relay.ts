@@ -7,11 +7,11 @@
  * holds a companion also keeps the sessions browsers on other nodes opened with it
  * (remote-sessions.ts), so that it charges their answers as it charges its own browsers' ones.
  */
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { instances, type VeilDatabase } from "@veil/db";
 import { VeilError, ZIdSchema, ZRelayFrameSchema, type TRelayFrame, type TSocketAck } from "@veil/protocol";
-import { PRESENCE_STALE_MS } from "./instance-store";
+import { presenceFresh } from "./instance-store";
 
 /** The events between nodes. Arguments come from another node through Redis: checked before use. */
 export interface NodeEvents {
@@ -174,13 +174,7 @@ export class OtherNodeRelay {
       const [row] = await this.db
         .select({ online: instances.online })
         .from(instances)
-        .where(
-          and(
-            eq(instances.id, id),
-            eq(instances.online, true),
-            gt(instances.lastSeenAt, sql`now() - make_interval(secs => ${PRESENCE_STALE_MS / 1000})`),
-          ),
-        );
+        .where(and(eq(instances.id, id), eq(instances.online, true), presenceFresh));
       // Online, perhaps on this very node now: its socket connected while the database answered.
       if (this.here(frame)) return OK;
       if (!row) return UNAVAILABLE;

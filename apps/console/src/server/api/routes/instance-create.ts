@@ -104,6 +104,9 @@ export const createInstance = defineRoute({
       ip: ctx.ip,
       details: { name: body.name },
     });
-    return { status: 201, body: { instance: instanceSummary(row, "admin") } satisfies TInstanceResponse };
+    return {
+      status: 201,
+      body: { instance: instanceSummary({ ...row, presenceFresh: false }, "admin") } satisfies TInstanceResponse,
+    };
   },
 });

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { instanceGrants, instances } from "@veil/db";
 import { VeilError, type TInstanceListResponse, type TInstanceResponse } from "@veil/protocol";
-import { findInstance, instanceSummary, roleOnInstance } from "../../instances/instance-store";
+import { instanceSummary, roleOnInstance, selectListedInstances } from "../../instances/instance-store";
 import { defineRoute, requireAuth } from "../route";
 import { idParam } from "./id-param";
 
@@ -15,7 +15,7 @@ export const listInstances = defineRoute({
     const { user } = requireAuth(ctx);
     const db = ctx.services.db;
     if (user.role === "admin") {
-      const rows = await db.select().from(instances).orderBy(asc(instances.createdAt));
+      const rows = await selectListedInstances(db).orderBy(asc(instances.createdAt));
       return { body: { instances: rows.map((r) => instanceSummary(r, "admin")) } satisfies TInstanceListResponse };
     }
     const grants = await db
@@ -24,9 +24,7 @@ export const listInstances = defineRoute({
       .where(and(eq(instanceGrants.accountId, user.id), gt(instanceGrants.expiresAt, new Date())));
     if (grants.length === 0) return { body: { instances: [] } satisfies TInstanceListResponse };
     const roles = new Map(grants.map((g) => [g.instanceId, g.role]));
-    const rows = await db
-      .select()
-      .from(instances)
+    const rows = await selectListedInstances(db)
       .where(inArray(instances.id, [...roles.keys()]))
       .orderBy(asc(instances.createdAt));
     return {
@@ -43,7 +41,7 @@ export const getInstance = defineRoute({
   auth: "session",
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
-    const row = await findInstance(ctx.services.db, idParam(ctx.params));
+    const [row] = await selectListedInstances(ctx.services.db).where(eq(instances.id, idParam(ctx.params)));
     const role = row ? await roleOnInstance(ctx.services.db, user, row) : null;
     if (!row || !role) throw new VeilError("not_found");
     return { body: { instance: instanceSummary(row, role) } satisfies TInstanceResponse };
