@@ -331,6 +331,20 @@ for (const driver of drivers) {
       );
     });
 
+    it("wrong keys spend an instance's budget of failures, never the right key's way in", async () => {
+      const made = await makeInstance(admin, "guessed at");
+      expect((await c.api("/api/instances", { body: made.body, token: admin.token })).status).toBe(201);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const o = await companionSocket(made.instanceId, toBase64Url(randomBytes(32)));
+        outcomes.push(o.connected ? "connected" : o.error);
+      }
+      expect(outcomes).toEqual([...Array<string>(10).fill("unauthenticated"), "rate_limited", "rate_limited"]);
+      const right = await companionSocket(made.instanceId, made.body.authKey);
+      expect(right.connected).toBe(true);
+      if (right.connected) right.socket.disconnect();
+    });
+
     it("a companion gone while its presence is still being written is left offline", async () => {
       // Its disconnect used to mark it offline at once, which did nothing when that write overtook
       // the presence write (another pooled connection): the row then said online for 90 s. Four

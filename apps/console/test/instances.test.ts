@@ -254,11 +254,21 @@ for (const driver of drivers) {
       expect(row?.rotatedAt).not.toBeNull();
     });
 
-    it("companion endpoints are rate-limited per instance", async () => {
-      const id = randomUUID();
-      const statuses: number[] = [];
-      for (let i = 0; i < 12; i++) statuses.push((await c.api(`${COMPANION_API_PREFIX}/instances/${id}/kdf`)).status);
-      expect(statuses).toContain(429);
+    it("failed companion attempts are rate-limited per instance, and never lock out the right key", async () => {
+      const target = await makeInstance(admin, "guessed at");
+      expect((await c.api("/api/instances", { body: target.body, token: admin.token })).status).toBe(201);
+      // Anyone who knows the id: reading its KDF params spends nothing of the instance's budget.
+      const kdf: number[] = [];
+      for (let i = 0; i < 12; i++)
+        kdf.push((await c.api(`${COMPANION_API_PREFIX}/instances/${target.instanceId}/kdf`)).status);
+      expect(kdf.every((s) => s === 200)).toBe(true);
+      // Wrong keys: refused, and once the instance's budget of failures is spent, rate-limited.
+      const wrong: number[] = [];
+      for (let i = 0; i < 12; i++) wrong.push((await enroll(target.instanceId, toBase64Url(randomBytes(32)))).status);
+      expect(wrong.slice(0, 10).every((s) => s === 401)).toBe(true);
+      expect(wrong.slice(10)).toEqual([429, 429]);
+      // The companion, holding the right key, still enrolls.
+      expect((await enroll(target.instanceId, target.body.authKey)).status).toBe(200);
     });
 
     it("revoking one grant (admin, step-up) drops it from the list, is audited, and the account loses the instance", async () => {

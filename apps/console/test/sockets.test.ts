@@ -17,6 +17,7 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   let c: TestConsole;
   let admin: TestAccount;
   const open: Socket[] = [];
+  const logs: string[] = [];
 
   function socket(options: {
     port?: number;
@@ -58,7 +59,7 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
   const auth = (token: string) => ({ token, protocolVersion: PROTOCOL_VERSION });
 
   beforeAll(async () => {
-    c = await startTestConsole({ informPort: 0, socketSweepMs: 250 });
+    c = await startTestConsole({ informPort: 0, socketSweepMs: 250, log: (line) => logs.push(line) });
     admin = await signUp(c.api, "admin@example.test");
   });
   afterAll(async () => {
@@ -118,6 +119,24 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     expect(await closed).toMatch(/transport close|transport error/);
   });
 
+  it("cuts off a socket that sends but stops reading, before what it is owed piles up", async () => {
+    const s = socket({ auth: auth(admin.token) });
+    await outcome(s);
+    // The client stops reading its TLS socket but keeps sending: each event is acknowledged,
+    // and once the kernel's buffers are full the acknowledgements wait in the console's memory.
+    const tls = (s.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+    tls.pause();
+    const gone = new Promise<string>((resolve) => s.once("disconnect", resolve));
+    const cut = () => logs.some((l) => l.startsWith("browser socket cut:"));
+    for (let round = 0; round < 100 && !cut(); round++) {
+      for (let i = 0; i < 5_000; i++) s.emit("e2e:frame", 0, () => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(cut()).toBe(true);
+    tls.resume();
+    expect(await gone).toMatch(/transport close|transport error/);
+  }, 60_000);
+
   it("revoking a session and logging out disconnect that session's sockets (and only those)", async () => {
     const other = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
     const victim = socket({ auth: auth(other.session.token) });
@@ -141,6 +160,41 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     await c.api("/api/auth/logout", { body: {}, token: third.session.token });
     expect(await gone3).toBe("io server disconnect");
     expect(bystander.connected).toBe(true);
+  });
+
+  it("a socket that connects while its session is logged out is refused, not left until the sweep", async () => {
+    const s = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
+    const { sessions } = await import("@veil/db");
+    const { eq } = await import("drizzle-orm");
+    const db = c.running.services.db;
+    // Last seen a minute ago: the socket's authentication writes last_seen_at after its check.
+    await db
+      .update(sessions)
+      .set({ lastSeenAt: new Date(Date.now() - 60_000) })
+      .where(eq(sessions.id, s.session.sessionId));
+    // That write waits for a logout of the same session, as a slow database would let one in:
+    // the logout tells the session's room before the socket has joined it.
+    const realUpdate = db.update.bind(db);
+    let held = false;
+    const patched = (table: typeof sessions) => {
+      if (held || table !== sessions) return realUpdate(table);
+      held = true;
+      const loggedOut = c.api("/api/auth/logout", { body: {}, token: s.session.token });
+      return {
+        set: (values: Parameters<ReturnType<typeof realUpdate>["set"]>[0]) => ({
+          where: (where: Parameters<ReturnType<ReturnType<typeof realUpdate>["set"]>["where"]>[0]) =>
+            loggedOut.then(() => realUpdate(table).set(values).where(where)),
+        }),
+      };
+    };
+    Object.assign(db, { update: patched });
+    try {
+      const o = await outcome(socket({ auth: auth(s.session.token) }));
+      expect(held).toBe(true);
+      expect(o).toMatchObject({ connected: false, error: "unauthenticated" });
+    } finally {
+      Object.assign(db, { update: realUpdate });
+    }
   });
 
   it("disconnects sockets whose session expired while they were connected", async () => {

@@ -11,7 +11,7 @@ import {
   type ConsoleToBrowserEvents,
   type TSessionEnded,
 } from "@veil/protocol";
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { sessions } from "@veil/db";
 import { authenticateToken, idleDeadline } from "../auth/sessions";
 import { clientIp } from "../http/client-ip";
@@ -22,6 +22,7 @@ import { companionHub } from "../instances/companion-hub";
 import type { CompanionNamespace } from "../instances/relay-sockets";
 import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { attachCompanionRelay } from "./companion-namespace";
+import { capWriteBacklog } from "./write-backlog";
 
 interface BrowserSocketData {
   userId: string;
@@ -96,6 +97,13 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
         outbox: relayOutbox(socket, parsed.data.protocolVersion),
       };
       await socket.join([`session:${result.session.id}`, `user:${result.user.id}`]);
+      // A logout or revocation between the check above and the join told a room this socket was
+      // not in yet: look again now that it is in, or it would live until the next sweep.
+      const [after] = await services.db
+        .select({ revokedAt: sessions.revokedAt })
+        .from(sessions)
+        .where(eq(sessions.id, result.session.id));
+      if (!after || after.revokedAt) return next(socketError("unauthenticated"));
       next();
     })().catch((error: unknown) => {
       services.log(`socket auth error: ${error instanceof Error ? error.message : String(error)}`);
@@ -108,6 +116,9 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
   io.on(
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
+      capWriteBacklog(socket, ({ packets, bytes }) =>
+        services.log(`browser socket cut: ${packets} packets (${bytes} bytes) waiting to be written`),
+      );
       const hub = companionHub(services);
       const relayOne: RelayOne = (frame, reply, hold) => hub.fromBrowser(socket, frame, reply, hold);
       socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));

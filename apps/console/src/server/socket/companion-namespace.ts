@@ -1,14 +1,14 @@
 import { type COMPANION_CONNECT_ERRORS, VeilError, ZCompanionSocketAuthSchema, type ErrorCode } from "@veil/protocol";
-import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../auth/auth-key";
-import { fromB64u } from "../auth/bytes";
 import { clientIp } from "../http/client-ip";
 import { companionHub } from "../instances/companion-hub";
 import type { CompanionNamespace, CompanionSocket } from "../instances/relay-sockets";
 import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../instances/frame-budget";
+import { authenticatedInstance, countFailedInstanceAuth } from "../instances/instance-auth";
 import { findInstance } from "../instances/instance-store";
 import type { ConsoleServices } from "../services";
 import { attachSnapshotEvents } from "../snapshots/snapshot-uploads";
+import { capWriteBacklog } from "./write-backlog";
 
 type ConnectCode = (typeof COMPANION_CONNECT_ERRORS)[keyof typeof COMPANION_CONNECT_ERRORS] | "internal";
 
@@ -19,10 +19,11 @@ function connectError(code: ConnectCode): Error & { data: unknown } {
 
 /**
  * The /companion namespace (docs/PROTOCOL-COMPANION.md §3): WebSocket only; `auth` parsed with
- * ZCompanionSocketAuthSchema; attempts rate-limited per IP and per instance like log-in; the
- * token's auth key checked against its stored hash in constant time (unknown instances against
- * a dummy); revoked instances refused with `instance_revoked`, which stops a companion for good.
- * No connection-state recovery here: every connection runs these checks.
+ * ZCompanionSocketAuthSchema; attempts rate-limited per IP like log-in, failed ones per instance
+ * too (a right key is never refused for others' failures); the token's auth key checked against
+ * its stored hash in constant time (unknown instances against a dummy); revoked instances
+ * refused with `instance_revoked`, which stops a companion for good. No connection-state
+ * recovery here: every connection runs these checks.
  */
 export function attachCompanionRelay(
   nsp: CompanionNamespace,
@@ -42,11 +43,12 @@ export function attachCompanionRelay(
       }
       const { instanceId, authKey, companionVersion, protocolVersion } = parsed.data;
       const ip = clientIp(socket.request, services.trustedProxies);
-      if (!services.limiter.consume("login", ip, `instance:${instanceId}`).allowed)
-        return next(connectError("rate_limited"));
-      const row = await findInstance(services.db, instanceId);
-      const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH) && row !== undefined;
-      if (!ok || !row) return next(connectError("unauthenticated"));
+      if (!services.limiter.consume("login", ip).allowed) return next(connectError("rate_limited"));
+      const row = authenticatedInstance(await findInstance(services.db, instanceId), authKey);
+      if (!row) {
+        const budget = countFailedInstanceAuth(services.limiter, instanceId);
+        return next(connectError(budget.allowed ? "unauthenticated" : "rate_limited"));
+      }
       if (row.revokedAt) return next(connectError("instance_revoked"));
       socket.data = {
         instanceId: row.id,
@@ -65,6 +67,9 @@ export function attachCompanionRelay(
   nsp.on("connection", (socket: CompanionSocket) => {
     const log = (what: string) => (error: unknown) =>
       services.log(`companion ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    capWriteBacklog(socket, ({ packets, bytes }) =>
+      services.log(`companion socket cut: ${packets} packets (${bytes} bytes) waiting to be written`),
+    );
     void hub.companionConnected(socket).catch(log("presence"));
     const relayOne: RelayOne = (frame, reply, hold) => hub.fromCompanion(socket, frame, reply, hold);
     socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));

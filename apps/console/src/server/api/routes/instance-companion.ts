@@ -11,44 +11,30 @@ import {
   type TInstanceKdfResponse,
   type TRotateResponse,
 } from "@veil/protocol";
-import { DUMMY_AUTH_KEY_HASH, verifyAuthKey } from "../../auth/auth-key";
 import { b64u, fromB64u } from "../../auth/bytes";
-import { certificateWire, findInstance, instanceKdfWire, type InstanceRow } from "../../instances/instance-store";
-import { audit, type ConsoleServices } from "../../services";
+import { authenticatedInstance, countFailedInstanceAuth } from "../../instances/instance-auth";
+import { certificateWire, findInstance, instanceKdfWire } from "../../instances/instance-store";
+import { audit } from "../../services";
 import { assertKdfAcceptable, DEFAULT_KDF } from "../kdf-policy";
 import { defineRoute, type ApiContext } from "../route";
 import { idParam } from "./id-param";
 
 /**
  * The companion-facing endpoints (docs/PROTOCOL-COMPANION.md §2). Unauthenticated guessing
- * targets, so beside the per-IP "login" budget of the pipeline each instance has its own budget
- * of the same size, and every failure is audited. A 256-bit token makes guessing hopeless; the
+ * targets: the pipeline counts every request against its IP ("login" class), each instance has
+ * a budget of failed attempts of the same size (countFailedInstanceAuth: a right key is never
+ * refused for it), and every failure is audited. A 256-bit token makes guessing hopeless; the
  * limits stop the noise.
  */
-function consumeInstanceBudget<B, Q>(ctx: ApiContext<B, Q>, instanceId: string): void {
-  // The pipeline already counted this request against the IP; this counts it against the
-  // instance, with the per-account limit of the "login" class.
-  const key = `instance:${instanceId}`;
-  const d = ctx.services.limiter.consume("login", key, key);
-  if (!d.allowed) {
-    ctx.res.setHeader("Retry-After", String(d.resetSeconds));
+
+/** Refuses a failed attempt: audited, or `rate_limited` (not audited) once the instance's failure budget is spent. */
+async function refuse<B, Q>(ctx: ApiContext<B, Q>, action: string, instanceId: string, reason: string): Promise<never> {
+  const { services, ip } = ctx;
+  const budget = countFailedInstanceAuth(services.limiter, instanceId);
+  if (!budget.allowed) {
+    ctx.res.setHeader("Retry-After", String(budget.resetSeconds));
     throw new VeilError("rate_limited");
   }
-}
-
-/** The row when `authKey` is this instance's current auth key (constant-time, a dummy for unknown ids), else null. */
-function authenticated(row: InstanceRow | undefined, authKey: string): InstanceRow | null {
-  const ok = verifyAuthKey(fromB64u(authKey), row?.authKeyHash ?? DUMMY_AUTH_KEY_HASH);
-  return ok && row ? row : null;
-}
-
-async function refuse(
-  services: ConsoleServices,
-  action: string,
-  instanceId: string,
-  ip: string,
-  reason: string,
-): Promise<never> {
   await audit(services, {
     action,
     outcome: "failure",
@@ -68,7 +54,6 @@ export const companionKdf = defineRoute({
   auth: "public",
   handler: async (ctx) => {
     const instanceId = idParam(ctx.params);
-    consumeInstanceBudget(ctx, instanceId);
     const row = await findInstance(ctx.services.db, instanceId);
     const kdf = row
       ? instanceKdfWire(row)
@@ -90,12 +75,11 @@ export const companionEnroll = defineRoute({
   body: ZEnrollRequestSchema,
   handler: async (ctx) => {
     const instanceId = idParam(ctx.params);
-    consumeInstanceBudget(ctx, instanceId);
     if (ctx.body.protocolVersion < MIN_PROTOCOL_VERSION || ctx.body.protocolVersion > PROTOCOL_VERSION)
       throw new VeilError("protocol_version_unsupported");
-    const row = authenticated(await findInstance(ctx.services.db, instanceId), ctx.body.authKey);
-    if (!row) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "wrong_auth_key");
-    if (row.revokedAt) return refuse(ctx.services, "companion.enroll", instanceId, ctx.ip, "revoked");
+    const row = authenticatedInstance(await findInstance(ctx.services.db, instanceId), ctx.body.authKey);
+    if (!row) return refuse(ctx, "companion.enroll", instanceId, "wrong_auth_key");
+    if (row.revokedAt) return refuse(ctx, "companion.enroll", instanceId, "revoked");
     await ctx.services.db
       .update(instances)
       .set({ enrolledAt: new Date(), companionVersion: ctx.body.companionVersion })
@@ -137,11 +121,10 @@ export const companionRotate = defineRoute({
   body: ZRotateRequestSchema,
   handler: async (ctx) => {
     const instanceId = idParam(ctx.params);
-    consumeInstanceBudget(ctx, instanceId);
     const { next } = ctx.body;
     const outcome = await ctx.services.db.transaction(async (tx) => {
       const [locked] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
-      const row = authenticated(locked, ctx.body.authKey);
+      const row = authenticatedInstance(locked, ctx.body.authKey);
       if (!row) return "wrong_auth_key" as const;
       if (row.revokedAt) return "revoked" as const;
       assertKdfAcceptable(next.kdf);
@@ -178,7 +161,7 @@ export const companionRotate = defineRoute({
       }
       return "ok" as const;
     });
-    if (outcome !== "ok") return refuse(ctx.services, "companion.rotate", instanceId, ctx.ip, outcome);
+    if (outcome !== "ok") return refuse(ctx, "companion.rotate", instanceId, outcome);
     return { body: { ok: true } satisfies TRotateResponse };
   },
 });
