@@ -1,8 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fromBase64Url, fromUtf8, initiateSession, toBase64Url, utf8, type Session } from "../src/crypto";
+import {
+  fromBase64Url,
+  fromUtf8,
+  initiateSession,
+  SESSION_MAX_PLAINTEXT,
+  toBase64Url,
+  utf8,
+  type Session,
+} from "../src/crypto";
 import {
   encodeSessionOpen,
+  MAX_E2E_MESSAGE_BYTES,
   SESSION_PROTOCOL_VERSION,
   ZE2EResponseSchema,
   type TE2EResponse,
@@ -13,29 +22,60 @@ import type { Clock } from "../src/clock";
 import { Responder } from "../src/e2e/responder";
 import { createRequestHandlers } from "../src/e2e/requests/create-handlers";
 import type { RequestHandler } from "../src/e2e/request-context";
-import { silentLogger } from "../src/log";
+import { silentLogger, type LogFields, type Logger } from "../src/log";
 import { makeAccount, signDelegation, signGrant } from "./harness/fixtures";
 
-/** A clock the test moves by hand; intervals fire on `tick`. */
-function testClock(): Clock & { set(ms: number): void; tick(): void; intervals(): number } {
+interface TestClock extends Clock {
+  /** Sets the time; fires nothing. */
+  set(ms: number): void;
+  /** Moves time on and fires the timeouts then due (intervals fire only on `tick`). */
+  advance(ms: number): void;
+  tick(): void;
+  intervals(): number;
+  timeouts(): number;
+  /** The longest wait any setTimeout asked for. */
+  longestTimeout(): number;
+}
+
+/**
+ * A clock the test moves by hand; intervals fire on `tick`, timeouts on `advance`. A `leaky`
+ * clock forgets nothing it is asked to clear: a timer some code failed to stop.
+ */
+function testClock(leaky = false): TestClock {
   let now = Date.now();
   const intervals = new Map<number, () => void>();
+  const timeouts = new Map<number, { at: number; fn: () => void }>();
   let n = 0;
+  let longest = 0;
   return {
     now: () => now,
-    setTimeout: () => 0,
-    clearTimeout: () => {},
+    setTimeout: (fn, ms) => {
+      longest = Math.max(longest, ms);
+      timeouts.set(++n, { at: now + ms, fn });
+      return n;
+    },
+    clearTimeout: (h) => void (leaky || timeouts.delete(h as number)),
     setInterval: (fn) => (intervals.set(++n, fn), n),
-    clearInterval: (h) => void intervals.delete(h as number),
+    clearInterval: (h) => void (leaky || intervals.delete(h as number)),
     set: (ms) => void (now = ms),
+    advance: (ms) => {
+      now += ms;
+      for (const [id, t] of [...timeouts])
+        if (t.at <= now) {
+          timeouts.delete(id);
+          t.fn();
+        }
+    },
     tick: () => [...intervals.values()].forEach((f) => f()),
     intervals: () => intervals.size,
+    timeouts: () => timeouts.size,
+    longestTimeout: () => longest,
   };
 }
 
 function setup(
   handlers?: Partial<Record<TRequestType, RequestHandler>>,
-  options: { maxSessions?: number; maxSessionsPerAccount?: number } = {},
+  options: { maxSessions?: number; maxSessionsPerAccount?: number; logger?: Logger; leaky?: boolean } = {},
 ) {
   const instanceId = randomUUID();
   const admin = makeAccount();
@@ -43,7 +83,8 @@ function setup(
   const hellos: { grantExpiresAt: number }[] = [];
   const instanceBox = makeAccount().box;
   const account = makeAccount();
-  const clock = testClock();
+  const { leaky, logger, ...limits } = options;
+  const clock = testClock(leaky);
   const out: TRelayFrame[] = [];
   const responder = new Responder({
     instanceId,
@@ -52,8 +93,8 @@ function setup(
     handlers: { ...createRequestHandlers({ rotateToken: () => Promise.resolve("x") }), ...handlers },
     send: (f) => out.push(f),
     clock,
-    logger: silentLogger,
-    ...options,
+    logger: logger ?? silentLogger,
+    ...limits,
   });
   const sessionId = toBase64Url(new Uint8Array(16).fill(1));
   /** The handshake reply to a session open: the companion's handshake frame, or its close. */
@@ -102,18 +143,25 @@ function setup(
     const { reply } = handshake(clock.now() + 60_000, sid, who);
     return reply?.kind === "close" ? `close:${fromUtf8(fromBase64Url(reply.frame))}` : (reply?.kind ?? "none");
   };
-  const send = (s: Session, type: string, body: unknown = {}): string => {
-    const id = randomUUID();
-    const frame = s.seal(utf8(JSON.stringify({ kind: "request", id, expiresAt: clock.now() + 60_000, type, body })));
+  /** Sends request `type` with a chosen id and lifetime (the default: a fresh id, 60 s). */
+  const sendAs = (s: Session, type: string, body: unknown, id: string, ttlMs: number): string => {
+    const frame = s.seal(utf8(JSON.stringify({ kind: "request", id, expiresAt: clock.now() + ttlMs, type, body })));
     responder.handleFrame({ instanceId, sessionId, kind: "transport", frame: toBase64Url(frame) });
     return id;
   };
+  const send = (s: Session, type: string, body: unknown = {}): string => sendAs(s, type, body, randomUUID(), 60_000);
+  /** Plaintext sizes of every message read, as the browser received them. */
+  const received: number[] = [];
   const read = (s: Session): TE2EResponse[] =>
     out
       .splice(0)
       .filter((f) => f.kind === "transport")
-      .map((f) => ZE2EResponseSchema.parse(JSON.parse(fromUtf8(s.open(fromBase64Url(f.frame))))));
-  return { responder, clock, out, open, tryOpen, send, read, instanceId, sessionId, account, hellos };
+      .map((f) => {
+        const plaintext = s.open(fromBase64Url(f.frame));
+        received.push(plaintext.length);
+        return ZE2EResponseSchema.parse(JSON.parse(fromUtf8(plaintext)));
+      });
+  return { responder, clock, out, open, tryOpen, send, sendAs, read, received, instanceId, sessionId, account, hellos };
 }
 
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -263,5 +311,281 @@ describe("responder limits", () => {
     t.send(s, "system.watch", { intervalMs: 5 });
     await flush();
     expect(t.read(s).map((r) => (r.kind === "error" ? r.error.code : r.kind))).toEqual(["unknown_type", "bad_request"]);
+  });
+});
+
+/** A logger that keeps every line, to check what was logged (and what was not). */
+function recordingLogger(): Logger & { lines: { level: string; msg: string; fields: LogFields }[] } {
+  const lines: { level: string; msg: string; fields: LogFields }[] = [];
+  const at =
+    (level: string) =>
+    (msg: string, fields: LogFields = {}): void =>
+      void lines.push({ level, msg, fields });
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** A device summary whose free-text fields are `text` (what a device on the LAN may report). */
+function summary(i: number, text: string) {
+  const hex = (n: number): string => n.toString(16).padStart(2, "0");
+  return {
+    mac: `02:00:00:00:${hex(i >> 8)}:${hex(i & 255)}`,
+    dialect: "unifi",
+    status: "online",
+    name: text,
+    hostname: text,
+    kind: "ap",
+    model: text.slice(0, 32),
+    modelDisplay: text,
+    firmware: text,
+    ip: "10.0.0.1",
+    firstSeen: 0,
+    lastSeen: 0,
+    intervalSec: 10,
+    uptime: 0,
+    cpu: 0,
+    memoryPct: 0,
+    clients: 0,
+    locating: false,
+  };
+}
+
+/** A page of 100 devices whose names are 64 control characters: each escapes to 6 JSON characters, ~200 KB in all. */
+const hostilePage = () => ({
+  total: 100,
+  offset: 0,
+  devices: Array.from({ length: 100 }, (_, i) => summary(i, "\u0001".repeat(64))),
+  counts: { online: 100, offline: 0, pending: 0 },
+});
+
+const codes = (responses: TE2EResponse[]) =>
+  responses.map((r) => (r.kind === "error" ? r.error.code : r.kind === "end" ? `end:${r.reason}` : r.kind));
+
+describe("responder: no outgoing message throws out of it or out of a timer", () => {
+  it("answers a result over MAX_E2E_MESSAGE_BYTES with `internal`, logs its type and size only, and keeps the session", () => {
+    const logger = recordingLogger();
+    const t = setup({ "devices.list": () => hostilePage() }, { logger });
+    const s = t.open();
+    let id = "";
+    expect(() => (id = t.send(s, "devices.list", {}))).not.toThrow();
+    expect(t.read(s)).toMatchObject([{ kind: "error", id, error: { code: "internal" } }]);
+    expect(t.responder.sessions()).toHaveLength(1);
+    t.send(s, "ping");
+    expect(codes(t.read(s))).toEqual(["result"]);
+    const warned = logger.lines.find((l) => l.level === "warn" && l.fields.type === "devices.list");
+    expect(warned?.fields).toMatchObject({ requestId: id, kind: "result" });
+    expect(warned?.fields.bytes).toBeGreaterThan(MAX_E2E_MESSAGE_BYTES);
+    // No payload in the logs.
+    expect(JSON.stringify(logger.lines)).not.toContain("\\u0001");
+  });
+
+  it("measures UTF-8 bytes, not characters: an answer of 3-byte characters under 60,000 characters but over 60,000 bytes is refused", () => {
+    // Within what Noise could seal (so nothing threw before), but past what the browser takes.
+    const page = {
+      total: 55,
+      offset: 0,
+      devices: Array.from({ length: 55 }, (_, i) => summary(i, "€".repeat(64))),
+      counts: { online: 55, offline: 0, pending: 0 },
+    };
+    const text = JSON.stringify({ kind: "result", id: randomUUID(), type: "devices.list", body: page });
+    expect(text.length).toBeLessThan(MAX_E2E_MESSAGE_BYTES);
+    expect(utf8(text).length).toBeGreaterThan(MAX_E2E_MESSAGE_BYTES);
+    expect(utf8(text).length).toBeLessThanOrEqual(SESSION_MAX_PLAINTEXT);
+    const t = setup({ "devices.list": () => page });
+    const s = t.open();
+    t.send(s, "devices.list", {});
+    expect(t.read(s)).toMatchObject([{ kind: "error", error: { code: "internal" } }]);
+    expect(Math.max(...t.received)).toBeLessThanOrEqual(MAX_E2E_MESSAGE_BYTES);
+  });
+
+  it("ends a subscription whose event is too large with `error`, clears its timer and keeps the session and its other subscriptions", () => {
+    const logger = recordingLogger();
+    let big = false;
+    const t = setup(
+      {
+        "devices.watch": (_b, ctx) => ({
+          subscriptionId: ctx.subscribe({
+            intervalMs: 1000,
+            type: "devices.changed",
+            produce: () => ({
+              ...hostilePage(),
+              devices: big ? hostilePage().devices : [],
+              removed: [],
+              resync: false,
+            }),
+          }),
+        }),
+      },
+      { logger },
+    );
+    const s = t.open();
+    const watch = t.send(s, "devices.watch", {});
+    t.send(s, "system.watch", { intervalMs: 1000 });
+    expect(codes(t.read(s))).toEqual(["result", "result"]);
+    t.clock.tick();
+    expect(codes(t.read(s))).toEqual(["event", "event"]);
+    big = true;
+    expect(() => t.clock.tick()).not.toThrow();
+    const after = t.read(s);
+    expect(after).toContainEqual({ kind: "end", subscriptionId: watch, reason: "error" });
+    expect(after.filter((r) => r.kind === "event").map((r) => r.kind === "event" && r.type)).toEqual([
+      "system.snapshot",
+    ]);
+    expect(t.clock.intervals()).toBe(1);
+    t.clock.tick();
+    expect(codes(t.read(s))).toEqual(["event"]);
+    expect(t.responder.sessions()).toHaveLength(1);
+    expect(Math.max(...t.received)).toBeLessThanOrEqual(MAX_E2E_MESSAGE_BYTES);
+    const warned = logger.lines.find((l) => l.level === "warn" && l.fields.type === "devices.changed");
+    expect(warned?.fields).toMatchObject({ subscriptionId: watch, kind: "event" });
+    expect(warned?.fields.bytes).toBeGreaterThan(MAX_E2E_MESSAGE_BYTES);
+    expect(JSON.stringify(logger.lines)).not.toContain("\\u0001");
+  });
+
+  it("ends a subscription whose producer throws with `error`, instead of ending the companion", () => {
+    const t = setup({
+      "devices.watch": (_b, ctx) => ({
+        subscriptionId: ctx.subscribe({
+          intervalMs: 1000,
+          type: "devices.changed",
+          produce: () => {
+            throw new TypeError("inventory broke");
+          },
+        }),
+      }),
+    });
+    const s = t.open();
+    const watch = t.send(s, "devices.watch", {});
+    t.read(s);
+    expect(() => t.clock.tick()).not.toThrow();
+    expect(t.read(s)).toEqual([{ kind: "end", subscriptionId: watch, reason: "error" }]);
+    expect(t.clock.intervals()).toBe(0);
+    t.send(s, "ping");
+    expect(codes(t.read(s))).toEqual(["result"]);
+  });
+
+  it("ends a push stream whose event is too large with `error`, drops what waited behind it, and keeps the session", async () => {
+    const stops: string[] = [];
+    const t = setup({
+      "terminal.open": (body, ctx) => {
+        const stream = ctx.stream?.({ type: "terminal.output", onStop: (r) => stops.push(r) });
+        if (stream === undefined) throw new Error("no stream");
+        stream.push({ data: "small" });
+        stream.push({ data: "x".repeat(70_000) });
+        stream.push({ data: "behind" });
+        return { subscriptionId: stream.id, mac: (body as { mac: string }).mac };
+      },
+    });
+    const s = t.open();
+    const id = t.send(s, "terminal.open", { mac: "02:00:00:00:00:01", cols: 80, rows: 24 });
+    await flush();
+    expect(t.read(s)).toEqual([
+      { kind: "result", id, type: "terminal.open", body: { subscriptionId: id, mac: "02:00:00:00:00:01" } },
+      { kind: "event", subscriptionId: id, seq: 0, type: "terminal.output", body: { data: "small" } },
+      { kind: "end", subscriptionId: id, reason: "error" },
+    ]);
+    expect(stops).toEqual(["overflow"]);
+    expect(t.responder.sessions()).toHaveLength(1);
+    t.send(s, "ping");
+    expect(codes(t.read(s))).toEqual(["result"]);
+  });
+});
+
+describe("responder: a reused request id cannot leak subscriptions", () => {
+  /** A request id whose replay record expired (1 s lifetime, 2 s later) is new again to the dispatcher. */
+  const later = (t: ReturnType<typeof setup>): void => t.clock.set(t.clock.now() + 2000);
+
+  it("refuses a subscription under an id still live (after its replay record expired): no second timer, the first keeps streaming", () => {
+    const t = setup();
+    const s = t.open(t.clock.now() + 3600_000);
+    const id = randomUUID();
+    t.sendAs(s, "system.watch", { intervalMs: 1000 }, id, 1000);
+    expect(codes(t.read(s))).toEqual(["result"]);
+    for (let i = 0; i < 50; i++) {
+      later(t);
+      t.sendAs(s, "system.watch", { intervalMs: 1000 }, id, 1000);
+    }
+    const refused = t.read(s);
+    expect(refused).toHaveLength(50);
+    expect(refused.every((r) => r.kind === "error" && r.id === id && r.error.code === "bad_request")).toBe(true);
+    expect(t.clock.intervals()).toBe(1);
+    t.clock.tick();
+    expect(t.read(s)).toMatchObject([{ kind: "event", subscriptionId: id, seq: 0 }]);
+    t.responder.closeAll("shutdown");
+    expect(t.clock.intervals()).toBe(0);
+  });
+
+  it("refuses a push stream under an id still live without disturbing the live one", async () => {
+    const stops: string[] = [];
+    const streams: { push(b: unknown): boolean }[] = [];
+    const t = setup({
+      "terminal.open": (body, ctx) => {
+        const stream = ctx.stream?.({ type: "terminal.output", onStop: (r) => stops.push(r) });
+        if (stream === undefined) throw new Error("no stream");
+        streams.push(stream);
+        return { subscriptionId: stream.id, mac: (body as { mac: string }).mac };
+      },
+    });
+    const s = t.open(t.clock.now() + 3600_000);
+    const id = randomUUID();
+    const open = { mac: "02:00:00:00:00:01", cols: 80, rows: 24 };
+    t.sendAs(s, "terminal.open", open, id, 1000);
+    later(t);
+    t.sendAs(s, "terminal.open", open, id, 1000);
+    await flush();
+    expect(codes(t.read(s))).toEqual(["result", "bad_request"]);
+    expect(stops).toEqual([]);
+    expect(streams[0]?.push({ data: "still here" })).toBe(true);
+    expect(t.read(s)).toMatchObject([{ kind: "event", subscriptionId: id, seq: 0, body: { data: "still here" } }]);
+  });
+
+  it("a timer left over from a closed session never touches a later session under the same session id", () => {
+    // A leaky clock keeps firing what the responder cleared: the worst a lost timer could do.
+    const t = setup(undefined, { leaky: true });
+    const first = t.open(t.clock.now() + 10_000);
+    t.send(first, "system.watch", { intervalMs: 1000 });
+    t.read(first);
+    t.responder.handleFrame({ instanceId: t.instanceId, sessionId: t.sessionId, kind: "close", frame: "" });
+    const second = t.open(t.clock.now() + 3600_000);
+    t.clock.advance(20_000); // past the first grant: its leftover tick and expiry timer fire
+    t.clock.tick();
+    expect(t.out.filter((f) => f.kind === "close")).toEqual([]);
+    expect(t.read(second)).toEqual([]);
+    expect(t.responder.sessions()).toHaveLength(1);
+    t.send(second, "ping");
+    expect(codes(t.read(second))).toEqual(["result"]);
+  });
+});
+
+describe("responder: grant expiry without traffic", () => {
+  it("closes a quiet session when its grant expires, tells the peer `grant_expired` and stops its subscriptions", () => {
+    const t = setup();
+    const s = t.open(t.clock.now() + 10_000);
+    t.send(s, "system.watch", { intervalMs: 1000 });
+    t.read(s);
+    t.clock.advance(9_999);
+    expect(t.responder.sessions()).toHaveLength(1);
+    t.clock.advance(1);
+    expect(t.responder.sessions()).toEqual([]);
+    expect(t.out.at(-1)).toMatchObject({ kind: "close" });
+    expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
+    expect(t.clock.intervals()).toBe(0);
+    expect(t.clock.timeouts()).toBe(0);
+  });
+
+  it("reaches a grant expiring past the longest timer in steps, and a session closed earlier leaves no timer", () => {
+    const t = setup();
+    t.open(t.clock.now() + 60_000);
+    expect(t.clock.timeouts()).toBe(1);
+    t.responder.handleFrame({ instanceId: t.instanceId, sessionId: t.sessionId, kind: "close", frame: "" });
+    expect(t.clock.timeouts()).toBe(0);
+
+    const far = 2 ** 31 + 60_000;
+    t.open(t.clock.now() + far);
+    t.clock.advance(2 ** 31 - 1);
+    expect(t.responder.sessions()).toHaveLength(1);
+    t.clock.advance(far - (2 ** 31 - 1));
+    expect(t.responder.sessions()).toEqual([]);
+    expect(fromUtf8(fromBase64Url(t.out.at(-1)?.frame ?? ""))).toBe("grant_expired");
+    expect(t.clock.longestTimeout()).toBeLessThanOrEqual(2 ** 31 - 1);
   });
 });

@@ -58,6 +58,11 @@ export class PushStream implements EventStream {
     return this.#state === "stopped" || this.#ending !== undefined;
   }
 
+  /** True until the request's result went out (the stream has not flowed, and has not stopped). */
+  get pending(): boolean {
+    return this.#state === "pending";
+  }
+
   push(body: unknown): boolean {
     if (this.ended) return false;
     let size: number;
@@ -95,6 +100,14 @@ export class PushStream implements EventStream {
   /** Stopped from outside: `subscription.cancel` (sends `end`), the session closed or the request failed (send nothing). */
   stop(reason: "cancelled" | "session_closed" | "refused"): void {
     this.#stop(reason, reason === "cancelled" ? "cancelled" : undefined);
+  }
+
+  /**
+   * Stops at once with `end` reason `error`, dropping what waits (the producer hears `overflow`):
+   * an event could not be sent (too large for one message). Safe to call from within `send`.
+   */
+  fail(): void {
+    this.#stop("overflow", "error");
   }
 
   #drain(): void {

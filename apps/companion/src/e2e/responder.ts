@@ -29,8 +29,11 @@ import { ReplayCache } from "./replay-cache";
 import type { AuditRecorder } from "../audit/record-request";
 import type { RequestHandler } from "./request-context";
 import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "./push-stream";
-import { requestContext, type SessionActions, type SessionStreams } from "./session-context";
+import { endWithError, requestContext, type SessionActions, type SessionStreams } from "./session-context";
 import { BoxKeyEpochs, type EpochFloors } from "../grants/box-key-epochs";
+
+/** Longest wait one timer takes (setTimeout's limit); a grant expiring later is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of the {@link Responder}: keys, signer, clock, logger and the send function come in from outside. */
 export interface ResponderOptions {
@@ -70,6 +73,10 @@ interface LiveSession extends SessionStreams {
   queue: Promise<void>;
   /** Requests of this session not answered yet, the one running included. */
   queued: number;
+  /** What its requests' contexts use of it (also to end a subscription whose event cannot go out). */
+  actions: SessionActions;
+  /** Fires when the grant expires, so a quiet session is closed on time too. */
+  expiryTimer: unknown;
 }
 
 /** A summary of one open session, for `status`. */
@@ -185,14 +192,17 @@ export class Responder {
       grantExpiresAt: grant.expiresAt,
     };
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
+    // Every action is bound to this `live`: a timer left over from it never touches a later
+    // session that reuses the session id.
     const actions: SessionActions = {
       instanceId: this.#o.instanceId,
       clock: this.#o.clock,
+      logger: this.#o.logger,
       maxSubscriptions: this.#o.maxSubscriptionsPerSession ?? 8,
       pushStreamLimits: this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
-      send: (m) => this.#sendMessage(live, m),
-      end: (reason) => this.close(sessionId, reason, true),
-      isOpen: () => this.#sessions.get(sessionId) === live && !live.session.closed,
+      send: (m) => void this.#sendMessage(live, m),
+      end: (reason) => this.#closeLive(live, reason, true),
+      isOpen: () => this.#isOpen(live),
     };
     const live: LiveSession = {
       sessionId,
@@ -214,8 +224,11 @@ export class Responder {
       },
       queue: Promise.resolve(),
       queued: 0,
+      actions,
+      expiryTimer: undefined,
     };
     this.#sessions.set(sessionId, live);
+    this.#armExpiry(live);
     log.info("session opened", { sessionId, accountId: grant.accountId, role: grant.role, via: grant.via });
     this.#o.audit?.sessionOpened(grant, sessionId);
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "handshake", frame: toBase64Url(message) });
@@ -225,8 +238,39 @@ export class Responder {
   #closedExpired(live: LiveSession): boolean {
     if (live.grant.expiresAt > this.#o.clock.now()) return false;
     this.#o.logger.warn("grant expired: closing the session", { sessionId: live.sessionId });
-    this.close(live.sessionId, "grant_expired", true);
+    this.#closeLive(live, "grant_expired", true);
     return true;
+  }
+
+  /**
+   * Closes `live` when its grant expires, traffic or not (a quiet session must not keep its
+   * slot, or a terminal, past the grant). A timer waits at most MAX_TIMER_MS: a later expiry is
+   * re-armed from there. The timer never throws.
+   */
+  #armExpiry(live: LiveSession): void {
+    const wait = Math.max(0, Math.min(live.grant.expiresAt - this.#o.clock.now(), MAX_TIMER_MS));
+    live.expiryTimer = this.#o.clock.setTimeout(() => {
+      live.expiryTimer = undefined;
+      if (!this.#isOpen(live)) return;
+      try {
+        if (!this.#closedExpired(live)) this.#armExpiry(live);
+      } catch (error) {
+        this.#o.logger.error("closing an expired session failed", {
+          sessionId: live.sessionId,
+          error: error instanceof Error ? error.name : "unknown",
+        });
+      }
+    }, wait);
+  }
+
+  /** Whether `live` is still the open session of its id. */
+  #isOpen(live: LiveSession): boolean {
+    return this.#sessions.get(live.sessionId) === live && !live.session.closed;
+  }
+
+  /** Closes `live` only if it is still the session of its id (not a later one that reuses the id). */
+  #closeLive(live: LiveSession, reason: string, notify: boolean): void {
+    if (this.#sessions.get(live.sessionId) === live) this.close(live.sessionId, reason, notify);
   }
 
   /** Open sessions of one account (a walk over at most `maxSessions`, once per session opened). */
@@ -269,12 +313,12 @@ export class Responder {
         sessionId,
         error: error instanceof Error ? error.name : "unknown",
       });
-      this.close(sessionId, "internal", true);
+      this.#closeLive(live, "internal", true);
     };
     const answer = (): MaybePromise<void> => {
       // A request that waited behind a slower one runs only on a session still open, with a grant
       // still valid: a session closed (by the peer, a revocation or expiry) takes its queue with it.
-      if (this.#sessions.get(sessionId) !== live || live.session.closed || this.#closedExpired(live)) return undefined;
+      if (!this.#isOpen(live) || this.#closedExpired(live)) return undefined;
       let answered = false;
       const unqueue = (error: unknown): never => {
         if (!answered) live.queued -= 1;
@@ -307,37 +351,111 @@ export class Responder {
   /** Sends the answer to one request of `live` (`json`: its text), then lets a push stream it opened flow. */
   #answered(live: LiveSession, response: TE2EResponse, json: string): void {
     live.queued -= 1;
-    this.#sendMessage(live, response, json);
-    // A push stream opened by this request flows only after its result went out.
-    const stream = response.kind === "result" ? live.streams.get(response.id) : undefined;
-    stream?.start();
-    if (response.kind === "error" && response.id !== null) live.streams.get(response.id)?.stop("refused");
+    const sent = this.#sendMessage(live, response, json);
+    const id = response.kind === "result" || response.kind === "error" ? response.id : null;
+    const stream = id === null ? undefined : live.streams.get(id);
+    if (stream === undefined) return;
+    // A push stream opened by this request flows only after its result went out. A request
+    // answered with an error (its result too large included) takes its stream with it, but
+    // never one an earlier request opened under the same id, which is flowing already.
+    if (sent?.kind === "result") stream.start();
+    else if (stream.pending) stream.stop("refused");
   }
 
-  /** Seals and sends one message of `live`; `json` is its text when the caller already made it. */
-  #sendMessage(live: LiveSession, message: TE2EResponse, json?: string): void {
-    if (this.#sessions.get(live.sessionId) !== live || live.session.closed) return;
-    const frame = live.session.seal(utf8(json ?? JSON.stringify(message)));
-    this.#o.send({
-      instanceId: this.#o.instanceId,
-      sessionId: live.sessionId,
-      kind: "transport",
-      frame: toBase64Url(frame),
-    });
+  /**
+   * Seals and sends one message of `live` (`json`: its text when the caller already made it);
+   * returns what went out, if anything. Never throws: it runs in timers. A message the browser
+   * would refuse (over MAX_E2E_MESSAGE_BYTES of UTF-8; the Noise frame could not carry much
+   * more either) or that does not serialize is not sent: a result is answered with `internal`
+   * instead, an event ends its subscription or push stream with `error`. The session stays open.
+   */
+  #sendMessage(live: LiveSession, message: TE2EResponse, json?: string): TE2EResponse | undefined {
+    if (!this.#isOpen(live)) return undefined;
+    let bytes: Uint8Array | undefined;
+    let size: number | null = null;
+    try {
+      const text = json ?? JSON.stringify(message);
+      // UTF-8 takes at least one byte per UTF-16 unit: a longer text is too large unencoded.
+      size = text.length;
+      if (size <= MAX_E2E_MESSAGE_BYTES) {
+        bytes = utf8(text);
+        size = bytes.length;
+      }
+    } catch {
+      // Not serializable (a cycle, a BigInt): it cannot go out either.
+    }
+    if (bytes === undefined || bytes.length > MAX_E2E_MESSAGE_BYTES) return this.#unsendable(live, message, size);
+    try {
+      const sealed = live.session.seal(bytes);
+      this.#o.send({
+        instanceId: this.#o.instanceId,
+        sessionId: live.sessionId,
+        kind: "transport",
+        frame: toBase64Url(sealed),
+      });
+      return message;
+    } catch (error) {
+      this.#o.logger.error("sending a message failed: closing the session", {
+        sessionId: live.sessionId,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      try {
+        this.#closeLive(live, "internal", true);
+      } catch {
+        // Logged above; the session is out of the map whatever close did not finish.
+      }
+      return undefined;
+    }
+  }
+
+  /** What goes out instead of `message`, which cannot (`bytes`: its size, null when it does not serialize). */
+  #unsendable(live: LiveSession, message: TE2EResponse, bytes: number | null): TE2EResponse | undefined {
+    const log = { sessionId: live.sessionId, kind: message.kind, bytes, limit: MAX_E2E_MESSAGE_BYTES };
+    if (message.kind === "result") {
+      this.#o.logger.warn("answer too large to send: answered with an error", {
+        ...log,
+        requestId: message.id,
+        type: message.type,
+      });
+      return this.#sendMessage(live, errorResponse(message.id, "internal", "The answer is too large to send."));
+    }
+    if (message.kind === "event") {
+      this.#o.logger.warn("event too large to send: ending its subscription", {
+        ...log,
+        subscriptionId: message.subscriptionId,
+        type: message.type,
+      });
+      endWithError(live, message.subscriptionId, live.actions);
+      return undefined;
+    }
+    this.#o.logger.error("message too large to send: dropped", log);
+    return undefined;
   }
 
   #sendClose(sessionId: string, reason: string): void {
     this.#o.send({ instanceId: this.#o.instanceId, sessionId, kind: "close", frame: toBase64Url(utf8(reason)) });
   }
 
-  /** Closes one session: stops its subscriptions, wipes its keys, optionally tells the peer. */
+  /** Closes one session: stops its timers, subscriptions and streams, wipes its keys, optionally tells the peer. */
   close(sessionId: string, reason: string, notify: boolean): void {
     const live = this.#sessions.get(sessionId);
     if (live === undefined) return;
     this.#sessions.delete(sessionId);
+    if (live.expiryTimer !== undefined) this.#o.clock.clearTimeout(live.expiryTimer);
+    live.expiryTimer = undefined;
     for (const handle of live.subscriptions.values()) this.#o.clock.clearInterval(handle);
-    for (const stream of [...live.streams.values()]) stream.stop("session_closed");
+    live.subscriptions.clear();
     live.session.close();
+    for (const stream of [...live.streams.values()]) {
+      try {
+        stream.stop("session_closed");
+      } catch (error) {
+        this.#o.logger.error("stopping a stream failed", {
+          sessionId,
+          error: error instanceof Error ? error.name : "unknown",
+        });
+      }
+    }
     this.#o.logger.info("session closed", { sessionId, reason });
     this.#o.audit?.sessionClosed(live.grant, sessionId, reason, this.#o.clock.now() - live.openedAt);
     if (notify) this.#sendClose(sessionId, reason);
@@ -360,7 +478,7 @@ export class Responder {
       if (!own && !delegated) continue;
       closed += 1;
       // The session that asked (an admin revoking itself) gets its answer first.
-      if (live.sessionId === options.later) setImmediate(() => this.close(live.sessionId, "grant_revoked", true));
+      if (live.sessionId === options.later) setImmediate(() => this.#closeLive(live, "grant_revoked", true));
       else this.close(live.sessionId, "grant_revoked", true);
     }
     return closed;

@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock";
 import type { VerifiedGrant } from "../grants/verify-grant";
+import type { Logger } from "../log";
 import type { TE2EResponse } from "../protocol";
 import { RequestRefusedError, SubscriptionLimitError } from "./dispatch-request";
 import { PushStream, type PushStreamLimits } from "./push-stream";
@@ -22,21 +23,59 @@ export interface SessionStreams {
 export interface SessionActions {
   readonly instanceId: string;
   readonly clock: Clock;
+  readonly logger: Logger;
   /** Live subscriptions and push streams together, at most. */
   readonly maxSubscriptions: number;
   readonly pushStreamLimits: PushStreamLimits;
-  /** Seals and sends one message on the session (nothing once it is closed). */
+  /**
+   * Seals and sends one message on the session (nothing once it is closed). Never throws; an
+   * event too large to send ends its subscription or stream with `error` (see endWithError).
+   */
   send(message: TE2EResponse): void;
-  /** Closes the session and tells the peer why. */
+  /** Closes the session and tells the peer why (nothing once it is closed, whatever reuses its id). */
   end(reason: string): void;
   /** Whether the session is still open (a handler that resumes after it closed starts nothing). */
   isOpen(): boolean;
 }
 
+/** Ends timed subscription `id` of `live`: its timer stops, and the peer gets `end` with `reason`. False when there was none. */
+function endSubscription(
+  live: SessionStreams,
+  id: string,
+  reason: "cancelled" | "error",
+  session: SessionActions,
+): boolean {
+  const handle = live.subscriptions.get(id);
+  if (handle === undefined) return false;
+  session.clock.clearInterval(handle);
+  live.subscriptions.delete(id);
+  session.send({ kind: "end", subscriptionId: id, reason });
+  return true;
+}
+
+/**
+ * Ends subscription or push stream `id` of `live` at once with `error` (its event could not be
+ * made or sent); the session stays open. False when there was none.
+ */
+export function endWithError(live: SessionStreams, id: string, session: SessionActions): boolean {
+  const stream = live.streams.get(id);
+  if (stream === undefined) return endSubscription(live, id, "error", session);
+  stream.fail();
+  return true;
+}
+
 /** The RequestContext of request `requestId` on `live`. */
 export function requestContext(live: SessionStreams, requestId: string, session: SessionActions): RequestContext {
   const { clock } = session;
-  const full = (): boolean => live.subscriptions.size + live.streams.size >= session.maxSubscriptions;
+  // Refused before anything starts: the session closed, the id names a subscription or stream
+  // still live (a request id may come again once its replay record expired; the first must not
+  // be orphaned, its timer running on), or the session holds its maximum.
+  const check = (): void => {
+    if (!session.isOpen()) throw new RequestRefusedError("unavailable", "The session is closed.");
+    if (live.subscriptions.has(requestId) || live.streams.has(requestId))
+      throw new RequestRefusedError("bad_request", "A subscription with this request id is still live.");
+    if (live.subscriptions.size + live.streams.size >= session.maxSubscriptions) throw new SubscriptionLimitError();
+  };
   return {
     instanceId: session.instanceId,
     grant: live.grant,
@@ -44,25 +83,39 @@ export function requestContext(live: SessionStreams, requestId: string, session:
     sessionId: live.sessionId,
     now: () => clock.now(),
     subscribe: ({ intervalMs, type, produce }) => {
-      if (!session.isOpen()) throw new RequestRefusedError("unavailable", "The session is closed.");
-      if (full()) throw new SubscriptionLimitError();
+      check();
       let seq = 0;
       const handle = clock.setInterval(() => {
-        if (live.grant.expiresAt <= clock.now()) {
-          session.end("grant_expired");
+        // A tick of a subscription no longer live (ended, or its session closed) only stops its timer.
+        if (live.subscriptions.get(requestId) !== handle || !session.isOpen()) {
+          clock.clearInterval(handle);
           return;
         }
-        const body = produce();
-        if (body === undefined) return; // nothing new since the last tick (coalescing producers)
-        session.send({ kind: "event", subscriptionId: requestId, seq: seq++, type, body });
+        // Runs in a timer: nothing may throw out of it (that would end the companion).
+        try {
+          if (live.grant.expiresAt <= clock.now()) {
+            session.end("grant_expired");
+            return;
+          }
+          const body = produce();
+          if (body === undefined) return; // nothing new since the last tick (coalescing producers)
+          session.send({ kind: "event", subscriptionId: requestId, seq: seq++, type, body });
+        } catch (error) {
+          session.logger.error("subscription failed: ending it", {
+            sessionId: live.sessionId,
+            subscriptionId: requestId,
+            type,
+            error: error instanceof Error ? error.name : "unknown",
+          });
+          clock.clearInterval(handle);
+          if (live.subscriptions.get(requestId) === handle) endSubscription(live, requestId, "error", session);
+        }
       }, intervalMs);
       live.subscriptions.set(requestId, handle);
       return requestId;
     },
     stream: ({ type, onStop }) => {
-      if (!session.isOpen()) throw new RequestRefusedError("unavailable", "The session is closed.");
-      if (full()) throw new SubscriptionLimitError();
-      if (live.streams.has(requestId)) throw new SubscriptionLimitError();
+      check();
       const send = (message: TE2EResponse): void => {
         if (live.grant.expiresAt <= clock.now()) session.end("grant_expired");
         else session.send(message);
@@ -80,12 +133,7 @@ export function requestContext(live: SessionStreams, requestId: string, session:
         pushed.stop("cancelled");
         return true;
       }
-      const handle = live.subscriptions.get(id);
-      if (handle === undefined) return false;
-      clock.clearInterval(handle);
-      live.subscriptions.delete(id);
-      session.send({ kind: "end", subscriptionId: id, reason: "cancelled" });
-      return true;
+      return endSubscription(live, id, "cancelled", session);
     },
   };
 }
