@@ -15,6 +15,7 @@ import type { RequestContext } from "../src/e2e/request-context";
 import { createSiteRequestHandlers, openSiteServices, type SiteServices } from "../src/discovery/site-requests";
 import { checkAddress, planScan, scopeFromConfig } from "../src/discovery/scope";
 import {
+  MAX_E2E_MESSAGE_BYTES,
   REQUEST_CATALOGUE,
   roleAllows,
   ZDiscoveryResultsEventSchema,
@@ -280,6 +281,118 @@ describe("discovery: a reply lost in the first round", () => {
       expect(stats.probesSent).toBe(4);
     } finally {
       device.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("discovery: what a LAN host answers cannot make an event exceed the E2E message limit", () => {
+  it("a host answering for 120 made-up devices with every text field full of quotes gets them all delivered, each event under the limit", async () => {
+    // `"` survives the companion's text filter and costs 2 bytes of JSON: a result is ~800 bytes,
+    // so 100 of them (the batch cap) would be ~80 KB.
+    const device = dgram.createSocket("udp4");
+    await new Promise<void>((r) => device.bind(0, "127.0.5.9", () => r()));
+    const macs = Array.from({ length: 120 }, (_, i) => `02:77:00:00:00:${i.toString(16).padStart(2, "0")}`);
+    let answered = false;
+    device.on("message", (_m, rinfo) => {
+      if (answered) return;
+      answered = true;
+      for (const mac of macs)
+        device.send(
+          buildUbdpReply({
+            mac,
+            hostname: '"'.repeat(64),
+            model: '"'.repeat(64),
+            modelType: "\\".repeat(64),
+            firmware: '"'.repeat(64),
+          }),
+          rinfo.port,
+          rinfo.address,
+        );
+    });
+    const dir = mkdtempSync(join(tmpdir(), "veil-disc-size-"));
+    try {
+      const site = openSiteServices({
+        stateDir: dir,
+        instanceId: randomUUID(),
+        clock: systemClock,
+        logger: silentLogger,
+        scanRanges: "127.0.5.0/24",
+        ubdpPort: (device.address() as { port: number }).port,
+      });
+      const { ctx, events, ended } = fakeContext();
+      const started = ZDiscoveryStartResultSchema.parse(
+        await createSiteRequestHandlers(() => site)["discovery.start"](
+          { targets: ["127.0.5.9"], broadcast: false, durationMs: 3000, https: "off", maxResults: 1024 },
+          ctx,
+        ),
+      );
+      expect(started.status).toBe("started");
+      await ended;
+      for (const body of events) {
+        const sealed = JSON.stringify({
+          kind: "event",
+          subscriptionId: randomUUID(),
+          seq: 1e6,
+          type: "discovery.results",
+          body,
+        });
+        expect(Buffer.byteLength(sealed)).toBeLessThanOrEqual(MAX_E2E_MESSAGE_BYTES);
+      }
+      const results = events.flatMap((e) => ZDiscoveryResultsEventSchema.parse(e).results);
+      expect(results.length).toBe(120);
+      expect(new Set(results.map((r) => r.mac))).toEqual(new Set(macs));
+      expect(results[0]?.hostname).toBe('"'.repeat(64));
+    } finally {
+      device.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("discovery: the limit of scans running at once", () => {
+  it("holds when many sessions start a scan at the same moment (name resolution is slow)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "veil-disc-race-"));
+    try {
+      const site = openSiteServices({
+        stateDir: dir,
+        instanceId: randomUUID(),
+        clock: systemClock,
+        logger: silentLogger,
+        scanRanges: "127.0.6.0/24",
+        ubdpPort: 9, // discard: nothing answers
+        resolver: (host) => new Promise((r) => setTimeout(() => r(host === "slow.lan" ? ["127.0.6.1"] : []), 100)),
+      });
+      const handlers = createSiteRequestHandlers(() => site);
+      const body = { targets: ["slow.lan"], broadcast: false, durationMs: 30_000, https: "off", maxResults: 1 };
+      // Six sessions' requests in one batch: each runs until its name lookup awaits.
+      const sessions = Array.from({ length: 6 }, () => fakeContext());
+      const outcomes = await Promise.allSettled(sessions.map(({ ctx }) => handlers["discovery.start"](body, ctx)));
+      const started = outcomes.flatMap((o, i) => {
+        if (o.status !== "fulfilled") return [];
+        const answer = ZDiscoveryStartResultSchema.parse(o.value);
+        return answer.status === "started" ? [{ answer, session: sessions[i] }] : [];
+      });
+      expect(started).toHaveLength(site.maxScans);
+      const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+      expect(refused).toHaveLength(sessions.length - site.maxScans);
+      for (const e of refused) expect(e).toMatchObject({ name: "RequestRefusedError", code: "rate_limited" });
+      expect(site.scans.size).toBe(site.maxScans);
+      for (const { answer, session } of started) {
+        expect(
+          await handlers["discovery.cancel"](
+            { subscriptionId: answer.subscriptionId },
+            session?.ctx ?? fakeContext().ctx,
+          ),
+        ).toEqual({ cancelled: true });
+        await session?.ended;
+      }
+      expect(site.scans.size).toBe(0);
+      // A scan whose planning refuses its target gives its slot back.
+      const refusedPlan = await handlers["discovery.start"]({ ...body, targets: ["nothing.lan"] }, fakeContext().ctx);
+      expect(ZDiscoveryStartResultSchema.parse(refusedPlan).status).toBe("refused");
+      expect(site.scans.size).toBe(0);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

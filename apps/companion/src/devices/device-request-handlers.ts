@@ -24,6 +24,7 @@ import { RequestRefusedError } from "../e2e/dispatch-request";
 import type { RequestContext, RequestHandler } from "../e2e/request-context";
 import type { DeviceService } from "./device-service";
 import type { Inventory } from "./inventory";
+import { countFitting, jsonBytes, LIST_BUDGET_BYTES } from "./message-budget";
 import { getDevice, listDevices, listOutages } from "./query-devices";
 import { runDeviceCommand, type DeviceCommand } from "./run-device-command";
 
@@ -98,23 +99,31 @@ export function createDeviceRequestHandlers(
       const only = macs === undefined ? undefined : new Set(macs);
       let seq = inv.changeSeq;
       let lastCounts = "";
+      /** Changed MACs not sent yet: an event carries the rows that fit one message, the next tick the rest. */
+      const owed = new Set<string>();
       const produce = (): TDevicesChanged | undefined => {
         const all = inv.changedSince(seq);
         seq = inv.changeSeq;
-        if (all !== undefined && all.length === 0) return undefined;
+        if (all !== undefined && all.length === 0 && owed.size === 0) return undefined;
         const { counts, key: countsKey } = sharedStatusCounts(inv, ctx.now());
-        const changed = all === undefined || only === undefined ? all : all.filter((mac) => only.has(mac));
-        // Nothing on screen changed and the totals are the same: stay quiet.
-        if (changed !== undefined && changed.length === 0 && countsKey === lastCounts) return undefined;
-        lastCounts = countsKey;
+        // When the feed cannot tell what changed (`all` undefined), every watched MAC is owed; a
+        // watch of the whole inventory owing more than 100 rows lists again instead.
+        for (const mac of all ?? only ?? []) if (only === undefined || only.has(mac)) owed.add(mac);
         const at = ctx.now();
-        if (changed === undefined || changed.length > 100) {
-          return only
-            ? { at, devices: inv.summaries(only), removed: [], resync: false, counts }
-            : { at, devices: [], removed: [], resync: true, counts };
+        if (only === undefined && (all === undefined || owed.size > 100)) {
+          owed.clear();
+          lastCounts = countsKey;
+          return { at, devices: [], removed: [], resync: true, counts };
         }
-        const devices = inv.summaries(changed);
-        return { at, devices, removed: changed.filter((mac) => !inv.devices.has(mac)), resync: false, counts };
+        // Nothing on screen changed and the totals are the same: stay quiet.
+        if (owed.size === 0 && countsKey === lastCounts) return undefined;
+        lastCounts = countsKey;
+        const removed = [...owed].filter((mac) => !inv.devices.has(mac));
+        const devices = inv.summaries(owed);
+        devices.length = countFitting(devices, LIST_BUDGET_BYTES - jsonBytes(removed), true);
+        for (const mac of removed) owed.delete(mac);
+        for (const d of devices) owed.delete(d.mac);
+        return { at, devices, removed, resync: false, counts };
       };
       return { subscriptionId: ctx.subscribe({ intervalMs, type: "devices.changed", produce }) };
     },

@@ -1,10 +1,12 @@
 /**
  * Read-side queries of the inventory for the E2E handlers: paged, filtered and sorted device
- * lists, one device's details with its history series, outages. Pure over the inventory.
+ * lists, one device's details with its history series, outages. Pure over the inventory. Every
+ * answer fits one E2E message whatever text the devices reported (message-budget.ts).
  */
 import type { TDeviceDetail, TDeviceSummary, TDevicesListBody, TDevicesListResult, TOutage } from "../protocol";
 import { DeviceHistory } from "./history";
 import type { Inventory } from "./inventory";
+import { countFitting, jsonBytes, LIST_BUDGET_BYTES } from "./message-budget";
 
 const STATUS_ORDER = { online: 0, pending: 1, offline: 2 } as const;
 /** Most history points in one `devices.get` answer (keeps it far below 60 KB). */
@@ -36,7 +38,11 @@ function compare(sort: TDevicesListBody["sort"]): (a: TDeviceSummary, b: TDevice
   }
 }
 
-/** `devices.list`. */
+/**
+ * `devices.list`: up to `limit` rows from `offset`, fewer when more would not fit one message
+ * (a row is ~400 bytes of plain text, up to ~2 KB of control characters), never none while rows
+ * remain; the next page starts at `offset + devices.length`.
+ */
 export function listDevices(inv: Inventory, body: TDevicesListBody): TDevicesListResult {
   const counts = { online: 0, offline: 0, pending: 0 };
   const q = body.search?.trim().toLowerCase();
@@ -52,15 +58,15 @@ export function listDevices(inv: Inventory, body: TDevicesListBody): TDevicesLis
   }
   const cmp = compare(body.sort);
   rows.sort(body.order === "asc" ? cmp : (a, b) => cmp(b, a));
-  return {
-    total: rows.length,
-    offset: body.offset,
-    devices: rows.slice(body.offset, body.offset + body.limit),
-    counts,
-  };
+  const page = rows.slice(body.offset, body.offset + body.limit);
+  page.length = countFitting(page, LIST_BUDGET_BYTES, true);
+  return { total: rows.length, offset: body.offset, devices: page, counts };
 }
 
-/** `devices.get`; undefined when unknown. */
+/**
+ * `devices.get`; undefined when unknown. Clients: the first 100, fewer when the rest of the
+ * answer leaves no room for them (`clientsTotal` still counts them all).
+ */
 export function getDevice(inv: Inventory, mac: string, historyMinutes: number, now: number): TDeviceDetail | undefined {
   const d = inv.devices.get(mac);
   if (d === undefined) return undefined;
@@ -81,7 +87,7 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
     rxBps: [],
     txBps: [],
   };
-  return {
+  const detail: TDeviceDetail = {
     summary: inv.summary(d),
     interfaces: (s?.interfaces ?? []).map((i) => ({
       name: i.name,
@@ -91,7 +97,7 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
       rxBytes: i.rxBytes,
       txBytes: i.txBytes,
     })),
-    clients: (s?.clients ?? []).slice(0, 100),
+    clients: [],
     clientsTotal: s?.clients.length ?? 0,
     history: history ?? empty,
     commands: inv.commands
@@ -99,6 +105,10 @@ export function getDevice(inv: Inventory, mac: string, historyMinutes: number, n
       .slice(-20)
       .reverse(),
   };
+  const clients = (s?.clients ?? []).slice(0, 100);
+  clients.length = countFitting(clients, LIST_BUDGET_BYTES - jsonBytes(detail));
+  detail.clients = clients;
+  return detail;
 }
 
 /** `outages.list`: newest first. */

@@ -1,9 +1,12 @@
 import type { RequestContext } from "../e2e/request-context";
+import { countFitting, LIST_BUDGET_BYTES } from "../devices/message-budget";
 
 /**
  * Streams a job's results over the session's subscription mechanism: results are buffered and
  * sent in batches on each tick (nothing on a quiet tick); after the job ends, a final event
- * with `done: true` goes out and the subscription is ended.
+ * with `done: true` goes out and the subscription is ended. A batch holds at most `batch`
+ * results and only as many as fit one E2E message (discovery results carry text a LAN host
+ * chose); the rest wait for the next tick.
  */
 export class JobStream<R, E> {
   readonly #pending: R[] = [];
@@ -33,7 +36,7 @@ export class JobStream<R, E> {
   #produce(): E | undefined {
     if (this.#finished) return undefined;
     if (this.#pending.length === 0 && !this.#done) return undefined;
-    const results = this.#pending.splice(0, this.batch);
+    const results = this.#pending.splice(0, countFitting(this.#pending.slice(0, this.batch), LIST_BUDGET_BYTES, true));
     const last = this.#done && this.#pending.length === 0;
     if (last) {
       this.#finished = true;

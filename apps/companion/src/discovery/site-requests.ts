@@ -121,7 +121,18 @@ export function createSiteRequestHandlers(
       const s = site();
       const body = ZDiscoveryStartBodySchema.parse(raw);
       if (s.scans.size >= s.maxScans) throw new RequestRefusedError("rate_limited");
-      const plan = await planScan(s.scope, body.targets, s.resolver !== undefined ? { resolver: s.resolver } : {});
+      // The slot is taken before planning awaits (name resolution): requests of other sessions
+      // run meanwhile, and each would otherwise pass the check above. No one learns this key,
+      // so a planning scan cannot be cancelled; it is replaced by the scan's own entry below.
+      const controller = new AbortController();
+      const reserved = `planning:${crypto.randomUUID()}`;
+      s.scans.set(reserved, { controller, accountId: ctx.grant.accountId });
+      let plan: Awaited<ReturnType<typeof planScan>>;
+      try {
+        plan = await planScan(s.scope, body.targets, s.resolver !== undefined ? { resolver: s.resolver } : {});
+      } finally {
+        s.scans.delete(reserved);
+      }
       if (plan.refused.length > 0) {
         s.logger.warn("discovery refused: out of scope", { refused: plan.refused.length });
         return { status: "refused", refused: plan.refused.slice(0, 64) };
@@ -139,7 +150,6 @@ export function createSiteRequestHandlers(
         100,
         (results, done) => ({ results, done, stats: { ...stats }, reason: done ? reason : "running" }),
       );
-      const controller = new AbortController();
       s.scans.set(stream.subscriptionId, { controller, accountId: ctx.grant.accountId });
       void runScan({
         hosts: plan.hosts,

@@ -6,8 +6,10 @@ import { ZIpv4Schema, ZMacSchema } from "../device/numbers";
 /**
  * End-to-end requests about the devices of a site (issue 5): inventory, history, outages,
  * live updates, commands and the site key. Browser ↔ companion only, inside the Noise session;
- * the console relays ciphertext. Every list is paged and capped so one response stays well
- * under MAX_E2E_MESSAGE_BYTES (60,000). docs/COMPANION-DEVICES.md describes the semantics.
+ * the console relays ciphertext. Every list is paged and capped, by count and by bytes, so one
+ * response stays under MAX_E2E_MESSAGE_BYTES (60,000) whatever text the devices report (any
+ * host on the LAN can report as a pending device). docs/COMPANION-DEVICES.md describes the
+ * semantics.
  */
 
 const ZEpochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -67,6 +69,11 @@ export type TDevicesListBody = z.infer<typeof ZDevicesListBodySchema>;
 export const ZDevicesListResultSchema = z.strictObject({
   total: ZCount,
   offset: ZCount,
+  /**
+   * Up to `limit` rows, fewer when more would not fit one E2E message (long or escaped device
+   * text), never none while rows remain past `offset`: the next page starts at
+   * `offset + devices.length`, not `offset + limit`.
+   */
   devices: z.array(ZDeviceSummarySchema).max(100),
   /** Counts over the whole inventory (not just this page), for the filter chips. */
   counts: z.strictObject({ online: ZCount, offline: ZCount, pending: ZCount }),
@@ -106,7 +113,10 @@ export const ZDeviceCommandRecordSchema = z.strictObject({
 });
 export type TDeviceCommandRecord = z.infer<typeof ZDeviceCommandRecordSchema>;
 
-/** `devices.get`: one device with interfaces, clients (first 100) and history. */
+/**
+ * `devices.get`: one device with interfaces, clients (the first 100, fewer when the rest of the
+ * answer leaves no room; `clientsTotal` counts them all) and history.
+ */
 export const ZDevicesGetBodySchema = z.strictObject({
   mac: ZMacSchema,
   /** History window: up to 24 h; at most 240 points (coarser steps for long windows). */
@@ -152,7 +162,10 @@ export const ZDevicesWatchBodySchema = z.strictObject({
   /** Only these devices (the rows on screen); without it every change is sent (or `resync`). */
   macs: z.array(ZMacSchema).max(100).optional(),
 });
-/** Body of each `devices.changed` event. `resync` means too much changed: list again. */
+/**
+ * Body of each `devices.changed` event. `resync` means too much changed: list again. `devices`
+ * holds the changed rows that fit one E2E message; the others follow in the next ticks.
+ */
 export const ZDevicesChangedSchema = z.strictObject({
   at: ZEpochMs,
   devices: z.array(ZDeviceSummarySchema).max(100),

@@ -78,7 +78,10 @@ export const ZDiscoveredDeviceSchema = z.strictObject({
 });
 export type TDiscoveredDevice = z.infer<typeof ZDiscoveredDeviceSchema>;
 
-/** Body of each `discovery.results` event; the last one has `done: true`. */
+/**
+ * Body of each `discovery.results` event; the last one has `done: true`. At most 100 results,
+ * and only as many as fit one E2E message: the rest follow in the next events.
+ */
 export const ZDiscoveryResultsEventSchema = z.strictObject({
   results: z.array(ZDiscoveredDeviceSchema).max(100),
   done: z.boolean(),
