@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { addToMinute, openMinuteSample } from "../src/devices/aggregate-device-minute";
 import { createDeviceRequestHandlers } from "../src/devices/device-request-handlers";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
 import { DeviceHistory } from "../src/devices/history";
+import type { DeviceEntry } from "../src/devices/inventory-types";
 import { dispatchRequest, type DispatchContext } from "../src/e2e/dispatch-request";
 import { ReplayCache } from "../src/e2e/replay-cache";
 import { silentLogger } from "../src/log";
@@ -14,6 +16,7 @@ import {
   MAX_E2E_MESSAGE_BYTES,
   ZDevicesChangedSchema,
   type TDeviceDetail,
+  type TDeviceState,
   type TDevicesChanged,
   type TDevicesListResult,
   type TE2EResponse,
@@ -244,5 +247,31 @@ describe("a LAN host cannot make a device answer exceed the E2E message limit", 
     const r = await request("outages.list", { limit: 500 });
     expect(bytes(r.json)).toBeLessThanOrEqual(MAX_E2E_MESSAGE_BYTES);
     expect(result<{ outages: unknown[] }>(r).outages.length).toBe(500);
+  });
+});
+
+describe("a device's traffic rate", () => {
+  it("stays a safe integer when a made-up device's counters jump by 2^53 in a millisecond", () => {
+    const d: DeviceEntry = {
+      mac: "02:00:00:00:00:01",
+      dialect: "unifi",
+      adopted: false,
+      intervalSec: 10,
+      firstSeen: 0,
+      lastSeen: 0,
+      status: "pending",
+      stateSavedAt: 0,
+    };
+    const state = (bytes: number): TDeviceState =>
+      ({
+        cpu: 1,
+        memory: { usedBytes: 1, totalBytes: 2 },
+        interfaces: [{ name: "eth0", up: true, rxBytes: bytes, txBytes: bytes }],
+      }) as unknown as TDeviceState;
+    addToMinute(d, state(0), 60_000, 1);
+    addToMinute(d, state(Number.MAX_SAFE_INTEGER), 60_001, 1);
+    const sample = openMinuteSample(d);
+    expect(sample?.rx).toBe(Number.MAX_SAFE_INTEGER);
+    expect(Number.isSafeInteger(sample?.tx)).toBe(true);
   });
 });

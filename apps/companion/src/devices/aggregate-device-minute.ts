@@ -31,6 +31,14 @@ export function addToMinute(d: DeviceEntry, state: TDeviceState, now: number, m:
   d.prev = { rx: c.rx, tx: c.tx, at: now };
 }
 
+/**
+ * Bytes per second over `ms`. Counters are what a device reported (up to 2^53 each), so a jump
+ * over a millisecond can exceed what a rate may be: it is held at Number.MAX_SAFE_INTEGER, or a
+ * made-up device's history would fail its answer's schema.
+ */
+const rate = (bytes: number, ms: number): number =>
+  ms > 0 ? Math.min(Number.MAX_SAFE_INTEGER, Math.round((bytes * 1000) / ms)) : 0;
+
 /** The current, still open minute as a sample (for live charts); undefined when none. */
 export function openMinuteSample(d: DeviceEntry): MinuteSample | undefined {
   const b = d.bucket;
@@ -39,7 +47,7 @@ export function openMinuteSample(d: DeviceEntry): MinuteSample | undefined {
     m: b.m,
     cpu: Math.round((b.cpu / b.n) * 10) / 10,
     mem: Math.round((b.mem / b.n) * 10) / 10,
-    rx: b.ms > 0 ? Math.round((b.rx * 1000) / b.ms) : 0,
-    tx: b.ms > 0 ? Math.round((b.tx * 1000) / b.ms) : 0,
+    rx: rate(b.rx, b.ms),
+    tx: rate(b.tx, b.ms),
   };
 }
