@@ -7,6 +7,9 @@ import {
   BROWSER_SOCKET_LIMIT,
   BrowserBudgets,
   FrameBudget,
+  HANDSHAKE_ACCOUNT_LIMIT,
+  HANDSHAKE_SOCKET_LIMIT,
+  refillMs,
   TokenBucket,
   type FrameLimit,
 } from "../src/server/instances/frame-budget";
@@ -73,7 +76,7 @@ describe("relay frame budgets (unit)", () => {
     expect(count(20_000, () => budgets.take(tab, 200))).toBe(BROWSER_SOCKET_LIMIT.frameBurst);
   });
 
-  it("caps an account across its sockets, leaves other accounts alone, and forgets an account when its sockets go", () => {
+  it("caps an account across its sockets, leaves other accounts alone, and forgets an account once its sockets have gone", () => {
     const clock = manualClock();
     const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
     const tabs = [fakeSocket("flooder"), fakeSocket("flooder"), fakeSocket("flooder")];
@@ -87,12 +90,60 @@ describe("relay frame budgets (unit)", () => {
     expect(budgets.accounts).toBe(2);
     for (const tab of tabs) tab.disconnect();
     other.disconnect();
+    // Kept while reconnecting could still gain from a fresh one, then forgotten.
+    expect(budgets.accounts).toBe(2);
+    clock.advance(budgets.graceMs);
+    expect(budgets.accounts).toBe(0);
+  });
+
+  it("keeps an account's budget after its last socket goes until it would have refilled: reconnecting buys no fresh burst", () => {
+    const clock = manualClock();
+    const budgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, clock.now);
+    const { frameBurst, framesPerSec } = HANDSHAKE_ACCOUNT_LIMIT;
+    expect(budgets.graceMs).toBe(refillMs(HANDSHAKE_ACCOUNT_LIMIT));
+    expect(budgets.graceMs).toBeGreaterThanOrEqual((1000 * frameBurst) / framesPerSec); // 2 s for session opens
+    // The attacker's loop: a socket, as many session opens as it takes, gone, a new socket, every 10 ms.
+    let accepted = 0;
+    const start = clock.now();
+    for (let round = 0; round < 50; round++) {
+      const tab = fakeSocket("reconnecter");
+      accepted += count(2 * frameBurst, () => budgets.take(tab, 4));
+      tab.disconnect();
+      clock.advance(10);
+    }
+    const elapsed = clock.now() - start;
+    expect(accepted).toBeLessThanOrEqual(frameBurst + Math.ceil((framesPerSec * elapsed) / 1000));
+    // Past the grace time the budget is forgotten, and a fresh one holds no more than the kept one would.
+    clock.advance(budgets.graceMs);
+    expect(budgets.accounts).toBe(0);
+    const fresh = fakeSocket("reconnecter");
+    expect(count(2 * frameBurst, () => budgets.take(fresh, 4))).toBe(HANDSHAKE_SOCKET_LIMIT.frameBurst);
+  });
+
+  it("forgets idle account budgets without a timer, so the map stays bounded by recent accounts", () => {
+    const clock = manualClock();
+    const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
+    // 1,000 accounts each connect once and go, 1 ms apart: only those within the grace time stay.
+    for (let i = 0; i < 1_000; i++) {
+      const tab = fakeSocket(`account-${i}`);
+      budgets.take(tab, 1);
+      tab.disconnect();
+      clock.advance(1);
+    }
+    expect(budgets.accounts).toBeLessThanOrEqual(budgets.graceMs + 1);
+    // An account back within its grace time keeps its entry while connected, however long.
+    const back = fakeSocket("account-999");
+    budgets.take(back, 1);
+    clock.advance(60_000);
+    expect(budgets.accounts).toBe(1);
+    back.disconnect();
+    clock.advance(budgets.graceMs);
     expect(budgets.accounts).toBe(0);
   });
 });
 
 describe("relay frame budgets by scope (unit)", () => {
-  it("keeps a budget per (socket, scope) and per (account, scope), and forgets them all when the socket goes", () => {
+  it("keeps a budget per (socket, scope) and per (account, scope), and forgets them all once the socket has gone", () => {
     const clock = manualClock();
     const budgets = new BrowserBudgets(BROWSER_SOCKET_LIMIT, BROWSER_ACCOUNT_LIMIT, clock.now);
     const tab = fakeSocket("viewer");
@@ -109,8 +160,10 @@ describe("relay frame budgets by scope (unit)", () => {
     );
     expect(budgets.accounts).toBe(3);
     tab.disconnect();
+    clock.advance(budgets.graceMs);
     expect(budgets.accounts).toBe(1);
     second.disconnect();
+    clock.advance(budgets.graceMs);
     expect(budgets.accounts).toBe(0);
     // A socket that went gets no budget again (nothing would release it).
     expect(budgets.take(tab, 100, clock.now(), "c")).toBe(false);

@@ -7,6 +7,7 @@ import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "@veil/crypto";
 import type { TRelayFrame, TSocketAck } from "@veil/protocol";
+import { HANDSHAKE_ACCOUNT_LIMIT, MAX_SESSIONS_PER_BROWSER_SOCKET } from "../src/server/instances/frame-budget";
 import { startTestConsole, type TestConsole } from "./helpers/console";
 import {
   browserSocket,
@@ -20,6 +21,14 @@ import {
   standInCompanion,
   type KeyedAccount,
 } from "./helpers/instances";
+
+/** A handshake frame opening a new session with `instanceId` (the relay never reads `frame`). */
+const handshakeFor = (instanceId: string): TRelayFrame => ({
+  instanceId,
+  sessionId: toBase64Url(randomBytes(16)),
+  kind: "handshake",
+  frame: "AAAA",
+});
 
 describe("relay budgets are per receiving account", () => {
   let c: TestConsole;
@@ -135,8 +144,30 @@ describe("relay budgets are per receiving account", () => {
   });
 
   /**
-   * `count` handshakes for `instanceId` at once from a new socket of `account` (with no grant, so
-   * each one that passes the budget is refused `forbidden` by the authorization query): the
+   * `count` handshakes for `instanceId` from `s`, in waves of MAX_SESSIONS_PER_BROWSER_SOCKET at
+   * once (a handshake waiting for its authorization query counts against that cap, so more at
+   * once would meet the cap, not the budgets): the acknowledgement codes counted into `out`.
+   */
+  const handshakeWaves = async (
+    s: Socket,
+    instanceId: string,
+    count: number,
+    out: Record<string, number> = {},
+  ): Promise<Record<string, number>> => {
+    for (let sent = 0; sent < count; sent += MAX_SESSIONS_PER_BROWSER_SOCKET) {
+      const wave = Math.min(MAX_SESSIONS_PER_BROWSER_SOCKET, count - sent);
+      const acks = await Promise.all(Array.from({ length: wave }, () => sendFrame(s, handshakeFor(instanceId))));
+      for (const a of acks) {
+        const code = a.ok ? "ok" : a.error.code;
+        out[code] = (out[code] ?? 0) + 1;
+      }
+    }
+    return out;
+  };
+
+  /**
+   * `count` handshakes for `instanceId` from a new socket of `account` (with no grant, so each one
+   * that passes the budget is refused `forbidden` by the authorization query): the
    * acknowledgement codes counted.
    */
   const floodHandshakes = async (
@@ -147,17 +178,7 @@ describe("relay budgets are per receiving account", () => {
     const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, account.token);
     sockets.push(s);
     await connected(s);
-    const acks = await Promise.all(
-      Array.from({ length: count }, () =>
-        sendFrame(s, { instanceId, sessionId: toBase64Url(randomBytes(16)), kind: "handshake", frame: "AAAA" }),
-      ),
-    );
-    const out: Record<string, number> = {};
-    for (const a of acks) {
-      const code = a.ok ? "ok" : a.error.code;
-      out[code] = (out[code] ?? 0) + 1;
-    }
-    return out;
+    return handshakeWaves(s, instanceId, count);
   };
 
   it("meters session opens per account: a flood of forbidden handshakes is cut off before it costs queries", async () => {
@@ -180,5 +201,62 @@ describe("relay budgets are per receiving account", () => {
     expect(await floodHandshakes(loner, inst.instanceId, 60)).toEqual({ forbidden: 40, rate_limited: 20 });
     expect(await floodHandshakes(loner, inst.instanceId, 60)).toEqual({ forbidden: 40, rate_limited: 20 });
     expect(await floodHandshakes(loner, inst.instanceId, 60)).toEqual({ rate_limited: 60 });
+  });
+
+  it("meters session opens across reconnects: disconnecting and connecting again buys no fresh burst", async () => {
+    const reconnecter = await inviteKeyed(c.api, admin, "reconnecter@example.test", "operator");
+    const inst = await makeInstance(admin, "a third closed site");
+    expect((await c.api("/api/instances", { body: inst.body, token: admin.token })).status).toBe(201);
+    // The reviewer's loop: one client socket sends 80 handshakes (forbidden: each that passes the
+    // budgets costs an authorization query), disconnects and connects again, every 10 ms of the
+    // relay's clock (which stands still while each round runs). Before the fix each new connection came with a fresh account budget: 40 per
+    // round (the socket's burst), 400 in 100 ms.
+    const s = browserSocket(c.running.httpsPort, c.running.certificate.certPem, reconnecter.token);
+    sockets.push(s);
+    const start = relayNow;
+    const out: Record<string, number> = {};
+    for (let round = 0; round < 10; round++) {
+      if (round > 0) s.connect();
+      await connected(s);
+      await handshakeWaves(s, inst.instanceId, 80, out);
+      s.disconnect();
+      relayNow += 10;
+    }
+    const elapsedSec = (relayNow - start) / 1000;
+    const { frameBurst, framesPerSec } = HANDSHAKE_ACCOUNT_LIMIT;
+    expect(Object.keys(out).sort()).toEqual(["forbidden", "rate_limited"]);
+    expect(out.forbidden).toBeGreaterThanOrEqual(frameBurst);
+    expect(out.forbidden).toBeLessThanOrEqual(frameBurst + framesPerSec * elapsedSec);
+  });
+
+  it("caps the sessions one socket opens with one batch of handshakes, as with one handshake at a time", async () => {
+    const capped = await site("capped site");
+    await capped.open(viewer); // the companion's presence has reached the relay
+    const tab = browserSocket(c.running.httpsPort, c.running.certificate.certPem, viewer.token);
+    sockets.push(tab);
+    await connected(tab);
+    // 40 handshakes in one e2e:frames event: all of them wait for their authorization query at
+    // once. Before the fix none counted until it was added, so all 40 were opened.
+    const handshakes = Array.from({ length: 40 }, () => handshakeFor(capped.inst.instanceId));
+    const acks = (await tab.timeout(5000).emitWithAck("e2e:frames", handshakes)) as TSocketAck[];
+    expect(acks).toHaveLength(40);
+    const opened = handshakes.filter((_, i) => acks[i]?.ok);
+    expect(opened).toHaveLength(MAX_SESSIONS_PER_BROWSER_SOCKET);
+    expect(acks.filter((a) => !a.ok)).toEqual(
+      Array.from({ length: 40 - MAX_SESSIONS_PER_BROWSER_SOCKET }, () => ({
+        ok: false,
+        error: { code: "rate_limited", message: expect.any(String) as string, retryable: true },
+      })),
+    );
+    // At the cap; a closed session frees its slot, and only that one (no refused handshake
+    // still counts as opening).
+    const another = () => handshakeFor(capped.inst.instanceId);
+    expect(await sendFrame(tab, another())).toMatchObject({ ok: false, error: { code: "rate_limited" } });
+    const [first] = opened;
+    expect(first).toBeDefined();
+    if (first === undefined) return;
+    expect(await sendFrame(tab, { ...first, kind: "close", frame: "" })).toEqual({ ok: true });
+    expect(await sendFrame(tab, another())).toEqual({ ok: true });
+    expect(await sendFrame(tab, another())).toMatchObject({ ok: false, error: { code: "rate_limited" } });
   });
 });

@@ -233,12 +233,24 @@ export class CompanionHub {
     reply(fail("internal"));
   }
 
-  /** A handshake frame: authorize, register the session, then relay it. */
+  /**
+   * A handshake frame: authorize, register the session, then relay it. While it waits for the
+   * authorization query it counts against the socket's session cap (LocalSessions.opening), so
+   * the handshakes of one batch, which all pass the check before any is added, cannot exceed it.
+   */
   async #openSession(browser: BrowserRelaySocket, frame: TRelayFrame): Promise<TSocketAck> {
     if (this.#idTaken(frame)) return fail("conflict");
     if (this.#sessions.countOf(browser) >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
     if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return fail("rate_limited");
-    if (!(await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId))) return fail("forbidden");
+    const opened = this.#sessions.opening(browser);
+    let allowed: boolean;
+    try {
+      allowed = await mayAddressInstance(this.services.db, browser.data.userId, frame.instanceId);
+    } finally {
+      // In the turn that adds the session (below): the count never drops between the two.
+      opened();
+    }
+    if (!allowed) return fail("forbidden");
     if (!browser.connected) return fail("unavailable");
     if (this.#idTaken(frame)) return fail("conflict");
     // Registered before sending, so the companion's reply always finds its way back.

@@ -157,22 +157,50 @@ interface BudgetedSocket {
 }
 
 /**
+ * How long (ms) a budget of `limit` takes to refill from empty: after that, a bucket that was
+ * kept and a fresh one hold the same, so forgetting it then gives nothing away.
+ */
+export function refillMs(limit: FrameLimit): number {
+  return Math.ceil(1000 * Math.max(limit.frameBurst / limit.framesPerSec, limit.byteBurst / limit.bytesPerSec));
+}
+
+/** An account's budget in one scope, the sockets charging it, and since when it has none. */
+interface AccountEntry {
+  readonly budget: FrameBudget;
+  sockets: number;
+  idleSince: number;
+}
+
+/**
  * Budgets of the browser sockets on this node: one per socket and one per account shared by
- * that account's sockets (dropped when its last socket disconnects, so the map stays as small
- * as the set of connected accounts). A `scope` splits both: the relay charges frames a companion
- * sends to (socket, instance) and (account, instance), so one instance's companion flooding an
- * account spends only that pair's budget, never what the account needs for its other sites.
+ * that account's sockets. A `scope` splits both: the relay charges frames a companion sends to
+ * (socket, instance) and (account, instance), so one instance's companion flooding an account
+ * spends only that pair's budget, never what the account needs for its other sites.
+ *
+ * An account's budget outlives its last socket by the time it takes to refill (`refillMs` of the
+ * account limit: 2 s for session opens, a quarter of a second for frames), so disconnecting and
+ * connecting again buys no fresh burst (a reviewer's loop of reconnects on one WebSocket had got
+ * 400 authorization queries in 100 ms past a burst of 80). The map stays bounded without a timer:
+ * budgets with no socket wait in `#idle` in the order they went idle, and those past their time
+ * are dropped whenever a socket registers or goes (never per frame), so it holds the connected
+ * accounts and those that left within that time, plus those that left before the last such event.
  */
 export class BrowserBudgets {
   /** Per socket, its budgets by scope; `null` once it disconnected (it gets no budget again). */
   readonly #sockets = new WeakMap<BudgetedSocket, Map<string, BudgetPair> | null>();
-  readonly #accounts = new Map<string, { budget: FrameBudget; sockets: number }>();
+  readonly #accounts = new Map<string, AccountEntry>();
+  /** Keys of the account budgets with no socket, oldest `idleSince` first. */
+  readonly #idle = new Map<string, AccountEntry>();
+  /** How long an account budget with no socket is kept (ms). */
+  readonly graceMs: number;
 
   constructor(
     private readonly socketLimit: FrameLimit = BROWSER_SOCKET_LIMIT,
     private readonly accountLimit: FrameLimit = BROWSER_ACCOUNT_LIMIT,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.graceMs = refillMs(accountLimit);
+  }
 
   /**
    * Charges one frame of `bytes` to the socket and its account within `scope`; false (nothing
@@ -190,6 +218,7 @@ export class BrowserBudgets {
   }
 
   #register(socket: BudgetedSocket, known: Map<string, BudgetPair> | undefined, scope: string): BudgetPair {
+    this.#expire(this.now());
     let scopes = known;
     if (scopes === undefined) {
       const held = new Map<string, BudgetPair>();
@@ -197,31 +226,48 @@ export class BrowserBudgets {
       this.#sockets.set(socket, held);
       const userId = socket.data.userId;
       socket.once("disconnect", () => {
-        for (const key of held.keys()) this.#release(`${userId}\n${key}`);
+        const t = this.now();
+        for (const key of held.keys()) this.#release(`${userId}\n${key}`, t);
         this.#sockets.set(socket, null);
+        this.#expire(t);
       });
     }
     const key = `${socket.data.userId}\n${scope}`;
     let account = this.#accounts.get(key);
     if (!account) {
-      account = { budget: new FrameBudget(this.accountLimit, this.now), sockets: 0 };
+      account = { budget: new FrameBudget(this.accountLimit, this.now), sockets: 0, idleSince: 0 };
       this.#accounts.set(key, account);
     }
+    // Back within its grace time: the budget it left with, not a fresh one.
+    if (account.sockets === 0) this.#idle.delete(key);
     account.sockets += 1;
     const pair = { own: new FrameBudget(this.socketLimit, this.now), account: account.budget };
     scopes.set(scope, pair);
     return pair;
   }
 
-  #release(key: string): void {
+  #release(key: string, t: number): void {
     const account = this.#accounts.get(key);
     if (account === undefined) return;
     account.sockets -= 1;
-    if (account.sockets === 0) this.#accounts.delete(key);
+    if (account.sockets > 0) return;
+    // Appended, so `#idle` stays in `idleSince` order (it was not there: a socket held it).
+    account.idleSince = t;
+    this.#idle.set(key, account);
   }
 
-  /** Account budgets (per scope) alive (tests). */
+  /** Drops the account budgets that have had no socket for `graceMs` (oldest first). */
+  #expire(t: number): void {
+    for (const [key, account] of this.#idle) {
+      if (t - account.idleSince < this.graceMs) return;
+      this.#idle.delete(key);
+      this.#accounts.delete(key);
+    }
+  }
+
+  /** Account budgets (per scope) kept: those with a socket and those within their grace time (tests). */
   get accounts(): number {
+    this.#expire(this.now());
     return this.#accounts.size;
   }
 }

@@ -7,6 +7,8 @@ import type { BrowserRelaySocket, E2ESession } from "./relay-sockets";
 export class LocalSessions {
   readonly #sessions = new Map<string, E2ESession>();
   readonly #byBrowser = new Map<string, Set<string>>();
+  /** Per browser socket, handshakes between its session cap check and their `add` (or refusal). */
+  readonly #opening = new Map<string, number>();
 
   constructor(private readonly onBrowserGone: (browser: BrowserRelaySocket) => void) {}
 
@@ -18,9 +20,30 @@ export class LocalSessions {
     return this.#sessions.has(sessionId);
   }
 
-  /** How many sessions the browser socket holds. */
+  /**
+   * How many sessions the browser socket holds or is opening: a cap checked against this holds
+   * for handshakes that wait for their authorization query together (one `e2e:frames` batch).
+   */
   countOf(browser: BrowserRelaySocket): number {
-    return this.#byBrowser.get(browser.id)?.size ?? 0;
+    return (this.#byBrowser.get(browser.id)?.size ?? 0) + (this.#opening.get(browser.id) ?? 0);
+  }
+
+  /**
+   * A handshake of `browser` passed the cap and now waits (its authorization query): it counts
+   * as a session until the returned function runs, which the caller must call exactly once, in
+   * the same turn as `add` when the session is opened, or when it is refused.
+   */
+  opening(browser: BrowserRelaySocket): () => void {
+    const id = browser.id;
+    this.#opening.set(id, (this.#opening.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.#opening.get(id) ?? 1) - 1;
+      if (left > 0) this.#opening.set(id, left);
+      else this.#opening.delete(id);
+    };
   }
 
   add(session: E2ESession): void {
