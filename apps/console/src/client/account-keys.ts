@@ -145,25 +145,46 @@ export function checkKeyPairs(
   boxPrivate: Uint8Array,
   userId: string,
 ): AccountKeyPairs {
-  const identity = identityKeyPairFromPrivateKey(identityPrivateKey(idPrivate));
-  const box = boxKeyPairFromPrivateKey(boxPrivateKey(boxPrivate));
-  if (!constantTimeEqual(identity.publicKey, fromBase64Url(wire.identityPublicKey)))
+  const keys: AccountKeyPairs = {
+    identity: identityKeyPairFromPrivateKey(identityPrivateKey(idPrivate)),
+    box: boxKeyPairFromPrivateKey(boxPrivateKey(boxPrivate)),
+  };
+  try {
+    checkServedPublicKeys(wire, keys, userId);
+  } catch (error) {
+    wipeAccountKeys(keys);
+    throw error;
+  }
+  return keys;
+}
+
+/**
+ * Checks the public keys and box-key certificate the console serves for this account against
+ * the key pairs this tab holds: same identity key, same box key, and a certificate by that
+ * identity key for exactly that box key and this user id. Run at sign-in and on every later
+ * GET /api/me, so a console cannot swap the account's public keys once the tab is signed in.
+ */
+export function checkServedPublicKeys(
+  wire: Pick<TAccountKeys, "identityPublicKey" | "boxPublicKey" | "boxKeyCertificate">,
+  keys: AccountKeyPairs,
+  userId: string,
+): void {
+  if (!constantTimeEqual(keys.identity.publicKey, fromBase64Url(wire.identityPublicKey)))
     throw new KeyIntegrityError("identity key mismatch");
-  if (!constantTimeEqual(box.publicKey, fromBase64Url(wire.boxPublicKey)))
+  if (!constantTimeEqual(keys.box.publicKey, fromBase64Url(wire.boxPublicKey)))
     throw new KeyIntegrityError("box key mismatch");
   try {
     const certified = verifyBoxKeyCertificate(
       decodeCertificate(wire.boxKeyCertificate),
-      identityPublicKey(identity.publicKey),
+      identityPublicKey(keys.identity.publicKey),
       { ...BOX_SUBJECT, ownerId: userId, minEpoch: 0 },
     );
-    if (!constantTimeEqual(certified.boxPublicKey, box.publicKey))
+    if (!constantTimeEqual(certified.boxPublicKey, keys.box.publicKey))
       throw new KeyIntegrityError("box key certificate names another key");
   } catch (error) {
     if (error instanceof KeyIntegrityError) throw error;
     throw new KeyIntegrityError("box key certificate does not verify");
   }
-  return { identity, box };
 }
 
 /** Best-effort wipe of private key bytes held by a key pair set. */

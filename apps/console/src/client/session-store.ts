@@ -10,6 +10,7 @@ import { z } from "zod";
 import {
   KeyIntegrityError,
   checkKeyPairs,
+  checkServedPublicKeys,
   unwrapAccountKeys,
   wipeAccountKeys,
   type AccountKeyPairs,
@@ -206,11 +207,28 @@ export function accountEmail(): string {
   return stored.email;
 }
 
-/** Re-reads GET /api/me (after settings changes), keeping the keys. */
+/**
+ * Re-reads GET /api/me (after settings changes), keeping the keys. The answer is checked as at
+ * sign-in: the same account and session, and (with keys in memory) public keys and a box-key
+ * certificate that match the key pairs this tab holds. A console that swaps them here, to have
+ * this browser sign grants for keys of its own, ends the session with a KeyIntegrityError.
+ */
 export async function refreshMe(): Promise<TMeResponse | null> {
   const me = await api.getMe();
-  if (state.status === "ready") set({ ...state, me });
-  else if (state.status === "locked") set({ status: "locked", me });
+  const current = state;
+  if (current.status !== "ready" && current.status !== "locked") return me;
+  try {
+    if (me.user.id !== current.me.user.id || me.session.id !== current.me.session.id)
+      throw new KeyIntegrityError("the console answered for another account or session");
+    if (current.status === "ready") checkServedPublicKeys(me.keys, current.keys, current.me.user.id);
+  } catch (error) {
+    // The log-out request takes the token before the tab forgets it.
+    const loggedOut = api.logout().catch(() => undefined);
+    endLocally(error instanceof Error ? error.message : null);
+    await loggedOut;
+    throw error;
+  }
+  set(current.status === "ready" ? { ...current, me } : { status: "locked", me });
   return me;
 }
 

@@ -198,9 +198,9 @@ export const ZTokenRotateResultSchema = z.strictObject({ enrollment: z.string().
 
 /**
  * `grants.revoke` (admin): the companion refuses, from now on, every grant of `accountId` issued
- * at or before `issuedAt` (the revoked grant's own `issuedAt`, so a later re-grant still works),
- * and every grant signed under that account's admin delegation if it was issued at or before
- * that time; it closes the sessions that hold one. Kept in the companion's state folder, so a
+ * at or before `issuedAt` (the admin browser's clock when it revokes: every grant issued until
+ * then, whichever the console listed; a later re-grant still works), and every grant signed under
+ * that account's admin delegation if it was issued at or before that time; it closes the sessions that hold one. Kept in the companion's state folder, so a
  * console that keeps serving the old grant gets nowhere.
  */
 export const ZGrantRevokeBodySchema = z.strictObject({ accountId: ZIdSchema, issuedAt: ZEpochMsSchema });

@@ -34,7 +34,7 @@ import type { AccountKeyPairs } from "../account-keys";
 import { deriveInWorker } from "../derive-keys";
 import { describeCost, freshParams, paramsToWire } from "../kdf-params";
 import * as api from "./endpoints";
-import { GRANT_LIFETIME_MS, decodeBoxKeyCertificate, signGrant } from "./trust";
+import { GRANT_LIFETIME_MS, ownPublicKeys, signGrant } from "./trust";
 
 export interface AddedInstance {
   readonly instance: TInstanceSummary;
@@ -51,6 +51,9 @@ export async function addInstance(
   phase: (label: string) => void,
 ): Promise<AddedInstance> {
   const trimmed = name.trim();
+  // Our own grant names the key pairs this tab holds; a served certificate that does not certify
+  // them stops everything before anything is made.
+  const own = ownPublicKeys(me.user.id, keys, me.keys.boxKeyCertificate);
   // What goes into the enrollment string comes from the console: its URL must be our origin.
   const info = await api.companionInfo();
   if (new URL(info.consoleUrl).origin !== window.location.origin)
@@ -105,12 +108,7 @@ export async function addInstance(
       keys.identity.privateKey,
       keys.identity.publicKey,
       instanceId,
-      {
-        accountId: me.user.id,
-        identityPublicKey: me.keys.identityPublicKey,
-        boxPublicKey: me.keys.boxPublicKey,
-        boxKeyCertificate: decodeBoxKeyCertificate(me.keys.boxKeyCertificate),
-      },
+      own,
       "admin",
       Date.now() + GRANT_LIFETIME_MS,
     );

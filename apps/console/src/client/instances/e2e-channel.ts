@@ -27,6 +27,7 @@ import {
 import {
   clientOutbox,
   encodeSessionOpen,
+  MAX_REQUEST_TTL_MS,
   onRelayFrames,
   parseE2EResponse,
   parseRelayFrame,
@@ -69,15 +70,25 @@ export interface ChannelOptions {
   readonly instanceBoxPublicKey: Uint8Array;
   readonly bundle: TGrantBundle;
   readonly onClose: (reason: string) => void;
+  /** How far the site's clock may run ahead of this browser's (REQUEST_CLOCK_ALLOWANCE_MS; tests shorten it). */
+  readonly clockAllowanceMs?: number;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
-const REQUEST_TTL_MS = 60_000;
+/**
+ * A request expires this long after the page stops waiting for it: the companion refuses an
+ * expired request by its own clock, so a site clock up to this far ahead of the browser's still
+ * runs every request (NTP is not a given on site hosts).
+ */
+export const REQUEST_CLOCK_ALLOWANCE_MS = 45_000;
 
 type Waiter = {
   resolve: (r: TE2EResponse) => void;
   reject: (e: Error) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** The request's type and expiry, for the words when it ends unanswered. */
+  type: string;
+  expiresAt: number;
   /** Runs synchronously when the result arrives, before any later frame is read (subscriptions). */
   onResult?: (r: TE2EResponse) => void;
 };
@@ -105,6 +116,10 @@ interface Subscription {
   readonly handlers: StreamHandlers<unknown>;
   next: number;
 }
+
+/** What a sent request that ended without an answer adds to the reason. */
+const outcomeUnknown = (w: Pick<Waiter, "type" | "expiresAt">): string =>
+  `Whether your request (${w.type}) ran is unknown; it cannot start after ${new Date(w.expiresAt).toLocaleTimeString()}.`;
 
 /** Most subscriptions one channel holds at once (the companion has its own, lower limit per session). */
 const MAX_STREAMS = 32;
@@ -264,6 +279,15 @@ export class InstanceChannel {
     };
   }
 
+  /**
+   * One request. It expires (`expiresAt`, which the companion enforces by its clock)
+   * REQUEST_CLOCK_ALLOWANCE_MS after the page stops waiting for it, and the page says until when
+   * a request it reports as unanswered could still start, however long the console held it (as
+   * long as the site's clock is not behind this browser's). Once the frame is sealed and sent, only the companion's authenticated answer, the end of the
+   * session or that expiry settles it: the console's acknowledgement is advisory, since a console
+   * that says it did not relay a frame may have relayed it (and if it truly did not, the Noise
+   * counters are out of step and the session ends at the next frame).
+   */
   async #request<T extends TRequestType>(
     type: T,
     body: unknown,
@@ -273,27 +297,27 @@ export class InstanceChannel {
     const session = this.#session;
     if (!session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
     const id = crypto.randomUUID();
-    const message = { kind: "request", id, expiresAt: Date.now() + REQUEST_TTL_MS, type, body };
+    const wait = Math.min(timeoutMs, MAX_REQUEST_TTL_MS);
+    const allowance = this.options.clockAllowanceMs ?? REQUEST_CLOCK_ALLOWANCE_MS;
+    const expiresAt = Date.now() + Math.min(wait + allowance, MAX_REQUEST_TTL_MS);
+    const message = { kind: "request", id, expiresAt, type, body };
     const response = new Promise<TE2EResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(id);
-        reject(new ChannelError("timeout", `The companion did not answer (${type}).`));
-      }, timeoutMs);
-      this.#waiters.set(id, { resolve, reject, timer, ...(onResult ? { onResult } : {}) });
+        reject(
+          new ChannelError("timeout", `The companion did not answer in time. ${outcomeUnknown({ type, expiresAt })}`),
+        );
+      }, wait);
+      this.#waiters.set(id, { resolve, reject, timer, type, expiresAt, ...(onResult ? { onResult } : {}) });
     });
     response.catch(() => undefined);
-    const ack = await this.#send({
+    // The acknowledgement is not awaited for the outcome (see above); the answer, a close or the expiry is.
+    void this.#send({
       instanceId: this.options.instanceId,
       sessionId: this.sessionId,
       kind: "transport",
       frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))),
     });
-    if (!ack.ok) {
-      const w = this.#waiters.get(id);
-      if (w) clearTimeout(w.timer);
-      this.#waiters.delete(id);
-      throw new ChannelError(ack.error.code, ack.error.message);
-    }
     const r = await response;
     if (r.kind === "error") throw new RequestError(r.error);
     if (r.kind !== "result" || r.type !== type)
@@ -322,9 +346,11 @@ export class InstanceChannel {
     this.#outbox = null;
     this.#session?.close();
     this.#session = null;
+    // Each was sent: the companion may have run it, and a console holding its frame can still
+    // deliver it until it expires.
     for (const [, w] of this.#waiters) {
       clearTimeout(w.timer);
-      w.reject(new ChannelError(reason, describeClose(reason)));
+      w.reject(new ChannelError(reason, `${describeClose(reason)} ${outcomeUnknown(w)}`));
     }
     this.#waiters.clear();
     for (const [, stream] of this.#streams) stream.handlers.onEnd("session_closed");

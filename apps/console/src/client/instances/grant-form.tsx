@@ -1,6 +1,6 @@
 "use client";
 import { useState } from "react";
-import { ZRoleSchema, type TInstanceSummary, type TRole } from "@veil/protocol";
+import { ZRoleSchema, type TRole } from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import { useStepUp } from "../components/step-up";
@@ -22,12 +22,13 @@ const ROLES: readonly TRole[] = ZRoleSchema.options;
 /** Signs a grant for the account of a pasted key card and stores it. */
 export function GrantForm({
   session,
-  instance,
+  instanceId,
   authority,
   onGranted,
 }: {
   session: Ready;
-  instance: TInstanceSummary;
+  /** The certified instance id (VerifiedInstance.body), never the console's listing. */
+  instanceId: string;
   authority: GrantAuthority;
   onGranted: () => void;
 }) {
@@ -61,7 +62,7 @@ export function GrantForm({
             const bundle = signGrant(
               session.keys.identity.privateKey,
               session.keys.identity.publicKey,
-              instance.id,
+              instanceId,
               keys,
               role,
               expiresAt,
@@ -70,10 +71,10 @@ export function GrantForm({
             );
             const delegation =
               canDelegate && delegate
-                ? signDelegation(session.keys.identity.privateKey, instance.id, keys, expiresAt, now)
+                ? signDelegation(session.keys.identity.privateKey, instanceId, keys, expiresAt, now)
                 : undefined;
             return withStepUp(() =>
-              api.createGrant(instance.id, {
+              api.createGrant(instanceId, {
                 accountId: keys.accountId,
                 role,
                 expiresAt,

@@ -1,7 +1,7 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
 import { toBase64Url } from "@veil/crypto";
-import { ZAdminDelegationBodySchema, type TGrantSummary, type TInstanceSummary } from "@veil/protocol";
+import type { TGrantSummary, TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import { useStepUp } from "../components/step-up";
@@ -11,21 +11,15 @@ import * as accountApi from "../endpoints";
 import * as api from "./endpoints";
 import { GrantForm, type GrantAuthority } from "./grant-form";
 import type { Ready } from "./ready-session";
+import { revokeGrant } from "./revoke-grant";
 import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type VerifiedInstance } from "./trust";
 
 /**
- * When the revocation must reach back: the grant's own issue time, or its delegation's if later
- * (both are refused at or before the time the companion records).
- */
-function revokedUpTo(g: TGrantSummary, grantIssuedAt: number): number {
-  const d = g.delegation ? ZAdminDelegationBodySchema.safeParse(g.delegation.body) : null;
-  return Math.max(grantIssuedAt, d?.success ? d.data.issuedAt : 0);
-}
-
-/**
  * The grants on an instance, each checked in this browser, and the grant form for the signer.
+ * Everything is read and signed for the instance id the certificate names (`verified.body`).
  * An administrator with an open session (`adminChannel`) can revoke a grant before it expires:
- * the companion records the revocation first (end to end), then the console drops the row.
+ * the companion records the revocation first (end to end, revoke-grant.ts), then the console
+ * drops the row.
  */
 export function GrantsCard({
   session,
@@ -38,6 +32,7 @@ export function GrantsCard({
   verified: VerifiedInstance;
   adminChannel: InstanceChannel | null;
 }) {
+  const instanceId = verified.body.instanceId;
   const [grants, setGrants] = useState<readonly TGrantSummary[] | null>(null);
   const [emails, setEmails] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
@@ -45,7 +40,7 @@ export function GrantsCard({
   const withStepUp = useStepUp();
   const revoking = useTask();
   const load = useCallback(() => {
-    api.listGrants(instance.id).then(
+    api.listGrants(instanceId).then(
       (r) => setGrants(r.grants),
       (e: unknown) => setError(errorMessage(e)),
     );
@@ -54,23 +49,19 @@ export function GrantsCard({
         (r) => setEmails(new Map(r.users.map((u) => [u.id.toLowerCase(), u.email]))),
         () => undefined,
       );
-  }, [instance.id, admin]);
+  }, [instanceId, admin]);
   useEffect(() => load(), [load]);
   const me = session.me;
-  const revoke = (g: TGrantSummary, who: string, grantIssuedAt: number) => {
+  const revoke = (g: TGrantSummary, who: string) => {
     if (!adminChannel) return;
-    if (!window.confirm(`Revoke the grant of ${who}? Their sessions on this site end now.`)) return;
+    if (
+      !window.confirm(
+        `Revoke the grants of ${who}? Every grant they hold here ends, and their sessions on this site end now.`,
+      )
+    )
+      return;
     void revoking
-      .run(async (phase) => {
-        phase("The companion is recording the revocation");
-        const r = await adminChannel.request("grants.revoke", {
-          accountId: g.accountId.toLowerCase(),
-          issuedAt: revokedUpTo(g, grantIssuedAt),
-        });
-        phase("Removing the grant from the console's list");
-        await withStepUp(() => api.revokeGrant(instance.id, { accountId: g.accountId }));
-        return r;
-      })
+      .run((phase) => revokeGrant(adminChannel, { grant: g, instanceId, withStepUp, phase }))
       .then((r) => {
         if (r) load();
       });
@@ -81,7 +72,7 @@ export function GrantsCard({
     : (() => {
         const mine = grants?.find((g) => g.accountId.toLowerCase() === me.user.id.toLowerCase());
         const delegation = mine?.delegation
-          ? checkDelegation(mine.delegation, verified, instance.id, toBase64Url(session.keys.identity.publicKey))
+          ? checkDelegation(mine.delegation, verified, instanceId, toBase64Url(session.keys.identity.publicKey))
           : null;
         return delegation ? { kind: "delegated", delegation } : null;
       })();
@@ -119,7 +110,7 @@ export function GrantsCard({
                 checked &&
                 checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() &&
                 checked.body.role === g.role &&
-                checked.body.instanceId.toLowerCase() === instance.id.toLowerCase();
+                checked.body.instanceId.toLowerCase() === instanceId.toLowerCase();
               const who = emails.get(g.accountId.toLowerCase()) ?? g.accountId;
               return (
                 <tr key={g.id}>
@@ -129,7 +120,7 @@ export function GrantsCard({
                   <td>
                     {!consistent ? (
                       <span className="badge outcome-failure">signature does not verify</span>
-                    ) : grantMatchesSigner(g.bundle, verified, instance.id) ? (
+                    ) : grantMatchesSigner(g.bundle, verified, instanceId) ? (
                       <code data-testid="grant-signer">{checked.signerSafetyCode}</code>
                     ) : (
                       // Validly signed, but not by this instance's signer or a delegate: the
@@ -142,7 +133,7 @@ export function GrantsCard({
                   <td data-testid="grant-delegated">
                     {g.delegation &&
                     checked &&
-                    checkDelegation(g.delegation, verified, instance.id, checked.body.identityPublicKey)
+                    checkDelegation(g.delegation, verified, instanceId, checked.body.identityPublicKey)
                       ? "yes (delegated)"
                       : "no"}
                   </td>
@@ -153,7 +144,7 @@ export function GrantsCard({
                           type="button"
                           disabled={revoking.running}
                           data-testid="grant-revoke"
-                          onClick={() => revoke(g, who, checked.body.issuedAt)}
+                          onClick={() => revoke(g, who)}
                         >
                           Revoke
                         </button>
@@ -173,7 +164,7 @@ export function GrantsCard({
               You sign grants here under a delegation from the key that signed this instance.
             </p>
           ) : null}
-          <GrantForm session={session} instance={instance} authority={authority} onGranted={load} />
+          <GrantForm session={session} instanceId={instanceId} authority={authority} onGranted={load} />
         </>
       ) : null}
       {!authority && admin ? (

@@ -25,23 +25,28 @@ export interface InstancePageProps {
   readonly site: InstanceSession;
 }
 
-/** The instance's header (back link, name, status) and tabs. */
-function InstanceHeader({ site, tab }: { site: InstanceSession; tab: InstanceTab }) {
-  const instance = site.instance;
-  if (!instance) return null;
+/**
+ * The instance's header (back link, name, status) and tabs. The name is the certificate's once
+ * it verified (the console's own copy is unsigned); links use the page's id.
+ */
+function InstanceHeader({ site, id, tab }: { site: InstanceSession; id: string; tab: InstanceTab }) {
+  const { instance, name } = site;
+  if (!instance || !name) return null;
   return (
     <>
       <p>
         <Link href="/instances">← Instances</Link>
       </p>
       <h1>
-        {instance.name} <StatusBadge instance={instance} />
+        <span data-testid="instance-name">{name.name}</span>{" "}
+        {name.certified ? null : <span className="badge outcome-failure">not verified</span>}{" "}
+        <StatusBadge instance={instance} />
       </h1>
       <nav aria-label="Instance" className="tabs">
         <ul>
           {INSTANCE_TABS.map((t) => (
             <li key={t.tab}>
-              <Link href={`/instances/${instance.id}${t.path}`} aria-current={t.tab === tab ? "page" : undefined}>
+              <Link href={`/instances/${id}${t.path}`} aria-current={t.tab === tab ? "page" : undefined}>
                 {t.label}
               </Link>
             </li>
@@ -98,9 +103,9 @@ function Frame({
   const v = site.verification;
   return (
     <>
-      <InstanceHeader site={site} tab={tab} />
+      <InstanceHeader site={site} id={id} tab={tab} />
       {v && "unconfirmed" in v ? (
-        <ConfirmSigner name={site.instance.name} verified={v.unconfirmed} confirm={v.confirm} />
+        <ConfirmSigner name={v.unconfirmed.body.name} verified={v.unconfirmed} confirm={v.confirm} />
       ) : null}
       {children({ session, site })}
     </>

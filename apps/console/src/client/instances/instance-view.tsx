@@ -33,7 +33,7 @@ function Overview({ session, site }: InstancePageProps) {
           />
           <SystemInfoCard channel={open} />
           <LastKnownCard session={session} site={site} />
-          {canRotate ? <RotateCard channel={open} instance={instance} verified={verified} /> : null}
+          {canRotate ? <RotateCard channel={open} verified={verified} /> : null}
           <GrantsCard
             session={session}
             instance={instance}

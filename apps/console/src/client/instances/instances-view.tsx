@@ -1,7 +1,8 @@
 "use client";
 import Link from "next/link";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { TInstanceSummary } from "@veil/protocol";
+import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import { Field } from "../components/field";
 import { Progress } from "../components/progress";
@@ -13,7 +14,8 @@ import { addInstance, type AddedInstance } from "./add-instance";
 import * as api from "./endpoints";
 import { InstallPanel } from "./install-panel";
 import { Ago, StatusBadge } from "./presence";
-import { encodeKeyCard } from "./trust";
+import { verifyListed } from "./served-instance";
+import { encodeKeyCard, ownPublicKeys } from "./trust";
 
 type Ready = Extract<SessionState, { status: "ready" }>;
 
@@ -98,6 +100,25 @@ function RevokeButton({ instance, onDone }: { instance: TInstanceSummary; onDone
   );
 }
 
+/**
+ * A listed instance's name: the one its certificate signed when the certificate verifies (the
+ * console's copy is unsigned), else the served one marked as such. Its page checks the signer too.
+ */
+function ListedName({ instance }: { instance: TInstanceSummary }) {
+  const verified = verifyListed(instance);
+  return (
+    <>
+      <Link href={`/instances/${instance.id}`}>{verified ? verified.body.name : instance.name}</Link>
+      {verified ? null : (
+        <>
+          {" "}
+          <span className="badge outcome-failure">certificate does not verify</span>
+        </>
+      )}
+    </>
+  );
+}
+
 function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: number }) {
   const [instances, setInstances] = useState<readonly TInstanceSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -143,7 +164,7 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
             {instances.map((i) => (
               <tr key={i.id} data-instance-id={i.id}>
                 <td>
-                  <Link href={`/instances/${i.id}`}>{i.name}</Link>
+                  <ListedName instance={i} />
                 </td>
                 <td>
                   <StatusBadge instance={i} />
@@ -176,10 +197,28 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
   );
 }
 
-/** The account's key card, which an administrator pastes to grant it a role on an instance. */
+/**
+ * The account's key card, which an administrator pastes to grant it a role on an instance: the
+ * public keys of the key pairs this tab holds, with a box-key certificate that must certify them.
+ */
 function KeyCard({ session }: { session: Ready }) {
-  const card = encodeKeyCard(session.me.user.id, session.me.keys);
+  const { me, keys } = session;
+  const made = useMemo(() => {
+    try {
+      return { card: encodeKeyCard(ownPublicKeys(me.user.id, keys, me.keys.boxKeyCertificate)), error: null };
+    } catch (error) {
+      return { card: null, error: errorMessage(error) };
+    }
+  }, [me.user.id, me.keys.boxKeyCertificate, keys]);
   const [copied, setCopied] = useState(false);
+  if (made.card === null)
+    return (
+      <section className="card" aria-labelledby="card-title">
+        <h2 id="card-title">Your key card</h2>
+        <Alert>{made.error}</Alert>
+      </section>
+    );
+  const card = made.card;
   return (
     <section className="card" aria-labelledby="card-title">
       <h2 id="card-title">Your key card</h2>

@@ -1,7 +1,7 @@
 "use client";
 import { useState } from "react";
 import { fingerprint, identityPublicKey, toBase64Url } from "@veil/crypto";
-import { decodeEnrollment, type TInstanceSummary } from "@veil/protocol";
+import { decodeEnrollment } from "@veil/protocol";
 import { Alert } from "../components/alert";
 import { useTask } from "../hooks/use-task";
 import type { InstanceChannel } from "./e2e-channel";
@@ -9,15 +9,7 @@ import { InstallPanel } from "./install-panel";
 import type { VerifiedInstance } from "./trust";
 
 /** Rotates the instance token over the E2E channel and shows the checked new install line. */
-export function RotateCard({
-  channel,
-  instance,
-  verified,
-}: {
-  channel: InstanceChannel | null;
-  instance: TInstanceSummary;
-  verified: VerifiedInstance;
-}) {
+export function RotateCard({ channel, verified }: { channel: InstanceChannel | null; verified: VerifiedInstance }) {
   const [enrollment, setEnrollment] = useState<string | null>(null);
   const task = useTask();
   const rotate = () =>
@@ -26,10 +18,10 @@ export function RotateCard({
         if (!channel) throw new Error("Open a secure session first.");
         phase("The companion is making a new token and re-wrapping its keys");
         const { enrollment: line } = await channel.request("token.rotate", {}, 120_000);
-        // Check what came back before showing it: this instance, our signer, this console.
+        // Check what came back before showing it: the certified instance, our signer, this console.
         const e = decodeEnrollment(line);
         if (
-          e.instanceId.toLowerCase() !== instance.id.toLowerCase() ||
+          e.instanceId.toLowerCase() !== verified.body.instanceId.toLowerCase() ||
           e.signerFingerprint !== toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey))) ||
           e.consoleUrl !== window.location.origin
         )

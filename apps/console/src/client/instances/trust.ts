@@ -43,7 +43,7 @@ import {
   ZIdSchema,
 } from "@veil/protocol";
 import { z } from "zod";
-import type { AccountKeyPairs } from "../account-keys";
+import { KeyIntegrityError, type AccountKeyPairs } from "../account-keys";
 
 /** The console served instance material that does not verify: nothing is opened with it. */
 export class InstanceTrustError extends Error {
@@ -133,6 +133,27 @@ export function checkAccountKeys(keys: AccountPublicKeys): void {
     if (!constantTimeEqual(certified.boxPublicKey, fromBase64Url(keys.boxPublicKey))) throw new Error("other key");
   } catch {
     throw new Error("That account's box key is not certified by its identity key. Nothing was signed.");
+  }
+}
+
+/**
+ * This account's public keys as its own grants and its key card carry them: the identity and box
+ * keys of the key pairs this tab holds (never the console's copy of them), with the served
+ * box-key certificate, which must certify exactly that box key under that identity key for this
+ * account. A console that serves other keys or another certificate gets nothing signed.
+ */
+export function ownPublicKeys(accountId: string, keys: AccountKeyPairs, boxKeyCertificate: string): AccountPublicKeys {
+  try {
+    const own: AccountPublicKeys = {
+      accountId,
+      identityPublicKey: toBase64Url(keys.identity.publicKey),
+      boxPublicKey: toBase64Url(keys.box.publicKey),
+      boxKeyCertificate: decodeBoxKeyCertificate(boxKeyCertificate),
+    };
+    checkAccountKeys(own);
+    return own;
+  } catch {
+    throw new KeyIntegrityError("the box key certificate the console serves does not certify your keys");
   }
 }
 
@@ -253,16 +274,13 @@ const ZKeyCardSchema = z.strictObject({
   boxKeyCertificate: ZSignedStatementSchema,
 });
 
-/** This account's key card. */
-export function encodeKeyCard(
-  accountId: string,
-  keys: { identityPublicKey: string; boxPublicKey: string; boxKeyCertificate: string },
-): string {
+/** This account's key card, from {@link ownPublicKeys} (the keys this tab holds). */
+export function encodeKeyCard(own: AccountPublicKeys): string {
   const card = {
-    accountId,
-    identityPublicKey: keys.identityPublicKey,
-    boxPublicKey: keys.boxPublicKey,
-    boxKeyCertificate: decodeBoxKeyCertificate(keys.boxKeyCertificate),
+    accountId: own.accountId,
+    identityPublicKey: own.identityPublicKey,
+    boxPublicKey: own.boxPublicKey,
+    boxKeyCertificate: own.boxKeyCertificate,
   };
   return KEY_CARD_PREFIX + toBase64Url(utf8(JSON.stringify(card)));
 }

@@ -3,10 +3,14 @@ import { useCallback, useEffect, useState } from "react";
 import type { TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import * as api from "./endpoints";
+import { checkServedInstance } from "./served-instance";
 
 const REFRESH_MS = 5000;
 
-/** The instance as the console serves it, refreshed every few seconds; `load` refreshes now. */
+/**
+ * The instance as the console serves it, refreshed every few seconds; `load` refreshes now. A
+ * summary for another instance than `id` is refused: the page drops what it had and shows why.
+ */
 export function useInstanceSummary(id: string): {
   instance: TInstanceSummary | null;
   loadError: string | null;
@@ -17,8 +21,13 @@ export function useInstanceSummary(id: string): {
   const load = useCallback(() => {
     api.getInstance(id).then(
       (r) => {
-        setInstance(r.instance);
-        setLoadError(null);
+        try {
+          setInstance(checkServedInstance(id, r.instance));
+          setLoadError(null);
+        } catch (error) {
+          setInstance(null);
+          setLoadError(errorMessage(error));
+        }
       },
       (e: unknown) => setLoadError(errorMessage(e)),
     );

@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import type { TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
 import type { Ready } from "./ready-session";
+import { verificationKey } from "./served-instance";
 import {
   InstanceTrustError,
   isSigner,
@@ -22,15 +23,14 @@ export type InstanceVerification =
   { ok: VerifiedInstance } | { unconfirmed: VerifiedInstance; confirm: () => void } | { error: string } | null;
 
 /**
- * Verifies the instance's certificate once per served certificate; a failure blocks
- * everything E2E. The signer is trusted on first use only when it is this account's own key;
- * anyone else confirms it first.
+ * Verifies the instance's certificate once per served certificate, keys, id and named admin
+ * (verificationKey); a failure blocks everything E2E. The signer is trusted on first use only
+ * when it is this account's own key; anyone else confirms it first.
  */
 export function useInstanceVerification(instance: TInstanceSummary | null, session: Ready): InstanceVerification {
   const [confirmed, setConfirmed] = useState(0);
-  const certKey = instance
-    ? JSON.stringify(instance.certificate) + instance.identityPublicKey + instance.boxPublicKey
-    : "";
+  // Everything the check below reads: a poll that changes any of it (the id included) is checked again.
+  const key = verificationKey(instance);
   return useMemo((): InstanceVerification => {
     if (!instance) return null;
     try {
@@ -56,5 +56,5 @@ export function useInstanceVerification(instance: TInstanceSummary | null, sessi
     } catch (error) {
       return { error: errorMessage(error) };
     }
-  }, [certKey, confirmed]);
+  }, [key, confirmed, session.me.user.id, session.keys]);
 }

@@ -104,11 +104,16 @@ function Vault({
 
 /** /instances/[id]/vault, inside the instance frame. */
 export function VaultView({ site }: InstancePageProps) {
-  const instance = site.instance;
-  if (!instance) return null;
+  const verified = site.verified;
+  if (!site.instance) return null;
+  // A channel is open only for a verified certificate: the key file names the certified id and name.
   return (
     <ChannelGate site={site}>
-      {(open, role) => <Vault open={open} role={role} instanceId={instance.id} name={instance.name} />}
+      {(open, role) =>
+        verified ? (
+          <Vault open={open} role={role} instanceId={verified.body.instanceId} name={verified.body.name} />
+        ) : null
+      }
     </ChannelGate>
   );
 }
