@@ -440,5 +440,21 @@ for (const driver of drivers) {
       expect(await ended).toEqual({ reason: "instance_revoked" });
       await gone;
     });
+
+    // Last: it spends this address's log-in budget for the rest of the minute.
+    it("a companion with the right key connects even when its address has spent its log-in budget", async () => {
+      const made = await makeInstance(admin, "shared address");
+      expect((await c.api("/api/instances", { body: made.body, token: admin.token })).status).toBe(201);
+      // Others at the site's address (users logging in, a LAN host guessing) spent it all.
+      for (const ip of ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
+        for (let i = 0; i < 1_001; i++) c.running.services.limiter.consume("login", ip);
+      expect(await companionSocket(made.instanceId, toBase64Url(randomBytes(32)))).toMatchObject({
+        connected: false,
+        error: "rate_limited",
+      });
+      const right = await companionSocket(made.instanceId, made.body.authKey);
+      expect(right.connected).toBe(true);
+      if (right.connected) right.socket.disconnect();
+    });
   });
 }

@@ -35,6 +35,7 @@ describe("relay budgets are per receiving account", () => {
   let admin: KeyedAccount;
   let viewer: KeyedAccount;
   const sockets: Socket[] = [];
+  const logs: string[] = [];
   // The relay's budgets read this frozen clock: a flood is metered the same however slowly this
   // machine sends it (no refill while it runs); each test starts a minute later, buckets full.
   let relayNow = 1_000_000;
@@ -43,7 +44,7 @@ describe("relay budgets are per receiving account", () => {
   });
 
   beforeAll(async () => {
-    c = await startTestConsole({ driver: "pglite", relayClock: () => relayNow });
+    c = await startTestConsole({ driver: "pglite", relayClock: () => relayNow, log: (line) => logs.push(line) });
     admin = await signUpKeyed(c.api, "admin@example.test");
     viewer = await inviteKeyed(c.api, admin, "viewer@example.test", "viewer");
   });
@@ -102,6 +103,29 @@ describe("relay budgets are per receiving account", () => {
       Promise.all(Array.from({ length: n }, () => answer(sessionId)));
     return { inst, open, flood };
   };
+
+  it("a browser reading slower than its companion sends loses that session, not its socket", async () => {
+    const slow = await site("slow link");
+    const tab = browserSocket(c.running.httpsPort, c.running.certificate.certPem, viewer.token);
+    sockets.push(tab);
+    await connected(tab);
+    const sessionId = await slow.open(viewer, tab);
+    // The browser stops reading (a link far slower than the companion's answers): once the
+    // kernel's buffers are full, what the console relays to it waits in the console.
+    const tls = (tab.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws
+      ._socket;
+    tls.pause();
+    let refused = 0;
+    for (let round = 0; round < 40 && refused === 0; round++) {
+      relayNow += 1_000; // the budgets refill (4 MiB a round): only the backlog refuses (at 8 MiB)
+      refused += (await slow.flood(sessionId, 60)).filter((a) => !a.ok).length;
+    }
+    tls.resume();
+    expect(refused).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(logs.filter((l) => l.startsWith("browser socket cut"))).toEqual([]);
+    expect(tab.connected).toBe(true);
+  });
 
   it("a flood of answers to one account's session is refused for it alone", async () => {
     const fair = await site("fair site");

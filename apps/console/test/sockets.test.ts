@@ -162,7 +162,7 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     expect(bystander.connected).toBe(true);
   });
 
-  it("a socket that connects while its session is logged out is refused, not left until the sweep", async () => {
+  it("a socket that connects while its session is logged out is ended at once, not left until the sweep", async () => {
     const s = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
     const { sessions } = await import("@veil/db");
     const { eq } = await import("drizzle-orm");
@@ -189,9 +189,14 @@ describe("socket.io on the HTTPS port and the inform port (PGlite)", () => {
     };
     Object.assign(db, { update: patched });
     try {
-      const o = await outcome(socket({ auth: auth(s.session.token) }));
+      const sock = socket({ auth: auth(s.session.token) });
+      const ended = new Promise<unknown>((resolve) => sock.once("session:ended", resolve));
+      const gone = new Promise<string>((resolve) => sock.once("disconnect", resolve));
+      expect(await outcome(sock)).toEqual({ connected: true });
       expect(held).toBe(true);
-      expect(o).toMatchObject({ connected: false, error: "unauthenticated" });
+      // Ended by the check once it is connected ("revoked"), not by the sweep ("expired").
+      expect(await ended).toEqual({ reason: "revoked" });
+      expect(await gone).toBe("io server disconnect");
     } finally {
       Object.assign(db, { update: realUpdate });
     }

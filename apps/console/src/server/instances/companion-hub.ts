@@ -21,6 +21,7 @@ import {
   type E2ESession,
 } from "./relay-sockets";
 import { RemoteSessionRelay } from "./remote-sessions";
+import { RELAY_BACKLOG_SOFT_BYTES } from "../socket/write-backlog";
 
 /**
  * The relay between browsers and companions on this node. It knows which companion socket
@@ -304,6 +305,8 @@ export class CompanionHub {
     if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#sessions.remove(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
+    // A browser reading slower than the companion sends loses this session, not its socket.
+    if ((session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return refuse(reply, "rate_limited");
     const left = session.browser.data.outbox.push(frame, hold);
     reply(OK);
     return left;
@@ -334,6 +337,8 @@ export class CompanionHub {
       return;
     // The companion closed it: its slot here is free again.
     if (frame.kind === "close") this.#sessions.remove(session);
+    // Dropped for a browser reading too slowly: the gap ends the session there (see #fromCompanion).
+    if ((session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return;
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
   }
 

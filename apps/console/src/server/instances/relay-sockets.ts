@@ -12,6 +12,7 @@ import {
   type TRelayFrame,
   type TSocketAck,
 } from "@veil/protocol";
+import type { WriteBacklog } from "../socket/write-backlog";
 import type { FrameBudget } from "./frame-budget";
 import type { NodeEvents } from "./other-node-relay";
 
@@ -41,7 +42,8 @@ export type CompanionNamespace = Namespace<
 export interface BrowserRelaySocket {
   readonly id: string;
   readonly connected: boolean;
-  readonly data: { userId: string; outbox: FrameOutbox };
+  /** `backlog`: what waits to be written to it (socket/write-backlog.ts), once it is connected. */
+  readonly data: { userId: string; outbox: FrameOutbox; backlog?: WriteBacklog };
   once(event: "disconnect", listener: () => void): unknown;
 }
 

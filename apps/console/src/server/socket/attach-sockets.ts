@@ -22,7 +22,7 @@ import { companionHub } from "../instances/companion-hub";
 import type { CompanionNamespace } from "../instances/relay-sockets";
 import { onRelayBatchEvent, onRelayFrameEvent, relayOutbox, type RelayOne } from "../instances/relay-events";
 import { attachCompanionRelay } from "./companion-namespace";
-import { capWriteBacklog } from "./write-backlog";
+import { capWriteBacklog, type WriteBacklog } from "./write-backlog";
 
 interface BrowserSocketData {
   userId: string;
@@ -31,6 +31,8 @@ interface BrowserSocketData {
   ip: string;
   /** Relayed frames to this socket (relay-events.ts relayOutbox). */
   outbox: FrameOutbox;
+  /** What waits to be written to it (write-backlog.ts); set once it is connected. */
+  backlog?: WriteBacklog;
 }
 
 type BrowserServer = Server<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>;
@@ -97,13 +99,6 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
         outbox: relayOutbox(socket, parsed.data.protocolVersion),
       };
       await socket.join([`session:${result.session.id}`, `user:${result.user.id}`]);
-      // A logout or revocation between the check above and the join told a room this socket was
-      // not in yet: look again now that it is in, or it would live until the next sweep.
-      const [after] = await services.db
-        .select({ revokedAt: sessions.revokedAt })
-        .from(sessions)
-        .where(eq(sessions.id, result.session.id));
-      if (!after || after.revokedAt) return next(socketError("unauthenticated"));
       next();
     })().catch((error: unknown) => {
       services.log(`socket auth error: ${error instanceof Error ? error.message : String(error)}`);
@@ -116,9 +111,10 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
   io.on(
     "connection",
     (socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>) => {
-      capWriteBacklog(socket, ({ packets, bytes }) =>
+      socket.data.backlog = capWriteBacklog(socket, ({ packets, bytes }) =>
         services.log(`browser socket cut: ${packets} packets (${bytes} bytes) waiting to be written`),
       );
+      void endIfRevoked(socket, services);
       const hub = companionHub(services);
       const relayOne: RelayOne = (frame, reply, hold) => hub.fromBrowser(socket, frame, reply, hold);
       socket.on("e2e:frame", (frame: unknown, ack: unknown) => onRelayFrameEvent(frame, ack, relayOne));
@@ -127,6 +123,29 @@ export function attachBrowserSockets(server: HttpsServer, services: ConsoleServi
   );
 
   return io;
+}
+
+/**
+ * A logout or revocation that ran while this socket was being let in told a room it could not
+ * yet reach (socket.io delivers to a room's sockets once they are connected), so the session is
+ * read again now that the socket is connected: any revocation after this read reaches it.
+ */
+async function endIfRevoked(
+  socket: Socket<BrowserToConsoleEvents, ConsoleToBrowserEvents, Record<string, never>, BrowserSocketData>,
+  services: ConsoleServices,
+): Promise<void> {
+  try {
+    const [row] = await services.db
+      .select({ revokedAt: sessions.revokedAt })
+      .from(sessions)
+      .where(eq(sessions.id, socket.data.sessionId));
+    if (row && !row.revokedAt) return;
+    socket.emit("session:ended", { reason: "revoked" });
+  } catch (error) {
+    // Not known to be live: not kept (the browser connects again).
+    services.log(`socket session check: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  socket.disconnect(true);
 }
 
 /** Tells and then disconnects every socket of these sessions, on every node (via the adapter). */

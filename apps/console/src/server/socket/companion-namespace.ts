@@ -19,8 +19,8 @@ function connectError(code: ConnectCode): Error & { data: unknown } {
 
 /**
  * The /companion namespace (docs/PROTOCOL-COMPANION.md §3): WebSocket only; `auth` parsed with
- * ZCompanionSocketAuthSchema; attempts rate-limited per IP like log-in, failed ones per instance
- * too (a right key is never refused for others' failures); the token's auth key checked against
+ * ZCompanionSocketAuthSchema; failed attempts rate-limited per IP like log-in and per instance
+ * (a right key is never refused for others' failures); the token's auth key checked against
  * its stored hash in constant time (unknown instances against a dummy); revoked instances
  * refused with `instance_revoked`, which stops a companion for good. No connection-state
  * recovery here: every connection runs these checks.
@@ -43,11 +43,13 @@ export function attachCompanionRelay(
       }
       const { instanceId, authKey, companionVersion, protocolVersion } = parsed.data;
       const ip = clientIp(socket.request, services.trustedProxies);
-      if (!services.limiter.consume("login", ip).allowed) return next(connectError("rate_limited"));
       const row = authenticatedInstance(await findInstance(services.db, instanceId), authKey);
       if (!row) {
-        const budget = countFailedInstanceAuth(services.limiter, instanceId);
-        return next(connectError(budget.allowed ? "unauthenticated" : "rate_limited"));
+        // Failures only: a right key is never refused for what others at its address (a site's
+        // users logging in, a LAN host) or anyone naming its instance spent.
+        const byIp = services.limiter.consume("login", ip).allowed;
+        const byInstance = countFailedInstanceAuth(services.limiter, instanceId).allowed;
+        return next(connectError(byIp && byInstance ? "unauthenticated" : "rate_limited"));
       }
       if (row.revokedAt) return next(connectError("instance_revoked"));
       socket.data = {
