@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
-import { io as connect, type Socket } from "socket.io-client";
+import { io as connect, Manager, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { instances } from "@veil/db";
 import { deriveInstanceTokenKeys, fromBase64Url, hashAuthKey, kdfParams, toBase64Url } from "@veil/crypto";
@@ -343,6 +343,41 @@ for (const driver of drivers) {
       const right = await companionSocket(made.instanceId, made.body.authKey);
       expect(right.connected).toBe(true);
       if (right.connected) right.socket.disconnect();
+    });
+
+    it("a refused attempt closes its connection, which gets no second attempt", async () => {
+      // socket.io would take CONNECT after CONNECT on one connection, each a database lookup. Raw
+      // engine.io packets, as an attacker writes them (socket.io-client itself closes on refusal).
+      const manager = new Manager(`https://localhost:${c.running.httpsPort}`, {
+        transports: ["websocket"],
+        ca: c.running.certificate.certPem,
+        reconnection: false,
+        forceNew: true,
+        autoConnect: false,
+      });
+      await new Promise<void>((resolve, reject) => manager.open((error) => (error ? reject(error) : resolve())));
+      const engine = manager.engine as unknown as {
+        write(data: string): void;
+        on(event: "message", listener: (data: string) => void): void;
+        once(event: "close", listener: (reason: string) => void): void;
+      };
+      const received: string[] = [];
+      engine.on("message", (data) => received.push(data));
+      const closed = new Promise<string>((resolve) => engine.once("close", resolve));
+      const attempt = `0/companion,${JSON.stringify({
+        instanceId: inst.instanceId,
+        authKey: toBase64Url(randomBytes(32)),
+        protocolVersion: PROTOCOL_VERSION,
+        companionVersion: "test",
+      })}`;
+      for (let i = 0; i < 5; i++) engine.write(attempt);
+      const outcome = await Promise.race([closed, new Promise((r) => setTimeout(() => r("still open"), 3000))]);
+      expect(outcome).not.toBe("still open");
+      // At most the first attempt is looked up (its answer may not come: a refused repeat closes
+      // the connection); the others are refused without a lookup.
+      expect(received.filter((m) => m.includes('"unauthenticated"')).length).toBeLessThanOrEqual(1);
+      expect(received.filter((m) => m.includes('"bad_request"')).length).toBeGreaterThanOrEqual(1);
+      manager._close?.();
     });
 
     it("a companion gone while its presence is still being written is left offline", async () => {

@@ -101,7 +101,15 @@ describe("relay budgets are per receiving account", () => {
     /** `n` large answers to `sessionId` at once. */
     const flood = (sessionId: string, n: number): Promise<TSocketAck[]> =>
       Promise.all(Array.from({ length: n }, () => answer(sessionId)));
-    return { inst, open, flood };
+    /** The companion closes `sessionId`. */
+    const closeSession = (sessionId: string): Promise<TSocketAck> =>
+      companion.timeout(5000).emitWithAck("e2e:frame", {
+        instanceId: inst.instanceId,
+        sessionId,
+        kind: "close",
+        frame: toBase64Url(new TextEncoder().encode("internal")),
+      } satisfies TRelayFrame) as Promise<TSocketAck>;
+    return { inst, open, flood, closeSession };
   };
 
   it("a browser reading slower than its companion sends loses that session, not its socket", async () => {
@@ -120,6 +128,8 @@ describe("relay budgets are per receiving account", () => {
       relayNow += 1_000; // the budgets refill (4 MiB a round): only the backlog refuses (at 8 MiB)
       refused += (await slow.flood(sessionId, 60)).filter((a) => !a.ok).length;
     }
+    // The companion ends that session: its close, a few bytes, still goes to the browser.
+    expect(await slow.closeSession(sessionId)).toEqual({ ok: true });
     tls.resume();
     expect(refused).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300));

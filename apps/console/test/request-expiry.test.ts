@@ -43,11 +43,13 @@ const accountBox = generateBoxKeyPair();
 const CONSOLE_TEXT = "The companion is offline (the console says so).";
 const MAC = "02:00:00:00:00:01";
 
-/** The companion's answer to the two request types used here. */
-const resultOf = (type: string): unknown =>
-  type === "ping"
-    ? { receivedAt: Date.now() }
-    : { commandId: crypto.randomUUID(), mac: MAC, command: "reboot", status: "done", accountId, at: Date.now() };
+/** The companion's answer to the request types used here. */
+const resultOf = (type: string): unknown => {
+  if (type === "ping") return { receivedAt: Date.now() };
+  if (type === "system.watch") return { subscriptionId: crypto.randomUUID() };
+  if (type === "subscription.cancel") return { cancelled: true };
+  return { commandId: crypto.randomUUID(), mac: MAC, command: "reboot", status: "done", accountId, at: Date.now() };
+};
 
 /** What a console does with a browser's transport frame. */
 type Tamper = "relay" | "hold" | "lie" | "drop";
@@ -223,6 +225,19 @@ describe("a console that holds, falsely refuses or drops the browser's requests"
     expect(evil.companion.ran.slice(ranBefore)).toEqual(["devices.reboot"]);
   });
 
+  it("a subscription that starts after the page stopped waiting is cancelled, not left holding a slot", async () => {
+    const channel = await open();
+    const ranBefore = evil.companion.ran.length;
+    evil.tamper = "hold";
+    const watch = channel.request("system.watch", { intervalMs: 1000 }, 300);
+    await expect(watch).rejects.toMatchObject({ name: "ChannelError", code: "timeout" });
+    // Released within the expiry: the subscription starts at the companion after all.
+    evil.tamper = "relay";
+    evil.release();
+    await sleep(100);
+    expect(evil.companion.ran.slice(ranBefore)).toEqual(["system.watch", "subscription.cancel"]);
+  });
+
   it("the request's expiry is the page's time-out and the clock allowance, never more than MAX_REQUEST_TTL_MS", async () => {
     const channel = await open();
     await channel.request("ping", {}, 2000);
@@ -242,11 +257,15 @@ describe("a console that holds, falsely refuses or drops the browser's requests"
     expect(evil.companion.refused.at(-1)).toEqual({ type: "ping", code: "expired" });
   });
 
-  it("says it did not relay a frame it relayed: the companion's authenticated answer is delivered", async () => {
+  it("says it did not relay a frame it relayed: the answer that came first is delivered, and the session ends", async () => {
     const channel = await open();
     evil.tamper = "lie";
+    // This console relays the frame, and the companion answers, before it acknowledges falsely.
     const answer = await channel.request("ping", {}, 2000);
     expect(answer).toMatchObject({ receivedAt: expect.any(Number) as unknown });
+    // A refusal is the end of the session (if true, the Noise counters are out of step).
+    await sleep(50);
+    await expect(channel.request("ping", {}, 2000)).rejects.toMatchObject({ name: "ChannelError", code: "closed" });
   });
 
   it("refuses and drops a frame: the page says the outcome is unknown, never the console's words", async () => {

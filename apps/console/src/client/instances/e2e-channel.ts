@@ -283,10 +283,10 @@ export class InstanceChannel {
    * One request. It expires (`expiresAt`, which the companion enforces by its clock)
    * REQUEST_CLOCK_ALLOWANCE_MS after the page stops waiting for it, and the page says until when
    * a request it reports as unanswered could still start, however long the console held it (as
-   * long as the site's clock is not behind this browser's). Once the frame is sealed and sent, only the companion's authenticated answer, the end of the
-   * session or that expiry settles it: the console's acknowledgement is advisory, since a console
-   * that says it did not relay a frame may have relayed it (and if it truly did not, the Noise
-   * counters are out of step and the session ends at the next frame).
+   * long as the site's clock is not behind this browser's). Once the frame is sealed and sent,
+   * the console's word is never the request's outcome: a console that says it did not relay a
+   * frame may have relayed it. Such an acknowledgement ends the session (if it is true, the Noise
+   * counters are out of step anyway), and the request is reported as "whether it ran is unknown".
    */
   async #request<T extends TRequestType>(
     type: T,
@@ -311,12 +311,15 @@ export class InstanceChannel {
       this.#waiters.set(id, { resolve, reject, timer, type, expiresAt, ...(onResult ? { onResult } : {}) });
     });
     response.catch(() => undefined);
-    // The acknowledgement is not awaited for the outcome (see above); the answer, a close or the expiry is.
+    // The acknowledgement is not the outcome (see above): a refusal ends the session, and the
+    // answer, a close or the expiry settles the request.
     void this.#send({
       instanceId: this.options.instanceId,
       sessionId: this.sessionId,
       kind: "transport",
       frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))),
+    }).then((ack) => {
+      if (!ack.ok) this.close(ack.error.code);
     });
     const r = await response;
     if (r.kind === "error") throw new RequestError(r.error);
@@ -392,7 +395,7 @@ export class InstanceChannel {
     if (!msg) return this.close("malformed_frame");
     if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) {
       const w = this.#waiters.get(msg.id);
-      if (!w) return;
+      if (!w) return this.#cancelLate(msg);
       clearTimeout(w.timer);
       this.#waiters.delete(msg.id);
       w.onResult?.(msg);
@@ -400,6 +403,18 @@ export class InstanceChannel {
       return;
     }
     if (msg.kind === "event" || msg.kind === "end") this.#onStreamMessage(msg);
+  }
+
+  /**
+   * An answer to a request the page stopped waiting for: a subscription or stream it started
+   * (it could still start until its expiry) is cancelled, or it would hold one of the session's
+   * slots, or a device's shell, until the session ends.
+   */
+  #cancelLate(msg: TE2EResponse): void {
+    if (msg.kind !== "result" || !msg.body || typeof msg.body !== "object") return;
+    const subscriptionId = (msg.body as { subscriptionId?: unknown }).subscriptionId;
+    if (typeof subscriptionId !== "string" || this.#closed) return;
+    this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
   }
 
   #onStreamMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>): void {

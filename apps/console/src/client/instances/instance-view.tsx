@@ -4,6 +4,7 @@ import { GrantsCard } from "./grants-card";
 import { InstanceFrame, type InstancePageProps } from "./instance-frame";
 import { RevokeCard } from "./revoke-card";
 import { RotateCard } from "./rotate-card";
+import { shownName } from "./served-instance";
 import { SessionCard } from "./session-card";
 import { SystemInfoCard } from "./system-info-card";
 import { useRoundTrip } from "./use-round-trip";
@@ -42,7 +43,9 @@ function Overview({ session, site }: InstancePageProps) {
           />
         </>
       ) : null}
-      {admin && !instance.revokedAt ? <RevokeCard instance={instance} onDone={load} /> : null}
+      {admin && !instance.revokedAt ? (
+        <RevokeCard instance={instance} name={shownName(instance, verification).name} onDone={load} />
+      ) : null}
     </>
   );
 }

@@ -85,10 +85,14 @@ function RevokeButton({ instance, onDone }: { instance: TInstanceSummary; onDone
     <>
       <button
         type="button"
-        aria-label={`Revoke ${instance.name}`}
+        aria-label={`Revoke ${listedName(instance)}`}
         disabled={task.running}
         onClick={() => {
-          if (!window.confirm(`Revoke “${instance.name}”? Its companion is disconnected and can never connect again.`))
+          if (
+            !window.confirm(
+              `Revoke “${listedName(instance)}”? Its companion is disconnected and can never connect again.`,
+            )
+          )
             return;
           void task.run(() => withStepUp(() => api.revokeInstance(instance.id))).then((r) => r && onDone());
         }}
@@ -104,6 +108,10 @@ function RevokeButton({ instance, onDone }: { instance: TInstanceSummary; onDone
  * A listed instance's name: the one its certificate signed when the certificate verifies (the
  * console's copy is unsigned), else the served one marked as such. Its page checks the signer too.
  */
+function listedName(instance: TInstanceSummary): string {
+  return verifyListed(instance)?.body.name ?? instance.name;
+}
+
 function ListedName({ instance }: { instance: TInstanceSummary }) {
   const verified = verifyListed(instance);
   return (
@@ -174,13 +182,16 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
                 <td>{i.myRole ?? "—"}</td>
                 <td>
                   <div className="actions">
-                    <Link href={`/instances/${i.id}`} aria-label={`Open ${i.name} (system info, grants, rotate token)`}>
+                    <Link
+                      href={`/instances/${i.id}`}
+                      aria-label={`Open ${listedName(i)} (system info, grants, rotate token)`}
+                    >
                       Open
                     </Link>
                     {i.myRole === "admin" && !i.revokedAt && i.presence.online ? (
                       <Link
                         href={`/instances/${i.id}#token-title`}
-                        aria-label={`Rotate the token of ${i.name} (end to end, on its page)`}
+                        aria-label={`Rotate the token of ${listedName(i)} (end to end, on its page)`}
                       >
                         Rotate
                       </Link>

@@ -5,8 +5,16 @@ import { useStepUp } from "../components/step-up";
 import { useTask } from "../hooks/use-task";
 import * as api from "./endpoints";
 
-/** Revokes the instance for good (admin, step-up). */
-export function RevokeCard({ instance, onDone }: { instance: TInstanceSummary; onDone: () => void }) {
+/** Revokes the instance for good (admin, step-up); `name`: the name the page shows (its certified one). */
+export function RevokeCard({
+  instance,
+  name,
+  onDone,
+}: {
+  instance: TInstanceSummary;
+  name: string;
+  onDone: () => void;
+}) {
   const withStepUp = useStepUp();
   const task = useTask();
   return (
@@ -22,7 +30,7 @@ export function RevokeCard({ instance, onDone }: { instance: TInstanceSummary; o
           type="button"
           disabled={task.running}
           onClick={() => {
-            if (!window.confirm(`Revoke “${instance.name}” for good?`)) return;
+            if (!window.confirm(`Revoke “${name}” for good?`)) return;
             void task.run(() => withStepUp(() => api.revokeInstance(instance.id))).then((r) => r && onDone());
           }}
         >

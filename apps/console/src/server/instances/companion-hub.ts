@@ -305,8 +305,10 @@ export class CompanionHub {
     if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#sessions.remove(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
-    // A browser reading slower than the companion sends loses this session, not its socket.
-    if ((session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return refuse(reply, "rate_limited");
+    // A browser reading slower than the companion sends loses this session, not its socket (a
+    // close, a few bytes, always goes: the browser must learn the session ended).
+    if (frame.kind !== "close" && (session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES)
+      return refuse(reply, "rate_limited");
     const left = session.browser.data.outbox.push(frame, hold);
     reply(OK);
     return left;
@@ -338,7 +340,7 @@ export class CompanionHub {
     // The companion closed it: its slot here is free again.
     if (frame.kind === "close") this.#sessions.remove(session);
     // Dropped for a browser reading too slowly: the gap ends the session there (see #fromCompanion).
-    if ((session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return;
+    if (frame.kind !== "close" && (session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return;
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
   }
 

@@ -33,7 +33,21 @@ export function attachCompanionRelay(
   const hub = companionHub(services);
   hub.register(nsp, port);
 
+  /**
+   * Connections that made an attempt here. socket.io takes another CONNECT on a connection after
+   * a refusal (or while one is pending), so one TLS connection could otherwise carry any number of
+   * attempts, each a database lookup: a connection gets one, and is closed once refused. (Our
+   * companion opens a new connection for every attempt.)
+   */
+  const attempted = new WeakSet<object>();
   nsp.use((socket, next) => {
+    const refuse = (code: ConnectCode): void => {
+      next(connectError(code));
+      // After the refusal went out.
+      setImmediate(() => socket.conn.close());
+    };
+    if (attempted.has(socket.conn)) return refuse("bad_request");
+    attempted.add(socket.conn);
     void (async () => {
       if (socket.conn.transport.name !== "websocket") return next(connectError("bad_request"));
       const parsed = ZCompanionSocketAuthSchema.safeParse(socket.handshake.auth);
@@ -49,7 +63,7 @@ export function attachCompanionRelay(
         // users logging in, a LAN host) or anyone naming its instance spent.
         const byIp = services.limiter.consume("login", ip).allowed;
         const byInstance = countFailedInstanceAuth(services.limiter, instanceId).allowed;
-        return next(connectError(byIp && byInstance ? "unauthenticated" : "rate_limited"));
+        return refuse(byIp && byInstance ? "unauthenticated" : "rate_limited");
       }
       if (row.revokedAt) return next(connectError("instance_revoked"));
       socket.data = {
