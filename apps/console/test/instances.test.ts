@@ -350,5 +350,17 @@ for (const driver of drivers) {
       expect(bundle.text.length).toBeGreaterThan(100_000);
       expect(sum.text.split(/\s+/)[0]).toBe(createHash("sha256").update(bundle.text, "utf8").digest("hex"));
     });
+
+    // Last: it spends this address's log-in budget for the rest of the minute.
+    it("a companion with the right key enrolls even when its address has spent its log-in budget", async () => {
+      const target = await makeInstance(admin, "shared address");
+      expect((await c.api("/api/instances", { body: target.body, token: admin.token })).status).toBe(201);
+      // Others at the site's address (users logging in, a LAN host guessing) spent it all.
+      for (const ip of ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
+        for (let i = 0; i < 1_001; i++) c.running.services.limiter.consume("login", ip);
+      expect((await enroll(target.instanceId, toBase64Url(randomBytes(32)))).status).toBe(429);
+      expect((await c.api(`${COMPANION_API_PREFIX}/instances/${target.instanceId}/kdf`)).status).toBe(200);
+      expect((await enroll(target.instanceId, target.body.authKey)).status).toBe(200);
+    });
   });
 }

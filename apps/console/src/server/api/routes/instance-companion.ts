@@ -21,18 +21,21 @@ import { idParam } from "./id-param";
 
 /**
  * The companion-facing endpoints (docs/PROTOCOL-COMPANION.md §2). Unauthenticated guessing
- * targets: the pipeline counts every request against its IP ("login" class), each instance has
- * a budget of failed attempts of the same size (countFailedInstanceAuth: a right key is never
- * refused for it), and every failure is audited. A 256-bit token makes guessing hopeless; the
- * limits stop the noise.
+ * targets: every failure counts against its IP and its instance with the "login" class's limits
+ * and is audited, and a right key is never refused for what others at its address or naming its
+ * instance spent. The pipeline meters every request as plain API traffic ("apiRead" for `kdf`,
+ * "apiWrite" for `enroll` and `rotate`). A 256-bit token makes guessing hopeless; the limits stop
+ * the noise.
  */
 
-/** Refuses a failed attempt: audited, or `rate_limited` (not audited) once the instance's failure budget is spent. */
+/** Refuses a failed attempt: audited, or `rate_limited` (not audited) once its IP's or instance's failure budget is spent. */
 async function refuse<B, Q>(ctx: ApiContext<B, Q>, action: string, instanceId: string, reason: string): Promise<never> {
   const { services, ip } = ctx;
-  const budget = countFailedInstanceAuth(services.limiter, instanceId);
-  if (!budget.allowed) {
-    ctx.res.setHeader("Retry-After", String(budget.resetSeconds));
+  const byIp = services.limiter.consume("login", ip);
+  const byInstance = countFailedInstanceAuth(services.limiter, instanceId);
+  const spent = [byIp, byInstance].find((d) => !d.allowed);
+  if (spent) {
+    ctx.res.setHeader("Retry-After", String(spent.resetSeconds));
     throw new VeilError("rate_limited");
   }
   await audit(services, {
@@ -50,7 +53,7 @@ async function refuse<B, Q>(ctx: ApiContext<B, Q>, action: string, instanceId: s
 export const companionKdf = defineRoute({
   method: "GET",
   path: `${COMPANION_API_PREFIX}/instances/:id/kdf`,
-  rate: "login",
+  rate: "apiRead",
   auth: "public",
   handler: async (ctx) => {
     const instanceId = idParam(ctx.params);
@@ -70,7 +73,7 @@ export const companionKdf = defineRoute({
 export const companionEnroll = defineRoute({
   method: "POST",
   path: `${COMPANION_API_PREFIX}/instances/:id/enroll`,
-  rate: "login",
+  rate: "apiWrite",
   auth: "public",
   body: ZEnrollRequestSchema,
   handler: async (ctx) => {
@@ -116,7 +119,7 @@ export const companionEnroll = defineRoute({
 export const companionRotate = defineRoute({
   method: "POST",
   path: `${COMPANION_API_PREFIX}/instances/:id/rotate`,
-  rate: "login",
+  rate: "apiWrite",
   auth: "public",
   body: ZRotateRequestSchema,
   handler: async (ctx) => {
