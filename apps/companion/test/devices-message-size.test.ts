@@ -21,7 +21,7 @@ import {
   type TDevicesListResult,
   type TE2EResponse,
 } from "../src/protocol";
-import { testRequest } from "./harness/dispatch";
+import { dispatchContext, testRequest } from "./harness/dispatch";
 
 /*
  * A host on the site LAN informs under the public UniFi default key for made-up MACs, with every
@@ -108,25 +108,20 @@ describe("a LAN host cannot make a device answer exceed the E2E message limit", 
       channelPort: 0,
       limits: { perDevice: { ratePerSec: 100, burst: 100 } },
     });
-    const role = "viewer";
-    ctx = {
-      grant: { accountId: randomUUID(), role } as never,
-      instanceId: randomUUID(),
-      now: () => Date.now(),
+    const base = dispatchContext({
       cache: new ReplayCache(),
       handlers: createDeviceRequestHandlers(() => service) as unknown as DispatchContext["handlers"],
-      logger: silentLogger,
-      sessionId: "s",
+      role: "viewer",
+    });
+    // Subscriptions are ticked by hand: their producers are kept.
+    ctx = {
+      ...base,
       makeContext: (requestId) => ({
-        instanceId: "i",
-        grant: { role } as never,
-        requestId,
-        now: () => Date.now(),
+        ...base.makeContext(requestId),
         subscribe: ({ produce }) => {
           produces.push(produce);
           return requestId;
         },
-        cancelSubscription: () => true,
       }),
     };
     for (let i = 0; i < ATTACKERS; i++) ingest(inform(macOf(i), i % 2 === 0 ? CTRL : EURO, 1));

@@ -21,7 +21,7 @@ import {
   type E2ESession,
 } from "./relay-sockets";
 import { RemoteSessionRelay } from "./remote-sessions";
-import { RELAY_BACKLOG_SOFT_BYTES } from "../socket/write-backlog";
+import { tooSlowFor } from "../socket/write-backlog";
 
 /**
  * The relay between browsers and companions on this node. It knows which companion socket
@@ -305,10 +305,8 @@ export class CompanionHub {
     if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#sessions.remove(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
-    // A browser reading slower than the companion sends loses this session, not its socket (a
-    // close, a few bytes, always goes: the browser must learn the session ended).
-    if (frame.kind !== "close" && (session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES)
-      return refuse(reply, "rate_limited");
+    // A browser reading slower than the companion sends loses this session, not its socket.
+    if (tooSlowFor(frame, session.browser.data.backlog)) return refuse(reply, "rate_limited");
     const left = session.browser.data.outbox.push(frame, hold);
     reply(OK);
     return left;
@@ -340,7 +338,7 @@ export class CompanionHub {
     // The companion closed it: its slot here is free again.
     if (frame.kind === "close") this.#sessions.remove(session);
     // Dropped for a browser reading too slowly: the gap ends the session there (see #fromCompanion).
-    if (frame.kind !== "close" && (session.browser.data.backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES) return;
+    if (tooSlowFor(frame, session.browser.data.backlog)) return;
     if (session.browser.connected) session.browser.data.outbox.push(frame, "if busy");
   }
 

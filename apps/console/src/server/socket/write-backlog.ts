@@ -21,6 +21,14 @@ export const WRITE_BACKLOG_LIMIT = { packets: 8_192, bytes: 128 * MAX_SOCKET_MES
  */
 export const RELAY_BACKLOG_SOFT_BYTES = WRITE_BACKLOG_LIMIT.bytes / 4;
 
+/**
+ * Whether a frame for a browser socket with this backlog is refused (RELAY_BACKLOG_SOFT_BYTES): a
+ * `close`, a few bytes, always goes, so the browser learns its session ended.
+ */
+export function tooSlowFor(frame: { readonly kind: string }, backlog: WriteBacklog | undefined): boolean {
+  return frame.kind !== "close" && (backlog?.bytes ?? 0) > RELAY_BACKLOG_SOFT_BYTES;
+}
+
 /** What waits to be written to one socket, since its buffer last went to the transport. */
 export interface WriteBacklog {
   readonly packets: number;
