@@ -1,6 +1,4 @@
 import {
-  acceptSession,
-  boxPrivateKey,
   fromBase64Url,
   fromUtf8,
   SessionError,
@@ -9,28 +7,19 @@ import {
   type IdentityPublicKey,
   type Session,
 } from "../crypto";
-import {
-  decodeSessionOpen,
-  MAX_E2E_MESSAGE_BYTES,
-  ZIdSchema,
-  PROTOCOL_VERSION,
-  SESSION_PROTOCOL_VERSION,
-  type TCompanionHello,
-  type TE2EResponse,
-  type TRelayFrame,
-  type TRequestType,
-} from "../protocol";
+import { MAX_E2E_MESSAGE_BYTES, ZIdSchema, type TE2EResponse, type TRelayFrame, type TRequestType } from "../protocol";
 import type { Clock } from "../clock";
-import { GrantError, verifyGrantBundle, type VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
-import { COMPANION_VERSION } from "../version";
 import { dispatchRequest, errorResponse, isPromise, type DispatchContext, type MaybePromise } from "./dispatch-request";
 import { ReplayCache } from "./replay-cache";
 import type { AuditRecorder } from "../audit/record-request";
 import type { RequestHandler } from "./request-context";
 import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "./push-stream";
-import { endWithError, requestContext, type SessionActions, type SessionStreams } from "./session-context";
+import { requestContext, type SessionActions, type SessionStreams } from "./session-context";
 import { BoxKeyEpochs, type EpochFloors } from "../grants/box-key-epochs";
+import { revokedBy } from "../grants/verify-grant";
+import { checkSessionOpen, companionHello } from "./session-open";
+import { sendMessage, type MessageOutlet } from "./outgoing-message";
 
 /** Longest wait one timer takes (setTimeout's limit); a grant expiring later is reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -100,11 +89,20 @@ export class Responder {
   readonly #cache: ReplayCache;
   /** Highest box-key certificate epoch seen per account: refuses rollbacks. */
   readonly #boxKeyEpochs: EpochFloors;
+  /** How a message leaves a session (sealed, within the size the browser accepts). */
+  readonly #outlet: MessageOutlet<LiveSession>;
 
   constructor(options: ResponderOptions) {
     this.#o = options;
     this.#cache = options.cache ?? new ReplayCache();
     this.#boxKeyEpochs = options.boxKeyEpochs ?? new BoxKeyEpochs();
+    this.#outlet = {
+      instanceId: options.instanceId,
+      logger: options.logger,
+      send: (frame) => options.send(frame),
+      isOpen: (live) => this.#isOpen(live),
+      close: (live, reason) => this.#closeLive(live, reason, true),
+    };
   }
 
   /** How many sessions are open (cheap: read on every frame sent). */
@@ -151,46 +149,24 @@ export class Responder {
       this.#sendClose(sessionId, "too_many_sessions");
       return;
     }
-    let grant: VerifiedGrant;
-    let pending;
-    try {
-      const open = decodeSessionOpen(bytes);
-      grant = verifyGrantBundle(open.bundleJson, {
-        instanceId: this.#o.instanceId,
-        signer: this.#o.signer,
-        now: this.#o.clock.now(),
-        minBoxKeyEpoch: (accountId, identityKey) => this.#boxKeyEpochs.floor(accountId, identityKey),
-        ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
-      });
-      if (this.#sessionsOf(grant.accountId) >= (this.#o.maxSessionsPerAccount ?? 32)) {
-        log.warn("session refused", { sessionId, code: "too_many_sessions_for_account" });
-        this.#sendClose(sessionId, "too_many_sessions");
-        return;
-      }
-      this.#boxKeyEpochs.raise(grant.accountId, grant.identityPublicKey, grant.boxKeyEpoch, grant.via);
-      pending = acceptSession({
-        protocolVersion: SESSION_PROTOCOL_VERSION,
-        instanceId: this.#o.instanceId,
-        accountId: grant.accountId,
-        instanceSecretKey: boxPrivateKey(this.#o.boxPrivateKey),
-        accountPublicKey: fromBase64Url(grant.boxPublicKey),
-        message: open.noiseMessage,
-      });
-    } catch (error) {
-      const code = error instanceof GrantError ? error.code : error instanceof SessionError ? error.code : "malformed";
-      log.warn("session refused", { sessionId, code });
-      this.#o.audit?.sessionRefused(code, sessionId);
-      this.#sendClose(sessionId, error instanceof GrantError ? "grant_refused" : "handshake_failed");
+    const opened = checkSessionOpen(bytes, {
+      instanceId: this.#o.instanceId,
+      boxPrivateKey: this.#o.boxPrivateKey,
+      signer: this.#o.signer,
+      now: this.#o.clock.now(),
+      boxKeyEpochs: this.#boxKeyEpochs,
+      ...(this.#o.revokedBefore !== undefined ? { revokedBefore: this.#o.revokedBefore } : {}),
+      sessionsOf: (accountId) => this.#sessionsOf(accountId),
+      maxSessionsPerAccount: this.#o.maxSessionsPerAccount ?? 32,
+    });
+    if (!opened.ok) {
+      log.warn("session refused", { sessionId, code: opened.code });
+      if (opened.audited) this.#o.audit?.sessionRefused(opened.code, sessionId);
+      this.#sendClose(sessionId, opened.reason);
       return;
     }
-    const hello: TCompanionHello = {
-      kind: "hello",
-      instanceId: this.#o.instanceId,
-      protocolVersion: PROTOCOL_VERSION,
-      companionVersion: COMPANION_VERSION,
-      role: grant.role,
-      grantExpiresAt: grant.expiresAt,
-    };
+    const { grant, pending } = opened;
+    const hello = companionHello(this.#o.instanceId, grant);
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
     // Every action is bound to this `live`: a timer left over from it never touches a later
     // session that reuses the session id.
@@ -362,74 +338,9 @@ export class Responder {
     else if (stream.pending) stream.stop("refused");
   }
 
-  /**
-   * Seals and sends one message of `live` (`json`: its text when the caller already made it);
-   * returns what went out, if anything. Never throws: it runs in timers. A message the browser
-   * would refuse (over MAX_E2E_MESSAGE_BYTES of UTF-8; the Noise frame could not carry much
-   * more either) or that does not serialize is not sent: a result is answered with `internal`
-   * instead, an event ends its subscription or push stream with `error`. The session stays open.
-   */
+  /** Seals and sends one message of `live`; what went out, if anything (outgoing-message.ts). Never throws. */
   #sendMessage(live: LiveSession, message: TE2EResponse, json?: string): TE2EResponse | undefined {
-    if (!this.#isOpen(live)) return undefined;
-    let bytes: Uint8Array | undefined;
-    let size: number | null = null;
-    try {
-      const text = json ?? JSON.stringify(message);
-      // UTF-8 takes at least one byte per UTF-16 unit: a longer text is too large unencoded.
-      size = text.length;
-      if (size <= MAX_E2E_MESSAGE_BYTES) {
-        bytes = utf8(text);
-        size = bytes.length;
-      }
-    } catch {
-      // Not serializable (a cycle, a BigInt): it cannot go out either.
-    }
-    if (bytes === undefined || bytes.length > MAX_E2E_MESSAGE_BYTES) return this.#unsendable(live, message, size);
-    try {
-      const sealed = live.session.seal(bytes);
-      this.#o.send({
-        instanceId: this.#o.instanceId,
-        sessionId: live.sessionId,
-        kind: "transport",
-        frame: toBase64Url(sealed),
-      });
-      return message;
-    } catch (error) {
-      this.#o.logger.error("sending a message failed: closing the session", {
-        sessionId: live.sessionId,
-        error: error instanceof Error ? error.name : "unknown",
-      });
-      try {
-        this.#closeLive(live, "internal", true);
-      } catch {
-        // Logged above; the session is out of the map whatever close did not finish.
-      }
-      return undefined;
-    }
-  }
-
-  /** What goes out instead of `message`, which cannot (`bytes`: its size, null when it does not serialize). */
-  #unsendable(live: LiveSession, message: TE2EResponse, bytes: number | null): TE2EResponse | undefined {
-    const log = { sessionId: live.sessionId, kind: message.kind, bytes, limit: MAX_E2E_MESSAGE_BYTES };
-    if (message.kind === "result") {
-      this.#o.logger.warn("answer too large to send: answered with an error", {
-        ...log,
-        requestId: message.id,
-        type: message.type,
-      });
-      return this.#sendMessage(live, errorResponse(message.id, "internal", "The answer is too large to send."));
-    }
-    if (message.kind === "event") {
-      this.#o.logger.warn("event too large to send: ending its subscription", {
-        ...log,
-        subscriptionId: message.subscriptionId,
-        type: message.type,
-      });
-      endWithError(live, message.subscriptionId, live.actions);
-      return undefined;
-    }
-    this.#o.logger.error("message too large to send: dropped", log);
-    return undefined;
+    return sendMessage(this.#outlet, live, message, json);
   }
 
   #sendClose(sessionId: string, reason: string): void {
@@ -471,11 +382,7 @@ export class Responder {
   closeRevoked(accountId: string, before: number, options: { later?: string } = {}): number {
     let closed = 0;
     for (const live of [...this.#sessions.values()]) {
-      const g = live.grant;
-      const own = g.accountId === accountId && g.issuedAt <= before;
-      const delegated =
-        g.delegatedBy?.accountId === accountId && (g.delegatedBy.issuedAt <= before || g.issuedAt <= before);
-      if (!own && !delegated) continue;
+      if (!revokedBy(live.grant, accountId, before)) continue;
       closed += 1;
       // The session that asked (an admin revoking itself) gets its answer first.
       if (live.sessionId === options.later) setImmediate(() => this.#closeLive(live, "grant_revoked", true));

@@ -176,3 +176,14 @@ export function verifyGrantBundle(
     signerFingerprint: toHex(fingerprint(signerKey)),
   };
 }
+
+/**
+ * Whether revoking `accountId`'s grants issued at or before `before` revokes `grant`: its own, or
+ * one signed under that account's admin delegation (the delegation or the grant dated at or
+ * before `before`). The same rule {@link verifyGrantBundle} applies with `revokedBefore`.
+ */
+export function revokedBy(grant: VerifiedGrant, accountId: string, before: number): boolean {
+  if (grant.accountId === accountId && grant.issuedAt <= before) return true;
+  const by = grant.delegatedBy;
+  return by?.accountId === accountId && (by.issuedAt <= before || grant.issuedAt <= before);
+}
