@@ -47,8 +47,10 @@ import type { Socket } from "socket.io-client";
 import type { z } from "zod";
 import { sessionToken } from "./session-token";
 
-import { ChannelError, closeCode, describeClose, RequestError, StreamNotStartedError } from "./channel-errors";
+import { ChannelError, closeCode, describeClose, RequestError } from "./channel-errors";
+import { ChannelStreams, type Stream, type StreamHandlers } from "./channel-streams";
 export { ChannelError, describeClose, RequestError, StreamNotStartedError } from "./channel-errors";
+export type { Stream, StreamHandlers } from "./channel-streams";
 
 /**
  * libsodium's ChaCha20-Poly1305 in place of @noble's for every session of this tab: the same bytes,
@@ -93,36 +95,9 @@ type Waiter = {
   onResult?: (r: TE2EResponse) => void;
 };
 
-/** Handlers of one live stream (a subscription request such as `devices.watch`). */
-export interface StreamHandlers<E> {
-  /** One event, already parsed with the caller's schema; `seq` counts from 0 without gaps. */
-  onEvent(event: E, seq: number): void;
-  /** The stream ended (cancelled, session closed, an error on the companion, or a bad event). */
-  onEnd(reason: string): void;
-}
-
-/** A running subscription. */
-export interface Stream {
-  readonly subscriptionId: string;
-  /** The subscription request's parsed answer (for example `discovery.start`'s host count). */
-  readonly result: unknown;
-  /** Asks the companion to end it (best effort) and stops delivering events. */
-  cancel(): void;
-}
-
-interface Subscription {
-  readonly eventType: string;
-  readonly parse: (body: unknown) => unknown;
-  readonly handlers: StreamHandlers<unknown>;
-  next: number;
-}
-
 /** What a sent request that ended without an answer adds to the reason. */
 const outcomeUnknown = (w: Pick<Waiter, "type" | "expiresAt">): string =>
   `Whether your request (${w.type}) ran is unknown; it cannot start after ${new Date(w.expiresAt).toLocaleTimeString()}.`;
-
-/** Most subscriptions one channel holds at once (the companion has its own, lower limit per session). */
-const MAX_STREAMS = 32;
 
 export class InstanceChannel {
   readonly sessionId = toBase64Url(randomBytes(16));
@@ -134,7 +109,13 @@ export class InstanceChannel {
   #closed = false;
   #onHandshake: ((f: TRelayFrame) => void) | null = null;
   readonly #waiters = new Map<string, Waiter>();
-  readonly #streams = new Map<string, Subscription>();
+  /** Live streams; a cancel is sent like any request, and not once the channel is closed. */
+  readonly #streams = new ChannelStreams(
+    (subscriptionId) => {
+      this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
+    },
+    () => this.#closed,
+  );
 
   constructor(private readonly options: ChannelOptions) {}
 
@@ -240,43 +221,19 @@ export class InstanceChannel {
    * guarantees order; a gap means the companion dropped events). Handlers are registered before
    * any event can be read, so none is lost between the result and the first event.
    */
-  async subscribe<T extends TRequestType, E>(
+  subscribe<T extends TRequestType, E>(
     type: T,
     body: z.input<(typeof REQUEST_CATALOGUE)[T]["body"]>,
     eventType: string,
     eventSchema: z.ZodType<E>,
     handlers: StreamHandlers<E>,
   ): Promise<Stream> {
-    if (this.#streams.size >= MAX_STREAMS) throw new ChannelError("too_many_subscriptions", "Too many live streams.");
-    let subscriptionId = "";
-    const register = (r: TE2EResponse) => {
-      if (r.kind !== "result" || !r.body || typeof r.body !== "object") return;
-      const id = (r.body as { subscriptionId?: unknown }).subscriptionId;
-      if (typeof id !== "string") return;
-      subscriptionId = id;
-      this.#streams.set(id, {
-        eventType,
-        parse: (b) => eventSchema.parse(b),
-        handlers,
-        next: 0,
-      });
-    };
-    let result: unknown;
-    try {
-      result = await this.#request(type, body, 15_000, register);
-    } catch (error) {
-      if (subscriptionId) this.#streams.delete(subscriptionId);
-      throw error;
-    }
-    if (!subscriptionId) throw new StreamNotStartedError(result);
-    return {
-      subscriptionId,
-      result,
-      cancel: () => {
-        if (!this.#streams.delete(subscriptionId) || this.#closed) return;
-        this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
-      },
-    };
+    return this.#streams.start(
+      (onResult) => this.#request(type, body, 15_000, onResult),
+      eventType,
+      eventSchema,
+      handlers,
+    );
   }
 
   /**
@@ -356,8 +313,7 @@ export class InstanceChannel {
       w.reject(new ChannelError(reason, `${describeClose(reason)} ${outcomeUnknown(w)}`));
     }
     this.#waiters.clear();
-    for (const [, stream] of this.#streams) stream.handlers.onEnd("session_closed");
-    this.#streams.clear();
+    this.#streams.endAll();
     socket?.removeAllListeners();
     socket?.disconnect();
     this.#socket = null;
@@ -395,45 +351,13 @@ export class InstanceChannel {
     if (!msg) return this.close("malformed_frame");
     if ((msg.kind === "result" || msg.kind === "error") && msg.id !== null) {
       const w = this.#waiters.get(msg.id);
-      if (!w) return this.#cancelLate(msg);
+      if (!w) return this.#streams.cancelLate(msg);
       clearTimeout(w.timer);
       this.#waiters.delete(msg.id);
       w.onResult?.(msg);
       w.resolve(msg);
       return;
     }
-    if (msg.kind === "event" || msg.kind === "end") this.#onStreamMessage(msg);
-  }
-
-  /**
-   * An answer to a request the page stopped waiting for: a subscription or stream it started
-   * (it could still start until its expiry) is cancelled, or it would hold one of the session's
-   * slots, or a device's shell, until the session ends.
-   */
-  #cancelLate(msg: TE2EResponse): void {
-    if (msg.kind !== "result" || !msg.body || typeof msg.body !== "object") return;
-    const subscriptionId = (msg.body as { subscriptionId?: unknown }).subscriptionId;
-    if (typeof subscriptionId !== "string" || this.#closed) return;
-    this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
-  }
-
-  #onStreamMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>): void {
-    const stream = this.#streams.get(msg.subscriptionId);
-    if (!stream) return;
-    if (msg.kind === "end") {
-      this.#streams.delete(msg.subscriptionId);
-      return stream.handlers.onEnd(msg.reason);
-    }
-    let event: unknown;
-    try {
-      if (msg.type !== stream.eventType || msg.seq !== stream.next) throw new Error("out of sequence");
-      event = stream.parse(msg.body);
-    } catch {
-      this.#streams.delete(msg.subscriptionId);
-      this.#request("subscription.cancel", { subscriptionId: msg.subscriptionId }, 15_000).catch(() => undefined);
-      return stream.handlers.onEnd("bad_event");
-    }
-    stream.next += 1;
-    stream.handlers.onEvent(event, msg.seq);
+    if (msg.kind === "event" || msg.kind === "end") this.#streams.onMessage(msg);
   }
 }
