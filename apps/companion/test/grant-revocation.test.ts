@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
-import { verifyGrantBundle } from "../src/grants/verify-grant";
+import { GRANT_CLOCK_SKEW_MS, verifyGrantBundle } from "../src/grants/verify-grant";
+import { SIGNER_RESERVED_REVOCATIONS } from "../src/grants/grant-revocations";
 import { describe, expect, it } from "vitest";
-import type { TGrantBundle } from "../src/protocol";
+import { MAX_GRANT_REVOCATIONS, type TGrantBundle } from "../src/protocol";
 import { StateStore } from "../src/state/state-store";
 import { useEnrolledSite } from "./harness/enrolled-site";
 import { makeAccount, signDelegation, signGrant, type TestAccount } from "./harness/fixtures";
@@ -34,34 +35,97 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
     expect(await held.request("ping")).toMatchObject({ kind: "result" });
 
     const a = await adminSession();
-    expect(await a.request("grants.revoke", { accountId: operator.accountId, issuedAt })).toMatchObject({
-      kind: "result",
-      body: { revokedBefore: issuedAt, closedSessions: 1 },
-    });
+    const asked = Date.now();
+    const answer = await a.request("grants.revoke", { accountId: operator.accountId, issuedAt });
+    expect(answer).toMatchObject({ kind: "result", body: { closedSessions: 1 } });
+    // Revoked up to the companion's clock plus the skew it allows, not just the time asked.
+    const revokedBefore = (answer as { body: { revokedBefore: number } }).body.revokedBefore;
+    expect(revokedBefore).toBeGreaterThanOrEqual(asked + GRANT_CLOCK_SKEW_MS);
+    expect(revokedBefore).toBeLessThanOrEqual(Date.now() + GRANT_CLOCK_SKEW_MS);
     await waitUntil(() => held.closedReason === "grant_revoked", 5000, "the operator's session closed");
 
     // The console still holds the old grant and serves it again: refused by the companion.
     const again = session(operator, revoked);
     await expect(again.open()).rejects.toThrow(/grant_refused/);
-    // A re-grant issued after the revoked one works.
-    const fresh = session(operator, grant(operator, "operator", issuedAt + 1));
+    // A re-grant dated after the revocation (as the grant form signs it) works.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const fresh = session(operator, grant(operator, "operator", revokedBefore + 1));
     await fresh.open();
     expect(await fresh.request("ping")).toMatchObject({ kind: "result" });
-    expect(new StateStore(site.stateDir).loadRevocations()[operator.accountId]).toBe(issuedAt);
-
-    // Revoking an older time than the one recorded changes nothing: the record only moves forward.
-    expect(
-      await a.request("grants.revoke", { accountId: operator.accountId, issuedAt: issuedAt - 10_000 }),
-    ).toMatchObject({ kind: "result", body: { revokedBefore: issuedAt, closedSessions: 0 } });
+    expect(new StateStore(site.stateDir).loadRevocations()[operator.accountId]).toBe(revokedBefore);
 
     // Restart: the record is read back from the state folder.
     for (const b of [held, again, fresh, a]) b.dispose();
     await site.restart();
     const replayed = session(operator, revoked);
     await expect(replayed.open()).rejects.toThrow(/grant_refused/);
-    const newer = session(operator, grant(operator, "operator", issuedAt + 2));
+    const newer = session(operator, grant(operator, "operator", revokedBefore + 2));
     await newer.open();
     for (const b of [replayed, newer]) b.dispose();
+  });
+
+  it("reaches a grant dated ahead by an administrator's fast clock, whatever the revoking browser's clock says", async () => {
+    const operator = makeAccount();
+    // Signed by a browser whose clock runs 3 minutes ahead: within the skew the companion allows.
+    const ahead = grant(operator, "operator", Date.now() + 3 * 60_000);
+    const held = session(operator, ahead);
+    await held.open();
+    const a = await adminSession();
+    // The revoking browser's clock is right (or behind).
+    expect(
+      await a.request("grants.revoke", { accountId: operator.accountId, issuedAt: Date.now() - 60_000 }),
+    ).toMatchObject({ kind: "result", body: { closedSessions: 1 } });
+    await waitUntil(() => held.closedReason === "grant_revoked", 5000, "the operator's session closed");
+    await expect(session(operator, ahead).open()).rejects.toThrow(/grant_refused/);
+    for (const b of [held, a]) b.dispose();
+  });
+
+  it("an administrator who fills the revocation table cannot stop the signer from revoking it", async () => {
+    const rogue = makeAccount();
+    // The table as a rogue administrator would leave it: full but for the signer's reserve.
+    const filled = Object.fromEntries(
+      Array.from({ length: MAX_GRANT_REVOCATIONS - SIGNER_RESERVED_REVOCATIONS }, () => [randomUUID(), 1]),
+    );
+    new StateStore(site.stateDir).saveRevocations(filled);
+    await site.restart();
+    const r = session(rogue, grant(rogue, "admin", Date.now()));
+    const a = await adminSession();
+    try {
+      await r.open();
+      expect(await r.request("grants.revoke", { accountId: randomUUID(), issuedAt: Date.now() })).toMatchObject({
+        kind: "error",
+        error: { code: "unavailable" },
+      });
+      // The signer's own account may use the reserve: the rogue's grant ends.
+      expect(await a.request("grants.revoke", { accountId: rogue.accountId, issuedAt: Date.now() })).toMatchObject({
+        kind: "result",
+        body: { closedSessions: 1 },
+      });
+      await waitUntil(() => r.closedReason === "grant_revoked", 5000, "the rogue's session closed");
+      expect(Object.keys(new StateStore(site.stateDir).loadRevocations())).toHaveLength(
+        MAX_GRANT_REVOCATIONS - SIGNER_RESERVED_REVOCATIONS + 1,
+      );
+    } finally {
+      for (const b of [r, a]) b.dispose();
+      // The next tests start from an empty table.
+      new StateStore(site.stateDir).saveRevocations({});
+      await site.restart();
+    }
+  });
+
+  it("only the signer's own grant counts as the signer's, never one it signed for another key or a delegate's", () => {
+    const signer = makeAccount();
+    const admin = makeAccount();
+    const instanceId = randomUUID();
+    const check = (bundle: TGrantBundle) =>
+      verifyGrantBundle(JSON.stringify(bundle), { instanceId, signer: signer.identity.publicKey, now: Date.now() });
+    const own = signGrant({ signer, account: signer, instanceId, role: "admin" });
+    expect(check(own).heldBySigner).toBe(true);
+    expect(check(signGrant({ signer, account: admin, instanceId, role: "admin" })).heldBySigner).toBe(false);
+    const delegation = signDelegation(signer, admin, instanceId);
+    // A delegate signing for the signer's own key card is still not the signer.
+    const viaDelegate = signGrant({ signer: admin, account: signer, instanceId, role: "admin", delegation });
+    expect(check(viaDelegate)).toMatchObject({ via: "delegated", heldBySigner: false });
   });
 
   it("revoking a delegated admin ends the grants it signed under its delegation", async () => {

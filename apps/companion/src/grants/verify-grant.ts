@@ -43,6 +43,11 @@ export class GrantError extends Error {
 export interface VerifiedGrant extends TGrantBody {
   /** "signer" when the pinned signer signed it, "delegated" for a delegated admin. */
   via: "signer" | "delegated";
+  /**
+   * The pinned signer's own account: the signer signed this grant for its own identity key (and
+   * only the signer can certify a box key under that key, which the session is keyed with).
+   */
+  heldBySigner: boolean;
   /** The delegation the grant was signed under (delegated admins only): whose, and when issued. */
   delegatedBy?: { accountId: string; issuedAt: number };
   /**
@@ -171,6 +176,7 @@ export function verifyGrantBundle(
     ...g,
     expiresAt: Math.min(g.expiresAt, delegationExpiresAt),
     via,
+    heldBySigner: via === "signer" && constantTimeEqual(publicKey(g.identityPublicKey), context.signer),
     ...(delegatedBy !== undefined ? { delegatedBy } : {}),
     boxKeyEpoch: certified.epoch,
     signerFingerprint: toHex(fingerprint(signerKey)),

@@ -135,9 +135,9 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     record: (event) => audit.append(terminalAuditEntry(event, clock.now())),
   });
   const handlers = createRequestHandlers({
-    revokeGrant: ({ accountId, issuedAt }, requestSessionId) => {
-      const revokedBefore = revocations.revoke(accountId, issuedAt);
-      const closedSessions = responder.closeRevoked(accountId, revokedBefore, { later: requestSessionId });
+    revokeGrant: ({ accountId, issuedAt }, asker) => {
+      const revokedBefore = revocations.revoke(accountId, issuedAt, asker.bySigner);
+      const closedSessions = responder.closeRevoked(accountId, revokedBefore, { later: asker.sessionId });
       logger.info("grants revoked", { accountId, closedSessions });
       return { revokedBefore, closedSessions };
     },

@@ -22,8 +22,11 @@ import type { AuditLog } from "../../audit/audit-log";
 export interface HandlerDeps {
   /** Rotates the instance token (companion half + console call); returns the new enrollment string. */
   rotateToken(): Promise<string>;
-  /** Records an early revocation and closes the sessions it ends (`grants.revoke`; `unavailable` without). */
-  revokeGrant?: (body: TGrantRevokeBody, requestSessionId: string) => TGrantRevokeResult;
+  /**
+   * Records an early revocation and closes the sessions it ends (`grants.revoke`; `unavailable`
+   * without). `asker`: the session that asked, and whether it is the signer's own account.
+   */
+  revokeGrant?: (body: TGrantRevokeBody, asker: { sessionId: string; bySigner: boolean }) => TGrantRevokeResult;
   /** System information source (os module by default). */
   systemInfo?: typeof readSystemInfo;
   systemSnapshot?: typeof readSystemSnapshot;
@@ -60,11 +63,17 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "grants.revoke": (body, ctx) => {
       if (deps.revokeGrant === undefined) throw new RequestRefusedError("unavailable");
       const revoke = ZGrantRevokeBodySchema.parse(body);
-      // Only grants already issued: a time in the future would also refuse every later re-grant
-      // (one administrator locking another out for good).
-      if (revoke.issuedAt > ctx.now() + GRANT_CLOCK_SKEW_MS)
+      // Every grant this companion would accept as issued by now is revoked, whatever the clocks
+      // of the administrator who signed it and of the one revoking it say: the time is this
+      // host's clock plus the skew verification allows. A later time is refused: it would also
+      // refuse re-grants not made yet (one administrator locking another out).
+      const latest = ctx.now() + GRANT_CLOCK_SKEW_MS;
+      if (revoke.issuedAt > latest)
         throw new RequestRefusedError("bad_request", "A revocation cannot reach grants not issued yet.");
-      return deps.revokeGrant(revoke, ctx.sessionId ?? "");
+      return deps.revokeGrant(
+        { accountId: revoke.accountId, issuedAt: latest },
+        { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner },
+      );
     },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
