@@ -1,13 +1,14 @@
 "use client";
 import { useState } from "react";
-import { ZRoleSchema, type TRole } from "@veil/protocol";
+import { ZRoleSchema, type TGrantSummary, type TRole } from "@veil/protocol";
 import { errorMessage } from "../api";
 import { Alert } from "../components/alert";
 import { useStepUp } from "../components/step-up";
 import { useTask } from "../hooks/use-task";
-import * as api from "./endpoints";
+import type { InstanceChannel } from "./e2e-channel";
+import { grantAccount, revokesEarlierGrants } from "./grant-account";
 import type { Ready } from "./ready-session";
-import { decodeKeyCard, signDelegation, signGrant, type AccountPublicKeys } from "./trust";
+import { decodeKeyCard, type AccountPublicKeys } from "./trust";
 import type { SignedStatement } from "@veil/crypto";
 
 /**
@@ -19,17 +20,26 @@ export type GrantAuthority =
 
 const ROLES: readonly TRole[] = ZRoleSchema.options;
 
-/** Signs a grant for the account of a pasted key card and stores it. */
+/**
+ * Signs a grant for the account of a pasted key card and stores it; the account's earlier grants
+ * are revoked on the companion first (grant-account.ts).
+ */
 export function GrantForm({
   session,
   instanceId,
   authority,
+  adminChannel,
+  listed,
   onGranted,
 }: {
   session: Ready;
   /** The certified instance id (VerifiedInstance.body), never the console's listing. */
   instanceId: string;
   authority: GrantAuthority;
+  /** An open session as an administrator of the instance, which revokes earlier grants. */
+  adminChannel: InstanceChannel | null;
+  /** The grants the console lists (only to warn; it may leave some out). */
+  listed: readonly TGrantSummary[];
   onGranted: () => void;
 }) {
   const withStepUp = useStepUp();
@@ -55,34 +65,32 @@ export function GrantForm({
         e.preventDefault();
         if (!decoded) return;
         const keys = decoded.keys;
+        const delegating = canDelegate && delegate;
+        const held = listed.some((g) => g.accountId.toLowerCase() === keys.accountId.toLowerCase());
+        if (
+          !adminChannel &&
+          held &&
+          revokesEarlierGrants(role, delegating) &&
+          !window.confirm(
+            "The companion cannot be reached, so this account's current grant cannot be revoked first: it stays valid until it expires. Sign the new grant anyway?",
+          )
+        )
+          return;
         void task
-          .run(() => {
-            const expiresAt = Date.now() + days * 24 * 3600_000;
-            const now = Date.now();
-            const bundle = signGrant(
-              session.keys.identity.privateKey,
-              session.keys.identity.publicKey,
+          .run((phase) =>
+            grantAccount({
+              signer: session.keys.identity,
               instanceId,
-              keys,
+              account: keys,
               role,
-              expiresAt,
-              now,
-              authority.kind === "delegated" ? authority.delegation : undefined,
-            );
-            const delegation =
-              canDelegate && delegate
-                ? signDelegation(session.keys.identity.privateKey, instanceId, keys, expiresAt, now)
-                : undefined;
-            return withStepUp(() =>
-              api.createGrant(instanceId, {
-                accountId: keys.accountId,
-                role,
-                expiresAt,
-                bundle,
-                ...(delegation ? { delegation } : {}),
-              }),
-            );
-          })
+              days,
+              delegate: delegating,
+              ...(authority.kind === "delegated" ? { underDelegation: authority.delegation } : {}),
+              adminChannel,
+              withStepUp,
+              phase,
+            }),
+          )
           .then((r) => {
             if (r) {
               setCard("");
@@ -142,6 +150,14 @@ export function GrantForm({
           onChange={(e) => setDays(Math.min(365, Math.max(1, Number(e.target.value) || 1)))}
         />
       </div>
+      {revokesEarlierGrants(role, canDelegate && delegate) ? (
+        <p className="hint" data-testid="grant-revokes-earlier">
+          {adminChannel
+            ? "The companion first revokes this account's earlier grants here (and, for an administrator, the grants it signed under its delegation); their sessions end."
+            : "The companion cannot be reached: grants this account may already hold here are not revoked, and stay valid until they expire."}
+        </p>
+      ) : null}
+      {task.phase ? <p role="status">{task.phase}…</p> : null}
       <Alert>{task.error}</Alert>
       <div className="actions">
         <button type="submit" disabled={!decoded || task.running}>

@@ -164,7 +164,14 @@ export function GrantsCard({
               You sign grants here under a delegation from the key that signed this instance.
             </p>
           ) : null}
-          <GrantForm session={session} instanceId={instanceId} authority={authority} onGranted={load} />
+          <GrantForm
+            session={session}
+            instanceId={instanceId}
+            authority={authority}
+            adminChannel={adminChannel}
+            listed={grants ?? []}
+            onGranted={load}
+          />
         </>
       ) : null}
       {!authority && admin ? (
