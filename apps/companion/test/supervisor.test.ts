@@ -8,6 +8,7 @@ import {
   describeConnectError,
   LOST_CONNECTION_HELD_MS,
   MAX_OWED_ACKS,
+  MAX_OWED_BYTES,
   STABLE_CONNECTION_MS,
   Supervisor,
   type SupervisorOptions,
@@ -416,6 +417,68 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     expect(messages()).toContain("the console stopped acknowledging frames: reconnecting");
     expect(sup.state).toBe("disconnected");
     expect(transport.sockets[0]?.connected).toBe(false);
+    sup.stop();
+  });
+
+  /** A frame with `chars` characters of frame text. */
+  const sized = (f: TRelayFrame, chars: number): TRelayFrame => ({ ...f, frame: "A".repeat(chars) });
+  /** Acknowledges every frame of a batch. */
+  const ackAll = (batch: { frames: TRelayFrame[]; ack: (ack: unknown) => void } | undefined): void =>
+    batch?.ack(batch.frames.map(() => ({ ok: true })));
+
+  it("drops a connection that owes MAX_OWED_BYTES of frame text: 100 frames of 60 KiB, none acknowledged", () => {
+    const { clock, transport, sup, frame, turn, lines } = connected();
+    expect(100 * 60 * 1024).toBeGreaterThan(MAX_OWED_BYTES);
+    for (let i = 0; i < 100 && sup.state === "connected"; i++) {
+      sup.send(sized(frame(i), 60 * 1024));
+      turn();
+    }
+    expect(sup.state).toBe("disconnected");
+    expect(lines.find((l) => l.msg === "the console stopped acknowledging frames: reconnecting")).toMatchObject({
+      level: "error",
+    });
+    const owedBytes = lines.find((l) => l.msg === "the console stopped acknowledging frames: reconnecting")?.owedBytes;
+    expect(owedBytes).toBeGreaterThan(MAX_OWED_BYTES);
+    expect(owedBytes).toBeLessThanOrEqual(MAX_OWED_BYTES + 128 * 1024);
+    expect(transport.sockets[0]?.connected).toBe(false);
+    expect(clock.pending()).toEqual([500]); // the reconnect, and no ledger tick of the old connection
+    sup.stop();
+  });
+
+  it("drops a connection on which a single frame stays unacknowledged past 3 × ACK_TIMEOUT_MS", () => {
+    const { clock, transport, sup, frame, turn, messages } = connected();
+    sup.send(frame(0));
+    turn();
+    clock.advance(ACK_TIMEOUT_MS);
+    clock.advance(ACK_TIMEOUT_MS);
+    expect(messages()).toContain("console did not acknowledge frames");
+    expect(sup.state).toBe("connected");
+    clock.advance(ACK_TIMEOUT_MS);
+    expect(messages()).toContain("the console stopped acknowledging frames: reconnecting");
+    expect(sup.state).toBe("disconnected");
+    expect(transport.sockets[0]?.connected).toBe(false);
+    sup.stop();
+  });
+
+  it("never drops a connection whose acknowledgements arrive, however much it carries: 3,000 frames of 60 KiB over 30 ticks, some acknowledged a tick late", () => {
+    const { clock, sup, batches, frame, turn, idle, messages } = connected();
+    let acked = 0;
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 100; i++) {
+        expect(sup.send(sized(frame(i), 60 * 1024))).toBe(true);
+        turn();
+        idle();
+        // Every batch is acknowledged at once, except the round's last, which waits past a tick.
+        while (acked < batches.length - 1) ackAll(batches[acked++]);
+      }
+      clock.advance(ACK_TIMEOUT_MS);
+      ackAll(batches[acked++]);
+    }
+    expect(batches.reduce((n, b) => n + b.frames.length, 0)).toBe(3000);
+    for (let i = 0; i < 5; i++) clock.advance(ACK_TIMEOUT_MS);
+    expect(messages()).not.toContain("the console stopped acknowledging frames: reconnecting");
+    expect(messages()).not.toContain("console did not acknowledge frames");
+    expect(sup.state).toBe("connected");
     sup.stop();
   });
 });

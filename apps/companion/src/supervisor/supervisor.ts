@@ -13,10 +13,10 @@ import type { Clock, Random } from "../clock";
 import type { Logger } from "../log";
 import type { CompanionSocket, ConsoleTransport } from "../transport/console-transport";
 import { COMPANION_VERSION } from "../version";
-import { AckLedger, ACK_TIMEOUT_MS, MAX_OWED_ACKS } from "./ack-ledger";
+import { AckLedger, ACK_TIMEOUT_MS, MAX_OVERDUE_TICKS, MAX_OWED_ACKS, MAX_OWED_BYTES } from "./ack-ledger";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
 
-export { ACK_TIMEOUT_MS, MAX_OWED_ACKS } from "./ack-ledger";
+export { ACK_TIMEOUT_MS, MAX_OVERDUE_TICKS, MAX_OWED_ACKS, MAX_OWED_BYTES } from "./ack-ledger";
 
 /**
  * How long a connection the console closed must have held before the backoff starts again from its
@@ -137,8 +137,11 @@ export class Supervisor {
   #emit(socket: CompanionSocket, frames: TRelayFrame[]): void {
     if (socket !== this.#socket || !socket.connected) return;
     // A bounded wait: acknowledgements still owed after ACK_TIMEOUT_MS are logged at the next
-    // ledger tick, and a console that owes MAX_OWED_ACKS is dropped (which clears its callbacks).
-    const settle = this.#acks.owe(frames.length);
+    // ledger tick, and a console that owes MAX_OWED_ACKS frames or MAX_OWED_BYTES of them, or
+    // still owes any a tick later, is dropped (which clears its callbacks and the frames they hold).
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.frame.length;
+    const settle = this.#acks.owe(frames.length, bytes);
     socket.emit("e2e:frames", frames, (ack: unknown) => {
       settle();
       const acks = readBatchAck(ack, frames.length);
@@ -151,14 +154,27 @@ export class Supervisor {
         });
       });
     });
-    if (this.#acks.total > MAX_OWED_ACKS) {
-      this.#o.logger.error("the console stopped acknowledging frames: reconnecting", { owed: this.#acks.total });
+    if (this.#acks.total > MAX_OWED_ACKS || this.#acks.bytes > MAX_OWED_BYTES) {
+      this.#o.logger.error("the console stopped acknowledging frames: reconnecting", {
+        owed: this.#acks.total,
+        owedBytes: this.#acks.bytes,
+      });
       this.#retry(true);
     }
   }
 
   #checkAcks(): void {
-    const overdue = this.#acks.advance();
+    const { overdue, stale } = this.#acks.advance();
+    if (stale > 0) {
+      this.#o.logger.error("the console stopped acknowledging frames: reconnecting", {
+        owed: this.#acks.total,
+        owedBytes: this.#acks.bytes,
+        overdue,
+        waitedAtLeastMs: MAX_OVERDUE_TICKS * ACK_TIMEOUT_MS,
+      });
+      this.#retry(true);
+      return;
+    }
     if (overdue > 0)
       this.#o.logger.warn("console did not acknowledge frames", { count: overdue, withinMs: ACK_TIMEOUT_MS });
   }

@@ -1,5 +1,6 @@
 import { request } from "node:https";
 import type { Agent } from "node:https";
+import { DEFAULT_CONSOLE_TIMEOUT_MS } from "./pinned-agent";
 
 /** Largest response body accepted from the console. */
 export const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -11,8 +12,12 @@ export interface JsonResponse {
 }
 
 /**
- * One HTTPS request with a JSON body through `agent` (a PinnedAgent), with a timeout and a
- * response size cap. Redirects are not followed (a console never redirects its API).
+ * One HTTPS request with a JSON body through `agent` (a PinnedAgent), with a response size cap
+ * and a deadline: `timeoutMs` (default DEFAULT_CONSOLE_TIMEOUT_MS) for the whole exchange, from
+ * the TCP connect to the last byte of the answer. Node's own `timeout` is kept too, but it is
+ * only an idle timer that starts once the request has a socket: a console that accepts and never
+ * finishes TLS, or answers one byte every few seconds, would hold `enroll`, `rotate` (and the
+ * daemon's rotation lock) forever. Redirects are not followed (a console never redirects its API).
  */
 export function httpsJson(options: {
   agent: Agent;
@@ -21,8 +26,15 @@ export function httpsJson(options: {
   body?: unknown;
   timeoutMs?: number;
 }): Promise<JsonResponse> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONSOLE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body), "utf8");
+    /** Ends the request with `error` (once: later calls change nothing). */
+    const fail = (error: Error): void => {
+      clearTimeout(deadline);
+      req.destroy(error);
+      reject(error);
+    };
     const req = request(
       options.url,
       {
@@ -34,7 +46,7 @@ export function httpsJson(options: {
             ? {}
             : { "content-type": "application/json", "content-length": String(payload.length) }),
         },
-        timeout: options.timeoutMs ?? 15_000,
+        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -42,12 +54,13 @@ export function httpsJson(options: {
         res.on("data", (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new Error("console response too large"));
+            fail(new Error("console response too large"));
             return;
           }
           chunks.push(chunk);
         });
         res.on("end", () => {
+          clearTimeout(deadline);
           const text = Buffer.concat(chunks).toString("utf8");
           let body: unknown;
           try {
@@ -57,11 +70,12 @@ export function httpsJson(options: {
           }
           resolve({ status: res.statusCode ?? 0, body });
         });
-        res.on("error", reject);
+        res.on("error", fail);
       },
     );
-    req.on("timeout", () => req.destroy(new Error("console request timed out")));
-    req.on("error", reject);
+    const deadline = setTimeout(() => fail(new Error(`the console did not answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on("timeout", () => fail(new Error("console request timed out")));
+    req.on("error", fail);
     req.end(payload);
   });
 }
