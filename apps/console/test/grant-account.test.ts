@@ -22,7 +22,7 @@ const { signGrant } = await import("../src/client/instances/trust");
 const signer = generateIdentityKeyPair();
 const instanceId = crypto.randomUUID();
 
-type Options = { role: "viewer" | "operator" | "admin"; delegate?: boolean; channel: boolean };
+type Options = { role: "viewer" | "operator" | "admin"; delegate?: boolean; channel: boolean; own?: string };
 
 /** Grants `account` through the form's flow; the bundle (and delegation) the console was sent. */
 async function grant(c: ReturnType<typeof grantCompanion>, account: ReturnType<typeof testAccount>, o: Options) {
@@ -30,6 +30,7 @@ async function grant(c: ReturnType<typeof grantCompanion>, account: ReturnType<t
     signer,
     instanceId,
     account: account.keys,
+    ownAccountId: o.own ?? crypto.randomUUID(),
     role: o.role,
     days: 30,
     delegate: o.delegate ?? false,
@@ -111,5 +112,36 @@ describe("granting an account revokes its earlier grants on the companion first"
     expect(body.issuedAt).toBeGreaterThanOrEqual(startedAt);
     expect(body.issuedAt).toBeLessThanOrEqual(Date.now());
     expect(c.accepts(g.bundle)).toBe(true);
+  });
+
+  it("an account lowered and then made an admin with a delegation again gets a working grant and delegation", async () => {
+    const c = grantCompanion(instanceId, signer.publicKey);
+    const x = testAccount();
+    const member = testAccount();
+    await grant(c, x, { role: "admin", delegate: true, channel: true });
+    await grant(c, x, { role: "viewer", channel: true });
+    const again = await grant(c, x, { role: "admin", delegate: true, channel: true });
+    const underIt = signGrant(
+      x.identity.privateKey,
+      x.identity.publicKey,
+      instanceId,
+      member.keys,
+      "viewer",
+      Date.now() + 86_400_000,
+      Date.now(),
+      again.delegation as SignedStatement,
+    );
+    expect(c.accepts(again.bundle) && c.accepts(underIt)).toBe(true);
+  });
+
+  it("refuses to grant the browser's own account: that would revoke its delegation and every grant it signed", async () => {
+    const c = grantCompanion(instanceId, signer.publicKey);
+    const x = testAccount();
+    const stored = fake.created.length;
+    await expect(grant(c, x, { role: "admin", channel: true, own: x.keys.accountId.toUpperCase() })).rejects.toThrow(
+      /your own key card/,
+    );
+    expect(c.revocations).toEqual([]);
+    expect(fake.created).toHaveLength(stored);
   });
 });

@@ -46,6 +46,7 @@ export interface VerifiedGrant extends TGrantBody {
   /**
    * The pinned signer's own account: the signer signed this grant for its own identity key (and
    * only the signer can certify a box key under that key, which the session is keyed with).
+   * Never revoked.
    */
   heldBySigner: boolean;
   /** The delegation the grant was signed under (delegated admins only): whose, and when issued. */
@@ -164,7 +165,11 @@ export function verifyGrantBundle(
   if (g.instanceId !== context.instanceId) throw new GrantError("wrong_instance");
   if (g.expiresAt <= context.now) throw new GrantError("expired");
   if (g.issuedAt > context.now + GRANT_CLOCK_SKEW_MS) throw new GrantError("not_yet_valid");
-  if (revoked(g.accountId, g.issuedAt)) throw new GrantError("revoked");
+  // The signer's own grant is never refused as revoked: whoever holds the signer key can sign
+  // itself another, and an administrator revoking the signer's account would otherwise lock out
+  // the one account that can revoke that administrator.
+  const heldBySigner = via === "signer" && constantTimeEqual(publicKey(g.identityPublicKey), context.signer);
+  if (!heldBySigner && revoked(g.accountId, g.issuedAt)) throw new GrantError("revoked");
   // A revoked delegated admin's grants stay revoked when a console pairs them with a newer
   // delegation of the same key: the grant's own date decides, as for the delegation's.
   if (delegatedBy !== undefined && revoked(delegatedBy.accountId, g.issuedAt)) throw new GrantError("revoked");
@@ -176,7 +181,7 @@ export function verifyGrantBundle(
     ...g,
     expiresAt: Math.min(g.expiresAt, delegationExpiresAt),
     via,
-    heldBySigner: via === "signer" && constantTimeEqual(publicKey(g.identityPublicKey), context.signer),
+    heldBySigner,
     ...(delegatedBy !== undefined ? { delegatedBy } : {}),
     boxKeyEpoch: certified.epoch,
     signerFingerprint: toHex(fingerprint(signerKey)),
@@ -186,9 +191,11 @@ export function verifyGrantBundle(
 /**
  * Whether revoking `accountId`'s grants issued at or before `before` revokes `grant`: its own, or
  * one signed under that account's admin delegation (the delegation or the grant dated at or
- * before `before`). The same rule {@link verifyGrantBundle} applies with `revokedBefore`.
+ * before `before`). The same rule {@link verifyGrantBundle} applies with `revokedBefore`: the
+ * signer's own grant is never revoked.
  */
 export function revokedBy(grant: VerifiedGrant, accountId: string, before: number): boolean {
+  if (grant.heldBySigner) return false;
   if (grant.accountId === accountId && grant.issuedAt <= before) return true;
   const by = grant.delegatedBy;
   return by?.accountId === accountId && (by.issuedAt <= before || grant.issuedAt <= before);

@@ -1,12 +1,10 @@
-// A companion's grant checks for browser-side tests of granting and revoking: its revocation
-// record behind a fake admin channel, and its own grant verification (verifyGrantBundle from
-// apps/companion/src/grants/verify-grant.ts). The record follows the companion's `grants.revoke`
-// handler (apps/companion/src/e2e/requests/create-handlers.ts): a time past its clock plus the
-// grant skew is refused, and the account is revoked up to that bound, whatever time was asked.
-import { expect } from "vitest";
+// A companion's grant checks for browser-side tests of granting and revoking: its own revocation
+// record and time check (apps/companion/src/grants/grant-revocations.ts) behind a fake admin
+// channel, and its own grant verification (verify-grant.ts).
 import { certifyBoxKey, generateBoxKeyPair, generateIdentityKeyPair, toBase64Url } from "@veil/crypto";
 import type { TGrantBundle, TGrantRevokeBody } from "@veil/protocol";
-import { GRANT_CLOCK_SKEW_MS, GrantError, verifyGrantBundle } from "../../../companion/src/grants/verify-grant";
+import { checkRevocationTime, GrantRevocations } from "../../../companion/src/grants/grant-revocations";
+import { GrantError, verifyGrantBundle } from "../../../companion/src/grants/verify-grant";
 import type { AccountPublicKeys } from "../../src/client/instances/trust";
 
 export interface GrantCompanion {
@@ -19,18 +17,19 @@ export interface GrantCompanion {
 }
 
 export function grantCompanion(instanceId: string, signerPublicKey: Uint8Array): GrantCompanion {
-  const before = new Map<string, number>();
+  let saved = {};
+  const record = new GrantRevocations({ loadRevocations: () => saved, saveRevocations: (r) => void (saved = r) });
   const revocations: TGrantRevokeBody[] = [];
   const channel = {
-    request: (type: string, body: TGrantRevokeBody) => {
-      expect(type).toBe("grants.revoke");
-      revocations.push(body);
-      const latest = Date.now() + GRANT_CLOCK_SKEW_MS;
-      if (body.issuedAt > latest) return Promise.reject(new Error("bad_request"));
-      const next = Math.max(before.get(body.accountId) ?? 0, latest);
-      before.set(body.accountId, next);
-      return Promise.resolve({ revokedBefore: next, closedSessions: 0 });
-    },
+    // As the companion's handler: a time it refuses throws, which the channel answers as an error.
+    request: (type: string, body: TGrantRevokeBody) =>
+      Promise.resolve().then(() => {
+        if (type !== "grants.revoke") throw new Error(`unexpected request ${type}`);
+        revocations.push(body);
+        checkRevocationTime(body.issuedAt, Date.now());
+        const revokedBefore = record.revoke(body.accountId, body.issuedAt, { bySigner: false, now: Date.now() });
+        return { revokedBefore, closedSessions: 0 };
+      }),
   };
   const accepts = (bundle: TGrantBundle): boolean => {
     try {
@@ -38,7 +37,7 @@ export function grantCompanion(instanceId: string, signerPublicKey: Uint8Array):
         instanceId,
         signer: signerPublicKey as never,
         now: Date.now(),
-        revokedBefore: (accountId) => before.get(accountId),
+        revokedBefore: (accountId) => record.before(accountId),
       });
       return true;
     } catch (error) {

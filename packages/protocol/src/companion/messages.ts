@@ -198,17 +198,17 @@ export const ZTokenRotateResultSchema = z.strictObject({ enrollment: z.string().
 
 /**
  * `grants.revoke` (admin): the companion refuses, from now on, every grant of `accountId` issued
- * at or before `revokedBefore` (its own clock plus the grant clock skew it allows, so every grant
- * it would accept as issued by now, whichever the console listed and whatever the signing
- * browser's clock said; `issuedAt`, the admin browser's clock, may not be later), and every grant
+ * at or before `issuedAt` (the admin browser's clock when it revokes: every grant issued until
+ * then, whichever the console listed; not past the companion's clock + 5 min), and every grant
  * signed under that account's admin delegation if it was issued at or before that time; it
- * closes the sessions that hold one. A re-grant is dated after `revokedBefore`. Kept in the
- * companion's state folder, so a console that keeps serving the old grant gets nowhere.
+ * closes the sessions that hold one. The signer's own grant is never revoked. A re-grant is dated
+ * after `revokedBefore`. Kept in the companion's state folder, so a console that keeps serving
+ * the old grant gets nowhere.
  */
 export const ZGrantRevokeBodySchema = z.strictObject({ accountId: ZIdSchema, issuedAt: ZEpochMsSchema });
 export type TGrantRevokeBody = z.infer<typeof ZGrantRevokeBodySchema>;
 export const ZGrantRevokeResultSchema = z.strictObject({
-  /** Grants of the account issued at or before this time are refused (the companion's clock + 5 min). */
+  /** Grants of the account issued at or before this time are refused. */
   revokedBefore: ZEpochMsSchema,
   closedSessions: z.number().int().min(0),
 });

@@ -48,34 +48,48 @@ export const ZInstanceCertificateSchema = z.strictObject({
 export type TInstanceCertificate = z.infer<typeof ZInstanceCertificateSchema>;
 
 /**
+ * The longest a grant or an admin delegation may last from its issue time (the grant form offers
+ * up to 365 days). A bound lets the companion forget a revocation once every grant it could
+ * reach has expired, so its record does not grow for ever.
+ */
+export const MAX_GRANT_LIFETIME_MS = 400 * 24 * 3600_000;
+
+const withinLifetime = (b: { issuedAt: number; expiresAt: number }): boolean =>
+  b.expiresAt - b.issuedAt <= MAX_GRANT_LIFETIME_MS;
+
+/**
  * Body of a grant: which account (its identity and certified box key) may act on which
  * instance, in which role, until when. Signed by the pinned signer or by a delegated admin.
  */
-export const ZGrantBodySchema = z.strictObject({
-  grantId: ZIdSchema,
-  instanceId: ZIdSchema,
-  accountId: ZIdSchema,
-  /** Account Ed25519 identity public key. */
-  identityPublicKey: ZPublicKeySchema,
-  /** Account X25519 box key: the Noise initiator static key. */
-  boxPublicKey: ZPublicKeySchema,
-  role: ZRoleSchema,
-  issuedAt: ZEpochMsSchema,
-  expiresAt: ZEpochMsSchema,
-});
+export const ZGrantBodySchema = z
+  .strictObject({
+    grantId: ZIdSchema,
+    instanceId: ZIdSchema,
+    accountId: ZIdSchema,
+    /** Account Ed25519 identity public key. */
+    identityPublicKey: ZPublicKeySchema,
+    /** Account X25519 box key: the Noise initiator static key. */
+    boxPublicKey: ZPublicKeySchema,
+    role: ZRoleSchema,
+    issuedAt: ZEpochMsSchema,
+    expiresAt: ZEpochMsSchema,
+  })
+  .refine(withinLifetime, "A grant lasts at most 400 days.");
 export type TGrantBody = z.infer<typeof ZGrantBodySchema>;
 
 /**
  * Body of an admin delegation: the pinned signer lets another admin's identity key sign grants
  * for this instance until `expiresAt`. One level only: a delegated admin cannot delegate.
  */
-export const ZAdminDelegationBodySchema = z.strictObject({
-  instanceId: ZIdSchema,
-  adminAccountId: ZIdSchema,
-  adminIdentityPublicKey: ZPublicKeySchema,
-  issuedAt: ZEpochMsSchema,
-  expiresAt: ZEpochMsSchema,
-});
+export const ZAdminDelegationBodySchema = z
+  .strictObject({
+    instanceId: ZIdSchema,
+    adminAccountId: ZIdSchema,
+    adminIdentityPublicKey: ZPublicKeySchema,
+    issuedAt: ZEpochMsSchema,
+    expiresAt: ZEpochMsSchema,
+  })
+  .refine(withinLifetime, "A delegation lasts at most 400 days.");
 export type TAdminDelegationBody = z.infer<typeof ZAdminDelegationBodySchema>;
 
 /**

@@ -7,7 +7,7 @@ import {
   type TRequestType,
 } from "../../protocol";
 import { RequestRefusedError } from "../dispatch-request";
-import { GRANT_CLOCK_SKEW_MS } from "../../grants/verify-grant";
+import { checkRevocationTime } from "../../grants/grant-revocations";
 import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
@@ -63,17 +63,8 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "grants.revoke": (body, ctx) => {
       if (deps.revokeGrant === undefined) throw new RequestRefusedError("unavailable");
       const revoke = ZGrantRevokeBodySchema.parse(body);
-      // Every grant this companion would accept as issued by now is revoked, whatever the clocks
-      // of the administrator who signed it and of the one revoking it say: the time is this
-      // host's clock plus the skew verification allows. A later time is refused: it would also
-      // refuse re-grants not made yet (one administrator locking another out).
-      const latest = ctx.now() + GRANT_CLOCK_SKEW_MS;
-      if (revoke.issuedAt > latest)
-        throw new RequestRefusedError("bad_request", "A revocation cannot reach grants not issued yet.");
-      return deps.revokeGrant(
-        { accountId: revoke.accountId, issuedAt: latest },
-        { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner },
-      );
+      checkRevocationTime(revoke.issuedAt, ctx.now());
+      return deps.revokeGrant(revoke, { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner });
     },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),

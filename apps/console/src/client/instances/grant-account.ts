@@ -11,6 +11,10 @@
  *
  * Without an open administrator session nothing can be revoked; the grant is then signed as for
  * a new account, and the form says so before it is sent.
+ *
+ * A browser never grants its own account: revoking it would end the delegation it signs under,
+ * and every grant it signed with it (the signer's browser signs itself a fresh grant for every
+ * session and needs none).
  */
 import type { IdentityPrivateKey, SignedStatement } from "@veil/crypto";
 import type { TGrantSummary, TRole } from "@veil/protocol";
@@ -25,6 +29,8 @@ export interface GrantRequest {
   readonly instanceId: string;
   /** The grantee's keys, from its key card (checked by decodeKeyCard). */
   readonly account: AccountPublicKeys;
+  /** This browser's own account. */
+  readonly ownAccountId: string;
   readonly role: TRole;
   readonly days: number;
   /** Whether the grant carries an admin delegation signed here (the signer only, role admin). */
@@ -49,6 +55,10 @@ export const revokesEarlierGrants = (role: TRole, delegate: boolean): boolean =>
 export async function grantAccount(request: GrantRequest): Promise<{ grant: TGrantSummary }> {
   const { signer, instanceId, account, role, days, delegate, adminChannel, withStepUp, phase } = request;
   const now = request.now ?? Date.now;
+  if (account.accountId.toLowerCase() === request.ownAccountId.toLowerCase())
+    throw new Error(
+      "This is your own key card. Your own grant is not changed here: the instance's signer renews it (its own browser needs none).",
+    );
   let issuedAt = now();
   if (adminChannel && revokesEarlierGrants(role, delegate)) {
     phase("The companion is revoking the account's earlier grants");

@@ -82,6 +82,7 @@ export function GrantForm({
               signer: session.keys.identity,
               instanceId,
               account: keys,
+              ownAccountId: session.me.user.id,
               role,
               days,
               delegate: delegating,

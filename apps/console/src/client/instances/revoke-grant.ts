@@ -7,10 +7,9 @@
  * `issuedAt` is this browser's clock now, never a time read from the console's listing: the
  * console chooses which grant it lists, so a revocation up to the listed grant's issue time
  * would miss a newer grant it kept quiet about, and the page would still say the grant is
- * revoked. The companion itself revokes further, up to its own clock plus the grant clock skew it
- * allows (5 min, apps/companion/src/grants/verify-grant.ts): a grant dated ahead by a browser
- * whose clock runs fast goes too. A re-grant is dated after the `revokedBefore` it answers
- * (grant-account.ts).
+ * revoked. The companion accepts a time up to its grant clock skew (5 min,
+ * apps/companion/src/grants/verify-grant.ts) ahead of its own clock. A re-grant is dated after
+ * the `revokedBefore` it answers (grant-account.ts).
  */
 import type { TGrantRevokeResult, TGrantSummary } from "@veil/protocol";
 import type { InstanceChannel } from "./e2e-channel";
