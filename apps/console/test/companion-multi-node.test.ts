@@ -11,6 +11,7 @@ import { toBase64Url } from "@veil/crypto";
 import { instances } from "@veil/db";
 import type { TRelayFrame, TSessionEnded, TSocketAck } from "@veil/protocol";
 import { DEFAULT_RATE_LIMITS } from "../src/server/config";
+import { REDIS_ADAPTER_KEY } from "../src/server/socket/redis-adapter";
 import { stepUp } from "./helpers/accounts";
 import { DATABASE_URL, startTestConsole, type TestConsole } from "./helpers/console";
 import {
@@ -420,7 +421,7 @@ describe.skipIf(reason !== null)("relay across two console nodes (PostgreSQL + R
       const sub = pub.duplicate();
       await Promise.all([pub.connect(), sub.connect()]);
       const late = new Server();
-      late.adapter(createAdapter(pub, sub));
+      late.adapter(createAdapter(pub, sub, { key: REDIS_ADAPTER_KEY }));
       /** The database names `socketId` for the instance, node C says so, and `socket` is replaced. */
       const replacedBy = async (instanceId: string, socket: Socket, socketId: string): Promise<void> => {
         await a.running.services.db

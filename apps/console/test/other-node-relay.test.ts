@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FrameOutbox, type TRelayFrame, type TSocketAck } from "@veil/protocol";
 import { CompanionHub } from "../src/server/instances/companion-hub";
-import type { CompanionNamespace, CompanionSocket } from "../src/server/instances/relay-sockets";
+import { closeFrame, type CompanionNamespace, type CompanionSocket } from "../src/server/instances/relay-sockets";
 import { COMPANION_SOCKET_LIMIT, FrameBudget } from "../src/server/instances/frame-budget";
 import { listenToOtherNodes, type NodeChannel } from "../src/server/instances/other-node-relay";
 import {
@@ -102,6 +102,9 @@ describe("sessions browsers on other nodes opened with a companion here", () => 
     // Another browser cannot take the id over; the same one may send its handshake again.
     expect(remote.open(id, sessionId(0), mallory)).toBeNull();
     expect(remote.open(id, sessionId(0), alice)).toEqual({ evicted: undefined });
+    // An id names one session here, whatever its instance: not even its own browser reuses it.
+    expect(remote.open(randomUUID(), sessionId(0), alice)).toBeNull();
+    expect(remote.open(randomUUID(), sessionId(0), mallory)).toBeNull();
     // One account past its cap loses its own oldest sessions, never alice's.
     for (let n = 1; n <= MAX_REMOTE_SESSIONS_PER_ACCOUNT; n++) remote.open(id, `m${n}`, mallory);
     const over = remote.open(id, "m-more", mallory);
@@ -322,15 +325,17 @@ describe("sessions across nodes belong to the browser that opened them", () => {
       "victim's hello",
       "victim's",
     ]);
-    // Each dropped transport frame tells its own sender that the session is not open here.
-    const closeTo = (browser: unknown): unknown[] => [
+    // The intruder's handshake is refused with `conflict`, and each dropped transport frame tells
+    // its own sender that the session is not open here.
+    const closeTo = (browser: unknown, reason: string): unknown[] => [
       "node:answer",
-      expect.objectContaining({ sessionId: sessionId(9), kind: "close" }) as unknown,
+      closeFrame(instanceId, sessionId(9), reason),
       browser,
     ];
     expect(nodes.emitted.filter(([event]) => event === "node:answer")).toEqual([
-      closeTo(intruder),
-      closeTo({ ...intruder, accountId: victim.accountId }),
+      closeTo(intruder, "conflict"),
+      closeTo(intruder, "unavailable"),
+      closeTo({ ...intruder, accountId: victim.accountId }, "unavailable"),
     ]);
     nodes.emitted.length = 0;
 
@@ -341,6 +346,57 @@ describe("sessions across nodes belong to the browser that opened them", () => {
     expect(nodes.emitted.filter(([event]) => event === "node:answer")).toEqual([
       ["node:answer", frame("transport", "answer"), victim],
     ]);
+  });
+
+  it("on the companion's node: a session id is one session across instances, so another instance's session cannot shadow it", async () => {
+    // Node C holds the companions of instances I and J; the attacker, on node C, may address J.
+    const instanceI = randomUUID();
+    const instanceJ = randomUUID();
+    const attackerId = randomUUID();
+    const { hub, nodes } = node(attackerId);
+    const atCompanionI: TRelayFrame[] = [];
+    const companionI = companionSocket(instanceI, atCompanionI);
+    await hub.companionConnected(companionI);
+    const attacker = {
+      id: "attacker-tab",
+      connected: true,
+      data: { userId: attackerId, outbox: new FrameOutbox(() => undefined) },
+      once: () => undefined,
+    };
+    const frame = (instanceId: string, id: string, kind: TRelayFrame["kind"], text: string): TRelayFrame => ({
+      instanceId,
+      sessionId: id,
+      kind,
+      frame: Buffer.from(text).toString("base64url"),
+    });
+    const open = async (instanceId: string, id: string): Promise<TSocketAck[]> => {
+      const acks: TSocketAck[] = [];
+      hub.fromBrowser(attacker, frame(instanceId, id, "handshake", "attacker's hello"), (ack) => acks.push(ack));
+      await turn();
+      await turn();
+      return acks;
+    };
+
+    // The victim, on node A, opens S with I; the attacker then names S with J: refused.
+    const victim = { accountId: randomUUID(), browserId: "victim-on-node-a" };
+    const s = sessionId(13);
+    nodes.deliver("node:frame", frame(instanceI, s, "handshake", "victim's hello"), victim);
+    expect(await open(instanceJ, s)).toMatchObject([{ ok: false, error: { code: "conflict" } }]);
+    // Companion I's answers on S still reach the victim, naming the victim's browser.
+    nodes.emitted.length = 0;
+    const acks: TSocketAck[] = [];
+    hub.fromCompanion(companionI, frame(instanceI, s, "transport", "answer"), (ack) => acks.push(ack));
+    expect(acks).toEqual([{ ok: true }]);
+    expect(nodes.emitted).toEqual([["node:answer", frame(instanceI, s, "transport", "answer"), victim]]);
+
+    // The other order: the attacker holds T with J first; the victim's handshake on T with I is
+    // refused with `conflict` (its node acknowledged it), and never reaches companion I.
+    const t = sessionId(14);
+    expect(await open(instanceJ, t)).toEqual([{ ok: true }]);
+    nodes.emitted.length = 0;
+    nodes.deliver("node:frame", frame(instanceI, t, "handshake", "victim's second hello"), victim);
+    expect(nodes.emitted).toEqual([["node:answer", closeFrame(instanceI, t, "conflict"), victim]]);
+    expect(atCompanionI.map((f) => f.sessionId)).toEqual([s]);
   });
 
   it("on the browser's node: an answer naming another browser is not delivered to the one holding that id here", async () => {

@@ -221,15 +221,9 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     if (config.redisUrl) {
       // Several nodes behind a load balancer: socket.io rooms (session revoke) and the nodes'
       // server-side events (relays, companions, revocations) span every node through Redis.
-      const { createClient } = await import("redis");
-      const { createAdapter } = await import("@socket.io/redis-adapter");
-      const pub = createClient({ url: config.redisUrl });
-      const sub = pub.duplicate();
-      pub.on("error", (e: unknown) => log(`redis: ${e instanceof Error ? e.message : String(e)}`));
-      sub.on("error", (e: unknown) => log(`redis: ${e instanceof Error ? e.message : String(e)}`));
-      await Promise.all([pub.connect(), sub.connect()]);
-      io.adapter(createAdapter(pub, sub));
-      redisClients.push(pub, sub);
+      // Loaded only then: a single node never needs the Redis client.
+      const { attachRedisAdapter } = await import("./socket/redis-adapter");
+      redisClients.push(...(await attachRedisAdapter(io, config.redisUrl, log)));
     }
     timers.push(startSocketSessionSweep(io, services, config.socketSweepMs));
     httpsPortBound = await listen(httpsServer, config.httpsPort, config.host);

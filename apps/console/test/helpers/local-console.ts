@@ -11,6 +11,8 @@ export function startLocalConsole(options: {
   dataDir: string;
   /** 0: any free port. */
   port: number;
+  /** Several nodes: the Redis they share (none: one node). */
+  redisUrl?: string;
   log?: (line: string) => void;
 }): Promise<RunningConsole> {
   return startConsole({
@@ -20,6 +22,7 @@ export function startLocalConsole(options: {
     informPort: null,
     dataDir: options.dataDir,
     databaseUrl: null,
+    redisUrl: options.redisUrl ?? null,
     ui: false,
     banner: false,
     log: options.log ?? (() => undefined),

@@ -19,6 +19,7 @@ const CLOSE_REASONS: Record<string, string> = {
   unsupported_version: "The companion speaks another protocol version.",
   unavailable: "The companion went offline.",
   instance_revoked: "The instance was revoked.",
+  conflict: "The console already relays another session under this id; open the session again.",
   internal: "The companion had an internal error.",
 };
 

@@ -6,7 +6,8 @@ import {
   HANDSHAKE_SOCKET_LIMIT,
   MAX_SESSIONS_PER_BROWSER_SOCKET,
 } from "./frame-budget";
-import { mayAddressInstance, presenceConnectionId, recordOffline, recordPresence } from "./instance-store";
+import { CompanionSockets } from "./companion-sockets";
+import { mayAddressInstance } from "./instance-store";
 import { LocalSessions } from "./local-sessions";
 import { listenToOtherNodes, OtherNodeRelay, type TNodeBrowser } from "./other-node-relay";
 import { PresenceSweep } from "./presence-sweep";
@@ -37,14 +38,12 @@ import { tooSlowFor } from "../socket/write-backlog";
 export class CompanionHub {
   /** The main port's /companion namespace when there are several nodes: events between nodes go through it. */
   #channel: CompanionNamespace | undefined;
-  readonly #companions = new Map<string, CompanionSocket>();
+  readonly #companions: CompanionSockets;
   readonly #sessions = new LocalSessions((browser) => this.#browserGone(browser));
   /** Frames for instances whose companion is connected to another node. */
   readonly #otherNodes: OtherNodeRelay;
   /** Sessions browsers on other nodes opened with the companions here, and the answers to them. */
   readonly #remote: RemoteSessionRelay;
-  /** Per companion socket here, its presence write (settled): what `node:companion` compares with. */
-  readonly #presence = new WeakMap<CompanionSocket, Promise<unknown>>();
   readonly #browserBudgets: BrowserBudgets;
   /** Companion → browser frames, charged to the receiving socket and its account, per instance. */
   readonly #deliveryBudgets: BrowserBudgets;
@@ -58,6 +57,7 @@ export class CompanionHub {
   constructor(private readonly services: ConsoleServices) {
     const now = services.relayClock;
     this.#now = now ?? (() => performance.now());
+    this.#companions = new CompanionSockets(services.db);
     this.#browserBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#deliveryBudgets = new BrowserBudgets(undefined, undefined, now);
     this.#handshakeBudgets = new BrowserBudgets(HANDSHAKE_SOCKET_LIMIT, HANDSHAKE_ACCOUNT_LIMIT, now);
@@ -75,7 +75,7 @@ export class CompanionHub {
     );
     this.#sweep = new PresenceSweep(
       services,
-      () => [...this.#companions.keys()],
+      () => this.#companions.instanceIds(),
       (instanceId) => this.#revokeHere(instanceId),
     );
   }
@@ -93,9 +93,11 @@ export class CompanionHub {
         frame: (frame, browser) => this.#fromOtherNode(frame, browser),
         answer: (frame, browser) => this.#answerFromOtherNode(frame, browser),
         companion: (instanceId, socketId) => {
-          this.#connectedElsewhere(instanceId, socketId).catch((error: unknown) =>
-            this.services.log(`relay: node:companion: ${error instanceof Error ? error.message : String(error)}`),
-          );
+          this.#companions
+            .connectedElsewhere(instanceId, socketId)
+            .catch((error: unknown) =>
+              this.services.log(`relay: node:companion: ${error instanceof Error ? error.message : String(error)}`),
+            );
         },
         revoke: (instanceId) => this.#revokeHere(instanceId),
       },
@@ -105,7 +107,7 @@ export class CompanionHub {
 
   /** Live companion sockets on this node, by instance (tests and status). */
   connectedInstanceIds(): string[] {
-    return [...this.#companions.keys()];
+    return this.#companions.instanceIds();
   }
 
   /**
@@ -113,54 +115,39 @@ export class CompanionHub {
    * then tell other nodes (their older sockets go once the presence names this one).
    */
   async companionConnected(socket: CompanionSocket): Promise<void> {
-    const { instanceId } = socket.data;
-    const previous = this.#companions.get(instanceId);
-    if (previous && previous !== socket) previous.disconnect(true);
-    this.#companions.set(instanceId, socket);
+    this.#companions.add(socket);
     this.#sweep.start();
-    const { ip, companionVersion } = socket.data;
-    const written = recordPresence(this.services.db, instanceId, { ip, companionVersion, connectionId: socket.id });
-    this.#presence.set(
-      socket,
-      written.catch(() => undefined),
-    );
-    const [row] = await written;
+    let row: { revokedAt: Date | null } | undefined;
+    try {
+      [row] = await this.#companions.recordPresence(socket);
+    } catch (error) {
+      // Kept, the socket would stay connected for good with a row that neither says online nor
+      // names it: the heartbeat refreshes only online rows, other nodes would answer its browsers
+      // `unavailable`, and the revocation check below would never run. Disconnected, the
+      // companion connects again after its backoff, and writes its presence again.
+      this.services.log(`companion presence: ${error instanceof Error ? error.message : String(error)}`);
+      this.#companionLeft(socket);
+      socket.disconnect(true);
+      return;
+    }
     // Revoked between the middleware's check and now: end it like a revocation.
     if (!row || row.revokedAt) return this.#endCompanion(socket);
     // Other nodes: the previous socket may live there. Sent once the row names this socket, so
-    // the node that gets it can tell which connection is newer (#connectedElsewhere).
-    if (this.#companions.get(instanceId) === socket)
-      this.#channel?.serverSideEmit("node:companion", instanceId, socket.id);
-  }
-
-  /**
-   * `node:companion`: the instance's companion connected through another node. Such events from
-   * different nodes arrive in no set order (a node's may wait in its Redis client's queue), so the
-   * arbiter is the database row, which names the connection whose presence was written last: each
-   * node writes before it tells the others, and this waits for the local socket's own write. The
-   * local socket goes only when the row no longer names it, so of two nodes that tell each other,
-   * exactly the one the row names keeps its socket.
-   */
-  async #connectedElsewhere(instanceId: string, socketId: string): Promise<void> {
-    const local = this.#companions.get(instanceId);
-    if (local === undefined || local.id === socketId) return;
-    await this.#presence.get(local);
-    const named = await presenceConnectionId(this.services.db, instanceId);
-    if (this.#companions.get(instanceId) === local && named !== local.id) local.disconnect(true);
+    // the node that gets it can tell which connection is newer (CompanionSockets.connectedElsewhere).
+    if (this.#companions.serves(socket))
+      this.#channel?.serverSideEmit("node:companion", socket.data.instanceId, socket.id);
   }
 
   /** A companion socket went away: forget it, tell its browsers, mark offline (only its own connection). */
   async companionGone(socket: CompanionSocket): Promise<void> {
-    const { instanceId } = socket.data;
-    if (this.#companions.get(instanceId) === socket) {
-      this.#companions.delete(instanceId);
-      this.#closeInstanceSessions(instanceId, "unavailable");
-    }
+    this.#companionLeft(socket);
+    await this.#companions.recordOffline(socket);
+  }
+
+  /** `socket` no longer serves its instance here: its browsers' sessions end (a newer socket's stay). */
+  #companionLeft(socket: CompanionSocket): void {
+    if (this.#companions.remove(socket)) this.#closeInstanceSessions(socket.data.instanceId, "unavailable");
     if (this.#companions.size === 0) this.#sweep.stop();
-    // After its own presence write: on another pooled connection, this one could land first and
-    // match nothing, and that write would then leave the row online naming a dead socket.
-    await this.#presence.get(socket);
-    await recordOffline(this.services.db, instanceId, socket.id);
   }
 
   /**
@@ -240,7 +227,7 @@ export class CompanionHub {
    * the handshakes of one batch, which all pass the check before any is added, cannot exceed it.
    */
   async #openSession(browser: BrowserRelaySocket, frame: TRelayFrame): Promise<TSocketAck> {
-    if (this.#idTaken(frame)) return fail("conflict");
+    if (this.#idTaken(frame.sessionId)) return fail("conflict");
     if (this.#sessions.countOf(browser) >= MAX_SESSIONS_PER_BROWSER_SOCKET) return fail("rate_limited");
     if (!this.#handshakeBudgets.take(browser, frame.frame.length)) return fail("rate_limited");
     const opened = this.#sessions.opening(browser);
@@ -253,7 +240,7 @@ export class CompanionHub {
     }
     if (!allowed) return fail("forbidden");
     if (!browser.connected) return fail("unavailable");
-    if (this.#idTaken(frame)) return fail("conflict");
+    if (this.#idTaken(frame.sessionId)) return fail("conflict");
     // Registered before sending, so the companion's reply always finds its way back.
     const session: E2ESession = { sessionId: frame.sessionId, instanceId: frame.instanceId, browser };
     this.#sessions.add(session);
@@ -263,9 +250,13 @@ export class CompanionHub {
     return ack;
   }
 
-  /** Whether a browser here, or one on another node with this instance's companion here, holds the session id. */
-  #idTaken(frame: TRelayFrame): boolean {
-    return this.#sessions.has(frame.sessionId) || this.#remote.holds(frame.instanceId, frame.sessionId);
+  /**
+   * Whether a browser here, or one on another node with a companion here, holds the session id,
+   * with any instance: an id names one session per node, so that a frame on it, looked up by id,
+   * can never reach (nor be charged to) another instance's session that shares it.
+   */
+  #idTaken(sessionId: string): boolean {
+    return this.#sessions.has(sessionId) || this.#remote.holds(sessionId);
   }
 
   /**
@@ -294,7 +285,10 @@ export class CompanionHub {
   ): boolean {
     if (frame.instanceId !== socket.data.instanceId) return refuse(reply, "forbidden");
     const session = this.#sessions.get(frame.sessionId);
-    if (session === undefined) return this.#remote.answer(socket, frame, reply);
+    // Another instance's session here with this id is not this frame's: before anyone is charged,
+    // it may be a session a browser on another node opened with this companion.
+    if (session === undefined || session.instanceId !== frame.instanceId)
+      return this.#remote.answer(socket, frame, reply);
     const bytes = frame.frame.length;
     const now = this.#now();
     // The receiver's own budget first: a flood of answers one account asked for is refused
@@ -302,7 +296,6 @@ export class CompanionHub {
     if (session.browser.connected && !this.#deliveryBudgets.take(session.browser, bytes, now, frame.instanceId))
       return refuse(reply, "rate_limited");
     if (!socket.data.budget.take(bytes, now)) return refuse(reply, "rate_limited");
-    if (session.instanceId !== frame.instanceId) return refuse(reply, "not_found");
     if (frame.kind === "close") this.#sessions.remove(session);
     if (!session.browser.connected) return refuse(reply, "not_found");
     // A browser reading slower than the companion sends loses this session, not its socket.
@@ -314,15 +307,17 @@ export class CompanionHub {
 
   /**
    * `node:frame`: a browser's frame through another node, for the companion if it is here. A
-   * handshake records who opened the session (their answers are charged to them); one without
-   * that, or for a session id another browser holds, is dropped.
+   * handshake records who opened the session (their answers are charged to them); a frame without
+   * that is dropped, and a handshake for a session id held here (by another browser, or with
+   * another instance) is refused with `conflict` (RemoteSessionRelay.fromBrowser).
    */
   #fromOtherNode(frame: TRelayFrame, browser: TNodeBrowser): void {
     const local = this.#companions.get(frame.instanceId);
     if (!local?.connected) return;
     if (this.#remote.fromBrowser(frame, browser, local, this.#sessions.has(frame.sessionId)))
       local.data.outbox.push(frame);
-    else if (frame.kind === "handshake") this.services.log("relay: a handshake from another node was dropped");
+    else if (frame.kind === "handshake")
+      this.services.log("relay: a handshake from another node was refused: its session id is taken");
   }
 
   /** `node:answer`: a companion's frame through another node, for the browser here that opened the session. */

@@ -102,6 +102,8 @@ function largest(counts: Map<string, number>): string | undefined {
 /** See MAX_REMOTE_SESSIONS_PER_INSTANCE. */
 export class RemoteSessions {
   readonly #byInstance = new Map<string, Map<string, RemoteSession>>();
+  /** The same sessions by id alone: an id names one session on this node, whatever its instance. */
+  readonly #byId = new Map<string, RemoteSession>();
   /** Per instance, how many sessions each account holds. */
   readonly #perAccount = new Map<string, Map<string, number>>();
   /** Browsers with a session here (or in their grace time), by account and socket id. */
@@ -109,13 +111,15 @@ export class RemoteSessions {
 
   /**
    * Records a session `browser` opened through another node; the session it evicted, if the
-   * instance had too many; null when another browser holds this session id (it stays theirs).
+   * instance had too many; null when another browser holds this session id, or holds it with
+   * another instance (it stays theirs).
    */
   open(instanceId: string, sessionId: string, browser: TNodeBrowser): { evicted: RemoteSession | undefined } | null {
-    let sessions = this.#byInstance.get(instanceId);
     const key = browserKey(browser);
-    const known = sessions?.get(sessionId);
-    if (known !== undefined) return known.browser.key === key ? { evicted: undefined } : null;
+    const known = this.#byId.get(sessionId);
+    if (known !== undefined)
+      return known.browser.key === key && known.instanceId === instanceId ? { evicted: undefined } : null;
+    let sessions = this.#byInstance.get(instanceId);
     if (sessions === undefined) {
       sessions = new Map();
       this.#byInstance.set(instanceId, sessions);
@@ -136,13 +140,21 @@ export class RemoteSessions {
       this.#browsers.set(key, held);
     }
     held.opened();
-    sessions.set(sessionId, { sessionId, instanceId, browser: held });
+    const session: RemoteSession = { sessionId, instanceId, browser: held };
+    sessions.set(sessionId, session);
+    this.#byId.set(sessionId, session);
     counts.set(browser.accountId, (counts.get(browser.accountId) ?? 0) + 1);
     return { evicted };
   }
 
   get(instanceId: string, sessionId: string): RemoteSession | undefined {
-    return this.#byInstance.get(instanceId)?.get(sessionId);
+    const session = this.#byId.get(sessionId);
+    return session?.instanceId === instanceId ? session : undefined;
+  }
+
+  /** Whether a browser on another node holds the session id here, with any instance. */
+  has(sessionId: string): boolean {
+    return this.#byId.has(sessionId);
   }
 
   /** The session, when `browser` is the one that opened it. */
@@ -157,6 +169,7 @@ export class RemoteSessions {
     const sessions = this.#byInstance.get(session.instanceId);
     if (sessions?.get(session.sessionId) !== session) return;
     sessions.delete(session.sessionId);
+    this.#byId.delete(session.sessionId);
     if (sessions.size === 0) this.#byInstance.delete(session.instanceId);
     const counts = this.#perAccount.get(session.instanceId);
     const account = session.browser.data.userId;
@@ -222,8 +235,10 @@ export class RemoteSessionRelay {
 
   /**
    * A browser's frame through another node for `companion`, here: a handshake records who opened
-   * the session, a close forgets it. False for a frame to drop: a handshake for a session id held
-   * here (`heldHere`) or by another browser, any other frame not from the browser that opened it.
+   * the session, a close forgets it. False for a frame to drop: any frame not from the browser
+   * that opened its session, and a handshake for a session id held here, by a browser here
+   * (`heldHere`), by another browser, or with another instance; that browser is told `conflict`
+   * (its node acknowledged the handshake, and would otherwise wait for an answer).
    */
   fromBrowser(frame: TRelayFrame, browser: TNodeBrowser, companion: CompanionSocket, heldHere: boolean) {
     if (frame.kind !== "handshake") {
@@ -242,7 +257,10 @@ export class RemoteSessionRelay {
       return session !== undefined;
     }
     const opened = heldHere ? null : this.#sessions.open(frame.instanceId, frame.sessionId, browser);
-    if (opened === null) return false;
+    if (opened === null) {
+      this.channel()?.serverSideEmit("node:answer", closeFrame(frame.instanceId, frame.sessionId, "conflict"), browser);
+      return false;
+    }
     // Pushed out by a newer one (too many for the instance or the account): both ends are told.
     const evicted = opened.evicted;
     if (evicted !== undefined) {
@@ -261,9 +279,9 @@ export class RemoteSessionRelay {
     return true;
   }
 
-  /** Whether a browser on another node holds this session id with the instance's companion here. */
-  holds(instanceId: string, sessionId: string): boolean {
-    return this.#sessions.get(instanceId, sessionId) !== undefined;
+  /** Whether a browser on another node holds this session id with a companion here (any instance). */
+  holds(sessionId: string): boolean {
+    return this.#sessions.has(sessionId);
   }
 
   /** The instance's companion went or was revoked: its remote sessions' browsers are told why. */
