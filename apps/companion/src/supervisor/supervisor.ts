@@ -306,7 +306,7 @@ export class Supervisor {
       this.#guard((reason) => {
         if (reason === "io server disconnect")
           log.warn(
-            "the console closed this connection: replaced by another connection of this instance? (a second host with this enrollment, e.g. a cloned VM)",
+            "the console closed this connection: replaced by another connection of this instance (a second host with this enrollment, e.g. a cloned VM), or the console could not record it (see its log)",
             { reason, heldMs: this.#heldMs() },
           );
         else log.warn("disconnected from the console", { reason });
