@@ -58,7 +58,7 @@ describe("adoption over pinned HTTPS", () => {
       logger: createJsonLogger({ level: "debug", write: (l) => logLines.push(l) }),
       scanRanges: "127.0.5.0/24",
     });
-    site.vault.init(toBase64Url(vaultKey.publicKey), false);
+    await site.vault.init(toBase64Url(vaultKey.publicKey), false);
   });
   afterAll(async () => {
     await sim.stop();

@@ -30,14 +30,17 @@ describe("vault lifecycle", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("writes while locked, refuses reads while locked, opens after unlock, and is locked after a restart", () => {
+  it("writes while locked, refuses reads while locked, opens after unlock, and is locked after a restart", async () => {
     const v = open();
-    expect(v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "x", secret, origin: "manual" }])).toBeUndefined(); // not initialized
-    expect(v.init(toBase64Url(key.publicKey), false).status).toBe("initialized");
-    expect(v.init(toBase64Url(generateBoxKeyPair().publicKey), false).status).toBe("exists");
+    expect(
+      await v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "x", secret, origin: "manual" }]),
+    ).toBeUndefined(); // not initialized
+    expect((await v.init(toBase64Url(key.publicKey), false)).status).toBe("initialized");
+    expect((await v.init(toBase64Url(generateBoxKeyPair().publicKey), false)).status).toBe("exists");
     const [meta] =
-      v.putMany([{ target: { mac: "02:00:00:00:00:01" }, label: "ap-1", secret, notes: "rack 3", origin: "manual" }]) ??
-      [];
+      (await v.putMany([
+        { target: { mac: "02:00:00:00:00:01" }, label: "ap-1", secret, notes: "rack 3", origin: "manual" },
+      ])) ?? [];
     if (meta === undefined) throw new Error("not stored");
     expect(v.status()).toMatchObject({ initialized: true, unlocked: false, entries: 1 });
     expect(v.list({ offset: 0, limit: 10 }).entries).toEqual([meta]);
@@ -76,12 +79,12 @@ describe("vault lifecycle", () => {
     expect(v.open(id).status).toBe("locked");
   });
 
-  it("a tampered sealed entry or tampered metadata does not open", () => {
+  it("a tampered sealed entry or tampered metadata does not open", async () => {
     const v = open();
     const [meta] =
-      v.putMany([
+      (await v.putMany([
         { target: { mac: "02:00:00:00:00:02" }, label: "t", secret, certSha256: "a".repeat(64), origin: "manual" },
-      ]) ?? [];
+      ])) ?? [];
     if (meta === undefined) throw new Error("not stored");
     const path = join(dir, VAULT_FILE);
     const original = readFileSync(path, "utf8");
@@ -153,7 +156,7 @@ describe("bulk credential generation", () => {
       scanRanges: "127.0.8.0/23",
       concurrency: 32,
     });
-    site.vault.init(toBase64Url(key.publicKey), false);
+    await site.vault.init(toBase64Url(key.publicKey), false);
     expect(site.vault.unlocked).toBe(false);
     const body = ZVaultGenerateBodySchema.parse({
       devices: sim.devices.map((d) => ({ mac: d.mac, ip: d.ip, port: sim.adminPort })),

@@ -51,10 +51,33 @@ export function storedCredentialAllowed(
 }
 
 /**
+ * The certificate a device must present before it is sent anything: its pin; on first contact,
+ * the one the operator saw in the scan and approved (`certSha256`, when the browser sent it).
+ * Without either, first contact is trust on first use.
+ */
+export function expectedCertificate(pin: string | undefined, seenInScan: string | undefined): string | undefined {
+  return pin ?? seenInScan;
+}
+
+/** Thrown between steps once the job was aborted (its progress stream stopped): the device is skipped. */
+export class JobAbortedError extends Error {
+  constructor() {
+    super("job aborted");
+    this.name = "JobAbortedError";
+  }
+}
+
+/** Throws JobAbortedError when `signal` is aborted: called before every login and every change. */
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new JobAbortedError();
+}
+
+/**
  * Adopts devices over HTTPS with credentials used once: per device, scope check → GET info
- * (pinned if a pin exists; the device must be the MAC asked for) → login → install the site
- * key or inform URL → pin. Typed credentials are never written anywhere unless `saveToVault`
- * (then only sealed to the vault's public key). Progress is reported per device.
+ * (pinned if a pin exists, else to the certificate the scan showed when known; the device must
+ * be the MAC asked for) → login → install the site key or inform URL → pin. Typed credentials
+ * are never written anywhere unless `saveToVault` (then only sealed to the vault's public key).
+ * Progress is reported per device. Once `signal` aborts, no device gets another request.
  */
 export async function adoptDevices(
   body: TDiscoveryAdoptBody,
@@ -76,14 +99,17 @@ export async function adoptDevices(
       const fromVault = "vaultEntryId" in body.credentials;
       let seen;
       try {
-        seen = await fetchInfo(ep, pin?.sha256, timeoutMs);
+        // First contact too is held to what the operator approved: a LAN host that took the
+        // address and answers with the MAC, but presents another certificate, gets no request.
+        seen = await fetchInfo(ep, expectedCertificate(pin?.sha256, d.certSha256), timeoutMs);
       } catch (error) {
-        // A changed certificate is accepted only for typed credentials, only when asked, and only
-        // if it is the very certificate the operator saw in the scan (a device that took the
-        // address since then presents another one and gets nothing).
+        // A changed certificate is accepted only for a pinned device, only for typed credentials,
+        // only when asked, and only if it is the very certificate the operator saw in the scan
+        // (a device that took the address since then presents another one and gets nothing).
         if (!(
           error instanceof DeviceJobError &&
           error.code === "certificate_changed" &&
+          pin !== undefined &&
           body.trustNewCertificate &&
           !fromVault &&
           d.certSha256 !== undefined
@@ -107,22 +133,37 @@ export async function adoptDevices(
         secret = { kind: "password", ...body.credentials.login };
       }
       const newPin = pin === undefined || pin.sha256 !== fp;
+      // Asked to keep the credentials but the vault cannot take them: say so before the device
+      // changes, rather than adopt it and drop what the operator wanted kept.
+      if (body.saveToVault && "login" in body.credentials && deps.vault.damaged)
+        throw new DeviceJobError("vault_entry_unusable");
+      checkAborted(signal);
       const token = await login(ep, fp, secret.username, secret.kind === "password" ? secret.password : "", timeoutMs);
+      checkAborted(signal);
       await post(ep, fp, "/api/v1/adopt", install, token, timeoutMs);
       const now = deps.clock.now();
       deps.pins.set(d.mac, { sha256: fp, pinnedAt: newPin ? now : (pin?.pinnedAt ?? now), adoptedAt: now });
       pinsDirty = true;
       let vaultEntryId: string | undefined;
       if (body.saveToVault && "login" in body.credentials) {
-        vaultEntryId = deps.vault.putMany([
-          {
-            target: { mac: d.mac },
-            label: `${seen.info.hostname} (adoption)`.slice(0, 128),
-            secret,
-            certSha256: fp,
-            origin: "adoption",
-          },
-        ])?.[0]?.id;
+        try {
+          const metas = await deps.vault.putMany([
+            {
+              target: { mac: d.mac },
+              label: `${seen.info.hostname} (adoption)`.slice(0, 128),
+              secret,
+              certSha256: fp,
+              origin: "adoption",
+            },
+          ]);
+          vaultEntryId = metas?.[0]?.id;
+        } catch (error) {
+          // The device is adopted and pinned whatever the vault says: report it done, without an entry.
+          deps.logger.warn("adoption: credentials not saved to the vault", {
+            mac: d.mac,
+            error: error instanceof Error ? error.name : "unknown",
+          });
+        }
       }
       onProgress({
         ...base,
@@ -132,6 +173,7 @@ export async function adoptDevices(
         ...(vaultEntryId !== undefined ? { vaultEntryId } : {}),
       });
     } catch (error) {
+      if (error instanceof JobAbortedError) return onProgress({ ...base, status: "skipped" });
       const code = error instanceof DeviceJobError ? error.code : "device_error";
       deps.logger.warn("adoption failed", { mac: d.mac, code });
       onProgress({ ...base, status: "failed", error: code });

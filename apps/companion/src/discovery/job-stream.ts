@@ -1,17 +1,28 @@
-import type { RequestContext } from "../e2e/request-context";
+import type { TDeviceJobEvent, TDeviceJobProgress } from "../protocol";
+import type { Clock } from "../clock";
+import type { EventStream, RequestContext } from "../e2e/request-context";
 import { countFitting, LIST_BUDGET_BYTES } from "../devices/message-budget";
 
 /**
- * Streams a job's results over the session's subscription mechanism: results are buffered and
- * sent in batches on each tick (nothing on a quiet tick); after the job ends, a final event
- * with `done: true` goes out and the subscription is ended. A batch holds at most `batch`
- * results and only as many as fit one E2E message (discovery results carry text a LAN host
- * chose); the rest wait for the next tick.
+ * Streams a job's results over the session: results are buffered and sent in batches on each
+ * tick (nothing on a quiet tick); after the job ends, a final event with `done: true` goes out
+ * and the stream is ended. A batch holds at most `batch` results and only as many as fit one
+ * E2E message (discovery results carry text a LAN host chose); the rest wait for the next tick.
+ *
+ * `signal` aborts when the stream stops before the job said it was done: the browser cancelled
+ * it, or its session closed (the browser left, the grant expired or was revoked). A job that
+ * nobody can see any more must stop touching devices: adoption and generation check it before
+ * every login and every change. Sessions give push streams (`ctx.stream`) a stop callback; a
+ * context without them (hand-made in tests) falls back to a timed subscription, whose signal
+ * never aborts.
  */
 export class JobStream<R, E> {
   readonly #pending: R[] = [];
+  readonly #abort = new AbortController();
   #done = false;
   #finished = false;
+  #stream: EventStream | undefined;
+  #timer: unknown;
   readonly subscriptionId: string;
 
   constructor(
@@ -19,9 +30,22 @@ export class JobStream<R, E> {
     type: string,
     private readonly batch: number,
     private readonly body: (results: R[], done: boolean) => E,
+    private readonly clock: Clock,
     intervalMs = 200,
   ) {
-    this.subscriptionId = ctx.subscribe({ intervalMs, type, produce: () => this.#produce() });
+    if (ctx.stream === undefined) {
+      this.subscriptionId = ctx.subscribe({ intervalMs, type, produce: () => this.#produce() });
+      return;
+    }
+    const stream = ctx.stream({ type, onStop: () => this.#stopped() });
+    this.#stream = stream;
+    this.subscriptionId = stream.id;
+    this.#timer = clock.setInterval(() => this.#tick(stream), intervalMs);
+  }
+
+  /** Aborted once nobody can receive this job's results any more. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 
   push(result: R): void {
@@ -33,6 +57,23 @@ export class JobStream<R, E> {
     this.#done = true;
   }
 
+  #tick(stream: EventStream): void {
+    const event = this.#produce();
+    if (event === undefined) return;
+    stream.push(event);
+    if (this.#finished) stream.end();
+  }
+
+  /** The push stream stopped (its last event went out, or anything else stopped it). */
+  #stopped(): void {
+    if (this.#timer !== undefined) this.clock.clearInterval(this.#timer);
+    this.#timer = undefined;
+    const early = !this.#finished;
+    this.#finished = true;
+    this.#pending.length = 0;
+    if (early) this.#abort.abort();
+  }
+
   #produce(): E | undefined {
     if (this.#finished) return undefined;
     if (this.#pending.length === 0 && !this.#done) return undefined;
@@ -40,9 +81,36 @@ export class JobStream<R, E> {
     const last = this.#done && this.#pending.length === 0;
     if (last) {
       this.#finished = true;
-      // End the subscription right after this event is sent.
-      queueMicrotask(() => this.ctx.cancelSubscription(this.subscriptionId));
+      // A timed subscription is ended right after this event is sent (a push stream by #tick).
+      if (this.#stream === undefined) queueMicrotask(() => this.ctx.cancelSubscription(this.subscriptionId));
     }
     return this.body(results, last);
   }
+}
+
+/**
+ * The progress stream of an adoption or generation job: per-device rows in batches of 200, each
+ * event with the running counts; `push` counts a row and queues it.
+ */
+export function deviceJobStream(
+  ctx: RequestContext,
+  type: string,
+  total: number,
+  clock: Clock,
+): { stream: JobStream<TDeviceJobProgress, TDeviceJobEvent>; push: (p: TDeviceJobProgress) => void } {
+  const counts = { done: 0, failed: 0, skipped: 0, total };
+  const stream = new JobStream<TDeviceJobProgress, TDeviceJobEvent>(
+    ctx,
+    type,
+    200,
+    (results, done) => ({ results, done, counts: { ...counts } }),
+    clock,
+  );
+  return {
+    stream,
+    push: (p) => {
+      counts[p.status]++;
+      stream.push(p);
+    },
+  };
 }

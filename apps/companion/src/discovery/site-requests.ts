@@ -2,16 +2,7 @@ import {
   ZDiscoveryAdoptBodySchema,
   ZDiscoveryCancelBodySchema,
   ZDiscoveryStartBodySchema,
-  ZVaultDeleteBodySchema,
-  ZVaultGenerateBodySchema,
-  ZVaultInitBodySchema,
-  ZVaultListBodySchema,
-  ZVaultPutBodySchema,
-  ZVaultRevealBodySchema,
-  ZVaultUnlockBodySchema,
   type DISCOVERY_REQUEST_CATALOGUE,
-  type TDeviceJobEvent,
-  type TDeviceJobProgress,
   type TDiscoveredDevice,
   type TDiscoveryAdoptBody,
   type TDiscoveryResultsEvent,
@@ -21,13 +12,13 @@ import {
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import { RequestRefusedError } from "../e2e/dispatch-request";
-import type { RequestContext, RequestHandler } from "../e2e/request-context";
+import type { RequestHandler } from "../e2e/request-context";
 import { adoptDevices, type DeviceJobDeps } from "../adoption/adopt-devices";
 import { PinStore } from "../adoption/pin-store";
-import { generateCredentials } from "../vault/generate-credentials";
+import { createVaultRequestHandlers } from "../vault/vault-requests";
 import { VaultService } from "../vault/vault-service";
 import { runScan } from "./discovery-scan";
-import { JobStream } from "./job-stream";
+import { deviceJobStream, JobStream } from "./job-stream";
 import { planScan, scopeFromConfig, type Resolver, type ScopeConfig } from "./scope";
 
 /** The request types served here. */
@@ -84,26 +75,6 @@ export function openSiteServices(o: SiteServicesOptions): SiteServices {
   };
 }
 
-function jobStream(
-  ctx: RequestContext,
-  type: string,
-  total: number,
-): { stream: JobStream<TDeviceJobProgress, TDeviceJobEvent>; push: (p: TDeviceJobProgress) => void } {
-  const counts = { done: 0, failed: 0, skipped: 0, total };
-  const stream = new JobStream<TDeviceJobProgress, TDeviceJobEvent>(ctx, type, 200, (results, done) => ({
-    results,
-    done,
-    counts: { ...counts },
-  }));
-  return {
-    stream,
-    push: (p) => {
-      counts[p.status]++;
-      stream.push(p);
-    },
-  };
-}
-
 /**
  * Handlers of the discovery, adoption and vault requests. Roles are enforced by the dispatcher
  * from the catalogue (discovery and adoption operator+, vault init/unlock/delete/generate admin).
@@ -149,7 +120,10 @@ export function createSiteRequestHandlers(
         "discovery.results",
         100,
         (results, done) => ({ results, done, stats: { ...stats }, reason: done ? reason : "running" }),
+        s.clock,
       );
+      // Nobody sees the results any more (cancelled, session closed): stop probing.
+      stream.signal.addEventListener("abort", () => controller.abort(), { once: true });
       s.scans.set(stream.subscriptionId, { controller, accountId: ctx.grant.accountId });
       void runScan({
         hosts: plan.hosts,
@@ -194,53 +168,15 @@ export function createSiteRequestHandlers(
     "discovery.adopt": (raw, ctx) => {
       const s = site();
       const body = ZDiscoveryAdoptBodySchema.parse(raw);
-      const { stream, push } = jobStream(ctx, "adoption.progress", body.devices.length);
-      void adoptDevices(body, s, push)
+      const { stream, push } = deviceJobStream(ctx, "adoption.progress", body.devices.length, s.clock);
+      // Aborted when its progress stream stops early: no login or change after the session ends.
+      void adoptDevices(body, s, push, stream.signal)
         .catch((error: unknown) =>
           s.logger.error("adoption failed", { error: error instanceof Error ? error.name : "unknown" }),
         )
         .finally(() => stream.finish());
       return { subscriptionId: stream.subscriptionId, total: body.devices.length };
     },
-    "vault.status": () => site().vault.status(),
-    "vault.init": (raw) => {
-      const body = ZVaultInitBodySchema.parse(raw);
-      return site().vault.init(body.publicKey, body.replace);
-    },
-    "vault.unlock": (raw) => {
-      const body = ZVaultUnlockBodySchema.parse(raw);
-      return site().vault.unlock(body.privateKey, body.idleMinutes);
-    },
-    "vault.lock": () => {
-      site().vault.lock();
-      return { locked: true };
-    },
-    "vault.put": (raw) => {
-      const body = ZVaultPutBodySchema.parse(raw);
-      const s = site();
-      const metas = s.vault.putMany([
-        { target: body.target, label: body.label, secret: body.secret, notes: body.notes, origin: "manual" },
-      ]);
-      const entry = metas?.[0];
-      return entry === undefined ? { status: "not_initialized" } : { status: "stored", entry };
-    },
-    "vault.list": (raw) => site().vault.list(ZVaultListBodySchema.parse(raw)),
-    "vault.reveal": (raw) => {
-      const r = site().vault.open(ZVaultRevealBodySchema.parse(raw).entryId);
-      if (r.status !== "ok") return { status: r.status };
-      return { status: "ok", entry: r.meta, secret: r.secret, ...(r.notes !== undefined ? { notes: r.notes } : {}) };
-    },
-    "vault.delete": (raw) => ({ deleted: site().vault.delete(ZVaultDeleteBodySchema.parse(raw).entryId) }),
-    "vault.generate": (raw, ctx) => {
-      const s = site();
-      const body = ZVaultGenerateBodySchema.parse(raw);
-      const { stream, push } = jobStream(ctx, "vault.generate.progress", body.devices.length);
-      void generateCredentials(body, s, push)
-        .catch((error: unknown) =>
-          s.logger.error("credential generation failed", { error: error instanceof Error ? error.name : "unknown" }),
-        )
-        .finally(() => stream.finish());
-      return { subscriptionId: stream.subscriptionId, total: body.devices.length };
-    },
+    ...createVaultRequestHandlers(site),
   };
 }

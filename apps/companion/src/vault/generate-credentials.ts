@@ -3,7 +3,15 @@ import type { z } from "zod";
 import type { TDeviceJobProgress, TVaultEntryMeta, ZVaultGenerateBodySchema } from "../protocol";
 import { checkAddress } from "../discovery/scope";
 import { DeviceJobError, fetchInfo, hasSeveralAccounts, login, post } from "../adoption/device-admin-client";
-import { runLimited, storedCredentialAllowed, type DeviceJobDeps } from "../adoption/adopt-devices";
+import {
+  checkAborted,
+  expectedCertificate,
+  JobAbortedError,
+  runLimited,
+  storedCredentialAllowed,
+  type DeviceJobDeps,
+} from "../adoption/adopt-devices";
+import { VaultRefusedError } from "./vault-refused";
 
 export type TVaultGenerateBody = z.output<typeof ZVaultGenerateBodySchema>;
 
@@ -40,7 +48,9 @@ interface Prepared {
  * locked when `login` is given. Devices reporting several accounts are skipped
  * (`several_accounts`): only the account we logged in with could be changed, and silently
  * leaving the others on old credentials would be misleading. Chunks of 64 devices share one
- * vault write per phase.
+ * vault write per phase. First contact is held to the certificate the scan showed (`certSha256`)
+ * when the request names one. Once `signal` aborts, no device is logged in to or changed, and
+ * the entries written ahead for devices left unchanged are removed.
  */
 export async function generateCredentials(
   body: TVaultGenerateBody,
@@ -51,6 +61,7 @@ export async function generateCredentials(
   const timeoutMs = deps.timeoutMs ?? 5000;
   const limit = deps.concurrency ?? 16;
   const fail = (mac: string, ip: string, error: unknown): void => {
+    if (error instanceof JobAbortedError) return onProgress({ mac, ip, status: "skipped" });
     const code = error instanceof DeviceJobError ? error.code : "device_error";
     onProgress({ mac, ip, status: code === "several_accounts" ? "skipped" : "failed", error: code });
   };
@@ -68,7 +79,7 @@ export async function generateCredentials(
       try {
         if (checkAddress(deps.scope, d.ip) !== undefined) throw new DeviceJobError("out_of_scope");
         const pin = deps.pins.get(d.mac);
-        const seen = await fetchInfo(ep, pin?.sha256, timeoutMs);
+        const seen = await fetchInfo(ep, expectedCertificate(pin?.sha256, d.certSha256), timeoutMs);
         if (seen.info.mac !== d.mac) throw new DeviceJobError("mac_mismatch");
         if (hasSeveralAccounts(seen.raw)) throw new DeviceJobError("several_accounts");
         let current: { username: string; password: string };
@@ -84,6 +95,7 @@ export async function generateCredentials(
             throw new DeviceJobError("certificate_changed");
           current = opened.secret;
         }
+        checkAborted(signal);
         const token = await login(ep, seen.fingerprint, current.username, current.password, timeoutMs);
         if (pin === undefined) {
           deps.pins.set(d.mac, { sha256: seen.fingerprint, pinnedAt: deps.clock.now() });
@@ -107,22 +119,50 @@ export async function generateCredentials(
     if (pinsDirty) deps.pins.flush();
     pinsDirty = false;
     if (prepared.length === 0) continue;
+    const drop = (error: unknown): void => {
+      for (const p of prepared) {
+        fail(p.mac, p.ip, error);
+        p.password = "";
+        p.token = "";
+      }
+    };
+    if (signal?.aborted === true) {
+      drop(new JobAbortedError());
+      continue;
+    }
     // Write-ahead: sealed and on disk before any device changes.
-    const metas = deps.vault.putMany(
-      prepared.map((p) => ({
-        target: { mac: p.mac },
-        label: p.label,
-        secret: { kind: "password" as const, username: p.username, password: p.password },
-        certSha256: p.fp,
-        state: "pending" as const,
-        origin: "generated" as const,
-      })),
-    );
+    let metas: TVaultEntryMeta[] | undefined;
+    try {
+      metas = await deps.vault.putMany(
+        prepared.map((p) => ({
+          target: { mac: p.mac },
+          label: p.label,
+          secret: { kind: "password" as const, username: p.username, password: p.password },
+          certSha256: p.fp,
+          state: "pending" as const,
+          origin: "generated" as const,
+        })),
+      );
+    } catch (error) {
+      // The vault refused (full) or the write failed (its entries undone): no device of this
+      // chunk is changed, as no password may be applied that the vault does not hold.
+      deps.logger.warn("credential generation: the vault did not take the new entries", {
+        reason: error instanceof VaultRefusedError ? error.reason : error instanceof Error ? error.name : "unknown",
+      });
+      drop(new DeviceJobError("vault_entry_unusable"));
+      continue;
+    }
     if (metas === undefined) throw new Error("vault disappeared");
     prepared.forEach((p, k) => (p.entryId = metas[k]?.id));
     const states = new Map<string, TVaultEntryMeta["state"]>();
+    const unused = new Set<string>();
     await runLimited(prepared, limit, async (p) => {
       try {
+        if (signal?.aborted === true) {
+          // Never applied: its entry holds a password no device has.
+          if (p.entryId !== undefined) unused.add(p.entryId);
+          throw new JobAbortedError();
+        }
         await post(
           p.ep,
           p.fp,
@@ -150,6 +190,7 @@ export async function generateCredentials(
         p.token = "";
       }
     });
-    deps.vault.setStates(states);
+    await deps.vault.setStates(states);
+    if (unused.size > 0) await deps.vault.deleteMany(unused);
   }
 }

@@ -1,38 +1,24 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   boxKeyPairFromPrivateKey,
   boxPrivateKey,
   boxPublicKey,
   constantTimeEqual,
   fromBase64Url,
-  seal,
   toBase64Url,
-  unseal,
-  utf8,
-  fromUtf8,
   wipe,
   type BoxKeyPair,
 } from "../crypto";
-import { ZVaultSecretSchema, type TVaultEntryMeta, type TVaultSecret, type TVaultTarget } from "../protocol";
+import type { TVaultEntryMeta, TVaultSecret } from "../protocol";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
-import { VaultStore, type StoredEntry, type VaultFile } from "./vault-store";
 import { z } from "zod";
+import { SerialWrites } from "./serial-writes";
+import { openEntry, sealEntry, type NewEntry } from "./vault-entry";
+import { VAULT_DAMAGED_MESSAGE, VaultRefusedError } from "./vault-refused";
+import { MAX_SEALED_TOTAL_CHARS, MAX_VAULT_ENTRIES, VaultStore, type StoredEntry, type VaultFile } from "./vault-store";
 
-/** What a sealed blob holds. */
-const ZSealedPayload = z.strictObject({ secret: ZVaultSecretSchema, notes: z.string().max(4096).optional() });
-type SealedPayload = z.infer<typeof ZSealedPayload>;
-
-/** A new entry before sealing. */
-export interface NewEntry {
-  target: TVaultTarget;
-  label: string;
-  secret: TVaultSecret;
-  notes?: string | undefined;
-  certSha256?: string | undefined;
-  state?: TVaultEntryMeta["state"];
-  origin: TVaultEntryMeta["origin"];
-}
+export { entryAad, type NewEntry } from "./vault-entry";
 
 /** Outcome of opening an entry. */
 export type OpenResult =
@@ -42,33 +28,24 @@ export type OpenResult =
 const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 /**
- * Associated data of an entry's sealed blob: purpose, instance, and every metadata field that
- * matters for its use (id, target, kind, certificate pin, time, origin). Editing the clear
- * metadata in vault.json (e.g. pointing an entry at another device or another pin) makes the
- * blob fail to open. `state` and `label` are not bound: state moves pending → active →
- * superseded without re-sealing (which would need the private key).
- */
-export function entryAad(instanceId: string, m: TVaultEntryMeta): Uint8Array {
-  const target = "mac" in m.target ? `mac:${m.target.mac}` : `group:${m.target.group}`;
-  return utf8(
-    ["veil/v1/vault/entry", instanceId, m.id, target, m.kind, m.certSha256 ?? "", String(m.createdAt), m.origin].join(
-      "\n",
-    ),
-  );
-}
-
-/**
  * The credentials vault of one instance. At rest: the public key and sealed entries. Writing
  * (seal to the public key) works while locked; reading needs the private key, which only
  * `unlock` provides (from the browser, end to end) and which lives in this object's memory
  * until `lock`, the idle timer, or the process ends — a restart always starts locked.
+ *
+ * Every change is made in memory, then written off the event loop (writes one at a time,
+ * coalesced; a failed write undoes its changes); the methods that change something resolve
+ * once the change is on disk. A vault.json that cannot be parsed at start does not stop the
+ * companion: the vault is `damaged`, every change is refused and the file is left as it is.
  */
 export class VaultService {
   readonly #store: VaultStore;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #instanceId: string;
+  readonly #writes: SerialWrites;
   #file: VaultFile | undefined;
+  #damaged = false;
   #keyPair: BoxKeyPair | undefined;
   #idleMs = 15 * 60_000;
   #lockAt = 0;
@@ -79,11 +56,37 @@ export class VaultService {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#instanceId = options.instanceId;
-    this.#file = this.#store.load();
+    this.#writes = new SerialWrites(() =>
+      this.#file === undefined ? Promise.resolve() : this.#store.save(this.#file),
+    );
+    try {
+      this.#file = this.#store.load();
+    } catch (error) {
+      // A file that cannot be parsed (bytes damaged on disk, a hand edit, or an entry an older
+      // version let through) must not keep the whole companion down: only the vault is out of
+      // use, and the file is kept for recovery. An unsafe file (another owner, readable by
+      // others) or one that cannot be read at all still stops the start, as before: a host
+      // problem, and the message says it.
+      if (!(error instanceof SyntaxError || error instanceof z.ZodError)) throw error;
+      this.#damaged = true;
+      this.#logger.error("vault file damaged: the vault is out of use until it is restored or moved away", {
+        path: this.#store.path,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+    }
+  }
+
+  /** vault.json could not be read at start: every vault request is refused. */
+  get damaged(): boolean {
+    return this.#damaged;
   }
 
   get initialized(): boolean {
     return this.#file !== undefined;
+  }
+
+  #refuseIfDamaged(): void {
+    if (this.#damaged) throw new VaultRefusedError("damaged", VAULT_DAMAGED_MESSAGE);
   }
 
   get unlocked(): boolean {
@@ -108,13 +111,21 @@ export class VaultService {
   }
 
   /** Stores the public key (made in the browser). Refuses to replace an existing vault unless asked. */
-  init(publicKey: string, replace: boolean): { status: "initialized" | "exists"; publicKeySha256: string } {
+  async init(
+    publicKey: string,
+    replace: boolean,
+  ): Promise<{ status: "initialized" | "exists"; publicKeySha256: string }> {
+    this.#refuseIfDamaged();
     const key = boxPublicKey(fromBase64Url(publicKey));
     if (this.#file !== undefined && !replace)
       return { status: "exists", publicKeySha256: sha256hex(fromBase64Url(this.#file.publicKey)) };
     this.lock();
-    this.#file = { version: 1, publicKey: toBase64Url(key), createdAt: this.#clock.now(), entries: [] };
-    this.#store.save(this.#file);
+    const previous = this.#file;
+    const file: VaultFile = { version: 1, publicKey: toBase64Url(key), createdAt: this.#clock.now(), entries: [] };
+    this.#file = file;
+    await this.#writes.schedule(() => {
+      if (this.#file === file) this.#file = previous;
+    });
     this.#logger.info("vault initialized", { replaced: replace });
     return { status: "initialized", publicKeySha256: sha256hex(key) };
   }
@@ -165,53 +176,75 @@ export class VaultService {
     (this.#timer as { unref?: () => void } | undefined)?.unref?.();
   }
 
-  /** Seals entries to the public key and writes them in one atomic file replace. Works while locked. */
-  putMany(entries: readonly NewEntry[]): TVaultEntryMeta[] | undefined {
+  /**
+   * Seals entries to the public key and writes them in one atomic file replace. Works while
+   * locked. All or nothing: when one entry would seal larger than the file accepts, or the file
+   * would pass its most entries or sealed bytes, nothing is stored (VaultRefusedError): an
+   * entry the next start could not load would put the whole vault out of use.
+   */
+  async putMany(entries: readonly NewEntry[]): Promise<TVaultEntryMeta[] | undefined> {
+    this.#refuseIfDamaged();
     const f = this.#file;
     if (f === undefined) return undefined;
+    if (f.entries.length + entries.length > MAX_VAULT_ENTRIES) throw this.#full();
     const recipient = boxPublicKey(fromBase64Url(f.publicKey));
-    const metas: TVaultEntryMeta[] = [];
-    for (const e of entries) {
-      const meta: TVaultEntryMeta = {
-        id: randomUUID(),
-        target: e.target,
-        kind: e.secret.kind,
-        label: e.label,
-        createdAt: this.#clock.now(),
-        ...(e.certSha256 !== undefined ? { certSha256: e.certSha256 } : {}),
-        state: e.state ?? "active",
-        origin: e.origin,
-      };
-      const payload: SealedPayload = { secret: e.secret, ...(e.notes !== undefined ? { notes: e.notes } : {}) };
-      const plain = utf8(JSON.stringify(payload));
-      const sealed = seal(plain, { recipients: [recipient], aad: entryAad(this.#instanceId, meta) });
-      wipe(plain);
-      f.entries.push({ meta, sealed: toBase64Url(sealed) });
-      metas.push(meta);
-    }
-    this.#store.save(f);
-    return metas;
+    const added = entries.map((e) => sealEntry(this.#instanceId, recipient, e, this.#clock.now()));
+    let total = 0;
+    for (const e of f.entries) total += e.sealed.length;
+    for (const e of added) total += e.sealed.length;
+    if (total > MAX_SEALED_TOTAL_CHARS) throw this.#full();
+    for (const e of added) f.entries.push(e);
+    const ids = new Set(added.map((e) => e.meta.id));
+    await this.#writes.schedule(() => {
+      f.entries = f.entries.filter((e) => !ids.has(e.meta.id));
+    });
+    return added.map((e) => e.meta);
+  }
+
+  #full(): VaultRefusedError {
+    return new VaultRefusedError(
+      "full",
+      `The vault is full (at most ${MAX_VAULT_ENTRIES.toLocaleString("en")} entries and ${MAX_SEALED_TOTAL_CHARS / 1024 / 1024} MiB of sealed data): delete entries that are no longer needed.`,
+    );
   }
 
   /** Changes entry states (pending → active, older → superseded) in one write. */
-  setStates(changes: ReadonlyMap<string, TVaultEntryMeta["state"]>): void {
+  async setStates(changes: ReadonlyMap<string, TVaultEntryMeta["state"]>): Promise<void> {
     const f = this.#file;
-    if (f === undefined || changes.size === 0) return;
+    if (this.#damaged || f === undefined || changes.size === 0) return;
+    const before = new Map<string, TVaultEntryMeta["state"]>();
     for (const e of f.entries) {
       const s = changes.get(e.meta.id);
-      if (s !== undefined) e.meta = { ...e.meta, state: s };
+      if (s === undefined) continue;
+      before.set(e.meta.id, e.meta.state);
+      e.meta = { ...e.meta, state: s };
     }
-    this.#store.save(f);
+    await this.#writes.schedule(() => {
+      for (const e of f.entries) {
+        const s = before.get(e.meta.id);
+        if (s !== undefined) e.meta = { ...e.meta, state: s };
+      }
+    });
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
+    return (await this.deleteMany(new Set([id]))) > 0;
+  }
+
+  /** Removes entries in one write; how many there were. */
+  async deleteMany(ids: ReadonlySet<string>): Promise<number> {
+    this.#refuseIfDamaged();
     const f = this.#file;
-    if (f === undefined) return false;
-    const before = f.entries.length;
-    f.entries = f.entries.filter((e) => e.meta.id !== id);
-    if (f.entries.length === before) return false;
-    this.#store.save(f);
-    return true;
+    if (f === undefined) return 0;
+    const removed: { index: number; entry: StoredEntry }[] = [];
+    const kept: StoredEntry[] = [];
+    f.entries.forEach((entry, index) => (ids.has(entry.meta.id) ? removed.push({ index, entry }) : kept.push(entry)));
+    if (removed.length === 0) return 0;
+    f.entries = kept;
+    await this.#writes.schedule(() => {
+      for (const r of removed) f.entries.splice(Math.min(r.index, f.entries.length), 0, r.entry);
+    });
+    return removed.length;
   }
 
   list(filter: { mac?: string | undefined; offset: number; limit: number }): {
@@ -228,10 +261,22 @@ export class VaultService {
     return this.#file?.entries.find((e) => e.meta.id === id)?.meta;
   }
 
-  /** The newest active entry of a device, if any. */
+  /**
+   * The device's current login as this companion set or learnt it: the newest active entry for
+   * the MAC that adoption or generation wrote (bound to the certificate it was used with).
+   * Entries put by hand carry no certificate and may hold anything (an SSH key, another
+   * account), so they never stand in for it: a newer manual entry must not stop a rotation.
+   */
   activeFor(mac: string): TVaultEntryMeta | undefined {
     return (this.#file?.entries ?? [])
-      .filter((e) => e.meta.state === "active" && "mac" in e.meta.target && e.meta.target.mac === mac)
+      .filter(
+        (e) =>
+          e.meta.state === "active" &&
+          (e.meta.origin === "adoption" || e.meta.origin === "generated") &&
+          e.meta.certSha256 !== undefined &&
+          "mac" in e.meta.target &&
+          e.meta.target.mac === mac,
+      )
       .at(-1)?.meta;
   }
 
@@ -242,21 +287,11 @@ export class VaultService {
     const pair = this.#keyPair;
     if (pair === undefined) return { status: "locked" };
     this.#touch();
-    let plain: Uint8Array;
-    try {
-      plain = unseal(fromBase64Url(entry.sealed), { recipient: pair, aad: entryAad(this.#instanceId, entry.meta) });
-    } catch {
+    const opened = openEntry(this.#instanceId, pair, entry);
+    if (opened === undefined) {
       this.#logger.warn("vault entry failed to open", { entryId: id });
       return { status: "corrupt" };
     }
-    const parsed = ZSealedPayload.safeParse(JSON.parse(fromUtf8(plain)));
-    wipe(plain);
-    if (!parsed.success) return { status: "corrupt" };
-    return {
-      status: "ok",
-      meta: entry.meta,
-      secret: parsed.data.secret,
-      ...(parsed.data.notes !== undefined ? { notes: parsed.data.notes } : {}),
-    };
+    return { status: "ok", meta: entry.meta, ...opened };
   }
 }

@@ -109,7 +109,8 @@ export const ZDeviceTargetSchema = z.strictObject({
   /** HTTPS port of the device's management API. */
   port: z.number().int().min(1).max(65535).default(443),
   /**
-   * The certificate (SHA-256, hex) the operator saw for this device in the scan. With
+   * The certificate (SHA-256, hex) the operator saw for this device in the scan. On first
+   * contact (no pin yet) the device must present exactly this one, or it gets no request; with
    * `trustNewCertificate`, a changed certificate is re-pinned only when it is exactly this one.
    */
   certSha256: ZFingerprint.optional(),

@@ -32,17 +32,80 @@ export const ZVaultTargetSchema = z.union([
 ]);
 export type TVaultTarget = z.infer<typeof ZVaultTargetSchema>;
 
+/** UTF-8 length of a string, as `TextEncoder` would encode it (a lone surrogate counts 3, as U+FFFD). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Most characters (= bytes: printable ASCII) of an SSH private key. */
+export const MAX_VAULT_PRIVATE_KEY_BYTES = 16_384;
+/** Most UTF-8 bytes of an entry's notes. */
+export const MAX_VAULT_NOTES_BYTES = 4096;
+
+/*
+ * Why these bounds: the companion seals JSON{secret, notes} and refuses to load a vault.json whose
+ * sealed blob passes 64,000 base64url characters (48,000 bytes), so what the schema accepts must
+ * always seal below that, whatever JSON escaping does. JSON.stringify writes a quote, backslash,
+ * tab or line break as two bytes, another control character or a lone surrogate as six (\u00XX),
+ * and every other character as its UTF-8 bytes. Worst case, an SSH key entry:
+ *
+ *   private key  16,384 printable ASCII / tab / CR / LF bytes, all escaped (×2)   32,768
+ *   passphrase      256 UTF-16 units, all control characters (×6)                 1,536
+ *   notes         4,096 UTF-8 bytes, no control characters but tab/CR/LF (×2)     8,192
+ *   user name        64 letters, digits, "._-" (never escaped)                         64
+ *   field names and punctuation                                                      85
+ *                                                                                 ------
+ *                                                                                 42,645 bytes
+ *
+ * plus 177 bytes of sealing to one recipient = 42,822 bytes = 57,096 base64url characters. A
+ * password entry is far smaller (a 128-unit password is at most 768 bytes). The companion also
+ * checks every sealed length before writing; `apps/companion/test/vault.test.ts` seals these
+ * worst cases. The private key is restricted to the characters key files are made of (PEM,
+ * OpenSSH, PuTTY: printable ASCII and line breaks); notes may hold any text but control
+ * characters other than tab and line breaks.
+ */
+
 /** The secret of an entry (only ever inside a sealed blob, or in a `vault.reveal` answer). */
 export const ZVaultSecretSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("password"), username: ZUsername, password: z.string().min(1).max(128) }),
   z.strictObject({
     kind: z.literal("sshKey"),
     username: ZUsername,
-    privateKey: z.string().min(1).max(16_384),
+    privateKey: z
+      .string()
+      .min(1)
+      .max(MAX_VAULT_PRIVATE_KEY_BYTES)
+      .regex(/^[\t\n\r\x20-\x7e]+$/, "must be the key file's text (printable ASCII and line breaks)"),
     passphrase: z.string().max(256).optional(),
   }),
 ]);
 export type TVaultSecret = z.infer<typeof ZVaultSecretSchema>;
+
+/** Whether `s` holds a C0 control character other than tab, line feed and carriage return. */
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+  }
+  return false;
+}
+
+/** Notes of a new entry (sealed with the secret): any text but control characters, at most 4,096 UTF-8 bytes. */
+export const ZVaultNotesSchema = z
+  .string()
+  .max(MAX_VAULT_NOTES_BYTES)
+  .refine((s) => !hasControlCharacter(s), "must not hold control characters other than tab and line breaks")
+  .refine((s) => utf8Length(s) <= MAX_VAULT_NOTES_BYTES, `must be at most ${MAX_VAULT_NOTES_BYTES} bytes of UTF-8`);
 
 /** What is stored in clear beside the sealed blob (and bound into it as associated data). */
 export const ZVaultEntryMetaSchema = z.strictObject({
@@ -94,7 +157,7 @@ export const ZVaultPutBodySchema = z.strictObject({
   target: ZVaultTargetSchema,
   label: z.string().max(128).default(""),
   secret: ZVaultSecretSchema,
-  notes: z.string().max(4096).optional(),
+  notes: ZVaultNotesSchema.optional(),
 });
 export const ZVaultPutResultSchema = z.discriminatedUnion("status", [
   z.strictObject({ status: z.literal("stored"), entry: ZVaultEntryMetaSchema }),
