@@ -117,19 +117,20 @@ for (const driver of drivers) {
       expect((await c.api("/api/me", { token: third.session.token })).status).toBe(401);
     });
 
-    it("sets the idle timeout within 30 min – 30 days", async () => {
-      expect(
-        (await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 60 }, token: admin.token })).status,
-      ).toBe(400);
-      expect(
-        (await c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds: 31 * 86400 }, token: admin.token }))
-          .status,
-      ).toBe(400);
-      const ok = await c.api("/api/account/idle-timeout", {
-        method: "PUT",
-        body: { seconds: 7200 },
-        token: admin.token,
-      });
+    it("sets the idle timeout within 30 min – 30 days, only after a step-up", async () => {
+      // A second session of the admin: the later step-up test needs the first one not stepped up.
+      const second = (await logIn(c.api, admin.email, admin.authKey)).json as Extract<TLoginResponse, { status: "ok" }>;
+      const session = { ...admin, token: second.session.token };
+      const put = (seconds: number) =>
+        c.api("/api/account/idle-timeout", { method: "PUT", body: { seconds }, token: session.token });
+      expect((await put(60)).status).toBe(400);
+      expect((await put(31 * 86400)).status).toBe(400);
+      // It changes every live session of the account: a stolen token alone must not stretch them.
+      const unproven = await put(30 * 86400);
+      expect(unproven.status).toBe(401);
+      expect(unproven.json).toMatchObject({ error: { code: "step_up_required" } });
+      await stepUp(c.api, session);
+      const ok = await put(7200);
       expect(ok.status).toBe(200);
       const list = (await c.api("/api/sessions", { token: admin.token })).json as TSessionListResponse;
       const current = list.sessions.find((s) => s.current);
@@ -178,6 +179,26 @@ for (const driver of drivers) {
         body: signupBody("op2@example.test", { inviteToken: token }).body,
       });
       expect(again.status).toBe(403);
+    });
+
+    it("an unbound invite cannot test which e-mails have accounts: a taken one answers like a bad invite and uses it up", async () => {
+      await stepUp(c.api, admin);
+      const created = await c.api("/api/invites", { body: { role: "viewer" }, token: admin.token });
+      const token = (created.json as { token: string }).token;
+      const bad = await c.api("/api/auth/signup", {
+        body: signupBody("free@example.test", { inviteToken: b64u(randomBytes(32)) }).body,
+      });
+      const taken = await c.api("/api/auth/signup", { body: signupBody(admin.email, { inviteToken: token }).body });
+      expect(bad.status).toBe(403);
+      expect(taken.status).toBe(bad.status);
+      expect(taken.json).toEqual(bad.json);
+      // The probe spent the invite: it no longer opens an account for a free e-mail either, so
+      // each invite answers at most one such question.
+      const after = await c.api("/api/auth/signup", {
+        body: signupBody("free@example.test", { inviteToken: token }).body,
+      });
+      expect(after.status).toBe(bad.status);
+      expect(after.json).toEqual(bad.json);
     });
 
     it("changes the password: new params and wrapped keys, other sessions end", async () => {

@@ -14,6 +14,7 @@ import { parseEnv, trustedProxyList } from "../env";
 import { createApiHandler } from "./api/handle-api";
 import { ROUTES } from "./api/routes";
 import { loadSettings } from "./api/routes/settings-routes";
+import { LOGIN_STATE_PRUNE_MS, pruneLoginState } from "./auth/prune-login-state";
 import { ServerSecrets } from "./auth/server-secrets";
 import { configFromEnv, type ConsoleConfig } from "./config";
 import { createPlainHttpHandler, refusePlainUpgrade } from "./http/plain-http";
@@ -269,6 +270,17 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     first.unref();
     daily.unref();
     timers.push(first, daily);
+
+    // Expired challenges and spent lock-out rows: failed log-ins for made-up e-mails add them.
+    const loginState = setInterval(
+      () =>
+        void pruneLoginState(services.db, config.lockout).catch((e: unknown) =>
+          log(`log-in state clean-up failed: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+      LOGIN_STATE_PRUNE_MS,
+    );
+    loginState.unref();
+    timers.push(loginState);
 
     await audit(services, {
       action: "console.start",

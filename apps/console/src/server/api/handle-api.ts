@@ -31,7 +31,8 @@ function compile(route: AnyRoute): Compiled {
 /**
  * The API pipeline, in order: same-origin check, route match, session, role, body
  * (size-capped, JSON, zod), rate limit (per IP and per account, headers on every answer;
- * counted for every request, even refused ones), step-up, handler. Every failure is a VeilError answered as {error:{code,message,retryable}}.
+ * counted for every request, even refused ones; against the account only while the IP is
+ * within its limit), step-up, handler. Every failure is a VeilError answered as {error:{code,message,retryable}}.
  */
 export function createApiHandler(services: ConsoleServices, routes: readonly AnyRoute[]) {
   const table = routes.map(compile);
@@ -100,7 +101,9 @@ export function createApiHandler(services: ConsoleServices, routes: readonly Any
         }
       }
 
-      const account = auth?.user.id ?? (body !== undefined && route.rateAccount ? route.rateAccount(body) : undefined);
+      const account =
+        auth?.user.id ??
+        (body !== undefined && route.rateAccount ? await route.rateAccount(body, services) : undefined);
       const decision = services.limiter.consume(route.rate, ip, account);
       res.setHeader("X-RateLimit-Limit", String(decision.limit));
       res.setHeader("X-RateLimit-Remaining", String(decision.remaining));

@@ -38,8 +38,12 @@ export interface Route<B = unknown, Q = unknown> {
   readonly body?: z.ZodType<B>;
   readonly query?: z.ZodType<Q>;
   readonly bodyLimit?: number;
-  /** Per-account rate-limit key for public routes (e.g. the e-mail being logged into). */
-  readonly rateAccount?: (body: B) => string | undefined;
+  /**
+   * Per-account rate-limit key for public routes (e.g. the e-mail being logged into). May look
+   * the account up (the 2FA route keys by the challenge's user, so that a new challenge does not
+   * bring a new budget).
+   */
+  readonly rateAccount?: (body: B, services: ConsoleServices) => string | undefined | Promise<string | undefined>;
   readonly handler: (ctx: ApiContext<B, Q>) => Promise<ApiResult>;
 }
 

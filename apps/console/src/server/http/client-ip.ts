@@ -34,3 +34,40 @@ export function clientIp(req: IncomingMessage, trusted: BlockList): string {
   }
   return hops[0] ?? peer;
 }
+
+/** The eight 16-bit groups of a valid IPv6 address (zone removed), or null for anything else. */
+function ipv6Groups(address: string): number[] | null {
+  const bare = address.split("%")[0] ?? "";
+  if (isIP(bare) !== 6) return null;
+  const groupsOf = (part: string): number[] =>
+    part === ""
+      ? []
+      : part.split(":").flatMap((g) => {
+          if (!g.includes(".")) return [parseInt(g, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = g.split(".").map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const gap = bare.indexOf("::");
+  if (gap === -1) return groupsOf(bare);
+  const head = groupsOf(bare.slice(0, gap));
+  const tail = groupsOf(bare.slice(gap + 2));
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/**
+ * The key a client address is rate-limited under. An IPv6 client usually holds a whole /64 (one
+ * customer line, one cloud VM), so keying each address apart would give it 2^64 budgets: an IPv6
+ * client is counted by its /64. An IPv4-mapped IPv6 address counts as the IPv4 address it maps,
+ * in whichever notation it arrives. Anything else (IPv4, "unknown") is its own key.
+ */
+export function rateLimitKeyForIp(address: string): string {
+  const groups = ipv6Groups(address);
+  if (!groups) return address;
+  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff)
+    return [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff].join(".");
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(":")}::/64`;
+}

@@ -1,4 +1,11 @@
 import type { RateClass, RateRule } from "../config";
+import { rateLimitKeyForIp } from "./client-ip";
+
+/**
+ * At most this many counters in memory (about 45 MB with the longest keys). Enough for every
+ * client of a large deployment; past it the oldest window is dropped (see RateLimiter).
+ */
+export const DEFAULT_MAX_WINDOWS = 100_000;
 
 export interface RateDecision {
   readonly allowed: boolean;
@@ -21,23 +28,47 @@ interface Window {
  * Fixed-window counters per (class, IP) and (class, account), in memory per node. A request
  * counts against both; the tighter of the two is reported in X-RateLimit-* headers. Several
  * nodes each enforce their own window (documented in docs/OPERATIONS.md).
+ *
+ * IPv6 clients are counted per /64 (rateLimitKeyForIp). Account keys come from request bodies,
+ * so an unauthenticated client chooses them: the IP window is checked first and a refused IP
+ * creates no account window, and the map holds at most `maxWindows` counters. When it is full
+ * the window that started longest ago is dropped rather than new clients refused: refusing
+ * would let anyone with a block of addresses shut every new user out of log-in, while a dropped
+ * window only forgets some counting that the lock-out in the database (per account, shared by
+ * every node) backs up.
  */
 export class RateLimiter {
+  // Insertion order is window start order: a window that restarts is moved to the end.
   private readonly windows = new Map<string, Window>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
     private readonly rules: Readonly<Record<RateClass, RateRule>>,
     private readonly now: () => number = Date.now,
+    private readonly maxWindows: number = DEFAULT_MAX_WINDOWS,
   ) {
     this.sweep = setInterval(() => this.prune(), 60_000);
     this.sweep.unref();
   }
 
-  private hit(key: string, limit: number, windowMs: number): { count: number; resetAt: number; limit: number } {
-    const t = this.now();
+  /** How many counters are held (tests watch it). */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  private hit(
+    key: string,
+    limit: number,
+    windowMs: number,
+    t: number,
+  ): { count: number; resetAt: number; limit: number } {
     let w = this.windows.get(key);
     if (!w || w.resetAt <= t) {
+      this.windows.delete(key);
+      if (this.windows.size >= this.maxWindows) {
+        const oldest = this.windows.keys().next();
+        if (!oldest.done) this.windows.delete(oldest.value);
+      }
       w = { count: 0, resetAt: t + windowMs };
       this.windows.set(key, w);
     }
@@ -45,13 +76,19 @@ export class RateLimiter {
     return { count: w.count, resetAt: w.resetAt, limit };
   }
 
-  /** Counts one request of `cls` from `ip` (and `account`, when known). */
+  /**
+   * Counts one request of `cls` from `ip` and, when the IP is still within its limit, against
+   * `account` too. A request the IP window refuses is not counted against the account: it
+   * tried nothing, and counting it would let a refused client keep adding keys to the map.
+   */
   consume(cls: RateClass, ip: string, account?: string): RateDecision {
     const rule = this.rules[cls];
     const windowMs = rule.windowSeconds * 1000;
-    const byIp = this.hit(`${cls}|ip|${ip}`, rule.perIp, windowMs);
-    const byAccount = account ? this.hit(`${cls}|acct|${account}`, rule.perAccount, windowMs) : undefined;
     const t = this.now();
+    const byIp = this.hit(`${cls}|ip|${rateLimitKeyForIp(ip)}`, rule.perIp, windowMs, t);
+    const ipRefused = byIp.count > byIp.limit;
+    const byAccount =
+      account && !ipRefused ? this.hit(`${cls}|acct|${account}`, rule.perAccount, windowMs, t) : undefined;
     const candidates = [
       { ...byIp, kind: "ip" as const },
       ...(byAccount ? [{ ...byAccount, kind: "account" as const }] : []),

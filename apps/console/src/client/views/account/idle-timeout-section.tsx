@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { IDLE_TIMEOUT_MAX_SECONDS, IDLE_TIMEOUT_MIN_SECONDS } from "@veil/protocol";
 import { Alert } from "../../components/alert";
+import { useStepUp } from "../../components/step-up";
 import * as api from "../../endpoints";
 import { useTask } from "../../hooks/use-task";
 import { refreshMe } from "../../session-store";
@@ -26,6 +27,8 @@ export function IdleTimeoutSection({ current }: { current: number }) {
   useEffect(() => setValue(current), [current]);
   const [notice, setNotice] = useState<string | null>(null);
   const task = useTask();
+  // It applies to every live session of the account: a stolen token alone must not stretch them.
+  const withStepUp = useStepUp();
   const options = CHOICES.some((c) => c.seconds === current)
     ? CHOICES
     : [...CHOICES, { seconds: current, label: label(current) }].sort((a, b) => a.seconds - b.seconds);
@@ -38,7 +41,7 @@ export function IdleTimeoutSection({ current }: { current: number }) {
           setNotice(null);
           void task
             .run(async () => {
-              const r = await api.setIdleTimeout({ seconds: value });
+              const r = await withStepUp(() => api.setIdleTimeout({ seconds: value }));
               await refreshMe();
               return r;
             })

@@ -51,21 +51,44 @@ export async function redeemBackupCode(
   return { ok: false, remaining: unused.length };
 }
 
-/** POST /api/auth/login/2fa — second factor for a login challenge (TOTP code or backup code). */
+/** The user a login challenge belongs to, whatever its state; null for an unknown challenge. */
+async function challengeUser(services: ConsoleServices, challenge: string): Promise<string | null> {
+  const [row] = await services.db
+    .select({ userId: loginChallenges.userId })
+    .from(loginChallenges)
+    .where(
+      and(
+        eq(loginChallenges.challengeHash, labelledHash(CHALLENGE_LABEL, fromB64u(challenge))),
+        eq(loginChallenges.purpose, "login"),
+      ),
+    );
+  return row?.userId ?? null;
+}
+
+/**
+ * POST /api/auth/login/2fa — second factor for a login challenge (TOTP code or backup code).
+ *
+ * Guesses are bounded three ways: each challenge allows MAX_CHALLENGE_ATTEMPTS, claimed by one
+ * conditional UPDATE before the code is checked (parallel requests cannot share a free
+ * attempt); every wrong code counts towards the account's lock-out, which only a successful
+ * second factor clears (login.ts leaves it alone); and the per-account rate limit is keyed by
+ * the challenge's user, so that logging in again for a new challenge brings no new budget.
+ * Unknown challenges are counted per IP only: they create no per-account counter.
+ */
 export const login2fa = defineRoute({
   method: "POST",
   path: "/api/auth/login/2fa",
   rate: "twoFactor",
   auth: "public",
   body: ZLogin2faRequestSchema,
-  rateAccount: (b) => `challenge:${b.challenge}`,
+  // The user id, as authenticated calls of this class are keyed: one 2FA budget per user.
+  rateAccount: async (b, services) => (await challengeUser(services, b.challenge)) ?? undefined,
   handler: async ({ body, services, ip, userAgent }) => {
     const now = new Date();
     const hash = labelledHash(CHALLENGE_LABEL, fromB64u(body.challenge));
-    const [row] = await services.db
-      .select({ challenge: loginChallenges, user: users })
-      .from(loginChallenges)
-      .innerJoin(users, eq(users.id, loginChallenges.userId))
+    const [claimed] = await services.db
+      .update(loginChallenges)
+      .set({ attempts: sql`${loginChallenges.attempts} + 1` })
       .where(
         and(
           eq(loginChallenges.challengeHash, hash),
@@ -74,9 +97,11 @@ export const login2fa = defineRoute({
           gt(loginChallenges.expiresAt, now),
           lt(loginChallenges.attempts, MAX_CHALLENGE_ATTEMPTS),
         ),
-      );
-    if (!row) throw new VeilError("invalid_two_factor", { detail: "unknown, used, expired or exhausted challenge" });
-    const { challenge, user } = row;
+      )
+      .returning({ id: loginChallenges.id, userId: loginChallenges.userId });
+    const [user] = claimed ? await services.db.select().from(users).where(eq(users.id, claimed.userId)) : [];
+    if (!claimed || !user)
+      throw new VeilError("invalid_two_factor", { detail: "unknown, used, expired or exhausted challenge" });
     const lockKey = `email:${user.email}`;
     const locked = await lockedUntil(services.db, lockKey);
     if (locked) throw new AccountLockedError(locked);
@@ -92,10 +117,6 @@ export const login2fa = defineRoute({
       ({ ok, remaining } = await redeemBackupCode(services, user.id, body.backupCode ?? ""));
     }
     if (!ok) {
-      await services.db
-        .update(loginChallenges)
-        .set({ attempts: sql`${loginChallenges.attempts} + 1` })
-        .where(eq(loginChallenges.id, challenge.id));
       const nowLocked = await recordFailure(services.db, lockKey, services.config.lockout);
       await audit(services, {
         action: "login.2fa_failure",
@@ -110,7 +131,7 @@ export const login2fa = defineRoute({
     const used = await services.db
       .update(loginChallenges)
       .set({ usedAt: now })
-      .where(and(eq(loginChallenges.id, challenge.id), isNull(loginChallenges.usedAt)))
+      .where(and(eq(loginChallenges.id, claimed.id), isNull(loginChallenges.usedAt)))
       .returning({ id: loginChallenges.id });
     if (used.length !== 1) throw new VeilError("invalid_two_factor", { detail: "challenge redeemed concurrently" });
     await clearFailures(services.db, lockKey);

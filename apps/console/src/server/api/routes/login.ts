@@ -15,7 +15,8 @@ export const CHALLENGE_SECONDS = 300;
  * POST /api/auth/login — constant-time check of the auth key's hash (unknown e-mails compare
  * against a dummy so both paths do the same work). With TOTP on, answers a short-lived
  * challenge for POST /api/auth/login/2fa instead of a session. Failures count towards the
- * per-account lock-out; locked accounts answer 423 whatever the key.
+ * per-account lock-out; locked accounts answer 423 whatever the key. A right key clears the
+ * count only when it completes the log-in (no 2FA); with 2FA, only the second factor does.
  */
 export const login = defineRoute({
   method: "POST",
@@ -51,8 +52,10 @@ export const login = defineRoute({
       });
       throw new VeilError("invalid_credentials");
     }
-    await clearFailures(services.db, lockKey);
     if (user.totpEnabledAt) {
+      // The failure count is left as it is until the second factor succeeds: clearing it here
+      // would give anyone who knows the password a fresh lock-out budget for TOTP guesses with
+      // every log-in (password, 5 wrong codes, password again, ...).
       const challenge = random256();
       const expiresAt = new Date(Date.now() + CHALLENGE_SECONDS * 1000);
       await services.db
@@ -74,6 +77,7 @@ export const login = defineRoute({
         } satisfies TLoginResponse,
       };
     }
+    await clearFailures(services.db, lockKey);
     const session = await issueSession(services, user, {
       ip,
       userAgent,

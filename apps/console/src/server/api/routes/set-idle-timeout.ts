@@ -4,12 +4,17 @@ import { ZIdleTimeoutRequestSchema } from "@veil/protocol";
 import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
 
-/** PUT /api/account/idle-timeout — 30 min to 30 days; applies to this account's live sessions too. */
+/**
+ * PUT /api/account/idle-timeout (step-up) — 30 min to 30 days; applies to this account's live
+ * sessions too. Step-up because of that: a stolen token could otherwise keep itself, and every
+ * other session of the account, alive for 30 days of inactivity.
+ */
 export const setIdleTimeout = defineRoute({
   method: "PUT",
   path: "/api/account/idle-timeout",
   rate: "apiWrite",
   auth: "session",
+  stepUp: true,
   body: ZIdleTimeoutRequestSchema,
   handler: async (ctx) => {
     const { user } = requireAuth(ctx);
