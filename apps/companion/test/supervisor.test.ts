@@ -426,10 +426,10 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
   const ackAll = (batch: { frames: TRelayFrame[]; ack: (ack: unknown) => void } | undefined): void =>
     batch?.ack(batch.frames.map(() => ({ ok: true })));
 
-  it("drops a connection that owes MAX_OWED_BYTES of frame text: 100 frames of 60 KiB, none acknowledged", () => {
+  it("drops a connection that owes MAX_OWED_BYTES of frame text: 1,200 frames of 60 KiB, none acknowledged", () => {
     const { clock, transport, sup, frame, turn, lines } = connected();
-    expect(100 * 60 * 1024).toBeGreaterThan(MAX_OWED_BYTES);
-    for (let i = 0; i < 100 && sup.state === "connected"; i++) {
+    expect(1200 * 60 * 1024).toBeGreaterThan(MAX_OWED_BYTES);
+    for (let i = 0; i < 1200 && sup.state === "connected"; i++) {
       sup.send(sized(frame(i), 60 * 1024));
       turn();
     }
@@ -442,6 +442,16 @@ describe("supervisor: batches and the acknowledgements the console owes", () => 
     expect(owedBytes).toBeLessThanOrEqual(MAX_OWED_BYTES + 128 * 1024);
     expect(transport.sockets[0]?.connected).toBe(false);
     expect(clock.pending()).toEqual([500]); // the reconnect, and no ledger tick of the old connection
+    sup.stop();
+  });
+
+  it("keeps a connection on a slow uplink: 16 MiB still waiting to go out (owed, unacknowledged) within the tick", () => {
+    const { sup, frame, turn } = connected();
+    for (let i = 0; i < 280; i++) {
+      sup.send(sized(frame(i), 60 * 1024));
+      turn();
+    }
+    expect(sup.state).toBe("connected");
     sup.stop();
   });
 

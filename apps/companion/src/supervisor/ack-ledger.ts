@@ -4,16 +4,17 @@ export const ACK_TIMEOUT_MS = 10_000;
 export const MAX_OWED_ACKS = 20_000;
 /**
  * Frame text (base64url characters, about the bytes on the wire) the console may owe
- * acknowledgements for before the connection is dropped and made anew. socket.io keeps each
- * batch's callback, and with it the frames, until the acknowledgement, so a frame count alone let
- * a console that stops acknowledging hold 20,000 frames of up to ~87 KiB (1.7 GB). A healthy
- * console acknowledges a batch once it has relayed it (a turn of its event loop later), so what it
- * owes is what is in flight between the two: a few KiB under the relay benchmark (20 requests in
- * flight, docs/PERFORMANCE.md), a few hundred KiB while 64 KiB answers stream to a browser at the
- * console's per-socket byte budget (16 MiB/s) with tens of milliseconds of latency. 4 MiB is
- * sixteen full relay batches.
+ * acknowledgements for before the connection is dropped and made anew: a memory ceiling.
+ * socket.io keeps each batch's callback, and with it the frames, until the acknowledgement, so a
+ * frame count alone let a console that stops acknowledging hold 20,000 frames of up to ~87 KiB
+ * (1.7 GB). A frame counts as owed from the moment it is emitted, and engine.io-client has no
+ * backpressure: a frame still waiting in this host's own send buffer counts too. So a site on a
+ * slow uplink streaming a terminal (a push stream may send ~1.3 MiB/s) owes megabytes to a
+ * console that acknowledges at once; a ceiling of a few MiB dropped such a connection within
+ * seconds. At 64 MiB the backlog is minutes deep on a slow link, past the point where the
+ * console's ping time-out (or MAX_OVERDUE_TICKS) ends the connection anyway.
  */
-export const MAX_OWED_BYTES = 4 * 1024 * 1024;
+export const MAX_OWED_BYTES = 64 * 1024 * 1024;
 /**
  * A frame still owed this many ledger ticks after the one it was sent in ends the connection.
  * The first tick after its own finds it overdue (it waited at least ACK_TIMEOUT_MS) and logs it;
