@@ -10,13 +10,16 @@ import { GRANT_CLOCK_SKEW_MS } from "./verify-grant";
 export const SIGNER_RESERVED_REVOCATIONS = 1_000;
 
 /**
- * Checks the time a `grants.revoke` names against this host's clock: only grants already issued
- * (within the skew a grant may be dated ahead). A later time would also refuse re-grants not made
- * yet: one administrator locking another out.
+ * The time a `grants.revoke` that names `issuedAt` revokes up to, by this host's clock `now`. At
+ * least `now`: a revoking browser whose clock runs slow must not leave the grants issued since
+ * its clock's time working (a demoted admin keeping its admin grant). At most `now` plus the skew
+ * a grant may be dated ahead: a later time would also refuse re-grants not made yet (one
+ * administrator locking another out), so it is refused.
  */
-export function checkRevocationTime(issuedAt: number, now: number): void {
+export function revocationTime(issuedAt: number, now: number): number {
   if (issuedAt > now + GRANT_CLOCK_SKEW_MS)
     throw new RequestRefusedError("bad_request", "A revocation cannot reach grants not issued yet.");
+  return Math.max(issuedAt, now);
 }
 
 /**

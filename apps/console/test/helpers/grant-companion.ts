@@ -3,7 +3,7 @@
 // channel, and its own grant verification (verify-grant.ts).
 import { certifyBoxKey, generateBoxKeyPair, generateIdentityKeyPair, toBase64Url } from "@veil/crypto";
 import type { TGrantBundle, TGrantRevokeBody } from "@veil/protocol";
-import { checkRevocationTime, GrantRevocations } from "../../../companion/src/grants/grant-revocations";
+import { GrantRevocations, revocationTime } from "../../../companion/src/grants/grant-revocations";
 import { GrantError, verifyGrantBundle } from "../../../companion/src/grants/verify-grant";
 import type { AccountPublicKeys } from "../../src/client/instances/trust";
 
@@ -26,8 +26,11 @@ export function grantCompanion(instanceId: string, signerPublicKey: Uint8Array):
       Promise.resolve().then(() => {
         if (type !== "grants.revoke") throw new Error(`unexpected request ${type}`);
         revocations.push(body);
-        checkRevocationTime(body.issuedAt, Date.now());
-        const revokedBefore = record.revoke(body.accountId, body.issuedAt, { bySigner: false, now: Date.now() });
+        const now = Date.now();
+        const revokedBefore = record.revoke(body.accountId, revocationTime(body.issuedAt, now), {
+          bySigner: false,
+          now,
+        });
         return { revokedBefore, closedSessions: 0 };
       }),
   };

@@ -199,7 +199,8 @@ export const ZTokenRotateResultSchema = z.strictObject({ enrollment: z.string().
 /**
  * `grants.revoke` (admin): the companion refuses, from now on, every grant of `accountId` issued
  * at or before `issuedAt` (the admin browser's clock when it revokes: every grant issued until
- * then, whichever the console listed; not past the companion's clock + 5 min), and every grant
+ * then, whichever the console listed; at least the companion's own clock, so a slow browser
+ * clock misses nothing issued since; not past the companion's clock + 5 min), and every grant
  * signed under that account's admin delegation if it was issued at or before that time; it
  * closes the sessions that hold one. The signer's own grant is never revoked. A re-grant is dated
  * after `revokedBefore`. Kept in the companion's state folder, so a console that keeps serving

@@ -7,7 +7,7 @@ import {
   type TRequestType,
 } from "../../protocol";
 import { RequestRefusedError } from "../dispatch-request";
-import { checkRevocationTime } from "../../grants/grant-revocations";
+import { revocationTime } from "../../grants/grant-revocations";
 import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
@@ -63,8 +63,10 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
     "grants.revoke": (body, ctx) => {
       if (deps.revokeGrant === undefined) throw new RequestRefusedError("unavailable");
       const revoke = ZGrantRevokeBodySchema.parse(body);
-      checkRevocationTime(revoke.issuedAt, ctx.now());
-      return deps.revokeGrant(revoke, { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner });
+      return deps.revokeGrant(
+        { accountId: revoke.accountId, issuedAt: revocationTime(revoke.issuedAt, ctx.now()) },
+        { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner },
+      );
     },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
     ...createSiteRequestHandlers(deps.site ?? (() => undefined)),
