@@ -1,9 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { verifyGrantBundle } from "../src/grants/verify-grant";
-import { GrantRevocations, SIGNER_RESERVED_REVOCATIONS } from "../src/grants/grant-revocations";
+import {
+  GrantRevocations,
+  MAX_REVOCATIONS_PER_SHARE,
+  SIGNER_RESERVED_REVOCATIONS,
+} from "../src/grants/grant-revocations";
 import { describe, expect, it } from "vitest";
-import { MAX_GRANT_LIFETIME_MS, MAX_GRANT_REVOCATIONS, type TGrantBundle } from "../src/protocol";
+import {
+  MAX_GRANT_LIFETIME_MS,
+  MAX_GRANT_REVOCATIONS,
+  type TGrantBundle,
+  type TGrantRevocations,
+} from "../src/protocol";
 import { StateStore } from "../src/state/state-store";
 import { useEnrolledSite } from "./harness/enrolled-site";
 import { makeAccount, signDelegation, signGrant, type TestAccount } from "./harness/fixtures";
@@ -51,7 +60,10 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
     const fresh = session(operator, grant(operator, "operator", revokedBefore + 1));
     await fresh.open();
     expect(await fresh.request("ping")).toMatchObject({ kind: "result" });
-    expect(new StateStore(site.stateDir).loadRevocations()[operator.accountId]).toBe(revokedBefore);
+    expect(new StateStore(site.stateDir).loadRevocations()[operator.accountId]).toEqual({
+      before: revokedBefore,
+      by: "signer",
+    });
 
     // The record only moves forward: revoking again reaches the companion's clock now.
     const second = await a.request("grants.revoke", { accountId: operator.accountId, issuedAt: issuedAt - 10_000 });
@@ -241,8 +253,8 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
 
   it("forgets revocations nothing can reach any more when the record is full, and only those", () => {
     const now = Date.now();
-    const saved: Record<string, number>[] = [];
-    const record = (entries: Record<string, number>) =>
+    const saved: TGrantRevocations[] = [];
+    const record = (entries: TGrantRevocations) =>
       new GrantRevocations({ loadRevocations: () => entries, saveRevocations: (r) => void saved.push(r) });
     const fill = (t: number) =>
       Object.fromEntries(
@@ -251,14 +263,14 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
     // Old enough that every grant and delegation they reach has expired: forgotten to make room.
     const stale = record(fill(now - MAX_GRANT_LIFETIME_MS - 1));
     const fresh = randomUUID();
-    expect(stale.revoke(fresh, now, { bySigner: false, now })).toBe(now);
+    expect(stale.revoke(fresh, now, { share: randomUUID(), now })).toBe(now);
     expect(Object.keys(saved.at(-1) ?? {})).toEqual([fresh]);
     // Still within reach of a grant: kept, and a new account is refused.
     const live = record(fill(now - MAX_GRANT_LIFETIME_MS + 60_000));
-    expect(() => live.revoke(randomUUID(), now, { bySigner: false, now })).toThrow(
+    expect(() => live.revoke(randomUUID(), now, { share: randomUUID(), now })).toThrow(
       expect.objectContaining({ code: "unavailable" }) as Error,
     );
-    expect(live.revoke(randomUUID(), now, { bySigner: true, now })).toBe(now);
+    expect(live.revoke(randomUUID(), now, { share: "signer", now })).toBe(now);
   });
 
   it("a grant or delegation lasting more than 400 days is refused", () => {
@@ -275,5 +287,65 @@ describe("grants.revoke: an admin ends one account's grant before it expires", (
     const delegation = signDelegation(signer, member, instanceId, long);
     const underIt = signGrant({ signer: member, account: makeAccount(), instanceId, role: "viewer", delegation });
     expect(() => check(underIt)).toThrow(expect.objectContaining({ code: "delegation_invalid" }) as Error);
+  });
+
+  it("one administrator's share holds 1,000 new entries; other administrators and the signer keep their room", () => {
+    const now = Date.now();
+    const d = randomUUID();
+    const entries: TGrantRevocations = Object.fromEntries(
+      Array.from({ length: MAX_REVOCATIONS_PER_SHARE }, () => [randomUUID(), { before: now, by: d }]),
+    );
+    const known = Object.keys(entries)[0] ?? "";
+    const record = new GrantRevocations({ loadRevocations: () => entries, saveRevocations: () => undefined });
+    expect(() => record.revoke(randomUUID(), now, { share: d, now })).toThrow(
+      expect.objectContaining({ code: "unavailable" }) as Error,
+    );
+    // Moving one of its own entries forward takes no new place.
+    expect(record.revoke(known, now + 1, { share: d, now })).toBe(now + 1);
+    expect(record.revoke(randomUUID(), now, { share: randomUUID(), now })).toBe(now);
+    expect(record.revoke(randomUUID(), now, { share: "signer", now })).toBe(now);
+  });
+
+  it("administrators granted under a delegation count against the delegated administrator's share", async () => {
+    const delegate = makeAccount();
+    const minion = makeAccount();
+    const other = makeAccount();
+    const delegation = signDelegation(site.admin, delegate, site.instance.instanceId);
+    const minionGrant = signGrant({
+      signer: delegate,
+      account: minion,
+      instanceId: site.instance.instanceId,
+      role: "admin",
+      delegation,
+    });
+    const now = Date.now();
+    new StateStore(site.stateDir).saveRevocations(
+      Object.fromEntries(
+        Array.from({ length: MAX_REVOCATIONS_PER_SHARE }, () => [
+          randomUUID(),
+          { before: now, by: delegate.accountId },
+        ]),
+      ),
+    );
+    await site.restart();
+    const m = session(minion, minionGrant);
+    const o = session(other, grant(other, "admin", Date.now()));
+    try {
+      await m.open();
+      await o.open();
+      expect(await m.request("grants.revoke", { accountId: randomUUID(), issuedAt: Date.now() })).toMatchObject({
+        kind: "error",
+        error: { code: "unavailable" },
+      });
+      expect(await o.request("grants.revoke", { accountId: randomUUID(), issuedAt: Date.now() })).toMatchObject({
+        kind: "result",
+      });
+      const saved = Object.values(new StateStore(site.stateDir).loadRevocations());
+      expect(saved.filter((r) => typeof r === "object" && r.by === other.accountId)).toHaveLength(1);
+    } finally {
+      for (const b of [m, o]) b.dispose();
+      new StateStore(site.stateDir).saveRevocations({});
+      await site.restart();
+    }
   });
 });

@@ -136,7 +136,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
   });
   const handlers = createRequestHandlers({
     revokeGrant: ({ accountId, issuedAt }, asker) => {
-      const revokedBefore = revocations.revoke(accountId, issuedAt, { bySigner: asker.bySigner, now: clock.now() });
+      const revokedBefore = revocations.revoke(accountId, issuedAt, { share: asker.share, now: clock.now() });
       const closedSessions = responder.closeRevoked(accountId, revokedBefore, { later: asker.sessionId });
       logger.info("grants revoked", { accountId, closedSessions });
       return { revokedBefore, closedSessions };

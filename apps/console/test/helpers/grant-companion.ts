@@ -16,6 +16,9 @@ export interface GrantCompanion {
   accepts(bundle: TGrantBundle): boolean;
 }
 
+/** Whose share of the revocation record the fake admin channel's revocations count against. */
+const ADMIN = crypto.randomUUID();
+
 export function grantCompanion(instanceId: string, signerPublicKey: Uint8Array): GrantCompanion {
   let saved = {};
   const record = new GrantRevocations({ loadRevocations: () => saved, saveRevocations: (r) => void (saved = r) });
@@ -28,7 +31,7 @@ export function grantCompanion(instanceId: string, signerPublicKey: Uint8Array):
         revocations.push(body);
         const now = Date.now();
         const revokedBefore = record.revoke(body.accountId, revocationTime(body.issuedAt, now), {
-          bySigner: false,
+          share: ADMIN,
           now,
         });
         return { revokedBefore, closedSessions: 0 };

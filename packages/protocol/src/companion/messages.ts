@@ -214,10 +214,21 @@ export const ZGrantRevokeResultSchema = z.strictObject({
   closedSessions: z.number().int().min(0),
 });
 export type TGrantRevokeResult = z.infer<typeof ZGrantRevokeResultSchema>;
-/** The companion's revocation record (`revocations.json`): account id → grants issued at or before are refused. */
+/**
+ * One account's early revocation: its grants issued at or before `before` are refused. `by` is
+ * whose share of the record the entry counts against: "signer" (the signer's own account), or the
+ * account id of the administrator who asked (of the delegated administrator whose delegation
+ * vouched for it, when it was granted under one). A plain number is an entry kept before `by` was.
+ */
+export const ZGrantRevocationSchema = z.union([
+  ZEpochMsSchema,
+  z.strictObject({ before: ZEpochMsSchema, by: z.union([ZIdSchema, z.literal("signer")]) }),
+]);
+export type TGrantRevocation = z.infer<typeof ZGrantRevocationSchema>;
+/** The companion's revocation record (`revocations.json`): account id → its revocation. */
 export const MAX_GRANT_REVOCATIONS = 10_000;
 export const ZGrantRevocationsSchema = z
-  .record(ZIdSchema, ZEpochMsSchema)
+  .record(ZIdSchema, ZGrantRevocationSchema)
   .refine((r) => Object.keys(r).length <= MAX_GRANT_REVOCATIONS, "too many revocations");
 export type TGrantRevocations = z.infer<typeof ZGrantRevocationsSchema>;
 

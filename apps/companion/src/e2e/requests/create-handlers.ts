@@ -7,7 +7,7 @@ import {
   type TRequestType,
 } from "../../protocol";
 import { RequestRefusedError } from "../dispatch-request";
-import { revocationTime } from "../../grants/grant-revocations";
+import { revocationShare, revocationTime } from "../../grants/grant-revocations";
 import type { RequestHandler } from "../request-context";
 import { createDeviceRequestHandlers } from "../../devices/device-request-handlers";
 import type { DeviceService } from "../../devices/device-service";
@@ -24,9 +24,10 @@ export interface HandlerDeps {
   rotateToken(): Promise<string>;
   /**
    * Records an early revocation and closes the sessions it ends (`grants.revoke`; `unavailable`
-   * without). `asker`: the session that asked, and whether it is the signer's own account.
+   * without). `asker`: the session that asked, and whose share of the record it counts against
+   * (revocationShare).
    */
-  revokeGrant?: (body: TGrantRevokeBody, asker: { sessionId: string; bySigner: boolean }) => TGrantRevokeResult;
+  revokeGrant?: (body: TGrantRevokeBody, asker: { sessionId: string; share: string }) => TGrantRevokeResult;
   /** System information source (os module by default). */
   systemInfo?: typeof readSystemInfo;
   systemSnapshot?: typeof readSystemSnapshot;
@@ -65,7 +66,7 @@ export function createRequestHandlers(deps: HandlerDeps): Record<TRequestType, R
       const revoke = ZGrantRevokeBodySchema.parse(body);
       return deps.revokeGrant(
         { accountId: revoke.accountId, issuedAt: revocationTime(revoke.issuedAt, ctx.now()) },
-        { sessionId: ctx.sessionId ?? "", bySigner: ctx.grant.heldBySigner },
+        { sessionId: ctx.sessionId ?? "", share: revocationShare(ctx.grant) },
       );
     },
     ...createDeviceRequestHandlers(deps.devices ?? (() => undefined)),
