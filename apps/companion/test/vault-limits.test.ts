@@ -5,15 +5,15 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../src/clock";
 import { createJsonLogger, silentLogger } from "../src/log";
-import { generateBoxKeyPair, toBase64Url } from "../src/crypto";
+import { generateBoxKeyPair, seal, toBase64Url, utf8 } from "../src/crypto";
 import { openSiteServices, type SiteServices } from "../src/discovery/site-requests";
 import { ReplayCache } from "../src/e2e/replay-cache";
 import { createRequestHandlers } from "../src/e2e/requests/create-handlers";
 import { StatePermissionError } from "../src/state/check-permissions";
 import { VaultRefusedError } from "../src/vault/vault-refused";
-import { VaultService } from "../src/vault/vault-service";
+import { entryAad, VaultService } from "../src/vault/vault-service";
 import { MAX_SEALED_CHARS, MAX_SEALED_TOTAL_CHARS, MAX_VAULT_ENTRIES, VAULT_FILE } from "../src/vault/vault-store";
-import { ZVaultPutBodySchema } from "../src/protocol";
+import { ZVaultPutBodySchema, type TVaultEntryMeta } from "../src/protocol";
 import { dispatchContext, dispatchOne, testRequest } from "./harness/dispatch";
 
 const MAC = "02:00:00:00:00:01";
@@ -158,6 +158,60 @@ describe("vault size limits: nothing the vault accepts can stop the next start",
     expect(put(password, "bell\u0007")).toBe(false);
   });
 
+  it("entries earlier versions accepted (any key text) still open and reveal, though vault.put now refuses them", async () => {
+    const dir = tempDir();
+    const pair = generateBoxKeyPair();
+    const instanceId = "inst";
+    const keys = [
+      "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: clé de José\nPublic-Lines: 1\nAAAA\n",
+      "\uFEFF-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    ];
+    // Sealed as the version before the byte bounds did: JSON{secret}, to the vault key, bound to its metadata.
+    const entries = keys.map((privateKey) => {
+      const meta: TVaultEntryMeta = {
+        id: randomUUID(),
+        target: { mac: MAC },
+        kind: "sshKey",
+        label: "old key",
+        createdAt: 1,
+        state: "active",
+        origin: "manual",
+      };
+      const plain = utf8(JSON.stringify({ secret: { kind: "sshKey", username: "admin", privateKey } }));
+      return {
+        meta,
+        sealed: toBase64Url(seal(plain, { recipients: [pair.publicKey], aad: entryAad(instanceId, meta) })),
+      };
+    });
+    writeFileSync(
+      join(dir, VAULT_FILE),
+      JSON.stringify({ version: 1, publicKey: toBase64Url(pair.publicKey), createdAt: 1, entries }),
+      { mode: 0o600 },
+    );
+    for (const privateKey of keys)
+      expect(
+        ZVaultPutBodySchema.safeParse({
+          target: { mac: MAC },
+          secret: { kind: "sshKey", username: "admin", privateKey },
+        }).success,
+      ).toBe(false);
+
+    const site = open(dir, instanceId);
+    const call = caller(site);
+    expect(await call("admin", "vault.unlock", { privateKey: toBase64Url(pair.privateKey) })).toMatchObject({
+      kind: "result",
+      body: { status: "unlocked" },
+    });
+    for (const [i, { meta }] of entries.entries()) {
+      const secret = { kind: "sshKey", username: "admin", privateKey: keys[i] };
+      expect(site.vault.open(meta.id)).toMatchObject({ status: "ok", secret });
+      expect(await call("operator", "vault.reveal", { entryId: meta.id })).toMatchObject({
+        kind: "result",
+        body: { status: "ok", entry: meta, secret },
+      });
+    }
+  });
+
   it("refuses a put once the file holds its most entries, or its most sealed characters, and writes nothing", async () => {
     const dir = tempDir();
     const path = writeVault(dir, MAX_VAULT_ENTRIES, 8);
@@ -245,7 +299,7 @@ describe("vault size limits: nothing the vault accepts can stop the next start",
     expect(() => open(dir)).toThrow(StatePermissionError);
   });
 
-  it("writes run off the event loop one at a time: concurrent puts all land, and a failed write is undone in memory", async () => {
+  it("writes run off the event loop one at a time: concurrent puts all land, and a failed write never reaches memory", async () => {
     const dir = tempDir();
     const v = new VaultService({ stateDir: dir, instanceId: "inst", clock: systemClock, logger: silentLogger });
     await v.init(toBase64Url(generateBoxKeyPair().publicKey), false);

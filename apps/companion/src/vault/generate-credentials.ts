@@ -144,8 +144,9 @@ export async function generateCredentials(
         })),
       );
     } catch (error) {
-      // The vault refused (full) or the write failed (its entries undone): no device of this
-      // chunk is changed, as no password may be applied that the vault does not hold.
+      // The vault refused (full) or the write failed (the entries are in neither memory nor the
+      // file): no device of this chunk is changed, as no password may be applied that the vault
+      // does not hold.
       deps.logger.warn("credential generation: the vault did not take the new entries", {
         reason: error instanceof VaultRefusedError ? error.reason : error instanceof Error ? error.name : "unknown",
       });

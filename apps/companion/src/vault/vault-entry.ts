@@ -10,16 +10,18 @@ import {
   type BoxKeyPair,
   type BoxPublicKey,
 } from "../crypto";
-import { ZVaultSecretSchema, type TVaultEntryMeta, type TVaultSecret, type TVaultTarget } from "../protocol";
+import { ZVaultStoredSecretSchema, type TVaultEntryMeta, type TVaultSecret, type TVaultTarget } from "../protocol";
 import { z } from "zod";
 import { VaultRefusedError } from "./vault-refused";
 import { MAX_SEALED_CHARS, type StoredEntry } from "./vault-store";
 
 /**
- * What a sealed blob holds. Notes are read as loosely as they were first accepted (4,096
- * characters), so entries written before the byte bound of `vault.put` still open.
+ * What a sealed blob holds, read as loosely as entries were ever accepted: the secret by the
+ * rules before the byte bounds (a private key any text up to 16,384 characters), notes any text
+ * up to 4,096 characters. The strict rules of `vault.put` only keep new blobs within the file's
+ * limit; applied when reading, they would make entries earlier versions wrote open as `corrupt`.
  */
-const ZSealedPayload = z.strictObject({ secret: ZVaultSecretSchema, notes: z.string().max(4096).optional() });
+const ZSealedPayload = z.strictObject({ secret: ZVaultStoredSecretSchema, notes: z.string().max(4096).optional() });
 type SealedPayload = z.infer<typeof ZSealedPayload>;
 
 /** A new entry before sealing. */

@@ -14,9 +14,10 @@ import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import { z } from "zod";
 import { SerialWrites } from "./serial-writes";
-import { openEntry, sealEntry, type NewEntry } from "./vault-entry";
+import { addEntries, removeEntries, setEntryStates } from "./vault-changes";
+import { openEntry, type NewEntry } from "./vault-entry";
 import { VAULT_DAMAGED_MESSAGE, VaultRefusedError } from "./vault-refused";
-import { MAX_SEALED_TOTAL_CHARS, MAX_VAULT_ENTRIES, VaultStore, type StoredEntry, type VaultFile } from "./vault-store";
+import { VaultStore, type StoredEntry, type VaultFile } from "./vault-store";
 
 export { entryAad, type NewEntry } from "./vault-entry";
 
@@ -24,6 +25,12 @@ export { entryAad, type NewEntry } from "./vault-entry";
 export type OpenResult =
   | { status: "ok"; meta: TVaultEntryMeta; secret: TVaultSecret; notes?: string }
   | { status: "locked" | "not_found" | "corrupt" };
+
+/** Outcome of `init`. */
+export interface InitResult {
+  status: "initialized" | "exists";
+  publicKeySha256: string;
+}
 
 const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -33,18 +40,21 @@ const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).dige
  * `unlock` provides (from the browser, end to end) and which lives in this object's memory
  * until `lock`, the idle timer, or the process ends — a restart always starts locked.
  *
- * Every change is made in memory, then written off the event loop (writes one at a time,
- * coalesced; a failed write undoes its changes); the methods that change something resolve
- * once the change is on disk. A vault.json that cannot be parsed at start does not stop the
- * companion: the vault is `damaged`, every change is refused and the file is left as it is.
+ * Memory holds only what the disk holds. A change waits in a queue and is applied to a copy of
+ * the written file when its write starts (writes run off the event loop, one at a time,
+ * coalesced); the copy replaces the file in memory once it is on disk, and the change is then
+ * answered. So every reader (list, activeFor, open, status) sees written state only, a change
+ * answered "done" is on disk, and a failed write leaves memory as it was, with the changes
+ * queued behind it applied to that (vault/serial-writes.ts). A vault.json that cannot be parsed
+ * at start does not stop the companion: the vault is `damaged`, every change is refused and the
+ * file is left as it is.
  */
 export class VaultService {
   readonly #store: VaultStore;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #instanceId: string;
-  readonly #writes: SerialWrites;
-  #file: VaultFile | undefined;
+  readonly #writes: SerialWrites<VaultFile | undefined>;
   #damaged = false;
   #keyPair: BoxKeyPair | undefined;
   #idleMs = 15 * 60_000;
@@ -56,11 +66,9 @@ export class VaultService {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#instanceId = options.instanceId;
-    this.#writes = new SerialWrites(() =>
-      this.#file === undefined ? Promise.resolve() : this.#store.save(this.#file),
-    );
+    let loaded: VaultFile | undefined;
     try {
-      this.#file = this.#store.load();
+      loaded = this.#store.load();
     } catch (error) {
       // A file that cannot be parsed (bytes damaged on disk, a hand edit, or an entry an older
       // version let through) must not keep the whole companion down: only the vault is out of
@@ -74,6 +82,12 @@ export class VaultService {
         error: error instanceof Error ? error.name : "unknown",
       });
     }
+    this.#writes = new SerialWrites(loaded, (f) => (f === undefined ? Promise.resolve() : this.#store.save(f)));
+  }
+
+  /** The file as written: what every reader uses (never a change still waiting for its write). */
+  get #file(): VaultFile | undefined {
+    return this.#writes.committed;
   }
 
   /** vault.json could not be read at start: every vault request is refused. */
@@ -111,23 +125,24 @@ export class VaultService {
   }
 
   /** Stores the public key (made in the browser). Refuses to replace an existing vault unless asked. */
-  async init(
-    publicKey: string,
-    replace: boolean,
-  ): Promise<{ status: "initialized" | "exists"; publicKeySha256: string }> {
+  async init(publicKey: string, replace: boolean): Promise<InitResult> {
     this.#refuseIfDamaged();
     const key = boxPublicKey(fromBase64Url(publicKey));
-    if (this.#file !== undefined && !replace)
-      return { status: "exists", publicKeySha256: sha256hex(fromBase64Url(this.#file.publicKey)) };
-    this.lock();
-    const previous = this.#file;
-    const file: VaultFile = { version: 1, publicKey: toBase64Url(key), createdAt: this.#clock.now(), entries: [] };
-    this.#file = file;
-    await this.#writes.schedule(() => {
-      if (this.#file === file) this.#file = previous;
+    const createdAt = this.#clock.now();
+    const result = await this.#writes.run<InitResult>((f) => {
+      if (f !== undefined && !replace)
+        return { state: f, value: { status: "exists", publicKeySha256: sha256hex(fromBase64Url(f.publicKey)) } };
+      const file: VaultFile = { version: 1, publicKey: toBase64Url(key), createdAt, entries: [] };
+      return {
+        state: file,
+        value: { status: "initialized", publicKeySha256: sha256hex(key) },
+        // Locked the moment the new file is the vault: a key held until then opens the old one.
+        // If the write fails the old vault stays, and so may its key.
+        onCommit: () => this.lock(),
+      };
     });
-    this.#logger.info("vault initialized", { replaced: replace });
-    return { status: "initialized", publicKeySha256: sha256hex(key) };
+    if (result.status === "initialized") this.#logger.info("vault initialized", { replaced: replace });
+    return result;
   }
 
   /** Keeps the private key in memory if it matches the stored public key. */
@@ -177,54 +192,28 @@ export class VaultService {
   }
 
   /**
-   * Seals entries to the public key and writes them in one atomic file replace. Works while
-   * locked. All or nothing: when one entry would seal larger than the file accepts, or the file
-   * would pass its most entries or sealed bytes, nothing is stored (VaultRefusedError): an
-   * entry the next start could not load would put the whole vault out of use.
+   * Seals entries to the public key and writes them in one atomic file replace; their metadata
+   * once they are on disk (undefined: no vault). Works while locked. All or nothing: when one
+   * entry would seal larger than the file accepts, or the file would pass its most entries or
+   * sealed bytes, nothing is stored (VaultRefusedError): an entry the next start could not load
+   * would put the whole vault out of use.
    */
   async putMany(entries: readonly NewEntry[]): Promise<TVaultEntryMeta[] | undefined> {
     this.#refuseIfDamaged();
-    const f = this.#file;
-    if (f === undefined) return undefined;
-    if (f.entries.length + entries.length > MAX_VAULT_ENTRIES) throw this.#full();
-    const recipient = boxPublicKey(fromBase64Url(f.publicKey));
-    const added = entries.map((e) => sealEntry(this.#instanceId, recipient, e, this.#clock.now()));
-    let total = 0;
-    for (const e of f.entries) total += e.sealed.length;
-    for (const e of added) total += e.sealed.length;
-    if (total > MAX_SEALED_TOTAL_CHARS) throw this.#full();
-    for (const e of added) f.entries.push(e);
-    const ids = new Set(added.map((e) => e.meta.id));
-    await this.#writes.schedule(() => {
-      f.entries = f.entries.filter((e) => !ids.has(e.meta.id));
-    });
-    return added.map((e) => e.meta);
-  }
-
-  #full(): VaultRefusedError {
-    return new VaultRefusedError(
-      "full",
-      `The vault is full (at most ${MAX_VAULT_ENTRIES.toLocaleString("en")} entries and ${MAX_SEALED_TOTAL_CHARS / 1024 / 1024} MiB of sealed data): delete entries that are no longer needed.`,
+    const now = this.#clock.now();
+    return this.#writes.run((f) =>
+      f === undefined ? { state: f, value: undefined } : addEntries(f, entries, this.#instanceId, now),
     );
   }
 
   /** Changes entry states (pending → active, older → superseded) in one write. */
   async setStates(changes: ReadonlyMap<string, TVaultEntryMeta["state"]>): Promise<void> {
-    const f = this.#file;
-    if (this.#damaged || f === undefined || changes.size === 0) return;
-    const before = new Map<string, TVaultEntryMeta["state"]>();
-    for (const e of f.entries) {
-      const s = changes.get(e.meta.id);
-      if (s === undefined) continue;
-      before.set(e.meta.id, e.meta.state);
-      e.meta = { ...e.meta, state: s };
-    }
-    await this.#writes.schedule(() => {
-      for (const e of f.entries) {
-        const s = before.get(e.meta.id);
-        if (s !== undefined) e.meta = { ...e.meta, state: s };
-      }
-    });
+    if (this.#damaged || changes.size === 0) return;
+    const wanted = new Map(changes);
+    await this.#writes.run((f) => ({
+      state: f === undefined ? f : setEntryStates(f, wanted),
+      value: undefined,
+    }));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -234,17 +223,8 @@ export class VaultService {
   /** Removes entries in one write; how many there were. */
   async deleteMany(ids: ReadonlySet<string>): Promise<number> {
     this.#refuseIfDamaged();
-    const f = this.#file;
-    if (f === undefined) return 0;
-    const removed: { index: number; entry: StoredEntry }[] = [];
-    const kept: StoredEntry[] = [];
-    f.entries.forEach((entry, index) => (ids.has(entry.meta.id) ? removed.push({ index, entry }) : kept.push(entry)));
-    if (removed.length === 0) return 0;
-    f.entries = kept;
-    await this.#writes.schedule(() => {
-      for (const r of removed) f.entries.splice(Math.min(r.index, f.entries.length), 0, r.entry);
-    });
-    return removed.length;
+    const wanted = new Set(ids);
+    return this.#writes.run((f) => (f === undefined ? { state: f, value: 0 } : removeEntries(f, wanted)));
   }
 
   list(filter: { mac?: string | undefined; offset: number; limit: number }): {

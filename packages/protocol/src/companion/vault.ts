@@ -75,7 +75,11 @@ export const MAX_VAULT_NOTES_BYTES = 4096;
  * characters other than tab and line breaks.
  */
 
-/** The secret of an entry (only ever inside a sealed blob, or in a `vault.reveal` answer). */
+/**
+ * The secret of a new entry (`vault.put`): bounded by bytes so that it always seals within the
+ * file's limit (above). Only ever inside a sealed blob, or in a `vault.reveal` answer. Entries
+ * already stored are read with {@link ZVaultStoredSecretSchema}.
+ */
 export const ZVaultSecretSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("password"), username: ZUsername, password: z.string().min(1).max(128) }),
   z.strictObject({
@@ -90,6 +94,23 @@ export const ZVaultSecretSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 export type TVaultSecret = z.infer<typeof ZVaultSecretSchema>;
+
+/**
+ * The secret of a stored entry, read back from its sealed blob (and sent in `vault.reveal`): the
+ * rules entries were written under before the byte bounds, any text up to 16,384 characters for
+ * a private key. An entry an earlier version accepted (a PuTTY key whose comment has an accent,
+ * an OpenSSH key saved with a byte order mark) must keep opening: its blob already fits the
+ * file, and the strict rules are there only to keep new blobs within it.
+ */
+export const ZVaultStoredSecretSchema: z.ZodType<TVaultSecret> = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("password"), username: ZUsername, password: z.string().min(1).max(128) }),
+  z.strictObject({
+    kind: z.literal("sshKey"),
+    username: ZUsername,
+    privateKey: z.string().min(1).max(16_384),
+    passphrase: z.string().max(256).optional(),
+  }),
+]);
 
 /** Whether `s` holds a C0 control character other than tab, line feed and carriage return. */
 function hasControlCharacter(s: string): boolean {
@@ -181,7 +202,7 @@ export const ZVaultRevealResultSchema = z.discriminatedUnion("status", [
   z.strictObject({
     status: z.literal("ok"),
     entry: ZVaultEntryMetaSchema,
-    secret: ZVaultSecretSchema,
+    secret: ZVaultStoredSecretSchema,
     notes: z.string().max(4096).optional(),
   }),
   z.strictObject({ status: z.enum(["locked", "not_found", "corrupt"]) }),

@@ -9,14 +9,14 @@ import { JobProgress } from "../discovery/job-progress";
 import { useDeviceJob } from "../discovery/use-device-job";
 import { useDiscovery } from "../discovery/use-discovery";
 import type { InstanceChannel } from "../instances/e2e-channel";
-
-const DEVICE_HTTPS_PORT = 443;
+import { generateTargets } from "./generate-targets";
 
 /**
  * Bulk credential generation (`vault.generate`, admin): the companion makes a unique strong
  * password per selected device, seals it into the vault, then applies it. With the devices'
  * current login typed here it works while the vault is locked; without one each device's
- * active vault entry is used (vault unlocked). The devices are picked from a fresh scan.
+ * active vault entry is used (vault unlocked). The devices are picked from a fresh scan, and each
+ * is sent with the certificate that scan showed for it.
  */
 export function VaultGenerate({ open, role, onChange }: { open: InstanceChannel; role: TRole; onChange: () => void }) {
   const discovery = useDiscovery(open);
@@ -45,7 +45,7 @@ export function VaultGenerate({ open, role, onChange }: { open: InstanceChannel;
     if ((username === "") !== (password === ""))
       return setError("Type both the current user name and password, or neither (then the vault entries are used).");
     const body = {
-      devices: picked.map((d) => ({ mac: d.mac, ip: d.ip, port: DEVICE_HTTPS_PORT })),
+      devices: generateTargets(picked),
       ...(username ? { login: { username, password } } : {}),
       ...(newUsername ? { username: newUsername } : {}),
       length: n,
