@@ -428,9 +428,10 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
     console.log(
       `flood: ${statuses.length} informs in ${seconds.toFixed(1)} s from one device, ${accepted} accepted, ${limited} refused (429)`,
     );
-    // Its bucket: burst 40, then 20/s.
+    // Its bucket: burst 40, then 20/s. However slow this machine sends, the flood went past it
+    // (a count of informs sent would fail on a slow machine without saying anything of the limit).
     expect(accepted).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 2);
-    expect(statuses.length).toBeGreaterThan(200);
+    expect(limited).toBeGreaterThan(0);
     expect(accepted + limited).toBe(statuses.length);
     expect(c.get("unifi.rate_limited_device")).toBeGreaterThan(0);
     // Every other UniFi device reported during the flood.
