@@ -1,5 +1,6 @@
 import type { TDeviceJobEvent, TDeviceJobProgress } from "../protocol";
 import type { Clock } from "../clock";
+import type { Logger } from "../log";
 import type { EventStream, RequestContext } from "../e2e/request-context";
 import { countFitting, LIST_BUDGET_BYTES } from "../devices/message-budget";
 
@@ -89,28 +90,34 @@ export class JobStream<R, E> {
 }
 
 /**
- * The progress stream of an adoption or generation job: per-device rows in batches of 200, each
- * event with the running counts; `push` counts a row and queues it.
+ * Starts an adoption or generation job in the background and answers its request: per-device
+ * rows go out in batches of 200, each event with the running counts. `run` gets the function
+ * that records a row and the stream's signal, which aborts once nobody can see the job (it must
+ * stop touching devices then); a job that throws is logged as `failure` and still ends its
+ * stream.
  */
-export function deviceJobStream(
+export function startDeviceJob(
   ctx: RequestContext,
-  type: string,
-  total: number,
-  clock: Clock,
-): { stream: JobStream<TDeviceJobProgress, TDeviceJobEvent>; push: (p: TDeviceJobProgress) => void } {
-  const counts = { done: 0, failed: 0, skipped: 0, total };
+  site: { clock: Clock; logger: Logger },
+  job: { type: string; total: number; failure: string },
+  run: (push: (p: TDeviceJobProgress) => void, signal: AbortSignal) => Promise<unknown>,
+): { subscriptionId: string; total: number } {
+  const counts = { done: 0, failed: 0, skipped: 0, total: job.total };
   const stream = new JobStream<TDeviceJobProgress, TDeviceJobEvent>(
     ctx,
-    type,
+    job.type,
     200,
     (results, done) => ({ results, done, counts: { ...counts } }),
-    clock,
+    site.clock,
   );
-  return {
-    stream,
-    push: (p) => {
-      counts[p.status]++;
-      stream.push(p);
-    },
+  const push = (p: TDeviceJobProgress): void => {
+    counts[p.status]++;
+    stream.push(p);
   };
+  void run(push, stream.signal)
+    .catch((error: unknown) =>
+      site.logger.error(job.failure, { error: error instanceof Error ? error.name : "unknown" }),
+    )
+    .finally(() => stream.finish());
+  return { subscriptionId: stream.subscriptionId, total: job.total };
 }

@@ -18,7 +18,7 @@ import { PinStore } from "../adoption/pin-store";
 import { createVaultRequestHandlers } from "../vault/vault-requests";
 import { VaultService } from "../vault/vault-service";
 import { runScan } from "./discovery-scan";
-import { deviceJobStream, JobStream } from "./job-stream";
+import { JobStream, startDeviceJob } from "./job-stream";
 import { planScan, scopeFromConfig, type Resolver, type ScopeConfig } from "./scope";
 
 /** The request types served here. */
@@ -168,14 +168,13 @@ export function createSiteRequestHandlers(
     "discovery.adopt": (raw, ctx) => {
       const s = site();
       const body = ZDiscoveryAdoptBodySchema.parse(raw);
-      const { stream, push } = deviceJobStream(ctx, "adoption.progress", body.devices.length, s.clock);
       // Aborted when its progress stream stops early: no login or change after the session ends.
-      void adoptDevices(body, s, push, stream.signal)
-        .catch((error: unknown) =>
-          s.logger.error("adoption failed", { error: error instanceof Error ? error.name : "unknown" }),
-        )
-        .finally(() => stream.finish());
-      return { subscriptionId: stream.subscriptionId, total: body.devices.length };
+      return startDeviceJob(
+        ctx,
+        s,
+        { type: "adoption.progress", total: body.devices.length, failure: "adoption failed" },
+        (push, signal) => adoptDevices(body, s, push, signal),
+      );
     },
     ...createVaultRequestHandlers(site),
   };

@@ -11,7 +11,7 @@ import {
 import { RequestRefusedError } from "../e2e/dispatch-request";
 import type { RequestHandler } from "../e2e/request-context";
 import type { SiteServices } from "../discovery/site-requests";
-import { deviceJobStream } from "../discovery/job-stream";
+import { startDeviceJob } from "../discovery/job-stream";
 import { generateCredentials } from "./generate-credentials";
 import { VAULT_DAMAGED_MESSAGE, VaultRefusedError } from "./vault-refused";
 import type { VaultService } from "./vault-service";
@@ -85,13 +85,12 @@ export function createVaultRequestHandlers(
     "vault.generate": (raw, ctx) => {
       const s = vaultSite();
       const body = ZVaultGenerateBodySchema.parse(raw);
-      const { stream, push } = deviceJobStream(ctx, "vault.generate.progress", body.devices.length, s.clock);
-      void generateCredentials(body, s, push, stream.signal)
-        .catch((error: unknown) =>
-          s.logger.error("credential generation failed", { error: error instanceof Error ? error.name : "unknown" }),
-        )
-        .finally(() => stream.finish());
-      return { subscriptionId: stream.subscriptionId, total: body.devices.length };
+      return startDeviceJob(
+        ctx,
+        s,
+        { type: "vault.generate.progress", total: body.devices.length, failure: "credential generation failed" },
+        (push, signal) => generateCredentials(body, s, push, signal),
+      );
     },
   };
 }
