@@ -1,24 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { PushStream } from "../src/e2e/push-stream";
+import { DEFAULT_PUSH_STREAM_LIMITS, PushStream, type PushStreamLimits } from "../src/e2e/push-stream";
 import type { StreamStopReason } from "../src/e2e/request-context";
 import type { TE2EResponse } from "../src/protocol";
 import { manualClock } from "./harness/manual-clock";
 
 const ID = "6f1c2a3b-0d4e-4f50-8a61-7b8c9d0e1f20";
 
-function make(limits = { maxQueuedEvents: 4, bytesPerSec: 100, burstBytes: 100 }) {
+function make(limits: Partial<PushStreamLimits> = { maxQueuedEvents: 4, bytesPerSec: 100, burstBytes: 100 }) {
   const clock = manualClock();
   const sent: TE2EResponse[] = [];
   const stops: StreamStopReason[] = [];
+  const drained: number[] = [];
   const stream = new PushStream(
     ID,
     "terminal.output",
     (m) => sent.push(m),
     clock,
-    limits,
+    { ...DEFAULT_PUSH_STREAM_LIMITS, ...limits },
     (r) => stops.push(r),
+    () => drained.push(clock.now()),
   );
-  return { clock, sent, stops, stream };
+  return { clock, sent, stops, drained, stream };
 }
 
 const events = (sent: TE2EResponse[]) => sent.filter((m) => m.kind === "event");
@@ -101,6 +103,73 @@ describe("push streams (ctx.stream): ordered, bounded, started only after the re
     closed.stream.stop("session_closed");
     expect(closed.sent).toEqual([]);
     expect(closed.stream.push({})).toBe(false);
+  });
+
+  it("flow control: once acknowledged, at most the window stays unacknowledged; events wait for acks, in order, and the producer hears when they drained", () => {
+    // Each event body is {"d":"xxxxxxxxxx"}: 16 bytes of JSON. A 40-byte window holds two.
+    const { sent, drained, stream } = make({ maxQueuedEvents: 100, windowBytes: 40 });
+    const body = { d: "x".repeat(10) };
+    stream.start();
+    // Before the browser acknowledges anything, the window does not apply (a browser older than
+    // flow control never does).
+    for (let i = 0; i < 5; i += 1) stream.push(body);
+    expect(events(sent)).toHaveLength(5);
+    expect(stream.acknowledge(0)).toBe(true);
+    // Events 1–4 (64 bytes) are unacknowledged: a sixth waits, and so does a seventh.
+    stream.push(body);
+    stream.push(body);
+    expect(events(sent)).toHaveLength(5);
+    expect(stream.waiting).toBe(2);
+    expect(drained).toEqual([]);
+    stream.acknowledge(3); // event 4 alone is in flight: one more fits
+    expect(events(sent)).toHaveLength(6);
+    expect(stream.waiting).toBe(1);
+    stream.acknowledge(5); // nothing in flight: the last goes, and the queue drained
+    expect(events(sent).map((e) => (e.kind === "event" ? e.seq : -1))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(stream.waiting).toBe(0);
+    expect(drained).toHaveLength(1);
+    // An acknowledgement of an event not sent yet, or an old one, changes nothing.
+    expect(stream.acknowledge(7)).toBe(false);
+    expect(stream.acknowledge(2)).toBe(true);
+    stream.push(body);
+    stream.push(body);
+    stream.push(body);
+    // Event 6 is still in flight: 7 fits beside it (32 bytes), 8 waits.
+    expect(events(sent)).toHaveLength(8);
+    expect(stream.waiting).toBe(2);
+  });
+
+  it("a window that stays full without an acknowledgement for `stallMs` ends the stream with `error` (overflow)", () => {
+    const { clock, sent, stops, stream } = make({ maxQueuedEvents: 100, windowBytes: 40, stallMs: 1000 });
+    const body = { d: "x".repeat(10) };
+    stream.start();
+    stream.push(body);
+    stream.acknowledge(0);
+    stream.push(body);
+    stream.push(body);
+    stream.push(body); // waits: 32 bytes in flight
+    clock.advance(900);
+    stream.acknowledge(1); // progress: the stall clock starts again
+    expect(events(sent)).toHaveLength(4);
+    stream.push(body); // 2 and 3 in flight: waits
+    clock.advance(500);
+    stream.acknowledge(1); // no progress: the stall clock runs on
+    clock.advance(499);
+    expect(stops).toEqual([]);
+    clock.advance(1);
+    expect(stops).toEqual(["overflow"]);
+    expect(sent.at(-1)).toEqual({ kind: "end", subscriptionId: ID, reason: "error" });
+    expect(stream.acknowledge(3)).toBe(false);
+  });
+
+  it("acknowledgements before the result went out, or after the stream stopped, are refused", () => {
+    const { stream } = make();
+    stream.push({});
+    expect(stream.acknowledge(0)).toBe(false);
+    stream.start();
+    expect(stream.acknowledge(0)).toBe(true);
+    stream.stop("cancelled");
+    expect(stream.acknowledge(0)).toBe(false);
   });
 
   it("a stream that ended before its result went out sends its `end` right after the result", () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { startSimulator, type SimulatorHandle } from "../../simulator/src/index";
 import type { DeviceService } from "../src/devices/device-service";
+import { DEFAULT_PUSH_STREAM_LIMITS } from "../src/e2e/push-stream";
 import type { RunningCompanion } from "../src/run/start-companion";
 import type { TE2EResponse, TTerminalOutputEvent } from "../src/protocol";
 import { makeSelfSignedCert } from "./harness/certs";
@@ -15,6 +16,8 @@ useNativePrimitives();
 
 const SCALE = 0.05;
 const IDLE_MS = 1500;
+/** Shorter than IDLE_MS: a terminal whose browser stopped acknowledging is ended for that, not for idling. */
+const STALL_MS = 1000;
 const b64 = (text: string): string => Buffer.from(text).toString("base64url");
 const result = <T>(r: TE2EResponse): T => {
   if (r.kind !== "result") throw new Error(`expected a result, got ${JSON.stringify(r)}`);
@@ -91,6 +94,7 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
         timeScale: SCALE,
       },
       terminalLimits: { idleTimeoutMs: IDLE_MS },
+      pushStreamLimits: { stallMs: STALL_MS },
     });
     service = await (companion.devices ?? Promise.reject(new Error("no device service")));
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online");
@@ -269,6 +273,80 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
     ] as const)
       expect(result(await b.request("terminal.close", { subscriptionId: t }))).toEqual({ closed: true });
   }, 20_000);
+
+  /** The events of terminal `id` so far, and the JSON bytes of their bodies after event `after`. */
+  const outputOf = (b: BrowserSession, id: string, after = -1): { last: number; bytesAfter: number } => {
+    let last = -1;
+    let bytesAfter = 0;
+    for (const e of b.events) {
+      if (e.kind !== "event" || e.subscriptionId !== id) continue;
+      last = e.seq;
+      if (e.seq > after) bytesAfter += JSON.stringify(e.body).length;
+    }
+    return { last, bytesAfter };
+  };
+
+  it("flow control: a device printing faster than the browser acknowledges waits for it; 1.3 MB of `seq` arrives whole and in order", async () => {
+    const b = await browser("operator");
+    const device = veilSim.devices[1];
+    if (!device) throw new Error("no device");
+    const prompt = `${device.hostname}# `;
+    const id = await openTerminal(b, device.mac);
+    await waitUntil(() => screen(b, id).text.endsWith(prompt), 5000, "prompt");
+    // The first acknowledgement turns the window on for this stream.
+    b.ack(id, outputOf(b, id).last);
+    const paused = service.ctx.counters.get("veil.channel_paused") ?? 0;
+    await type(b, id, "seq 1 200000\r");
+    // Unacknowledged, the companion sends one window (1 MiB of event bodies) and stops reading
+    // from the device: the rest waits in the device's buffers.
+    await waitUntil(() => outputOf(b, id, 0).bytesAfter > 900_000, 5000, "a window of output");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(outputOf(b, id, 0).bytesAfter).toBeLessThanOrEqual(DEFAULT_PUSH_STREAM_LIMITS.windowBytes);
+    expect(screen(b, id).text.endsWith(prompt)).toBe(false);
+    expect(service.ctx.counters.get("veil.channel_paused") ?? 0).toBeGreaterThan(paused);
+    // A malformed acknowledgement is answered as a malformed request, and changes nothing.
+    const errors = b.responses.length;
+    b.ack(id, 0, { kind: "ack", subscriptionId: id, seq: -1 });
+    await waitUntil(() => b.responses.length > errors, 5000, "an answer to the malformed ack");
+    expect(b.responses.at(-1)).toMatchObject({ kind: "error", id: null, error: { code: "bad_request" } });
+    expect(screen(b, id).text.endsWith(prompt)).toBe(false);
+    // A browser acknowledging what it got as it goes gets the rest, and nothing is lost.
+    const acking = setInterval(() => b.ack(id, outputOf(b, id).last), 20);
+    try {
+      await waitUntil(
+        () => screen(b, id).text.endsWith(prompt) && screen(b, id).text.length > 1_000_000,
+        20_000,
+        "the whole output",
+      );
+    } finally {
+      clearInterval(acking);
+    }
+    const numbers = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\r\n`).join("");
+    expect(screen(b, id).text).toContain(`seq 1 200000\r\n${numbers}${prompt}`);
+    expect(screen(b, id).ended).toBeUndefined();
+    expect(service.ctx.counters.get("veil.rate_limited_device") ?? 0).toBe(0);
+    expect(result(await b.request("terminal.close", { subscriptionId: id }))).toEqual({ closed: true });
+  }, 40_000);
+
+  it("flow control: a browser that stops acknowledging loses its terminal (`overflow`) after the stall limit, and the device is read again", async () => {
+    const b = await browser("operator");
+    const device = veilSim.devices[1];
+    if (!device) throw new Error("no device");
+    const id = await openTerminal(b, device.mac);
+    await waitUntil(() => screen(b, id).text.endsWith(`${device.hostname}# `), 5000, "prompt");
+    b.ack(id, outputOf(b, id).last);
+    await type(b, id, "seq 1 300000\r");
+    await waitUntil(() => screen(b, id).ended !== undefined, STALL_MS + 5000, "the stalled stream ends");
+    // The stream ended at once, with no `closed` event (nothing more can go out on it); the record says why.
+    expect(screen(b, id).ended).toBe("error");
+    expect(companion.terminals.size).toBe(0);
+    expect(companion.terminals.closedRecords.at(-1)).toMatchObject({ terminalId: id, reason: "overflow" });
+    await waitUntil(() => veilSim.stats().terminalsOpen === 0, 5000, "device shell closed");
+    // Reading resumed: the device's buffered output is read (and dropped) and its informs arrive again.
+    const since = Date.now();
+    const entry = service.ctx.inventory.devices.get(device.mac);
+    await waitUntil(() => (entry?.lastSeen ?? 0) > since, 10_000, "an inform after the terminal ended");
+  }, 30_000);
 
   it("closing the E2E session closes its terminals on the device", async () => {
     const b = await browser("operator");

@@ -17,6 +17,9 @@ import { sourceOptions } from "./source-address";
 import type { TDeviceUpMessage } from "@veil/protocol";
 import type { TerminalSession } from "./terminal";
 
+/** Chunks of a long terminal command not yet written to the socket, at most (VeilConnector.pump). */
+const PUMP_IN_FLIGHT = 4;
+
 /** Drives one device's channel until the context stops. */
 export class VeilConnector {
   private ws: WebSocket | undefined;
@@ -148,6 +151,7 @@ export class VeilConnector {
             r.reboot ? () => this.reboot() : undefined,
           );
           if (r.exit && this.terminals.delete(msg.sessionId)) ctx.stats.terminalsOpen--;
+          if (r.more) this.pump(msg.sessionId, t, r.more);
           return;
         }
       }
@@ -156,6 +160,28 @@ export class VeilConnector {
       // A bad challenge leaves nothing to talk about: drop the connection and retry later.
       if (client.state === "awaiting_challenge") ws.terminate();
     }
+  }
+
+  /**
+   * Sends a long command's output (`more`) as fast as the channel takes it: at most
+   * PUMP_IN_FLIGHT chunks not yet written to the socket, as a shell blocks on a full pty. A
+   * companion that stops reading (flow control) therefore stops the command.
+   */
+  private pump(sessionId: string, t: TerminalSession, more: () => string | undefined): void {
+    let inFlight = 0;
+    const go = (): void => {
+      while (inFlight < PUMP_IN_FLIGHT) {
+        if (this.terminals.get(sessionId) !== t || this.ws?.readyState !== WebSocket.OPEN) return;
+        const chunk = more();
+        if (chunk === undefined) return;
+        inFlight += 1;
+        this.send({ type: "terminal_data", sessionId, data: Buffer.from(chunk).toString("base64url") }, () => {
+          inFlight -= 1;
+          go();
+        });
+      }
+    };
+    go();
   }
 
   private inform(ws: WebSocket): void {

@@ -15,6 +15,10 @@
  *    everyone and sends batches only to sockets that announced version 2; every receiver still
  *    accepts single frames (multi-node relays send those). End-to-end sessions are unchanged
  *    (SESSION_PROTOCOL_VERSION).
+ *    2026-11-24 (additive, no bump): push-stream flow control inside end-to-end sessions — the
+ *    companion's hello names `streamWindowBytes` and the browser answers events with `ack`
+ *    messages (companion/messages.ts). A browser sends no `ack` to a companion whose hello lacks
+ *    it, and a companion applies the window to a stream only once the browser acknowledged it.
  */
 export const PROTOCOL_VERSION = 2 as const;
 

@@ -33,6 +33,12 @@ export interface QueuedReply {
 export interface LiveChannel {
   send(message: TDeviceDownMessage): boolean;
   close(): void;
+  /**
+   * Stops (`on`) or resumes reading from the device for `holder`: reading stops while any holder
+   * holds it, so the device's sends back up in its own TCP buffer (a terminal whose browser reads
+   * slower than the device prints). Frames already read still arrive.
+   */
+  hold(holder: object, on: boolean): void;
 }
 
 /** Where the Veil channel hands terminal traffic (the companion's terminal hub, src/terminal/). */
@@ -41,8 +47,12 @@ export interface TerminalSink {
   data(mac: string, message: Extract<TDeviceUpMessage, { type: "terminal_data" }>): boolean;
   /** One live channel of a device closed (or was replaced): the terminals opened on it end. */
   channelClosed(mac: string, channel: LiveChannel): void;
-  /** Spends the terminal frame budget of a device with an open terminal; false otherwise. */
-  allowFrame(mac: string): boolean;
+  /**
+   * Spends the terminal frame budget of a device with an open (or just closed) terminal:
+   * `allowed`; `throttle` when that budget is spent (its terminal output is slowed, not dropped);
+   * `refused` when the device has no terminal.
+   */
+  allowFrame(mac: string): "allowed" | "throttle" | "refused";
 }
 
 /** The shared run-time of the device side. */

@@ -38,6 +38,10 @@ export interface VeilChannelServer {
 /** Bad frames tolerated per connection before it is closed. */
 const MAX_BAD_FRAMES = 20;
 const HELLO_TIMEOUT_MS = 10_000;
+/** How long reading from an adopted device pauses once it spent its frame budget. */
+const THROTTLE_MS = 100;
+/** The holder of that pause (LiveChannel.hold). */
+const THROTTLED = Object.freeze({ holder: "frame budget" });
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const toBytes = (data: RawData): Uint8Array => {
@@ -125,6 +129,8 @@ export async function startVeilChannelServer(
     let bad = 0;
     let device: DeviceEntry | undefined;
     let live: LiveChannel | undefined;
+    /** Reading is held back because the device spent its frame budget. */
+    let throttle: NodeJS.Timeout | undefined;
     const drop = (reason: string): void => {
       ctx.counters.add(`veil.${reason}`);
       if (++bad >= MAX_BAD_FRAMES) ws.terminate();
@@ -136,6 +142,7 @@ export async function startVeilChannelServer(
     ws.on("error", () => ctx.counters.add("veil.socket_error"));
     ws.on("close", () => {
       clearTimeout(helloTimer);
+      clearTimeout(throttle);
       if (device && live && ctx.channels.get(device.mac) === live) ctx.channels.delete(device.mac);
       if (device && live) ctx.terminalSink?.channelClosed(device.mac, live);
     });
@@ -160,14 +167,29 @@ export async function startVeilChannelServer(
       }
       if (device === undefined) return drop("after_refusal");
       // A device with an open terminal also spends the terminal budget (one frame per echo).
-      if (!ctx.perDevice.take(`veil/${device.mac}`) && !(ctx.terminalSink?.allowFrame(device.mac) ?? false))
-        return drop("rate_limited_device");
+      const budget = ctx.perDevice.take(`veil/${device.mac}`)
+        ? "allowed"
+        : (ctx.terminalSink?.allowFrame(device.mac) ?? "refused");
+      if (budget === "refused" || (budget === "throttle" && live === undefined)) return drop("rate_limited_device");
+      if (budget === "throttle" && live !== undefined && throttle === undefined) {
+        // Terminal output over its budget is slowed, not cut: reading stops for a moment, so what
+        // the device prints meanwhile waits in its own buffers and none of it is lost. Frames
+        // already read still arrive; of those, only terminal output is taken.
+        ctx.counters.add("veil.throttled_device");
+        const held = live;
+        held.hold(THROTTLED, true);
+        throttle = setTimeout(() => {
+          throttle = undefined;
+          held.hold(THROTTLED, false);
+        }, THROTTLE_MS);
+      }
       let msg: TDeviceUpMessage;
       try {
         msg = chan.receive(frame);
       } catch (error) {
         return drop(error instanceof DeviceCodecError ? error.reason : "malformed");
       }
+      if (budget === "throttle" && msg.type !== "terminal_data") return drop("rate_limited_device");
       onMessage(device, chan.identity.keyType, msg, drop);
     });
   }
@@ -215,6 +237,7 @@ export async function startVeilChannelServer(
       ctx.inventory.saveDevice(d);
       ctx.counters.add("veil.adopted");
     }
+    const holders = new Set<object>();
     const live: LiveChannel = {
       send: (message) => {
         if (ws.readyState !== ws.OPEN) return false;
@@ -223,6 +246,15 @@ export async function startVeilChannelServer(
         return true;
       },
       close: () => ws.close(),
+      hold: (holder, on) => {
+        const held = holders.size > 0;
+        if (on) holders.add(holder);
+        else holders.delete(holder);
+        if (!held && holders.size > 0) {
+          ctx.counters.add("veil.channel_paused");
+          ws.pause();
+        } else if (held && holders.size === 0) ws.resume();
+      },
     };
     ctx.channels.get(d.mac)?.close();
     ctx.channels.set(d.mac, live);

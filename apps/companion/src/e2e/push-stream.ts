@@ -1,4 +1,4 @@
-import type { TE2EResponse } from "../protocol";
+import { STREAM_STALL_MS, STREAM_WINDOW_BYTES, type TE2EResponse } from "../protocol";
 import type { Clock } from "../clock";
 import type { EventStream, StreamStopReason } from "./request-context";
 
@@ -10,14 +10,29 @@ export interface PushStreamLimits {
   readonly bytesPerSec: number;
   /** Bytes that may go out at once. */
   readonly burstBytes: number;
+  /** Event bytes sent and not yet acknowledged, at most, once the browser acknowledges the stream. */
+  readonly windowBytes: number;
+  /** How long the window may stay full without an acknowledgement before the stream ends with `error`. */
+  readonly stallMs: number;
 }
 
-/** 1 MiB/s per stream with a 1 MiB burst, at most 256 waiting events. */
+/**
+ * 1 MiB/s per stream with a 1 MiB burst, at most 256 waiting events, a 1 MiB window
+ * (STREAM_WINDOW_BYTES, which the hello announces) and 30 s to acknowledge a full one.
+ */
 export const DEFAULT_PUSH_STREAM_LIMITS: PushStreamLimits = {
   maxQueuedEvents: 256,
   bytesPerSec: 1024 * 1024,
   burstBytes: 1024 * 1024,
+  windowBytes: STREAM_WINDOW_BYTES,
+  stallMs: STREAM_STALL_MS,
 };
+
+/**
+ * Sizes of sent events kept for a stream the browser has not acknowledged yet (a browser older
+ * than flow control never does): past this, the oldest are forgotten, as if acknowledged.
+ */
+const MAX_TRACKED_BEFORE_ACK = 1024;
 
 interface Queued {
   readonly body: unknown;
@@ -30,6 +45,14 @@ interface Queued {
  * sent wait (the browser registers the stream when the result arrives), and so do events over
  * the byte budget; a queue that passes `maxQueuedEvents` ends the stream with `error` rather
  * than growing. `onStop` runs exactly once, whatever stopped the stream.
+ *
+ * Flow control: once the browser acknowledges an event (`ack`, {@link acknowledge}), at most
+ * `windowBytes` of sent events (JSON of their bodies) stay unacknowledged; further events wait,
+ * so a browser or a link slower than the producer slows the stream instead of piling frames up
+ * in the companion's send buffer, the console and the browser's socket. A window that stays full
+ * for `stallMs` ends the stream with `error` (`overflow`). `onDrained` runs each time the queue
+ * empties after events had to wait: a producer that paused its source (a terminal pauses its
+ * device) resumes it then.
  */
 export class PushStream implements EventStream {
   readonly #queue: Queued[] = [];
@@ -41,6 +64,15 @@ export class PushStream implements EventStream {
   #tokens: number;
   #at: number;
   #timer: unknown;
+  /** Sizes of the events sent and not acknowledged, oldest first; the first is event `#unackedFrom`. */
+  readonly #unacked: number[] = [];
+  #unackedFrom = 0;
+  #inFlight = 0;
+  /** The browser acknowledges this stream: the window applies. */
+  #acking = false;
+  #stallTimer: unknown;
+  /** Events had to wait since the queue was last empty. */
+  #held = false;
 
   constructor(
     readonly id: string,
@@ -49,6 +81,7 @@ export class PushStream implements EventStream {
     private readonly clock: Clock,
     private readonly limits: PushStreamLimits,
     private readonly onStop: (reason: StreamStopReason) => void,
+    private readonly onDrained?: () => void,
   ) {
     this.#tokens = limits.burstBytes;
     this.#at = clock.now();
@@ -61,6 +94,11 @@ export class PushStream implements EventStream {
   /** True until the request's result went out (the stream has not flowed, and has not stopped). */
   get pending(): boolean {
     return this.#state === "pending";
+  }
+
+  /** Events waiting to go out (before the result, over the byte budget, or over the window). */
+  get waiting(): number {
+    return this.#queue.length;
   }
 
   push(body: unknown): boolean {
@@ -77,6 +115,26 @@ export class PushStream implements EventStream {
     }
     this.#queue.push({ body, size });
     if (this.#state === "open") this.#drain();
+    if (this.#queue.length > 0) this.#held = true;
+    return true;
+  }
+
+  /**
+   * The browser took in every event up to `seq`: their bytes leave the window, and the window
+   * applies from now on. False (and nothing changes) for a stream not flowing, or a `seq` not
+   * sent yet; an old `seq` changes nothing.
+   */
+  acknowledge(seq: number): boolean {
+    if (this.#state !== "open" || seq >= this.#seq) return false;
+    this.#acking = true;
+    const count = seq + 1 - this.#unackedFrom;
+    if (count > 0) {
+      for (const size of this.#unacked.splice(0, count)) this.#inFlight -= size;
+      this.#unackedFrom = seq + 1;
+      // Only progress holds off the stall limit: repeating an old acknowledgement does not.
+      this.#clearStall();
+    }
+    this.#drain();
     return true;
   }
 
@@ -128,11 +186,46 @@ export class PushStream implements EventStream {
         }
         return;
       }
+      if (this.#acking && this.#inFlight > 0 && this.#inFlight + next.size > this.limits.windowBytes) {
+        this.#armStall();
+        return;
+      }
       this.#tokens -= cost;
       this.#queue.shift();
+      this.#track(next.size);
       this.send({ kind: "event", subscriptionId: this.id, seq: this.#seq++, type: this.type, body: next.body });
+      // `send` may have stopped the stream (an event too large to send fails it).
+      if (this.#state !== "open") return;
     }
     if (this.#ending !== undefined) this.#stop("ended", this.#ending);
+    else if (this.#held) {
+      this.#held = false;
+      this.onDrained?.();
+    }
+  }
+
+  /** Counts one event of `size` bytes as sent and unacknowledged. */
+  #track(size: number): void {
+    this.#unacked.push(size);
+    this.#inFlight += size;
+    if (!this.#acking && this.#unacked.length > MAX_TRACKED_BEFORE_ACK) {
+      this.#inFlight -= this.#unacked.shift() ?? 0;
+      this.#unackedFrom += 1;
+    }
+  }
+
+  /** The window is full: unless an acknowledgement comes within `stallMs`, the stream ends. */
+  #armStall(): void {
+    if (this.#stallTimer !== undefined) return;
+    this.#stallTimer = this.clock.setTimeout(() => {
+      this.#stallTimer = undefined;
+      this.#stop("overflow", "error");
+    }, this.limits.stallMs);
+  }
+
+  #clearStall(): void {
+    if (this.#stallTimer !== undefined) this.clock.clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
   }
 
   #stop(reason: StreamStopReason, endReason: "cancelled" | "error" | undefined): void {
@@ -141,7 +234,9 @@ export class PushStream implements EventStream {
     this.#state = "stopped";
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#clearStall();
     this.#queue.length = 0;
+    this.#unacked.length = 0;
     if (wasOpen && endReason !== undefined) this.send({ kind: "end", subscriptionId: this.id, reason: endReason });
     else if (!wasOpen && reason !== "refused") this.#lateEnd = endReason;
     this.onStop(reason);

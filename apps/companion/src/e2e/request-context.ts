@@ -15,6 +15,12 @@ export interface EventStream {
    * with `error`).
    */
   push(body: unknown): boolean;
+  /**
+   * Events pushed and not sent yet: waiting for the result, the byte budget or the browser's
+   * acknowledgements (flow control). A producer that can pause its source does so while this is
+   * above zero, and resumes it in `onDrained`.
+   */
+  readonly waiting: number;
   /** Sends `end` after the events already pushed. */
   end(reason?: "cancelled" | "error"): void;
 }
@@ -40,7 +46,12 @@ export interface RequestContext {
    * request's result was sent; `onStop` runs exactly once when the stream stops for any reason
    * (so the producer can release what feeds it). Counts against the session's subscription cap.
    */
-  stream?(options: { type: string; onStop: (reason: StreamStopReason) => void }): EventStream;
+  stream?(options: {
+    type: string;
+    onStop: (reason: StreamStopReason) => void;
+    /** The events that had to wait have all gone out. */
+    onDrained?: () => void;
+  }): EventStream;
   /** Ends one of this session's subscriptions or push streams; false when there was none. */
   cancelSubscription(subscriptionId: string): boolean;
 }

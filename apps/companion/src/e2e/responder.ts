@@ -15,7 +15,13 @@ import { ReplayCache } from "./replay-cache";
 import type { AuditRecorder } from "../audit/record-request";
 import type { RequestHandler } from "./request-context";
 import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "./push-stream";
-import { requestContext, type SessionActions, type SessionStreams } from "./session-context";
+import {
+  acknowledgeStream,
+  requestContext,
+  stopStreams,
+  type SessionActions,
+  type SessionStreams,
+} from "./session-context";
 import { BoxKeyEpochs, type EpochFloors } from "../grants/box-key-epochs";
 import { revokedBy } from "../grants/verify-grant";
 import { checkSessionOpen, companionHello } from "./session-open";
@@ -166,7 +172,8 @@ export class Responder {
       return;
     }
     const { grant, pending } = opened;
-    const hello = companionHello(this.#o.instanceId, grant);
+    const pushStreamLimits = this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS;
+    const hello = companionHello(this.#o.instanceId, grant, pushStreamLimits.windowBytes);
     const { message, session } = pending.respond(utf8(JSON.stringify(hello)));
     // Every action is bound to this `live`: a timer left over from it never touches a later
     // session that reuses the session id.
@@ -175,7 +182,7 @@ export class Responder {
       clock: this.#o.clock,
       logger: this.#o.logger,
       maxSubscriptions: this.#o.maxSubscriptionsPerSession ?? 8,
-      pushStreamLimits: this.#o.pushStreamLimits ?? DEFAULT_PUSH_STREAM_LIMITS,
+      pushStreamLimits,
       send: (m) => void this.#sendMessage(live, m),
       end: (reason) => this.#closeLive(live, reason, true),
       isOpen: () => this.#isOpen(live),
@@ -274,6 +281,9 @@ export class Responder {
       return;
     }
     if (this.#closedExpired(live)) return;
+    // A stream acknowledgement is taken at once, outside the request queue, and never answered.
+    // (A malformed one goes on, and is answered as a malformed request.)
+    if ((message as { kind?: unknown } | null)?.kind === "ack" && acknowledgeStream(live, message)) return;
     // Requests of one session are answered in arrival order; a flood beyond the cap is refused.
     if (live.queued >= (this.#o.maxQueuedPerSession ?? 64)) {
       const id = (message as { id?: unknown } | null)?.id;
@@ -354,19 +364,8 @@ export class Responder {
     this.#sessions.delete(sessionId);
     if (live.expiryTimer !== undefined) this.#o.clock.clearTimeout(live.expiryTimer);
     live.expiryTimer = undefined;
-    for (const handle of live.subscriptions.values()) this.#o.clock.clearInterval(handle);
-    live.subscriptions.clear();
     live.session.close();
-    for (const stream of [...live.streams.values()]) {
-      try {
-        stream.stop("session_closed");
-      } catch (error) {
-        this.#o.logger.error("stopping a stream failed", {
-          sessionId,
-          error: error instanceof Error ? error.name : "unknown",
-        });
-      }
-    }
+    stopStreams(live, this.#o.clock, this.#o.logger);
     this.#o.logger.info("session closed", { sessionId, reason });
     this.#o.audit?.sessionClosed(live.grant, sessionId, reason, this.#o.clock.now() - live.openedAt);
     if (notify) this.#sendClose(sessionId, reason);

@@ -6,7 +6,7 @@
 import type { Clock } from "../clock";
 import type { VerifiedGrant } from "../grants/verify-grant";
 import type { Logger } from "../log";
-import type { TE2EResponse } from "../protocol";
+import { ZE2EAckSchema, type TE2EResponse } from "../protocol";
 import { RequestRefusedError, SubscriptionLimitError } from "./dispatch-request";
 import { PushStream, type PushStreamLimits } from "./push-stream";
 import type { RequestContext } from "./request-context";
@@ -64,6 +64,34 @@ export function endWithError(live: SessionStreams, id: string, session: SessionA
   return true;
 }
 
+/**
+ * A browser's `ack` for one of `live`'s push streams (flow control); false when it is malformed.
+ * One for no live push stream (it ended, or it names a timed subscription) or for an event not
+ * sent yet changes nothing.
+ */
+export function acknowledgeStream(live: SessionStreams, message: unknown): boolean {
+  const ack = ZE2EAckSchema.safeParse(message);
+  if (!ack.success) return false;
+  live.streams.get(ack.data.subscriptionId)?.acknowledge(ack.data.seq);
+  return true;
+}
+
+/** Stops every timed subscription and push stream of `live`, whose session closed (nothing is sent). Never throws. */
+export function stopStreams(live: SessionStreams, clock: Clock, logger: Logger): void {
+  for (const handle of live.subscriptions.values()) clock.clearInterval(handle);
+  live.subscriptions.clear();
+  for (const stream of [...live.streams.values()]) {
+    try {
+      stream.stop("session_closed");
+    } catch (error) {
+      logger.error("stopping a stream failed", {
+        sessionId: live.sessionId,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+    }
+  }
+}
+
 /** The RequestContext of request `requestId` on `live`. */
 export function requestContext(live: SessionStreams, requestId: string, session: SessionActions): RequestContext {
   const { clock } = session;
@@ -114,16 +142,24 @@ export function requestContext(live: SessionStreams, requestId: string, session:
       live.subscriptions.set(requestId, handle);
       return requestId;
     },
-    stream: ({ type, onStop }) => {
+    stream: ({ type, onStop, onDrained }) => {
       check();
       const send = (message: TE2EResponse): void => {
         if (live.grant.expiresAt <= clock.now()) session.end("grant_expired");
         else session.send(message);
       };
-      const stream = new PushStream(requestId, type, send, clock, session.pushStreamLimits, (reason) => {
-        if (live.streams.get(requestId) === stream) live.streams.delete(requestId);
-        onStop(reason);
-      });
+      const stream = new PushStream(
+        requestId,
+        type,
+        send,
+        clock,
+        session.pushStreamLimits,
+        (reason) => {
+          if (live.streams.get(requestId) === stream) live.streams.delete(requestId);
+          onStop(reason);
+        },
+        onDrained,
+      );
       live.streams.set(requestId, stream);
       return stream;
     },

@@ -84,8 +84,11 @@ export function checkSessionOpen(bytes: Uint8Array, checks: SessionOpenChecks): 
   }
 }
 
-/** The payload of the companion's handshake answer: who it is, and what the grant lets the peer do until when. */
-export function companionHello(instanceId: string, grant: VerifiedGrant): TCompanionHello {
+/**
+ * The payload of the companion's handshake answer: who it is, what the grant lets the peer do
+ * until when, and the window of its push streams (the browser acknowledges their events).
+ */
+export function companionHello(instanceId: string, grant: VerifiedGrant, streamWindowBytes: number): TCompanionHello {
   return {
     kind: "hello",
     instanceId,
@@ -93,5 +96,6 @@ export function companionHello(instanceId: string, grant: VerifiedGrant): TCompa
     companionVersion: COMPANION_VERSION,
     role: grant.role,
     grantExpiresAt: grant.expiresAt,
+    streamWindowBytes,
   };
 }

@@ -2,6 +2,7 @@ import type { DeriveTokenKeys } from "../enroll/derive-token-keys";
 import { fromBase64Url, identityPublicKey } from "../crypto";
 import { systemClock, type Clock, type Random } from "../clock";
 import { Responder } from "../e2e/responder";
+import { DEFAULT_PUSH_STREAM_LIMITS, type PushStreamLimits } from "../e2e/push-stream";
 import { createRequestHandlers, type HandlerDeps } from "../e2e/requests/create-handlers";
 import type { Logger } from "../log";
 import { createAuthProvider } from "../rotate/create-auth-provider";
@@ -39,6 +40,8 @@ export interface StartOptions {
   scanRanges?: string | undefined;
   /** Device terminal caps (tests shorten the idle timeout). */
   terminalLimits?: Partial<TerminalLimits>;
+  /** Push-stream bounds (tests shorten the stall limit). */
+  pushStreamLimits?: Partial<PushStreamLimits>;
   /** Last-known inventory snapshots (with `devices`): timings, or false for none. */
   snapshots?: Pick<SnapshotUploaderOptions, "intervalMs" | "checkMs" | "minGapMs" | "ackTimeoutMs"> | false;
   /** How often status.json is rewritten when nothing changed (default hourly). */
@@ -165,6 +168,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     audit: new AuditRecorder(audit, logger, () => clock.now()),
     revokedBefore: (accountId) => revocations.before(accountId),
     boxKeyEpochs,
+    pushStreamLimits: { ...DEFAULT_PUSH_STREAM_LIMITS, ...options.pushStreamLimits },
     send: (frame) => {
       supervisor?.send(frame);
       // status.json is fsynced: refresh it when the set of sessions changes, not on every frame.

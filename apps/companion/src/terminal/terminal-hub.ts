@@ -3,9 +3,11 @@
  * bridged to a shell session on one device's Veil channel (`terminal-open`, `terminal_data`,
  * `terminal-resize`, `terminal-close`). Never SSH: the companion only relays bytes between two
  * authenticated, encrypted channels. Output goes to the browser as it arrives (frames that
- * arrive in the same I/O turn share one event). A terminal ends when the browser closes it, the
- * shell exits, the E2E session ends, the device's channel closes, or it idles too long; each
- * open and close is logged with who, which device and the byte counts.
+ * arrive in the same I/O turn share one event). While the stream holds events it could not send
+ * yet (the browser has not taken what went before), the hub stops reading from the device, so a
+ * fast printer waits for a slow browser instead of overflowing. A terminal ends when the browser
+ * closes it, the shell exits, the E2E session ends, the device's channel closes, or it idles too
+ * long; each open and close is logged with who, which device and the byte counts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { LiveChannel, TerminalSink } from "../devices/device-context";
@@ -55,10 +57,15 @@ interface OpenTerminal {
   idleTimer: unknown;
   pending: Buffer[];
   flushing: boolean;
+  /** Reading from the device stopped because the browser has not taken what was sent (flow control). */
+  holding: boolean;
   /** The device accepted `terminal-open` (an open record was written). */
   opened: boolean;
   closed: boolean;
 }
+
+/** How long after a terminal closed its device's late output still spends the terminal budget. */
+const CLOSED_DRAIN_MS = 10_000;
 
 const STOP_REASONS: Record<StreamStopReason, TTerminalCloseReason> = {
   ended: "closed",
@@ -125,6 +132,10 @@ export class TerminalHub implements TerminalSink {
         const open = this.#byId.get(ctx.requestId);
         if (open !== undefined) this.#close(open, STOP_REASONS[reason]);
       },
+      onDrained: () => {
+        const open = this.#byId.get(ctx.requestId);
+        if (open !== undefined) this.#hold(open, false);
+      },
     });
     const now = this.#o.clock.now();
     const t: OpenTerminal = {
@@ -144,6 +155,7 @@ export class TerminalHub implements TerminalSink {
       idleTimer: undefined,
       pending: [],
       flushing: false,
+      holding: false,
       opened: false,
       closed: false,
     };
@@ -231,9 +243,15 @@ export class TerminalHub implements TerminalSink {
       if (t.mac === mac && t.channel === channel) this.#close(t, "device_offline");
   }
 
-  allowFrame(mac: string): boolean {
-    for (const t of this.#byId.values()) if (t.mac === mac) return this.#frames.take(mac);
-    return false;
+  allowFrame(mac: string): "allowed" | "throttle" | "refused" {
+    // What the device printed before its terminal closed may still be on its way (a terminal
+    // ended for a browser that stopped reading leaves the device's buffers full): for a short
+    // while it spends the terminal budget, not the far lower inform budget.
+    const now = this.#o.clock.now();
+    let terminal = this.closedRecords.some((r) => r.mac === mac && now - r.closedAt < CLOSED_DRAIN_MS);
+    for (const t of this.#byId.values()) terminal ||= t.mac === mac;
+    if (!terminal) return "refused";
+    return this.#frames.take(mac) ? "allowed" : "throttle";
   }
 
   /** Closes every terminal (companion shutdown). */
@@ -259,6 +277,15 @@ export class TerminalHub implements TerminalSink {
       const event: TTerminalOutputEvent = { kind: "data", data: chunk.toString("base64url") };
       if (!t.stream.push(event)) return this.#close(t, "overflow");
     }
+    // What the stream could not send yet waits for the browser: the device waits too.
+    if (t.stream.waiting > 0) this.#hold(t, true);
+  }
+
+  /** Stops or resumes reading from the terminal's device (flow control, LiveChannel.hold). */
+  #hold(t: OpenTerminal, on: boolean): void {
+    if (t.holding === on || (on && t.closed)) return;
+    t.holding = on;
+    t.channel.hold(t, on);
   }
 
   #armIdle(t: OpenTerminal): void {
@@ -276,6 +303,7 @@ export class TerminalHub implements TerminalSink {
     if (t.closed) return;
     this.#flush(t);
     t.closed = true;
+    this.#hold(t, false);
     if (t.idleTimer !== undefined) this.#o.clock.clearTimeout(t.idleTimer);
     this.#byId.delete(t.id);
     this.#byDeviceSession.delete(t.deviceSession);

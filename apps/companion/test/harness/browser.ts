@@ -171,6 +171,20 @@ export class BrowserSession {
     };
   }
 
+  /**
+   * Acknowledges push stream `subscriptionId`'s events up to `seq` (flow control), as the real
+   * browser does (`message` replaces the ack, for malformed ones).
+   */
+  ack(subscriptionId: string, seq: number, message: unknown = { kind: "ack", subscriptionId, seq }): void {
+    if (this.session === undefined) throw new Error("not open");
+    this.sendRaw({
+      instanceId: this.options.instanceId,
+      sessionId: this.sessionId,
+      kind: "transport",
+      frame: toBase64Url(this.session.seal(utf8(JSON.stringify(message)))),
+    });
+  }
+
   /** Sends a frame through the console. */
   sendRaw(frame: TRelayFrame): void {
     this.sent.push(frame);

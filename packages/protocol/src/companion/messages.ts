@@ -77,6 +77,25 @@ export function parseE2ERequest(raw: unknown): TE2ERequest | null {
   return ZE2ERequestSchema.safeParse(raw).data ?? null;
 }
 
+/**
+ * Browser → companion: the browser has taken in every event of push stream `subscriptionId` up to
+ * and including `seq` (flow control; docs/PROTOCOL-COMPANION.md, "Stream flow control"). Sent
+ * only to a companion whose hello names a `streamWindowBytes`; never answered. The companion keeps
+ * at most that many bytes of a stream's events unacknowledged once the browser has acknowledged
+ * one, and stops the stream if the window stays full for STREAM_STALL_MS.
+ */
+export const ZE2EAckSchema = z.strictObject({
+  kind: z.literal("ack"),
+  subscriptionId: ZIdSchema,
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export type TE2EAck = z.infer<typeof ZE2EAckSchema>;
+
+/** Event bytes (the UTF-8 plaintext of each event message) a push stream keeps unacknowledged at most. */
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
+/** A push stream whose window stays full this long without an acknowledgement ends with `error`. */
+export const STREAM_STALL_MS = 30_000;
+
 /** Stable error codes of E2E responses. */
 export const ZE2EErrorCodeSchema = z.enum([
   "bad_request",
@@ -148,6 +167,17 @@ export const ZCompanionHelloSchema = z.strictObject({
   companionVersion: z.string().max(64),
   role: ZRoleSchema,
   grantExpiresAt: ZEpochMsSchema,
+  /**
+   * The companion takes `ack`s for its push streams, and keeps this many event bytes of each
+   * unacknowledged at most (STREAM_WINDOW_BYTES). Absent from companions older than flow control:
+   * the browser then sends no `ack`.
+   */
+  streamWindowBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .optional(),
 });
 export type TCompanionHello = z.infer<typeof ZCompanionHelloSchema>;
 
