@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
 import { startSimulator, type SimulatorHandle } from "../../simulator/src/index";
 import type { DeviceService } from "../src/devices/device-service";
-import { DEFAULT_PUSH_STREAM_LIMITS } from "../src/e2e/push-stream";
 import type { RunningCompanion } from "../src/run/start-companion";
-import type { TE2EResponse, TTerminalOutputEvent } from "../src/protocol";
+import { ZTerminalOutputEventSchema, type TE2EResponse, type TTerminalOutputEvent } from "../src/protocol";
 import { makeSelfSignedCert } from "./harness/certs";
 import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness/companion";
 import { makeAccount, makeInstance, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
 import { BrowserSession, waitUntil } from "./harness/browser";
+import { realChannel, restoreBrowserGlobals } from "./harness/real-channel";
 import { TestConsole } from "./harness/test-console";
 
 useNativePrimitives();
@@ -18,6 +18,8 @@ const SCALE = 0.05;
 const IDLE_MS = 1500;
 /** Shorter than IDLE_MS: a terminal whose browser stopped acknowledging is ended for that, not for idling. */
 const STALL_MS = 1000;
+/** The push-stream window here (the default is 1 MiB): a quarter of it must be acknowledged for output to go on. */
+const WINDOW = 256 * 1024;
 const b64 = (text: string): string => Buffer.from(text).toString("base64url");
 const result = <T>(r: TE2EResponse): T => {
   if (r.kind !== "result") throw new Error(`expected a result, got ${JSON.stringify(r)}`);
@@ -94,7 +96,7 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
         timeScale: SCALE,
       },
       terminalLimits: { idleTimeoutMs: IDLE_MS },
-      pushStreamLimits: { stallMs: STALL_MS },
+      pushStreamLimits: { stallMs: STALL_MS, windowBytes: WINDOW },
     });
     service = await (companion.devices ?? Promise.reject(new Error("no device service")));
     await waitUntil(() => consoleServer.isOnline(instance.instanceId), 5000, "companion online");
@@ -297,11 +299,11 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
     b.ack(id, outputOf(b, id).last);
     const paused = service.ctx.counters.get("veil.channel_paused") ?? 0;
     await type(b, id, "seq 1 200000\r");
-    // Unacknowledged, the companion sends one window (1 MiB of event bodies) and stops reading
-    // from the device: the rest waits in the device's buffers.
-    await waitUntil(() => outputOf(b, id, 0).bytesAfter > 900_000, 5000, "a window of output");
+    // Unacknowledged, the companion sends one window of event bodies and stops reading from the
+    // device: the rest waits in the device's buffers.
+    await waitUntil(() => outputOf(b, id, 0).bytesAfter > WINDOW - 40_000, 5000, "a window of output");
     await new Promise((r) => setTimeout(r, 400));
-    expect(outputOf(b, id, 0).bytesAfter).toBeLessThanOrEqual(DEFAULT_PUSH_STREAM_LIMITS.windowBytes);
+    expect(outputOf(b, id, 0).bytesAfter).toBeLessThanOrEqual(WINDOW);
     expect(screen(b, id).text.endsWith(prompt)).toBe(false);
     expect(service.ctx.counters.get("veil.channel_paused") ?? 0).toBeGreaterThan(paused);
     // A malformed acknowledgement is answered as a malformed request, and changes nothing.
@@ -326,6 +328,57 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
     expect(screen(b, id).ended).toBeUndefined();
     expect(service.ctx.counters.get("veil.rate_limited_device") ?? 0).toBe(0);
     expect(result(await b.request("terminal.close", { subscriptionId: id }))).toEqual({ closed: true });
+  }, 40_000);
+
+  it("flow control with the console's real browser channel: it acknowledges as it delivers, so `seq 1 200000` flows through a window a fifth its size", async () => {
+    const device = veilSim.devices[1];
+    if (!device) throw new Error("no device");
+    const prompt = `${device.hostname}# `;
+    const account = makeAccount();
+    const real = await realChannel(consoleServer, {
+      instanceId: instance.instanceId,
+      instanceBoxPublicKey: instance.box.publicKey,
+      account,
+      bundle: signGrant({ signer: admin, account, instanceId: instance.instanceId, role: "operator" }),
+    });
+    try {
+      const hello = await real.channel.open();
+      expect(hello.streamWindowBytes).toBe(WINDOW);
+      let text = "";
+      let ended: string | undefined;
+      const stream = await real.channel.subscribe(
+        "terminal.open",
+        { mac: device.mac, cols: 100, rows: 30 },
+        "terminal.output",
+        ZTerminalOutputEventSchema,
+        {
+          onEvent: (e) => {
+            if (e.kind === "data") text += Buffer.from(e.data, "base64url").toString("utf8");
+          },
+          onEnd: (reason) => (ended = reason),
+        },
+      );
+      await waitUntil(() => text.endsWith(prompt), 5000, "prompt");
+      await real.channel.request("terminal.input", {
+        subscriptionId: stream.subscriptionId,
+        data: b64("seq 1 200000\r"),
+      });
+      // Without acknowledgements the stream would stop after one window and end after STALL_MS.
+      await waitUntil(() => text.length > 1_000_000 && text.endsWith(prompt), 20_000, "the whole output");
+      const numbers = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\r\n`).join("");
+      expect(text).toContain(`seq 1 200000\r\n${numbers}${prompt}`);
+      expect(ended).toBeUndefined();
+      // Besides its two requests and the handshake, the channel sent acknowledgements: the first
+      // event's, then one per quarter window (~1.7 MB of events over a 64 KiB quarter).
+      const sent = consoleServer.fromBrowsers.filter(
+        (f) => f.sessionId === real.channel.sessionId && f.kind === "transport",
+      );
+      expect(sent.length).toBeGreaterThan(2 + 20);
+      stream.cancel();
+    } finally {
+      real.channel.close();
+      restoreBrowserGlobals();
+    }
   }, 40_000);
 
   it("flow control: a browser that stops acknowledging loses its terminal (`overflow`) after the stall limit, and the device is read again", async () => {

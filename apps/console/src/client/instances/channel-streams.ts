@@ -31,7 +31,20 @@ interface Subscription {
   readonly parse: (body: unknown) => unknown;
   readonly handlers: StreamHandlers<unknown>;
   next: number;
+  /** Event bytes delivered since the last `ack`; -1 before the first one. */
+  unacked: number;
 }
+
+/**
+ * Flow control (docs/PROTOCOL-COMPANION.md, "Stream flow control"): a companion whose hello names
+ * a window keeps at most that many bytes of a push stream's events unacknowledged once the
+ * browser has acknowledged one. The channel acknowledges a stream's first event at once (which
+ * turns the window on), then each time a quarter of the window has been delivered to the page:
+ * the companion never waits on an acknowledgement the browser holds back, and a page that falls
+ * behind (its handlers slow, its link slow) slows the stream rather than letting frames pile up.
+ * The count is of decrypted message bytes, never less than what the companion counts.
+ */
+const ACK_EVERY_WINDOW_FRACTION = 4;
 
 /** Most subscriptions one channel holds at once (the companion has its own, lower limit per session). */
 const MAX_STREAMS = 32;
@@ -41,11 +54,15 @@ export class ChannelStreams {
 
   /**
    * `cancel` sends `subscription.cancel` for one subscription (best effort, never throws);
-   * `isClosed` says whether the channel has ended, when nothing is sent any more.
+   * `isClosed` says whether the channel has ended, when nothing is sent any more; `ack` sends a
+   * stream acknowledgement (never throws), and `windowBytes` is the companion's stream window
+   * (undefined: it takes no acknowledgements).
    */
   constructor(
     private readonly cancel: (subscriptionId: string) => void,
     private readonly isClosed: () => boolean,
+    private readonly ack: (subscriptionId: string, seq: number) => void = () => undefined,
+    private readonly windowBytes: () => number | undefined = () => undefined,
   ) {}
 
   /**
@@ -71,6 +88,7 @@ export class ChannelStreams {
         parse: (b) => eventSchema.parse(b),
         handlers,
         next: 0,
+        unacked: -1,
       });
     };
     let result: unknown;
@@ -104,10 +122,11 @@ export class ChannelStreams {
   }
 
   /**
-   * One `event` or `end` message. An event out of sequence (the session itself guarantees order;
-   * a gap means the companion dropped events) or one that does not parse ends its stream.
+   * One `event` or `end` message (`bytes`: its decrypted size). An event out of sequence (the
+   * session itself guarantees order; a gap means the companion dropped events) or one that does
+   * not parse ends its stream. A delivered event is acknowledged when flow control asks for it.
    */
-  onMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>): void {
+  onMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>, bytes = 0): void {
     const stream = this.#streams.get(msg.subscriptionId);
     if (!stream) return;
     if (msg.kind === "end") {
@@ -124,7 +143,23 @@ export class ChannelStreams {
       return stream.handlers.onEnd("bad_event");
     }
     stream.next += 1;
-    stream.handlers.onEvent(event, msg.seq);
+    try {
+      stream.handlers.onEvent(event, msg.seq);
+    } finally {
+      this.#acknowledge(msg.subscriptionId, stream, msg.seq, bytes);
+    }
+  }
+
+  /** Acknowledges event `seq` of `stream` if it is the first, or a quarter of the window went by since the last acknowledgement. */
+  #acknowledge(subscriptionId: string, stream: Subscription, seq: number, bytes: number): void {
+    const window = this.windowBytes();
+    if (window === undefined || this.isClosed() || this.#streams.get(subscriptionId) !== stream) return;
+    if (stream.unacked >= 0 && stream.unacked + bytes < window / ACK_EVERY_WINDOW_FRACTION) {
+      stream.unacked += bytes;
+      return;
+    }
+    stream.unacked = 0;
+    this.ack(subscriptionId, seq);
   }
 
   /** The session closed: every stream ends, and none is cancelled (the session is gone). */

@@ -115,6 +115,8 @@ export class InstanceChannel {
       this.#request("subscription.cancel", { subscriptionId }, 15_000).catch(() => undefined);
     },
     () => this.#closed,
+    (subscriptionId, seq) => this.#sendSealed({ kind: "ack", subscriptionId, seq }),
+    () => this.hello?.streamWindowBytes,
   );
 
   constructor(private readonly options: ChannelOptions) {}
@@ -251,8 +253,7 @@ export class InstanceChannel {
     timeoutMs: number,
     onResult?: (r: TE2EResponse) => void,
   ): Promise<z.output<(typeof REQUEST_CATALOGUE)[T]["result"]>> {
-    const session = this.#session;
-    if (!session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
+    if (!this.#session || this.#closed) throw new ChannelError("closed", "The secure session is closed.");
     const id = crypto.randomUUID();
     const wait = Math.min(timeoutMs, MAX_REQUEST_TTL_MS);
     const allowance = this.options.clockAllowanceMs ?? REQUEST_CLOCK_ALLOWANCE_MS;
@@ -270,14 +271,7 @@ export class InstanceChannel {
     response.catch(() => undefined);
     // The acknowledgement is not the outcome (see above): a refusal ends the session, and the
     // answer, a close or the expiry settles the request.
-    void this.#send({
-      instanceId: this.options.instanceId,
-      sessionId: this.sessionId,
-      kind: "transport",
-      frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))),
-    }).then((ack) => {
-      if (!ack.ok) this.close(ack.error.code);
-    });
+    this.#sendSealed(message);
     const r = await response;
     if (r.kind === "error") throw new RequestError(r.error);
     if (r.kind !== "result" || r.type !== type)
@@ -320,6 +314,23 @@ export class InstanceChannel {
     this.options.onClose(reason);
   }
 
+  /**
+   * Seals one message on the session and sends it. A console that refuses the frame ends the
+   * session: if it really did not relay it, the Noise counters are out of step anyway.
+   */
+  #sendSealed(message: object): void {
+    const session = this.#session;
+    if (!session || this.#closed) return;
+    void this.#send({
+      instanceId: this.options.instanceId,
+      sessionId: this.sessionId,
+      kind: "transport",
+      frame: toBase64Url(session.seal(utf8(JSON.stringify(message)))),
+    }).then((ack) => {
+      if (!ack.ok) this.close(ack.error.code);
+    });
+  }
+
   #send(frame: TRelayFrame): Promise<TSocketAck> {
     const outbox = this.#outbox;
     if (!outbox)
@@ -342,8 +353,11 @@ export class InstanceChannel {
     const session = this.#session;
     if (!session) return;
     let msg: TE2EResponse | null;
+    let bytes: number;
     try {
-      msg = parseE2EResponse(JSON.parse(fromUtf8(session.open(fromBase64Url(f.frame)))));
+      const plaintext = session.open(fromBase64Url(f.frame));
+      bytes = plaintext.length;
+      msg = parseE2EResponse(JSON.parse(fromUtf8(plaintext)));
     } catch (error) {
       // Replay, reorder, gap, forgery or garbage: this session cannot be trusted any more.
       return this.close(error instanceof SessionError ? error.code : "malformed_frame");
@@ -358,6 +372,6 @@ export class InstanceChannel {
       w.resolve(msg);
       return;
     }
-    if (msg.kind === "event" || msg.kind === "end") this.#streams.onMessage(msg);
+    if (msg.kind === "event" || msg.kind === "end") this.#streams.onMessage(msg, bytes);
   }
 }
