@@ -59,7 +59,7 @@ export interface KdfParamsRecord {
   parallelism: number;
 }
 
-/** Sessions: only the SHA-256 of the 256-bit token is stored. */
+/** Sessions: only the SHA-256 of the 256-bit token is stored (and the tab vault share, see below). */
 export const sessions = pgTable(
   "sessions",
   {
@@ -78,6 +78,15 @@ export const sessions = pgTable(
     ip: text("ip"),
     userAgent: text("user_agent"),
     revokedAt: tz("revoked_at"),
+    /**
+     * The console's half of the browser tab vault's key (32 random bytes, base64url), served
+     * only to the live session in GET /api/me. Alone it opens nothing (the tab's sealed keys and
+     * IndexedDB key stay in the browser); without it those leftovers open nothing. Cleared when
+     * the session ends: a trigger (migration 0006) clears it whenever revoked_at is set, and
+     * expired sessions are cleared on their next use and by pruneLoginState. Null also for
+     * sessions issued before it existed (their tabs ask for the password on reload).
+     */
+    tabVaultShare: text("tab_vault_share"),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );

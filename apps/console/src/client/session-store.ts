@@ -1,7 +1,9 @@
 /**
- * The tab's session: the token (sessionStorage, so it dies with the tab and is never a cookie),
- * the account as GET /api/me describes it, and the unwrapped private keys (memory only; at most
- * re-sealed for this tab by tab-vault.ts so a reload resumes). React reads it through
+ * The tab's session: the token (sessionStorage, never a cookie; session restore may bring it
+ * back, and the console ends the session it names at log-out, revocation and expiry), the
+ * account as GET /api/me describes it (memory only, with the session's tab vault share), and the
+ * unwrapped private keys (memory only; at most re-sealed for this tab by tab-vault.ts so a
+ * reload resumes, openable only with the share the live session gets). React reads it through
  * useSyncExternalStore (hooks/use-session.ts).
  */
 import { DecryptError, safetyCode, wipe, type WrapKey } from "@veil/crypto";
@@ -20,7 +22,7 @@ import { deriveInWorker } from "./derive-keys";
 import * as api from "./endpoints";
 import { checkServedParams } from "./kdf-params";
 import { connectLiveSocket, disconnectLiveSocket } from "./live-socket";
-import { forgetTab, openForTab, sealForTab } from "./tab-vault";
+import { forgetTab, openForTab, sealForTab, type SealedTabKeys } from "./tab-vault";
 
 export type SessionState =
   | { readonly status: "loading" }
@@ -102,22 +104,34 @@ export function getServerState(): SessionState {
 
 async function becomeReady(me: TMeResponse, keys: AccountKeyPairs): Promise<void> {
   const code = safetyCode(keys.identity.publicKey);
-  if (stored) {
+  const before = stored;
+  if (before) {
+    let vault: SealedTabKeys | null = null;
     try {
-      const vault = await sealForTab(keys.identity.privateKey, keys.box.privateKey, me.user.id, me.session.id);
-      if (stored.vault) void forgetTab(stored.vault.vaultId);
-      writeStored({ ...stored, vault });
+      vault = await sealForTab(keys.identity.privateKey, keys.box.privateKey, me.user.id, me.session.id, {
+        share: me.session.tabVaultShare,
+        sessionExpiresAt: me.session.expiresAt,
+      });
     } catch {
-      // No IndexedDB or WebCrypto AES-GCM: a reload will ask for the password instead.
+      // No IndexedDB, no WebCrypto HKDF/AES-GCM, or no share (a session from before shares):
+      // a reload will ask for the password instead.
     }
+    if (before.vault) void forgetTab(before.vault.vaultId);
+    // The session may have ended while sealing: then the new vault goes too.
+    if (stored?.token === before.token) writeStored({ ...stored, vault });
+    else if (vault) void forgetTab(vault.vaultId);
   }
   set({ status: "ready", me, keys, safetyCode: code });
 }
 
 let booting: Promise<void> | null = null;
-/** Restores the tab's session on page load: token → GET /api/me → tab vault, else "locked". */
+/**
+ * Restores the tab's session on page load: token → GET /api/me (with the session's tab vault
+ * share) → tab vault, else "locked". First purges tab vault keys whose session has expired.
+ */
 export function bootstrap(): Promise<void> {
   booting ??= (async () => {
+    void forgetTab(null);
     const saved = readStored();
     if (saved === null) return set({ status: "anonymous", notice: null });
     stored = saved;
@@ -129,7 +143,14 @@ export function bootstrap(): Promise<void> {
       return;
     }
     if (me.user.id !== saved.userId || me.session.id !== saved.sessionId) return endLocally(null);
-    const opened = saved.vault ? await openForTab(saved.vault, me.user.id, me.session.id) : null;
+    const opened = saved.vault
+      ? await openForTab(saved.vault, me.user.id, me.session.id, me.session.tabVaultShare)
+      : null;
+    if (saved.vault && !opened) {
+      // Unopenable for good (key gone, share gone or another one): drop both halves.
+      void forgetTab(saved.vault.vaultId);
+      writeStored({ ...saved, vault: null });
+    }
     if (opened) {
       try {
         const keys = checkKeyPairs(me.keys, opened.identityPrivate, opened.boxPrivate, me.user.id);

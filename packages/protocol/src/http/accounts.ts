@@ -115,13 +115,28 @@ export const ZLogin2faRequestSchema = z
 export type TLogin2faRequest = z.infer<typeof ZLogin2faRequestSchema>;
 export const ZLogin2faResponseSchema = z.object({ status: z.literal("ok"), session: ZSessionIssuedSchema });
 
+/**
+ * The console's half of a tab vault's key (32 random bytes), one per session, served only to
+ * that session while it lives. The tab mixes it into the key that re-opens the private keys it
+ * sealed for a reload, so what the tab leaves in sessionStorage and IndexedDB (which session
+ * restore and the profile on disk keep) opens nothing once the session has ended. Alone it
+ * opens nothing either. Absent for sessions issued before it existed: no vault, a reload asks
+ * for the password.
+ */
+export const ZTabVaultShareSchema = ZSecret256Schema;
+
 /** GET /api/me: what the browser needs to unwrap its keys locally. */
 export const ZMeResponseSchema = z.object({
   user: ZUserSummarySchema.extend({ idleTimeoutSeconds: z.number().int(), keysVersion: z.number().int() }),
   kdf: ZKdfParamsSchema,
   keys: ZAccountKeysSchema,
   recovery: ZRecoveryKitSchema.nullable(),
-  session: z.object({ id: ZIdSchema, expiresAt: ZTimestampSchema, stepUpUntil: ZTimestampSchema.nullable() }),
+  session: z.object({
+    id: ZIdSchema,
+    expiresAt: ZTimestampSchema,
+    stepUpUntil: ZTimestampSchema.nullable(),
+    tabVaultShare: ZTabVaultShareSchema.optional(),
+  }),
 });
 export type TMeResponse = z.infer<typeof ZMeResponseSchema>;
 

@@ -14,7 +14,11 @@ export function idleDeadline(s: Pick<SessionRow, "lastSeenAt" | "idleTimeoutSeco
   return new Date(Math.min(s.lastSeenAt.getTime() + s.idleTimeoutSeconds * 1000, s.expiresAt.getTime()));
 }
 
-/** Issues a 256-bit token; only its hash is stored. The absolute cap is never extended. */
+/**
+ * Issues a 256-bit token; only its hash is stored. The absolute cap is never extended. The
+ * session also gets its own tab vault share (32 random bytes), which GET /api/me gives back to
+ * this session only and which is cleared when the session ends (see `sessions.tabVaultShare`).
+ */
 export async function createSession(
   db: VeilDatabase,
   input: { user: UserRow; ip: string; userAgent: string | null; maxSeconds: number },
@@ -25,6 +29,7 @@ export async function createSession(
     .insert(sessions)
     .values({
       tokenHash: hashSessionToken(token),
+      tabVaultShare: b64u(random256()),
       userId: input.user.id,
       createdAt: now,
       lastSeenAt: now,
@@ -56,7 +61,12 @@ export async function authenticateToken(db: VeilDatabase, token: string, now = n
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.tokenHash, hashSessionToken(fromB64u(token))), isNull(sessions.revokedAt)));
   if (!row) return { ok: false, reason: "invalid" };
-  if (idleDeadline(row.session) <= now) return { ok: false, reason: "expired" };
+  if (idleDeadline(row.session) <= now) {
+    // The session is over: its tab vault share goes now (pruneLoginState catches the ones never used again).
+    if (row.session.tabVaultShare !== null)
+      await db.update(sessions).set({ tabVaultShare: null }).where(eq(sessions.id, row.session.id));
+    return { ok: false, reason: "expired" };
+  }
   if (now.getTime() - row.session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, row.session.id));
     row.session.lastSeenAt = now;

@@ -2,7 +2,10 @@ import type { TMeResponse } from "@veil/protocol";
 import { kdfWire, keysWire, recoveryWire, userSummary } from "../present";
 import { defineRoute, requireAuth } from "../route";
 
-/** GET /api/me — the account with its wrapped keys and KDF params, to unwrap in the browser. */
+/**
+ * GET /api/me — the account with its wrapped keys and KDF params, to unwrap in the browser, and
+ * this session's tab vault share, with which a reload of the tab re-opens the keys it sealed.
+ */
 export const getMe = defineRoute({
   method: "GET",
   path: "/api/me",
@@ -22,6 +25,7 @@ export const getMe = defineRoute({
         id: session.id,
         expiresAt: session.expiresAt.toISOString(),
         stepUpUntil: stepUpUntil && stepUpUntil > new Date() ? stepUpUntil.toISOString() : null,
+        ...(session.tabVaultShare === null ? {} : { tabVaultShare: session.tabVaultShare }),
       },
     };
     return Promise.resolve({ body });

@@ -4,7 +4,10 @@ import { ZEmptyBodySchema } from "@veil/protocol";
 import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
 
-/** POST /api/auth/logout — revokes this session and disconnects its sockets. */
+/**
+ * POST /api/auth/logout — revokes this session, clears its tab vault share (so the halves the
+ * tab left in the browser can no longer be opened) and disconnects its sockets.
+ */
 export const logout = defineRoute({
   method: "POST",
   path: "/api/auth/logout",
@@ -13,7 +16,10 @@ export const logout = defineRoute({
   body: ZEmptyBodySchema,
   handler: async (ctx) => {
     const { session, user } = requireAuth(ctx);
-    await ctx.services.db.update(sessions).set({ revokedAt: new Date() }).where(eq(sessions.id, session.id));
+    await ctx.services.db
+      .update(sessions)
+      .set({ revokedAt: new Date(), tabVaultShare: null })
+      .where(eq(sessions.id, session.id));
     ctx.services.endSessionSockets([session.id], "logout");
     await audit(ctx.services, {
       action: "logout",

@@ -5,7 +5,10 @@ import { audit } from "../../services";
 import { defineRoute, requireAuth } from "../route";
 import { idParam } from "./id-param";
 
-/** DELETE /api/sessions/:id — revokes one of this account's sessions and disconnects its sockets. */
+/**
+ * DELETE /api/sessions/:id — revokes one of this account's sessions, clears its tab vault share
+ * and disconnects its sockets.
+ */
 export const revokeSession = defineRoute({
   method: "DELETE",
   path: "/api/sessions/:id",
@@ -16,7 +19,7 @@ export const revokeSession = defineRoute({
     const id = idParam(ctx.params);
     const done = await ctx.services.db
       .update(sessions)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: new Date(), tabVaultShare: null })
       .where(and(eq(sessions.id, id), eq(sessions.userId, user.id), isNull(sessions.revokedAt)))
       .returning({ id: sessions.id });
     if (done.length === 0) throw new VeilError("not_found");
