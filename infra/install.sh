@@ -14,20 +14,27 @@
 # the wrapper DIR/bin/veil-companion and the state folder DIR/var/lib/veil-companion, and runs
 # the companion in the foreground (--no-start: install and enroll only).
 #
-#   sh install.sh [--prefix DIR] [--no-start] < string   install (idempotent: safe to run twice)
-#   sh install.sh uninstall [--prefix DIR]               remove what install created, nothing else
+#   sh install.sh [--prefix DIR] [--no-start] [--bundle-sha256 HEX] < string   install (idempotent)
+#   sh install.sh uninstall [--prefix DIR] [--force]     remove what install created, nothing else
 #
 # The enrollment string: VEIL_ENROLL when set, else the first line of stdin; on a terminal, a
 # prompt that does not echo it. With neither, a re-run keeps the existing enrollment. It is
 # handed to the companion on stdin and never put in argv, a URL or a log line. The bundle is
 # fetched from the console over a connection pinned to the console's key and checked against
-# its SHA-256 before use.
+# its SHA-256 before use: the one given with --bundle-sha256 (or VEIL_BUNDLE_SHA256, which sudo
+# drops), else the .sha256 file the console serves. The console address and pin are kept in
+# LIBDIR/install.conf, written by this script (root in system mode): a re-run fetches from
+# there, never from the companion's own config.json, which its (network-facing) user can write.
+# The systemd unit is part of this script, not fetched. uninstall --force removes the state
+# folder even when the companion cannot erase it first (its Node.js or bundle is gone).
 set -eu
 umask 077
 
 ACTION=install
 PREFIX="${VEIL_PREFIX:-}"
 NO_START=0
+FORCE=0
+BUNDLE_SHA256=""
 SERVICE=veil-companion
 SVC_USER=veil-companion
 
@@ -46,15 +53,40 @@ say() { printf 'veil-companion install: %s\n' "$*" >&2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     uninstall) ACTION=uninstall ;;
-    --prefix) [ $# -ge 2 ] || die "--prefix needs a folder"; PREFIX="$2"; shift ;;
-    --prefix=*) PREFIX="${1#--prefix=}" ;;
+    # An empty folder would select system mode: `--prefix "$DIR"` with DIR unset must not
+    # install into (or uninstall) /opt, /usr/local/bin and /var/lib.
+    --prefix) [ $# -ge 2 ] || die "--prefix needs a folder"; [ -n "$2" ] || die "--prefix needs a folder (an empty one is refused)"; PREFIX="$2"; shift ;;
+    --prefix=*) PREFIX="${1#--prefix=}"; [ -n "$PREFIX" ] || die "--prefix needs a folder (an empty one is refused)" ;;
     --no-start) NO_START=1 ;;
-    -h|--help) sed -n '2,24p' "$0" 2>/dev/null || true; exit 0 ;;
+    --force) FORCE=1 ;;
+    --bundle-sha256) [ $# -ge 2 ] || die "--bundle-sha256 needs the bundle's SHA-256 (64 hex digits)"; BUNDLE_SHA256="$2"; shift ;;
+    --bundle-sha256=*) BUNDLE_SHA256="${1#--bundle-sha256=}" ;;
+    -h|--help) sed -n '2,29p' "$0" 2>/dev/null || true; exit 0 ;;
     veil1_*) die "never pass the enrollment string as an argument (other users can read argv): pipe it on stdin" ;;
     *) die "unknown argument: $1" ;;
   esac
   shift
 done
+
+if [ "${VEIL_PREFIX+set}" = set ] && [ -z "$VEIL_PREFIX" ] && [ -z "$PREFIX" ]; then
+  die "VEIL_PREFIX is set but empty: unset it for system mode, or name a folder"
+fi
+[ "$FORCE" -eq 0 ] || [ "$ACTION" = uninstall ] || die "--force applies to uninstall only"
+
+# The bundle's SHA-256 given out of band: the argument (which survives sudo's env_reset) or
+# VEIL_BUNDLE_SHA256; both must agree.
+lower_hex() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
+if [ -n "${VEIL_BUNDLE_SHA256:-}" ]; then
+  env_sha="$(lower_hex "$VEIL_BUNDLE_SHA256")"
+  [ -z "$BUNDLE_SHA256" ] || [ "$(lower_hex "$BUNDLE_SHA256")" = "$env_sha" ] ||
+    die "--bundle-sha256 and VEIL_BUNDLE_SHA256 differ: give one"
+  BUNDLE_SHA256="$env_sha"
+fi
+if [ -n "$BUNDLE_SHA256" ]; then
+  BUNDLE_SHA256="$(lower_hex "$BUNDLE_SHA256")"
+  case "$BUNDLE_SHA256" in *[!0-9a-f]*) die "--bundle-sha256: not a SHA-256 (64 hex digits)" ;; esac
+  [ "${#BUNDLE_SHA256}" -eq 64 ] || die "--bundle-sha256: not a SHA-256 (64 hex digits)"
+fi
 
 # Keep the secret in a shell variable only; no child process inherits it through the environment.
 # Without VEIL_ENROLL, do_install reads it from stdin (read_enrollment).
@@ -82,6 +114,9 @@ BUNDLE="$LIBDIR/veil-companion.mjs"
 WRAPPER="$BINDIR/veil-companion"
 # The folders install had to create in prefix mode, one a line: uninstall removes them if empty.
 CREATED="$LIBDIR/created-folders"
+# The console address and pin re-runs fetch from, and the Node.js the wrapper runs: written by
+# this script only (root's in system mode, 0644), read back by re-runs and uninstall.
+RECORD="$LIBDIR/install.conf"
 
 check_platform() {
   os="$(uname -s)"
@@ -155,9 +190,18 @@ prompt_enrollment() {
   case "$ENROLL" in *[![:space:]]*) ;; *) die "no enrollment string entered" ;; esac
 }
 
+# JavaScript shared by enrollment_target and recorded_target: one check of a console address and
+# pin, whichever of the two it comes from.
+CHECK_TARGET_JS='
+  const checkTarget = (url, pin) => {
+    if (!/^https:\/\/[A-Za-z0-9.:\[\]-]+$/.test(url)) { console.error("bad console URL"); process.exit(1); }
+    if (!/^sha256\/\/[A-Za-z0-9+\/]{43}=$/.test(pin)) { console.error("bad console pin"); process.exit(1); }
+    return url + " " + pin + "\n";
+  };'
+
 # Prints "<console URL> <pin>" from the enrollment string (read on stdin, never argv).
 enrollment_target() {
-  printf '%s\n' "$ENROLL" | "$NODE" -e '
+  printf '%s\n' "$ENROLL" | "$NODE" -e "$CHECK_TARGET_JS"'
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       s = s.trim();
       if (!/^veil1_[A-Za-z0-9_-]+$/.test(s) || s.length > 1024) { console.error("malformed enrollment string"); process.exit(1); }
@@ -166,19 +210,37 @@ enrollment_target() {
       const n = b.readUInt16BE(113);
       if (b.length !== 115 + n) { console.error("malformed enrollment string"); process.exit(1); }
       const url = b.subarray(115).toString("utf8");
-      if (!/^https:\/\/[A-Za-z0-9.:\[\]-]+$/.test(url)) { console.error("enrollment string has a bad console URL"); process.exit(1); }
-      process.stdout.write(url + " sha256//" + b.subarray(81, 113).toString("base64") + "\n");
+      process.stdout.write(checkTarget(url, "sha256//" + b.subarray(81, 113).toString("base64")));
     });'
 }
 
-# Prints "<console URL> <pin>" of an existing enrollment (re-runs without VEIL_ENROLL).
-enrolled_target() {
-  as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" status --json 2>/dev/null | "$NODE" -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      let r; try { r = JSON.parse(s); } catch { process.exit(1); }
-      if (!r.enrolled) process.exit(1);
-      process.stdout.write(r.consoleUrl + " " + r.fingerprints.consolePin + "\n");
-    });'
+# Prints "<console URL> <pin>" that RECORD holds (re-runs without an enrollment string), with the
+# checks enrollment_target makes, and only from a file (in a folder) of this user that no other
+# can write. Never from `veil-companion status`: that reads config.json, which in system mode
+# the service user owns; root would then fetch and install whatever a compromised companion named.
+recorded_target() {
+  "$NODE" -e "$CHECK_TARGET_JS"'
+    const fs = require("fs"), path = require("path");
+    const [file, uid] = process.argv.slice(1);
+    for (const p of [file, path.dirname(file)]) {
+      const st = fs.lstatSync(p);
+      if (st.uid !== Number(uid) || (st.mode & 0o022) !== 0 || st.isSymbolicLink()) {
+        console.error(p + " is not owned by user " + uid + " alone"); process.exit(1);
+      }
+    }
+    const kv = {};
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      const i = line.indexOf("=");
+      if (i > 0 && !line.startsWith("#")) kv[line.slice(0, i)] = line.slice(i + 1);
+    }
+    process.stdout.write(checkTarget(kv.url ?? "", kv.pin ?? ""));' "$RECORD" "$(id -u)"
+}
+
+write_record() {
+  printf '# Written by install.sh: re-runs fetch from this console; uninstall runs this Node.js.\nurl=%s\npin=%s\nnode=%s\n' \
+    "$URL" "$PIN" "$NODE" > "$RECORD.new"
+  chmod 644 "$RECORD.new"
+  mv -f "$RECORD.new" "$RECORD"
 }
 
 fetch() { # fetch URL PATH OUT: pinned, TLS 1.2+, https only, no redirects
@@ -226,7 +288,7 @@ install_bundle() {
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   fetch "$URL" /companion/veil-companion.mjs "$tmp/veil-companion.mjs"
-  if [ -n "${VEIL_BUNDLE_SHA256:-}" ]; then expected="$VEIL_BUNDLE_SHA256"
+  if [ -n "$BUNDLE_SHA256" ]; then expected="$BUNDLE_SHA256"
   else fetch "$URL" /companion/veil-companion.mjs.sha256 "$tmp/sha256"; expected="$(cut -d' ' -f1 "$tmp/sha256")"
   fi
   actual="$(sha256_of "$tmp/veil-companion.mjs")"
@@ -298,12 +360,84 @@ enroll() {
   fi
 }
 
+# The hardened unit, with @NODE@ and @LIBDIR@ for install_unit to fill in. Part of this script,
+# never fetched on its own (a re-run as root would install whatever unit the console it asks
+# serves) and never read from beside the script (under `curl … | sh` that is the current folder,
+# which nobody vouched for). infra.test.ts checks that it is infra/veil-companion.service.
+unit_template() {
+  cat <<'UNIT'
+# Veil companion: holds this site's instance keys and answers end-to-end sessions relayed by
+# the Veil console. Installed by install.sh (which replaces @NODE@ and @LIBDIR@).
+# Hardening target: `systemd-analyze security --offline=true` exposure <= 3.5 (checked by
+# apps/companion/test/infra.test.ts). MemoryDenyWriteExecute stays off: V8's JIT needs W+X.
+[Unit]
+Description=Veil companion
+Documentation=man:systemd.exec(5)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=veil-companion
+Group=veil-companion
+Environment=VEIL_STATE_DIR=/var/lib/veil-companion
+ExecStart=@NODE@ @LIBDIR@/veil-companion.mjs run
+Restart=on-failure
+RestartSec=5s
+# Exit 3: the console revoked this instance; restarting would only be refused.
+RestartPreventExitStatus=3
+
+# State: /var/lib/veil-companion, 0700, the only writable path.
+StateDirectory=veil-companion
+StateDirectoryMode=0700
+UMask=0077
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateUsers=yes
+PrivateIPC=yes
+RemoveIPC=yes
+KeyringMode=private
+
+# No privileges at all.
+NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+
+# Kernel and host surfaces.
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+ProcSubset=pid
+
+# Network: IP to reach the console and the site's devices; netlink (with no capabilities it can
+# read the routing tables but change nothing) so the companion can list its own interfaces (the
+# default discovery scope, the device channel's address): Node throws without it.
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+
+# System calls.
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module @clock
+SystemCallErrorNumber=EPERM
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
 install_unit() {
-  # From the console over the pinned connection, like the bundle. Never from beside the script:
-  # under `curl … | sh` there is no script file, only the current folder, which nobody vouched for.
-  tmpl="$tmp/unit"
-  fetch "$URL" /companion/veil-companion.service "$tmpl"
-  sed -e "s#@NODE@#$NODE#g" -e "s#@LIBDIR@#$LIBDIR#g" "$tmpl" > "$tmp/unit.out"
+  unit_template | sed -e "s#@NODE@#$NODE#g" -e "s#@LIBDIR@#$LIBDIR#g" > "$tmp/unit.out"
   install -m 0644 "$tmp/unit.out" "$UNIT"
   systemctl daemon-reload
   systemctl enable "$SERVICE" >/dev/null
@@ -321,7 +455,11 @@ do_install() {
   check_node
   read_enrollment
   if [ -n "$ENROLL" ]; then :
-  elif [ -f "$BUNDLE" ] && target="$(enrolled_target)"; then :
+  elif [ -f "$RECORD" ]; then
+    target="$(recorded_target)" ||
+      die "$RECORD is not the console address and pin this script wrote: run the console's line again (it pipes the enrollment string to this script)"
+  elif [ -f "$BUNDLE" ] && [ ! -t 0 ]; then
+    die "no record of the console this companion was installed from ($RECORD; an install.sh from before 2026-11-25 kept none): run the console's line again (it pipes the enrollment string to this script)"
   elif [ -t 0 ]; then prompt_enrollment
   else die "no enrollment string: run the line the console shows (it pipes the string to this script's stdin), or set VEIL_ENROLL"
   fi
@@ -333,6 +471,7 @@ do_install() {
   install_bundle
   ensure_user_and_state
   enroll
+  write_record
   if [ "$MODE" = system ]; then
     install_unit
   elif [ "$NO_START" -eq 0 ]; then
@@ -358,13 +497,23 @@ do_uninstall() {
       systemctl stop "$SERVICE" >/dev/null 2>&1 || true
     fi
   fi
-  NODE="$(command -v node 2>/dev/null || true)"
+  # The Node.js install recorded (the wrapper's, an absolute path: PATH under sudo's secure_path,
+  # cron or a shell without nvm may lack it), else the one on PATH.
+  NODE="$(sed -n 's/^node=//p' "$RECORD" 2>/dev/null || true)"
+  if [ -z "$NODE" ] || [ ! -x "$NODE" ]; then NODE="$(command -v node 2>/dev/null || true)"; fi
   created="$(cat "$CREATED" 2>/dev/null || true)"
   # The companion erases its own state (secret files overwritten first); it refuses while a `run`
   # uses the folder (prefix mode: one in the foreground) or a rotation runs, and then nothing is
-  # removed (the service, stopped for this, runs again). Without its service user nothing of it
-  # can run. Nothing here reads stdin.
-  if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && [ -d "$STATE" ] && { [ "$MODE" = prefix ] || id "$SVC_USER" >/dev/null 2>&1; }; then
+  # removed (the service, stopped for this, runs again). When it cannot run at all (no Node.js,
+  # no bundle, no service user) and the folder holds its state, nothing is removed either, unless
+  # --force: a `run` may still hold the folder. Nothing here reads stdin.
+  can_run=0
+  if [ -n "$NODE" ] && [ -f "$BUNDLE" ] && { [ "$MODE" = prefix ] || id "$SVC_USER" >/dev/null 2>&1; }; then can_run=1; fi
+  if [ "$can_run" -eq 0 ] && [ "$FORCE" -eq 0 ] && { [ -f "$STATE/config.json" ] || [ -f "$STATE/secrets.json" ]; }; then
+    [ "$was_active" -eq 0 ] || systemctl start "$SERVICE" >/dev/null 2>&1 || true
+    die "the companion cannot run here (Node.js ${NODE:-not found}, bundle $BUNDLE), so it cannot erase $STATE (nor check that no run uses it): nothing was removed; put Node.js on PATH and run this again, or stop every veil-companion run and use uninstall --force"
+  fi
+  if [ "$can_run" -eq 1 ] && [ -d "$STATE" ]; then
     if ! refused="$(as_service_user env VEIL_STATE_DIR="$STATE" "$NODE" "$BUNDLE" uninstall --yes </dev/null 2>&1 >/dev/null)"; then
       [ "$was_active" -eq 0 ] || systemctl start "$SERVICE" >/dev/null 2>&1 || true
       die "the companion did not erase its state, so nothing was removed: ${refused:-no reason given} (a damaged state folder can be removed by hand: rm -rf $STATE)"

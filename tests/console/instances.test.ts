@@ -197,7 +197,7 @@ describe.skipIf(!chromiumAvailable)("instances in Chromium with a real companion
     // shell builtin: in no argv), and sudo gets only `sh <file>`: no argument or variable of sudo,
     // which logs both, carries the token. The traps remove the file however the line ends.
     expect(firstLine).toMatch(
-      /^\(f=\$\(mktemp\) && trap 'rm -f "\$f"' EXIT && trap 'exit 130' INT HUP TERM && curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k https:\/\/localhost:\d+\/install\.sh -o "\$f" && printf '%s\\n' 'veil1_[A-Za-z0-9_-]+' \| sudo sh "\$f"\)$/,
+      /^\(f=\$\(mktemp\) && trap 'rm -f "\$f"' EXIT && trap 'exit 130' INT HUP TERM && curl -fsSL --proto '=https' --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' -k 'https:\/\/localhost:\d+\/install\.sh' -o "\$f" && printf '%s\\n' 'veil1_[A-Za-z0-9_-]+' \| sudo sh "\$f"\)$/,
     );
     expect(firstLine.slice(firstLine.indexOf("| sudo ") + 2)).toBe('sudo sh "$f")');
     expect(firstLine).not.toMatch(/VEIL_ENROLL|preserve-env|sudo -E/);

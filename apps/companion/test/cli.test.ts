@@ -14,9 +14,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { PassThrough } from "node:stream";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
+import { readEnrollment, type EnrollmentInput } from "../src/cli/read-enrollment";
 import { readStatus } from "../src/cli/status-command";
 import { lockStateDir, RUN_LOCK_FILE } from "../src/run/state-dir-lock";
 import { lockHolder } from "../src/state/lock-file";
@@ -251,6 +253,108 @@ describe("veil-companion as a process", () => {
     expect(erased.stdout).toBe("enrollment erased\n");
     expect(existsSync(dir)).toBe(false);
   });
+
+  /** `veil-companion enroll` with the string in VEIL_ENROLL, run to its end. */
+  const enrollProcess = (stateDir: string, line: string) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun) => {
+      const p = spawn(process.execPath, [bundle, "enroll"], {
+        env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: stateDir, VEIL_ENROLL: line },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      children.push(p);
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      p.once("close", (status) => resolveRun({ status, stdout, stderr }));
+    });
+
+  it("two enrollments of different instances into one empty folder at once: one succeeds, the other is refused, and the folder holds the one that said it succeeded", async () => {
+    const first = await makeInstance(makeAccount(), "race one");
+    const second = await makeInstance(makeAccount(), "race two");
+    consoleServer.instances.set(first.instanceId, first.record);
+    consoleServer.instances.set(second.instanceId, second.record);
+    const dir = join(work, "race");
+    const results = await Promise.all([
+      enrollProcess(dir, first.enrollment(consoleServer.url, cert.pin)),
+      enrollProcess(dir, second.enrollment(consoleServer.url, cert.pin)),
+    ]);
+    const succeeded = results.filter((r) => r.status === 0);
+    expect(succeeded.map((r) => r.stdout)).toEqual([expect.stringMatching(/^enrolled as [0-9a-f-]{36}\n$/)]);
+    const refused = results.find((r) => r.status !== 0);
+    expect(refused?.status).toBe(1);
+    expect(refused?.stderr).toMatch(
+      /another veil-companion command \(pid \d+\) is using .* wait for it to end|already enrolled as instance/,
+    );
+    const winner = /enrolled as (\S+)/.exec(succeeded[0]?.stdout ?? "")?.[1];
+    expect(readStatus(dir)).toMatchObject({ enrolled: true, instanceId: winner });
+    expect(readdirSync(dir).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+
+  /** A stand-in terminal: a stream that says it is a TTY and records its raw-mode switches. */
+  const fakeTerminal = () => {
+    const input = new PassThrough() as PassThrough & EnrollmentInput;
+    const modes: boolean[] = [];
+    input.isTTY = true;
+    input.isRaw = false;
+    input.setRawMode = (mode: boolean) => {
+      modes.push(mode);
+      input.isRaw = mode;
+      return input;
+    };
+    let shown = "";
+    const prompt = new PassThrough();
+    prompt.on("data", (d: Buffer) => (shown += d.toString()));
+    return { input, modes, prompt, shown: () => shown };
+  };
+
+  it("on a terminal, reads the string with echo off (raw mode before the prompt, restored after), and Ctrl-C stops with the mode restored", async () => {
+    const instance = await makeInstance(makeAccount(), "typed");
+    const line = instance.enrollment(consoleServer.url, cert.pin);
+    const term = fakeTerminal();
+    const read = readEnrollment(undefined, term.input, term.prompt);
+    // Raw (no echo) already when the prompt asks for the string.
+    expect(term.modes).toEqual([true]);
+    expect(term.shown()).toMatch(/it is not shown/);
+    // Pasted in two pieces, with a typo erased, then Enter (a carriage return in raw mode).
+    term.input.write(line.slice(0, 20) + "x\u007f");
+    term.input.write(line.slice(20) + "\r");
+    expect((await read).instanceId).toBe(instance.instanceId);
+    expect(term.modes).toEqual([true, false]);
+    expect(term.shown()).not.toContain(line.slice(6, 30));
+
+    const interrupted = fakeTerminal();
+    const stopped = readEnrollment(undefined, interrupted.input, interrupted.prompt);
+    interrupted.input.write("veil1_AAAA\u0003");
+    await expect(stopped).rejects.toThrow(/interrupted \(Ctrl-C\): nothing was enrolled/);
+    expect(interrupted.modes).toEqual([true, false]);
+  });
+
+  it.runIf(existsSync("/usr/bin/script"))(
+    "enroll on a real pseudo-terminal (script) does not echo the string it reads",
+    async () => {
+      const instance = await makeInstance(makeAccount(), "pty");
+      consoleServer.instances.set(instance.instanceId, instance.record);
+      const line = instance.enrollment(consoleServer.url, cert.pin);
+      const dir = join(work, "pty");
+      const p = spawn("script", ["-qfec", `${process.execPath} ${bundle} enroll`, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", VEIL_STATE_DIR: dir, TERM: "dumb" },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      children.push(p);
+      let screen = "";
+      p.stdout.on("data", (d: Buffer) => (screen += d.toString()));
+      p.stderr.on("data", (d: Buffer) => (screen += d.toString()));
+      const closed = new Promise<number | null>((r) => p.once("close", (code) => r(code)));
+      await vi.waitFor(() => expect(screen).toMatch(/Paste the enrollment string/), { timeout: 15_000 });
+      p.stdin.write(`${line}\r`);
+      await vi.waitFor(() => expect(screen).toMatch(/enrolled as|veil-companion:/), { timeout: 30_000 });
+      p.stdin.end();
+      await closed;
+      expect(screen).toContain(`enrolled as ${instance.instanceId}`);
+      expect(screen).not.toContain(line.slice(6, 40));
+    },
+  );
 
   it.runIf(isRoot)(
     "system layout: the service user's uninstall erases its folder inside root's and leaves it empty; another user is told whose it is",

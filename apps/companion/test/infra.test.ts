@@ -8,6 +8,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +34,12 @@ const BUNDLE = join(APP, "dist/veil-companion.mjs");
 const STATE_DIR = join("var", "lib", "veil-companion");
 const LIB_DIR = join("lib", "veil-companion");
 
+/** The unit install.sh writes: the quoted here-document in its unit_template. */
+function unitInInstallSh(): string {
+  const m = /^unit_template\(\) \{\n {2}cat <<'UNIT'\n([\s\S]*?)^UNIT$/m.exec(readFileSync(INSTALL, "utf8"));
+  return m?.[1] ?? "";
+}
+
 function hasSystemdAnalyze(): boolean {
   return spawnSync("systemd-analyze", ["--version"], { stdio: "ignore" }).status === 0;
 }
@@ -43,7 +50,7 @@ describe("systemd unit", () => {
     () => {
       const dir = mkdtempSync(join(tmpdir(), "veil-unit-"));
       const unit = join(dir, "veil-companion.service");
-      const text = readFileSync(join(INFRA, "veil-companion.service"), "utf8")
+      const text = unitInInstallSh()
         .replace(/@NODE@/g, "/usr/bin/node")
         .replace(/@LIBDIR@/g, "/opt/veil-companion");
       expect(text).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
@@ -58,15 +65,17 @@ describe("systemd unit", () => {
     },
   );
 
-  // System mode needs root and a running systemd, so this reads the script: the unit must come
-  // from the console over the pinned connection. Under `curl … | sh`, "$0" is `sh`, and a file
-  // "beside" it would be one in the current folder, which nobody vouched for.
-  it("is fetched by install.sh from the console, never taken from the folder it runs in", () => {
+  // System mode needs root and a running systemd, so this reads the script. Root installs the
+  // unit into /etc/systemd/system: it must not come from a console named by anything the service
+  // user can write (config.json), nor from beside the script (under `curl … | sh`, "$0" is `sh`,
+  // and a file "beside" it would be one in the current folder, which nobody vouched for).
+  it("is part of install.sh (infra/veil-companion.service, unchanged): never fetched, never taken from the folder it runs in", () => {
     const script = readFileSync(INSTALL, "utf8");
+    expect(unitInInstallSh()).toBe(readFileSync(join(INFRA, "veil-companion.service"), "utf8"));
     const installUnit = /^install_unit\(\) \{\n([\s\S]*?)^\}/m.exec(script)?.[1] ?? "";
-    expect(installUnit).toMatch(/^\s*fetch "\$URL" \/companion\/veil-companion\.service "\$tmpl"$/m);
-    expect(installUnit).not.toMatch(/\$0|cp /);
-    expect(script).not.toMatch(/dirname "\$0"/);
+    expect(installUnit).toMatch(/^\s*unit_template \| sed /m);
+    expect(installUnit).not.toMatch(/fetch|curl|\$0|cp /);
+    expect(script).not.toMatch(/veil-companion\.service"|dirname "\$0"/);
   });
 });
 
@@ -463,6 +472,149 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     const r2 = await run(["--prefix", prefix, "--no-start"], {});
     expect(r2.status, r2.stderr).toBe(0);
     expect(readFileSync(join(prefix, STATE_DIR, "secrets.json"), "utf8")).toBe(before);
+  });
+
+  it("a re-run without a string fetches from the console install.sh recorded, never from config.json (which the companion's user can rewrite)", async () => {
+    const dir = join(parent, "tampered");
+    await installFresh(dir);
+    // What a compromised companion can do in system mode, where its user owns the state folder:
+    // point its own config.json at a console of the attacker's, serving a bundle of its own.
+    const attacker = new TestConsole(makeSelfSignedCert("attacker"));
+    await attacker.start();
+    attacker.files.set("/companion/veil-companion.mjs", BUNDLE);
+    attacker.files.set("/companion/veil-companion.mjs.sha256", BUNDLE + ".sha256");
+    try {
+      const configFile = join(dir, STATE_DIR, "config.json");
+      const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
+      writeFileSync(
+        configFile,
+        JSON.stringify({ ...config, consoleUrl: attacker.url, consolePin: attacker.cert.pin }),
+        {
+          mode: 0o600,
+        },
+      );
+      const before = consoleServer.requests.length;
+      const r = await run(["--prefix", dir, "--no-start"], {});
+      expect(r.status, r.stderr).toBe(0);
+      expect(attacker.requests).toEqual([]);
+      expect(consoleServer.requests.slice(before).map((q) => q.path)).toContain("/companion/veil-companion.mjs");
+
+      // The record: written by install.sh, 0644, in its own folder.
+      const recordFile = join(dir, LIB_DIR, "install.conf");
+      const record = readFileSync(recordFile, "utf8");
+      expect(record).toContain(`\nurl=${consoleServer.url}\npin=${cert.pin}\nnode=`);
+      expect(statSync(recordFile).mode & 0o777).toBe(0o644);
+      // A record another user could have written, or one naming no console URL and pin that an
+      // enrollment string could carry, is refused; so is a re-run with no record at all (an
+      // install.sh from before it): none of them asks the companion instead.
+      chmodSync(recordFile, 0o666);
+      const loose = await run(["--prefix", dir, "--no-start"], {});
+      expect(loose.status).not.toBe(0);
+      expect(loose.stderr).toMatch(/install\.conf is not owned by user \d+ alone/);
+      chmodSync(recordFile, 0o644);
+      writeFileSync(recordFile, record.replace(/^url=.*$/m, `url=${attacker.url}/x?y`));
+      const badUrl = await run(["--prefix", dir, "--no-start"], {});
+      expect(badUrl.status).not.toBe(0);
+      expect(badUrl.stderr).toMatch(/bad console URL/);
+      rmSync(recordFile);
+      const none = await run(["--prefix", dir, "--no-start"], {});
+      expect(none.status).not.toBe(0);
+      expect(none.stderr).toMatch(/no record of the console this companion was installed from/);
+      expect(attacker.requests).toEqual([]);
+    } finally {
+      await attacker.stop();
+    }
+  });
+
+  it("uninstall from a PATH without node still has the companion check its lock (with the Node.js install recorded); with no Node.js at all it removes nothing unless --force", async () => {
+    const dir = join(parent, "no-node");
+    await installFresh(dir);
+    // Everything on PATH but node: sudo's secure_path, cron, a shell that has not loaded nvm.
+    const noNode = mkdtempSync(join(parent, "no-node-bin-"));
+    for (const d of (process.env.PATH ?? "").split(":").filter((x) => x.startsWith("/"))) {
+      for (const name of existsSync(d) ? readdirSync(d) : []) {
+        if (name !== "node" && !existsSync(join(noNode, name))) symlinkSync(join(d, name), join(noNode, name));
+      }
+    }
+    expect(spawnSync("sh", ["-c", "command -v node"], { env: { PATH: noNode } }).status).not.toBe(0);
+    const secrets = join(dir, STATE_DIR, "secrets.json");
+    const running = spawn(join(dir, "bin", "veil-companion"), ["run"], { stdio: "ignore" });
+    try {
+      await vi.waitFor(() => expect(existsSync(join(dir, STATE_DIR, "run.lock"))).toBe(true), { timeout: 15_000 });
+      const refused = await run(["uninstall", "--prefix", dir], { PATH: noNode });
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/did not erase its state, so nothing was removed: .*stop it first/);
+      expect(existsSync(secrets)).toBe(true);
+    } finally {
+      const exited = new Promise((resolve) => running.once("exit", resolve));
+      running.kill("SIGTERM");
+      await exited;
+    }
+    // An install without the record (an earlier install.sh): no Node.js to run the companion with.
+    rmSync(join(dir, LIB_DIR, "install.conf"));
+    const blind = await run(["uninstall", "--prefix", dir], { PATH: noNode });
+    expect(blind.status).not.toBe(0);
+    expect(blind.stderr).toMatch(/the companion cannot run here .* nothing was removed/);
+    expect(existsSync(secrets)).toBe(true);
+    expect(existsSync(join(dir, "bin", "veil-companion"))).toBe(true);
+    const forced = await run(["uninstall", "--prefix", dir, "--force"], { PATH: noNode });
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("--bundle-sha256 pins the bundle out of band (an argument survives sudo, VEIL_BUNDLE_SHA256 does not): a mismatch installs nothing", async () => {
+    const dir = join(parent, "pinned-sum");
+    const fresh = await makeInstance(makeAccount());
+    consoleServer.instances.set(fresh.instanceId, fresh.record);
+    const env = { VEIL_ENROLL: fresh.enrollment(consoleServer.url, cert.pin) };
+    const wrong = await run(["--prefix", dir, "--no-start", "--bundle-sha256", "ab".repeat(32)], env);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toMatch(/checksum mismatch \(expected (ab){32}, got [0-9a-f]{64}\): not installing/);
+    expect(existsSync(join(dir, LIB_DIR, "veil-companion.mjs"))).toBe(false);
+    expect(existsSync(join(dir, STATE_DIR))).toBe(false);
+    const malformed = await run(["--prefix", dir, "--no-start", "--bundle-sha256=xyz"], env);
+    expect(malformed.status).not.toBe(0);
+    expect(malformed.stderr).toMatch(/--bundle-sha256: not a SHA-256/);
+    const disagree = await run(["--prefix", dir, "--no-start", "--bundle-sha256", "ab".repeat(32)], {
+      ...env,
+      VEIL_BUNDLE_SHA256: "cd".repeat(32),
+    });
+    expect(disagree.status).not.toBe(0);
+    expect(disagree.stderr).toMatch(/differ/);
+    // The right one (in capitals, as some tools print it) installs, without asking the console for its .sha256.
+    const sum = readFileSync(BUNDLE + ".sha256", "utf8").split(" ")[0] ?? "";
+    const before = consoleServer.requests.length;
+    const right = await run(["--prefix", dir, "--no-start", `--bundle-sha256=${sum.toUpperCase()}`], env);
+    expect(right.status, right.stderr).toBe(0);
+    expect(consoleServer.requests.slice(before).map((q) => q.path)).not.toContain(
+      "/companion/veil-companion.mjs.sha256",
+    );
+    expect((await run(["uninstall", "--prefix", dir], {})).status).toBe(0);
+  });
+
+  it("refuses an empty --prefix or VEIL_PREFIX (for install and uninstall) instead of falling back to system mode", async () => {
+    // A stand-in id that says "not root": if the empty prefix ever selected system mode again,
+    // the script would stop at its root check instead of touching this host's /opt and /var/lib.
+    const fakes = mkdtempSync(join(parent, "not-root-"));
+    writeFileSync(join(fakes, "id"), '#!/bin/sh\ncase "$1" in -u) echo 1000 ;; *) exec /usr/bin/id "$@" ;; esac\n', {
+      mode: 0o755,
+    });
+    const PATH = `${fakes}:${process.env.PATH ?? ""}`;
+    const cases: [string[], Record<string, string>][] = [
+      [["--prefix", ""], {}],
+      [["--prefix="], {}],
+      [["uninstall", "--prefix", ""], {}],
+      [["uninstall", "--prefix="], {}],
+      [["--no-start"], { VEIL_PREFIX: "" }],
+      [["uninstall"], { VEIL_PREFIX: "" }],
+    ];
+    for (const [args, env] of cases) {
+      const r = await run(args, { ...env, PATH });
+      expect(r.status, args.join(" ")).not.toBe(0);
+      expect(r.stderr, args.join(" ")).toMatch(
+        /--prefix needs a folder \(an empty one is refused\)|VEIL_PREFIX is set but empty/,
+      );
+    }
   });
 
   it("refuses a bundle whose checksum does not match", async () => {

@@ -40,17 +40,54 @@ export interface EnrollCommandResult {
  * signer: the instance's vault, device store and audit chain stay valid. It holds run.lock (a
  * live `run` would carry on with the old console settings, and would present the new auth key to
  * the old pin: it is refused, stop it first) and rotation.lock (no rotation interleaves).
+ *
+ * A first enrollment holds the same two locks and looks for a config.json again once it has them:
+ * of two enrollments into one empty folder, the second waits for none and is refused (or, when
+ * the first enrolled the same instance, finds it done) instead of writing over the first's state
+ * after both reported success.
  */
 export async function enrollCommand(options: EnrollCommandOptions): Promise<EnrollCommandResult> {
   const store = new StateStore(options.stateDir);
   store.check({ create: true });
   const existing = store.loadConfig();
-  if (existing === undefined) {
-    const result = await enrollOnce(options);
-    store.saveEnrollment(result.config, result.secrets);
-    options.logger.info("enrolled", { instanceId: result.config.instanceId });
-    return { alreadyEnrolled: false, reenrolled: false, instanceId: result.config.instanceId };
+  if (existing !== undefined) return enrollOver(options, store, existing);
+  const runLock = lockStateDir(store.dir);
+  if (runLock === undefined) {
+    const pid = lockHolder(join(store.dir, RUN_LOCK_FILE))?.pid;
+    throw new CommandError(
+      "running",
+      `another veil-companion command${pid === undefined ? "" : ` (pid ${pid})`} is using ${store.dir} (an enrollment, or a run): wait for it to end, then enroll again`,
+    );
   }
+  let enrolled: TCompanionConfig | undefined;
+  try {
+    const rotationLock = acquireRotationLock(store.dir);
+    if (rotationLock === undefined)
+      throw new CommandError("running", "a token rotation is running for this state folder; try again when it ends");
+    try {
+      // Another enrollment may have finished between the first look and the locks.
+      enrolled = store.loadConfig();
+      if (enrolled === undefined) {
+        const result = await enrollOnce(options);
+        store.saveEnrollment(result.config, result.secrets);
+        options.logger.info("enrolled", { instanceId: result.config.instanceId });
+        return { alreadyEnrolled: false, reenrolled: false, instanceId: result.config.instanceId };
+      }
+    } finally {
+      rotationLock.release();
+    }
+  } finally {
+    runLock.release();
+  }
+  return enrollOver(options, store, enrolled);
+}
+
+/** An enrollment string for a folder already enrolled: refused, nothing to do, or enrolled again in place. */
+async function enrollOver(
+  options: EnrollCommandOptions,
+  store: StateStore,
+  existing: TCompanionConfig,
+): Promise<EnrollCommandResult> {
   const { enrollment } = options;
   if (existing.instanceId !== enrollment.instanceId) {
     throw new EnrollmentError(

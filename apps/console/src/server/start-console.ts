@@ -18,7 +18,7 @@ import { LOGIN_STATE_PRUNE_MS, pruneLoginState } from "./auth/prune-login-state"
 import { ServerSecrets } from "./auth/server-secrets";
 import { configFromEnv, type ConsoleConfig } from "./config";
 import { createPlainHttpHandler, refusePlainUpgrade } from "./http/plain-http";
-import { serveCompanionAsset } from "./instances/companion-assets";
+import { createCompanionAssets } from "./instances/companion-assets";
 import { RateLimiter } from "./http/rate-limit";
 import { sendError } from "./http/respond";
 import { applySecurityHeaders, buildCsp, guardResponseHeaders, newNonce } from "./http/security-headers";
@@ -183,6 +183,8 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
     }
 
     const handleApi = createApiHandler(services, ROUTES);
+    // Read once and kept; limited like API reads (before any page or API work).
+    const serveCompanionAsset = createCompanionAssets({ limiter, trustedProxies: services.trustedProxies, log });
     httpsServer = createHttpsServer(tlsServerOptions(pair), (req, res) => {
       guardResponseHeaders(res);
       // Only this server decides these; a client must not be able to inject them.
@@ -204,7 +206,7 @@ export async function startConsole(options: StartConsoleOptions = {}): Promise<R
         res.setHeader = (name: string, value: number | string | readonly string[]) =>
           setHeader(name, name.toLowerCase() === "cache-control" ? "no-store" : value);
       }
-      if (serveCompanionAsset(req, res, pathname, log)) return;
+      if (serveCompanionAsset(req, res, pathname)) return;
       if (pathname === "/api" || pathname.startsWith("/api/")) {
         void handleApi(req, res);
         return;

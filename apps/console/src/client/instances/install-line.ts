@@ -29,7 +29,9 @@ export interface InstallLines {
 export function installLines(enrollment: string): InstallLines {
   // Decoding checks the line we are about to show (and gives the pin and URL it carries).
   const { consoleUrl, consolePin } = decodeEnrollment(enrollment);
-  const curl = `curl -fsSL --proto '=https' --pinnedpubkey ${quote(consolePin)} -k ${consoleUrl}/install.sh`;
+  // The URL quoted too: an IPv6 origin (https://[::1]:8443) is a glob pattern in zsh, which
+  // stops on "no matches found" (and other shells would expand it against the current folder).
+  const curl = `curl -fsSL --proto '=https' --pinnedpubkey ${quote(consolePin)} -k ${quote(`${consoleUrl}/install.sh`)}`;
   return {
     system:
       `(f=$(mktemp) && trap 'rm -f "$f"' EXIT && trap 'exit 130' INT HUP TERM && ` +
