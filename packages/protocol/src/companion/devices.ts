@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ZIdSchema, type TRole } from "../fields";
 import { ZDeviceKindSchema } from "../device/device-state";
-import { ZIpv4Schema, ZMacSchema } from "../device/numbers";
+import { ZIpv4Schema, ZMacSchema, zDeviceText } from "../device/numbers";
 
 /**
  * End-to-end requests about the devices of a site (issue 5): inventory, history, outages,
@@ -32,13 +32,13 @@ export const ZDeviceSummarySchema = z.strictObject({
   mac: ZMacSchema,
   dialect: ZDeviceDialectSchema,
   status: ZDeviceStatusSchema,
-  /** Operator-given name, else the device's hostname. */
-  name: z.string().max(64),
-  hostname: z.string().max(64),
+  /** Operator-given name, else the device's hostname (device text: made printable, as every field a device chose). */
+  name: zDeviceText(64),
+  hostname: zDeviceText(64),
   kind: ZDeviceKindSchema,
-  model: z.string().max(32),
-  modelDisplay: z.string().max(64),
-  firmware: z.string().max(64),
+  model: zDeviceText(32),
+  modelDisplay: zDeviceText(64),
+  firmware: zDeviceText(64),
   ip: z.string().max(15),
   firstSeen: ZEpochMs,
   lastSeen: ZEpochMs,
@@ -127,7 +127,7 @@ export const ZDeviceDetailSchema = z.strictObject({
   interfaces: z
     .array(
       z.strictObject({
-        name: z.string().max(32),
+        name: zDeviceText(32),
         mac: ZMacSchema,
         up: z.boolean(),
         speedMbps: ZCount,
@@ -141,7 +141,7 @@ export const ZDeviceDetailSchema = z.strictObject({
       z.strictObject({
         mac: ZMacSchema,
         ip: ZIpv4Schema.optional(),
-        hostname: z.string().max(64).optional(),
+        hostname: zDeviceText(64).optional(),
         signalDbm: z.number().int().min(-120).max(0).optional(),
         rxBytes: ZCount,
         txBytes: ZCount,

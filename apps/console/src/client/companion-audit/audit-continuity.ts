@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { TAuditReadResult } from "@veil/protocol";
+import { readOwned, signedInOwner, writeOwned, type LocalOwner } from "../instances/trust";
 
 /**
- * The newest head of an instance's audit log that this browser verified, kept in localStorage
- * (public data: a sequence number, a hash and a time). The chain is hash-linked, so a record's
+ * The newest head of an instance's audit log that this browser verified for the signed-in
+ * account, kept in localStorage (public data: a sequence number, a hash and a time). The chain is hash-linked, so a record's
  * hash commits to every record before it: a later log that still passes through this record
  * with this hash kept all of that history; one that does not was rewritten or cut back. That
  * catches root on the site host rewriting the whole log consistently between two visits from
@@ -66,41 +67,38 @@ export function remembersHead(continuity: Continuity): boolean {
   return continuity.state === "first" || continuity.state === "continues";
 }
 
-const STORAGE_KEY = "veil.audit-heads.v1";
-const ZSeenHeadsSchema = z.record(
-  z.string(),
-  z.strictObject({
-    seq: z.number().int().min(0),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
-    at: z.number().int().min(0),
-  }),
-);
+/**
+ * Heads per account (and identity key) of this profile: another account that signs in here
+ * starts with none (instances/trust.ts, "What this browser remembers"). v1, kept per profile,
+ * is ignored and dropped on the next write.
+ */
+const STORAGE_KEY = "veil.audit-heads.v2";
+const LEGACY_STORAGE_KEY = "veil.audit-heads.v1";
+const ZSeenHeadSchema = z.strictObject({
+  seq: z.number().int().min(0),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.number().int().min(0),
+});
 
-function storedHeads(): Record<string, SeenHead> {
-  try {
-    const parsed = ZSeenHeadsSchema.safeParse(JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "{}"));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The head this browser last verified for the instance, if any. */
-export function seenHead(instanceId: string): SeenHead | undefined {
-  return storedHeads()[instanceId];
+/** The head the signed-in account last verified for the instance in this browser, if any. */
+export function seenHead(instanceId: string, owner: LocalOwner | null = signedInOwner()): SeenHead | undefined {
+  return owner === null ? undefined : readOwned(STORAGE_KEY, ZSeenHeadSchema, owner)[instanceId];
 }
 
 /**
- * Remembers `head` for the instance: only ever forward, unless `replace` (the operator accepted
- * the log as it is now after a break).
+ * Remembers `head` for the instance and the signed-in account: only ever forward, unless
+ * `replace` (the operator accepted the log as it is now after a break).
  */
-export function rememberHead(instanceId: string, head: SeenHead, options: { replace?: boolean } = {}): void {
-  const heads = storedHeads();
+export function rememberHead(
+  instanceId: string,
+  head: SeenHead,
+  options: { replace?: boolean; owner?: LocalOwner | null } = {},
+): void {
+  const owner = options.owner === undefined ? signedInOwner() : options.owner;
+  if (owner === null) return;
+  const heads = readOwned(STORAGE_KEY, ZSeenHeadSchema, owner);
   const kept = heads[instanceId];
   if (kept !== undefined && kept.seq > head.seq && options.replace !== true) return;
-  try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify({ ...heads, [instanceId]: head }));
-  } catch {
-    // No storage: the next visit checks nothing across visits, as before.
-  }
+  // No storage: the next visit checks nothing across visits, as before.
+  writeOwned(STORAGE_KEY, owner, { ...heads, [instanceId]: head }, LEGACY_STORAGE_KEY);
 }

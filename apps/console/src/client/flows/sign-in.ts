@@ -22,7 +22,33 @@ export interface TwoFactorStep {
 
 export type SignInResult = { readonly kind: "done" } | { readonly kind: "two_factor"; readonly step: TwoFactorStep };
 
-export async function signIn(emailInput: string, password: string, phase: Phase): Promise<SignInResult> {
+/**
+ * How long the two-factor step may hold the WrapKey: until the challenge's `expiresAt`, but no
+ * longer than the console's challenge lifetime (5 min, CHALLENGE_SECONDS in the login route),
+ * whatever time it names, and no less than a minute, so a browser whose clock runs ahead of the
+ * console's can still answer (the console refuses an expired challenge itself).
+ */
+export const TWO_FACTOR_HOLD_MAX_MS = 5 * 60_000;
+export const TWO_FACTOR_HOLD_MIN_MS = 60_000;
+
+/** Clock and timers (tests). */
+export interface SignInOptions {
+  readonly now?: () => number;
+  readonly setTimer?: (run: () => void, ms: number) => unknown;
+  readonly clearTimer?: (handle: unknown) => void;
+}
+
+export async function signIn(
+  emailInput: string,
+  password: string,
+  phase: Phase,
+  options: SignInOptions = {},
+): Promise<SignInResult> {
+  const {
+    now = Date.now,
+    setTimer = (run, ms) => setTimeout(run, ms),
+    clearTimer = (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  } = options;
   const email = normalizeEmail(emailInput);
   phase("Fetching key-derivation settings");
   const { kdf } = await api.prelogin({ email });
@@ -45,15 +71,46 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
     const challenge = result.challenge;
     const held = wrapKey;
     keep = null; // ownership moves to the two-factor step
-    let used = false;
+    // "open": waiting for an answer; "checking": an answer is with the console; "over": the
+    // WrapKey is wiped (finished, cancelled, or the challenge expired). The page cancels the
+    // step when it goes (login-view.tsx); the timer wipes it when the challenge expires.
+    let state: "open" | "checking" | "over" = "open";
+    let expired = false;
+    const isOver = () => state === "over";
+    const end = () => {
+      if (state === "over") return;
+      state = "over";
+      clearTimer(timer);
+      wipe(held);
+    };
+    const until = Date.parse(result.expiresAt) - now();
+    const hold = Number.isFinite(until)
+      ? Math.min(Math.max(until, TWO_FACTOR_HOLD_MIN_MS), TWO_FACTOR_HOLD_MAX_MS)
+      : TWO_FACTOR_HOLD_MAX_MS;
+    const timer = setTimer(() => {
+      expired = true;
+      // An answer being checked finishes (or fails) first, and then wipes.
+      if (state === "open") end();
+    }, hold);
     return {
       kind: "two_factor",
       step: {
         expiresAt: result.expiresAt,
         async finish(answer) {
-          if (used) throw new Error("This sign-in attempt is over; start again.");
-          const r = await api.login2fa({ challenge, ...answer });
-          used = true;
+          if (state === "checking") throw new Error("A code is being checked.");
+          if (state === "over") throw new Error("This sign-in attempt is over; start again.");
+          state = "checking";
+          let r: Awaited<ReturnType<typeof api.login2fa>>;
+          try {
+            r = await api.login2fa({ challenge, ...answer });
+          } catch (error) {
+            // A wrong code may be tried again until the challenge expires.
+            if (state === "checking") state = "open";
+            if (expired) end();
+            throw error;
+          }
+          // Cancelled (the page went) while the console was checking: the key is already wiped.
+          if (isOver()) throw new Error("This sign-in attempt is over; start again.");
           try {
             phase("Unlocking your keys");
             await completeSignIn(
@@ -61,12 +118,11 @@ export async function signIn(emailInput: string, password: string, phase: Phase)
               held,
             );
           } finally {
-            wipe(held);
+            end();
           }
         },
         cancel() {
-          used = true;
-          wipe(held);
+          end();
         },
       },
     };

@@ -37,7 +37,10 @@ import * as api from "./endpoints";
 import { GRANT_LIFETIME_MS, ownPublicKeys, signGrant } from "./trust";
 
 export interface AddedInstance {
+  /** The console's answer (unsigned: its `name` is the console's word, not what was signed). */
   readonly instance: TInstanceSummary;
+  /** The name this browser signed into the instance certificate: the one to show. */
+  readonly certifiedName: string;
   /** The `veil1_…` enrollment string: a secret, shown once, never stored by this page. */
   readonly enrollment: string;
   readonly consoleUrl: string;
@@ -122,7 +125,13 @@ export async function addInstance(
       signerFingerprint: toBase64Url(fingerprint(keys.identity.publicKey)),
       consolePin: info.consolePin,
     });
-    return { instance, enrollment, consoleUrl: info.consoleUrl, consolePin: info.consolePin };
+    return {
+      instance,
+      certifiedName: certBody.name,
+      enrollment,
+      consoleUrl: info.consoleUrl,
+      consolePin: info.consolePin,
+    };
   } finally {
     wipe(authKey, wrap, identity.privateKey, box.privateKey);
   }

@@ -11,7 +11,7 @@ import * as accountApi from "../endpoints";
 import * as api from "./endpoints";
 import { GrantForm, type GrantAuthority } from "./grant-form";
 import type { Ready } from "./ready-session";
-import { revokeGrant } from "./revoke-grant";
+import { revocableGrantee, revokeGrant, type Grantee } from "./revoke-grant";
 import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type VerifiedInstance } from "./trust";
 
 /**
@@ -19,7 +19,9 @@ import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type Verified
  * Everything is read and signed for the instance id the certificate names (`verified.body`).
  * An administrator with an open session (`adminChannel`) can revoke a grant before it expires:
  * the companion records the revocation first (end to end, revoke-grant.ts), then the console
- * drops the row.
+ * drops the row. Each row names its grantee by the account the signed grant names, with the
+ * safety code of the identity key it names (the e-mail is the console's mapping, unsigned); a
+ * row that does not verify or disagrees with its signed body offers no Revoke.
  */
 export function GrantsCard({
   session,
@@ -52,11 +54,11 @@ export function GrantsCard({
   }, [instanceId, admin]);
   useEffect(() => load(), [load]);
   const me = session.me;
-  const revoke = (g: TGrantSummary, who: string) => {
+  const revoke = (g: TGrantSummary, who: string, grantee: Grantee) => {
     if (!adminChannel) return;
     if (
       !window.confirm(
-        `Revoke the grants of ${who}? Every grant they hold here ends, and their sessions on this site end now.`,
+        `Revoke the grants of ${who} (safety code ${grantee.safetyCode})? Compare the code with the one they read from their account page. Every grant they hold here ends, and their sessions on this site end now.`,
       )
     )
       return;
@@ -96,6 +98,7 @@ export function GrantsCard({
           <thead>
             <tr>
               <th scope="col">Account</th>
+              <th scope="col">Grantee's safety code</th>
               <th scope="col">Role</th>
               <th scope="col">Expires</th>
               <th scope="col">Signed by (safety code)</th>
@@ -111,10 +114,20 @@ export function GrantsCard({
                 checked.body.accountId.toLowerCase() === g.accountId.toLowerCase() &&
                 checked.body.role === g.role &&
                 checked.body.instanceId.toLowerCase() === instanceId.toLowerCase();
-              const who = emails.get(g.accountId.toLowerCase()) ?? g.accountId;
+              // Named by the signed body: the listing's account id and the e-mail map are unsigned.
+              const grantee = consistent ? revocableGrantee(g, instanceId) : null;
+              const accountId = checked?.body.accountId.toLowerCase() ?? g.accountId.toLowerCase();
+              const who = emails.get(accountId) ?? accountId;
               return (
                 <tr key={g.id}>
                   <td>{who}</td>
+                  <td>
+                    {grantee ? (
+                      <code data-testid="grant-grantee">{grantee.safetyCode}</code>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
                   <td>{checked?.body.role ?? g.role}</td>
                   <td>{new Date(checked?.body.expiresAt ?? g.expiresAt).toLocaleString()}</td>
                   <td>
@@ -139,12 +152,12 @@ export function GrantsCard({
                   </td>
                   {adminChannel ? (
                     <td>
-                      {checked ? (
+                      {grantee ? (
                         <button
                           type="button"
                           disabled={revoking.running}
                           data-testid="grant-revoke"
-                          onClick={() => revoke(g, who)}
+                          onClick={() => revoke(g, who, grantee)}
                         >
                           Revoke
                         </button>

@@ -14,7 +14,7 @@ import { addInstance, type AddedInstance } from "./add-instance";
 import * as api from "./endpoints";
 import { InstallPanel } from "./install-panel";
 import { Ago, StatusBadge } from "./presence";
-import { verifyListed } from "./served-instance";
+import { listedTrust, verifyListed, type ListedTrust } from "./served-instance";
 import { encodeKeyCard, ownPublicKeys } from "./trust";
 
 type Ready = Extract<SessionState, { status: "ready" }>;
@@ -31,7 +31,7 @@ function AddInstance({ session, onAdded }: { session: Ready; onAdded: () => void
       <h2 id="add-title">Add an instance</h2>
       {added ? (
         <InstallPanel
-          title={`Install the companion for “${added.instance.name}”`}
+          title={`Install the companion for “${added.certifiedName}”`}
           enrollment={added.enrollment}
           onDone={() => {
             setAdded(null);
@@ -112,22 +112,49 @@ function listedName(instance: TInstanceSummary): string {
   return verifyListed(instance)?.body.name ?? instance.name;
 }
 
-function ListedName({ instance }: { instance: TInstanceSummary }) {
+const TRUST_BADGES: Record<Exclude<ListedTrust, "yours" | "confirmed">, { text: string; title: string }> = {
+  unverified: {
+    text: "certificate does not verify",
+    title: "The name is the console's; its certificate does not verify.",
+  },
+  unconfirmed: {
+    text: "unconfirmed signer",
+    title: "You have not compared the safety code of the key that signed this name yet; open the instance to do so.",
+  },
+  changed: {
+    text: "signer changed",
+    title: "Another key signs this instance than the one you confirmed. Do not use it.",
+  },
+};
+
+/**
+ * A listed instance's name with what vouches for it: the certificate's name, marked when the
+ * certificate does not verify, when its signer is not confirmed by this account (a console can
+ * sign a certificate of its own for a member) or when the signer changed since it was.
+ */
+function ListedName({ instance, session }: { instance: TInstanceSummary; session: Ready }) {
   const verified = verifyListed(instance);
+  const trust = listedTrust(instance, session.keys, {
+    accountId: session.me.user.id,
+    identityPublicKey: session.keys.identity.publicKey,
+  });
+  const badge = trust === "yours" || trust === "confirmed" ? null : TRUST_BADGES[trust];
   return (
     <>
       <Link href={`/instances/${instance.id}`}>{verified ? verified.body.name : instance.name}</Link>
-      {verified ? null : (
+      {badge ? (
         <>
           {" "}
-          <span className="badge outcome-failure">certificate does not verify</span>
+          <span className="badge outcome-failure" title={badge.title} data-testid="listed-trust">
+            {badge.text}
+          </span>
         </>
-      )}
+      ) : null}
     </>
   );
 }
 
-function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: number }) {
+function InstancesTable({ session, admin, refreshKey }: { session: Ready; admin: boolean; refreshKey: number }) {
   const [instances, setInstances] = useState<readonly TInstanceSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
@@ -172,7 +199,7 @@ function InstancesTable({ admin, refreshKey }: { admin: boolean; refreshKey: num
             {instances.map((i) => (
               <tr key={i.id} data-instance-id={i.id}>
                 <td>
-                  <ListedName instance={i} />
+                  <ListedName instance={i} session={session} />
                 </td>
                 <td>
                   <StatusBadge instance={i} />
@@ -268,7 +295,7 @@ export function InstancesView() {
           <>
             <h1>Instances</h1>
             {admin ? <AddInstance session={session} onAdded={() => setRefreshKey((k) => k + 1)} /> : null}
-            <InstancesTable admin={admin} refreshKey={refreshKey} />
+            <InstancesTable session={session} admin={admin} refreshKey={refreshKey} />
             <KeyCard session={session} />
           </>
         );

@@ -5,7 +5,15 @@
  * The id and the name the page shows and signs for come from the certificate body.
  */
 import type { TInstanceSummary } from "@veil/protocol";
-import { InstanceTrustError, verifyInstance, type VerifiedInstance } from "./trust";
+import type { AccountKeyPairs } from "../account-keys";
+import {
+  InstanceTrustError,
+  isSigner,
+  signerPinState,
+  verifyInstance,
+  type LocalOwner,
+  type VerifiedInstance,
+} from "./trust";
 import type { InstanceVerification } from "./use-instance-verification";
 
 /**
@@ -73,4 +81,25 @@ export function verifyListed(instance: TInstanceSummary): VerifiedInstance | nul
   if (listed.size >= MAX_LISTED) listed.clear();
   listed.set(key, verified);
   return verified;
+}
+
+/**
+ * How far the list may vouch for a listed instance's certified name: "yours" (this account's key
+ * signed it), "confirmed" (its signer is pinned for this account), "unconfirmed" (the console
+ * may have signed the certificate itself: the member has not compared the signer's safety code
+ * yet, which the instance page asks for), "changed" (another signer than the pinned one), or
+ * "unverified" (the certificate does not verify).
+ */
+export type ListedTrust = "yours" | "confirmed" | "unconfirmed" | "changed" | "unverified";
+
+/** {@link ListedTrust} of a listed instance for the signed-in account. */
+export function listedTrust(instance: TInstanceSummary, keys: AccountKeyPairs, owner: LocalOwner | null): ListedTrust {
+  const verified = verifyListed(instance);
+  if (!verified) return "unverified";
+  if (isSigner(verified, keys)) return "yours";
+  try {
+    return signerPinState(instance.id, verified, owner) === "pinned" ? "confirmed" : "unconfirmed";
+  } catch {
+    return "changed";
+  }
 }

@@ -44,6 +44,7 @@ import {
 } from "@veil/protocol";
 import { z } from "zod";
 import { KeyIntegrityError, type AccountKeyPairs } from "../account-keys";
+import { getState } from "../session-store";
 
 /** The console served instance material that does not verify: nothing is opened with it. */
 export class InstanceTrustError extends Error {
@@ -316,53 +317,126 @@ export function grantMatchesSigner(bundle: TGrantBundle, verified: VerifiedInsta
   return checkDelegation(bundle.delegation, verified, instanceId, bundle.signerPublicKey) !== null;
 }
 
-const PINS_KEY = "veil.instance-signers.v1";
+// ---------------------------------------------------------------------------------------------
+// What this browser remembers across visits (signer pins here, audit heads, snapshot sequences)
+// belongs to the account that confirmed or verified it, with the identity key it held: another
+// account signing in on the same profile (after a sign-out, or in another tab) starts from
+// nothing, so it is asked to confirm a signer itself instead of inheriting one someone else
+// confirmed, perhaps a forged one. Sign-out keeps these public records for when the same account
+// (same identity key) signs in again; a new identity key (a key reset) starts afresh.
 
-/** Signers confirmed in this tab (kept even when the profile has no usable localStorage). */
-const tabPins = new Map<string, string>();
+/** Whose records these are: an account and its identity public key. */
+export interface LocalOwner {
+  readonly accountId: string;
+  readonly identityPublicKey: Uint8Array;
+}
 
-function readPins(): Record<string, string> {
-  let stored: Record<string, string> = {};
+/** The signed-in account of this tab (session store), else null. */
+export function signedInOwner(): LocalOwner | null {
+  const state = getState();
+  return state.status === "ready"
+    ? { accountId: state.me.user.id, identityPublicKey: state.keys.identity.publicKey }
+    : null;
+}
+
+/** The storage scope of an owner: its account id and its identity key's fingerprint. */
+export function ownerScope(owner: LocalOwner): string {
+  return `${owner.accountId.toLowerCase()}.${toBase64Url(fingerprint(identityPublicKey(owner.identityPublicKey)))}`;
+}
+
+/**
+ * One owner's entries of a localStorage record `{ [scope]: { [instanceId]: T } }` (public data).
+ * An unreadable record, or an unreadable share of it, reads as empty.
+ */
+export function readOwned<T>(key: string, entry: z.ZodType<T>, owner: LocalOwner): Record<string, T> {
   try {
-    const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(localStorage.getItem(PINS_KEY) ?? "{}"));
-    if (parsed.success) stored = parsed.data;
+    const all = z.record(z.string(), z.unknown()).safeParse(JSON.parse(localStorage.getItem(key) ?? "{}"));
+    if (!all.success) return {};
+    const mine = z.record(z.string(), entry).safeParse(all.data[ownerScope(owner)] ?? {});
+    return mine.success ? mine.data : {};
   } catch {
-    stored = {};
+    return {};
   }
-  return { ...Object.fromEntries(tabPins), ...stored };
+}
+
+/**
+ * Replaces one owner's entries of the record at `key`, keeping the other owners'. `legacyKey`,
+ * the same data from before it was kept per account, is dropped: nobody can tell which account
+ * confirmed it, so it is trusted for none. Best effort: without storage nothing is kept.
+ */
+export function writeOwned<T>(key: string, owner: LocalOwner, entries: Record<string, T>, legacyKey?: string): void {
+  try {
+    let all: Record<string, unknown> = {};
+    try {
+      const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(localStorage.getItem(key) ?? "{}"));
+      if (parsed.success) all = parsed.data;
+    } catch {
+      all = {};
+    }
+    localStorage.setItem(key, JSON.stringify({ ...all, [ownerScope(owner)]: entries }));
+    if (legacyKey !== undefined) localStorage.removeItem(legacyKey);
+  } catch {
+    // No storage: nothing is kept across visits.
+  }
+}
+
+/** Signer pins per account scope, instance id → signer fingerprint. v1 (per profile) is ignored. */
+const PINS_KEY = "veil.instance-signers.v2";
+const LEGACY_PINS_KEY = "veil.instance-signers.v1";
+
+/** Signers confirmed in this tab, per account scope (kept even when the profile has no usable localStorage). */
+const tabPins = new Map<string, Map<string, string>>();
+
+function readPins(owner: LocalOwner): Record<string, string> {
+  const tab = tabPins.get(ownerScope(owner)) ?? new Map<string, string>();
+  return { ...Object.fromEntries(tab), ...readOwned(PINS_KEY, z.string(), owner) };
 }
 
 const signerFingerprint = (verified: VerifiedInstance): string =>
   toBase64Url(fingerprint(identityPublicKey(verified.signerPublicKey)));
 
 /**
- * The certificate signer of an instance, pinned per browser profile (a public fingerprint, in
- * localStorage): "pinned" when this profile already trusts exactly this signer, "unknown" when
- * it has never trusted one for the instance. A different signer than the pinned one throws:
- * a swap between visits is loud.
+ * The certificate signer of an instance, pinned per account (and its identity key) in this
+ * browser profile (a public fingerprint, in localStorage): "pinned" when this account already
+ * trusts exactly this signer here, "unknown" when it has never trusted one for the instance (or
+ * no account is signed in). A different signer than the pinned one throws: a swap between
+ * visits is loud.
  *
  * "unknown" is not trusted silently: the console serves both the certificate and its signer,
  * and a grant holds only public data, so a console could forge both for a member. The member
  * compares the signer's safety code with the one their administrator reads from their own
- * page, and only then {@link pinSigner} (the page asks before any session is opened).
+ * page, and only then {@link pinSigner} (the page asks before any session is opened). A pin
+ * another account of the profile made is not this account's.
  */
-export function signerPinState(instanceId: string, verified: VerifiedInstance): "pinned" | "unknown" {
-  const known = readPins()[instanceId.toLowerCase()];
+export function signerPinState(
+  instanceId: string,
+  verified: VerifiedInstance,
+  owner: LocalOwner | null = signedInOwner(),
+): "pinned" | "unknown" {
+  if (owner === null) return "unknown";
+  const known = readPins(owner)[instanceId.toLowerCase()];
   if (known === undefined) return "unknown";
   if (known !== signerFingerprint(verified))
     throw new InstanceTrustError("the key that signs this instance changed since this browser last opened it");
   return "pinned";
 }
 
-/** Trusts `verified`'s signer for this instance in this browser profile from now on. */
-export function pinSigner(instanceId: string, verified: VerifiedInstance): void {
-  tabPins.set(instanceId.toLowerCase(), signerFingerprint(verified));
-  try {
-    localStorage.setItem(
-      PINS_KEY,
-      JSON.stringify({ ...readPins(), [instanceId.toLowerCase()]: signerFingerprint(verified) }),
-    );
-  } catch {
-    // No storage: trusted for this tab only; the page asks again in the next one.
-  }
+/** Trusts `verified`'s signer for this instance, for this account in this browser profile, from now on. */
+export function pinSigner(
+  instanceId: string,
+  verified: VerifiedInstance,
+  owner: LocalOwner | null = signedInOwner(),
+): void {
+  if (owner === null) return;
+  const scope = ownerScope(owner);
+  const tab = tabPins.get(scope) ?? new Map<string, string>();
+  tab.set(instanceId.toLowerCase(), signerFingerprint(verified));
+  tabPins.set(scope, tab);
+  // The page asks again in the next tab when storage is unusable.
+  writeOwned(
+    PINS_KEY,
+    owner,
+    { ...readPins(owner), [instanceId.toLowerCase()]: signerFingerprint(verified) },
+    LEGACY_PINS_KEY,
+  );
 }

@@ -8,6 +8,7 @@ import type { Ready } from "../instances/ready-session";
 import type { InstanceSession } from "../instances/use-instance-session";
 import { fetchSnapshot } from "./fetch-snapshot";
 import { openSnapshot } from "./open-snapshot";
+import { ownerScope, readOwned, writeOwned, type LocalOwner } from "../instances/trust";
 
 /** A verified, opened last-known inventory. */
 export interface LastKnownSnapshot {
@@ -24,36 +25,34 @@ export interface LastKnownInventory {
 }
 
 /**
- * Highest sequence accepted per instance, in this tab and (public data) in this browser profile's
- * localStorage: a console that later serves an older snapshot (a rollback) is refused in every
- * later tab too, not only in the one that saw the newer one.
+ * Highest sequence accepted per instance and account (with its identity key), in this tab and
+ * (public data) in this browser profile's localStorage: a console that later serves an older
+ * snapshot (a rollback) is refused in every later tab of the account too, not only in the one
+ * that saw the newer one. Another account signing in here starts from its own record
+ * (instances/trust.ts, "What this browser remembers"); v1, kept per profile, is ignored.
  */
 const highestSeen = new Map<string, number>();
-const SEQUENCES_KEY = "veil.snapshot-sequences.v1";
+const SEQUENCES_KEY = "veil.snapshot-sequences.v2";
+const LEGACY_SEQUENCES_KEY = "veil.snapshot-sequences.v1";
+const ZSequenceSchema = z.number().int().min(0);
 
-function storedSequences(): Record<string, number> {
-  try {
-    const parsed = z
-      .record(z.string(), z.number().int().min(0))
-      .safeParse(JSON.parse(localStorage.getItem(SEQUENCES_KEY) ?? "{}"));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
+/** The highest sequence `owner` accepted for the instance in this browser (0 if none). */
+export function highestFor(owner: LocalOwner, instanceId: string): number {
+  const tab = highestSeen.get(`${ownerScope(owner)}|${instanceId}`) ?? 0;
+  return Math.max(tab, readOwned(SEQUENCES_KEY, ZSequenceSchema, owner)[instanceId] ?? 0);
 }
 
-function highestFor(instanceId: string): number {
-  return Math.max(highestSeen.get(instanceId) ?? 0, storedSequences()[instanceId] ?? 0);
-}
-
-function recordSequence(instanceId: string, sequence: number): void {
-  const highest = Math.max(sequence, highestFor(instanceId));
-  highestSeen.set(instanceId, highest);
-  try {
-    localStorage.setItem(SEQUENCES_KEY, JSON.stringify({ ...storedSequences(), [instanceId]: highest }));
-  } catch {
-    // No storage: this tab still refuses rollbacks.
-  }
+/** Raises `owner`'s highest accepted sequence for the instance (never lowers it). */
+export function recordSequence(owner: LocalOwner, instanceId: string, sequence: number): void {
+  const highest = Math.max(sequence, highestFor(owner, instanceId));
+  highestSeen.set(`${ownerScope(owner)}|${instanceId}`, highest);
+  // No storage: this tab still refuses rollbacks.
+  writeOwned(
+    SEQUENCES_KEY,
+    owner,
+    { ...readOwned(SEQUENCES_KEY, ZSequenceSchema, owner), [instanceId]: highest },
+    LEGACY_SEQUENCES_KEY,
+  );
 }
 
 /**
@@ -85,13 +84,14 @@ export function useLastKnownInventory(site: InstanceSession, session: Ready): La
           if (!abort.signal.aborted) setState({ snapshot: null, error: null, loading: false });
           return;
         }
+        const owner: LocalOwner = { accountId: session.me.user.id, identityPublicKey: session.keys.identity.publicKey };
         const opened = await openSnapshot(served, {
           instanceId,
           instanceIdentityPublicKey: fromBase64Url(identityKey),
           recipient: session.keys.box,
-          minSequence: highestFor(instanceId),
+          minSequence: highestFor(owner, instanceId),
         });
-        recordSequence(instanceId, opened.sequence);
+        recordSequence(owner, instanceId, opened.sequence);
         if (!abort.signal.aborted)
           setState({
             snapshot: { takenAt: opened.takenAt, sequence: opened.sequence, devices: opened.devices },
@@ -104,7 +104,7 @@ export function useLastKnownInventory(site: InstanceSession, session: Ready): La
       }
     })();
     return () => abort.abort();
-  }, [instanceId, identityKey, presenceKey, verificationError, session.keys]);
+  }, [instanceId, identityKey, presenceKey, verificationError, session.keys, session.me.user.id]);
 
   return state;
 }

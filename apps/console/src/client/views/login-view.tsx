@@ -22,6 +22,9 @@ export function LoginView() {
   useEffect(() => {
     if (session.status === "ready" || session.status === "locked") router.replace("/account");
   }, [session.status, router]);
+  // The two-factor step holds the WrapKey: wipe it when the page goes or the step is replaced
+  // (finish and cancel wipe it too; the step also wipes it when its challenge expires).
+  useEffect(() => () => step?.cancel(), [step]);
   const notice = session.status === "anonymous" ? session.notice : null;
   return (
     <PublicShell>
