@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { authkeyToKey, encodeInformJson, generateAuthkey, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
 import { silentLogger } from "../src/log";
 
@@ -86,8 +86,16 @@ describe("UniFi ingest never throws and never accepts what it should not", () =>
     expect(service.ingest.handle(packet(3)).kind).toBe("reply");
   });
 
-  it("any single-byte change of a GCM packet is refused; the intact packet is accepted once", () => {
-    const packet = good();
+  it("any single-byte change of an adopted device's GCM packet is refused; the intact packet is accepted once", () => {
+    // Replay memory holds packets under a secret key only (default-key packets prove nothing).
+    const adoptedMac = "02:97:00:00:00:03";
+    const d = service.ctx.inventory.ensure(adoptedMac, "unifi", Date.now());
+    d.adopted = true;
+    d.authkey = generateAuthkey();
+    const packet = encodeInformJson(
+      { mac: adoptedMac, ip: "10.0.0.7", model: "U7PG2", version: "6.6.55", hostname: "fz", uptime: 5, if_table: [] },
+      { mac: adoptedMac, key: authkeyToKey(d.authkey) },
+    );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: packet.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, x) => {
         const copy = packet.slice();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
-import { KeyedTokenBuckets } from "../src/devices/token-bucket";
+import { KeyedTokenBuckets, sourceKey } from "../src/devices/token-bucket";
 import { silentLogger } from "../src/log";
 
 function post(port: number, payload: Uint8Array, localAddress: string): Promise<number> {
@@ -50,6 +50,29 @@ describe("token buckets", () => {
     expect([b.take("a"), b.take("a"), b.take("a"), b.take("a")]).toEqual([true, true, true, false]);
     b.take("c"); // evicts the least recently used key
     expect(b.size).toBe(2);
+  });
+});
+
+describe("source keys", () => {
+  it("count an IPv6 host by its /64 (it holds all of it) and an IPv4-mapped address as IPv4", () => {
+    expect(sourceKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(sourceKey("2001:0db8:0001:0002:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(sourceKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(sourceKey("::ffff:192.168.1.7")).toBe("192.168.1.7");
+    expect(sourceKey("::ffff:c0a8:107")).toBe("192.168.1.7");
+    expect(sourceKey("192.168.1.7")).toBe("192.168.1.7");
+    expect(sourceKey(undefined)).toBe("unknown");
+  });
+
+  it("charge into debt: a cost known only afterwards holds the key back until it refilled", () => {
+    let now = 0;
+    const b = new KeyedTokenBuckets({ ratePerSec: 10, burst: 10 }, () => now);
+    b.charge("a", 25);
+    expect(b.available("a")).toBe(false);
+    now = 1000; // +10 → -0 (debt floored at -burst)
+    expect(b.available("a")).toBe(false);
+    now = 1200;
+    expect(b.available("a")).toBe(true);
   });
 });
 

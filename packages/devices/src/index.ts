@@ -9,6 +9,7 @@ export { bytesToMac, macToBytes, toHex, fromHex } from "./bytes";
 export * from "./inform-header";
 export * from "./inform-cipher";
 export * from "./inform-compression";
+export * from "./inform-json-bounds";
 export * from "./inform-packet";
 export * from "./inform-reply";
 export * from "./inform-replay";

@@ -5,8 +5,14 @@ import { u8 } from "./bytes";
 import { DeviceCodecError } from "./errors";
 import type { InformCompression } from "./inform-header";
 
-/** Largest decompressed inform payload: 4 MiB (a 48-port switch's inform is well under 1 MiB). */
-export const INFORM_MAX_PLAINTEXT = 4 * 1024 * 1024;
+/**
+ * Largest decompressed inform payload: 512 KiB. Real informs are tens of KiB (a 48-port
+ * switch's port table, an AP's client table of a few hundred stations: under 200 KiB), and
+ * anyone can seal a packet under the public default key, so the cap bounds what one packet
+ * costs: inflating, scanning and parsing 512 KiB is a few milliseconds (4 MiB of `[0,0,…]` cost
+ * 128 ms of JSON.parse).
+ */
+export const INFORM_MAX_PLAINTEXT = 512 * 1024;
 
 /**
  * The uncompressed length a snappy block declares (its leading varint, at most 5 bytes), read

@@ -6,6 +6,7 @@ import { randomFillSync } from "node:crypto";
 import { DeviceCodecError } from "./errors";
 import { compressInform, decompressInform, INFORM_MAX_PLAINTEXT } from "./inform-compression";
 import { decryptInform, encryptInform } from "./inform-cipher";
+import { checkJsonBounds } from "./inform-json-bounds";
 import {
   buildInformHeader,
   flagsFor,
@@ -93,17 +94,25 @@ export function encodeInformJson(value: unknown, options: Omit<EncodeInformOptio
 }
 
 /**
- * Decodes a packet and parses its payload as JSON (`unknown`: validate it with the zod
- * schemas of @veil/protocol before use). Bad UTF-8 or JSON is `malformed`.
+ * Parses a decoded payload as JSON (`unknown`: validate it with the zod schemas of
+ * @veil/protocol before use). A payload nesting deeper than INFORM_MAX_DEPTH or holding more
+ * than INFORM_MAX_TOKENS tokens is `too_large`, refused before JSON.parse runs; bad UTF-8 or
+ * JSON is `malformed`.
  */
+export function parseInformJson(plaintext: Uint8Array): unknown {
+  checkJsonBounds(plaintext);
+  try {
+    return JSON.parse(utf8Strict.decode(plaintext)) as unknown;
+  } catch {
+    throw new DeviceCodecError("malformed", "inform payload is not UTF-8 JSON");
+  }
+}
+
+/** Decodes a packet and parses its payload as JSON ({@link parseInformJson}). */
 export function decodeInformJson(
   packet: Uint8Array,
   key: Uint8Array | ((header: InformHeader) => Uint8Array),
 ): { header: InformHeader; json: unknown } {
   const { header, plaintext } = decodeInformPacket(packet, key);
-  try {
-    return { header, json: JSON.parse(utf8Strict.decode(plaintext)) as unknown };
-  } catch {
-    throw new DeviceCodecError("malformed", "inform payload is not UTF-8 JSON");
-  }
+  return { header, json: parseInformJson(plaintext) };
 }

@@ -7,6 +7,7 @@ import {
   DeviceCodecError,
   encodeInformPacket,
   INFORM_MAX_PAYLOAD,
+  INFORM_MAX_PLAINTEXT,
   type InformCipher,
   type InformCompression,
 } from "../src/index";
@@ -147,10 +148,10 @@ describe("inform packets: every mutation is refused with DeviceCodecError only",
       key: KEY,
       cipher: "gcm",
       compression: "zlib",
-      plaintext: new Uint8Array(4 * 1024 * 1024),
+      plaintext: new Uint8Array(INFORM_MAX_PLAINTEXT),
     });
     expect(outcome(() => decodeInformPacket(bomb, KEY))).toBe("ok");
-    // 5 MiB of zeros compresses to a few KiB but exceeds the 4 MiB plaintext cap.
+    // 5 MiB of zeros compresses to a few KiB but exceeds the 512 KiB plaintext cap.
     const z = deflateSync(Buffer.alloc(5 * 1024 * 1024));
     const iv = Buffer.alloc(16, 1);
     const h = Buffer.from(

@@ -8,20 +8,47 @@ import type { DropCounters } from "./drop-counters";
 import type { DeviceEntry, Inventory } from "./inventory";
 import type { BucketLimit, KeyedTokenBuckets } from "./token-bucket";
 
-/** Flood limits: per source IP (before any decryption) and per device (after authentication). */
+/**
+ * Flood limits: per source (before any decryption) and per device (after authentication). A
+ * source is an IPv4 address or an IPv6 /64 (`sourceKey`).
+ */
 export interface FloodLimits {
+  /** Inform requests per source. */
   readonly perIp: BucketLimit;
+  /** New inform (HTTP) connections per source: as many as requests, a device may not keep alive. */
+  readonly informConnectionsPerIp: BucketLimit;
   readonly perDevice: BucketLimit;
-  /** New WSS connections per source IP. */
+  /** New WSS connections per source. */
   readonly connectionsPerIp: BucketLimit;
+  /** KiB of decompressed inform payload per source, whatever the key. */
+  readonly informKiBPerIp: BucketLimit;
+  /** KiB of decompressed inform payload per source under the public default key. */
+  readonly defaultKeyKiBPerIp: BucketLimit;
+  /** Veil enrolments (site-key hellos that get a device key) per source. */
+  readonly enrolmentsPerIp: BucketLimit;
+  /** Veil enrolments per site key. */
+  readonly enrolmentsPerSiteKey: BucketLimit;
 }
+
+const PER_HOUR = 1 / 3600;
 
 /** Defaults: generous for a real LAN (many devices behind one NAT look like one IP). */
 export const DEFAULT_FLOOD_LIMITS: FloodLimits = {
   perIp: { ratePerSec: 500, burst: 1000 },
+  informConnectionsPerIp: { ratePerSec: 500, burst: 1000 },
   perDevice: { ratePerSec: 5, burst: 20 },
   connectionsPerIp: { ratePerSec: 50, burst: 200 },
+  // 16 MiB/s: 500 informs/s of 32 KiB each, the request limit's worth of real informs.
+  informKiBPerIp: { ratePerSec: 16 * 1024, burst: 32 * 1024 },
+  // 512 KiB/s: fifty unadopted devices behind one address sending 100 KiB informs every 10 s.
+  // Anyone can seal under the default key; this bounds what one source makes the parser do.
+  defaultKeyKiBPerIp: { ratePerSec: 512, burst: 2048 },
+  enrolmentsPerIp: { ratePerSec: 32 * PER_HOUR, burst: 32 },
+  enrolmentsPerSiteKey: { ratePerSec: 1000 * PER_HOUR, burst: 1000 },
 };
+
+/** New pending (default-key) UniFi devices one source may have in the inventory at a time. */
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 32;
 
 /** A UniFi reply waiting for the device's next inform. */
 export interface QueuedReply {
@@ -68,6 +95,13 @@ export interface DeviceContext {
   readonly perIp: KeyedTokenBuckets;
   readonly perDevice: KeyedTokenBuckets;
   readonly connectionsPerIp: KeyedTokenBuckets;
+  readonly informConnectionsPerIp: KeyedTokenBuckets;
+  readonly informKiBPerIp: KeyedTokenBuckets;
+  readonly defaultKeyKiBPerIp: KeyedTokenBuckets;
+  readonly enrolmentsPerIp: KeyedTokenBuckets;
+  readonly enrolmentsPerSiteKey: KeyedTokenBuckets;
+  /** Pending (default-key, never adopted) UniFi devices one source may add to the inventory. */
+  readonly maxPendingPerSource: number;
   /** Devices the inventory may hold; new MACs beyond it are refused (default-key floods). */
   readonly maxDevices: number;
   /** Adopt UniFi devices on the default key without an operator's `devices.adopt`. */

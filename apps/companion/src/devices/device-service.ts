@@ -10,15 +10,20 @@ import { encodeSiteKey } from "@veil/devices";
 import { hostAddresses } from "../host-addresses";
 import type { Logger } from "../log";
 import { writeSecretFile } from "../state/write-secret-file";
-import { DEFAULT_FLOOD_LIMITS, type DeviceContext, type FloodLimits } from "./device-context";
+import {
+  DEFAULT_FLOOD_LIMITS,
+  DEFAULT_MAX_PENDING_PER_SOURCE,
+  type DeviceContext,
+  type FloodLimits,
+} from "./device-context";
 import { DropCounters } from "./drop-counters";
 import { UnifiIngest } from "./ingest-unifi";
 import { Inventory, type DeviceEntry, type SiteKeyEntry } from "./inventory";
 import { AppendStore } from "./store/append-store";
 import { loadOrCreateTlsIdentity, type TlsIdentity } from "./tls-identity";
 import { KeyedTokenBuckets } from "./token-bucket";
-import { startUnifiInformServer, type UnifiInformServer } from "./unifi-inform-server";
-import { startVeilChannelServer, type VeilChannelServer } from "./veil-channel-server";
+import { startUnifiInformServer, type InformServerLimits, type UnifiInformServer } from "./unifi-inform-server";
+import { startVeilChannelServer, type ChannelServerLimits, type VeilChannelServer } from "./veil-channel-server";
 import { tuneHeapForInventory } from "./heap-tuning";
 
 /** Options of {@link startDeviceService}. */
@@ -38,6 +43,12 @@ export interface DeviceServiceOptions {
   readonly autoAdopt?: boolean;
   readonly limits?: Partial<FloodLimits>;
   readonly maxDevices?: number;
+  /** Pending UniFi devices one source may add (default DEFAULT_MAX_PENDING_PER_SOURCE). */
+  readonly maxPendingPerSource?: number;
+  /** Inform server socket limits and timeouts (tests shorten them). */
+  readonly informServer?: Partial<InformServerLimits>;
+  /** Device channel socket limits and timeouts (tests shorten them). */
+  readonly channelServer?: Partial<ChannelServerLimits>;
   readonly maxInformBytes?: number;
   /** Extra silence beyond three intervals before a device counts as offline. */
   readonly offlineGraceMs?: number;
@@ -116,6 +127,12 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
     perIp: new KeyedTokenBuckets(limits.perIp, now),
     perDevice: new KeyedTokenBuckets(limits.perDevice, now),
     connectionsPerIp: new KeyedTokenBuckets(limits.connectionsPerIp, now),
+    informConnectionsPerIp: new KeyedTokenBuckets(limits.informConnectionsPerIp, now),
+    informKiBPerIp: new KeyedTokenBuckets(limits.informKiBPerIp, now),
+    defaultKeyKiBPerIp: new KeyedTokenBuckets(limits.defaultKeyKiBPerIp, now),
+    enrolmentsPerIp: new KeyedTokenBuckets(limits.enrolmentsPerIp, now),
+    enrolmentsPerSiteKey: new KeyedTokenBuckets(limits.enrolmentsPerSiteKey, now),
+    maxPendingPerSource: o.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE,
     maxDevices: o.maxDevices ?? 20_000,
     autoAdopt: o.autoAdopt ?? false,
     unifiQueue: new Map(),
@@ -131,8 +148,9 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       host: o.bindHost,
       port: o.informPort,
       maxBodyBytes: o.maxInformBytes ?? 256 * 1024,
+      ...o.informServer,
     });
-    veil = await startVeilChannelServer(ctx, tls, { host: o.bindHost, port: o.channelPort });
+    veil = await startVeilChannelServer(ctx, tls, { host: o.bindHost, port: o.channelPort, ...o.channelServer });
   } catch (error) {
     await unifi?.close();
     store.close();

@@ -1,20 +1,27 @@
 /**
- * One UniFi inform packet, from bytes to reply bytes: header checks, key by claimed MAC,
- * decryption, replay check by IV, schema, MAC consistency, per-device flood limit, inventory
- * update, reply. Every refusal is counted under `unifi.<reason>` and returns `undefined` (the
- * HTTP layer answers 400/429 without a body). Never throws.
+ * One UniFi inform packet, from bytes to reply bytes: header checks, key by claimed MAC, the
+ * source's payload budgets, decryption, JSON shape bounds, schema, MAC consistency, replay
+ * check, per-device flood limit, inventory update, reply. Every refusal is counted under
+ * `unifi.<reason>` and returns `undefined` (the HTTP layer answers 400/429 without a body).
+ * Never throws.
  *
  * Keys: an adopted device must use its authkey — a default-key packet claiming an adopted MAC
  * is refused (anyone can make one). A device not yet adopted informs on the public default
  * key and is pending, trusted for nothing. After `devices.adopt` (or with autoAdopt) the next
  * default-key inform is answered with `setparam` carrying a fresh authkey; the first packet
  * under that authkey completes the adoption.
+ *
+ * Unauthenticated (default-key) traffic is bounded on every axis it could fill: decompressed
+ * bytes per source (a smaller budget than secret-key traffic), pending devices per source,
+ * and it never enters the replay memory (only packets under a secret key that passed the
+ * schema do), so it cannot push an adopted device's memory out.
  */
+import { createHash } from "node:crypto";
 import {
   adoptReply,
   authkeyToKey,
   DeviceCodecError,
-  decodeInformJson,
+  decodeInformPacket,
   encodeInformJson,
   generateAuthkey,
   INFORM_DEFAULT_KEY,
@@ -22,6 +29,7 @@ import {
   informReplayWindow,
   noopReply,
   parseInformHeader,
+  parseInformJson,
   unifiInformToDeviceState,
   type InformHeader,
 } from "@veil/devices";
@@ -32,11 +40,17 @@ import type { DeviceEntry } from "./inventory";
 /** Outcome of one packet. */
 export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop"; status: 400 | 429 | 500 };
 
-function decodeWith(packet: Uint8Array, keys: Uint8Array[]): { header: InformHeader; json: unknown; key: Uint8Array } {
+/** Commands sent to UniFi devices remembered for matching their `cmd_results`. */
+const MAX_SENT_COMMANDS = 1024;
+
+function decodeWith(
+  packet: Uint8Array,
+  keys: Uint8Array[],
+): { header: InformHeader; plaintext: Uint8Array; key: Uint8Array } {
   let last: unknown;
   for (const key of keys) {
     try {
-      return { ...decodeInformJson(packet, key), key };
+      return { ...decodeInformPacket(packet, key), key };
     } catch (error) {
       last = error;
       if (!(error instanceof DeviceCodecError) || error.reason !== "auth_failed") throw error;
@@ -47,18 +61,30 @@ function decodeWith(packet: Uint8Array, keys: Uint8Array[]): { header: InformHea
 
 /** Handles UniFi informs for one companion. */
 export class UnifiIngest {
-  /** IVs of the last hour of informs per device, at the interval it was told (3,600 at 1 s). */
-  readonly #replay = new InformReplayCache(informReplayWindow(10), 20_000);
+  /**
+   * Fingerprints of the last hour of informs per device under a secret key (authkey or pending
+   * authkey), at the interval it was told (3,600 at 1 s). Only devices in the inventory that
+   * hold a secret key get an entry, and evicted devices are forgotten, so with room for every
+   * device of the inventory no entry is ever pushed out by another device's traffic.
+   */
+  readonly #replay: InformReplayCache;
+  /** New pending devices per source (pruned as they are adopted or evicted). */
+  readonly #pendingBySource = new Map<string, Set<string>>();
+  /** `cmd` ids sent to a device, by id: a result counts only from the device it went to. */
+  readonly #sentCommands = new Map<string, string>();
   /** When an ingest failure was last logged. */
   #internalLoggedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly ctx: DeviceContext) {}
+  constructor(private readonly ctx: DeviceContext) {
+    this.#replay = new InformReplayCache(informReplayWindow(10), Math.max(1, ctx.maxDevices));
+    ctx.inventory.onEvicted((mac) => this.forget(mac));
+  }
 
-  /** Processes one POST body. */
-  handle(packet: Uint8Array): UnifiOutcome {
+  /** Processes one POST body from `source` (a `sourceKey`; direct callers may leave it out). */
+  handle(packet: Uint8Array, source = "local"): UnifiOutcome {
     const { ctx } = this;
     try {
-      return this.#handle(packet);
+      return this.#handle(packet, source);
     } catch (error) {
       if (error instanceof DeviceCodecError) {
         ctx.counters.add(`unifi.${error.reason}`);
@@ -79,7 +105,7 @@ export class UnifiIngest {
     }
   }
 
-  #handle(packet: Uint8Array): UnifiOutcome {
+  #handle(packet: Uint8Array, source: string): UnifiOutcome {
     const { ctx } = this;
     const header = parseInformHeader(packet);
     const known = ctx.inventory.devices.get(header.mac);
@@ -87,36 +113,53 @@ export class UnifiIngest {
       ctx.counters.add("unifi.wrong_dialect");
       return { kind: "drop", status: 400 };
     }
-    // Which keys this MAC may use: authkey when adopted (and the pending one during adoption);
-    // the default key only while not adopted.
-    if (
-      known === undefined &&
-      ctx.inventory.devices.size >= ctx.maxDevices &&
-      !ctx.inventory.evictStalePending(ctx.now(), 10 * 60_000)
-    ) {
-      ctx.counters.add("unifi.inventory_full");
+    // A source that spent its payload budget gets nothing decrypted or parsed until it refilled.
+    if (!ctx.informKiBPerIp.available(source)) {
+      ctx.counters.add("unifi.rate_limited_ip");
       return { kind: "drop", status: 429 };
     }
+    // Which keys this MAC may use: authkey when adopted (and the pending one during adoption);
+    // the default key only while not adopted, and only while the source has default-key budget.
     const keys: Uint8Array[] = [];
     if (known?.authkey !== undefined) keys.push(authkeyToKey(known.authkey));
     if (known?.pendingAuthkey !== undefined) keys.push(authkeyToKey(known.pendingAuthkey));
-    if (known === undefined || !known.adopted) keys.push(INFORM_DEFAULT_KEY);
-    const { json, key } = decodeWith(packet, keys);
-    // An hour at the interval the device was told (a bad stored interval counts as 1 s).
-    const window = informReplayWindow(Math.max(1, known?.intervalSec ?? ctx.defaultIntervalSec));
-    if (!this.#replay.check(header.mac, header.iv, window))
-      throw new DeviceCodecError("replayed", "inform IV seen before");
-    const parsed = ZUnifiInformSchema.safeParse(json);
+    if (known === undefined || !known.adopted) {
+      if (ctx.defaultKeyKiBPerIp.available(source)) keys.push(INFORM_DEFAULT_KEY);
+      else if (keys.length === 0) {
+        ctx.counters.add("unifi.rate_limited_default_key");
+        return { kind: "drop", status: 429 };
+      }
+    }
+    const { plaintext, key } = decodeWith(packet, keys);
+    const usedDefault = key === INFORM_DEFAULT_KEY;
+    // Charged by what was decompressed: what the scan and JSON.parse below will cost.
+    const kib = Math.max(1, Math.ceil(plaintext.length / 1024));
+    ctx.informKiBPerIp.charge(source, kib);
+    if (usedDefault) ctx.defaultKeyKiBPerIp.charge(source, kib);
+    const parsed = ZUnifiInformSchema.safeParse(parseInformJson(plaintext));
     if (!parsed.success || parsed.data.mac !== header.mac)
       throw new DeviceCodecError("malformed", "inform payload fails its schema");
+    if (known === undefined && !this.#roomForNew(source)) return { kind: "drop", status: 429 };
+    if (!usedDefault) {
+      // Replay memory: only authenticated packets that passed the schema enter it. CBC is
+      // keyed by the decompressed payload: CBC does not authenticate the IV, and flipping IV
+      // bytes flips bytes of zlib's header (FLEVEL) without changing what it inflates to, so
+      // one captured packet had four valid IVs. GCM authenticates its IV.
+      // An hour at the interval the device was told (a bad stored interval counts as 1 s).
+      const window = informReplayWindow(Math.max(1, known?.intervalSec ?? ctx.defaultIntervalSec));
+      const fingerprint =
+        header.cipher === "cbc" ? new Uint8Array(createHash("sha256").update(plaintext).digest()) : header.iv;
+      if (!this.#replay.check(header.mac, fingerprint.subarray(0, 16), window))
+        throw new DeviceCodecError("replayed", "inform seen before");
+    }
     const state = unifiInformToDeviceState(parsed.data);
     if (!ctx.perDevice.take(`unifi/${header.mac}`)) {
       ctx.counters.add("unifi.rate_limited_device");
       return { kind: "drop", status: 429 };
     }
     const now = ctx.now();
-    const usedDefault = key === INFORM_DEFAULT_KEY;
     const d = ctx.inventory.ensure(header.mac, "unifi", now);
+    if (known === undefined) this.#addPending(source, d.mac);
     if (
       !usedDefault &&
       d.pendingAuthkey !== undefined &&
@@ -132,9 +175,50 @@ export class UnifiIngest {
     }
     ctx.inventory.report(d, state, now, () => undefined);
     ctx.counters.add(usedDefault ? "unifi.accepted_default_key" : "unifi.accepted");
-    if (parsed.data.cmd_results) this.#cmdResults(parsed.data.cmd_results);
+    // Results count only under the device's own key, and only for commands sent to it.
+    if (parsed.data.cmd_results && !usedDefault) this.#cmdResults(d.mac, parsed.data.cmd_results);
     ctx.reported(d);
     return { kind: "reply", body: encodeInformJson(this.#reply(d, usedDefault), { mac: header.mac, key }) };
+  }
+
+  /**
+   * Room for a new (default-key) device from `source`: under its cap of pending devices, and
+   * in the inventory (evicting a stale pending device when full). Counts what it refuses.
+   */
+  #roomForNew(source: string): boolean {
+    const { ctx } = this;
+    const mine = this.#pendingBySource.get(source);
+    if (mine !== undefined) {
+      for (const m of mine) if (ctx.inventory.devices.get(m)?.adopted !== false) mine.delete(m);
+      if (mine.size >= ctx.maxPendingPerSource) {
+        ctx.counters.add("unifi.pending_per_source");
+        return false;
+      }
+    }
+    if (ctx.inventory.devices.size < ctx.maxDevices) return true;
+    if (ctx.inventory.evictStale(ctx.now()) === undefined) {
+      ctx.counters.add("unifi.inventory_full");
+      return false;
+    }
+    return true;
+  }
+
+  #addPending(source: string, mac: string): void {
+    let mine = this.#pendingBySource.get(source);
+    if (mine === undefined) {
+      if (this.#pendingBySource.size >= this.ctx.maxDevices) this.#prunePending();
+      mine = new Set();
+      this.#pendingBySource.set(source, mine);
+    }
+    mine.add(mac);
+  }
+
+  /** Drops sources whose pending devices were all adopted or evicted. */
+  #prunePending(): void {
+    for (const [source, macs] of this.#pendingBySource) {
+      for (const m of macs) if (this.ctx.inventory.devices.get(m)?.adopted !== false) macs.delete(m);
+      if (macs.size === 0) this.#pendingBySource.delete(source);
+    }
   }
 
   #reply(d: DeviceEntry, usedDefault: boolean): TUnifiReply {
@@ -148,6 +232,7 @@ export class UnifiIngest {
     const next = queue?.shift();
     if (queue && queue.length === 0) ctx.unifiQueue.delete(d.mac);
     if (next) {
+      if (next.reply._type === "cmd") this.#rememberCommand(next.reply._id, d.mac);
       next.delivered();
       return next.reply;
     }
@@ -158,8 +243,21 @@ export class UnifiIngest {
     return d.intervalSec;
   }
 
-  #cmdResults(results: { _id: string; ok: boolean; output: string }[]): void {
+  #rememberCommand(id: string, mac: string): void {
+    if (this.#sentCommands.size >= MAX_SENT_COMMANDS) {
+      const oldest = this.#sentCommands.keys().next().value;
+      if (oldest !== undefined) this.#sentCommands.delete(oldest);
+    }
+    this.#sentCommands.set(id, mac);
+  }
+
+  #cmdResults(mac: string, results: { _id: string; ok: boolean; output: string }[]): void {
     for (const r of results) {
+      if (this.#sentCommands.get(r._id) !== mac) {
+        this.ctx.counters.add("unifi.foreign_cmd_result");
+        continue;
+      }
+      this.#sentCommands.delete(r._id);
       const waiter = this.ctx.commandWaiters.get(r._id);
       if (waiter)
         waiter(r.ok ? { ok: true } : { ok: false, code: "device_error", message: "the device reported a failure" });

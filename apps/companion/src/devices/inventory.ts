@@ -23,6 +23,13 @@ import { summarizeDevice } from "./summarize-device";
 
 export { MAX_COMMANDS, MAX_OUTAGES, type DeviceEntry, type SiteKeyEntry } from "./inventory-types";
 
+/** A pending device silent this long may be evicted when the inventory is full. */
+export const PENDING_EVICTABLE_AFTER_MS = 10 * MINUTE;
+/** A site-key enrolment never heard from after it … */
+export const ENROLMENT_SEEN_WITHIN_MS = 10 * MINUTE;
+/** … may be evicted when the inventory is full once silent this long. */
+export const ENROLLED_EVICTABLE_AFTER_MS = 24 * 60 * MINUTE;
+
 /** The in-memory inventory, persisted through an AppendStore. */
 export class Inventory implements InventoryState {
   readonly devices = new Map<string, DeviceEntry>();
@@ -30,6 +37,7 @@ export class Inventory implements InventoryState {
   commands: TDeviceCommandRecord[] = [];
   siteKeys: SiteKeyEntry[] = [];
   readonly #changes = new ChangeFeed();
+  readonly #evictionListeners: ((mac: string) => void)[] = [];
   #store: AppendStore | undefined;
 
   constructor(private readonly defaultIntervalSec = 10) {}
@@ -82,22 +90,54 @@ export class Inventory implements InventoryState {
     return d;
   }
 
+  /** Called with the MAC of every device evicted (replay memory forgets it). */
+  onEvicted(listener: (mac: string) => void): void {
+    this.#evictionListeners.push(listener);
+  }
+
   /**
-   * Makes room for a new device when the inventory is full: forgets the pending (never
-   * adopted) device heard from least recently, if it has been silent for `silentMs`. Returns
-   * false when nothing could go (every entry adopted or recently heard).
+   * Makes room for a new device when the inventory is full: the pending device silent for
+   * {@link PENDING_EVICTABLE_AFTER_MS} heard from least recently, else the Veil device
+   * enrolled by site key that was seen only around its enrolment and is silent for
+   * {@link ENROLLED_EVICTABLE_AFTER_MS} (anyone holding the site key can enrol made-up MACs;
+   * such enrolments must not hold the inventory for good). Returns the evicted MAC, or
+   * undefined when nothing could go.
    */
-  evictStalePending(now: number, silentMs: number): boolean {
+  evictStale(now: number): string | undefined {
+    return this.evictStalePending(now, PENDING_EVICTABLE_AFTER_MS) ?? this.#evictNeverSeenEnrolled(now);
+  }
+
+  /** Forgets the pending device heard from least recently, if silent for `silentMs`. */
+  evictStalePending(now: number, silentMs: number): string | undefined {
     let victim: DeviceEntry | undefined;
     for (const d of this.devices.values()) {
       if (!d.adopted && now - d.lastSeen >= silentMs && (victim === undefined || d.lastSeen < victim.lastSeen))
         victim = d;
     }
-    if (victim === undefined) return false;
+    return victim && this.#evict(victim);
+  }
+
+  #evictNeverSeenEnrolled(now: number): string | undefined {
+    let victim: DeviceEntry | undefined;
+    for (const d of this.devices.values()) {
+      if (
+        d.dialect === "veil" &&
+        d.alias === undefined &&
+        d.lastSeen - d.firstSeen < ENROLMENT_SEEN_WITHIN_MS &&
+        now - d.lastSeen >= ENROLLED_EVICTABLE_AFTER_MS &&
+        (victim === undefined || d.lastSeen < victim.lastSeen)
+      )
+        victim = d;
+    }
+    return victim && this.#evict(victim);
+  }
+
+  #evict(victim: DeviceEntry): string {
     this.devices.delete(victim.mac);
     this.#append({ t: "del", mac: victim.mac });
     this.#changed(victim.mac);
-    return true;
+    for (const listener of this.#evictionListeners) listener(victim.mac);
+    return victim.mac;
   }
 
   /** Saves identity changes (dialect, adoption, alias, interval). */

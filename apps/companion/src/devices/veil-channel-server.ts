@@ -10,11 +10,17 @@
  * A MAC that already holds a device key cannot enrol again with the site key (a site-key
  * holder could otherwise take over another device's identity): re-adoption is explicit.
  * Bad frames are dropped and counted under `veil.<reason>`; the session survives a few, a
- * connection that keeps sending them is closed. Per-IP connection and per-device frame
- * budgets are token buckets.
+ * connection that keeps sending them is closed. Per-device frame budgets are token buckets.
+ *
+ * Sockets are limited before TLS sees them: each source (IPv4 address, IPv6 /64) may hold
+ * `maxConnectionsPerSource` at once and open new ones at its `connectionsPerIp` rate; the TLS
+ * handshake must finish within `handshakeTimeoutMs`, and a socket idle `idleTimeoutMs` before
+ * its WebSocket upgrade is closed (after the upgrade the hello timer and the session take
+ * over). Enrolment (a site-key hello that gets a device key) is limited per source and per
+ * site key, so one site-key holder cannot fill the inventory at once.
  */
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   CHANNEL_MAX_FRAME,
@@ -28,6 +34,34 @@ import type { TDeviceState, TDeviceUpMessage } from "../protocol";
 import type { DeviceContext, LiveChannel } from "./device-context";
 import type { DeviceEntry } from "./inventory";
 import type { TlsIdentity } from "./tls-identity";
+import { sourceKey } from "./token-bucket";
+
+/** Socket limits and timeouts of the device channel server. */
+export interface ChannelServerLimits {
+  /** Sockets open at once, all sources together (each session holds one for good). */
+  readonly maxConnections: number;
+  /**
+   * Sockets one source may hold at once. Each Veil device keeps one session open, so this is
+   * also how many devices may share one address (a NAT); 128 covers a site's worth.
+   */
+  readonly maxConnectionsPerSource: number;
+  /** The TLS handshake must complete this long after the TCP connection. */
+  readonly handshakeTimeoutMs: number;
+  /** A socket idle this long before its WebSocket upgrade is closed. */
+  readonly idleTimeoutMs: number;
+  /** The upgrade request's headers must be complete this long after they started. */
+  readonly headersTimeoutMs: number;
+}
+
+export const DEFAULT_CHANNEL_SERVER_LIMITS: Omit<ChannelServerLimits, "maxConnections"> = {
+  maxConnectionsPerSource: 128,
+  handshakeTimeoutMs: 5000,
+  idleTimeoutMs: 10_000,
+  headersTimeoutMs: 5000,
+};
+
+/** Command ids remembered per session for matching their results. */
+const MAX_PENDING_COMMANDS = 256;
 
 /** A listening channel server. */
 export interface VeilChannelServer {
@@ -97,40 +131,71 @@ function helloState(hello: AcceptedHello, ip: string): TDeviceState {
 export async function startVeilChannelServer(
   ctx: DeviceContext,
   tls: TlsIdentity,
-  options: { host: string; port: number },
+  options: { host: string; port: number } & Partial<ChannelServerLimits>,
 ): Promise<VeilChannelServer> {
+  const limits: ChannelServerLimits = {
+    maxConnections: ctx.maxDevices + 1024,
+    ...DEFAULT_CHANNEL_SERVER_LIMITS,
+    ...options,
+  };
   const keys = channelKeys(ctx);
   const server = https.createServer(
-    { key: tls.keyPem, cert: tls.certPem, requestTimeout: 15_000, headersTimeout: 10_000 },
+    {
+      key: tls.keyPem,
+      cert: tls.certPem,
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      requestTimeout: 15_000,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
     (_req, res) => {
       res.writeHead(404, { "content-length": 0 });
       res.end();
     },
   );
+  server.maxConnections = limits.maxConnections;
+  // Before the upgrade: a TLS socket with nothing to say is closed (ws clears this on upgrade).
+  server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => {
+    ctx.counters.add("veil.idle_timeout");
+    socket.destroy();
+  });
+  const open = new Map<string, number>();
+  server.prependListener("connection", (socket: Socket) => {
+    const ip = sourceKey(socket.remoteAddress);
+    const held = open.get(ip) ?? 0;
+    if (held >= limits.maxConnectionsPerSource || !ctx.connectionsPerIp.take(`veil/${ip}`)) {
+      ctx.counters.add(held >= limits.maxConnectionsPerSource ? "veil.connections_per_source" : "veil.rate_limited_ip");
+      socket.destroy();
+      return;
+    }
+    open.set(ip, held + 1);
+    socket.once("close", () => {
+      const n = (open.get(ip) ?? 1) - 1;
+      if (n <= 0) open.delete(ip);
+      else open.set(ip, n);
+    });
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false });
   server.on("upgrade", (req, socket: Duplex, head) => {
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = req.socket.remoteAddress;
     if ((req.url ?? "").split("?")[0] !== "/devices") {
       ctx.counters.add("veil.bad_path");
       socket.destroy();
       return;
     }
-    if (!ctx.connectionsPerIp.take(`veil/${ip}`)) {
-      ctx.counters.add("veil.rate_limited_ip");
-      socket.destroy();
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip)));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip), sourceKey(ip)));
   });
   server.on("tlsClientError", () => ctx.counters.add("veil.tls_error"));
 
-  function onConnection(ws: WebSocket, ip: string): void {
+  function onConnection(ws: WebSocket, ip: string, source: string): void {
     const chan = new DeviceChannelServer({ keys, clock: () => ctx.now() });
     let bad = 0;
     let device: DeviceEntry | undefined;
     let live: LiveChannel | undefined;
     /** Reading is held back because the device spent its frame budget. */
     let throttle: NodeJS.Timeout | undefined;
+    /** Ids of commands sent down this session: only their results are taken from it. */
+    const sent = new Set<string>();
     const drop = (reason: string): void => {
       ctx.counters.add(`veil.${reason}`);
       if (++bad >= MAX_BAD_FRAMES) ws.terminate();
@@ -160,7 +225,7 @@ export async function startVeilChannelServer(
           return;
         }
         clearTimeout(helloTimer);
-        const accepted = onHello(hello, ip, ws, chan);
+        const accepted = onHello(hello, ip, source, ws, chan, sent);
         device = accepted?.device;
         live = accepted?.live;
         return;
@@ -190,15 +255,17 @@ export async function startVeilChannelServer(
         return drop(error instanceof DeviceCodecError ? error.reason : "malformed");
       }
       if (budget === "throttle" && msg.type !== "terminal_data") return drop("rate_limited_device");
-      onMessage(device, chan.identity.keyType, msg, drop);
+      onMessage(device, chan.identity.keyType, msg, drop, sent);
     });
   }
 
   function onHello(
     hello: AcceptedHello,
     ip: string,
+    source: string,
     ws: WebSocket,
     chan: DeviceChannelServer,
+    sent: Set<string>,
   ): { device: DeviceEntry; live?: LiveChannel } | undefined {
     const now = ctx.now();
     const known = ctx.inventory.devices.get(hello.mac);
@@ -208,15 +275,28 @@ export async function startVeilChannelServer(
         ws.close();
         return undefined;
       }
+      // Enrolments are budgeted per source and per site key (a site key leaked to one host
+      // must not fill the inventory at once); a pending MAC enrolling again is charged too.
+      const siteKeyId = hex(hello.keyId);
+      if (
+        !ctx.enrolmentsPerIp.available(`veil/${source}`) ||
+        !ctx.enrolmentsPerSiteKey.available(`veil/${siteKeyId}`)
+      ) {
+        ctx.counters.add("veil.enrol_rate_limited");
+        ws.close();
+        return undefined;
+      }
       if (
         known === undefined &&
         ctx.inventory.devices.size >= ctx.maxDevices &&
-        !ctx.inventory.evictStalePending(now, 10 * 60_000)
+        ctx.inventory.evictStale(now) === undefined
       ) {
         ctx.counters.add("veil.inventory_full");
         ws.close();
         return undefined;
       }
+      ctx.enrolmentsPerIp.charge(`veil/${source}`, 1);
+      ctx.enrolmentsPerSiteKey.charge(`veil/${siteKeyId}`, 1);
       const d = ctx.inventory.ensure(hello.mac, "veil", now);
       const issued = chan.issueDeviceKey();
       d.veilKey = { id: hex(issued.keyId), k: Buffer.from(issued.key).toString("base64url") };
@@ -241,6 +321,10 @@ export async function startVeilChannelServer(
     const live: LiveChannel = {
       send: (message) => {
         if (ws.readyState !== ws.OPEN) return false;
+        if (message.type === "command") {
+          if (sent.size >= MAX_PENDING_COMMANDS) sent.delete(sent.values().next().value ?? "");
+          sent.add(message.id);
+        }
         ws.send(chan.send(message));
         if (chan.needsRekey) ws.close();
         return true;
@@ -268,6 +352,7 @@ export async function startVeilChannelServer(
     keyType: "site" | "device",
     msg: TDeviceUpMessage,
     drop: (reason: string) => void,
+    sent: Set<string>,
   ): void {
     if (keyType === "site") {
       // A site-key session carries the key acknowledgement and nothing else.
@@ -282,6 +367,9 @@ export async function startVeilChannelServer(
         ctx.reported(d);
         return;
       case "command_result": {
+        // Only a result for a command this session carried: another device (or a replay from
+        // an earlier session) cannot settle it.
+        if (!sent.delete(msg.id)) return drop("foreign_command_result");
         const waiter = ctx.commandWaiters.get(msg.id);
         if (waiter)
           waiter(

@@ -1,0 +1,107 @@
+import net from "node:net";
+import tls from "node:tls";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { DeviceChannelClient, decodeSiteKey } from "@veil/devices";
+import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
+import { silentLogger } from "../src/log";
+import { waitUntil } from "./harness/browser";
+
+const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "dev" } as const;
+
+/** Enrols `mac` with the site key from `localAddress`: the frame type the companion answers, or "closed". */
+async function enrol(service: DeviceService, mac: string, localAddress: string): Promise<string> {
+  const site = decodeSiteKey(service.siteKey().text);
+  const ws = new WebSocket(`wss://127.0.0.1:${service.channelPort}/devices`, {
+    rejectUnauthorized: false,
+    localAddress,
+  });
+  const frames: Uint8Array[] = [];
+  const waiters: ((f: Uint8Array | null) => void)[] = [];
+  ws.on("message", (d: Buffer) => {
+    const w = waiters.shift();
+    if (w) w(new Uint8Array(d));
+    else frames.push(new Uint8Array(d));
+  });
+  ws.on("error", () => undefined);
+  ws.on("close", () => {
+    for (const w of waiters.splice(0)) w(null);
+  });
+  const next = (): Promise<Uint8Array | null> =>
+    frames.length > 0 ? Promise.resolve(frames.shift() ?? null) : new Promise((r) => waiters.push(r));
+  try {
+    const challenge = await next();
+    if (challenge === null) return "closed";
+    const client = new DeviceChannelClient({ mac, credential: { type: "site", keyId: site.keyId, key: site.key } });
+    ws.send(client.hello(challenge, HELLO));
+    const reply = await next();
+    return reply === null ? "closed" : client.receive(reply).type;
+  } finally {
+    ws.close();
+  }
+}
+
+describe("the device channel (WSS) against one LAN host holding connections", () => {
+  let dir: string | undefined;
+  let service: DeviceService | undefined;
+  const held: net.Socket[] = [];
+  const start = async (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => {
+    dir = mkdtempSync(join(tmpdir(), "veil-channel-sockets-"));
+    service = await startDeviceService({
+      stateDir: dir,
+      logger: silentLogger,
+      bindHost: "127.0.0.1",
+      informPort: 0,
+      channelPort: 0,
+      ...extra,
+    });
+    return service;
+  };
+  afterEach(async () => {
+    for (const s of held.splice(0)) s.destroy();
+    await service?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("TCP connections that never say ClientHello and TLS connections that never upgrade are closed", async () => {
+    const s = await start({ channelServer: { handshakeTimeoutMs: 300, idleTimeoutMs: 300 } });
+    let closed = 0;
+    let handshakes = 0;
+    for (let i = 0; i < 3; i++) {
+      const raw = net.connect({ host: "127.0.0.1", port: s.channelPort, localAddress: "127.0.0.53" });
+      raw.on("error", () => undefined);
+      raw.on("close", () => closed++);
+      const t = tls.connect({
+        socket: net.connect({ host: "127.0.0.1", port: s.channelPort, localAddress: "127.0.0.54" }),
+        rejectUnauthorized: false,
+      });
+      t.on("secureConnect", () => handshakes++);
+      t.on("error", () => undefined);
+      t.on("close", () => closed++);
+      held.push(raw, t);
+    }
+    // Closed at all is the bound (before: 120 s for raw TCP, for good once TLS was done).
+    await waitUntil(() => closed === 6, 15_000, "silent connections closed");
+    expect(handshakes).toBe(3);
+    expect(s.ctx.counters.get("veil.idle_timeout")).toBe(3);
+    expect(await enrol(s, "02:47:00:00:00:01", "127.0.0.55")).toBe("key_issue");
+  });
+
+  it("one address holds at most its share of connections; another address still enrols", async () => {
+    const s = await start({});
+    let closed = 0;
+    for (let i = 0; i < 140; i++) {
+      const raw = net.connect({ host: "127.0.0.1", port: s.channelPort, localAddress: "127.0.0.56" });
+      raw.on("error", () => undefined);
+      raw.on("close", () => closed++);
+      held.push(raw);
+    }
+    // 128 may be held; the 12 beyond are closed on arrival, long before any timeout.
+    await waitUntil(() => closed >= 12, 4000, "over-cap connections closed");
+    expect(s.ctx.counters.get("veil.connections_per_source")).toBeGreaterThanOrEqual(12);
+    expect(await enrol(s, "02:47:00:00:00:02", "127.0.0.57")).toBe("key_issue");
+  });
+});

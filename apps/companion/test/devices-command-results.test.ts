@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import {
+  DeviceChannelClient,
+  decodeSiteKey,
+  encodeInformJson,
+  INFORM_DEFAULT_KEY,
+  type ChannelCredential,
+} from "@veil/devices";
+import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { runDeviceCommand } from "../src/devices/run-device-command";
+import { silentLogger } from "../src/log";
+import { waitUntil } from "./harness/browser";
+
+const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "dev" } as const;
+
+interface Session {
+  ws: WebSocket;
+  client: DeviceChannelClient;
+  next(): Promise<Uint8Array>;
+}
+
+async function open(url: string, mac: string, credential: ChannelCredential): Promise<Session> {
+  const ws = new WebSocket(url, { rejectUnauthorized: false });
+  const frames: Uint8Array[] = [];
+  const waiters: ((f: Uint8Array) => void)[] = [];
+  ws.on("message", (d: Buffer) => {
+    const w = waiters.shift();
+    if (w) w(new Uint8Array(d));
+    else frames.push(new Uint8Array(d));
+  });
+  const next = (): Promise<Uint8Array> => {
+    const f = frames.shift();
+    return f ? Promise.resolve(f) : new Promise((r) => waiters.push(r));
+  };
+  const client = new DeviceChannelClient({ mac, credential });
+  ws.send(client.hello(await next(), HELLO));
+  return { ws, client, next };
+}
+
+/** Enrols `mac` with the site key and opens its device-key session (welcome read). */
+async function adopted(service: DeviceService, mac: string): Promise<Session> {
+  const site = decodeSiteKey(service.siteKey().text);
+  const url = `wss://127.0.0.1:${service.channelPort}/devices`;
+  const first = await open(url, mac, { type: "site", keyId: site.keyId, key: site.key });
+  first.client.receive(await first.next());
+  first.ws.close();
+  const issued = first.client.issuedKey;
+  if (issued === undefined) throw new Error("no key issued");
+  const s = await open(url, mac, issued);
+  s.client.receive(await s.next()); // welcome
+  return s;
+}
+
+describe("a command's result counts only from the device it was sent to", () => {
+  let dir: string;
+  let service: DeviceService;
+  const sessions: Session[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "veil-command-results-"));
+    service = await startDeviceService({
+      stateDir: dir,
+      logger: silentLogger,
+      bindHost: "127.0.0.1",
+      informPort: 0,
+      channelPort: 0,
+    });
+  });
+  afterAll(async () => {
+    for (const s of sessions) s.ws.close();
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("another adopted device, or a default-key inform, cannot settle a device's reboot with its id", async () => {
+    const a = await adopted(service, "02:48:00:00:00:01");
+    const b = await adopted(service, "02:48:00:00:00:02");
+    sessions.push(a, b);
+    const record = runDeviceCommand(service.ctx, "02:48:00:00:00:01", { command: "reboot" }, "acct-1", 60_000);
+    const command = a.client.receive(await a.next());
+    if (command.type !== "command") throw new Error(`expected a command, got ${command.type}`);
+    // Device B learned the id (say from a leak, or it guessed): its "ok" is refused …
+    const foreign = service.ctx.counters.get("veil.foreign_command_result");
+    b.ws.send(b.client.send({ type: "command_result", id: command.id, ok: true }));
+    await waitUntil(() => service.ctx.counters.get("veil.foreign_command_result") === foreign + 1, 10_000, "counted");
+    // … and so are cmd_results in an inform under the public default key.
+    const mac = "02:48:00:00:00:03";
+    const unifi = encodeInformJson(
+      {
+        mac,
+        ip: "10.0.0.5",
+        model: "U7PG2",
+        version: "6.6.55",
+        hostname: "x",
+        uptime: 5,
+        if_table: [],
+        cmd_results: [{ _id: command.id, ok: true, output: "" }],
+      },
+      { mac, key: INFORM_DEFAULT_KEY },
+    );
+    expect(service.ingest.handle(unifi).kind).toBe("reply");
+    // The device itself reports failure: that is the outcome recorded.
+    a.ws.send(a.client.send({ type: "command_result", id: command.id, ok: false }));
+    const result = await record;
+    expect(result.status).toBe("failed");
+    expect(result.error?.code).toBe("device_error");
+  });
+});
