@@ -6,7 +6,13 @@
 // inform or a whole page of the list for one odd byte. Both halves are checked: the spoof is
 // neutralised, and nothing else (the row, the inform, ordinary non-Latin text) is lost.
 import { describe, expect, it } from "vitest";
-import { ZDeviceStateSchema, ZDeviceSummarySchema, ZDevicesListResultSchema, ZUnifiInformSchema } from "@veil/protocol";
+import {
+  ZDeviceStateSchema,
+  ZDeviceSummarySchema,
+  ZDevicesListResultSchema,
+  ZDiscoveredDeviceSchema,
+  ZUnifiInformSchema,
+} from "@veil/protocol";
 
 const UNSAFE = [
   ..."\u0000\u0007\t\n\r\u001b\u007f\u0085\u009b",
@@ -52,6 +58,22 @@ describe("device text from the LAN", () => {
     const all = UNSAFE.join("");
     const row = ZDeviceSummarySchema.parse(summary(all));
     expect(row.name).toBe("\uFFFD".repeat(UNSAFE.length));
+  });
+
+  it("a discovered device (scan and adopt lists) shows its text the same way", () => {
+    const found = ZDiscoveredDeviceSchema.parse({
+      mac: "aa:bb:cc:dd:ee:ff",
+      ip: "10.0.0.2",
+      source: "ubdp",
+      model: spoofed,
+      modelDisplay: spoofed,
+      firmware: spoofed,
+      hostname: spoofed,
+      adopted: false,
+      seenAt: 1,
+    });
+    for (const field of [found.model, found.modelDisplay, found.firmware, found.hostname]) shownSafely(field);
+    expect(found.hostname).toBe("core-sw\uFFFDfdp.lanac\uFFFD");
   });
 
   it("a list page with one spoofing row keeps every row", () => {

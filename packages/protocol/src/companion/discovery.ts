@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ZIdSchema, type TRole } from "../fields";
-import { ZIpv4Schema, ZMacSchema } from "../device/numbers";
+import { zDeviceText, ZIpv4Schema, ZMacSchema } from "../device/numbers";
 
 /**
  * End-to-end requests of discovery and HTTPS adoption (issue 6). Browser ↔ companion only,
@@ -64,10 +64,11 @@ export const ZDiscoveredDeviceSchema = z.strictObject({
   mac: ZMacSchema,
   ip: ZIpv4Schema,
   source: z.enum(["ubdp", "https"]),
-  model: z.string().max(64),
-  modelDisplay: z.string().max(64),
-  firmware: z.string().max(64),
-  hostname: z.string().max(64),
+  // Text a LAN device chose: control and bidi characters become U+FFFD (zDeviceText).
+  model: zDeviceText(64),
+  modelDisplay: zDeviceText(64),
+  firmware: zDeviceText(64),
+  hostname: zDeviceText(64),
   /** Adopted by this companion (pinned and adopted), or the device says it is no longer on defaults. */
   adopted: z.boolean(),
   /** SHA-256 (hex) of the device's HTTPS certificate, when the HTTPS probe answered. */
