@@ -11,10 +11,20 @@
 //    the sizes the Veil keystroke and echo frames have.
 // Keystrokes go one at a time (a typist waits for the echo); KEYS of them after WARMUP.
 //
+// Then bulk output: `seq 1 200000` (1.49 MB) printed by the device, timed from the input to the
+// last prompt, on a fresh terminal each time, alternately without acknowledgements (the stream's
+// window never applies) and with them as the browser's channel sends them (the first event at
+// once, then every quarter window): what push-stream flow control costs.
+//
 // Run: pnpm --filter @veil/bench exec tsx terminal.ts   (VEIL_BENCH_KEYS=<keystrokes>)
 import { loadavg } from "node:os";
 import path from "node:path";
-import { type TE2EResponse, type TRelayFrame, type TTerminalOutputEvent } from "../packages/protocol/src/index";
+import {
+  STREAM_WINDOW_BYTES,
+  type TE2EResponse,
+  type TRelayFrame,
+  type TTerminalOutputEvent,
+} from "../packages/protocol/src/index";
 import { startSimulator, type SimulatorHandle } from "../apps/simulator/src/index";
 import { eventually } from "../apps/console/test/helpers/instances";
 import { spawnBundledCompanion } from "./lib/companion-bundle";
@@ -24,6 +34,8 @@ import { stopChild } from "./lib/relay-common";
 import { enrollInstance, sendBatched, startRig, tearDown, type BrowserSession, type Rig } from "./lib/relay-veil";
 
 const KEYS = Number(process.env.VEIL_BENCH_KEYS ?? 500);
+const SEQ_LINES = 200_000;
+const BULK_ROUNDS = 3;
 const WARMUP = 50;
 
 const pct = (sorted: readonly number[], p: number): number =>
@@ -101,7 +113,36 @@ async function openTerminal(session: BrowserSession, mac: string) {
     session.socket.off("e2e:frames", listen);
     return Math.max(...lengths);
   };
-  return { subscriptionId, key, sizes: () => sizes, answerSize };
+  /** `seq 1 SEQ_LINES` on this terminal: ms from the input to the prompt after it, acknowledging or not. */
+  const bulk = async (acking: boolean): Promise<number> => {
+    let text = "";
+    let unacked = -1;
+    const done = new Promise<void>((resolve) => {
+      session.onEvent = (msg) => {
+        if (msg.kind !== "event" || msg.type !== "terminal.output") return;
+        const body = msg.body as TTerminalOutputEvent;
+        if (body.kind === "data") text += Buffer.from(body.data, "base64url").toString("utf8");
+        if (acking) {
+          // The browser counts decrypted message bytes; the body's JSON is close enough here.
+          const bytes = JSON.stringify(msg).length;
+          if (unacked < 0 || unacked + bytes >= STREAM_WINDOW_BYTES / 4) {
+            unacked = 0;
+            void session.ack(subscriptionId, msg.seq);
+          } else unacked += bytes;
+        }
+        if (text.length > SEQ_LINES * 7 && text.endsWith("# ")) resolve();
+      };
+    });
+    const t = performance.now();
+    const { frame, answer } = session.seal("terminal.input", {
+      subscriptionId,
+      data: Buffer.from(`seq 1 ${SEQ_LINES}\r`).toString("base64url"),
+    });
+    await Promise.all([sendBatched(session.socket, frame), done]);
+    ok(await answer, "terminal.input");
+    return performance.now() - t;
+  };
+  return { subscriptionId, key, sizes: () => sizes, answerSize, bulk };
 }
 
 const load0 = loadavg()[0] ?? 0;
@@ -151,6 +192,16 @@ try {
   console.log(`frames: keystroke ${requestBytes} B, echo ${answerBytes} B (base64url of the sealed request and event)`);
   ok(await session.request("terminal.close", { subscriptionId: terminal.subscriptionId }), "terminal.close");
 
+  // ----- bulk output, flow control off and on ------------------------------------------------
+  const bulk: Record<"off" | "on", number[]> = { off: [], on: [] };
+  for (let round = 0; round < BULK_ROUNDS; round++) {
+    for (const mode of ["off", "on"] as const) {
+      const t = await openTerminal(session, device.mac);
+      bulk[mode].push(await t.bulk(mode === "on"));
+      ok(await session.request("terminal.close", { subscriptionId: t.subscriptionId }), "terminal.close");
+    }
+  }
+
   // ----- bare socket.io relay ---------------------------------------------------------------
   bare = new BareRelay(path.join(rig.dataDir, "tls"));
   const ends = await bare.start(
@@ -180,6 +231,22 @@ try {
     `  Veil terminal          p50 ${fmtMs(v.p50)}  p90 ${fmtMs(v.p90)}  p99 ${fmtMs(v.p99)}  max ${fmtMs(v.max)}`,
   );
   console.log(`  ratio Veil / bare      p50 ${(v.p50 / b.p50).toFixed(2)}×  p99 ${(v.p99 / b.p99).toFixed(2)}×`);
+  // The bytes `seq 1 SEQ_LINES` prints: each number and its \r\n.
+  let printed = 0;
+  for (let i = 1; i <= SEQ_LINES; i++) printed += String(i).length + 2;
+  const megabytes = printed / 1e6;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const [off, on] = [median(bulk.off), median(bulk.on)];
+  console.log(
+    `\nbulk output: seq 1 ${SEQ_LINES} (${megabytes.toFixed(2)} MB), median of ${BULK_ROUNDS} alternating rounds`,
+  );
+  console.log(
+    `  without acknowledgements  ${off.toFixed(0)} ms  (${(megabytes / (off / 1000)).toFixed(2)} MB/s)  [${bulk.off.map((x) => x.toFixed(0)).join(", ")}]`,
+  );
+  console.log(
+    `  with acknowledgements     ${on.toFixed(0)} ms  (${(megabytes / (on / 1000)).toFixed(2)} MB/s)  [${bulk.on.map((x) => x.toFixed(0)).join(", ")}]`,
+  );
+  console.log(`  ratio with / without      ${(off / on).toFixed(3)}× throughput`);
   console.log(`load average at start ${load0.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}`);
 } finally {
   await sim?.stop();

@@ -176,6 +176,18 @@ export class BrowserSession {
     };
   }
 
+  /** Acknowledges push stream `subscriptionId` up to event `seq` (flow control), as the browser's channel does. */
+  async ack(subscriptionId: string, seq: number): Promise<void> {
+    if (!this.#session) throw new Error("not open");
+    const frame = toBase64Url(this.#session.seal(utf8(JSON.stringify({ kind: "ack", subscriptionId, seq }))));
+    await sendBatched(this.socket, {
+      instanceId: this.instanceId,
+      sessionId: this.sessionId,
+      kind: "transport",
+      frame,
+    });
+  }
+
   async request(type: string, body: unknown = {}): Promise<TE2EResponse> {
     const { frame, answer } = this.seal(type, body);
     await Promise.all([sendBatched(this.socket, frame), answer]);
