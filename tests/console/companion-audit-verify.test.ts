@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { generateIdentityKeyPair } from "@veil/crypto";
 import { AUDIT_GENESIS_HASH, auditHashInput, type TAuditReadResult, type TAuditRecord } from "@veil/protocol";
 import { auditSha256Hex, verifyAuditPage } from "../../apps/console/src/client/companion-audit/verify-audit-page";
 import {
@@ -12,6 +13,7 @@ import {
   seenHead,
   type SeenHead,
 } from "../../apps/console/src/client/companion-audit/audit-continuity";
+import { ownerScope } from "../../apps/console/src/client/instances/trust";
 import { AuditLog } from "../../apps/companion/src/audit/audit-log";
 import { systemClock } from "../../apps/companion/src/clock";
 import { silentLogger } from "../../apps/companion/src/log";
@@ -197,24 +199,52 @@ describe("continuity across visits: the log still passes through the head this b
     expect(remembersHead(checkContinuity(pages(all.slice(0, 120), 1), seenAt(all, 150)))).toBe(false);
   });
 
-  it("remembers heads per instance in localStorage, only forward unless replaced, and ignores a malformed store", () => {
+  it("remembers heads per instance and per account in localStorage, only forward unless replaced, and ignores a malformed store", () => {
     const store = new Map<string, string>();
     const local = {
       getItem: (k: string) => store.get(k) ?? null,
       setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
     };
     Object.defineProperty(globalThis, "localStorage", { value: local, configurable: true });
     try {
+      // Heads belong to an account and its identity key (instances/trust.ts): passed explicitly
+      // here, as no account is signed in in this process.
+      const owner = { accountId: randomUUID(), identityPublicKey: generateIdentityKeyPair().publicKey };
+      const other = { accountId: randomUUID(), identityPublicKey: generateIdentityKeyPair().publicKey };
       const id = randomUUID();
+      expect(seenHead(id, owner)).toBeUndefined();
+      rememberHead(id, seenAt(all, 200), { owner });
+      rememberHead(id, seenAt(all, 100), { owner });
+      expect(seenHead(id, owner)).toEqual(seenAt(all, 200));
+      rememberHead(id, seenAt(all, 100), { owner, replace: true });
+      expect(seenHead(id, owner)).toEqual(seenAt(all, 100));
+      expect(seenHead(randomUUID(), owner)).toBeUndefined();
+      // Kept under the v2 layout: { "<account id>.<identity-key fingerprint>": { "<instance id>": head } }.
+      const stored = JSON.parse(store.get("veil.audit-heads.v2") ?? "{}") as Record<string, unknown>;
+      expect(stored).toEqual({ [ownerScope(owner)]: { [id]: seenAt(all, 100) } });
+      // Another account of the profile (or none signed in) does not see it.
+      expect(seenHead(id, other)).toBeUndefined();
+      expect(seenHead(id, null)).toBeUndefined();
       expect(seenHead(id)).toBeUndefined();
-      rememberHead(id, seenAt(all, 200));
-      rememberHead(id, seenAt(all, 100));
-      expect(seenHead(id)).toEqual(seenAt(all, 200));
-      rememberHead(id, seenAt(all, 100), { replace: true });
-      expect(seenHead(id)).toEqual(seenAt(all, 100));
-      expect(seenHead(randomUUID())).toBeUndefined();
-      store.set("veil.audit-heads.v1", JSON.stringify({ [id]: { seq: -1, hash: "x", at: 0 } }));
-      expect(seenHead(id)).toBeUndefined();
+      rememberHead(id, seenAt(all, 250), { owner: other });
+      expect(seenHead(id, other)).toEqual(seenAt(all, 250));
+      expect(seenHead(id, owner)).toEqual(seenAt(all, 100));
+      // A per-profile v1 record is trusted for nobody.
+      const v1 = randomUUID();
+      store.set("veil.audit-heads.v1", JSON.stringify({ [v1]: seenAt(all, 200) }));
+      expect(seenHead(v1, owner)).toBeUndefined();
+      // A malformed share of the store reads as empty, and leaves the other owner's as it was.
+      const both = JSON.parse(store.get("veil.audit-heads.v2") ?? "{}") as Record<string, unknown>;
+      store.set(
+        "veil.audit-heads.v2",
+        JSON.stringify({ ...both, [ownerScope(owner)]: { [id]: { seq: -1, hash: "x", at: 0 } } }),
+      );
+      expect(seenHead(id, owner)).toBeUndefined();
+      expect(seenHead(id, other)).toEqual(seenAt(all, 250));
+      store.set("veil.audit-heads.v2", "not json");
+      expect(seenHead(id, owner)).toBeUndefined();
+      expect(seenHead(id, other)).toBeUndefined();
     } finally {
       Reflect.deleteProperty(globalThis, "localStorage");
     }

@@ -131,16 +131,27 @@ describe.skipIf(!chromiumAvailable)("companion audit log in Chromium", () => {
     await openAudit();
     await expect.poll(() => continuity().getAttribute("data-state")).toBe("continues");
     // What a host that rewrote its log (every hash recomputed) looks like from here: the record
-    // this browser remembers no longer carries the hash it verified.
-    await page().evaluate((id) => {
-      const heads = JSON.parse(localStorage.getItem("veil.audit-heads.v1") ?? "{}") as Record<string, { seq: number }>;
-      const seen = heads[id];
-      if (seen === undefined) throw new Error("no head remembered");
-      localStorage.setItem(
-        "veil.audit-heads.v1",
-        JSON.stringify({ ...heads, [id]: { ...seen, hash: "0".repeat(64) } }),
-      );
+    // this browser remembers no longer carries the hash it verified. Heads are kept per account
+    // (and identity key): { "<account id>.<identity-key fingerprint>": { "<instance id>": head } }.
+    const scopes = await page().evaluate((id) => {
+      const key = "veil.audit-heads.v2";
+      const all = JSON.parse(localStorage.getItem(key) ?? "{}") as Record<
+        string,
+        Record<string, { seq: number; hash: string }>
+      >;
+      const holding = Object.keys(all).filter((scope) => all[scope]?.[id] !== undefined);
+      for (const scope of holding) {
+        const heads = all[scope] ?? {};
+        const seen = heads[id];
+        if (seen === undefined) continue;
+        all[scope] = { ...heads, [id]: { ...seen, hash: "0".repeat(64) } };
+      }
+      localStorage.setItem(key, JSON.stringify(all));
+      return holding;
     }, instanceId);
+    // Only the signed-in admin's share holds it.
+    expect(scopes).toHaveLength(1);
+    expect(scopes[0]).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]+$/);
     await openAudit();
     await expect.poll(() => continuity().getAttribute("data-state")).toBe("broken");
     expect(await continuity().textContent()).toContain("is not the one this browser verified");

@@ -19,6 +19,7 @@ import { chromiumAvailable } from "../support/chromium.js";
 import { BrowserSuite, PASSWORD, screenshot, unnamedControls, watchedPage } from "./harness";
 import {
   addInstance,
+  confirmSigner,
   enrollFrom,
   grantFromCard,
   inviteColleague,
@@ -215,6 +216,9 @@ describe.skipIf(!chromiumAvailable)("device terminal in Chromium with a real com
 
     const mac = sims[0]?.devices[1]?.mac ?? "";
     await viewer.page.goto(`${url}/instances/${instanceId}/terminal/${mac}`);
+    // Signer pins are per account: the viewer, though in the admin's browser profile, compares
+    // the signer's code with the admin's own (on the admin's instance page) and confirms it.
+    await confirmSigner(viewer.page, (await page.getByTestId("signer-safety-code").textContent()) ?? "");
     const forbidden = viewer.page.getByTestId("terminal-forbidden");
     await expect.poll(() => forbidden.textContent(), { timeout: 30_000 }).toContain("(viewer) cannot open a terminal");
     expect(await viewer.page.getByTestId("terminal-screen").count()).toBe(0);
