@@ -59,8 +59,9 @@ while [ $# -gt 0 ]; do
     --prefix=*) PREFIX="${1#--prefix=}"; [ -n "$PREFIX" ] || die "--prefix needs a folder (an empty one is refused)" ;;
     --no-start) NO_START=1 ;;
     --force) FORCE=1 ;;
-    --bundle-sha256) [ $# -ge 2 ] || die "--bundle-sha256 needs the bundle's SHA-256 (64 hex digits)"; BUNDLE_SHA256="$2"; shift ;;
-    --bundle-sha256=*) BUNDLE_SHA256="${1#--bundle-sha256=}" ;;
+    # An empty value would fall back to the console's own checksum, which the pin exists to avoid.
+    --bundle-sha256) [ $# -ge 2 ] || die "--bundle-sha256 needs the bundle's SHA-256 (64 hex digits)"; [ -n "$2" ] || die "--bundle-sha256 needs the bundle's SHA-256 (64 hex digits)"; BUNDLE_SHA256="$2"; shift ;;
+    --bundle-sha256=*) BUNDLE_SHA256="${1#--bundle-sha256=}"; [ -n "$BUNDLE_SHA256" ] || die "--bundle-sha256 needs the bundle's SHA-256 (64 hex digits)" ;;
     -h|--help) sed -n '2,29p' "$0" 2>/dev/null || true; exit 0 ;;
     veil1_*) die "never pass the enrollment string as an argument (other users can read argv): pipe it on stdin" ;;
     *) die "unknown argument: $1" ;;
@@ -76,6 +77,9 @@ fi
 # The bundle's SHA-256 given out of band: the argument (which survives sudo's env_reset) or
 # VEIL_BUNDLE_SHA256; both must agree.
 lower_hex() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
+if [ "${VEIL_BUNDLE_SHA256+set}" = set ] && [ -z "$VEIL_BUNDLE_SHA256" ]; then
+  die "VEIL_BUNDLE_SHA256 is set but empty: unset it, or give the bundle's SHA-256 (64 hex digits)"
+fi
 if [ -n "${VEIL_BUNDLE_SHA256:-}" ]; then
   env_sha="$(lower_hex "$VEIL_BUNDLE_SHA256")"
   [ -z "$BUNDLE_SHA256" ] || [ "$(lower_hex "$BUNDLE_SHA256")" = "$env_sha" ] ||

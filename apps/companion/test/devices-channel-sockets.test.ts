@@ -44,6 +44,39 @@ async function enrol(service: DeviceService, mac: string, localAddress: string):
   }
 }
 
+/** Enrols `mac` from `localAddress`, then opens its own-key session and keeps it: the open socket, or null when refused. */
+async function enrolAndStay(service: DeviceService, mac: string, localAddress: string): Promise<WebSocket | null> {
+  const site = decodeSiteKey(service.siteKey().text);
+  const url = `wss://127.0.0.1:${service.channelPort}/devices`;
+  const session = async (
+    credential: ConstructorParameters<typeof DeviceChannelClient>[0]["credential"],
+  ): Promise<{ ws: WebSocket; client: DeviceChannelClient; answer: string }> => {
+    const ws = new WebSocket(url, { rejectUnauthorized: false, localAddress });
+    ws.on("error", () => undefined);
+    const frame = (): Promise<Uint8Array | null> =>
+      new Promise((resolve) => {
+        ws.once("message", (d: Buffer) => resolve(new Uint8Array(d)));
+        ws.once("close", () => resolve(null));
+      });
+    const client = new DeviceChannelClient({ mac, credential });
+    const challenge = await frame();
+    if (challenge === null) return { ws, client, answer: "closed" };
+    ws.send(client.hello(challenge, HELLO));
+    const reply = await frame();
+    return { ws, client, answer: reply === null ? "closed" : client.receive(reply).type };
+  };
+  const first = await session({ type: "site", keyId: site.keyId, key: site.key });
+  first.ws.close();
+  const issued = first.client.issuedKey;
+  if (issued === undefined) return null;
+  const own = await session(issued);
+  if (own.answer !== "welcome") {
+    own.ws.close();
+    return null;
+  }
+  return own.ws;
+}
+
 describe("the device channel (WSS) against one LAN host holding connections", () => {
   let dir: string | undefined;
   let service: DeviceService | undefined;
@@ -103,5 +136,31 @@ describe("the device channel (WSS) against one LAN host holding connections", ()
     await waitUntil(() => closed >= 12, 4000, "over-cap connections closed");
     expect(s.ctx.counters.get("veil.connections_per_source")).toBeGreaterThanOrEqual(12);
     expect(await enrol(s, "02:47:00:00:00:02", "127.0.0.57")).toBe("key_issue");
+  });
+
+  it("devices whose own key verified hold no place: more devices than the cap share one address (a NAT), and stay", async () => {
+    const s = await start({ channelServer: { maxConnectionsPerSource: 3 } });
+    const sessions: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        const ws = await enrolAndStay(s, `02:48:00:00:00:0${i}`, "127.0.0.62");
+        expect(ws).not.toBeNull();
+        if (ws) sessions.push(ws);
+      }
+      expect(s.ctx.channels.size).toBe(6);
+      // The cap still holds for what has not authenticated: three silent sockets fill it.
+      let closed = 0;
+      for (let i = 0; i < 4; i++) {
+        const raw = net.connect({ host: "127.0.0.1", port: s.channelPort, localAddress: "127.0.0.62" });
+        raw.on("error", () => undefined);
+        raw.on("close", () => closed++);
+        held.push(raw);
+      }
+      await waitUntil(() => closed >= 1, 4000, "the fourth silent socket refused");
+      expect(s.ctx.counters.get("veil.connections_per_source")).toBe(1);
+      expect(s.ctx.channels.size).toBe(6);
+    } finally {
+      for (const ws of sessions) ws.terminate();
+    }
   });
 });

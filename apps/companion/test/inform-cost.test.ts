@@ -120,4 +120,26 @@ describe("an inform that is cheap to send but costly to parse is refused before 
       ),
     ).toBe(200);
   });
+
+  it("an adopted device's own-key inform may be larger (a dense access point's client table); the default key keeps the tight cap", async () => {
+    const mac = "02:46:00:00:00:01";
+    const d = service.ctx.inventory.ensure(mac, "unifi", T);
+    d.adopted = true;
+    d.authkey = generateAuthkey();
+    // ~700 KiB of JSON: over the default key's 512 KiB, under the own key's 4 MiB.
+    const big = { ...inform(mac), pad: "x".repeat(700 * 1024) };
+    expect(
+      await post(service.informPort, encodeInformJson(big, { mac, key: authkeyToKey(d.authkey) }), "127.0.0.75"),
+    ).toBe(200);
+    const stranger = "02:46:00:00:00:02";
+    const tooLarge = service.ctx.counters.get("unifi.too_large");
+    expect(
+      await post(
+        service.informPort,
+        encodeInformJson({ ...big, mac: stranger }, { mac: stranger, key: INFORM_DEFAULT_KEY }),
+        "127.0.0.76",
+      ),
+    ).toBe(400);
+    expect(service.ctx.counters.get("unifi.too_large")).toBe(tooLarge + 1);
+  });
 });

@@ -581,6 +581,17 @@ describe("install.sh in prefix mode against a console on a random port", () => {
     });
     expect(disagree.status).not.toBe(0);
     expect(disagree.stderr).toMatch(/differ/);
+    // An empty pin (a variable left unset) is refused, never a fall-back to the console's own checksum.
+    for (const [args, extra] of [
+      [["--bundle-sha256", ""], {}],
+      [["--bundle-sha256="], {}],
+      [[], { VEIL_BUNDLE_SHA256: "" }],
+    ] as const) {
+      const empty = await run(["--prefix", dir, "--no-start", ...args], { ...env, ...extra });
+      expect(empty.status).not.toBe(0);
+      expect(empty.stderr).toMatch(/bundle's SHA-256|set but empty/);
+      expect(existsSync(join(dir, LIB_DIR, "veil-companion.mjs"))).toBe(false);
+    }
     // The right one (in capitals, as some tools print it) installs, without asking the console for its .sha256.
     const sum = readFileSync(BUNDLE + ".sha256", "utf8").split(" ")[0] ?? "";
     const before = consoleServer.requests.length;

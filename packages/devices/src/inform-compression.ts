@@ -15,6 +15,13 @@ import type { InformCompression } from "./inform-header";
 export const INFORM_MAX_PLAINTEXT = 512 * 1024;
 
 /**
+ * Largest decompressed inform under a device's own authkey: 4 MiB. Such a packet comes from an
+ * adopted device (rate-limited per device), and a dense access point's client table can pass
+ * 512 KiB; the default key, which anyone can seal under, keeps INFORM_MAX_PLAINTEXT.
+ */
+export const INFORM_MAX_PLAINTEXT_AUTHENTICATED = 4 * 1024 * 1024;
+
+/**
  * The uncompressed length a snappy block declares (its leading varint, at most 5 bytes), read
  * here so the cap never depends on a library's error text; -1 when the varint is malformed.
  */

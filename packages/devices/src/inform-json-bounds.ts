@@ -16,6 +16,9 @@ export const INFORM_MAX_DEPTH = 32;
  */
 export const INFORM_MAX_TOKENS = 100_000;
 
+/** Most structural tokens in one inform under a device's own authkey (INFORM_MAX_PLAINTEXT_AUTHENTICATED). */
+export const INFORM_MAX_TOKENS_AUTHENTICATED = 1_000_000;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 

@@ -4,9 +4,14 @@
  */
 import { randomFillSync } from "node:crypto";
 import { DeviceCodecError } from "./errors";
-import { compressInform, decompressInform, INFORM_MAX_PLAINTEXT } from "./inform-compression";
+import {
+  compressInform,
+  decompressInform,
+  INFORM_MAX_PLAINTEXT,
+  INFORM_MAX_PLAINTEXT_AUTHENTICATED,
+} from "./inform-compression";
 import { decryptInform, encryptInform } from "./inform-cipher";
-import { checkJsonBounds } from "./inform-json-bounds";
+import { checkJsonBounds, INFORM_MAX_DEPTH, INFORM_MAX_TOKENS } from "./inform-json-bounds";
 import {
   buildInformHeader,
   flagsFor,
@@ -53,7 +58,7 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 export function encodeInformPacket(options: EncodeInformOptions): Uint8Array {
   const cipher = options.cipher ?? "gcm";
   const compression = options.compression ?? "zlib";
-  if (options.plaintext.length > INFORM_MAX_PLAINTEXT)
+  if (options.plaintext.length > INFORM_MAX_PLAINTEXT_AUTHENTICATED)
     throw new DeviceCodecError("too_large", "inform plaintext too large");
   const iv = options.iv ?? randomIv();
   const body = compressInform(options.plaintext, compression);
@@ -80,12 +85,13 @@ export interface DecodedInform {
 export function decodeInformPacket(
   packet: Uint8Array,
   key: Uint8Array | ((header: InformHeader) => Uint8Array),
+  maxPlaintext = INFORM_MAX_PLAINTEXT,
 ): DecodedInform {
   const header = parseInformHeader(packet);
   const k = typeof key === "function" ? key(header) : key;
   const payload = packet.subarray(INFORM_HEADER_LENGTH);
   const body = decryptInform(header.cipher, k, header.iv, payload, header.raw);
-  return { header, plaintext: decompressInform(body, header.compression) };
+  return { header, plaintext: decompressInform(body, header.compression, maxPlaintext) };
 }
 
 /** Encodes a JSON value as an inform packet. */
@@ -99,8 +105,8 @@ export function encodeInformJson(value: unknown, options: Omit<EncodeInformOptio
  * than INFORM_MAX_TOKENS tokens is `too_large`, refused before JSON.parse runs; bad UTF-8 or
  * JSON is `malformed`.
  */
-export function parseInformJson(plaintext: Uint8Array): unknown {
-  checkJsonBounds(plaintext);
+export function parseInformJson(plaintext: Uint8Array, maxTokens = INFORM_MAX_TOKENS): unknown {
+  checkJsonBounds(plaintext, INFORM_MAX_DEPTH, maxTokens);
   try {
     return JSON.parse(utf8Strict.decode(plaintext)) as unknown;
   } catch {

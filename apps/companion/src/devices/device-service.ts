@@ -27,6 +27,9 @@ import { startVeilChannelServer, type ChannelServerLimits, type VeilChannelServe
 import { tuneHeapForInventory } from "./heap-tuning";
 
 /** Options of {@link startDeviceService}. */
+/** Devices one companion's inventory holds at most, unless configured otherwise. */
+const DEFAULT_MAX_DEVICES = 20_000;
+
 export interface DeviceServiceOptions {
   readonly stateDir: string;
   readonly logger: Logger;
@@ -131,9 +134,17 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
     informKiBPerIp: new KeyedTokenBuckets(limits.informKiBPerIp, now),
     defaultKeyKiBPerIp: new KeyedTokenBuckets(limits.defaultKeyKiBPerIp, now),
     enrolmentsPerIp: new KeyedTokenBuckets(limits.enrolmentsPerIp, now),
-    enrolmentsPerSiteKey: new KeyedTokenBuckets(limits.enrolmentsPerSiteKey, now),
+    // A site key may enrol a whole inventory at once (a roll-out); the inventory cap and the
+    // eviction of enrolments never heard from again bound what a leaked key can fill.
+    enrolmentsPerSiteKey: new KeyedTokenBuckets(
+      {
+        ...limits.enrolmentsPerSiteKey,
+        burst: Math.max(limits.enrolmentsPerSiteKey.burst, o.maxDevices ?? DEFAULT_MAX_DEVICES),
+      },
+      now,
+    ),
     maxPendingPerSource: o.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE,
-    maxDevices: o.maxDevices ?? 20_000,
+    maxDevices: o.maxDevices ?? DEFAULT_MAX_DEVICES,
     autoAdopt: o.autoAdopt ?? false,
     unifiQueue: new Map(),
     channels: new Map(),

@@ -25,6 +25,10 @@ import {
   encodeInformJson,
   generateAuthkey,
   INFORM_DEFAULT_KEY,
+  INFORM_MAX_PLAINTEXT,
+  INFORM_MAX_PLAINTEXT_AUTHENTICATED,
+  INFORM_MAX_TOKENS,
+  INFORM_MAX_TOKENS_AUTHENTICATED,
   InformReplayCache,
   informReplayWindow,
   noopReply,
@@ -43,6 +47,11 @@ export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop";
 /** Commands sent to UniFi devices remembered for matching their `cmd_results`. */
 const MAX_SENT_COMMANDS = 1024;
 
+/**
+ * Decodes `packet` with the first of `keys` that opens it. The public default key, which anyone
+ * can seal under, gets the tight plaintext cap; a device's own authkey the larger one (a dense
+ * access point's client table can pass 512 KiB).
+ */
 function decodeWith(
   packet: Uint8Array,
   keys: Uint8Array[],
@@ -50,7 +59,8 @@ function decodeWith(
   let last: unknown;
   for (const key of keys) {
     try {
-      return { ...decodeInformPacket(packet, key), key };
+      const cap = key === INFORM_DEFAULT_KEY ? INFORM_MAX_PLAINTEXT : INFORM_MAX_PLAINTEXT_AUTHENTICATED;
+      return { ...decodeInformPacket(packet, key, cap), key };
     } catch (error) {
       last = error;
       if (!(error instanceof DeviceCodecError) || error.reason !== "auth_failed") throw error;
@@ -68,7 +78,7 @@ export class UnifiIngest {
    * device of the inventory no entry is ever pushed out by another device's traffic.
    */
   readonly #replay: InformReplayCache;
-  /** New pending devices per source (pruned as they are adopted or evicted). */
+  /** New pending devices per host (pruned as they are adopted or evicted). */
   readonly #pendingBySource = new Map<string, Set<string>>();
   /** `cmd` ids sent to a device, by id: a result counts only from the device it went to. */
   readonly #sentCommands = new Map<string, string>();
@@ -80,11 +90,14 @@ export class UnifiIngest {
     ctx.inventory.onEvicted((mac) => this.forget(mac));
   }
 
-  /** Processes one POST body from `source` (a `sourceKey`; direct callers may leave it out). */
-  handle(packet: Uint8Array, source = "local"): UnifiOutcome {
+  /**
+   * Processes one POST body from `source` (a `sourceKey`, for budgets) and `host` (a `hostKey`,
+   * for the pending-device cap); direct callers may leave them out.
+   */
+  handle(packet: Uint8Array, source = "local", host = source): UnifiOutcome {
     const { ctx } = this;
     try {
-      return this.#handle(packet, source);
+      return this.#handle(packet, source, host);
     } catch (error) {
       if (error instanceof DeviceCodecError) {
         ctx.counters.add(`unifi.${error.reason}`);
@@ -105,7 +118,7 @@ export class UnifiIngest {
     }
   }
 
-  #handle(packet: Uint8Array, source: string): UnifiOutcome {
+  #handle(packet: Uint8Array, source: string, host: string): UnifiOutcome {
     const { ctx } = this;
     const header = parseInformHeader(packet);
     const known = ctx.inventory.devices.get(header.mac);
@@ -136,10 +149,12 @@ export class UnifiIngest {
     const kib = Math.max(1, Math.ceil(plaintext.length / 1024));
     ctx.informKiBPerIp.charge(source, kib);
     if (usedDefault) ctx.defaultKeyKiBPerIp.charge(source, kib);
-    const parsed = ZUnifiInformSchema.safeParse(parseInformJson(plaintext));
+    const parsed = ZUnifiInformSchema.safeParse(
+      parseInformJson(plaintext, usedDefault ? INFORM_MAX_TOKENS : INFORM_MAX_TOKENS_AUTHENTICATED),
+    );
     if (!parsed.success || parsed.data.mac !== header.mac)
       throw new DeviceCodecError("malformed", "inform payload fails its schema");
-    if (known === undefined && !this.#roomForNew(source)) return { kind: "drop", status: 429 };
+    if (known === undefined && !this.#roomForNew(host)) return { kind: "drop", status: 429 };
     if (!usedDefault) {
       // Replay memory: only authenticated packets that passed the schema enter it. CBC is
       // keyed by the decompressed payload: CBC does not authenticate the IV, and flipping IV
@@ -159,7 +174,7 @@ export class UnifiIngest {
     }
     const now = ctx.now();
     const d = ctx.inventory.ensure(header.mac, "unifi", now);
-    if (known === undefined) this.#addPending(source, d.mac);
+    if (known === undefined) this.#addPending(host, d.mac);
     if (
       !usedDefault &&
       d.pendingAuthkey !== undefined &&
@@ -182,7 +197,7 @@ export class UnifiIngest {
   }
 
   /**
-   * Room for a new (default-key) device from `source`: under its cap of pending devices, and
+   * Room for a new (default-key) device from host `source`: under its cap of pending devices, and
    * in the inventory (evicting a stale pending device when full). Counts what it refuses.
    */
   #roomForNew(source: string): boolean {

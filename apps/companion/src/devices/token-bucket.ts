@@ -78,6 +78,17 @@ export class KeyedTokenBuckets {
 }
 
 /**
+ * The key of one host's address, for caps on what a host holds at once (sockets, pending
+ * devices): an IPv4-mapped address as the IPv4 address, anything else as itself, lower-cased.
+ * Rate budgets use {@link sourceKey}, which groups an IPv6 /64: a cap on what is held, keyed by
+ * /64, would make every device of an IPv6 LAN share one.
+ */
+export function hostKey(address: string | undefined): string {
+  const a = (address ?? "unknown").toLowerCase();
+  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a)?.[1] ?? a;
+}
+
+/**
  * The key a source address is limited under (as the console's rateLimitKeyForIp): an IPv6
  * host usually holds a whole /64, so keying each address apart would give one host 2^64
  * budgets; IPv6 is counted by its /64, an IPv4-mapped address as the IPv4 address, anything

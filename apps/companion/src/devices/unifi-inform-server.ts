@@ -14,7 +14,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { DeviceContext } from "./device-context";
 import type { UnifiIngest } from "./ingest-unifi";
-import { sourceKey } from "./token-bucket";
+import { hostKey, sourceKey } from "./token-bucket";
 
 /** Socket limits and timeouts of the inform server. */
 export interface InformServerLimits {
@@ -109,7 +109,7 @@ export async function startUnifiInformServer(
       });
       req.on("end", () => {
         if (aborted) return;
-        const out = ingest.handle(new Uint8Array(Buffer.concat(chunks)), ip);
+        const out = ingest.handle(new Uint8Array(Buffer.concat(chunks)), ip, hostKey(req.socket.remoteAddress));
         if (out.kind === "reply") end(200, out.body);
         else end(out.status);
       });
@@ -127,11 +127,16 @@ export async function startUnifiInformServer(
     ctx.counters.add("unifi.idle_timeout");
     socket.destroy();
   });
+  // Sockets held at once are counted per host (each device of an IPv6 LAN is its own), new
+  // connections per source (an IPv6 /64).
   const open = new Map<string, number>();
   server.prependListener("connection", (socket: Socket) => {
-    const ip = sourceKey(socket.remoteAddress);
+    const ip = hostKey(socket.remoteAddress);
     const held = open.get(ip) ?? 0;
-    if (held >= limits.maxConnectionsPerSource || !ctx.informConnectionsPerIp.take(`unifi/${ip}`)) {
+    if (
+      held >= limits.maxConnectionsPerSource ||
+      !ctx.informConnectionsPerIp.take(`unifi/${sourceKey(socket.remoteAddress)}`)
+    ) {
       ctx.counters.add(
         held >= limits.maxConnectionsPerSource ? "unifi.connections_per_source" : "unifi.rate_limited_ip",
       );

@@ -12,11 +12,13 @@
  * Bad frames are dropped and counted under `veil.<reason>`; the session survives a few, a
  * connection that keeps sending them is closed. Per-device frame budgets are token buckets.
  *
- * Sockets are limited before TLS sees them: each source (IPv4 address, IPv6 /64) may hold
- * `maxConnectionsPerSource` at once and open new ones at its `connectionsPerIp` rate; the TLS
+ * Sockets are limited before TLS sees them: each host may hold `maxConnectionsPerSource` not yet
+ * authenticated at once (a device's own session, once its device-key hello verified, gives its
+ * place back, so any number of devices may share an address), and each source (IPv4 address,
+ * IPv6 /64) may open new ones at its `connectionsPerIp` rate; the TLS
  * handshake must finish within `handshakeTimeoutMs`, and a socket idle `idleTimeoutMs` before
  * its WebSocket upgrade is closed (after the upgrade the hello timer and the session take
- * over). Enrolment (a site-key hello that gets a device key) is limited per source and per
+ * over). Enrolment (a site-key hello that gets a device key) is limited per host and per
  * site key, so one site-key holder cannot fill the inventory at once.
  */
 import https from "node:https";
@@ -34,15 +36,16 @@ import type { TDeviceState, TDeviceUpMessage } from "../protocol";
 import type { DeviceContext, LiveChannel } from "./device-context";
 import type { DeviceEntry } from "./inventory";
 import type { TlsIdentity } from "./tls-identity";
-import { sourceKey } from "./token-bucket";
+import { hostKey, sourceKey } from "./token-bucket";
 
 /** Socket limits and timeouts of the device channel server. */
 export interface ChannelServerLimits {
   /** Sockets open at once, all sources together (each session holds one for good). */
   readonly maxConnections: number;
   /**
-   * Sockets one source may hold at once. Each Veil device keeps one session open, so this is
-   * also how many devices may share one address (a NAT); 128 covers a site's worth.
+   * Sockets one host may hold at once before they authenticate (connecting, handshaking,
+   * enrolling). A device's session gives its place back once its device-key hello verified, so
+   * this does not limit how many devices share one address (a NAT, a proxy).
    */
   readonly maxConnectionsPerSource: number;
   /** The TLS handshake must complete this long after the TCP connection. */
@@ -159,20 +162,37 @@ export async function startVeilChannelServer(
     ctx.counters.add("veil.idle_timeout");
     socket.destroy();
   });
+  /** Unauthenticated sockets per host, and each socket's place, by remote address and port. */
   const open = new Map<string, number>();
+  const places = new Map<string, { readonly host: string; held: boolean }>();
+  const placeKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>
+    `${s.remoteAddress ?? "?"}|${s.remotePort ?? 0}`;
+  /** Gives back the place of the socket at `key` (its device authenticated, or it closed). */
+  const release = (key: string): void => {
+    const place = places.get(key);
+    if (place === undefined || !place.held) return;
+    place.held = false;
+    const n = (open.get(place.host) ?? 1) - 1;
+    if (n <= 0) open.delete(place.host);
+    else open.set(place.host, n);
+  };
   server.prependListener("connection", (socket: Socket) => {
-    const ip = sourceKey(socket.remoteAddress);
-    const held = open.get(ip) ?? 0;
-    if (held >= limits.maxConnectionsPerSource || !ctx.connectionsPerIp.take(`veil/${ip}`)) {
+    const host = hostKey(socket.remoteAddress);
+    const held = open.get(host) ?? 0;
+    if (
+      held >= limits.maxConnectionsPerSource ||
+      !ctx.connectionsPerIp.take(`veil/${sourceKey(socket.remoteAddress)}`)
+    ) {
       ctx.counters.add(held >= limits.maxConnectionsPerSource ? "veil.connections_per_source" : "veil.rate_limited_ip");
       socket.destroy();
       return;
     }
-    open.set(ip, held + 1);
+    const key = placeKey(socket);
+    open.set(host, held + 1);
+    places.set(key, { host, held: true });
     socket.once("close", () => {
-      const n = (open.get(ip) ?? 1) - 1;
-      if (n <= 0) open.delete(ip);
-      else open.set(ip, n);
+      release(key);
+      places.delete(key);
     });
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false });
@@ -183,11 +203,12 @@ export async function startVeilChannelServer(
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip), sourceKey(ip)));
+    const place = placeKey(req.socket);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip), hostKey(ip), () => release(place)));
   });
   server.on("tlsClientError", () => ctx.counters.add("veil.tls_error"));
 
-  function onConnection(ws: WebSocket, ip: string, source: string): void {
+  function onConnection(ws: WebSocket, ip: string, host: string, authenticated: () => void): void {
     const chan = new DeviceChannelServer({ keys, clock: () => ctx.now() });
     let bad = 0;
     let device: DeviceEntry | undefined;
@@ -225,9 +246,11 @@ export async function startVeilChannelServer(
           return;
         }
         clearTimeout(helloTimer);
-        const accepted = onHello(hello, ip, source, ws, chan, sent);
+        const accepted = onHello(hello, ip, host, ws, chan, sent);
         device = accepted?.device;
         live = accepted?.live;
+        // A device's own session (its device key verified) holds no place among the unauthenticated.
+        if (live !== undefined) authenticated();
         return;
       }
       if (device === undefined) return drop("after_refusal");
@@ -254,7 +277,13 @@ export async function startVeilChannelServer(
       } catch (error) {
         return drop(error instanceof DeviceCodecError ? error.reason : "malformed");
       }
-      if (budget === "throttle" && msg.type !== "terminal_data") return drop("rate_limited_device");
+      // While throttled only terminal output and the results of commands sent on this session
+      // (a few, each answering one) are taken; an inform is dropped, but not held against the
+      // connection as a bad frame: the device did nothing wrong by printing a lot.
+      if (budget === "throttle" && msg.type !== "terminal_data" && msg.type !== "command_result") {
+        ctx.counters.add("veil.rate_limited_device");
+        return;
+      }
       onMessage(device, chan.identity.keyType, msg, drop, sent);
     });
   }
@@ -262,7 +291,7 @@ export async function startVeilChannelServer(
   function onHello(
     hello: AcceptedHello,
     ip: string,
-    source: string,
+    host: string,
     ws: WebSocket,
     chan: DeviceChannelServer,
     sent: Set<string>,
@@ -275,13 +304,10 @@ export async function startVeilChannelServer(
         ws.close();
         return undefined;
       }
-      // Enrolments are budgeted per source and per site key (a site key leaked to one host
+      // Enrolments are budgeted per host and per site key (a site key leaked to one host
       // must not fill the inventory at once); a pending MAC enrolling again is charged too.
       const siteKeyId = hex(hello.keyId);
-      if (
-        !ctx.enrolmentsPerIp.available(`veil/${source}`) ||
-        !ctx.enrolmentsPerSiteKey.available(`veil/${siteKeyId}`)
-      ) {
+      if (!ctx.enrolmentsPerIp.available(`veil/${host}`) || !ctx.enrolmentsPerSiteKey.available(`veil/${siteKeyId}`)) {
         ctx.counters.add("veil.enrol_rate_limited");
         ws.close();
         return undefined;
@@ -295,7 +321,7 @@ export async function startVeilChannelServer(
         ws.close();
         return undefined;
       }
-      ctx.enrolmentsPerIp.charge(`veil/${source}`, 1);
+      ctx.enrolmentsPerIp.charge(`veil/${host}`, 1);
       ctx.enrolmentsPerSiteKey.charge(`veil/${siteKeyId}`, 1);
       const d = ctx.inventory.ensure(hello.mac, "veil", now);
       const issued = chan.issueDeviceKey();
@@ -329,7 +355,11 @@ export async function startVeilChannelServer(
         if (chan.needsRekey) ws.close();
         return true;
       },
-      close: () => ws.close(),
+      // A paused socket would not read the device's close frame: ws would wait its 30 s timer.
+      close: () => {
+        ws.resume();
+        ws.close();
+      },
       hold: (holder, on) => {
         const held = holders.size > 0;
         if (on) holders.add(holder);
