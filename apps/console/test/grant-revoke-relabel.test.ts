@@ -7,6 +7,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { generateIdentityKeyPair, safetyCode } from "@veil/crypto";
 import type { TGrantBundle, TGrantSummary } from "@veil/protocol";
+import { verifiedInstance } from "./helpers/verified-instance";
 import { grantCompanion, testAccount } from "./helpers/grant-companion";
 
 const fake = vi.hoisted(() => ({ dropped: [] as string[] }));
@@ -22,6 +23,7 @@ const { signGrant } = await import("../src/client/instances/trust");
 
 const signer = generateIdentityKeyPair();
 const instanceId = crypto.randomUUID();
+const verified = verifiedInstance(instanceId, signer);
 const day = 86_400_000;
 
 const row = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
@@ -54,14 +56,14 @@ function setUp() {
 }
 
 const revoke = (c: ReturnType<typeof grantCompanion>, grant: TGrantSummary) =>
-  revokeGrant(c.channel, { grant, instanceId, withStepUp: (call) => call(), phase: () => undefined });
+  revokeGrant(c.channel, { grant, verified, withStepUp: (call) => call(), phase: () => undefined });
 
 describe("a console that relabels grant rows", () => {
   it("files Mallory's grant under Carol's account id: nothing is revoked, Carol keeps her access", async () => {
     const { c, mallory, carol, gm, gc } = setUp();
     fake.dropped = [];
     const served = row(gm, carol.keys.accountId);
-    expect(revocableGrantee(served, instanceId)).toBeNull(); // the card offers no Revoke
+    expect(revocableGrantee(served, verified)).toBeNull(); // the card offers no Revoke
     await expect(revoke(c, served)).rejects.toThrow(/Nothing was revoked/);
     expect(c.revocations).toEqual([]);
     expect(fake.dropped).toEqual([]);
@@ -76,7 +78,7 @@ describe("a console that relabels grant rows", () => {
     // The console may still map Mallory's id to Carol's e-mail: the row then shows Mallory's
     // safety code, which is not the one Carol reads from her account page.
     const served = row(gm, mallory.keys.accountId.toUpperCase());
-    const grantee = revocableGrantee(served, instanceId);
+    const grantee = revocableGrantee(served, verified);
     expect(grantee).toEqual({
       accountId: mallory.keys.accountId,
       safetyCode: safetyCode(mallory.identity.publicKey),
@@ -104,7 +106,7 @@ describe("a console that relabels grant rows", () => {
     );
     for (const bundle of [forged, elsewhere]) {
       const served = row(bundle, carol.keys.accountId);
-      expect(revocableGrantee(served, instanceId)).toBeNull();
+      expect(revocableGrantee(served, verified)).toBeNull();
       await expect(revoke(c, served)).rejects.toThrow(/Nothing was revoked/);
     }
     expect(c.revocations).toEqual([]);

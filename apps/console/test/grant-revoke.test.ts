@@ -8,6 +8,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { generateIdentityKeyPair } from "@veil/crypto";
 import type { TGrantBundle, TGrantSummary } from "@veil/protocol";
+import { verifiedInstance } from "./helpers/verified-instance";
 import { grantCompanion, testAccount as account, type GrantCompanion } from "./helpers/grant-companion";
 
 const fake = vi.hoisted(() => ({ dropped: [] as { instanceId: string; accountId: string }[] }));
@@ -23,6 +24,7 @@ const { signDelegation, signGrant } = await import("../src/client/instances/trus
 
 const signer = generateIdentityKeyPair();
 const instanceId = crypto.randomUUID();
+const verified = verifiedInstance(instanceId, signer);
 
 /** A listing row for `bundle`, as the console serves it. */
 const listed = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
@@ -40,7 +42,7 @@ const listed = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
 const companion = () => grantCompanion(instanceId, signer.publicKey);
 
 const revoke = (c: GrantCompanion, grant: TGrantSummary) =>
-  revokeGrant(c.channel, { grant, instanceId, withStepUp: (call) => call(), phase: () => undefined });
+  revokeGrant(c.channel, { grant, verified, withStepUp: (call) => call(), phase: () => undefined });
 
 describe("revoking a grant reaches every grant issued until now, whatever the console lists", () => {
   it("the admin granted X twice; the console lists only the first: the second is refused too", async () => {

@@ -2,8 +2,9 @@
 // derived from the password, which opens the account's private keys. It must not outlive the
 // step: the step wipes it when the challenge expires (a timer at `expiresAt`, never later than
 // the console's 5-minute challenge lifetime whatever time a console names), and when the page
-// cancels it (login-view.tsx cancels the step when it unmounts), as well as after finish.
-import { beforeEach, describe, expect, it, vi } from "vitest";
+// cancels it (login-view.tsx cancels the step when it unmounts), as well as after finish. A code
+// the console accepts after the page cancelled opens a session nobody holds: the step logs it out.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const fake = vi.hoisted(() => ({
   wrapKey: new Uint8Array(32),
@@ -75,6 +76,9 @@ beforeEach(() => {
   fake.completed = [];
   fake.answer = null;
 });
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
 
 describe("the WrapKey held for the second factor", () => {
   it("is wiped when the challenge expires, and the step is over", async () => {
@@ -116,5 +120,36 @@ describe("the WrapKey held for the second factor", () => {
     expect(fake.completed[0]?.key.every((b) => b === 7)).toBe(true);
     expect(wiped()).toBe(true);
     expect(c.timers.size).toBe(0);
+  });
+
+  it("a code accepted after the page cancelled: the new session is logged out, nothing is unlocked", async () => {
+    const requests: { url: string; init: RequestInit }[] = [];
+    vi.stubGlobal("fetch", (url: string, init: RequestInit) => {
+      requests.push({ url, init });
+      return Promise.resolve(new Response('{"ok":true}', { headers: { "content-type": "application/json" } }));
+    });
+    const c = clock();
+    const step = await twoFactor(c, 300_000);
+    const finishing = step.finish({ code: "123456" });
+    step.cancel(); // the page goes while the console checks the code
+    expect(wiped()).toBe(true);
+    fake.answer?.(); // the console accepts it and opens a session (token "t")
+    await expect(finishing).rejects.toThrow(/over/);
+    expect(fake.completed).toEqual([]);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.url).toBe("/api/auth/logout");
+    expect(requests[0]?.init.method).toBe("POST");
+    expect(new Headers(requests[0]?.init.headers).get("x-auth-token")).toBe("t");
+    expect(requests[0]?.init.credentials).toBe("omit");
+  });
+
+  it("the log-out is best effort: a failing network still ends the attempt with the same error", async () => {
+    vi.stubGlobal("fetch", () => Promise.reject(new TypeError("network down")));
+    const c = clock();
+    const step = await twoFactor(c, 300_000);
+    const finishing = step.finish({ code: "123456" });
+    step.cancel();
+    fake.answer?.();
+    await expect(finishing).rejects.toThrow(/over/);
   });
 });

@@ -31,6 +31,28 @@ export type SignInResult = { readonly kind: "done" } | { readonly kind: "two_fac
 export const TWO_FACTOR_HOLD_MAX_MS = 5 * 60_000;
 export const TWO_FACTOR_HOLD_MIN_MS = 60_000;
 
+/**
+ * Ends a session this page will not use (best effort, never throws): a second factor accepted
+ * after the page cancelled the step would otherwise leave a live session nobody holds, listed
+ * until it idles out. Sent with that session's own token (the client API sends the signed-in
+ * one), with the same request settings as client/api.ts; the answer is not read.
+ */
+async function endUnusedSession(token: string): Promise<void> {
+  try {
+    await fetch("/api/auth/logout", {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json", "x-auth-token": token },
+      body: "{}",
+      credentials: "omit",
+      cache: "no-store",
+      redirect: "error",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    // It ends by itself at its idle timeout.
+  }
+}
+
 /** Clock and timers (tests). */
 export interface SignInOptions {
   readonly now?: () => number;
@@ -109,8 +131,12 @@ export async function signIn(
             if (expired) end();
             throw error;
           }
-          // Cancelled (the page went) while the console was checking: the key is already wiped.
-          if (isOver()) throw new Error("This sign-in attempt is over; start again.");
+          // Cancelled (the page went) while the console was checking: the key is already wiped,
+          // and the session the console just opened is ended rather than left live.
+          if (isOver()) {
+            await endUnusedSession(r.session.token);
+            throw new Error("This sign-in attempt is over; start again.");
+          }
           try {
             phase("Unlocking your keys");
             await completeSignIn(

@@ -11,9 +11,18 @@ import { ChannelError, StreamNotStartedError } from "./channel-errors";
 
 /** Handlers of one live stream (a subscription request such as `devices.watch`). */
 export interface StreamHandlers<E> {
-  /** One event, already parsed with the caller's schema; `seq` counts from 0 without gaps. */
-  onEvent(event: E, seq: number): void;
-  /** The stream ended (cancelled, session closed, an error on the companion, or a bad event). */
+  /**
+   * One event, already parsed with the caller's schema; `seq` counts from 0 without gaps. A
+   * handler that hands the event on to something asynchronous (xterm parses writes later) returns
+   * a promise that settles once that took it in: the event counts as taken in, for flow control,
+   * only then. Any other return value is ignored (the event was taken in when the handler
+   * returned). A handler that throws, or whose promise rejects, ends its stream (`handler_error`).
+   */
+  onEvent(event: E, seq: number): unknown;
+  /**
+   * The stream ended (cancelled, session closed, an error on the companion, a bad event, or
+   * `handler_error`: the page's own handler failed).
+   */
   onEnd(reason: string): void;
 }
 
@@ -31,18 +40,27 @@ interface Subscription {
   readonly parse: (body: unknown) => unknown;
   readonly handlers: StreamHandlers<unknown>;
   next: number;
-  /** Event bytes delivered since the last `ack`; -1 before the first one. */
+  /** Event bytes delivered since the last acknowledgement point; -1 before the first one. */
   unacked: number;
+  /**
+   * Settles once every event delivered so far was taken in and its acknowledgement (if any) sent;
+   * null when nothing is outstanding. Acknowledgements are chained on it, so they go in order.
+   */
+  settled: Promise<boolean> | null;
 }
 
 /**
  * Flow control (docs/PROTOCOL-COMPANION.md, "Stream flow control"): a companion whose hello names
  * a window keeps at most that many bytes of a push stream's events unacknowledged once the
- * browser has acknowledged one. The channel acknowledges a stream's first event at once (which
- * turns the window on), then each time a quarter of the window has been delivered to the page:
- * the companion never waits on an acknowledgement the browser holds back, and a page that falls
- * behind (its handlers slow, its link slow) slows the stream rather than letting frames pile up.
- * The count is of decrypted message bytes, never less than what the companion counts.
+ * browser has acknowledged one. The channel acknowledges a stream's first event as soon as the
+ * page took it in (which turns the window on), then each time a quarter of the window has been
+ * delivered, once the page took in everything up to that event: the handler returned, and the
+ * promise it returned, if any, settled (the terminal's xterm write callback). Bytes are counted
+ * at delivery, acknowledgements sent at completion and in order. The companion never waits on an
+ * acknowledgement the browser holds back for no reason, and a page that falls behind (its
+ * handlers slow, xterm still parsing, its link slow) slows the stream rather than letting output
+ * pile up in the page. The count is of decrypted message bytes, never less than what the
+ * companion counts. A handler that fails is never acknowledged: its stream ends.
  */
 const ACK_EVERY_WINDOW_FRACTION = 4;
 
@@ -56,13 +74,19 @@ export class ChannelStreams {
    * `cancel` sends `subscription.cancel` for one subscription (best effort, never throws);
    * `isClosed` says whether the channel has ended, when nothing is sent any more; `ack` sends a
    * stream acknowledgement (never throws), and `windowBytes` is the companion's stream window
-   * (undefined: it takes no acknowledgements).
+   * (undefined: it takes no acknowledgements). `report` gets an error a page handler threw, after
+   * its stream ended; by default it is thrown from a microtask of its own (the page's error
+   * reporting sees it, and the frames after it in the same delivery are still read).
    */
   constructor(
     private readonly cancel: (subscriptionId: string) => void,
     private readonly isClosed: () => boolean,
     private readonly ack: (subscriptionId: string, seq: number) => void = () => undefined,
     private readonly windowBytes: () => number | undefined = () => undefined,
+    private readonly report: (error: unknown) => void = (error) =>
+      queueMicrotask(() => {
+        throw error;
+      }),
   ) {}
 
   /**
@@ -89,6 +113,7 @@ export class ChannelStreams {
         handlers,
         next: 0,
         unacked: -1,
+        settled: null,
       });
     };
     let result: unknown;
@@ -124,47 +149,107 @@ export class ChannelStreams {
   /**
    * One `event` or `end` message (`bytes`: its decrypted size). An event out of sequence (the
    * session itself guarantees order; a gap means the companion dropped events) or one that does
-   * not parse ends its stream. A delivered event is acknowledged when flow control asks for it.
+   * not parse ends its stream. A delivered event is acknowledged when flow control asks for it,
+   * once the page took it in. Never throws: a failing page handler ends only its own stream, and
+   * the frames after it in the same delivery are still opened (a frame left unopened would be a
+   * gap in the session's sequence, and the session would close for the wrong reason).
    */
   onMessage(msg: Extract<TE2EResponse, { kind: "event" | "end" }>, bytes = 0): void {
-    const stream = this.#streams.get(msg.subscriptionId);
+    const subscriptionId = msg.subscriptionId;
+    const stream = this.#streams.get(subscriptionId);
     if (!stream) return;
     if (msg.kind === "end") {
-      this.#streams.delete(msg.subscriptionId);
-      return stream.handlers.onEnd(msg.reason);
+      this.#streams.delete(subscriptionId);
+      return this.#end(stream, msg.reason);
     }
     let event: unknown;
     try {
       if (msg.type !== stream.eventType || msg.seq !== stream.next) throw new Error("out of sequence");
       event = stream.parse(msg.body);
     } catch {
-      this.#streams.delete(msg.subscriptionId);
-      this.cancel(msg.subscriptionId);
-      return stream.handlers.onEnd("bad_event");
+      this.#streams.delete(subscriptionId);
+      this.cancel(subscriptionId);
+      return this.#end(stream, "bad_event");
     }
     stream.next += 1;
+    const ackHere = this.#isAckPoint(stream, bytes);
+    let taken: unknown;
     try {
-      stream.handlers.onEvent(event, msg.seq);
-    } finally {
-      this.#acknowledge(msg.subscriptionId, stream, msg.seq, bytes);
+      taken = stream.handlers.onEvent(event, msg.seq);
+    } catch (error) {
+      return this.#handlerFailed(subscriptionId, stream, error);
     }
-  }
-
-  /** Acknowledges event `seq` of `stream` if it is the first, or a quarter of the window went by since the last acknowledgement. */
-  #acknowledge(subscriptionId: string, stream: Subscription, seq: number, bytes: number): void {
-    const window = this.windowBytes();
-    if (window === undefined || this.isClosed() || this.#streams.get(subscriptionId) !== stream) return;
-    if (stream.unacked >= 0 && stream.unacked + bytes < window / ACK_EVERY_WINDOW_FRACTION) {
-      stream.unacked += bytes;
+    const seq = msg.seq;
+    const pending = taken instanceof Promise ? taken : null;
+    if (pending === null && stream.settled === null) {
+      if (ackHere) this.#acknowledge(subscriptionId, stream, seq);
       return;
     }
+    // Wait for this event and every earlier one, then acknowledge (in order: each link waits on the last).
+    const previous = stream.settled ?? Promise.resolve(true);
+    const mine = pending
+      ? pending.then(
+          () => true,
+          (error: unknown) => {
+            this.#handlerFailed(subscriptionId, stream, error);
+            return false;
+          },
+        )
+      : Promise.resolve(true);
+    const link: Promise<boolean> = previous
+      .then((ok) => mine.then((done) => ok && done))
+      .then((ok) => {
+        if (ok && ackHere) this.#acknowledge(subscriptionId, stream, seq);
+        if (stream.settled === link) stream.settled = null;
+        return ok;
+      });
+    stream.settled = link;
+  }
+
+  /**
+   * Counts an event's bytes at delivery; true when it is an acknowledgement point: the stream's
+   * first event, or a quarter of the window delivered since the last point. Never one for a
+   * companion that takes no acknowledgements.
+   */
+  #isAckPoint(stream: Subscription, bytes: number): boolean {
+    const window = this.windowBytes();
+    if (window === undefined) return false;
+    if (stream.unacked >= 0 && stream.unacked + bytes < window / ACK_EVERY_WINDOW_FRACTION) {
+      stream.unacked += bytes;
+      return false;
+    }
     stream.unacked = 0;
+    return true;
+  }
+
+  /** Acknowledges event `seq` of `stream`, unless the stream or the channel ended meanwhile. */
+  #acknowledge(subscriptionId: string, stream: Subscription, seq: number): void {
+    if (this.isClosed() || this.#streams.get(subscriptionId) !== stream) return;
     this.ack(subscriptionId, seq);
+  }
+
+  /** The page's handler threw or rejected: its stream ends (cancelled on the companion), unacknowledged. */
+  #handlerFailed(subscriptionId: string, stream: Subscription, error: unknown): void {
+    this.report(error);
+    if (this.#streams.get(subscriptionId) !== stream) return;
+    this.#streams.delete(subscriptionId);
+    if (!this.isClosed()) this.cancel(subscriptionId);
+    this.#end(stream, "handler_error");
+  }
+
+  /** Tells the page a stream ended; an error its handler throws is reported, never thrown here. */
+  #end(stream: Subscription, reason: string): void {
+    try {
+      stream.handlers.onEnd(reason);
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   /** The session closed: every stream ends, and none is cancelled (the session is gone). */
   endAll(): void {
-    for (const [, stream] of this.#streams) stream.handlers.onEnd("session_closed");
+    const ended = [...this.#streams.values()];
     this.#streams.clear();
+    for (const stream of ended) this.#end(stream, "session_closed");
   }
 }

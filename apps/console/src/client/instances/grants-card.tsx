@@ -11,7 +11,7 @@ import * as accountApi from "../endpoints";
 import * as api from "./endpoints";
 import { GrantForm, type GrantAuthority } from "./grant-form";
 import type { Ready } from "./ready-session";
-import { revocableGrantee, revokeGrant, type Grantee } from "./revoke-grant";
+import { revocableGrantee, revokeConfirmation, revokeGrant, shownEmail, type Grantee } from "./revoke-grant";
 import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type VerifiedInstance } from "./trust";
 
 /**
@@ -19,9 +19,10 @@ import { checkDelegation, grantBody, grantMatchesSigner, isSigner, type Verified
  * Everything is read and signed for the instance id the certificate names (`verified.body`).
  * An administrator with an open session (`adminChannel`) can revoke a grant before it expires:
  * the companion records the revocation first (end to end, revoke-grant.ts), then the console
- * drops the row. Each row names its grantee by the account the signed grant names, with the
- * safety code of the identity key it names (the e-mail is the console's mapping, unsigned); a
- * row that does not verify or disagrees with its signed body offers no Revoke.
+ * drops the row. Each row names its grantee by the account the signed grant names (the e-mail is
+ * the console's mapping, unsigned, shown only when well-formed), with the safety code of the
+ * identity key it names only when the grant hangs off this instance's signer; a row that does
+ * not verify, is signed by another key or disagrees with its signed body offers no Revoke.
  */
 export function GrantsCard({
   session,
@@ -56,14 +57,9 @@ export function GrantsCard({
   const me = session.me;
   const revoke = (g: TGrantSummary, who: string, grantee: Grantee) => {
     if (!adminChannel) return;
-    if (
-      !window.confirm(
-        `Revoke the grants of ${who} (safety code ${grantee.safetyCode})? Compare the code with the one they read from their account page. Every grant they hold here ends, and their sessions on this site end now.`,
-      )
-    )
-      return;
+    if (!window.confirm(revokeConfirmation(grantee, who))) return;
     void revoking
-      .run((phase) => revokeGrant(adminChannel, { grant: g, instanceId, withStepUp, phase }))
+      .run((phase) => revokeGrant(adminChannel, { grant: g, verified, withStepUp, phase }))
       .then((r) => {
         if (r) load();
       });
@@ -115,9 +111,10 @@ export function GrantsCard({
                 checked.body.role === g.role &&
                 checked.body.instanceId.toLowerCase() === instanceId.toLowerCase();
               // Named by the signed body: the listing's account id and the e-mail map are unsigned.
-              const grantee = consistent ? revocableGrantee(g, instanceId) : null;
+              // The grantee's safety code only for a grant from this instance's signer or a delegate.
+              const grantee = consistent ? revocableGrantee(g, verified) : null;
               const accountId = checked?.body.accountId.toLowerCase() ?? g.accountId.toLowerCase();
-              const who = emails.get(accountId) ?? accountId;
+              const who = shownEmail(emails.get(accountId)) ?? accountId;
               return (
                 <tr key={g.id}>
                   <td>{who}</td>

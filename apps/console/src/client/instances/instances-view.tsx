@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { TInstanceSummary } from "@veil/protocol";
 import { errorMessage } from "../api";
+import { copyText } from "../clipboard";
 import { Alert } from "../components/alert";
 import { Field } from "../components/field";
 import { Progress } from "../components/progress";
@@ -276,7 +277,16 @@ function KeyCard({ session }: { session: Ready }) {
         </code>
       </p>
       <div className="actions">
-        <button type="button" onClick={() => void navigator.clipboard.writeText(card).then(() => setCopied(true))}>
+        {/* Through the page's one clipboard door, so the install panel's guard never erases it. */}
+        <button
+          type="button"
+          onClick={() =>
+            void copyText(card).then(
+              () => setCopied(true),
+              () => setCopied(false),
+            )
+          }
+        >
           Copy key card
         </button>
         {copied ? <span role="status">Copied.</span> : null}

@@ -24,8 +24,11 @@ export type TerminalStatus =
 
 /** Callbacks of a {@link TerminalBridge}. */
 export interface BridgeHandlers {
-  /** Device bytes to draw. */
-  output(bytes: Uint8Array): void;
+  /**
+   * Device bytes to draw; a promise that settles once the emulator took them in (xterm's write
+   * callback), so the stream is acknowledged only then (channel-streams.ts flow control).
+   */
+  output(bytes: Uint8Array): unknown;
   status(status: TerminalStatus): void;
 }
 
@@ -144,12 +147,11 @@ export class TerminalBridge {
       });
   }
 
-  #onEvent(e: TTerminalOutputEvent): void {
+  #onEvent(e: TTerminalOutputEvent): unknown {
     if (e.kind === "data") {
       const bytes = fromBase64Url(e.data);
       this.#bytesOut += bytes.length;
-      this.handlers.output(bytes);
-      return;
+      return this.handlers.output(bytes);
     }
     this.#closed = true;
     this.handlers.status({ state: "closed", reason: e.reason, bytesIn: e.bytesIn, bytesOut: e.bytesOut });

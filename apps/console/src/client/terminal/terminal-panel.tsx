@@ -100,7 +100,15 @@ export function TerminalPanel({ channel, mac }: { channel: InstanceChannel; mac:
     let term: Terminal | undefined;
     let observer: ResizeObserver | undefined;
     const restoreDocument = nonceStyleElements(document);
-    const bridge = new TerminalBridge(channel, { output: (bytes) => term?.write(bytes), status: setStatus });
+    // Output counts as taken in (and is acknowledged to the companion) once xterm parsed it: a busy
+    // page slows the device down instead of piling output up in xterm's write queue.
+    const bridge = new TerminalBridge(channel, {
+      output: (bytes) => {
+        const t = term;
+        return t ? new Promise<void>((resolve) => t.write(bytes, resolve)) : undefined;
+      },
+      status: setStatus,
+    });
     bridgeRef.current = bridge;
     void (async () => {
       const { Terminal } = await import("@xterm/xterm");

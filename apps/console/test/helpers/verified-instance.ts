@@ -1,0 +1,32 @@
+// An instance certificate signed by `signer`, verified as the browser does (trust.ts
+// verifyInstance): the VerifiedInstance the grants card and revoke-grant.ts work from.
+import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
+import { INSTANCE_CERTIFICATE_DOMAIN } from "@veil/protocol";
+import { verifyInstance, type VerifiedInstance } from "../../src/client/instances/trust";
+
+export function verifiedInstance(
+  instanceId: string,
+  signer: ReturnType<typeof generateIdentityKeyPair>,
+): VerifiedInstance {
+  const identityPublicKey = toBase64Url(generateIdentityKeyPair().publicKey);
+  const boxPublicKey = toBase64Url(generateBoxKeyPair().publicKey);
+  const statement = signStatement(
+    INSTANCE_CERTIFICATE_DOMAIN,
+    { instanceId, name: "site", identityPublicKey, boxPublicKey, issuedAt: Date.now() },
+    signer.privateKey,
+  );
+  return verifyInstance({
+    id: instanceId,
+    name: "site",
+    adminUserId: crypto.randomUUID(),
+    identityPublicKey,
+    boxPublicKey,
+    certificate: { statement, signerPublicKey: toBase64Url(signer.publicKey) },
+    createdAt: new Date().toISOString(),
+    enrolledAt: null,
+    rotatedAt: null,
+    revokedAt: null,
+    presence: { online: false, lastSeenAt: null, companionVersion: null, address: null },
+    myRole: "admin",
+  });
+}
