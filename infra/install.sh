@@ -463,7 +463,7 @@ do_install() {
     target="$(recorded_target)" ||
       die "$RECORD is not the console address and pin this script wrote: run the console's line again (it pipes the enrollment string to this script)"
   elif [ -f "$BUNDLE" ] && [ ! -t 0 ]; then
-    die "no record of the console this companion was installed from ($RECORD; an install.sh from before 2026-11-25 kept none): run the console's line again (it pipes the enrollment string to this script)"
+    die "no record of the console this companion was installed from ($RECORD; an install.sh from before 2026-11-24 kept none): run the console's line again (it pipes the enrollment string to this script)"
   elif [ -t 0 ]; then prompt_enrollment
   else die "no enrollment string: run the line the console shows (it pipes the string to this script's stdin), or set VEIL_ENROLL"
   fi
