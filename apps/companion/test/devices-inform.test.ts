@@ -20,6 +20,7 @@ import { captureLogger, enrollInto, runCompanion, tempStateDir } from "./harness
 import { makeAccount, makeInstance, signGrant, type TestAccount, type TestInstance } from "./harness/fixtures";
 import { BrowserSession, waitUntil } from "./harness/browser";
 import { TestConsole } from "./harness/test-console";
+import { postInform } from "./harness/inform-post";
 
 useNativePrimitives();
 
@@ -43,33 +44,6 @@ const body = <T>(r: TE2EResponse): T => {
   if (r.kind !== "result") throw new Error(`expected a result, got ${JSON.stringify(r)}`);
   return r.body as T;
 };
-
-function post(
-  port: number,
-  payload: Uint8Array,
-  localAddress = "127.0.0.1",
-  agent: http.Agent | false = false,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/inform",
-        method: "POST",
-        localAddress,
-        agent,
-        headers: { "content-length": payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
 
 describe("devices: 50 simulated devices (UniFi + Veil) against the companion's inform servers, seen end to end", () => {
   const cert = makeSelfSignedCert();
@@ -312,8 +286,8 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
       big: c.get("unifi.too_large"),
       replay: c.get("unifi.replayed"),
     };
-    expect(await post(port, new Uint8Array(100).fill(7))).toBe(400);
-    expect(await post(port, new Uint8Array(300 * 1024))).toBe(413);
+    expect(await postInform(port, new Uint8Array(100).fill(7))).toBe(400);
+    expect(await postInform(port, new Uint8Array(300 * 1024))).toBe(413);
     const inform = {
       mac: sim.mac,
       ip: "10.0.0.9",
@@ -324,12 +298,14 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
       if_table: [],
     };
     // Default key for an adopted MAC (anyone can make one), then a wrong authkey.
-    expect(await post(port, encodeInformJson(inform, { mac: sim.mac, key: INFORM_DEFAULT_KEY }))).toBe(400);
-    expect(await post(port, encodeInformJson(inform, { mac: sim.mac, key: authkeyToKey("ff".repeat(16)) }))).toBe(400);
+    expect(await postInform(port, encodeInformJson(inform, { mac: sim.mac, key: INFORM_DEFAULT_KEY }))).toBe(400);
+    expect(await postInform(port, encodeInformJson(inform, { mac: sim.mac, key: authkeyToKey("ff".repeat(16)) }))).toBe(
+      400,
+    );
     // A valid packet twice: the second is a replay.
     const good = encodeInformJson(inform, { mac: sim.mac, key: authkeyToKey(sim.unifi.authkey) });
-    expect(await post(port, good)).toBe(200);
-    expect(await post(port, good)).toBe(400);
+    expect(await postInform(port, good)).toBe(200);
+    expect(await postInform(port, good)).toBe(400);
     expect(c.get("unifi.malformed")).toBe(before.malformed + 1);
     expect(c.get("unifi.too_large")).toBe(before.big + 1);
     expect(c.get("unifi.auth_failed")).toBe(before.auth + 2);
@@ -412,13 +388,13 @@ describe("devices: 50 simulated devices (UniFi + Veil) against the companion's i
       unifiSim.devices.map((d) => [d.mac, service.ctx.inventory.devices.get(d.mac)?.lastSeen ?? 0]),
     );
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: "127.0.0.77" });
-    const statuses: number[] = [];
+    const statuses: (number | string)[] = [];
     const start = Date.now();
     // Informs from one device over 8 keep-alive connections, as fast as they go, for 1.5 s: several
     // of the other devices' inform intervals (200 ms), however fast this machine sends.
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (Date.now() - start < 1500) statuses.push(await post(port, packet(), "127.0.0.77", agent));
+        while (Date.now() - start < 1500) statuses.push(await postInform(port, packet(), "127.0.0.77", agent));
       }),
     );
     const seconds = (Date.now() - start) / 1000;

@@ -1,4 +1,3 @@
-import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,28 +6,7 @@ import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
 import { KeyedTokenBuckets, sourceKey } from "../src/devices/token-bucket";
 import { silentLogger } from "../src/log";
-
-function post(port: number, payload: Uint8Array, localAddress: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/inform",
-        method: "POST",
-        localAddress,
-        agent: false,
-        headers: { "content-length": payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
+import { postInform } from "./harness/inform-post";
 
 const packet = (i: number): Uint8Array => {
   const mac = `02:98:00:00:00:${i.toString(16).padStart(2, "0")}`;
@@ -96,12 +74,12 @@ describe("per-IP flood limit on the inform server", () => {
   });
 
   it("refuses one address beyond its budget (429, counted) while another address is served", async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) statuses.push(await post(service.informPort, packet(i), "127.0.0.88"));
+    const statuses: (number | string)[] = [];
+    for (let i = 0; i < 40; i++) statuses.push(await postInform(service.informPort, packet(i), "127.0.0.88"));
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(22);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(18);
     expect(service.ctx.counters.get("unifi.rate_limited_ip")).toBeGreaterThanOrEqual(18);
-    expect(await post(service.informPort, packet(200), "127.0.0.89")).toBe(200);
+    expect(await postInform(service.informPort, packet(200), "127.0.0.89")).toBe(200);
     expect(service.ctx.inventory.devices.get("02:98:00:00:00:c8")?.status).toBe("pending");
   });
 
@@ -109,7 +87,7 @@ describe("per-IP flood limit on the inform server", () => {
     const full = service.ctx.inventory.devices.size;
     expect(full).toBeGreaterThan(0);
     Object.assign(service.ctx, { maxDevices: full });
-    expect(await post(service.informPort, packet(250), "127.0.0.90")).toBe(429);
+    expect(await postInform(service.informPort, packet(250), "127.0.0.90")).toBe(429);
     expect(service.ctx.counters.get("unifi.inventory_full")).toBe(1);
     expect(service.ctx.inventory.devices.size).toBe(full);
   });

@@ -1,4 +1,3 @@
-import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,29 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authkeyToKey, encodeInformJson, encodeInformPacket, generateAuthkey, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService } from "../src/devices/device-service";
 import { silentLogger } from "../src/log";
-
-/** One POST /inform from `localAddress` (Linux routes all of 127/8 to lo): status or error code. */
-function post(port: number, payload: Uint8Array, localAddress: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/inform",
-        method: "POST",
-        localAddress,
-        agent: false,
-        headers: { "content-length": payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
-    req.end(payload);
-  });
-}
+import { postInform } from "./harness/inform-post";
 
 const inform = (mac: string): Record<string, unknown> => ({
   mac,
@@ -74,7 +51,7 @@ describe("an inform that is cheap to send but costly to parse is refused before 
     });
     expect(deep.length).toBeLessThan(2048);
     const tooLarge = service.ctx.counters.get("unifi.too_large");
-    expect(await post(service.informPort, deep, "127.0.0.71")).toBe(400);
+    expect(await postInform(service.informPort, deep, "127.0.0.71")).toBe(400);
     expect(service.ctx.counters.get("unifi.too_large")).toBe(tooLarge + 1);
     // So is a 512 KiB array of zeros (more values than a real inform has).
     const zeros = encodeInformPacket({
@@ -82,11 +59,11 @@ describe("an inform that is cheap to send but costly to parse is refused before 
       key: INFORM_DEFAULT_KEY,
       plaintext: utf8.encode("[" + "0,".repeat(200_000) + "0]"),
     });
-    expect(await post(service.informPort, zeros, "127.0.0.71")).toBe(400);
+    expect(await postInform(service.informPort, zeros, "127.0.0.71")).toBe(400);
     expect(service.ctx.counters.get("unifi.too_large")).toBe(tooLarge + 2);
     const honest = "02:44:00:00:00:02";
     const ok = encodeInformJson(inform(honest), { mac: honest, key: INFORM_DEFAULT_KEY });
-    expect(await post(service.informPort, ok, "127.0.0.72")).toBe(200);
+    expect(await postInform(service.informPort, ok, "127.0.0.72")).toBe(200);
   });
 
   it("default-key payloads are charged by decompressed size: one address gets at most its budget parsed", async () => {
@@ -97,7 +74,7 @@ describe("an inform that is cheap to send but costly to parse is refused before 
     for (let i = 0; i < 10; i++) {
       const mac = `02:45:00:00:00:${i.toString(16).padStart(2, "0")}`;
       const big = encodeInformJson({ ...inform(mac), pad: "x".repeat(400 * 1024) }, { mac, key: INFORM_DEFAULT_KEY });
-      statuses.push(await post(service.informPort, big, "127.0.0.73"));
+      statuses.push(await postInform(service.informPort, big, "127.0.0.73"));
     }
     // A 1 MiB budget is spent after three: the rest are refused before decryption.
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3);
@@ -109,11 +86,11 @@ describe("an inform that is cheap to send but costly to parse is refused before 
     d.adopted = true;
     d.authkey = generateAuthkey();
     const own = encodeInformJson(inform(adopted), { mac: adopted, key: authkeyToKey(d.authkey) });
-    expect(await post(service.informPort, own, "127.0.0.73")).toBe(200);
+    expect(await postInform(service.informPort, own, "127.0.0.73")).toBe(200);
     // … and a new device at another address is answered.
     const other = "02:45:00:00:02:00";
     expect(
-      await post(
+      await postInform(
         service.informPort,
         encodeInformJson(inform(other), { mac: other, key: INFORM_DEFAULT_KEY }),
         "127.0.0.74",
@@ -129,12 +106,12 @@ describe("an inform that is cheap to send but costly to parse is refused before 
     // ~700 KiB of JSON: over the default key's 512 KiB, under the own key's 4 MiB.
     const big = { ...inform(mac), pad: "x".repeat(700 * 1024) };
     expect(
-      await post(service.informPort, encodeInformJson(big, { mac, key: authkeyToKey(d.authkey) }), "127.0.0.75"),
+      await postInform(service.informPort, encodeInformJson(big, { mac, key: authkeyToKey(d.authkey) }), "127.0.0.75"),
     ).toBe(200);
     const stranger = "02:46:00:00:00:02";
     const tooLarge = service.ctx.counters.get("unifi.too_large");
     expect(
-      await post(
+      await postInform(
         service.informPort,
         encodeInformJson({ ...big, mac: stranger }, { mac: stranger, key: INFORM_DEFAULT_KEY }),
         "127.0.0.76",

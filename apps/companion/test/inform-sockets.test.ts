@@ -1,4 +1,3 @@
-import http from "node:http";
 import net from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,28 +7,7 @@ import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
 import { silentLogger } from "../src/log";
 import { waitUntil } from "./harness/browser";
-
-function post(port: number, payload: Uint8Array, localAddress: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/inform",
-        method: "POST",
-        localAddress,
-        agent: false,
-        headers: { "content-length": payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
-    req.end(payload);
-  });
-}
+import { postInform } from "./harness/inform-post";
 
 const honest = (): Uint8Array => {
   const mac = "02:46:00:00:00:01";
@@ -96,7 +74,7 @@ describe("the inform server against one LAN host holding sockets (slowloris)", (
     expect(s.ctx.counters.get("unifi.connections_per_source")).toBeGreaterThanOrEqual(36);
     // … and a device at another address is answered while the attacker still holds the rest.
     expect(attack.closed()).toBeLessThan(100);
-    expect(await post(s.informPort, honest(), "127.0.0.60")).toBe(200);
+    expect(await postInform(s.informPort, honest(), "127.0.0.60")).toBe(200);
   });
 
   it("sockets that send nothing, or never finish their headers, are closed by the server", async () => {
@@ -106,6 +84,6 @@ describe("the inform server against one LAN host holding sockets (slowloris)", (
     held.push(...silent.sockets, ...slow.sockets);
     // A bound, not a speed: closed at all (before the fix a silent socket stayed open for good).
     await waitUntil(() => silent.closed() === 3 && slow.closed() === 3, 15_000, "idle sockets closed");
-    expect(await post(s.informPort, honest(), "127.0.0.60")).toBe(200);
+    expect(await postInform(s.informPort, honest(), "127.0.0.60")).toBe(200);
   });
 });
