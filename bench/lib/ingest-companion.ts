@@ -1,7 +1,8 @@
 // Child process of bench/devices-ingest.ts: the real companion, started the way `veil-companion
 // run` starts it (startCompanion with the enrolled state folder, the device side on, auto-adopt),
 // so its CPU and memory are its own. Two settings differ from the defaults, both said in the
-// report: the per-IP flood limit is raised, because the simulator sends every device's informs
+// report: the per-source and per-host limits are raised (requests, connections, sockets held,
+// default-key payload, pending devices), because the simulator sends every device's informs
 // from 127.0.0.1 over one keep-alive pool while a real site has one address per device; and the
 // store's time-based compaction interval is the second argument (the default, 15 min, or 10 s so
 // that each measured window includes a compaction of the whole inventory).
@@ -26,7 +27,12 @@ const running = startCompanion({
     limits: {
       perIp: { ratePerSec: 20_000, burst: 40_000 },
       connectionsPerIp: { ratePerSec: 2_000, burst: 4_000 },
+      informConnectionsPerIp: { ratePerSec: 20_000, burst: 40_000 },
+      informKiBPerIp: { ratePerSec: 1024 * 1024, burst: 1024 * 1024 },
+      defaultKeyKiBPerIp: { ratePerSec: 1024 * 1024, burst: 1024 * 1024 },
     },
+    maxPendingPerSource: 100_000,
+    informServer: { maxConnectionsPerSource: 4096 },
   },
   snapshots: false,
 });
