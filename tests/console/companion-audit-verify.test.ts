@@ -13,7 +13,7 @@ import {
   seenHead,
   type SeenHead,
 } from "../../apps/console/src/client/companion-audit/audit-continuity";
-import { ownerScope } from "../../apps/console/src/client/instances/trust";
+import { ownerScope } from "../../apps/console/src/client/local-records";
 import { AuditLog } from "../../apps/companion/src/audit/audit-log";
 import { systemClock } from "../../apps/companion/src/clock";
 import { silentLogger } from "../../apps/companion/src/log";

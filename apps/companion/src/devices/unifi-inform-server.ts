@@ -14,6 +14,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { DeviceContext } from "./device-context";
 import type { UnifiIngest } from "./ingest-unifi";
+import { admitSockets } from "./socket-admission";
 import { hostKey, sourceKey } from "./token-bucket";
 
 /** Socket limits and timeouts of the inform server. */
@@ -127,28 +128,11 @@ export async function startUnifiInformServer(
     ctx.counters.add("unifi.idle_timeout");
     socket.destroy();
   });
-  // Sockets held at once are counted per host (each device of an IPv6 LAN is its own), new
-  // connections per source (an IPv6 /64).
-  const open = new Map<string, number>();
-  server.prependListener("connection", (socket: Socket) => {
-    const ip = hostKey(socket.remoteAddress);
-    const held = open.get(ip) ?? 0;
-    if (
-      held >= limits.maxConnectionsPerSource ||
-      !ctx.informConnectionsPerIp.take(`unifi/${sourceKey(socket.remoteAddress)}`)
-    ) {
-      ctx.counters.add(
-        held >= limits.maxConnectionsPerSource ? "unifi.connections_per_source" : "unifi.rate_limited_ip",
-      );
-      socket.destroy();
-      return;
-    }
-    open.set(ip, held + 1);
-    socket.once("close", () => {
-      const n = (open.get(ip) ?? 1) - 1;
-      if (n <= 0) open.delete(ip);
-      else open.set(ip, n);
-    });
+  admitSockets(server, {
+    prefix: "unifi",
+    maxPerHost: limits.maxConnectionsPerSource,
+    connections: ctx.informConnectionsPerIp,
+    counters: ctx.counters,
   });
   server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {

@@ -24,19 +24,15 @@
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import {
-  CHANNEL_MAX_FRAME,
-  DeviceChannelServer,
-  DeviceCodecError,
-  type AcceptedHello,
-  type ChannelKeyStore,
-} from "@veil/devices";
+import { CHANNEL_MAX_FRAME, DeviceChannelServer, DeviceCodecError, type AcceptedHello } from "@veil/devices";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { TDeviceState, TDeviceUpMessage } from "../protocol";
 import type { DeviceContext, LiveChannel } from "./device-context";
 import type { DeviceEntry } from "./inventory";
+import { channelKeys, hex } from "./channel-keys";
 import type { TlsIdentity } from "./tls-identity";
-import { hostKey, sourceKey } from "./token-bucket";
+import { admitSockets } from "./socket-admission";
+import { hostKey } from "./token-bucket";
 
 /** Socket limits and timeouts of the device channel server. */
 export interface ChannelServerLimits {
@@ -80,7 +76,6 @@ const THROTTLE_MS = 100;
 /** The holder of that pause (LiveChannel.hold). */
 const THROTTLED = Object.freeze({ holder: "frame budget" });
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const toBytes = (data: RawData): Uint8Array => {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   return data instanceof ArrayBuffer
@@ -91,25 +86,6 @@ const ipv4Of = (addr: string | undefined): string => {
   const a = (addr ?? "").replace(/^::ffff:/, "");
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(a) ? a : "0.0.0.0";
 };
-
-/** Key lookups from the inventory: current (and grace-period) site keys, issued device keys. */
-export function channelKeys(ctx: DeviceContext): ChannelKeyStore {
-  return {
-    siteKey: (keyId) => {
-      const id = hex(keyId);
-      const s = ctx.inventory.siteKeys.find(
-        (k) => k.id === id && (k.graceUntil === undefined || k.graceUntil > ctx.now()),
-      );
-      return s ? new Uint8Array(Buffer.from(s.k, "base64url")) : undefined;
-    },
-    deviceKey: (mac, keyId) => {
-      const d = ctx.inventory.devices.get(mac);
-      return d?.veilKey && d.veilKey.id === hex(keyId)
-        ? new Uint8Array(Buffer.from(d.veilKey.k, "base64url"))
-        : undefined;
-    },
-  };
-}
 
 function helloState(hello: AcceptedHello, ip: string): TDeviceState {
   const h = hello.hello;
@@ -162,38 +138,11 @@ export async function startVeilChannelServer(
     ctx.counters.add("veil.idle_timeout");
     socket.destroy();
   });
-  /** Unauthenticated sockets per host, and each socket's place, by remote address and port. */
-  const open = new Map<string, number>();
-  const places = new Map<string, { readonly host: string; held: boolean }>();
-  const placeKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>
-    `${s.remoteAddress ?? "?"}|${s.remotePort ?? 0}`;
-  /** Gives back the place of the socket at `key` (its device authenticated, or it closed). */
-  const release = (key: string): void => {
-    const place = places.get(key);
-    if (place === undefined || !place.held) return;
-    place.held = false;
-    const n = (open.get(place.host) ?? 1) - 1;
-    if (n <= 0) open.delete(place.host);
-    else open.set(place.host, n);
-  };
-  server.prependListener("connection", (socket: Socket) => {
-    const host = hostKey(socket.remoteAddress);
-    const held = open.get(host) ?? 0;
-    if (
-      held >= limits.maxConnectionsPerSource ||
-      !ctx.connectionsPerIp.take(`veil/${sourceKey(socket.remoteAddress)}`)
-    ) {
-      ctx.counters.add(held >= limits.maxConnectionsPerSource ? "veil.connections_per_source" : "veil.rate_limited_ip");
-      socket.destroy();
-      return;
-    }
-    const key = placeKey(socket);
-    open.set(host, held + 1);
-    places.set(key, { host, held: true });
-    socket.once("close", () => {
-      release(key);
-      places.delete(key);
-    });
+  const admission = admitSockets(server, {
+    prefix: "veil",
+    maxPerHost: limits.maxConnectionsPerSource,
+    connections: ctx.connectionsPerIp,
+    counters: ctx.counters,
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: CHANNEL_MAX_FRAME, perMessageDeflate: false });
   server.on("upgrade", (req, socket: Duplex, head) => {
@@ -203,8 +152,8 @@ export async function startVeilChannelServer(
       socket.destroy();
       return;
     }
-    const place = placeKey(req.socket);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip), hostKey(ip), () => release(place)));
+    const authenticated = (): void => admission.release(req.socket);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ipv4Of(ip), hostKey(ip), authenticated));
   });
   server.on("tlsClientError", () => ctx.counters.add("veil.tls_error"));
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { TAuditReadResult } from "@veil/protocol";
-import { readOwned, signedInOwner, writeOwned, type LocalOwner } from "../instances/trust";
+import { readOwned, signedInOwner, writeOwned, type LocalOwner } from "../local-records";
 
 /**
  * The newest head of an instance's audit log that this browser verified for the signed-in

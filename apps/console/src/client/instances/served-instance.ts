@@ -6,14 +6,8 @@
  */
 import type { TInstanceSummary } from "@veil/protocol";
 import type { AccountKeyPairs } from "../account-keys";
-import {
-  InstanceTrustError,
-  isSigner,
-  signerPinState,
-  verifyInstance,
-  type LocalOwner,
-  type VerifiedInstance,
-} from "./trust";
+import { InstanceTrustError, isSigner, signerPinState, verifyInstance, type VerifiedInstance } from "./trust";
+import type { LocalOwner } from "../local-records";
 import type { InstanceVerification } from "./use-instance-verification";
 
 /**

@@ -44,7 +44,7 @@ import {
 } from "@veil/protocol";
 import { z } from "zod";
 import { KeyIntegrityError, type AccountKeyPairs } from "../account-keys";
-import { getState } from "../session-store";
+import { ownerScope, readOwned, signedInOwner, writeOwned, type LocalOwner } from "../local-records";
 
 /** The console served instance material that does not verify: nothing is opened with it. */
 export class InstanceTrustError extends Error {
@@ -315,69 +315,6 @@ export function decodeKeyCard(text: string): { keys: AccountPublicKeys; safetyCo
 export function grantMatchesSigner(bundle: TGrantBundle, verified: VerifiedInstance, instanceId: string): boolean {
   if (bundle.signerPublicKey === toBase64Url(verified.signerPublicKey)) return bundle.delegation === undefined;
   return checkDelegation(bundle.delegation, verified, instanceId, bundle.signerPublicKey) !== null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// What this browser remembers across visits (signer pins here, audit heads, snapshot sequences)
-// belongs to the account that confirmed or verified it, with the identity key it held: another
-// account signing in on the same profile (after a sign-out, or in another tab) starts from
-// nothing, so it is asked to confirm a signer itself instead of inheriting one someone else
-// confirmed, perhaps a forged one. Sign-out keeps these public records for when the same account
-// (same identity key) signs in again; a new identity key (a key reset) starts afresh.
-
-/** Whose records these are: an account and its identity public key. */
-export interface LocalOwner {
-  readonly accountId: string;
-  readonly identityPublicKey: Uint8Array;
-}
-
-/** The signed-in account of this tab (session store), else null. */
-export function signedInOwner(): LocalOwner | null {
-  const state = getState();
-  return state.status === "ready"
-    ? { accountId: state.me.user.id, identityPublicKey: state.keys.identity.publicKey }
-    : null;
-}
-
-/** The storage scope of an owner: its account id and its identity key's fingerprint. */
-export function ownerScope(owner: LocalOwner): string {
-  return `${owner.accountId.toLowerCase()}.${toBase64Url(fingerprint(identityPublicKey(owner.identityPublicKey)))}`;
-}
-
-/**
- * One owner's entries of a localStorage record `{ [scope]: { [instanceId]: T } }` (public data).
- * An unreadable record, or an unreadable share of it, reads as empty.
- */
-export function readOwned<T>(key: string, entry: z.ZodType<T>, owner: LocalOwner): Record<string, T> {
-  try {
-    const all = z.record(z.string(), z.unknown()).safeParse(JSON.parse(localStorage.getItem(key) ?? "{}"));
-    if (!all.success) return {};
-    const mine = z.record(z.string(), entry).safeParse(all.data[ownerScope(owner)] ?? {});
-    return mine.success ? mine.data : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Replaces one owner's entries of the record at `key`, keeping the other owners'. `legacyKey`,
- * the same data from before it was kept per account, is dropped: nobody can tell which account
- * confirmed it, so it is trusted for none. Best effort: without storage nothing is kept.
- */
-export function writeOwned<T>(key: string, owner: LocalOwner, entries: Record<string, T>, legacyKey?: string): void {
-  try {
-    let all: Record<string, unknown> = {};
-    try {
-      const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(localStorage.getItem(key) ?? "{}"));
-      if (parsed.success) all = parsed.data;
-    } catch {
-      all = {};
-    }
-    localStorage.setItem(key, JSON.stringify({ ...all, [ownerScope(owner)]: entries }));
-    if (legacyKey !== undefined) localStorage.removeItem(legacyKey);
-  } catch {
-    // No storage: nothing is kept across visits.
-  }
 }
 
 /** Signer pins per account scope, instance id → signer fingerprint. v1 (per profile) is ignored. */

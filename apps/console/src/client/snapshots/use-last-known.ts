@@ -8,7 +8,7 @@ import type { Ready } from "../instances/ready-session";
 import type { InstanceSession } from "../instances/use-instance-session";
 import { fetchSnapshot } from "./fetch-snapshot";
 import { openSnapshot } from "./open-snapshot";
-import { ownerScope, readOwned, writeOwned, type LocalOwner } from "../instances/trust";
+import { ownerScope, readOwned, writeOwned, type LocalOwner } from "../local-records";
 
 /** A verified, opened last-known inventory. */
 export interface LastKnownSnapshot {
