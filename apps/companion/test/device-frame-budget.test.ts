@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DeviceChannelClient, decodeSiteKey, type ChannelCredential } from "@veil/devices";
-import { startDeviceService, type DeviceService } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService } from "../src/devices/device-service";
 import type { TDeviceState } from "../src/protocol";
 import { waitUntil } from "./harness/browser";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const MAC = "02:ee:00:00:00:01";
 const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "flooder" } as const;
@@ -24,24 +21,13 @@ const nextFrame = (ws: WebSocket): Promise<Uint8Array> =>
   new Promise((resolve) => ws.once("message", (d: Buffer) => resolve(new Uint8Array(d))));
 
 describe("the device channel's frame budget: an adopted device's flood is dropped, not slowed into the inventory", () => {
-  let dir: string;
+  const services = new LocalDeviceServices();
   let service: DeviceService;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "veil-frame-budget-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
-    });
+    service = await services.start();
   });
-
-  afterAll(async () => {
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => services.stopAll());
 
   it("5,000 informs in one burst from an adopted device: only its budget is taken, the rest counts as rate-limited", async () => {
     const site = decodeSiteKey(service.siteKey().text);

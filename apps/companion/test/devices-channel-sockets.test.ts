@@ -1,14 +1,11 @@
 import net from "node:net";
 import tls from "node:tls";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DeviceChannelClient, decodeSiteKey } from "@veil/devices";
-import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
 import { waitUntil } from "./harness/browser";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "dev" } as const;
 
@@ -78,25 +75,12 @@ async function enrolAndStay(service: DeviceService, mac: string, localAddress: s
 }
 
 describe("the device channel (WSS) against one LAN host holding connections", () => {
-  let dir: string | undefined;
-  let service: DeviceService | undefined;
+  const services = new LocalDeviceServices();
   const held: net.Socket[] = [];
-  const start = async (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => {
-    dir = mkdtempSync(join(tmpdir(), "veil-channel-sockets-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
-      ...extra,
-    });
-    return service;
-  };
+  const start = (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => services.start(extra);
   afterEach(async () => {
     for (const s of held.splice(0)) s.destroy();
-    await service?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await services.stopAll();
   });
 
   it("TCP connections that never say ClientHello and TLS connections that never upgrade are closed", async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
@@ -10,10 +7,10 @@ import {
   INFORM_DEFAULT_KEY,
   type ChannelCredential,
 } from "@veil/devices";
-import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { type DeviceService } from "../src/devices/device-service";
 import { runDeviceCommand } from "../src/devices/run-device-command";
-import { silentLogger } from "../src/log";
 import { waitUntil } from "./harness/browser";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "dev" } as const;
 
@@ -56,24 +53,16 @@ async function adopted(service: DeviceService, mac: string): Promise<Session> {
 }
 
 describe("a command's result counts only from the device it was sent to", () => {
-  let dir: string;
+  const services = new LocalDeviceServices();
   let service: DeviceService;
   const sessions: Session[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "veil-command-results-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
-    });
+    service = await services.start();
   });
   afterAll(async () => {
     for (const s of sessions) s.ws.close();
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
+    await services.stopAll();
   });
 
   it("another adopted device, or a default-key inform, cannot settle a device's reboot with its id", async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
@@ -10,8 +7,8 @@ import {
   INFORM_DEFAULT_KEY,
   type ChannelCredential,
 } from "@veil/devices";
-import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "fake" } as const;
 
@@ -60,24 +57,9 @@ async function enrolAndAdopt(service: DeviceService, mac: string, localAddress: 
 }
 
 describe("a site-key holder cannot fill the inventory for good", () => {
-  let dir: string | undefined;
-  let service: DeviceService | undefined;
-  const start = async (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => {
-    dir = mkdtempSync(join(tmpdir(), "veil-enrolment-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
-      ...extra,
-    });
-    return service;
-  };
-  afterEach(async () => {
-    await service?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const services = new LocalDeviceServices();
+  const start = (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => services.start(extra);
+  afterEach(() => services.stopAll());
 
   it("enrolments are budgeted per address and per site key", async () => {
     // A site key's burst is at least the inventory's size (a roll-out enrols a whole site at

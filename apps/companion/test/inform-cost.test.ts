@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authkeyToKey, encodeInformJson, encodeInformPacket, generateAuthkey, INFORM_DEFAULT_KEY } from "@veil/devices";
-import { startDeviceService, type DeviceService } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService } from "../src/devices/device-service";
 import { postInform } from "./harness/inform-post";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const inform = (mac: string): Record<string, unknown> => ({
   mac,
@@ -19,27 +16,18 @@ const inform = (mac: string): Record<string, unknown> => ({
 const utf8 = new TextEncoder();
 
 describe("an inform that is cheap to send but costly to parse is refused before it costs (attacker on the LAN)", () => {
-  let dir: string;
+  const services = new LocalDeviceServices();
   let service: DeviceService;
   const T = 1_800_000_000_000;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "veil-inform-cost-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
+    service = await services.start({
       // A frozen clock: buckets never refill, so the bounds below are exact on any machine.
       now: () => T,
       limits: { defaultKeyKiBPerIp: { ratePerSec: 1, burst: 1024 } },
     });
   });
-  afterAll(async () => {
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => services.stopAll());
 
   it("250,000 nested arrays in under 1 KiB of zlib are refused by the shape scan; another address's inform is answered", async () => {
     const mac = "02:44:00:00:00:01";

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
-import { startDeviceService, type DeviceService } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService } from "../src/devices/device-service";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const macOf = (prefix: string, i: number): string =>
   `02:${prefix}:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
@@ -18,26 +15,17 @@ const inform = (mac: string, key = INFORM_DEFAULT_KEY): Uint8Array =>
   );
 
 describe("pending (default-key) devices from one source cannot fill the inventory", () => {
-  let dir: string;
+  const services = new LocalDeviceServices();
   let service: DeviceService;
   let now = 1_800_000_000_000;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "veil-inform-pending-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
+    service = await services.start({
       maxDevices: 40,
       now: () => now,
     });
   });
-  afterAll(async () => {
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => services.stopAll());
 
   it("one address adds at most 32 pending devices; a real new device elsewhere is still taken in", () => {
     const outcomes = Array.from({ length: 100 }, (_, i) => service.ingest.handle(inform(macOf("bb", i)), "10.2.0.1"));

@@ -1,13 +1,10 @@
 import net from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
-import { startDeviceService, type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
-import { silentLogger } from "../src/log";
+import { type DeviceService, type DeviceServiceOptions } from "../src/devices/device-service";
 import { waitUntil } from "./harness/browser";
 import { postInform } from "./harness/inform-post";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const honest = (): Uint8Array => {
   const mac = "02:46:00:00:00:01";
@@ -43,25 +40,12 @@ async function holdSockets(
 }
 
 describe("the inform server against one LAN host holding sockets (slowloris)", () => {
-  let dir: string | undefined;
-  let service: DeviceService | undefined;
+  const services = new LocalDeviceServices();
   const held: net.Socket[] = [];
-  const start = async (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => {
-    dir = mkdtempSync(join(tmpdir(), "veil-inform-sockets-"));
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
-      ...extra,
-    });
-    return service;
-  };
+  const start = (extra: Partial<DeviceServiceOptions>): Promise<DeviceService> => services.start(extra);
   afterEach(async () => {
     for (const s of held.splice(0)) s.destroy();
-    await service?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await services.stopAll();
   });
 
   it("one address holds at most its share of sockets, so it cannot use up the server's and lock devices out", async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import { generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
 import { GRANT_DOMAIN, ZGrantBodySchema, type TGrantBundle, type TGrantSummary } from "@veil/protocol";
 import { grantCompanion, testAccount } from "./helpers/grant-companion";
-import { verifiedInstance } from "./helpers/verified-instance";
+import { grantRow, verifiedInstance } from "./helpers/verified-instance";
 
 const fake = vi.hoisted(() => ({ dropped: [] as string[] }));
 vi.mock("../src/client/instances/endpoints", () => ({
@@ -27,17 +27,7 @@ const signer = generateIdentityKeyPair();
 const instanceId = crypto.randomUUID();
 const verified = verifiedInstance(instanceId, signer);
 
-const row = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
-  id: crypto.randomUUID(),
-  instanceId,
-  accountId,
-  role: "operator",
-  expiresAt: new Date(Date.now() + day).toISOString(),
-  createdAt: new Date().toISOString(),
-  createdBy: null,
-  bundle,
-  delegation: null,
-});
+const row = (bundle: TGrantBundle, accountId: string): TGrantSummary => grantRow(instanceId, bundle, accountId);
 
 /** A grant signed under `key` for `accountId` carrying `keysOf`'s public keys. */
 function signedBy(

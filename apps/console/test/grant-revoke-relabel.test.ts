@@ -7,7 +7,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { generateIdentityKeyPair, safetyCode } from "@veil/crypto";
 import type { TGrantBundle, TGrantSummary } from "@veil/protocol";
-import { verifiedInstance } from "./helpers/verified-instance";
+import { grantRow, verifiedInstance } from "./helpers/verified-instance";
 import { grantCompanion, testAccount } from "./helpers/grant-companion";
 
 const fake = vi.hoisted(() => ({ dropped: [] as string[] }));
@@ -26,17 +26,7 @@ const instanceId = crypto.randomUUID();
 const verified = verifiedInstance(instanceId, signer);
 const day = 86_400_000;
 
-const row = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
-  id: crypto.randomUUID(),
-  instanceId,
-  accountId,
-  role: "operator",
-  expiresAt: new Date(Date.now() + day).toISOString(),
-  createdAt: new Date().toISOString(),
-  createdBy: null,
-  bundle,
-  delegation: null,
-});
+const row = (bundle: TGrantBundle, accountId: string): TGrantSummary => grantRow(instanceId, bundle, accountId);
 
 function setUp() {
   const c = grantCompanion(instanceId, signer.publicKey);

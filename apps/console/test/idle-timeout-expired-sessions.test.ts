@@ -6,8 +6,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessions } from "@veil/db";
-import type { TLoginResponse } from "@veil/protocol";
-import { logIn, signUp, stepUp, type TestAccount } from "./helpers/accounts";
+import { logInSession, signUp, stepUp, type TestAccount } from "./helpers/accounts";
 import { DATABASE_URL, drivers, PG_SKIP_MESSAGE, startTestConsole, type TestConsole } from "./helpers/console";
 
 for (const driver of drivers) {
@@ -30,11 +29,7 @@ for (const driver of drivers) {
       await c?.stop();
     });
 
-    const newSession = async () => {
-      const r = await logIn(c.api, owner.email, owner.authKey);
-      expect(r.status).toBe(200);
-      return (r.json as Extract<TLoginResponse, { status: "ok" }>).session;
-    };
+    const newSession = () => logInSession(c.api, owner);
     const stored = async (sessionId: string) => {
       const [row] = await c.running.database.db.select().from(sessions).where(eq(sessions.id, sessionId));
       return row;

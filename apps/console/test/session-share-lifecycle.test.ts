@@ -6,9 +6,9 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessions } from "@veil/db";
-import { ZMeResponseSchema, type TLoginResponse } from "@veil/protocol";
+import { ZMeResponseSchema } from "@veil/protocol";
 import { pruneLoginState } from "../src/server/auth/prune-login-state";
-import { logIn, signUp, type TestAccount } from "./helpers/accounts";
+import { logInSession, signUp, type TestAccount } from "./helpers/accounts";
 import { DATABASE_URL, drivers, PG_SKIP_MESSAGE, startTestConsole, type TestConsole } from "./helpers/console";
 
 for (const driver of drivers) {
@@ -31,11 +31,7 @@ for (const driver of drivers) {
       await c?.stop();
     });
 
-    const newSession = async () => {
-      const r = await logIn(c.api, admin.email, admin.authKey);
-      expect(r.status).toBe(200);
-      return (r.json as Extract<TLoginResponse, { status: "ok" }>).session;
-    };
+    const newSession = () => logInSession(c.api, admin);
     const shareOf = async (token: string) => {
       const r = await c.api("/api/me", { token });
       return {

@@ -60,3 +60,10 @@ export async function invite(api: Client, admin: TestAccount, email: string, rol
 export async function logIn(api: Client, email: string, authKey: string) {
   return api("/api/auth/login", { body: { email, authKey } });
 }
+
+/** A new session of `account` (a password log-in without a second factor); throws when refused. */
+export async function logInSession(api: Client, account: TestAccount): Promise<TSessionIssued> {
+  const r = await logIn(api, account.email, account.authKey);
+  if (r.status !== 200) throw new Error(`log-in failed: ${r.status} ${r.text}`);
+  return (r.json as { session: TSessionIssued }).session;
+}

@@ -1,7 +1,7 @@
 // An instance certificate signed by `signer`, verified as the browser does (trust.ts
 // verifyInstance): the VerifiedInstance the grants card and revoke-grant.ts work from.
 import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
-import { INSTANCE_CERTIFICATE_DOMAIN } from "@veil/protocol";
+import { INSTANCE_CERTIFICATE_DOMAIN, type TGrantBundle, type TGrantSummary } from "@veil/protocol";
 import { verifyInstance, type VerifiedInstance } from "../../src/client/instances/trust";
 
 export function verifiedInstance(
@@ -29,4 +29,19 @@ export function verifiedInstance(
     presence: { online: false, lastSeenAt: null, companionVersion: null, address: null },
     myRole: "admin",
   });
+}
+
+/** The console's listing row of `bundle` on `instanceId`, filed under `accountId` (which a console may choose). */
+export function grantRow(instanceId: string, bundle: TGrantBundle, accountId: string): TGrantSummary {
+  return {
+    id: crypto.randomUUID(),
+    instanceId,
+    accountId,
+    role: "operator",
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    createdAt: new Date().toISOString(),
+    createdBy: null,
+    bundle,
+    delegation: null,
+  };
 }
