@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authkeyToKey, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY, parseMgmtCfg } from "@veil/devices";
-import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { type DeviceService } from "../src/devices/device-service";
 import { runDeviceCommand } from "../src/devices/run-device-command";
-import { silentLogger } from "../src/log";
+import { LocalDeviceServices } from "./harness/local-device-services";
 
 const MAC = "02:77:00:00:00:01";
 const inform = (uptime: number): Record<string, unknown> => ({
@@ -19,21 +16,15 @@ const inform = (uptime: number): Record<string, unknown> => ({
 });
 
 describe("a captured inform of an adopted device cannot be replayed (attacker on the LAN)", () => {
-  let dir: string;
+  const services = new LocalDeviceServices();
   let service: DeviceService;
   let key: Uint8Array;
   /** The device's first CBC+zlib inform under its authkey, as captured off the (plain HTTP) LAN. */
   let captured: Uint8Array;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "veil-inform-replay-"));
     // A small inventory: the replay memory is sized to it, as in production (20,000).
-    service = await startDeviceService({
-      stateDir: dir,
-      logger: silentLogger,
-      bindHost: "127.0.0.1",
-      informPort: 0,
-      channelPort: 0,
+    service = await services.start({
       autoAdopt: true,
       maxDevices: 50,
     });
@@ -47,10 +38,7 @@ describe("a captured inform of an adopted device cannot be replayed (attacker on
     expect(service.ingest.handle(captured, "10.0.0.5").kind).toBe("reply");
     expect(service.ctx.inventory.devices.get(MAC)?.adopted).toBe(true);
   });
-  afterAll(async () => {
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => services.stopAll());
 
   it("CBC: the three IV variants that only change zlib's FLEVEL bits are replays too", () => {
     const replayed = service.ctx.counters.get("unifi.replayed");

@@ -8,7 +8,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { generateIdentityKeyPair } from "@veil/crypto";
 import type { TGrantBundle, TGrantSummary } from "@veil/protocol";
-import { verifiedInstance } from "./helpers/verified-instance";
+import { grantRow, verifiedInstance } from "./helpers/verified-instance";
 import { grantCompanion, testAccount as account, type GrantCompanion } from "./helpers/grant-companion";
 
 const fake = vi.hoisted(() => ({ dropped: [] as { instanceId: string; accountId: string }[] }));
@@ -27,17 +27,7 @@ const instanceId = crypto.randomUUID();
 const verified = verifiedInstance(instanceId, signer);
 
 /** A listing row for `bundle`, as the console serves it. */
-const listed = (bundle: TGrantBundle, accountId: string): TGrantSummary => ({
-  id: crypto.randomUUID(),
-  instanceId,
-  accountId,
-  role: "operator",
-  expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-  createdAt: new Date().toISOString(),
-  createdBy: null,
-  bundle,
-  delegation: null,
-});
+const listed = (bundle: TGrantBundle, accountId: string): TGrantSummary => grantRow(instanceId, bundle, accountId);
 
 const companion = () => grantCompanion(instanceId, signer.publicKey);
 
