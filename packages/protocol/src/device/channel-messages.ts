@@ -9,6 +9,9 @@ import { ZMacSchema, zDeviceText } from "./numbers";
  *
  * 1: 2026-11-22: hello, welcome, key issue/ack, inform, commands, command results, terminal data
  *    (with `eof` when the device's shell ended), terminal resize.
+ *    2026-11-25, additive: a device may offer per-terminal flow control (`terminalCredit` in its
+ *    hello); the companion then names the window in `welcome` and returns credit with
+ *    `terminal_ack`. Either side without it ignores the other's fields and keeps the old behaviour.
  */
 export const DEVICE_CHANNEL_MESSAGE_VERSION = 1 as const;
 
@@ -28,6 +31,12 @@ const ZTerminalSessionSchema = z
 /** Terminal bytes as unpadded base64url, at most 16 KiB per message. */
 const ZTerminalBytesSchema = zB64u({ maxBytes: 16_384 });
 
+/**
+ * Terminal output a device that offered `terminalCredit` may have sent on one terminal session
+ * and not yet had acknowledged (`terminal_ack`): 256 KiB, sixteen full messages.
+ */
+export const TERMINAL_WINDOW_BYTES = 256 * 1024;
+
 /** Device → companion: the first message of every session. */
 export const ZDeviceHelloSchema = z.object({
   type: z.literal("hello"),
@@ -37,6 +46,12 @@ export const ZDeviceHelloSchema = z.object({
   model: zDeviceText(32),
   firmware: zDeviceText(64),
   hostname: zDeviceText(64),
+  /**
+   * The device keeps each terminal session's unacknowledged output within the window that
+   * `welcome` names, and waits for `terminal_ack` (its shell blocks, as on a full pty). A
+   * companion can then slow one terminal without pausing the device's whole channel.
+   */
+  terminalCredit: z.literal(true).optional(),
 });
 
 /** Device → companion: the per-device key from `key_issue` is stored; the next session uses it. */
@@ -75,6 +90,30 @@ export const ZDeviceWelcomeSchema = z.object({
   interval: z.number().int().min(1).max(3600),
   serverTime: z.number().int().nonnegative(),
   adopted: z.boolean(),
+  /**
+   * Only to a device that offered `terminalCredit`: the bytes of terminal output (decoded) each
+   * terminal session may have unacknowledged. Sending more ends that terminal.
+   */
+  terminalWindowBytes: z
+    .number()
+    .int()
+    .min(16_384)
+    .max(16 * 1024 * 1024)
+    .optional(),
+});
+
+/**
+ * Companion → device (only to a device that offered `terminalCredit`): `bytes` more of the
+ * session's terminal output were taken, so that many more may be sent.
+ */
+export const ZTerminalAckSchema = z.object({
+  type: z.literal("terminal_ack"),
+  sessionId: ZTerminalSessionSchema,
+  bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024),
 });
 
 /** Companion → device (site-key sessions only): the device's own 256-bit key and its id. */
@@ -138,6 +177,7 @@ export const ZDeviceDownMessageSchema = z.discriminatedUnion("type", [
   ZDeviceKeyIssueSchema,
   ZDeviceCommandSchema,
   ZTerminalDataSchema,
+  ZTerminalAckSchema,
 ]);
 /** The parsed value of `ZDeviceDownMessageSchema`. */
 export type TDeviceDownMessage = z.infer<typeof ZDeviceDownMessageSchema>;
