@@ -66,6 +66,12 @@ export interface LiveChannel {
    * slower than the device prints). Frames already read still arrive.
    */
   hold(holder: object, on: boolean): void;
+  /**
+   * Bytes of terminal output each terminal session of this device may have unacknowledged, when
+   * the device offered per-terminal flow control (`terminal_ack` returns credit); undefined for a
+   * device without it, whose terminals can only be slowed with `hold`.
+   */
+  readonly terminalWindow: number | undefined;
 }
 
 /** Where the Veil channel hands terminal traffic (the companion's terminal hub, src/terminal/). */

@@ -26,7 +26,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { CHANNEL_MAX_FRAME, DeviceChannelServer, DeviceCodecError, type AcceptedHello } from "@veil/devices";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import type { TDeviceState, TDeviceUpMessage } from "../protocol";
+import { TERMINAL_WINDOW_BYTES, type TDeviceState, type TDeviceUpMessage } from "../protocol";
 import type { DeviceContext, LiveChannel } from "./device-context";
 import type { DeviceEntry } from "./inventory";
 import { channelKeys, hex } from "./channel-keys";
@@ -293,7 +293,9 @@ export async function startVeilChannelServer(
       ctx.counters.add("veil.adopted");
     }
     const holders = new Set<object>();
+    const terminalWindow = hello.hello.terminalCredit === true ? TERMINAL_WINDOW_BYTES : undefined;
     const live: LiveChannel = {
+      terminalWindow,
       send: (message) => {
         if (ws.readyState !== ws.OPEN) return false;
         if (message.type === "command") {
@@ -322,7 +324,13 @@ export async function startVeilChannelServer(
     ctx.channels.get(d.mac)?.close();
     ctx.channels.set(d.mac, live);
     ctx.counters.add("veil.sessions");
-    live.send({ type: "welcome", interval: d.intervalSec, serverTime: now, adopted: true });
+    live.send({
+      type: "welcome",
+      interval: d.intervalSec,
+      serverTime: now,
+      adopted: true,
+      ...(terminalWindow !== undefined ? { terminalWindowBytes: terminalWindow } : {}),
+    });
     return { device: d, live };
   }
 

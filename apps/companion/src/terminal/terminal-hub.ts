@@ -4,8 +4,10 @@
  * `terminal-resize`, `terminal-close`). Never SSH: the companion only relays bytes between two
  * authenticated, encrypted channels. Output goes to the browser as it arrives (frames that
  * arrive in the same I/O turn share one event). While the stream holds events it could not send
- * yet (the browser has not taken what went before), the hub stops reading from the device, so a
- * fast printer waits for a slow browser instead of overflowing. A terminal ends when the browser
+ * yet (the browser has not taken what went before), a fast printer waits for the slow browser
+ * instead of overflowing: a device that offered per-terminal flow control gets no more credit
+ * for that terminal (`terminal_ack`), so only that shell waits; from a device without it the
+ * hub stops reading altogether (its whole channel waits). A terminal ends when the browser
  * closes it, the shell exits, the E2E session ends, the device's channel closes, or it idles too
  * long; each open and close is logged with who, which device and the byte counts.
  */
@@ -57,8 +59,10 @@ interface OpenTerminal {
   idleTimer: unknown;
   pending: Buffer[];
   flushing: boolean;
-  /** Reading from the device stopped because the browser has not taken what was sent (flow control). */
+  /** The browser has not taken what was sent (flow control): no credit, or no reading from the device. */
   holding: boolean;
+  /** Output bytes received and not yet acknowledged to a device with per-terminal flow control. */
+  unacked: number;
   /** The device accepted `terminal-open` (an open record was written). */
   opened: boolean;
   closed: boolean;
@@ -156,6 +160,7 @@ export class TerminalHub implements TerminalSink {
       pending: [],
       flushing: false,
       holding: false,
+      unacked: 0,
       opened: false,
       closed: false,
     };
@@ -224,6 +229,13 @@ export class TerminalHub implements TerminalSink {
     const t = this.#byDeviceSession.get(message.sessionId);
     if (t === undefined || t.mac !== mac || t.closed) return false;
     const bytes = Buffer.from(message.data, "base64url");
+    const window = t.channel.terminalWindow;
+    if (window !== undefined && (t.unacked += bytes.length) > window) {
+      // The device offered flow control and ignores it: this terminal ends, the channel stays.
+      this.#o.logger.warn("terminal output over its window", { terminalId: t.id, mac, window });
+      this.#close(t, "overflow");
+      return true;
+    }
     t.bytesOut += bytes.length;
     t.lastActivity = this.#o.clock.now();
     if (bytes.length > 0) t.pending.push(bytes);
@@ -279,13 +291,26 @@ export class TerminalHub implements TerminalSink {
     }
     // What the stream could not send yet waits for the browser: the device waits too.
     if (t.stream.waiting > 0) this.#hold(t, true);
+    else this.#credit(t);
   }
 
-  /** Stops or resumes reading from the terminal's device (flow control, LiveChannel.hold). */
+  /**
+   * Makes the terminal's device wait for the browser (`on`) or go on: a device with per-terminal
+   * flow control by withholding credit, any other by not reading it (LiveChannel.hold).
+   */
   #hold(t: OpenTerminal, on: boolean): void {
     if (t.holding === on || (on && t.closed)) return;
     t.holding = on;
-    t.channel.hold(t, on);
+    if (t.channel.terminalWindow === undefined) t.channel.hold(t, on);
+    else this.#credit(t);
+  }
+
+  /** Returns credit for the output taken, a quarter window at a time, unless the browser is behind. */
+  #credit(t: OpenTerminal): void {
+    const window = t.channel.terminalWindow;
+    if (window === undefined || t.holding || t.closed || t.unacked < window / 4) return;
+    t.channel.send({ type: "terminal_ack", sessionId: t.deviceSession, bytes: t.unacked });
+    t.unacked = 0;
   }
 
   #armIdle(t: OpenTerminal): void {
