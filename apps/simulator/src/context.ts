@@ -55,6 +55,8 @@ export class SimContext {
     readonly log: (line: string) => void,
     /** Devices connect from their own loopback address (see the `ownSourceAddress` option). */
     readonly ownSourceAddress = true,
+    /** Veil devices offer per-terminal flow control (off: firmware from before it). */
+    readonly terminalCredit = true,
   ) {}
 
   /** setTimeout that stop() cancels; `ms` is already scaled by the caller. */

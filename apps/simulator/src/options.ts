@@ -43,6 +43,12 @@ export const ZSimulatorOptionsSchema = z.object({
    * cores).
    */
   ownSourceAddress: z.boolean().default(true),
+  /**
+   * Veil devices offer per-terminal flow control in their hello (`terminalCredit`). Off: they
+   * play firmware from before it, whose terminals the companion can slow only by pausing the
+   * device's whole channel.
+   */
+  terminalCredit: z.boolean().default(true),
   /** Multiplies every device-side delay: 0.05 turns a 10 s inform interval into 0.5 s. */
   timeScale: z.number().min(0.001).max(100).default(1),
   /** Simulated reboot duration before scaling. */

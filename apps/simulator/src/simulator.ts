@@ -57,6 +57,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     opts.faultRate,
     options.log ?? (() => undefined),
     opts.ownSourceAddress,
+    opts.terminalCredit,
   );
   const devices = buildFleet(opts, now());
   const byMac = new Map(devices.map((d) => [d.mac, d]));

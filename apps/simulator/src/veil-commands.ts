@@ -40,11 +40,8 @@ export function handleCommand(
         });
         return;
       }
-      const t = new TerminalSession(device, c.sessionId, c.cols, c.rows);
-      if (!conn.terminals.has(c.sessionId)) ctx.stats.terminalsOpen++;
-      conn.terminals.set(c.sessionId, t);
       ok();
-      conn.send({ type: "terminal_data", sessionId: c.sessionId, data: Buffer.from(t.open()).toString("base64url") });
+      conn.openTerminal(new TerminalSession(device, c.sessionId, c.cols, c.rows));
       return;
     }
     case "terminal-resize": {
@@ -58,11 +55,11 @@ export function handleCommand(
         });
         return;
       }
-      t.resize(c.cols, c.rows);
+      t.shell.resize(c.cols, c.rows);
       return ok();
     }
     case "terminal-close":
-      if (conn.terminals.delete(c.sessionId)) ctx.stats.terminalsOpen--;
+      conn.closeTerminal(c.sessionId);
       return ok();
   }
 }

@@ -3,6 +3,7 @@
  * certificate fingerprint checked before any frame is sent, then the DeviceChannelClient
  * state machine of @veil/devices. Site key → key issue → reconnect with the device key →
  * welcome → informs every interval; obeys reboot, locate, rename, set-interval and terminal.
+ * Offers per-terminal flow control in its hello unless the simulator plays older firmware.
  */
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
@@ -16,9 +17,15 @@ import { toDeviceState } from "./reports";
 import { sourceOptions } from "./source-address";
 import type { TDeviceUpMessage } from "@veil/protocol";
 import type { TerminalSession } from "./terminal";
+import { TerminalOutbox } from "./terminal-outbox";
 
-/** Chunks of a long terminal command not yet written to the socket, at most (VeilConnector.pump). */
-const PUMP_IN_FLIGHT = 4;
+/** An open terminal: the shell and its output on the way out. */
+export interface OpenShell {
+  readonly shell: TerminalSession;
+  readonly out: TerminalOutbox;
+  /** The shell exited; the session goes once its last words (`eof`) are written out. */
+  exiting: boolean;
+}
 
 /** Drives one device's channel until the context stops. */
 export class VeilConnector {
@@ -27,8 +34,10 @@ export class VeilConnector {
   private seq = 0;
   private failures = 0;
   private informing = false;
+  /** Terminal output each session may have unacknowledged, when the companion's welcome named it. */
+  private terminalWindow: number | undefined;
   /** Open terminal sessions by id. */
-  readonly terminals = new Map<string, TerminalSession>();
+  readonly terminals = new Map<string, OpenShell>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -71,6 +80,7 @@ export class VeilConnector {
     this.client = client;
     this.seq = 0;
     this.informing = false;
+    this.terminalWindow = undefined;
     ws.on("upgrade", (res) => {
       if (pin === undefined) return;
       const raw = (res.socket as TLSSocket).getPeerCertificate().raw;
@@ -108,6 +118,7 @@ export class VeilConnector {
             model: device.spec.model,
             firmware: device.firmware,
             hostname: device.hostname,
+            ...(ctx.terminalCredit ? { terminalCredit: true as const } : {}),
           }),
         );
         ctx.stats.channelSessions++;
@@ -127,6 +138,7 @@ export class VeilConnector {
           this.failures = 0;
           device.veil.welcomed = true;
           device.veil.intervalSec = msg.interval;
+          this.terminalWindow = msg.terminalWindowBytes;
           if (!this.informing) {
             this.informing = true;
             this.inform(ws);
@@ -137,23 +149,23 @@ export class VeilConnector {
           return;
         case "terminal_data": {
           const t = this.terminals.get(msg.sessionId);
-          if (!t) return;
-          const r = t.feed(Buffer.from(msg.data, "base64url").toString("utf8"), ctx.now());
+          if (!t || t.exiting) return;
+          const r = t.shell.feed(Buffer.from(msg.data, "base64url").toString("utf8"), ctx.now());
+          t.exiting = r.exit;
           // A rebooting shell's last words reach the companion before the link drops (terminate()
-          // would discard a frame still buffered in the socket).
-          this.send(
-            {
-              type: "terminal_data",
-              sessionId: msg.sessionId,
-              data: Buffer.from(r.output).toString("base64url"),
-              ...(r.exit ? { eof: true } : {}),
-            },
-            r.reboot ? () => this.reboot() : undefined,
-          );
-          if (r.exit && this.terminals.delete(msg.sessionId)) ctx.stats.terminalsOpen--;
+          // would discard a frame still buffered in the socket); an exiting one's session stays
+          // until they are out (they may wait for credit).
+          const then = (): void => {
+            if (r.exit && this.terminals.get(msg.sessionId) === t) this.closeTerminal(msg.sessionId);
+            if (r.reboot) this.reboot();
+          };
+          t.out.write(r.output, { eof: r.exit, ...(r.exit || r.reboot ? { then } : {}) });
           if (r.more) this.pump(msg.sessionId, t, r.more);
           return;
         }
+        case "terminal_ack":
+          this.terminals.get(msg.sessionId)?.out.ack(msg.bytes);
+          return;
       }
     } catch {
       ctx.stats.channelErrors++;
@@ -162,26 +174,42 @@ export class VeilConnector {
     }
   }
 
+  /** Opens a terminal session (`terminal-open`) and prints its banner. */
+  openTerminal(shell: TerminalSession): void {
+    if (this.terminals.has(shell.id)) this.closeTerminal(shell.id);
+    const out = new TerminalOutbox(shell.id, this.terminalWindow, (message, onFlushed) =>
+      this.send(message, onFlushed),
+    );
+    this.terminals.set(shell.id, { shell, out, exiting: false });
+    this.ctx.stats.terminalsOpen++;
+    out.write(shell.open());
+  }
+
+  /** Drops a terminal session (`terminal-close`, `exit`); false when none had that id. */
+  closeTerminal(sessionId: string): boolean {
+    if (!this.terminals.delete(sessionId)) return false;
+    this.ctx.stats.terminalsOpen--;
+    return true;
+  }
+
   /**
-   * Sends a long command's output (`more`) as fast as the channel takes it: at most
-   * PUMP_IN_FLIGHT chunks not yet written to the socket, as a shell blocks on a full pty. A
-   * companion that stops reading (flow control) therefore stops the command.
+   * Prints a long command's output (`more`) as fast as the terminal's outbox takes it, as a shell
+   * blocks on a full pty: a companion that stops reading, or stops returning credit, therefore
+   * stops the command.
    */
-  private pump(sessionId: string, t: TerminalSession, more: () => string | undefined): void {
-    let inFlight = 0;
-    const go = (): void => {
-      while (inFlight < PUMP_IN_FLIGHT) {
+  private pump(sessionId: string, t: OpenShell, more: () => string | undefined): void {
+    t.out.onReady = () => {
+      while (t.out.ready) {
         if (this.terminals.get(sessionId) !== t || this.ws?.readyState !== WebSocket.OPEN) return;
         const chunk = more();
-        if (chunk === undefined) return;
-        inFlight += 1;
-        this.send({ type: "terminal_data", sessionId, data: Buffer.from(chunk).toString("base64url") }, () => {
-          inFlight -= 1;
-          go();
-        });
+        if (chunk === undefined) {
+          t.out.onReady = undefined;
+          return;
+        }
+        t.out.write(chunk);
       }
     };
-    go();
+    t.out.onReady();
   }
 
   private inform(ws: WebSocket): void {
