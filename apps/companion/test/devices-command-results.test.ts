@@ -1,61 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import {
-  DeviceChannelClient,
-  decodeSiteKey,
-  encodeInformJson,
-  INFORM_DEFAULT_KEY,
-  type ChannelCredential,
-} from "@veil/devices";
+import { encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
 import { type DeviceService } from "../src/devices/device-service";
 import { runDeviceCommand } from "../src/devices/run-device-command";
 import { waitUntil } from "./harness/browser";
 import { LocalDeviceServices } from "./harness/local-device-services";
+import { adoptRawDevice, type RawDeviceSession } from "./harness/raw-veil-device";
 
-const HELLO = { kind: "ap", model: "X", firmware: "1", hostname: "dev" } as const;
-
-interface Session {
-  ws: WebSocket;
-  client: DeviceChannelClient;
-  next(): Promise<Uint8Array>;
-}
-
-async function open(url: string, mac: string, credential: ChannelCredential): Promise<Session> {
-  const ws = new WebSocket(url, { rejectUnauthorized: false });
-  const frames: Uint8Array[] = [];
-  const waiters: ((f: Uint8Array) => void)[] = [];
-  ws.on("message", (d: Buffer) => {
-    const w = waiters.shift();
-    if (w) w(new Uint8Array(d));
-    else frames.push(new Uint8Array(d));
-  });
-  const next = (): Promise<Uint8Array> => {
-    const f = frames.shift();
-    return f ? Promise.resolve(f) : new Promise((r) => waiters.push(r));
-  };
-  const client = new DeviceChannelClient({ mac, credential });
-  ws.send(client.hello(await next(), HELLO));
-  return { ws, client, next };
-}
-
-/** Enrols `mac` with the site key and opens its device-key session (welcome read). */
-async function adopted(service: DeviceService, mac: string): Promise<Session> {
-  const site = decodeSiteKey(service.siteKey().text);
-  const url = `wss://127.0.0.1:${service.channelPort}/devices`;
-  const first = await open(url, mac, { type: "site", keyId: site.keyId, key: site.key });
-  first.client.receive(await first.next());
-  first.ws.close();
-  const issued = first.client.issuedKey;
-  if (issued === undefined) throw new Error("no key issued");
-  const s = await open(url, mac, issued);
-  s.client.receive(await s.next()); // welcome
+/** Enrols `mac` and opens its device-key session, its welcome read. */
+async function adopted(service: DeviceService, mac: string): Promise<RawDeviceSession> {
+  const s = await adoptRawDevice(service, mac);
+  s.client.receive(await s.next());
   return s;
 }
 
 describe("a command's result counts only from the device it was sent to", () => {
   const services = new LocalDeviceServices();
   let service: DeviceService;
-  const sessions: Session[] = [];
+  const sessions: RawDeviceSession[] = [];
 
   beforeAll(async () => {
     service = await services.start();
