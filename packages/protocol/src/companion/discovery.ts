@@ -121,10 +121,17 @@ export const ZDeviceTargetSchema = z.strictObject({
 export const ZDiscoveryAdoptBodySchema = z.strictObject({
   devices: z.array(ZDeviceTargetSchema).min(1).max(MAX_SCAN_HOSTS),
   credentials: z.union([z.strictObject({ login: ZDeviceLoginSchema }), z.strictObject({ vaultEntryId: ZIdSchema })]),
-  /** Omitted: the site key of this companion. */
+  /**
+   * What the device is pointed at. Omitted: the site key of this companion (Veil's device
+   * channel). `unifiInform`: this companion's UniFi inform URL with an authkey made for the
+   * device, sent only in this pinned HTTPS request (never in an inform reply under the public
+   * default key), so the device's first inform is already under its own key. `informUrl`:
+   * another controller, no authkey.
+   */
   install: z
     .union([
       z.strictObject({ siteKey: z.string().startsWith("veilsite1_").max(1024) }),
+      z.strictObject({ unifiInform: z.literal(true) }),
       z.strictObject({ informUrl: z.url({ protocol: /^https?$/ }).max(256) }),
     ])
     .optional(),
@@ -151,6 +158,8 @@ export const ZDeviceJobErrorSchema = z.enum([
   "vault_entry_unusable",
   "several_accounts",
   "no_target",
+  /** `unifiInform`: the inventory cannot take this MAC (full, or a Veil device has it). */
+  "inventory_refused",
 ]);
 export type TDeviceJobError = z.infer<typeof ZDeviceJobErrorSchema>;
 
