@@ -1,4 +1,4 @@
-import type { TDeviceJobProgress, TDiscoveryAdoptBody, TVaultSecret } from "../protocol";
+import type { TDeviceAdoptRequest, TDeviceJobProgress, TDiscoveryAdoptBody, TVaultSecret } from "../protocol";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import { checkAddress, type ScopeConfig } from "../discovery/scope";
@@ -19,6 +19,12 @@ export interface DeviceJobDeps {
   concurrency?: number;
   /** The install target when the request names none (this companion's site key). */
   defaultInstall?: () => TDiscoveryAdoptBody["install"];
+  /**
+   * `unifiInform`: this companion's inform URL and a fresh authkey for `mac`, registered in the
+   * inventory before it is sent (DeviceService.unifiHandover); undefined when the inventory
+   * cannot take the MAC. Absent: the companion runs no device side.
+   */
+  unifiHandover?: (mac: string) => { informUrl: string; authkey: string } | undefined;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -59,6 +65,22 @@ export function expectedCertificate(pin: string | undefined, seenInScan: string 
   return pin ?? seenInScan;
 }
 
+/**
+ * The body of the device's `POST /api/v1/adopt`. For `unifiInform` the authkey is made (and
+ * registered) only now, after the device proved its certificate and took the login: it travels
+ * in this pinned request and nowhere else.
+ */
+function adoptRequest(
+  install: NonNullable<TDiscoveryAdoptBody["install"]>,
+  mac: string,
+  deps: DeviceJobDeps,
+): TDeviceAdoptRequest {
+  if (!("unifiInform" in install)) return install;
+  const handover = deps.unifiHandover?.(mac);
+  if (handover === undefined) throw new DeviceJobError("inventory_refused");
+  return handover;
+}
+
 /** Thrown between steps once the job was aborted (its progress stream stopped): the device is skipped. */
 export class JobAbortedError extends Error {
   constructor() {
@@ -94,7 +116,8 @@ export async function adoptDevices(
     const base = { mac: d.mac, ip: d.ip };
     try {
       if (checkAddress(deps.scope, d.ip) !== undefined) throw new DeviceJobError("out_of_scope");
-      if (install === undefined) throw new DeviceJobError("no_target");
+      if (install === undefined || ("unifiInform" in install && deps.unifiHandover === undefined))
+        throw new DeviceJobError("no_target");
       const pin = deps.pins.get(d.mac);
       const fromVault = "vaultEntryId" in body.credentials;
       let seen;
@@ -140,7 +163,7 @@ export async function adoptDevices(
       checkAborted(signal);
       const token = await login(ep, fp, secret.username, secret.kind === "password" ? secret.password : "", timeoutMs);
       checkAborted(signal);
-      await post(ep, fp, "/api/v1/adopt", install, token, timeoutMs);
+      await post(ep, fp, "/api/v1/adopt", adoptRequest(install, d.mac, deps), token, timeoutMs);
       const now = deps.clock.now();
       deps.pins.set(d.mac, { sha256: fp, pinnedAt: newPin ? now : (pin?.pinnedAt ?? now), adoptedAt: now });
       pinsDirty = true;

@@ -78,6 +78,12 @@ export interface DeviceService {
   readonly commandTimeoutMs: number;
   /** The current site key text (secret). */
   siteKey(): { text: string; entry: SiteKeyEntry };
+  /**
+   * What a UniFi device adopted over its pinned HTTPS API is sent: this companion's inform URL
+   * and a fresh authkey for `mac` (UnifiIngest.handOverAuthkey); undefined when the inventory
+   * cannot take the MAC.
+   */
+  unifiHandover(mac: string): { informUrl: string; authkey: string } | undefined;
   /** Makes a new site key; the old one works for `graceMs` more (0 = revoked now). */
   rollSiteKey(graceMs: number): { text: string; entry: SiteKeyEntry };
   /** The offline threshold of one device, ms. */
@@ -273,6 +279,10 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
     siteKey: () => {
       const entry = currentSiteKey();
       return { text: siteKeyText(entry), entry };
+    },
+    unifiHandover: (mac) => {
+      const authkey = ingest.handOverAuthkey(mac);
+      return authkey === undefined ? undefined : { informUrl: `http://${publicHost}:${u.port}/inform`, authkey };
     },
     rollSiteKey: (graceMs) => {
       const t = now();

@@ -183,8 +183,9 @@ export class UnifiIngest {
       // First packet under the new authkey: adoption complete.
       d.authkey = d.pendingAuthkey;
       delete d.pendingAuthkey;
+      delete d.pendingOverHttps;
       d.adopted = true;
-      ctx.inventory.saveKeys(d, { ak: d.authkey, pak: null });
+      ctx.inventory.saveKeys(d, { ak: d.authkey, pak: null, pakh: null });
       ctx.inventory.saveDevice(d);
       ctx.counters.add("unifi.adopted");
     }
@@ -240,7 +241,9 @@ export class UnifiIngest {
     const { ctx } = this;
     if (usedDefault) {
       if (d.pendingAuthkey === undefined && ctx.autoAdopt) this.beginAdoption(d);
-      if (d.pendingAuthkey !== undefined) return adoptReply(d.pendingAuthkey, undefined, ctx.now);
+      // An authkey handed over HTTPS never goes out under the default key: anyone can read that.
+      if (d.pendingAuthkey !== undefined && d.pendingOverHttps !== true)
+        return adoptReply(d.pendingAuthkey, undefined, ctx.now);
       return noopReply(this.#interval(d), ctx.now);
     }
     const queue = ctx.unifiQueue.get(d.mac);
@@ -282,7 +285,31 @@ export class UnifiIngest {
   /** Starts adopting a pending UniFi device: a fresh authkey goes out with its next inform. */
   beginAdoption(d: DeviceEntry): void {
     d.pendingAuthkey = generateAuthkey();
-    this.ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey });
+    delete d.pendingOverHttps;
+    this.ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey, pakh: null });
+  }
+
+  /**
+   * Adoption over the device's pinned HTTPS API: a fresh authkey for `mac` that the caller sends
+   * in that request and that never goes out in an inform reply. The device's first inform under
+   * it completes the adoption (an adopted device's old authkey works until then). Undefined when
+   * the inventory cannot take the MAC: full, or a Veil device holds it.
+   */
+  handOverAuthkey(mac: string): string | undefined {
+    const { ctx } = this;
+    const known = ctx.inventory.devices.get(mac);
+    if (known !== undefined && known.dialect !== "unifi") return undefined;
+    if (
+      known === undefined &&
+      ctx.inventory.devices.size >= ctx.maxDevices &&
+      ctx.inventory.evictStale(ctx.now()) === undefined
+    )
+      return undefined;
+    const d = known ?? ctx.inventory.ensure(mac, "unifi", ctx.now());
+    d.pendingAuthkey = generateAuthkey();
+    d.pendingOverHttps = true;
+    ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey, pakh: true });
+    return d.pendingAuthkey;
   }
 
   /** Forgets a device's replay memory (re-adoption). */

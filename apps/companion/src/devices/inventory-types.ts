@@ -41,6 +41,11 @@ export interface DeviceEntry {
   authkey?: string;
   /** UniFi: an authkey sent in setparam but not yet used by the device. */
   pendingAuthkey?: string;
+  /**
+   * UniFi: `pendingAuthkey` went to the device over its pinned HTTPS API (`discovery.adopt` with
+   * `unifiInform`): it is never sent in an inform reply under the default key.
+   */
+  pendingOverHttps?: true;
   /** Veil: the issued device key (key id hex, key base64url). */
   veilKey?: { id: string; k: string };
   history?: DeviceHistory;

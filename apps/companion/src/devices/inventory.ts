@@ -149,7 +149,13 @@ export class Inventory implements InventoryState {
   /** Saves key changes of a device. */
   saveKeys(
     d: DeviceEntry,
-    fields: { ak?: string | null; pak?: string | null; vk?: { id: string; k: string } | null },
+    fields: {
+      ak?: string | null;
+      pak?: string | null;
+      /** `pendingOverHttps`, written with every `pak`. */
+      pakh?: true | null;
+      vk?: { id: string; k: string } | null;
+    },
   ): void {
     this.#append({ t: "key", mac: d.mac, ...fields });
   }

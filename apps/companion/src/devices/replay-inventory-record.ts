@@ -46,6 +46,10 @@ export function replayInventoryRecord(inv: InventoryState, value: unknown, defau
       if (!d) return;
       if ("ak" in value) setOpt(d, "authkey", str(value.ak));
       if ("pak" in value) setOpt(d, "pendingAuthkey", str(value.pak));
+      if ("pakh" in value) {
+        if (value.pakh === true) d.pendingOverHttps = true;
+        else delete d.pendingOverHttps;
+      }
       if ("vk" in value) {
         const vk = value.vk as { id?: unknown; k?: unknown } | null;
         if (vk && typeof vk.id === "string" && typeof vk.k === "string") d.veilKey = { id: vk.id, k: vk.k };

@@ -51,6 +51,8 @@ export interface SiteServicesOptions {
   timeoutMs?: number;
   concurrency?: number;
   defaultInstall?: () => TDiscoveryAdoptBody["install"];
+  /** `unifiInform` adoption: this companion's inform URL and a fresh authkey (DeviceService.unifiHandover). */
+  unifiHandover?: DeviceJobDeps["unifiHandover"];
   /** The device inventory's view: adopted through inform or the device channel. */
   isAdopted?: (mac: string) => boolean;
 }
@@ -71,6 +73,7 @@ export function openSiteServices(o: SiteServicesOptions): SiteServices {
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.defaultInstall !== undefined ? { defaultInstall: o.defaultInstall } : {}),
+    ...(o.unifiHandover !== undefined ? { unifiHandover: o.unifiHandover } : {}),
     ...(o.isAdopted !== undefined ? { isAdopted: o.isAdopted } : {}),
   };
 }

@@ -127,6 +127,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     logger,
     scanRanges: options.scanRanges,
     defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }),
+    unifiHandover: (mac) => deviceService?.unifiHandover(mac),
     isAdopted: (mac) => deviceService?.ctx.inventory.devices.get(mac)?.adopted === true,
   });
   const audit = AuditLog.open({ stateDir: store.dir, clock, logger });

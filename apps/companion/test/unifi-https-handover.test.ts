@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authkeyToKey, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { startSimulator, type SimulatorHandle } from "../../simulator/src/index";
+import { systemClock } from "../src/clock";
+import { silentLogger } from "../src/log";
+import { startDeviceService, type DeviceService } from "../src/devices/device-service";
+import { openSiteServices, type SiteServices } from "../src/discovery/site-requests";
+import { adoptDevices } from "../src/adoption/adopt-devices";
+import { createDeviceRequestHandlers } from "../src/devices/device-request-handlers";
+import { ZDiscoveryAdoptBodySchema, type TDeviceJobProgress } from "../src/protocol";
+import { waitUntil } from "./harness/browser";
+
+const USERNAME = "siteadmin";
+const PASSWORD = "Handover-Once-4b1d";
+const inform = (mac: string, uptime: number): Record<string, unknown> => ({
+  mac,
+  ip: "10.0.0.9",
+  model: "U7PG2",
+  version: "6.6.55",
+  hostname: "ap9",
+  uptime,
+  if_table: [],
+});
+/** The reply to one inform of `mac` under `key`, decoded with that key. */
+const replyTo = (service: DeviceService, mac: string, key: Uint8Array, uptime: number): Record<string, unknown> => {
+  const out = service.ingest.handle(encodeInformJson(inform(mac, uptime), { mac, key }), "10.0.0.9");
+  if (out.kind !== "reply") throw new Error(`inform not answered: ${JSON.stringify(out)}`);
+  return decodeInformJson(out.body, key).json as Record<string, unknown>;
+};
+
+describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the public default key", () => {
+  const dirs: string[] = [];
+  let sim: SimulatorHandle;
+  let service: DeviceService;
+  let site: SiteServices;
+  const tempDir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), "veil-handover-"));
+    dirs.push(d);
+    return d;
+  };
+  const devices = (dir: string): Promise<DeviceService> =>
+    // autoAdopt on: even then no default-key inform gets a key handed over HTTPS.
+    startDeviceService({
+      stateDir: dir,
+      logger: silentLogger,
+      bindHost: "127.0.0.1",
+      informPort: 0,
+      channelPort: 0,
+      autoAdopt: true,
+    });
+  const adopt = async (mac: string, withDevices = true): Promise<TDeviceJobProgress[]> => {
+    const d = sim.device(mac);
+    if (d === undefined) throw new Error("no such device");
+    const body = ZDiscoveryAdoptBodySchema.parse({
+      devices: [{ mac, ip: d.ip, port: sim.adminPort }],
+      credentials: { login: { username: USERNAME, password: PASSWORD } },
+      install: { unifiInform: true },
+    });
+    const out: TDeviceJobProgress[] = [];
+    const deps = withDevices ? { ...site, unifiHandover: (m: string) => service.unifiHandover(m) } : site;
+    await adoptDevices(body, deps, (p) => out.push(p));
+    return out;
+  };
+
+  beforeAll(async () => {
+    sim = await startSimulator({
+      devices: 3,
+      seed: 12,
+      firstAddress: "127.0.6.2",
+      discovery: "off",
+      adminPort: 0,
+      username: USERNAME,
+      password: PASSWORD,
+      faultRate: 0,
+      timeScale: 0.05,
+    });
+    service = await devices(tempDir());
+    site = openSiteServices({
+      stateDir: tempDir(),
+      instanceId: randomUUID(),
+      clock: systemClock,
+      logger: silentLogger,
+      scanRanges: "127.0.6.0/24",
+    });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await service.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("the device gets its inform URL and authkey in the pinned request, and its first inform is already under that key", async () => {
+    const mac = sim.devices[0]?.mac ?? "";
+    const defaultKeyInforms = service.ctx.counters.get("unifi.accepted_default_key");
+    expect(await adopt(mac)).toMatchObject([{ mac, status: "done", pinned: true }]);
+    const simulated = sim.device(mac);
+    expect(simulated?.unifi.informUrl).toBe(`http://127.0.0.1:${service.informPort}/inform`);
+    await waitUntil(
+      () => service.ctx.inventory.devices.get(mac)?.adopted === true,
+      10_000,
+      "adopted by its first inform",
+    );
+    const entry = service.ctx.inventory.devices.get(mac);
+    expect(entry?.authkey).toBe(simulated?.unifi.authkey);
+    expect(entry?.pendingAuthkey).toBeUndefined();
+    expect(entry?.pendingOverHttps).toBeUndefined();
+    // It never informed under the default key, so nothing could have been handed out that way.
+    expect(service.ctx.counters.get("unifi.accepted_default_key")).toBe(defaultKeyInforms);
+  });
+
+  it("a LAN host informing first for that MAC under the default key gets `noop`, never the key, also after a restart; the device's key still adopts it", async () => {
+    const dir = tempDir();
+    let own = await devices(dir);
+    try {
+      const mac = "02:77:00:00:00:09";
+      const handed = own.unifiHandover(mac);
+      if (handed === undefined) throw new Error("refused");
+      const impostor = replyTo(own, mac, INFORM_DEFAULT_KEY, 1);
+      expect(impostor._type).toBe("noop");
+      expect(JSON.stringify(impostor)).not.toContain(handed.authkey);
+      // The inform way, by contrast, hands the key to whoever informs next under the default key.
+      const other = "02:77:00:00:00:0a";
+      own.ingest.handle(encodeInformJson(inform(other, 1), { mac: other, key: INFORM_DEFAULT_KEY }), "10.0.0.10");
+      const contrast = replyTo(own, other, INFORM_DEFAULT_KEY, 2);
+      expect(contrast._type).toBe("setparam");
+      // The route of the key is kept across a restart.
+      await own.close();
+      own = await devices(dir);
+      expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ pendingOverHttps: true, adopted: false });
+      expect(replyTo(own, mac, INFORM_DEFAULT_KEY, 2)._type).toBe("noop");
+      // The device itself, with the key it was handed, is adopted by its first inform.
+      replyTo(own, mac, authkeyToKey(handed.authkey), 3);
+      expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ adopted: true, authkey: handed.authkey });
+      // Only an operator's `devices.adopt` replaces a key handed over HTTPS (the device still
+      // informs under the default key, so it never got it), with one sent the inform way.
+      const stuck = "02:77:00:00:00:0b";
+      const first = own.unifiHandover(stuck);
+      expect(replyTo(own, stuck, INFORM_DEFAULT_KEY, 1)._type).toBe("noop");
+      const adoptHandler = createDeviceRequestHandlers(() => own)["devices.adopt"];
+      await adoptHandler({ mac: stuck }, { grant: { accountId: "operator-1" }, now: () => Date.now() } as never);
+      const informWay = replyTo(own, stuck, INFORM_DEFAULT_KEY, 2);
+      expect(informWay._type).toBe("setparam");
+      expect(JSON.stringify(informWay)).not.toContain(first?.authkey ?? "?");
+      // Adopted, the MAC takes no default-key informs at all.
+      expect(
+        own.ingest.handle(encodeInformJson(inform(mac, 4), { mac, key: INFORM_DEFAULT_KEY }), "10.0.0.9"),
+      ).toMatchObject({
+        kind: "drop",
+      });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("refuses a MAC a Veil device holds (`inventory_refused`) and needs the device side (`no_target`); the device is left as it was", async () => {
+    const veilHeld = sim.devices[1]?.mac ?? "";
+    service.ctx.inventory.ensure(veilHeld, "veil", Date.now());
+    expect(await adopt(veilHeld)).toMatchObject([{ mac: veilHeld, status: "failed", error: "inventory_refused" }]);
+    expect(sim.device(veilHeld)?.unifi.authkey).toBeUndefined();
+    const plain = sim.devices[2]?.mac ?? "";
+    expect(await adopt(plain, false)).toMatchObject([{ mac: plain, status: "failed", error: "no_target" }]);
+    expect(sim.device(plain)?.unifi.informUrl).toBeUndefined();
+    expect(service.ctx.inventory.devices.has(plain)).toBe(false);
+  });
+});
