@@ -413,6 +413,40 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
     await screenshot(p, "site-ops-09-adopted-from-vault");
   }, 120_000);
 
+  test("UniFi inform adoption: the authkey goes over the pinned connection, and the device's first inform is already under it", async () => {
+    const d = sim.devices[3];
+    if (!d) throw new Error("no device 3");
+    const scan = async (): Promise<void> => {
+      await openTab("discovery");
+      await page().getByLabel("Also broadcast and multicast").uncheck();
+      await page().getByLabel("Duration (seconds)").fill("3");
+      await page().getByRole("button", { name: "Start discovery" }).click();
+      await expect
+        .poll(() => page().getByTestId("scan-status").getAttribute("data-status"), { timeout: 30_000 })
+        .toBe("done");
+    };
+    await scan();
+    const p = page();
+    await p.getByLabel(`Select ${d.hostname}`).check();
+    await p.getByLabel("UniFi inform (authkey sent over this pinned connection)").check();
+    await p.getByLabel("Device user name").fill(FACTORY_USER);
+    await p.getByLabel("Device password").fill(FACTORY_PASSWORD);
+    const applied = sim.stats().repliesApplied;
+    await p.getByRole("button", { name: "Adopt 1 device" }).click();
+    const progress = p.getByTestId("adoption-progress");
+    await expect.poll(() => progress.getAttribute("data-status"), { timeout: 60_000 }).toBe("done");
+    expect(await progress.locator(`tr[data-mac="${d.mac}"]`).getAttribute("data-result")).toBe("done");
+    expect(d.unifi.informUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/inform$/);
+    expect(d.unifi.authkey).toMatch(/^[0-9a-f]{32}$/);
+    // The companion answers under the device's own key (it knew it before the first inform) …
+    await expect.poll(() => sim.stats().repliesApplied, { timeout: 30_000 }).toBeGreaterThan(applied);
+    // … and a new scan shows the device adopted.
+    await scan();
+    const row = page().locator(`[data-testid="discovered-devices"] tr[data-mac="${d.mac}"]`).first();
+    expect(await row.getAttribute("data-adopted")).toBe("true");
+    await screenshot(page(), "site-ops-10-unifi-inform-adopted");
+  }, 120_000);
+
   test("an admin deletes an entry after confirming", async () => {
     await openTab("vault");
     const p = page();

@@ -20,7 +20,9 @@ export function entryTarget(e: TVaultEntryMeta): string {
  * Adopts the selected devices (`discovery.adopt`). The credentials are typed here (or a vault
  * entry is picked) and travel end to end; the companion uses them once. Typed credentials are
  * cleared from the form as soon as the request is sent; "save to the vault" seals them to the
- * vault's public key on the companion, which works while the vault is locked.
+ * vault's public key on the companion, which works while the vault is locked. The devices are
+ * pointed at the companion's Veil device channel (its site key) or, for UniFi firmware, at its
+ * inform server with an authkey the companion sends in the same pinned request.
  */
 export function AdoptPanel({
   open,
@@ -33,6 +35,7 @@ export function AdoptPanel({
 }) {
   const job = useDeviceJob();
   const [source, setSource] = useState<"typed" | "vault">("typed");
+  const [target, setTarget] = useState<"veil" | "unifi">("veil");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [entryId, setEntryId] = useState("");
@@ -75,6 +78,7 @@ export function AdoptPanel({
     const body = {
       devices: targets,
       credentials,
+      ...(target === "unifi" ? { install: { unifiInform: true as const } } : {}),
       saveToVault: source === "typed" && save,
       trustNewCertificate: source === "typed" && trustNew,
     };
@@ -100,6 +104,17 @@ export function AdoptPanel({
           submit();
         }}
       >
+        <fieldset className="segmented">
+          <legend>Connect them to</legend>
+          <label>
+            <input type="radio" name="adopt-target" checked={target === "veil"} onChange={() => setTarget("veil")} />{" "}
+            Veil&apos;s device channel (site key)
+          </label>
+          <label>
+            <input type="radio" name="adopt-target" checked={target === "unifi"} onChange={() => setTarget("unifi")} />{" "}
+            UniFi inform (authkey sent over this pinned connection)
+          </label>
+        </fieldset>
         <fieldset className="segmented">
           <legend>Credentials</legend>
           <label>
