@@ -25,6 +25,8 @@ export interface OpenShell {
   readonly out: TerminalOutbox;
   /** The shell exited; the session goes once its last words (`eof`) are written out. */
   exiting: boolean;
+  /** What waits for those last words (the session's end, a reboot); also run if the session is dropped first. */
+  finish?: () => void;
 }
 
 /** Drives one device's channel until the context stops. */
@@ -155,11 +157,15 @@ export class VeilConnector {
           // A rebooting shell's last words reach the companion before the link drops (terminate()
           // would discard a frame still buffered in the socket); an exiting one's session stays
           // until they are out (they may wait for credit).
-          const then = (): void => {
+          let finished = false;
+          const finish = (): void => {
+            if (finished) return;
+            finished = true;
             if (r.exit && this.terminals.get(msg.sessionId) === t) this.closeTerminal(msg.sessionId);
             if (r.reboot) this.reboot();
           };
-          t.out.write(r.output, { eof: r.exit, ...(r.exit || r.reboot ? { then } : {}) });
+          if (r.exit || r.reboot) t.finish = finish;
+          t.out.write(r.output, { eof: r.exit, ...(r.exit || r.reboot ? { then: finish } : {}) });
           if (r.more) this.pump(msg.sessionId, t, r.more);
           return;
         }
@@ -187,8 +193,12 @@ export class VeilConnector {
 
   /** Drops a terminal session (`terminal-close`, `exit`); false when none had that id. */
   closeTerminal(sessionId: string): boolean {
-    if (!this.terminals.delete(sessionId)) return false;
+    const t = this.terminals.get(sessionId);
+    if (t === undefined) return false;
+    this.terminals.delete(sessionId);
     this.ctx.stats.terminalsOpen--;
+    // A reboot typed into it happens even if its last words never went out.
+    t.finish?.();
     return true;
   }
 

@@ -58,7 +58,10 @@ interface OpenTerminal {
   lastActivity: number;
   idleTimer: unknown;
   pending: Buffer[];
+  /** A flush of `pending` is scheduled. */
   flushing: boolean;
+  /** `#flush` is pushing events now (credit follows once it is done). */
+  pushing: boolean;
   /** The browser has not taken what was sent (flow control): no credit, or no reading from the device. */
   holding: boolean;
   /** Output bytes received and not yet acknowledged to a device with per-terminal flow control. */
@@ -159,6 +162,7 @@ export class TerminalHub implements TerminalSink {
       idleTimer: undefined,
       pending: [],
       flushing: false,
+      pushing: false,
       holding: false,
       unacked: 0,
       opened: false,
@@ -243,10 +247,8 @@ export class TerminalHub implements TerminalSink {
       this.#close(t, "exited");
       return true;
     }
-    if (!t.flushing) {
-      t.flushing = true;
-      setImmediate(() => this.#flush(t));
-    }
+    // While the browser is behind, output waits here (within the window) rather than as events.
+    if (!t.holding) this.#scheduleFlush(t);
     return true;
   }
 
@@ -279,15 +281,26 @@ export class TerminalHub implements TerminalSink {
     return t;
   }
 
+  #scheduleFlush(t: OpenTerminal): void {
+    if (t.flushing) return;
+    t.flushing = true;
+    setImmediate(() => this.#flush(t));
+  }
+
   #flush(t: OpenTerminal): void {
     t.flushing = false;
     if (t.pending.length === 0 || t.stream.ended) return;
     const all = Buffer.concat(t.pending);
     t.pending = [];
-    for (let at = 0; at < all.length; at += MAX_TERMINAL_OUTPUT_BYTES) {
-      const chunk = all.subarray(at, at + MAX_TERMINAL_OUTPUT_BYTES);
-      const event: TTerminalOutputEvent = { kind: "data", data: chunk.toString("base64url") };
-      if (!t.stream.push(event)) return this.#close(t, "overflow");
+    t.pushing = true;
+    try {
+      for (let at = 0; at < all.length; at += MAX_TERMINAL_OUTPUT_BYTES) {
+        const chunk = all.subarray(at, at + MAX_TERMINAL_OUTPUT_BYTES);
+        const event: TTerminalOutputEvent = { kind: "data", data: chunk.toString("base64url") };
+        if (!t.stream.push(event)) return this.#close(t, "overflow");
+      }
+    } finally {
+      t.pushing = false;
     }
     // What the stream could not send yet waits for the browser: the device waits too.
     if (t.stream.waiting > 0) this.#hold(t, true);
@@ -302,7 +315,10 @@ export class TerminalHub implements TerminalSink {
     if (t.holding === on || (on && t.closed)) return;
     t.holding = on;
     if (t.channel.terminalWindow === undefined) t.channel.hold(t, on);
-    else this.#credit(t);
+    if (on) return;
+    // Released: what arrived meanwhile goes out first; credit follows what was pushed.
+    if (t.pending.length > 0) this.#scheduleFlush(t);
+    else if (!t.pushing) this.#credit(t);
   }
 
   /** Returns credit for the output taken, a quarter window at a time, unless the browser is behind. */
@@ -326,8 +342,8 @@ export class TerminalHub implements TerminalSink {
 
   #close(t: OpenTerminal, reason: TTerminalCloseReason): void {
     if (t.closed) return;
+    t.closed = true; // before the last flush: an overflow in it must not close twice
     this.#flush(t);
-    t.closed = true;
     this.#hold(t, false);
     if (t.idleTimer !== undefined) this.#o.clock.clearTimeout(t.idleTimer);
     this.#byId.delete(t.id);

@@ -51,7 +51,7 @@ export const ZDeviceHelloSchema = z.object({
    * `welcome` names, and waits for `terminal_ack` (its shell blocks, as on a full pty). A
    * companion can then slow one terminal without pausing the device's whole channel.
    */
-  terminalCredit: z.literal(true).optional(),
+  terminalCredit: z.boolean().optional(),
 });
 
 /** Device → companion: the per-device key from `key_issue` is stored; the next session uses it. */
