@@ -17,6 +17,18 @@ describe("terminal flow control: a device printing faster than its browser reads
   const site = useTerminalSite({ legacyDevice: true, stallMs: 20_000, idleMs: 20_000 });
   const { browser, openTerminal, type } = site;
   const paused = (): number => site.service.ctx.counters.get("veil.channel_paused") ?? 0;
+  /** Counts the credit (`terminal_ack` bytes) the companion sends down `mac`'s channel from now on. */
+  const creditSent = (mac: string): { bytes: () => number } => {
+    const live = site.service.ctx.channels.get(mac);
+    if (live === undefined) throw new Error("device offline");
+    let bytes = 0;
+    const send = live.send.bind(live);
+    live.send = (message) => {
+      if (message.type === "terminal_ack") bytes += message.bytes;
+      return send(message);
+    };
+    return { bytes: () => bytes };
+  };
 
   /** Opens a terminal on `mac`, turns its window on, starts `seq 1 <last>` and waits until a window of output is held back. */
   const heldBack = async (b: BrowserSession, mac: string, hostname: string, last: number): Promise<string> => {
@@ -51,7 +63,12 @@ describe("terminal flow control: a device printing faster than its browser reads
     if (!device) throw new Error("no device");
     expect(site.service.ctx.channels.get(device.mac)?.terminalWindow).toBe(TERMINAL_WINDOW_BYTES);
     const before = paused();
+    const credit = creditSent(device.mac);
     const id = await heldBack(b, device.mac, device.hostname, 200_000);
+    // The companion returns no credit while the browser is behind: the device waits.
+    const held = credit.bytes();
+    await sleep(300);
+    expect(credit.bytes()).toBe(held);
     // The device's channel is read on: an inform arrives, and a second terminal answers at once.
     const since = Date.now();
     const entry = site.service.ctx.inventory.devices.get(device.mac);
@@ -133,6 +150,67 @@ describe("terminal flow control: a device printing faster than its browser reads
     } finally {
       real.channel.close();
       restoreBrowserGlobals();
+    }
+  }, 40_000);
+
+  it("a device that keeps to its window, printing 600 small frames while the browser is behind, is slowed, never cut off", async () => {
+    const mac = "02:77:00:00:00:02";
+    const d = await adoptRawDevice(site.service, mac, { terminalCredit: true });
+    expect(d.client.receive(await d.next())).toMatchObject({ type: "welcome" });
+    let credit = TERMINAL_WINDOW_BYTES;
+    let blocked = false;
+    let session = "";
+    let stopped = false;
+    // The device's side: take credit as it comes, answer terminal-open.
+    const reading = (async () => {
+      while (!stopped) {
+        const m = d.client.receive(await d.next());
+        if (m.type === "terminal_ack" && m.sessionId === session) credit += m.bytes;
+        if (m.type === "command" && m.command.name === "terminal-open") {
+          session = m.command.sessionId;
+          d.ws.send(d.client.send({ type: "command_result", id: m.id, ok: true }));
+        }
+      }
+    })();
+    try {
+      const b = await browser("operator");
+      const id = await openTerminal(b, mac);
+      const line = (i: number): string => `${String(i).padStart(6, "0")} ${"x".repeat(992)}\n`;
+      const print = (text: string): void =>
+        d.ws.send(d.client.send({ type: "terminal_data", sessionId: session, data: b64(text) }));
+      credit -= 1000;
+      print(line(0));
+      await waitUntil(() => screen(b, id).text === line(0), 5000, "the first line");
+      b.ack(id, outputOf(b, id).last);
+      // One frame every 2 ms, each in its own I/O turn, while the browser acknowledges nothing.
+      for (let i = 1; i <= 600; i++) {
+        while (credit < 1000) {
+          blocked = true;
+          // The browser catches up only once the device had to wait.
+          b.ack(id, outputOf(b, id).last);
+          await sleep(5);
+        }
+        credit -= 1000;
+        print(line(i));
+        await sleep(2);
+      }
+      const all = Array.from({ length: 601 }, (_, i) => line(i)).join("");
+      const acking = setInterval(() => b.ack(id, outputOf(b, id).last), 20);
+      try {
+        await waitUntil(() => screen(b, id).text.length >= all.length, 20_000, "every line");
+      } finally {
+        clearInterval(acking);
+      }
+      expect(blocked).toBe(true);
+      expect(screen(b, id).text).toBe(all);
+      expect(site.companion.terminals.closedRecords.some((r) => r.terminalId === id)).toBe(false);
+      // What arrived while the browser was behind waited in the hub and went out as fewer, larger events.
+      expect(b.events.filter((e) => e.subscriptionId === id).length).toBeLessThan(601);
+      expect(result(await b.request("terminal.close", { subscriptionId: id }))).toEqual({ closed: true });
+    } finally {
+      stopped = true;
+      d.ws.close();
+      void reading.catch(() => undefined);
     }
   }, 40_000);
 

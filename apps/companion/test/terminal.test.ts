@@ -7,7 +7,7 @@ import { b64, IDLE_MS, outputOf, result, screen, STALL_MS, useTerminalSite } fro
 useNativePrimitives();
 
 describe("terminal: a browser's shell on a simulated device, over the E2E session and the Veil device channel", () => {
-  const site = useTerminalSite();
+  const site = useTerminalSite({ legacyDevice: true });
   const { browser, openTerminal, type, lines } = site;
   const veilMac = (i: number): string => site.veilSim.devices[i]?.mac ?? "";
 
@@ -161,26 +161,32 @@ describe("terminal: a browser's shell on a simulated device, over the E2E sessio
       expect(result(await b.request("terminal.close", { subscriptionId: t }))).toEqual({ closed: true });
   }, 20_000);
 
-  it("flow control: a browser that stops acknowledging loses its terminal (`overflow`) after the stall limit, and the device is read again", async () => {
-    const b = await browser("operator");
-    const device = site.veilSim.devices[1];
-    if (!device) throw new Error("no device");
-    const id = await openTerminal(b, device.mac);
-    await waitUntil(() => screen(b, id).text.endsWith(`${device.hostname}# `), 5000, "prompt");
-    b.ack(id, outputOf(b, id).last);
-    await type(b, id, "seq 1 300000\r");
-    await waitUntil(() => screen(b, id).ended !== undefined, STALL_MS + 5000, "the stalled stream ends");
-    // The stream ended at once, with no `closed` event (nothing more can go out on it); the record says why.
-    expect(screen(b, id).ended).toBe("error");
-    expect(site.companion.terminals.size).toBe(0);
-    expect(site.companion.terminals.closedRecords.at(-1)).toMatchObject({ terminalId: id, reason: "overflow" });
-    await waitUntil(() => site.veilSim.stats().terminalsOpen === 0, 5000, "device shell closed");
-    // The device's shell closed and its informs arrive (the channel of a device without
-    // per-terminal flow control is read again too: terminal-flow.test.ts).
-    const since = Date.now();
-    const entry = site.service.ctx.inventory.devices.get(device.mac);
-    await waitUntil(() => (entry?.lastSeen ?? 0) > since, 10_000, "an inform after the terminal ended");
-  }, 30_000);
+  it.each([
+    ["with per-terminal flow control", () => site.veilSim, 1],
+    ["without it (its channel was paused)", () => site.legacySim, 0],
+  ] as const)(
+    "flow control: a browser that stops acknowledging loses its terminal (`overflow`) after the stall limit, and the device is read again: a device %s",
+    async (_, sim, index) => {
+      const b = await browser("operator");
+      const device = sim()?.devices[index];
+      if (!device) throw new Error("no device");
+      const id = await openTerminal(b, device.mac);
+      await waitUntil(() => screen(b, id).text.endsWith(`${device.hostname}# `), 5000, "prompt");
+      b.ack(id, outputOf(b, id).last);
+      await type(b, id, "seq 1 300000\r");
+      await waitUntil(() => screen(b, id).ended !== undefined, STALL_MS + 5000, "the stalled stream ends");
+      // The stream ended at once, with no `closed` event (nothing more can go out on it); the record says why.
+      expect(screen(b, id).ended).toBe("error");
+      expect(site.companion.terminals.size).toBe(0);
+      expect(site.companion.terminals.closedRecords.at(-1)).toMatchObject({ terminalId: id, reason: "overflow" });
+      await waitUntil(() => sim()?.stats().terminalsOpen === 0, 5000, "device shell closed");
+      // Its informs arrive again (a paused channel is read again).
+      const since = Date.now();
+      const entry = site.service.ctx.inventory.devices.get(device.mac);
+      await waitUntil(() => (entry?.lastSeen ?? 0) > since, 10_000, "an inform after the terminal ended");
+    },
+    30_000,
+  );
 
   it("closing the E2E session closes its terminals on the device", async () => {
     const b = await browser("operator");
