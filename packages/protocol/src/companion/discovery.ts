@@ -119,7 +119,11 @@ export const ZDeviceTargetSchema = z.strictObject({
 
 /** `discovery.adopt` (operator+): log in over pinned HTTPS and install the site key or an inform URL. */
 export const ZDiscoveryAdoptBodySchema = z.strictObject({
-  devices: z.array(ZDeviceTargetSchema).min(1).max(MAX_SCAN_HOSTS),
+  devices: z
+    .array(ZDeviceTargetSchema)
+    .min(1)
+    .max(MAX_SCAN_HOSTS)
+    .refine((ds) => new Set(ds.map((d) => d.mac)).size === ds.length, "each device at most once"),
   credentials: z.union([z.strictObject({ login: ZDeviceLoginSchema }), z.strictObject({ vaultEntryId: ZIdSchema })]),
   /**
    * What the device is pointed at. Omitted: the site key of this companion (Veil's device
@@ -158,7 +162,7 @@ export const ZDeviceJobErrorSchema = z.enum([
   "vault_entry_unusable",
   "several_accounts",
   "no_target",
-  /** `unifiInform`: the inventory cannot take this MAC (full, or a Veil device has it). */
+  /** `unifiInform`: the inventory cannot take this MAC (full, a Veil device has it, or adopted and not pinned before). */
   "inventory_refused",
 ]);
 export type TDeviceJobError = z.infer<typeof ZDeviceJobErrorSchema>;

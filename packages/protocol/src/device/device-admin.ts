@@ -23,6 +23,9 @@ export const ZDeviceLoginResponseSchema = z.object({
   expiresInSec: z.number().int().positive(),
 });
 
+/** Longest inform URL a device takes in `POST /api/v1/adopt`. */
+export const MAX_INFORM_URL_LENGTH = 256;
+
 /**
  * POST /api/v1/adopt: point the device at the companion — either the UniFi way (inform URL and,
  * optionally, the authkey: `syswrapper.sh set-adopt <url> <authkey>`) or Veil's site key.
@@ -30,7 +33,7 @@ export const ZDeviceLoginResponseSchema = z.object({
 export const ZDeviceAdoptRequestSchema = z.union([
   z
     .object({
-      informUrl: z.url({ protocol: /^https?$/ }).max(256),
+      informUrl: z.url({ protocol: /^https?$/ }).max(MAX_INFORM_URL_LENGTH),
       authkey: z
         .string()
         .regex(/^[0-9a-f]{32}$/)
