@@ -61,8 +61,10 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
       install: { unifiInform: true },
     });
     const out: TDeviceJobProgress[] = [];
-    const deps = withDevices ? { ...site, unifiHandover: (m: string) => service.unifiHandover(m) } : site;
-    await adoptDevices(body, deps, (p) => out.push(p));
+    // As start-companion.ts wires it: the device side, or undefined while none runs.
+    await adoptDevices(body, { ...site, unifiHandover: () => (withDevices ? service.unifiHandover : undefined) }, (p) =>
+      out.push(p),
+    );
     return out;
   };
 
@@ -107,53 +109,71 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
     const entry = service.ctx.inventory.devices.get(mac);
     expect(entry?.authkey).toBe(simulated?.unifi.authkey);
     expect(entry?.pendingAuthkey).toBeUndefined();
-    expect(entry?.pendingOverHttps).toBeUndefined();
+    expect(entry?.handedAuthkeys).toBeUndefined();
     // It never informed under the default key, so nothing could have been handed out that way.
     expect(service.ctx.counters.get("unifi.accepted_default_key")).toBe(defaultKeyInforms);
   });
 
-  it("a LAN host informing first for that MAC under the default key gets `noop`, never the key, also after a restart; the device's key still adopts it", async () => {
+  it("a LAN host informing first for that MAC under the default key gets `noop`, never a key, also after a restart; any key handed over adopts it", async () => {
     const dir = tempDir();
     let own = await devices(dir);
+    const hand = (mac: string, pinnedBefore = false): string => {
+      const authkey = own.unifiHandover?.handOver(mac, pinnedBefore);
+      if (authkey === undefined) throw new Error("refused");
+      return authkey;
+    };
     try {
       const mac = "02:77:00:00:00:09";
-      const handed = own.unifiHandover(mac);
-      if (handed === undefined) throw new Error("refused");
+      // Handed twice (a retry, or two operators at once): either key adopts the device.
+      const first = hand(mac);
+      const second = hand(mac);
       const impostor = replyTo(own, mac, INFORM_DEFAULT_KEY, 1);
       expect(impostor._type).toBe("noop");
-      expect(JSON.stringify(impostor)).not.toContain(handed.authkey);
+      for (const k of [first, second]) expect(JSON.stringify(impostor)).not.toContain(k);
       // The inform way, by contrast, hands the key to whoever informs next under the default key.
       const other = "02:77:00:00:00:0a";
       own.ingest.handle(encodeInformJson(inform(other, 1), { mac: other, key: INFORM_DEFAULT_KEY }), "10.0.0.10");
-      const contrast = replyTo(own, other, INFORM_DEFAULT_KEY, 2);
-      expect(contrast._type).toBe("setparam");
-      // The route of the key is kept across a restart.
+      expect(replyTo(own, other, INFORM_DEFAULT_KEY, 2)._type).toBe("setparam");
+      // The handed keys are kept across a restart.
       await own.close();
       own = await devices(dir);
-      expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ pendingOverHttps: true, adopted: false });
+      expect(own.ctx.inventory.devices.get(mac)?.handedAuthkeys?.map((h) => h.k)).toEqual([first, second]);
       expect(replyTo(own, mac, INFORM_DEFAULT_KEY, 2)._type).toBe("noop");
-      // The device itself, with the key it was handed, is adopted by its first inform.
-      replyTo(own, mac, authkeyToKey(handed.authkey), 3);
-      expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ adopted: true, authkey: handed.authkey });
-      // Only an operator's `devices.adopt` replaces a key handed over HTTPS (the device still
-      // informs under the default key, so it never got it), with one sent the inform way.
-      const stuck = "02:77:00:00:00:0b";
-      const first = own.unifiHandover(stuck);
-      expect(replyTo(own, stuck, INFORM_DEFAULT_KEY, 1)._type).toBe("noop");
+      // An operator's devices.adopt sends another key the inform way; the handed ones stay valid.
       const adoptHandler = createDeviceRequestHandlers(() => own)["devices.adopt"];
-      await adoptHandler({ mac: stuck }, { grant: { accountId: "operator-1" }, now: () => Date.now() } as never);
-      const informWay = replyTo(own, stuck, INFORM_DEFAULT_KEY, 2);
+      await adoptHandler({ mac }, { grant: { accountId: "operator-1" }, now: () => Date.now() } as never);
+      const informWay = replyTo(own, mac, INFORM_DEFAULT_KEY, 3);
       expect(informWay._type).toBe("setparam");
-      expect(JSON.stringify(informWay)).not.toContain(first?.authkey ?? "?");
-      // Adopted, the MAC takes no default-key informs at all.
-      expect(
-        own.ingest.handle(encodeInformJson(inform(mac, 4), { mac, key: INFORM_DEFAULT_KEY }), "10.0.0.9"),
-      ).toMatchObject({
-        kind: "drop",
-      });
+      for (const k of [first, second]) expect(JSON.stringify(informWay)).not.toContain(k);
+      // The device itself, with the first key it was handed, is adopted by its first inform.
+      replyTo(own, mac, authkeyToKey(first), 4);
+      expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ adopted: true, authkey: first });
+      expect(own.ctx.inventory.devices.get(mac)?.handedAuthkeys).toBeUndefined();
+      // Adopted, the MAC takes no default-key informs, and no other key it was given.
+      for (const key of [INFORM_DEFAULT_KEY, authkeyToKey(second)])
+        expect(own.ingest.handle(encodeInformJson(inform(mac, 5), { mac, key }), "10.0.0.9")).toMatchObject({
+          kind: "drop",
+        });
+      // Re-keying an adopted MAC needs the certificate pinned before: a host that merely answers
+      // at its address (first contact) cannot take its identity.
+      expect(own.unifiHandover?.handOver(mac, false)).toBeUndefined();
+      expect(hand(mac, true)).toMatch(/^[0-9a-f]{32}$/);
     } finally {
       await own.close();
     }
+  });
+
+  it("a device handed a key keeps its place in a full inventory for a day, as a pending device would not", () => {
+    const mac = "02:77:00:00:00:0c";
+    service.unifiHandover?.handOver(mac, false);
+    const inventory = service.ctx.inventory;
+    const now = Date.now();
+    expect(inventory.evictStalePending(now + 60 * 60_000, 10 * 60_000)).not.toBe(mac);
+    expect(inventory.devices.has(mac)).toBe(true);
+    let evicted: string | undefined;
+    do evicted = inventory.evictStalePending(now + 25 * 60 * 60_000, 10 * 60_000);
+    while (evicted !== undefined && evicted !== mac);
+    expect(evicted).toBe(mac);
   });
 
   it("refuses a MAC a Veil device holds (`inventory_refused`) and needs the device side (`no_target`); the device is left as it was", async () => {
@@ -162,7 +182,20 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
     expect(await adopt(veilHeld)).toMatchObject([{ mac: veilHeld, status: "failed", error: "inventory_refused" }]);
     expect(sim.device(veilHeld)?.unifi.authkey).toBeUndefined();
     const plain = sim.devices[2]?.mac ?? "";
+    const requests = sim.stats().adminRequests;
     expect(await adopt(plain, false)).toMatchObject([{ mac: plain, status: "failed", error: "no_target" }]);
+    // Refused before any request reached the device.
+    expect(sim.stats().adminRequests).toBe(requests);
+    // One device at most once per job.
+    expect(
+      ZDiscoveryAdoptBodySchema.safeParse({
+        devices: [
+          { mac: plain, ip: "127.0.6.4" },
+          { mac: plain, ip: "127.0.6.4" },
+        ],
+        credentials: { login: { username: USERNAME, password: PASSWORD } },
+      }).success,
+    ).toBe(false);
     expect(sim.device(plain)?.unifi.informUrl).toBeUndefined();
     expect(service.ctx.inventory.devices.has(plain)).toBe(false);
   });

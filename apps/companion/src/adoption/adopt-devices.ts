@@ -19,12 +19,20 @@ export interface DeviceJobDeps {
   concurrency?: number;
   /** The install target when the request names none (this companion's site key). */
   defaultInstall?: () => TDiscoveryAdoptBody["install"];
+  /** `unifiInform` adoption (DeviceService.unifiHandover); undefined while no device side runs. */
+  unifiHandover?: () => UnifiHandover | undefined;
+}
+
+/** What `unifiInform` adoption installs: this companion's inform URL and an authkey per device. */
+export interface UnifiHandover {
+  /** This companion's inform URL. */
+  readonly informUrl: string;
   /**
-   * `unifiInform`: this companion's inform URL and a fresh authkey for `mac`, registered in the
-   * inventory before it is sent (DeviceService.unifiHandover); undefined when the inventory
-   * cannot take the MAC. Absent: the companion runs no device side.
+   * A fresh authkey for `mac`, registered before it is sent (UnifiIngest.handOverAuthkey);
+   * undefined when the inventory cannot take the MAC. `pinnedBefore`: the device presented the
+   * certificate pinned before this adoption (an adopted MAC is re-keyed only then).
    */
-  unifiHandover?: (mac: string) => { informUrl: string; authkey: string } | undefined;
+  handOver(mac: string, pinnedBefore: boolean): string | undefined;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -72,13 +80,14 @@ export function expectedCertificate(pin: string | undefined, seenInScan: string 
  */
 function adoptRequest(
   install: NonNullable<TDiscoveryAdoptBody["install"]>,
+  handover: UnifiHandover | undefined,
   mac: string,
-  deps: DeviceJobDeps,
+  pinnedBefore: boolean,
 ): TDeviceAdoptRequest {
   if (!("unifiInform" in install)) return install;
-  const handover = deps.unifiHandover?.(mac);
-  if (handover === undefined) throw new DeviceJobError("inventory_refused");
-  return handover;
+  const authkey = handover?.handOver(mac, pinnedBefore);
+  if (handover === undefined || authkey === undefined) throw new DeviceJobError("inventory_refused");
+  return { informUrl: handover.informUrl, authkey };
 }
 
 /** Thrown between steps once the job was aborted (its progress stream stopped): the device is skipped. */
@@ -109,6 +118,7 @@ export async function adoptDevices(
 ): Promise<void> {
   const timeoutMs = deps.timeoutMs ?? 5000;
   const install = body.install ?? deps.defaultInstall?.();
+  const handover = install !== undefined && "unifiInform" in install ? deps.unifiHandover?.() : undefined;
   let pinsDirty = false;
   await runLimited(body.devices, deps.concurrency ?? 16, async (d) => {
     if (signal?.aborted === true) return onProgress({ mac: d.mac, ip: d.ip, status: "skipped" });
@@ -116,7 +126,7 @@ export async function adoptDevices(
     const base = { mac: d.mac, ip: d.ip };
     try {
       if (checkAddress(deps.scope, d.ip) !== undefined) throw new DeviceJobError("out_of_scope");
-      if (install === undefined || ("unifiInform" in install && deps.unifiHandover === undefined))
+      if (install === undefined || ("unifiInform" in install && handover === undefined))
         throw new DeviceJobError("no_target");
       const pin = deps.pins.get(d.mac);
       const fromVault = "vaultEntryId" in body.credentials;
@@ -163,7 +173,7 @@ export async function adoptDevices(
       checkAborted(signal);
       const token = await login(ep, fp, secret.username, secret.kind === "password" ? secret.password : "", timeoutMs);
       checkAborted(signal);
-      await post(ep, fp, "/api/v1/adopt", adoptRequest(install, d.mac, deps), token, timeoutMs);
+      await post(ep, fp, "/api/v1/adopt", adoptRequest(install, handover, d.mac, !newPin), token, timeoutMs);
       const now = deps.clock.now();
       deps.pins.set(d.mac, { sha256: fp, pinnedAt: newPin ? now : (pin?.pinnedAt ?? now), adoptedAt: now });
       pinsDirty = true;

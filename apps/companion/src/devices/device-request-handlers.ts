@@ -162,9 +162,8 @@ export function createDeviceRequestHandlers(
           error: { code: "unsupported", message: "Veil devices are adopted with the site key." },
         };
       else {
-        // The inform way, on the operator's word: also when a key handed over HTTPS is pending
-        // (the device still informs under the default key, so it never got that one).
-        if (d.pendingAuthkey === undefined || d.pendingOverHttps === true) s.ingest.beginAdoption(d);
+        // The inform way, on the operator's word; keys handed over HTTPS stay valid beside it.
+        if (d.pendingAuthkey === undefined) s.ingest.beginAdoption(d);
         record = { ...base, status: "queued" };
       }
       s.ctx.inventory.saveCommand(record);

@@ -7,8 +7,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { encodeSiteKey } from "@veil/devices";
+import type { UnifiHandover } from "../adoption/adopt-devices";
 import { hostAddresses } from "../host-addresses";
 import type { Logger } from "../log";
+import { MAX_INFORM_URL_LENGTH } from "../protocol";
 import { writeSecretFile } from "../state/write-secret-file";
 import {
   DEFAULT_FLOOD_LIMITS,
@@ -80,10 +82,10 @@ export interface DeviceService {
   siteKey(): { text: string; entry: SiteKeyEntry };
   /**
    * What a UniFi device adopted over its pinned HTTPS API is sent: this companion's inform URL
-   * and a fresh authkey for `mac` (UnifiIngest.handOverAuthkey); undefined when the inventory
-   * cannot take the MAC.
+   * and a fresh authkey (UnifiIngest.handOverAuthkey). Undefined when the URL is longer than a
+   * device takes (a very long public host name).
    */
-  unifiHandover(mac: string): { informUrl: string; authkey: string } | undefined;
+  readonly unifiHandover: UnifiHandover | undefined;
   /** Makes a new site key; the old one works for `graceMs` more (0 = revoked now). */
   rollSiteKey(graceMs: number): { text: string; entry: SiteKeyEntry };
   /** The offline threshold of one device, ms. */
@@ -266,6 +268,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   }, o.sweepMs ?? 1000);
   timer.unref();
   logger.info("device servers listening", { informPort: unifi.port, channelPort });
+  const informUrl = `http://${publicHost}:${unifi.port}/inform`;
   const u = unifi;
   const v = veil;
   return {
@@ -280,10 +283,10 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       const entry = currentSiteKey();
       return { text: siteKeyText(entry), entry };
     },
-    unifiHandover: (mac) => {
-      const authkey = ingest.handOverAuthkey(mac);
-      return authkey === undefined ? undefined : { informUrl: `http://${publicHost}:${u.port}/inform`, authkey };
-    },
+    unifiHandover:
+      informUrl.length > MAX_INFORM_URL_LENGTH
+        ? undefined
+        : { informUrl, handOver: (mac, pinnedBefore) => ingest.handOverAuthkey(mac, pinnedBefore) },
     rollSiteKey: (graceMs) => {
       const t = now();
       for (const s of inventory.siteKeys.filter((x) => x.graceUntil === undefined)) {

@@ -9,7 +9,9 @@
  * is refused (anyone can make one). A device not yet adopted informs on the public default
  * key and is pending, trusted for nothing. After `devices.adopt` (or with autoAdopt) the next
  * default-key inform is answered with `setparam` carrying a fresh authkey; the first packet
- * under that authkey completes the adoption.
+ * under that authkey completes the adoption. A device adopted over its pinned HTTPS API
+ * (`handOverAuthkey`) got its authkey there: it is never sent in a reply, and the device's first
+ * inform is already under it.
  *
  * Unauthenticated (default-key) traffic is bounded on every axis it could fill: decompressed
  * bytes per source (a smaller budget than secret-key traffic), pending devices per source,
@@ -40,12 +42,22 @@ import {
 import { ZUnifiInformSchema, type TUnifiReply } from "../protocol";
 import type { DeviceContext } from "./device-context";
 import type { DeviceEntry } from "./inventory";
+import { MAX_HANDED_AUTHKEYS } from "./inventory-types";
 
 /** Outcome of one packet. */
 export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop"; status: 400 | 429 | 500 };
 
 /** Commands sent to UniFi devices remembered for matching their `cmd_results`. */
 const MAX_SENT_COMMANDS = 1024;
+
+/** The authkey `key` opens when it is one the device was given but has not used yet, else undefined. */
+function newKeyUsed(d: DeviceEntry, key: Uint8Array): string | undefined {
+  const candidates = [
+    ...(d.pendingAuthkey !== undefined ? [d.pendingAuthkey] : []),
+    ...(d.handedAuthkeys ?? []).map((h) => h.k),
+  ];
+  return candidates.find((k) => Buffer.from(key).equals(Buffer.from(authkeyToKey(k))));
+}
 
 /**
  * Decodes `packet` with the first of `keys` that opens it. The public default key, which anyone
@@ -136,6 +148,7 @@ export class UnifiIngest {
     const keys: Uint8Array[] = [];
     if (known?.authkey !== undefined) keys.push(authkeyToKey(known.authkey));
     if (known?.pendingAuthkey !== undefined) keys.push(authkeyToKey(known.pendingAuthkey));
+    for (const h of known?.handedAuthkeys ?? []) keys.push(authkeyToKey(h.k));
     if (known === undefined || !known.adopted) {
       if (ctx.defaultKeyKiBPerIp.available(source)) keys.push(INFORM_DEFAULT_KEY);
       else if (keys.length === 0) {
@@ -175,17 +188,14 @@ export class UnifiIngest {
     const now = ctx.now();
     const d = ctx.inventory.ensure(header.mac, "unifi", now);
     if (known === undefined) this.#addPending(host, d.mac);
-    if (
-      !usedDefault &&
-      d.pendingAuthkey !== undefined &&
-      Buffer.from(key).equals(Buffer.from(authkeyToKey(d.pendingAuthkey)))
-    ) {
-      // First packet under the new authkey: adoption complete.
-      d.authkey = d.pendingAuthkey;
+    const adopting = usedDefault ? undefined : newKeyUsed(d, key);
+    if (adopting !== undefined) {
+      // First packet under a new authkey (sent in setparam, or handed over HTTPS): adoption complete.
+      d.authkey = adopting;
       delete d.pendingAuthkey;
-      delete d.pendingOverHttps;
+      delete d.handedAuthkeys;
       d.adopted = true;
-      ctx.inventory.saveKeys(d, { ak: d.authkey, pak: null, pakh: null });
+      ctx.inventory.saveKeys(d, { ak: d.authkey, pak: null, hak: null });
       ctx.inventory.saveDevice(d);
       ctx.counters.add("unifi.adopted");
     }
@@ -240,10 +250,10 @@ export class UnifiIngest {
   #reply(d: DeviceEntry, usedDefault: boolean): TUnifiReply {
     const { ctx } = this;
     if (usedDefault) {
-      if (d.pendingAuthkey === undefined && ctx.autoAdopt) this.beginAdoption(d);
-      // An authkey handed over HTTPS never goes out under the default key: anyone can read that.
-      if (d.pendingAuthkey !== undefined && d.pendingOverHttps !== true)
-        return adoptReply(d.pendingAuthkey, undefined, ctx.now);
+      // autoAdopt leaves a device alone that was handed a key over HTTPS: that key never goes out
+      // under the default key (anyone can read that), and neither does a second one in its place.
+      if (d.pendingAuthkey === undefined && d.handedAuthkeys === undefined && ctx.autoAdopt) this.beginAdoption(d);
+      if (d.pendingAuthkey !== undefined) return adoptReply(d.pendingAuthkey, undefined, ctx.now);
       return noopReply(this.#interval(d), ctx.now);
     }
     const queue = ctx.unifiQueue.get(d.mac);
@@ -285,20 +295,22 @@ export class UnifiIngest {
   /** Starts adopting a pending UniFi device: a fresh authkey goes out with its next inform. */
   beginAdoption(d: DeviceEntry): void {
     d.pendingAuthkey = generateAuthkey();
-    delete d.pendingOverHttps;
-    this.ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey, pakh: null });
+    this.ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey });
   }
 
   /**
    * Adoption over the device's pinned HTTPS API: a fresh authkey for `mac` that the caller sends
    * in that request and that never goes out in an inform reply. The device's first inform under
-   * it completes the adoption (an adopted device's old authkey works until then). Undefined when
-   * the inventory cannot take the MAC: full, or a Veil device holds it.
+   * it (or under one handed before, a retry's, or the inform way's) completes the adoption; an
+   * adopted device's old authkey works until then. Undefined when the inventory cannot take the
+   * MAC: full, a Veil device holds it, or it is adopted and the device's certificate was not
+   * pinned before this adoption (`pinnedBefore`): a host that merely answers at its address
+   * must not re-key an adopted device.
    */
-  handOverAuthkey(mac: string): string | undefined {
+  handOverAuthkey(mac: string, pinnedBefore: boolean): string | undefined {
     const { ctx } = this;
     const known = ctx.inventory.devices.get(mac);
-    if (known !== undefined && known.dialect !== "unifi") return undefined;
+    if (known !== undefined && (known.dialect !== "unifi" || (known.adopted && !pinnedBefore))) return undefined;
     if (
       known === undefined &&
       ctx.inventory.devices.size >= ctx.maxDevices &&
@@ -306,10 +318,10 @@ export class UnifiIngest {
     )
       return undefined;
     const d = known ?? ctx.inventory.ensure(mac, "unifi", ctx.now());
-    d.pendingAuthkey = generateAuthkey();
-    d.pendingOverHttps = true;
-    ctx.inventory.saveKeys(d, { pak: d.pendingAuthkey, pakh: true });
-    return d.pendingAuthkey;
+    const handed = { k: generateAuthkey(), at: ctx.now() };
+    d.handedAuthkeys = [...(d.handedAuthkeys ?? []), handed].slice(-MAX_HANDED_AUTHKEYS);
+    ctx.inventory.saveKeys(d, { hak: d.handedAuthkeys });
+    return handed.k;
   }
 
   /** Forgets a device's replay memory (re-adoption). */

@@ -50,7 +50,7 @@ export function* snapshotRecords(inv: InventoryState, now: number): Generator<Re
     const keys: Rec = { t: "key", mac: d.mac };
     if (d.authkey !== undefined) keys.ak = d.authkey;
     if (d.pendingAuthkey !== undefined) keys.pak = d.pendingAuthkey;
-    if (d.pendingOverHttps === true) keys.pakh = true;
+    if (d.handedAuthkeys !== undefined) keys.hak = d.handedAuthkeys;
     if (d.veilKey !== undefined) keys.vk = d.veilKey;
     if (Object.keys(keys).length > 2) yield keys;
     if (d.state) yield { t: "st", mac: d.mac, s: d.state, ls: d.lastSeen };

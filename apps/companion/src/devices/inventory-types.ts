@@ -26,6 +26,17 @@ export interface Bucket {
   ms: number;
 }
 
+/** An authkey handed over HTTPS (DeviceEntry.handedAuthkeys). */
+export interface HandedAuthkey {
+  /** 32 hex. */
+  readonly k: string;
+  /** When it was made, ms since the epoch. */
+  readonly at: number;
+}
+
+/** Authkeys kept per device while none was used: a retried or repeated adoption does not strand the device. */
+export const MAX_HANDED_AUTHKEYS = 4;
+
 /** One device. Secrets (`authkey`, `veilKey`) never leave the companion. */
 export interface DeviceEntry {
   readonly mac: string;
@@ -42,10 +53,11 @@ export interface DeviceEntry {
   /** UniFi: an authkey sent in setparam but not yet used by the device. */
   pendingAuthkey?: string;
   /**
-   * UniFi: `pendingAuthkey` went to the device over its pinned HTTPS API (`discovery.adopt` with
-   * `unifiInform`): it is never sent in an inform reply under the default key.
+   * UniFi: authkeys handed to the device over its pinned HTTPS API (`discovery.adopt` with
+   * `unifiInform`), oldest first, at most MAX_HANDED_AUTHKEYS, with when each was made. Never
+   * sent in an inform reply; the device's first inform under any of them adopts it.
    */
-  pendingOverHttps?: true;
+  handedAuthkeys?: HandedAuthkey[];
   /** Veil: the issued device key (key id hex, key base64url). */
   veilKey?: { id: string; k: string };
   history?: DeviceHistory;

@@ -14,6 +14,7 @@ import {
   MINUTE,
   STATE_RECORD_EVERY_MS,
   type DeviceEntry,
+  type HandedAuthkey,
   type InventoryState,
   type SiteKeyEntry,
 } from "./inventory-types";
@@ -25,6 +26,8 @@ export { MAX_COMMANDS, MAX_OUTAGES, type DeviceEntry, type SiteKeyEntry } from "
 
 /** A pending device silent this long may be evicted when the inventory is full. */
 export const PENDING_EVICTABLE_AFTER_MS = 10 * MINUTE;
+/** A pending UniFi device handed an authkey over HTTPS is not evicted for this long after. */
+export const HANDED_AUTHKEY_PLACE_MS = 24 * 60 * MINUTE;
 /** A site-key enrolment never heard from after it … */
 export const ENROLMENT_SEEN_WITHIN_MS = 10 * MINUTE;
 /** … may be evicted when the inventory is full once silent this long. */
@@ -111,7 +114,13 @@ export class Inventory implements InventoryState {
   evictStalePending(now: number, silentMs: number): string | undefined {
     let victim: DeviceEntry | undefined;
     for (const d of this.devices.values()) {
-      if (!d.adopted && now - d.lastSeen >= silentMs && (victim === undefined || d.lastSeen < victim.lastSeen))
+      if (
+        !d.adopted &&
+        now - d.lastSeen >= silentMs &&
+        // A device just handed a key over HTTPS may not have informed yet: it keeps its place a day.
+        !(d.handedAuthkeys ?? []).some((h) => now - h.at < HANDED_AUTHKEY_PLACE_MS) &&
+        (victim === undefined || d.lastSeen < victim.lastSeen)
+      )
         victim = d;
     }
     return victim && this.#evict(victim);
@@ -152,8 +161,8 @@ export class Inventory implements InventoryState {
     fields: {
       ak?: string | null;
       pak?: string | null;
-      /** `pendingOverHttps`, written with every `pak`. */
-      pakh?: true | null;
+      /** `handedAuthkeys` (a field older companions ignore, so a downgrade hands none of them out). */
+      hak?: readonly HandedAuthkey[] | null;
       vk?: { id: string; k: string } | null;
     },
   ): void {

@@ -6,7 +6,20 @@ import type { TDeviceCommandRecord, TDeviceState } from "../protocol";
 import { DeviceHistory } from "./history";
 import { addDeviceEntry, pushOutage, upsertCommand } from "./inventory-bookkeeping";
 import { isRec, num, str } from "./inventory-records";
-import type { DeviceEntry, InventoryState, SiteKeyEntry } from "./inventory-types";
+import {
+  MAX_HANDED_AUTHKEYS,
+  type DeviceEntry,
+  type HandedAuthkey,
+  type InventoryState,
+  type SiteKeyEntry,
+} from "./inventory-types";
+
+function handedAuthkey(v: unknown): HandedAuthkey[] {
+  if (typeof v !== "object" || v === null) return [];
+  const k = str((v as { k?: unknown }).k);
+  const at = num((v as { at?: unknown }).at);
+  return k !== undefined && /^[0-9a-f]{32}$/.test(k) && at !== undefined ? [{ k, at }] : [];
+}
 
 function setOpt(d: DeviceEntry, field: "authkey" | "pendingAuthkey", v: string | undefined): void {
   if (v === undefined) delete d[field];
@@ -46,9 +59,10 @@ export function replayInventoryRecord(inv: InventoryState, value: unknown, defau
       if (!d) return;
       if ("ak" in value) setOpt(d, "authkey", str(value.ak));
       if ("pak" in value) setOpt(d, "pendingAuthkey", str(value.pak));
-      if ("pakh" in value) {
-        if (value.pakh === true) d.pendingOverHttps = true;
-        else delete d.pendingOverHttps;
+      if ("hak" in value) {
+        const handed = Array.isArray(value.hak) ? value.hak.flatMap(handedAuthkey) : [];
+        if (handed.length > 0) d.handedAuthkeys = handed.slice(-MAX_HANDED_AUTHKEYS);
+        else delete d.handedAuthkeys;
       }
       if ("vk" in value) {
         const vk = value.vk as { id?: unknown; k?: unknown } | null;

@@ -127,7 +127,7 @@ export function startCompanion(options: StartOptions): RunningCompanion {
     logger,
     scanRanges: options.scanRanges,
     defaultInstall: () => (deviceService === undefined ? undefined : { siteKey: deviceService.siteKey().text }),
-    unifiHandover: (mac) => deviceService?.unifiHandover(mac),
+    unifiHandover: () => deviceService?.unifiHandover,
     isAdopted: (mac) => deviceService?.ctx.inventory.devices.get(mac)?.adopted === true,
   });
   const audit = AuditLog.open({ stateDir: store.dir, clock, logger });
