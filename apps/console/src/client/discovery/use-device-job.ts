@@ -33,7 +33,8 @@ export const JOB_ERROR_TEXT: Record<NonNullable<TDeviceJobProgress["error"]>, st
   vault_entry_unusable: "the vault entry cannot be used for this device",
   several_accounts: "skipped: the device has several accounts",
   no_target: "the companion has no site key or inform URL to install",
-  inventory_refused: "the site's inventory cannot take this device (full, or a Veil device has this MAC)",
+  inventory_refused:
+    "the site's inventory cannot take this device (full, a Veil device has this MAC, or it is adopted and was not pinned before)",
 };
 
 /**
