@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authkeyToKey, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY } from "@veil/devices";
+import { authkeyToKey, decodeInformJson, encodeInformJson, INFORM_DEFAULT_KEY, parseMgmtCfg } from "@veil/devices";
 import { startSimulator, type SimulatorHandle } from "../../simulator/src/index";
 import { systemClock } from "../src/clock";
 import { silentLogger } from "../src/log";
@@ -15,6 +15,9 @@ import { ZDiscoveryAdoptBodySchema, type TDeviceJobProgress } from "../src/proto
 import { waitUntil } from "./harness/browser";
 
 const USERNAME = "siteadmin";
+/** Certificate fingerprints of two hosts. */
+const FP_A = "a".repeat(64);
+const FP_B = "b".repeat(64);
 const PASSWORD = "Handover-Once-4b1d";
 const inform = (mac: string, uptime: number): Record<string, unknown> => ({
   mac,
@@ -52,13 +55,19 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
       channelPort: 0,
       autoAdopt: true,
     });
-  const adopt = async (mac: string, withDevices = true): Promise<TDeviceJobProgress[]> => {
+  const adopt = async (
+    mac: string,
+    withDevices = true,
+    extra: { certSha256?: string; trustNewCertificate?: boolean } = {},
+  ): Promise<TDeviceJobProgress[]> => {
     const d = sim.device(mac);
     if (d === undefined) throw new Error("no such device");
+    const { certSha256, trustNewCertificate = false } = extra;
     const body = ZDiscoveryAdoptBodySchema.parse({
-      devices: [{ mac, ip: d.ip, port: sim.adminPort }],
+      devices: [{ mac, ip: d.ip, port: sim.adminPort, ...(certSha256 !== undefined ? { certSha256 } : {}) }],
       credentials: { login: { username: USERNAME, password: PASSWORD } },
       install: { unifiInform: true },
+      trustNewCertificate,
     });
     const out: TDeviceJobProgress[] = [];
     // As start-companion.ts wires it: the device side, or undefined while none runs.
@@ -112,52 +121,79 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
     expect(entry?.handedAuthkeys).toBeUndefined();
     // It never informed under the default key, so nothing could have been handed out that way.
     expect(service.ctx.counters.get("unifi.accepted_default_key")).toBe(defaultKeyInforms);
+    expect(entry?.authkeyCert).toBe(await sim.certificateFingerprint(mac));
+    // The same device (same certificate) may be handed a new key; another certificate at its
+    // address, even one the operator chose to trust, may not take over its identity.
+    expect(await adopt(mac)).toMatchObject([{ mac, status: "done" }]);
+    await waitUntil(
+      () => service.ctx.inventory.devices.get(mac)?.authkey === simulated?.unifi.authkey,
+      10_000,
+      "re-keyed",
+    );
+    const rekeyed = simulated?.unifi.authkey;
+    const rotated = await sim.rotateCertificate(mac);
+    expect(await adopt(mac, true, { certSha256: rotated, trustNewCertificate: true })).toMatchObject([
+      { mac, status: "failed", error: "inventory_refused" },
+    ]);
+    expect(simulated?.unifi.authkey).toBe(rekeyed);
+    expect(service.ctx.inventory.devices.get(mac)?.authkey).toBe(rekeyed);
   });
 
   it("a LAN host informing first for that MAC under the default key gets `noop`, never a key, also after a restart; any key handed over adopts it", async () => {
     const dir = tempDir();
     let own = await devices(dir);
-    const hand = (mac: string, pinnedBefore = false): string => {
-      const authkey = own.unifiHandover?.handOver(mac, pinnedBefore);
+    const hand = (mac: string, fp = FP_A): string => {
+      const authkey = own.unifiHandover?.handOver(mac, fp);
       if (authkey === undefined) throw new Error("refused");
       return authkey;
     };
     try {
       const mac = "02:77:00:00:00:09";
+      // The MAC informed under the default key before (its factory inform URL points here): with
+      // autoAdopt it was sent a key the inform way, which the handover withdraws.
+      const informWay = parseMgmtCfg(String(replyTo(own, mac, INFORM_DEFAULT_KEY, 1).mgmt_cfg))["mgmt.authkey"];
       // Handed twice (a retry, or two operators at once): either key adopts the device.
       const first = hand(mac);
       const second = hand(mac);
-      const impostor = replyTo(own, mac, INFORM_DEFAULT_KEY, 1);
+      const impostor = replyTo(own, mac, INFORM_DEFAULT_KEY, 2);
       expect(impostor._type).toBe("noop");
       for (const k of [first, second]) expect(JSON.stringify(impostor)).not.toContain(k);
+      expect(
+        own.ingest.handle(encodeInformJson(inform(mac, 3), { mac, key: authkeyToKey(informWay ?? "") }), "10.0.0.9"),
+      ).toMatchObject({ kind: "drop" });
       // The inform way, by contrast, hands the key to whoever informs next under the default key.
       const other = "02:77:00:00:00:0a";
       own.ingest.handle(encodeInformJson(inform(other, 1), { mac: other, key: INFORM_DEFAULT_KEY }), "10.0.0.10");
-      expect(replyTo(own, other, INFORM_DEFAULT_KEY, 2)._type).toBe("setparam");
+      const otherKey = parseMgmtCfg(String(replyTo(own, other, INFORM_DEFAULT_KEY, 2).mgmt_cfg))["mgmt.authkey"] ?? "";
+      expect(otherKey).toMatch(/^[0-9a-f]{32}$/);
       // The handed keys are kept across a restart.
       await own.close();
       own = await devices(dir);
       expect(own.ctx.inventory.devices.get(mac)?.handedAuthkeys?.map((h) => h.k)).toEqual([first, second]);
-      expect(replyTo(own, mac, INFORM_DEFAULT_KEY, 2)._type).toBe("noop");
+      expect(replyTo(own, mac, INFORM_DEFAULT_KEY, 4)._type).toBe("noop");
       // An operator's devices.adopt sends another key the inform way; the handed ones stay valid.
       const adoptHandler = createDeviceRequestHandlers(() => own)["devices.adopt"];
       await adoptHandler({ mac }, { grant: { accountId: "operator-1" }, now: () => Date.now() } as never);
-      const informWay = replyTo(own, mac, INFORM_DEFAULT_KEY, 3);
-      expect(informWay._type).toBe("setparam");
-      for (const k of [first, second]) expect(JSON.stringify(informWay)).not.toContain(k);
+      const operatorsChoice = replyTo(own, mac, INFORM_DEFAULT_KEY, 5);
+      expect(operatorsChoice._type).toBe("setparam");
+      for (const k of [first, second]) expect(JSON.stringify(operatorsChoice)).not.toContain(k);
       // The device itself, with the first key it was handed, is adopted by its first inform.
-      replyTo(own, mac, authkeyToKey(first), 4);
+      replyTo(own, mac, authkeyToKey(first), 6);
       expect(own.ctx.inventory.devices.get(mac)).toMatchObject({ adopted: true, authkey: first });
       expect(own.ctx.inventory.devices.get(mac)?.handedAuthkeys).toBeUndefined();
       // Adopted, the MAC takes no default-key informs, and no other key it was given.
       for (const key of [INFORM_DEFAULT_KEY, authkeyToKey(second)])
-        expect(own.ingest.handle(encodeInformJson(inform(mac, 5), { mac, key }), "10.0.0.9")).toMatchObject({
+        expect(own.ingest.handle(encodeInformJson(inform(mac, 7), { mac, key }), "10.0.0.9")).toMatchObject({
           kind: "drop",
         });
-      // Re-keying an adopted MAC needs the certificate pinned before: a host that merely answers
-      // at its address (first contact) cannot take its identity.
-      expect(own.unifiHandover?.handOver(mac, false)).toBeUndefined();
-      expect(hand(mac, true)).toMatch(/^[0-9a-f]{32}$/);
+      // Only the device that was handed the key in use (its certificate) may be re-keyed: not
+      // another host at its address, and not a device whose key went the inform way.
+      expect(own.unifiHandover?.handOver(mac, FP_B)).toBeUndefined();
+      expect(hand(mac, FP_A)).toMatch(/^[0-9a-f]{32}$/);
+      replyTo(own, other, authkeyToKey(otherKey), 3);
+      expect(own.ctx.inventory.devices.get(other)).toMatchObject({ adopted: true, authkey: otherKey });
+      expect(own.unifiHandover?.mayHandOver(other, FP_A)).toBe(false);
+      expect(own.unifiHandover?.handOver(other, FP_A)).toBeUndefined();
     } finally {
       await own.close();
     }
@@ -165,7 +201,7 @@ describe("UniFi adoption over pinned HTTPS: the authkey never goes out under the
 
   it("a device handed a key keeps its place in a full inventory for a day, as a pending device would not", () => {
     const mac = "02:77:00:00:00:0c";
-    service.unifiHandover?.handOver(mac, false);
+    service.unifiHandover?.handOver(mac, FP_A);
     const inventory = service.ctx.inventory;
     const now = Date.now();
     expect(inventory.evictStalePending(now + 60 * 60_000, 10 * 60_000)).not.toBe(mac);

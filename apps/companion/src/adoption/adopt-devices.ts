@@ -27,12 +27,13 @@ export interface DeviceJobDeps {
 export interface UnifiHandover {
   /** This companion's inform URL. */
   readonly informUrl: string;
+  /** Whether the device presenting certificate `fp` may be handed a key for `mac` (checked before any login). */
+  mayHandOver(mac: string, fp: string): boolean;
   /**
-   * A fresh authkey for `mac`, registered before it is sent (UnifiIngest.handOverAuthkey);
-   * undefined when the inventory cannot take the MAC. `pinnedBefore`: the device presented the
-   * certificate pinned before this adoption (an adopted MAC is re-keyed only then).
+   * A fresh authkey for `mac`, handed to the device presenting certificate `fp` and registered
+   * before it is sent (UnifiIngest.handOverAuthkey); undefined when refused.
    */
-  handOver(mac: string, pinnedBefore: boolean): string | undefined;
+  handOver(mac: string, fp: string): string | undefined;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -82,10 +83,10 @@ function adoptRequest(
   install: NonNullable<TDiscoveryAdoptBody["install"]>,
   handover: UnifiHandover | undefined,
   mac: string,
-  pinnedBefore: boolean,
+  fp: string,
 ): TDeviceAdoptRequest {
   if (!("unifiInform" in install)) return install;
-  const authkey = handover?.handOver(mac, pinnedBefore);
+  const authkey = handover?.handOver(mac, fp);
   if (handover === undefined || authkey === undefined) throw new DeviceJobError("inventory_refused");
   return { informUrl: handover.informUrl, authkey };
 }
@@ -153,6 +154,8 @@ export async function adoptDevices(
       }
       const fp = seen.fingerprint;
       if (seen.info.mac !== d.mac) throw new DeviceJobError("mac_mismatch");
+      // Refused before the credentials go anywhere.
+      if (handover !== undefined && !handover.mayHandOver(d.mac, fp)) throw new DeviceJobError("inventory_refused");
       let secret: TVaultSecret;
       if ("vaultEntryId" in body.credentials) {
         const opened = deps.vault.open(body.credentials.vaultEntryId);
@@ -173,7 +176,7 @@ export async function adoptDevices(
       checkAborted(signal);
       const token = await login(ep, fp, secret.username, secret.kind === "password" ? secret.password : "", timeoutMs);
       checkAborted(signal);
-      await post(ep, fp, "/api/v1/adopt", adoptRequest(install, handover, d.mac, !newPin), token, timeoutMs);
+      await post(ep, fp, "/api/v1/adopt", adoptRequest(install, handover, d.mac, fp), token, timeoutMs);
       const now = deps.clock.now();
       deps.pins.set(d.mac, { sha256: fp, pinnedAt: newPin ? now : (pin?.pinnedAt ?? now), adoptedAt: now });
       pinsDirty = true;

@@ -10,7 +10,7 @@ import { encodeSiteKey } from "@veil/devices";
 import type { UnifiHandover } from "../adoption/adopt-devices";
 import { hostAddresses } from "../host-addresses";
 import type { Logger } from "../log";
-import { MAX_INFORM_URL_LENGTH } from "../protocol";
+import { ZDeviceAdoptRequestSchema } from "../protocol";
 import { writeSecretFile } from "../state/write-secret-file";
 import {
   DEFAULT_FLOOD_LIMITS,
@@ -268,7 +268,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   }, o.sweepMs ?? 1000);
   timer.unref();
   logger.info("device servers listening", { informPort: unifi.port, channelPort });
-  const informUrl = `http://${publicHost}:${unifi.port}/inform`;
+  const informUrl = `http://${publicHost.includes(":") ? `[${publicHost}]` : publicHost}:${unifi.port}/inform`;
   const u = unifi;
   const v = veil;
   return {
@@ -283,10 +283,14 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
       const entry = currentSiteKey();
       return { text: siteKeyText(entry), entry };
     },
-    unifiHandover:
-      informUrl.length > MAX_INFORM_URL_LENGTH
-        ? undefined
-        : { informUrl, handOver: (mac, pinnedBefore) => ingest.handOverAuthkey(mac, pinnedBefore) },
+    // Only what devices take (ZDeviceAdoptRequestSchema): a very long host name does not fit.
+    unifiHandover: !ZDeviceAdoptRequestSchema.safeParse({ informUrl }).success
+      ? undefined
+      : {
+          informUrl,
+          mayHandOver: (mac, fp) => ingest.mayHandOver(mac, fp),
+          handOver: (mac, fp) => ingest.handOverAuthkey(mac, fp),
+        },
     rollSiteKey: (graceMs) => {
       const t = now();
       for (const s of inventory.siteKeys.filter((x) => x.graceUntil === undefined)) {

@@ -50,13 +50,16 @@ export type UnifiOutcome = { kind: "reply"; body: Uint8Array } | { kind: "drop";
 /** Commands sent to UniFi devices remembered for matching their `cmd_results`. */
 const MAX_SENT_COMMANDS = 1024;
 
-/** The authkey `key` opens when it is one the device was given but has not used yet, else undefined. */
-function newKeyUsed(d: DeviceEntry, key: Uint8Array): string | undefined {
+/**
+ * The authkey `key` opens when it is one the device was given but has not used yet (with the
+ * certificate of the device it was handed to over HTTPS, if it went that way), else undefined.
+ */
+function newKeyUsed(d: DeviceEntry, key: Uint8Array): { k: string; fp?: string } | undefined {
   const candidates = [
-    ...(d.pendingAuthkey !== undefined ? [d.pendingAuthkey] : []),
-    ...(d.handedAuthkeys ?? []).map((h) => h.k),
+    ...(d.pendingAuthkey !== undefined ? [{ k: d.pendingAuthkey }] : []),
+    ...(d.handedAuthkeys ?? []),
   ];
-  return candidates.find((k) => Buffer.from(key).equals(Buffer.from(authkeyToKey(k))));
+  return candidates.find((c) => Buffer.from(key).equals(Buffer.from(authkeyToKey(c.k))));
 }
 
 /**
@@ -191,11 +194,13 @@ export class UnifiIngest {
     const adopting = usedDefault ? undefined : newKeyUsed(d, key);
     if (adopting !== undefined) {
       // First packet under a new authkey (sent in setparam, or handed over HTTPS): adoption complete.
-      d.authkey = adopting;
+      d.authkey = adopting.k;
+      if (adopting.fp !== undefined) d.authkeyCert = adopting.fp;
+      else delete d.authkeyCert;
       delete d.pendingAuthkey;
       delete d.handedAuthkeys;
       d.adopted = true;
-      ctx.inventory.saveKeys(d, { ak: d.authkey, pak: null, hak: null });
+      ctx.inventory.saveKeys(d, { ak: d.authkey, akc: adopting.fp ?? null, pak: null, hak: null });
       ctx.inventory.saveDevice(d);
       ctx.counters.add("unifi.adopted");
     }
@@ -299,18 +304,28 @@ export class UnifiIngest {
   }
 
   /**
-   * Adoption over the device's pinned HTTPS API: a fresh authkey for `mac` that the caller sends
-   * in that request and that never goes out in an inform reply. The device's first inform under
-   * it (or under one handed before, a retry's, or the inform way's) completes the adoption; an
-   * adopted device's old authkey works until then. Undefined when the inventory cannot take the
-   * MAC: full, a Veil device holds it, or it is adopted and the device's certificate was not
-   * pinned before this adoption (`pinnedBefore`): a host that merely answers at its address
-   * must not re-key an adopted device.
+   * Whether the device presenting certificate `fp` may be handed an authkey for `mac`: the MAC is
+   * free or a UniFi device's, and if adopted, its authkey was handed over HTTPS to this very
+   * certificate (a host that merely answers at the address, or a key that went the inform way,
+   * never re-keys an adopted device).
    */
-  handOverAuthkey(mac: string, pinnedBefore: boolean): string | undefined {
+  mayHandOver(mac: string, fp: string): boolean {
+    const known = this.ctx.inventory.devices.get(mac);
+    return known === undefined || (known.dialect === "unifi" && (!known.adopted || known.authkeyCert === fp));
+  }
+
+  /**
+   * Adoption over the device's pinned HTTPS API: a fresh authkey for `mac`, handed to the device
+   * presenting certificate `fp`, that the caller sends in that request and that never goes out
+   * in an inform reply. The device's first inform under it (or under one handed before: a
+   * retry's) completes the adoption; an adopted device's old authkey works until then. A key
+   * pending the inform way is withdrawn (it would go out under the default key). Undefined when
+   * refused ({@link mayHandOver}) or when the inventory is full.
+   */
+  handOverAuthkey(mac: string, fp: string): string | undefined {
     const { ctx } = this;
     const known = ctx.inventory.devices.get(mac);
-    if (known !== undefined && (known.dialect !== "unifi" || (known.adopted && !pinnedBefore))) return undefined;
+    if (!this.mayHandOver(mac, fp)) return undefined;
     if (
       known === undefined &&
       ctx.inventory.devices.size >= ctx.maxDevices &&
@@ -318,9 +333,10 @@ export class UnifiIngest {
     )
       return undefined;
     const d = known ?? ctx.inventory.ensure(mac, "unifi", ctx.now());
-    const handed = { k: generateAuthkey(), at: ctx.now() };
+    const handed = { k: generateAuthkey(), at: ctx.now(), fp };
     d.handedAuthkeys = [...(d.handedAuthkeys ?? []), handed].slice(-MAX_HANDED_AUTHKEYS);
-    ctx.inventory.saveKeys(d, { hak: d.handedAuthkeys });
+    delete d.pendingAuthkey;
+    ctx.inventory.saveKeys(d, { pak: null, hak: d.handedAuthkeys });
     return handed.k;
   }
 

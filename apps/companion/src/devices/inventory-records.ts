@@ -49,6 +49,7 @@ export function* snapshotRecords(inv: InventoryState, now: number): Generator<Re
     yield devRecord(d);
     const keys: Rec = { t: "key", mac: d.mac };
     if (d.authkey !== undefined) keys.ak = d.authkey;
+    if (d.authkeyCert !== undefined) keys.akc = d.authkeyCert;
     if (d.pendingAuthkey !== undefined) keys.pak = d.pendingAuthkey;
     if (d.handedAuthkeys !== undefined) keys.hak = d.handedAuthkeys;
     if (d.veilKey !== undefined) keys.vk = d.veilKey;

@@ -32,6 +32,8 @@ export interface HandedAuthkey {
   readonly k: string;
   /** When it was made, ms since the epoch. */
   readonly at: number;
+  /** SHA-256 (hex) of the certificate of the device it was handed to. */
+  readonly fp: string;
 }
 
 /** Authkeys kept per device while none was used: a retried or repeated adoption does not strand the device. */
@@ -50,6 +52,11 @@ export interface DeviceEntry {
   state?: TDeviceState;
   /** UniFi: the adopted authkey (32 hex). */
   authkey?: string;
+  /**
+   * UniFi: the certificate (SHA-256 hex) of the device that was handed `authkey` over HTTPS;
+   * undefined for a key that went the inform way. Only that device may be handed a new one.
+   */
+  authkeyCert?: string;
   /** UniFi: an authkey sent in setparam but not yet used by the device. */
   pendingAuthkey?: string;
   /**

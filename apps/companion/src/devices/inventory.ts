@@ -118,7 +118,7 @@ export class Inventory implements InventoryState {
         !d.adopted &&
         now - d.lastSeen >= silentMs &&
         // A device just handed a key over HTTPS may not have informed yet: it keeps its place a day.
-        !(d.handedAuthkeys ?? []).some((h) => now - h.at < HANDED_AUTHKEY_PLACE_MS) &&
+        !(d.handedAuthkeys ?? []).some((h) => h.at <= now && now - h.at < HANDED_AUTHKEY_PLACE_MS) &&
         (victim === undefined || d.lastSeen < victim.lastSeen)
       )
         victim = d;
@@ -160,6 +160,8 @@ export class Inventory implements InventoryState {
     d: DeviceEntry,
     fields: {
       ak?: string | null;
+      /** `authkeyCert`, written with every `ak`. */
+      akc?: string | null;
       pak?: string | null;
       /** `handedAuthkeys` (a field older companions ignore, so a downgrade hands none of them out). */
       hak?: readonly HandedAuthkey[] | null;

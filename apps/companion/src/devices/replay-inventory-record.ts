@@ -18,10 +18,11 @@ function handedAuthkey(v: unknown): HandedAuthkey[] {
   if (typeof v !== "object" || v === null) return [];
   const k = str((v as { k?: unknown }).k);
   const at = num((v as { at?: unknown }).at);
-  return k !== undefined && /^[0-9a-f]{32}$/.test(k) && at !== undefined ? [{ k, at }] : [];
+  const fp = str((v as { fp?: unknown }).fp);
+  return k !== undefined && /^[0-9a-f]{32}$/.test(k) && at !== undefined && fp !== undefined ? [{ k, at, fp }] : [];
 }
 
-function setOpt(d: DeviceEntry, field: "authkey" | "pendingAuthkey", v: string | undefined): void {
+function setOpt(d: DeviceEntry, field: "authkey" | "authkeyCert" | "pendingAuthkey", v: string | undefined): void {
   if (v === undefined) delete d[field];
   else d[field] = v;
 }
@@ -58,6 +59,7 @@ export function replayInventoryRecord(inv: InventoryState, value: unknown, defau
       const d = mac === undefined ? undefined : inv.devices.get(mac);
       if (!d) return;
       if ("ak" in value) setOpt(d, "authkey", str(value.ak));
+      if ("akc" in value) setOpt(d, "authkeyCert", str(value.akc));
       if ("pak" in value) setOpt(d, "pendingAuthkey", str(value.pak));
       if ("hak" in value) {
         const handed = Array.isArray(value.hak) ? value.hak.flatMap(handedAuthkey) : [];
