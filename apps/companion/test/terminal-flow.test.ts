@@ -10,6 +10,9 @@ import { b64, outputOf, result, screen, useTerminalSite, WINDOW } from "./harnes
 useNativePrimitives();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Frames and bytes per frame of the small-frame printer. */
+const FRAMES = 2500;
+const LINE = 200;
 const numbers = (last: number): string => Array.from({ length: last }, (_, i) => `${i + 1}\r\n`).join("");
 
 describe("terminal flow control: a device printing faster than its browser reads waits for it", () => {
@@ -153,7 +156,7 @@ describe("terminal flow control: a device printing faster than its browser reads
     }
   }, 40_000);
 
-  it("a device that keeps to its window, printing 600 small frames while the browser is behind, is slowed, never cut off", async () => {
+  it("a device that keeps to its window, printing 2,500 small frames while the browser is behind, is slowed, never cut off", async () => {
     const mac = "02:77:00:00:00:02";
     const d = await adoptRawDevice(site.service, mac, { terminalCredit: true });
     expect(d.client.receive(await d.next())).toMatchObject({ type: "welcome" });
@@ -175,26 +178,27 @@ describe("terminal flow control: a device printing faster than its browser reads
     try {
       const b = await browser("operator");
       const id = await openTerminal(b, mac);
-      const line = (i: number): string => `${String(i).padStart(6, "0")} ${"x".repeat(992)}\n`;
+      // 200-byte lines: far more frames fit in the window than a stream may queue events (256).
+      const line = (i: number): string => `${String(i).padStart(6, "0")} ${"x".repeat(192)}\n`;
       const print = (text: string): void =>
         d.ws.send(d.client.send({ type: "terminal_data", sessionId: session, data: b64(text) }));
-      credit -= 1000;
+      credit -= LINE;
       print(line(0));
       await waitUntil(() => screen(b, id).text === line(0), 5000, "the first line");
       b.ack(id, outputOf(b, id).last);
       // One frame every 2 ms, each in its own I/O turn, while the browser acknowledges nothing.
-      for (let i = 1; i <= 600; i++) {
-        while (credit < 1000) {
+      for (let i = 1; i < FRAMES; i++) {
+        while (credit < LINE) {
           blocked = true;
           // The browser catches up only once the device had to wait.
           b.ack(id, outputOf(b, id).last);
           await sleep(5);
         }
-        credit -= 1000;
+        credit -= LINE;
         print(line(i));
         await sleep(2);
       }
-      const all = Array.from({ length: 601 }, (_, i) => line(i)).join("");
+      const all = Array.from({ length: FRAMES }, (_, i) => line(i)).join("");
       const acking = setInterval(() => b.ack(id, outputOf(b, id).last), 20);
       try {
         await waitUntil(() => screen(b, id).text.length >= all.length, 20_000, "every line");
@@ -205,7 +209,7 @@ describe("terminal flow control: a device printing faster than its browser reads
       expect(screen(b, id).text).toBe(all);
       expect(site.companion.terminals.closedRecords.some((r) => r.terminalId === id)).toBe(false);
       // What arrived while the browser was behind waited in the hub and went out as fewer, larger events.
-      expect(b.events.filter((e) => e.subscriptionId === id).length).toBeLessThan(601);
+      expect(b.events.filter((e) => e.subscriptionId === id).length).toBeLessThan(FRAMES);
       expect(result(await b.request("terminal.close", { subscriptionId: id }))).toEqual({ closed: true });
     } finally {
       stopped = true;
@@ -213,6 +217,29 @@ describe("terminal flow control: a device printing faster than its browser reads
       void reading.catch(() => undefined);
     }
   }, 40_000);
+
+  it("a device without flow control that prints its banner before it answers terminal-open still opens (its channel is not paused before that answer)", async () => {
+    const mac = "02:77:00:00:00:03";
+    const d = await adoptRawDevice(site.service, mac);
+    expect(d.client.receive(await d.next())).not.toHaveProperty("terminalWindowBytes");
+    const b = await browser("operator");
+    const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
+    try {
+      let open;
+      do open = d.client.receive(await d.next());
+      while (open.type !== "command");
+      if (open.command.name !== "terminal-open") throw new Error("expected terminal-open");
+      const session = open.command.sessionId;
+      d.ws.send(d.client.send({ type: "terminal_data", sessionId: session, data: b64("banner\r\n# ") }));
+      await sleep(100);
+      d.ws.send(d.client.send({ type: "command_result", id: open.id, ok: true }));
+      const id = result<{ subscriptionId: string }>(await opening).subscriptionId;
+      await waitUntil(() => screen(b, id).text === "banner\r\n# ", 5000, "the banner");
+      expect(result(await b.request("terminal.close", { subscriptionId: id }))).toEqual({ closed: true });
+    } finally {
+      d.ws.close();
+    }
+  }, 20_000);
 
   it("a device that offered flow control and sends past its window loses that terminal (`overflow`), not its channel", async () => {
     const mac = "02:77:00:00:00:01";

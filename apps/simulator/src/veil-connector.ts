@@ -25,8 +25,8 @@ export interface OpenShell {
   readonly out: TerminalOutbox;
   /** The shell exited; the session goes once its last words (`eof`) are written out. */
   exiting: boolean;
-  /** What waits for those last words (the session's end, a reboot); also run if the session is dropped first. */
-  finish?: () => void;
+  /** What waits for last words (the session's end, a reboot); also run if the session or the link is dropped first. */
+  readonly finish: (() => void)[];
 }
 
 /** Drives one device's channel until the context stops. */
@@ -101,8 +101,11 @@ export class VeilConnector {
       if (client.state === "awaiting_challenge") ctx.stats.channelConnectFailures++;
       this.ws = undefined;
       ctx.stats.terminalsOpen -= this.terminals.size;
+      const dropped = [...this.terminals.values()];
       this.terminals.clear();
       if (ctx.stopped) return;
+      // A reboot typed behind output that was waiting for credit still happens.
+      for (const t of dropped) for (const f of t.finish.splice(0)) f();
       const base = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
       this.failures++;
       this.start((base + device.prng.int(0, 500)) * ctx.scale);
@@ -164,7 +167,7 @@ export class VeilConnector {
             if (r.exit && this.terminals.get(msg.sessionId) === t) this.closeTerminal(msg.sessionId);
             if (r.reboot) this.reboot();
           };
-          if (r.exit || r.reboot) t.finish = finish;
+          if (r.exit || r.reboot) t.finish.push(finish);
           t.out.write(r.output, { eof: r.exit, ...(r.exit || r.reboot ? { then: finish } : {}) });
           if (r.more) this.pump(msg.sessionId, t, r.more);
           return;
@@ -186,7 +189,7 @@ export class VeilConnector {
     const out = new TerminalOutbox(shell.id, this.terminalWindow, (message, onFlushed) =>
       this.send(message, onFlushed),
     );
-    this.terminals.set(shell.id, { shell, out, exiting: false });
+    this.terminals.set(shell.id, { shell, out, exiting: false, finish: [] });
     this.ctx.stats.terminalsOpen++;
     out.write(shell.open());
   }
@@ -198,7 +201,7 @@ export class VeilConnector {
     this.terminals.delete(sessionId);
     this.ctx.stats.terminalsOpen--;
     // A reboot typed into it happens even if its last words never went out.
-    t.finish?.();
+    for (const f of t.finish.splice(0)) f();
     return true;
   }
 

@@ -282,9 +282,8 @@ export class TerminalHub implements TerminalSink {
   }
 
   #scheduleFlush(t: OpenTerminal): void {
-    if (t.flushing) return;
+    if (!t.flushing) setImmediate(() => this.#flush(t));
     t.flushing = true;
-    setImmediate(() => this.#flush(t));
   }
 
   #flush(t: OpenTerminal): void {
@@ -309,12 +308,13 @@ export class TerminalHub implements TerminalSink {
 
   /**
    * Makes the terminal's device wait for the browser (`on`) or go on: a device with per-terminal
-   * flow control by withholding credit, any other by not reading it (LiveChannel.hold).
+   * flow control by withholding credit, any other by not reading it (LiveChannel.hold), though
+   * never before it answered terminal-open (that answer would not be read).
    */
   #hold(t: OpenTerminal, on: boolean): void {
     if (t.holding === on || (on && t.closed)) return;
     t.holding = on;
-    if (t.channel.terminalWindow === undefined) t.channel.hold(t, on);
+    if (t.channel.terminalWindow === undefined && (t.opened || !on)) t.channel.hold(t, on);
     if (on) return;
     // Released: what arrived meanwhile goes out first; credit follows what was pushed.
     if (t.pending.length > 0) this.#scheduleFlush(t);
