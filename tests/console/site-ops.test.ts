@@ -74,6 +74,16 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
       throw e;
     });
   };
+  /** A 3-second unicast scan of the site's range, finished; returns the page. */
+  const quickScan = async (): Promise<Page> => {
+    await openTab("discovery");
+    const p = page();
+    await p.getByLabel("Also broadcast and multicast").uncheck();
+    await p.getByLabel("Duration (seconds)").fill("3");
+    await p.getByRole("button", { name: "Start discovery" }).click();
+    await expect.poll(() => p.getByTestId("scan-status").getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    return p;
+  };
   const unlockAlert = () => page().getByRole("form", { name: "Unlock the vault" }).getByRole("alert");
 
   beforeAll(async () => {
@@ -263,12 +273,7 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
     const d = sim.devices[2];
     if (!d) throw new Error("no device 2");
     const fingerprint = await sim.rotateCertificate(d.mac);
-    await openTab("discovery");
-    const p = page();
-    await p.getByLabel("Also broadcast and multicast").uncheck();
-    await p.getByLabel("Duration (seconds)").fill("3");
-    await p.getByRole("button", { name: "Start discovery" }).click();
-    await expect.poll(() => p.getByTestId("scan-status").getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    const p = await quickScan();
     const row = p.locator(`[data-testid="discovered-devices"] tr[data-mac="${d.mac}"]`);
     expect(await row.textContent()).toContain("Certificate changed since it was pinned");
     await p.getByLabel(`Select ${d.hostname}`).check();
@@ -393,12 +398,7 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
   test("adoption with a vault entry: the unlocked vault sends the sealed login to the device it was saved for", async () => {
     const d = sim.devices[2];
     if (!d) throw new Error("no device 2");
-    await openTab("discovery");
-    const p = page();
-    await p.getByLabel("Also broadcast and multicast").uncheck();
-    await p.getByLabel("Duration (seconds)").fill("3");
-    await p.getByRole("button", { name: "Start discovery" }).click();
-    await expect.poll(() => p.getByTestId("scan-status").getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    const p = await quickScan();
     await p.getByLabel(`Select ${d.hostname}`).check();
     await p.getByLabel("From the vault (needs it unlocked)").check();
     const option = p.locator("#adopt-entry option", { hasText: d.mac });
@@ -416,12 +416,7 @@ describe.skipIf(!chromiumAvailable || !isRoot)("discovery, adoption and the vaul
   test("UniFi inform adoption: the authkey goes over the pinned connection, and the device's first inform is already under it", async () => {
     const d = sim.devices[3];
     if (!d) throw new Error("no device 3");
-    await openTab("discovery");
-    const p = page();
-    await p.getByLabel("Also broadcast and multicast").uncheck();
-    await p.getByLabel("Duration (seconds)").fill("3");
-    await p.getByRole("button", { name: "Start discovery" }).click();
-    await expect.poll(() => p.getByTestId("scan-status").getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    const p = await quickScan();
     await p.getByLabel(`Select ${d.hostname}`).check();
     await p.getByLabel("UniFi inform (authkey sent over this pinned connection)").check();
     await p.getByLabel("Device user name").fill(FACTORY_USER);
