@@ -196,7 +196,7 @@ describe("terminal flow control: a device printing faster than its browser reads
         }
         credit -= LINE;
         print(line(i));
-        await sleep(2);
+        await sleep(1);
       }
       const all = Array.from({ length: FRAMES }, (_, i) => line(i)).join("");
       const acking = setInterval(() => b.ack(id, outputOf(b, id).last), 20);
@@ -216,7 +216,7 @@ describe("terminal flow control: a device printing faster than its browser reads
       d.ws.close();
       void reading.catch(() => undefined);
     }
-  }, 40_000);
+  }, 60_000);
 
   it("a device without flow control that prints its banner before it answers terminal-open still opens (its channel is not paused before that answer)", async () => {
     const mac = "02:77:00:00:00:03";
@@ -240,6 +240,37 @@ describe("terminal flow control: a device printing faster than its browser reads
       d.ws.close();
     }
   }, 20_000);
+
+  it("a device without flow control that floods before it answers terminal-open loses the terminal then, holding at most the stream's queue", async () => {
+    const mac = "02:77:00:00:00:04";
+    const d = await adoptRawDevice(site.service, mac);
+    d.client.receive(await d.next()); // welcome
+    const b = await browser("operator");
+    const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
+    try {
+      let open;
+      do open = d.client.receive(await d.next());
+      while (open.type !== "command");
+      if (open.command.name !== "terminal-open") throw new Error("expected terminal-open");
+      const session = open.command.sessionId;
+      const frame = Buffer.alloc(16_384, 0x61).toString("base64url");
+      // 8 MiB, a few frames per I/O turn: more events than a stream may queue (256).
+      for (let i = 0; i < 512; i++) {
+        d.ws.send(d.client.send({ type: "terminal_data", sessionId: session, data: frame }));
+        if (i % 4 === 3) await sleep(1);
+      }
+      // The terminal ends while the device still has not answered: nothing piled up meanwhile.
+      await waitUntil(
+        () => site.companion.terminals.closedRecords.some((r) => r.mac === mac && r.reason === "overflow"),
+        10_000,
+        "the terminal ends before the answer",
+      );
+      d.ws.send(d.client.send({ type: "command_result", id: open.id, ok: true }));
+      expect(await opening).toMatchObject({ kind: "error", error: { code: "unavailable" } });
+    } finally {
+      d.ws.close();
+    }
+  }, 30_000);
 
   it("a device that offered flow control and sends past its window loses that terminal (`overflow`), not its channel", async () => {
     const mac = "02:77:00:00:00:01";

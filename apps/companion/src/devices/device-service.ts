@@ -177,9 +177,10 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   }
   const channelPort = veil.port;
   const publicHost = o.publicHost ?? defaultPublicHost(o.bindHost, logger);
+  const urlHost = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
   const siteKeyText = (entry: SiteKeyEntry): string =>
     encodeSiteKey({
-      url: `wss://${publicHost}:${channelPort}/devices`,
+      url: `wss://${urlHost}:${channelPort}/devices`,
       keyId: new Uint8Array(Buffer.from(entry.id, "hex")),
       key: new Uint8Array(Buffer.from(entry.k, "base64url")),
       certFingerprint: new Uint8Array(Buffer.from(tls.fingerprint, "hex")),
@@ -268,7 +269,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   }, o.sweepMs ?? 1000);
   timer.unref();
   logger.info("device servers listening", { informPort: unifi.port, channelPort });
-  const informUrl = `http://${publicHost.includes(":") ? `[${publicHost}]` : publicHost}:${unifi.port}/inform`;
+  const informUrl = `http://${urlHost}:${unifi.port}/inform`;
   const u = unifi;
   const v = veil;
   return {

@@ -59,7 +59,8 @@ export function replayInventoryRecord(inv: InventoryState, value: unknown, defau
       const d = mac === undefined ? undefined : inv.devices.get(mac);
       if (!d) return;
       if ("ak" in value) setOpt(d, "authkey", str(value.ak));
-      if ("akc" in value) setOpt(d, "authkeyCert", str(value.akc));
+      // `akc` is written with every `ak`: an `ak` without it (an older companion's) has no holder.
+      if ("akc" in value || "ak" in value) setOpt(d, "authkeyCert", str(value.akc));
       if ("pak" in value) setOpt(d, "pendingAuthkey", str(value.pak));
       if ("hak" in value) {
         const handed = Array.isArray(value.hak) ? value.hak.flatMap(handedAuthkey) : [];

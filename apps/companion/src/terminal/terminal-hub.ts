@@ -58,9 +58,8 @@ interface OpenTerminal {
   lastActivity: number;
   idleTimer: unknown;
   pending: Buffer[];
-  /** A flush of `pending` is scheduled. */
+  /** A flush of `pending` is scheduled; `#flush` is pushing events now (credit follows after). */
   flushing: boolean;
-  /** `#flush` is pushing events now (credit follows once it is done). */
   pushing: boolean;
   /** The browser has not taken what was sent (flow control): no credit, or no reading from the device. */
   holding: boolean;
@@ -307,14 +306,15 @@ export class TerminalHub implements TerminalSink {
   }
 
   /**
-   * Makes the terminal's device wait for the browser (`on`) or go on: a device with per-terminal
-   * flow control by withholding credit, any other by not reading it (LiveChannel.hold), though
-   * never before it answered terminal-open (that answer would not be read).
+   * Makes the device wait for the browser (`on`) or go on: by withholding credit, or by not reading
+   * a device without flow control (LiveChannel.hold); not before it answered terminal-open (the
+   * answer would not be read): its output goes on into the stream, whose queue limit bounds it.
    */
   #hold(t: OpenTerminal, on: boolean): void {
-    if (t.holding === on || (on && t.closed)) return;
+    const unpausable = !t.opened && t.channel.terminalWindow === undefined;
+    if (t.holding === on || (on && (t.closed || unpausable))) return;
     t.holding = on;
-    if (t.channel.terminalWindow === undefined && (t.opened || !on)) t.channel.hold(t, on);
+    if (t.channel.terminalWindow === undefined) t.channel.hold(t, on);
     if (on) return;
     // Released: what arrived meanwhile goes out first; credit follows what was pushed.
     if (t.pending.length > 0) this.#scheduleFlush(t);
