@@ -186,7 +186,7 @@ describe("terminal flow control: a device printing faster than its browser reads
       print(line(0));
       await waitUntil(() => screen(b, id).text === line(0), 5000, "the first line");
       b.ack(id, outputOf(b, id).last);
-      // One frame every 2 ms, each in its own I/O turn, while the browser acknowledges nothing.
+      // One frame every millisecond or so, each in its own I/O turn, while the browser acknowledges nothing.
       for (let i = 1; i < FRAMES; i++) {
         while (credit < LINE) {
           blocked = true;
@@ -247,6 +247,7 @@ describe("terminal flow control: a device printing faster than its browser reads
     d.client.receive(await d.next()); // welcome
     const b = await browser("operator");
     const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
+    const before = paused();
     try {
       let open;
       do open = d.client.receive(await d.next());
@@ -265,8 +266,11 @@ describe("terminal flow control: a device printing faster than its browser reads
         10_000,
         "the terminal ends before the answer",
       );
+      // Its channel was never paused (the answer must be read), and it stays open.
+      expect(paused()).toBe(before);
       d.ws.send(d.client.send({ type: "command_result", id: open.id, ok: true }));
       expect(await opening).toMatchObject({ kind: "error", error: { code: "unavailable" } });
+      expect(site.service.ctx.channels.has(mac)).toBe(true);
     } finally {
       d.ws.close();
     }

@@ -177,7 +177,7 @@ export async function startDeviceService(o: DeviceServiceOptions): Promise<Devic
   }
   const channelPort = veil.port;
   const publicHost = o.publicHost ?? defaultPublicHost(o.bindHost, logger);
-  const urlHost = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
+  const urlHost = publicHost.includes(":") && !publicHost.startsWith("[") ? `[${publicHost}]` : publicHost;
   const siteKeyText = (entry: SiteKeyEntry): string =>
     encodeSiteKey({
       url: `wss://${urlHost}:${channelPort}/devices`,

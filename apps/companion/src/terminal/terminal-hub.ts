@@ -182,8 +182,8 @@ export class TerminalHub implements TerminalSink {
         result.code === "timeout" ? "The device did not answer in time." : "The device refused the terminal.",
       );
     }
-    // The session may have ended while the device answered: the terminal is already closed.
-    if (t.closed) throw new RequestRefusedError("unavailable", "The session ended before the terminal opened.");
+    // The session ended, or the device printed too much, while it answered: already closed.
+    if (t.closed) throw new RequestRefusedError("unavailable", "The terminal ended before it opened (see its record).");
     t.opened = true;
     this.#armIdle(t);
     this.#o.logger.info("terminal opened", { terminalId: t.id, mac: t.mac, accountId: t.accountId, sessionId });
