@@ -76,8 +76,8 @@ export function expectedCertificate(pin: string | undefined, seenInScan: string 
 
 /**
  * The body of the device's `POST /api/v1/adopt`. For `unifiInform` the authkey is made (and
- * registered) only now, after the device presented the expected certificate and took the login: it travels
- * in this pinned request and nowhere else.
+ * registered) only now, after the device presented the expected certificate and took the
+ * login: it travels in this pinned request and nowhere else.
  */
 function adoptRequest(
   install: NonNullable<TDiscoveryAdoptBody["install"]>,
