@@ -13,35 +13,13 @@ import {
 } from "@veil/crypto";
 import { INSTANCE_CERTIFICATE_DOMAIN, type TInstanceSummary } from "@veil/protocol";
 import { InstanceTrustError, verifyInstance } from "../src/client/instances/trust";
+import { certifiedListing } from "./helpers/verified-instance";
 
 const admin = generateIdentityKeyPair();
 const consoleKey = generateIdentityKeyPair();
 
 /** A listing as the console serves it for an instance `admin` certified. */
-function listed(): TInstanceSummary {
-  const id = randomUUID();
-  const identity = toBase64Url(generateIdentityKeyPair().publicKey);
-  const box = toBase64Url(generateBoxKeyPair().publicKey);
-  const statement = signStatement(
-    INSTANCE_CERTIFICATE_DOMAIN,
-    { instanceId: id, name: "site", identityPublicKey: identity, boxPublicKey: box, issuedAt: Date.now() },
-    admin.privateKey,
-  );
-  return {
-    id,
-    name: "site",
-    adminUserId: randomUUID(),
-    identityPublicKey: identity,
-    boxPublicKey: box,
-    certificate: { statement, signerPublicKey: toBase64Url(admin.publicKey) },
-    createdAt: new Date().toISOString(),
-    enrolledAt: null,
-    rotatedAt: null,
-    revokedAt: null,
-    presence: { online: false, lastSeenAt: null, companionVersion: null, address: null },
-    myRole: "admin",
-  };
-}
+const listed = (): TInstanceSummary => certifiedListing(randomUUID(), admin);
 
 /** The certificate's statement with its body changed and the original signature kept. */
 function rewritten(instance: TInstanceSummary, change: Record<string, JsonValue>): SignedStatement {

@@ -1,13 +1,19 @@
-// An instance certificate signed by `signer`, verified as the browser does (trust.ts
-// verifyInstance): the VerifiedInstance the grants card and revoke-grant.ts work from.
+// An instance certificate signed by `signer`, as the console lists it and as the browser
+// verifies it (trust.ts verifyInstance): what the trust, grants card and revoke-grant tests use.
 import { generateBoxKeyPair, generateIdentityKeyPair, signStatement, toBase64Url } from "@veil/crypto";
-import { INSTANCE_CERTIFICATE_DOMAIN, type TGrantBundle, type TGrantSummary } from "@veil/protocol";
+import {
+  INSTANCE_CERTIFICATE_DOMAIN,
+  type TGrantBundle,
+  type TGrantSummary,
+  type TInstanceSummary,
+} from "@veil/protocol";
 import { verifyInstance, type VerifiedInstance } from "../../src/client/instances/trust";
 
-export function verifiedInstance(
+/** The console's listing of an instance `signer` certified, with fresh instance keys. */
+export function certifiedListing(
   instanceId: string,
   signer: ReturnType<typeof generateIdentityKeyPair>,
-): VerifiedInstance {
+): TInstanceSummary {
   const identityPublicKey = toBase64Url(generateIdentityKeyPair().publicKey);
   const boxPublicKey = toBase64Url(generateBoxKeyPair().publicKey);
   const statement = signStatement(
@@ -15,7 +21,7 @@ export function verifiedInstance(
     { instanceId, name: "site", identityPublicKey, boxPublicKey, issuedAt: Date.now() },
     signer.privateKey,
   );
-  return verifyInstance({
+  return {
     id: instanceId,
     name: "site",
     adminUserId: crypto.randomUUID(),
@@ -28,7 +34,15 @@ export function verifiedInstance(
     revokedAt: null,
     presence: { online: false, lastSeenAt: null, companionVersion: null, address: null },
     myRole: "admin",
-  });
+  };
+}
+
+/** {@link certifiedListing}, verified as the browser does. */
+export function verifiedInstance(
+  instanceId: string,
+  signer: ReturnType<typeof generateIdentityKeyPair>,
+): VerifiedInstance {
+  return verifyInstance(certifiedListing(instanceId, signer));
 }
 
 /** The console's listing row of `bundle` on `instanceId`, filed under `accountId` (which a console may choose). */
