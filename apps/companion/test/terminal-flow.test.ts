@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { useNativePrimitives } from "@veil/crypto/node";
-import { TERMINAL_WINDOW_BYTES, ZTerminalOutputEventSchema, type TDeviceDownMessage } from "../src/protocol";
+import { TERMINAL_WINDOW_BYTES, ZTerminalOutputEventSchema } from "../src/protocol";
 import { makeAccount, signGrant } from "./harness/fixtures";
 import { type BrowserSession, waitUntil } from "./harness/browser";
-import { adoptRawDevice } from "./harness/raw-veil-device";
+import { adoptRawDevice, nextOfType, nextTerminalOpen } from "./harness/raw-veil-device";
 import { realChannel, restoreBrowserGlobals } from "./harness/real-channel";
 import { b64, outputOf, result, screen, useTerminalSite, WINDOW } from "./harness/terminal-site";
 
@@ -225,11 +225,8 @@ describe("terminal flow control: a device printing faster than its browser reads
     const b = await browser("operator");
     const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
     try {
-      let open;
-      do open = d.client.receive(await d.next());
-      while (open.type !== "command");
-      if (open.command.name !== "terminal-open") throw new Error("expected terminal-open");
-      const session = open.command.sessionId;
+      const open = await nextTerminalOpen(d);
+      const session = open.sessionId;
       d.ws.send(d.client.send({ type: "terminal_data", sessionId: session, data: b64("banner\r\n# ") }));
       await sleep(100);
       d.ws.send(d.client.send({ type: "command_result", id: open.id, ok: true }));
@@ -249,11 +246,8 @@ describe("terminal flow control: a device printing faster than its browser reads
     const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
     const before = paused();
     try {
-      let open;
-      do open = d.client.receive(await d.next());
-      while (open.type !== "command");
-      if (open.command.name !== "terminal-open") throw new Error("expected terminal-open");
-      const session = open.command.sessionId;
+      const open = await nextTerminalOpen(d);
+      const session = open.sessionId;
       const frame = Buffer.alloc(16_384, 0x61).toString("base64url");
       // 8 MiB, a few frames per I/O turn: more events than a stream may queue (256).
       for (let i = 0; i < 512; i++) {
@@ -283,19 +277,12 @@ describe("terminal flow control: a device printing faster than its browser reads
       type: "welcome",
       terminalWindowBytes: TERMINAL_WINDOW_BYTES,
     });
-    const nextMessage = async (type: TDeviceDownMessage["type"]): Promise<TDeviceDownMessage> => {
-      for (;;) {
-        const m = d.client.receive(await d.next());
-        if (m.type === type) return m;
-      }
-    };
     /** Answers the next terminal-open and returns the terminal's id in the browser and on the device. */
     const accept = async (b: BrowserSession): Promise<{ id: string; session: string }> => {
       const opening = b.request("terminal.open", { mac, cols: 80, rows: 24 });
-      const open = await nextMessage("command");
-      if (open.type !== "command" || open.command.name !== "terminal-open") throw new Error("expected terminal-open");
+      const open = await nextTerminalOpen(d);
       d.ws.send(d.client.send({ type: "command_result", id: open.id, ok: true }));
-      return { id: result<{ subscriptionId: string }>(await opening).subscriptionId, session: open.command.sessionId };
+      return { id: result<{ subscriptionId: string }>(await opening).subscriptionId, session: open.sessionId };
     };
     try {
       const b = await browser("operator");
@@ -323,7 +310,7 @@ describe("terminal flow control: a device printing faster than its browser reads
         reason: "overflow",
       });
       expect(site.lines.some((l) => l.includes("terminal output over its window") && l.includes(mac))).toBe(true);
-      const close = await nextMessage("command");
+      const close = await nextOfType(d, "command");
       expect(close).toMatchObject({ command: { name: "terminal-close", sessionId: session } });
       // The channel stays: the device is online and its next terminal opens on the same session.
       expect(d.ws.readyState).toBe(d.ws.OPEN);

@@ -4,6 +4,7 @@
  */
 import WebSocket from "ws";
 import { DeviceChannelClient, decodeSiteKey, type ChannelCredential, type DeviceHelloFields } from "@veil/devices";
+import type { TDeviceDownMessage } from "../../src/protocol";
 import type { DeviceService } from "../../src/devices/device-service";
 
 const HELLO: DeviceHelloFields = { kind: "ap", model: "X", firmware: "1", hostname: "dev" };
@@ -53,4 +54,22 @@ export async function adoptRawDevice(
   const issued = first.client.issuedKey;
   if (issued === undefined) throw new Error("no key issued");
   return openRawDevice(url, mac, issued, hello);
+}
+
+/** Reads the companion's messages in order until one of `type`; the others are skipped. */
+export async function nextOfType<T extends TDeviceDownMessage["type"]>(
+  s: RawDeviceSession,
+  type: T,
+): Promise<Extract<TDeviceDownMessage, { type: T }>> {
+  for (;;) {
+    const m = s.client.receive(await s.next());
+    if (m.type === type) return m as Extract<TDeviceDownMessage, { type: T }>;
+  }
+}
+
+/** The next `terminal-open` command: its command id and the device-side session id. */
+export async function nextTerminalOpen(s: RawDeviceSession): Promise<{ id: string; sessionId: string }> {
+  const open = await nextOfType(s, "command");
+  if (open.command.name !== "terminal-open") throw new Error(`expected terminal-open, got ${open.command.name}`);
+  return { id: open.id, sessionId: open.command.sessionId };
 }
